@@ -1,0 +1,76 @@
+# syntax=docker/dockerfile:1
+#
+# Container image for neighborhood-text.
+#
+# NOTE: CI does not build this image (no Docker engine is available there);
+# it is kept simple and reviewed by reading. Fly.io builds it on `fly deploy`.
+#
+# Build (BuildKit is required for the cache mounts; it is the default in
+# Docker 23+ and in `docker buildx`):
+#   docker build -t neighborhood-text .
+#
+# Run locally (secrets via an env file that is NOT committed):
+#   docker run --rm -p 8080:8080 --env-file .env --stop-timeout 15 neighborhood-text
+#   curl -fsS http://localhost:8080/health
+#
+# The builder and the runtime must use the same Debian release (bookworm), so
+# the binary's glibc requirement matches the runtime's glibc.
+
+ARG RUST_VERSION=1.95
+
+# ---------------------------------------------------------------- builder ---
+FROM rust:${RUST_VERSION}-bookworm AS builder
+WORKDIR /src
+
+# Everything the release build reads: the manifest and lockfile, the sources,
+# the UI embedded by rust-embed at compile time, and the OpenAPI documents.
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY ui ./ui
+COPY openapi ./openapi
+
+# The registry, git checkouts and target dir live in BuildKit cache mounts, so
+# rebuilds reuse downloaded crates and compiled dependencies. Cache mounts are
+# not part of the image, so the binary is copied out of target/ in the same
+# step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked --bin neighborhood-text \
+ && install -D -m 0755 target/release/neighborhood-text /out/neighborhood-text
+
+# ---------------------------------------------------------------- runtime ---
+FROM debian:bookworm-slim AS runtime
+
+# CA certificates are required: outbound HTTPS (Twilio) verifies against the
+# system store (rustls-platform-verifier) and Redis TLS (rediss://, Upstash)
+# loads it via rustls-native-certs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 nt \
+ && useradd --system --uid 10001 --gid nt --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin nt
+
+COPY --from=builder /out/neighborhood-text /usr/local/bin/neighborhood-text
+
+ENV NT_BIND=0.0.0.0:8080 \
+    NT_LOG_FORMAT=json
+
+USER 10001:10001
+EXPOSE 8080
+
+# Liveness probe without extra packages (no curl/wget in the image): bash's
+# /dev/tcp sends a plain HTTP/1.0 request to /health on the port taken from
+# NT_BIND and succeeds only on a 200 status line. Fly.io ignores Docker
+# HEALTHCHECKs and uses the checks in fly.toml instead.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD bash -c 'exec 3<>"/dev/tcp/127.0.0.1/${NT_BIND##*:}" && printf "GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && head -n 1 <&3 | grep -q " 200 "'
+
+# The service drains in-flight requests on SIGTERM for up to
+# NT_SHUTDOWN_GRACE_SECS (default 10 s), so give `docker stop` more than that
+# (e.g. `--stop-timeout 15` / compose `stop_grace_period: 15s`).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/neighborhood-text"]
+CMD ["serve"]

@@ -1,0 +1,297 @@
+//! `/api/v1/neighborhoods`: create (provisions a number and the first Conversation), list, get,
+//! update, archive.
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::{ApiError, FieldErrors};
+use crate::domain::neighborhood::{
+    AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState, Slug,
+};
+use crate::domain::phone::Phone;
+use crate::provisioning::{self, NeighborhoodChanges, NewNeighborhood, NumberChoice};
+use crate::state::AppState;
+
+pub struct NeighborhoodsApi;
+
+/// A new neighborhood. Give exactly one of `area_code` (buy a new local number) or
+/// `phone_number` (use a number the Twilio account already owns).
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NeighborhoodIn {
+    /// Required. Display name, 1 to 80 characters; also the Conversation's friendly name.
+    pub name: Option<String>,
+    /// What the neighborhood is about, at most 500 characters.
+    pub description: Option<String>,
+    /// Name in the join link `/join/{slug}`: 3 to 40 lowercase letters, digits and hyphens.
+    /// Derived from the name when omitted.
+    pub slug: Option<String>,
+    /// US area code to buy a new local, SMS-capable number in (e.g. `415`).
+    pub area_code: Option<String>,
+    /// A number the Twilio account already owns, in E.164 (`+14155550100`).
+    pub phone_number: Option<String>,
+    /// Who may post; `open` when omitted.
+    pub mode: Option<Mode>,
+    /// How neighbors get in; `approval` when omitted.
+    pub join_policy: Option<JoinPolicy>,
+}
+
+/// Changes to a neighborhood; omitted fields stay as they are.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NeighborhoodPatch {
+    /// New display name (also renames the Conversations).
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Who may post.
+    pub mode: Option<Mode>,
+    /// How neighbors get in.
+    pub join_policy: Option<JoinPolicy>,
+}
+
+/// How to archive.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ArchiveIn {
+    /// `true`: release the number to Twilio (it stops costing money and cannot be recovered).
+    /// `false`: keep it in the account, free for a new neighborhood.
+    pub release_number: bool,
+}
+
+/// One Conversation of the neighborhood (each holds at most 50 SMS members).
+#[derive(Debug, Object)]
+pub struct ShardOut {
+    /// Twilio Conversation SID (`CH...`).
+    pub conversation_sid: String,
+    /// The Conversation's unique name.
+    pub unique_name: String,
+}
+
+/// A neighborhood.
+#[derive(Debug, Object)]
+pub struct NeighborhoodOut {
+    /// Id (UUID v7).
+    pub id: Uuid,
+    /// Name in the join link.
+    pub slug: String,
+    /// Public join page.
+    pub join_url: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The number neighbors text, in E.164.
+    pub phone_number: String,
+    /// Twilio SID of the number (`PN...`).
+    pub phone_number_sid: String,
+    /// Conversations that carry the group text.
+    pub shards: Vec<ShardOut>,
+    /// Who may post.
+    pub mode: Mode,
+    /// How neighbors get in.
+    pub join_policy: JoinPolicy,
+    /// `active` or `archived`.
+    pub state: NeighborhoodState,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A page of neighborhoods.
+#[derive(Debug, Object)]
+pub struct NeighborhoodPage {
+    /// The neighborhoods, oldest first.
+    pub items: Vec<NeighborhoodOut>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_after: Option<Uuid>,
+}
+
+#[derive(ApiResponse)]
+enum CreateResponse {
+    /// Created: the number is provisioned and the first Conversation exists.
+    #[oai(status = 201)]
+    Created(Json<NeighborhoodOut>),
+}
+
+#[derive(ApiResponse)]
+enum ListResponse {
+    /// One page of neighborhoods.
+    #[oai(status = 200)]
+    Ok(Json<NeighborhoodPage>),
+}
+
+#[derive(ApiResponse)]
+enum NeighborhoodResponse {
+    /// The neighborhood.
+    #[oai(status = 200)]
+    Ok(Json<NeighborhoodOut>),
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Neighborhoods")]
+impl NeighborhoodsApi {
+    /// Create a neighborhood
+    ///
+    /// Buys a local number in `area_code` (or adopts `phone_number`), points its SMS webhook at
+    /// this service, adds it to the Messaging Service, and creates the first Conversation. If any
+    /// Twilio step fails, the earlier ones are undone (a bought number is released) and the answer
+    /// is 502 with nothing stored.
+    #[oai(path = "/", method = "post", operation_id = "create_neighborhood")]
+    async fn create(&self, state: Data<&AppState>, body: Json<NeighborhoodIn>) -> Result<CreateResponse, ApiError> {
+        let new = parse_new(body.0)?;
+        let neighborhood = provisioning::create_neighborhood(&state, new).await?;
+        Ok(CreateResponse::Created(Json(to_out(&state, neighborhood))))
+    }
+
+    /// List neighborhoods
+    ///
+    /// Oldest first, in pages. Archived neighborhoods are listed with `state=archived`.
+    #[oai(path = "/", method = "get", operation_id = "list_neighborhoods")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        /// `active` (default) or `archived`.
+        #[oai(name = "state")]
+        wanted: Query<Option<NeighborhoodState>>,
+        /// Return neighborhoods after this id (the previous page's `next_after`).
+        after: Query<Option<Uuid>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> Result<ListResponse, ApiError> {
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            let mut errors = FieldErrors::default();
+            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
+            errors.finish()?;
+        }
+        let wanted = wanted.0.unwrap_or(NeighborhoodState::Active);
+        let neighborhoods = state.store.list_neighborhoods(wanted, after.0, limit as usize).await?;
+        let next_after = (neighborhoods.len() == limit as usize)
+            .then(|| neighborhoods.last().map(|last| last.id))
+            .flatten();
+        let items = neighborhoods.into_iter().map(|n| to_out(&state, n)).collect();
+        Ok(ListResponse::Ok(Json(NeighborhoodPage { items, next_after })))
+    }
+
+    /// Get a neighborhood
+    #[oai(path = "/:id", method = "get", operation_id = "get_neighborhood")]
+    async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<NeighborhoodResponse, ApiError> {
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+        Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
+    }
+
+    /// Update a neighborhood
+    ///
+    /// A new name also renames the neighborhood's Conversations at Twilio.
+    #[oai(path = "/:id", method = "patch", operation_id = "update_neighborhood")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<NeighborhoodPatch>,
+    ) -> Result<NeighborhoodResponse, ApiError> {
+        let changes = parse_patch(body.0)?;
+        let neighborhood = provisioning::update_neighborhood(&state, id.0, changes).await?;
+        Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
+    }
+
+    /// Archive a neighborhood
+    ///
+    /// Closes its Conversations (members stop receiving the group text) and releases or keeps the
+    /// number. Archiving cannot be undone. If Twilio fails midway the answer is 502 and repeating
+    /// the request finishes the job.
+    #[oai(path = "/:id/archive", method = "post", operation_id = "archive_neighborhood")]
+    async fn archive(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<ArchiveIn>,
+    ) -> Result<NeighborhoodResponse, ApiError> {
+        let neighborhood = provisioning::archive_neighborhood(&state, id.0, body.0.release_number).await?;
+        Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
+    }
+}
+
+fn parse_new(body: NeighborhoodIn) -> Result<NewNeighborhood, ApiError> {
+    let mut errors = FieldErrors::default();
+    let name = match &body.name {
+        Some(name) => errors.check("name", NeighborhoodName::parse(name)),
+        None => {
+            errors.add("name", "Give the neighborhood a name.");
+            None
+        }
+    };
+    let description = errors.check("description", Description::parse(body.description.as_deref().unwrap_or("")));
+    let slug = body.slug.as_deref().and_then(|slug| errors.check("slug", Slug::parse(slug)));
+    let number = match (&body.area_code, &body.phone_number) {
+        (Some(code), None) => errors.check("area_code", AreaCode::parse(code)).map(NumberChoice::Buy),
+        (None, Some(phone)) => errors.check("phone_number", Phone::parse(phone)).map(NumberChoice::Existing),
+        (Some(_), Some(_)) => {
+            errors.add("area_code", "Give either an area code or a phone number, not both.");
+            None
+        }
+        (None, None) => {
+            errors.add("area_code", "Give an area code to buy a number in, or an owned phone_number.");
+            None
+        }
+    };
+    errors.finish()?;
+    match (name, description, number) {
+        (Some(name), Some(description), Some(number)) => Ok(NewNeighborhood {
+            name,
+            description,
+            slug,
+            number,
+            mode: body.mode.unwrap_or_default(),
+            join_policy: body.join_policy.unwrap_or_default(),
+        }),
+        // `finish` returned early for any missing value.
+        _ => Err(ApiError::validation(Vec::new())),
+    }
+}
+
+fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError> {
+    let mut errors = FieldErrors::default();
+    let name = body.name.as_deref().and_then(|name| errors.check("name", NeighborhoodName::parse(name)));
+    let description = body
+        .description
+        .as_deref()
+        .and_then(|text| errors.check("description", Description::parse(text)));
+    errors.finish()?;
+    Ok(NeighborhoodChanges { name, description, mode: body.mode, join_policy: body.join_policy })
+}
+
+fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
+    NeighborhoodOut {
+        id: neighborhood.id,
+        join_url: state.public_url(&format!("join/{}", neighborhood.slug.as_str())),
+        slug: neighborhood.slug.into(),
+        name: neighborhood.name.into(),
+        description: neighborhood.description.into(),
+        phone_number: neighborhood.phone_number.into(),
+        phone_number_sid: neighborhood.phone_number_sid,
+        shards: neighborhood
+            .shards
+            .into_iter()
+            .map(|shard| ShardOut { conversation_sid: shard.conversation_sid, unique_name: shard.unique_name })
+            .collect(),
+        mode: neighborhood.mode,
+        join_policy: neighborhood.join_policy,
+        state: neighborhood.state,
+        created_at: neighborhood.created_at,
+        updated_at: neighborhood.updated_at,
+    }
+}

@@ -1,0 +1,88 @@
+//! Liveness, readiness and metrics, for load balancers, Fly checks and Prometheus.
+
+use std::time::Duration;
+
+use poem::web::Data;
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::ApiTags;
+use super::error::{ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+pub struct SystemApi;
+
+/// Readiness probes give up well before a load balancer's own timeout.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process's state.
+#[derive(Debug, Object)]
+pub struct StatusOut {
+    /// `ok` or `ready`.
+    pub status: String,
+}
+
+#[derive(ApiResponse)]
+enum HealthResponse {
+    /// The process is alive.
+    #[oai(status = 200)]
+    Ok(Json<StatusOut>),
+}
+
+#[derive(ApiResponse)]
+enum ReadyResponse {
+    /// Redis answers: the service can take traffic.
+    #[oai(status = 200)]
+    Ready(Json<StatusOut>),
+    /// Redis does not answer (yet).
+    #[oai(status = 503)]
+    NotReady(Json<ErrorBody>),
+}
+
+#[derive(ApiResponse)]
+enum MetricsResponse {
+    /// Prometheus text exposition format.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    Ok(PlainText<String>),
+}
+
+#[OpenApi(tag = "ApiTags::System")]
+impl SystemApi {
+    /// Liveness
+    ///
+    /// 200 as long as the process runs, whatever the state of Redis or Twilio.
+    #[oai(path = "/health", method = "get", operation_id = "health")]
+    async fn health(&self) -> HealthResponse {
+        HealthResponse::Ok(Json(StatusOut { status: "ok".into() }))
+    }
+
+    /// Readiness
+    ///
+    /// 200 when Redis answers, 503 otherwise. Twilio is not checked: the service keeps serving
+    /// while Twilio is unreachable, and retries its calls.
+    #[oai(path = "/ready", method = "get", operation_id = "ready")]
+    async fn ready(&self, state: Data<&AppState>) -> ReadyResponse {
+        match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+            Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut { status: "ready".into() })),
+            Ok(Err(error)) => not_ready(&error.to_string()),
+            Err(_) => not_ready("no answer within 2 s"),
+        }
+    }
+
+    /// Metrics
+    ///
+    /// Request counts and latencies by operation, Twilio calls by outcome.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self, state: Data<&AppState>) -> MetricsResponse {
+        MetricsResponse::Ok(PlainText(state.metrics.render()))
+    }
+}
+
+fn not_ready(cause: &str) -> ReadyResponse {
+    tracing::debug!(cause, "not ready");
+    ReadyResponse::NotReady(Json(ErrorBody {
+        code: ErrorCode::StoreUnavailable,
+        message: "Redis is not reachable yet.".into(),
+        details: Vec::new(),
+    }))
+}

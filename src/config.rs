@@ -1,0 +1,422 @@
+//! Typed settings from `NT_*` environment variables (or the matching flags), validated at boot.
+//!
+//! One clap struct gives `--help`, the flags and the environment variables. Each value parser
+//! fails with one sentence naming the variable, so a bad deployment stops with a message an
+//! operator can act on. Secrets are held in [`Secret`] and print as `[redacted]`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::secret::Secret;
+
+/// The `neighborhood-text` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "neighborhood-text",
+    version,
+    about = "A neighborhood's own SMS group chat on one phone number.",
+    long_about = "A neighborhood's own SMS group chat on one phone number.\n\n\
+        Without a subcommand it runs `serve`. Every setting is read from its NT_* environment \
+        variable or the matching flag."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve(Settings),
+    /// Print the OpenAPI document of the REST API to standard output.
+    Openapi,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when standard error is not a terminal, human-readable otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// Every setting of the service. Field docs are the `--help` text.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "NT_BIND", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
+    pub bind: SocketAddr,
+
+    /// Public base URL of this service, as Twilio and browsers reach it. Webhook signatures are
+    /// checked against it and links are built from it.
+    #[arg(long, env = "NT_PUBLIC_URL", default_value = "http://localhost:8080", value_parser = parse_public_url)]
+    pub public_url: Url,
+
+    /// Redis URL: redis://[user:password@]host:port[/db], or rediss:// for TLS (Upstash).
+    #[arg(long, env = "NT_REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = parse_redis_url, hide_env_values = true)]
+    pub redis_url: RedisUrl,
+
+    /// Prefix of every Redis key, so several deployments or tests can share one Redis.
+    #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt", value_parser = parse_redis_prefix)]
+    pub redis_prefix: String,
+
+    /// Milliseconds to wait for a Redis answer before giving up (raise it for Redis over a WAN).
+    #[arg(long, env = "NT_REDIS_TIMEOUT_MS", default_value = "2000", value_parser = parse_redis_timeout)]
+    pub redis_timeout_ms: u64,
+
+    /// Twilio Account SID (AC...). Unset: no Twilio account is configured.
+    #[arg(long, env = "NT_TWILIO_ACCOUNT_SID", value_parser = parse_account_sid)]
+    pub twilio_account_sid: Option<String>,
+
+    /// Twilio Auth Token: authenticates REST calls (unless an API key is set) and signs webhooks.
+    #[arg(long, env = "NT_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<Secret>,
+
+    /// Twilio API key SID (SK...), used instead of the Auth Token for REST calls.
+    #[arg(long, env = "NT_TWILIO_API_KEY_SID", value_parser = parse_api_key_sid)]
+    pub twilio_api_key_sid: Option<String>,
+
+    /// Secret of the Twilio API key.
+    #[arg(long, env = "NT_TWILIO_API_KEY_SECRET", hide_env_values = true)]
+    pub twilio_api_key_secret: Option<Secret>,
+
+    /// Messaging Service SID (MG...) that every neighborhood number joins and every Conversation
+    /// is pinned to (the A2P 10DLC campaign is bound to it).
+    #[arg(long, env = "NT_TWILIO_MESSAGING_SERVICE_SID", value_parser = parse_messaging_service_sid)]
+    pub twilio_messaging_service_sid: Option<String>,
+
+    /// Base URL standing in for all Twilio hosts (an emulator or a test server); each host is a
+    /// path segment under it: {base}/api/2010-04-01/..., {base}/conversations/v1/...,
+    /// {base}/messaging/v1/.... Unset: Twilio itself.
+    #[arg(long, env = "NT_TWILIO_API_BASE", value_parser = parse_api_base)]
+    pub twilio_api_base: Option<Url>,
+
+    /// Key that signs session cookies (at least 32 characters). Unset: a random key per start,
+    /// so sessions end when the process restarts.
+    #[arg(long, env = "NT_SESSION_SECRET", value_parser = parse_session_secret, hide_env_values = true)]
+    pub session_secret: Option<Secret>,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info` or `neighborhood_text=debug,info`).
+    #[arg(long, env = "NT_LOG", default_value = "info", value_parser = parse_log_filter)]
+    pub log: String,
+
+    /// Log format.
+    #[arg(long, env = "NT_LOG_FORMAT", value_enum, default_value = "auto")]
+    pub log_format: LogFormat,
+
+    /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "NT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = parse_grace)]
+    pub shutdown_grace_secs: u64,
+}
+
+/// A Redis URL whose password never reaches a log line.
+#[derive(Clone)]
+pub struct RedisUrl(Url);
+
+impl RedisUrl {
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The URL with any password replaced, for log lines.
+    pub fn redacted(&self) -> String {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            // Only fails for URLs that cannot carry credentials, which we rejected at parse time.
+            let _ = shown.set_password(Some("redacted"));
+        }
+        shown.to_string()
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The Twilio credentials, once validated as a whole.
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    /// Signs webhooks; may be absent when REST calls use an API key and no webhook is checked yet.
+    pub auth_token: Option<Secret>,
+    pub api_key: Option<(String, Secret)>,
+    pub messaging_service_sid: String,
+    pub api_base: Option<Url>,
+}
+
+/// A setting that is valid alone but not together with the others.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Cross-checks the settings that only make sense together. `Ok(None)`: no Twilio account.
+    pub fn twilio(&self) -> Result<Option<TwilioSettings>, ConfigError> {
+        let Some(account_sid) = self.twilio_account_sid.clone() else {
+            for (name, set) in [
+                ("NT_TWILIO_AUTH_TOKEN", self.twilio_auth_token.is_some()),
+                ("NT_TWILIO_API_KEY_SID", self.twilio_api_key_sid.is_some()),
+                ("NT_TWILIO_API_KEY_SECRET", self.twilio_api_key_secret.is_some()),
+                ("NT_TWILIO_MESSAGING_SERVICE_SID", self.twilio_messaging_service_sid.is_some()),
+            ] {
+                if set {
+                    return Err(ConfigError(format!(
+                        "{name} is set but NT_TWILIO_ACCOUNT_SID is not; set the Account SID (AC...) too."
+                    )));
+                }
+            }
+            return Ok(None);
+        };
+        let api_key = match (&self.twilio_api_key_sid, &self.twilio_api_key_secret) {
+            (Some(sid), Some(secret)) => Some((sid.clone(), secret.clone())),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError(
+                    "NT_TWILIO_API_KEY_SID is set but NT_TWILIO_API_KEY_SECRET is not; set both or neither."
+                        .into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError(
+                    "NT_TWILIO_API_KEY_SECRET is set but NT_TWILIO_API_KEY_SID is not; set both or neither."
+                        .into(),
+                ));
+            }
+        };
+        if api_key.is_none() && self.twilio_auth_token.is_none() {
+            return Err(ConfigError(
+                "NT_TWILIO_ACCOUNT_SID is set but neither NT_TWILIO_AUTH_TOKEN nor an API key (NT_TWILIO_API_KEY_SID and NT_TWILIO_API_KEY_SECRET) is."
+                    .into(),
+            ));
+        }
+        let Some(messaging_service_sid) = self.twilio_messaging_service_sid.clone() else {
+            return Err(ConfigError(
+                "NT_TWILIO_MESSAGING_SERVICE_SID is required when NT_TWILIO_ACCOUNT_SID is set: every number and Conversation is pinned to that Messaging Service."
+                    .into(),
+            ));
+        };
+        Ok(Some(TwilioSettings {
+            account_sid,
+            auth_token: self.twilio_auth_token.clone(),
+            api_key,
+            messaging_service_sid,
+            api_base: self.twilio_api_base.clone(),
+        }))
+    }
+
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// The settings with every default, as `--help` lists them; tests start from here.
+    pub fn defaults() -> Self {
+        let cli = Cli::try_parse_from(["neighborhood-text"]);
+        match cli {
+            Ok(cli) => cli.settings,
+            // Only reachable if an NT_* variable in the environment is invalid.
+            Err(error) => panic!("invalid NT_* environment for defaults: {error}"),
+        }
+    }
+}
+
+fn parse_bind(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("NT_BIND must be an IP address and port such as 0.0.0.0:8080, not `{value}`."))
+}
+
+fn parse_public_url(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|_| {
+        format!("NT_PUBLIC_URL must be an absolute URL such as https://text.example.org, not `{value}`.")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("NT_PUBLIC_URL must be an http:// or https:// URL with a host, not `{value}`."));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("NT_PUBLIC_URL must not carry a query or fragment.".into());
+    }
+    Ok(url)
+}
+
+fn parse_redis_url(value: &str) -> Result<RedisUrl, String> {
+    let invalid = || "NT_REDIS_URL must look like redis://host:6379 or rediss://user:password@host:6379.".to_string();
+    let url = Url::parse(value).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "redis" | "rediss") || url.host().is_none() {
+        return Err(invalid());
+    }
+    if url.fragment() == Some("insecure") {
+        return Err("NT_REDIS_URL must not use #insecure: TLS certificates are always verified.".into());
+    }
+    redis::Client::open(value).map_err(|_| invalid())?;
+    Ok(RedisUrl(url))
+}
+
+fn parse_redis_prefix(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        // Braces would become a Redis Cluster hash tag and pin every key to one slot.
+        Err("NT_REDIS_PREFIX must be 1 to 64 letters, digits or - _ : . (no braces or spaces).".into())
+    }
+}
+
+fn parse_redis_timeout(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(ms) if (50..=60_000).contains(&ms) => Ok(ms),
+        _ => Err(format!("NT_REDIS_TIMEOUT_MS must be a whole number of milliseconds from 50 to 60000, not `{value}`.")),
+    }
+}
+
+fn parse_grace(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if secs <= 300 => Ok(secs),
+        _ => Err(format!("NT_SHUTDOWN_GRACE_SECS must be a whole number of seconds from 0 to 300, not `{value}`.")),
+    }
+}
+
+fn is_sid(value: &str, prefix: &str) -> bool {
+    value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn parse_account_sid(value: &str) -> Result<String, String> {
+    if is_sid(value, "AC") {
+        Ok(value.to_owned())
+    } else {
+        Err("NT_TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.".into())
+    }
+}
+
+fn parse_api_key_sid(value: &str) -> Result<String, String> {
+    if is_sid(value, "SK") {
+        Ok(value.to_owned())
+    } else {
+        Err("NT_TWILIO_API_KEY_SID must be SK followed by 32 hexadecimal digits.".into())
+    }
+}
+
+fn parse_messaging_service_sid(value: &str) -> Result<String, String> {
+    if is_sid(value, "MG") {
+        Ok(value.to_owned())
+    } else {
+        Err("NT_TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal digits.".into())
+    }
+}
+
+fn parse_api_base(value: &str) -> Result<Url, String> {
+    match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!("NT_TWILIO_API_BASE must be an http:// or https:// URL, not `{value}`.")),
+    }
+}
+
+fn parse_session_secret(value: &str) -> Result<Secret, String> {
+    if value.chars().count() >= 32 {
+        Ok(Secret::new(value))
+    } else {
+        Err("NT_SESSION_SECRET must be at least 32 characters (try `openssl rand -hex 32`).".into())
+    }
+}
+
+fn parse_log_filter(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(value)
+        .map(|_| value.to_owned())
+        .map_err(|_| format!("NT_LOG must be a log filter such as `info` or `neighborhood_text=debug,info`, not `{value}`."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
+        let mut argv = vec!["neighborhood-text"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| cli.settings)
+    }
+
+    const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+    const SERVICE: &str = "MG0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let error = parse(&["--redis-url", "http://localhost"]).unwrap_err().to_string();
+        assert!(error.contains("NT_REDIS_URL must look like"), "{error}");
+        let error = parse(&["--bind", "localhost"]).unwrap_err().to_string();
+        assert!(error.contains("NT_BIND must be"), "{error}");
+        let error = parse(&["--redis-prefix", "a{b}"]).unwrap_err().to_string();
+        assert!(error.contains("NT_REDIS_PREFIX"), "{error}");
+        let error = parse(&["--twilio-account-sid", "AC123"]).unwrap_err().to_string();
+        assert!(error.contains("NT_TWILIO_ACCOUNT_SID"), "{error}");
+    }
+
+    #[test]
+    fn twilio_credentials_must_come_as_a_set() {
+        let settings = parse(&["--twilio-account-sid", ACCOUNT]).unwrap();
+        let error = settings.twilio().unwrap_err().0;
+        assert!(error.contains("NT_TWILIO_AUTH_TOKEN"), "{error}");
+
+        let settings = parse(&["--twilio-account-sid", ACCOUNT, "--twilio-auth-token", "t"]).unwrap();
+        let error = settings.twilio().unwrap_err().0;
+        assert!(error.starts_with("NT_TWILIO_MESSAGING_SERVICE_SID is required"), "{error}");
+
+        let settings = parse(&["--twilio-auth-token", "t"]).unwrap();
+        assert!(settings.twilio().unwrap_err().0.contains("NT_TWILIO_ACCOUNT_SID is not"));
+
+        let settings = parse(&[
+            "--twilio-account-sid",
+            ACCOUNT,
+            "--twilio-auth-token",
+            "t",
+            "--twilio-messaging-service-sid",
+            SERVICE,
+        ])
+        .unwrap();
+        let twilio = settings.twilio().unwrap().unwrap();
+        assert_eq!(twilio.account_sid, ACCOUNT);
+        assert!(parse(&[]).unwrap().twilio().unwrap().is_none());
+    }
+
+    #[test]
+    fn debug_output_redacts_every_secret() {
+        let settings = parse(&[
+            "--twilio-auth-token",
+            "tok-very-secret",
+            "--session-secret",
+            "0123456789abcdef0123456789abcdef-secret",
+            "--redis-url",
+            "rediss://default:pw-secret@example.upstash.io:6379",
+        ])
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("tok-very-secret"), "{shown}");
+        assert!(!shown.contains("-secret"), "{shown}");
+        assert!(!shown.contains("pw-secret"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn rediss_urls_are_accepted() {
+        let settings = parse(&["--redis-url", "rediss://default:pw@eu1.upstash.io:6379"]).unwrap();
+        assert_eq!(settings.redis_url.redacted(), "rediss://default:redacted@eu1.upstash.io:6379");
+    }
+}

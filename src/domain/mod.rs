@@ -1,0 +1,9 @@
+//! Pure types and rules, no I/O: values are parsed here once, at the edge, and trusted after.
+
+pub mod neighborhood;
+pub mod phone;
+
+/// Why an input value was refused, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);

@@ -1,0 +1,76 @@
+//! Parses the command line, sets up telemetry, and runs the chosen subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use neighborhood_text::config::{Cli, Command, Settings};
+use neighborhood_text::startup::App;
+use neighborhood_text::{api, telemetry};
+
+fn main() -> ExitCode {
+    // Before anything touches TLS: redis-rs takes the process default provider.
+    if rustls::crypto::aws_lc_rs::default_provider().install_default().is_err() {
+        eprintln!("warning: a rustls crypto provider was already installed");
+    }
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(cli.settings)) {
+        Command::Openapi => {
+            print!("{}", api::spec_json());
+            ExitCode::SUCCESS
+        }
+        Command::Serve(settings) => serve(settings),
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    // Cross-field checks before anything starts, worded like clap's own errors.
+    if let Err(error) = settings.twilio() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+    telemetry::init_logging(&settings);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let app = App::build(settings).await?;
+        app.run_until_stopped(shutdown_signal()).await?;
+        anyhow::Ok(())
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Fly, Docker and systemd send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received; finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM received; finishing in-flight requests"),
+    }
+}

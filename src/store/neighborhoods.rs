@@ -1,0 +1,246 @@
+//! Neighborhood records, their indexes, and the claims that keep numbers and links unique.
+//!
+//! Creating a neighborhood takes minutes of Twilio calls, so the slug and number are first
+//! *claimed* with a TTL (a crashed provisioning frees them again), then made permanent together
+//! with the index entry once the record is stored.
+
+use std::time::Duration;
+
+use redis::Script;
+use uuid::Uuid;
+
+use super::{Store, StoreError, decode, encode};
+use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Slug};
+use crate::domain::phone::Phone;
+
+/// How long a claim survives if provisioning never finishes.
+pub const PROVISIONING_CLAIM_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Set the claim when it is free or already ours, so a retried claim is not refused by itself.
+const CLAIM: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1";
+
+/// Drop the claim only when it is ours.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1";
+
+/// Make both claims permanent and list the neighborhood, or change nothing if a claim was lost.
+const COMMIT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+return 1";
+
+/// Replace the record only if nobody changed it since we read it.
+const COMPARE_AND_SET: &str = r"
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if cjson.decode(current)['version'] ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1";
+
+/// Move an archived neighborhood to the archived index and free its number.
+const ARCHIVE: &str = r"
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return 1";
+
+/// How many times a read-modify-write is retried when another writer got there first.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// Why an update did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    #[error("no such neighborhood")]
+    NotFound,
+    #[error("the neighborhood kept changing under this update")]
+    Contended,
+    /// The change itself refused (e.g. the neighborhood is archived).
+    #[error(transparent)]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// Claims `slug` for `id`; false when another neighborhood holds it.
+    pub async fn claim_slug(&self, slug: &Slug, id: Uuid) -> Result<bool, StoreError> {
+        self.claim(self.keys.slug_claim(slug), id).await
+    }
+
+    /// Claims `number` for `id`; false when another neighborhood holds it.
+    pub async fn claim_number(&self, number: &Phone, id: Uuid) -> Result<bool, StoreError> {
+        self.claim(self.keys.number_claim(number), id).await
+    }
+
+    pub async fn release_slug(&self, slug: &Slug, id: Uuid) -> Result<(), StoreError> {
+        self.release(self.keys.slug_claim(slug), id).await
+    }
+
+    pub async fn release_number(&self, number: &Phone, id: Uuid) -> Result<(), StoreError> {
+        self.release(self.keys.number_claim(number), id).await
+    }
+
+    async fn claim(&self, key: String, id: Uuid) -> Result<bool, StoreError> {
+        let script = Script::new(CLAIM);
+        let claimed: i64 = self
+            .retrying_once(|mut conn| {
+                let mut invocation = script.key(&key);
+                invocation.arg(id.to_string()).arg(PROVISIONING_CLAIM_TTL.as_secs());
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await?;
+        Ok(claimed == 1)
+    }
+
+    async fn release(&self, key: String, id: Uuid) -> Result<(), StoreError> {
+        let script = Script::new(RELEASE);
+        self.retrying_once(|mut conn| {
+            let mut invocation = script.key(&key);
+            invocation.arg(id.to_string());
+            async move { invocation.invoke_async::<i64>(&mut conn).await }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Stores a freshly provisioned neighborhood whose slug and number this caller claimed.
+    /// Returns false (and stores nothing) if a claim expired and was taken meanwhile.
+    pub async fn insert_neighborhood(&self, neighborhood: &Neighborhood) -> Result<bool, StoreError> {
+        let key = self.keys.neighborhood(neighborhood.id);
+        let json = encode(neighborhood);
+        self.retrying_once(|mut conn| {
+            let (key, json) = (key.clone(), json.clone());
+            async move { redis::cmd("SET").arg(key).arg(json).query_async::<()>(&mut conn).await }
+        })
+        .await?;
+
+        let script = Script::new(COMMIT);
+        let id = neighborhood.id.to_string();
+        let committed: i64 = self
+            .retrying_once(|mut conn| {
+                let mut invocation = script.key(self.keys.slug_claim(&neighborhood.slug));
+                invocation
+                    .key(self.keys.number_claim(&neighborhood.phone_number))
+                    .key(self.keys.active_neighborhoods())
+                    .arg(&id);
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await?;
+        if committed == 1 {
+            return Ok(true);
+        }
+        self.retrying_once(|mut conn| {
+            let key = key.clone();
+            async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await }
+        })
+        .await?;
+        Ok(false)
+    }
+
+    pub async fn get_neighborhood(&self, id: Uuid) -> Result<Option<Neighborhood>, StoreError> {
+        let key = self.keys.neighborhood(id);
+        match self.get_string(&key).await? {
+            Some(json) => decode(&key, &json).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// One page of neighborhoods in the given state, oldest first, starting after `after`.
+    pub async fn list_neighborhoods(
+        &self,
+        state: NeighborhoodState,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Neighborhood>, StoreError> {
+        let index = match state {
+            NeighborhoodState::Active => self.keys.active_neighborhoods(),
+            NeighborhoodState::Archived => self.keys.archived_neighborhoods(),
+        };
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+        let ids: Vec<String> = self
+            .retrying_once(|mut conn| {
+                let mut command = redis::cmd("ZRANGE");
+                command.arg(&index).arg(&start).arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(limit);
+                async move { command.query_async(&mut conn).await }
+            })
+            .await?;
+        let keys: Vec<String> = ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .map(|id| self.keys.neighborhood(id))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One GET per key in a pipeline rather than MGET: the keys live in different cluster slots.
+        let values: Vec<Option<String>> = self
+            .retrying_once(|mut conn| {
+                let mut pipeline = redis::pipe();
+                for key in &keys {
+                    pipeline.cmd("GET").arg(key);
+                }
+                async move { pipeline.query_async(&mut conn).await }
+            })
+            .await?;
+        keys.iter()
+            .zip(values)
+            .filter_map(|(key, json)| json.map(|json| decode(key, &json)))
+            .collect()
+    }
+
+    /// Read-modify-write of one neighborhood; `change` may run more than once and may refuse.
+    pub async fn update_neighborhood<E>(
+        &self,
+        id: Uuid,
+        mut change: impl FnMut(&mut Neighborhood) -> Result<(), E>,
+    ) -> Result<Neighborhood, UpdateError<E>> {
+        let key = self.keys.neighborhood(id);
+        let script = Script::new(COMPARE_AND_SET);
+        for _ in 0..UPDATE_ATTEMPTS {
+            let Some(current) = self.get_neighborhood(id).await? else {
+                return Err(UpdateError::NotFound);
+            };
+            let mut next = current.clone();
+            change(&mut next).map_err(UpdateError::Rejected)?;
+            next.version = current.version + 1;
+            next.updated_at = time::OffsetDateTime::now_utc();
+            let json = encode(&next);
+            let outcome: i64 = self
+                .retrying_once(|mut conn| {
+                    let mut invocation = script.key(&key);
+                    invocation.arg(current.version).arg(&json);
+                    async move { invocation.invoke_async(&mut conn).await }
+                })
+                .await?;
+            match outcome {
+                1 => return Ok(next),
+                -1 => return Err(UpdateError::NotFound),
+                _ => continue,
+            }
+        }
+        Err(UpdateError::Contended)
+    }
+
+    /// Moves an archived neighborhood out of the active list and frees its number for reuse.
+    pub async fn index_as_archived(&self, neighborhood: &Neighborhood) -> Result<(), StoreError> {
+        let script = Script::new(ARCHIVE);
+        let id = neighborhood.id.to_string();
+        self.retrying_once(|mut conn| {
+            let mut invocation = script.key(self.keys.active_neighborhoods());
+            invocation
+                .key(self.keys.archived_neighborhoods())
+                .key(self.keys.number_claim(&neighborhood.phone_number))
+                .arg(&id);
+            async move { invocation.invoke_async::<i64>(&mut conn).await }
+        })
+        .await
+        .map(drop)
+    }
+}

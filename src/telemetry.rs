@@ -1,0 +1,100 @@
+//! Logs, request spans and metrics.
+//!
+//! Logs are JSON lines in production and human-readable in a terminal. Every request gets a span
+//! (method, path, request id) and one line when it ends; probes log at debug so they do not drown
+//! the rest. Metrics go to one process-wide Prometheus recorder rendered at `/metrics`.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use poem::{Endpoint, Request, Response};
+use poem_openapi::OperationId;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, Settings};
+
+/// Installs the global log subscriber. Call once, from `main`.
+pub fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match settings.log_format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The process-wide metrics registry (installed on first use; every app in a process shares it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed already; ours then stays unused.
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Middleware: a span per request, one log line at the end, request count and latency by route.
+pub async fn observe<E: Endpoint<Output = Response>>(next: E, request: Request) -> poem::Result<Response> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let request_id = uuid::Uuid::new_v4();
+    let span = tracing::info_span!("request", %method, %path, %request_id);
+    let started = Instant::now();
+    let result = next.call(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+
+    let (status, operation) = match &result {
+        Ok(response) => (response.status(), response.data::<OperationId>().map(|id| id.0)),
+        Err(error) => (error.status(), error.data::<OperationId>().map(|id| id.0)),
+    };
+    // Route labels come from the operation id (bounded), never from the raw path (ids in it).
+    let route = operation.unwrap_or_else(|| route_of_unnamed(&path));
+    let method = method.to_string();
+    metrics::counter!(
+        "http_requests_total",
+        "route" => route,
+        "method" => method.clone(),
+        "status" => status.as_u16().to_string()
+    )
+    .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
+        .record(elapsed.as_secs_f64());
+
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    let status = status.as_u16();
+    span.in_scope(|| {
+        if matches!(route, "health" | "ready" | "metrics") {
+            tracing::debug!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
+    });
+    result
+}
+
+fn route_of_unnamed(path: &str) -> &'static str {
+    if path == "/openapi.json" {
+        "openapi"
+    } else if path.starts_with("/docs") {
+        "docs"
+    } else if path.starts_with("/api/") {
+        "api_unmatched"
+    } else {
+        "static"
+    }
+}
