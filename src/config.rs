@@ -109,7 +109,7 @@ pub struct Settings {
     pub log: String,
 
     /// Log format.
-    #[arg(long, env = "NT_LOG_FORMAT", value_enum, default_value = "auto")]
+    #[arg(long, env = "NT_LOG_FORMAT", value_name = "NT_LOG_FORMAT", value_enum, default_value = "auto")]
     pub log_format: LogFormat,
 
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.

@@ -3,13 +3,14 @@
 
 use reqwest::Method;
 
-use super::client::{Host, ListPage, TwilioClient, decode, observe, push_some, rebase_next_page};
+use super::client::{ListPage, TwilioClient, decode, observe, push_some};
 use super::error::TwilioError;
 use super::types::{
     Conversation, ConversationMessage, ConversationParams, CreateConversationMessage,
     CreateSmsParticipant, ListConversationMessages, Page, Participant, ParticipantConversation,
     UpdateWebhookConfiguration, WebhookConfiguration,
 };
+use super::urls::{Host, rebase_next_page};
 
 /// Twilio's maximum page size for participants (messages too).
 const PARTICIPANTS_PAGE_SIZE: &str = "100";
@@ -101,7 +102,10 @@ impl TwilioClient {
             )?;
             let mut form = vec![
                 ("MessagingBinding.Address", request.address.clone()),
-                ("MessagingBinding.ProxyAddress", request.proxy_address.clone()),
+                (
+                    "MessagingBinding.ProxyAddress",
+                    request.proxy_address.clone(),
+                ),
             ];
             push_some(&mut form, "Attributes", request.attributes.as_deref());
             let raw = self
@@ -222,10 +226,7 @@ impl TwilioClient {
         .await
     }
 
-    async fn messages_page(
-        &self,
-        url: url::Url,
-    ) -> Result<Page<ConversationMessage>, TwilioError> {
+    async fn messages_page(&self, url: url::Url) -> Result<Page<ConversationMessage>, TwilioError> {
         let page: ListPage<ConversationMessage> =
             decode(&self.send(Method::GET, url, &[], false).await?)?;
         Ok(Page {
@@ -269,8 +270,16 @@ impl TwilioClient {
         observe("update_webhook_configuration", async {
             let url = self.url(Host::Conversations, &["v1", "Configuration", "Webhooks"])?;
             let mut form = Vec::new();
-            push_some(&mut form, "PreWebhookUrl", request.pre_webhook_url.as_deref());
-            push_some(&mut form, "PostWebhookUrl", request.post_webhook_url.as_deref());
+            push_some(
+                &mut form,
+                "PreWebhookUrl",
+                request.pre_webhook_url.as_deref(),
+            );
+            push_some(
+                &mut form,
+                "PostWebhookUrl",
+                request.post_webhook_url.as_deref(),
+            );
             if let Some(method) = request.method {
                 form.push(("Method", method.as_str().to_owned()));
             }

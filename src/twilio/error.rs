@@ -13,7 +13,11 @@ pub enum TwilioError {
     /// Twilio answered with a non-2xx status. `code` is Twilio's error code, or 0 when the body
     /// was not a Twilio error document (an HTML 502 from a proxy, an empty 404).
     #[error("Twilio error {code} (HTTP {status}): {message}")]
-    Api { status: u16, code: u32, message: String },
+    Api {
+        status: u16,
+        code: u32,
+        message: String,
+    },
     /// Twilio answered 2xx but the body was not the JSON we expected.
     #[error("unreadable Twilio response (HTTP {status}): {detail}")]
     Malformed { status: u16, detail: String },
@@ -153,7 +157,9 @@ mod tests {
     fn not_found_covers_404_and_the_participant_code() {
         assert!(TwilioError::from_response(404, b"").is_not_found());
         assert!(TwilioError::from_response(400, br#"{"code":50432,"message":"x"}"#).is_not_found());
-        assert!(!TwilioError::from_response(400, br#"{"code":21211,"message":"x"}"#).is_not_found());
+        assert!(
+            !TwilioError::from_response(400, br#"{"code":21211,"message":"x"}"#).is_not_found()
+        );
         assert!(!TwilioError::Timeout.is_not_found());
     }
 
@@ -161,6 +167,8 @@ mod tests {
     fn code_20429_is_retryable_whatever_the_status() {
         assert!(TwilioError::from_response(400, br#"{"code":20429,"message":"x"}"#).is_retryable());
         assert!(TwilioError::from_response(429, b"").is_retryable());
-        assert!(!TwilioError::from_response(400, br#"{"code":50422,"message":"x"}"#).is_retryable());
+        assert!(
+            !TwilioError::from_response(400, br#"{"code":50422,"message":"x"}"#).is_retryable()
+        );
     }
 }

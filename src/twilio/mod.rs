@@ -10,6 +10,7 @@ mod conversations;
 pub mod error;
 mod numbers;
 pub mod types;
+mod urls;
 
 pub use client::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
 pub use error::TwilioError;

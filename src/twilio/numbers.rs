@@ -4,12 +4,13 @@
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::client::{Host, TwilioClient, decode, observe, push_some};
+use super::client::{TwilioClient, decode, observe, push_some};
 use super::error::TwilioError;
 use super::types::{
     AvailablePhoneNumber, BuyNumber, IncomingPhoneNumber, SendSms, ServicePhoneNumber, SmsMessage,
     SmsSender, UpdateIncomingNumber,
 };
+use super::urls::Host;
 
 #[derive(Deserialize)]
 struct AvailableList {
@@ -33,8 +34,7 @@ impl TwilioClient {
         limit: u32,
     ) -> Result<Vec<AvailablePhoneNumber>, TwilioError> {
         observe("search_local_numbers", async {
-            let mut url =
-                self.v2010_url(&["AvailablePhoneNumbers", country, "Local.json"])?;
+            let mut url = self.v2010_url(&["AvailablePhoneNumbers", country, "Local.json"])?;
             url.query_pairs_mut()
                 .append_pair("AreaCode", area_code)
                 .append_pair("SmsEnabled", "true")
@@ -47,7 +47,10 @@ impl TwilioClient {
 
     /// POST .../IncomingPhoneNumbers.json  PhoneNumber, FriendlyName, SmsUrl, SmsMethod=POST
     #[tracing::instrument(skip_all, fields(phone_number = %request.phone_number))]
-    pub async fn buy_number(&self, request: &BuyNumber) -> Result<IncomingPhoneNumber, TwilioError> {
+    pub async fn buy_number(
+        &self,
+        request: &BuyNumber,
+    ) -> Result<IncomingPhoneNumber, TwilioError> {
         observe("buy_number", async {
             let url = self.v2010_url(&["IncomingPhoneNumbers.json"])?;
             let mut form = vec![("PhoneNumber", request.phone_number.clone())];

@@ -534,7 +534,8 @@ mod tests {
 
     #[test]
     fn null_lists_decode_as_empty() {
-        let config: WebhookConfiguration = serde_json::from_str(r#"{"filters":null}"#).expect("decodes");
+        let config: WebhookConfiguration =
+            serde_json::from_str(r#"{"filters":null}"#).expect("decodes");
         assert!(config.filters.is_empty());
     }
 }

@@ -1,1 +1,8 @@
+//! One integration-test binary: the app on port 0, real Redis with a prefix per test, Twilio at
+//! the wire through wiremock.
+
+mod cli;
+mod helpers;
+mod neighborhoods;
+mod system;
 mod twilio_client;

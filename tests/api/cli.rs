@@ -1,0 +1,245 @@
+//! The binary itself: configuration errors, `--help`, graceful shutdown on SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{
+    ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, eventually, mount_working_twilio, redis_url,
+    unique_prefix,
+};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_neighborhood-text");
+
+/// The binary with a clean environment (no NT_* leaking in from the shell running the tests).
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+async fn fails_with(env: &[(&str, &str)], expected: &str) {
+    let mut command = command(&["serve"]);
+    command.envs(env.iter().copied());
+    let output = command.output().await.expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected `{expected}` in: {stderr}"
+    );
+    assert_eq!(
+        stderr
+            .trim()
+            .lines()
+            .filter(|line| line.starts_with("error:"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_setting_stops_the_boot_with_one_sentence_naming_it() {
+    fails_with(
+        &[("NT_REDIS_URL", "http://localhost:6379")],
+        "NT_REDIS_URL must look like",
+    )
+    .await;
+    fails_with(
+        &[("NT_BIND", "everywhere")],
+        "NT_BIND must be an IP address and port",
+    )
+    .await;
+    fails_with(
+        &[("NT_PUBLIC_URL", "text.example.org")],
+        "NT_PUBLIC_URL must be an absolute URL",
+    )
+    .await;
+    fails_with(&[("NT_LOG_FORMAT", "xml")], "NT_LOG_FORMAT").await;
+    fails_with(
+        &[("NT_SESSION_SECRET", "short")],
+        "NT_SESSION_SECRET must be at least 32 characters",
+    )
+    .await;
+    fails_with(
+        &[("NT_TWILIO_ACCOUNT_SID", ACCOUNT_SID)],
+        "NT_TWILIO_AUTH_TOKEN",
+    )
+    .await;
+    fails_with(
+        &[
+            ("NT_TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("NT_TWILIO_AUTH_TOKEN", "secret-token-value"),
+        ],
+        "NT_TWILIO_MESSAGING_SERVICE_SID is required",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn help_lists_every_setting_and_never_shows_a_secret() {
+    for args in [&["--help"][..], &["serve", "--help"][..]] {
+        let mut command = command(args);
+        command.env("NT_TWILIO_AUTH_TOKEN", "do-not-print-me").env(
+            "NT_SESSION_SECRET",
+            "do-not-print-me-either-0123456789abcdef",
+        );
+        let output = command.output().await.expect("binary runs");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{help}");
+        for variable in [
+            "NT_BIND",
+            "NT_PUBLIC_URL",
+            "NT_REDIS_URL",
+            "NT_REDIS_PREFIX",
+            "NT_TWILIO_ACCOUNT_SID",
+            "NT_TWILIO_AUTH_TOKEN",
+            "NT_TWILIO_API_KEY_SID",
+            "NT_TWILIO_API_KEY_SECRET",
+            "NT_TWILIO_MESSAGING_SERVICE_SID",
+            "NT_TWILIO_API_BASE",
+            "NT_SESSION_SECRET",
+            "NT_LOG",
+            "NT_LOG_FORMAT",
+            "NT_SHUTDOWN_GRACE_SECS",
+        ] {
+            assert!(
+                help.contains(&format!("[env: {variable}")),
+                "{variable} missing from {args:?} help:\n{help}"
+            );
+        }
+        assert!(!help.contains("do-not-print-me"), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn a_port_already_taken_is_reported_clearly() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let mut command = command(&["serve"]);
+    command
+        .env("NT_BIND", &address)
+        .env("NT_REDIS_PREFIX", unique_prefix());
+    let output = command.output().await.expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("could not listen on {address} (NT_BIND)")),
+        "{stderr}"
+    );
+}
+
+/// Reads the JSON log lines of `child` until the service says which port it listens on.
+async fn listening_port(child: &mut Child) -> u16 {
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let port = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if entry["message"] == "listening" && entry["port"].is_u64() {
+                return entry["port"]
+                    .as_u64()
+                    .and_then(|port| u16::try_from(port).ok());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("the service logs its port");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    port
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
+    let twilio = MockServer::start().await;
+    mount_working_twilio(&twilio).await;
+    // Hold the number search long enough to send SIGTERM while the request is in flight.
+    Mock::given(method("GET"))
+        .and(path_regex("AvailablePhoneNumbers"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(1500))
+                .set_body_json(json!({"available_phone_numbers": [{"phone_number": "+14155550177"}], "uri": "/x"})),
+        )
+        .with_priority(1)
+        .mount(&twilio)
+        .await;
+    let mut command = command(&["serve"]);
+    command.envs([
+        ("NT_BIND", "127.0.0.1:0".to_owned()),
+        ("NT_LOG_FORMAT", "json".to_owned()),
+        ("NT_REDIS_URL", redis_url()),
+        ("NT_REDIS_PREFIX", unique_prefix()),
+        ("NT_TWILIO_ACCOUNT_SID", ACCOUNT_SID.to_owned()),
+        ("NT_TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+        ("NT_TWILIO_MESSAGING_SERVICE_SID", SERVICE_SID.to_owned()),
+        ("NT_TWILIO_API_BASE", format!("{}/", twilio.uri())),
+    ]);
+    let mut child = command.spawn().expect("binary starts");
+    let port = listening_port(&mut child).await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    let in_flight = tokio::spawn({
+        let url = format!("{base}/api/v1/neighborhoods");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"name": "Shutdown Street", "area_code": "415"}))
+                .send()
+                .await
+        }
+    });
+    eventually(
+        Duration::from_secs(10),
+        "the request to reach Twilio",
+        || async {
+            twilio
+                .received_requests()
+                .await
+                .is_some_and(|requests| !requests.is_empty())
+        },
+    )
+    .await;
+
+    let pid = child.id().expect("running").to_string();
+    // The shell's own `kill`: /bin/kill (procps) is missing on minimal images.
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .expect("sh runs");
+    assert!(killed.success());
+
+    let response = in_flight
+        .await
+        .expect("task")
+        .expect("the in-flight request got an answer");
+    assert_eq!(response.status(), 201, "the in-flight request completed");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        reqwest::get(format!("{base}/health")).await.is_err(),
+        "nothing listens after exit"
+    );
+}

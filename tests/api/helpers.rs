@@ -1,0 +1,393 @@
+//! Test helpers: an app built exactly as production builds it, on port 0, with its own Redis key
+//! prefix, and Twilio played by a wiremock server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use neighborhood_text::config::Settings;
+use neighborhood_text::secret::Secret;
+use neighborhood_text::startup::App;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+pub const AUTH_TOKEN: &str = "test-auth-token";
+pub const SERVICE_SID: &str = "MG00000000000000000000000000000001";
+pub const PUBLIC_URL: &str = "https://text.example.org";
+
+/// The Redis the tests use; every test gets its own key prefix in it.
+pub fn redis_url() -> String {
+    std::env::var("NT_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn unique_prefix() -> String {
+    format!("test:{}", uuid::Uuid::new_v4().simple())
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub twilio: MockServer,
+    pub prefix: String,
+}
+
+/// Settings of a test app talking to `twilio` (a wiremock server) and the test Redis.
+pub fn test_settings(twilio: &MockServer) -> Settings {
+    let mut settings = Settings::defaults();
+    settings.bind = "127.0.0.1:0".parse().expect("address");
+    settings.public_url = PUBLIC_URL.parse().expect("url");
+    settings.redis_url = parse_redis_url(&redis_url());
+    settings.redis_prefix = unique_prefix();
+    settings.twilio_account_sid = Some(ACCOUNT_SID.into());
+    settings.twilio_auth_token = Some(Secret::new(AUTH_TOKEN));
+    settings.twilio_messaging_service_sid = Some(SERVICE_SID.into());
+    settings.twilio_api_base = Some(format!("{}/", twilio.uri()).parse().expect("url"));
+    settings
+}
+
+pub fn parse_redis_url(url: &str) -> neighborhood_text::config::RedisUrl {
+    use clap::Parser;
+    let cli =
+        neighborhood_text::config::Cli::try_parse_from(["neighborhood-text", "--redis-url", url])
+            .expect("valid Redis URL");
+    cli.settings.redis_url
+}
+
+pub async fn spawn_app() -> TestApp {
+    let twilio = MockServer::start().await;
+    let settings = test_settings(&twilio);
+    spawn_app_with(twilio, settings).await
+}
+
+pub async fn spawn_app_with(twilio: MockServer, settings: Settings) -> TestApp {
+    let prefix = settings.redis_prefix.clone();
+    let app = App::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+        twilio,
+        prefix,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a neighborhood through the API, expecting success.
+    pub async fn create_neighborhood(&self, body: &Value) -> Value {
+        let response = self.post_json("/api/v1/neighborhoods", body).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("json body");
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Every Redis key under this test's prefix.
+    pub async fn stored_keys(&self) -> Vec<String> {
+        let client = redis::Client::open(redis_url()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection");
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        keys.sort();
+        keys
+    }
+}
+
+pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.expect("json body");
+    (status, body)
+}
+
+/// A Twilio SID with the given prefix and a counter, like `PN000...0007`.
+pub fn sid(prefix: &str, n: u32) -> String {
+    format!("{prefix}{n:032x}")
+}
+
+fn form_value(request: &Request, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(&request.body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn query_value(request: &Request, name: &str) -> Option<String> {
+    request
+        .url
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Mounts a Twilio that works: numbers for sale in any area code (a new one each search), number
+/// purchase and lookup echoing the number asked for, Messaging Service attach, Conversations
+/// create/update, number release. Tests mount stricter mocks on top (lower priority number wins).
+pub async fn mount_working_twilio(server: &MockServer) {
+    let account = format!("/api/2010-04-01/Accounts/{ACCOUNT_SID}");
+    let counter = Arc::new(AtomicU32::new(100));
+
+    let numbers = counter.clone();
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "{account}/AvailablePhoneNumbers/US/Local.json"
+        )))
+        .respond_with(move |request: &Request| {
+            let area = query_value(request, "AreaCode").unwrap_or_else(|| "415".into());
+            let n = numbers.fetch_add(1, Ordering::SeqCst);
+            let phone = format!("+1{area}555{n:04}");
+            ResponseTemplate::new(200).set_body_json(json!({
+                "available_phone_numbers": [{
+                    "friendly_name": phone, "phone_number": phone, "iso_country": "US",
+                    "capabilities": {"voice": true, "SMS": true, "MMS": true}
+                }],
+                "uri": "/ignored"
+            }))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    let sids = counter.clone();
+    Mock::given(method("POST"))
+        .and(path(format!("{account}/IncomingPhoneNumbers.json")))
+        .respond_with(move |request: &Request| {
+            let phone = form_value(request, "PhoneNumber").unwrap_or_default();
+            ResponseTemplate::new(201).set_body_json(incoming_number(
+                &sid("PN", sids.fetch_add(1, Ordering::SeqCst)),
+                &phone,
+                None,
+            ))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    let owned = counter.clone();
+    Mock::given(method("GET"))
+        .and(path(format!("{account}/IncomingPhoneNumbers.json")))
+        .respond_with(move |request: &Request| {
+            let phone = query_value(request, "PhoneNumber").unwrap_or_default();
+            let number = incoming_number(&sid("PN", owned.fetch_add(1, Ordering::SeqCst)), &phone, Some("https://old.example.org/sms"));
+            ResponseTemplate::new(200).set_body_json(json!({
+                "incoming_phone_numbers": [number], "next_page_uri": null, "page": 0, "page_size": 50
+            }))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    Mock::given(method("POST"))
+        .and(path_regex(format!(
+            r"^{account}/IncomingPhoneNumbers/PN[0-9a-f]{{32}}\.json$"
+        )))
+        .respond_with(|request: &Request| {
+            let sid = request
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".json")
+                .to_owned();
+            ResponseTemplate::new(200).set_body_json(incoming_number(
+                &sid,
+                "+14155550000",
+                form_value(request, "SmsUrl").as_deref(),
+            ))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    Mock::given(method("DELETE"))
+        .and(path_regex(format!(
+            r"^{account}/IncomingPhoneNumbers/PN[0-9a-f]{{32}}\.json$"
+        )))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/messaging/v1/Services/{SERVICE_SID}/PhoneNumbers"
+        )))
+        .respond_with(|request: &Request| {
+            let sid = form_value(request, "PhoneNumberSid").unwrap_or_default();
+            ResponseTemplate::new(201).set_body_json(json!({
+                "sid": sid, "service_sid": SERVICE_SID, "account_sid": ACCOUNT_SID,
+                "phone_number": "+14155550000", "country_code": "US", "capabilities": ["SMS"]
+            }))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    let conversations = counter;
+    Mock::given(method("POST"))
+        .and(path("/conversations/v1/Conversations"))
+        .respond_with(move |request: &Request| {
+            let sid = sid("CH", conversations.fetch_add(1, Ordering::SeqCst));
+            ResponseTemplate::new(201).set_body_json(conversation(&sid, request))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+
+    Mock::given(method("POST"))
+        .and(path_regex(
+            r"^/conversations/v1/Conversations/CH[0-9a-f]{32}$",
+        ))
+        .respond_with(|request: &Request| {
+            let sid = request
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            ResponseTemplate::new(200).set_body_json(conversation(&sid, request))
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+}
+
+fn incoming_number(sid: &str, phone: &str, sms_url: Option<&str>) -> Value {
+    json!({
+        "sid": sid, "account_sid": ACCOUNT_SID, "phone_number": phone, "friendly_name": phone,
+        "sms_url": sms_url, "sms_method": "POST", "status": "in-use",
+        "capabilities": {"voice": true, "sms": true, "mms": true},
+        "date_created": "Sat, 21 Nov 2026 10:00:00 +0000"
+    })
+}
+
+fn conversation(sid: &str, request: &Request) -> Value {
+    json!({
+        "sid": sid, "account_sid": ACCOUNT_SID, "chat_service_sid": self::sid("IS", 1),
+        "messaging_service_sid": form_value(request, "MessagingServiceSid").unwrap_or_else(|| SERVICE_SID.into()),
+        "friendly_name": form_value(request, "FriendlyName"),
+        "unique_name": form_value(request, "UniqueName"),
+        "attributes": form_value(request, "Attributes").unwrap_or_else(|| "{}".into()),
+        "state": form_value(request, "State").unwrap_or_else(|| "active".into()),
+        "date_created": "2026-11-21T10:00:00Z", "date_updated": "2026-11-21T10:00:00Z",
+        "timers": {}, "bindings": {}, "url": format!("https://conversations.twilio.com/v1/Conversations/{sid}"),
+        "links": {}
+    })
+}
+
+/// Polls `check` until it returns true, failing the test after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A TCP proxy in front of the test Redis that can refuse connections and cut open ones, so a
+/// test can make Redis disappear and come back without touching the shared server.
+pub struct RedisGate {
+    pub url: String,
+    open: watch::Sender<bool>,
+    cut: watch::Sender<u64>,
+}
+
+impl RedisGate {
+    pub async fn start(open: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind gate");
+        let port = listener.local_addr().expect("gate address").port();
+        let upstream = url::Url::parse(&redis_url()).expect("redis url");
+        let upstream = format!(
+            "{}:{}",
+            upstream.host_str().unwrap_or("127.0.0.1"),
+            upstream.port().unwrap_or(6379)
+        );
+        let (open_tx, open_rx) = watch::channel(open);
+        let (cut_tx, cut_rx) = watch::channel(0u64);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !*open_rx.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let mut cut = cut_rx.clone();
+                cut.mark_unchanged();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            open: open_tx,
+            cut: cut_tx,
+        }
+    }
+
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Refuses new connections and drops the open ones.
+    pub fn close(&self) {
+        self.open.send_replace(false);
+        self.cut_connections();
+    }
+
+    /// Drops the open connections but keeps accepting new ones.
+    pub fn cut_connections(&self) {
+        self.cut.send_modify(|generation| *generation += 1);
+    }
+}
