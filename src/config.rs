@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (the default).
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Print the OpenAPI document of the REST API to standard output.
     Openapi,
 }
@@ -109,7 +109,13 @@ pub struct Settings {
     pub log: String,
 
     /// Log format.
-    #[arg(long, env = "NT_LOG_FORMAT", value_name = "NT_LOG_FORMAT", value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        env = "NT_LOG_FORMAT",
+        value_name = "NT_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
     pub log_format: LogFormat,
 
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
@@ -166,8 +172,14 @@ impl Settings {
             for (name, set) in [
                 ("NT_TWILIO_AUTH_TOKEN", self.twilio_auth_token.is_some()),
                 ("NT_TWILIO_API_KEY_SID", self.twilio_api_key_sid.is_some()),
-                ("NT_TWILIO_API_KEY_SECRET", self.twilio_api_key_secret.is_some()),
-                ("NT_TWILIO_MESSAGING_SERVICE_SID", self.twilio_messaging_service_sid.is_some()),
+                (
+                    "NT_TWILIO_API_KEY_SECRET",
+                    self.twilio_api_key_secret.is_some(),
+                ),
+                (
+                    "NT_TWILIO_MESSAGING_SERVICE_SID",
+                    self.twilio_messaging_service_sid.is_some(),
+                ),
             ] {
                 if set {
                     return Err(ConfigError(format!(
@@ -234,17 +246,21 @@ impl Settings {
 }
 
 fn parse_bind(value: &str) -> Result<SocketAddr, String> {
-    value
-        .parse()
-        .map_err(|_| format!("NT_BIND must be an IP address and port such as 0.0.0.0:8080, not `{value}`."))
+    value.parse().map_err(|_| {
+        format!("NT_BIND must be an IP address and port such as 0.0.0.0:8080, not `{value}`.")
+    })
 }
 
 fn parse_public_url(value: &str) -> Result<Url, String> {
     let url = Url::parse(value).map_err(|_| {
-        format!("NT_PUBLIC_URL must be an absolute URL such as https://text.example.org, not `{value}`.")
+        format!(
+            "NT_PUBLIC_URL must be an absolute URL such as https://text.example.org, not `{value}`."
+        )
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("NT_PUBLIC_URL must be an http:// or https:// URL with a host, not `{value}`."));
+        return Err(format!(
+            "NT_PUBLIC_URL must be an http:// or https:// URL with a host, not `{value}`."
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err("NT_PUBLIC_URL must not carry a query or fragment.".into());
@@ -253,13 +269,18 @@ fn parse_public_url(value: &str) -> Result<Url, String> {
 }
 
 fn parse_redis_url(value: &str) -> Result<RedisUrl, String> {
-    let invalid = || "NT_REDIS_URL must look like redis://host:6379 or rediss://user:password@host:6379.".to_string();
+    let invalid = || {
+        "NT_REDIS_URL must look like redis://host:6379 or rediss://user:password@host:6379."
+            .to_string()
+    };
     let url = Url::parse(value).map_err(|_| invalid())?;
     if !matches!(url.scheme(), "redis" | "rediss") || url.host().is_none() {
         return Err(invalid());
     }
     if url.fragment() == Some("insecure") {
-        return Err("NT_REDIS_URL must not use #insecure: TLS certificates are always verified.".into());
+        return Err(
+            "NT_REDIS_URL must not use #insecure: TLS certificates are always verified.".into(),
+        );
     }
     redis::Client::open(value).map_err(|_| invalid())?;
     Ok(RedisUrl(url))
@@ -275,21 +296,28 @@ fn parse_redis_prefix(value: &str) -> Result<String, String> {
         Ok(value.to_owned())
     } else {
         // Braces would become a Redis Cluster hash tag and pin every key to one slot.
-        Err("NT_REDIS_PREFIX must be 1 to 64 letters, digits or - _ : . (no braces or spaces).".into())
+        Err(
+            "NT_REDIS_PREFIX must be 1 to 64 letters, digits or - _ : . (no braces or spaces)."
+                .into(),
+        )
     }
 }
 
 fn parse_redis_timeout(value: &str) -> Result<u64, String> {
     match value.parse::<u64>() {
         Ok(ms) if (50..=60_000).contains(&ms) => Ok(ms),
-        _ => Err(format!("NT_REDIS_TIMEOUT_MS must be a whole number of milliseconds from 50 to 60000, not `{value}`.")),
+        _ => Err(format!(
+            "NT_REDIS_TIMEOUT_MS must be a whole number of milliseconds from 50 to 60000, not `{value}`."
+        )),
     }
 }
 
 fn parse_grace(value: &str) -> Result<u64, String> {
     match value.parse::<u64>() {
         Ok(secs) if secs <= 300 => Ok(secs),
-        _ => Err(format!("NT_SHUTDOWN_GRACE_SECS must be a whole number of seconds from 0 to 300, not `{value}`.")),
+        _ => Err(format!(
+            "NT_SHUTDOWN_GRACE_SECS must be a whole number of seconds from 0 to 300, not `{value}`."
+        )),
     }
 }
 
@@ -326,7 +354,9 @@ fn parse_messaging_service_sid(value: &str) -> Result<String, String> {
 fn parse_api_base(value: &str) -> Result<Url, String> {
     match Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
-        _ => Err(format!("NT_TWILIO_API_BASE must be an http:// or https:// URL, not `{value}`.")),
+        _ => Err(format!(
+            "NT_TWILIO_API_BASE must be an http:// or https:// URL, not `{value}`."
+        )),
     }
 }
 
@@ -359,13 +389,17 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_variable() {
-        let error = parse(&["--redis-url", "http://localhost"]).unwrap_err().to_string();
+        let error = parse(&["--redis-url", "http://localhost"])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("NT_REDIS_URL must look like"), "{error}");
         let error = parse(&["--bind", "localhost"]).unwrap_err().to_string();
         assert!(error.contains("NT_BIND must be"), "{error}");
         let error = parse(&["--redis-prefix", "a{b}"]).unwrap_err().to_string();
         assert!(error.contains("NT_REDIS_PREFIX"), "{error}");
-        let error = parse(&["--twilio-account-sid", "AC123"]).unwrap_err().to_string();
+        let error = parse(&["--twilio-account-sid", "AC123"])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("NT_TWILIO_ACCOUNT_SID"), "{error}");
     }
 
@@ -375,12 +409,22 @@ mod tests {
         let error = settings.twilio().unwrap_err().0;
         assert!(error.contains("NT_TWILIO_AUTH_TOKEN"), "{error}");
 
-        let settings = parse(&["--twilio-account-sid", ACCOUNT, "--twilio-auth-token", "t"]).unwrap();
+        let settings =
+            parse(&["--twilio-account-sid", ACCOUNT, "--twilio-auth-token", "t"]).unwrap();
         let error = settings.twilio().unwrap_err().0;
-        assert!(error.starts_with("NT_TWILIO_MESSAGING_SERVICE_SID is required"), "{error}");
+        assert!(
+            error.starts_with("NT_TWILIO_MESSAGING_SERVICE_SID is required"),
+            "{error}"
+        );
 
         let settings = parse(&["--twilio-auth-token", "t"]).unwrap();
-        assert!(settings.twilio().unwrap_err().0.contains("NT_TWILIO_ACCOUNT_SID is not"));
+        assert!(
+            settings
+                .twilio()
+                .unwrap_err()
+                .0
+                .contains("NT_TWILIO_ACCOUNT_SID is not")
+        );
 
         let settings = parse(&[
             "--twilio-account-sid",
@@ -417,6 +461,9 @@ mod tests {
     #[test]
     fn rediss_urls_are_accepted() {
         let settings = parse(&["--redis-url", "rediss://default:pw@eu1.upstash.io:6379"]).unwrap();
-        assert_eq!(settings.redis_url.redacted(), "rediss://default:redacted@eu1.upstash.io:6379");
+        assert_eq!(
+            settings.redis_url.redacted(),
+            "rediss://default:redacted@eu1.upstash.io:6379"
+        );
     }
 }

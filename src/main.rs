@@ -9,16 +9,22 @@ use neighborhood_text::{api, telemetry};
 
 fn main() -> ExitCode {
     // Before anything touches TLS: redis-rs takes the process default provider.
-    if rustls::crypto::aws_lc_rs::default_provider().install_default().is_err() {
+    if rustls::crypto::aws_lc_rs::default_provider()
+        .install_default()
+        .is_err()
+    {
         eprintln!("warning: a rustls crypto provider was already installed");
     }
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(cli.settings)) {
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Box::new(cli.settings)))
+    {
         Command::Openapi => {
             print!("{}", api::spec_json());
             ExitCode::SUCCESS
         }
-        Command::Serve(settings) => serve(settings),
+        Command::Serve(settings) => serve(*settings),
     }
 }
 

@@ -10,15 +10,17 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::neighborhood::{
-    AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState, Shard, Slug,
-    shard_unique_name,
+    AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
+    Shard, Slug, shard_unique_name,
 };
 use crate::domain::phone::Phone;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::StoreError;
 use crate::store::neighborhoods::UpdateError;
 use crate::twilio::TwilioError;
-use crate::twilio::types::{BuyNumber, ConversationParams, ConversationState, UpdateIncomingNumber};
+use crate::twilio::types::{
+    BuyNumber, ConversationParams, ConversationState, UpdateIncomingNumber,
+};
 
 /// Which number a new neighborhood texts from.
 #[derive(Debug, Clone)]
@@ -96,16 +98,25 @@ enum Undo {
     ReleaseSlug(Slug),
     ReleaseNumberClaim(Phone),
     ReleaseBoughtNumber(String),
-    RestoreSmsUrl { sid: String, sms_url: Option<String> },
+    RestoreSmsUrl {
+        sid: String,
+        sms_url: Option<String>,
+    },
     DeleteConversation(String),
 }
 
 fn twilio(state: &AppState) -> Result<&TwilioAccount, ProvisionError> {
-    state.twilio.as_ref().ok_or(ProvisionError::TwilioNotConfigured)
+    state
+        .twilio
+        .as_ref()
+        .ok_or(ProvisionError::TwilioNotConfigured)
 }
 
 #[tracing::instrument(skip_all, fields(neighborhood_id))]
-pub async fn create_neighborhood(state: &AppState, new: NewNeighborhood) -> Result<Neighborhood, ProvisionError> {
+pub async fn create_neighborhood(
+    state: &AppState,
+    new: NewNeighborhood,
+) -> Result<Neighborhood, ProvisionError> {
     let account = twilio(state)?;
     let id = Uuid::now_v7();
     tracing::Span::current().record("neighborhood_id", tracing::field::display(id));
@@ -134,7 +145,9 @@ async fn provision(
     undo.push(Undo::ReleaseSlug(slug.clone()));
 
     let (number, number_sid, number_bought) = match &new.number {
-        NumberChoice::Buy(area_code) => buy_number(state, account, area_code, &new.name, undo).await?,
+        NumberChoice::Buy(area_code) => {
+            buy_number(state, account, area_code, &new.name, undo).await?
+        }
         NumberChoice::Existing(phone) => adopt_number(state, account, id, phone, undo).await?,
     };
     if number_bought {
@@ -180,7 +193,10 @@ async fn provision(
         phone_number: number.clone(),
         phone_number_sid: number_sid,
         number_bought,
-        shards: vec![Shard { conversation_sid: conversation.sid, unique_name }],
+        shards: vec![Shard {
+            conversation_sid: conversation.sid,
+            unique_name,
+        }],
         mode: new.mode,
         join_policy: new.join_policy,
         state: NeighborhoodState::Active,
@@ -193,7 +209,11 @@ async fn provision(
     Ok(neighborhood)
 }
 
-async fn claim_slug(state: &AppState, id: Uuid, new: &NewNeighborhood) -> Result<Slug, ProvisionError> {
+async fn claim_slug(
+    state: &AppState,
+    id: Uuid,
+    new: &NewNeighborhood,
+) -> Result<Slug, ProvisionError> {
     if let Some(slug) = &new.slug {
         return if state.store.claim_slug(slug, id).await? {
             Ok(slug.clone())
@@ -202,7 +222,8 @@ async fn claim_slug(state: &AppState, id: Uuid, new: &NewNeighborhood) -> Result
         };
     }
     let base = Slug::from_name(&new.name);
-    let candidates = std::iter::once(base.clone()).chain((2..SLUG_SUFFIXES + 2).map(|n| base.with_suffix(n)));
+    let candidates =
+        std::iter::once(base.clone()).chain((2..SLUG_SUFFIXES + 2).map(|n| base.with_suffix(n)));
     for candidate in candidates {
         if state.store.claim_slug(&candidate, id).await? {
             return Ok(candidate);
@@ -232,9 +253,11 @@ async fn buy_number(
         match account.client.buy_number(&request).await {
             Ok(bought) => {
                 undo.push(Undo::ReleaseBoughtNumber(bought.sid.clone()));
-                let phone = Phone::parse(&bought.phone_number).map_err(|_| {
-                    TwilioError::Malformed { status: 201, detail: "bought number is not E.164".into() }
-                })?;
+                let phone =
+                    Phone::parse(&bought.phone_number).map_err(|_| TwilioError::Malformed {
+                        status: 201,
+                        detail: "bought number is not E.164".into(),
+                    })?;
                 return Ok((phone, bought.sid, true));
             }
             // 21422: someone else bought this one between our search and our purchase.
@@ -244,7 +267,9 @@ async fn buy_number(
     }
     match last_error {
         Some(error) => Err(error.into()),
-        None => Err(ProvisionError::NoNumberAvailable(area_code.as_str().to_owned())),
+        None => Err(ProvisionError::NoNumberAvailable(
+            area_code.as_str().to_owned(),
+        )),
     }
 }
 
@@ -266,8 +291,14 @@ async fn adopt_number(
         sms_url: Some(state.sms_webhook_url()),
         ..UpdateIncomingNumber::default()
     };
-    account.client.update_incoming_number(&owned.sid, &update).await?;
-    undo.push(Undo::RestoreSmsUrl { sid: owned.sid.clone(), sms_url: owned.sms_url.clone() });
+    account
+        .client
+        .update_incoming_number(&owned.sid, &update)
+        .await?;
+    undo.push(Undo::RestoreSmsUrl {
+        sid: owned.sid.clone(),
+        sms_url: owned.sms_url.clone(),
+    });
     Ok((phone.clone(), owned.sid, false))
 }
 
@@ -276,24 +307,45 @@ async fn adopt_number(
 async fn roll_back(state: &AppState, account: &TwilioAccount, id: Uuid, undo: Vec<Undo>) {
     for step in undo.into_iter().rev() {
         let outcome = match &step {
-            Undo::ReleaseSlug(slug) => state.store.release_slug(slug, id).await.map_err(|e| e.to_string()),
-            Undo::ReleaseNumberClaim(phone) => state.store.release_number(phone, id).await.map_err(|e| e.to_string()),
+            Undo::ReleaseSlug(slug) => state
+                .store
+                .release_slug(slug, id)
+                .await
+                .map_err(|e| e.to_string()),
+            Undo::ReleaseNumberClaim(phone) => state
+                .store
+                .release_number(phone, id)
+                .await
+                .map_err(|e| e.to_string()),
             Undo::ReleaseBoughtNumber(sid) => ignore_gone(account.client.release_number(sid).await),
             Undo::RestoreSmsUrl { sid, sms_url } => {
                 let update = UpdateIncomingNumber {
                     sms_url: Some(sms_url.clone().unwrap_or_default()),
                     ..UpdateIncomingNumber::default()
                 };
-                account.client.update_incoming_number(sid, &update).await.map(drop).map_err(|e| e.to_string())
+                account
+                    .client
+                    .update_incoming_number(sid, &update)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             }
-            Undo::DeleteConversation(sid) => ignore_gone(account.client.delete_conversation(sid).await),
+            Undo::DeleteConversation(sid) => {
+                ignore_gone(account.client.delete_conversation(sid).await)
+            }
         };
         if let Err(error) = outcome {
             let what = match step {
-                Undo::ReleaseSlug(_) | Undo::ReleaseNumberClaim(_) => "a Redis claim (it expires by itself)".to_owned(),
-                Undo::ReleaseBoughtNumber(sid) => format!("bought number {sid}: release it in the Twilio console"),
+                Undo::ReleaseSlug(_) | Undo::ReleaseNumberClaim(_) => {
+                    "a Redis claim (it expires by itself)".to_owned()
+                }
+                Undo::ReleaseBoughtNumber(sid) => {
+                    format!("bought number {sid}: release it in the Twilio console")
+                }
                 Undo::RestoreSmsUrl { sid, .. } => format!("the SMS URL of number {sid}"),
-                Undo::DeleteConversation(sid) => format!("Conversation {sid}: delete it in the Twilio console"),
+                Undo::DeleteConversation(sid) => {
+                    format!("Conversation {sid}: delete it in the Twilio console")
+                }
             };
             tracing::error!(%error, "could not undo {what}");
         }
@@ -314,7 +366,11 @@ pub async fn update_neighborhood(
     id: Uuid,
     changes: NeighborhoodChanges,
 ) -> Result<Neighborhood, ProvisionError> {
-    let current = state.store.get_neighborhood(id).await?.ok_or(ProvisionError::NotFound)?;
+    let current = state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or(ProvisionError::NotFound)?;
     if current.state == NeighborhoodState::Archived {
         return Err(ProvisionError::Archived);
     }
@@ -325,7 +381,10 @@ pub async fn update_neighborhood(
                 friendly_name: Some(name.as_str().to_owned()),
                 ..ConversationParams::default()
             };
-            account.client.update_conversation(&shard.conversation_sid, &params).await?;
+            account
+                .client
+                .update_conversation(&shard.conversation_sid, &params)
+                .await?;
         }
     }
     let updated = state
@@ -355,22 +414,41 @@ pub async fn update_neighborhood(
 /// Closes every Conversation, releases the number or hands it back, and marks the neighborhood
 /// archived. Each step tolerates having been done before, so a failed archive can be repeated.
 #[tracing::instrument(skip_all, fields(neighborhood_id = %id))]
-pub async fn archive_neighborhood(state: &AppState, id: Uuid, release_number: bool) -> Result<Neighborhood, ProvisionError> {
-    let current = state.store.get_neighborhood(id).await?.ok_or(ProvisionError::NotFound)?;
+pub async fn archive_neighborhood(
+    state: &AppState,
+    id: Uuid,
+    release_number: bool,
+) -> Result<Neighborhood, ProvisionError> {
+    let current = state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or(ProvisionError::NotFound)?;
     if current.state == NeighborhoodState::Archived {
         return Err(ProvisionError::Archived);
     }
     let account = twilio(state)?;
     for shard in &current.shards {
-        let close = ConversationParams { state: Some(ConversationState::Closed), ..ConversationParams::default() };
-        match account.client.update_conversation(&shard.conversation_sid, &close).await {
+        let close = ConversationParams {
+            state: Some(ConversationState::Closed),
+            ..ConversationParams::default()
+        };
+        match account
+            .client
+            .update_conversation(&shard.conversation_sid, &close)
+            .await
+        {
             Ok(_) => {}
             Err(error) if error.is_not_found() || error.code() == Some(ALREADY_CLOSED) => {}
             Err(error) => return Err(error.into()),
         }
     }
     if release_number {
-        match account.client.release_number(&current.phone_number_sid).await {
+        match account
+            .client
+            .release_number(&current.phone_number_sid)
+            .await
+        {
             Ok(()) => {}
             Err(error) if error.is_not_found() => {}
             Err(error) => return Err(error.into()),

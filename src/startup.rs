@@ -47,7 +47,11 @@ impl App {
             .and_then(|addr| addr.as_socket_addr().map(|addr| addr.port()))
             .context("the listener has no TCP address")?;
 
-        let store = Store::connect(&settings.redis_url, &settings.redis_prefix, settings.redis_timeout())?;
+        let store = Store::connect(
+            &settings.redis_url,
+            &settings.redis_prefix,
+            settings.redis_timeout(),
+        )?;
         let twilio = match twilio_settings {
             Some(twilio) => {
                 let credentials = match (twilio.api_key, twilio.auth_token) {
@@ -63,7 +67,10 @@ impl App {
                     request_timeout: TWILIO_REQUEST_TIMEOUT,
                     retry: RetryPolicy::default(),
                 })?;
-                Some(TwilioAccount { client, messaging_service_sid: twilio.messaging_service_sid })
+                Some(TwilioAccount {
+                    client,
+                    messaging_service_sid: twilio.messaging_service_sid,
+                })
             }
             None => None,
         };
@@ -73,7 +80,11 @@ impl App {
             twilio,
             metrics: telemetry::metrics_handle(),
         };
-        Ok(Self { acceptor, port, state })
+        Ok(Self {
+            acceptor,
+            port,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -86,7 +97,10 @@ impl App {
 
     /// Serves until `shutdown` resolves, then stops accepting and gives in-flight requests
     /// `NT_SHUTDOWN_GRACE_SECS` to finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_grace();
         if self.state.twilio.is_none() {
             tracing::warn!(

@@ -24,9 +24,16 @@ pub fn init_logging(settings: &Settings) {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
-        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init();
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }
@@ -49,7 +56,10 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// Middleware: a span per request, one log line at the end, request count and latency by route.
-pub async fn observe<E: Endpoint<Output = Response>>(next: E, request: Request) -> poem::Result<Response> {
+pub async fn observe<E: Endpoint<Output = Response>>(
+    next: E,
+    request: Request,
+) -> poem::Result<Response> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let request_id = uuid::Uuid::new_v4();
@@ -59,7 +69,10 @@ pub async fn observe<E: Endpoint<Output = Response>>(next: E, request: Request) 
     let elapsed = started.elapsed();
 
     let (status, operation) = match &result {
-        Ok(response) => (response.status(), response.data::<OperationId>().map(|id| id.0)),
+        Ok(response) => (
+            response.status(),
+            response.data::<OperationId>().map(|id| id.0),
+        ),
         Err(error) => (error.status(), error.data::<OperationId>().map(|id| id.0)),
     };
     // Route labels come from the operation id (bounded), never from the raw path (ids in it).

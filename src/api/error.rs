@@ -101,12 +101,19 @@ pub enum ApiError {
 }
 
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { code, message: message.into(), details: Vec::new() })
+    Json(ErrorBody {
+        code,
+        message: message.into(),
+        details: Vec::new(),
+    })
 }
 
 impl ApiError {
     pub fn not_found(what: &str) -> Self {
-        Self::NotFound(body(ErrorCode::NotFound, format!("No {what} exists with that id.")))
+        Self::NotFound(body(
+            ErrorCode::NotFound,
+            format!("No {what} exists with that id."),
+        ))
     }
 
     /// A 400 listing every invalid field.
@@ -115,7 +122,11 @@ impl ApiError {
             [one] => format!("`{}` is invalid: {}", one.field, one.message),
             many => format!("{} fields are invalid; see details.", many.len()),
         };
-        Self::BadRequest(Json(ErrorBody { code: ErrorCode::ValidationFailed, message, details }))
+        Self::BadRequest(Json(ErrorBody {
+            code: ErrorCode::ValidationFailed,
+            message,
+            details,
+        }))
     }
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
@@ -129,7 +140,10 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "Redis unavailable");
-                Self::Unavailable(body(ErrorCode::StoreUnavailable, "The database is unreachable; try again shortly."))
+                Self::Unavailable(body(
+                    ErrorCode::StoreUnavailable,
+                    "The database is unreachable; try again shortly.",
+                ))
             }
             other => Self::internal(&other),
         }
@@ -149,9 +163,14 @@ impl From<ProvisionError> for ApiError {
                 ErrorCode::NoNumberAvailable,
                 format!("{}; try a nearby area code.", capitalized(&message)),
             )),
-            E::NumberNotOwned(_) => Self::Unprocessable(body(ErrorCode::NumberNotOwned, capitalized(&message) + ".")),
+            E::NumberNotOwned(_) => {
+                Self::Unprocessable(body(ErrorCode::NumberNotOwned, capitalized(&message) + "."))
+            }
             E::NumberTaken(_) => Self::Conflict(body(ErrorCode::NumberTaken, message + ".")),
-            E::SlugTaken(_) => Self::Conflict(body(ErrorCode::SlugTaken, capitalized(&message) + "; choose another.")),
+            E::SlugTaken(_) => Self::Conflict(body(
+                ErrorCode::SlugTaken,
+                capitalized(&message) + "; choose another.",
+            )),
             E::NotFound => Self::not_found("neighborhood"),
             E::Archived => Self::Conflict(body(
                 ErrorCode::NeighborhoodArchived,
@@ -167,7 +186,9 @@ impl From<ProvisionError> for ApiError {
                 };
                 Self::BadGateway(body(
                     ErrorCode::TwilioError,
-                    format!("Twilio could not complete the request{detail}; nothing was changed. Try again."),
+                    format!(
+                        "Twilio could not complete the request{detail}; nothing was changed. Try again."
+                    ),
                 ))
             }
             E::Store(cause) => cause.into(),
@@ -200,12 +221,24 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The 400 listing every collected error.
+    pub fn into_error(self) -> ApiError {
+        ApiError::validation(self.0)
     }
 
     /// `Err` with every collected error, or `Ok` when there were none.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
     }
 }
 
@@ -218,21 +251,42 @@ pub async fn render_framework_error(error: poem::Error) -> Response {
     }
     let status = error.status();
     let (code, message) = match status {
-        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "Nothing here: check the path.".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "This method is not allowed on this path.".to_owned()),
-        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "The request body is too large.".to_owned()),
+        StatusCode::NOT_FOUND => (
+            ErrorCode::NotFound,
+            "Nothing here: check the path.".to_owned(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "This method is not allowed on this path.".to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            "The request body is too large.".to_owned(),
+        ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             ErrorCode::UnsupportedMediaType,
             "Send the body as JSON, with `Content-Type: application/json`.".to_owned(),
         ),
-        status if status.is_client_error() => (ErrorCode::BadRequest, format!("The request could not be read: {error}")),
+        status if status.is_client_error() => (
+            ErrorCode::BadRequest,
+            format!("The request could not be read: {error}"),
+        ),
         _ => {
             tracing::error!(%error, %status, "unhandled error");
             (ErrorCode::Internal, "Internal error.".to_owned())
         }
     };
-    let status = if status.is_client_error() || status.is_server_error() { status } else { StatusCode::INTERNAL_SERVER_ERROR };
-    let mut response = Json(ErrorBody { code, message, details: Vec::new() }).into_response();
+    let status = if status.is_client_error() || status.is_server_error() {
+        status
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let mut response = Json(ErrorBody {
+        code,
+        message,
+        details: Vec::new(),
+    })
+    .into_response();
     response.set_status(status);
     response
 }

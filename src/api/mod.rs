@@ -22,12 +22,16 @@ pub type Api = (system::SystemApi, neighborhoods::NeighborhoodsApi);
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
 pub fn service() -> OpenApiService<Api, ()> {
-    OpenApiService::new((system::SystemApi, neighborhoods::NeighborhoodsApi), "neighborhood-text", API_VERSION)
-        .description(
-            "A neighborhood's own SMS group chat on one phone number. Every error answers with \
+    OpenApiService::new(
+        (system::SystemApi, neighborhoods::NeighborhoodsApi),
+        "neighborhood-text",
+        API_VERSION,
+    )
+    .description(
+        "A neighborhood's own SMS group chat on one phone number. Every error answers with \
              `{code, message, details}`; `code` is stable.",
-        )
-        .license(poem_openapi::LicenseObject::new("MIT"))
+    )
+    .license(poem_openapi::LicenseObject::new("MIT"))
 }
 
 /// The document as committed: pretty JSON with a final newline.

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::error::{ApiError, FieldErrors};
 use crate::domain::neighborhood::{
-    AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState, Slug,
+    AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
+    Slug,
 };
 use crate::domain::phone::Phone;
 use crate::provisioning::{self, NeighborhoodChanges, NewNeighborhood, NumberChoice};
@@ -146,7 +147,11 @@ impl NeighborhoodsApi {
     /// Twilio step fails, the earlier ones are undone (a bought number is released) and the answer
     /// is 502 with nothing stored.
     #[oai(path = "/", method = "post", operation_id = "create_neighborhood")]
-    async fn create(&self, state: Data<&AppState>, body: Json<NeighborhoodIn>) -> Result<CreateResponse, ApiError> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        body: Json<NeighborhoodIn>,
+    ) -> Result<CreateResponse, ApiError> {
         let new = parse_new(body.0)?;
         let neighborhood = provisioning::create_neighborhood(&state, new).await?;
         Ok(CreateResponse::Created(Json(to_out(&state, neighborhood))))
@@ -174,17 +179,30 @@ impl NeighborhoodsApi {
             errors.finish()?;
         }
         let wanted = wanted.0.unwrap_or(NeighborhoodState::Active);
-        let neighborhoods = state.store.list_neighborhoods(wanted, after.0, limit as usize).await?;
+        let neighborhoods = state
+            .store
+            .list_neighborhoods(wanted, after.0, limit as usize)
+            .await?;
         let next_after = (neighborhoods.len() == limit as usize)
             .then(|| neighborhoods.last().map(|last| last.id))
             .flatten();
-        let items = neighborhoods.into_iter().map(|n| to_out(&state, n)).collect();
-        Ok(ListResponse::Ok(Json(NeighborhoodPage { items, next_after })))
+        let items = neighborhoods
+            .into_iter()
+            .map(|n| to_out(&state, n))
+            .collect();
+        Ok(ListResponse::Ok(Json(NeighborhoodPage {
+            items,
+            next_after,
+        })))
     }
 
     /// Get a neighborhood
     #[oai(path = "/:id", method = "get", operation_id = "get_neighborhood")]
-    async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<NeighborhoodResponse, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<NeighborhoodResponse, ApiError> {
         let neighborhood = state
             .store
             .get_neighborhood(id.0)
@@ -213,14 +231,19 @@ impl NeighborhoodsApi {
     /// Closes its Conversations (members stop receiving the group text) and releases or keeps the
     /// number. Archiving cannot be undone. If Twilio fails midway the answer is 502 and repeating
     /// the request finishes the job.
-    #[oai(path = "/:id/archive", method = "post", operation_id = "archive_neighborhood")]
+    #[oai(
+        path = "/:id/archive",
+        method = "post",
+        operation_id = "archive_neighborhood"
+    )]
     async fn archive(
         &self,
         state: Data<&AppState>,
         id: Path<Uuid>,
         body: Json<ArchiveIn>,
     ) -> Result<NeighborhoodResponse, ApiError> {
-        let neighborhood = provisioning::archive_neighborhood(&state, id.0, body.0.release_number).await?;
+        let neighborhood =
+            provisioning::archive_neighborhood(&state, id.0, body.0.release_number).await?;
         Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
     }
 }
@@ -234,44 +257,68 @@ fn parse_new(body: NeighborhoodIn) -> Result<NewNeighborhood, ApiError> {
             None
         }
     };
-    let description = errors.check("description", Description::parse(body.description.as_deref().unwrap_or("")));
-    let slug = body.slug.as_deref().and_then(|slug| errors.check("slug", Slug::parse(slug)));
+    let description = errors.check(
+        "description",
+        Description::parse(body.description.as_deref().unwrap_or("")),
+    );
+    let slug = body
+        .slug
+        .as_deref()
+        .and_then(|slug| errors.check("slug", Slug::parse(slug)));
     let number = match (&body.area_code, &body.phone_number) {
-        (Some(code), None) => errors.check("area_code", AreaCode::parse(code)).map(NumberChoice::Buy),
-        (None, Some(phone)) => errors.check("phone_number", Phone::parse(phone)).map(NumberChoice::Existing),
+        (Some(code), None) => errors
+            .check("area_code", AreaCode::parse(code))
+            .map(NumberChoice::Buy),
+        (None, Some(phone)) => errors
+            .check("phone_number", Phone::parse(phone))
+            .map(NumberChoice::Existing),
         (Some(_), Some(_)) => {
-            errors.add("area_code", "Give either an area code or a phone number, not both.");
+            errors.add(
+                "area_code",
+                "Give either an area code or a phone number, not both.",
+            );
             None
         }
         (None, None) => {
-            errors.add("area_code", "Give an area code to buy a number in, or an owned phone_number.");
+            errors.add(
+                "area_code",
+                "Give an area code to buy a number in, or an owned phone_number.",
+            );
             None
         }
     };
+    // A missing value always comes with its field error, so `finish` reports it.
+    let (Some(name), Some(description), Some(number)) = (name, description, number) else {
+        return Err(errors.into_error());
+    };
     errors.finish()?;
-    match (name, description, number) {
-        (Some(name), Some(description), Some(number)) => Ok(NewNeighborhood {
-            name,
-            description,
-            slug,
-            number,
-            mode: body.mode.unwrap_or_default(),
-            join_policy: body.join_policy.unwrap_or_default(),
-        }),
-        // `finish` returned early for any missing value.
-        _ => Err(ApiError::validation(Vec::new())),
-    }
+    Ok(NewNeighborhood {
+        name,
+        description,
+        slug,
+        number,
+        mode: body.mode.unwrap_or_default(),
+        join_policy: body.join_policy.unwrap_or_default(),
+    })
 }
 
 fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError> {
     let mut errors = FieldErrors::default();
-    let name = body.name.as_deref().and_then(|name| errors.check("name", NeighborhoodName::parse(name)));
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|name| errors.check("name", NeighborhoodName::parse(name)));
     let description = body
         .description
         .as_deref()
         .and_then(|text| errors.check("description", Description::parse(text)));
     errors.finish()?;
-    Ok(NeighborhoodChanges { name, description, mode: body.mode, join_policy: body.join_policy })
+    Ok(NeighborhoodChanges {
+        name,
+        description,
+        mode: body.mode,
+        join_policy: body.join_policy,
+    })
 }
 
 fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
@@ -286,7 +333,10 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
         shards: neighborhood
             .shards
             .into_iter()
-            .map(|shard| ShardOut { conversation_sid: shard.conversation_sid, unique_name: shard.unique_name })
+            .map(|shard| ShardOut {
+                conversation_sid: shard.conversation_sid,
+                unique_name: shard.unique_name,
+            })
             .collect(),
         mode: neighborhood.mode,
         join_policy: neighborhood.join_policy,

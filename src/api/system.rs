@@ -53,7 +53,9 @@ impl SystemApi {
     /// 200 as long as the process runs, whatever the state of Redis or Twilio.
     #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> HealthResponse {
-        HealthResponse::Ok(Json(StatusOut { status: "ok".into() }))
+        HealthResponse::Ok(Json(StatusOut {
+            status: "ok".into(),
+        }))
     }
 
     /// Readiness
@@ -63,7 +65,9 @@ impl SystemApi {
     #[oai(path = "/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&AppState>) -> ReadyResponse {
         match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
-            Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut { status: "ready".into() })),
+            Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut {
+                status: "ready".into(),
+            })),
             Ok(Err(error)) => not_ready(&error.to_string()),
             Err(_) => not_ready("no answer within 2 s"),
         }

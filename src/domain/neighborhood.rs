@@ -118,7 +118,10 @@ impl NeighborhoodName {
             return Err(ParseError("Give the neighborhood a name.".into()));
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!("A name has at most {} characters.", Self::MAX_CHARS)));
+            return Err(ParseError(format!(
+                "A name has at most {} characters.",
+                Self::MAX_CHARS
+            )));
         }
         if name.chars().any(char::is_control) {
             return Err(ParseError("A name is one line of text.".into()));
@@ -139,10 +142,15 @@ impl Description {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let text = input.trim();
         if text.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!("A description has at most {} characters.", Self::MAX_CHARS)));
+            return Err(ParseError(format!(
+                "A description has at most {} characters.",
+                Self::MAX_CHARS
+            )));
         }
         if text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(ParseError("A description may not contain control characters.".into()));
+            return Err(ParseError(
+                "A description may not contain control characters.".into(),
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -159,7 +167,9 @@ impl Slug {
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let valid = (3..=Self::MAX_CHARS).contains(&input.len())
-            && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !input.starts_with('-')
             && !input.ends_with('-')
             && !input.contains("--");
@@ -211,7 +221,9 @@ impl AreaCode {
         if valid {
             Ok(Self(code.to_owned()))
         } else {
-            Err(ParseError("An area code is three digits and does not start with 0 or 1, like 415.".into()))
+            Err(ParseError(
+                "An area code is three digits and does not start with 0 or 1, like 415.".into(),
+            ))
         }
     }
 
@@ -226,7 +238,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(NeighborhoodName::parse("  Elm Street ").unwrap().as_str(), "Elm Street");
+        assert_eq!(
+            NeighborhoodName::parse("  Elm Street ").unwrap().as_str(),
+            "Elm Street"
+        );
         assert!(NeighborhoodName::parse("   ").is_err());
         assert!(NeighborhoodName::parse(&"x".repeat(81)).is_err());
         assert!(NeighborhoodName::parse("two\nlines").is_err());
@@ -257,6 +272,9 @@ mod tests {
     #[test]
     fn shard_names_are_stable() {
         let id = Uuid::nil();
-        assert_eq!(shard_unique_name(id, 0), "nb-00000000000000000000000000000000-0");
+        assert_eq!(
+            shard_unique_name(id, 0),
+            "nb-00000000000000000000000000000000-0"
+        );
     }
 }

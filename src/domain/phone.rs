@@ -15,7 +15,12 @@ impl Phone {
     /// Accepts what people type (`(415) 555-0123`, `+44 20 7946 0958`); numbers without a country
     /// code are read as US numbers, since that is where our Twilio numbers live.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let refused = || ParseError(format!("`{}` is not a phone number we can text.", input.trim()));
+        let refused = || {
+            ParseError(format!(
+                "`{}` is not a phone number we can text.",
+                input.trim()
+            ))
+        };
         let number = phonenumber::parse(Some(phonenumber::country::Id::US), input.trim())
             .map_err(|_| refused())?;
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
@@ -69,10 +74,22 @@ mod tests {
 
     #[test]
     fn common_spellings_become_e164() {
-        assert_eq!(Phone::parse("(415) 555-0123").unwrap().as_str(), "+14155550123");
-        assert_eq!(Phone::parse(" +1 415 555 0123 ").unwrap().as_str(), "+14155550123");
-        assert_eq!(Phone::parse("+15551234567").unwrap().as_str(), "+15551234567");
-        assert_eq!(Phone::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
+        assert_eq!(
+            Phone::parse("(415) 555-0123").unwrap().as_str(),
+            "+14155550123"
+        );
+        assert_eq!(
+            Phone::parse(" +1 415 555 0123 ").unwrap().as_str(),
+            "+14155550123"
+        );
+        assert_eq!(
+            Phone::parse("+15551234567").unwrap().as_str(),
+            "+15551234567"
+        );
+        assert_eq!(
+            Phone::parse("+44 20 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into() }
+        Self {
+            prefix: prefix.into(),
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -57,7 +59,10 @@ mod tests {
     fn neighborhood_keys_carry_one_hash_tag() {
         let keys = Keys::new("nt");
         let id = Uuid::nil();
-        assert_eq!(keys.neighborhood(id), "nt:{nb:00000000000000000000000000000000}:neighborhood");
+        assert_eq!(
+            keys.neighborhood(id),
+            "nt:{nb:00000000000000000000000000000000}:neighborhood"
+        );
         let phone = Phone::parse("+15551234567").unwrap();
         assert_eq!(keys.number_claim(&phone), "nt:{global}:number:+15551234567");
     }

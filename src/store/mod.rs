@@ -12,8 +12,8 @@ pub mod neighborhoods;
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::RedisError;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::config::RedisUrl;
 use keys::Keys;
@@ -73,7 +73,10 @@ impl Store {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { conn, keys: Keys::new(prefix) })
+        Ok(Self {
+            conn,
+            keys: Keys::new(prefix),
+        })
     }
 
     pub fn keys(&self) -> &Keys {
@@ -81,9 +84,11 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.retrying_once(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await })
-            .await
-            .map(drop)
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        })
+        .await
+        .map(drop)
     }
 
     /// Runs an idempotent operation, once more if the connection dropped under the first try.
@@ -103,7 +108,10 @@ impl Store {
 
     async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.retrying_once(|mut conn| async move {
-            redis::cmd("GET").arg(key).query_async::<Option<String>>(&mut conn).await
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<String>>(&mut conn)
+                .await
         })
         .await
     }
@@ -111,11 +119,13 @@ impl Store {
 
 /// Decodes a JSON value read from `key`.
 fn decode<T: serde::de::DeserializeOwned>(key: &str, json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json).map_err(|source| StoreError::Corrupt { key: key.to_owned(), source })
+    serde_json::from_str(json).map_err(|source| StoreError::Corrupt {
+        key: key.to_owned(),
+        source,
+    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> String {
     // Our stored types are plain structs with string keys: serializing them cannot fail.
     serde_json::to_string(value).unwrap_or_default()
 }
-

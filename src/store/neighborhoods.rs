@@ -4,6 +4,7 @@
 //! *claimed* with a TTL (a crashed provisioning frees them again), then made permanent together
 //! with the index entry once the record is stored.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
@@ -17,39 +18,59 @@ use crate::domain::phone::Phone;
 pub const PROVISIONING_CLAIM_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Set the claim when it is free or already ours, so a retried claim is not refused by itself.
-const CLAIM: &str = r"
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 local current = redis.call('GET', KEYS[1])
 if current and current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1";
+return 1",
+    )
+});
 
 /// Drop the claim only when it is ours.
-const RELEASE: &str = r"
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1";
+return 1",
+    )
+});
 
 /// Make both claims permanent and list the neighborhood, or change nothing if a claim was lost.
-const COMMIT: &str = r"
+static COMMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
-return 1";
+return 1",
+    )
+});
 
 /// Replace the record only if nobody changed it since we read it.
-const COMPARE_AND_SET: &str = r"
+static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if cjson.decode(current)['version'] ~= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
-return 1";
+return 1",
+    )
+});
 
 /// Move an archived neighborhood to the archived index and free its number.
-const ARCHIVE: &str = r"
+static ARCHIVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-return 1";
+return 1",
+    )
+});
 
 /// How many times a read-modify-write is retried when another writer got there first.
 const UPDATE_ATTEMPTS: usize = 5;
@@ -88,11 +109,13 @@ impl Store {
     }
 
     async fn claim(&self, key: String, id: Uuid) -> Result<bool, StoreError> {
-        let script = Script::new(CLAIM);
+        let script = &*CLAIM;
         let claimed: i64 = self
             .retrying_once(|mut conn| {
                 let mut invocation = script.key(&key);
-                invocation.arg(id.to_string()).arg(PROVISIONING_CLAIM_TTL.as_secs());
+                invocation
+                    .arg(id.to_string())
+                    .arg(PROVISIONING_CLAIM_TTL.as_secs());
                 async move { invocation.invoke_async(&mut conn).await }
             })
             .await?;
@@ -100,7 +123,7 @@ impl Store {
     }
 
     async fn release(&self, key: String, id: Uuid) -> Result<(), StoreError> {
-        let script = Script::new(RELEASE);
+        let script = &*RELEASE;
         self.retrying_once(|mut conn| {
             let mut invocation = script.key(&key);
             invocation.arg(id.to_string());
@@ -112,16 +135,25 @@ impl Store {
 
     /// Stores a freshly provisioned neighborhood whose slug and number this caller claimed.
     /// Returns false (and stores nothing) if a claim expired and was taken meanwhile.
-    pub async fn insert_neighborhood(&self, neighborhood: &Neighborhood) -> Result<bool, StoreError> {
+    pub async fn insert_neighborhood(
+        &self,
+        neighborhood: &Neighborhood,
+    ) -> Result<bool, StoreError> {
         let key = self.keys.neighborhood(neighborhood.id);
         let json = encode(neighborhood);
         self.retrying_once(|mut conn| {
             let (key, json) = (key.clone(), json.clone());
-            async move { redis::cmd("SET").arg(key).arg(json).query_async::<()>(&mut conn).await }
+            async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(json)
+                    .query_async::<()>(&mut conn)
+                    .await
+            }
         })
         .await?;
 
-        let script = Script::new(COMMIT);
+        let script = &*COMMIT;
         let id = neighborhood.id.to_string();
         let committed: i64 = self
             .retrying_once(|mut conn| {
@@ -138,7 +170,12 @@ impl Store {
         }
         self.retrying_once(|mut conn| {
             let key = key.clone();
-            async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await }
+            async move {
+                redis::cmd("DEL")
+                    .arg(key)
+                    .query_async::<()>(&mut conn)
+                    .await
+            }
         })
         .await?;
         Ok(false)
@@ -167,7 +204,14 @@ impl Store {
         let ids: Vec<String> = self
             .retrying_once(|mut conn| {
                 let mut command = redis::cmd("ZRANGE");
-                command.arg(&index).arg(&start).arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(limit);
+                command
+                    .arg(&index)
+                    .arg(&start)
+                    .arg("+")
+                    .arg("BYLEX")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit);
                 async move { command.query_async(&mut conn).await }
             })
             .await?;
@@ -202,7 +246,7 @@ impl Store {
         mut change: impl FnMut(&mut Neighborhood) -> Result<(), E>,
     ) -> Result<Neighborhood, UpdateError<E>> {
         let key = self.keys.neighborhood(id);
-        let script = Script::new(COMPARE_AND_SET);
+        let script = &*COMPARE_AND_SET;
         for _ in 0..UPDATE_ATTEMPTS {
             let Some(current) = self.get_neighborhood(id).await? else {
                 return Err(UpdateError::NotFound);
@@ -230,7 +274,7 @@ impl Store {
 
     /// Moves an archived neighborhood out of the active list and frees its number for reuse.
     pub async fn index_as_archived(&self, neighborhood: &Neighborhood) -> Result<(), StoreError> {
-        let script = Script::new(ARCHIVE);
+        let script = &*ARCHIVE;
         let id = neighborhood.id.to_string();
         self.retrying_once(|mut conn| {
             let mut invocation = script.key(self.keys.active_neighborhoods());
