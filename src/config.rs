@@ -35,6 +35,99 @@ pub enum Command {
     Serve(Box<Settings>),
     /// Print the OpenAPI document of the REST API to standard output.
     Openapi,
+    /// Run the Twilio emulator alone, for anyone's tests: the REST API at the root
+    /// ({base}/api/2010-04-01/..., {base}/conversations/v1/..., {base}/messaging/v1/...),
+    /// the simulated phones' control API at /sandbox/api and their page at /sandbox.
+    TwilioEmulator(Box<EmulatorSettings>),
+}
+
+/// Whether the built-in Twilio emulator stands in for Twilio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxMode {
+    /// On when no Twilio account is configured.
+    Auto,
+    /// Always on; a configured Twilio account is then an error.
+    On,
+    /// Off: without a Twilio account, creating neighborhoods is refused.
+    Off,
+}
+
+/// The emulated Twilio account and its injected faults (sandbox mode and `twilio-emulator`).
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorAccount {
+    /// Account SID of the emulated Twilio account.
+    #[arg(long = "account-sid", env = "NT_SANDBOX_ACCOUNT_SID", default_value = crate::sandbox::DEFAULT_ACCOUNT_SID, value_parser = parse_sandbox_account_sid)]
+    pub account_sid: String,
+
+    /// Auth token of the emulated account: checks REST calls (Basic auth) and signs webhooks.
+    #[arg(long = "auth-token", env = "NT_SANDBOX_AUTH_TOKEN", default_value = crate::sandbox::DEFAULT_AUTH_TOKEN)]
+    pub auth_token: Secret,
+
+    /// Milliseconds added to every emulated REST answer.
+    #[arg(long = "latency-ms", env = "NT_SANDBOX_LATENCY_MS", default_value = "0", value_parser = parse_latency)]
+    pub latency_ms: u64,
+
+    /// Share (0 to 1) of emulated REST calls answered 429 / 20429.
+    #[arg(long = "fault-429", env = "NT_SANDBOX_FAULT_429", default_value = "0", value_parser = parse_fault_share)]
+    pub fault_429: f64,
+
+    /// Share (0 to 1) of emulated REST calls answered 500.
+    #[arg(long = "fault-500", env = "NT_SANDBOX_FAULT_500", default_value = "0", value_parser = parse_fault_share)]
+    pub fault_500: f64,
+
+    /// Share (0 to 1) of emulated REST calls that hang for 30 s, then answer 504.
+    #[arg(long = "fault-timeout", env = "NT_SANDBOX_FAULT_TIMEOUT", default_value = "0", value_parser = parse_fault_share)]
+    pub fault_timeout: f64,
+}
+
+impl EmulatorAccount {
+    pub fn faults(&self) -> crate::sandbox::Faults {
+        crate::sandbox::Faults {
+            latency_ms: self.latency_ms,
+            rate_429: self.fault_429,
+            rate_500: self.fault_500,
+            rate_timeout: self.fault_timeout,
+            timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Settings of `twilio-emulator`.
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorSettings {
+    /// Address and port the emulator listens on.
+    #[arg(long, env = "NT_EMULATOR_BIND", default_value = "127.0.0.1:4010", value_parser = parse_bind)]
+    pub bind: SocketAddr,
+
+    /// URL clients reach the emulator at, used in the `url` fields and paging links it returns.
+    /// Unset: http:// and the bound address.
+    #[arg(long = "public-url", env = "NT_EMULATOR_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<Url>,
+
+    #[command(flatten)]
+    pub account: EmulatorAccount,
+
+    /// Redis URL, where the emulator keeps its state.
+    #[arg(long, env = "NT_REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = parse_redis_url, hide_env_values = true)]
+    pub redis_url: RedisUrl,
+
+    /// Prefix of the emulator's Redis keys.
+    #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt-emulator", value_parser = parse_redis_prefix)]
+    pub redis_prefix: String,
+
+    /// Log filter.
+    #[arg(long, env = "NT_LOG", default_value = "info", value_parser = parse_log_filter)]
+    pub log: String,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "NT_LOG_FORMAT",
+        value_name = "NT_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub log_format: LogFormat,
 }
 
 /// How log lines are written.
@@ -118,6 +211,20 @@ pub struct Settings {
     )]
     pub log_format: LogFormat,
 
+    /// Sandbox mode: the built-in Twilio emulator and simulated phones stand in for Twilio, and
+    /// no real SMS is sent. `auto` turns it on when no Twilio account is configured.
+    #[arg(
+        long,
+        env = "NT_SANDBOX",
+        value_name = "NT_SANDBOX",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub sandbox: SandboxMode,
+
+    #[command(flatten)]
+    pub emulator: EmulatorAccount,
+
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "NT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = parse_grace)]
     pub shutdown_grace_secs: u64,
@@ -158,6 +265,16 @@ pub struct TwilioSettings {
     pub api_key: Option<(String, Secret)>,
     pub messaging_service_sid: String,
     pub api_base: Option<Url>,
+}
+
+/// Which Twilio the service talks to.
+#[derive(Debug, Clone)]
+pub enum TwilioMode {
+    Real(TwilioSettings),
+    /// The built-in emulator; no real SMS is sent.
+    Sandbox,
+    /// No Twilio at all (`NT_SANDBOX=off` without an account).
+    Disabled,
 }
 
 /// A setting that is valid alone but not together with the others.
@@ -224,6 +341,24 @@ impl Settings {
             messaging_service_sid,
             api_base: self.twilio_api_base.clone(),
         }))
+    }
+
+    /// Which Twilio the service talks to: a real account, the built-in emulator, or none.
+    pub fn twilio_mode(&self) -> Result<TwilioMode, ConfigError> {
+        let account = self.twilio()?;
+        match (self.sandbox, account) {
+            (SandboxMode::On, Some(_)) => Err(ConfigError(
+                "NT_SANDBOX=on and NT_TWILIO_ACCOUNT_SID are both set: sandbox mode and a real Twilio account cannot be mixed; unset one of them."
+                    .into(),
+            )),
+            (_, Some(account)) => Ok(TwilioMode::Real(account)),
+            (SandboxMode::Off, None) => Ok(TwilioMode::Disabled),
+            (_, None) if self.twilio_api_base.is_some() => Err(ConfigError(
+                "NT_TWILIO_API_BASE is set without NT_TWILIO_ACCOUNT_SID: a stand-in for Twilio needs the account it emulates (and NT_TWILIO_AUTH_TOKEN)."
+                    .into(),
+            )),
+            (_, None) => Ok(TwilioMode::Sandbox),
+        }
     }
 
     pub fn redis_timeout(&self) -> Duration {
@@ -332,6 +467,32 @@ fn parse_account_sid(value: &str) -> Result<String, String> {
         Ok(value.to_owned())
     } else {
         Err("NT_TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.".into())
+    }
+}
+
+fn parse_sandbox_account_sid(value: &str) -> Result<String, String> {
+    if is_sid(value, "AC") {
+        Ok(value.to_owned())
+    } else {
+        Err("NT_SANDBOX_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.".into())
+    }
+}
+
+fn parse_latency(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(ms) if ms <= 60_000 => Ok(ms),
+        _ => Err(format!(
+            "NT_SANDBOX_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, not `{value}`."
+        )),
+    }
+}
+
+fn parse_fault_share(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!(
+            "NT_SANDBOX_FAULT_* settings are shares from 0 to 1 (e.g. 0.05), not `{value}`."
+        )),
     }
 }
 

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use neighborhood_text::config::{Cli, Command, Settings};
-use neighborhood_text::startup::App;
+use neighborhood_text::config::{Cli, Command, EmulatorSettings, Settings};
+use neighborhood_text::startup::{App, EmulatorApp};
 use neighborhood_text::{api, telemetry};
 
 fn main() -> ExitCode {
@@ -25,16 +25,21 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(settings) => serve(*settings),
+        Command::TwilioEmulator(settings) => run_emulator(*settings),
     }
 }
 
-fn serve(settings: Settings) -> ExitCode {
-    // Cross-field checks before anything starts, worded like clap's own errors.
-    if let Err(error) = settings.twilio() {
-        eprintln!("error: {error}");
-        return ExitCode::from(2);
-    }
-    telemetry::init_logging(&settings);
+fn run_emulator(settings: EmulatorSettings) -> ExitCode {
+    telemetry::init_logging(&settings.log, settings.log_format);
+    run(async {
+        let app = EmulatorApp::build(settings).await?;
+        app.run_until_stopped(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Runs `main_task` on a fresh runtime and turns its outcome into the exit code.
+fn run(main_task: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -42,12 +47,7 @@ fn serve(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(async {
-        let app = App::build(settings).await?;
-        app.run_until_stopped(shutdown_signal()).await?;
-        anyhow::Ok(())
-    });
-    match outcome {
+    match runtime.block_on(main_task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -55,6 +55,20 @@ fn serve(settings: Settings) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    // Cross-field checks before anything starts, worded like clap's own errors.
+    if let Err(error) = settings.twilio_mode() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+    telemetry::init_logging(&settings.log, settings.log_format);
+    run(async {
+        let app = App::build(settings).await?;
+        app.run_until_stopped(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what Fly, Docker and systemd send).

@@ -2,31 +2,40 @@
 //!
 //! [`App::build`] binds the listener first (so port 0 works and tests learn the real port), then
 //! wires the store, the Twilio client and the routes without touching the network: the service
-//! starts, and answers `/health`, while Redis or Twilio are still unreachable.
+//! starts, and answers `/health`, while Redis or Twilio are still unreachable. In sandbox mode the
+//! client talks over HTTP to the emulator mounted in this same server, exactly as it would talk to
+//! Twilio. [`EmulatorApp`] runs the emulator alone (`twilio-emulator`).
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use poem::endpoint::EmbeddedFileEndpoint;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Compression;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
+use serde_json::json;
 
 use crate::api;
 use crate::api::error::render_framework_error;
-use crate::config::Settings;
+use crate::config::{EmulatorSettings, Settings, TwilioMode};
+use crate::sandbox::{self, Emulator, EmulatorConfig};
 use crate::state::{AppState, TwilioAccount};
 use crate::store::Store;
 use crate::telemetry;
 use crate::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
 use crate::ui;
+use crate::webhooks;
 
 /// How often Redis is pinged: to report it coming and going, and to keep idle connections open
 /// through proxies that close them (managed Redis does).
 const REDIS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// Twilio's REST API answers in well under this; a slower answer is treated as a failure.
 const TWILIO_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Events the sandbox asks its emulated account to send to our webhooks.
+const SANDBOX_WEBHOOK_FILTERS: [&str; 3] = ["onMessageAdd", "onMessageAdded", "onDeliveryUpdated"];
 
 pub struct App {
     acceptor: TcpAcceptor,
@@ -34,50 +43,94 @@ pub struct App {
     state: AppState,
 }
 
+/// Binds `bind` and returns the acceptor with the port actually bound.
+async fn bind(bind: SocketAddr) -> anyhow::Result<(TcpAcceptor, u16)> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("could not listen on {bind} (NT_BIND)"))?;
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let port = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().map(|addr| addr.port()))
+        .context("the listener has no TCP address")?;
+    Ok((acceptor, port))
+}
+
+/// Where this process can reach itself: the bound address, or loopback when bound to all.
+fn loopback(bind: SocketAddr, port: u16) -> SocketAddr {
+    let ip = match bind.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, port)
+}
+
 impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let twilio_settings = settings.twilio()?;
-        let listener = tokio::net::TcpListener::bind(settings.bind)
-            .await
-            .with_context(|| format!("could not listen on {} (NT_BIND)", settings.bind))?;
-        let acceptor = TcpAcceptor::from_tokio(listener)?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().map(|addr| addr.port()))
-            .context("the listener has no TCP address")?;
-
+        let mode = settings.twilio_mode()?;
+        let (acceptor, port) = bind(settings.bind).await?;
         let store = Store::connect(
             &settings.redis_url,
             &settings.redis_prefix,
             settings.redis_timeout(),
         )?;
-        let twilio = match twilio_settings {
-            Some(twilio) => {
-                let credentials = match (twilio.api_key, twilio.auth_token) {
+        let public_base = settings
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned();
+        let (twilio, sandbox) = match mode {
+            TwilioMode::Real(twilio) => {
+                let credentials = match (twilio.api_key, twilio.auth_token.clone()) {
                     (Some((key_sid, secret)), _) => Credentials::ApiKey { key_sid, secret },
                     (None, Some(token)) => Credentials::AuthToken(token),
                     // `Settings::twilio` refuses an account with neither.
                     (None, None) => anyhow::bail!("no Twilio credentials"),
                 };
-                let client = TwilioClient::new(TwilioConfig {
-                    account_sid: twilio.account_sid,
-                    credentials,
-                    api_base: twilio.api_base,
-                    request_timeout: TWILIO_REQUEST_TIMEOUT,
-                    retry: RetryPolicy::default(),
-                })?;
-                Some(TwilioAccount {
+                let client = twilio_client(twilio.account_sid, credentials, twilio.api_base)?;
+                let account = TwilioAccount {
                     client,
                     messaging_service_sid: twilio.messaging_service_sid,
-                })
+                    webhook_auth_token: twilio.auth_token,
+                };
+                (Some(account), None)
             }
-            None => None,
+            TwilioMode::Sandbox => {
+                let account = &settings.emulator;
+                let self_address = format!("http://{}", loopback(settings.bind, port));
+                let emulator = Emulator::new(
+                    store.clone(),
+                    &settings.redis_prefix,
+                    EmulatorConfig {
+                        account_sid: account.account_sid.clone(),
+                        auth_token: account.auth_token.clone(),
+                        public_base: format!("{public_base}/sandbox/twilio"),
+                        // Webhooks addressed to our public URL reach us on loopback, signed for the public URL.
+                        webhook_redirect: Some((public_base.clone(), self_address.clone())),
+                        faults: account.faults(),
+                    },
+                );
+                let client = twilio_client(
+                    account.account_sid.clone(),
+                    Credentials::AuthToken(account.auth_token.clone()),
+                    Some(format!("{self_address}/sandbox/twilio/").parse()?),
+                )?;
+                let twilio = TwilioAccount {
+                    client,
+                    messaging_service_sid: sandbox::DEFAULT_MESSAGING_SERVICE_SID.to_owned(),
+                    webhook_auth_token: Some(account.auth_token.clone()),
+                };
+                (Some(twilio), Some(emulator))
+            }
+            TwilioMode::Disabled => (None, None),
         };
         let state = AppState {
             settings: Arc::new(settings),
             store,
             twilio,
+            sandbox,
             metrics: telemetry::metrics_handle(),
         };
         Ok(Self {
@@ -102,12 +155,26 @@ impl App {
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_grace();
-        if self.state.twilio.is_none() {
-            tracing::warn!(
-                "no Twilio account configured (NT_TWILIO_ACCOUNT_SID unset): the API answers, but creating neighborhoods is refused"
-            );
+        let mut background = vec![tokio::spawn(watch_redis(self.state.clone()))];
+        match (&self.state.sandbox, &self.state.twilio) {
+            (Some(emulator), _) => {
+                tracing::warn!(
+                    account_sid = emulator.account_sid(),
+                    auth_token = emulator.auth_token().expose(),
+                    emulator = %self.state.public_url("sandbox/twilio"),
+                    phones = %self.state.public_url("sandbox"),
+                    "sandbox mode: no real SMS is sent; Twilio is emulated and phones are simulated"
+                );
+                background.push(tokio::spawn(prepare_sandbox(
+                    self.state.clone(),
+                    emulator.clone(),
+                )));
+            }
+            (None, None) => tracing::warn!(
+                "no Twilio account configured and NT_SANDBOX=off: the API answers, but creating neighborhoods is refused"
+            ),
+            (None, Some(_)) => {}
         }
-        let watcher = tokio::spawn(watch_redis(self.state.clone()));
         tracing::info!(
             port = self.port,
             bind = %self.state.settings.bind,
@@ -117,10 +184,24 @@ impl App {
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes(self.state), shutdown, Some(grace))
             .await;
-        watcher.abort();
+        background.iter().for_each(|task| task.abort());
         tracing::info!("stopped");
         result
     }
+}
+
+fn twilio_client(
+    account_sid: String,
+    credentials: Credentials,
+    api_base: Option<url::Url>,
+) -> anyhow::Result<TwilioClient> {
+    Ok(TwilioClient::new(TwilioConfig {
+        account_sid,
+        credentials,
+        api_base,
+        request_timeout: TWILIO_REQUEST_TIMEOUT,
+        retry: RetryPolicy::default(),
+    })?)
 }
 
 /// Every route of the service.
@@ -130,18 +211,75 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let spec = service.spec_endpoint();
     // One API endpoint answers under /api and at the probe paths outside it.
     let api = Arc::new(service.into_endpoint());
-    Route::new()
+    let mut route = Route::new()
         .nest_no_strip("/api", api.clone())
         .at("/health", api.clone())
         .at("/ready", api.clone())
         .at("/metrics", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .nest("/webhooks/twilio", webhooks::routes());
+    if let Some(emulator) = &state.sandbox {
+        route =
+            with_sandbox_pages(route, emulator).nest("/sandbox/twilio", emulator.rest_endpoint());
+    }
+    route
         .nest("/", ui::endpoint())
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
         .with(Compression::new())
         .data(state)
+}
+
+/// The simulated phones' page and its control API.
+fn with_sandbox_pages(route: Route, emulator: &Emulator) -> Route {
+    route
+        .nest("/sandbox/api", emulator.control_routes())
+        .at(
+            "/sandbox",
+            EmbeddedFileEndpoint::<ui::Assets>::new("sandbox.html"),
+        )
+        .at(
+            "/sandbox.js",
+            EmbeddedFileEndpoint::<ui::Assets>::new("sandbox.js"),
+        )
+        .at(
+            "/sandbox.css",
+            EmbeddedFileEndpoint::<ui::Assets>::new("sandbox.css"),
+        )
+}
+
+/// Creates the sandbox's Messaging Service and points the emulated account's webhooks at our own
+/// endpoints, retrying until Redis answers.
+async fn prepare_sandbox(state: AppState, emulator: Emulator) {
+    let configuration = json!({
+        "method": "POST",
+        "filters": SANDBOX_WEBHOOK_FILTERS,
+        "pre_webhook_url": state.public_url("webhooks/twilio/conversations/pre"),
+        "post_webhook_url": state.public_url("webhooks/twilio/conversations/post"),
+        "target": "webhook",
+    });
+    let mut ticks = tokio::time::interval(REDIS_WATCH_INTERVAL);
+    loop {
+        ticks.tick().await;
+        let prepared = async {
+            emulator
+                .ensure_messaging_service(
+                    sandbox::DEFAULT_MESSAGING_SERVICE_SID,
+                    "neighborhood-text sandbox",
+                )
+                .await?;
+            emulator.configure_webhooks_directly(&configuration).await
+        }
+        .await;
+        match prepared {
+            Ok(()) => {
+                tracing::info!("sandbox ready: emulated account's webhooks point at this service");
+                return;
+            }
+            Err(error) => tracing::debug!(%error, "sandbox not prepared yet; retrying"),
+        }
+    }
 }
 
 /// Reports Redis becoming unreachable or reachable again, once per change.
@@ -167,5 +305,86 @@ async fn watch_redis(state: AppState) {
             }
             _ => {}
         }
+    }
+}
+
+/// The Twilio emulator alone (`twilio-emulator`): REST at the root, phones under /sandbox.
+pub struct EmulatorApp {
+    acceptor: TcpAcceptor,
+    port: u16,
+    emulator: Emulator,
+}
+
+impl EmulatorApp {
+    pub async fn build(settings: EmulatorSettings) -> anyhow::Result<Self> {
+        let (acceptor, port) = bind(settings.bind).await?;
+        let store = Store::connect(
+            &settings.redis_url,
+            &settings.redis_prefix,
+            Duration::from_secs(2),
+        )?;
+        let public_base = match &settings.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", loopback(settings.bind, port)),
+        };
+        let emulator = Emulator::new(
+            store,
+            &settings.redis_prefix,
+            EmulatorConfig {
+                account_sid: settings.account.account_sid.clone(),
+                auth_token: settings.account.auth_token.clone(),
+                public_base,
+                webhook_redirect: None,
+                faults: settings.account.faults(),
+            },
+        );
+        Ok(Self {
+            acceptor,
+            port,
+            emulator,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let emulator = self.emulator.clone();
+        let prepare = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(REDIS_WATCH_INTERVAL);
+            loop {
+                ticks.tick().await;
+                match emulator
+                    .ensure_messaging_service(
+                        sandbox::DEFAULT_MESSAGING_SERVICE_SID,
+                        "Default Messaging Service",
+                    )
+                    .await
+                {
+                    Ok(()) => return,
+                    Err(error) => tracing::warn!(%error, "emulator waiting for Redis"),
+                }
+            }
+        });
+        tracing::info!(
+            port = self.port,
+            account_sid = self.emulator.account_sid(),
+            auth_token = self.emulator.auth_token().expose(),
+            messaging_service_sid = sandbox::DEFAULT_MESSAGING_SERVICE_SID,
+            "Twilio emulator listening"
+        );
+        let routes = with_sandbox_pages(Route::new(), &self.emulator)
+            .nest("/", self.emulator.rest_endpoint())
+            .around(telemetry::observe)
+            .catch_all_error(render_framework_error);
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(routes, shutdown, Some(Duration::from_secs(5)))
+            .await;
+        prepare.abort();
+        result
     }
 }

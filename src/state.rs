@@ -5,6 +5,8 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Settings;
+use crate::sandbox::Emulator;
+use crate::secret::Secret;
 use crate::store::Store;
 use crate::twilio::TwilioClient;
 
@@ -14,6 +16,8 @@ pub struct AppState {
     pub store: Store,
     /// None when no Twilio account is configured: the API answers, provisioning refuses.
     pub twilio: Option<TwilioAccount>,
+    /// The built-in Twilio emulator, in sandbox mode.
+    pub sandbox: Option<Emulator>,
     pub metrics: PrometheusHandle,
 }
 
@@ -23,6 +27,9 @@ pub struct TwilioAccount {
     pub client: TwilioClient,
     /// Every number joins it and every Conversation is pinned to it (one A2P campaign).
     pub messaging_service_sid: String,
+    /// The account's Auth Token, which signs Twilio's webhook requests. None when only an API
+    /// key is configured: webhooks cannot be verified then, and are refused.
+    pub webhook_auth_token: Option<Secret>,
 }
 
 impl AppState {

@@ -14,12 +14,12 @@ use poem_openapi::OperationId;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogFormat, Settings};
+use crate::config::LogFormat;
 
 /// Installs the global log subscriber. Call once, from `main`.
-pub fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match settings.log_format {
+pub fn init_logging(log: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),

@@ -20,6 +20,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct StatusOut {
     /// `ok` or `ready`.
     pub status: String,
+    /// True in sandbox mode: Twilio is emulated and no real SMS is sent.
+    pub sandbox: bool,
 }
 
 #[derive(ApiResponse)]
@@ -52,9 +54,10 @@ impl SystemApi {
     ///
     /// 200 as long as the process runs, whatever the state of Redis or Twilio.
     #[oai(path = "/health", method = "get", operation_id = "health")]
-    async fn health(&self) -> HealthResponse {
+    async fn health(&self, state: Data<&AppState>) -> HealthResponse {
         HealthResponse::Ok(Json(StatusOut {
             status: "ok".into(),
+            sandbox: state.sandbox.is_some(),
         }))
     }
 
@@ -67,6 +70,7 @@ impl SystemApi {
         match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
             Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut {
                 status: "ready".into(),
+                sandbox: state.sandbox.is_some(),
             })),
             Ok(Err(error)) => not_ready(&error.to_string()),
             Err(_) => not_ready("no answer within 2 s"),

@@ -2,6 +2,7 @@
 
 pub mod neighborhood;
 pub mod phone;
+pub mod segments;
 
 /// Why an input value was refused, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

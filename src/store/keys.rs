@@ -51,6 +51,142 @@ impl Keys {
     }
 }
 
+/// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the
+/// emulator enforces Twilio's rules in Lua scripts that read and write several of them at once.
+#[derive(Debug, Clone)]
+pub struct SandboxKeys {
+    base: String,
+}
+
+impl SandboxKeys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            base: format!("{prefix}:{{sandbox}}"),
+        }
+    }
+
+    /// A counter that orders everything the emulator creates.
+    pub fn sequence(&self) -> String {
+        format!("{}:sequence", self.base)
+    }
+
+    /// Latency and fault injection settings (JSON).
+    pub fn faults(&self) -> String {
+        format!("{}:faults", self.base)
+    }
+
+    /// Pub/sub channel of phone and number events, for live pages on every instance.
+    pub fn events_channel(&self) -> String {
+        format!("{}:events", self.base)
+    }
+
+    /// Incoming phone numbers: hash PN sid -> JSON.
+    pub fn numbers(&self) -> String {
+        format!("{}:numbers", self.base)
+    }
+
+    /// Hash E.164 -> PN sid.
+    pub fn number_by_phone(&self) -> String {
+        format!("{}:number-by-phone", self.base)
+    }
+
+    /// Messaging Services: hash MG sid -> JSON.
+    pub fn services(&self) -> String {
+        format!("{}:services", self.base)
+    }
+
+    /// Phone numbers of one Messaging Service: hash PN sid -> JSON.
+    pub fn service_numbers(&self, service_sid: &str) -> String {
+        format!("{}:service-numbers:{service_sid}", self.base)
+    }
+
+    /// Which Messaging Service a number belongs to: hash PN sid -> MG sid.
+    pub fn number_service(&self) -> String {
+        format!("{}:number-service", self.base)
+    }
+
+    /// Conversations: hash CH sid -> JSON.
+    pub fn conversations(&self) -> String {
+        format!("{}:conversations", self.base)
+    }
+
+    /// Conversations in creation order: sorted set of CH sids.
+    pub fn conversation_order(&self) -> String {
+        format!("{}:conversation-order", self.base)
+    }
+
+    /// Hash unique name -> CH sid.
+    pub fn conversation_by_unique_name(&self) -> String {
+        format!("{}:conversation-by-unique-name", self.base)
+    }
+
+    /// Participants of a conversation: hash MB sid -> JSON.
+    pub fn participants(&self, conversation_sid: &str) -> String {
+        format!("{}:participants:{conversation_sid}", self.base)
+    }
+
+    /// Participants of a conversation in creation order: sorted set of MB sids.
+    pub fn participant_order(&self, conversation_sid: &str) -> String {
+        format!("{}:participant-order:{conversation_sid}", self.base)
+    }
+
+    /// SMS participants of a conversation (Twilio allows 50): set of MB sids.
+    pub fn sms_participants(&self, conversation_sid: &str) -> String {
+        format!("{}:sms-participants:{conversation_sid}", self.base)
+    }
+
+    /// (Address, ProxyAddress) pairs bound in active or inactive conversations:
+    /// hash `address|proxy` -> `CH...|MB...`.
+    pub fn bindings(&self) -> String {
+        format!("{}:bindings", self.base)
+    }
+
+    /// Messages of a conversation: sorted set scored by index, members are JSON.
+    pub fn messages(&self, conversation_sid: &str) -> String {
+        format!("{}:messages:{conversation_sid}", self.base)
+    }
+
+    /// Next message index of a conversation.
+    pub fn message_index(&self, conversation_sid: &str) -> String {
+        format!("{}:message-index:{conversation_sid}", self.base)
+    }
+
+    /// Mutations of a conversation in one second, for Twilio's 30/s limit.
+    pub fn mutations(&self, conversation_sid: &str, second: u64) -> String {
+        format!("{}:mutations:{conversation_sid}:{second}", self.base)
+    }
+
+    /// The account's Conversations webhook configuration (JSON).
+    pub fn webhook_configuration(&self) -> String {
+        format!("{}:webhook-configuration", self.base)
+    }
+
+    /// Phones that texted STOP to a Messaging Service (or to a number outside any service).
+    pub fn opted_out(&self, scope_sid: &str) -> String {
+        format!("{}:opted-out:{scope_sid}", self.base)
+    }
+
+    /// Every simulated phone seen: sorted set by first appearance.
+    pub fn phones(&self) -> String {
+        format!("{}:phones", self.base)
+    }
+
+    /// What a simulated phone received: list of JSON, oldest first.
+    pub fn inbox(&self, phone: &str) -> String {
+        format!("{}:inbox:{phone}", self.base)
+    }
+
+    /// v2010 Messages (direct SMS and inbound texts): hash SM sid -> JSON.
+    pub fn sms_messages(&self) -> String {
+        format!("{}:sms-messages", self.base)
+    }
+
+    /// v2010 Messages in creation order: sorted set of SM sids.
+    pub fn sms_message_order(&self) -> String {
+        format!("{}:sms-message-order", self.base)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +201,12 @@ mod tests {
         );
         let phone = Phone::parse("+15551234567").unwrap();
         assert_eq!(keys.number_claim(&phone), "nt:{global}:number:+15551234567");
+    }
+
+    #[test]
+    fn sandbox_keys_share_one_hash_tag() {
+        let keys = SandboxKeys::new("nt");
+        assert_eq!(keys.bindings(), "nt:{sandbox}:bindings");
+        assert_eq!(keys.participants("CH1"), "nt:{sandbox}:participants:CH1");
     }
 }

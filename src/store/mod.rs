@@ -55,6 +55,7 @@ fn is_connection_problem(error: &RedisError) -> bool {
 
 #[derive(Clone)]
 pub struct Store {
+    client: redis::Client,
     conn: ConnectionManager,
     keys: Keys,
 }
@@ -72,8 +73,9 @@ impl Store {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Self {
+            client,
             conn,
             keys: Keys::new(prefix),
         })
@@ -81,6 +83,26 @@ impl Store {
 
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// A clone of the shared connection, for code that issues several commands of its own
+    /// (the sandbox emulator). Prefer the methods of the store.
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// The messages published on `channel` from now on, on a connection of their own (a
+    /// subscribed connection can do nothing else). The stream ends if the connection drops.
+    pub async fn subscribe(
+        &self,
+        channel: &str,
+    ) -> Result<impl futures::Stream<Item = String> + use<>, StoreError> {
+        use futures::StreamExt;
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok(pubsub
+            .into_on_message()
+            .map(|message| message.get_payload::<String>().unwrap_or_default()))
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -92,7 +114,7 @@ impl Store {
     }
 
     /// Runs an idempotent operation, once more if the connection dropped under the first try.
-    async fn retrying_once<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
+    pub(crate) async fn retrying_once<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
@@ -106,7 +128,7 @@ impl Store {
         }
     }
 
-    async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.retrying_once(|mut conn| async move {
             redis::cmd("GET")
                 .arg(key)
@@ -118,14 +140,17 @@ impl Store {
 }
 
 /// Decodes a JSON value read from `key`.
-fn decode<T: serde::de::DeserializeOwned>(key: &str, json: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    key: &str,
+    json: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|source| StoreError::Corrupt {
         key: key.to_owned(),
         source,
     })
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
     // Our stored types are plain structs with string keys: serializing them cannot fail.
     serde_json::to_string(value).unwrap_or_default()
 }

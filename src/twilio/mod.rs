@@ -9,6 +9,7 @@ pub mod client;
 mod conversations;
 pub mod error;
 mod numbers;
+pub mod signature;
 pub mod types;
 mod urls;
 

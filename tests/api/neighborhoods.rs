@@ -549,6 +549,8 @@ async fn without_a_twilio_account_creating_is_refused_clearly() {
     settings.twilio_account_sid = None;
     settings.twilio_auth_token = None;
     settings.twilio_messaging_service_sid = None;
+    settings.twilio_api_base = None;
+    settings.sandbox = neighborhood_text::config::SandboxMode::Off;
     let app = crate::helpers::spawn_app_with(twilio, settings).await;
 
     let (status, body) = json_of(

@@ -1,0 +1,201 @@
+//! The simulated phones: a small JSON control API and a live feed, behind the `/sandbox` page.
+//!
+//! - `GET  /state`: the emulated account's numbers and every phone with its inbox;
+//! - `POST /phones/{phone}/messages` `{"to", "body"}`: text one of our numbers as that phone;
+//! - `GET  /events`: Server-Sent Events of deliveries and sends, fed by Redis pub/sub so a page
+//!   connected to one instance sees what another handled;
+//! - `GET` / `PUT /faults`: latency and fault injection of the REST API.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use poem::http::StatusCode;
+use poem::web::sse::{Event, SSE};
+use poem::web::{Data, Json, Path};
+use poem::{EndpointExt, IntoResponse, Response, Route, get, handler, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::state::{EmuError, Fault};
+use super::{Emulator, Faults};
+use crate::domain::phone::Phone;
+
+/// Keeps proxies from closing an idle event stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Longest text a phone may send (Twilio accepts 1,600 characters outbound; inbound is larger).
+const MAX_BODY_CHARS: usize = 1600;
+
+impl Emulator {
+    /// The control API, to nest at `/sandbox/api`.
+    pub fn control_routes(&self) -> impl poem::Endpoint + 'static {
+        Route::new()
+            .at("/state", get(state))
+            .at("/phones/:phone/messages", post(send_text))
+            .at("/events", get(events))
+            .at("/faults", get(read_faults).put(write_faults))
+            .data(self.clone())
+    }
+}
+
+#[derive(Deserialize)]
+struct TextIn {
+    to: String,
+    body: String,
+}
+
+fn problem(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+    field: Option<&str>,
+) -> Response {
+    let details: Vec<Value> = field
+        .map(|field| json!({"field": field, "message": "invalid"}))
+        .into_iter()
+        .collect();
+    let body = json!({"code": code, "message": message.into(), "details": details});
+    (status, Json(body)).into_response()
+}
+
+fn failure(error: EmuError) -> Response {
+    match error {
+        EmuError::Twilio(Fault {
+            status: 404,
+            message,
+            ..
+        }) => problem(StatusCode::NOT_FOUND, "not_found", message, None),
+        EmuError::Twilio(fault) => {
+            problem(StatusCode::BAD_REQUEST, "bad_request", fault.message, None)
+        }
+        EmuError::Store(error) => {
+            tracing::warn!(%error, "sandbox control API: Redis unavailable");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "The database is unreachable; try again shortly.",
+                None,
+            )
+        }
+    }
+}
+
+#[handler]
+async fn state(emulator: Data<&Emulator>) -> Response {
+    let result: Result<Value, EmuError> = async {
+        let mut numbers = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = emulator.numbers(offset, 200).await?;
+            offset += page.items.len();
+            numbers.extend(page.items.into_iter().map(|number| {
+                json!({"sid": number["sid"], "phone_number": number["phone_number"], "friendly_name": number["friendly_name"]})
+            }));
+            if !page.more {
+                break;
+            }
+        }
+        let mut phones = Vec::new();
+        for phone in emulator.phones().await? {
+            let inbox = emulator.inbox(&phone).await?;
+            let opted_out = emulator.is_opted_out(super::DEFAULT_MESSAGING_SERVICE_SID, &phone).await?;
+            phones.push(json!({"phone": phone, "opted_out": opted_out, "inbox": inbox}));
+        }
+        Ok(json!({"account_sid": emulator.account_sid(), "numbers": numbers, "phones": phones}))
+    }
+    .await;
+    match result {
+        Ok(state) => Json(state).into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+#[handler]
+async fn send_text(
+    emulator: Data<&Emulator>,
+    Path(phone): Path<String>,
+    body: poem::Result<Json<TextIn>>,
+) -> Response {
+    let Ok(Json(text)) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send JSON like {\"to\": \"+14155550100\", \"body\": \"hello\"}.",
+            None,
+        );
+    };
+    let Ok(from) = Phone::parse(&phone) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!("`{phone}` is not a phone number."),
+            Some("phone"),
+        );
+    };
+    let Ok(to) = Phone::parse(&text.to) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!("`{}` is not a phone number.", text.to),
+            Some("to"),
+        );
+    };
+    if text.body.trim().is_empty() || text.body.chars().count() > MAX_BODY_CHARS {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!("Write a text of 1 to {MAX_BODY_CHARS} characters."),
+            Some("body"),
+        );
+    }
+    match emulator
+        .receive_text(from.as_str(), to.as_str(), &text.body)
+        .await
+    {
+        Ok(routed) => Json(
+            json!({"sid": routed.sid, "outcome": routed.outcome.as_str(), "detail": routed.detail}),
+        )
+        .into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+#[handler]
+async fn events(emulator: Data<&Emulator>) -> Response {
+    match emulator
+        .store()
+        .subscribe(&emulator.keys().events_channel())
+        .await
+    {
+        Ok(stream) => SSE::new(stream.map(Event::message))
+            .keep_alive(KEEP_ALIVE)
+            .into_response(),
+        Err(error) => failure(error.into()),
+    }
+}
+
+#[handler]
+async fn read_faults(emulator: Data<&Emulator>) -> Response {
+    match emulator.faults().await {
+        Ok(faults) => Json(json!(faults)).into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+#[handler]
+async fn write_faults(emulator: Data<&Emulator>, body: poem::Result<Json<Faults>>) -> Response {
+    let Ok(Json(faults)) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send JSON like {\"latency_ms\": 100, \"rate_429\": 0.1}.",
+            None,
+        );
+    };
+    if let Err(message) = faults.validate() {
+        return problem(StatusCode::BAD_REQUEST, "validation_failed", message, None);
+    }
+    match emulator.set_faults(&faults).await {
+        Ok(()) => Json(json!(faults)).into_response(),
+        Err(error) => failure(error),
+    }
+}

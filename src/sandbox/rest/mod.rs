@@ -1,0 +1,342 @@
+//! The emulated REST API: one endpoint that checks Basic auth (20003), injects the configured
+//! latency and faults, and dispatches on Twilio's paths. `numbers` serves api.twilio.com and
+//! messaging.twilio.com, `conversations` serves conversations.twilio.com.
+
+mod conversations;
+mod numbers;
+
+use std::time::Duration;
+
+use base64::Engine;
+use poem::http::{Method, StatusCode, header};
+use poem::{Endpoint, Request, Response};
+use rand::RngExt;
+use serde_json::{Value, json};
+
+use super::Emulator;
+use super::state::{EmuError, EmuResult, Fault, Slice};
+
+/// Serves the emulated Twilio hosts under whatever path it is nested at.
+pub struct RestEndpoint {
+    emulator: Emulator,
+}
+
+impl Emulator {
+    /// The REST API as a poem endpoint (nest it at `/sandbox/twilio` or serve it at `/`).
+    pub fn rest_endpoint(&self) -> RestEndpoint {
+        RestEndpoint {
+            emulator: self.clone(),
+        }
+    }
+}
+
+/// What a handler needs from the request.
+pub(super) struct Call {
+    pub method: Method,
+    /// Percent-decoded path segments after the mount point.
+    pub segments: Vec<String>,
+    /// Query and form parameters, in order, repeats kept.
+    pub query: Vec<(String, String)>,
+    pub form: Vec<(String, String)>,
+    /// `X-Twilio-Webhook-Enabled: true`.
+    pub webhook_enabled: bool,
+}
+
+impl Call {
+    /// The first value of a form parameter.
+    pub fn form(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Every value of a repeated form parameter.
+    pub fn form_all(&self, name: &str) -> Vec<String> {
+        self.form
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// `PageSize` (bounded by `max`) and the offset encoded in `PageToken`, or `Page` * size.
+    pub fn paging(&self, default_size: usize, max_size: usize) -> (usize, usize, usize) {
+        let size = self
+            .query("PageSize")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default_size)
+            .clamp(1, max_size);
+        let page: usize = self.query("Page").and_then(|p| p.parse().ok()).unwrap_or(0);
+        let offset = self
+            .query("PageToken")
+            .and_then(|token| token.strip_prefix("PT"))
+            .and_then(|offset| offset.parse().ok())
+            .unwrap_or(page * size);
+        (page, size, offset)
+    }
+}
+
+/// A handler's answer: a status and a JSON body (204 has none).
+pub(super) type Answer = EmuResult<(StatusCode, Option<Value>)>;
+
+pub(super) fn created(value: Value) -> Answer {
+    Ok((StatusCode::CREATED, Some(value)))
+}
+
+pub(super) fn ok(value: Value) -> Answer {
+    Ok((StatusCode::OK, Some(value)))
+}
+
+pub(super) fn no_content() -> Answer {
+    Ok((StatusCode::NO_CONTENT, None))
+}
+
+pub(super) fn not_found<T>(call: &Call) -> EmuResult<T> {
+    let path: String = call
+        .segments
+        .iter()
+        .skip(2)
+        .map(|s| format!("/{s}"))
+        .collect();
+    Err(Fault::not_found(&path).into())
+}
+
+pub(super) fn required(call: &Call, name: &str) -> EmuResult<String> {
+    call.form(name)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Fault::new(
+                400,
+                20001,
+                format!("Missing required parameter {name} in the post body"),
+            )
+            .into()
+        })
+}
+
+/// The `meta` block of a Conversations or Messaging list.
+pub(super) fn meta_page(
+    list_url: &str,
+    key: &str,
+    page: usize,
+    size: usize,
+    offset: usize,
+    slice: &Slice,
+) -> Value {
+    let page_url = |page: usize, offset: usize| {
+        format!("{list_url}?PageSize={size}&Page={page}&PageToken=PT{offset}")
+    };
+    let first = format!("{list_url}?PageSize={size}&Page=0");
+    json!({
+        "page": page,
+        "page_size": size,
+        "first_page_url": first,
+        "previous_page_url": (page > 0).then(|| page_url(page - 1, offset.saturating_sub(size))),
+        "url": if page == 0 { first.clone() } else { page_url(page, offset) },
+        "next_page_url": slice.more.then(|| page_url(page + 1, offset + size)),
+        "key": key,
+    })
+}
+
+/// A v2010 list: the items under `key` with Twilio's relative paging URIs.
+pub(super) fn v2010_page(
+    list_path: &str,
+    key: &str,
+    page: usize,
+    size: usize,
+    offset: usize,
+    slice: Slice,
+) -> Value {
+    let page_uri = |page: usize, offset: usize| {
+        format!("{list_path}?PageSize={size}&Page={page}&PageToken=PT{offset}")
+    };
+    let first = format!("{list_path}?PageSize={size}&Page=0");
+    let count = slice.items.len();
+    json!({
+        key: slice.items,
+        "first_page_uri": first,
+        "previous_page_uri": (page > 0).then(|| page_uri(page - 1, offset.saturating_sub(size))),
+        "next_page_uri": slice.more.then(|| page_uri(page + 1, offset + size)),
+        "uri": if page == 0 { first.clone() } else { page_uri(page, offset) },
+        "page": page,
+        "page_size": size,
+        "start": offset,
+        "end": (offset + count).saturating_sub(1),
+    })
+}
+
+fn error_response(fault: &Fault) -> Response {
+    let body = json!({
+        "code": fault.code,
+        "message": fault.message,
+        "more_info": format!("https://www.twilio.com/docs/errors/{}", fault.code),
+        "status": fault.status,
+    });
+    json_response(
+        StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_REQUEST),
+        Some(&body),
+    )
+}
+
+fn json_response(status: StatusCode, body: Option<&Value>) -> Response {
+    match body {
+        Some(body) => Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(body.to_string()),
+        None => Response::builder().status(status).finish(),
+    }
+}
+
+impl RestEndpoint {
+    fn authorized(&self, request: &Request) -> bool {
+        let Some(credentials) = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Basic "))
+            .and_then(|encoded| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()
+            })
+            .and_then(|decoded| String::from_utf8(decoded).ok())
+        else {
+            return false;
+        };
+        let expected = format!(
+            "{}:{}",
+            self.emulator.account_sid(),
+            self.emulator.auth_token().expose()
+        );
+        // Constant time: the token is a secret even in the sandbox.
+        credentials.len() == expected.len()
+            && credentials
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// The configured latency, then perhaps a 429, a 500 or a hang.
+    async fn inject_faults(&self) -> Option<Response> {
+        let faults = self
+            .emulator
+            .faults()
+            .await
+            .unwrap_or(self.emulator.config().faults);
+        if faults.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+        }
+        let draw: f64 = rand::rng().random_range(0.0..1.0);
+        if draw < faults.rate_429 {
+            return Some(error_response(&Fault::new(429, 20429, "Too Many Requests")));
+        }
+        if draw < faults.rate_429 + faults.rate_500 {
+            return Some(error_response(&Fault::new(
+                500,
+                20500,
+                "Internal Server Error",
+            )));
+        }
+        if draw < faults.rate_429 + faults.rate_500 + faults.rate_timeout {
+            tokio::time::sleep(Duration::from_millis(faults.timeout_ms.max(1))).await;
+            return Some(error_response(&Fault::new(504, 20504, "Gateway Timeout")));
+        }
+        None
+    }
+
+    async fn dispatch(&self, call: &Call) -> Answer {
+        let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
+        match segments.as_slice() {
+            ["api", "2010-04-01", "Accounts", account, rest @ ..] => {
+                if *account != self.emulator.account_sid()
+                    && *account != format!("{}.json", self.emulator.account_sid())
+                {
+                    return not_found(call);
+                }
+                self.emulator.serve_api(call, rest).await
+            }
+            ["messaging", "v1", rest @ ..] => self.emulator.serve_messaging(call, rest).await,
+            ["conversations", "v1", rest @ ..] => {
+                self.emulator.serve_conversations(call, rest).await
+            }
+            _ => not_found(call),
+        }
+    }
+}
+
+impl Endpoint for RestEndpoint {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        if !self.authorized(&request) {
+            let fault = Fault::new(401, 20003, "Authenticate");
+            let mut response = error_response(&fault);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                poem::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
+            );
+            return Ok(response);
+        }
+        if let Some(response) = self.inject_faults().await {
+            return Ok(response);
+        }
+        let method = request.method().clone();
+        let segments = request
+            .uri()
+            .path()
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| percent_decode(segment))
+            .collect();
+        let query = request
+            .uri()
+            .query()
+            .map(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let webhook_enabled = request
+            .headers()
+            .get("X-Twilio-Webhook-Enabled")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+        let body = request.into_body().into_bytes().await.unwrap_or_default();
+        let form = url::form_urlencoded::parse(&body).into_owned().collect();
+        let call = Call {
+            method,
+            segments,
+            query,
+            form,
+            webhook_enabled,
+        };
+        let answer = self.dispatch(&call).await;
+        Ok(match answer {
+            Ok((status, body)) => json_response(status, body.as_ref()),
+            Err(EmuError::Twilio(fault)) => error_response(&fault),
+            Err(EmuError::Store(error)) => {
+                tracing::error!(%error, "sandbox emulator storage failed");
+                error_response(&Fault::new(503, 20503, "Service Unavailable"))
+            }
+        })
+    }
+}
+
+fn percent_decode(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| segment.to_owned())
+}

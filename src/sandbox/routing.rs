@@ -1,0 +1,607 @@
+//! A text from a simulated phone, carried the way Twilio carries it.
+//!
+//! From phone P to number N: Twilio's default opt-out handling first (STOP-family keywords opt P
+//! out of N's Messaging Service with Twilio's auto-reply; START-family opt back in; HELP answers),
+//! with the keyword still passed on. Then, if (P, N) is bound in an active Conversation: the
+//! pre-event `onMessageAdd` webhook (5 s, fail-open; a JSON answer may change body, author or
+//! attributes; a 4xx/5xx rejects the message), the message is stored, delivered to every other SMS
+//! participant from N (opted-out phones fail with 21610), then `onMessageAdded` and one
+//! `onDeliveryUpdated` per recipient. Twilio also calls N's own `SmsUrl` for every inbound text,
+//! bound or not ("it will always fire regardless"); for an unbound sender that is the only place
+//! the text goes, and `<Message>` replies in the TwiML answer are sent back to P.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::resources::{iso, new_sid, now};
+use super::state::{EmuResult, Fault};
+use super::webhooks::configured_url;
+use super::{Emulator, PRE_EVENT_TIMEOUT};
+
+const OPT_OUT: [&str; 8] = [
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "END",
+    "QUIT",
+    "CANCEL",
+    "REVOKE",
+    "OPTOUT",
+];
+const OPT_IN: [&str; 3] = ["START", "YES", "UNSTOP"];
+const HELP: [&str; 2] = ["HELP", "INFO"];
+
+const OPT_OUT_REPLY: &str = "You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.";
+const OPT_IN_REPLY: &str = "You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.";
+const HELP_REPLY: &str = "Reply STOP to unsubscribe. Msg&Data Rates May Apply.";
+
+/// Twilio's error for a delivery to an opted-out phone.
+const UNSUBSCRIBED: u32 = 21610;
+
+/// Where a text went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Into the group (the Conversation the sender is bound in).
+    Conversation,
+    /// To the number's SMS webhook: the sender is not in a Conversation on this number.
+    SmsWebhook,
+    /// The pre-event webhook refused it: nobody else got it.
+    Rejected,
+    /// Nowhere: no Conversation and no SMS webhook.
+    Unrouted,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conversation => "conversation",
+            Self::SmsWebhook => "sms_webhook",
+            Self::Rejected => "rejected",
+            Self::Unrouted => "unrouted",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// The inbound message's SID (`SM...`).
+    pub sid: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+/// The encoding-aware segment count Twilio reports as `NumSegments`.
+pub fn segments(body: &str) -> u32 {
+    crate::domain::segments::count(body).1
+}
+
+/// What the pre-event webhook decided.
+enum PreEvent {
+    Publish {
+        body: String,
+        author: String,
+        attributes: String,
+    },
+    Reject(u16),
+}
+
+impl Emulator {
+    /// An inbox entry of a simulated phone.
+    pub(super) fn inbox_item(
+        &self,
+        sid: &str,
+        from: &str,
+        to: &str,
+        body: &str,
+        status: &str,
+        at: OffsetDateTime,
+    ) -> Value {
+        json!({"sid": sid, "from": from, "to": to, "body": body, "date_created": iso(at), "status": status})
+    }
+
+    /// Phone `from` texts `body` to our number `to`.
+    pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmuResult<Routed> {
+        let Some(number) = self.number_by_phone(to).await? else {
+            return Err(Fault::new(
+                404,
+                21606,
+                format!("{to} is not a number of the emulated account"),
+            )
+            .into());
+        };
+        let number_sid = number["sid"].as_str().unwrap_or_default().to_owned();
+        let service_sid = self.service_of_number(&number_sid).await?;
+        self.touch_phone(from).await?;
+        let at = now();
+        let sid = new_sid("SM");
+        let inbound = self.sms_message(
+            &sid,
+            from,
+            to,
+            body,
+            service_sid.as_deref(),
+            "received",
+            None,
+            true,
+            at,
+        );
+        self.save_sms_message(&inbound).await?;
+        self.publish(&json!({"type": "sent", "phone": from, "to": to, "body": body}))
+            .await;
+
+        self.apply_opt_out_keywords(from, to, service_sid.as_deref().unwrap_or(to), body)
+            .await?;
+
+        let mut routed = Routed {
+            sid: sid.clone(),
+            outcome: Outcome::Unrouted,
+            detail: "The number has no SMS webhook and the phone is in no Conversation on it."
+                .into(),
+        };
+        if let Some((conversation_sid, participant_sid)) = self.binding(from, to).await? {
+            routed = self
+                .into_conversation(
+                    &conversation_sid,
+                    &participant_sid,
+                    from,
+                    body,
+                    service_sid.as_deref(),
+                )
+                .await?;
+            routed.sid = sid.clone();
+        }
+        let sms_url = number["sms_url"].as_str().filter(|url| !url.is_empty());
+        if let Some(sms_url) = sms_url {
+            let method = number["sms_method"].as_str().unwrap_or("POST");
+            let params = inbound_params(
+                &sid,
+                self.account_sid(),
+                service_sid.as_deref(),
+                from,
+                to,
+                body,
+            );
+            let replies = match self
+                .call_webhook(sms_url, method, params, std::time::Duration::from_secs(15))
+                .await
+            {
+                Ok(answer) if answer.status.is_success() => twiml_messages(&answer.body),
+                Ok(answer) => {
+                    tracing::debug!(status = %answer.status, "SMS webhook answered with an error (Twilio error 11200)");
+                    Vec::new()
+                }
+                Err(_) => Vec::new(),
+            };
+            for reply in replies {
+                let recipient = reply.to.unwrap_or_else(|| from.to_owned());
+                let sender = reply.from.unwrap_or_else(|| to.to_owned());
+                self.send_reply(&sender, &recipient, &reply.body, service_sid.as_deref())
+                    .await?;
+            }
+            if routed.outcome == Outcome::Unrouted {
+                routed.outcome = Outcome::SmsWebhook;
+                routed.detail = "The phone is in no Conversation on this number, so the text went to the number's SMS webhook.".into();
+            }
+        }
+        Ok(routed)
+    }
+
+    /// STOP, START and HELP as Twilio handles them on a Messaging Service by default.
+    async fn apply_opt_out_keywords(
+        &self,
+        phone: &str,
+        number: &str,
+        scope: &str,
+        body: &str,
+    ) -> EmuResult<()> {
+        let keyword = body.trim().to_ascii_uppercase();
+        let reply = if OPT_OUT.contains(&keyword.as_str()) {
+            self.set_opted_out(scope, phone, true).await?;
+            OPT_OUT_REPLY
+        } else if OPT_IN.contains(&keyword.as_str()) {
+            self.set_opted_out(scope, phone, false).await?;
+            OPT_IN_REPLY
+        } else if HELP.contains(&keyword.as_str()) {
+            HELP_REPLY
+        } else {
+            return Ok(());
+        };
+        let at = now();
+        self.deliver_to_inbox(
+            phone,
+            &self.inbox_item(&new_sid("SM"), number, phone, reply, "delivered", at),
+        )
+        .await
+    }
+
+    async fn into_conversation(
+        &self,
+        conversation_sid: &str,
+        participant_sid: &str,
+        from: &str,
+        body: &str,
+        service_sid: Option<&str>,
+    ) -> EmuResult<Routed> {
+        let Some(conversation) = self.find_conversation(conversation_sid).await? else {
+            return Err(Fault::not_found(&format!("/Conversations/{conversation_sid}")).into());
+        };
+        let mut params = vec![
+            ("ConversationSid".to_owned(), conversation_sid.to_owned()),
+            ("Body".to_owned(), body.to_owned()),
+            ("Author".to_owned(), from.to_owned()),
+            ("ParticipantSid".to_owned(), participant_sid.to_owned()),
+            ("Attributes".to_owned(), "{}".to_owned()),
+            ("Source".to_owned(), "SMS".to_owned()),
+        ];
+        if let Some(service_sid) = service_sid {
+            params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
+        }
+        let (body, author, attributes) = match self.pre_event(params).await? {
+            PreEvent::Publish {
+                body,
+                author,
+                attributes,
+            } => (body, author, attributes),
+            PreEvent::Reject(status) => {
+                return Ok(Routed {
+                    sid: String::new(),
+                    outcome: Outcome::Rejected,
+                    detail: format!(
+                        "The pre-event webhook answered {status}: the text was kept out of the group."
+                    ),
+                });
+            }
+        };
+        let message = self
+            .add_conversation_message(
+                conversation_sid,
+                &author,
+                &body,
+                &attributes,
+                Some(participant_sid),
+            )
+            .await?;
+        self.fan_out(&conversation, &message, Some(participant_sid), true)
+            .await?;
+        Ok(Routed {
+            sid: String::new(),
+            outcome: Outcome::Conversation,
+            detail: format!("Delivered into Conversation {conversation_sid}."),
+        })
+    }
+
+    /// Calls the pre-event webhook, if configured: it may change the message or reject it, and a
+    /// silent or unreachable webhook lets it through unchanged (Twilio fails open after 5 s).
+    async fn pre_event(&self, mut params: Vec<(String, String)>) -> EmuResult<PreEvent> {
+        let value = |params: &[(String, String)], name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        };
+        let unchanged = PreEvent::Publish {
+            body: value(&params, "Body"),
+            author: value(&params, "Author"),
+            attributes: value(&params, "Attributes"),
+        };
+        let Some(configuration) = self.stored_webhook_configuration().await? else {
+            return Ok(unchanged);
+        };
+        let Some(url) = configured_url(&configuration, "pre_webhook_url", "onMessageAdd") else {
+            return Ok(unchanged);
+        };
+        let method = configuration["method"]
+            .as_str()
+            .unwrap_or("POST")
+            .to_owned();
+        params.extend(self.common_params("onMessageAdd"));
+        let answer = match self
+            .call_webhook(&url, &method, params, PRE_EVENT_TIMEOUT)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(failure) => {
+                tracing::debug!(?failure, "pre-event webhook silent: publishing unchanged");
+                return Ok(unchanged);
+            }
+        };
+        if answer.status.is_client_error() || answer.status.is_server_error() {
+            return Ok(PreEvent::Reject(answer.status.as_u16()));
+        }
+        let PreEvent::Publish {
+            body,
+            author,
+            attributes,
+        } = unchanged
+        else {
+            return Ok(unchanged);
+        };
+        let changes: Value = if answer.content_type.contains("json") {
+            serde_json::from_str(&answer.body).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        let pick = |field: &str, current: String| {
+            changes[field]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or(current)
+        };
+        Ok(PreEvent::Publish {
+            body: pick("body", body),
+            author: pick("author", author),
+            attributes: pick("attributes", attributes),
+        })
+    }
+
+    /// Delivers a stored conversation message to every SMS participant but its sender, then (when
+    /// webhooks apply) fires `onMessageAdded` and one `onDeliveryUpdated` per recipient.
+    pub(super) async fn fan_out(
+        &self,
+        conversation: &Value,
+        message: &Value,
+        sender: Option<&str>,
+        webhooks: bool,
+    ) -> EmuResult<()> {
+        let conversation_sid = conversation["sid"].as_str().unwrap_or_default();
+        let body = message["body"].as_str().unwrap_or_default();
+        let author = message["author"].as_str().unwrap_or_default();
+        let message_sid = message["sid"].as_str().unwrap_or_default();
+        let service_sid = conversation["messaging_service_sid"].as_str();
+        let mut receipts = Vec::new();
+        for participant in self.all_participants(conversation_sid).await? {
+            let participant_sid = participant["sid"].as_str().unwrap_or_default();
+            let binding = &participant["messaging_binding"];
+            let (Some(address), Some(proxy)) = (
+                binding["address"].as_str(),
+                binding["proxy_address"].as_str(),
+            ) else {
+                continue;
+            };
+            // The sender does not get its own text back; nor does a phone whose address authored it.
+            if Some(participant_sid) == sender || address == author {
+                continue;
+            }
+            let scope = service_sid.map_or_else(|| proxy.to_owned(), str::to_owned);
+            let opted_out = self.is_opted_out(&scope, address).await?;
+            let at = now();
+            let channel_sid = new_sid("SM");
+            let (status, error_code) = if opted_out {
+                ("failed", Some(UNSUBSCRIBED))
+            } else {
+                ("delivered", None)
+            };
+            let copy = self.sms_message(
+                &channel_sid,
+                proxy,
+                address,
+                body,
+                service_sid,
+                status,
+                error_code,
+                false,
+                at,
+            );
+            self.save_sms_message(&copy).await?;
+            if !opted_out {
+                self.deliver_to_inbox(
+                    address,
+                    &self.inbox_item(&channel_sid, proxy, address, body, status, at),
+                )
+                .await?;
+            }
+            receipts.push((
+                participant_sid.to_owned(),
+                channel_sid,
+                status,
+                error_code,
+                at,
+            ));
+        }
+        if !webhooks {
+            return Ok(());
+        }
+        let mut added = vec![
+            ("ConversationSid".to_owned(), conversation_sid.to_owned()),
+            ("MessageSid".to_owned(), message_sid.to_owned()),
+            ("Index".to_owned(), message["index"].to_string()),
+            (
+                "DateCreated".to_owned(),
+                message["date_created"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            ("Body".to_owned(), body.to_owned()),
+            ("Author".to_owned(), author.to_owned()),
+            (
+                "Attributes".to_owned(),
+                message["attributes"].as_str().unwrap_or("{}").to_owned(),
+            ),
+            (
+                "Source".to_owned(),
+                if sender.is_some() { "SMS" } else { "API" }.to_owned(),
+            ),
+        ];
+        if let Some(participant_sid) = message["participant_sid"].as_str() {
+            added.push(("ParticipantSid".to_owned(), participant_sid.to_owned()));
+        }
+        if let Some(service_sid) = service_sid {
+            added.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
+        }
+        self.post_event("onMessageAdded", added);
+        for (participant_sid, channel_sid, status, error_code, at) in receipts {
+            let stamp = iso(at);
+            self.post_event(
+                "onDeliveryUpdated",
+                vec![
+                    ("ConversationSid".to_owned(), conversation_sid.to_owned()),
+                    ("MessageSid".to_owned(), message_sid.to_owned()),
+                    ("DeliveryReceiptSid".to_owned(), new_sid("DY")),
+                    ("ChannelMessageSid".to_owned(), channel_sid),
+                    ("ParticipantSid".to_owned(), participant_sid),
+                    ("Status".to_owned(), status.to_owned()),
+                    ("ErrorCode".to_owned(), error_code.unwrap_or(0).to_string()),
+                    ("DateCreated".to_owned(), stamp.clone()),
+                    ("DateUpdated".to_owned(), stamp),
+                ],
+            );
+        }
+        Ok(())
+    }
+
+    /// A reply from a TwiML `<Message>`: a direct text from our number to a phone.
+    async fn send_reply(
+        &self,
+        from: &str,
+        to: &str,
+        body: &str,
+        service_sid: Option<&str>,
+    ) -> EmuResult<()> {
+        let scope = service_sid.unwrap_or(from);
+        let opted_out = self.is_opted_out(scope, to).await?;
+        let at = now();
+        let sid = new_sid("SM");
+        let (status, error_code) = if opted_out {
+            ("failed", Some(UNSUBSCRIBED))
+        } else {
+            ("delivered", None)
+        };
+        self.save_sms_message(&self.sms_message(
+            &sid,
+            from,
+            to,
+            body,
+            service_sid,
+            status,
+            error_code,
+            false,
+            at,
+        ))
+        .await?;
+        if !opted_out {
+            self.deliver_to_inbox(to, &self.inbox_item(&sid, from, to, body, status, at))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The parameters of Twilio's incoming-message webhook.
+fn inbound_params(
+    sid: &str,
+    account_sid: &str,
+    service_sid: Option<&str>,
+    from: &str,
+    to: &str,
+    body: &str,
+) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = [
+        ("MessageSid", sid),
+        ("SmsSid", sid),
+        ("SmsMessageSid", sid),
+        ("AccountSid", account_sid),
+        ("From", from),
+        ("To", to),
+        ("Body", body),
+        ("NumMedia", "0"),
+        ("SmsStatus", "received"),
+        ("ApiVersion", "2010-04-01"),
+        ("FromCity", ""),
+        ("FromState", ""),
+        ("FromZip", ""),
+        ("FromCountry", "US"),
+        ("ToCity", ""),
+        ("ToState", ""),
+        ("ToZip", ""),
+        ("ToCountry", "US"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .collect();
+    params.push(("NumSegments".to_owned(), segments(body).to_string()));
+    if let Some(service_sid) = service_sid {
+        params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
+    }
+    params
+}
+
+/// One `<Message>` verb of a TwiML answer.
+struct Reply {
+    to: Option<String>,
+    from: Option<String>,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct TwimlResponse {
+    #[serde(rename = "Message", default)]
+    messages: Vec<TwimlMessage>,
+}
+
+#[derive(Deserialize)]
+struct TwimlMessage {
+    #[serde(rename = "@to")]
+    to: Option<String>,
+    #[serde(rename = "@from")]
+    from: Option<String>,
+    #[serde(rename = "$value", default)]
+    content: Vec<TwimlContent>,
+}
+
+#[derive(Deserialize)]
+enum TwimlContent {
+    Body(String),
+    Media(serde::de::IgnoredAny),
+    #[serde(rename = "$text")]
+    Text(String),
+}
+
+/// The `<Message>` replies of a TwiML answer (an empty or non-TwiML answer has none).
+fn twiml_messages(xml: &str) -> Vec<Reply> {
+    let Ok(response) = quick_xml::de::from_str::<TwimlResponse>(xml) else {
+        return Vec::new();
+    };
+    response
+        .messages
+        .into_iter()
+        .map(|message| {
+            let body = message
+                .content
+                .into_iter()
+                .filter_map(|part| match part {
+                    TwimlContent::Body(text) | TwimlContent::Text(text) => Some(text),
+                    TwimlContent::Media(_) => None,
+                })
+                .collect::<Vec<_>>()
+                .join("");
+            Reply {
+                to: message.to,
+                from: message.from,
+                body: body.trim().to_owned(),
+            }
+        })
+        .filter(|reply| !reply.body.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::twiml_messages;
+
+    #[test]
+    fn twiml_message_replies_are_read_with_entities() {
+        let replies = twiml_messages(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hi &amp; welcome</Message><Message to="+15550001111"><Body>Second</Body></Message></Response>"#,
+        );
+        assert_eq!(replies.len(), 2);
+        assert_eq!(replies[0].body, "Hi & welcome");
+        assert_eq!(replies[1].to.as_deref(), Some("+15550001111"));
+        assert_eq!(replies[1].body, "Second");
+        assert!(twiml_messages("<Response/>").is_empty());
+        assert!(twiml_messages("").is_empty());
+        assert!(twiml_messages("not xml").is_empty());
+    }
+}

@@ -1,0 +1,423 @@
+// Simulated phones for the neighborhood-text sandbox. No framework; data is
+// only ever written with textContent, never as HTML.
+
+const $ = (id) => document.getElementById(id);
+const form = $('send-form');
+const fromInput = $('from');
+const toSelect = $('to');
+const bodyInput = $('body');
+const sendBtn = $('send');
+const outcomeEl = $('outcome');
+const errorEl = $('error');
+const toEmpty = $('to-empty');
+const phonesEl = $('phones');
+const phonesEmpty = $('phones-empty');
+const loadError = $('load-error');
+const connEl = $('conn');
+const announcer = $('announcer');
+
+const PHONE_KEY = 'neighborhood-text.sandbox.phone';
+const TO_KEY = 'neighborhood-text.sandbox.to';
+const OUTCOMES = {
+  conversation: 'Sent to the group.',
+  sms_webhook: "Sent to the number's webhook (not a member yet).",
+  rejected: 'Kept out of the group by the service.',
+  unrouted: 'Nobody answered: the number has no webhook.',
+};
+// Keywords that may flip a phone's opted-out flag.
+const KEYWORD = /^\s*(stop|stopall|unsubscribe|cancel|end|quit|optout|revoke|start|yes|unstop|optin)\s*$/i;
+
+const numberNames = new Map(); // phone_number -> friendly_name
+const cards = new Map(); // phone -> { list, badge, empty, keys, items }
+let numbersKnown = false;
+let busy = false;
+
+const store = {
+  get(key) { try { return localStorage.getItem(key) || ''; } catch { return ''; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch { /* storage unavailable */ } },
+};
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(message, details = []) { super(message); this.details = details; }
+}
+
+async function api(path, init = {}) {
+  const headers = { accept: 'application/json' };
+  if (init.body) headers['content-type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, { ...init, headers });
+  } catch {
+    throw new ApiError('Could not reach the sandbox server. Is it still running?');
+  }
+  let data = null;
+  try { data = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) {
+    const message = typeof data?.message === 'string' && data.message
+      ? data.message
+      : `The server answered with status ${res.status}.`;
+    throw new ApiError(message, Array.isArray(data?.details) ? data.details : []);
+  }
+  if (data === null || typeof data !== 'object') {
+    throw new ApiError('The server sent an answer this page could not read.');
+  }
+  return data;
+}
+
+const errorText = (err) => (err instanceof ApiError ? err.message : 'Something went wrong. Please try again.');
+
+function detailText(d) {
+  if (typeof d === 'string') return d;
+  if (d && typeof d.message === 'string') return d.field ? `${d.field}: ${d.message}` : d.message;
+  return null;
+}
+
+function showError(target, err, prefix = '') {
+  target.replaceChildren(el('p', null, prefix + errorText(err)));
+  const details = (err.details || []).map(detailText).filter(Boolean);
+  if (details.length) {
+    const ul = el('ul');
+    for (const d of details) ul.append(el('li', null, d));
+    target.append(ul);
+  }
+}
+
+// ---- Time ----
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+
+function timeEl(iso) {
+  const t = el('time');
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) {
+    t.textContent = iso || '';
+    return t;
+  }
+  t.dateTime = iso;
+  t.title = d.toLocaleString();
+  t.textContent = (d.toDateString() === new Date().toDateString() ? timeFmt : dayFmt).format(d);
+  return t;
+}
+
+// ---- Numbers ----
+
+function labelSender(span, from) {
+  const name = numberNames.get(from);
+  span.textContent = name || from || 'Unknown sender';
+  span.title = name ? from : '';
+}
+
+function applyNumbers(numbers) {
+  numberNames.clear();
+  const valid = numbers.filter((n) => n && typeof n.phone_number === 'string');
+  for (const n of valid) numberNames.set(n.phone_number, n.friendly_name || '');
+  const previous = toSelect.value || store.get(TO_KEY);
+  toSelect.replaceChildren(...valid.map((n) => new Option(
+    n.friendly_name ? `${n.friendly_name} (${n.phone_number})` : n.phone_number, n.phone_number)));
+  if (numberNames.has(previous)) toSelect.value = previous;
+  numbersKnown = true;
+  toSelect.disabled = valid.length === 0;
+  toEmpty.hidden = valid.length > 0;
+  updateSendState();
+  for (const span of phonesEl.querySelectorAll('.from')) labelSender(span, span.dataset.from);
+}
+
+// ---- Phone cards ----
+
+const msgKey = (m) => m.sid || `${m.date_created}|${m.from}|${m.body}`;
+
+function setStatus(li, status) {
+  const failed = Boolean(status) && status !== 'delivered';
+  li.classList.toggle('failed', failed);
+  const s = li.querySelector('.status');
+  s.textContent = failed ? `Not delivered (${status})` : '';
+  s.hidden = !failed;
+}
+
+function messageItem(m) {
+  const li = el('li', 'msg');
+  const meta = el('p', 'meta');
+  const who = el('span');
+  const from = el('span', 'from');
+  from.dataset.from = m.from || '';
+  labelSender(from, m.from);
+  who.append(el('span', 'vh', 'From '), from);
+  meta.append(who, timeEl(m.date_created));
+  li.append(meta, el('p', 'text', m.body ?? ''), el('p', 'status'));
+  setStatus(li, m.status);
+  return li;
+}
+
+function ensureCard(phone) {
+  let card = cards.get(phone);
+  if (card) return card;
+  const headingId = `phone-${cards.size + 1}`;
+  const article = el('article', 'card');
+  article.setAttribute('aria-labelledby', headingId);
+  const head = el('div', 'card-head');
+  const h = el('h3', null, phone);
+  h.id = headingId;
+  const badge = el('span', 'badge', 'opted out');
+  badge.hidden = true;
+  head.append(h, badge);
+
+  const list = el('ol', 'inbox');
+  list.tabIndex = 0; // scrollable region must be reachable by keyboard
+  list.setAttribute('aria-label', `Texts received by ${phone}`);
+  list.hidden = true;
+  const empty = el('p', 'inbox-empty', 'No texts received yet.');
+
+  const btn = el('button', 'secondary', 'Text as this phone');
+  btn.type = 'button';
+  btn.append(el('span', 'vh', ` ${phone}`));
+  btn.addEventListener('click', () => {
+    fromInput.value = phone;
+    fromInput.removeAttribute('aria-invalid');
+    errorEl.replaceChildren();
+    outcomeEl.textContent = `Now texting as ${phone}.`;
+    bodyInput.focus();
+  });
+
+  article.append(head, list, empty, btn);
+  phonesEl.append(article);
+  phonesEmpty.hidden = true;
+  card = { list, badge, empty, keys: [], items: new Map() };
+  cards.set(phone, card);
+  return card;
+}
+
+function appendMessage(card, m, key) {
+  const li = messageItem(m);
+  card.items.set(key, li);
+  card.keys.push(key);
+  card.list.append(li);
+}
+
+function refreshCard(card) {
+  const has = card.keys.length > 0;
+  card.list.hidden = !has;
+  card.empty.hidden = has;
+  if (has) card.list.scrollTop = card.list.scrollHeight;
+}
+
+function applyInbox(card, inbox) {
+  const keys = inbox.map(msgKey);
+  const isPrefix = card.keys.length <= keys.length && card.keys.every((k, i) => k === keys[i]);
+  let added = !isPrefix;
+  if (!isPrefix) {
+    card.list.replaceChildren();
+    card.items.clear();
+    card.keys = [];
+  }
+  inbox.forEach((m, i) => {
+    const li = card.items.get(keys[i]);
+    if (li) {
+      setStatus(li, m.status);
+    } else {
+      appendMessage(card, m, keys[i]);
+      added = true;
+    }
+  });
+  if (added) refreshCard(card);
+}
+
+function applyState(state) {
+  applyNumbers(Array.isArray(state.numbers) ? state.numbers : []);
+  for (const p of Array.isArray(state.phones) ? state.phones : []) {
+    if (!p || typeof p.phone !== 'string') continue;
+    const card = ensureCard(p.phone);
+    card.badge.hidden = !p.opted_out;
+    applyInbox(card, Array.isArray(p.inbox) ? p.inbox : []);
+  }
+}
+
+function announce(text) {
+  const line = el('p', null, text.length > 300 ? `${text.slice(0, 300)}…` : text);
+  announcer.append(line);
+  while (announcer.childElementCount > 5) announcer.firstElementChild.remove();
+}
+
+function applyDelivered(ev, live) {
+  const m = ev.message;
+  if (typeof ev.phone !== 'string' || !m || typeof m !== 'object') return;
+  const card = ensureCard(ev.phone);
+  const key = msgKey(m);
+  const existing = card.items.get(key);
+  if (existing) {
+    setStatus(existing, m.status);
+    return;
+  }
+  appendMessage(card, m, key);
+  refreshCard(card);
+  if (live) {
+    const sender = numberNames.get(m.from) || m.from || 'unknown sender';
+    announce(`New text to ${ev.phone} from ${sender}: ${m.body ?? ''}`);
+  }
+}
+
+// ---- State loading (coalesced) ----
+
+let loading = null;
+let reloadAgain = false;
+let liveDuringLoad = null; // delivered events seen while a state fetch is in flight
+
+function loadState() {
+  if (loading) {
+    reloadAgain = true;
+    return loading;
+  }
+  loading = (async () => {
+    do {
+      reloadAgain = false;
+      liveDuringLoad = [];
+      try {
+        applyState(await api('/sandbox/api/state'));
+        // Events that raced the fetch may be missing from its answer.
+        for (const ev of liveDuringLoad) applyDelivered(ev, false);
+        loadError.replaceChildren();
+      } catch (err) {
+        showError(loadError, err, 'Could not load the phones: ');
+      }
+      liveDuringLoad = null;
+    } while (reloadAgain);
+    loading = null;
+  })();
+  return loading;
+}
+
+let refreshTimer = 0;
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(loadState, 300);
+}
+
+// ---- Live events ----
+
+function setConn(state, text) {
+  connEl.dataset.state = state;
+  connEl.textContent = text;
+}
+
+function handleEvent(ev) {
+  if (!ev || typeof ev !== 'object') return;
+  if (ev.type === 'delivered') {
+    if (liveDuringLoad) liveDuringLoad.push(ev);
+    applyDelivered(ev, true);
+  } else if (ev.type === 'sent') {
+    if (typeof ev.phone === 'string') ensureCard(ev.phone);
+    // Only a non-group text can change a phone's opted-out flag.
+    if (ev.outcome !== 'conversation' || KEYWORD.test(ev.body || '')) refreshSoon();
+  } else if (ev.type === 'numbers') {
+    loadState();
+  }
+}
+
+let retryTimer = 0;
+function connect() {
+  clearTimeout(retryTimer);
+  if (typeof EventSource === 'undefined') {
+    setConn('off', 'Live updates unavailable in this browser');
+    return;
+  }
+  const source = new EventSource('/sandbox/api/events');
+  source.addEventListener('open', () => {
+    setConn('live', 'Live');
+    loadState(); // catch up on anything missed while disconnected
+  });
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) {
+      // The browser gave up (e.g. a non-stream answer): retry ourselves.
+      setConn('off', 'Disconnected, retrying…');
+      retryTimer = setTimeout(connect, 5000);
+    } else {
+      setConn('reconnecting', 'Reconnecting…');
+    }
+  });
+  source.addEventListener('message', (e) => {
+    let ev;
+    try { ev = JSON.parse(e.data); } catch { return; }
+    handleEvent(ev);
+  });
+}
+
+// ---- Sending ----
+
+function updateSendState() {
+  const blocked = busy || !numbersKnown || numberNames.size === 0;
+  sendBtn.setAttribute('aria-disabled', String(blocked));
+}
+
+const normalizePhone = (value) => value.trim().replace(/[\s().-]/g, '');
+
+function invalid(field, message) {
+  field.setAttribute('aria-invalid', 'true');
+  errorEl.replaceChildren(el('p', null, message));
+  field.focus();
+}
+
+async function send(event) {
+  event.preventDefault();
+  if (busy) return;
+  outcomeEl.replaceChildren();
+  errorEl.replaceChildren();
+  for (const f of [fromInput, toSelect, bodyInput]) f.removeAttribute('aria-invalid');
+
+  const from = normalizePhone(fromInput.value);
+  const to = toSelect.value;
+  const body = bodyInput.value;
+  if (!from) return invalid(fromInput, 'Enter your phone number, for example +15550001234.');
+  if (!numbersKnown) return invalid(bodyInput, 'Still loading the neighborhood numbers. Try again in a moment.');
+  if (!to) {
+    errorEl.replaceChildren(el('p', null, 'There is no number to text yet: create a neighborhood first (see the API docs).'));
+    return;
+  }
+  if (!body.trim()) return invalid(bodyInput, 'Write a message first.');
+
+  busy = true;
+  updateSendState();
+  form.setAttribute('aria-busy', 'true');
+  try {
+    const res = await api(`/sandbox/api/phones/${encodeURIComponent(from)}/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ to, body }),
+    });
+    fromInput.value = from;
+    store.set(PHONE_KEY, from);
+    store.set(TO_KEY, to);
+    bodyInput.value = '';
+    ensureCard(from);
+    const sentence = OUTCOMES[res.outcome] || `Sent (${res.outcome || 'no outcome given'}).`;
+    outcomeEl.replaceChildren(el('strong', null, sentence));
+    if (typeof res.detail === 'string' && res.detail) outcomeEl.append(el('span', 'detail', res.detail));
+  } catch (err) {
+    showError(errorEl, err);
+  } finally {
+    busy = false;
+    form.removeAttribute('aria-busy');
+    updateSendState();
+  }
+}
+
+form.addEventListener('submit', send);
+bodyInput.addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+  e.preventDefault();
+  if (form.requestSubmit) form.requestSubmit();
+  else sendBtn.click();
+});
+for (const f of [fromInput, toSelect, bodyInput]) {
+  f.addEventListener('input', () => f.removeAttribute('aria-invalid'));
+}
+toSelect.addEventListener('change', () => store.set(TO_KEY, toSelect.value));
+
+fromInput.value = store.get(PHONE_KEY);
+loadState();
+connect();
