@@ -270,7 +270,7 @@ pub struct TwilioSettings {
 /// Which Twilio the service talks to.
 #[derive(Debug, Clone)]
 pub enum TwilioMode {
-    Real(TwilioSettings),
+    Real(Box<TwilioSettings>),
     /// The built-in emulator; no real SMS is sent.
     Sandbox,
     /// No Twilio at all (`NT_SANDBOX=off` without an account).
@@ -351,7 +351,7 @@ impl Settings {
                 "NT_SANDBOX=on and NT_TWILIO_ACCOUNT_SID are both set: sandbox mode and a real Twilio account cannot be mixed; unset one of them."
                     .into(),
             )),
-            (_, Some(account)) => Ok(TwilioMode::Real(account)),
+            (_, Some(account)) => Ok(TwilioMode::Real(Box::new(account))),
             (SandboxMode::Off, None) => Ok(TwilioMode::Disabled),
             (_, None) if self.twilio_api_base.is_some() => Err(ConfigError(
                 "NT_TWILIO_API_BASE is set without NT_TWILIO_ACCOUNT_SID: a stand-in for Twilio needs the account it emulates (and NT_TWILIO_AUTH_TOKEN)."

@@ -83,6 +83,7 @@ impl App {
             .to_owned();
         let (twilio, sandbox) = match mode {
             TwilioMode::Real(twilio) => {
+                let twilio = *twilio;
                 let credentials = match (twilio.api_key, twilio.auth_token.clone()) {
                     (Some((key_sid, secret)), _) => Credentials::ApiKey { key_sid, secret },
                     (None, Some(token)) => Credentials::AuthToken(token),

@@ -22,13 +22,12 @@ pub fn routes() -> Route {
         .at("/sms", post(inbound_sms))
 }
 
-/// The form parameters of a request whose signature is valid, or the 403 to answer.
+/// The form parameters of a request whose signature is valid; `None` means answer 403.
 fn verified_params(
     state: &AppState,
     request: &Request,
     body: &[u8],
-) -> Result<Vec<(String, String)>, Response> {
-    let forbidden = || StatusCode::FORBIDDEN.into_response();
+) -> Option<Vec<(String, String)>> {
     let Some(token) = state
         .twilio
         .as_ref()
@@ -37,7 +36,7 @@ fn verified_params(
         tracing::error!(
             "a Twilio webhook arrived but no Auth Token is configured to check its signature (NT_TWILIO_AUTH_TOKEN)"
         );
-        return Err(forbidden());
+        return None;
     };
     let Some(signature) = request
         .headers()
@@ -48,7 +47,7 @@ fn verified_params(
             path = request.uri().path(),
             "webhook without X-Twilio-Signature refused"
         );
-        return Err(forbidden());
+        return None;
     };
     // The path as Twilio called it, before routing stripped the `/webhooks/twilio` prefix.
     let path_and_query = request.original_uri().path_and_query().map_or("/", |pq| pq.as_str());
@@ -58,10 +57,10 @@ fn verified_params(
     );
     let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     if signature::verify(token.expose(), &url, &params, signature) {
-        Ok(params)
+        Some(params)
     } else {
         tracing::warn!(url, "webhook with an invalid X-Twilio-Signature refused");
-        Err(forbidden())
+        None
     }
 }
 
@@ -75,9 +74,8 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
 #[handler]
 async fn conversations_pre(state: Data<&AppState>, request: &Request, body: Body) -> Response {
     let body = body.into_bytes().await.unwrap_or_default();
-    let params = match verified_params(&state, request, &body) {
-        Ok(params) => params,
-        Err(response) => return response,
+    let Some(params) = verified_params(&state, request, &body) else {
+        return StatusCode::FORBIDDEN.into_response();
     };
     tracing::info!(
         event = param(&params, "EventType"),
@@ -91,9 +89,8 @@ async fn conversations_pre(state: Data<&AppState>, request: &Request, body: Body
 #[handler]
 async fn conversations_post(state: Data<&AppState>, request: &Request, body: Body) -> Response {
     let body = body.into_bytes().await.unwrap_or_default();
-    let params = match verified_params(&state, request, &body) {
-        Ok(params) => params,
-        Err(response) => return response,
+    let Some(params) = verified_params(&state, request, &body) else {
+        return StatusCode::FORBIDDEN.into_response();
     };
     tracing::info!(
         event = param(&params, "EventType"),
@@ -106,9 +103,8 @@ async fn conversations_post(state: Data<&AppState>, request: &Request, body: Bod
 #[handler]
 async fn inbound_sms(state: Data<&AppState>, request: &Request, body: Body) -> Response {
     let body = body.into_bytes().await.unwrap_or_default();
-    let params = match verified_params(&state, request, &body) {
-        Ok(params) => params,
-        Err(response) => return response,
+    let Some(params) = verified_params(&state, request, &body) else {
+        return StatusCode::FORBIDDEN.into_response();
     };
     tracing::info!(
         message_sid = param(&params, "MessageSid"),

@@ -141,7 +141,7 @@ impl Emulator {
         };
         if let Some((conversation_sid, participant_sid)) = self.binding(from, to).await? {
             routed = self
-                .into_conversation(
+                .publish_in_conversation(
                     &conversation_sid,
                     &participant_sid,
                     from,
@@ -215,7 +215,7 @@ impl Emulator {
         .await
     }
 
-    async fn into_conversation(
+    async fn publish_in_conversation(
         &self,
         conversation_sid: &str,
         participant_sid: &str,

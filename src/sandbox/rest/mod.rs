@@ -297,7 +297,7 @@ impl Endpoint for RestEndpoint {
             .path()
             .split('/')
             .filter(|segment| !segment.is_empty())
-            .map(|segment| percent_decode(segment))
+            .map(percent_decode)
             .collect();
         let query = request
             .uri()
