@@ -50,7 +50,10 @@ fn verified_params(
         return None;
     };
     // The path as Twilio called it, before routing stripped the `/webhooks/twilio` prefix.
-    let path_and_query = request.original_uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let path_and_query = request
+        .original_uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str());
     let url = format!(
         "{}{path_and_query}",
         state.settings.public_url.as_str().trim_end_matches('/')

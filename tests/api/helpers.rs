@@ -391,3 +391,109 @@ impl RedisGate {
         self.cut.send_modify(|generation| *generation += 1);
     }
 }
+
+pub const SANDBOX_ACCOUNT_SID: &str = neighborhood_text::sandbox::DEFAULT_ACCOUNT_SID;
+pub const SANDBOX_AUTH_TOKEN: &str = neighborhood_text::sandbox::DEFAULT_AUTH_TOKEN;
+pub const SANDBOX_SERVICE_SID: &str = neighborhood_text::sandbox::DEFAULT_MESSAGING_SERVICE_SID;
+
+/// An app in sandbox mode (the built-in emulator stands in for Twilio). Its `twilio` mock server
+/// is free to play a webhook receiver. Returns once the sandbox has configured its webhooks.
+pub async fn spawn_sandbox_app() -> TestApp {
+    let receiver = MockServer::start().await;
+    let mut settings = test_settings(&receiver);
+    settings.twilio_account_sid = None;
+    settings.twilio_auth_token = None;
+    settings.twilio_messaging_service_sid = None;
+    settings.twilio_api_base = None;
+    settings.sandbox = neighborhood_text::config::SandboxMode::On;
+    let app = spawn_app_with(receiver, settings).await;
+    eventually(
+        Duration::from_secs(10),
+        "the sandbox to configure its webhooks",
+        || async {
+            let configuration: Value = app
+                .emulator_get("/conversations/v1/Configuration/Webhooks")
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            configuration["pre_webhook_url"].is_string()
+        },
+    )
+    .await;
+    app
+}
+
+impl TestApp {
+    /// A URL of the emulated Twilio REST API (`/api/2010-04-01/...`, `/conversations/v1/...`).
+    pub fn emulator_url(&self, path: &str) -> String {
+        format!("{}/sandbox/twilio{path}", self.address)
+    }
+
+    pub async fn emulator_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.emulator_url(path))
+            .basic_auth(SANDBOX_ACCOUNT_SID, Some(SANDBOX_AUTH_TOKEN))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn emulator_post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.emulator_url(path))
+            .basic_auth(SANDBOX_ACCOUNT_SID, Some(SANDBOX_AUTH_TOKEN))
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn emulator_delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.emulator_url(path))
+            .basic_auth(SANDBOX_ACCOUNT_SID, Some(SANDBOX_AUTH_TOKEN))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Texts `to` as the simulated phone `from`; returns the control API's answer.
+    pub async fn text(&self, from: &str, to: &str, body: &str) -> Value {
+        let response = self
+            .http
+            .post(self.url(&format!(
+                "/sandbox/api/phones/{}/messages",
+                from.replace('+', "%2B")
+            )))
+            .json(&json!({"to": to, "body": body}))
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("json body");
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// What a simulated phone has received: (from, body, status) oldest first.
+    pub async fn inbox(&self, phone: &str) -> Vec<(String, String, String)> {
+        let state: Value = self
+            .get("/sandbox/api/state")
+            .await
+            .json()
+            .await
+            .expect("state");
+        state["phones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["phone"] == phone)
+            .flat_map(|entry| entry["inbox"].as_array().cloned().unwrap_or_default())
+            .map(|item| {
+                let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+                (text("from"), text("body"), text("status"))
+            })
+            .collect()
+    }
+}

@@ -4,5 +4,6 @@
 mod cli;
 mod helpers;
 mod neighborhoods;
+mod sandbox;
 mod system;
 mod twilio_client;
