@@ -60,7 +60,7 @@ pub struct EmulatorAccount {
     pub account_sid: String,
 
     /// Auth token of the emulated account: checks REST calls (Basic auth) and signs webhooks.
-    #[arg(long = "auth-token", env = "NT_SANDBOX_AUTH_TOKEN", default_value = crate::sandbox::DEFAULT_AUTH_TOKEN)]
+    #[arg(long = "auth-token", env = "NT_SANDBOX_AUTH_TOKEN", default_value = crate::sandbox::DEFAULT_AUTH_TOKEN, hide_env_values = true)]
     pub auth_token: Secret,
 
     /// Milliseconds added to every emulated REST answer.

@@ -87,6 +87,21 @@ async fn an_invalid_setting_stops_the_boot_with_one_sentence_naming_it() {
         "NT_TWILIO_MESSAGING_SERVICE_SID is required",
     )
     .await;
+    fails_with(
+        &[
+            ("NT_SANDBOX", "on"),
+            ("NT_TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("NT_TWILIO_AUTH_TOKEN", "secret-token-value"),
+            ("NT_TWILIO_MESSAGING_SERVICE_SID", SERVICE_SID),
+        ],
+        "sandbox mode and a real Twilio account cannot be mixed",
+    )
+    .await;
+    fails_with(
+        &[("NT_SANDBOX_FAULT_500", "1.5")],
+        "NT_SANDBOX_FAULT_* settings are shares from 0 to 1",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -115,6 +130,13 @@ async fn help_lists_every_setting_and_never_shows_a_secret() {
             "NT_LOG",
             "NT_LOG_FORMAT",
             "NT_SHUTDOWN_GRACE_SECS",
+            "NT_SANDBOX",
+            "NT_SANDBOX_ACCOUNT_SID",
+            "NT_SANDBOX_AUTH_TOKEN",
+            "NT_SANDBOX_LATENCY_MS",
+            "NT_SANDBOX_FAULT_429",
+            "NT_SANDBOX_FAULT_500",
+            "NT_SANDBOX_FAULT_TIMEOUT",
         ] {
             assert!(
                 help.contains(&format!("[env: {variable}")),
