@@ -5,6 +5,5 @@ mod cli;
 mod helpers;
 mod neighborhoods;
 mod sandbox;
-mod sandbox_conformance;
 mod system;
 mod twilio_client;
