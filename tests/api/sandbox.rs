@@ -900,3 +900,76 @@ async fn the_emulator_runs_alone_for_anyones_client() {
         .expect("sent");
     assert_eq!(rejected.status(), 401);
 }
+
+#[tokio::test]
+async fn two_instances_share_one_emulated_account_through_redis() {
+    let first = spawn_sandbox_app().await;
+    let receiver = MockServer::start().await;
+    let mut settings = crate::helpers::test_settings(&receiver);
+    settings.twilio_account_sid = None;
+    settings.twilio_auth_token = None;
+    settings.twilio_messaging_service_sid = None;
+    settings.twilio_api_base = None;
+    settings.sandbox = neighborhood_text::config::SandboxMode::On;
+    settings.redis_prefix = first.prefix.clone();
+    let second = crate::helpers::spawn_app_with(receiver, settings).await;
+    let group = group_with(&first, &[ANA, BEN]).await;
+
+    // The text enters through the second instance; the first sees the delivery and the group.
+    let routed = second
+        .text(ANA, &group.number, "hello from the other instance")
+        .await;
+
+    assert_eq!(routed["outcome"], "conversation", "{routed}");
+    assert_eq!(
+        first.inbox(BEN).await,
+        [(
+            group.number.clone(),
+            "hello from the other instance".to_owned(),
+            "delivered".to_owned()
+        )]
+    );
+    let (_, listed) = json_of(second.get("/api/v1/neighborhoods").await).await;
+    assert_eq!(listed["items"][0]["phone_number"], group.number.as_str());
+}
+
+#[tokio::test]
+async fn deliveries_stream_live_to_the_phones_page() {
+    let app = spawn_sandbox_app().await;
+    let group = group_with(&app, &[ANA, BEN]).await;
+    let mut stream = app.get("/sandbox/api/events").await;
+
+    // Texts are sent until the subscription, which starts asynchronously, sees one delivered.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    let mut sent = 0;
+    while !seen.contains(r#""type":"delivered""#) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery event arrived: {seen}"
+        );
+        if sent < 20 {
+            app.text(ANA, &group.number, &format!("live {sent}")).await;
+            sent += 1;
+        }
+        if let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_millis(200), stream.chunk()).await
+        {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    let event_line = seen
+        .lines()
+        .find(|line| line.contains(r#""type":"delivered""#))
+        .expect("event line");
+    let event: Value =
+        serde_json::from_str(event_line.trim_start_matches("data:").trim()).expect("json event");
+    assert_eq!(event["phone"], BEN);
+    assert_eq!(event["message"]["from"], group.number.as_str());
+    assert!(
+        event["message"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("live ")
+    );
+}
