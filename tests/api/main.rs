@@ -5,5 +5,6 @@ mod cli;
 mod helpers;
 mod neighborhoods;
 mod sandbox;
+mod sandbox_conformance;
 mod system;
 mod twilio_client;

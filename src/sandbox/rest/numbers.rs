@@ -34,7 +34,11 @@ impl Emulator {
                             ("SmsMethod", "sms_method"),
                         ] {
                             if let Some(value) = call.form(param) {
-                                number[field] = json!(value);
+                                number[field] = if value.is_empty() {
+                                    serde_json::Value::Null
+                                } else {
+                                    json!(value)
+                                };
                             }
                         }
                         number["date_updated"] = json!(crate::sandbox::resources::rfc2822(now()));
@@ -98,9 +102,21 @@ impl Emulator {
             .iter()
             .map(|phone| self.available_number(phone, area_code))
             .collect();
+        let uri = format!(
+            "{}/AvailablePhoneNumbers/{country}/Local.json?AreaCode={area_code}&SmsEnabled=true",
+            self.account_path()
+        );
+        // One page holds every match: the pool of an area code is 100 numbers.
         ok(json!({
             "available_phone_numbers": numbers,
-            "uri": format!("{}/AvailablePhoneNumbers/{country}/Local.json?AreaCode={area_code}&SmsEnabled=true", self.account_path()),
+            "uri": uri,
+            "first_page_uri": uri,
+            "next_page_uri": null,
+            "previous_page_uri": null,
+            "page": 0,
+            "page_size": limit,
+            "start": 0,
+            "end": numbers.len().saturating_sub(1),
         }))
     }
 
