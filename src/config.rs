@@ -39,6 +39,35 @@ pub enum Command {
     /// ({base}/api/2010-04-01/..., {base}/conversations/v1/..., {base}/messaging/v1/...),
     /// the simulated phones' control API at /sandbox/api and their page at /sandbox.
     TwilioEmulator(Box<EmulatorSettings>),
+    /// Manage platform admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a platform admin (or find the existing one for this phone) and print a new
+    /// platform API token, shown once.
+    Create(AdminCreate),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdminCreate {
+    /// The admin's phone, e.g. +15551234567 (sign-in codes are texted to it).
+    #[arg(long)]
+    pub phone: String,
+
+    /// The admin's name.
+    #[arg(long)]
+    pub name: String,
+
+    /// Redis URL.
+    #[arg(long, env = "NT_REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = parse_redis_url, hide_env_values = true)]
+    pub redis_url: RedisUrl,
+
+    /// Prefix of every Redis key (the same as the service's).
+    #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt", value_parser = parse_redis_prefix)]
+    pub redis_prefix: String,
 }
 
 /// Whether the built-in Twilio emulator stands in for Twilio.
@@ -196,6 +225,11 @@ pub struct Settings {
     /// so sessions end when the process restarts.
     #[arg(long, env = "NT_SESSION_SECRET", value_parser = parse_session_secret, hide_env_values = true)]
     pub session_secret: Option<Secret>,
+
+    /// Header holding the client's IP as set by the proxy in front (e.g. `Fly-Client-IP`).
+    /// Unset: the connection's peer address (right when nothing sits in front).
+    #[arg(long, env = "NT_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info` or `neighborhood_text=debug,info`).
     #[arg(long, env = "NT_LOG", default_value = "info", value_parser = parse_log_filter)]

@@ -6,7 +6,9 @@
 //! Redis (every key format in `store::keys`); `twilio` is the REST client; `telemetry` sets up
 //! logs and metrics; `ui` embeds the static web pages; `secret` keeps secrets out of logs.
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod provisioning;

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use neighborhood_text::config::{Cli, Command, EmulatorSettings, Settings};
+use neighborhood_text::config::{
+    AdminCommand, AdminCreate, Cli, Command, EmulatorSettings, Settings,
+};
 use neighborhood_text::startup::{App, EmulatorApp};
 use neighborhood_text::{api, telemetry};
 
@@ -26,7 +28,52 @@ fn main() -> ExitCode {
         }
         Command::Serve(settings) => serve(*settings),
         Command::TwilioEmulator(settings) => run_emulator(*settings),
+        Command::Admin(AdminCommand::Create(args)) => create_admin(args),
     }
+}
+
+fn create_admin(args: AdminCreate) -> ExitCode {
+    let phone = match neighborhood_text::domain::phone::Phone::parse(&args.phone) {
+        Ok(phone) => phone,
+        Err(error) => {
+            eprintln!("error: --phone: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.name.trim().is_empty() {
+        eprintln!("error: --name must not be empty");
+        return ExitCode::from(2);
+    }
+    run(async move {
+        let store = neighborhood_text::store::Store::connect(
+            &args.redis_url,
+            &args.redis_prefix,
+            std::time::Duration::from_secs(5),
+        )?;
+        store.ping().await.map_err(|error| {
+            anyhow::anyhow!(
+                "Redis at {} is unreachable: {error}",
+                args.redis_url.redacted()
+            )
+        })?;
+        let outcome = neighborhood_text::admin::create_platform_admin(
+            &store,
+            phone.clone(),
+            args.name.trim(),
+        )
+        .await?;
+        if outcome.created {
+            println!("Platform admin {phone} ({}) created.", args.name.trim());
+        } else {
+            println!("{phone} is already a platform admin; it is unchanged.");
+        }
+        println!("New platform API token (shown once; store it now):");
+        println!("{}", outcome.secret);
+        println!(
+            "Use it as `Authorization: Bearer <token>`, or sign in at the admin app with a code texted to {phone}."
+        );
+        anyhow::Ok(())
+    })
 }
 
 fn run_emulator(settings: EmulatorSettings) -> ExitCode {

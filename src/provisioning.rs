@@ -6,6 +6,7 @@
 //! half-made, in Twilio or in Redis. Archiving is a chain of idempotent steps, so a failed archive
 //! is finished by simply asking again.
 
+use rand::RngExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -222,8 +223,12 @@ async fn claim_slug(
         };
     }
     let base = Slug::from_name(&new.name);
-    let candidates =
-        std::iter::once(base.clone()).chain((2..SLUG_SUFFIXES + 2).map(|n| base.with_suffix(n)));
+    // Readable suffixes first (`elm-street-2`), then random ones, which cannot run out.
+    let random =
+        (0..SLUG_SUFFIXES).map(|_| base.with_suffix(rand::rng().random_range(1000..1_000_000)));
+    let candidates = std::iter::once(base.clone())
+        .chain((2..SLUG_SUFFIXES + 2).map(|n| base.with_suffix(n)))
+        .chain(random);
     for candidate in candidates {
         if state.store.claim_slug(&candidate, id).await? {
             return Ok(candidate);

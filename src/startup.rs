@@ -22,6 +22,7 @@ use crate::api;
 use crate::api::error::render_framework_error;
 use crate::config::{EmulatorSettings, Settings, TwilioMode};
 use crate::sandbox::{self, Emulator, EmulatorConfig};
+use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::Store;
 use crate::telemetry;
@@ -127,7 +128,17 @@ impl App {
             }
             TwilioMode::Disabled => (None, None),
         };
+        let session_key = match &settings.session_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                tracing::warn!(
+                    "NT_SESSION_SECRET is unset: sessions end at restart and do not carry across instances"
+                );
+                Secret::new(crate::auth::tokens::new_secret())
+            }
+        };
         let state = AppState {
+            session_key,
             settings: Arc::new(settings),
             store,
             twilio,
@@ -226,6 +237,8 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     }
     route
         .nest("/", ui::endpoint())
+        .around(crate::auth::session::rotate)
+        .with(poem::middleware::CookieJarManager::new())
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
         .with(Compression::new())

@@ -19,6 +19,8 @@ pub struct AppState {
     /// The built-in Twilio emulator, in sandbox mode.
     pub sandbox: Option<Emulator>,
     pub metrics: PrometheusHandle,
+    /// Signs session tokens and sign-in code hashes: `NT_SESSION_SECRET`, or random per start.
+    pub session_key: Secret,
 }
 
 /// The Twilio account neighborhoods are provisioned in.
@@ -36,6 +38,21 @@ impl AppState {
     /// Where Twilio sends texts to a neighborhood number from people outside the group.
     pub fn sms_webhook_url(&self) -> String {
         self.public_url("webhooks/twilio/sms")
+    }
+
+    /// The client's address: the configured proxy header (`NT_CLIENT_IP_HEADER`) when set,
+    /// otherwise the connection's peer.
+    pub fn client_ip(&self, request: &poem::Request) -> String {
+        let from_header = self.settings.client_ip_header.as_deref().and_then(|name| {
+            let value = request.headers().get(name)?.to_str().ok()?;
+            value.split(',').next().map(|first| first.trim().to_owned())
+        });
+        from_header.filter(|ip| !ip.is_empty()).unwrap_or_else(|| {
+            match request.remote_addr().as_socket_addr() {
+                Some(addr) => addr.ip().to_string(),
+                None => "unknown".to_owned(),
+            }
+        })
     }
 
     /// An absolute URL under `NT_PUBLIC_URL` (which may itself have a path).

@@ -22,6 +22,16 @@ use crate::store::StoreError;
 pub enum ErrorCode {
     /// The request could not be read (not JSON, wrong types, bad path or query parameter).
     BadRequest,
+    /// No valid credentials: sign in, or send an API token.
+    Unauthorized,
+    /// The credentials are valid but do not allow this.
+    Forbidden,
+    /// Too many requests of this kind; wait `Retry-After` seconds.
+    RateLimited,
+    /// The sign-in code is wrong, expired, used or out of attempts.
+    InvalidCode,
+    /// The change would break a rule about roles (one owner; the owner changes by transfer).
+    RoleRule,
     /// One or more fields are invalid; see `details`.
     ValidationFailed,
     /// Nothing exists at this address.
@@ -80,6 +90,12 @@ pub enum ApiError {
     /// The request is malformed or has invalid fields (`details` names them).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
+    /// No valid credentials: sign in, or send an API token.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The credentials do not allow this.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -89,6 +105,14 @@ pub enum ApiError {
     /// The request is well-formed but cannot be carried out (e.g. no number available).
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many requests: wait the `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// An unexpected failure on our side.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -127,6 +151,38 @@ impl ApiError {
             message,
             details,
         }))
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        Self::Unauthorized(body(ErrorCode::Unauthorized, message))
+    }
+
+    pub fn forbidden(message: &str) -> Self {
+        Self::Forbidden(body(ErrorCode::Forbidden, message))
+    }
+
+    pub fn conflict(code: ErrorCode, message: &str) -> Self {
+        Self::Conflict(body(code, message))
+    }
+
+    pub fn bad_request(code: ErrorCode, message: &str) -> Self {
+        Self::BadRequest(body(code, message))
+    }
+
+    /// 429 with `Retry-After` in whole seconds.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(
+            body(
+                ErrorCode::RateLimited,
+                format!("Too many tries; wait {retry_after_secs} s and try again."),
+            ),
+            retry_after_secs,
+        )
+    }
+
+    /// A 500 for a broken invariant of ours; `cause` is logged, not shown.
+    pub fn internal_message(cause: &str) -> Self {
+        Self::internal(&cause)
     }
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
@@ -254,6 +310,15 @@ pub async fn render_framework_error(error: poem::Error) -> Response {
         StatusCode::NOT_FOUND => (
             ErrorCode::NotFound,
             "Nothing here: check the path.".to_owned(),
+        ),
+        StatusCode::UNAUTHORIZED => (
+            ErrorCode::Unauthorized,
+            "Sign in, or send an API token as `Authorization: Bearer ...`.".to_owned(),
+        ),
+        StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "This is not allowed.".to_owned()),
+        StatusCode::TOO_MANY_REQUESTS => (
+            ErrorCode::RateLimited,
+            "Too many requests; try again later.".to_owned(),
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
             ErrorCode::MethodNotAllowed,

@@ -1,9 +1,13 @@
 //! The REST surface: one file per resource with its DTOs, response enums and handlers, all
 //! merged into one `OpenApiService` whose document is committed at `openapi/openapi.json`.
 
+pub mod audit;
+pub mod auth;
 pub mod error;
+pub mod members;
 pub mod neighborhoods;
 pub mod system;
+pub mod tokens;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -12,26 +16,45 @@ pub const API_VERSION: &str = "1.0.0";
 
 #[derive(Tags)]
 pub enum ApiTags {
+    /// Signing in with a code texted to your phone.
+    Auth,
     /// A neighborhood: its number, its Conversations, its settings.
     Neighborhoods,
+    /// Members, their roles, and ownership.
+    Members,
+    /// Who did what.
+    Audit,
+    /// API tokens for integrators.
+    Tokens,
     /// Health, readiness and metrics.
     System,
 }
 
-pub type Api = (system::SystemApi, neighborhoods::NeighborhoodsApi);
+pub type Api = (
+    system::SystemApi,
+    auth::AuthApi,
+    neighborhoods::NeighborhoodsApi,
+    members::MembersApi,
+    audit::AuditApi,
+    tokens::TokensApi,
+);
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
 pub fn service() -> OpenApiService<Api, ()> {
-    OpenApiService::new(
-        (system::SystemApi, neighborhoods::NeighborhoodsApi),
-        "neighborhood-text",
-        API_VERSION,
-    )
-    .description(
-        "A neighborhood's own SMS group chat on one phone number. Every error answers with \
+    let apis = (
+        system::SystemApi,
+        auth::AuthApi,
+        neighborhoods::NeighborhoodsApi,
+        members::MembersApi,
+        audit::AuditApi,
+        tokens::TokensApi,
+    );
+    OpenApiService::new(apis, "neighborhood-text", API_VERSION)
+        .description(
+            "A neighborhood's own SMS group chat on one phone number. Every error answers with \
              `{code, message, details}`; `code` is stable.",
-    )
-    .license(poem_openapi::LicenseObject::new("MIT"))
+        )
+        .license(poem_openapi::LicenseObject::new("MIT"))
 }
 
 /// The document as committed: pretty JSON with a final newline.

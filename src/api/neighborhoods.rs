@@ -1,6 +1,7 @@
 //! `/api/v1/neighborhoods`: create (provisions a number and the first Conversation), list, get,
 //! update, archive.
 
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -9,7 +10,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::audit::record;
 use super::error::{ApiError, FieldErrors};
+use crate::auth::policy;
+use crate::auth::principal::{Auth, Principal};
+use crate::domain::member::{DisplayName, Member, MemberStatus, Role};
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
     Slug,
@@ -40,6 +45,10 @@ pub struct NeighborhoodIn {
     pub mode: Option<Mode>,
     /// How neighbors get in; `approval` when omitted.
     pub join_policy: Option<JoinPolicy>,
+    /// The owner's phone. Omitted: the platform admin creating it (sessions only).
+    pub owner_phone: Option<String>,
+    /// The owner's display name (1 to 40 characters); `Owner` when omitted.
+    pub owner_name: Option<String>,
 }
 
 /// Changes to a neighborhood; omitted fields stay as they are.
@@ -142,27 +151,57 @@ const MAX_PAGE: u32 = 200;
 impl NeighborhoodsApi {
     /// Create a neighborhood
     ///
-    /// Buys a local number in `area_code` (or adopts `phone_number`), points its SMS webhook at
-    /// this service, adds it to the Messaging Service, and creates the first Conversation. If any
-    /// Twilio step fails, the earlier ones are undone (a bought number is released) and the answer
-    /// is 502 with nothing stored.
+    /// Platform admins only. Buys a local number in `area_code` (or adopts `phone_number`), points
+    /// its SMS webhook at this service, adds it to the Messaging Service, and creates the first
+    /// Conversation; the owner becomes its first member. If any Twilio step fails, the earlier
+    /// ones are undone (a bought number is released) and the answer is 502 with nothing stored.
     #[oai(path = "/", method = "post", operation_id = "create_neighborhood")]
     async fn create(
         &self,
+        auth: Auth,
         state: Data<&AppState>,
+        request: &Request,
         body: Json<NeighborhoodIn>,
     ) -> Result<CreateResponse, ApiError> {
-        let new = parse_new(body.0)?;
+        let principal = auth.principal();
+        policy::authorize(&state, principal, "create_neighborhood", None).await?;
+        let (new, owner) = parse_new(body.0, principal)?;
         let neighborhood = provisioning::create_neighborhood(&state, new).await?;
+        let now = time::OffsetDateTime::now_utc();
+        let owner = Member {
+            id: Uuid::now_v7(),
+            neighborhood_id: neighborhood.id,
+            phone: owner.0,
+            display_name: owner.1,
+            role: Role::Owner,
+            status: MemberStatus::Active,
+            joined_at: now,
+            updated_at: now,
+        };
+        state.store.insert_member(&owner).await?;
+        let target = format!("neighborhood:{}", neighborhood.id);
+        let detail = serde_json::json!({"name": neighborhood.name, "phone_number": neighborhood.phone_number, "owner": format!("member:{}", owner.id)});
+        record(
+            &state,
+            principal,
+            request,
+            Some(neighborhood.id),
+            "neighborhood.create",
+            target,
+            detail,
+        )
+        .await;
         Ok(CreateResponse::Created(Json(to_out(&state, neighborhood))))
     }
 
     /// List neighborhoods
     ///
-    /// Oldest first, in pages. Archived neighborhoods are listed with `state=archived`.
+    /// The neighborhoods you hold a role in (every one for platform admins), oldest first, in
+    /// pages. Archived neighborhoods are listed with `state=archived`.
     #[oai(path = "/", method = "get", operation_id = "list_neighborhoods")]
     async fn list(
         &self,
+        auth: Auth,
         state: Data<&AppState>,
         /// `active` (default) or `archived`.
         #[oai(name = "state")]
@@ -172,6 +211,8 @@ impl NeighborhoodsApi {
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
     ) -> Result<ListResponse, ApiError> {
+        let principal = auth.principal();
+        policy::authorize(&state, principal, "list_neighborhoods", None).await?;
         let limit = limit.0.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             let mut errors = FieldErrors::default();
@@ -179,10 +220,14 @@ impl NeighborhoodsApi {
             errors.finish()?;
         }
         let wanted = wanted.0.unwrap_or(NeighborhoodState::Active);
-        let neighborhoods = state
-            .store
-            .list_neighborhoods(wanted, after.0, limit as usize)
-            .await?;
+        let neighborhoods = if principal.is_platform_admin() {
+            state
+                .store
+                .list_neighborhoods(wanted, after.0, limit as usize)
+                .await?
+        } else {
+            visible_neighborhoods(&state, principal, wanted, after.0, limit as usize).await?
+        };
         let next_after = (neighborhoods.len() == limit as usize)
             .then(|| neighborhoods.last().map(|last| last.id))
             .flatten();
@@ -200,9 +245,11 @@ impl NeighborhoodsApi {
     #[oai(path = "/:id", method = "get", operation_id = "get_neighborhood")]
     async fn get(
         &self,
+        auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> Result<NeighborhoodResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "get_neighborhood", Some(id.0)).await?;
         let neighborhood = state
             .store
             .get_neighborhood(id.0)
@@ -213,24 +260,43 @@ impl NeighborhoodsApi {
 
     /// Update a neighborhood
     ///
-    /// A new name also renames the neighborhood's Conversations at Twilio.
+    /// Captains and the owner. A new name also renames the neighborhood's Conversations at Twilio.
     #[oai(path = "/:id", method = "patch", operation_id = "update_neighborhood")]
     async fn update(
         &self,
+        auth: Auth,
         state: Data<&AppState>,
+        request: &Request,
         id: Path<Uuid>,
         body: Json<NeighborhoodPatch>,
     ) -> Result<NeighborhoodResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "update_neighborhood", Some(id.0)).await?;
         let changes = parse_patch(body.0)?;
+        let detail = serde_json::json!({
+            "name": changes.name.as_ref().map(|n| n.as_str().to_owned()),
+            "description": changes.description.as_ref().map(|d| d.as_str().to_owned()),
+            "mode": changes.mode,
+            "join_policy": changes.join_policy,
+        });
         let neighborhood = provisioning::update_neighborhood(&state, id.0, changes).await?;
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "neighborhood.update",
+            format!("neighborhood:{}", id.0),
+            detail,
+        )
+        .await;
         Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
     }
 
     /// Archive a neighborhood
     ///
-    /// Closes its Conversations (members stop receiving the group text) and releases or keeps the
-    /// number. Archiving cannot be undone. If Twilio fails midway the answer is 502 and repeating
-    /// the request finishes the job.
+    /// The owner only. Closes its Conversations (members stop receiving the group text) and
+    /// releases or keeps the number. Archiving cannot be undone. If Twilio fails midway the answer
+    /// is 502 and repeating the request finishes the job.
     #[oai(
         path = "/:id/archive",
         method = "post",
@@ -238,17 +304,79 @@ impl NeighborhoodsApi {
     )]
     async fn archive(
         &self,
+        auth: Auth,
         state: Data<&AppState>,
+        request: &Request,
         id: Path<Uuid>,
         body: Json<ArchiveIn>,
     ) -> Result<NeighborhoodResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "archive_neighborhood", Some(id.0)).await?;
         let neighborhood =
             provisioning::archive_neighborhood(&state, id.0, body.0.release_number).await?;
+        let detail = serde_json::json!({"release_number": body.0.release_number});
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "neighborhood.archive",
+            format!("neighborhood:{}", id.0),
+            detail,
+        )
+        .await;
         Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
     }
 }
 
-fn parse_new(body: NeighborhoodIn) -> Result<NewNeighborhood, ApiError> {
+/// The neighborhoods a principal holds a role in, as one page.
+async fn visible_neighborhoods(
+    state: &AppState,
+    principal: &Principal,
+    wanted: NeighborhoodState,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<Vec<Neighborhood>, ApiError> {
+    let mut ids: Vec<Uuid> = match principal {
+        Principal::Session { session, .. } => state
+            .store
+            .roles_of(&session.phone)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
+        Principal::Token { token } => match token.scope {
+            crate::domain::access::TokenScope::Neighborhood {
+                neighborhood_id, ..
+            } => vec![neighborhood_id],
+            crate::domain::access::TokenScope::Platform => Vec::new(),
+        },
+    };
+    // Uuid v7 order is creation order, the same order as the full list.
+    ids.sort();
+    let mut page = Vec::new();
+    for id in ids
+        .into_iter()
+        .filter(|id| after.is_none_or(|after| *id > after))
+    {
+        if page.len() == limit {
+            break;
+        }
+        if let Some(neighborhood) = state
+            .store
+            .get_neighborhood(id)
+            .await?
+            .filter(|n| n.state == wanted)
+        {
+            page.push(neighborhood);
+        }
+    }
+    Ok(page)
+}
+
+fn parse_new(
+    body: NeighborhoodIn,
+    principal: &Principal,
+) -> Result<(NewNeighborhood, (Phone, DisplayName)), ApiError> {
     let mut errors = FieldErrors::default();
     let name = match &body.name {
         Some(name) => errors.check("name", NeighborhoodName::parse(name)),
@@ -287,19 +415,37 @@ fn parse_new(body: NeighborhoodIn) -> Result<NewNeighborhood, ApiError> {
             None
         }
     };
+    let owner_phone = match (&body.owner_phone, principal.phone()) {
+        (Some(phone), _) => errors.check("owner_phone", Phone::parse(phone)),
+        (None, Some(phone)) => Some(phone.clone()),
+        (None, None) => {
+            errors.add(
+                "owner_phone",
+                "Give the owner's phone: an API token has none of its own.",
+            );
+            None
+        }
+    };
+    let owner_name = errors.check(
+        "owner_name",
+        DisplayName::parse(body.owner_name.as_deref().unwrap_or("Owner")),
+    );
     // A missing value always comes with its field error, so `finish` reports it.
-    let (Some(name), Some(description), Some(number)) = (name, description, number) else {
+    let (Some(name), Some(description), Some(number), Some(owner_phone), Some(owner_name)) =
+        (name, description, number, owner_phone, owner_name)
+    else {
         return Err(errors.into_error());
     };
     errors.finish()?;
-    Ok(NewNeighborhood {
+    let new = NewNeighborhood {
         name,
         description,
         slug,
         number,
         mode: body.mode.unwrap_or_default(),
         join_policy: body.join_policy.unwrap_or_default(),
-    })
+    };
+    Ok((new, (owner_phone, owner_name)))
 }
 
 fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError> {

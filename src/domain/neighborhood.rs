@@ -194,14 +194,15 @@ impl Slug {
                 slug.push('-');
             }
         }
-        let mut slug: String = slug.chars().take(Self::MAX_CHARS - 4).collect();
+        let mut slug: String = slug.chars().take(Self::MAX_CHARS - 8).collect();
         while slug.ends_with('-') {
             slug.pop();
         }
         Self::parse(&slug).unwrap_or_else(|_| Self("neighborhood".into()))
     }
 
-    /// The n-th alternative when this slug is taken: `elm-street-2`, `elm-street-3`, ...
+    /// An alternative when this slug is taken: `elm-street-2`, `elm-street-3`, ... The base is
+    /// at most 32 characters, so a suffix of up to 7 characters keeps a valid slug.
     pub fn with_suffix(&self, n: u32) -> Self {
         Self(format!("{}-{n}", self.0))
     }
@@ -256,6 +257,11 @@ mod tests {
         let long = NeighborhoodName::parse(&"abc ".repeat(20)).unwrap();
         assert!(Slug::from_name(&long).as_str().len() <= Slug::MAX_CHARS - 4);
         assert_eq!(Slug::parse("elm").unwrap().with_suffix(2).as_str(), "elm-2");
+        let longest = Slug::from_name(&NeighborhoodName::parse(&"word ".repeat(15)).unwrap());
+        assert!(
+            Slug::parse(longest.with_suffix(999_999).as_str()).is_ok(),
+            "a suffixed slug stays valid"
+        );
     }
 
     #[test]

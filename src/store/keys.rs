@@ -40,6 +40,12 @@ impl Keys {
         format!("{}:{{global}}:neighborhoods:archived", self.prefix)
     }
 
+    /// The GCRA state (theoretical arrival time, ms) of one subject under one named rate limit.
+    /// No hash tag: every rate-limit command touches this one key only.
+    pub fn rate_limit(&self, name: &str, subject: &str) -> String {
+        format!("{}:rate:{name}:{subject}", self.prefix)
+    }
+
     /// Which neighborhood holds a phone number: one number is never shared (Twilio error 50416).
     pub fn number_claim(&self, number: &Phone) -> String {
         format!("{}:{{global}}:number:{}", self.prefix, number.as_str())
@@ -48,6 +54,57 @@ impl Keys {
     /// Which neighborhood owns a `/join/{slug}` link.
     pub fn slug_claim(&self, slug: &Slug) -> String {
         format!("{}:{{global}}:slug:{}", self.prefix, slug.as_str())
+    }
+
+    /// Members of a neighborhood: hash member id -> JSON.
+    pub fn members(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:members", self.prefix, id.simple())
+    }
+
+    /// A neighborhood's members by phone: hash E.164 -> member id.
+    pub fn member_phones(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:member-phones", self.prefix, id.simple())
+    }
+
+    /// A neighborhood's audit log: a stream, append-only.
+    pub fn audit(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:audit", self.prefix, id.simple())
+    }
+
+    /// Deployment-wide audit log (platform admins, platform tokens).
+    pub fn platform_audit(&self) -> String {
+        format!("{}:{{global}}:audit", self.prefix)
+    }
+
+    /// The roles a phone holds as an active member: hash neighborhood id -> role. Lets a request
+    /// be authorized with one read.
+    pub fn phone_roles(&self, phone: &Phone) -> String {
+        format!("{}:{{global}}:phone-roles:{}", self.prefix, phone.as_str())
+    }
+
+    /// Platform admins: hash E.164 -> JSON.
+    pub fn platform_admins(&self) -> String {
+        format!("{}:{{global}}:platform-admins", self.prefix)
+    }
+
+    /// A pending sign-in code of a phone (hashed, with attempts left); expires by TTL.
+    pub fn login_code(&self, phone: &Phone) -> String {
+        format!("{}:{{global}}:login-code:{}", self.prefix, phone.as_str())
+    }
+
+    /// A signed-in session: the phone it belongs to; expires by TTL.
+    pub fn session(&self, session_id: Uuid) -> String {
+        format!("{}:{{global}}:session:{}", self.prefix, session_id.simple())
+    }
+
+    /// API tokens: hash token id -> JSON (the secret's hash, never the secret).
+    pub fn api_tokens(&self) -> String {
+        format!("{}:{{global}}:api-tokens", self.prefix)
+    }
+
+    /// API tokens by the hash of their secret: hash -> token id.
+    pub fn api_token_hashes(&self) -> String {
+        format!("{}:{{global}}:api-token-hashes", self.prefix)
     }
 }
 

@@ -6,8 +6,12 @@
 //! when the connection dropped under it: the connection manager reconnects in the background but
 //! fails the command that noticed the drop, and a caller should not see that.
 
+pub mod audit;
+pub mod auth;
 pub mod keys;
+pub mod members;
 pub mod neighborhoods;
+pub mod rate_limits;
 
 use std::future::Future;
 use std::time::Duration;

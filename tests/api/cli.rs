@@ -205,12 +205,14 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
         .with_priority(1)
         .mount(&twilio)
         .await;
+    let prefix = unique_prefix();
+    let token = bootstrap_admin(&prefix).await;
     let mut command = command(&["serve"]);
     command.envs([
         ("NT_BIND", "127.0.0.1:0".to_owned()),
         ("NT_LOG_FORMAT", "json".to_owned()),
         ("NT_REDIS_URL", redis_url()),
-        ("NT_REDIS_PREFIX", unique_prefix()),
+        ("NT_REDIS_PREFIX", prefix),
         ("NT_TWILIO_ACCOUNT_SID", ACCOUNT_SID.to_owned()),
         ("NT_TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
         ("NT_TWILIO_MESSAGING_SERVICE_SID", SERVICE_SID.to_owned()),
@@ -223,9 +225,9 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     let in_flight = tokio::spawn({
         let url = format!("{base}/api/v1/neighborhoods");
         async move {
-            reqwest::Client::new()
+            crate::helpers::bearer_client(&token)
                 .post(url)
-                .json(&json!({"name": "Shutdown Street", "area_code": "415"}))
+                .json(&json!({"owner_phone": "+15550000999", "name": "Shutdown Street", "area_code": "415"}))
                 .send()
                 .await
         }
@@ -264,4 +266,58 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
         reqwest::get(format!("{base}/health")).await.is_err(),
         "nothing listens after exit"
     );
+}
+
+/// Runs `admin create` and returns the platform token it printed.
+async fn bootstrap_admin(prefix: &str) -> String {
+    let mut command = command(&[
+        "admin",
+        "create",
+        "--phone",
+        "+15550000998",
+        "--name",
+        "Dana",
+    ]);
+    command
+        .env("NT_REDIS_URL", redis_url())
+        .env("NT_REDIS_PREFIX", prefix);
+    let output = command.output().await.expect("admin create runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .find(|line| line.starts_with("ntk_"))
+        .expect("a token is printed")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn admin_create_is_idempotent_and_prints_a_working_token_each_time() {
+    let prefix = unique_prefix();
+    let first = bootstrap_admin(&prefix).await;
+    let second = bootstrap_admin(&prefix).await;
+    assert_ne!(first, second, "each run prints a fresh token");
+    let mut again = command(&[
+        "admin",
+        "create",
+        "--phone",
+        "+15550000998",
+        "--name",
+        "Dana",
+    ]);
+    again
+        .env("NT_REDIS_URL", redis_url())
+        .env("NT_REDIS_PREFIX", &prefix);
+    let output = again.output().await.expect("runs");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is already a platform admin"));
+    let mut bad = command(&["admin", "create", "--phone", "call me", "--name", "Dana"]);
+    bad.env("NT_REDIS_URL", redis_url())
+        .env("NT_REDIS_PREFIX", &prefix);
+    let output = bad.output().await.expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--phone"));
 }

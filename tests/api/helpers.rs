@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use neighborhood_text::config::Settings;
+use neighborhood_text::domain::member::Role;
 use neighborhood_text::secret::Secret;
 use neighborhood_text::startup::App;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use uuid::Uuid;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -30,9 +32,13 @@ pub fn unique_prefix() -> String {
 
 pub struct TestApp {
     pub address: String,
+    /// Sends the platform admin's API token with every request.
     pub http: reqwest::Client,
     pub twilio: MockServer,
     pub prefix: String,
+    pub state: neighborhood_text::state::AppState,
+    /// The bootstrap platform token (`Authorization: Bearer ...`).
+    pub admin_token: String,
 }
 
 /// Settings of a test app talking to `twilio` (a wiremock server) and the test Redis.
@@ -67,13 +73,39 @@ pub async fn spawn_app_with(twilio: MockServer, settings: Settings) -> TestApp {
     let prefix = settings.redis_prefix.clone();
     let app = App::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let admin = neighborhood_text::domain::phone::Phone::parse(ADMIN_PHONE).expect("phone");
+    // Apps started without a reachable Redis (readiness tests) have no admin token.
+    let admin_token =
+        match neighborhood_text::admin::create_platform_admin(&state.store, admin, "Test Admin")
+            .await
+        {
+            Ok(bootstrap) => bootstrap.secret,
+            Err(_) => String::new(),
+        };
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         address,
-        http: reqwest::Client::new(),
+        http: bearer_client(&admin_token),
         twilio,
         prefix,
+        state,
+        admin_token,
     }
+}
+
+/// The platform admin every test app starts with.
+pub const ADMIN_PHONE: &str = "+15550000999";
+
+/// A client that sends `token` as a bearer token with every request.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = format!("Bearer {token}").parse().expect("header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 impl TestApp {
@@ -496,4 +528,52 @@ impl TestApp {
             })
             .collect()
     }
+}
+
+/// Adds an active member with `role` straight into the store (joining comes with its own API).
+pub async fn add_member(app: &TestApp, neighborhood: Uuid, phone: &str, role: Role) -> Uuid {
+    let now = time::OffsetDateTime::now_utc();
+    let member = neighborhood_text::domain::member::Member {
+        id: Uuid::now_v7(),
+        neighborhood_id: neighborhood,
+        phone: neighborhood_text::domain::phone::Phone::parse(phone).expect("phone"),
+        display_name: neighborhood_text::domain::member::DisplayName::parse(&format!(
+            "Neighbor {}",
+            &phone[8..]
+        ))
+        .expect("name"),
+        role,
+        status: neighborhood_text::domain::member::MemberStatus::Active,
+        joined_at: now,
+        updated_at: now,
+    };
+    assert!(
+        app.state
+            .store
+            .insert_member(&member)
+            .await
+            .expect("stored")
+    );
+    member.id
+}
+
+/// A browser-like client: the session cookie, and our own origin on every request.
+pub async fn session_client(app: &TestApp, phone: &str) -> reqwest::Client {
+    let cookie = neighborhood_text::auth::session::start(
+        &app.state,
+        &neighborhood_text::domain::phone::Phone::parse(phone).expect("phone"),
+    )
+    .await
+    .expect("session");
+    let value = cookie.split(';').next().expect("cookie pair").to_owned();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, value.parse().expect("header"));
+    headers.insert(
+        reqwest::header::ORIGIN,
+        "https://text.example.org".parse().expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }

@@ -1,9 +1,12 @@
 //! One integration-test binary: the app on port 0, real Redis with a prefix per test, Twilio at
 //! the wire through wiremock.
 
+mod auth;
 mod cli;
 mod helpers;
 mod neighborhoods;
+mod permissions;
+mod rate_limits;
 mod sandbox;
 mod sandbox_conformance;
 mod system;

@@ -63,7 +63,7 @@ async fn creating_a_neighborhood_buys_a_number_and_creates_its_conversation() {
         .await;
 
     let created = app
-        .create_neighborhood(&json!({"name": "Elm Street Block Club", "description": "Porch talk", "area_code": "415"}))
+        .create_neighborhood(&json!({"owner_phone": "+15550000999", "name": "Elm Street Block Club", "description": "Porch talk", "area_code": "415"}))
         .await;
 
     assert_eq!(created["name"], "Elm Street Block Club");
@@ -132,10 +132,11 @@ async fn when_the_conversation_cannot_be_created_the_bought_number_is_released_a
         .mount(&app.twilio)
         .await;
 
+    let stored_before = app.stored_keys().await;
     let response = app
         .post_json(
             "/api/v1/neighborhoods",
-            &json!({"name": "Oak Lane", "area_code": "212"}),
+            &json!({"owner_phone": "+15550000999", "name": "Oak Lane", "area_code": "212"}),
         )
         .await;
 
@@ -151,7 +152,7 @@ async fn when_the_conversation_cannot_be_created_the_bought_number_is_released_a
     );
     assert_eq!(
         app.stored_keys().await,
-        Vec::<String>::new(),
+        stored_before,
         "nothing half-stored"
     );
     let (_, listed) = json_of(app.get("/api/v1/neighborhoods").await).await;
@@ -199,7 +200,7 @@ async fn an_owned_number_is_adopted_and_can_never_serve_two_neighborhoods() {
         .await;
 
     let first = app
-        .create_neighborhood(&json!({"name": "Maple", "phone_number": "(312) 555-0142"}))
+        .create_neighborhood(&json!({"owner_phone": "+15550000999", "name": "Maple", "phone_number": "(312) 555-0142"}))
         .await;
     assert_eq!(first["phone_number"], "+13125550142");
     assert_eq!(
@@ -210,7 +211,7 @@ async fn an_owned_number_is_adopted_and_can_never_serve_two_neighborhoods() {
     let response = app
         .post_json(
             "/api/v1/neighborhoods",
-            &json!({"name": "Maple Two", "phone_number": "+13125550142"}),
+            &json!({"owner_phone": "+15550000999", "name": "Maple Two", "phone_number": "+13125550142"}),
         )
         .await;
     let (status, body) = json_of(response).await;
@@ -232,17 +233,22 @@ async fn a_number_the_account_does_not_own_is_refused_and_its_claim_freed() {
         .mount(&app.twilio)
         .await;
 
+    let stored_before = app.stored_keys().await;
     let response = app
         .post_json(
             "/api/v1/neighborhoods",
-            &json!({"name": "Birch", "phone_number": "+13125550199"}),
+            &json!({"owner_phone": "+15550000999", "name": "Birch", "phone_number": "+13125550199"}),
         )
         .await;
 
     let (status, body) = json_of(response).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "number_not_owned");
-    assert_eq!(app.stored_keys().await, Vec::<String>::new());
+    assert_eq!(
+        app.stored_keys().await,
+        stored_before,
+        "nothing half-stored"
+    );
 }
 
 #[tokio::test]
@@ -252,7 +258,7 @@ async fn invalid_fields_are_all_reported_at_once_and_nothing_reaches_twilio() {
     let response = app
         .post_json(
             "/api/v1/neighborhoods",
-            &json!({"name": "  ", "slug": "Bad Slug", "area_code": "012", "phone_number": "+14155550100"}),
+            &json!({"owner_phone": "+15550000999", "name": "  ", "slug": "Bad Slug", "area_code": "012", "phone_number": "+14155550100"}),
         )
         .await;
 
@@ -330,7 +336,9 @@ async fn renaming_a_neighborhood_renames_its_conversation_and_other_changes_stay
     let app = spawn_app().await;
     mount_working_twilio(&app.twilio).await;
     let created = app
-        .create_neighborhood(&json!({"name": "Cedar", "area_code": "503"}))
+        .create_neighborhood(
+            &json!({"owner_phone": "+15550000999", "name": "Cedar", "area_code": "503"}),
+        )
         .await;
     let id = created["id"].as_str().expect("id");
     let conversation = created["shards"][0]["conversation_sid"]
@@ -393,7 +401,9 @@ async fn archiving_closes_the_conversation_releases_the_number_and_freezes_the_n
     let app = spawn_app().await;
     mount_working_twilio(&app.twilio).await;
     let created = app
-        .create_neighborhood(&json!({"name": "Spruce", "area_code": "617"}))
+        .create_neighborhood(
+            &json!({"owner_phone": "+15550000999", "name": "Spruce", "area_code": "617"}),
+        )
         .await;
     let id = created["id"].as_str().expect("id");
     let conversation = created["shards"][0]["conversation_sid"]
@@ -481,7 +491,7 @@ async fn a_kept_number_is_free_for_a_new_neighborhood_after_archiving() {
         .mount(&app.twilio)
         .await;
     let first = app
-        .create_neighborhood(&json!({"name": "Willow", "phone_number": "+12065550111"}))
+        .create_neighborhood(&json!({"owner_phone": "+15550000999", "name": "Willow", "phone_number": "+12065550111"}))
         .await;
     let id = first["id"].as_str().expect("id");
 
@@ -496,7 +506,7 @@ async fn a_kept_number_is_free_for_a_new_neighborhood_after_archiving() {
     assert_eq!(status, 200);
 
     let second = app
-        .create_neighborhood(&json!({"name": "Willow", "phone_number": "+12065550111"}))
+        .create_neighborhood(&json!({"owner_phone": "+15550000999", "name": "Willow", "phone_number": "+12065550111"}))
         .await;
     assert_eq!(second["phone_number"], "+12065550111");
     assert_eq!(
@@ -512,7 +522,7 @@ async fn neighborhoods_are_listed_in_pages_oldest_first() {
     let mut ids = Vec::new();
     for name in ["One", "Two", "Three"] {
         let created = app
-            .create_neighborhood(&json!({"name": format!("Street {name}"), "area_code": "415"}))
+            .create_neighborhood(&json!({"owner_phone": "+15550000999", "name": format!("Street {name}"), "area_code": "415"}))
             .await;
         ids.push(created["id"].as_str().expect("id").to_owned());
     }
@@ -556,7 +566,7 @@ async fn without_a_twilio_account_creating_is_refused_clearly() {
     let (status, body) = json_of(
         app.post_json(
             "/api/v1/neighborhoods",
-            &json!({"name": "Elm", "area_code": "415"}),
+            &json!({"owner_phone": "+15550000999", "name": "Elm", "area_code": "415"}),
         )
         .await,
     )

@@ -92,7 +92,9 @@ struct Group {
 
 async fn group_with(app: &TestApp, members: &[&str]) -> Group {
     let created = app
-        .create_neighborhood(&json!({"name": "Test Street", "area_code": "415"}))
+        .create_neighborhood(
+            &json!({"owner_phone": "+15550000999", "name": "Test Street", "area_code": "415"}),
+        )
         .await;
     let number = created["phone_number"].as_str().expect("number").to_owned();
     let conversation = created["shards"][0]["conversation_sid"]
@@ -197,7 +199,9 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
     let app = spawn_sandbox_app().await;
 
     let created = app
-        .create_neighborhood(&json!({"name": "Elm Street", "area_code": "212"}))
+        .create_neighborhood(
+            &json!({"owner_phone": "+15550000999", "name": "Elm Street", "area_code": "212"}),
+        )
         .await;
     let number = created["phone_number"].as_str().expect("number");
     assert!(number.starts_with("+121255501"), "{number}");

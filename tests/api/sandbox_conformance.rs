@@ -1029,7 +1029,7 @@ async fn the_webhook_configuration_fetches_and_updates_per_the_spec() {
 async fn what_the_service_provisions_reads_back_per_the_spec() {
     let app = spawn_sandbox_app().await;
     let neighborhood = app
-        .create_neighborhood(&serde_json::json!({"name": "Maple Street", "area_code": "415"}))
+        .create_neighborhood(&serde_json::json!({"owner_phone": "+15550000999", "name": "Maple Street", "area_code": "415"}))
         .await;
     let number_sid = str_of(&neighborhood, "phone_number_sid");
     let conversation_sid = neighborhood["shards"][0]["conversation_sid"]

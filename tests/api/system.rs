@@ -63,8 +63,10 @@ async fn a_dropped_redis_connection_is_retried_once_without_the_caller_noticing(
 async fn metrics_count_requests_by_operation_and_twilio_calls_by_outcome() {
     let app = spawn_app().await;
     crate::helpers::mount_working_twilio(&app.twilio).await;
-    app.create_neighborhood(&json!({"name": "Metrics Street", "area_code": "415"}))
-        .await;
+    app.create_neighborhood(
+        &json!({"owner_phone": "+15550000999", "name": "Metrics Street", "area_code": "415"}),
+    )
+    .await;
     let _ = app.get("/api/v1/neighborhoods").await;
 
     let text = app

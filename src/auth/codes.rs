@@ -1,0 +1,96 @@
+//! Sign-in codes: six digits by SMS, valid 10 minutes, 5 attempts, single use, stored as an HMAC.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use rand::RngExt;
+use sha2::Sha256;
+
+use crate::domain::phone::Phone;
+use crate::state::AppState;
+use crate::twilio::types::{SendSms, SmsSender};
+
+pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
+pub const CODE_ATTEMPTS: u32 = 5;
+
+/// A fresh six-digit code (leading zeros kept).
+pub fn new_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+/// HMAC-SHA256 of the code under the session key, bound to the phone: a dump of Redis does not
+/// reveal codes, and a code for one phone is worthless for another.
+pub fn hash(key: &str, phone: &Phone, code: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(phone.as_str().as_bytes());
+    mac.update(b":");
+    mac.update(code.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Whether `phone` may sign in: a platform admin, or a moderator or above somewhere. Also
+/// returns the neighborhood number to text the code from, when there is one.
+pub async fn sign_in_route(
+    state: &AppState,
+    phone: &Phone,
+) -> Result<Option<Option<Phone>>, crate::store::StoreError> {
+    for (neighborhood_id, role) in state.store.roles_of(phone).await? {
+        if role.can_sign_in()
+            && let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await?
+            && neighborhood.state == crate::domain::neighborhood::NeighborhoodState::Active
+        {
+            return Ok(Some(Some(neighborhood.phone_number)));
+        }
+    }
+    if state.store.platform_admin(phone).await?.is_some() {
+        return Ok(Some(None));
+    }
+    Ok(None)
+}
+
+/// Texts the code. Runs in the background so the answer takes as long for unknown phones.
+pub async fn send(state: AppState, phone: Phone, from: Option<Phone>, code: String) {
+    let Some(twilio) = &state.twilio else {
+        tracing::error!("a sign-in code could not be sent: no Twilio account is configured");
+        return;
+    };
+    let sender = match from {
+        Some(number) => SmsSender::Number(number.into()),
+        None => SmsSender::MessagingService(twilio.messaging_service_sid.clone()),
+    };
+    let request = SendSms {
+        to: phone.as_str().to_owned(),
+        from: sender,
+        body: format!(
+            "{code} is your neighborhood-text sign-in code. It expires in 10 minutes. Never share it."
+        ),
+    };
+    // The code is never logged, and neither is the body that carries it.
+    if let Err(error) = twilio.client.send_sms(&request).await {
+        tracing::warn!(%error, "sign-in code SMS failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_hashes_depend_on_phone_and_key() {
+        let code = new_code();
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        let ana = Phone::parse("+15550001001").unwrap();
+        let ben = Phone::parse("+15550001002").unwrap();
+        assert_eq!(hash("k", &ana, "123456"), hash("k", &ana, "123456"));
+        assert_ne!(hash("k", &ana, "123456"), hash("k", &ben, "123456"));
+        assert_ne!(hash("k", &ana, "123456"), hash("other", &ana, "123456"));
+        assert!(!hash("k", &ana, "123456").contains("123456"));
+    }
+}

@@ -1,0 +1,217 @@
+//! The one table of who may do what. Every operation of the API has an entry, keyed by its
+//! OpenAPI operation id; handlers call [`authorize`] with their own id, and the permission-matrix
+//! test walks the generated spec so an operation without an entry cannot ship.
+
+use uuid::Uuid;
+
+use super::principal::Principal;
+use crate::api::error::ApiError;
+use crate::domain::access::TokenScope;
+use crate::domain::member::Role;
+use crate::state::AppState;
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any principal; the operation itself narrows what it shows or changes.
+    SignedIn,
+    /// Platform admins only.
+    PlatformAdmin,
+    /// At least this role in the neighborhood of the path (platform admins always).
+    Neighborhood(Role),
+    /// A token's own scope decides: a captain or owner of its neighborhood holding at least its
+    /// role; platform tokens for platform admins only (see [`may_manage_token`]).
+    TokenScope,
+}
+
+/// Every operation and who may call it.
+pub const OPERATIONS: &[(&str, Access)] = &[
+    ("health", Access::Public),
+    ("ready", Access::Public),
+    ("metrics", Access::Public),
+    ("request_login_code", Access::Public),
+    ("create_session", Access::Public),
+    ("delete_session", Access::SignedIn),
+    ("whoami", Access::SignedIn),
+    ("list_neighborhoods", Access::SignedIn),
+    ("create_neighborhood", Access::PlatformAdmin),
+    ("get_neighborhood", Access::Neighborhood(Role::Member)),
+    ("update_neighborhood", Access::Neighborhood(Role::Captain)),
+    ("archive_neighborhood", Access::Neighborhood(Role::Owner)),
+    ("list_members", Access::Neighborhood(Role::Moderator)),
+    ("update_member", Access::Neighborhood(Role::Captain)),
+    ("remove_member", Access::Neighborhood(Role::Captain)),
+    ("transfer_ownership", Access::Neighborhood(Role::Owner)),
+    ("list_audit", Access::Neighborhood(Role::Captain)),
+    ("list_tokens", Access::SignedIn),
+    ("create_token", Access::TokenScope),
+    ("revoke_token", Access::TokenScope),
+];
+
+pub fn access_for(operation_id: &str) -> Option<Access> {
+    OPERATIONS
+        .iter()
+        .find(|(id, _)| *id == operation_id)
+        .map(|(_, access)| *access)
+}
+
+/// What a principal turned out to be allowed, for the finer decisions below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub platform_admin: bool,
+    /// The principal's role in the neighborhood asked about, if any.
+    pub role: Option<Role>,
+}
+
+impl Grant {
+    /// At least `role` here, or a platform admin.
+    pub fn at_least(&self, role: Role) -> bool {
+        self.platform_admin || self.role.is_some_and(|held| held >= role)
+    }
+}
+
+/// Decides whether `principal` may run `operation_id` (on `neighborhood`, for per-neighborhood
+/// operations): 403 when not. An unknown operation id is refused too, as a programming error.
+pub async fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    operation_id: &'static str,
+    neighborhood: Option<Uuid>,
+) -> Result<Grant, ApiError> {
+    let Some(access) = access_for(operation_id) else {
+        return Err(ApiError::internal_message(&format!(
+            "operation {operation_id} has no entry in the policy table"
+        )));
+    };
+    let platform_admin = principal.is_platform_admin();
+    let role = match neighborhood {
+        Some(id) => principal.role_in(state, id).await?,
+        None => None,
+    };
+    let grant = Grant {
+        platform_admin,
+        role,
+    };
+    let allowed = match access {
+        // Token operations check the token's scope once they have read it.
+        Access::Public | Access::SignedIn | Access::TokenScope => true,
+        Access::PlatformAdmin => platform_admin,
+        Access::Neighborhood(needed) => grant.at_least(needed),
+    };
+    if allowed {
+        Ok(grant)
+    } else {
+        Err(ApiError::forbidden("You do not have the role this needs."))
+    }
+}
+
+/// Members' phone numbers are shown to captains and above only.
+pub fn may_see_phones(grant: &Grant) -> bool {
+    grant.at_least(Role::Captain)
+}
+
+/// Whether a captain may give a member `new_role`. The owner's role changes only by a transfer,
+/// and nobody becomes owner any other way.
+pub fn may_change_role(grant: &Grant, current: Role, new_role: Role) -> Result<(), &'static str> {
+    if !grant.at_least(Role::Captain) {
+        return Err("Only captains and the owner change roles.");
+    }
+    if current == Role::Owner {
+        return Err("The owner's role changes only by transferring ownership.");
+    }
+    if new_role == Role::Owner {
+        return Err("Transfer ownership to make someone the owner.");
+    }
+    Ok(())
+}
+
+/// Whether a member in `role` may be removed: never the owner (transfer first).
+pub fn may_remove(role: Role) -> Result<(), &'static str> {
+    if role == Role::Owner {
+        Err("The owner cannot be removed: transfer ownership first.")
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a principal may create a token of `scope`: platform tokens are for platform
+/// admins; a neighborhood token needs a captain there holding at least the token's role.
+pub fn may_manage_token(platform_admin: bool, held: Option<Role>, scope: &TokenScope) -> bool {
+    match scope {
+        TokenScope::Platform => platform_admin,
+        TokenScope::Neighborhood { role, .. } => {
+            platform_admin || held.is_some_and(|held| held >= Role::Captain && held >= *role)
+        }
+    }
+}
+
+/// Whether a principal may see or revoke a token of `scope`: any captain or owner of its
+/// neighborhood (cutting off a leaked token must not need a higher role), platform admins always.
+pub fn may_revoke_token(platform_admin: bool, held: Option<Role>, scope: &TokenScope) -> bool {
+    match scope {
+        TokenScope::Platform => platform_admin,
+        TokenScope::Neighborhood { .. } => {
+            platform_admin || held.is_some_and(|held| held >= Role::Captain)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut ids: Vec<&str> = OPERATIONS.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), OPERATIONS.len());
+    }
+
+    #[test]
+    fn role_changes_never_touch_the_owner() {
+        let captain = Grant {
+            platform_admin: false,
+            role: Some(Role::Captain),
+        };
+        assert!(may_change_role(&captain, Role::Member, Role::Captain).is_ok());
+        assert!(may_change_role(&captain, Role::Owner, Role::Captain).is_err());
+        assert!(may_change_role(&captain, Role::Member, Role::Owner).is_err());
+        let moderator = Grant {
+            platform_admin: false,
+            role: Some(Role::Moderator),
+        };
+        assert!(may_change_role(&moderator, Role::Member, Role::Moderator).is_err());
+    }
+
+    #[test]
+    fn tokens_never_exceed_their_maker() {
+        let id = Uuid::nil();
+        let captain_token = TokenScope::Neighborhood {
+            neighborhood_id: id,
+            role: Role::Captain,
+        };
+        let owner_token = TokenScope::Neighborhood {
+            neighborhood_id: id,
+            role: Role::Owner,
+        };
+        assert!(may_manage_token(false, Some(Role::Captain), &captain_token));
+        assert!(!may_manage_token(false, Some(Role::Captain), &owner_token));
+        assert!(!may_manage_token(
+            false,
+            Some(Role::Moderator),
+            &TokenScope::Neighborhood {
+                neighborhood_id: id,
+                role: Role::Member
+            }
+        ));
+        assert!(!may_manage_token(
+            false,
+            Some(Role::Owner),
+            &TokenScope::Platform
+        ));
+        assert!(may_manage_token(true, None, &TokenScope::Platform));
+    }
+}

@@ -1,0 +1,144 @@
+//! Members of a neighborhood and their roles.
+
+use poem_openapi::Enum;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ParseError;
+use super::phone::Phone;
+
+/// What a member may do in their neighborhood, from least to most.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Role {
+    /// A neighbor in the group text.
+    Member,
+    /// Helps keep the group civil: can see who is in it.
+    Moderator,
+    /// Runs the neighborhood: approves, removes, promotes, changes settings.
+    Captain,
+    /// The one captain who can archive the neighborhood and hand it over.
+    Owner,
+}
+
+impl Role {
+    /// Roles that may sign in (members never have an account).
+    pub fn can_sign_in(self) -> bool {
+        self >= Role::Moderator
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Moderator => "moderator",
+            Self::Captain => "captain",
+            Self::Owner => "owner",
+        }
+    }
+}
+
+/// Where a member stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// In the group text.
+    Active,
+    /// Left with LEAVE.
+    Left,
+    /// Removed by a captain.
+    Removed,
+    /// Texted STOP: Twilio will not deliver to them.
+    OptedOut,
+    /// Temporarily out of the group text.
+    Paused,
+}
+
+/// A member as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: Uuid,
+    pub neighborhood_id: Uuid,
+    pub phone: Phone,
+    pub display_name: DisplayName,
+    pub role: Role,
+    pub status: MemberStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The name other members see on every message: 1 to 40 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 40;
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            return Err(ParseError("Give a name neighbors will see.".into()));
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(ParseError(format!(
+                "A name has at most {} characters.",
+                Self::MAX_CHARS
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ParseError("A name is one line of text.".into()));
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DisplayName {
+    type Error = ParseError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(name: DisplayName) -> Self {
+        name.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_from_member_to_owner() {
+        assert!(
+            Role::Member < Role::Moderator
+                && Role::Moderator < Role::Captain
+                && Role::Captain < Role::Owner
+        );
+        assert!(!Role::Member.can_sign_in());
+        assert!(Role::Moderator.can_sign_in());
+    }
+
+    #[test]
+    fn display_names_are_one_tidy_line() {
+        assert_eq!(
+            DisplayName::parse("  Ana   R. ").unwrap().as_str(),
+            "Ana R."
+        );
+        assert!(DisplayName::parse(" ").is_err());
+        assert!(DisplayName::parse(&"a".repeat(41)).is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! Members of a neighborhood, and the index of which roles a phone holds where.
+//!
+//! A member's record and the neighborhood's phone index live in the neighborhood's slot and change
+//! together; the deployment-wide `phone-roles` index (what authorization reads) follows right after.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+use uuid::Uuid;
+
+use super::{Store, StoreError, decode, encode};
+use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::phone::Phone;
+
+/// Adds a member unless the phone is already one.
+static INSERT_MEMBER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1",
+    )
+});
+
+/// Replaces member records only if each is still exactly as read: the one-owner rule is kept by
+/// changing both sides of a transfer in one step.
+static REPLACE_MEMBERS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+for i = 1, #ARGV, 3 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then return 0 end
+end
+for i = 1, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+end
+return 1",
+    )
+});
+
+impl Store {
+    /// Stores a new member; false when the phone is a member already.
+    pub async fn insert_member(&self, member: &Member) -> Result<bool, StoreError> {
+        let json = encode(member);
+        let inserted: i64 = self
+            .retrying_once(|mut conn| {
+                let mut invocation = INSERT_MEMBER.key(self.keys.members(member.neighborhood_id));
+                invocation
+                    .key(self.keys.member_phones(member.neighborhood_id))
+                    .arg(member.phone.as_str())
+                    .arg(member.id.to_string())
+                    .arg(&json);
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await?;
+        if inserted == 1 {
+            self.index_role(member).await?;
+        }
+        Ok(inserted == 1)
+    }
+
+    pub async fn member(
+        &self,
+        neighborhood_id: Uuid,
+        member_id: Uuid,
+    ) -> Result<Option<Member>, StoreError> {
+        let key = self.keys.members(neighborhood_id);
+        let json: Option<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg(member_id.to_string())
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        json.map(|json| decode(&key, &json)).transpose()
+    }
+
+    pub async fn member_by_phone(
+        &self,
+        neighborhood_id: Uuid,
+        phone: &Phone,
+    ) -> Result<Option<Member>, StoreError> {
+        let id: Option<String> = self
+            .retrying_once(|mut conn| {
+                let key = self.keys.member_phones(neighborhood_id);
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg(phone.as_str())
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        match id.and_then(|id| Uuid::parse_str(&id).ok()) {
+            Some(id) => self.member(neighborhood_id, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Every member of a neighborhood, oldest first.
+    pub async fn members(&self, neighborhood_id: Uuid) -> Result<Vec<Member>, StoreError> {
+        let key = self.keys.members(neighborhood_id);
+        let values: Vec<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move { redis::cmd("HVALS").arg(key).query_async(&mut conn).await }
+            })
+            .await?;
+        let mut members = values
+            .iter()
+            .map(|json| decode::<Member>(&key, json))
+            .collect::<Result<Vec<_>, _>>()?;
+        members.sort_by_key(|member| (member.joined_at, member.id));
+        Ok(members)
+    }
+
+    /// Replaces members as one step, if none changed since `before` was read (pairs of before,
+    /// after). False when one did: the caller reads again.
+    pub async fn replace_members(
+        &self,
+        neighborhood_id: Uuid,
+        changes: &[(&Member, &Member)],
+    ) -> Result<bool, StoreError> {
+        let mut invocation = REPLACE_MEMBERS.key(self.keys.members(neighborhood_id));
+        for (before, after) in changes {
+            invocation
+                .arg(before.id.to_string())
+                .arg(encode(*before))
+                .arg(encode(*after));
+        }
+        let mut conn = self.connection();
+        // Compare-and-set: repeating it after a lost answer would report a conflict, not corrupt.
+        let replaced: i64 = invocation.invoke_async(&mut conn).await?;
+        if replaced == 1 {
+            for (_, after) in changes {
+                self.index_role(after).await?;
+            }
+        }
+        Ok(replaced == 1)
+    }
+
+    /// The role `phone` holds as an active member of a neighborhood.
+    pub async fn role_in(
+        &self,
+        neighborhood_id: Uuid,
+        phone: &Phone,
+    ) -> Result<Option<Role>, StoreError> {
+        let role: Option<String> = self
+            .retrying_once(|mut conn| {
+                let key = self.keys.phone_roles(phone);
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg(neighborhood_id.to_string())
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        Ok(role.and_then(|role| serde_json::from_value(serde_json::Value::String(role)).ok()))
+    }
+
+    /// Every neighborhood where `phone` is an active member, with its role there.
+    pub async fn roles_of(&self, phone: &Phone) -> Result<Vec<(Uuid, Role)>, StoreError> {
+        let pairs: Vec<(String, String)> = self
+            .retrying_once(|mut conn| {
+                let key = self.keys.phone_roles(phone);
+                async move { redis::cmd("HGETALL").arg(key).query_async(&mut conn).await }
+            })
+            .await?;
+        let mut roles: Vec<(Uuid, Role)> = pairs
+            .into_iter()
+            .filter_map(|(id, role)| {
+                let role = serde_json::from_value(serde_json::Value::String(role)).ok()?;
+                Some((Uuid::parse_str(&id).ok()?, role))
+            })
+            .collect();
+        roles.sort();
+        Ok(roles)
+    }
+
+    /// Keeps the phone-roles index in step with a member record.
+    async fn index_role(&self, member: &Member) -> Result<(), StoreError> {
+        let key = self.keys.phone_roles(&member.phone);
+        let field = member.neighborhood_id.to_string();
+        let active = member.status == MemberStatus::Active;
+        let role = member.role.as_str();
+        self.retrying_once(|mut conn| {
+            let (key, field) = (key.clone(), field.clone());
+            async move {
+                let mut command = if active {
+                    redis::cmd("HSET")
+                } else {
+                    redis::cmd("HDEL")
+                };
+                command.arg(key).arg(field);
+                if active {
+                    command.arg(role);
+                }
+                command.query_async::<()>(&mut conn).await
+            }
+        })
+        .await
+    }
+}

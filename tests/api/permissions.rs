@@ -1,0 +1,369 @@
+//! The permission matrix: every operation of the generated OpenAPI document, called by every kind
+//! of principal, answers as the policy table says. An operation missing from the table (or from
+//! the sample requests below) fails the test, so a new endpoint cannot ship unguarded.
+
+use neighborhood_text::auth::policy::{self, Access};
+use neighborhood_text::domain::access::TokenScope;
+use neighborhood_text::domain::member::Role;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    ADMIN_PHONE, TestApp, add_member, bearer_client, session_client, spawn_sandbox_app,
+};
+
+const OWNER: &str = "+15550004001";
+const CAPTAIN: &str = "+15550004002";
+const MODERATOR: &str = "+15550004003";
+const MEMBER: &str = "+15550004004";
+const OTHER_OWNER: &str = "+15550004005";
+const OTHER_CAPTAIN: &str = "+15550004006";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Member,
+    Moderator,
+    CaptainElsewhere,
+    Captain,
+    Owner,
+    PlatformAdmin,
+    PlatformToken,
+    TokenInScope,
+    TokenOutOfScope,
+}
+
+const EVERYONE: [Who; 10] = [
+    Who::Anonymous,
+    Who::Member,
+    Who::Moderator,
+    Who::CaptainElsewhere,
+    Who::Captain,
+    Who::Owner,
+    Who::PlatformAdmin,
+    Who::PlatformToken,
+    Who::TokenInScope,
+    Who::TokenOutOfScope,
+];
+
+impl Who {
+    fn is_admin(self) -> bool {
+        matches!(self, Who::PlatformAdmin | Who::PlatformToken)
+    }
+
+    /// The role this principal holds in the neighborhood under test.
+    fn role_here(self) -> Option<Role> {
+        match self {
+            Who::Member => Some(Role::Member),
+            Who::Moderator => Some(Role::Moderator),
+            Who::Captain => Some(Role::Captain),
+            Who::Owner | Who::TokenInScope => Some(Role::Owner),
+            _ => None,
+        }
+    }
+
+    /// What the policy table says this principal may do.
+    fn allowed(self, access: Access) -> bool {
+        match access {
+            Access::Public => true,
+            _ if self == Who::Anonymous => false,
+            Access::SignedIn => true,
+            Access::PlatformAdmin => self.is_admin(),
+            Access::Neighborhood(needed) => {
+                self.is_admin() || self.role_here().is_some_and(|role| role >= needed)
+            }
+            // The sample token request is for a member-role token of the neighborhood under test.
+            Access::TokenScope => {
+                self.is_admin() || self.role_here().is_some_and(|role| role >= Role::Captain)
+            }
+        }
+    }
+}
+
+/// A neighborhood with one principal of each kind, and another neighborhood beside it.
+struct Fixture {
+    neighborhood: Uuid,
+    member_id: Uuid,
+    captain_id: Uuid,
+    token_id: Uuid,
+    clients: Vec<(Who, reqwest::Client)>,
+}
+
+async fn token_client(app: &TestApp, scope: TokenScope) -> (Uuid, reqwest::Client) {
+    let (token, secret) = neighborhood_text::api::tokens::mint(
+        &app.state.store,
+        "matrix",
+        scope,
+        "test".into(),
+        None,
+    )
+    .await
+    .expect("token");
+    (token.id, bearer_client(&secret))
+}
+
+/// The emulator sells 100 numbers per area code: fixtures spread over many.
+fn next_area_code() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    (201 + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 600).to_string()
+}
+
+/// The neighborhood where the "captain elsewhere" is a captain; no operation under test touches it.
+async fn other_neighborhood(app: &TestApp) -> Uuid {
+    let elsewhere = app.create_neighborhood(&json!({"name": "Other Street", "area_code": next_area_code(), "owner_phone": OTHER_OWNER})).await;
+    let other: Uuid = elsewhere["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    add_member(app, other, OTHER_CAPTAIN, Role::Captain).await;
+    other
+}
+
+async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
+    let here = app
+        .create_neighborhood(
+            &json!({"name": "Matrix Street", "area_code": next_area_code(), "owner_phone": OWNER}),
+        )
+        .await;
+    let neighborhood: Uuid = here["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    let captain_id = add_member(app, neighborhood, CAPTAIN, Role::Captain).await;
+    add_member(app, neighborhood, MODERATOR, Role::Moderator).await;
+    let member_id = add_member(app, neighborhood, MEMBER, Role::Member).await;
+    let (token_id, in_scope) = token_client(
+        app,
+        TokenScope::Neighborhood {
+            neighborhood_id: neighborhood,
+            role: Role::Owner,
+        },
+    )
+    .await;
+    let (_, out_of_scope) = token_client(
+        app,
+        TokenScope::Neighborhood {
+            neighborhood_id: other,
+            role: Role::Owner,
+        },
+    )
+    .await;
+    let (_, member_token) = token_client(
+        app,
+        TokenScope::Neighborhood {
+            neighborhood_id: neighborhood,
+            role: Role::Member,
+        },
+    )
+    .await;
+    let clients = vec![
+        (Who::Anonymous, reqwest::Client::new()),
+        (Who::Member, member_token),
+        (Who::Moderator, session_client(app, MODERATOR).await),
+        (
+            Who::CaptainElsewhere,
+            session_client(app, OTHER_CAPTAIN).await,
+        ),
+        (Who::Captain, session_client(app, CAPTAIN).await),
+        (Who::Owner, session_client(app, OWNER).await),
+        (Who::PlatformAdmin, session_client(app, ADMIN_PHONE).await),
+        (Who::PlatformToken, bearer_client(&app.admin_token)),
+        (Who::TokenInScope, in_scope),
+        (Who::TokenOutOfScope, out_of_scope),
+    ];
+    Fixture {
+        neighborhood,
+        member_id,
+        captain_id,
+        token_id,
+        clients,
+    }
+}
+
+/// A valid request body for each operation that takes one.
+fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
+    Some(match operation_id {
+        "request_login_code" => json!({"phone": OWNER}),
+        "create_session" => json!({"phone": OWNER, "code": "000000"}),
+        "create_neighborhood" => {
+            json!({"name": "New Street", "area_code": "212", "owner_phone": OWNER})
+        }
+        "update_neighborhood" => json!({"description": "Changed"}),
+        "archive_neighborhood" => json!({"release_number": false}),
+        "update_member" => json!({"role": "moderator"}),
+        "transfer_ownership" => json!({"member_id": fixture.captain_id}),
+        "create_token" => {
+            json!({"name": "sync", "neighborhood_id": fixture.neighborhood, "role": "member"})
+        }
+        _ => return None,
+    })
+}
+
+struct Operation {
+    id: String,
+    method: String,
+    path: String,
+    has_body: bool,
+}
+
+fn operations() -> Vec<Operation> {
+    let spec: Value = serde_json::from_str(&neighborhood_text::api::spec_json()).expect("spec");
+    let mut found = Vec::new();
+    for (path, methods) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in methods.as_object().expect("methods") {
+            found.push(Operation {
+                id: operation["operationId"]
+                    .as_str()
+                    .expect("every operation has an id")
+                    .to_owned(),
+                method: method.to_uppercase(),
+                path: path.clone(),
+                has_body: operation.get("requestBody").is_some(),
+            });
+        }
+    }
+    found
+}
+
+/// Calls one operation as one principal; describes the mismatch, if any.
+async fn check(
+    app: &TestApp,
+    operation: &Operation,
+    access: Access,
+    who: Who,
+    fixture: &Fixture,
+) -> Option<String> {
+    let body = sample_body(&operation.id, fixture);
+    if operation.has_body && body.is_none() {
+        return Some(format!(
+            "{} takes a body but has no sample request here",
+            operation.id
+        ));
+    }
+    let url = app.url(
+        &operation
+            .path
+            .replace("{id}", &fixture.neighborhood.to_string())
+            .replace("{member_id}", &fixture.member_id.to_string())
+            .replace("{token_id}", &fixture.token_id.to_string()),
+    );
+    let client = &fixture
+        .clients
+        .iter()
+        .find(|(kind, _)| *kind == who)
+        .expect("client")
+        .1;
+    let method = reqwest::Method::from_bytes(operation.method.as_bytes()).expect("method");
+    let mut request = client.request(method, &url);
+    if let Some(body) = &body {
+        request = request.json(body);
+    }
+    let status = request.send().await.expect("sent").status().as_u16();
+    let expected_ok = who.allowed(access);
+    let fine = match (expected_ok, who) {
+        (true, _) => status != 401 && status != 403,
+        (false, Who::Anonymous) => status == 401,
+        (false, _) => status == 403,
+    };
+    (!fine).then(|| {
+        format!(
+            "{} {} by {who:?}: got {status}, expected {}",
+            operation.method,
+            operation.path,
+            if expected_ok { "allowed" } else { "refused" }
+        )
+    })
+}
+
+#[tokio::test]
+async fn every_operation_answers_every_principal_as_the_policy_table_says() {
+    let app = spawn_sandbox_app().await;
+    let other = other_neighborhood(&app).await;
+    let operations = operations();
+    let mut failures = Vec::new();
+    let mut shared: Option<Fixture> = None;
+    for operation in &operations {
+        let Some(access) = policy::access_for(&operation.id) else {
+            failures.push(format!("{} has no entry in the policy table", operation.id));
+            continue;
+        };
+        let read_only = operation.method == "GET";
+        if read_only && shared.is_none() {
+            shared = Some(fixture(&app, other).await);
+        }
+        // Writes get a fresh neighborhood per principal, so one principal's change cannot decide
+        // another's answer; reads share one. Principals run concurrently.
+        let fixtures: Vec<Option<Fixture>> = if read_only {
+            EVERYONE.iter().map(|_| None).collect()
+        } else {
+            futures::future::join_all(
+                EVERYONE
+                    .iter()
+                    .map(|_| async { Some(fixture(&app, other).await) }),
+            )
+            .await
+        };
+        let checks = EVERYONE.iter().zip(&fixtures).map(|(who, own)| {
+            let fixture = own.as_ref().or(shared.as_ref()).expect("a fixture");
+            check(&app, operation, access, *who, fixture)
+        });
+        failures.extend(
+            futures::future::join_all(checks)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+    }
+    println!(
+        "permission matrix: {} operations x {} principals = {} checks",
+        operations.len(),
+        EVERYONE.len(),
+        operations.len() * EVERYONE.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        operations.len() >= 20,
+        "the spec lost operations: {}",
+        operations.len()
+    );
+}
+
+#[tokio::test]
+async fn an_anonymous_call_gets_401_before_any_validation() {
+    let app = spawn_sandbox_app().await;
+    let anonymous = reqwest::Client::new();
+    for (method, path, body) in [
+        ("POST", "/api/v1/neighborhoods", "{not json"),
+        ("GET", "/api/v1/neighborhoods/not-a-uuid", ""),
+        (
+            "PATCH",
+            "/api/v1/neighborhoods/00000000-0000-0000-0000-000000000000",
+            "{}",
+        ),
+        ("GET", "/api/v1/neighborhoods?limit=0", ""),
+        ("DELETE", "/api/v1/tokens/nope", ""),
+    ] {
+        let response = anonymous
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                app.url(path),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status().as_u16();
+        let json: Value = response.json().await.expect("error body");
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{method} {path}: {json}"
+        );
+    }
+}
