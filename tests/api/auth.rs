@@ -689,3 +689,63 @@ async fn phone_numbers_are_shown_to_captains_and_above_only() {
         assert!(if sees { shown } else { hidden }, "{phone}: {members}");
     }
 }
+
+#[tokio::test]
+async fn a_day_old_session_is_rotated_on_its_next_request() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use neighborhood_text::auth::session::{Claims, SESSION_TTL};
+    let app = spawn_sandbox_app().await;
+    neighborhood(&app, OWNER).await;
+    let phone = Phone::parse(OWNER).expect("phone");
+    let old_session = Uuid::new_v4();
+    app.state
+        .store
+        .store_session(old_session, &phone, SESSION_TTL)
+        .await
+        .expect("stored");
+    let issued = time::OffsetDateTime::now_utc().unix_timestamp() - 2 * 24 * 3600;
+    let claims = Claims {
+        sub: OWNER.into(),
+        sid: old_session,
+        iat: issued,
+        exp: issued + SESSION_TTL.as_secs() as i64,
+    };
+    let key = EncodingKey::from_secret(app.state.session_key.expose().as_bytes());
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("jwt");
+
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", format!("nt_session={token}"))
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(response.status(), 200);
+    let rotated = cookie_client(&response);
+    assert!(
+        app.state
+            .store
+            .session_phone(old_session)
+            .await
+            .expect("read")
+            .is_none(),
+        "the old session ended"
+    );
+    assert_eq!(
+        rotated
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .expect("sent")
+            .status(),
+        200,
+        "the new cookie works"
+    );
+    let stale = reqwest::Client::new()
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", format!("nt_session={token}"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(stale.status(), 401);
+}
