@@ -74,47 +74,60 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
         .map_or("", |(_, value)| value.as_str())
 }
 
+/// Reads and verifies a webhook request: its form parameters, or the 403 to answer.
+async fn receive(
+    state: &AppState,
+    request: &Request,
+    body: Body,
+) -> Result<Vec<(String, String)>, StatusCode> {
+    let body = body.into_bytes().await.unwrap_or_default();
+    verified_params(state, request, &body).ok_or(StatusCode::FORBIDDEN)
+}
+
 #[handler]
 async fn conversations_pre(state: Data<&AppState>, request: &Request, body: Body) -> Response {
-    let body = body.into_bytes().await.unwrap_or_default();
-    let Some(params) = verified_params(&state, request, &body) else {
-        return StatusCode::FORBIDDEN.into_response();
-    };
-    tracing::info!(
-        event = param(&params, "EventType"),
-        conversation_sid = param(&params, "ConversationSid"),
-        "pre-event webhook"
-    );
-    // An empty 200 tells Twilio to publish the message unchanged.
-    StatusCode::OK.into_response()
+    match receive(&state, request, body).await {
+        Ok(params) => {
+            tracing::info!(
+                event = param(&params, "EventType"),
+                conversation_sid = param(&params, "ConversationSid"),
+                "pre-event webhook"
+            );
+            // An empty 200 tells Twilio to publish the message unchanged.
+            StatusCode::OK.into_response()
+        }
+        Err(status) => status.into_response(),
+    }
 }
 
 #[handler]
 async fn conversations_post(state: Data<&AppState>, request: &Request, body: Body) -> Response {
-    let body = body.into_bytes().await.unwrap_or_default();
-    let Some(params) = verified_params(&state, request, &body) else {
-        return StatusCode::FORBIDDEN.into_response();
-    };
-    tracing::info!(
-        event = param(&params, "EventType"),
-        conversation_sid = param(&params, "ConversationSid"),
-        "post-event webhook"
-    );
-    StatusCode::OK.into_response()
+    match receive(&state, request, body).await {
+        Ok(params) => {
+            tracing::info!(
+                event = param(&params, "EventType"),
+                conversation_sid = param(&params, "ConversationSid"),
+                "post-event webhook"
+            );
+            StatusCode::OK.into_response()
+        }
+        Err(status) => status.into_response(),
+    }
 }
 
 #[handler]
 async fn inbound_sms(state: Data<&AppState>, request: &Request, body: Body) -> Response {
-    let body = body.into_bytes().await.unwrap_or_default();
-    let Some(params) = verified_params(&state, request, &body) else {
-        return StatusCode::FORBIDDEN.into_response();
-    };
-    tracing::info!(
-        message_sid = param(&params, "MessageSid"),
-        to = param(&params, "To"),
-        "inbound SMS webhook"
-    );
-    Response::builder()
-        .content_type("text/xml")
-        .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
+    match receive(&state, request, body).await {
+        Ok(params) => {
+            tracing::info!(
+                message_sid = param(&params, "MessageSid"),
+                to = param(&params, "To"),
+                "inbound SMS webhook"
+            );
+            Response::builder()
+                .content_type("text/xml")
+                .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
+        }
+        Err(status) => status.into_response(),
+    }
 }

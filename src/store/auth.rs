@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::Script;
 use uuid::Uuid;
 
-use super::{Store, StoreError, decode, encode};
+use super::{Store, StoreError, encode};
 use crate::domain::access::{ApiToken, PlatformAdmin};
 use crate::domain::phone::Phone;
 
@@ -60,20 +60,8 @@ impl Store {
     }
 
     pub async fn platform_admin(&self, phone: &Phone) -> Result<Option<PlatformAdmin>, StoreError> {
-        let key = self.keys.platform_admins();
-        let json: Option<String> = self
-            .retrying_once(|mut conn| {
-                let key = key.clone();
-                async move {
-                    redis::cmd("HGET")
-                        .arg(key)
-                        .arg(phone.as_str())
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        json.map(|json| decode(&key, &json)).transpose()
+        self.hget_json(&self.keys.platform_admins(), phone.as_str())
+            .await
     }
 
     // ----- sign-in codes -----------------------------------------------------------------------
@@ -191,20 +179,8 @@ impl Store {
     }
 
     pub async fn api_token(&self, id: Uuid) -> Result<Option<ApiToken>, StoreError> {
-        let key = self.keys.api_tokens();
-        let json: Option<String> = self
-            .retrying_once(|mut conn| {
-                let key = key.clone();
-                async move {
-                    redis::cmd("HGET")
-                        .arg(key)
-                        .arg(id.to_string())
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        json.map(|json| decode(&key, &json)).transpose()
+        self.hget_json(&self.keys.api_tokens(), &id.to_string())
+            .await
     }
 
     /// The token whose secret hashes to `secret_hash`.
@@ -232,17 +208,7 @@ impl Store {
 
     /// Every token, newest first.
     pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let key = self.keys.api_tokens();
-        let values: Vec<String> = self
-            .retrying_once(|mut conn| {
-                let key = key.clone();
-                async move { redis::cmd("HVALS").arg(key).query_async(&mut conn).await }
-            })
-            .await?;
-        let mut tokens = values
-            .iter()
-            .map(|json| decode::<ApiToken>(&key, json))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut tokens: Vec<ApiToken> = self.hvals_json(&self.keys.api_tokens()).await?;
         tokens.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(tokens)
     }

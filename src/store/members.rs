@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use redis::Script;
 use uuid::Uuid;
 
-use super::{Store, StoreError, decode, encode};
+use super::{Store, StoreError, encode};
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::phone::Phone;
 
@@ -63,20 +63,8 @@ impl Store {
         neighborhood_id: Uuid,
         member_id: Uuid,
     ) -> Result<Option<Member>, StoreError> {
-        let key = self.keys.members(neighborhood_id);
-        let json: Option<String> = self
-            .retrying_once(|mut conn| {
-                let key = key.clone();
-                async move {
-                    redis::cmd("HGET")
-                        .arg(key)
-                        .arg(member_id.to_string())
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        json.map(|json| decode(&key, &json)).transpose()
+        self.hget_json(&self.keys.members(neighborhood_id), &member_id.to_string())
+            .await
     }
 
     pub async fn member_by_phone(
@@ -104,17 +92,7 @@ impl Store {
 
     /// Every member of a neighborhood, oldest first.
     pub async fn members(&self, neighborhood_id: Uuid) -> Result<Vec<Member>, StoreError> {
-        let key = self.keys.members(neighborhood_id);
-        let values: Vec<String> = self
-            .retrying_once(|mut conn| {
-                let key = key.clone();
-                async move { redis::cmd("HVALS").arg(key).query_async(&mut conn).await }
-            })
-            .await?;
-        let mut members = values
-            .iter()
-            .map(|json| decode::<Member>(&key, json))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut members: Vec<Member> = self.hvals_json(&self.keys.members(neighborhood_id)).await?;
         members.sort_by_key(|member| (member.joined_at, member.id));
         Ok(members)
     }

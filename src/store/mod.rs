@@ -132,6 +132,37 @@ impl Store {
         }
     }
 
+    /// One field of a hash of JSON values, decoded.
+    pub(crate) async fn hget_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        field: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let json: Option<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("HGET")
+                    .arg(key)
+                    .arg(field)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        json.map(|json| decode(key, &json)).transpose()
+    }
+
+    /// Every value of a hash of JSON values, decoded (in no particular order).
+    pub(crate) async fn hvals_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let values: Vec<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("HVALS").arg(key).query_async(&mut conn).await
+            })
+            .await?;
+        values.iter().map(|json| decode(key, json)).collect()
+    }
+
     pub(crate) async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.retrying_once(|mut conn| async move {
             redis::cmd("GET")

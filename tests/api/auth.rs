@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, add_member, bearer_client, eventually, json_of, session_client, spawn_app_with,
-    spawn_sandbox_app, test_settings,
+    TestApp, add_member, bearer_client, eventually, json_of, session_client, spawn_sandbox_app,
 };
 
 const OWNER: &str = "+15550005001";
@@ -378,15 +377,7 @@ async fn cookie_writes_from_another_site_are_refused() {
 #[tokio::test]
 async fn sign_in_limits_hold_across_two_instances_sharing_redis() {
     let first = spawn_sandbox_app().await;
-    let receiver = wiremock::MockServer::start().await;
-    let mut settings = test_settings(&receiver);
-    settings.twilio_account_sid = None;
-    settings.twilio_auth_token = None;
-    settings.twilio_messaging_service_sid = None;
-    settings.twilio_api_base = None;
-    settings.sandbox = neighborhood_text::config::SandboxMode::On;
-    settings.redis_prefix = first.prefix.clone();
-    let second = spawn_app_with(receiver, settings).await;
+    let second = crate::helpers::spawn_second_sandbox_instance(&first).await;
     let phone = "+15550005777";
 
     for app in [&first, &second, &first] {

@@ -456,6 +456,19 @@ pub async fn spawn_sandbox_app() -> TestApp {
     app
 }
 
+/// A second sandbox instance sharing `first`'s Redis prefix: the same emulated account and data.
+pub async fn spawn_second_sandbox_instance(first: &TestApp) -> TestApp {
+    let receiver = MockServer::start().await;
+    let mut settings = test_settings(&receiver);
+    settings.twilio_account_sid = None;
+    settings.twilio_auth_token = None;
+    settings.twilio_messaging_service_sid = None;
+    settings.twilio_api_base = None;
+    settings.sandbox = neighborhood_text::config::SandboxMode::On;
+    settings.redis_prefix = first.prefix.clone();
+    spawn_app_with(receiver, settings).await
+}
+
 impl TestApp {
     /// A URL of the emulated Twilio REST API (`/api/2010-04-01/...`, `/conversations/v1/...`).
     pub fn emulator_url(&self, path: &str) -> String {

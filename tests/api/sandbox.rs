@@ -908,15 +908,7 @@ async fn the_emulator_runs_alone_for_anyones_client() {
 #[tokio::test]
 async fn two_instances_share_one_emulated_account_through_redis() {
     let first = spawn_sandbox_app().await;
-    let receiver = MockServer::start().await;
-    let mut settings = crate::helpers::test_settings(&receiver);
-    settings.twilio_account_sid = None;
-    settings.twilio_auth_token = None;
-    settings.twilio_messaging_service_sid = None;
-    settings.twilio_api_base = None;
-    settings.sandbox = neighborhood_text::config::SandboxMode::On;
-    settings.redis_prefix = first.prefix.clone();
-    let second = crate::helpers::spawn_app_with(receiver, settings).await;
+    let second = crate::helpers::spawn_second_sandbox_instance(&first).await;
     let group = group_with(&first, &[ANA, BEN]).await;
 
     // The text enters through the second instance; the first sees the delivery and the group.
