@@ -1,7 +1,7 @@
 //! neighborhood-text: a neighborhood's own SMS group chat on one Twilio number.
 //!
 //! `config` reads the `NT_*` settings; `startup` builds and runs the HTTP app over `state`; `api`
-//! is the REST surface and its OpenAPI document; `provisioning` runs a neighborhood's Twilio side
+//! is the REST surface and its OpenAPI document; `jobs` carries out queued Twilio side effects; `provisioning` runs a neighborhood's Twilio side
 //! (number, Conversations) with undo on failure; `domain` holds pure types and rules; `store` is
 //! Redis (every key format in `store::keys`); `twilio` is the REST client; `telemetry` sets up
 //! logs and metrics; `ui` embeds the static web pages; `secret` keeps secrets out of logs.
@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod jobs;
 pub mod provisioning;
 pub mod sandbox;
 pub mod secret;

@@ -167,7 +167,11 @@ impl App {
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_grace();
-        let mut background = vec![tokio::spawn(watch_redis(self.state.clone()))];
+        let consumer = format!("worker-{}", uuid::Uuid::new_v4().simple());
+        let mut background = vec![
+            tokio::spawn(watch_redis(self.state.clone())),
+            tokio::spawn(crate::jobs::outbox::run(self.state.clone(), consumer)),
+        ];
         match (&self.state.sandbox, &self.state.twilio) {
             (Some(emulator), _) => {
                 tracing::warn!(

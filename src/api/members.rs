@@ -15,8 +15,10 @@ use super::audit::record;
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::policy::{self, Grant};
 use crate::auth::principal::Auth;
-use crate::domain::member::{DisplayName, Member, MemberStatus, Role};
+use crate::domain::member::{DisplayName, Member, MemberStatus, Role, SyncState};
+use crate::domain::phone::Phone;
 use crate::state::AppState;
+use crate::store::outbox::Effect;
 
 pub struct MembersApi;
 
@@ -37,6 +39,23 @@ pub struct MemberOut {
     pub joined_at: OffsetDateTime,
     /// When their record last changed.
     pub updated_at: OffsetDateTime,
+    /// The Conversation (shard) that carries their texts, once they are in it.
+    pub conversation_sid: Option<String>,
+    /// `done` when Twilio matches this record, `pending` while a change is on its way, `failed`
+    /// when Twilio kept refusing (see `sync_error`).
+    pub sync: String,
+    /// Why the last change failed at Twilio, when `sync` is `failed`.
+    pub sync_error: Option<String>,
+}
+
+/// A member a captain adds directly (their consent is attested by that captain).
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct MemberIn {
+    /// Their phone, e.g. `+15551234567`.
+    pub phone: String,
+    /// The name on their messages (1 to 40 characters); a number is added if another member has it.
+    pub display_name: String,
 }
 
 /// Members of a neighborhood.
@@ -72,6 +91,13 @@ enum ListResponse {
 }
 
 #[derive(ApiResponse)]
+enum AddResponse {
+    /// The member is in; joining the group text is under way (`sync` is `pending`).
+    #[oai(status = 202)]
+    Accepted(Json<MemberOut>),
+}
+
+#[derive(ApiResponse)]
 enum MemberResponse {
     /// The member as it is now.
     #[oai(status = 200)]
@@ -90,7 +116,44 @@ fn to_out(member: &Member, grant: &Grant) -> MemberOut {
         status: member.status,
         joined_at: member.joined_at,
         updated_at: member.updated_at,
+        conversation_sid: member
+            .participant
+            .as_ref()
+            .map(|p| p.conversation_sid.clone()),
+        sync: match member.sync {
+            SyncState::Done => "done",
+            SyncState::Pending => "pending",
+            SyncState::Failed { .. } => "failed",
+        }
+        .to_owned(),
+        sync_error: match &member.sync {
+            SyncState::Failed { error } => Some(error.clone()),
+            _ => None,
+        },
     }
+}
+
+/// `name`, or `name 2`, `name 3`, ... whichever no other member uses.
+fn unique_name(name: DisplayName, members: &[Member]) -> DisplayName {
+    let taken = |candidate: &DisplayName| {
+        members
+            .iter()
+            .any(|member| member.display_name == *candidate)
+    };
+    if !taken(&name) {
+        return name;
+    }
+    (2..)
+        .filter_map(|n| {
+            let base: String = name
+                .as_str()
+                .chars()
+                .take(DisplayName::MAX_CHARS - 6)
+                .collect();
+            DisplayName::parse(&format!("{base} {n}")).ok()
+        })
+        .find(|candidate| !taken(candidate))
+        .unwrap_or(name)
 }
 
 async fn existing_member(
@@ -130,6 +193,90 @@ impl MembersApi {
                 .map(|member| to_out(member, &grant))
                 .collect(),
         })))
+    }
+
+    /// Add a member directly
+    ///
+    /// Captains add a neighbor who asked in person; the captain attests their consent, which is
+    /// audited. The answer comes at once; adding them to the group text happens in the background
+    /// (`sync` goes from `pending` to `done`).
+    #[oai(path = "/:id/members", method = "post", operation_id = "add_member")]
+    async fn add(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<MemberIn>,
+    ) -> Result<AddResponse, ApiError> {
+        let grant = policy::authorize(&state, auth.principal(), "add_member", Some(id.0)).await?;
+        let mut errors = FieldErrors::default();
+        let phone = errors.check("phone", Phone::parse(&body.0.phone));
+        let name = errors.check("display_name", DisplayName::parse(&body.0.display_name));
+        let (Some(phone), Some(name)) = (phone, name) else {
+            return Err(errors.into_error());
+        };
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+        if neighborhood.state == crate::domain::neighborhood::NeighborhoodState::Archived {
+            return Err(ApiError::conflict(
+                ErrorCode::NeighborhoodArchived,
+                "The neighborhood is archived and can no longer change.",
+            ));
+        }
+        if let Some(existing) = state.store.member_by_phone(id.0, &phone).await? {
+            return Err(ApiError::conflict(
+                ErrorCode::Conflict,
+                &format!(
+                    "That phone is already a member ({}).",
+                    existing.display_name.as_str()
+                ),
+            ));
+        }
+        let now = OffsetDateTime::now_utc();
+        let member = Member {
+            id: Uuid::now_v7(),
+            neighborhood_id: id.0,
+            phone,
+            display_name: unique_name(name, &state.store.members(id.0).await?),
+            role: Role::Member,
+            status: MemberStatus::Active,
+            joined_at: now,
+            updated_at: now,
+            participant: None,
+            sync: SyncState::Pending,
+        };
+        if !state
+            .store
+            .save_member_with_effect(
+                None,
+                &member,
+                &Effect::AddParticipant {
+                    member_id: member.id,
+                },
+            )
+            .await?
+        {
+            return Err(ApiError::conflict(
+                ErrorCode::Conflict,
+                "That phone is already a member.",
+            ));
+        }
+        let detail = json!({"consent": "attested by captain", "display_name": member.display_name});
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "member.add",
+            format!("member:{}", member.id),
+            detail,
+        )
+        .await;
+        Ok(AddResponse::Accepted(Json(to_out(&member, &grant))))
     }
 
     /// Change a member's role or name
@@ -246,11 +393,28 @@ impl MembersApi {
             let mut after = before.clone();
             after.status = MemberStatus::Removed;
             after.updated_at = OffsetDateTime::now_utc();
-            if state
-                .store
-                .replace_members(id.0, &[(&before, &after)])
-                .await?
-            {
+            // Out of the group text too: their participant goes through the outbox.
+            let saved = match &before.participant {
+                Some(participant) => {
+                    after.sync = SyncState::Pending;
+                    let effect = Effect::RemoveParticipant {
+                        member_id: before.id,
+                        conversation_sid: participant.conversation_sid.clone(),
+                        participant_sid: participant.participant_sid.clone(),
+                    };
+                    state
+                        .store
+                        .save_member_with_effect(Some(&before), &after, &effect)
+                        .await?
+                }
+                None => {
+                    state
+                        .store
+                        .replace_members(id.0, &[(&before, &after)])
+                        .await?
+                }
+            };
+            if saved {
                 record(
                     &state,
                     auth.principal(),

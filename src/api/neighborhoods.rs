@@ -14,7 +14,7 @@ use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
-use crate::domain::member::{DisplayName, Member, MemberStatus, Role};
+use crate::domain::member::{DisplayName, Member, MemberStatus, Role, SyncState};
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
     Slug,
@@ -22,6 +22,7 @@ use crate::domain::neighborhood::{
 use crate::domain::phone::Phone;
 use crate::provisioning::{self, NeighborhoodChanges, NewNeighborhood, NumberChoice};
 use crate::state::AppState;
+use crate::store::outbox::Effect;
 
 pub struct NeighborhoodsApi;
 
@@ -177,8 +178,17 @@ impl NeighborhoodsApi {
             status: MemberStatus::Active,
             joined_at: now,
             updated_at: now,
+            participant: None,
+            sync: SyncState::Pending,
         };
-        state.store.insert_member(&owner).await?;
+        // The owner joins the group text like anyone else: through the outbox.
+        let effect = Effect::AddParticipant {
+            member_id: owner.id,
+        };
+        state
+            .store
+            .save_member_with_effect(None, &owner, &effect)
+            .await?;
         let target = format!("neighborhood:{}", neighborhood.id);
         let detail = serde_json::json!({"name": neighborhood.name, "phone_number": neighborhood.phone_number, "owner": format!("member:{}", owner.id)});
         record(

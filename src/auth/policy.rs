@@ -41,6 +41,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("update_neighborhood", Access::Neighborhood(Role::Captain)),
     ("archive_neighborhood", Access::Neighborhood(Role::Owner)),
     ("list_members", Access::Neighborhood(Role::Moderator)),
+    ("add_member", Access::Neighborhood(Role::Captain)),
     ("update_member", Access::Neighborhood(Role::Captain)),
     ("remove_member", Access::Neighborhood(Role::Captain)),
     ("transfer_ownership", Access::Neighborhood(Role::Owner)),

@@ -71,6 +71,32 @@ pub struct Member {
     pub joined_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Where the member sits in Twilio: their SMS participant, once added.
+    #[serde(default)]
+    pub participant: Option<Participant>,
+    /// Whether Twilio matches this record yet.
+    #[serde(default)]
+    pub sync: SyncState,
+}
+
+/// A member's SMS participant in one of the neighborhood's Conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub conversation_sid: String,
+    pub participant_sid: String,
+}
+
+/// Whether the Twilio side of a member's last change is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    /// Nothing waits: Twilio matches the record.
+    #[default]
+    Done,
+    /// A change is queued for Twilio.
+    Pending,
+    /// Twilio kept refusing; a captain can retry.
+    Failed { error: String },
 }
 
 /// The name other members see on every message: 1 to 40 characters, one line.

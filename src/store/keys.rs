@@ -106,6 +106,32 @@ impl Keys {
     pub fn api_token_hashes(&self) -> String {
         format!("{}:{{global}}:api-token-hashes", self.prefix)
     }
+
+    /// A neighborhood's outbox: a stream of Twilio side effects, written in the same transaction
+    /// as the change that needs them.
+    pub fn outbox(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:outbox", self.prefix, id.simple())
+    }
+
+    /// Neighborhoods whose outbox may hold work: a set of ids.
+    pub fn outbox_active(&self) -> String {
+        format!("{}:{{global}}:outbox-active", self.prefix)
+    }
+
+    /// The pattern that finds every outbox (to recover a lost `outbox_active` entry).
+    pub fn outbox_pattern(&self) -> String {
+        format!("{}:{{nb:*}}:outbox", self.prefix)
+    }
+
+    /// SMS participants per Conversation of a neighborhood: hash conversation sid -> count.
+    pub fn shard_counts(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:shard-counts", self.prefix, id.simple())
+    }
+
+    /// Held while one worker creates a new Conversation for a neighborhood.
+    pub fn shard_lock(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:shard-lock", self.prefix, id.simple())
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the

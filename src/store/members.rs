@@ -53,7 +53,7 @@ impl Store {
             })
             .await?;
         if inserted == 1 {
-            self.index_role(member).await?;
+            self.index_member_role(member).await?;
         }
         Ok(inserted == 1)
     }
@@ -116,7 +116,7 @@ impl Store {
         let replaced: i64 = invocation.invoke_async(&mut conn).await?;
         if replaced == 1 {
             for (_, after) in changes {
-                self.index_role(after).await?;
+                self.index_member_role(after).await?;
             }
         }
         Ok(replaced == 1)
@@ -163,7 +163,7 @@ impl Store {
     }
 
     /// Keeps the phone-roles index in step with a member record.
-    async fn index_role(&self, member: &Member) -> Result<(), StoreError> {
+    pub(crate) async fn index_member_role(&self, member: &Member) -> Result<(), StoreError> {
         let key = self.keys.phone_roles(&member.phone);
         let field = member.neighborhood_id.to_string();
         let active = member.status == MemberStatus::Active;

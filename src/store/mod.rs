@@ -11,6 +11,7 @@ pub mod auth;
 pub mod keys;
 pub mod members;
 pub mod neighborhoods;
+pub mod outbox;
 pub mod rate_limits;
 
 use std::future::Future;

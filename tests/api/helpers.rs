@@ -557,6 +557,8 @@ pub async fn add_member(app: &TestApp, neighborhood: Uuid, phone: &str, role: Ro
         .expect("name"),
         role,
         status: neighborhood_text::domain::member::MemberStatus::Active,
+        participant: None,
+        sync: neighborhood_text::domain::member::SyncState::Done,
         joined_at: now,
         updated_at: now,
     };

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod helpers;
 mod neighborhoods;
+mod outbox;
 mod permissions;
 mod rate_limits;
 mod sandbox;

@@ -191,6 +191,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "update_neighborhood" => json!({"description": "Changed"}),
         "archive_neighborhood" => json!({"release_number": false}),
         "update_member" => json!({"role": "moderator"}),
+        "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
         "transfer_ownership" => json!({"member_id": fixture.captain_id}),
         "create_token" => {
             json!({"name": "sync", "neighborhood_id": fixture.neighborhood, "role": "member"})

@@ -356,6 +356,20 @@ async fn one_address_and_proxy_pair_is_bound_in_one_open_conversation_only() {
 async fn a_conversation_holds_at_most_50_sms_participants() {
     let app = spawn_sandbox_app().await;
     let group = group_with(&app, &[]).await;
+    // A Conversation of its own: the neighborhood's first one also receives its owner.
+    let (status, conversation) = json_of(
+        app.emulator_post(
+            "/conversations/v1/Conversations",
+            &[
+                ("FriendlyName", "Full"),
+                ("MessagingServiceSid", SANDBOX_SERVICE_SID),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let conversation_sid = conversation["sid"].as_str().expect("sid").to_owned();
     // Through the project's own client, which waits out the 30-mutations-a-second limit.
     let client =
         neighborhood_text::twilio::TwilioClient::new(neighborhood_text::twilio::TwilioConfig {
@@ -379,17 +393,17 @@ async fn a_conversation_holds_at_most_50_sms_participants() {
             webhook_enabled: false,
         };
         client
-            .create_sms_participant(&group.conversation, &request)
+            .create_sms_participant(&conversation_sid, &request)
             .await
             .expect("room for 50");
     }
-    let (status, error) = add_participant(&app, &group.conversation, "+15550299999", &group.number)
+    let (status, error) = add_participant(&app, &conversation_sid, "+15550299999", &group.number)
         .await
         .expect_err("51st refused");
     assert_eq!((status, error["code"].as_i64()), (400, Some(50422)));
     assert_eq!(
         client
-            .list_participants(&group.conversation)
+            .list_participants(&conversation_sid)
             .await
             .expect("list")
             .len(),

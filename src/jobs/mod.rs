@@ -1,0 +1,3 @@
+//! Background work that outlives a request: the outbox worker carrying out Twilio side effects.
+
+pub mod outbox;

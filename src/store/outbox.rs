@@ -1,0 +1,377 @@
+//! The outbox: Twilio side effects written into a Redis Stream in the same transaction as the
+//! state change that needs them, then carried out by workers of a consumer group (`jobs::outbox`).
+//!
+//! Each neighborhood has its own stream, so the change and its effect share one hash slot. A
+//! deployment-wide set names the streams that may hold work; workers also rescan for streams now
+//! and then, because that set is updated a moment after the stream.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::Script;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Store, StoreError, encode};
+use crate::domain::member::Member;
+
+/// A stream entry as Redis returns it: id and field/value pairs.
+type StreamRow = (String, Vec<(String, String)>);
+
+/// The consumer group every instance's workers join.
+pub const GROUP: &str = "workers";
+
+/// A Twilio side effect of a member change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// Add the member as an SMS participant to a shard with room.
+    AddParticipant { member_id: Uuid },
+    /// Remove the member's SMS participant.
+    RemoveParticipant {
+        member_id: Uuid,
+        conversation_sid: String,
+        participant_sid: String,
+    },
+}
+
+/// An effect read from a stream, with how often it was tried.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub effect: Effect,
+    pub attempts: u32,
+}
+
+/// Stores a member (new: unless the phone is taken; changed: only if unchanged since read) and
+/// queues its effect, in one step.
+static SAVE_WITH_EFFECT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[1] == '' then
+  if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[2]) == 0 then return 0 end
+elseif redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+redis.call('XADD', KEYS[3], '*', 'effect', ARGV[5], 'attempts', '0')
+return 1",
+    )
+});
+
+impl Store {
+    /// Saves `after` (replacing `before`, or as a new member when `before` is None) and queues
+    /// `effect`. False when a new member's phone is taken or `before` changed meanwhile.
+    pub async fn save_member_with_effect(
+        &self,
+        before: Option<&Member>,
+        after: &Member,
+        effect: &Effect,
+    ) -> Result<bool, StoreError> {
+        let id = after.neighborhood_id;
+        let mut conn = self.connection();
+        // A compare-and-set: repeating it after a lost answer would only report a conflict.
+        let saved: i64 = SAVE_WITH_EFFECT
+            .key(self.keys.members(id))
+            .key(self.keys.member_phones(id))
+            .key(self.keys.outbox(id))
+            .arg(before.map(encode).unwrap_or_default())
+            .arg(after.id.to_string())
+            .arg(after.phone.as_str())
+            .arg(encode(after))
+            .arg(encode(effect))
+            .invoke_async(&mut conn)
+            .await?;
+        if saved == 1 {
+            self.mark_outbox_active(id).await?;
+            self.index_member_role(after).await?;
+        }
+        Ok(saved == 1)
+    }
+
+    pub async fn mark_outbox_active(&self, id: Uuid) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("SADD")
+                .arg(self.keys.outbox_active())
+                .arg(id.to_string())
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// Neighborhoods whose outbox may hold work.
+    pub async fn active_outboxes(&self) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("SMEMBERS")
+                    .arg(self.keys.outbox_active())
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .collect())
+    }
+
+    /// Finds every non-empty outbox and marks it active (recovers a lost mark).
+    pub async fn rescan_outboxes(&self) -> Result<(), StoreError> {
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .retrying_once(|mut conn| async move {
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(self.keys.outbox_pattern())
+                        .arg("COUNT")
+                        .arg(500)
+                        .query_async(&mut conn)
+                        .await
+                })
+                .await?;
+            for key in keys {
+                let id = key
+                    .split("{nb:")
+                    .nth(1)
+                    .and_then(|rest| rest.split('}').next())
+                    .and_then(|id| Uuid::parse_str(id).ok());
+                let length: u64 = self
+                    .retrying_once(|mut conn| {
+                        let key = key.clone();
+                        async move { redis::cmd("XLEN").arg(key).query_async(&mut conn).await }
+                    })
+                    .await?;
+                if let (Some(id), true) = (id, length > 0) {
+                    self.mark_outbox_active(id).await?;
+                }
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    /// Takes up to `count` entries for `consumer`: first those another consumer left unacked for
+    /// `reclaim_after` (it died), then new ones.
+    pub async fn claim_outbox(
+        &self,
+        id: Uuid,
+        consumer: &str,
+        count: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let key = self.keys.outbox(id);
+        let mut conn = self.connection();
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&key)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(error) = created
+            && error.code() != Some("BUSYGROUP")
+        {
+            return Err(error.into());
+        }
+        let (_, reclaimed, _): (String, Vec<StreamRow>, redis::Value) = redis::cmd("XAUTOCLAIM")
+            .arg(&key)
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(reclaim_after.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        let mut entries: Vec<OutboxEntry> = reclaimed.into_iter().filter_map(parse_entry).collect();
+        if entries.len() < count {
+            let read: Option<Vec<(String, Vec<StreamRow>)>> = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(GROUP)
+                .arg(consumer)
+                .arg("COUNT")
+                .arg(count - entries.len())
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(">")
+                .query_async(&mut conn)
+                .await?;
+            entries.extend(
+                read.into_iter()
+                    .flatten()
+                    .flat_map(|(_, rows)| rows)
+                    .filter_map(parse_entry),
+            );
+        }
+        Ok(entries)
+    }
+
+    /// Done with an entry: acknowledged and removed from the stream.
+    pub async fn ack_outbox(&self, id: Uuid, entry_id: &str) -> Result<(), StoreError> {
+        let key = self.keys.outbox(id);
+        self.retrying_once(|mut conn| {
+            let key = key.clone();
+            async move {
+                redis::pipe()
+                    .atomic()
+                    .xack(&key, GROUP, &[entry_id])
+                    .xdel(&key, &[entry_id])
+                    .query_async::<()>(&mut conn)
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// Puts an entry back at the end of the stream with one more attempt counted.
+    pub async fn requeue_outbox(&self, id: Uuid, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let key = self.keys.outbox(id);
+        let mut conn = self.connection();
+        redis::pipe()
+            .atomic()
+            .cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("effect")
+            .arg(encode(&entry.effect))
+            .arg("attempts")
+            .arg(entry.attempts + 1)
+            .xack(&key, GROUP, &[&entry.id])
+            .xdel(&key, &[&entry.id])
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops a neighborhood from the active set when its outbox is empty.
+    pub async fn retire_outbox_if_empty(&self, id: Uuid) -> Result<(), StoreError> {
+        let length: u64 = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("XLEN")
+                    .arg(self.keys.outbox(id))
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        if length == 0 {
+            self.retrying_once(|mut conn| async move {
+                redis::cmd("SREM")
+                    .arg(self.keys.outbox_active())
+                    .arg(id.to_string())
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    // ----- shard bookkeeping --------------------------------------------------------------------
+
+    /// SMS participants we placed in each Conversation of a neighborhood.
+    pub async fn shard_counts(
+        &self,
+        id: Uuid,
+    ) -> Result<std::collections::HashMap<String, u32>, StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("HGETALL")
+                .arg(self.keys.shard_counts(id))
+                .query_async(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    pub async fn add_to_shard_count(
+        &self,
+        id: Uuid,
+        conversation_sid: &str,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection();
+        redis::cmd("HINCRBY")
+            .arg(self.keys.shard_counts(id))
+            .arg(conversation_sid)
+            .arg(delta)
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Records what Twilio says a Conversation holds (after a 50422 "full").
+    pub async fn set_shard_count(
+        &self,
+        id: Uuid,
+        conversation_sid: &str,
+        count: u32,
+    ) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("HSET")
+                .arg(self.keys.shard_counts(id))
+                .arg(conversation_sid)
+                .arg(count)
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// Takes the lock for creating a shard; false when another worker holds it.
+    pub async fn lock_shard_creation(
+        &self,
+        id: Uuid,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let set: Option<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(self.keys.shard_lock(id))
+                    .arg(token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl.as_millis() as u64)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(set.is_some())
+    }
+
+    pub async fn unlock_shard_creation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
+        static UNLOCK: LazyLock<Script> = LazyLock::new(|| {
+            Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
+            )
+        });
+        let mut conn = self.connection();
+        UNLOCK
+            .key(self.keys.shard_lock(id))
+            .arg(token)
+            .invoke_async::<i64>(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+fn parse_entry((id, fields): StreamRow) -> Option<OutboxEntry> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let effect = serde_json::from_str(&field("effect")?).ok()?;
+    let attempts = field("attempts").and_then(|a| a.parse().ok()).unwrap_or(0);
+    Some(OutboxEntry {
+        id,
+        effect,
+        attempts,
+    })
+}
