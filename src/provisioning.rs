@@ -364,6 +364,19 @@ fn ignore_gone(result: Result<(), TwilioError>) -> Result<(), String> {
     }
 }
 
+/// The neighborhood, unless it is missing or archived.
+async fn active_neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ProvisionError> {
+    let neighborhood = state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or(ProvisionError::NotFound)?;
+    if neighborhood.state == NeighborhoodState::Archived {
+        return Err(ProvisionError::Archived);
+    }
+    Ok(neighborhood)
+}
+
 /// Applies changes; a new name also renames every shard's Conversation (its FriendlyName).
 #[tracing::instrument(skip_all, fields(neighborhood_id = %id))]
 pub async fn update_neighborhood(
@@ -371,14 +384,7 @@ pub async fn update_neighborhood(
     id: Uuid,
     changes: NeighborhoodChanges,
 ) -> Result<Neighborhood, ProvisionError> {
-    let current = state
-        .store
-        .get_neighborhood(id)
-        .await?
-        .ok_or(ProvisionError::NotFound)?;
-    if current.state == NeighborhoodState::Archived {
-        return Err(ProvisionError::Archived);
-    }
+    let current = active_neighborhood(state, id).await?;
     if let Some(name) = changes.name.as_ref().filter(|name| **name != current.name) {
         let account = twilio(state)?;
         for shard in &current.shards {
@@ -424,14 +430,7 @@ pub async fn archive_neighborhood(
     id: Uuid,
     release_number: bool,
 ) -> Result<Neighborhood, ProvisionError> {
-    let current = state
-        .store
-        .get_neighborhood(id)
-        .await?
-        .ok_or(ProvisionError::NotFound)?;
-    if current.state == NeighborhoodState::Archived {
-        return Err(ProvisionError::Archived);
-    }
+    let current = active_neighborhood(state, id).await?;
     let account = twilio(state)?;
     for shard in &current.shards {
         let close = ConversationParams {

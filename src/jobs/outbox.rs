@@ -270,24 +270,33 @@ async fn existing_participant(
         }))
 }
 
-/// The first Conversation with room, creating the next one when all are full.
-async fn shard_with_room(
+/// The neighborhood, and its first Conversation with room, if any.
+async fn open_shard(
     state: &AppState,
-    twilio: &TwilioAccount,
     neighborhood_id: Uuid,
-) -> Result<String, EffectError> {
+) -> Result<(Neighborhood, Option<String>), EffectError> {
     let neighborhood = state
         .store
         .get_neighborhood(neighborhood_id)
         .await?
         .ok_or(EffectError::ShardBusy)?;
     let counts = state.store.shard_counts(neighborhood_id).await?;
-    if let Some(shard) = neighborhood
+    let open = neighborhood
         .shards
         .iter()
         .find(|shard| counts.get(&shard.conversation_sid).copied().unwrap_or(0) < SHARD_CAPACITY)
-    {
-        return Ok(shard.conversation_sid.clone());
+        .map(|shard| shard.conversation_sid.clone());
+    Ok((neighborhood, open))
+}
+
+/// The first Conversation with room, creating the next one when all are full.
+async fn shard_with_room(
+    state: &AppState,
+    twilio: &TwilioAccount,
+    neighborhood_id: Uuid,
+) -> Result<String, EffectError> {
+    if let (_, Some(shard)) = open_shard(state, neighborhood_id).await? {
+        return Ok(shard);
     }
     let token = Uuid::new_v4().to_string();
     if !state
@@ -311,18 +320,9 @@ async fn create_shard(
     neighborhood_id: Uuid,
 ) -> Result<String, EffectError> {
     // Another worker may have created it while we waited for the lock.
-    let neighborhood = state
-        .store
-        .get_neighborhood(neighborhood_id)
-        .await?
-        .ok_or(EffectError::ShardBusy)?;
-    let counts = state.store.shard_counts(neighborhood_id).await?;
-    if let Some(shard) = neighborhood
-        .shards
-        .iter()
-        .find(|shard| counts.get(&shard.conversation_sid).copied().unwrap_or(0) < SHARD_CAPACITY)
-    {
-        return Ok(shard.conversation_sid.clone());
+    let (neighborhood, open) = open_shard(state, neighborhood_id).await?;
+    if let Some(shard) = open {
+        return Ok(shard);
     }
     let index = neighborhood.shards.len();
     let unique_name = shard_unique_name(neighborhood_id, index);
