@@ -107,6 +107,10 @@ fn route_of_unnamed(path: &str) -> &'static str {
         "docs"
     } else if path.starts_with("/api/") {
         "api_unmatched"
+    } else if path.starts_with("/webhooks/") {
+        "twilio_webhooks"
+    } else if path.starts_with("/sandbox") {
+        "sandbox"
     } else {
         "static"
     }
