@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod join;
+pub mod join_requests;
 pub mod members;
 pub mod neighborhoods;
 pub mod system;
@@ -22,6 +24,10 @@ pub enum ApiTags {
     Neighborhoods,
     /// Members, their roles, and ownership.
     Members,
+    /// Asking to join (public).
+    Join,
+    /// Join requests, for captains.
+    JoinRequests,
     /// Who did what.
     Audit,
     /// API tokens for integrators.
@@ -35,6 +41,8 @@ pub type Api = (
     auth::AuthApi,
     neighborhoods::NeighborhoodsApi,
     members::MembersApi,
+    join::JoinApi,
+    join_requests::JoinRequestsApi,
     audit::AuditApi,
     tokens::TokensApi,
 );
@@ -46,6 +54,8 @@ pub fn service() -> OpenApiService<Api, ()> {
         auth::AuthApi,
         neighborhoods::NeighborhoodsApi,
         members::MembersApi,
+        join::JoinApi,
+        join_requests::JoinRequestsApi,
         audit::AuditApi,
         tokens::TokensApi,
     );

@@ -54,10 +54,29 @@ pub async fn sign_in_route(
     Ok(None)
 }
 
-/// Texts the code. Runs in the background so the answer takes as long for unknown phones.
+/// Texts a sign-in code. Runs in the background so the answer takes as long for unknown phones.
 pub async fn send(state: AppState, phone: Phone, from: Option<Phone>, code: String) {
+    let body = format!(
+        "{code} is your neighborhood-text sign-in code. It expires in 10 minutes. Never share it."
+    );
+    deliver(&state, phone, from, body).await;
+}
+
+/// Texts the code that confirms a join request's phone, from the neighborhood's number.
+pub async fn send_join_code(
+    state: AppState,
+    phone: Phone,
+    from: Phone,
+    neighborhood: String,
+    code: String,
+) {
+    let body = format!("{code} is your code to join {neighborhood}. It expires in 10 minutes.");
+    deliver(&state, phone, Some(from), body).await;
+}
+
+async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String) {
     let Some(twilio) = &state.twilio else {
-        tracing::error!("a sign-in code could not be sent: no Twilio account is configured");
+        tracing::error!("a code could not be sent: no Twilio account is configured");
         return;
     };
     let sender = match from {
@@ -65,15 +84,13 @@ pub async fn send(state: AppState, phone: Phone, from: Option<Phone>, code: Stri
         None => SmsSender::MessagingService(twilio.messaging_service_sid.clone()),
     };
     let request = SendSms {
-        to: phone.as_str().to_owned(),
+        to: to.as_str().to_owned(),
         from: sender,
-        body: format!(
-            "{code} is your neighborhood-text sign-in code. It expires in 10 minutes. Never share it."
-        ),
+        body,
     };
     // The code is never logged, and neither is the body that carries it.
     if let Err(error) = twilio.client.send_sms(&request).await {
-        tracing::warn!(%error, "sign-in code SMS failed");
+        tracing::warn!(%error, "code SMS failed");
     }
 }
 

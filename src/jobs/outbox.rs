@@ -17,7 +17,9 @@ use crate::state::{AppState, TwilioAccount};
 use crate::store::StoreError;
 use crate::store::outbox::{Effect, OutboxEntry};
 use crate::twilio::TwilioError;
-use crate::twilio::types::{ConversationParams, ConversationState, CreateSmsParticipant};
+use crate::twilio::types::{
+    ConversationParams, ConversationState, CreateSmsParticipant, SendSms, SmsSender,
+};
 
 /// Twilio's limit of SMS participants per Conversation.
 pub const SHARD_CAPACITY: u32 = 50;
@@ -106,6 +108,7 @@ async fn handle(
         Effect::AddParticipant { member_id } => {
             add_participant(state, twilio, neighborhood_id, *member_id).await
         }
+        Effect::SendSms { to, body } => send_sms(state, twilio, neighborhood_id, to, body).await,
         Effect::RemoveParticipant {
             member_id,
             conversation_sid,
@@ -131,6 +134,9 @@ async fn handle(
         Err(error) => {
             tracing::error!(%error, "outbox effect failed for good; the member is marked failed");
             let member_id = match &entry.effect {
+                Effect::SendSms { .. } => {
+                    return state.store.ack_outbox(neighborhood_id, &entry.id).await;
+                }
                 Effect::AddParticipant { member_id }
                 | Effect::RemoveParticipant { member_id, .. } => *member_id,
             };
@@ -366,6 +372,29 @@ async fn create_shard(
         "new Conversation for a neighborhood past 50 members"
     );
     Ok(sid)
+}
+
+async fn send_sms(
+    state: &AppState,
+    twilio: &TwilioAccount,
+    neighborhood_id: Uuid,
+    to: &str,
+    body: &str,
+) -> Result<(), EffectError> {
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(());
+    };
+    let request = SendSms {
+        to: to.to_owned(),
+        from: SmsSender::Number(neighborhood.phone_number.into()),
+        body: body.to_owned(),
+    };
+    match twilio.client.send_sms(&request).await {
+        Ok(_) => Ok(()),
+        // 21610: the phone texted STOP; Twilio will never deliver to it, so there is nothing to retry.
+        Err(error) if error.code() == Some(21610) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn remove_participant(

@@ -25,7 +25,7 @@ pub enum CodeCheck {
 }
 
 /// Checks a code's hash: spends it when right, counts an attempt when wrong, burns it at zero.
-static CHECK_CODE: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static CHECK_CODE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local stored = redis.call('HGET', KEYS[1], 'hash')

@@ -132,6 +132,35 @@ impl Keys {
     pub fn shard_lock(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:shard-lock", self.prefix, id.simple())
     }
+
+    /// A neighborhood's join requests: hash request id -> JSON.
+    pub fn join_requests(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:join-requests", self.prefix, id.simple())
+    }
+
+    /// Open join requests by phone: hash E.164 -> request id (one open request per phone).
+    pub fn open_join_requests(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:open-join-requests", self.prefix, id.simple())
+    }
+
+    /// The counter behind join requests' short numbers (`#12`).
+    pub fn join_request_numbers(&self, id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:join-request-numbers",
+            self.prefix,
+            id.simple()
+        )
+    }
+
+    /// The hashed code that verifies a join request's phone; expires by TTL.
+    pub fn join_code(&self, id: Uuid, request_id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:join-code:{}",
+            self.prefix,
+            id.simple(),
+            request_id.simple()
+        )
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod join_requests;
 pub mod keys;
 pub mod members;
 pub mod neighborhoods;

@@ -33,6 +33,9 @@ pub enum Effect {
         conversation_sid: String,
         participant_sid: String,
     },
+    /// Text one phone from the neighborhood's number (notices, welcomes). At least once: Twilio
+    /// has no idempotency key for sends.
+    SendSms { to: String, body: String },
 }
 
 /// An effect read from a stream, with how often it was tried.

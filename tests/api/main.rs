@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod helpers;
+mod join;
 mod neighborhoods;
 mod outbox;
 mod permissions;

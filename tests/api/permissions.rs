@@ -83,6 +83,8 @@ impl Who {
 /// A neighborhood with one principal of each kind, and another neighborhood beside it.
 struct Fixture {
     neighborhood: Uuid,
+    slug: String,
+    request_id: Uuid,
     member_id: Uuid,
     captain_id: Uuid,
     token_id: Uuid,
@@ -129,6 +131,8 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
         .as_str()
         .and_then(|id| id.parse().ok())
         .expect("id");
+    let slug = here["slug"].as_str().expect("slug").to_owned();
+    let request_id = pending_join_request(app, neighborhood).await;
     let captain_id = add_member(app, neighborhood, CAPTAIN, Role::Captain).await;
     add_member(app, neighborhood, MODERATOR, Role::Moderator).await;
     let member_id = add_member(app, neighborhood, MEMBER, Role::Member).await;
@@ -173,11 +177,43 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
     ];
     Fixture {
         neighborhood,
+        slug,
+        request_id,
         member_id,
         captain_id,
         token_id,
         clients,
     }
+}
+
+/// A verified request waiting for a captain.
+async fn pending_join_request(app: &TestApp, neighborhood: Uuid) -> Uuid {
+    use neighborhood_text::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState};
+    let now = time::OffsetDateTime::now_utc();
+    let request = JoinRequest {
+        id: Uuid::now_v7(),
+        number: 1,
+        neighborhood_id: neighborhood,
+        phone: neighborhood_text::domain::phone::Phone::parse("+15550004050").expect("phone"),
+        name: neighborhood_text::domain::member::DisplayName::parse("Asker").expect("name"),
+        address: None,
+        channel: JoinChannel::Web,
+        state: JoinState::Pending,
+        consent: Consent {
+            text: "yes".into(),
+            at: now,
+            ip: None,
+        },
+        created_at: now,
+        decided_by: None,
+        decided_at: None,
+        member_id: None,
+    };
+    app.state
+        .store
+        .insert_join_request(&request)
+        .await
+        .expect("stored")
 }
 
 /// A valid request body for each operation that takes one.
@@ -192,6 +228,10 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "archive_neighborhood" => json!({"release_number": false}),
         "update_member" => json!({"role": "moderator"}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
+        "submit_join_request" => {
+            json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
+        }
+        "verify_join_request" => json!({"request_id": fixture.request_id, "code": "000000"}),
         "transfer_ownership" => json!({"member_id": fixture.captain_id}),
         "create_token" => {
             json!({"name": "sync", "neighborhood_id": fixture.neighborhood, "role": "member"})
@@ -246,7 +286,9 @@ async fn check(
             .path
             .replace("{id}", &fixture.neighborhood.to_string())
             .replace("{member_id}", &fixture.member_id.to_string())
-            .replace("{token_id}", &fixture.token_id.to_string()),
+            .replace("{token_id}", &fixture.token_id.to_string())
+            .replace("{request_id}", &fixture.request_id.to_string())
+            .replace("{slug}", &fixture.slug),
     );
     let client = &fixture
         .clients

@@ -1,0 +1,361 @@
+//! `/api/v1/join/{slug}`: the public side of joining. Anyone may ask; the phone is verified by a
+//! 6-digit code before the request reaches the captains.
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::auth::enforce;
+use super::error::{ApiError, ErrorCode, FieldErrors};
+use crate::auth::codes;
+use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
+use crate::domain::member::{DisplayName, Role};
+use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Slug};
+use crate::domain::phone::Phone;
+use crate::state::AppState;
+use crate::store::auth::CodeCheck;
+use crate::store::join_requests::Advance;
+use crate::store::outbox::Effect;
+use crate::store::rate_limits;
+
+pub struct JoinApi;
+
+/// What the join page shows.
+#[derive(Debug, Object)]
+pub struct JoinCardOut {
+    /// The neighborhood's name.
+    pub name: String,
+    /// What it is about.
+    pub description: String,
+    /// The number neighbors text.
+    pub phone_number: String,
+    /// The text the neighbor agrees to by asking to join.
+    pub consent_text: String,
+}
+
+/// A request to join.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct JoinIn {
+    /// The name neighbors will see on your texts (1 to 40 characters).
+    pub name: String,
+    /// Your mobile number; a 6-digit code is texted to it.
+    pub phone: String,
+    /// Your street address, for the captains (at most 200 characters).
+    pub address: Option<String>,
+    /// Must be `true`: you agree to the `consent_text` of the join card.
+    pub consent: bool,
+}
+
+/// The request as the neighbor sees it.
+#[derive(Debug, Object)]
+pub struct JoinOut {
+    /// Quote it when verifying the phone.
+    pub request_id: Uuid,
+    /// `pending_verification` until the code is entered, then `pending` until a captain decides.
+    pub state: JoinState,
+    /// What happens next, for people.
+    pub message: String,
+}
+
+/// The code texted to the phone.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct VerifyIn {
+    /// The request being verified.
+    pub request_id: Uuid,
+    /// The six digits from the text.
+    pub code: String,
+}
+
+#[derive(ApiResponse)]
+enum CardResponse {
+    /// The neighborhood's join card.
+    #[oai(status = 200)]
+    Ok(Json<JoinCardOut>),
+}
+
+#[derive(ApiResponse)]
+enum JoinResponse {
+    /// Received: a code is on its way to the phone (or the phone's open request is returned).
+    #[oai(status = 202)]
+    Accepted(Json<JoinOut>),
+}
+
+#[derive(ApiResponse)]
+enum VerifyResponse {
+    /// Verified: the captains have been told.
+    #[oai(status = 200)]
+    Ok(Json<JoinOut>),
+}
+
+const MAX_ADDRESS_CHARS: usize = 200;
+
+/// The active neighborhood behind a join link, or 404 (archived ones take no requests).
+async fn open_neighborhood(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError> {
+    let not_found = || ApiError::not_found("neighborhood");
+    let slug = Slug::parse(slug).map_err(|_| not_found())?;
+    let id = state
+        .store
+        .neighborhood_id_by_slug(&slug)
+        .await?
+        .ok_or_else(not_found)?;
+    let neighborhood = state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or_else(not_found)?;
+    if neighborhood.state == NeighborhoodState::Archived {
+        return Err(ApiError::conflict(
+            ErrorCode::NeighborhoodArchived,
+            "This neighborhood is archived and takes no new members.",
+        ));
+    }
+    Ok(neighborhood)
+}
+
+fn join_out(request: &JoinRequest) -> JoinOut {
+    let message = match request.state {
+        JoinState::PendingVerification => {
+            "We texted you a 6-digit code: enter it to confirm your phone."
+        }
+        JoinState::Pending => {
+            "Your phone is confirmed. A captain will look at your request; you will get a text when you are in."
+        }
+        JoinState::Approved => {
+            "You are in: texts to the neighborhood number go to the whole group."
+        }
+        JoinState::Denied => "A captain declined this request.",
+    };
+    JoinOut {
+        request_id: request.id,
+        state: request.state,
+        message: message.into(),
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1/join", tag = "ApiTags::Join")]
+impl JoinApi {
+    /// Join card
+    ///
+    /// What a neighbor sees before asking to join.
+    #[oai(path = "/:slug", method = "get", operation_id = "join_card")]
+    async fn card(
+        &self,
+        state: Data<&AppState>,
+        slug: Path<String>,
+    ) -> Result<CardResponse, ApiError> {
+        let neighborhood = open_neighborhood(&state, &slug.0).await?;
+        Ok(CardResponse::Ok(Json(JoinCardOut {
+            consent_text: consent_text(neighborhood.name.as_str()),
+            name: neighborhood.name.into(),
+            description: neighborhood.description.into(),
+            phone_number: neighborhood.phone_number.into(),
+        })))
+    }
+
+    /// Ask to join
+    ///
+    /// Files a request and texts a 6-digit code to the phone. A phone with an open request gets
+    /// that request back (and a fresh code), never a second one. Limited per IP and per phone.
+    #[oai(path = "/:slug", method = "post", operation_id = "submit_join_request")]
+    async fn submit(
+        &self,
+        state: Data<&AppState>,
+        request: &Request,
+        slug: Path<String>,
+        body: Json<JoinIn>,
+    ) -> Result<JoinResponse, ApiError> {
+        let neighborhood = open_neighborhood(&state, &slug.0).await?;
+        let body = body.0;
+        let mut errors = FieldErrors::default();
+        let name = errors.check("name", DisplayName::parse(&body.name));
+        let phone = errors.check("phone", Phone::parse(&body.phone));
+        let address = body
+            .address
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty());
+        if address
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > MAX_ADDRESS_CHARS)
+        {
+            errors.add(
+                "address",
+                format!("An address has at most {MAX_ADDRESS_CHARS} characters."),
+            );
+        }
+        if !body.consent {
+            errors.add("consent", "Agree to receive the group's texts to join.");
+        }
+        let (Some(name), Some(phone)) = (name, phone) else {
+            return Err(errors.into_error());
+        };
+        errors.finish()?;
+        let ip = state.client_ip(request);
+        enforce(&state, &rate_limits::JOIN_REQUESTS_PER_IP, &ip).await?;
+        enforce(
+            &state,
+            &rate_limits::JOIN_REQUESTS_PER_PHONE,
+            phone.as_str(),
+        )
+        .await?;
+        if state
+            .store
+            .member_by_phone(neighborhood.id, &phone)
+            .await?
+            .is_some_and(|m| m.status == crate::domain::member::MemberStatus::Active)
+        {
+            return Err(ApiError::conflict(
+                ErrorCode::Conflict,
+                "This phone is already in the group.",
+            ));
+        }
+        let now = OffsetDateTime::now_utc();
+        let new = JoinRequest {
+            id: Uuid::now_v7(),
+            number: state
+                .store
+                .next_join_request_number(neighborhood.id)
+                .await?,
+            neighborhood_id: neighborhood.id,
+            phone: phone.clone(),
+            name,
+            address,
+            channel: JoinChannel::Web,
+            state: JoinState::PendingVerification,
+            consent: Consent {
+                text: consent_text(neighborhood.name.as_str()),
+                at: now,
+                ip: Some(ip),
+            },
+            created_at: now,
+            decided_by: None,
+            decided_at: None,
+            member_id: None,
+        };
+        let id = state.store.insert_join_request(&new).await?;
+        let stored = state
+            .store
+            .join_request(neighborhood.id, id)
+            .await?
+            .ok_or_else(|| ApiError::internal_message("join request vanished"))?;
+        if stored.state == JoinState::PendingVerification {
+            let code = codes::new_code();
+            let hash = codes::hash(state.session_key.expose(), &phone, &code);
+            state
+                .store
+                .store_join_code(
+                    neighborhood.id,
+                    id,
+                    &hash,
+                    codes::CODE_ATTEMPTS,
+                    codes::CODE_TTL,
+                )
+                .await?;
+            tokio::spawn(codes::send_join_code(
+                state.clone(),
+                phone,
+                neighborhood.phone_number.clone(),
+                neighborhood.name.as_str().to_owned(),
+                code,
+            ));
+        }
+        Ok(JoinResponse::Accepted(Json(join_out(&stored))))
+    }
+
+    /// Confirm the phone
+    ///
+    /// Checks the code; the request then reaches the captains, who are told by text.
+    #[oai(
+        path = "/:slug/verify",
+        method = "post",
+        operation_id = "verify_join_request"
+    )]
+    async fn verify(
+        &self,
+        state: Data<&AppState>,
+        request: &Request,
+        slug: Path<String>,
+        body: Json<VerifyIn>,
+    ) -> Result<VerifyResponse, ApiError> {
+        let neighborhood = open_neighborhood(&state, &slug.0).await?;
+        enforce(
+            &state,
+            &rate_limits::CODE_CHECKS_PER_IP,
+            &state.client_ip(request),
+        )
+        .await?;
+        let invalid = || {
+            ApiError::bad_request(
+                ErrorCode::InvalidCode,
+                "That code is wrong, expired or used. Ask to join again for a new one.",
+            )
+        };
+        let Some(before) = state
+            .store
+            .join_request(neighborhood.id, body.0.request_id)
+            .await?
+        else {
+            return Err(invalid());
+        };
+        if before.state != JoinState::PendingVerification {
+            return Ok(VerifyResponse::Ok(Json(join_out(&before))));
+        }
+        let hash = codes::hash(
+            state.session_key.expose(),
+            &before.phone,
+            body.0.code.trim(),
+        );
+        if state
+            .store
+            .check_join_code(neighborhood.id, before.id, &hash)
+            .await?
+            != CodeCheck::Accepted
+        {
+            return Err(invalid());
+        }
+        let after = JoinRequest {
+            state: JoinState::Pending,
+            ..before.clone()
+        };
+        let address = after
+            .address
+            .as_deref()
+            .map(|a| format!(", {a}"))
+            .unwrap_or_default();
+        let notice = format!(
+            "New join request #{}: {}{address}. Reply #approve {} or #deny {}",
+            after.number,
+            after.name.as_str(),
+            after.number,
+            after.number
+        );
+        let captains = state.store.members(neighborhood.id).await?;
+        let effects: Vec<Effect> = captains
+            .iter()
+            .filter(|m| {
+                m.role >= Role::Captain && m.status == crate::domain::member::MemberStatus::Active
+            })
+            .map(|captain| Effect::SendSms {
+                to: captain.phone.as_str().to_owned(),
+                body: notice.clone(),
+            })
+            .collect();
+        match state
+            .store
+            .advance_join_request(&before, &after, None, false, &effects)
+            .await?
+        {
+            Advance::Done => Ok(VerifyResponse::Ok(Json(join_out(&after)))),
+            _ => Err(ApiError::conflict(
+                ErrorCode::Conflict,
+                "The request changed meanwhile; try again.",
+            )),
+        }
+    }
+}

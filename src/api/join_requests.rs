@@ -1,0 +1,331 @@
+//! `/api/v1/neighborhoods/{id}/join-requests`: captains see who asked and let them in (or not).
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::audit::record;
+use super::error::{ApiError, ErrorCode};
+use crate::auth::policy;
+use crate::auth::principal::Auth;
+use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
+use crate::domain::member::{Member, MemberStatus, Role, SyncState};
+use crate::state::AppState;
+use crate::store::join_requests::Advance;
+use crate::store::outbox::Effect;
+
+pub struct JoinRequestsApi;
+
+/// A request to join.
+#[derive(Debug, Object)]
+pub struct JoinRequestOut {
+    /// Id.
+    pub id: Uuid,
+    /// Short number for SMS commands (`#approve 12`).
+    pub number: u64,
+    /// The name they gave.
+    pub name: String,
+    /// Their phone, for captains and the owner only.
+    pub phone: Option<String>,
+    /// Their address, if given.
+    pub address: Option<String>,
+    /// How they asked.
+    pub channel: JoinChannel,
+    /// Where it stands.
+    pub state: JoinState,
+    /// The exact consent text they agreed to.
+    pub consent_text: String,
+    /// When they agreed.
+    pub consent_at: OffsetDateTime,
+    /// When they asked.
+    pub created_at: OffsetDateTime,
+    /// Who decided, and when.
+    pub decided_by: Option<String>,
+    /// When it was decided.
+    pub decided_at: Option<OffsetDateTime>,
+    /// The member an approval made.
+    pub member_id: Option<Uuid>,
+}
+
+/// Join requests, newest first.
+#[derive(Debug, Object)]
+pub struct JoinRequestList {
+    /// Newest first.
+    pub items: Vec<JoinRequestOut>,
+}
+
+#[derive(ApiResponse)]
+enum ListResponse {
+    /// The requests.
+    #[oai(status = 200)]
+    Ok(Json<JoinRequestList>),
+}
+
+#[derive(ApiResponse)]
+enum ApproveResponse {
+    /// Approved: the neighbor is a member; adding them to the group text and the welcome text are
+    /// under way.
+    #[oai(status = 202)]
+    Accepted(Json<JoinRequestOut>),
+}
+
+#[derive(ApiResponse)]
+enum DenyResponse {
+    /// Denied: a polite text is on its way.
+    #[oai(status = 200)]
+    Ok(Json<JoinRequestOut>),
+}
+
+fn to_out(request: &JoinRequest, show_phone: bool) -> JoinRequestOut {
+    JoinRequestOut {
+        id: request.id,
+        number: request.number,
+        name: request.name.as_str().to_owned(),
+        phone: show_phone.then(|| request.phone.as_str().to_owned()),
+        address: request.address.clone(),
+        channel: request.channel,
+        state: request.state,
+        consent_text: request.consent.text.clone(),
+        consent_at: request.consent.at,
+        created_at: request.created_at,
+        decided_by: request.decided_by.clone(),
+        decided_at: request.decided_at,
+        member_id: request.member_id,
+    }
+}
+
+/// How often a decision is retried when the request changed under it.
+const ATTEMPTS: usize = 5;
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::JoinRequests")]
+impl JoinRequestsApi {
+    /// List join requests
+    ///
+    /// Newest first, optionally of one state. Phones are shown to captains and the owner only.
+    #[oai(
+        path = "/:id/join-requests",
+        method = "get",
+        operation_id = "list_join_requests"
+    )]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        #[oai(name = "state")] wanted: Query<Option<JoinState>>,
+    ) -> Result<ListResponse, ApiError> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "list_join_requests", Some(id.0)).await?;
+        let show_phone = policy::may_see_phones(&grant);
+        let items = state
+            .store
+            .join_requests(id.0)
+            .await?
+            .iter()
+            .filter(|request| wanted.0.is_none_or(|wanted| request.state == wanted))
+            .map(|request| to_out(request, show_phone))
+            .collect();
+        Ok(ListResponse::Ok(Json(JoinRequestList { items })))
+    }
+
+    /// Approve a join request
+    ///
+    /// Makes the neighbor a member and queues adding them to a shard with room, then a welcome
+    /// text. Two captains approving at once make one member. Only pending (verified) requests.
+    #[oai(
+        path = "/:id/join-requests/:request_id/approve",
+        method = "post",
+        operation_id = "approve_join_request"
+    )]
+    async fn approve(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        request_id: Path<Uuid>,
+    ) -> Result<ApproveResponse, ApiError> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "approve_join_request", Some(id.0)).await?;
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+        for _ in 0..ATTEMPTS {
+            let before = state
+                .store
+                .join_request(id.0, request_id.0)
+                .await?
+                .ok_or_else(|| ApiError::not_found("join request"))?;
+            if before.state == JoinState::Approved {
+                return Ok(ApproveResponse::Accepted(Json(to_out(
+                    &before,
+                    policy::may_see_phones(&grant),
+                ))));
+            }
+            if before.state != JoinState::Pending {
+                return Err(ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "Only a pending request (phone confirmed, not yet decided) can be approved.",
+                ));
+            }
+            let now = OffsetDateTime::now_utc();
+            let member = Member {
+                id: Uuid::now_v7(),
+                neighborhood_id: id.0,
+                phone: before.phone.clone(),
+                display_name: before.name.clone(),
+                role: Role::Member,
+                status: MemberStatus::Active,
+                joined_at: now,
+                updated_at: now,
+                participant: None,
+                sync: SyncState::Pending,
+            };
+            let after = JoinRequest {
+                state: JoinState::Approved,
+                decided_by: Some(auth.principal().actor()),
+                decided_at: Some(now),
+                member_id: Some(member.id),
+                ..before.clone()
+            };
+            let welcome = format!(
+                "Welcome to {}! Texts to this number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all texts, HELP for help.",
+                neighborhood.name.as_str()
+            );
+            let effects = [
+                Effect::AddParticipant {
+                    member_id: member.id,
+                },
+                Effect::SendSms {
+                    to: before.phone.as_str().to_owned(),
+                    body: welcome,
+                },
+            ];
+            match state
+                .store
+                .advance_join_request(&before, &after, Some(&member), true, &effects)
+                .await?
+            {
+                Advance::Done => {
+                    record(
+                        &state,
+                        auth.principal(),
+                        request,
+                        Some(id.0),
+                        "join_request.approve",
+                        format!("join_request:{}", after.id),
+                        json!({"member": format!("member:{}", member.id)}),
+                    )
+                    .await;
+                    return Ok(ApproveResponse::Accepted(Json(to_out(
+                        &after,
+                        policy::may_see_phones(&grant),
+                    ))));
+                }
+                Advance::MemberExists => {
+                    return Err(ApiError::conflict(
+                        ErrorCode::Conflict,
+                        "This phone is a member already.",
+                    ));
+                }
+                Advance::Changed => continue,
+            }
+        }
+        Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "The request kept changing; try again.",
+        ))
+    }
+
+    /// Deny a join request
+    ///
+    /// Records who denied it and texts the neighbor a polite note.
+    #[oai(
+        path = "/:id/join-requests/:request_id/deny",
+        method = "post",
+        operation_id = "deny_join_request"
+    )]
+    async fn deny(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        request_id: Path<Uuid>,
+    ) -> Result<DenyResponse, ApiError> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "deny_join_request", Some(id.0)).await?;
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+        for _ in 0..ATTEMPTS {
+            let before = state
+                .store
+                .join_request(id.0, request_id.0)
+                .await?
+                .ok_or_else(|| ApiError::not_found("join request"))?;
+            if before.state == JoinState::Denied {
+                return Ok(DenyResponse::Ok(Json(to_out(
+                    &before,
+                    policy::may_see_phones(&grant),
+                ))));
+            }
+            if !before.state.is_open() {
+                return Err(ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "This request was approved already.",
+                ));
+            }
+            let now = OffsetDateTime::now_utc();
+            let after = JoinRequest {
+                state: JoinState::Denied,
+                decided_by: Some(auth.principal().actor()),
+                decided_at: Some(now),
+                ..before.clone()
+            };
+            let note = format!(
+                "Thanks for asking to join {}. The captains could not add you this time.",
+                neighborhood.name.as_str()
+            );
+            let effects = [Effect::SendSms {
+                to: before.phone.as_str().to_owned(),
+                body: note,
+            }];
+            if state
+                .store
+                .advance_join_request(&before, &after, None, true, &effects)
+                .await?
+                == Advance::Done
+            {
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "join_request.deny",
+                    format!("join_request:{}", after.id),
+                    json!({}),
+                )
+                .await;
+                return Ok(DenyResponse::Ok(Json(to_out(
+                    &after,
+                    policy::may_see_phones(&grant),
+                ))));
+            }
+        }
+        Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "The request kept changing; try again.",
+        ))
+    }
+}

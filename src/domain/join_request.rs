@@ -1,0 +1,88 @@
+//! A neighbor's request to join, and the consent evidence carriers ask for.
+
+use poem_openapi::Enum;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::member::DisplayName;
+use super::phone::Phone;
+
+/// How the request came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum JoinChannel {
+    /// The public join page.
+    Web,
+    /// Texting `JOIN Name` to the number.
+    Sms,
+    /// An invite link.
+    Invite,
+    /// A captain's import.
+    Import,
+}
+
+/// Where the request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum JoinState {
+    /// Waiting for the phone's 6-digit code.
+    PendingVerification,
+    /// Waiting for a captain.
+    Pending,
+    /// A captain let them in.
+    Approved,
+    /// A captain said no.
+    Denied,
+}
+
+impl JoinState {
+    /// Still open: a second request for the same phone returns this one.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::PendingVerification | Self::Pending)
+    }
+}
+
+/// What the neighbor agreed to, when and from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The exact text they agreed to.
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The address the web form came from.
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub id: Uuid,
+    /// Short number captains use by SMS (`#approve 12`).
+    pub number: u64,
+    pub neighborhood_id: Uuid,
+    pub phone: Phone,
+    pub name: DisplayName,
+    pub address: Option<String>,
+    pub channel: JoinChannel,
+    pub state: JoinState,
+    pub consent: Consent,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Who decided (`phone:+1...` or `token:<id>`), and when.
+    pub decided_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub decided_at: Option<OffsetDateTime>,
+    /// The member an approval made.
+    pub member_id: Option<Uuid>,
+}
+
+/// The consent text shown on the join page and stored with each request.
+pub fn consent_text(neighborhood_name: &str) -> String {
+    format!(
+        "I agree to receive group text messages from {neighborhood_name} neighbors at this number. \
+         Message frequency varies. Msg & data rates may apply. Reply LEAVE to leave the group, \
+         STOP to stop all texts, HELP for help."
+    )
+}

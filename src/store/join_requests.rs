@@ -1,0 +1,204 @@
+//! Join requests: one open request per phone, verified by a code, decided by a captain. A
+//! decision, the member it makes and the texts it sends are written in one step.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::Script;
+use uuid::Uuid;
+
+use super::auth::{CHECK_CODE, CodeCheck};
+use super::outbox::Effect;
+use super::{Store, StoreError, encode};
+use crate::domain::join_request::JoinRequest;
+use crate::domain::member::Member;
+
+/// Stores a new request unless the phone has an open one; answers the open one's id then.
+static INSERT_REQUEST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local open = redis.call('HGET', KEYS[2], ARGV[1])
+if open then return open end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return ARGV[2]",
+    )
+});
+
+/// Moves a request on, if it is still as read: optionally makes its member and closes it, and
+/// queues its effects.
+static ADVANCE_REQUEST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'changed' end
+if ARGV[6] ~= '' then
+  if redis.call('HSETNX', KEYS[4], ARGV[4], ARGV[6]) == 0 then return 'member_exists' end
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[5] == '1' then redis.call('HDEL', KEYS[2], ARGV[4]) end
+for i = 8, #ARGV do redis.call('XADD', KEYS[5], '*', 'effect', ARGV[i], 'attempts', '0') end
+return 'ok'",
+    )
+});
+
+/// How a request moved on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advance {
+    Done,
+    /// Someone else changed it first; read it again.
+    Changed,
+    /// Its phone is a member already.
+    MemberExists,
+}
+
+impl Store {
+    /// Stores `request`, or returns the phone's open request instead (same id when new).
+    pub async fn insert_join_request(&self, request: &JoinRequest) -> Result<Uuid, StoreError> {
+        let id = request.neighborhood_id;
+        let mut conn = self.connection();
+        // Not retried blindly: a repeat would find the request it made and answer its id anyway.
+        let stored: String = INSERT_REQUEST
+            .key(self.keys.join_requests(id))
+            .key(self.keys.open_join_requests(id))
+            .arg(request.phone.as_str())
+            .arg(request.id.to_string())
+            .arg(encode(request))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(Uuid::parse_str(&stored).unwrap_or(request.id))
+    }
+
+    /// The next short number of a neighborhood's requests.
+    pub async fn next_join_request_number(&self, id: Uuid) -> Result<u64, StoreError> {
+        let mut conn = self.connection();
+        Ok(redis::cmd("INCR")
+            .arg(self.keys.join_request_numbers(id))
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    pub async fn join_request(
+        &self,
+        id: Uuid,
+        request_id: Uuid,
+    ) -> Result<Option<JoinRequest>, StoreError> {
+        self.hget_json(&self.keys.join_requests(id), &request_id.to_string())
+            .await
+    }
+
+    /// Every request of a neighborhood, newest first.
+    pub async fn join_requests(&self, id: Uuid) -> Result<Vec<JoinRequest>, StoreError> {
+        let mut requests: Vec<JoinRequest> = self.hvals_json(&self.keys.join_requests(id)).await?;
+        requests.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(b.number.cmp(&a.number))
+        });
+        Ok(requests)
+    }
+
+    pub async fn store_join_code(
+        &self,
+        id: Uuid,
+        request_id: Uuid,
+        hash: &str,
+        attempts: u32,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.join_code(id, request_id);
+        self.retrying_once(|mut conn| {
+            let key = key.clone();
+            async move {
+                redis::pipe()
+                    .atomic()
+                    .del(&key)
+                    .hset_multiple(
+                        &key,
+                        &[
+                            ("hash", hash.to_owned()),
+                            ("attempts_left", attempts.to_string()),
+                        ],
+                    )
+                    .pexpire(&key, ttl.as_millis() as i64)
+                    .query_async::<()>(&mut conn)
+                    .await
+            }
+        })
+        .await
+    }
+
+    pub async fn check_join_code(
+        &self,
+        id: Uuid,
+        request_id: Uuid,
+        hash: &str,
+    ) -> Result<CodeCheck, StoreError> {
+        let mut conn = self.connection();
+        let outcome: String = CHECK_CODE
+            .key(self.keys.join_code(id, request_id))
+            .arg(hash)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(match outcome.as_str() {
+            "accepted" => CodeCheck::Accepted,
+            "wrong" => CodeCheck::Wrong,
+            _ => CodeCheck::Missing,
+        })
+    }
+
+    /// Replaces `before` with `after` if unchanged; with `member`, makes it (unless the phone is
+    /// one already); `close` ends the phone's open request; `effects` are queued.
+    pub async fn advance_join_request(
+        &self,
+        before: &JoinRequest,
+        after: &JoinRequest,
+        member: Option<&Member>,
+        close: bool,
+        effects: &[Effect],
+    ) -> Result<Advance, StoreError> {
+        let id = before.neighborhood_id;
+        let mut invocation = ADVANCE_REQUEST.key(self.keys.join_requests(id));
+        invocation
+            .key(self.keys.open_join_requests(id))
+            .key(self.keys.members(id))
+            .key(self.keys.member_phones(id))
+            .key(self.keys.outbox(id))
+            .arg(before.id.to_string())
+            .arg(encode(before))
+            .arg(encode(after))
+            .arg(before.phone.as_str())
+            .arg(if close { "1" } else { "0" })
+            .arg(member.map(|m| m.id.to_string()).unwrap_or_default())
+            .arg(member.map(encode).unwrap_or_default());
+        for effect in effects {
+            invocation.arg(encode(effect));
+        }
+        let mut conn = self.connection();
+        let outcome: String = invocation.invoke_async(&mut conn).await?;
+        match outcome.as_str() {
+            "ok" => {
+                if !effects.is_empty() {
+                    self.mark_outbox_active(id).await?;
+                }
+                if let Some(member) = member {
+                    self.index_member_role(member).await?;
+                }
+                Ok(Advance::Done)
+            }
+            "member_exists" => Ok(Advance::MemberExists),
+            _ => Ok(Advance::Changed),
+        }
+    }
+
+    /// The neighborhood a join link belongs to.
+    pub async fn neighborhood_id_by_slug(
+        &self,
+        slug: &crate::domain::neighborhood::Slug,
+    ) -> Result<Option<Uuid>, StoreError> {
+        Ok(self
+            .get_string(&self.keys.slug_claim(slug))
+            .await?
+            .and_then(|id| Uuid::parse_str(&id).ok()))
+    }
+}
