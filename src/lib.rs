@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod jobs;
+pub mod membership;
 pub mod provisioning;
 pub mod sandbox;
 pub mod secret;

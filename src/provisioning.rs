@@ -204,6 +204,10 @@ async fn provision(
         created_at: now,
         updated_at: now,
     };
+    state
+        .store
+        .index_conversation(&neighborhood.shards[0].conversation_sid, id)
+        .await?;
     if !state.store.insert_neighborhood(&neighborhood).await? {
         return Err(ProvisionError::NumberTaken(number));
     }

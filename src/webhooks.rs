@@ -4,15 +4,21 @@
 //! rebuilt from `NT_PUBLIC_URL` (TLS ends at a proxy, so the request's own scheme and host are not
 //! what Twilio signed). An unsigned or forged request gets 403 and nothing else happens.
 //!
-//! For now the handlers accept what Twilio sends and change nothing: the pre-event answer is
-//! empty, which tells Twilio to publish the message as it is; the SMS answer is an empty TwiML
-//! response. Names on messages, keywords and commands build on these endpoints.
+//! The pre-event webhook signs every group message with its author's name, keeps keywords
+//! (LEAVE, STOP...) and non-members' texts out of the group, and acts on LEAVE and STOP. The SMS
+//! webhook answers people outside the group: join instructions, or a join request for
+//! `JOIN Name`, or a rejoin request for START after STOP. Captain commands come later.
 
 use poem::http::StatusCode;
-use poem::web::Data;
+use poem::web::{Data, Json};
 use poem::{Body, IntoResponse, Request, Response, Route, handler, post};
 
+use crate::domain::member::{DisplayName, MemberStatus};
+use crate::domain::neighborhood::NeighborhoodState;
+use crate::domain::phone::Phone;
+use crate::membership::{self, Keyword};
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::twilio::signature;
 
 pub fn routes() -> Route {
@@ -86,17 +92,69 @@ async fn receive(
 
 #[handler]
 async fn conversations_pre(state: Data<&AppState>, request: &Request, body: Body) -> Response {
-    match receive(&state, request, body).await {
-        Ok(params) => {
-            tracing::info!(
-                event = param(&params, "EventType"),
-                conversation_sid = param(&params, "ConversationSid"),
-                "pre-event webhook"
-            );
-            // An empty 200 tells Twilio to publish the message unchanged.
+    let params = match receive(&state, request, body).await {
+        Ok(params) => params,
+        Err(status) => return status.into_response(),
+    };
+    if param(&params, "EventType") != "onMessageAdd" {
+        return StatusCode::OK.into_response();
+    }
+    match pre_message(&state, &params).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            // Failing open is Twilio's rule too: a broken check must not silence the group.
+            tracing::error!(%error, "pre-event webhook failed; the message goes out unchanged");
             StatusCode::OK.into_response()
         }
-        Err(status) => status.into_response(),
+    }
+}
+
+/// Decides what a member's text becomes: the group sees it signed with their name; keywords and
+/// texts from non-members are kept out of the group (a 4xx tells Twilio not to publish).
+async fn pre_message(
+    state: &AppState,
+    params: &[(String, String)],
+) -> Result<Response, StoreError> {
+    let refuse = || StatusCode::FORBIDDEN.into_response();
+    let Some(neighborhood_id) = state
+        .store
+        .neighborhood_of_conversation(param(params, "ConversationSid"))
+        .await?
+    else {
+        return Ok(StatusCode::OK.into_response());
+    };
+    let Ok(author) = Phone::parse(param(params, "Author")) else {
+        return Ok(refuse());
+    };
+    let (Some(neighborhood), Some(member)) = (
+        state.store.get_neighborhood(neighborhood_id).await?,
+        state
+            .store
+            .member_by_phone(neighborhood_id, &author)
+            .await?,
+    ) else {
+        return Ok(refuse());
+    };
+    if member.status != MemberStatus::Active {
+        return Ok(refuse());
+    }
+    let body = param(params, "Body");
+    match Keyword::parse(body) {
+        Some(Keyword::Leave) => {
+            membership::leave(state, &neighborhood, &member).await?;
+            Ok(refuse())
+        }
+        Some(Keyword::Stop) => {
+            membership::opt_out_everywhere(state, &author).await?;
+            Ok(refuse())
+        }
+        // Twilio answers START and HELP itself; a member's JOIN is not for the group either.
+        Some(Keyword::Start | Keyword::Help | Keyword::Join(_)) => Ok(refuse()),
+        None => {
+            let signed =
+                serde_json::json!({"body": format!("{}: {body}", member.display_name.as_str())});
+            Ok(Json(signed).into_response())
+        }
     }
 }
 
@@ -104,7 +162,7 @@ async fn conversations_pre(state: Data<&AppState>, request: &Request, body: Body
 async fn conversations_post(state: Data<&AppState>, request: &Request, body: Body) -> Response {
     match receive(&state, request, body).await {
         Ok(params) => {
-            tracing::info!(
+            tracing::debug!(
                 event = param(&params, "EventType"),
                 conversation_sid = param(&params, "ConversationSid"),
                 "post-event webhook"
@@ -117,17 +175,121 @@ async fn conversations_post(state: Data<&AppState>, request: &Request, body: Bod
 
 #[handler]
 async fn inbound_sms(state: Data<&AppState>, request: &Request, body: Body) -> Response {
-    match receive(&state, request, body).await {
-        Ok(params) => {
-            tracing::info!(
-                message_sid = param(&params, "MessageSid"),
-                to = param(&params, "To"),
-                "inbound SMS webhook"
-            );
-            Response::builder()
-                .content_type("text/xml")
-                .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
+    let params = match receive(&state, request, body).await {
+        Ok(params) => params,
+        Err(status) => return status.into_response(),
+    };
+    let reply = match sms_reply(&state, &params).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::error!(%error, "inbound SMS could not be handled");
+            None
         }
-        Err(status) => status.into_response(),
+    };
+    twiml(reply.as_deref())
+}
+
+/// What a text to a neighborhood number gets back. Members' texts are carried by the
+/// Conversation (Twilio calls this webhook for them too), so they get nothing here.
+async fn sms_reply(
+    state: &AppState,
+    params: &[(String, String)],
+) -> Result<Option<String>, StoreError> {
+    let (Ok(from), Ok(to)) = (
+        Phone::parse(param(params, "From")),
+        Phone::parse(param(params, "To")),
+    ) else {
+        return Ok(None);
+    };
+    let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
+        return Ok(None);
+    };
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(None);
+    };
+    if neighborhood.state == NeighborhoodState::Archived {
+        return Ok(None);
     }
+    let member = state.store.member_by_phone(neighborhood_id, &from).await?;
+    if member
+        .as_ref()
+        .is_some_and(|m| m.status == MemberStatus::Active)
+    {
+        return Ok(None);
+    }
+    let name = neighborhood.name.as_str();
+    let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
+    Ok(match Keyword::parse(param(params, "Body")) {
+        // Twilio itself answers the opt-out family.
+        Some(Keyword::Stop | Keyword::Help) => None,
+        Some(Keyword::Start)
+            if member
+                .as_ref()
+                .is_some_and(|m| m.status == MemberStatus::OptedOut) =>
+        {
+            let display = member
+                .as_ref()
+                .map(|m| m.display_name.clone())
+                .or_else(|| DisplayName::parse("Neighbor").ok());
+            match display {
+                Some(display) => {
+                    membership::request_by_text(
+                        state,
+                        &neighborhood,
+                        &from,
+                        display,
+                        param(params, "MessageSid"),
+                    )
+                    .await?;
+                    Some(format!(
+                        "Welcome back! Your request to rejoin {name} is with the captains."
+                    ))
+                }
+                None => None,
+            }
+        }
+        Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
+            Ok(display) => {
+                let request = membership::request_by_text(
+                    state,
+                    &neighborhood,
+                    &from,
+                    display,
+                    param(params, "MessageSid"),
+                )
+                .await?;
+                Some(format!(
+                    "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",
+                    request.name.as_str()
+                ))
+            }
+            Err(_) => Some(format!(
+                "Reply JOIN followed by your name (up to {} characters), like: JOIN Ana R.",
+                DisplayName::MAX_CHARS
+            )),
+        },
+        Some(Keyword::Join(None)) => {
+            Some("Reply JOIN followed by your name, like: JOIN Ana R.".to_owned())
+        }
+        _ => Some(format!(
+            "This number is the {name} neighborhood group text. To join, visit {link} or reply JOIN followed by your name."
+        )),
+    })
+}
+
+/// A TwiML answer, with one `<Message>` when there is a reply.
+fn twiml(reply: Option<&str>) -> Response {
+    let body = match reply {
+        Some(text) => {
+            let escaped = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escaped}</Message></Response>"#
+            )
+        }
+        None => r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#.to_owned(),
+    };
+    Response::builder().content_type("text/xml").body(body)
 }

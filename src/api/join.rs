@@ -14,13 +14,12 @@ use super::auth::enforce;
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::codes;
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
-use crate::domain::member::{DisplayName, Role};
+use crate::domain::member::DisplayName;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Slug};
 use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::auth::CodeCheck;
 use crate::store::join_requests::Advance;
-use crate::store::outbox::Effect;
 use crate::store::rate_limits;
 
 pub struct JoinApi;
@@ -232,6 +231,7 @@ impl JoinApi {
                 text: consent_text(neighborhood.name.as_str()),
                 at: now,
                 ip: Some(ip),
+                message_sid: None,
             },
             created_at: now,
             decided_by: None,
@@ -323,29 +323,7 @@ impl JoinApi {
             state: JoinState::Pending,
             ..before.clone()
         };
-        let address = after
-            .address
-            .as_deref()
-            .map(|a| format!(", {a}"))
-            .unwrap_or_default();
-        let notice = format!(
-            "New join request #{}: {}{address}. Reply #approve {} or #deny {}",
-            after.number,
-            after.name.as_str(),
-            after.number,
-            after.number
-        );
-        let captains = state.store.members(neighborhood.id).await?;
-        let effects: Vec<Effect> = captains
-            .iter()
-            .filter(|m| {
-                m.role >= Role::Captain && m.status == crate::domain::member::MemberStatus::Active
-            })
-            .map(|captain| Effect::SendSms {
-                to: captain.phone.as_str().to_owned(),
-                body: notice.clone(),
-            })
-            .collect();
+        let effects = crate::membership::captain_notices(&state, neighborhood.id, &after).await?;
         match state
             .store
             .advance_join_request(&before, &after, None, false, &effects)

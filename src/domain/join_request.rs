@@ -54,6 +54,9 @@ pub struct Consent {
     pub at: OffsetDateTime,
     /// The address the web form came from.
     pub ip: Option<String>,
+    /// The inbound text that asked to join (texted requests).
+    #[serde(default)]
+    pub message_sid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

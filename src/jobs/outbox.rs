@@ -353,6 +353,10 @@ async fn create_shard(
     let sid = conversation.sid.clone();
     state
         .store
+        .index_conversation(&sid, neighborhood_id)
+        .await?;
+    state
+        .store
         .update_neighborhood(neighborhood_id, |n| {
             if !n.shards.iter().any(|shard| shard.conversation_sid == sid) {
                 n.shards.push(Shard {

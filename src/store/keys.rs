@@ -161,6 +161,11 @@ impl Keys {
             request_id.simple()
         )
     }
+
+    /// Which neighborhood a Conversation belongs to: hash conversation sid -> neighborhood id.
+    pub fn conversation_neighborhoods(&self) -> String {
+        format!("{}:{{global}}:conversation-neighborhoods", self.prefix)
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the

@@ -287,4 +287,46 @@ impl Store {
         .await
         .map(drop)
     }
+
+    /// Records which neighborhood a Conversation belongs to (for the webhooks).
+    pub async fn index_conversation(
+        &self,
+        conversation_sid: &str,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("HSET")
+                .arg(self.keys.conversation_neighborhoods())
+                .arg(conversation_sid)
+                .arg(id.to_string())
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// The neighborhood a Conversation belongs to.
+    pub async fn neighborhood_of_conversation(
+        &self,
+        conversation_sid: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let id: Option<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("HGET")
+                    .arg(self.keys.conversation_neighborhoods())
+                    .arg(conversation_sid)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
+    }
+
+    /// The neighborhood that holds a phone number.
+    pub async fn neighborhood_of_number(&self, number: &Phone) -> Result<Option<Uuid>, StoreError> {
+        Ok(self
+            .get_string(&self.keys.number_claim(number))
+            .await?
+            .and_then(|id| Uuid::parse_str(&id).ok()))
+    }
 }

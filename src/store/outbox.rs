@@ -92,6 +92,27 @@ impl Store {
         Ok(saved == 1)
     }
 
+    /// Queues effects that go with no state change (a reply text).
+    pub async fn enqueue_effects(&self, id: Uuid, effects: &[Effect]) -> Result<(), StoreError> {
+        let key = self.keys.outbox(id);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for effect in effects {
+            pipe.cmd("XADD")
+                .arg(&key)
+                .arg("*")
+                .arg("effect")
+                .arg(encode(effect))
+                .arg("attempts")
+                .arg(0)
+                .ignore();
+        }
+        let mut conn = self.connection();
+        // Not retried: a repeat after a lost answer would queue the texts twice.
+        pipe.query_async::<()>(&mut conn).await?;
+        self.mark_outbox_active(id).await
+    }
+
     pub async fn mark_outbox_active(&self, id: Uuid) -> Result<(), StoreError> {
         self.retrying_once(|mut conn| async move {
             redis::cmd("SADD")

@@ -198,7 +198,7 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     assert_eq!(routed["outcome"], "conversation");
     assert_eq!(
         app.inbox(OWNER).await.last().map(|m| m.1.clone()),
-        Some("hi all".to_owned())
+        Some("Ana Ruiz: hi all".to_owned())
     );
 
     let (status, body) = json_of(

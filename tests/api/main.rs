@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod helpers;
 mod join;
+mod keywords;
 mod neighborhoods;
 mod outbox;
 mod permissions;

@@ -144,7 +144,7 @@ async fn a_member_added_directly_joins_the_group_text() {
     );
     assert_eq!(
         app.inbox("+15550006001").await.last().map(|m| m.1.clone()),
-        Some("welcome Ana".to_owned())
+        Some("Owner: welcome Ana".to_owned())
     );
 
     let (status, same) = json_of(

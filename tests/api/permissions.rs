@@ -203,6 +203,7 @@ async fn pending_join_request(app: &TestApp, neighborhood: Uuid) -> Uuid {
             text: "yes".into(),
             at: now,
             ip: None,
+            message_sid: None,
         },
         created_at: now,
         decided_by: None,

@@ -941,6 +941,8 @@ async fn two_instances_share_one_emulated_account_through_redis() {
     let first = spawn_sandbox_app().await;
     let second = crate::helpers::spawn_second_sandbox_instance(&first).await;
     let group = group_with(&first, &[ANA, BEN]).await;
+    route_webhooks_to(&first, &first.twilio, &group.number).await;
+    accept_everything(&first.twilio).await;
 
     // The text enters through the second instance; the first sees the delivery and the group.
     let routed = second
@@ -964,6 +966,9 @@ async fn two_instances_share_one_emulated_account_through_redis() {
 async fn deliveries_stream_live_to_the_phones_page() {
     let app = spawn_sandbox_app().await;
     let group = group_with(&app, &[ANA, BEN]).await;
+    // These phones are bound behind the service's back: let a receiver, not the service, vet them.
+    route_webhooks_to(&app, &app.twilio, &group.number).await;
+    accept_everything(&app.twilio).await;
     let mut stream = app.get("/sandbox/api/events").await;
 
     // Texts are sent until the subscription, which starts asynchronously, sees one delivered.

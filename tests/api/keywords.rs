@@ -1,0 +1,230 @@
+//! What neighbors do by text, end to end against the emulator: LEAVE, STOP then START, and
+//! JOIN Name from a stranger.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app};
+
+const OWNER: &str = "+15550008800";
+const ANA: &str = "+15550008801";
+
+/// A neighborhood with Ana in its group text; returns (id, number).
+async fn neighborhood_with_ana(app: &TestApp, area_code: &str) -> (String, String) {
+    let created = app.create_neighborhood(&json!({"name": format!("Keyword Street {area_code}"), "area_code": area_code, "owner_phone": OWNER, "owner_name": "Olive"})).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            &json!({"phone": ANA, "display_name": "Ana R."}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202);
+    wait_for_members(app, &id, |members| {
+        members.len() == 2 && members.iter().all(|m| m["sync"] == "done")
+    })
+    .await;
+    (
+        id,
+        created["phone_number"].as_str().expect("number").to_owned(),
+    )
+}
+
+async fn wait_for_members(app: &TestApp, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut members = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done(&members) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "members never settled: {members:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let (_, listed) = json_of(
+            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+                .await,
+        )
+        .await;
+        members = listed["items"].as_array().cloned().unwrap_or_default();
+    }
+    members
+}
+
+fn ana(members: &[Value]) -> Value {
+    members
+        .iter()
+        .find(|m| m["phone"] == ANA)
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn last_text(app: &TestApp, phone: &str) -> String {
+    app.inbox(phone)
+        .await
+        .last()
+        .map(|m| m.1.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_member_who_texts_leave_is_out_of_the_group_and_told_so() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood_with_ana(&app, "505").await;
+
+    let routed = app.text(ANA, &number, "leave").await;
+
+    assert_eq!(
+        routed["outcome"], "rejected",
+        "LEAVE never reaches the group"
+    );
+    let members = wait_for_members(&app, &id, |m| {
+        ana(m)["status"] == "left" && ana(m)["sync"] == "done"
+    })
+    .await;
+    assert!(ana(&members)["conversation_sid"].is_null());
+    eventually(Duration::from_secs(20), "the confirming text", || async {
+        last_text(&app, ANA)
+            .await
+            .starts_with("You left Keyword Street")
+    })
+    .await;
+    assert!(
+        !app.inbox(OWNER).await.iter().any(|m| m.1.contains("leave")),
+        "the group never saw it"
+    );
+
+    let routed = app.text(ANA, &number, "hello?").await;
+    assert_eq!(
+        routed["outcome"], "sms_webhook",
+        "after leaving, texts go to the number's webhook"
+    );
+    assert!(
+        last_text(&app, ANA)
+            .await
+            .contains("reply JOIN followed by your name")
+    );
+}
+
+#[tokio::test]
+async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
+    let app = spawn_sandbox_app().await;
+    let (first, first_number) = neighborhood_with_ana(&app, "505").await;
+    let (second, _) = neighborhood_with_ana(&app, "575").await;
+
+    let routed = app.text(ANA, &first_number, "STOP").await;
+
+    assert_eq!(routed["outcome"], "rejected");
+    for id in [&first, &second] {
+        let members = wait_for_members(&app, id, |m| {
+            ana(m)["status"] == "opted_out" && ana(m)["sync"] == "done"
+        })
+        .await;
+        assert!(
+            ana(&members)["conversation_sid"].is_null(),
+            "out of the group in every neighborhood"
+        );
+    }
+    assert!(
+        app.inbox(ANA)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("You have successfully been unsubscribed")),
+        "Twilio's own reply"
+    );
+
+    app.text(ANA, &first_number, "START").await;
+    eventually(
+        Duration::from_secs(20),
+        "a rejoin request and the captains' notice",
+        || async {
+            let (_, requests) = json_of(
+                app.get(&format!(
+                    "/api/v1/neighborhoods/{first}/join-requests?state=pending"
+                ))
+                .await,
+            )
+            .await;
+            let pending = requests["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|r| r["phone"] == ANA && r["channel"] == "sms")
+            });
+            pending
+                && app
+                    .inbox(OWNER)
+                    .await
+                    .iter()
+                    .any(|m| m.1.starts_with("New join request #") && m.1.contains("Ana R."))
+        },
+    )
+    .await;
+    assert!(
+        app.inbox(ANA)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("Welcome back! Your request to rejoin"))
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_gets_join_instructions_and_can_join_by_text() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood_with_ana(&app, "505").await;
+    let stranger = "+15550008899";
+
+    let routed = app.text(stranger, &number, "hi, what is this?").await;
+    assert_eq!(routed["outcome"], "sms_webhook");
+    let instructions = last_text(&app, stranger).await;
+    assert!(
+        instructions.contains("https://text.example.org/join/keyword-street-505")
+            && instructions.contains("JOIN"),
+        "{instructions}"
+    );
+    assert!(
+        !app.inbox(ANA)
+            .await
+            .iter()
+            .any(|m| m.1.contains("what is this")),
+        "a stranger never reaches the group"
+    );
+
+    app.text(stranger, &number, "JOIN Dee Dee").await;
+    assert!(
+        last_text(&app, stranger)
+            .await
+            .starts_with("Thanks, Dee Dee!")
+    );
+    let (_, requests) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+            .await,
+    )
+    .await;
+    let request = &requests["items"][0];
+    assert_eq!(
+        (
+            request["name"].as_str(),
+            request["state"].as_str(),
+            request["channel"].as_str()
+        ),
+        (Some("Dee Dee"), Some("pending"), Some("sms"))
+    );
+    eventually(Duration::from_secs(20), "the captains' notice", || async {
+        app.inbox(OWNER)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("New join request #") && m.1.contains("Dee Dee"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn group_texts_carry_the_senders_name() {
+    let app = spawn_sandbox_app().await;
+    let (_, number) = neighborhood_with_ana(&app, "505").await;
+
+    app.text(ANA, &number, "see you at 7").await;
+
+    assert_eq!(last_text(&app, OWNER).await, "Ana R.: see you at 7");
+}
