@@ -148,9 +148,10 @@ async fn pre_message(
             membership::opt_out_everywhere(state, &author).await?;
             Ok(refuse())
         }
-        // Twilio answers START and HELP itself; a member's JOIN is not for the group either.
-        Some(Keyword::Start | Keyword::Help | Keyword::Join(_)) => Ok(refuse()),
-        None => {
+        // Twilio answers START and HELP itself.
+        Some(Keyword::Start | Keyword::Help) => Ok(refuse()),
+        // JOIN is a keyword for strangers only: "join us at 7" from a member is a message.
+        Some(Keyword::Join(_)) | None => {
             let signed =
                 serde_json::json!({"body": format!("{}: {body}", member.display_name.as_str())});
             Ok(Json(signed).into_response())

@@ -225,6 +225,15 @@ async fn group_texts_carry_the_senders_name() {
     let (_, number) = neighborhood_with_ana(&app, "505").await;
 
     app.text(ANA, &number, "see you at 7").await;
-
     assert_eq!(last_text(&app, OWNER).await, "Ana R.: see you at 7");
+
+    let routed = app.text(ANA, &number, "Join us at 7 for pizza").await;
+    assert_eq!(
+        routed["outcome"], "conversation",
+        "JOIN is a keyword for strangers only"
+    );
+    assert_eq!(
+        last_text(&app, OWNER).await,
+        "Ana R.: Join us at 7 for pizza"
+    );
 }
