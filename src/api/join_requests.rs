@@ -15,7 +15,7 @@ use super::error::{ApiError, ErrorCode};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
-use crate::domain::member::{Member, MemberStatus, Role, SyncState};
+use crate::domain::member::{Member, Role};
 use crate::state::AppState;
 use crate::store::join_requests::Advance;
 use crate::store::outbox::Effect;
@@ -177,18 +177,12 @@ impl JoinRequestsApi {
                 ));
             }
             let now = OffsetDateTime::now_utc();
-            let member = Member {
-                id: Uuid::now_v7(),
-                neighborhood_id: id.0,
-                phone: before.phone.clone(),
-                display_name: before.name.clone(),
-                role: Role::Member,
-                status: MemberStatus::Active,
-                joined_at: now,
-                updated_at: now,
-                participant: None,
-                sync: SyncState::Pending,
-            };
+            let member = Member::joining(
+                id.0,
+                before.phone.clone(),
+                before.name.clone(),
+                Role::Member,
+            );
             let after = JoinRequest {
                 state: JoinState::Approved,
                 decided_by: Some(auth.principal().actor()),

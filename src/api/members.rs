@@ -236,19 +236,12 @@ impl MembersApi {
                 ),
             ));
         }
-        let now = OffsetDateTime::now_utc();
-        let member = Member {
-            id: Uuid::now_v7(),
-            neighborhood_id: id.0,
+        let member = Member::joining(
+            id.0,
             phone,
-            display_name: unique_name(name, &state.store.members(id.0).await?),
-            role: Role::Member,
-            status: MemberStatus::Active,
-            joined_at: now,
-            updated_at: now,
-            participant: None,
-            sync: SyncState::Pending,
-        };
+            unique_name(name, &state.store.members(id.0).await?),
+            Role::Member,
+        );
         if !state
             .store
             .save_member_with_effect(

@@ -14,7 +14,7 @@ use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
-use crate::domain::member::{DisplayName, Member, MemberStatus, Role, SyncState};
+use crate::domain::member::{DisplayName, Member, Role};
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
     Slug,
@@ -168,19 +168,7 @@ impl NeighborhoodsApi {
         policy::authorize(&state, principal, "create_neighborhood", None).await?;
         let (new, owner) = parse_new(body.0, principal)?;
         let neighborhood = provisioning::create_neighborhood(&state, new).await?;
-        let now = time::OffsetDateTime::now_utc();
-        let owner = Member {
-            id: Uuid::now_v7(),
-            neighborhood_id: neighborhood.id,
-            phone: owner.0,
-            display_name: owner.1,
-            role: Role::Owner,
-            status: MemberStatus::Active,
-            joined_at: now,
-            updated_at: now,
-            participant: None,
-            sync: SyncState::Pending,
-        };
+        let owner = Member::joining(neighborhood.id, owner.0, owner.1, Role::Owner);
         // The owner joins the group text like anyone else: through the outbox.
         let effect = Effect::AddParticipant {
             member_id: owner.id,

@@ -79,6 +79,30 @@ pub struct Member {
     pub sync: SyncState,
 }
 
+impl Member {
+    /// A member who has just joined: active, not yet in Twilio (their participant is queued).
+    pub fn joining(
+        neighborhood_id: Uuid,
+        phone: Phone,
+        display_name: DisplayName,
+        role: Role,
+    ) -> Self {
+        let now = OffsetDateTime::now_utc();
+        Self {
+            id: Uuid::now_v7(),
+            neighborhood_id,
+            phone,
+            display_name,
+            role,
+            status: MemberStatus::Active,
+            joined_at: now,
+            updated_at: now,
+            participant: None,
+            sync: SyncState::Pending,
+        }
+    }
+}
+
 /// A member's SMS participant in one of the neighborhood's Conversations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
