@@ -14,6 +14,7 @@ pub mod domain;
 pub mod jobs;
 pub mod membership;
 pub mod provisioning;
+pub mod qr;
 pub mod sandbox;
 pub mod secret;
 pub mod startup;

@@ -49,6 +49,8 @@ pub struct JoinIn {
     pub address: Option<String>,
     /// Must be `true`: you agree to the `consent_text` of the join card.
     pub consent: bool,
+    /// The code of a personal invite link (`?invite=...`), if you came from one.
+    pub invite: Option<String>,
 }
 
 /// The request as the neighbor sees it.
@@ -214,6 +216,15 @@ impl JoinApi {
                 "This phone is already in the group.",
             ));
         }
+        let invited = match &body.invite {
+            Some(code) => state.store.invited_phone(neighborhood.id, code).await?,
+            None => None,
+        };
+        let channel = if invited.as_deref() == Some(phone.as_str()) {
+            JoinChannel::Invite
+        } else {
+            JoinChannel::Web
+        };
         let now = OffsetDateTime::now_utc();
         let new = JoinRequest {
             id: Uuid::now_v7(),
@@ -225,7 +236,7 @@ impl JoinApi {
             phone: phone.clone(),
             name,
             address,
-            channel: JoinChannel::Web,
+            channel,
             state: JoinState::PendingVerification,
             consent: Consent {
                 text: consent_text(neighborhood.name.as_str()),

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod invites;
 pub mod join;
 pub mod join_requests;
 pub mod members;
@@ -28,6 +29,8 @@ pub enum ApiTags {
     Join,
     /// Join requests, for captains.
     JoinRequests,
+    /// Inviting neighbors: texts, link, QR code.
+    Invites,
     /// Who did what.
     Audit,
     /// API tokens for integrators.
@@ -43,6 +46,7 @@ pub type Api = (
     members::MembersApi,
     join::JoinApi,
     join_requests::JoinRequestsApi,
+    invites::InvitesApi,
     audit::AuditApi,
     tokens::TokensApi,
 );
@@ -56,6 +60,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         members::MembersApi,
         join::JoinApi,
         join_requests::JoinRequestsApi,
+        invites::InvitesApi,
         audit::AuditApi,
         tokens::TokensApi,
     );

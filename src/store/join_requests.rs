@@ -201,4 +201,34 @@ impl Store {
             .await?
             .and_then(|id| Uuid::parse_str(&id).ok()))
     }
+
+    /// Remembers which phone a personal invite code was sent to.
+    pub async fn store_invite(
+        &self,
+        id: Uuid,
+        code: &str,
+        phone: &crate::domain::phone::Phone,
+    ) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("HSET")
+                .arg(self.keys.invites(id))
+                .arg(code)
+                .arg(phone.as_str())
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// The phone an invite code was sent to.
+    pub async fn invited_phone(&self, id: Uuid, code: &str) -> Result<Option<String>, StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("HGET")
+                .arg(self.keys.invites(id))
+                .arg(code)
+                .query_async(&mut conn)
+                .await
+        })
+        .await
+    }
 }

@@ -166,6 +166,11 @@ impl Keys {
     pub fn conversation_neighborhoods(&self) -> String {
         format!("{}:{{global}}:conversation-neighborhoods", self.prefix)
     }
+
+    /// A neighborhood's personal invite links: hash invite code -> the invited phone.
+    pub fn invites(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:invites", self.prefix, id.simple())
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the

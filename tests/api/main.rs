@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod helpers;
+mod invites;
 mod join;
 mod keywords;
 mod neighborhoods;

@@ -229,6 +229,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "archive_neighborhood" => json!({"release_number": false}),
         "update_member" => json!({"role": "moderator"}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
+        "send_invites" => json!({"phones": ["+15550004097"]}),
         "submit_join_request" => {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }

@@ -1,0 +1,253 @@
+//! `/api/v1/neighborhoods/{id}/invites`: captains text invites with a personal link, share the
+//! neighborhood's link, or print its QR code on a flyer.
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json, PlainText};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use rand::RngExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::audit::record;
+use super::error::{ApiError, ErrorCode, FieldErrors};
+use crate::auth::policy;
+use crate::auth::principal::Auth;
+use crate::domain::member::MemberStatus;
+use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
+use crate::domain::phone::Phone;
+use crate::state::AppState;
+use crate::store::outbox::Effect;
+use crate::store::rate_limits::{self, RateDecision};
+
+pub struct InvitesApi;
+
+/// Phones to invite.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct InvitesIn {
+    /// Up to 100 phone numbers, as people write them.
+    pub phones: Vec<String>,
+}
+
+/// A phone that was not invited, and why.
+#[derive(Debug, Object)]
+pub struct SkippedInvite {
+    /// The phone as given.
+    pub phone: String,
+    /// Why: `already_member`, `duplicate`, or `daily_limit`.
+    pub reason: String,
+}
+
+/// What was sent.
+#[derive(Debug, Object)]
+pub struct InvitesOut {
+    /// Phones an invite text is on its way to (E.164).
+    pub invited: Vec<String>,
+    /// Phones left out.
+    pub skipped: Vec<SkippedInvite>,
+}
+
+/// How to share the neighborhood.
+#[derive(Debug, Object)]
+pub struct InviteLinkOut {
+    /// The public join page.
+    pub url: String,
+    /// The number to text.
+    pub phone_number: String,
+    /// A line for flyers.
+    pub flyer_text: String,
+}
+
+/// QR image format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum QrFormat {
+    /// Scales for print.
+    Svg,
+    /// A bitmap.
+    Png,
+}
+
+#[derive(ApiResponse)]
+enum SendResponse {
+    /// Invites are on their way.
+    #[oai(status = 202)]
+    Accepted(Json<InvitesOut>),
+}
+
+#[derive(ApiResponse)]
+enum LinkResponse {
+    /// The link and the flyer line.
+    #[oai(status = 200)]
+    Ok(Json<InviteLinkOut>),
+}
+
+#[derive(ApiResponse)]
+enum QrResponse {
+    /// The join link as an SVG QR code.
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Svg(PlainText<String>),
+    /// The join link as a PNG QR code.
+    #[oai(status = 200, content_type = "image/png")]
+    Png(Binary<Vec<u8>>),
+}
+
+const MAX_INVITES: usize = 100;
+
+async fn active_neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ApiError> {
+    let neighborhood = state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+    if neighborhood.state == NeighborhoodState::Archived {
+        return Err(ApiError::conflict(
+            ErrorCode::NeighborhoodArchived,
+            "The neighborhood is archived and can no longer change.",
+        ));
+    }
+    Ok(neighborhood)
+}
+
+fn join_url(state: &AppState, neighborhood: &Neighborhood) -> String {
+    state.public_url(&format!("join/{}", neighborhood.slug.as_str()))
+}
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Invites")]
+impl InvitesApi {
+    /// Text invites
+    ///
+    /// Texts each phone a personal join link from the neighborhood's number. Members and repeats
+    /// are skipped; at most 200 invites per neighborhood per day.
+    #[oai(path = "/:id/invites", method = "post", operation_id = "send_invites")]
+    async fn send(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<InvitesIn>,
+    ) -> Result<SendResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "send_invites", Some(id.0)).await?;
+        let mut errors = FieldErrors::default();
+        if body.0.phones.is_empty() || body.0.phones.len() > MAX_INVITES {
+            errors.add("phones", format!("Give 1 to {MAX_INVITES} phone numbers."));
+        }
+        let phones: Vec<Phone> = body
+            .0
+            .phones
+            .iter()
+            .enumerate()
+            .filter_map(|(n, phone)| errors.check(&format!("phones[{n}]"), Phone::parse(phone)))
+            .collect();
+        errors.finish()?;
+        let neighborhood = active_neighborhood(&state, id.0).await?;
+        let link = join_url(&state, &neighborhood);
+        let (mut invited, mut skipped, mut effects) = (Vec::new(), Vec::new(), Vec::new());
+        for phone in phones {
+            let skip = |reason: &str| SkippedInvite {
+                phone: phone.as_str().to_owned(),
+                reason: reason.into(),
+            };
+            if invited.contains(&phone.as_str().to_owned()) {
+                skipped.push(skip("duplicate"));
+                continue;
+            }
+            if state
+                .store
+                .member_by_phone(id.0, &phone)
+                .await?
+                .is_some_and(|m| m.status == MemberStatus::Active)
+            {
+                skipped.push(skip("already_member"));
+                continue;
+            }
+            if let RateDecision::Limited { retry_after } = state
+                .store
+                .hit_rate_limit(&rate_limits::INVITES_PER_NEIGHBORHOOD, &id.0.to_string())
+                .await?
+            {
+                if invited.is_empty() {
+                    return Err(ApiError::rate_limited(rate_limits::retry_after_secs(
+                        retry_after,
+                    )));
+                }
+                skipped.push(skip("daily_limit"));
+                continue;
+            }
+            let code = format!("{:08x}", rand::rng().random::<u32>());
+            state.store.store_invite(id.0, &code, &phone).await?;
+            let body = format!(
+                "You're invited to {}'s neighborhood group text. Join at {link}?invite={code} or reply JOIN and your name.",
+                neighborhood.name.as_str()
+            );
+            effects.push(Effect::SendSms {
+                to: phone.as_str().to_owned(),
+                body,
+            });
+            invited.push(phone.as_str().to_owned());
+        }
+        state.store.enqueue_effects(id.0, &effects).await?;
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "invites.send",
+            format!("neighborhood:{}", id.0),
+            json!({"count": invited.len()}),
+        )
+        .await;
+        Ok(SendResponse::Accepted(Json(InvitesOut {
+            invited,
+            skipped,
+        })))
+    }
+
+    /// Invite link
+    ///
+    /// The public join page and a line for flyers.
+    #[oai(
+        path = "/:id/invites/link",
+        method = "get",
+        operation_id = "invite_link"
+    )]
+    async fn link(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<LinkResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "invite_link", Some(id.0)).await?;
+        let neighborhood = active_neighborhood(&state, id.0).await?;
+        Ok(LinkResponse::Ok(Json(InviteLinkOut {
+            url: join_url(&state, &neighborhood),
+            flyer_text: format!("Text JOIN and your name to {}", neighborhood.phone_number),
+            phone_number: neighborhood.phone_number.into(),
+        })))
+    }
+
+    /// Invite QR code
+    ///
+    /// The join link as a QR code for a printed flyer: SVG (default) or PNG.
+    #[oai(path = "/:id/invites/qr", method = "get", operation_id = "invite_qr")]
+    async fn qr(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        format: Query<Option<QrFormat>>,
+    ) -> Result<QrResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "invite_qr", Some(id.0)).await?;
+        let neighborhood = active_neighborhood(&state, id.0).await?;
+        let link = join_url(&state, &neighborhood);
+        let failed = |error: crate::qr::QrError| ApiError::internal_message(&error.to_string());
+        Ok(match format.0.unwrap_or(QrFormat::Svg) {
+            QrFormat::Svg => QrResponse::Svg(PlainText(crate::qr::svg(&link).map_err(failed)?)),
+            QrFormat::Png => QrResponse::Png(Binary(crate::qr::png(&link).map_err(failed)?)),
+        })
+    }
+}
