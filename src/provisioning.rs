@@ -368,8 +368,11 @@ fn ignore_gone(result: Result<(), TwilioError>) -> Result<(), String> {
     }
 }
 
-/// The neighborhood, unless it is missing or archived.
-async fn active_neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ProvisionError> {
+/// The neighborhood, unless it is missing or archived (404 / 409 at the API edge).
+pub async fn active_neighborhood(
+    state: &AppState,
+    id: Uuid,
+) -> Result<Neighborhood, ProvisionError> {
     let neighborhood = state
         .store
         .get_neighborhood(id)

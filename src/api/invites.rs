@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::{ApiError, ErrorCode, FieldErrors};
+use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::member::MemberStatus;
-use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
+use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::outbox::Effect;
@@ -97,21 +97,6 @@ enum QrResponse {
 
 const MAX_INVITES: usize = 100;
 
-async fn active_neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ApiError> {
-    let neighborhood = state
-        .store
-        .get_neighborhood(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("neighborhood"))?;
-    if neighborhood.state == NeighborhoodState::Archived {
-        return Err(ApiError::conflict(
-            ErrorCode::NeighborhoodArchived,
-            "The neighborhood is archived and can no longer change.",
-        ));
-    }
-    Ok(neighborhood)
-}
-
 fn join_url(state: &AppState, neighborhood: &Neighborhood) -> String {
     state.public_url(&format!("join/{}", neighborhood.slug.as_str()))
 }
@@ -144,7 +129,7 @@ impl InvitesApi {
             .filter_map(|(n, phone)| errors.check(&format!("phones[{n}]"), Phone::parse(phone)))
             .collect();
         errors.finish()?;
-        let neighborhood = active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         let link = join_url(&state, &neighborhood);
         let (mut invited, mut skipped, mut effects) = (Vec::new(), Vec::new(), Vec::new());
         for phone in phones {
@@ -222,7 +207,7 @@ impl InvitesApi {
         id: Path<Uuid>,
     ) -> Result<LinkResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "invite_link", Some(id.0)).await?;
-        let neighborhood = active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         Ok(LinkResponse::Ok(Json(InviteLinkOut {
             url: join_url(&state, &neighborhood),
             flyer_text: format!("Text JOIN and your name to {}", neighborhood.phone_number),
@@ -242,7 +227,7 @@ impl InvitesApi {
         format: Query<Option<QrFormat>>,
     ) -> Result<QrResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "invite_qr", Some(id.0)).await?;
-        let neighborhood = active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         let link = join_url(&state, &neighborhood);
         let failed = |error: crate::qr::QrError| ApiError::internal_message(&error.to_string());
         Ok(match format.0.unwrap_or(QrFormat::Svg) {

@@ -216,17 +216,7 @@ impl MembersApi {
         let (Some(phone), Some(name)) = (phone, name) else {
             return Err(errors.into_error());
         };
-        let neighborhood = state
-            .store
-            .get_neighborhood(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
-        if neighborhood.state == crate::domain::neighborhood::NeighborhoodState::Archived {
-            return Err(ApiError::conflict(
-                ErrorCode::NeighborhoodArchived,
-                "The neighborhood is archived and can no longer change.",
-            ));
-        }
+        crate::provisioning::active_neighborhood(&state, id.0).await?;
         if let Some(existing) = state.store.member_by_phone(id.0, &phone).await? {
             return Err(ApiError::conflict(
                 ErrorCode::Conflict,
