@@ -144,12 +144,7 @@ impl Emulator {
     }
 
     async fn hget_json(&self, key: &str, field: &str) -> EmuResult<Option<Value>> {
-        let json: Option<String> = redis::cmd("HGET")
-            .arg(key)
-            .arg(field)
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
+        Ok(self.store().hget_json(key, field).await?)
     }
 
     async fn hset_json(&self, key: &str, field: &str, value: &Value) -> EmuResult<()> {
@@ -424,14 +419,10 @@ impl Emulator {
     }
 
     pub(super) async fn service_numbers(&self, service_sid: &str) -> EmuResult<Vec<Value>> {
-        let values: Vec<String> = redis::cmd("HVALS")
-            .arg(self.keys().service_numbers(service_sid))
-            .query_async(&mut self.conn())
+        let mut items: Vec<Value> = self
+            .store()
+            .hvals_json(&self.keys().service_numbers(service_sid))
             .await?;
-        let mut items: Vec<Value> = values
-            .iter()
-            .filter_map(|json| serde_json::from_str(json).ok())
-            .collect();
         items.sort_by(|a, b| a["date_created"].as_str().cmp(&b["date_created"].as_str()));
         Ok(items)
     }
@@ -710,14 +701,10 @@ impl Emulator {
 
     /// Every participant of a conversation (for delivering a message to all of them).
     pub(super) async fn all_participants(&self, conversation_sid: &str) -> EmuResult<Vec<Value>> {
-        let values: Vec<String> = redis::cmd("HVALS")
-            .arg(self.keys().participants(conversation_sid))
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(values
-            .iter()
-            .filter_map(|json| serde_json::from_str(json).ok())
-            .collect())
+        Ok(self
+            .store()
+            .hvals_json(&self.keys().participants(conversation_sid))
+            .await?)
     }
 
     pub(super) async fn remove_participant(
