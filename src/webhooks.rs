@@ -126,13 +126,11 @@ async fn pre_message(
     let Ok(author) = Phone::parse(param(params, "Author")) else {
         return Ok(refuse());
     };
-    let (Some(neighborhood), Some(member)) = (
-        state.store.get_neighborhood(neighborhood_id).await?,
-        state
-            .store
-            .member_by_phone(neighborhood_id, &author)
-            .await?,
-    ) else {
+    let Some(member) = state
+        .store
+        .member_by_phone(neighborhood_id, &author)
+        .await?
+    else {
         return Ok(refuse());
     };
     if member.status != MemberStatus::Active {
@@ -141,7 +139,10 @@ async fn pre_message(
     let body = param(params, "Body");
     match Keyword::parse(body) {
         Some(Keyword::Leave) => {
-            membership::leave(state, &neighborhood, &member).await?;
+            // Read only here: every other message is answered without it (Twilio is waiting).
+            if let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? {
+                membership::leave(state, &neighborhood, &member).await?;
+            }
             Ok(refuse())
         }
         Some(Keyword::Stop) => {
