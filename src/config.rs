@@ -262,6 +262,16 @@ pub struct Settings {
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "NT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = parse_grace)]
     pub shutdown_grace_secs: u64,
+
+    /// Seconds an outbox entry may stay unacknowledged before another instance takes it over
+    /// (its worker is presumed dead).
+    #[arg(long, env = "NT_OUTBOX_RECLAIM_SECS", default_value = "30", value_parser = parse_reclaim)]
+    pub outbox_reclaim_secs: u64,
+
+    /// Seconds between reconciliations of every neighborhood's members with Twilio's
+    /// participants; 0 turns the periodic run off (`POST .../sync` still works).
+    #[arg(long, env = "NT_RECONCILE_EVERY_SECS", default_value = "3600", value_parser = parse_reconcile_every)]
+    pub reconcile_every_secs: u64,
 }
 
 /// A Redis URL whose password never reaches a log line.
@@ -403,6 +413,15 @@ impl Settings {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 
+    pub fn outbox_reclaim_after(&self) -> Duration {
+        Duration::from_secs(self.outbox_reclaim_secs)
+    }
+
+    /// None when the periodic reconciliation is off.
+    pub fn reconcile_every(&self) -> Option<Duration> {
+        (self.reconcile_every_secs > 0).then(|| Duration::from_secs(self.reconcile_every_secs))
+    }
+
     /// The settings with every default, as `--help` lists them; tests start from here.
     pub fn defaults() -> Self {
         let cli = Cli::try_parse_from(["neighborhood-text"]);
@@ -486,6 +505,24 @@ fn parse_grace(value: &str) -> Result<u64, String> {
         Ok(secs) if secs <= 300 => Ok(secs),
         _ => Err(format!(
             "NT_SHUTDOWN_GRACE_SECS must be a whole number of seconds from 0 to 300, not `{value}`."
+        )),
+    }
+}
+
+fn parse_reclaim(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "NT_OUTBOX_RECLAIM_SECS must be a whole number of seconds from 1 to 3600, not `{value}`."
+        )),
+    }
+}
+
+fn parse_reconcile_every(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if secs == 0 || (60..=604_800).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "NT_RECONCILE_EVERY_SECS must be 0 (off) or a whole number of seconds from 60 to 604800, not `{value}`."
         )),
     }
 }

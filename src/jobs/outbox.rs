@@ -28,8 +28,6 @@ pub const SHARD_CAPACITY: u32 = 50;
 const MAX_ATTEMPTS: u32 = 6;
 /// Entries a worker takes at once from one neighborhood.
 const BATCH: usize = 20;
-/// An entry unacknowledged this long belonged to a worker that died: another takes it over.
-const RECLAIM_AFTER: Duration = Duration::from_secs(30);
 /// Pause when there was nothing to do.
 const IDLE_PAUSE: Duration = Duration::from_millis(100);
 /// How often the streams are rescanned for work the active set missed.
@@ -84,7 +82,12 @@ async fn work_once(
     for neighborhood_id in state.store.active_outboxes().await? {
         let entries = state
             .store
-            .claim_outbox(neighborhood_id, consumer, BATCH, RECLAIM_AFTER)
+            .claim_outbox(
+                neighborhood_id,
+                consumer,
+                BATCH,
+                state.settings.outbox_reclaim_after(),
+            )
             .await?;
         if entries.is_empty() {
             state.store.retire_outbox_if_empty(neighborhood_id).await?;
