@@ -9,6 +9,7 @@ use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState};
 use crate::domain::member::{DisplayName, Member, MemberStatus, Role, SyncState};
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::joining::DecisionError;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
@@ -90,7 +91,7 @@ async fn change_member(
             Some(effect) => {
                 state
                     .store
-                    .save_member_with_effect(Some(&before), &after, &effect)
+                    .save_member_with_effects(Some(&before), &after, &[effect])
                     .await?
             }
             None => {
@@ -143,6 +144,7 @@ pub async fn leave(
             member,
             |m| {
                 m.status = MemberStatus::Left;
+                m.status_reason = Some("Texted LEAVE".to_owned());
                 m.sync = if m.participant.is_some() {
                     SyncState::Pending
                 } else {
@@ -170,6 +172,8 @@ pub async fn opt_out_everywhere(state: &AppState, phone: &Phone) -> Result<(), S
                 &member,
                 |m| {
                     m.status = MemberStatus::OptedOut;
+                    m.status_reason =
+                        Some("Texted STOP: no texts from any neighborhood until START".to_owned());
                     m.sync = if m.participant.is_some() {
                         SyncState::Pending
                     } else {
@@ -184,15 +188,15 @@ pub async fn opt_out_everywhere(state: &AppState, phone: &Phone) -> Result<(), S
     Ok(())
 }
 
-/// A texted request to join (JOIN Name, or START after STOP): pending for the captains right away,
-/// since the phone proved itself by texting, with the inbound text as consent evidence.
+/// A texted request to join (JOIN Name, or START after STOP): confirmed right away, since the
+/// phone proved itself by texting, with the inbound text as consent evidence.
 pub async fn request_by_text(
     state: &AppState,
     neighborhood: &Neighborhood,
     phone: &Phone,
     name: DisplayName,
     message_sid: &str,
-) -> Result<JoinRequest, StoreError> {
+) -> Result<JoinRequest, DecisionError> {
     let now = OffsetDateTime::now_utc();
     let request = JoinRequest {
         id: Uuid::now_v7(),
@@ -204,6 +208,7 @@ pub async fn request_by_text(
         phone: phone.clone(),
         name,
         address: None,
+        answers: Default::default(),
         channel: JoinChannel::Sms,
         state: JoinState::PendingVerification,
         consent: Consent {
@@ -224,47 +229,7 @@ pub async fn request_by_text(
     if before.state != JoinState::PendingVerification {
         return Ok(before);
     }
-    let after = JoinRequest {
-        state: JoinState::Pending,
-        ..before.clone()
-    };
-    let effects = captain_notices(state, neighborhood.id, &after).await?;
-    state
-        .store
-        .advance_join_request(&before, &after, None, false, &effects)
-        .await?;
-    Ok(after)
-}
-
-/// The "new join request" texts to every owner and captain.
-pub async fn captain_notices(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    request: &JoinRequest,
-) -> Result<Vec<Effect>, StoreError> {
-    let address = request
-        .address
-        .as_deref()
-        .map(|a| format!(", {a}"))
-        .unwrap_or_default();
-    let notice = format!(
-        "New join request #{}: {}{address}. Reply #approve {} or #deny {}",
-        request.number,
-        request.name.as_str(),
-        request.number,
-        request.number
-    );
-    Ok(state
-        .store
-        .members(neighborhood_id)
-        .await?
-        .iter()
-        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active)
-        .map(|captain| Effect::SendSms {
-            to: captain.phone.as_str().to_owned(),
-            body: notice.clone(),
-        })
-        .collect())
+    crate::joining::confirmed(state, neighborhood, &before).await
 }
 
 /// Queues one text from the neighborhood's number.

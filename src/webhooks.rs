@@ -13,9 +13,11 @@ use poem::http::StatusCode;
 use poem::web::{Data, Json};
 use poem::{Body, IntoResponse, Request, Response, Route, handler, post};
 
+use crate::domain::join_request::JoinState;
 use crate::domain::member::{DisplayName, MemberStatus};
-use crate::domain::neighborhood::NeighborhoodState;
+use crate::domain::neighborhood::{JoinPolicy, NeighborhoodState};
 use crate::domain::phone::Phone;
+use crate::joining::DecisionError;
 use crate::membership::{self, Keyword};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -196,7 +198,7 @@ async fn inbound_sms(state: Data<&AppState>, request: &Request, body: Body) -> R
 async fn sms_reply(
     state: &AppState,
     params: &[(String, String)],
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<String>, DecisionError> {
     let (Ok(from), Ok(to)) = (
         Phone::parse(param(params, "From")),
         Phone::parse(param(params, "To")),
@@ -229,27 +231,26 @@ async fn sms_reply(
                 .as_ref()
                 .is_some_and(|m| m.status == MemberStatus::OptedOut) =>
         {
-            let display = member
-                .as_ref()
-                .map(|m| m.display_name.clone())
-                .or_else(|| DisplayName::parse("Neighbor").ok());
-            match display {
-                Some(display) => {
-                    membership::request_by_text(
-                        state,
-                        &neighborhood,
-                        &from,
-                        display,
-                        param(params, "MessageSid"),
-                    )
-                    .await?;
-                    Some(format!(
-                        "Welcome back! Your request to rejoin {name} is with the captains."
-                    ))
-                }
-                None => None,
-            }
+            let Some(former) = member else {
+                return Ok(None);
+            };
+            let request = membership::request_by_text(
+                state,
+                &neighborhood,
+                &from,
+                former.display_name,
+                param(params, "MessageSid"),
+            )
+            .await?;
+            Some(if request.state == JoinState::Approved {
+                format!("Welcome back to {name}! You are in the group text again.")
+            } else {
+                format!("Welcome back! Your request to rejoin {name} is with the captains.")
+            })
         }
+        Some(Keyword::Join(_)) if neighborhood.join_policy == JoinPolicy::InviteOnly => Some(
+            format!("{name} takes new members by invitation only: ask a captain for an invite."),
+        ),
         Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
             Ok(display) => {
                 let request = membership::request_by_text(
@@ -260,7 +261,8 @@ async fn sms_reply(
                     param(params, "MessageSid"),
                 )
                 .await?;
-                Some(format!(
+                // Under the open policy the welcome text follows from the outbox.
+                (request.state != JoinState::Approved).then(|| format!(
                     "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",
                     request.name.as_str()
                 ))

@@ -14,12 +14,12 @@ use super::auth::enforce;
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::codes;
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
-use crate::domain::member::DisplayName;
+use crate::domain::member::{DisplayName, street_address};
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Slug};
 use crate::domain::phone::Phone;
+use crate::joining::DecisionError;
 use crate::state::AppState;
 use crate::store::auth::CodeCheck;
-use crate::store::join_requests::Advance;
 use crate::store::rate_limits;
 
 pub struct JoinApi;
@@ -94,8 +94,6 @@ enum VerifyResponse {
     #[oai(status = 200)]
     Ok(Json<JoinOut>),
 }
-
-const MAX_ADDRESS_CHARS: usize = 200;
 
 /// The active neighborhood behind a join link, or 404 (archived ones take no requests).
 async fn open_neighborhood(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError> {
@@ -177,19 +175,9 @@ impl JoinApi {
         let mut errors = FieldErrors::default();
         let name = errors.check("name", DisplayName::parse(&body.name));
         let phone = errors.check("phone", Phone::parse(&body.phone));
-        let address = body
-            .address
-            .map(|a| a.trim().to_owned())
-            .filter(|a| !a.is_empty());
-        if address
-            .as_ref()
-            .is_some_and(|a| a.chars().count() > MAX_ADDRESS_CHARS)
-        {
-            errors.add(
-                "address",
-                format!("An address has at most {MAX_ADDRESS_CHARS} characters."),
-            );
-        }
+        let address = errors
+            .check("address", street_address(body.address.as_deref()))
+            .flatten();
         if !body.consent {
             errors.add("consent", "Agree to receive the group's texts to join.");
         }
@@ -236,6 +224,7 @@ impl JoinApi {
             phone: phone.clone(),
             name,
             address,
+            answers: Default::default(),
             channel,
             state: JoinState::PendingVerification,
             consent: Consent {
@@ -330,21 +319,15 @@ impl JoinApi {
         {
             return Err(invalid());
         }
-        let after = JoinRequest {
-            state: JoinState::Pending,
-            ..before.clone()
-        };
-        let effects = crate::membership::captain_notices(&state, neighborhood.id, &after).await?;
-        match state
-            .store
-            .advance_join_request(&before, &after, None, false, &effects)
-            .await?
-        {
-            Advance::Done => Ok(VerifyResponse::Ok(Json(join_out(&after)))),
-            _ => Err(ApiError::conflict(
-                ErrorCode::Conflict,
-                "The request changed meanwhile; try again.",
-            )),
-        }
+        let after = crate::joining::confirmed(&state, &neighborhood, &before)
+            .await
+            .map_err(|error| match error {
+                DecisionError::Store(error) => error.into(),
+                _ => ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "The request changed meanwhile; try again.",
+                ),
+            })?;
+        Ok(VerifyResponse::Ok(Json(join_out(&after))))
     }
 }

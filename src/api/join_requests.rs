@@ -12,13 +12,12 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::{ApiError, ErrorCode};
+use super::members::{self, MemberOut};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
-use crate::domain::member::{Member, Role};
+use crate::joining::{self, DecisionError};
 use crate::state::AppState;
-use crate::store::join_requests::Advance;
-use crate::store::outbox::Effect;
 
 pub struct JoinRequestsApi;
 
@@ -67,12 +66,21 @@ enum ListResponse {
     Ok(Json<JoinRequestList>),
 }
 
+/// An approved request and the member it made.
+#[derive(Debug, Object)]
+pub struct ApprovalOut {
+    /// The request, now `approved`.
+    pub request: JoinRequestOut,
+    /// The member: `sync` is `pending` until Twilio has added them to the group text.
+    pub member: MemberOut,
+}
+
 #[derive(ApiResponse)]
 enum ApproveResponse {
     /// Approved: the neighbor is a member; adding them to the group text and the welcome text are
     /// under way.
     #[oai(status = 202)]
-    Accepted(Json<JoinRequestOut>),
+    Accepted(Json<ApprovalOut>),
 }
 
 #[derive(ApiResponse)]
@@ -99,9 +107,6 @@ fn to_out(request: &JoinRequest, show_phone: bool) -> JoinRequestOut {
         member_id: request.member_id,
     }
 }
-
-/// How often a decision is retried when the request changed under it.
-const ATTEMPTS: usize = 5;
 
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::JoinRequests")]
 impl JoinRequestsApi {
@@ -153,90 +158,27 @@ impl JoinRequestsApi {
     ) -> Result<ApproveResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "approve_join_request", Some(id.0)).await?;
-        let neighborhood = state
-            .store
-            .get_neighborhood(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
-        for _ in 0..ATTEMPTS {
-            let before = state
-                .store
-                .join_request(id.0, request_id.0)
-                .await?
-                .ok_or_else(|| ApiError::not_found("join request"))?;
-            if before.state == JoinState::Approved {
-                return Ok(ApproveResponse::Accepted(Json(to_out(
-                    &before,
-                    policy::may_see_phones(&grant),
-                ))));
-            }
-            if before.state != JoinState::Pending {
-                return Err(ApiError::conflict(
-                    ErrorCode::Conflict,
-                    "Only a pending request (phone confirmed, not yet decided) can be approved.",
-                ));
-            }
-            let now = OffsetDateTime::now_utc();
-            let member = Member::joining(
-                id.0,
-                before.phone.clone(),
-                before.name.clone(),
-                Role::Member,
-            );
-            let after = JoinRequest {
-                state: JoinState::Approved,
-                decided_by: Some(auth.principal().actor()),
-                decided_at: Some(now),
-                member_id: Some(member.id),
-                ..before.clone()
-            };
-            let welcome = format!(
-                "Welcome to {}! Texts to this number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all texts, HELP for help.",
-                neighborhood.name.as_str()
-            );
-            let effects = [
-                Effect::AddParticipant {
-                    member_id: member.id,
-                },
-                Effect::SendSms {
-                    to: before.phone.as_str().to_owned(),
-                    body: welcome,
-                },
-            ];
-            match state
-                .store
-                .advance_join_request(&before, &after, Some(&member), true, &effects)
-                .await?
-            {
-                Advance::Done => {
-                    record(
-                        &state,
-                        auth.principal(),
-                        request,
-                        Some(id.0),
-                        "join_request.approve",
-                        format!("join_request:{}", after.id),
-                        json!({"member": format!("member:{}", member.id)}),
-                    )
-                    .await;
-                    return Ok(ApproveResponse::Accepted(Json(to_out(
-                        &after,
-                        policy::may_see_phones(&grant),
-                    ))));
-                }
-                Advance::MemberExists => {
-                    return Err(ApiError::conflict(
-                        ErrorCode::Conflict,
-                        "This phone is a member already.",
-                    ));
-                }
-                Advance::Changed => continue,
-            }
+        let actor = auth.principal().actor();
+        let approval = joining::approve(&state, id.0, request_id.0, &actor)
+            .await
+            .map_err(decision_error)?;
+        if approval.request.decided_by.as_deref() == Some(actor.as_str()) {
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                "join_request.approve",
+                format!("join_request:{}", approval.request.id),
+                json!({"member": format!("member:{}", approval.member.id)}),
+            )
+            .await;
         }
-        Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "The request kept changing; try again.",
-        ))
+        let show_phone = policy::may_see_phones(&grant);
+        Ok(ApproveResponse::Accepted(Json(ApprovalOut {
+            request: to_out(&approval.request, show_phone),
+            member: members::to_out(&approval.member, &grant),
+        })))
     }
 
     /// Deny a join request
@@ -257,69 +199,55 @@ impl JoinRequestsApi {
     ) -> Result<DenyResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "deny_join_request", Some(id.0)).await?;
-        let neighborhood = state
-            .store
-            .get_neighborhood(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
-        for _ in 0..ATTEMPTS {
-            let before = state
-                .store
-                .join_request(id.0, request_id.0)
-                .await?
-                .ok_or_else(|| ApiError::not_found("join request"))?;
-            if before.state == JoinState::Denied {
-                return Ok(DenyResponse::Ok(Json(to_out(
-                    &before,
-                    policy::may_see_phones(&grant),
-                ))));
-            }
-            if !before.state.is_open() {
-                return Err(ApiError::conflict(
-                    ErrorCode::Conflict,
-                    "This request was approved already.",
-                ));
-            }
-            let now = OffsetDateTime::now_utc();
-            let after = JoinRequest {
-                state: JoinState::Denied,
-                decided_by: Some(auth.principal().actor()),
-                decided_at: Some(now),
-                ..before.clone()
-            };
-            let note = format!(
-                "Thanks for asking to join {}. The captains could not add you this time.",
-                neighborhood.name.as_str()
-            );
-            let effects = [Effect::SendSms {
-                to: before.phone.as_str().to_owned(),
-                body: note,
-            }];
-            if state
-                .store
-                .advance_join_request(&before, &after, None, true, &effects)
-                .await?
-                == Advance::Done
-            {
-                record(
-                    &state,
-                    auth.principal(),
-                    request,
-                    Some(id.0),
-                    "join_request.deny",
-                    format!("join_request:{}", after.id),
-                    json!({}),
-                )
-                .await;
-                return Ok(DenyResponse::Ok(Json(to_out(
-                    &after,
-                    policy::may_see_phones(&grant),
-                ))));
-            }
+        let actor = auth.principal().actor();
+        let denied = joining::deny(&state, id.0, request_id.0, &actor)
+            .await
+            .map_err(decision_error)?;
+        if denied.decided_by.as_deref() == Some(actor.as_str()) {
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                "join_request.deny",
+                format!("join_request:{}", denied.id),
+                json!({}),
+            )
+            .await;
         }
-        Err(ApiError::conflict(
+        Ok(DenyResponse::Ok(Json(to_out(
+            &denied,
+            policy::may_see_phones(&grant),
+        ))))
+    }
+}
+
+/// The answer to a decision that could not be made.
+fn decision_error(error: DecisionError) -> ApiError {
+    match error {
+        DecisionError::NeighborhoodNotFound => ApiError::not_found("neighborhood"),
+        DecisionError::NotFound => ApiError::not_found("join request"),
+        DecisionError::Archived => ApiError::conflict(
+            ErrorCode::NeighborhoodArchived,
+            "This neighborhood is archived: its join requests can no longer be decided.",
+        ),
+        DecisionError::NotPending(JoinState::PendingVerification) => ApiError::conflict(
             ErrorCode::Conflict,
-            "The request kept changing; try again.",
-        ))
+            "This neighbor has not confirmed their phone yet; decide once they have.",
+        ),
+        DecisionError::NotPending(JoinState::Approved) => {
+            ApiError::conflict(ErrorCode::Conflict, "This request was approved already.")
+        }
+        DecisionError::NotPending(_) => ApiError::conflict(
+            ErrorCode::Conflict,
+            "This request was denied already; the neighbor can ask again.",
+        ),
+        DecisionError::AlreadyMember => {
+            ApiError::conflict(ErrorCode::Conflict, "This phone is a member already.")
+        }
+        DecisionError::KeptChanging => {
+            ApiError::conflict(ErrorCode::Conflict, "The request kept changing; try again.")
+        }
+        DecisionError::Store(error) => error.into(),
     }
 }

@@ -15,7 +15,10 @@ use super::audit::record;
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::policy::{self, Grant};
 use crate::auth::principal::Auth;
-use crate::domain::member::{DisplayName, Member, MemberStatus, Role, SyncState};
+use crate::domain::join_request::{Consent, JoinChannel};
+use crate::domain::member::{
+    ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, street_address,
+};
 use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::outbox::Effect;
@@ -56,6 +59,8 @@ pub struct MemberIn {
     pub phone: String,
     /// The name on their messages (1 to 40 characters); a number is added if another member has it.
     pub display_name: String,
+    /// Their street address, for the captains (at most 200 characters).
+    pub address: Option<String>,
 }
 
 /// Members of a neighborhood.
@@ -107,7 +112,7 @@ enum MemberResponse {
 /// How often a change is retried when the members changed under it.
 const ATTEMPTS: usize = 5;
 
-fn to_out(member: &Member, grant: &Grant) -> MemberOut {
+pub(super) fn to_out(member: &Member, grant: &Grant) -> MemberOut {
     MemberOut {
         id: member.id,
         display_name: member.display_name.as_str().to_owned(),
@@ -131,29 +136,6 @@ fn to_out(member: &Member, grant: &Grant) -> MemberOut {
             _ => None,
         },
     }
-}
-
-/// `name`, or `name 2`, `name 3`, ... whichever no other member uses.
-fn unique_name(name: DisplayName, members: &[Member]) -> DisplayName {
-    let taken = |candidate: &DisplayName| {
-        members
-            .iter()
-            .any(|member| member.display_name == *candidate)
-    };
-    if !taken(&name) {
-        return name;
-    }
-    (2..)
-        .filter_map(|n| {
-            let base: String = name
-                .as_str()
-                .chars()
-                .take(DisplayName::MAX_CHARS - 6)
-                .collect();
-            DisplayName::parse(&format!("{base} {n}")).ok()
-        })
-        .find(|candidate| !taken(candidate))
-        .unwrap_or(name)
 }
 
 async fn existing_member(
@@ -213,53 +195,93 @@ impl MembersApi {
         let mut errors = FieldErrors::default();
         let phone = errors.check("phone", Phone::parse(&body.0.phone));
         let name = errors.check("display_name", DisplayName::parse(&body.0.display_name));
+        let address = errors
+            .check("address", street_address(body.0.address.as_deref()))
+            .flatten();
         let (Some(phone), Some(name)) = (phone, name) else {
             return Err(errors.into_error());
         };
-        crate::provisioning::active_neighborhood(&state, id.0).await?;
-        if let Some(existing) = state.store.member_by_phone(id.0, &phone).await? {
-            return Err(ApiError::conflict(
-                ErrorCode::Conflict,
-                &format!(
-                    "That phone is already a member ({}).",
-                    existing.display_name.as_str()
+        errors.finish()?;
+        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let actor = auth.principal().actor();
+        let consent = ConsentRecord {
+            channel: JoinChannel::Captain,
+            evidence: Consent {
+                text: format!(
+                    "A captain ({actor}) attests this neighbor agreed to receive {}'s group texts.",
+                    neighborhood.name.as_str()
                 ),
-            ));
-        }
-        let member = Member::joining(
-            id.0,
-            phone,
-            unique_name(name, &state.store.members(id.0).await?),
-            Role::Member,
-        );
-        if !state
-            .store
-            .save_member_with_effect(
-                None,
-                &member,
-                &Effect::AddParticipant {
+                at: OffsetDateTime::now_utc(),
+                ip: Some(state.client_ip(request)),
+                message_sid: None,
+            },
+            approved_by: Some(actor),
+        };
+        for _ in 0..ATTEMPTS {
+            let members = state.store.members(id.0).await?;
+            let former = members.iter().find(|m| m.phone == phone);
+            if let Some(active) = former.filter(|m| m.status == MemberStatus::Active) {
+                return Err(ApiError::conflict(
+                    ErrorCode::Conflict,
+                    &format!(
+                        "That phone is already a member ({}).",
+                        active.display_name.as_str()
+                    ),
+                ));
+            }
+            let others: Vec<&Member> = members
+                .iter()
+                .filter(|m| Some(m.id) != former.map(|f| f.id))
+                .collect();
+            let member = Member {
+                display_name: name.clone().unique_among(&others),
+                address: address.clone(),
+                consent: Some(consent.clone()),
+                status_reason: former.map(|_| "Added back by a captain".to_owned()),
+                ..match former {
+                    Some(former) => Member {
+                        status: MemberStatus::Active,
+                        sync: SyncState::Pending,
+                        joined_at: OffsetDateTime::now_utc(),
+                        updated_at: OffsetDateTime::now_utc(),
+                        ..former.clone()
+                    },
+                    None => Member::joining(id.0, phone.clone(), name.clone(), Role::Member),
+                }
+            };
+            let effects = [
+                Effect::AddParticipant {
                     member_id: member.id,
                 },
-            )
-            .await?
-        {
-            return Err(ApiError::conflict(
-                ErrorCode::Conflict,
-                "That phone is already a member.",
-            ));
+                Effect::SendSms {
+                    to: member.phone.as_str().to_owned(),
+                    body: crate::joining::welcome_text(&neighborhood),
+                },
+            ];
+            if state
+                .store
+                .save_member_with_effects(former, &member, &effects)
+                .await?
+            {
+                let detail =
+                    json!({"consent": "attested by captain", "display_name": member.display_name});
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "member.add",
+                    format!("member:{}", member.id),
+                    detail,
+                )
+                .await;
+                return Ok(AddResponse::Accepted(Json(to_out(&member, &grant))));
+            }
         }
-        let detail = json!({"consent": "attested by captain", "display_name": member.display_name});
-        record(
-            &state,
-            auth.principal(),
-            request,
-            Some(id.0),
-            "member.add",
-            format!("member:{}", member.id),
-            detail,
-        )
-        .await;
-        Ok(AddResponse::Accepted(Json(to_out(&member, &grant))))
+        Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "The members kept changing; try again.",
+        ))
     }
 
     /// Change a member's role or name
@@ -387,7 +409,7 @@ impl MembersApi {
                     };
                     state
                         .store
-                        .save_member_with_effect(Some(&before), &after, &effect)
+                        .save_member_with_effects(Some(&before), &after, &[effect])
                         .await?
                 }
                 None => {

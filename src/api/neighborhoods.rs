@@ -175,7 +175,7 @@ impl NeighborhoodsApi {
         };
         state
             .store
-            .save_member_with_effect(None, &owner, &effect)
+            .save_member_with_effects(None, &owner, &[effect])
             .await?;
         let target = format!("neighborhood:{}", neighborhood.id);
         let detail = serde_json::json!({"name": neighborhood.name, "phone_number": neighborhood.phone_number, "owner": format!("member:{}", owner.id)});

@@ -1,5 +1,7 @@
 //! A neighbor's request to join, and the consent evidence carriers ask for.
 
+use std::collections::BTreeMap;
+
 use poem_openapi::Enum;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -21,6 +23,8 @@ pub enum JoinChannel {
     Invite,
     /// A captain's import.
     Import,
+    /// Added directly by a captain, who attests the neighbor's consent.
+    Captain,
 }
 
 /// Where the request stands.
@@ -68,6 +72,9 @@ pub struct JoinRequest {
     pub phone: Phone,
     pub name: DisplayName,
     pub address: Option<String>,
+    /// Answers to the captains' join questions, by question text.
+    #[serde(default)]
+    pub answers: BTreeMap<String, String>,
     pub channel: JoinChannel,
     pub state: JoinState,
     pub consent: Consent,

@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use std::collections::BTreeMap;
+
 use super::ParseError;
+use super::join_request::{Consent, JoinChannel};
 use super::phone::Phone;
 
 /// What a member may do in their neighborhood, from least to most.
@@ -77,6 +80,47 @@ pub struct Member {
     /// Whether Twilio matches this record yet.
     #[serde(default)]
     pub sync: SyncState,
+    /// Their street address, from their join request.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Their answers to the captains' join questions, by question.
+    #[serde(default)]
+    pub answers: BTreeMap<String, String>,
+    /// How they came in and what they agreed to: the opt-in evidence carriers ask for.
+    #[serde(default)]
+    pub consent: Option<ConsentRecord>,
+    /// Why the status is what it is, for captains ("Texted LEAVE", "Removed by ...").
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    /// Whether a captain or owner gets a text for each new join request.
+    #[serde(default = "texts_by_default")]
+    pub join_request_texts: bool,
+}
+
+fn texts_by_default() -> bool {
+    true
+}
+
+/// A street address as neighbors give it: trimmed, at most 200 characters; blank is none.
+pub fn street_address(input: Option<&str>) -> Result<Option<String>, ParseError> {
+    const MAX_CHARS: usize = 200;
+    let address = input.map(str::trim).filter(|a| !a.is_empty());
+    match address {
+        Some(a) if a.chars().count() > MAX_CHARS => Err(ParseError(format!(
+            "An address has at most {MAX_CHARS} characters."
+        ))),
+        _ => Ok(address.map(str::to_owned)),
+    }
+}
+
+/// A member's opt-in evidence: the consent of their join request, and who let them in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub channel: JoinChannel,
+    #[serde(flatten)]
+    pub evidence: Consent,
+    /// Who approved the request, or the captain who added them and attests their consent.
+    pub approved_by: Option<String>,
 }
 
 impl Member {
@@ -99,6 +143,11 @@ impl Member {
             updated_at: now,
             participant: None,
             sync: SyncState::Pending,
+            address: None,
+            answers: BTreeMap::new(),
+            consent: None,
+            status_reason: None,
+            join_request_texts: true,
         }
     }
 }
@@ -130,6 +179,26 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub const MAX_CHARS: usize = 40;
+
+    /// This name, or `name 2`, `name 3`, ... whichever none of `others` has (ignoring case).
+    pub fn unique_among(self, others: &[&Member]) -> DisplayName {
+        let taken = |candidate: &DisplayName| {
+            others.iter().any(|member| {
+                member
+                    .display_name
+                    .as_str()
+                    .eq_ignore_ascii_case(candidate.as_str())
+            })
+        };
+        if !taken(&self) {
+            return self;
+        }
+        let base: String = self.0.chars().take(Self::MAX_CHARS - 6).collect();
+        (2..)
+            .filter_map(|n| DisplayName::parse(&format!("{base} {n}")).ok())
+            .find(|candidate| !taken(candidate))
+            .unwrap_or(self)
+    }
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let name = input.split_whitespace().collect::<Vec<_>>().join(" ");

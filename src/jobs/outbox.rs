@@ -412,6 +412,14 @@ async fn remove_participant(
     conversation_sid: &str,
     participant_sid: &str,
 ) -> Result<(), EffectError> {
+    let member = state.store.member(neighborhood_id, member_id).await?;
+    if member.is_some_and(|m| m.status == MemberStatus::Active) {
+        // Back in before their removal ran (approved again, resumed): the participant stays.
+        return Ok(update_member(state, neighborhood_id, member_id, |m| {
+            m.sync = SyncState::Done
+        })
+        .await?);
+    }
     match twilio
         .client
         .delete_participant(conversation_sid, participant_sid)

@@ -25,22 +25,34 @@ return ARGV[2]",
     )
 });
 
-/// Moves a request on, if it is still as read: optionally makes its member and closes it, and
+/// Moves a request on, if it is still as read: optionally saves its member (a new one, unless the
+/// phone is taken; or a former member brought back, if unchanged since read) and closes it, and
 /// queues its effects.
 static ADVANCE_REQUEST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'changed' end
 if ARGV[6] ~= '' then
-  if redis.call('HSETNX', KEYS[4], ARGV[4], ARGV[6]) == 0 then return 'member_exists' end
+  if ARGV[8] == '' then
+    if redis.call('HSETNX', KEYS[4], ARGV[4], ARGV[6]) == 0 then return 'member_exists' end
+  elseif redis.call('HGET', KEYS[3], ARGV[6]) ~= ARGV[8] then
+    return 'changed'
+  end
   redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[5] == '1' then redis.call('HDEL', KEYS[2], ARGV[4]) end
-for i = 8, #ARGV do redis.call('XADD', KEYS[5], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 9, #ARGV do redis.call('XADD', KEYS[5], '*', 'effect', ARGV[i], 'attempts', '0') end
 return 'ok'",
     )
 });
+
+/// The member a request's decision saves: new, or a former member as read (`before`) brought back.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberChange<'a> {
+    pub before: Option<&'a Member>,
+    pub after: &'a Member,
+}
 
 /// How a request moved on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,13 +159,13 @@ impl Store {
         })
     }
 
-    /// Replaces `before` with `after` if unchanged; with `member`, makes it (unless the phone is
-    /// one already); `close` ends the phone's open request; `effects` are queued.
+    /// Replaces `before` with `after` if unchanged; with `member`, saves it (see
+    /// [`MemberChange`]); `close` ends the phone's open request; `effects` are queued.
     pub async fn advance_join_request(
         &self,
         before: &JoinRequest,
         after: &JoinRequest,
-        member: Option<&Member>,
+        member: Option<MemberChange<'_>>,
         close: bool,
         effects: &[Effect],
     ) -> Result<Advance, StoreError> {
@@ -169,8 +181,14 @@ impl Store {
             .arg(encode(after))
             .arg(before.phone.as_str())
             .arg(if close { "1" } else { "0" })
-            .arg(member.map(|m| m.id.to_string()).unwrap_or_default())
-            .arg(member.map(encode).unwrap_or_default());
+            .arg(member.map(|m| m.after.id.to_string()).unwrap_or_default())
+            .arg(member.map(|m| encode(m.after)).unwrap_or_default())
+            .arg(
+                member
+                    .and_then(|m| m.before)
+                    .map(encode)
+                    .unwrap_or_default(),
+            );
         for effect in effects {
             invocation.arg(encode(effect));
         }
@@ -182,7 +200,7 @@ impl Store {
                     self.mark_outbox_active(id).await?;
                 }
                 if let Some(member) = member {
-                    self.index_member_role(member).await?;
+                    self.index_member_role(member.after).await?;
                 }
                 Ok(Advance::Done)
             }

@@ -47,8 +47,8 @@ pub struct OutboxEntry {
 }
 
 /// Stores a member (new: unless the phone is taken; changed: only if unchanged since read) and
-/// queues its effect, in one step.
-static SAVE_WITH_EFFECT: LazyLock<Script> = LazyLock::new(|| {
+/// queues its effects, in one step.
+static SAVE_WITH_EFFECTS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if ARGV[1] == '' then
@@ -57,36 +57,39 @@ elseif redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
-redis.call('XADD', KEYS[3], '*', 'effect', ARGV[5], 'attempts', '0')
+for i = 5, #ARGV do redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i], 'attempts', '0') end
 return 1",
     )
 });
 
 impl Store {
     /// Saves `after` (replacing `before`, or as a new member when `before` is None) and queues
-    /// `effect`. False when a new member's phone is taken or `before` changed meanwhile.
-    pub async fn save_member_with_effect(
+    /// `effects`. False when a new member's phone is taken or `before` changed meanwhile.
+    pub async fn save_member_with_effects(
         &self,
         before: Option<&Member>,
         after: &Member,
-        effect: &Effect,
+        effects: &[Effect],
     ) -> Result<bool, StoreError> {
         let id = after.neighborhood_id;
         let mut conn = self.connection();
         // A compare-and-set: repeating it after a lost answer would only report a conflict.
-        let saved: i64 = SAVE_WITH_EFFECT
-            .key(self.keys.members(id))
+        let mut invocation = SAVE_WITH_EFFECTS.key(self.keys.members(id));
+        invocation
             .key(self.keys.member_phones(id))
             .key(self.keys.outbox(id))
             .arg(before.map(encode).unwrap_or_default())
             .arg(after.id.to_string())
             .arg(after.phone.as_str())
-            .arg(encode(after))
-            .arg(encode(effect))
-            .invoke_async(&mut conn)
-            .await?;
+            .arg(encode(after));
+        for effect in effects {
+            invocation.arg(encode(effect));
+        }
+        let saved: i64 = invocation.invoke_async(&mut conn).await?;
         if saved == 1 {
-            self.mark_outbox_active(id).await?;
+            if !effects.is_empty() {
+                self.mark_outbox_active(id).await?;
+            }
             self.index_member_role(after).await?;
         }
         Ok(saved == 1)

@@ -545,22 +545,18 @@ impl TestApp {
 
 /// Adds an active member with `role` straight into the store (joining comes with its own API).
 pub async fn add_member(app: &TestApp, neighborhood: Uuid, phone: &str, role: Role) -> Uuid {
-    let now = time::OffsetDateTime::now_utc();
     let member = neighborhood_text::domain::member::Member {
-        id: Uuid::now_v7(),
-        neighborhood_id: neighborhood,
-        phone: neighborhood_text::domain::phone::Phone::parse(phone).expect("phone"),
-        display_name: neighborhood_text::domain::member::DisplayName::parse(&format!(
-            "Neighbor {}",
-            &phone[8..]
-        ))
-        .expect("name"),
-        role,
-        status: neighborhood_text::domain::member::MemberStatus::Active,
-        participant: None,
         sync: neighborhood_text::domain::member::SyncState::Done,
-        joined_at: now,
-        updated_at: now,
+        ..neighborhood_text::domain::member::Member::joining(
+            neighborhood,
+            neighborhood_text::domain::phone::Phone::parse(phone).expect("phone"),
+            neighborhood_text::domain::member::DisplayName::parse(&format!(
+                "Neighbor {}",
+                &phone[8..]
+            ))
+            .expect("name"),
+            role,
+        )
     };
     assert!(
         app.state

@@ -172,10 +172,10 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     assert_eq!(
         (first.0, second.0),
         (202, 202),
-        "two captains approving at once both succeed"
+        "two captains approving at once both succeed: {first:?} {second:?}"
     );
     assert_eq!(
-        first.1["member_id"], second.1["member_id"],
+        first.1["request"]["member_id"], second.1["request"]["member_id"],
         "and make one member"
     );
 

@@ -197,6 +197,7 @@ async fn pending_join_request(app: &TestApp, neighborhood: Uuid) -> Uuid {
         phone: neighborhood_text::domain::phone::Phone::parse("+15550004050").expect("phone"),
         name: neighborhood_text::domain::member::DisplayName::parse("Asker").expect("name"),
         address: None,
+        answers: Default::default(),
         channel: JoinChannel::Web,
         state: JoinState::Pending,
         consent: Consent {
