@@ -10,6 +10,7 @@ use rand::RngExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::join_questions::JoinQuestion;
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
     Shard, Slug, shard_unique_name,
@@ -41,6 +42,7 @@ pub struct NewNeighborhood {
     pub number: NumberChoice,
     pub mode: Mode,
     pub join_policy: JoinPolicy,
+    pub join_questions: Vec<JoinQuestion>,
 }
 
 /// Fields of a neighborhood a captain may change; None leaves a field as it is.
@@ -50,6 +52,7 @@ pub struct NeighborhoodChanges {
     pub description: Option<Description>,
     pub mode: Option<Mode>,
     pub join_policy: Option<JoinPolicy>,
+    pub join_questions: Option<Vec<JoinQuestion>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +203,7 @@ async fn provision(
         }],
         mode: new.mode,
         join_policy: new.join_policy,
+        join_questions: new.join_questions,
         state: NeighborhoodState::Active,
         created_at: now,
         updated_at: now,
@@ -422,6 +426,9 @@ pub async fn update_neighborhood(
             }
             if let Some(policy) = changes.join_policy {
                 neighborhood.join_policy = policy;
+            }
+            if let Some(questions) = &changes.join_questions {
+                neighborhood.join_questions = questions.clone();
             }
             Ok(())
         })

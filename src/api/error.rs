@@ -44,6 +44,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The neighborhood is archived and can no longer change.
     NeighborhoodArchived,
+    /// The neighborhood takes new members by invitation only: use a personal invite link.
+    InviteOnly,
     /// The phone number already belongs to another neighborhood.
     NumberTaken,
     /// The Twilio account does not own the phone number given.
@@ -159,6 +161,13 @@ impl ApiError {
 
     pub fn forbidden(message: &str) -> Self {
         Self::Forbidden(body(ErrorCode::Forbidden, message))
+    }
+
+    pub fn invite_only() -> Self {
+        Self::Forbidden(body(
+            ErrorCode::InviteOnly,
+            "This neighborhood takes new members by invitation only: ask a captain for a personal invite link.",
+        ))
     }
 
     pub fn conflict(code: ErrorCode, message: &str) -> Self {

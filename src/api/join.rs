@@ -1,6 +1,8 @@
 //! `/api/v1/join/{slug}`: the public side of joining. Anyone may ask; the phone is verified by a
 //! 6-digit code before the request reaches the captains.
 
+use std::collections::BTreeMap;
+
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -14,8 +16,9 @@ use super::auth::enforce;
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::codes;
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
+use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::member::{DisplayName, street_address};
-use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Slug};
+use crate::domain::neighborhood::{JoinPolicy, Neighborhood, NeighborhoodState, Slug};
 use crate::domain::phone::Phone;
 use crate::joining::DecisionError;
 use crate::state::AppState;
@@ -35,6 +38,11 @@ pub struct JoinCardOut {
     pub phone_number: String,
     /// The text the neighbor agrees to by asking to join.
     pub consent_text: String,
+    /// `approval`: a captain decides; `open`: in once the phone is confirmed; `invite_only`: only
+    /// personal invite links are accepted.
+    pub join_policy: JoinPolicy,
+    /// Questions to answer in `answers`, by `id`.
+    pub join_questions: Vec<JoinQuestion>,
 }
 
 /// A request to join.
@@ -47,6 +55,9 @@ pub struct JoinIn {
     pub phone: String,
     /// Your street address, for the captains (at most 200 characters).
     pub address: Option<String>,
+    /// Answers to the card's `join_questions`, keyed by question `id`; required ones must be
+    /// answered.
+    pub answers: Option<BTreeMap<String, String>>,
     /// Must be `true`: you agree to the `consent_text` of the join card.
     pub consent: bool,
     /// The code of a personal invite link (`?invite=...`), if you came from one.
@@ -155,6 +166,8 @@ impl JoinApi {
             name: neighborhood.name.into(),
             description: neighborhood.description.into(),
             phone_number: neighborhood.phone_number.into(),
+            join_policy: neighborhood.join_policy,
+            join_questions: neighborhood.join_questions,
         })))
     }
 
@@ -162,6 +175,8 @@ impl JoinApi {
     ///
     /// Files a request and texts a 6-digit code to the phone. A phone with an open request gets
     /// that request back (and a fresh code), never a second one. Limited per IP and per phone.
+    /// Under the `invite_only` policy only personal invite links are taken (403 `invite_only`);
+    /// under `open` the request is approved as soon as the phone is confirmed.
     #[oai(path = "/:slug", method = "post", operation_id = "submit_join_request")]
     async fn submit(
         &self,
@@ -178,6 +193,18 @@ impl JoinApi {
         let address = errors
             .check("address", street_address(body.address.as_deref()))
             .flatten();
+        let answers = match join_questions::answers(
+            &neighborhood.join_questions,
+            body.answers.unwrap_or_default(),
+        ) {
+            Ok(answers) => answers,
+            Err(problems) => {
+                for (field, message) in problems {
+                    errors.add(&field, message);
+                }
+                BTreeMap::new()
+            }
+        };
         if !body.consent {
             errors.add("consent", "Agree to receive the group's texts to join.");
         }
@@ -213,6 +240,9 @@ impl JoinApi {
         } else {
             JoinChannel::Web
         };
+        if neighborhood.join_policy == JoinPolicy::InviteOnly && channel != JoinChannel::Invite {
+            return Err(ApiError::invite_only());
+        }
         let now = OffsetDateTime::now_utc();
         let new = JoinRequest {
             id: Uuid::now_v7(),
@@ -224,7 +254,7 @@ impl JoinApi {
             phone: phone.clone(),
             name,
             address,
-            answers: Default::default(),
+            answers,
             channel,
             state: JoinState::PendingVerification,
             consent: Consent {

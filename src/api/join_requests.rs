@@ -1,5 +1,7 @@
 //! `/api/v1/neighborhoods/{id}/join-requests`: captains see who asked and let them in (or not).
 
+use std::collections::BTreeMap;
+
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -34,6 +36,8 @@ pub struct JoinRequestOut {
     pub phone: Option<String>,
     /// Their address, if given.
     pub address: Option<String>,
+    /// Their answers to the join questions, by question text.
+    pub answers: BTreeMap<String, String>,
     /// How they asked.
     pub channel: JoinChannel,
     /// Where it stands.
@@ -97,6 +101,7 @@ fn to_out(request: &JoinRequest, show_phone: bool) -> JoinRequestOut {
         name: request.name.as_str().to_owned(),
         phone: show_phone.then(|| request.phone.as_str().to_owned()),
         address: request.address.clone(),
+        answers: request.answers.clone(),
         channel: request.channel,
         state: request.state,
         consent_text: request.consent.text.clone(),

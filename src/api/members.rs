@@ -1,9 +1,11 @@
 //! `/api/v1/neighborhoods/{id}/members` and `/ownership`: who is in, their roles, and handing
 //! the neighborhood over.
 
+use std::collections::BTreeMap;
+
 use poem::Request;
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
@@ -19,6 +21,7 @@ use crate::domain::join_request::{Consent, JoinChannel};
 use crate::domain::member::{
     ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, street_address,
 };
+use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::outbox::Effect;
@@ -49,6 +52,35 @@ pub struct MemberOut {
     pub sync: String,
     /// Why the last change failed at Twilio, when `sync` is `failed`.
     pub sync_error: Option<String>,
+    /// Which of the neighborhood's Conversations carries their texts (1 for the first), once in.
+    pub shard: Option<u32>,
+    /// Why the status is what it is ("Texted LEAVE", "Removed by ...").
+    pub status_reason: Option<String>,
+    /// Whether they get a text for each new join request (captains and the owner).
+    pub join_request_texts: bool,
+    /// Their street address; captains and the owner only.
+    pub address: Option<String>,
+    /// Their answers to the join questions, by question; captains and the owner only.
+    pub answers: Option<BTreeMap<String, String>>,
+    /// How they came in and what they agreed to; captains and the owner only.
+    pub consent: Option<ConsentOut>,
+}
+
+/// A member's opt-in evidence.
+#[derive(Debug, Object)]
+pub struct ConsentOut {
+    /// `web`, `sms`, `invite`, `import`, or `captain` (added directly, consent attested).
+    pub channel: JoinChannel,
+    /// The exact text they agreed to (or the captain's attestation).
+    pub text: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// The address the web form came from.
+    pub ip: Option<String>,
+    /// The inbound text that asked to join.
+    pub message_sid: Option<String>,
+    /// Who approved them, or the captain who added them.
+    pub approved_by: Option<String>,
 }
 
 /// A member a captain adds directly (their consent is attested by that captain).
@@ -63,11 +95,15 @@ pub struct MemberIn {
     pub address: Option<String>,
 }
 
-/// Members of a neighborhood.
+/// One page of members.
 #[derive(Debug, Object)]
 pub struct MemberList {
-    /// Oldest first.
+    /// In joining order (oldest first).
     pub items: Vec<MemberOut>,
+    /// How many members match the filters, over all pages.
+    pub total: u32,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<Uuid>,
 }
 
 /// Changes to a member; omitted fields stay.
@@ -78,6 +114,11 @@ pub struct MemberPatch {
     pub role: Option<Role>,
     /// New display name (1 to 40 characters, unique in the neighborhood).
     pub display_name: Option<String>,
+    /// `paused` takes them out of the group text for now (they stay a member); `active` puts
+    /// them back. Left, removed and opted-out members come back only through a join request.
+    pub status: Option<MemberStatus>,
+    /// Whether they get a text for each new join request (captains and the owner).
+    pub join_request_texts: Option<bool>,
 }
 
 /// Who becomes the owner.
@@ -113,18 +154,31 @@ enum MemberResponse {
 const ATTEMPTS: usize = 5;
 
 pub(super) fn to_out(member: &Member, grant: &Grant) -> MemberOut {
+    to_out_in(member, grant, &[])
+}
+
+/// The member as the API shows it; `shards` (the neighborhood's) numbers their Conversation.
+fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
+    let captain_view = policy::may_see_phones(grant);
+    let conversation_sid = member
+        .participant
+        .as_ref()
+        .map(|p| p.conversation_sid.clone());
+    let shard = conversation_sid.as_ref().and_then(|sid| {
+        shards
+            .iter()
+            .position(|shard| &shard.conversation_sid == sid)
+            .map(|index| index as u32 + 1)
+    });
     MemberOut {
         id: member.id,
         display_name: member.display_name.as_str().to_owned(),
-        phone: policy::may_see_phones(grant).then(|| member.phone.as_str().to_owned()),
+        phone: captain_view.then(|| member.phone.as_str().to_owned()),
         role: member.role,
         status: member.status,
         joined_at: member.joined_at,
         updated_at: member.updated_at,
-        conversation_sid: member
-            .participant
-            .as_ref()
-            .map(|p| p.conversation_sid.clone()),
+        conversation_sid,
         sync: match member.sync {
             SyncState::Done => "done",
             SyncState::Pending => "pending",
@@ -135,8 +189,51 @@ pub(super) fn to_out(member: &Member, grant: &Grant) -> MemberOut {
             SyncState::Failed { error } => Some(error.clone()),
             _ => None,
         },
+        shard,
+        status_reason: member.status_reason.clone(),
+        join_request_texts: member.join_request_texts,
+        address: captain_view.then(|| member.address.clone()).flatten(),
+        answers: captain_view.then(|| member.answers.clone()),
+        consent: captain_view
+            .then(|| member.consent.as_ref().map(consent_out))
+            .flatten(),
     }
 }
+
+fn consent_out(consent: &ConsentRecord) -> ConsentOut {
+    ConsentOut {
+        channel: consent.channel,
+        text: consent.evidence.text.clone(),
+        at: consent.evidence.at,
+        ip: consent.evidence.ip.clone(),
+        message_sid: consent.evidence.message_sid.clone(),
+        approved_by: consent.approved_by.clone(),
+    }
+}
+
+/// Whether a member matches the list filters. `q` matches the name, and for captains the phone.
+fn matches(member: &Member, filters: &MemberFilters, captain_view: bool) -> bool {
+    let query = filters.q.as_deref().map(str::to_lowercase);
+    let text_matches = query.as_deref().is_none_or(|q| {
+        member.display_name.as_str().to_lowercase().contains(q)
+            || (captain_view && member.phone.as_str().contains(q.trim_start_matches('+')))
+    });
+    text_matches
+        && filters.status.is_none_or(|status| member.status == status)
+        && filters.role.is_none_or(|role| member.role == role)
+}
+
+/// What the member list is narrowed to.
+struct MemberFilters {
+    q: Option<String>,
+    status: Option<MemberStatus>,
+    role: Option<Role>,
+}
+
+/// A removal notice fits in two SMS segments.
+const MAX_NOTICE_CHARS: usize = 320;
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 500;
 
 async fn existing_member(
     state: &AppState,
@@ -150,6 +247,51 @@ async fn existing_member(
         .ok_or_else(|| ApiError::not_found("member"))
 }
 
+/// Pauses an active member (out of the group text, still a member) or resumes a paused one;
+/// returns the Twilio effects. Other status changes have their own ways (LEAVE, STOP, remove,
+/// a join request).
+fn pause_or_resume(
+    member: &mut Member,
+    status: MemberStatus,
+    actor: &str,
+) -> Result<Vec<Effect>, ApiError> {
+    match (member.status, status) {
+        (MemberStatus::Active, MemberStatus::Paused) => {
+            member.status = MemberStatus::Paused;
+            member.status_reason = Some(format!("Paused by {actor}"));
+            Ok(member
+                .participant
+                .as_ref()
+                .map(|participant| {
+                    member.sync = SyncState::Pending;
+                    Effect::RemoveParticipant {
+                        member_id: member.id,
+                        conversation_sid: participant.conversation_sid.clone(),
+                        participant_sid: participant.participant_sid.clone(),
+                    }
+                })
+                .into_iter()
+                .collect())
+        }
+        (MemberStatus::Paused, MemberStatus::Active) => {
+            member.status = MemberStatus::Active;
+            member.status_reason = Some(format!("Resumed by {actor}"));
+            member.sync = SyncState::Pending;
+            Ok(vec![Effect::AddParticipant {
+                member_id: member.id,
+            }])
+        }
+        _ => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "status",
+                "Only an active member can be paused, and only a paused one resumed.",
+            );
+            Err(errors.into_error())
+        }
+    }
+}
+
 fn role_rule(message: &str) -> ApiError {
     ApiError::conflict(ErrorCode::RoleRule, message)
 }
@@ -161,19 +303,66 @@ impl MembersApi {
     /// Everyone in the neighborhood, oldest first. Phone numbers are shown to captains and the
     /// owner only.
     #[oai(path = "/:id/members", method = "get", operation_id = "list_members")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
+        /// Part of a name (any case), or for captains part of a phone number.
+        q: Query<Option<String>>,
+        /// Only members in this status.
+        status: Query<Option<MemberStatus>>,
+        /// Only members with this role.
+        role: Query<Option<Role>>,
+        /// Members after this id (the previous page's `next_after`).
+        after: Query<Option<Uuid>>,
+        /// Page size, 1 to 500 (default 100).
+        limit: Query<Option<u32>>,
     ) -> Result<ListResponse, ApiError> {
         let grant = policy::authorize(&state, auth.principal(), "list_members", Some(id.0)).await?;
-        let members = state.store.members(id.0).await?;
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            let mut errors = FieldErrors::default();
+            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
+            errors.finish()?;
+        }
+        let shards = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .map(|n| n.shards)
+            .unwrap_or_default();
+        let filters = MemberFilters {
+            q: q.0.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+            status: status.0,
+            role: role.0,
+        };
+        let captain_view = policy::may_see_phones(&grant);
+        let mut members: Vec<Member> = state
+            .store
+            .members(id.0)
+            .await?
+            .into_iter()
+            .filter(|member| matches(member, &filters, captain_view))
+            .collect();
+        // Ids are time-ordered (v7): joining order, stable for paging.
+        members.sort_by_key(|member| member.id);
+        let total = members.len() as u32;
+        let page: Vec<&Member> = members
+            .iter()
+            .filter(|member| after.0.is_none_or(|after| member.id > after))
+            .take(limit as usize + 1)
+            .collect();
+        let more = page.len() > limit as usize;
+        let page = &page[..page.len().min(limit as usize)];
         Ok(ListResponse::Ok(Json(MemberList {
-            items: members
+            items: page
                 .iter()
-                .map(|member| to_out(member, &grant))
+                .map(|member| to_out_in(member, &grant, &shards))
                 .collect(),
+            total,
+            next_after: more.then(|| page.last().map(|m| m.id)).flatten(),
         })))
     }
 
@@ -284,10 +473,12 @@ impl MembersApi {
         ))
     }
 
-    /// Change a member's role or name
+    /// Change a member
     ///
-    /// Captains and the owner promote and demote (`member`, `moderator`, `captain`); the owner's
-    /// role changes only by a transfer.
+    /// Captains and the owner promote and demote (`member`, `moderator`, `captain`; the owner's
+    /// role changes only by a transfer), rename, pause or resume a member (`status`), and turn
+    /// join-request texts on or off. Pausing and resuming change the group text in the
+    /// background (`sync`).
     #[oai(
         path = "/:id/members/:member_id",
         method = "patch",
@@ -324,7 +515,13 @@ impl MembersApi {
                     .members(id.0)
                     .await?
                     .iter()
-                    .any(|other| other.id != before.id && other.display_name == *name);
+                    .any(|other| {
+                        other.id != before.id
+                            && other
+                                .display_name
+                                .as_str()
+                                .eq_ignore_ascii_case(name.as_str())
+                    });
                 if taken {
                     return Err(ApiError::conflict(
                         ErrorCode::Conflict,
@@ -333,18 +530,26 @@ impl MembersApi {
                 }
                 after.display_name = name.clone();
             }
+            if let Some(texts) = body.0.join_request_texts {
+                after.join_request_texts = texts;
+            }
+            let effects = match body.0.status.filter(|status| *status != before.status) {
+                Some(status) => pause_or_resume(&mut after, status, &auth.principal().actor())?,
+                None => Vec::new(),
+            };
             if after == before {
                 return Ok(MemberResponse::Ok(Json(to_out(&before, &grant))));
             }
             after.updated_at = OffsetDateTime::now_utc();
             if state
                 .store
-                .replace_members(id.0, &[(&before, &after)])
+                .save_member_with_effects(Some(&before), &after, &effects)
                 .await?
             {
                 let detail = json!({
                     "role": {"from": before.role, "to": after.role},
                     "display_name": {"from": before.display_name, "to": after.display_name},
+                    "status": {"from": before.status, "to": after.status},
                 });
                 let action = if before.role == after.role {
                     "member.update"
@@ -372,8 +577,8 @@ impl MembersApi {
 
     /// Remove a member
     ///
-    /// They leave the neighborhood's member list. The owner cannot be removed: transfer
-    /// ownership first.
+    /// They are taken out of the group text and listed as `removed`; with `notice`, that text is
+    /// sent to them first. The owner cannot be removed: transfer ownership first.
     #[oai(
         path = "/:id/members/:member_id",
         method = "delete",
@@ -386,9 +591,23 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         member_id: Path<Uuid>,
+        /// A text for the removed neighbor (1 to 320 characters), e.g. why.
+        notice: Query<Option<String>>,
     ) -> Result<MemberResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "remove_member", Some(id.0)).await?;
+        let notice = notice.0.map(|n| n.trim().to_owned());
+        if notice
+            .as_ref()
+            .is_some_and(|n| n.is_empty() || n.chars().count() > MAX_NOTICE_CHARS)
+        {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "notice",
+                format!("A notice has 1 to {MAX_NOTICE_CHARS} characters."),
+            );
+            errors.finish()?;
+        }
         for _ in 0..ATTEMPTS {
             let before = existing_member(&state, id.0, member_id.0).await?;
             policy::may_remove(before.role).map_err(role_rule)?;
@@ -397,29 +616,29 @@ impl MembersApi {
             }
             let mut after = before.clone();
             after.status = MemberStatus::Removed;
+            after.status_reason = Some(format!("Removed by {}", auth.principal().actor()));
             after.updated_at = OffsetDateTime::now_utc();
-            // Out of the group text too: their participant goes through the outbox.
-            let saved = match &before.participant {
-                Some(participant) => {
-                    after.sync = SyncState::Pending;
-                    let effect = Effect::RemoveParticipant {
-                        member_id: before.id,
-                        conversation_sid: participant.conversation_sid.clone(),
-                        participant_sid: participant.participant_sid.clone(),
-                    };
-                    state
-                        .store
-                        .save_member_with_effects(Some(&before), &after, &[effect])
-                        .await?
-                }
-                None => {
-                    state
-                        .store
-                        .replace_members(id.0, &[(&before, &after)])
-                        .await?
-                }
-            };
-            if saved {
+            let mut effects = Vec::new();
+            // The notice goes first, while the neighbor is still in the group's number's reach.
+            if let Some(notice) = &notice {
+                effects.push(Effect::SendSms {
+                    to: before.phone.as_str().to_owned(),
+                    body: notice.clone(),
+                });
+            }
+            if let Some(participant) = &before.participant {
+                after.sync = SyncState::Pending;
+                effects.push(Effect::RemoveParticipant {
+                    member_id: before.id,
+                    conversation_sid: participant.conversation_sid.clone(),
+                    participant_sid: participant.participant_sid.clone(),
+                });
+            }
+            if state
+                .store
+                .save_member_with_effects(Some(&before), &after, &effects)
+                .await?
+            {
                 record(
                     &state,
                     auth.principal(),
@@ -427,10 +646,94 @@ impl MembersApi {
                     Some(id.0),
                     "member.remove",
                     format!("member:{}", after.id),
-                    json!({"role": before.role}),
+                    json!({"role": before.role, "notice": notice.is_some()}),
                 )
                 .await;
                 return Ok(MemberResponse::Ok(Json(to_out(&after, &grant))));
+            }
+        }
+        Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "The member kept changing; try again.",
+        ))
+    }
+
+    /// Retry a failed sync
+    ///
+    /// When Twilio kept refusing a member's change (`sync` is `failed`), queues it again: adding
+    /// an active member to the group text, or taking an inactive one out. 409 when nothing failed.
+    #[oai(
+        path = "/:id/members/:member_id/retry",
+        method = "post",
+        operation_id = "retry_member_sync"
+    )]
+    async fn retry(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        member_id: Path<Uuid>,
+    ) -> Result<AddResponse, ApiError> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "retry_member_sync", Some(id.0)).await?;
+        crate::provisioning::active_neighborhood(&state, id.0).await?;
+        for _ in 0..ATTEMPTS {
+            let before = existing_member(&state, id.0, member_id.0).await?;
+            if !matches!(before.sync, SyncState::Failed { .. }) {
+                return Err(ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "Nothing to retry: this member's last change did not fail.",
+                ));
+            }
+            let effect = match (&before.participant, before.status) {
+                (None, MemberStatus::Active) => Effect::AddParticipant {
+                    member_id: before.id,
+                },
+                (Some(participant), status) if status != MemberStatus::Active => {
+                    Effect::RemoveParticipant {
+                        member_id: before.id,
+                        conversation_sid: participant.conversation_sid.clone(),
+                        participant_sid: participant.participant_sid.clone(),
+                    }
+                }
+                // Twilio already matches the record: only the failure mark is stale.
+                _ => {
+                    let after = Member {
+                        sync: SyncState::Done,
+                        ..before.clone()
+                    };
+                    if state
+                        .store
+                        .replace_members(id.0, &[(&before, &after)])
+                        .await?
+                    {
+                        return Ok(AddResponse::Accepted(Json(to_out(&after, &grant))));
+                    }
+                    continue;
+                }
+            };
+            let after = Member {
+                sync: SyncState::Pending,
+                updated_at: OffsetDateTime::now_utc(),
+                ..before.clone()
+            };
+            if state
+                .store
+                .save_member_with_effects(Some(&before), &after, &[effect])
+                .await?
+            {
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "member.retry_sync",
+                    format!("member:{}", after.id),
+                    json!({}),
+                )
+                .await;
+                return Ok(AddResponse::Accepted(Json(to_out(&after, &grant))));
             }
         }
         Err(ApiError::conflict(

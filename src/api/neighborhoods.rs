@@ -14,6 +14,7 @@ use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
+use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::member::{DisplayName, Member, Role};
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
@@ -46,6 +47,8 @@ pub struct NeighborhoodIn {
     pub mode: Option<Mode>,
     /// How neighbors get in; `approval` when omitted.
     pub join_policy: Option<JoinPolicy>,
+    /// Questions the join page asks beyond name, phone and address (at most 10).
+    pub join_questions: Option<Vec<JoinQuestion>>,
     /// The owner's phone. Omitted: the platform admin creating it (sessions only).
     pub owner_phone: Option<String>,
     /// The owner's display name (1 to 40 characters); `Owner` when omitted.
@@ -64,6 +67,8 @@ pub struct NeighborhoodPatch {
     pub mode: Option<Mode>,
     /// How neighbors get in.
     pub join_policy: Option<JoinPolicy>,
+    /// Replaces the join questions (at most 10; `[]` removes them all).
+    pub join_questions: Option<Vec<JoinQuestion>>,
 }
 
 /// How to archive.
@@ -107,6 +112,8 @@ pub struct NeighborhoodOut {
     pub mode: Mode,
     /// How neighbors get in.
     pub join_policy: JoinPolicy,
+    /// What the join page asks beyond name, phone and address.
+    pub join_questions: Vec<JoinQuestion>,
     /// `active` or `archived`.
     pub state: NeighborhoodState,
     /// When it was created.
@@ -391,6 +398,12 @@ fn parse_new(
         .slug
         .as_deref()
         .and_then(|slug| errors.check("slug", Slug::parse(slug)));
+    let join_questions = errors
+        .check(
+            "join_questions",
+            join_questions::validate(body.join_questions.clone().unwrap_or_default()),
+        )
+        .unwrap_or_default();
     let number = match (&body.area_code, &body.phone_number) {
         (Some(code), None) => errors
             .check("area_code", AreaCode::parse(code))
@@ -442,6 +455,7 @@ fn parse_new(
         number,
         mode: body.mode.unwrap_or_default(),
         join_policy: body.join_policy.unwrap_or_default(),
+        join_questions,
     };
     Ok((new, (owner_phone, owner_name)))
 }
@@ -456,12 +470,16 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
         .description
         .as_deref()
         .and_then(|text| errors.check("description", Description::parse(text)));
+    let join_questions = body
+        .join_questions
+        .and_then(|questions| errors.check("join_questions", join_questions::validate(questions)));
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
         description,
         mode: body.mode,
         join_policy: body.join_policy,
+        join_questions,
     })
 }
 
@@ -484,6 +502,7 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
             .collect(),
         mode: neighborhood.mode,
         join_policy: neighborhood.join_policy,
+        join_questions: neighborhood.join_questions,
         state: neighborhood.state,
         created_at: neighborhood.created_at,
         updated_at: neighborhood.updated_at,

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ParseError;
+use super::join_questions::JoinQuestion;
 use super::phone::Phone;
 
 /// Who may post to the group.
@@ -67,6 +68,9 @@ pub struct Neighborhood {
     pub shards: Vec<Shard>,
     pub mode: Mode,
     pub join_policy: JoinPolicy,
+    /// What the join page asks beyond name, phone and address.
+    #[serde(default)]
+    pub join_questions: Vec<JoinQuestion>,
     pub state: NeighborhoodState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -72,7 +72,9 @@ pub async fn run(state: AppState, consumer: String) {
     }
 }
 
-/// One pass over every active outbox; returns how many entries it handled.
+/// One pass over every active outbox; returns how many entries it handled. A batch runs in
+/// lanes, one per member (or texted phone): different people's effects overlap, one person's
+/// stay in order.
 async fn work_once(
     state: &AppState,
     twilio: &TwilioAccount,
@@ -93,12 +95,36 @@ async fn work_once(
             state.store.retire_outbox_if_empty(neighborhood_id).await?;
             continue;
         }
-        for entry in entries {
-            handle(state, twilio, neighborhood_id, &entry).await?;
-            handled += 1;
+        handled += entries.len();
+        let lanes = lanes(entries).into_iter().map(|lane| async move {
+            for entry in lane {
+                handle(state, twilio, neighborhood_id, &entry).await?;
+            }
+            Ok::<_, StoreError>(())
+        });
+        for outcome in futures::future::join_all(lanes).await {
+            outcome?;
         }
     }
     Ok(handled)
+}
+
+/// Entries grouped by whom they concern, each group in stream order.
+fn lanes(entries: Vec<OutboxEntry>) -> Vec<Vec<OutboxEntry>> {
+    let mut lanes: Vec<(String, Vec<OutboxEntry>)> = Vec::new();
+    for entry in entries {
+        let subject = match &entry.effect {
+            Effect::AddParticipant { member_id } | Effect::RemoveParticipant { member_id, .. } => {
+                member_id.to_string()
+            }
+            Effect::SendSms { to, .. } => to.clone(),
+        };
+        match lanes.iter_mut().find(|(s, _)| *s == subject) {
+            Some((_, lane)) => lane.push(entry),
+            None => lanes.push((subject, vec![entry])),
+        }
+    }
+    lanes.into_iter().map(|(_, lane)| lane).collect()
 }
 
 async fn handle(
@@ -130,9 +156,19 @@ async fn handle(
     };
     match outcome {
         Ok(()) => state.store.ack_outbox(neighborhood_id, &entry.id).await,
+        // Waiting for another worker's new Conversation is no failure of this effect.
+        Err(EffectError::ShardBusy) => {
+            state
+                .store
+                .requeue_outbox(neighborhood_id, entry, entry.attempts)
+                .await
+        }
         Err(error) if entry.attempts + 1 < MAX_ATTEMPTS => {
             tracing::warn!(%error, attempts = entry.attempts + 1, "outbox effect failed; will retry");
-            state.store.requeue_outbox(neighborhood_id, entry).await
+            state
+                .store
+                .requeue_outbox(neighborhood_id, entry, entry.attempts + 1)
+                .await
         }
         Err(error) => {
             tracing::error!(%error, "outbox effect failed for good; the member is marked failed");
@@ -243,14 +279,47 @@ async fn add_participant(
             }
             Err(error) => return Err(error.into()),
         };
-        update_member(state, neighborhood_id, member_id, |m| {
-            m.participant = Some(placed.clone());
-            m.sync = SyncState::Done;
-        })
-        .await?;
+        record_placement(state, neighborhood_id, member_id, placed).await?;
         return Ok(());
     }
     Err(EffectError::ShardBusy)
+}
+
+/// Records the member's new participant. If they left or were removed while it was being made,
+/// it is taken out again, so no one stays in the group text against their record.
+async fn record_placement(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    placed: Participant,
+) -> Result<(), StoreError> {
+    for _ in 0..10 {
+        let Some(before) = state.store.member(neighborhood_id, member_id).await? else {
+            return Ok(());
+        };
+        let mut after = before.clone();
+        after.participant = Some(placed.clone());
+        after.updated_at = OffsetDateTime::now_utc();
+        let effects = if before.status == MemberStatus::Active {
+            after.sync = SyncState::Done;
+            Vec::new()
+        } else {
+            after.sync = SyncState::Pending;
+            vec![Effect::RemoveParticipant {
+                member_id,
+                conversation_sid: placed.conversation_sid.clone(),
+                participant_sid: placed.participant_sid.clone(),
+            }]
+        };
+        if state
+            .store
+            .save_member_with_effects(Some(&before), &after, &effects)
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Where the member's (phone, neighborhood number) pair is bound now, according to Twilio.

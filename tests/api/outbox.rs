@@ -55,7 +55,7 @@ async fn wait_until_synced(
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let (_, members) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+            app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
                 .await,
         )
         .await;
