@@ -47,8 +47,8 @@ pub struct OutboxEntry {
 }
 
 /// Stores a member (new: unless the phone is taken; changed: only if unchanged since read) and
-/// queues its effect, in one step.
-static SAVE_WITH_EFFECT: LazyLock<Script> = LazyLock::new(|| {
+/// queues its effects, in one step.
+static SAVE_WITH_EFFECTS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if ARGV[1] == '' then
@@ -57,8 +57,17 @@ elseif redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
-redis.call('XADD', KEYS[3], '*', 'effect', ARGV[5], 'attempts', '0')
+for i = 5, #ARGV do
+  redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i], 'attempts', '0')
+end
 return 1",
+    )
+});
+
+/// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
+static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
     )
 });
 
@@ -71,20 +80,32 @@ impl Store {
         after: &Member,
         effect: &Effect,
     ) -> Result<bool, StoreError> {
+        self.save_member_with_effects(before, after, std::slice::from_ref(effect))
+            .await
+    }
+
+    /// [`Store::save_member_with_effect`] with several effects, all queued or none.
+    pub async fn save_member_with_effects(
+        &self,
+        before: Option<&Member>,
+        after: &Member,
+        effects: &[Effect],
+    ) -> Result<bool, StoreError> {
         let id = after.neighborhood_id;
-        let mut conn = self.connection();
-        // A compare-and-set: repeating it after a lost answer would only report a conflict.
-        let saved: i64 = SAVE_WITH_EFFECT
-            .key(self.keys.members(id))
+        let mut invocation = SAVE_WITH_EFFECTS.key(self.keys.members(id));
+        invocation
             .key(self.keys.member_phones(id))
             .key(self.keys.outbox(id))
             .arg(before.map(encode).unwrap_or_default())
             .arg(after.id.to_string())
             .arg(after.phone.as_str())
-            .arg(encode(after))
-            .arg(encode(effect))
-            .invoke_async(&mut conn)
-            .await?;
+            .arg(encode(after));
+        for effect in effects {
+            invocation.arg(encode(effect));
+        }
+        let mut conn = self.connection();
+        // A compare-and-set: repeating it after a lost answer would only report a conflict.
+        let saved: i64 = invocation.invoke_async(&mut conn).await?;
         if saved == 1 {
             self.mark_outbox_active(id).await?;
             self.index_member_role(after).await?;
@@ -353,14 +374,51 @@ impl Store {
         token: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
+        self.take_lock(&self.keys.shard_lock(id), token, ttl).await
+    }
+
+    pub async fn unlock_shard_creation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
+        self.release_lock(&self.keys.shard_lock(id), token).await
+    }
+
+    // ----- reconciliation -----------------------------------------------------------------------
+
+    /// Takes the lock for reconciling a neighborhood; false when a reconciliation is running.
+    pub async fn lock_reconciliation(
+        &self,
+        id: Uuid,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.take_lock(&self.keys.reconcile_lock(id), token, ttl)
+            .await
+    }
+
+    pub async fn unlock_reconciliation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
+        self.release_lock(&self.keys.reconcile_lock(id), token)
+            .await
+    }
+
+    /// Claims this period's run of the periodic reconciliation for `instance`; false when another
+    /// instance (or this one) claimed it less than `ttl` ago. Never released: it expires.
+    pub async fn claim_reconcile_period(
+        &self,
+        instance: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.take_lock(&self.keys.reconcile_schedule(), instance, ttl)
+            .await
+    }
+
+    async fn take_lock(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
         let set: Option<String> = self
             .retrying_once(|mut conn| async move {
                 redis::cmd("SET")
-                    .arg(self.keys.shard_lock(id))
+                    .arg(key)
                     .arg(token)
                     .arg("NX")
                     .arg("PX")
-                    .arg(ttl.as_millis() as u64)
+                    .arg(ttl.as_millis().max(1) as u64)
                     .query_async(&mut conn)
                     .await
             })
@@ -368,19 +426,16 @@ impl Store {
         Ok(set.is_some())
     }
 
-    pub async fn unlock_shard_creation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
-        static UNLOCK: LazyLock<Script> = LazyLock::new(|| {
-            Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
-            )
-        });
-        let mut conn = self.connection();
-        UNLOCK
-            .key(self.keys.shard_lock(id))
-            .arg(token)
-            .invoke_async::<i64>(&mut conn)
-            .await?;
-        Ok(())
+    async fn release_lock(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            RELEASE_LOCK
+                .key(key)
+                .arg(token)
+                .invoke_async::<i64>(&mut conn)
+                .await
+        })
+        .await
+        .map(drop)
     }
 }
 
