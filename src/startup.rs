@@ -172,6 +172,13 @@ impl App {
             tokio::spawn(watch_redis(self.state.clone())),
             tokio::spawn(crate::jobs::outbox::run(self.state.clone(), consumer)),
         ];
+        if let (Some(every), Some(_)) = (self.state.settings.reconcile_every(), &self.state.twilio)
+        {
+            background.push(tokio::spawn(crate::jobs::reconcile::run_periodically(
+                self.state.clone(),
+                every,
+            )));
+        }
         match (&self.state.sandbox, &self.state.twilio) {
             (Some(emulator), _) => {
                 tracing::warn!(

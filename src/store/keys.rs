@@ -133,6 +133,17 @@ impl Keys {
         format!("{}:{{nb:{}}}:shard-lock", self.prefix, id.simple())
     }
 
+    /// Held while one reconciliation of a neighborhood with Twilio runs.
+    pub fn reconcile_lock(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:reconcile-lock", self.prefix, id.simple())
+    }
+
+    /// Set by the instance that runs this period's reconciliation of every neighborhood; expires
+    /// a little before the next period.
+    pub fn reconcile_schedule(&self) -> String {
+        format!("{}:{{global}}:reconcile-schedule", self.prefix)
+    }
+
     /// A neighborhood's join requests: hash request id -> JSON.
     pub fn join_requests(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:join-requests", self.prefix, id.simple())

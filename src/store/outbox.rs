@@ -62,6 +62,13 @@ return 1",
     )
 });
 
+/// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
+static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
+    )
+});
+
 impl Store {
     /// Saves `after` (replacing `before`, or as a new member when `before` is None) and queues
     /// `effects`. False when a new member's phone is taken or `before` changed meanwhile.
@@ -72,8 +79,6 @@ impl Store {
         effects: &[Effect],
     ) -> Result<bool, StoreError> {
         let id = after.neighborhood_id;
-        let mut conn = self.connection();
-        // A compare-and-set: repeating it after a lost answer would only report a conflict.
         let mut invocation = SAVE_WITH_EFFECTS.key(self.keys.members(id));
         invocation
             .key(self.keys.member_phones(id))
@@ -85,6 +90,8 @@ impl Store {
         for effect in effects {
             invocation.arg(encode(effect));
         }
+        let mut conn = self.connection();
+        // A compare-and-set: repeating it after a lost answer would only report a conflict.
         let saved: i64 = invocation.invoke_async(&mut conn).await?;
         if saved == 1 {
             if !effects.is_empty() {
@@ -361,14 +368,51 @@ impl Store {
         token: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
+        self.take_lock(&self.keys.shard_lock(id), token, ttl).await
+    }
+
+    pub async fn unlock_shard_creation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
+        self.release_lock(&self.keys.shard_lock(id), token).await
+    }
+
+    // ----- reconciliation -----------------------------------------------------------------------
+
+    /// Takes the lock for reconciling a neighborhood; false when a reconciliation is running.
+    pub async fn lock_reconciliation(
+        &self,
+        id: Uuid,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.take_lock(&self.keys.reconcile_lock(id), token, ttl)
+            .await
+    }
+
+    pub async fn unlock_reconciliation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
+        self.release_lock(&self.keys.reconcile_lock(id), token)
+            .await
+    }
+
+    /// Claims this period's run of the periodic reconciliation for `instance`; false when another
+    /// instance (or this one) claimed it less than `ttl` ago. Never released: it expires.
+    pub async fn claim_reconcile_period(
+        &self,
+        instance: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.take_lock(&self.keys.reconcile_schedule(), instance, ttl)
+            .await
+    }
+
+    async fn take_lock(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
         let set: Option<String> = self
             .retrying_once(|mut conn| async move {
                 redis::cmd("SET")
-                    .arg(self.keys.shard_lock(id))
+                    .arg(key)
                     .arg(token)
                     .arg("NX")
                     .arg("PX")
-                    .arg(ttl.as_millis() as u64)
+                    .arg(ttl.as_millis().max(1) as u64)
                     .query_async(&mut conn)
                     .await
             })
@@ -376,19 +420,16 @@ impl Store {
         Ok(set.is_some())
     }
 
-    pub async fn unlock_shard_creation(&self, id: Uuid, token: &str) -> Result<(), StoreError> {
-        static UNLOCK: LazyLock<Script> = LazyLock::new(|| {
-            Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
-            )
-        });
-        let mut conn = self.connection();
-        UNLOCK
-            .key(self.keys.shard_lock(id))
-            .arg(token)
-            .invoke_async::<i64>(&mut conn)
-            .await?;
-        Ok(())
+    async fn release_lock(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            RELEASE_LOCK
+                .key(key)
+                .arg(token)
+                .invoke_async::<i64>(&mut conn)
+                .await
+        })
+        .await
+        .map(drop)
     }
 }
 

@@ -11,6 +11,7 @@ mod neighborhoods;
 mod outbox;
 mod permissions;
 mod rate_limits;
+mod reconcile;
 mod sandbox;
 mod sandbox_conformance;
 mod system;
