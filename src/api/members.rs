@@ -510,18 +510,13 @@ impl MembersApi {
                 after.role = role;
             }
             if let Some(name) = &name {
-                let taken = state
-                    .store
-                    .members(id.0)
-                    .await?
-                    .iter()
-                    .any(|other| {
-                        other.id != before.id
-                            && other
-                                .display_name
-                                .as_str()
-                                .eq_ignore_ascii_case(name.as_str())
-                    });
+                let taken = state.store.members(id.0).await?.iter().any(|other| {
+                    other.id != before.id
+                        && other
+                            .display_name
+                            .as_str()
+                            .eq_ignore_ascii_case(name.as_str())
+                });
                 if taken {
                     return Err(ApiError::conflict(
                         ErrorCode::Conflict,

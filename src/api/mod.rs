@@ -9,6 +9,7 @@ pub mod join;
 pub mod join_requests;
 pub mod members;
 pub mod neighborhoods;
+pub mod sync;
 pub mod system;
 pub mod tokens;
 
@@ -44,6 +45,7 @@ pub type Api = (
     auth::AuthApi,
     neighborhoods::NeighborhoodsApi,
     members::MembersApi,
+    sync::SyncApi,
     join::JoinApi,
     join_requests::JoinRequestsApi,
     invites::InvitesApi,
@@ -58,6 +60,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         auth::AuthApi,
         neighborhoods::NeighborhoodsApi,
         members::MembersApi,
+        sync::SyncApi,
         join::JoinApi,
         join_requests::JoinRequestsApi,
         invites::InvitesApi,

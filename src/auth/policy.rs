@@ -45,6 +45,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("update_member", Access::Neighborhood(Role::Captain)),
     ("remove_member", Access::Neighborhood(Role::Captain)),
     ("retry_member_sync", Access::Neighborhood(Role::Captain)),
+    ("sync_neighborhood", Access::Neighborhood(Role::Captain)),
     ("transfer_ownership", Access::Neighborhood(Role::Owner)),
     ("list_audit", Access::Neighborhood(Role::Captain)),
     ("join_card", Access::Public),

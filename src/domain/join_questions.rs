@@ -50,7 +50,11 @@ pub fn validate(questions: Vec<JoinQuestion>) -> Result<Vec<JoinQuestion>, Parse
         if checked.iter().any(|q| q.id == id) {
             return Err(ParseError(format!("Two questions have the id `{id}`.")));
         }
-        let text = question.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = question
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
             return Err(ParseError(format!(
                 "Question `{id}` needs a text of 1 to {MAX_TEXT_CHARS} characters."
@@ -151,6 +155,9 @@ mod tests {
             ("street".to_owned(), "Elm".to_owned()),
             ("age".to_owned(), "40".to_owned()),
         ]);
-        assert_eq!(answers(&questions, unknown).unwrap_err()[0].0, "answers.age");
+        assert_eq!(
+            answers(&questions, unknown).unwrap_err()[0].0,
+            "answers.age"
+        );
     }
 }

@@ -153,7 +153,7 @@ impl Member {
 }
 
 /// A member's SMS participant in one of the neighborhood's Conversations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
 pub struct Participant {
     pub conversation_sid: String,
     pub participant_sid: String,

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use poem_openapi::{Enum, Object};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::time::MissedTickBehavior;
@@ -64,7 +65,7 @@ pub enum ReconcileError {
 }
 
 /// What one reconciliation found and changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Object)]
 pub struct SyncReport {
     pub neighborhood_id: Uuid,
     /// Members read from Redis, in every status.
@@ -88,7 +89,7 @@ pub struct SyncReport {
 }
 
 /// One Conversation of the neighborhood.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
 pub struct ShardReport {
     pub conversation_sid: String,
     /// SMS participants Twilio listed; the shard count is reset to this.
@@ -100,7 +101,8 @@ pub struct ShardReport {
     pub other_participants: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An active member Twilio had no participant for; an add was queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
 pub struct Requeued {
     pub member_id: Uuid,
     pub phone: String,
@@ -108,7 +110,8 @@ pub struct Requeued {
     pub previous: Option<Participant>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A record corrected to the participant Twilio holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
 pub struct Relinked {
     pub member_id: Uuid,
     pub phone: String,
@@ -116,7 +119,8 @@ pub struct Relinked {
     pub to: Option<Participant>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A participant taken out of a Conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
 pub struct RemovedParticipant {
     /// None for a participant whose phone is no member's.
     pub member_id: Option<Uuid>,
@@ -127,15 +131,17 @@ pub struct RemovedParticipant {
     pub queued: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A member reconciliation left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
 pub struct Skipped {
     pub member_id: Uuid,
     pub phone: String,
     pub reason: SkipReason,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Enum)]
 #[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
 pub enum SkipReason {
     /// An outbox effect for the member is queued or running.
     Pending,
@@ -143,7 +149,8 @@ pub enum SkipReason {
     ChangedDuringCheck,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A repair that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
 pub struct FailedRepair {
     pub member_id: Option<Uuid>,
     pub phone: String,
