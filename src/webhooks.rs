@@ -221,6 +221,8 @@ async fn sms_reply(
     {
         return Ok(None);
     }
+    let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
+        && !state.store.was_invited(neighborhood_id, &from).await?;
     let name = neighborhood.name.as_str();
     let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
     Ok(match Keyword::parse(param(params, "Body")) {
@@ -248,9 +250,9 @@ async fn sms_reply(
                 format!("Welcome back! Your request to rejoin {name} is with the captains.")
             })
         }
-        Some(Keyword::Join(_)) if neighborhood.join_policy == JoinPolicy::InviteOnly => Some(
-            format!("{name} takes new members by invitation only: ask a captain for an invite."),
-        ),
+        Some(Keyword::Join(_)) if uninvited => Some(format!(
+            "{name} takes new members by invitation only: ask a captain for an invite."
+        )),
         Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
             Ok(display) => {
                 let request = membership::request_by_text(
@@ -275,6 +277,9 @@ async fn sms_reply(
         Some(Keyword::Join(None)) => {
             Some("Reply JOIN followed by your name, like: JOIN Ana R.".to_owned())
         }
+        _ if uninvited => Some(format!(
+            "This number is the {name} neighborhood group text, by invitation only: ask a captain for an invite."
+        )),
         _ => Some(format!(
             "This number is the {name} neighborhood group text. To join, visit {link} or reply JOIN followed by your name."
         )),

@@ -238,6 +238,23 @@ impl Store {
         .await
     }
 
+    /// Whether a captain has sent `phone` a personal invite.
+    pub async fn was_invited(
+        &self,
+        id: Uuid,
+        phone: &crate::domain::phone::Phone,
+    ) -> Result<bool, StoreError> {
+        let phones: Vec<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("HVALS")
+                    .arg(self.keys.invites(id))
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(phones.iter().any(|invited| invited == phone.as_str()))
+    }
+
     /// The phone an invite code was sent to.
     pub async fn invited_phone(&self, id: Uuid, code: &str) -> Result<Option<String>, StoreError> {
         self.retrying_once(|mut conn| async move {

@@ -328,3 +328,251 @@ async fn bad_join_requests_are_refused_clearly() {
         (409, Some("neighborhood_archived"))
     );
 }
+
+async fn set_policy(app: &TestApp, id: &str, changes: Value) {
+    let (status, body) = json_of(
+        app.patch_json(&format!("/api/v1/neighborhoods/{id}"), &changes)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Asks to join as `phone` and confirms the code; returns the confirmation.
+async fn ask_and_confirm(app: &TestApp, slug: &str, body: &Value) -> Value {
+    let (status, asked) = ask(app, slug, body).await;
+    assert_eq!(status, 202, "{asked}");
+    let phone = body["phone"].as_str().expect("phone");
+    let (status, confirmed) =
+        confirm(app, slug, asked["request_id"].as_str().expect("id"), phone).await;
+    assert_eq!(status, 200, "{confirmed}");
+    confirmed
+}
+
+#[tokio::test]
+async fn under_the_open_policy_a_confirmed_neighbor_is_in_without_a_captain() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    set_policy(&app, &id, json!({"join_policy": "open"})).await;
+    let (_, card) = json_of(
+        reqwest::get(app.url(&format!("/api/v1/join/{slug}")))
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(card["join_policy"], "open");
+
+    let confirmed = ask_and_confirm(
+        &app,
+        &slug,
+        &json!({"name": "Ana Ruiz", "phone": NEIGHBOR, "consent": true}),
+    )
+    .await;
+
+    assert_eq!(confirmed["state"], "approved");
+    text_containing(&app, NEIGHBOR, "Welcome to Join Street!").await;
+    let (_, requests) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+            .await,
+    )
+    .await;
+    assert_eq!(requests["items"][0]["decided_by"], "policy:open");
+    assert!(
+        !app.inbox(OWNER)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("New join request")),
+        "no captain is asked"
+    );
+}
+
+#[tokio::test]
+async fn an_invite_only_neighborhood_takes_personal_invite_links_only() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    set_policy(&app, &id, json!({"join_policy": "invite_only"})).await;
+
+    let (status, refused) = ask(
+        &app,
+        &slug,
+        &json!({"name": "Uninvited", "phone": "+15550007705", "consent": true}),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("invite_only"))
+    );
+
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/invites"),
+            &json!({"phones": [NEIGHBOR]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let invite = text_containing(&app, NEIGHBOR, "?invite=").await;
+    let code: String = invite
+        .split("?invite=")
+        .nth(1)
+        .expect("code")
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let (status, _) = ask(
+        &app,
+        &slug,
+        &json!({"name": "Ana", "phone": "+15550007705", "consent": true, "invite": code}),
+    )
+    .await;
+    assert_eq!(status, 403, "an invite is for the phone it was sent to");
+
+    let confirmed = ask_and_confirm(
+        &app,
+        &slug,
+        &json!({"name": "Ana", "phone": NEIGHBOR, "consent": true, "invite": code}),
+    )
+    .await;
+    assert_eq!(confirmed["state"], "pending");
+    let (_, requests) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+            .await,
+    )
+    .await;
+    assert_eq!(requests["items"][0]["channel"], "invite");
+}
+
+#[tokio::test]
+async fn join_questions_are_asked_and_the_answers_reach_the_captains() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let questions = json!([
+        {"id": "street", "text": "Which street do you live on?", "required": true},
+        {"id": "pets", "text": "Any pets?"}
+    ]);
+    set_policy(&app, &id, json!({"join_questions": questions})).await;
+    let (_, card) = json_of(
+        reqwest::get(app.url(&format!("/api/v1/join/{slug}")))
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(card["join_questions"][0]["id"], "street");
+    assert_eq!(card["join_questions"][1]["required"], false);
+
+    let (status, refused) = ask(
+        &app,
+        &slug,
+        &json!({"name": "Ana", "phone": NEIGHBOR, "consent": true, "answers": {"pets": "a cat", "age": "40"}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    let fields: Vec<&str> = refused["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["answers.age", "answers.street"]);
+
+    ask_and_confirm(
+        &app,
+        &slug,
+        &json!({"name": "Ana", "phone": NEIGHBOR, "consent": true, "answers": {"street": "Elm", "pets": "a cat"}}),
+    )
+    .await;
+    let (_, requests) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+            .await,
+    )
+    .await;
+    let request = &requests["items"][0];
+    assert_eq!(
+        request["answers"],
+        json!({"Which street do you live on?": "Elm", "Any pets?": "a cat"})
+    );
+    let (status, approved) = json_of(
+        app.post_json(
+            &format!(
+                "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+                request["id"].as_str().expect("id")
+            ),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        approved["member"]["answers"]["Which street do you live on?"],
+        "Elm"
+    );
+    assert_eq!(approved["member"]["consent"]["channel"], "web");
+
+    let (status, bad) = json_of(
+        app.patch_json(
+            &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"join_questions": [{"id": "Bad Id", "text": "?"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["details"][0]["field"], "join_questions");
+}
+
+#[tokio::test]
+async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let mut request_ids = Vec::new();
+    for phone in [NEIGHBOR, "+15550007706"] {
+        let (_, asked) = ask(
+            &app,
+            &slug,
+            &json!({"name": "Neighbor", "phone": phone, "consent": true}),
+        )
+        .await;
+        let request_id = asked["request_id"].as_str().expect("id").to_owned();
+        confirm(&app, &slug, &request_id, phone).await;
+        request_ids.push(request_id);
+    }
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/archive"),
+            &json!({"release_number": false}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    for (decision, request_id) in ["approve", "deny"].iter().zip(&request_ids) {
+        let (status, body) = json_of(
+            app.post_json(
+                &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/{decision}"),
+                &json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("neighborhood_archived")),
+            "{decision}"
+        );
+    }
+    let (_, requests) = json_of(
+        app.get(&format!(
+            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        requests["items"].as_array().map(Vec::len),
+        Some(2),
+        "both still pending"
+    );
+}

@@ -166,6 +166,153 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
             .iter()
             .any(|m| m.1.starts_with("Welcome back! Your request to rejoin"))
     );
+
+    let before = ana(&wait_for_members(&app, &first, |m| !ana(m).is_null()).await);
+    approve_pending_request_of(&app, &first, ANA).await;
+    let members = wait_for_members(&app, &first, |m| {
+        ana(m)["status"] == "active" && ana(m)["sync"] == "done"
+    })
+    .await;
+    let after = ana(&members);
+    assert_eq!(after["id"], before["id"], "the same member, back in");
+    assert!(after["conversation_sid"].is_string());
+    let (_, second_members) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{second}/members"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        ana(second_members["items"].as_array().expect("items"))["status"],
+        "opted_out",
+        "START asked back into the neighborhood it was texted to only"
+    );
+}
+
+/// Approves the pending request of `phone`, as the platform admin.
+async fn approve_pending_request_of(app: &TestApp, id: &str, phone: &str) -> Value {
+    let (_, requests) = json_of(
+        app.get(&format!(
+            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
+        ))
+        .await,
+    )
+    .await;
+    let request = requests["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|r| r["phone"] == phone).cloned())
+        .expect("a pending request");
+    let (status, approved) = json_of(
+        app.post_json(
+            &format!(
+                "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+                request["id"].as_str().expect("id")
+            ),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202, "{approved}");
+    approved
+}
+
+#[tokio::test]
+async fn a_neighbor_who_left_can_ask_back_in_by_text_and_keeps_their_record() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood_with_ana(&app, "505").await;
+    let before = ana(&wait_for_members(&app, &id, |m| !ana(m).is_null()).await);
+    app.text(ANA, &number, "LEAVE").await;
+    wait_for_members(&app, &id, |m| {
+        ana(m)["status"] == "left" && ana(m)["sync"] == "done"
+    })
+    .await;
+
+    app.text(ANA, &number, "JOIN Ana Ruiz").await;
+    let approved = approve_pending_request_of(&app, &id, ANA).await;
+
+    assert_eq!(approved["member"]["id"], before["id"]);
+    assert_eq!(approved["member"]["sync"], "pending");
+    let members = wait_for_members(&app, &id, |m| {
+        ana(m)["status"] == "active" && ana(m)["sync"] == "done"
+    })
+    .await;
+    assert_eq!(ana(&members)["consent"]["channel"], "sms");
+    let routed = app.text(OWNER, &number, "welcome back").await;
+    assert_eq!(routed["outcome"], "conversation");
+    eventually(
+        Duration::from_secs(20),
+        "Ana to hear the group again",
+        || async { last_text(&app, ANA).await == "Olive: welcome back" },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn under_the_open_policy_start_puts_an_opted_out_neighbor_straight_back() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood_with_ana(&app, "505").await;
+    let (status, _) = json_of(
+        app.patch_json(
+            &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"join_policy": "open"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    app.text(ANA, &number, "STOP").await;
+    wait_for_members(&app, &id, |m| {
+        ana(m)["status"] == "opted_out" && ana(m)["sync"] == "done"
+    })
+    .await;
+
+    app.text(ANA, &number, "START").await;
+
+    let members = wait_for_members(&app, &id, |m| {
+        ana(m)["status"] == "active" && ana(m)["sync"] == "done"
+    })
+    .await;
+    assert!(ana(&members)["conversation_sid"].is_string());
+    assert!(
+        app.inbox(ANA)
+            .await
+            .iter()
+            .any(|m| m.1 == "Welcome back to Keyword Street 505! You are in the group text again.")
+    );
+    assert!(
+        !app.inbox(OWNER)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("New join request #")),
+        "no captain had to decide"
+    );
+}
+
+#[tokio::test]
+async fn an_invite_only_neighborhood_answers_join_by_text_with_how_to_get_in() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood_with_ana(&app, "505").await;
+    app.patch_json(
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"join_policy": "invite_only"}),
+    )
+    .await;
+    let stranger = "+15550008898";
+
+    app.text(stranger, &number, "JOIN Zed").await;
+
+    eventually(Duration::from_secs(20), "the reply", || async {
+        last_text(&app, stranger)
+            .await
+            .contains("by invitation only")
+    })
+    .await;
+    let (_, requests) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+            .await,
+    )
+    .await;
+    assert_eq!(requests["items"], json!([]), "no request was filed");
 }
 
 #[tokio::test]
