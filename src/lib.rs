@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod jobs;

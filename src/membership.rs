@@ -128,6 +128,64 @@ fn removal(member: &Member) -> Option<Effect> {
         })
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    #[error("no such member")]
+    NotFound,
+    /// A role rule forbids it (the owner cannot be removed), phrased for people.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("the member kept changing")]
+    KeptChanging,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A captain removes a member: listed as `removed`, out of the group text, and first sent
+/// `notice` if there is one. Removing a removed member again changes nothing.
+pub async fn remove(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    actor: &str,
+    notice: Option<&str>,
+) -> Result<Member, RemoveError> {
+    for _ in 0..5 {
+        let before = state
+            .store
+            .member(neighborhood_id, member_id)
+            .await?
+            .ok_or(RemoveError::NotFound)?;
+        crate::auth::policy::may_remove(before.role).map_err(RemoveError::Forbidden)?;
+        if before.status == MemberStatus::Removed {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.status = MemberStatus::Removed;
+        after.status_reason = Some(format!("Removed by {actor}"));
+        after.updated_at = OffsetDateTime::now_utc();
+        let mut effects = Vec::new();
+        if let Some(notice) = notice {
+            effects.push(Effect::SendSms {
+                to: before.phone.as_str().to_owned(),
+                body: notice.to_owned(),
+            });
+        }
+        if let Some(effect) = removal(&before) {
+            after.sync = SyncState::Pending;
+            effects.push(effect);
+        }
+        if state
+            .store
+            .save_member_with_effects(Some(&before), &after, &effects)
+            .await?
+        {
+            return Ok(after);
+        }
+    }
+    Err(RemoveError::KeptChanging)
+}
+
 /// LEAVE: out of this neighborhood's group only, with a confirming text. The owner cannot leave
 /// without handing the neighborhood over first.
 pub async fn leave(
@@ -233,7 +291,7 @@ pub async fn request_by_text(
 }
 
 /// Queues one text from the neighborhood's number.
-async fn queue_text(
+pub async fn queue_text(
     state: &AppState,
     neighborhood_id: Uuid,
     to: &Phone,

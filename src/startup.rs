@@ -144,6 +144,7 @@ impl App {
             twilio,
             sandbox,
             metrics: telemetry::metrics_handle(),
+            recent_authors: Default::default(),
         };
         Ok(Self {
             acceptor,

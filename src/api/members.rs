@@ -23,6 +23,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
+use crate::membership::{self, RemoveError};
 use crate::state::AppState;
 use crate::store::outbox::Effect;
 
@@ -58,6 +59,8 @@ pub struct MemberOut {
     pub status_reason: Option<String>,
     /// Whether they get a text for each new join request (captains and the owner).
     pub join_request_texts: bool,
+    /// Muted: they receive the group's texts, but theirs are kept from the group.
+    pub muted: bool,
     /// Their street address; captains and the owner only.
     pub address: Option<String>,
     /// Their answers to the join questions, by question; captains and the owner only.
@@ -119,6 +122,8 @@ pub struct MemberPatch {
     pub status: Option<MemberStatus>,
     /// Whether they get a text for each new join request (captains and the owner).
     pub join_request_texts: Option<bool>,
+    /// Mute (their texts stop reaching the group; they still receive it) or unmute.
+    pub muted: Option<bool>,
 }
 
 /// Who becomes the owner.
@@ -192,6 +197,7 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
         shard,
         status_reason: member.status_reason.clone(),
         join_request_texts: member.join_request_texts,
+        muted: member.muted,
         address: captain_view.then(|| member.address.clone()).flatten(),
         answers: captain_view.then(|| member.answers.clone()),
         consent: captain_view
@@ -528,6 +534,9 @@ impl MembersApi {
             if let Some(texts) = body.0.join_request_texts {
                 after.join_request_texts = texts;
             }
+            if let Some(muted) = body.0.muted {
+                after.muted = muted;
+            }
             let effects = match body.0.status.filter(|status| *status != before.status) {
                 Some(status) => pause_or_resume(&mut after, status, &auth.principal().actor())?,
                 None => Vec::new(),
@@ -603,54 +612,33 @@ impl MembersApi {
             );
             errors.finish()?;
         }
-        for _ in 0..ATTEMPTS {
-            let before = existing_member(&state, id.0, member_id.0).await?;
-            policy::may_remove(before.role).map_err(role_rule)?;
-            if before.status == MemberStatus::Removed {
-                return Ok(MemberResponse::Ok(Json(to_out(&before, &grant))));
+        let removed = membership::remove(
+            &state,
+            id.0,
+            member_id.0,
+            &auth.principal().actor(),
+            notice.as_deref(),
+        )
+        .await
+        .map_err(|error| match error {
+            RemoveError::NotFound => ApiError::not_found("member"),
+            RemoveError::Forbidden(rule) => role_rule(rule),
+            RemoveError::KeptChanging => {
+                ApiError::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
             }
-            let mut after = before.clone();
-            after.status = MemberStatus::Removed;
-            after.status_reason = Some(format!("Removed by {}", auth.principal().actor()));
-            after.updated_at = OffsetDateTime::now_utc();
-            let mut effects = Vec::new();
-            // The notice goes first, while the neighbor is still in the group's number's reach.
-            if let Some(notice) = &notice {
-                effects.push(Effect::SendSms {
-                    to: before.phone.as_str().to_owned(),
-                    body: notice.clone(),
-                });
-            }
-            if let Some(participant) = &before.participant {
-                after.sync = SyncState::Pending;
-                effects.push(Effect::RemoveParticipant {
-                    member_id: before.id,
-                    conversation_sid: participant.conversation_sid.clone(),
-                    participant_sid: participant.participant_sid.clone(),
-                });
-            }
-            if state
-                .store
-                .save_member_with_effects(Some(&before), &after, &effects)
-                .await?
-            {
-                record(
-                    &state,
-                    auth.principal(),
-                    request,
-                    Some(id.0),
-                    "member.remove",
-                    format!("member:{}", after.id),
-                    json!({"role": before.role, "notice": notice.is_some()}),
-                )
-                .await;
-                return Ok(MemberResponse::Ok(Json(to_out(&after, &grant))));
-            }
-        }
-        Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "The member kept changing; try again.",
-        ))
+            RemoveError::Store(error) => error.into(),
+        })?;
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "member.remove",
+            format!("member:{}", removed.id),
+            json!({"role": removed.role, "notice": notice.is_some()}),
+        )
+        .await;
+        Ok(MemberResponse::Ok(Json(to_out(&removed, &grant))))
     }
 
     /// Retry a failed sync

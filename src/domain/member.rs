@@ -95,6 +95,9 @@ pub struct Member {
     /// Whether a captain or owner gets a text for each new join request.
     #[serde(default = "texts_by_default")]
     pub join_request_texts: bool,
+    /// A captain muted them: they still receive the group's texts, but theirs do not go out.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 fn texts_by_default() -> bool {
@@ -148,6 +151,7 @@ impl Member {
             consent: None,
             status_reason: None,
             join_request_texts: true,
+            muted: false,
         }
     }
 }

@@ -178,6 +178,17 @@ impl Keys {
         format!("{}:{{global}}:conversation-neighborhoods", self.prefix)
     }
 
+    /// Set once a Twilio webhook delivery (its `I-Twilio-Idempotency-Token`) was handled, so a
+    /// retried delivery is not acted on twice.
+    pub fn webhook_delivery(&self, id: Uuid, token: &str) -> String {
+        format!("{}:{{nb:{}}}:webhook:{token}", self.prefix, id.simple())
+    }
+
+    /// A neighborhood's message history: a stream, trimmed to the retention setting.
+    pub fn messages(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())
+    }
+
     /// A neighborhood's personal invite links: hash invite code -> the invited phone.
     pub fn invites(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:invites", self.prefix, id.simple())

@@ -14,12 +14,17 @@ pub mod members;
 pub mod neighborhoods;
 pub mod outbox;
 pub mod rate_limits;
+pub mod webhooks;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::RedisError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use uuid::Uuid;
 
 use crate::config::RedisUrl;
 use keys::Keys;
@@ -64,6 +69,9 @@ pub struct Store {
     client: redis::Client,
     conn: ConnectionManager,
     keys: Keys,
+    /// Conversation sid -> neighborhood id, as read from Redis. The pair never changes once
+    /// written, so caching it saves the pre-event webhook a round trip on every message.
+    conversation_index: Arc<RwLock<HashMap<String, Uuid>>>,
 }
 
 impl Store {
@@ -84,6 +92,7 @@ impl Store {
             client,
             conn,
             keys: Keys::new(prefix),
+            conversation_index: Arc::default(),
         })
     }
 

@@ -310,6 +310,9 @@ impl Store {
         &self,
         conversation_sid: &str,
     ) -> Result<Option<Uuid>, StoreError> {
+        if let Some(id) = self.cached_neighborhood_of(conversation_sid) {
+            return Ok(Some(id));
+        }
         let id: Option<String> = self
             .retrying_once(|mut conn| async move {
                 redis::cmd("HGET")
@@ -319,7 +322,20 @@ impl Store {
                     .await
             })
             .await?;
-        Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
+        let id = id.and_then(|id| Uuid::parse_str(&id).ok());
+        if let Some(id) = id
+            && let Ok(mut index) = self.conversation_index.write()
+        {
+            index.insert(conversation_sid.to_owned(), id);
+        }
+        Ok(id)
+    }
+
+    fn cached_neighborhood_of(&self, conversation_sid: &str) -> Option<Uuid> {
+        self.conversation_index
+            .read()
+            .ok()
+            .and_then(|index| index.get(conversation_sid).copied())
     }
 
     /// The neighborhood that holds a phone number.

@@ -1,0 +1,331 @@
+//! Captain commands by text to the neighborhood number: `#pending`, `#approve 12`, `#deny 12`,
+//! `#remove Name`, `#mute Name`, `#unmute Name`, `#help`. They never reach the group; the answer
+//! goes back 1:1 from the neighborhood number, and every change is audited with `source: sms`.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::join_request::JoinState;
+use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::neighborhood::Neighborhood;
+use crate::joining::{self, DecisionError};
+use crate::membership::{self, RemoveError};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::audit::AuditEntry;
+
+/// How many pending requests `#pending` lists in one text.
+const PENDING_LISTED: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Pending,
+    Approve(u64),
+    Deny(u64),
+    Remove(String),
+    Mute(String),
+    Unmute(String),
+    Help,
+}
+
+const HELP: &str = "Captain commands: #pending (open requests), #approve 12, #deny 12, #remove Name, #mute Name, #unmute Name.";
+
+impl Command {
+    /// A text that starts with one of our `#words`: the command, or how to write it properly.
+    /// Any other text (a `#hashtag` included) is None: a message for the group.
+    pub fn parse(body: &str) -> Option<Result<Self, &'static str>> {
+        let text = body.trim();
+        let rest = text.strip_prefix('#')?;
+        let mut words = rest.splitn(2, char::is_whitespace);
+        let word = words.next()?.to_ascii_lowercase();
+        let argument = words.next().map(str::trim).unwrap_or_default();
+        let number = || {
+            argument
+                .trim_start_matches('#')
+                .parse::<u64>()
+                .map_err(|_| "Give the request's number, like: #approve 12")
+        };
+        let name = |usage: &'static str| {
+            (!argument.is_empty())
+                .then(|| argument.to_owned())
+                .ok_or(usage)
+        };
+        Some(match word.as_str() {
+            "pending" => Ok(Self::Pending),
+            "approve" => number().map(Self::Approve),
+            "deny" => number().map(Self::Deny),
+            "remove" => name("Give the member's name, like: #remove Ana R.").map(Self::Remove),
+            "mute" => name("Give the member's name, like: #mute Ana R.").map(Self::Mute),
+            "unmute" => name("Give the member's name, like: #unmute Ana R.").map(Self::Unmute),
+            "help" => Ok(Self::Help),
+            _ => return None,
+        })
+    }
+
+    /// The least role that may use it.
+    fn needs(&self) -> Role {
+        match self {
+            Self::Approve(_) | Self::Deny(_) | Self::Remove(_) => Role::Captain,
+            Self::Pending | Self::Mute(_) | Self::Unmute(_) | Self::Help => Role::Moderator,
+        }
+    }
+}
+
+/// Carries out `command` for `sender` and returns the reply to text them.
+pub async fn run(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    sender: &Member,
+    command: Command,
+) -> Result<String, StoreError> {
+    if sender.role < command.needs() {
+        return Ok("Only the neighborhood's captains can use that command.".to_owned());
+    }
+    let actor = format!("phone:{}", sender.phone.as_str());
+    let id = neighborhood.id;
+    Ok(match command {
+        Command::Help => HELP.to_owned(),
+        Command::Pending => pending(state, id).await?,
+        Command::Approve(number) => match request_id(state, id, number).await? {
+            None => format!("No join request #{number}."),
+            Some(request_id) => match joining::approve(state, id, request_id, &actor).await {
+                Ok(approval) => {
+                    audit(
+                        state,
+                        id,
+                        &actor,
+                        "join_request.approve",
+                        format!("join_request:{request_id}"),
+                    )
+                    .await;
+                    format!(
+                        "Approved #{number}: {} is being added to the group.",
+                        approval.member.display_name.as_str()
+                    )
+                }
+                Err(error) => decision_reply(number, error)?,
+            },
+        },
+        Command::Deny(number) => match request_id(state, id, number).await? {
+            None => format!("No join request #{number}."),
+            Some(request_id) => match joining::deny(state, id, request_id, &actor).await {
+                Ok(request) => {
+                    audit(
+                        state,
+                        id,
+                        &actor,
+                        "join_request.deny",
+                        format!("join_request:{request_id}"),
+                    )
+                    .await;
+                    format!(
+                        "Denied #{number} ({}); they get a polite text.",
+                        request.name.as_str()
+                    )
+                }
+                Err(error) => decision_reply(number, error)?,
+            },
+        },
+        Command::Remove(name) => match active_member_named(state, id, &name).await? {
+            None => no_member_named(&name),
+            Some(member) => match membership::remove(state, id, member.id, &actor, None).await {
+                Ok(removed) => {
+                    audit(
+                        state,
+                        id,
+                        &actor,
+                        "member.remove",
+                        format!("member:{}", removed.id),
+                    )
+                    .await;
+                    format!("Removed {} from the group.", removed.display_name.as_str())
+                }
+                Err(RemoveError::Forbidden(rule)) => rule.to_owned(),
+                Err(RemoveError::NotFound) => no_member_named(&name),
+                Err(RemoveError::KeptChanging) => {
+                    "Something changed at the same moment; try again.".to_owned()
+                }
+                Err(RemoveError::Store(error)) => return Err(error),
+            },
+        },
+        Command::Mute(name) => set_muted(state, id, &actor, &name, true).await?,
+        Command::Unmute(name) => set_muted(state, id, &actor, &name, false).await?,
+    })
+}
+
+async fn pending(state: &AppState, id: Uuid) -> Result<String, StoreError> {
+    let mut waiting: Vec<_> = state
+        .store
+        .join_requests(id)
+        .await?
+        .into_iter()
+        .filter(|request| request.state == JoinState::Pending)
+        .collect();
+    if waiting.is_empty() {
+        return Ok("No join requests are waiting.".to_owned());
+    }
+    waiting.sort_by_key(|request| request.number);
+    let listed: Vec<String> = waiting
+        .iter()
+        .take(PENDING_LISTED)
+        .map(|request| {
+            let address = request
+                .address
+                .as_deref()
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default();
+            format!("#{} {}{address}", request.number, request.name.as_str())
+        })
+        .collect();
+    let more = waiting.len().saturating_sub(PENDING_LISTED);
+    let more = if more > 0 {
+        format!(" (and {more} more in the admin app)")
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "Waiting: {}{more}. Reply #approve N or #deny N.",
+        listed.join("; ")
+    ))
+}
+
+/// The id of the request with short number `number`.
+async fn request_id(state: &AppState, id: Uuid, number: u64) -> Result<Option<Uuid>, StoreError> {
+    Ok(state
+        .store
+        .join_requests(id)
+        .await?
+        .into_iter()
+        .find(|request| request.number == number)
+        .map(|request| request.id))
+}
+
+fn decision_reply(number: u64, error: DecisionError) -> Result<String, StoreError> {
+    Ok(match error {
+        DecisionError::Store(error) => return Err(error),
+        DecisionError::NotPending(JoinState::PendingVerification) => {
+            format!("#{number} has not confirmed their phone yet.")
+        }
+        DecisionError::NotPending(JoinState::Approved) => {
+            format!("#{number} was approved already.")
+        }
+        DecisionError::NotPending(_) => format!("#{number} was denied already."),
+        DecisionError::AlreadyMember => format!("#{number}'s phone is a member already."),
+        DecisionError::Archived => "This neighborhood is archived.".to_owned(),
+        DecisionError::NotFound | DecisionError::NeighborhoodNotFound => {
+            format!("No join request #{number}.")
+        }
+        DecisionError::KeptChanging => {
+            "Something changed at the same moment; try again.".to_owned()
+        }
+    })
+}
+
+/// The active member whose display name is `name`, ignoring case.
+async fn active_member_named(
+    state: &AppState,
+    id: Uuid,
+    name: &str,
+) -> Result<Option<Member>, StoreError> {
+    Ok(state.store.members(id).await?.into_iter().find(|member| {
+        member.status == MemberStatus::Active
+            && member
+                .display_name
+                .as_str()
+                .eq_ignore_ascii_case(name.trim())
+    }))
+}
+
+fn no_member_named(name: &str) -> String {
+    format!("No active member is named \"{name}\". Names are as they appear on the group's texts.")
+}
+
+async fn set_muted(
+    state: &AppState,
+    id: Uuid,
+    actor: &str,
+    name: &str,
+    muted: bool,
+) -> Result<String, StoreError> {
+    for _ in 0..5 {
+        let Some(before) = active_member_named(state, id, name).await? else {
+            return Ok(no_member_named(name));
+        };
+        if before.muted == muted {
+            break;
+        }
+        let after = Member {
+            muted,
+            updated_at: OffsetDateTime::now_utc(),
+            ..before.clone()
+        };
+        if state
+            .store
+            .replace_members(id, &[(&before, &after)])
+            .await?
+        {
+            let action = if muted {
+                "member.mute"
+            } else {
+                "member.unmute"
+            };
+            audit(state, id, actor, action, format!("member:{}", after.id)).await;
+            break;
+        }
+    }
+    Ok(if muted {
+        format!(
+            "{} is muted: their texts no longer reach the group.",
+            name.trim()
+        )
+    } else {
+        format!("{} is unmuted.", name.trim())
+    })
+}
+
+async fn audit(state: &AppState, id: Uuid, actor: &str, action: &str, target: String) {
+    let entry = AuditEntry {
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target,
+        source: "sms".to_owned(),
+        detail: serde_json::json!({}),
+        at: OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    };
+    if let Err(error) = state.store.append_audit(Some(id), &entry).await {
+        tracing::error!(%error, action, "audit entry not written");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Command;
+
+    #[test]
+    fn commands_are_our_hash_words_and_anything_else_is_a_message() {
+        assert_eq!(
+            Command::parse("#approve 12"),
+            Some(Ok(Command::Approve(12)))
+        );
+        assert_eq!(
+            Command::parse(" #APPROVE #7 "),
+            Some(Ok(Command::Approve(7)))
+        );
+        assert_eq!(Command::parse("#deny 3"), Some(Ok(Command::Deny(3))));
+        assert_eq!(
+            Command::parse("#remove Ana R."),
+            Some(Ok(Command::Remove("Ana R.".into())))
+        );
+        assert_eq!(
+            Command::parse("#mute Bo"),
+            Some(Ok(Command::Mute("Bo".into())))
+        );
+        assert_eq!(Command::parse("#pending"), Some(Ok(Command::Pending)));
+        assert!(matches!(Command::parse("#approve twelve"), Some(Err(_))));
+        assert!(matches!(Command::parse("#remove"), Some(Err(_))));
+        assert_eq!(Command::parse("#blockparty at 7!"), None);
+        assert_eq!(Command::parse("approve 12"), None);
+    }
+}

@@ -1,0 +1,115 @@
+//! Twilio-facing endpoints: `/webhooks/twilio/conversations/pre`, `/post` and `/sms`.
+//!
+//! Every request must carry a valid `X-Twilio-Signature`, checked against the URL Twilio called as
+//! rebuilt from `NT_PUBLIC_URL` (TLS ends at a proxy, so the request's own scheme and host are not
+//! what Twilio signed). An unsigned or forged request gets 403 and nothing else happens.
+//!
+//! `pre` signs every group message with its author's name and keeps keywords, captain commands
+//! and other texts that are not for the group out of it; `sms` answers people outside the group.
+//! A delivery Twilio repeats (same `I-Twilio-Idempotency-Token`) is acted on once.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Body, IntoResponse, Request, Response, Route, handler, post};
+
+use crate::state::AppState;
+use crate::twilio::signature;
+
+mod pre;
+mod sms;
+
+pub use pre::RecentAuthors;
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/conversations/pre", post(pre::conversations_pre))
+        .at("/conversations/post", post(conversations_post))
+        .at("/sms", post(sms::inbound_sms))
+}
+
+/// The form parameters of a request whose signature is valid; `None` means answer 403.
+fn verified_params(
+    state: &AppState,
+    request: &Request,
+    body: &[u8],
+) -> Option<Vec<(String, String)>> {
+    let Some(token) = state
+        .twilio
+        .as_ref()
+        .and_then(|twilio| twilio.webhook_auth_token.as_ref())
+    else {
+        tracing::error!(
+            "a Twilio webhook arrived but no Auth Token is configured to check its signature (NT_TWILIO_AUTH_TOKEN)"
+        );
+        return None;
+    };
+    let Some(signature) = request
+        .headers()
+        .get("X-Twilio-Signature")
+        .and_then(|value| value.to_str().ok())
+    else {
+        tracing::warn!(
+            path = request.uri().path(),
+            "webhook without X-Twilio-Signature refused"
+        );
+        return None;
+    };
+    // The path as Twilio called it, before routing stripped the `/webhooks/twilio` prefix.
+    let path_and_query = request
+        .original_uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str());
+    let url = format!(
+        "{}{path_and_query}",
+        state.settings.public_url.as_str().trim_end_matches('/')
+    );
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    if signature::verify(token.expose(), &url, &params, signature) {
+        Some(params)
+    } else {
+        tracing::warn!(url, "webhook with an invalid X-Twilio-Signature refused");
+        None
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map_or("", |(_, value)| value.as_str())
+}
+
+/// Reads and verifies a webhook request: its form parameters, or the 403 to answer.
+async fn receive(
+    state: &AppState,
+    request: &Request,
+    body: Body,
+) -> Result<Vec<(String, String)>, Response> {
+    let body = body.into_bytes().await.unwrap_or_default();
+    verified_params(state, request, &body).ok_or_else(|| StatusCode::FORBIDDEN.into_response())
+}
+
+/// Twilio's `I-Twilio-Idempotency-Token`: the same on every retry of one delivery.
+fn delivery_token(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get("I-Twilio-Idempotency-Token")
+        .and_then(|value| value.to_str().ok())
+        .filter(|token| !token.is_empty() && token.len() <= 128)
+        .map(str::to_owned)
+}
+
+#[handler]
+async fn conversations_post(state: Data<&AppState>, request: &Request, body: Body) -> Response {
+    match receive(&state, request, body).await {
+        Ok(params) => {
+            tracing::debug!(
+                event = param(&params, "EventType"),
+                conversation_sid = param(&params, "ConversationSid"),
+                "post-event webhook"
+            );
+            StatusCode::OK.into_response()
+        }
+        Err(refused) => refused,
+    }
+}

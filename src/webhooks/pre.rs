@@ -1,0 +1,233 @@
+//! The pre-event `onMessageAdd` webhook: Twilio holds every group message until we answer, so
+//! this is the hot path. One Redis round trip in the common case (the Conversation's
+//! neighborhood is cached in-process; the author, the neighborhood and the delivery mark come in
+//! one script), and a deadline well inside Twilio's 5 s.
+//!
+//! The answer: the body signed with the author's name (`Ana R.: see you at 7`), or a rejection
+//! (4xx: nothing is published) for keywords, captain commands, muted members, members' texts in
+//! an announcements-only neighborhood (forwarded to the captains instead) and non-members.
+//!
+//! Past the deadline we fail open, as Twilio itself would at 5 s, but sooner and better: the
+//! work carries on in the background (a LEAVE is still carried out), keywords and commands are
+//! still kept out of the group (recognizing them needs no Redis), and a message is signed with
+//! the author's name if this instance has seen it recently; otherwise it goes out unsigned rather
+//! than being lost.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Json};
+use poem::{Body, IntoResponse, Request, Response, handler};
+
+use super::{delivery_token, param, receive};
+use crate::commands::{self, Command};
+use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::neighborhood::{Mode, Neighborhood};
+use crate::domain::phone::Phone;
+use crate::membership::{self, Keyword};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::outbox::Effect;
+
+/// Our own limit for answering; Twilio gives up at 5 s.
+pub const DEADLINE: Duration = Duration::from_millis(1500);
+
+/// Names this instance recently signed messages with, by (Conversation, author), for answering
+/// past the deadline. A convenience copy: Redis has the truth.
+#[derive(Clone, Default)]
+pub struct RecentAuthors(Arc<RwLock<HashMap<(String, String), String>>>);
+
+impl RecentAuthors {
+    /// Enough for every member of a large deployment; cleared when full rather than evicted.
+    const CAPACITY: usize = 100_000;
+
+    fn remember(&self, conversation_sid: &str, author: &str, name: &str) {
+        if let Ok(mut names) = self.0.write() {
+            if names.len() >= Self::CAPACITY {
+                names.clear();
+            }
+            names.insert(
+                (conversation_sid.to_owned(), author.to_owned()),
+                name.to_owned(),
+            );
+        }
+    }
+
+    fn name_of(&self, conversation_sid: &str, author: &str) -> Option<String> {
+        let names = self.0.read().ok()?;
+        names
+            .get(&(conversation_sid.to_owned(), author.to_owned()))
+            .cloned()
+    }
+}
+
+#[handler]
+pub(super) async fn conversations_pre(
+    state: Data<&AppState>,
+    request: &Request,
+    body: Body,
+) -> Response {
+    let params = match receive(&state, request, body).await {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    if param(&params, "EventType") != "onMessageAdd" {
+        return StatusCode::OK.into_response();
+    }
+    // Spawned, so that past the deadline the work still completes (a LEAVE is still honored).
+    let work = tokio::spawn(decide(
+        state.clone(),
+        params.clone(),
+        delivery_token(request),
+    ));
+    match tokio::time::timeout(DEADLINE, work).await {
+        Ok(Ok(Ok(answer))) => answer,
+        Ok(Ok(Err(error))) => {
+            tracing::error!(%error, "pre-event webhook failed; answering without Redis");
+            without_redis(&state, &params)
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "pre-event webhook task failed; answering without Redis");
+            without_redis(&state, &params)
+        }
+        Err(_) => {
+            tracing::warn!(
+                deadline_ms = DEADLINE.as_millis() as u64,
+                "pre-event webhook past its deadline; answering without Redis"
+            );
+            without_redis(&state, &params)
+        }
+    }
+}
+
+fn reject() -> Response {
+    StatusCode::FORBIDDEN.into_response()
+}
+
+fn signed(member_name: &str, body: &str) -> Response {
+    Json(serde_json::json!({"body": format!("{member_name}: {body}")})).into_response()
+}
+
+/// The answer when Redis could not be asked in time (see the module docs).
+fn without_redis(state: &AppState, params: &[(String, String)]) -> Response {
+    let body = param(params, "Body");
+    let keyword = Keyword::parse(body).is_some_and(|k| !matches!(k, Keyword::Join(_)));
+    if keyword || Command::parse(body).is_some() {
+        return reject();
+    }
+    match state
+        .recent_authors
+        .name_of(param(params, "ConversationSid"), param(params, "Author"))
+    {
+        Some(name) => signed(&name, body),
+        None => StatusCode::OK.into_response(),
+    }
+}
+
+/// What a text to the group becomes.
+async fn decide(
+    state: AppState,
+    params: Vec<(String, String)>,
+    delivery: Option<String>,
+) -> Result<Response, StoreError> {
+    let conversation_sid = param(&params, "ConversationSid");
+    let Some(neighborhood_id) = state
+        .store
+        .neighborhood_of_conversation(conversation_sid)
+        .await?
+    else {
+        // Not one of ours: leave it alone.
+        return Ok(StatusCode::OK.into_response());
+    };
+    let Ok(author) = Phone::parse(param(&params, "Author")) else {
+        return Ok(reject());
+    };
+    let context = state
+        .store
+        .message_context(neighborhood_id, &author, delivery.as_deref())
+        .await?;
+    let (Some(member), Some(neighborhood)) = (context.member, context.neighborhood) else {
+        return Ok(reject());
+    };
+    if member.status != MemberStatus::Active {
+        return Ok(reject());
+    }
+    // A repeated delivery is answered the same way, but acted on only the first time.
+    let act = context.first_delivery;
+    let body = param(&params, "Body");
+    match Keyword::parse(body) {
+        Some(Keyword::Leave) => {
+            if act {
+                membership::leave(&state, &neighborhood, &member).await?;
+            }
+            return Ok(reject());
+        }
+        Some(Keyword::Stop) => {
+            if act {
+                membership::opt_out_everywhere(&state, &author).await?;
+            }
+            return Ok(reject());
+        }
+        // Twilio answers START and HELP itself.
+        Some(Keyword::Start | Keyword::Help) => return Ok(reject()),
+        // JOIN is a keyword for strangers only: "join us at 7" from a member is a message.
+        Some(Keyword::Join(_)) | None => {}
+    }
+    if let Some(command) = Command::parse(body) {
+        if act {
+            let reply = match command {
+                Ok(command) => commands::run(&state, &neighborhood, &member, command).await?,
+                Err(usage) => usage.to_owned(),
+            };
+            membership::queue_text(&state, neighborhood.id, &member.phone, reply).await?;
+        }
+        return Ok(reject());
+    }
+    if member.muted {
+        if act {
+            let note = "A captain has muted you in this group: your texts do not reach it for now.";
+            membership::queue_text(&state, neighborhood.id, &member.phone, note.to_owned()).await?;
+        }
+        return Ok(reject());
+    }
+    if neighborhood.mode == Mode::AnnounceOnly && member.role < Role::Captain {
+        if act {
+            forward_to_captains(&state, &neighborhood, &member, body).await?;
+        }
+        return Ok(reject());
+    }
+    state.recent_authors.remember(
+        conversation_sid,
+        author.as_str(),
+        member.display_name.as_str(),
+    );
+    Ok(signed(member.display_name.as_str(), body))
+}
+
+/// In an announcements-only neighborhood a member's text goes to the captains, not the group.
+async fn forward_to_captains(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    member: &Member,
+    body: &str,
+) -> Result<(), StoreError> {
+    let forwarded = format!("{} (to the captains): {body}", member.display_name.as_str());
+    let mut effects: Vec<Effect> = state
+        .store
+        .members(neighborhood.id)
+        .await?
+        .iter()
+        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active)
+        .map(|captain| Effect::SendSms {
+            to: captain.phone.as_str().to_owned(),
+            body: forwarded.clone(),
+        })
+        .collect();
+    effects.push(Effect::SendSms {
+        to: member.phone.as_str().to_owned(),
+        body: "This group is for announcements: your text went to the captains only.".to_owned(),
+    });
+    state.store.enqueue_effects(neighborhood.id, &effects).await
+}

@@ -1,0 +1,141 @@
+//! The number's own SMS webhook (`SmsUrl`): texts from people outside the group. Strangers get
+//! join instructions, `JOIN Name` files a request, START after STOP asks back in. Members' texts,
+//! which Twilio reports here as well as in the Conversation, get nothing (no double handling).
+
+use poem::web::Data;
+use poem::{Body, Request, Response, handler};
+
+use super::{param, receive};
+use crate::domain::join_request::JoinState;
+use crate::domain::member::{DisplayName, MemberStatus};
+use crate::domain::neighborhood::{JoinPolicy, NeighborhoodState};
+use crate::domain::phone::Phone;
+use crate::joining::DecisionError;
+use crate::membership::{self, Keyword};
+use crate::state::AppState;
+
+#[handler]
+pub(super) async fn inbound_sms(state: Data<&AppState>, request: &Request, body: Body) -> Response {
+    let params = match receive(&state, request, body).await {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    let reply = match sms_reply(&state, &params).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::error!(%error, "inbound SMS could not be handled");
+            None
+        }
+    };
+    twiml(reply.as_deref())
+}
+
+/// What a text to a neighborhood number gets back. Members' texts are carried by the
+/// Conversation (Twilio calls this webhook for them too), so they get nothing here.
+async fn sms_reply(
+    state: &AppState,
+    params: &[(String, String)],
+) -> Result<Option<String>, DecisionError> {
+    let (Ok(from), Ok(to)) = (
+        Phone::parse(param(params, "From")),
+        Phone::parse(param(params, "To")),
+    ) else {
+        return Ok(None);
+    };
+    let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
+        return Ok(None);
+    };
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(None);
+    };
+    if neighborhood.state == NeighborhoodState::Archived {
+        return Ok(None);
+    }
+    let member = state.store.member_by_phone(neighborhood_id, &from).await?;
+    if member
+        .as_ref()
+        .is_some_and(|m| m.status == MemberStatus::Active)
+    {
+        return Ok(None);
+    }
+    let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
+        && !state.store.was_invited(neighborhood_id, &from).await?;
+    let name = neighborhood.name.as_str();
+    let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
+    Ok(match Keyword::parse(param(params, "Body")) {
+        // Twilio itself answers the opt-out family.
+        Some(Keyword::Stop | Keyword::Help) => None,
+        Some(Keyword::Start)
+            if member
+                .as_ref()
+                .is_some_and(|m| m.status == MemberStatus::OptedOut) =>
+        {
+            let Some(former) = member else {
+                return Ok(None);
+            };
+            let request = membership::request_by_text(
+                state,
+                &neighborhood,
+                &from,
+                former.display_name,
+                param(params, "MessageSid"),
+            )
+            .await?;
+            Some(if request.state == JoinState::Approved {
+                format!("Welcome back to {name}! You are in the group text again.")
+            } else {
+                format!("Welcome back! Your request to rejoin {name} is with the captains.")
+            })
+        }
+        Some(Keyword::Join(_)) if uninvited => Some(format!(
+            "{name} takes new members by invitation only: ask a captain for an invite."
+        )),
+        Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
+            Ok(display) => {
+                let request = membership::request_by_text(
+                    state,
+                    &neighborhood,
+                    &from,
+                    display,
+                    param(params, "MessageSid"),
+                )
+                .await?;
+                // Under the open policy the welcome text follows from the outbox.
+                (request.state != JoinState::Approved).then(|| format!(
+                    "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",
+                    request.name.as_str()
+                ))
+            }
+            Err(_) => Some(format!(
+                "Reply JOIN followed by your name (up to {} characters), like: JOIN Ana R.",
+                DisplayName::MAX_CHARS
+            )),
+        },
+        Some(Keyword::Join(None)) => {
+            Some("Reply JOIN followed by your name, like: JOIN Ana R.".to_owned())
+        }
+        _ if uninvited => Some(format!(
+            "This number is the {name} neighborhood group text, by invitation only: ask a captain for an invite."
+        )),
+        _ => Some(format!(
+            "This number is the {name} neighborhood group text. To join, visit {link} or reply JOIN followed by your name."
+        )),
+    })
+}
+
+/// A TwiML answer, with one `<Message>` when there is a reply.
+fn twiml(reply: Option<&str>) -> Response {
+    let body = match reply {
+        Some(text) => {
+            let escaped = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escaped}</Message></Response>"#
+            )
+        }
+        None => r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#.to_owned(),
+    };
+    Response::builder().content_type("text/xml").body(body)
+}
