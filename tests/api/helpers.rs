@@ -367,6 +367,7 @@ pub struct RedisGate {
     pub url: String,
     open: watch::Sender<bool>,
     cut: watch::Sender<u64>,
+    stalled: watch::Sender<bool>,
 }
 
 impl RedisGate {
@@ -381,6 +382,7 @@ impl RedisGate {
         );
         let (open_tx, open_rx) = watch::channel(open);
         let (cut_tx, cut_rx) = watch::channel(0u64);
+        let (stalled_tx, stalled_rx) = watch::channel(false);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !*open_rx.borrow() {
@@ -390,7 +392,13 @@ impl RedisGate {
                 let upstream = upstream.clone();
                 let mut cut = cut_rx.clone();
                 cut.mark_unchanged();
+                let mut stalled = stalled_rx.clone();
                 tokio::spawn(async move {
+                    // A stalled gate holds new connections open without an answer, like a
+                    // Redis that has stopped responding.
+                    if *stalled.borrow_and_update() {
+                        let _ = stalled.wait_for(|stalled| !stalled).await;
+                    }
                     let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
                         return;
                     };
@@ -405,7 +413,14 @@ impl RedisGate {
             url: format!("redis://127.0.0.1:{port}"),
             open: open_tx,
             cut: cut_tx,
+            stalled: stalled_tx,
         }
+    }
+
+    /// Redis stops answering: open connections are dropped and new ones hang.
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+        self.cut_connections();
     }
 
     pub fn open(&self) {
@@ -432,12 +447,23 @@ pub const SANDBOX_SERVICE_SID: &str = neighborhood_text::sandbox::DEFAULT_MESSAG
 /// is free to play a webhook receiver. Returns once the sandbox has configured its webhooks.
 pub async fn spawn_sandbox_app() -> TestApp {
     let receiver = MockServer::start().await;
-    let mut settings = test_settings(&receiver);
+    let settings = sandbox_settings(&receiver);
+    spawn_sandbox_app_with(receiver, settings).await
+}
+
+/// Settings of a sandbox app: no Twilio account, the emulator on.
+pub fn sandbox_settings(receiver: &MockServer) -> Settings {
+    let mut settings = test_settings(receiver);
     settings.twilio_account_sid = None;
     settings.twilio_auth_token = None;
     settings.twilio_messaging_service_sid = None;
     settings.twilio_api_base = None;
     settings.sandbox = neighborhood_text::config::SandboxMode::On;
+    settings
+}
+
+/// A sandbox app with `settings`, once the sandbox has configured its webhooks.
+pub async fn spawn_sandbox_app_with(receiver: MockServer, settings: Settings) -> TestApp {
     let app = spawn_app_with(receiver, settings).await;
     eventually(
         Duration::from_secs(10),
@@ -459,12 +485,7 @@ pub async fn spawn_sandbox_app() -> TestApp {
 /// A second sandbox instance sharing `first`'s Redis prefix: the same emulated account and data.
 pub async fn spawn_second_sandbox_instance(first: &TestApp) -> TestApp {
     let receiver = MockServer::start().await;
-    let mut settings = test_settings(&receiver);
-    settings.twilio_account_sid = None;
-    settings.twilio_auth_token = None;
-    settings.twilio_messaging_service_sid = None;
-    settings.twilio_api_base = None;
-    settings.sandbox = neighborhood_text::config::SandboxMode::On;
+    let mut settings = sandbox_settings(&receiver);
     settings.redis_prefix = first.prefix.clone();
     spawn_app_with(receiver, settings).await
 }

@@ -16,3 +16,4 @@ mod sandbox;
 mod sandbox_conformance;
 mod system;
 mod twilio_client;
+mod webhooks;

@@ -1,0 +1,386 @@
+//! Our Twilio-facing webhooks, called directly as Twilio would: signatures, repeated deliveries,
+//! captain commands, muted and announce-only members, and answering in time when Redis stalls.
+
+use std::time::{Duration, Instant};
+
+use neighborhood_text::twilio::signature;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    PUBLIC_URL, RedisGate, SANDBOX_AUTH_TOKEN, TestApp, eventually, json_of, parse_redis_url,
+    sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
+};
+
+const OWNER: &str = "+15550009900";
+const ANA: &str = "+15550009901";
+const BO: &str = "+15550009902";
+
+/// A neighborhood with Ana in its group text; returns (id, number, the first Conversation's sid).
+async fn neighborhood_with_ana(app: &TestApp) -> (String, String, String) {
+    let created = app
+        .create_neighborhood(&json!({"name": "Hook Street", "area_code": "212", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            &json!({"phone": ANA, "display_name": "Ana R."}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202);
+    eventually(Duration::from_secs(20), "Ana in the group", || async {
+        let (_, members) = json_of(
+            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+                .await,
+        )
+        .await;
+        members["items"]
+            .as_array()
+            .is_some_and(|m| m.len() == 2 && m.iter().all(|m| m["sync"] == "done"))
+    })
+    .await;
+    (
+        id,
+        created["phone_number"].as_str().expect("number").to_owned(),
+        created["shards"][0]["conversation_sid"]
+            .as_str()
+            .expect("sid")
+            .to_owned(),
+    )
+}
+
+fn pre_event(conversation_sid: &str, author: &str, body: &str) -> Vec<(String, String)> {
+    [
+        ("EventType", "onMessageAdd"),
+        ("ConversationSid", conversation_sid),
+        ("Author", author),
+        ("Body", body),
+        ("Source", "SMS"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// POSTs `params` to one of our webhooks, signed as Twilio signs for `signed_url` with `token`.
+async fn deliver(
+    app: &TestApp,
+    path: &str,
+    params: &[(String, String)],
+    token: &str,
+    signed_url: &str,
+    delivery: &str,
+) -> reqwest::Response {
+    let signature = signature::sign(token, signed_url, params);
+    reqwest::Client::new()
+        .post(app.url(path))
+        .header("X-Twilio-Signature", signature)
+        .header("I-Twilio-Idempotency-Token", delivery)
+        .form(params)
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// Delivers as Twilio would: signed for the public URL with the account's token.
+async fn deliver_pre(
+    app: &TestApp,
+    params: &[(String, String)],
+    delivery: &str,
+) -> reqwest::Response {
+    let path = "/webhooks/twilio/conversations/pre";
+    deliver(
+        app,
+        path,
+        params,
+        SANDBOX_AUTH_TOKEN,
+        &format!("{PUBLIC_URL}{path}"),
+        delivery,
+    )
+    .await
+}
+
+async fn texts_to(app: &TestApp, phone: &str, needle: &str) -> usize {
+    app.inbox(phone)
+        .await
+        .iter()
+        .filter(|m| m.1.contains(needle))
+        .count()
+}
+
+#[tokio::test]
+async fn forged_tampered_and_misaddressed_webhooks_are_refused() {
+    let app = spawn_sandbox_app().await;
+    let (_, _, sid) = neighborhood_with_ana(&app).await;
+    let path = "/webhooks/twilio/conversations/pre";
+    let public = format!("{PUBLIC_URL}{path}");
+    let params = pre_event(&sid, ANA, "hello");
+
+    let genuine = deliver(&app, path, &params, SANDBOX_AUTH_TOKEN, &public, "d1").await;
+    assert_eq!(genuine.status(), 200);
+    let forged = deliver(&app, path, &params, "not-the-token", &public, "d2").await;
+    assert_eq!(forged.status(), 403, "signed with another key");
+    let misaddressed = deliver(
+        &app,
+        path,
+        &params,
+        SANDBOX_AUTH_TOKEN,
+        &app.url(path),
+        "d3",
+    )
+    .await;
+    assert_eq!(
+        misaddressed.status(),
+        403,
+        "signed for the request's own host, not NT_PUBLIC_URL"
+    );
+
+    let signature = signature::sign(SANDBOX_AUTH_TOKEN, &public, &params);
+    let tampered = pre_event(&sid, ANA, "hello, changed on the way");
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .header("X-Twilio-Signature", signature)
+        .form(&tampered)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 403, "a body changed after signing");
+    let unsigned = reqwest::Client::new()
+        .post(app.url("/webhooks/twilio/sms"))
+        .form(&[("From", ANA), ("Body", "JOIN Eve")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unsigned.status(), 403);
+}
+
+#[tokio::test]
+async fn a_repeated_delivery_is_answered_alike_but_acted_on_once() {
+    let app = spawn_sandbox_app().await;
+    let (_, _, sid) = neighborhood_with_ana(&app).await;
+
+    let greeting = pre_event(&sid, ANA, "see you at 7");
+    for _ in 0..2 {
+        let (status, body) = json_of(deliver_pre(&app, &greeting, "same-greeting").await).await;
+        assert_eq!(
+            (status, body["body"].as_str()),
+            (200, Some("Ana R.: see you at 7"))
+        );
+    }
+    let command = pre_event(&sid, OWNER, "#pending");
+    for _ in 0..2 {
+        assert_eq!(
+            deliver_pre(&app, &command, "same-command").await.status(),
+            403
+        );
+    }
+    assert_eq!(
+        deliver_pre(&app, &command, "another-command")
+            .await
+            .status(),
+        403
+    );
+    eventually(Duration::from_secs(20), "the replies", || async {
+        texts_to(&app, OWNER, "No join requests are waiting.").await == 2
+    })
+    .await;
+    assert_eq!(
+        texts_to(&app, OWNER, "No join requests are waiting.").await,
+        2,
+        "two deliveries, two replies: the repeat was not acted on"
+    );
+}
+
+#[tokio::test]
+async fn captains_run_the_group_by_text_and_nobody_else_sees_it() {
+    let app = spawn_sandbox_app().await;
+    let (id, number, _) = neighborhood_with_ana(&app).await;
+    app.text(BO, &number, "JOIN Bo Diaz").await;
+    eventually(Duration::from_secs(20), "the captain's notice", || async {
+        texts_to(&app, OWNER, "New join request #").await == 1
+    })
+    .await;
+    let notice = app
+        .inbox(OWNER)
+        .await
+        .into_iter()
+        .find(|m| m.1.starts_with("New join request #"))
+        .map(|m| m.1)
+        .expect("notice");
+    let number_of_request: String = notice
+        .trim_start_matches("New join request #")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+
+    let routed = app
+        .text(ANA, &number, &format!("#approve {number_of_request}"))
+        .await;
+    assert_eq!(routed["outcome"], "rejected");
+    eventually(Duration::from_secs(20), "Ana's refusal", || async {
+        texts_to(&app, ANA, "Only the neighborhood's captains").await == 1
+    })
+    .await;
+
+    app.text(OWNER, &number, "#pending").await;
+    eventually(Duration::from_secs(20), "the pending list", || async {
+        texts_to(
+            &app,
+            OWNER,
+            &format!("Waiting: #{number_of_request} Bo Diaz"),
+        )
+        .await
+            == 1
+    })
+    .await;
+    app.text(OWNER, &number, &format!("#approve {number_of_request}"))
+        .await;
+    eventually(Duration::from_secs(20), "Bo's welcome", || async {
+        texts_to(&app, BO, "Welcome to Hook Street!").await == 1
+            && texts_to(&app, OWNER, "Approved #").await == 1
+    })
+    .await;
+
+    app.text(OWNER, &number, "#mute ana r.").await;
+    eventually(Duration::from_secs(20), "the mute", || async {
+        texts_to(&app, OWNER, "Ana R. is muted").await
+            + texts_to(&app, OWNER, "ana r. is muted").await
+            == 1
+    })
+    .await;
+    let routed = app.text(ANA, &number, "can anyone hear me").await;
+    assert_eq!(
+        routed["outcome"], "rejected",
+        "a muted member's text stays out"
+    );
+    eventually(Duration::from_secs(20), "Ana's note", || async {
+        texts_to(&app, ANA, "A captain has muted you").await == 1
+    })
+    .await;
+    app.text(OWNER, &number, "#unmute Ana R.").await;
+    eventually(Duration::from_secs(20), "the unmute", || async {
+        texts_to(&app, OWNER, "is unmuted").await == 1
+    })
+    .await;
+    assert_eq!(
+        app.text(ANA, &number, "back again").await["outcome"],
+        "conversation"
+    );
+
+    app.text(OWNER, &number, "#remove Bo Diaz").await;
+    eventually(Duration::from_secs(20), "Bo removed", || async {
+        let (_, members) = json_of(
+            app.get(&format!(
+                "/api/v1/neighborhoods/{id}/members?status=removed"
+            ))
+            .await,
+        )
+        .await;
+        members["items"][0]["display_name"] == "Bo Diaz" && members["items"][0]["sync"] == "done"
+    })
+    .await;
+
+    let everyone_else = [ANA, BO];
+    for phone in everyone_else {
+        assert!(
+            !app.inbox(phone)
+                .await
+                .iter()
+                .any(|m| m.1.contains("#pending") || m.1.contains("#mute")),
+            "{phone} saw a command"
+        );
+    }
+    let (_, audit) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}/audit")).await).await;
+    let sms_actions: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["source"] == "sms")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "join_request.approve",
+        "member.mute",
+        "member.unmute",
+        "member.remove",
+    ] {
+        assert!(
+            sms_actions.contains(&action),
+            "{action} not audited: {sms_actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn in_an_announcements_only_group_members_texts_go_to_the_captains() {
+    let app = spawn_sandbox_app().await;
+    let (id, number, _) = neighborhood_with_ana(&app).await;
+    let (status, _) = json_of(
+        app.patch_json(
+            &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"mode": "announce_only"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let routed = app.text(ANA, &number, "is the pool open?").await;
+
+    assert_eq!(routed["outcome"], "rejected");
+    eventually(
+        Duration::from_secs(20),
+        "the forward and the note",
+        || async {
+            texts_to(&app, OWNER, "Ana R. (to the captains): is the pool open?").await == 1
+                && texts_to(&app, ANA, "your text went to the captains only").await == 1
+        },
+    )
+    .await;
+    assert_eq!(
+        app.text(OWNER, &number, "Pool opens Saturday").await["outcome"],
+        "conversation",
+        "captains still post"
+    );
+}
+
+#[tokio::test]
+async fn when_redis_stalls_the_pre_event_webhook_still_answers_before_twilio_gives_up() {
+    let gate = RedisGate::start(true).await;
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.redis_url = parse_redis_url(&gate.url);
+    let app = spawn_sandbox_app_with(receiver, settings).await;
+    let (_, number, sid) = neighborhood_with_ana(&app).await;
+    assert_eq!(
+        app.text(ANA, &number, "first").await["outcome"],
+        "conversation"
+    );
+
+    gate.stall();
+
+    let cases: [(&str, &str, u16, Option<&str>); 3] = [
+        (ANA, "still there?", 200, Some("Ana R.: still there?")),
+        (ANA, "LEAVE", 403, None),
+        ("+15550009977", "who am I", 200, None),
+    ];
+    for (author, text, status, signed) in cases {
+        let started = Instant::now();
+        let response = deliver_pre(
+            &app,
+            &pre_event(&sid, author, text),
+            &format!("stall-{text}"),
+        )
+        .await;
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_millis(4500),
+            "answered after {elapsed:?}, past Twilio's 5 s"
+        );
+        assert_eq!(response.status().as_u16(), status, "{text}");
+        let body: Value = response.json().await.unwrap_or_default();
+        assert_eq!(body["body"].as_str(), signed, "{text}");
+    }
+}
