@@ -253,8 +253,13 @@ impl Store {
         .await
     }
 
-    /// Puts an entry back at the end of the stream with one more attempt counted.
-    pub async fn requeue_outbox(&self, id: Uuid, entry: &OutboxEntry) -> Result<(), StoreError> {
+    /// Puts an entry back at the end of the stream, with `attempts` as its count of attempts.
+    pub async fn requeue_outbox(
+        &self,
+        id: Uuid,
+        entry: &OutboxEntry,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
         let key = self.keys.outbox(id);
         let mut conn = self.connection();
         redis::pipe()
@@ -265,7 +270,7 @@ impl Store {
             .arg("effect")
             .arg(encode(&entry.effect))
             .arg("attempts")
-            .arg(entry.attempts + 1)
+            .arg(attempts)
             .xack(&key, GROUP, &[&entry.id])
             .xdel(&key, &[&entry.id])
             .query_async::<()>(&mut conn)
