@@ -44,6 +44,10 @@ enum EffectError {
     /// Another worker is creating the shard this effect needs; try again shortly.
     #[error("a new Conversation is being created")]
     ShardBusy,
+    /// Another worker holds the lock for creating the shard this effect needs: it is creating it,
+    /// or it died doing so and the lock lasts until `SHARD_LOCK_TTL`. Waiting is not an attempt.
+    #[error("another worker holds the lock for creating a new Conversation")]
+    ShardLocked,
 }
 
 /// Runs forever: finds neighborhoods with queued effects and carries them out.
@@ -72,9 +76,9 @@ pub async fn run(state: AppState, consumer: String) {
     }
 }
 
-/// One pass over every active outbox; returns how many entries it handled. A batch runs in
-/// lanes, one per member (or texted phone): different people's effects overlap, one person's
-/// stay in order.
+/// One pass over every active outbox; returns how many entries it settled (not counting those
+/// put back to wait for another worker). A batch runs in lanes, one per member (or texted
+/// phone): different people's effects overlap, one person's stay in order.
 async fn work_once(
     state: &AppState,
     twilio: &TwilioAccount,
@@ -95,15 +99,17 @@ async fn work_once(
             state.store.retire_outbox_if_empty(neighborhood_id).await?;
             continue;
         }
-        handled += entries.len();
         let lanes = lanes(entries).into_iter().map(|lane| async move {
+            let mut settled = 0;
             for entry in lane {
-                handle(state, twilio, neighborhood_id, &entry).await?;
+                if handle(state, twilio, neighborhood_id, &entry).await? {
+                    settled += 1;
+                }
             }
-            Ok::<_, StoreError>(())
+            Ok::<_, StoreError>(settled)
         });
-        for outcome in futures::future::join_all(lanes).await {
-            outcome?;
+        for settled in futures::future::join_all(lanes).await {
+            handled += settled?;
         }
     }
     Ok(handled)
@@ -127,12 +133,13 @@ fn lanes(entries: Vec<OutboxEntry>) -> Vec<Vec<OutboxEntry>> {
     lanes.into_iter().map(|(_, lane)| lane).collect()
 }
 
+/// Carries out one entry; false when it was put back, uncounted, to wait for a shard lock.
 async fn handle(
     state: &AppState,
     twilio: &TwilioAccount,
     neighborhood_id: Uuid,
     entry: &OutboxEntry,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let outcome = match &entry.effect {
         Effect::AddParticipant { member_id } => {
             add_participant(state, twilio, neighborhood_id, *member_id).await
@@ -155,26 +162,27 @@ async fn handle(
         }
     };
     match outcome {
-        Ok(()) => state.store.ack_outbox(neighborhood_id, &entry.id).await,
-        // Waiting for another worker's new Conversation is no failure of this effect.
-        Err(EffectError::ShardBusy) => {
+        Ok(()) => state.store.ack_outbox(neighborhood_id, &entry.id).await?,
+        Err(EffectError::ShardLocked) => {
             state
                 .store
                 .requeue_outbox(neighborhood_id, entry, entry.attempts)
-                .await
+                .await?;
+            return Ok(false);
         }
         Err(error) if entry.attempts + 1 < MAX_ATTEMPTS => {
             tracing::warn!(%error, attempts = entry.attempts + 1, "outbox effect failed; will retry");
             state
                 .store
                 .requeue_outbox(neighborhood_id, entry, entry.attempts + 1)
-                .await
+                .await?
         }
         Err(error) => {
             tracing::error!(%error, "outbox effect failed for good; the member is marked failed");
             let member_id = match &entry.effect {
                 Effect::SendSms { .. } => {
-                    return state.store.ack_outbox(neighborhood_id, &entry.id).await;
+                    state.store.ack_outbox(neighborhood_id, &entry.id).await?;
+                    return Ok(true);
                 }
                 Effect::AddParticipant { member_id }
                 | Effect::RemoveParticipant { member_id, .. } => *member_id,
@@ -186,9 +194,10 @@ async fn handle(
                 }
             })
             .await?;
-            state.store.ack_outbox(neighborhood_id, &entry.id).await
+            state.store.ack_outbox(neighborhood_id, &entry.id).await?
         }
     }
+    Ok(true)
 }
 
 /// Applies `change` to a member with compare-and-set, re-reading on conflict.
@@ -382,7 +391,7 @@ async fn shard_with_room(
         .lock_shard_creation(neighborhood_id, &token, SHARD_LOCK_TTL)
         .await?
     {
-        return Err(EffectError::ShardBusy);
+        return Err(EffectError::ShardLocked);
     }
     let created = create_shard(state, twilio, neighborhood_id).await;
     state

@@ -451,7 +451,8 @@ pub async fn spawn_sandbox_app() -> TestApp {
     spawn_sandbox_app_with(receiver, settings).await
 }
 
-/// Settings of a sandbox app: no Twilio account, the emulator on.
+/// Settings of an app in sandbox mode (the built-in emulator stands in for Twilio) with its own
+/// key prefix; `receiver` is free to play a webhook receiver.
 pub fn sandbox_settings(receiver: &MockServer) -> Settings {
     let mut settings = test_settings(receiver);
     settings.twilio_account_sid = None;
@@ -484,10 +485,75 @@ pub async fn spawn_sandbox_app_with(receiver: MockServer, settings: Settings) ->
 
 /// A second sandbox instance sharing `first`'s Redis prefix: the same emulated account and data.
 pub async fn spawn_second_sandbox_instance(first: &TestApp) -> TestApp {
+    spawn_sandbox_instance(&first.prefix, |_| {}).await
+}
+
+/// Another sandbox instance on an existing Redis `prefix` (the same emulated account and data),
+/// with its settings changed by `adjust`.
+pub async fn spawn_sandbox_instance(prefix: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let receiver = MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);
-    settings.redis_prefix = first.prefix.clone();
+    settings.redis_prefix = prefix.to_owned();
+    adjust(&mut settings);
     spawn_app_with(receiver, settings).await
+}
+
+/// A sandbox app on a Tokio runtime of its own (its own OS threads), so that a test can kill it
+/// the hard way: [`KillableApp::kill`] shuts that runtime down at once, dropping requests, Redis
+/// round trips and outbox work in flight, with no graceful shutdown, as a crash or SIGKILL would.
+///
+/// Use it through its [`TestApp`] (`Deref`) for HTTP only: its `state` lives on the app's own
+/// runtime and is unusable once the app is killed.
+pub struct KillableApp {
+    app: TestApp,
+    /// Taken when killed.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl KillableApp {
+    /// Builds and starts a sandbox app (fresh key prefix) inside its own runtime.
+    pub async fn spawn() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("killable-app")
+            .enable_all()
+            .build()
+            .expect("a runtime for the app");
+        let app = runtime
+            .spawn(spawn_sandbox_app())
+            .await
+            .expect("the app starts");
+        Self {
+            app,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Kills the app: its runtime stops with whatever it was doing; the port closes. Returns its
+    /// Redis key prefix, for a new instance to take over.
+    pub fn kill(mut self) -> String {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        self.app.prefix.clone()
+    }
+}
+
+impl Drop for KillableApp {
+    /// A runtime cannot be dropped (waiting for its threads) inside the test's async context.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::ops::Deref for KillableApp {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl TestApp {

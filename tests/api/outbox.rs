@@ -1,16 +1,27 @@
 //! The outbox against the emulator: members join the group text exactly once, in shards of at
-//! most 50, despite faults and with several instances working.
+//! most 50, despite faults, with several instances working, and after an instance is killed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt};
+
+use neighborhood_text::domain::member::SyncState;
 use neighborhood_text::secret::Secret;
+use neighborhood_text::store::Store;
+use neighborhood_text::store::keys::Keys;
 use neighborhood_text::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
+use redis::AsyncCommands;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::helpers::{
-    SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TestApp, json_of, spawn_sandbox_app,
+    KillableApp, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TestApp, json_of, parse_redis_url,
+    redis_url, spawn_sandbox_app, spawn_sandbox_instance,
 };
+
+/// Requests the tests send at once (texts, approvals).
+const CONCURRENCY: usize = 8;
 
 /// The project's own client, pointed at an app's emulator, to read Twilio's view.
 fn emulator_client(app: &TestApp) -> TwilioClient {
@@ -125,6 +136,223 @@ fn assert_each_member_in_exactly_one_shard(members: &[Value], shards: &[(String,
         phones.iter().all(|phone| seen.contains_key(phone)),
         "a member is missing from Twilio"
     );
+    for member in members {
+        let shard = shards
+            .iter()
+            .find(|(_, addresses)| addresses.iter().any(|a| *a == member["phone"]))
+            .map(|(sid, _)| sid.as_str());
+        assert_eq!(
+            member["conversation_sid"].as_str(),
+            shard,
+            "the member's record names the Conversation Twilio has them in: {member}"
+        );
+    }
+}
+
+/// 429s, 500s and timeouts, each on 10 % of the emulator's REST calls.
+fn faults_30_percent() -> Value {
+    json!({"rate_429": 0.1, "rate_500": 0.1, "rate_timeout": 0.1, "timeout_ms": 50})
+}
+
+/// Sets the emulator's faults (`{}`: none).
+async fn set_faults(app: &TestApp, faults: &Value) {
+    let response = app
+        .http
+        .put(app.url("/sandbox/api/faults"))
+        .json(faults)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+}
+
+/// `count` distinct phones: `{start}0001`, `{start}0002`, ...
+fn phones(start: &str, count: u32) -> Vec<String> {
+    (1..=count).map(|n| format!("{start}{n:04}")).collect()
+}
+
+/// Each phone texts `JOIN Neighbor n` to the neighborhood number; returns the ids of the pending
+/// join requests, one per phone.
+async fn file_join_requests(
+    app: &TestApp,
+    id: &str,
+    number: &str,
+    phones: &[String],
+) -> Vec<String> {
+    stream::iter(phones.iter().enumerate())
+        .map(|(n, phone)| async move {
+            let routed = app
+                .text(phone, number, &format!("JOIN Neighbor {}", n + 1))
+                .await;
+            assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    let (_, requests) = json_of(
+        app.get(&format!(
+            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
+        ))
+        .await,
+    )
+    .await;
+    let by_phone: HashMap<&str, Vec<&str>> = requests["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .fold(HashMap::new(), |mut by_phone, request| {
+            by_phone
+                .entry(request["phone"].as_str().expect("phone"))
+                .or_default()
+                .push(request["id"].as_str().expect("id"));
+            by_phone
+        });
+    phones
+        .iter()
+        .map(
+            |phone| match by_phone.get(phone.as_str()).map(Vec::as_slice) {
+                Some([request]) => (*request).to_owned(),
+                other => panic!("{phone} has pending requests {other:?}"),
+            },
+        )
+        .collect()
+}
+
+/// Approves each request through the API, [`CONCURRENCY`] at a time; every approval answers 202
+/// (it only touches Redis). Returns the members they made.
+async fn approve_all(app: &TestApp, id: &str, requests: &[String]) -> Vec<String> {
+    let members: Vec<String> = stream::iter(requests)
+        .map(|request_id| async move {
+            let (status, approved) = json_of(
+                app.post_json(
+                    &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+                    &json!({}),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(
+                (status, approved["request"]["state"].as_str()),
+                (202, Some("approved")),
+                "{approved}"
+            );
+            assert_eq!(approved["member"]["sync"], "pending", "{approved}");
+            approved["request"]["member_id"]
+                .as_str()
+                .expect("member id")
+                .to_owned()
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let distinct: HashSet<&String> = members.iter().collect();
+    assert_eq!(distinct.len(), requests.len(), "one member per approval");
+    members
+}
+
+/// Waits until at least `count` members are done.
+async fn wait_for_done(app: &TestApp, id: &str, count: usize, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let done = done_count(app, id).await;
+        if done >= count {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {done} members done"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the app holds the lock for creating a Conversation (the worst moment to die: the
+/// lock outlives its holder), watching for it every 2 ms; true if it does before `fallback`
+/// members are done.
+async fn wait_for_shard_creation(
+    app: &TestApp,
+    id: &str,
+    fallback: usize,
+    within: Duration,
+) -> bool {
+    let lock = Keys::new(app.prefix.clone()).shard_lock(Uuid::parse_str(id).expect("id"));
+    let mut redis = redis::Client::open(redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let deadline = tokio::time::Instant::now() + within;
+    let mut polls = 0u32;
+    loop {
+        let held: bool = redis.exists(&lock).await.expect("EXISTS");
+        if held {
+            return true;
+        }
+        if polls.is_multiple_of(50) && done_count(app, id).await >= fallback {
+            return false;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the outbox made no progress"
+        );
+        polls += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// What a killed app left in Redis: how many members are done, and whether its shard-creation
+/// lock is still held.
+async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
+    let id = Uuid::parse_str(id).expect("id");
+    let store = Store::connect(
+        &parse_redis_url(&redis_url()),
+        prefix,
+        Duration::from_secs(5),
+    )
+    .expect("store");
+    let done = store
+        .members(id)
+        .await
+        .expect("members")
+        .iter()
+        .filter(|m| m.sync == SyncState::Done)
+        .count();
+    let lock_left: bool = redis::Client::open(redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection")
+        .exists(Keys::new(prefix).shard_lock(id))
+        .await
+        .expect("EXISTS");
+    (done, lock_left)
+}
+
+async fn done_count(app: &TestApp, id: &str) -> usize {
+    let (_, members) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
+            .await,
+    )
+    .await;
+    members["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["sync"] == "done")
+        .count()
+}
+
+/// The members are the owner and the approved ones, nobody else.
+fn assert_members_are_owner_and(members: &[Value], approved: &[String]) {
+    let owners: Vec<&Value> = members.iter().filter(|m| m["role"] == "owner").collect();
+    assert_eq!(owners.len(), 1, "one owner");
+    let mut expected: HashSet<&str> = approved.iter().map(String::as_str).collect();
+    expected.extend(owners[0]["id"].as_str());
+    let listed: HashSet<&str> = members.iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(
+        listed, expected,
+        "the members are the owner and the approved"
+    );
 }
 
 #[tokio::test]
@@ -200,72 +428,85 @@ async fn a_removed_member_leaves_the_conversation() {
 }
 
 #[tokio::test]
-async fn past_50_members_the_neighborhood_grows_shards_of_at_most_50() {
+async fn one_hundred_twenty_approvals_make_three_shards_of_at_most_50() {
     let app = spawn_sandbox_app().await;
-    let (id, _) = neighborhood(&app, "212").await;
-    for n in 1..120 {
-        add_member(
-            &app,
-            &id,
-            &format!("+1555007{n:04}"),
-            &format!("Neighbor {n}"),
-        )
-        .await;
-    }
+    let (id, number) = neighborhood(&app, "212").await;
+    let requests = file_join_requests(&app, &id, &number, &phones("+1555007", 120)).await;
 
-    let members = wait_until_synced(&app, &id, 120, Duration::from_secs(120)).await;
+    let approved = approve_all(&app, &id, &requests).await;
 
+    let members = wait_until_synced(&app, &id, 121, Duration::from_secs(120)).await;
+    assert_members_are_owner_and(&members, &approved);
     let shards = participants_by_shard(&app, &id).await;
     let sizes: Vec<usize> = shards
         .iter()
         .map(|(_, addresses)| addresses.len())
         .collect();
-    println!("120 members: shard sizes {sizes:?}");
-    assert_eq!(sizes, [50, 50, 20]);
+    println!(
+        "120 approvals (121 members with the owner): shard sizes {sizes:?}, {} members done",
+        members.len()
+    );
+    assert_eq!(sizes, [50, 50, 21]);
     assert_each_member_in_exactly_one_shard(&members, &shards);
 }
 
 #[tokio::test]
-async fn faults_at_twilio_neither_lose_nor_double_a_member() {
+async fn faults_at_twilio_during_200_approvals_neither_lose_nor_double_a_member() {
     let app = spawn_sandbox_app().await;
-    let (id, _) = neighborhood(&app, "646").await;
-    wait_until_synced(&app, &id, 1, Duration::from_secs(20)).await;
-    let faults = json!({"rate_429": 0.1, "rate_500": 0.1, "rate_timeout": 0.1, "timeout_ms": 50});
-    assert_eq!(
-        app.http
-            .put(app.url("/sandbox/api/faults"))
-            .json(&faults)
-            .send()
-            .await
-            .expect("sent")
-            .status(),
-        200
-    );
-    for n in 1..100 {
-        add_member(
-            &app,
-            &id,
-            &format!("+1555008{n:04}"),
-            &format!("Neighbor {n}"),
-        )
-        .await;
-    }
+    let (id, number) = neighborhood(&app, "646").await;
+    let requests = file_join_requests(&app, &id, &number, &phones("+1555008", 200)).await;
+    set_faults(&app, &faults_30_percent()).await;
 
-    let members = wait_until_synced(&app, &id, 100, Duration::from_secs(180)).await;
+    let approved = approve_all(&app, &id, &requests).await;
 
-    assert_eq!(
-        app.http
-            .put(app.url("/sandbox/api/faults"))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("sent")
-            .status(),
-        200
-    );
+    let members = wait_until_synced(&app, &id, 201, Duration::from_secs(150)).await;
+    set_faults(&app, &json!({})).await;
+    assert_members_are_owner_and(&members, &approved);
     let shards = participants_by_shard(&app, &id).await;
     println!(
-        "100 members with 30 % faults: shard sizes {:?}",
+        "200 approvals with 30 % faults: {} approved, {} members done (owner included), {} failed, \
+         SMS participants per shard {:?}",
+        approved.len(),
+        members.iter().filter(|m| m["sync"] == "done").count(),
+        members.iter().filter(|m| m["sync"] == "failed").count(),
+        shards.iter().map(|s| s.1.len()).collect::<Vec<_>>()
+    );
+    assert_each_member_in_exactly_one_shard(&members, &shards);
+}
+
+#[tokio::test]
+async fn an_app_killed_mid_way_leaves_an_outbox_the_next_instance_finishes() {
+    let app = KillableApp::spawn().await;
+    let (id, number) = neighborhood(&app, "917").await;
+    let requests = file_join_requests(&app, &id, &number, &phones("+1555010", 200)).await;
+    set_faults(&app, &faults_30_percent()).await;
+    let approved = approve_all(&app, &id, &requests).await;
+    // The first shard is full: kill while the worker creates the next one, if caught at it.
+    wait_for_done(&app, &id, 50, Duration::from_secs(60)).await;
+    let caught_creating = wait_for_shard_creation(&app, &id, 150, Duration::from_secs(90)).await;
+
+    let prefix = app.kill();
+    let (done_at_kill, lock_left) = after_the_kill(&prefix, &id).await;
+    assert!(
+        (50..201).contains(&done_at_kill),
+        "killed mid-way, not with {done_at_kill} members done"
+    );
+    let restarted =
+        spawn_sandbox_instance(&prefix, |settings| settings.outbox_reclaim_secs = 1).await;
+
+    let members = wait_until_synced(&restarted, &id, 201, Duration::from_secs(150)).await;
+    set_faults(&restarted, &json!({})).await;
+    assert_members_are_owner_and(&members, &approved);
+    let shards = participants_by_shard(&restarted, &id).await;
+    println!(
+        "200 approvals with 30 % faults, killed with {done_at_kill} of 201 members done (owner \
+         included), {} creating a Conversation, {} its shard lock: after the restart {} approved, \
+         {} members done, {} failed, SMS participants per shard {:?}",
+        if caught_creating { "while" } else { "not" },
+        if lock_left { "leaving" } else { "without" },
+        approved.len(),
+        members.iter().filter(|m| m["sync"] == "done").count(),
+        members.iter().filter(|m| m["sync"] == "failed").count(),
         shards.iter().map(|s| s.1.len()).collect::<Vec<_>>()
     );
     assert_each_member_in_exactly_one_shard(&members, &shards);
