@@ -268,6 +268,15 @@ pub struct Settings {
     #[arg(long, env = "NT_OUTBOX_RECLAIM_SECS", default_value = "30", value_parser = parse_reclaim)]
     pub outbox_reclaim_secs: u64,
 
+    /// Messages kept in each neighborhood's history (older ones are dropped).
+    #[arg(long, env = "NT_HISTORY_MESSAGES", default_value = "10000", value_parser = parse_history)]
+    pub history_messages: u64,
+
+    /// Failed deliveries in a row (carrier errors 30003, 30005, 30006, 30007) after which a member
+    /// is paused and the captains are told; 0 never pauses.
+    #[arg(long, env = "NT_PAUSE_AFTER_FAILURES", default_value = "3", value_parser = parse_pause_after)]
+    pub pause_after_failures: u32,
+
     /// Seconds between reconciliations of every neighborhood's members with Twilio's
     /// participants; 0 turns the periodic run off (`POST .../sync` still works).
     #[arg(long, env = "NT_RECONCILE_EVERY_SECS", default_value = "3600", value_parser = parse_reconcile_every)]
@@ -505,6 +514,24 @@ fn parse_grace(value: &str) -> Result<u64, String> {
         Ok(secs) if secs <= 300 => Ok(secs),
         _ => Err(format!(
             "NT_SHUTDOWN_GRACE_SECS must be a whole number of seconds from 0 to 300, not `{value}`."
+        )),
+    }
+}
+
+fn parse_history(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(count) if (100..=1_000_000).contains(&count) => Ok(count),
+        _ => Err(format!(
+            "NT_HISTORY_MESSAGES must be a whole number from 100 to 1000000, not `{value}`."
+        )),
+    }
+}
+
+fn parse_pause_after(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(count) if count <= 100 => Ok(count),
+        _ => Err(format!(
+            "NT_PAUSE_AFTER_FAILURES must be a whole number from 0 (never) to 100, not `{value}`."
         )),
     }
 }

@@ -19,7 +19,8 @@ use crate::auth::policy::{self, Grant};
 use crate::auth::principal::Auth;
 use crate::domain::join_request::{Consent, JoinChannel};
 use crate::domain::member::{
-    ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, street_address,
+    ConsentRecord, DeliveryHealth, DisplayName, Member, MemberStatus, Role, SyncState,
+    street_address,
 };
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
@@ -61,6 +62,8 @@ pub struct MemberOut {
     pub join_request_texts: bool,
     /// Muted: they receive the group's texts, but theirs are kept from the group.
     pub muted: bool,
+    /// How the group's texts to them have been faring, once Twilio has reported on one.
+    pub delivery: Option<DeliveryHealth>,
     /// Their street address; captains and the owner only.
     pub address: Option<String>,
     /// Their answers to the join questions, by question; captains and the owner only.
@@ -198,6 +201,7 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
         status_reason: member.status_reason.clone(),
         join_request_texts: member.join_request_texts,
         muted: member.muted,
+        delivery: member.delivery.clone(),
         address: captain_view.then(|| member.address.clone()).flatten(),
         answers: captain_view.then(|| member.answers.clone()),
         consent: captain_view

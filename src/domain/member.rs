@@ -98,6 +98,83 @@ pub struct Member {
     /// A captain muted them: they still receive the group's texts, but theirs do not go out.
     #[serde(default)]
     pub muted: bool,
+    /// How the group's texts to them have been faring, once Twilio has reported on one.
+    #[serde(default)]
+    pub delivery: Option<DeliveryHealth>,
+}
+
+/// What a delivery receipt means for the member it was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryVerdict {
+    /// Nothing to do beyond recording it.
+    Recorded,
+    /// 21610: the phone opted out of the Messaging Service (STOP); treat it as such.
+    OptedOut,
+    /// Too many carrier failures in a row: stop sending to them and tell the captains.
+    Pause,
+}
+
+/// Carrier errors that say the phone cannot get texts (unreachable, unknown, landline, filtered).
+const CARRIER_FAILURES: [u32; 4] = [30003, 30005, 30006, 30007];
+const OPTED_OUT: u32 = 21610;
+
+impl DeliveryHealth {
+    /// The health after a receipt with `status` and `error_code` (0 or None: no error), and what
+    /// it calls for; `pause_after` carrier failures in a row pause a member (0: never).
+    pub fn after(
+        previous: Option<&DeliveryHealth>,
+        status: &str,
+        error_code: Option<u32>,
+        at: OffsetDateTime,
+        pause_after: u32,
+    ) -> (DeliveryHealth, DeliveryVerdict) {
+        let error_code = error_code.filter(|code| *code != 0);
+        let failed = matches!(status, "failed" | "undelivered");
+        let mut health = previous.cloned().unwrap_or(DeliveryHealth {
+            last_status: String::new(),
+            last_error_code: None,
+            failures: 0,
+            failures_in_a_row: 0,
+            updated_at: at,
+        });
+        health.last_status = status.to_owned();
+        health.updated_at = at;
+        let mut verdict = DeliveryVerdict::Recorded;
+        if failed {
+            health.failures += 1;
+            health.last_error_code = error_code;
+            match error_code {
+                Some(OPTED_OUT) => verdict = DeliveryVerdict::OptedOut,
+                Some(code) if CARRIER_FAILURES.contains(&code) => {
+                    health.failures_in_a_row += 1;
+                    if pause_after > 0 && health.failures_in_a_row >= pause_after {
+                        verdict = DeliveryVerdict::Pause;
+                    }
+                }
+                _ => {}
+            }
+        } else if matches!(status, "delivered" | "read") {
+            health.failures_in_a_row = 0;
+        }
+        (health, verdict)
+    }
+}
+
+/// How the group's texts to a member have been faring, from Twilio's delivery receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
+pub struct DeliveryHealth {
+    /// The last receipt's status: `sent`, `delivered`, `read`, `undelivered` or `failed`.
+    pub last_status: String,
+    /// The last failure's Twilio error code (30003 unreachable, 30005 unknown number, 30006
+    /// landline, 30007 carrier filtering, 21610 opted out).
+    pub last_error_code: Option<u32>,
+    /// Failed deliveries, all told.
+    pub failures: u32,
+    /// Carrier failures since the last delivered text.
+    pub failures_in_a_row: u32,
+    /// When the last receipt came.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }
 
 fn texts_by_default() -> bool {
@@ -152,6 +229,7 @@ impl Member {
             status_reason: None,
             join_request_texts: true,
             muted: false,
+            delivery: None,
         }
     }
 }
@@ -237,6 +315,40 @@ impl TryFrom<String> for DisplayName {
 impl From<DisplayName> for String {
     fn from(name: DisplayName) -> Self {
         name.0
+    }
+}
+
+#[cfg(test)]
+mod delivery_tests {
+    use super::{DeliveryHealth, DeliveryVerdict};
+    use time::OffsetDateTime;
+
+    #[test]
+    fn carrier_failures_in_a_row_pause_and_a_delivery_resets_the_count() {
+        let now = OffsetDateTime::now_utc();
+        let (one, verdict) = DeliveryHealth::after(None, "undelivered", Some(30005), now, 3);
+        assert_eq!(
+            (one.failures_in_a_row, verdict),
+            (1, DeliveryVerdict::Recorded)
+        );
+        let (two, _) = DeliveryHealth::after(Some(&one), "failed", Some(30003), now, 3);
+        let (reset, _) = DeliveryHealth::after(Some(&two), "delivered", None, now, 3);
+        assert_eq!((reset.failures_in_a_row, reset.failures), (0, 2));
+        let mut health = reset;
+        let mut verdict = DeliveryVerdict::Recorded;
+        for _ in 0..3 {
+            (health, verdict) = DeliveryHealth::after(Some(&health), "failed", Some(30007), now, 3);
+        }
+        assert_eq!(verdict, DeliveryVerdict::Pause);
+        let (_, never) = DeliveryHealth::after(Some(&health), "failed", Some(30007), now, 0);
+        assert_eq!(never, DeliveryVerdict::Recorded, "0 never pauses");
+        let (_, opted_out) = DeliveryHealth::after(None, "failed", Some(21610), now, 3);
+        assert_eq!(opted_out, DeliveryVerdict::OptedOut);
+        let (other, _) = DeliveryHealth::after(None, "failed", Some(30008), now, 1);
+        assert_eq!(
+            other.failures_in_a_row, 0,
+            "an unknown error is no carrier verdict"
+        );
     }
 }
 

@@ -18,7 +18,8 @@ use crate::store::StoreError;
 use crate::store::outbox::{Effect, OutboxEntry};
 use crate::twilio::TwilioError;
 use crate::twilio::types::{
-    ConversationParams, ConversationState, CreateSmsParticipant, SendSms, SmsSender,
+    ConversationParams, ConversationState, CreateConversationMessage, CreateSmsParticipant,
+    ListConversationMessages, MessageOrder, SendSms, SmsSender,
 };
 
 /// Twilio's limit of SMS participants per Conversation.
@@ -33,6 +34,8 @@ const IDLE_PAUSE: Duration = Duration::from_millis(100);
 /// How often the streams are rescanned for work the active set missed.
 const RESCAN_EVERY: Duration = Duration::from_secs(5);
 const SHARD_LOCK_TTL: Duration = Duration::from_secs(30);
+/// How many of a shard's newest messages a relay checks for an earlier copy of itself.
+const RELAY_LOOKBACK: u32 = 20;
 
 /// Why an effect did not complete this time.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,9 @@ fn lanes(entries: Vec<OutboxEntry>) -> Vec<Vec<OutboxEntry>> {
                 member_id.to_string()
             }
             Effect::SendSms { to, .. } => to.clone(),
+            Effect::Relay {
+                conversation_sid, ..
+            } => conversation_sid.clone(),
         };
         match lanes.iter_mut().find(|(s, _)| *s == subject) {
             Some((_, lane)) => lane.push(entry),
@@ -145,6 +151,20 @@ async fn handle(
             add_participant(state, twilio, neighborhood_id, *member_id).await
         }
         Effect::SendSms { to, body } => send_sms(state, twilio, neighborhood_id, to, body).await,
+        Effect::Relay {
+            conversation_sid,
+            author,
+            body,
+            source_message_sid,
+        } => {
+            let copy = RelayCopy {
+                conversation_sid,
+                author,
+                body,
+                source_message_sid,
+            };
+            relay(twilio, &copy, entry.attempts > 0).await
+        }
         Effect::RemoveParticipant {
             member_id,
             conversation_sid,
@@ -180,7 +200,7 @@ async fn handle(
         Err(error) => {
             tracing::error!(%error, "outbox effect failed for good; the member is marked failed");
             let member_id = match &entry.effect {
-                Effect::SendSms { .. } => {
+                Effect::SendSms { .. } | Effect::Relay { .. } => {
                     state.store.ack_outbox(neighborhood_id, &entry.id).await?;
                     return Ok(true);
                 }
@@ -480,6 +500,60 @@ async fn send_sms(
         Err(error) if error.code() == Some(21610) => Ok(()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// One group message to copy into one more shard.
+struct RelayCopy<'a> {
+    conversation_sid: &'a str,
+    author: &'a str,
+    body: &'a str,
+    source_message_sid: &'a str,
+}
+
+/// Posts a group message into one more shard: one REST call. The copy is marked with its source,
+/// and a retry (an earlier attempt's answer may have been lost) first looks for it among the
+/// shard's newest messages, so a copy is not posted twice.
+async fn relay(
+    twilio: &TwilioAccount,
+    copy: &RelayCopy<'_>,
+    retry: bool,
+) -> Result<(), EffectError> {
+    let marker = serde_json::json!({"relay_of": copy.source_message_sid}).to_string();
+    if retry && already_relayed(twilio, copy.conversation_sid, &marker).await? {
+        return Ok(());
+    }
+    let request = CreateConversationMessage {
+        author: Some(copy.author.to_owned()),
+        body: copy.body.to_owned(),
+        attributes: Some(marker),
+        webhook_enabled: false,
+    };
+    twilio
+        .client
+        .create_conversation_message(copy.conversation_sid, &request)
+        .await?;
+    Ok(())
+}
+
+async fn already_relayed(
+    twilio: &TwilioAccount,
+    conversation_sid: &str,
+    marker: &str,
+) -> Result<bool, TwilioError> {
+    let recent = twilio
+        .client
+        .list_conversation_messages(
+            conversation_sid,
+            &ListConversationMessages {
+                order: Some(MessageOrder::Desc),
+                page_size: Some(RELAY_LOOKBACK),
+            },
+        )
+        .await?;
+    Ok(recent
+        .items
+        .iter()
+        .any(|m| m.attributes.as_deref() == Some(marker)))
 }
 
 async fn remove_participant(

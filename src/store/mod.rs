@@ -11,6 +11,7 @@ pub mod auth;
 pub mod join_requests;
 pub mod keys;
 pub mod members;
+pub mod messages;
 pub mod neighborhoods;
 pub mod outbox;
 pub mod rate_limits;

@@ -36,6 +36,16 @@ pub enum Effect {
     /// Text one phone from the neighborhood's number (notices, welcomes). At least once: Twilio
     /// has no idempotency key for sends.
     SendSms { to: String, body: String },
+    /// Post a group message (already signed with its author's name) into one more shard, so
+    /// members of every Conversation see one group. Created without webhooks, so it does not come
+    /// back to us as a new message.
+    Relay {
+        conversation_sid: String,
+        author: String,
+        body: String,
+        /// The original message, recorded in the copy's attributes.
+        source_message_sid: String,
+    },
 }
 
 /// An effect read from a stream, with how often it was tried.

@@ -9,12 +9,12 @@
 //! A delivery Twilio repeats (same `I-Twilio-Idempotency-Token`) is acted on once.
 
 use poem::http::StatusCode;
-use poem::web::Data;
-use poem::{Body, IntoResponse, Request, Response, Route, handler, post};
+use poem::{Body, IntoResponse, Request, Response, Route, post};
 
 use crate::state::AppState;
 use crate::twilio::signature;
 
+mod post;
 mod pre;
 mod sms;
 
@@ -23,7 +23,7 @@ pub use pre::RecentAuthors;
 pub fn routes() -> Route {
     Route::new()
         .at("/conversations/pre", post(pre::conversations_pre))
-        .at("/conversations/post", post(conversations_post))
+        .at("/conversations/post", post(post::conversations_post))
         .at("/sms", post(sms::inbound_sms))
 }
 
@@ -97,19 +97,4 @@ fn delivery_token(request: &Request) -> Option<String> {
         .and_then(|value| value.to_str().ok())
         .filter(|token| !token.is_empty() && token.len() <= 128)
         .map(str::to_owned)
-}
-
-#[handler]
-async fn conversations_post(state: Data<&AppState>, request: &Request, body: Body) -> Response {
-    match receive(&state, request, body).await {
-        Ok(params) => {
-            tracing::debug!(
-                event = param(&params, "EventType"),
-                conversation_sid = param(&params, "ConversationSid"),
-                "post-event webhook"
-            );
-            StatusCode::OK.into_response()
-        }
-        Err(refused) => refused,
-    }
 }

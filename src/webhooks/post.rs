@@ -1,0 +1,361 @@
+//! The post-event webhook: what happened in a Conversation after the fact.
+//!
+//! - `onMessageAdded`: the message goes into the neighborhood's history, and into every other
+//!   shard (one REST call each, through the outbox), so a neighborhood past 50 members is still
+//!   one group.
+//! - `onDeliveryUpdated`: the recipient's delivery health; 21610 means they opted out, and too
+//!   many carrier failures in a row pause them and tell the captains.
+//! - `onParticipantAdded` / `onParticipantRemoved`: only changes made outside the service (the
+//!   Twilio console) fire them, since our own REST calls ask for no webhooks; the directory and
+//!   the audit log follow.
+//!
+//! Each event is acted on once, however often Twilio delivers it.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Body, IntoResponse, Request, Response, handler};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{param, receive};
+use crate::domain::member::{
+    DeliveryHealth, DeliveryVerdict, DisplayName, Member, MemberStatus, Participant, Role,
+    SyncState,
+};
+use crate::domain::phone::Phone;
+use crate::membership;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::audit::AuditEntry;
+use crate::store::messages::HistoryEntry;
+use crate::store::outbox::Effect;
+
+#[handler]
+pub(super) async fn conversations_post(
+    state: Data<&AppState>,
+    request: &Request,
+    body: Body,
+) -> Response {
+    let params = match receive(&state, request, body).await {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    let Some(neighborhood_id) = state
+        .store
+        .neighborhood_of_conversation(param(&params, "ConversationSid"))
+        .await
+        .ok()
+        .flatten()
+    else {
+        return StatusCode::OK.into_response();
+    };
+    let outcome = match param(&params, "EventType") {
+        "onMessageAdded" => message_added(&state, neighborhood_id, &params).await,
+        "onDeliveryUpdated" => delivery_updated(&state, neighborhood_id, &params).await,
+        "onParticipantAdded" => participant_added(&state, neighborhood_id, &params).await,
+        "onParticipantRemoved" => participant_removed(&state, neighborhood_id, &params).await,
+        _ => Ok(()),
+    };
+    match outcome {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => {
+            tracing::error!(%error, event = param(&params, "EventType"), "post-event webhook failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// Records a member's message and relays it into the neighborhood's other shards.
+async fn message_added(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    params: &[(String, String)],
+) -> Result<(), StoreError> {
+    // Our own relays and announcements carry a marker, and API messages have no phone author.
+    let Ok(author) = Phone::parse(param(params, "Author")) else {
+        return Ok(());
+    };
+    if param(params, "Attributes").contains("relay_of") {
+        return Ok(());
+    }
+    let message_sid = param(params, "MessageSid");
+    if !state
+        .store
+        .first_delivery(neighborhood_id, &format!("added:{message_sid}"))
+        .await?
+    {
+        return Ok(());
+    }
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(());
+    };
+    let member = state
+        .store
+        .member_by_phone(neighborhood_id, &author)
+        .await?;
+    let conversation_sid = param(params, "ConversationSid");
+    let body = param(params, "Body");
+    let sender_name = member
+        .as_ref()
+        .map(|m| m.display_name.as_str().to_owned())
+        .unwrap_or_default();
+    let text = body
+        .strip_prefix(&format!("{sender_name}: "))
+        .unwrap_or(body);
+    let entry = HistoryEntry {
+        message_sid: message_sid.to_owned(),
+        member_id: member.as_ref().map(|m| m.id),
+        sender_name,
+        body: text.to_owned(),
+        conversation_sid: conversation_sid.to_owned(),
+        at: rfc3339(OffsetDateTime::now_utc()),
+    };
+    let relays: Vec<Effect> = neighborhood
+        .shards
+        .iter()
+        .filter(|shard| shard.conversation_sid != conversation_sid)
+        .map(|shard| Effect::Relay {
+            conversation_sid: shard.conversation_sid.clone(),
+            author: author.as_str().to_owned(),
+            body: body.to_owned(),
+            source_message_sid: message_sid.to_owned(),
+        })
+        .collect();
+    state
+        .store
+        .record_message(
+            neighborhood_id,
+            &entry,
+            &relays,
+            state.settings.history_messages,
+        )
+        .await
+}
+
+/// Updates the recipient's delivery health, and acts on what it says.
+async fn delivery_updated(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    params: &[(String, String)],
+) -> Result<(), StoreError> {
+    let receipt = format!(
+        "receipt:{}:{}",
+        param(params, "DeliveryReceiptSid"),
+        param(params, "Status")
+    );
+    if !state
+        .store
+        .first_delivery(neighborhood_id, &receipt)
+        .await?
+    {
+        return Ok(());
+    }
+    let participant_sid = param(params, "ParticipantSid");
+    let status = param(params, "Status");
+    let error_code = param(params, "ErrorCode").parse::<u32>().ok();
+    for _ in 0..5 {
+        let Some(before) = member_with_participant(state, neighborhood_id, participant_sid).await?
+        else {
+            return Ok(());
+        };
+        let (health, verdict) = DeliveryHealth::after(
+            before.delivery.as_ref(),
+            status,
+            error_code,
+            OffsetDateTime::now_utc(),
+            state.settings.pause_after_failures,
+        );
+        let mut after = Member {
+            delivery: Some(health),
+            ..before.clone()
+        };
+        let mut effects = Vec::new();
+        if verdict == DeliveryVerdict::Pause && before.status == MemberStatus::Active {
+            let failures = after.delivery.as_ref().map_or(0, |h| h.failures_in_a_row);
+            let code = error_code.unwrap_or_default();
+            after.status = MemberStatus::Paused;
+            after.status_reason = Some(format!(
+                "Paused after {failures} failed deliveries in a row (Twilio error {code})"
+            ));
+            if let Some(participant) = &before.participant {
+                after.sync = SyncState::Pending;
+                effects.push(Effect::RemoveParticipant {
+                    member_id: before.id,
+                    conversation_sid: participant.conversation_sid.clone(),
+                    participant_sid: participant.participant_sid.clone(),
+                });
+            }
+            effects.extend(captains_told(state, neighborhood_id, &format!(
+                "Texts to {} keep failing (Twilio error {code}), so they are paused. Resume them in the admin app once their phone works.",
+                before.display_name.as_str()
+            )).await?);
+        }
+        if state
+            .store
+            .save_member_with_effects(Some(&before), &after, &effects)
+            .await?
+        {
+            if verdict == DeliveryVerdict::OptedOut {
+                membership::opt_out_everywhere(state, &before.phone).await?;
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Texts to every active owner and captain.
+async fn captains_told(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    text: &str,
+) -> Result<Vec<Effect>, StoreError> {
+    Ok(state
+        .store
+        .members(neighborhood_id)
+        .await?
+        .iter()
+        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active)
+        .map(|captain| Effect::SendSms {
+            to: captain.phone.as_str().to_owned(),
+            body: text.to_owned(),
+        })
+        .collect())
+}
+
+async fn member_with_participant(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    participant_sid: &str,
+) -> Result<Option<Member>, StoreError> {
+    Ok(state
+        .store
+        .members(neighborhood_id)
+        .await?
+        .into_iter()
+        .find(|m| {
+            m.participant
+                .as_ref()
+                .is_some_and(|p| p.participant_sid == participant_sid)
+        }))
+}
+
+/// Someone added an SMS participant in Twilio directly: they are a member now.
+async fn participant_added(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    params: &[(String, String)],
+) -> Result<(), StoreError> {
+    let Ok(phone) = Phone::parse(param(params, "MessagingBinding.Address")) else {
+        return Ok(());
+    };
+    let placed = Participant {
+        conversation_sid: param(params, "ConversationSid").to_owned(),
+        participant_sid: param(params, "ParticipantSid").to_owned(),
+    };
+    let reason = "Added in Twilio, outside the service".to_owned();
+    for _ in 0..5 {
+        let members = state.store.members(neighborhood_id).await?;
+        let before = members.iter().find(|m| m.phone == phone);
+        if before.is_some_and(|m| m.participant.as_ref() == Some(&placed)) {
+            return Ok(());
+        }
+        let after = match before {
+            Some(member) => Member {
+                status: MemberStatus::Active,
+                status_reason: Some(reason.clone()),
+                participant: Some(placed.clone()),
+                sync: SyncState::Done,
+                updated_at: OffsetDateTime::now_utc(),
+                ..member.clone()
+            },
+            None => {
+                let others: Vec<&Member> = members.iter().collect();
+                let last_digits: String = phone
+                    .as_str()
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                let name = DisplayName::parse(&format!("Neighbor {last_digits}"))
+                    .map(|name| name.unique_among(&others));
+                let Ok(name) = name else { return Ok(()) };
+                Member {
+                    participant: Some(placed.clone()),
+                    sync: SyncState::Done,
+                    status_reason: Some(reason.clone()),
+                    ..Member::joining(neighborhood_id, phone.clone(), name, Role::Member)
+                }
+            }
+        };
+        if state
+            .store
+            .save_member_with_effects(before, &after, &[])
+            .await?
+        {
+            audit(state, neighborhood_id, "member.added_in_twilio", &after).await;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Someone removed an SMS participant in Twilio directly: the member is out.
+async fn participant_removed(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    params: &[(String, String)],
+) -> Result<(), StoreError> {
+    let participant_sid = param(params, "ParticipantSid");
+    for _ in 0..5 {
+        let Some(before) = member_with_participant(state, neighborhood_id, participant_sid).await?
+        else {
+            return Ok(());
+        };
+        let mut after = Member {
+            participant: None,
+            sync: SyncState::Done,
+            updated_at: OffsetDateTime::now_utc(),
+            ..before.clone()
+        };
+        if before.status == MemberStatus::Active {
+            after.status = MemberStatus::Removed;
+            after.status_reason = Some("Removed in Twilio, outside the service".to_owned());
+        }
+        if state
+            .store
+            .replace_members(neighborhood_id, &[(&before, &after)])
+            .await?
+        {
+            audit(state, neighborhood_id, "member.removed_in_twilio", &after).await;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn audit(state: &AppState, neighborhood_id: Uuid, action: &str, member: &Member) {
+    let entry = AuditEntry {
+        actor: "twilio".to_owned(),
+        action: action.to_owned(),
+        target: format!("member:{}", member.id),
+        source: "webhook".to_owned(),
+        detail: serde_json::json!({"display_name": member.display_name}),
+        at: rfc3339(OffsetDateTime::now_utc()),
+    };
+    if let Err(error) = state
+        .store
+        .append_audit(Some(neighborhood_id), &entry)
+        .await
+    {
+        tracing::error!(%error, action, "audit entry not written");
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
