@@ -259,6 +259,9 @@ fn pause_or_resume(
         (MemberStatus::Active, MemberStatus::Paused) => {
             member.status = MemberStatus::Paused;
             member.status_reason = Some(format!("Paused by {actor}"));
+            // Not in a Conversation yet: a queued join finds them paused and does nothing, so
+            // nothing is left to wait for.
+            member.sync = SyncState::Done;
             Ok(member
                 .participant
                 .as_ref()
@@ -621,13 +624,17 @@ impl MembersApi {
                     body: notice.clone(),
                 });
             }
-            if let Some(participant) = &before.participant {
-                after.sync = SyncState::Pending;
-                effects.push(Effect::RemoveParticipant {
-                    member_id: before.id,
-                    conversation_sid: participant.conversation_sid.clone(),
-                    participant_sid: participant.participant_sid.clone(),
-                });
+            match &before.participant {
+                Some(participant) => {
+                    after.sync = SyncState::Pending;
+                    effects.push(Effect::RemoveParticipant {
+                        member_id: before.id,
+                        conversation_sid: participant.conversation_sid.clone(),
+                        participant_sid: participant.participant_sid.clone(),
+                    });
+                }
+                // Not in a Conversation yet: a queued join finds them removed and does nothing.
+                None => after.sync = SyncState::Done,
             }
             if state
                 .store
