@@ -171,6 +171,8 @@ pub async fn remove(
                 body: notice.to_owned(),
             });
         }
+        // Not in a Conversation yet: a queued join finds them removed and does nothing.
+        after.sync = SyncState::Done;
         if let Some(effect) = removal(&before) {
             after.sync = SyncState::Pending;
             effects.push(effect);

@@ -269,6 +269,9 @@ fn pause_or_resume(
         (MemberStatus::Active, MemberStatus::Paused) => {
             member.status = MemberStatus::Paused;
             member.status_reason = Some(format!("Paused by {actor}"));
+            // Not in a Conversation yet: a queued join finds them paused and does nothing, so
+            // nothing is left to wait for.
+            member.sync = SyncState::Done;
             Ok(member
                 .participant
                 .as_ref()

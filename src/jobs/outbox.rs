@@ -258,9 +258,12 @@ async fn add_participant(
         return Ok(());
     };
     if member.status != MemberStatus::Active || member.participant.is_some() {
-        // Removed meanwhile, or already placed by an earlier run of this effect.
+        // Removed meanwhile, or already placed by an earlier run of this effect: nothing is
+        // left to do for this effect (a removal still queued settles its own part).
         return Ok(update_member(state, neighborhood_id, member_id, |m| {
-            if m.participant.is_some() {
+            let placed = m.participant.is_some() && m.status == MemberStatus::Active;
+            let out = m.participant.is_none() && m.status != MemberStatus::Active;
+            if placed || out {
                 m.sync = SyncState::Done
             }
         })

@@ -9,6 +9,7 @@ use neighborhood_text::config::Settings;
 use neighborhood_text::domain::member::Role;
 use neighborhood_text::secret::Secret;
 use neighborhood_text::startup::App;
+use neighborhood_text::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -674,4 +675,67 @@ pub async fn session_client(app: &TestApp, phone: &str) -> reqwest::Client {
         .default_headers(headers)
         .build()
         .expect("client")
+}
+
+/// The project's own client, pointed at an app's emulator, to read Twilio's view.
+pub fn emulator_client(app: &TestApp) -> TwilioClient {
+    TwilioClient::new(TwilioConfig {
+        account_sid: SANDBOX_ACCOUNT_SID.into(),
+        credentials: Credentials::AuthToken(Secret::new(SANDBOX_AUTH_TOKEN)),
+        api_base: Some(app.emulator_url("/").parse().expect("url")),
+        request_timeout: Duration::from_secs(10),
+        retry: RetryPolicy::default(),
+    })
+    .expect("client")
+}
+
+/// Waits until every member's Twilio side is done; fails on a failed one.
+pub async fn wait_until_synced(
+    app: &TestApp,
+    id: &str,
+    expected: usize,
+    within: Duration,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (_, members) = json_of(
+            app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
+                .await,
+        )
+        .await;
+        let members = members["items"].as_array().cloned().unwrap_or_default();
+        assert!(
+            members.iter().all(|m| m["sync"] != "failed"),
+            "a member failed to sync: {members:?}"
+        );
+        if members.len() == expected && members.iter().all(|m| m["sync"] == "done") {
+            return members;
+        }
+        let pending = members.iter().filter(|m| m["sync"] != "done").count();
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} of {} members still pending",
+            members.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Twilio's view: the SMS addresses in each Conversation of the neighborhood.
+pub async fn participants_by_shard(app: &TestApp, id: &str) -> Vec<(String, Vec<String>)> {
+    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let client = emulator_client(app);
+    let mut shards = Vec::new();
+    for shard in neighborhood["shards"].as_array().expect("shards") {
+        let sid = shard["conversation_sid"].as_str().expect("sid").to_owned();
+        let addresses = client
+            .list_participants(&sid)
+            .await
+            .expect("participants")
+            .into_iter()
+            .filter_map(|p| p.messaging_binding.and_then(|binding| binding.address))
+            .collect();
+        shards.push((sid, addresses));
+    }
+    shards
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod directory;
 mod helpers;
 mod invites;
 mod join;

@@ -7,33 +7,19 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use neighborhood_text::domain::member::SyncState;
-use neighborhood_text::secret::Secret;
 use neighborhood_text::store::Store;
 use neighborhood_text::store::keys::Keys;
-use neighborhood_text::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    KillableApp, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TestApp, json_of, parse_redis_url,
-    redis_url, spawn_sandbox_app, spawn_sandbox_instance,
+    KillableApp, TestApp, json_of, parse_redis_url, participants_by_shard, redis_url,
+    spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
 };
 
 /// Requests the tests send at once (texts, approvals).
 const CONCURRENCY: usize = 8;
-
-/// The project's own client, pointed at an app's emulator, to read Twilio's view.
-fn emulator_client(app: &TestApp) -> TwilioClient {
-    TwilioClient::new(TwilioConfig {
-        account_sid: SANDBOX_ACCOUNT_SID.into(),
-        credentials: Credentials::AuthToken(Secret::new(SANDBOX_AUTH_TOKEN)),
-        api_base: Some(app.emulator_url("/").parse().expect("url")),
-        request_timeout: Duration::from_secs(10),
-        retry: RetryPolicy::default(),
-    })
-    .expect("client")
-}
 
 async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
     let created = app.create_neighborhood(&json!({"name": "Outbox Street", "area_code": area_code, "owner_phone": "+15550006000"})).await;
@@ -54,57 +40,6 @@ async fn add_member(app: &TestApp, id: &str, phone: &str, name: &str) -> Value {
     .await;
     assert_eq!(status, 202, "{member}");
     member
-}
-
-/// Waits until every member's Twilio side is done; fails on a failed one.
-async fn wait_until_synced(
-    app: &TestApp,
-    id: &str,
-    expected: usize,
-    within: Duration,
-) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let (_, members) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
-                .await,
-        )
-        .await;
-        let members = members["items"].as_array().cloned().unwrap_or_default();
-        assert!(
-            members.iter().all(|m| m["sync"] != "failed"),
-            "a member failed to sync: {members:?}"
-        );
-        if members.len() == expected && members.iter().all(|m| m["sync"] == "done") {
-            return members;
-        }
-        let pending = members.iter().filter(|m| m["sync"] != "done").count();
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{pending} of {} members still pending",
-            members.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Twilio's view: the SMS addresses in each Conversation of the neighborhood.
-async fn participants_by_shard(app: &TestApp, id: &str) -> Vec<(String, Vec<String>)> {
-    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
-    let client = emulator_client(app);
-    let mut shards = Vec::new();
-    for shard in neighborhood["shards"].as_array().expect("shards") {
-        let sid = shard["conversation_sid"].as_str().expect("sid").to_owned();
-        let addresses = client
-            .list_participants(&sid)
-            .await
-            .expect("participants")
-            .into_iter()
-            .filter_map(|p| p.messaging_binding.and_then(|binding| binding.address))
-            .collect();
-        shards.push((sid, addresses));
-    }
-    shards
 }
 
 /// Every member is in exactly one shard, and nobody else is.

@@ -5,14 +5,11 @@ use std::time::Duration;
 
 use neighborhood_text::domain::member::{Member, MemberStatus, SyncState};
 use neighborhood_text::jobs::reconcile::{ReconcileError, SkipReason, SyncReport, reconcile};
-use neighborhood_text::secret::Secret;
-use neighborhood_text::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TestApp, eventually, json_of, spawn_app_with,
-    test_settings,
+    TestApp, emulator_client, eventually, json_of, spawn_app_with, test_settings,
 };
 
 const OWNER: &str = "+15550007000";
@@ -40,18 +37,6 @@ async fn spawn() -> TestApp {
     })
     .await;
     app
-}
-
-/// The project's own client, pointed at the app's emulator, to read Twilio's view.
-fn emulator_client(app: &TestApp) -> TwilioClient {
-    TwilioClient::new(TwilioConfig {
-        account_sid: SANDBOX_ACCOUNT_SID.into(),
-        credentials: Credentials::AuthToken(Secret::new(SANDBOX_AUTH_TOKEN)),
-        api_base: Some(app.emulator_url("/").parse().expect("url")),
-        request_timeout: Duration::from_secs(10),
-        retry: RetryPolicy::default(),
-    })
-    .expect("client")
 }
 
 /// A neighborhood whose owner and `phones` are all in the group text; returns (id, number).
