@@ -36,7 +36,13 @@ const REDIS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// Twilio's REST API answers in well under this; a slower answer is treated as a failure.
 const TWILIO_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Events the sandbox asks its emulated account to send to our webhooks.
-const SANDBOX_WEBHOOK_FILTERS: [&str; 3] = ["onMessageAdd", "onMessageAdded", "onDeliveryUpdated"];
+const SANDBOX_WEBHOOK_FILTERS: [&str; 5] = [
+    "onMessageAdd",
+    "onMessageAdded",
+    "onDeliveryUpdated",
+    "onParticipantAdded",
+    "onParticipantRemoved",
+];
 
 pub struct App {
     acceptor: TcpAcceptor,

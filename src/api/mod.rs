@@ -8,6 +8,7 @@ pub mod invites;
 pub mod join;
 pub mod join_requests;
 pub mod members;
+pub mod messages;
 pub mod neighborhoods;
 pub mod sync;
 pub mod system;
@@ -30,6 +31,8 @@ pub enum ApiTags {
     Join,
     /// Join requests, for captains.
     JoinRequests,
+    /// What the group said.
+    Messages,
     /// Inviting neighbors: texts, link, QR code.
     Invites,
     /// Who did what.
@@ -45,6 +48,7 @@ pub type Api = (
     auth::AuthApi,
     neighborhoods::NeighborhoodsApi,
     members::MembersApi,
+    messages::MessagesApi,
     sync::SyncApi,
     join::JoinApi,
     join_requests::JoinRequestsApi,
@@ -60,6 +64,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         auth::AuthApi,
         neighborhoods::NeighborhoodsApi,
         members::MembersApi,
+        messages::MessagesApi,
         sync::SyncApi,
         join::JoinApi,
         join_requests::JoinRequestsApi,

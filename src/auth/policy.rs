@@ -46,6 +46,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("remove_member", Access::Neighborhood(Role::Captain)),
     ("retry_member_sync", Access::Neighborhood(Role::Captain)),
     ("sync_neighborhood", Access::Neighborhood(Role::Captain)),
+    ("list_messages", Access::Neighborhood(Role::Moderator)),
     ("transfer_ownership", Access::Neighborhood(Role::Owner)),
     ("list_audit", Access::Neighborhood(Role::Captain)),
     ("join_card", Access::Public),

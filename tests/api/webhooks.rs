@@ -384,3 +384,260 @@ async fn when_redis_stalls_the_pre_event_webhook_still_answers_before_twilio_giv
         assert_eq!(body["body"].as_str(), signed, "{text}");
     }
 }
+
+async fn members_of(app: &TestApp, id: &str) -> Vec<Value> {
+    let (_, members) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+            .await,
+    )
+    .await;
+    members["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn member_with_phone(members: &[Value], phone: &str) -> Value {
+    members
+        .iter()
+        .find(|m| m["phone"] == phone)
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_history_keeps_what_the_group_said_newest_first_without_phones() {
+    let app = spawn_sandbox_app().await;
+    let (id, number, _) = neighborhood_with_ana(&app).await;
+    for (from, text) in [(ANA, "first"), (OWNER, "second"), (ANA, "third one")] {
+        assert_eq!(
+            app.text(from, &number, text).await["outcome"],
+            "conversation"
+        );
+    }
+    let history = format!("/api/v1/neighborhoods/{id}/messages");
+    eventually(
+        Duration::from_secs(20),
+        "three messages in the history",
+        || async {
+            let (_, page) = json_of(app.get(&history).await).await;
+            page["items"].as_array().map(Vec::len) == Some(3)
+        },
+    )
+    .await;
+
+    let (status, page) = json_of(app.get(&history).await).await;
+    assert_eq!(status, 200);
+    let bodies: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["third one", "second", "first"]);
+    assert_eq!(page["items"][0]["sender_name"], "Ana R.");
+    assert_eq!(page["items"][1]["sender_name"], "Olive");
+    assert_eq!(page["items"][0]["shard"], 1);
+    assert!(
+        !page.to_string().contains("+1555"),
+        "no phone numbers: {page}"
+    );
+
+    let ana_id = member_with_phone(&members_of(&app, &id).await, ANA)["id"].clone();
+    let (_, by_ana) = json_of(
+        app.get(&format!(
+            "{history}?sender={}",
+            ana_id.as_str().expect("id")
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(by_ana["items"].as_array().map(Vec::len), Some(2));
+    let (_, searched) = json_of(app.get(&format!("{history}?q=THIRD")).await).await;
+    assert_eq!(searched["items"][0]["body"], "third one");
+    assert_eq!(searched["items"].as_array().map(Vec::len), Some(1));
+
+    let (_, first_page) = json_of(app.get(&format!("{history}?limit=2")).await).await;
+    let before = first_page["next_before"].as_str().expect("a next page");
+    let (_, second_page) =
+        json_of(app.get(&format!("{history}?limit=2&before={before}")).await).await;
+    assert_eq!(second_page["items"][0]["body"], "first");
+    assert!(second_page["next_before"].is_null());
+
+    for bad in ["limit=0", "before=yesterday"] {
+        let (status, body) = json_of(app.get(&format!("{history}?{bad}")).await).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn carrier_failures_in_a_row_pause_a_member_and_tell_the_captains() {
+    let app = spawn_sandbox_app().await;
+    let (id, _, sid) = neighborhood_with_ana(&app).await;
+    let ana = member_with_phone(&members_of(&app, &id).await, ANA);
+    let participant_sid = app
+        .state
+        .store
+        .member(
+            id.parse().expect("uuid"),
+            ana["id"].as_str().expect("id").parse().expect("uuid"),
+        )
+        .await
+        .expect("read")
+        .and_then(|m| m.participant)
+        .expect("a participant")
+        .participant_sid;
+    let path = "/webhooks/twilio/conversations/post";
+    let receipt = |n: u32, status: &str, code: &str| -> Vec<(String, String)> {
+        [
+            ("EventType", "onDeliveryUpdated"),
+            ("ConversationSid", sid.as_str()),
+            ("ParticipantSid", participant_sid.as_str()),
+            ("DeliveryReceiptSid", &format!("DY{n:032}")),
+            ("Status", status),
+            ("ErrorCode", code),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+
+    for (n, status, code) in [
+        (1, "undelivered", "30005"),
+        (2, "delivered", "0"),
+        (3, "failed", "30003"),
+        (4, "failed", "30003"),
+    ] {
+        let response = deliver(
+            &app,
+            path,
+            &receipt(n, status, code),
+            SANDBOX_AUTH_TOKEN,
+            &format!("{PUBLIC_URL}{path}"),
+            &format!("r{n}"),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+    }
+    let health = member_with_phone(&members_of(&app, &id).await, ANA)["delivery"].clone();
+    assert_eq!(
+        (
+            health["failures"].as_u64(),
+            health["failures_in_a_row"].as_u64(),
+            health["last_error_code"].as_u64()
+        ),
+        (Some(3), Some(2), Some(30003)),
+        "a delivery in between resets the run: {health}"
+    );
+    assert_eq!(
+        member_with_phone(&members_of(&app, &id).await, ANA)["status"],
+        "active"
+    );
+
+    let third = receipt(5, "failed", "30007");
+    for _ in 0..2 {
+        deliver(
+            &app,
+            path,
+            &third,
+            SANDBOX_AUTH_TOKEN,
+            &format!("{PUBLIC_URL}{path}"),
+            "r5",
+        )
+        .await;
+    }
+    eventually(
+        Duration::from_secs(20),
+        "Ana paused and out of Twilio",
+        || async {
+            let ana = member_with_phone(&members_of(&app, &id).await, ANA);
+            ana["status"] == "paused" && ana["sync"] == "done" && ana["conversation_sid"].is_null()
+        },
+    )
+    .await;
+    let ana = member_with_phone(&members_of(&app, &id).await, ANA);
+    assert_eq!(
+        ana["delivery"]["failures_in_a_row"], 3,
+        "the repeated receipt counted once"
+    );
+    assert!(
+        ana["status_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("30007")
+    );
+    eventually(Duration::from_secs(20), "the captains told", || async {
+        texts_to(&app, OWNER, "Texts to Ana R. keep failing").await == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn participants_changed_in_the_twilio_console_show_in_the_directory() {
+    let app = spawn_sandbox_app().await;
+    let (id, number, sid) = neighborhood_with_ana(&app).await;
+    let with_webhooks = |request: reqwest::RequestBuilder| {
+        request
+            .basic_auth(
+                crate::helpers::SANDBOX_ACCOUNT_SID,
+                Some(SANDBOX_AUTH_TOKEN),
+            )
+            .header("X-Twilio-Webhook-Enabled", "true")
+    };
+
+    let added = with_webhooks(app.http.post(app.emulator_url(&format!(
+        "/conversations/v1/Conversations/{sid}/Participants"
+    ))))
+    .form(&[
+        ("MessagingBinding.Address", BO),
+        ("MessagingBinding.ProxyAddress", number.as_str()),
+    ])
+    .send()
+    .await
+    .expect("sent");
+    assert_eq!(added.status(), 201);
+    eventually(Duration::from_secs(20), "Bo in the directory", || async {
+        let bo = member_with_phone(&members_of(&app, &id).await, BO);
+        bo["status"] == "active" && bo["conversation_sid"] == sid.as_str()
+    })
+    .await;
+    assert_eq!(
+        member_with_phone(&members_of(&app, &id).await, BO)["display_name"],
+        "Neighbor 9902"
+    );
+
+    let ana = member_with_phone(&members_of(&app, &id).await, ANA);
+    let participant_sid = app
+        .state
+        .store
+        .member(
+            id.parse().expect("uuid"),
+            ana["id"].as_str().expect("id").parse().expect("uuid"),
+        )
+        .await
+        .expect("read")
+        .and_then(|m| m.participant)
+        .expect("a participant")
+        .participant_sid;
+    let removed = with_webhooks(app.http.delete(app.emulator_url(&format!(
+        "/conversations/v1/Conversations/{sid}/Participants/{participant_sid}"
+    ))))
+    .send()
+    .await
+    .expect("sent");
+    assert_eq!(removed.status(), 204);
+    eventually(Duration::from_secs(20), "Ana shown removed", || async {
+        member_with_phone(&members_of(&app, &id).await, ANA)["status"] == "removed"
+    })
+    .await;
+    let (_, audit) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}/audit")).await).await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["actor"] == "twilio")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert!(
+        actions.contains(&"member.added_in_twilio")
+            && actions.contains(&"member.removed_in_twilio")
+    );
+}

@@ -1,0 +1,141 @@
+//! `GET /api/v1/neighborhoods/{id}/messages`: what the group said, newest first. The history
+//! holds names, never phone numbers, and keeps the newest `NT_HISTORY_MESSAGES` messages.
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::{ApiError, FieldErrors};
+use crate::auth::policy;
+use crate::auth::principal::Auth;
+use crate::state::AppState;
+use crate::store::messages::StoredMessage;
+
+pub struct MessagesApi;
+
+/// One message of the group.
+#[derive(Debug, Object)]
+pub struct MessageOut {
+    /// Its place in the history; pass as `before` to page.
+    pub id: String,
+    /// Twilio's message sid.
+    pub message_sid: String,
+    /// The member who wrote it.
+    pub sender_member_id: Option<Uuid>,
+    /// Their name when they wrote it.
+    pub sender_name: String,
+    /// The text, without the name the group saw in front of it.
+    pub body: String,
+    /// Which of the neighborhood's Conversations it was written in (1 for the first).
+    pub shard: Option<u32>,
+    /// When it was received (RFC 3339).
+    pub at: String,
+}
+
+/// One page of messages.
+#[derive(Debug, Object)]
+pub struct MessagePage {
+    /// Newest first.
+    pub items: Vec<MessageOut>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum ListResponse {
+    /// The messages.
+    #[oai(status = 200)]
+    Ok(Json<MessagePage>),
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Messages")]
+impl MessagesApi {
+    /// Message history
+    ///
+    /// The group's messages, newest first, in pages; `q` searches the text and the sender's
+    /// name (any case), `sender` keeps one member's messages.
+    #[oai(path = "/:id/messages", method = "get", operation_id = "list_messages")]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// Words to look for in the text or the sender's name.
+        q: Query<Option<String>>,
+        /// Only this member's messages.
+        sender: Query<Option<Uuid>>,
+        /// Messages older than this `id` (the previous page's `next_before`).
+        before: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> Result<ListResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "list_messages", Some(id.0)).await?;
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        let mut errors = FieldErrors::default();
+        if !(1..=MAX_PAGE).contains(&limit) {
+            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
+        }
+        let before = before.0.filter(|b| !b.is_empty());
+        if before.as_deref().is_some_and(|b| !is_stream_id(b)) {
+            errors.add("before", "Use a `next_before` value from an earlier page.");
+        }
+        errors.finish()?;
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+        let query =
+            q.0.map(|q| q.trim().to_lowercase())
+                .filter(|q| !q.is_empty());
+        let page = state
+            .store
+            .messages(id.0, before.as_deref(), limit as usize + 1, |entry| {
+                sender
+                    .0
+                    .is_none_or(|sender| entry.member_id == Some(sender))
+                    && query.as_deref().is_none_or(|q| {
+                        entry.body.to_lowercase().contains(q)
+                            || entry.sender_name.to_lowercase().contains(q)
+                    })
+            })
+            .await?;
+        let more = page.len() > limit as usize;
+        let items: Vec<MessageOut> = page
+            .into_iter()
+            .take(limit as usize)
+            .map(|stored| to_out(stored, &neighborhood.shards))
+            .collect();
+        let next_before = more.then(|| items.last().map(|m| m.id.clone())).flatten();
+        Ok(ListResponse::Ok(Json(MessagePage { items, next_before })))
+    }
+}
+
+/// A Redis stream id: `<ms>-<seq>`.
+fn is_stream_id(value: &str) -> bool {
+    value
+        .split_once('-')
+        .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok())
+}
+
+fn to_out(stored: StoredMessage, shards: &[crate::domain::neighborhood::Shard]) -> MessageOut {
+    let entry = stored.entry;
+    MessageOut {
+        shard: shards
+            .iter()
+            .position(|shard| shard.conversation_sid == entry.conversation_sid)
+            .map(|index| index as u32 + 1),
+        id: stored.id,
+        message_sid: entry.message_sid,
+        sender_member_id: entry.member_id,
+        sender_name: entry.sender_name,
+        body: entry.body,
+        at: entry.at,
+    }
+}
