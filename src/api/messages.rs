@@ -61,6 +61,7 @@ impl MessagesApi {
     /// The group's messages, newest first, in pages; `q` searches the text and the sender's
     /// name (any case), `sender` keeps one member's messages.
     #[oai(path = "/:id/messages", method = "get", operation_id = "list_messages")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
