@@ -641,3 +641,32 @@ async fn participants_changed_in_the_twilio_console_show_in_the_directory() {
             && actions.contains(&"member.removed_in_twilio")
     );
 }
+
+#[tokio::test]
+async fn a_json_webhook_is_checked_through_its_body_hash() {
+    let app = spawn_sandbox_app().await;
+    let (_, _, sid) = neighborhood_with_ana(&app).await;
+    let body = json!({"EventType": "onMessageAdd", "ConversationSid": sid, "Author": ANA, "Body": "json hello"})
+        .to_string();
+    let path = format!(
+        "/webhooks/twilio/conversations/pre?bodySHA256={}",
+        signature::body_sha256_hex(body.as_bytes())
+    );
+    let signature = signature::sign(SANDBOX_AUTH_TOKEN, &format!("{PUBLIC_URL}{path}"), &[]);
+    let post = |body: String| {
+        reqwest::Client::new()
+            .post(app.url(&path))
+            .header("X-Twilio-Signature", signature.clone())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let (status, answer) = json_of(post(body.clone()).await.expect("sent")).await;
+    assert_eq!(
+        (status, answer["body"].as_str()),
+        (200, Some("Ana R.: json hello"))
+    );
+    let tampered = body.replace("json hello", "json changed");
+    assert_eq!(post(tampered).await.expect("sent").status(), 403);
+}
