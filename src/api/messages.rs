@@ -1,6 +1,8 @@
-//! `GET /api/v1/neighborhoods/{id}/messages`: what the group said, newest first. The history
-//! holds names, never phone numbers, and keeps the newest `NT_HISTORY_MESSAGES` messages.
+//! `/api/v1/neighborhoods/{id}/messages`: what the group said, newest first, and announcements
+//! from the captains to every Conversation. The history holds names, never phone numbers, and
+//! keeps the newest `NT_HISTORY_MESSAGES` messages.
 
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -8,11 +10,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
-use crate::auth::principal::Auth;
+use crate::auth::principal::{Auth, Principal};
+use crate::domain::neighborhood::Neighborhood;
 use crate::state::AppState;
-use crate::store::messages::StoredMessage;
+use crate::store::messages::{HistoryEntry, StoredMessage};
+use crate::store::outbox::Effect;
 
 pub struct MessagesApi;
 
@@ -44,6 +49,21 @@ pub struct MessagePage {
     pub next_before: Option<String>,
 }
 
+/// An announcement to the whole group.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct AnnouncementIn {
+    /// The text (1 to 1,600 characters); the group sees it signed with your name.
+    pub body: String,
+}
+
+#[derive(ApiResponse)]
+enum AnnounceResponse {
+    /// Accepted: it is on its way to every Conversation of the neighborhood.
+    #[oai(status = 202)]
+    Accepted(Json<MessageOut>),
+}
+
 #[derive(ApiResponse)]
 enum ListResponse {
     /// The messages.
@@ -56,6 +76,82 @@ const MAX_PAGE: u32 = 200;
 
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Messages")]
 impl MessagesApi {
+    /// Announce to the group
+    ///
+    /// Sends a text to every member, in every Conversation of the neighborhood, signed with the
+    /// captain's name (an API token signs with the neighborhood's name). One REST call per
+    /// Conversation, carried out in the background; it goes into the history at once.
+    #[oai(
+        path = "/:id/messages",
+        method = "post",
+        operation_id = "post_announcement"
+    )]
+    async fn announce(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<AnnouncementIn>,
+    ) -> Result<AnnounceResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "post_announcement", Some(id.0)).await?;
+        let text = body.0.body.trim().to_owned();
+        if text.is_empty() || text.chars().count() > MAX_BODY_CHARS {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "body",
+                format!("An announcement has 1 to {MAX_BODY_CHARS} characters."),
+            );
+            errors.finish()?;
+        }
+        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let (member_id, name) = signer(&state, auth.principal(), &neighborhood).await?;
+        let message_sid = format!("announcement-{}", Uuid::now_v7().simple());
+        let signed = format!("{name}: {text}");
+        let relays: Vec<Effect> = neighborhood
+            .shards
+            .iter()
+            .map(|shard| Effect::Relay {
+                conversation_sid: shard.conversation_sid.clone(),
+                author: "system".to_owned(),
+                body: signed.clone(),
+                source_message_sid: message_sid.clone(),
+            })
+            .collect();
+        let entry = HistoryEntry {
+            message_sid: message_sid.clone(),
+            member_id,
+            sender_name: name,
+            body: text,
+            conversation_sid: String::new(),
+            at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        };
+        state
+            .store
+            .record_message(id.0, &entry, &relays, state.settings.history_messages)
+            .await?;
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "message.announce",
+            format!("message:{message_sid}"),
+            serde_json::json!({"shards": relays.len()}),
+        )
+        .await;
+        let stored = StoredMessage {
+            id: String::new(),
+            entry,
+        };
+        Ok(AnnounceResponse::Accepted(Json(to_out(
+            stored,
+            &neighborhood.shards,
+        ))))
+    }
+
     /// Message history
     ///
     /// The group's messages, newest first, in pages; `q` searches the text and the sender's
@@ -116,6 +212,23 @@ impl MessagesApi {
         let next_before = more.then(|| items.last().map(|m| m.id.clone())).flatten();
         Ok(ListResponse::Ok(Json(MessagePage { items, next_before })))
     }
+}
+
+/// Twilio's limit for one outbound message body.
+const MAX_BODY_CHARS: usize = 1600;
+
+/// The name an announcement is signed with: the captain's own, or the neighborhood's for tokens.
+async fn signer(
+    state: &AppState,
+    principal: &Principal,
+    neighborhood: &Neighborhood,
+) -> Result<(Option<Uuid>, String), ApiError> {
+    if let Some(phone) = principal.phone()
+        && let Some(member) = state.store.member_by_phone(neighborhood.id, phone).await?
+    {
+        return Ok((Some(member.id), member.display_name.as_str().to_owned()));
+    }
+    Ok((None, neighborhood.name.as_str().to_owned()))
 }
 
 /// A Redis stream id: `<ms>-<seq>`.

@@ -229,6 +229,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "update_neighborhood" => json!({"description": "Changed"}),
         "archive_neighborhood" => json!({"release_number": false}),
         "update_member" => json!({"role": "moderator"}),
+        "post_announcement" => json!({"body": "Street fair Saturday"}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
         "send_invites" => json!({"phones": ["+15550004097"]}),
         "submit_join_request" => {

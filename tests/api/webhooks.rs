@@ -670,3 +670,67 @@ async fn a_json_webhook_is_checked_through_its_body_hash() {
     let tampered = body.replace("json hello", "json changed");
     assert_eq!(post(tampered).await.expect("sent").status(), 403);
 }
+
+#[tokio::test]
+async fn an_announcement_reaches_every_member_in_every_shard_once() {
+    let app = spawn_sandbox_app().await;
+    let (id, _, _) = neighborhood_with_ana(&app).await;
+    let phones: Vec<String> = (0..53).map(|n| format!("+1555009{n:04}")).collect();
+    for (n, phone) in phones.iter().enumerate() {
+        let (status, _) = json_of(
+            app.post_json(
+                &format!("/api/v1/neighborhoods/{id}/members"),
+                &json!({"phone": phone, "display_name": format!("Neighbor {n}")}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 202);
+    }
+    crate::helpers::wait_until_synced(&app, &id, 55, Duration::from_secs(60)).await;
+    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    assert_eq!(neighborhood["shards"].as_array().map(Vec::len), Some(2));
+
+    let (status, announced) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            &json!({"body": "Street fair Saturday"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, announced["body"].as_str()),
+        (202, Some("Street fair Saturday"))
+    );
+
+    let expected = "Hook Street: Street fair Saturday";
+    let everyone: Vec<String> = phones
+        .iter()
+        .cloned()
+        .chain([OWNER.to_owned(), ANA.to_owned()])
+        .collect();
+    eventually(Duration::from_secs(30), "everyone to have it", || async {
+        let mut all = true;
+        for phone in &everyone {
+            all &= texts_to(&app, phone, expected).await == 1;
+        }
+        all
+    })
+    .await;
+    let (_, history) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/messages"))
+            .await,
+    )
+    .await;
+    assert_eq!(history["items"][0]["body"], "Street fair Saturday");
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            &json!({"body": "   "}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+}
