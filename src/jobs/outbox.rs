@@ -348,7 +348,10 @@ async fn record_placement(
             .save_member_with_effects(Some(&before), &after, &effects)
             .await?
         {
-            return Ok(());
+            return state
+                .store
+                .index_participant(neighborhood_id, &placed.participant_sid, member_id)
+                .await;
         }
     }
     Ok(())

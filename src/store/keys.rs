@@ -61,6 +61,12 @@ impl Keys {
         format!("{}:{{nb:{}}}:members", self.prefix, id.simple())
     }
 
+    /// Which member an SMS participant is: hash participant sid -> member id. Delivery receipts
+    /// name only the participant; entries may outlive the participant (readers check the member).
+    pub fn participant_members(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:participant-members", self.prefix, id.simple())
+    }
+
     /// A neighborhood's members by phone: hash E.164 -> member id.
     pub fn member_phones(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:member-phones", self.prefix, id.simple())

@@ -67,6 +67,64 @@ impl Store {
             .await
     }
 
+    /// Remembers that `participant_sid` is `member_id`'s participant.
+    pub async fn index_participant(
+        &self,
+        neighborhood_id: Uuid,
+        participant_sid: &str,
+        member_id: Uuid,
+    ) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("HSET")
+                .arg(self.keys.participant_members(neighborhood_id))
+                .arg(participant_sid)
+                .arg(member_id.to_string())
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// The member whose participant `participant_sid` is, if any: the index first, then (for
+    /// participants placed before the index existed) a scan that fills the index in.
+    pub async fn member_by_participant(
+        &self,
+        neighborhood_id: Uuid,
+        participant_sid: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        let is_theirs = |member: &Member| {
+            member
+                .participant
+                .as_ref()
+                .is_some_and(|p| p.participant_sid == participant_sid)
+        };
+        let indexed: Option<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("HGET")
+                    .arg(self.keys.participant_members(neighborhood_id))
+                    .arg(participant_sid)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        if let Some(member_id) = indexed.and_then(|id| Uuid::parse_str(&id).ok())
+            && let Some(member) = self.member(neighborhood_id, member_id).await?
+            && is_theirs(&member)
+        {
+            return Ok(Some(member));
+        }
+        let found = self
+            .members(neighborhood_id)
+            .await?
+            .into_iter()
+            .find(|member| is_theirs(member));
+        if let Some(member) = &found {
+            self.index_participant(neighborhood_id, participant_sid, member.id)
+                .await?;
+        }
+        Ok(found)
+    }
+
     pub async fn member_by_phone(
         &self,
         neighborhood_id: Uuid,

@@ -154,7 +154,10 @@ async fn delivery_updated(
     let status = param(params, "Status");
     let error_code = param(params, "ErrorCode").parse::<u32>().ok();
     for _ in 0..5 {
-        let Some(before) = member_with_participant(state, neighborhood_id, participant_sid).await?
+        let Some(before) = state
+            .store
+            .member_by_participant(neighborhood_id, participant_sid)
+            .await?
         else {
             return Ok(());
         };
@@ -223,23 +226,6 @@ async fn captains_told(
         .collect())
 }
 
-async fn member_with_participant(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    participant_sid: &str,
-) -> Result<Option<Member>, StoreError> {
-    Ok(state
-        .store
-        .members(neighborhood_id)
-        .await?
-        .into_iter()
-        .find(|m| {
-            m.participant
-                .as_ref()
-                .is_some_and(|p| p.participant_sid == participant_sid)
-        }))
-}
-
 /// Someone added an SMS participant in Twilio directly: they are a member now.
 async fn participant_added(
     state: &AppState,
@@ -296,6 +282,10 @@ async fn participant_added(
             .save_member_with_effects(before, &after, &[])
             .await?
         {
+            state
+                .store
+                .index_participant(neighborhood_id, &placed.participant_sid, after.id)
+                .await?;
             audit(state, neighborhood_id, "member.added_in_twilio", &after).await;
             return Ok(());
         }
@@ -311,7 +301,10 @@ async fn participant_removed(
 ) -> Result<(), StoreError> {
     let participant_sid = param(params, "ParticipantSid");
     for _ in 0..5 {
-        let Some(before) = member_with_participant(state, neighborhood_id, participant_sid).await?
+        let Some(before) = state
+            .store
+            .member_by_participant(neighborhood_id, participant_sid)
+            .await?
         else {
             return Ok(());
         };
