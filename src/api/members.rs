@@ -305,6 +305,11 @@ fn pause_or_resume(
     }
 }
 
+/// Someone else kept changing the same member meanwhile.
+fn kept_changing() -> ApiError {
+    ApiError::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
+}
+
 fn role_rule(message: &str) -> ApiError {
     ApiError::conflict(ErrorCode::RoleRule, message)
 }
@@ -480,10 +485,7 @@ impl MembersApi {
                 return Ok(AddResponse::Accepted(Json(to_out(&member, &grant))));
             }
         }
-        Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "The members kept changing; try again.",
-        ))
+        Err(kept_changing())
     }
 
     /// Change a member
@@ -580,10 +582,7 @@ impl MembersApi {
                 return Ok(MemberResponse::Ok(Json(to_out(&after, &grant))));
             }
         }
-        Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "The member kept changing; try again.",
-        ))
+        Err(kept_changing())
     }
 
     /// Remove a member
@@ -630,9 +629,7 @@ impl MembersApi {
         .map_err(|error| match error {
             RemoveError::NotFound => ApiError::not_found("member"),
             RemoveError::Forbidden(rule) => role_rule(rule),
-            RemoveError::KeptChanging => {
-                ApiError::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
-            }
+            RemoveError::KeptChanging => kept_changing(),
             RemoveError::Store(error) => error.into(),
         })?;
         record(
@@ -726,10 +723,7 @@ impl MembersApi {
                 return Ok(AddResponse::Accepted(Json(to_out(&after, &grant))));
             }
         }
-        Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "The member kept changing; try again.",
-        ))
+        Err(kept_changing())
     }
 
     /// Transfer ownership
@@ -796,9 +790,6 @@ impl MembersApi {
                 return Ok(MemberResponse::Ok(Json(to_out(&promoted, &grant))));
             }
         }
-        Err(ApiError::conflict(
-            ErrorCode::Conflict,
-            "The members kept changing; try again.",
-        ))
+        Err(kept_changing())
     }
 }
