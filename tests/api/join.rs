@@ -576,3 +576,50 @@ async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
         "both still pending"
     );
 }
+
+#[tokio::test]
+async fn an_expired_code_no_longer_confirms_the_phone() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let (_, asked) = ask(
+        &app,
+        &slug,
+        &json!({"name": "Late Larry", "phone": NEIGHBOR, "consent": true}),
+    )
+    .await;
+    let request_id = asked["request_id"].as_str().expect("id").to_owned();
+    text_containing(&app, NEIGHBOR, "is your code to join").await;
+    let key = app
+        .state
+        .store
+        .keys()
+        .join_code(id.parse().expect("uuid"), request_id.parse().expect("uuid"));
+    let mut redis = redis::Client::open(crate::helpers::redis_url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    // Codes expire by their Redis TTL: run the clock out on this one.
+    let _: () = redis::cmd("PEXPIRE")
+        .arg(&key)
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .expect("pexpire");
+    eventually(Duration::from_secs(5), "the code to expire", || {
+        let mut redis = redis.clone();
+        let key = key.clone();
+        async move {
+            !redis::cmd("EXISTS")
+                .arg(&key)
+                .query_async::<bool>(&mut redis)
+                .await
+                .unwrap_or(true)
+        }
+    })
+    .await;
+
+    let (status, body) = confirm(&app, &slug, &request_id, NEIGHBOR).await;
+
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
+}
