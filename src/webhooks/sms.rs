@@ -4,6 +4,7 @@
 
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
+use uuid::Uuid;
 
 use super::{param, receive};
 use crate::domain::join_request::JoinState;
@@ -20,38 +21,46 @@ pub(super) async fn inbound_sms(state: Data<&AppState>, request: &Request, body:
         Ok(params) => params,
         Err(refused) => return refused,
     };
-    let reply = match sms_reply(&state, &params).await {
-        Ok(reply) => reply,
-        Err(error) => {
-            tracing::error!(%error, "inbound SMS could not be handled");
-            None
-        }
+    if let Err(error) = answer(&state, &params).await {
+        tracing::error!(%error, "inbound SMS could not be handled");
+    }
+    empty_twiml()
+}
+
+/// Acts on a text to a neighborhood number and queues the reply, if it calls for one. Replies
+/// go through the outbox like every other text (retried, and under the account's limits), so
+/// Twilio gets empty TwiML.
+async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), DecisionError> {
+    let (Ok(from), Ok(to)) = (
+        Phone::parse(param(params, "From")),
+        Phone::parse(param(params, "To")),
+    ) else {
+        return Ok(());
     };
-    twiml(reply.as_deref())
+    let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
+        return Ok(());
+    };
+    if let Some(reply) = sms_reply(state, neighborhood_id, &from, params).await? {
+        membership::queue_text(state, neighborhood_id, &from, reply).await?;
+    }
+    Ok(())
 }
 
 /// What a text to a neighborhood number gets back. Members' texts are carried by the
 /// Conversation (Twilio calls this webhook for them too), so they get nothing here.
 async fn sms_reply(
     state: &AppState,
+    neighborhood_id: Uuid,
+    from: &Phone,
     params: &[(String, String)],
 ) -> Result<Option<String>, DecisionError> {
-    let (Ok(from), Ok(to)) = (
-        Phone::parse(param(params, "From")),
-        Phone::parse(param(params, "To")),
-    ) else {
-        return Ok(None);
-    };
-    let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
-        return Ok(None);
-    };
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(None);
     };
     if neighborhood.state == NeighborhoodState::Archived {
         return Ok(None);
     }
-    let member = state.store.member_by_phone(neighborhood_id, &from).await?;
+    let member = state.store.member_by_phone(neighborhood_id, from).await?;
     if member
         .as_ref()
         .is_some_and(|m| m.status == MemberStatus::Active)
@@ -59,7 +68,7 @@ async fn sms_reply(
         return Ok(None);
     }
     let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
-        && !state.store.was_invited(neighborhood_id, &from).await?;
+        && !state.store.was_invited(neighborhood_id, from).await?;
     let name = neighborhood.name.as_str();
     let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
     Ok(match Keyword::parse(param(params, "Body")) {
@@ -76,7 +85,7 @@ async fn sms_reply(
             let request = membership::request_by_text(
                 state,
                 &neighborhood,
-                &from,
+                from,
                 former.display_name,
                 param(params, "MessageSid"),
             )
@@ -95,7 +104,7 @@ async fn sms_reply(
                 let request = membership::request_by_text(
                     state,
                     &neighborhood,
-                    &from,
+                    from,
                     display,
                     param(params, "MessageSid"),
                 )
@@ -123,19 +132,9 @@ async fn sms_reply(
     })
 }
 
-/// A TwiML answer, with one `<Message>` when there is a reply.
-fn twiml(reply: Option<&str>) -> Response {
-    let body = match reply {
-        Some(text) => {
-            let escaped = text
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;");
-            format!(
-                r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escaped}</Message></Response>"#
-            )
-        }
-        None => r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#.to_owned(),
-    };
-    Response::builder().content_type("text/xml").body(body)
+/// TwiML that sends nothing back.
+fn empty_twiml() -> Response {
+    Response::builder()
+        .content_type("text/xml")
+        .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
 }
