@@ -275,12 +275,13 @@ async fn under_the_open_policy_start_puts_an_opted_out_neighbor_straight_back() 
     })
     .await;
     assert!(ana(&members)["conversation_sid"].is_string());
-    assert!(
+    eventually(Duration::from_secs(20), "Ana's welcome back", || async {
         app.inbox(ANA)
             .await
             .iter()
             .any(|m| m.1 == "Welcome back to Keyword Street 505! You are in the group text again.")
-    );
+    })
+    .await;
     assert!(
         !app.inbox(OWNER)
             .await
