@@ -4,7 +4,11 @@
 //! - `POST /phones/{phone}/messages` `{"to", "body"}`: text one of our numbers as that phone;
 //! - `GET  /events`: Server-Sent Events of deliveries and sends, fed by Redis pub/sub so a page
 //!   connected to one instance sees what another handled;
-//! - `GET` / `PUT /faults`: latency and fault injection of the REST API.
+//! - `GET` / `PUT /faults`: latency and fault injection of the REST API;
+//! - `GET /requests`: the REST calls the emulator received since the last reset, by operation
+//!   (method and Twilio's path with `{sid}` for identifiers), `{"counts": {"POST
+//!   /v1/Conversations/{sid}/Messages": 2, ...}, "total": 2}`; every authenticated call counts,
+//!   faulted ones too; `DELETE /requests` resets them and answers what it cleared.
 
 use std::time::Duration;
 
@@ -33,6 +37,7 @@ impl Emulator {
             .at("/phones/:phone/messages", post(send_text))
             .at("/events", get(events))
             .at("/faults", get(read_faults).put(write_faults))
+            .at("/requests", get(read_requests).delete(reset_requests))
             .data(self.clone())
     }
 }
@@ -196,6 +201,28 @@ async fn write_faults(emulator: Data<&Emulator>, body: poem::Result<Json<Faults>
     }
     match emulator.set_faults(&faults).await {
         Ok(()) => Json(json!(faults)).into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+/// `{"counts": {operation: n}, "total": n}`.
+fn request_counts(counts: &std::collections::BTreeMap<String, u64>) -> Response {
+    let total: u64 = counts.values().sum();
+    Json(json!({"counts": counts, "total": total})).into_response()
+}
+
+#[handler]
+async fn read_requests(emulator: Data<&Emulator>) -> Response {
+    match emulator.request_counts(false).await {
+        Ok(counts) => request_counts(&counts),
+        Err(error) => failure(error),
+    }
+}
+
+#[handler]
+async fn reset_requests(emulator: Data<&Emulator>) -> Response {
+    match emulator.request_counts(true).await {
+        Ok(counts) => request_counts(&counts),
         Err(error) => failure(error),
     }
 }

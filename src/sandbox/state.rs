@@ -967,9 +967,39 @@ impl Emulator {
             .arg(self.keys().faults())
             .query_async(&mut self.conn())
             .await?;
-        Ok(json
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or(self.config().faults))
+        Ok(self.parse_faults(json))
+    }
+
+    fn parse_faults(&self, json: Option<String>) -> super::Faults {
+        json.and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or(self.config().faults)
+    }
+
+    /// Counts one REST call under its operation and reads the faults in force, in one round trip.
+    pub(super) async fn count_request(&self, operation: &str) -> EmuResult<super::Faults> {
+        let (json,): (Option<String>,) = redis::pipe()
+            .hincr(self.keys().requests(), operation, 1)
+            .ignore()
+            .get(self.keys().faults())
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(self.parse_faults(json))
+    }
+
+    /// The REST calls received by operation; `reset` clears them in the same step.
+    pub(super) async fn request_counts(
+        &self,
+        reset: bool,
+    ) -> EmuResult<std::collections::BTreeMap<String, u64>> {
+        let key = self.keys().requests();
+        let mut pipe = redis::pipe();
+        pipe.atomic().hgetall(&key);
+        if reset {
+            pipe.del(&key).ignore();
+        }
+        let (counts,): (std::collections::BTreeMap<String, u64>,) =
+            pipe.query_async(&mut self.conn()).await?;
+        Ok(counts)
     }
 
     pub(super) async fn set_faults(&self, faults: &super::Faults) -> EmuResult<()> {

@@ -225,6 +225,12 @@ impl SandboxKeys {
         format!("{}:faults", self.base)
     }
 
+    /// REST calls the emulator received: hash operation (`POST /v1/Conversations/{sid}/Messages`)
+    /// -> count.
+    pub fn requests(&self) -> String {
+        format!("{}:requests", self.base)
+    }
+
     /// Pub/sub channel of phone and number events, for live pages on every instance.
     pub fn events_channel(&self) -> String {
         format!("{}:events", self.base)

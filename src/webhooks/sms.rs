@@ -74,6 +74,15 @@ async fn sms_reply(
     Ok(match Keyword::parse(param(params, "Body")) {
         // Twilio itself answers the opt-out family.
         Some(Keyword::Stop | Keyword::Help) => None,
+        // A member's LEAVE is carried out by the Conversation's pre-event webhook, which may have
+        // run before this one: they get "You left ..." from there, not join instructions here.
+        Some(Keyword::Leave)
+            if member
+                .as_ref()
+                .is_some_and(|m| m.status == MemberStatus::Left) =>
+        {
+            None
+        }
         Some(Keyword::Start)
             if member
                 .as_ref()

@@ -13,6 +13,7 @@ mod outbox;
 mod permissions;
 mod rate_limits;
 mod reconcile;
+mod relay;
 mod sandbox;
 mod sandbox_conformance;
 mod system;

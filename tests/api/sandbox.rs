@@ -549,6 +549,82 @@ async fn injected_faults_are_served_until_turned_off() {
     );
 }
 
+/// `DELETE` (reset, answering what it cleared) or `GET /sandbox/api/requests`.
+async fn request_counts(app: &TestApp, reset: bool) -> Value {
+    let url = app.url("/sandbox/api/requests");
+    let request = if reset {
+        app.http.delete(url)
+    } else {
+        app.http.get(url)
+    };
+    let (status, counts) = json_of(request.send().await.expect("sent")).await;
+    assert_eq!(status, 200, "{counts}");
+    counts
+}
+
+#[tokio::test]
+async fn the_emulator_counts_the_rest_calls_it_receives_by_operation() {
+    let app = spawn_sandbox_app().await;
+    let cleared = request_counts(&app, true).await;
+    assert!(
+        cleared["counts"]["GET /v1/Configuration/Webhooks"].as_u64() >= Some(1),
+        "the calls made while the app started were counted: {cleared}"
+    );
+    assert_eq!(
+        request_counts(&app, false).await,
+        json!({"counts": {}, "total": 0})
+    );
+
+    let mut conversations = Vec::new();
+    for name in ["one", "two"] {
+        let (status, conversation) = json_of(
+            app.emulator_post("/conversations/v1/Conversations", &[("FriendlyName", name)])
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{conversation}");
+        conversations.push(conversation["sid"].as_str().expect("sid").to_owned());
+    }
+    for sid in &conversations {
+        let path = format!("/conversations/v1/Conversations/{sid}/Messages");
+        assert_eq!(
+            app.emulator_post(&path, &[("Body", "hi")]).await.status(),
+            201
+        );
+    }
+    assert_eq!(
+        app.emulator_get("/conversations/v1/Conversations/CH00000000000000000000000000000000")
+            .await
+            .status(),
+        404,
+        "answered with an error, still counted"
+    );
+    let unauthorized = app
+        .http
+        .get(app.emulator_url("/conversations/v1/Conversations"))
+        .basic_auth(SANDBOX_ACCOUNT_SID, Some("wrong"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unauthorized.status(), 401, "not counted");
+
+    let expected = json!({
+        "counts": {
+            "POST /v1/Conversations": 2,
+            "POST /v1/Conversations/{sid}/Messages": 2,
+            "GET /v1/Conversations/{sid}": 1,
+        },
+        "total": 5,
+    });
+    assert_eq!(request_counts(&app, false).await, expected);
+    assert_eq!(
+        request_counts(&app, true).await,
+        expected,
+        "reset answers what it cleared"
+    );
+    assert_eq!(request_counts(&app, false).await["total"], 0);
+}
+
 #[tokio::test]
 async fn a_members_text_passes_the_pre_event_webhook_and_reaches_every_other_member() {
     let app = spawn_sandbox_app().await;

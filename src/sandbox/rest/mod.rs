@@ -1,5 +1,6 @@
-//! The emulated REST API: one endpoint that checks Basic auth (20003), injects the configured
-//! latency and faults, and dispatches on Twilio's paths. `numbers` serves api.twilio.com and
+//! The emulated REST API: one endpoint that checks Basic auth (20003), counts the call by
+//! operation (`GET /sandbox/api/requests`), injects the configured latency and faults, and
+//! dispatches on Twilio's paths. `numbers` serves api.twilio.com and
 //! messaging.twilio.com, `conversations` serves conversations.twilio.com.
 
 mod conversations;
@@ -13,8 +14,8 @@ use poem::{Endpoint, Request, Response};
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use super::Emulator;
 use super::state::{EmuError, EmuResult, Fault, Slice};
+use super::{Emulator, Faults};
 
 /// Serves the emulated Twilio hosts under whatever path it is nested at.
 pub struct RestEndpoint {
@@ -227,13 +228,24 @@ impl RestEndpoint {
                 == 0
     }
 
-    /// The configured latency, then perhaps a 429, a 500 or a hang.
-    async fn inject_faults(&self) -> Option<Response> {
-        let faults = self
+    /// Counts the call (see [`operation`]) and reads the faults in force: one Redis round trip.
+    /// Without Redis the call goes uncounted and the configured faults apply.
+    async fn count(&self, method: &Method, segments: &[String]) -> Faults {
+        match self
             .emulator
-            .faults()
+            .count_request(&operation(method, segments))
             .await
-            .unwrap_or(self.emulator.config().faults);
+        {
+            Ok(faults) => faults,
+            Err(error) => {
+                tracing::debug!(%error, "sandbox REST call not counted");
+                self.emulator.config().faults
+            }
+        }
+    }
+
+    /// The configured latency, then perhaps a 429, a 500 or a hang.
+    async fn inject_faults(&self, faults: Faults) -> Option<Response> {
         if faults.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
         }
@@ -288,17 +300,18 @@ impl Endpoint for RestEndpoint {
             );
             return Ok(response);
         }
-        if let Some(response) = self.inject_faults().await {
-            return Ok(response);
-        }
         let method = request.method().clone();
-        let segments = request
+        let segments: Vec<String> = request
             .uri()
             .path()
             .split('/')
             .filter(|segment| !segment.is_empty())
             .map(percent_decode)
             .collect();
+        let faults = self.count(&method, &segments).await;
+        if let Some(response) = self.inject_faults(faults).await {
+            return Ok(response);
+        }
         let query = request
             .uri()
             .query()
@@ -334,9 +347,112 @@ impl Endpoint for RestEndpoint {
     }
 }
 
+/// What a call does, for counting: the method and Twilio's path on its own host, with
+/// identifiers replaced so calls to different resources count together, e.g.
+/// `POST /v1/Conversations/{sid}/Messages` or
+/// `GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json`. SIDs (two capitals and 32 hex
+/// digits) become `{sid}`, a Conversation named by its unique name too, phone numbers `{phone}`.
+pub(super) fn operation(method: &Method, segments: &[String]) -> String {
+    let host = matches!(
+        segments.first().map(String::as_str),
+        Some("api" | "conversations" | "messaging")
+    );
+    let mut path = String::new();
+    let mut previous = "";
+    for segment in &segments[usize::from(host).min(segments.len())..] {
+        let (stem, json) = match segment.strip_suffix(".json") {
+            Some(stem) => (stem, ".json"),
+            None => (segment.as_str(), ""),
+        };
+        path.push('/');
+        if is_sid(stem) || previous == "Conversations" {
+            path.push_str("{sid}");
+            path.push_str(json);
+        } else if stem.starts_with('+') {
+            path.push_str("{phone}");
+            path.push_str(json);
+        } else {
+            path.push_str(segment);
+        }
+        previous = segment;
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    format!("{method} {path}")
+}
+
+fn is_sid(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    bytes.len() == 34
+        && bytes[..2].iter().all(u8::is_ascii_uppercase)
+        && bytes[2..].iter().all(u8::is_ascii_hexdigit)
+}
+
 fn percent_decode(segment: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, value)| value.into_owned())
         .unwrap_or_else(|| segment.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(method: Method, path: &str) -> String {
+        let segments: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect();
+        operation(&method, &segments)
+    }
+
+    #[test]
+    fn operations_name_twilios_paths_with_placeholders_for_identifiers() {
+        let ch = "CH0123456789abcdef0123456789abcdef";
+        let ac = "AC5a4db0c05a4db0c05a4db0c05a4db0c0";
+        assert_eq!(
+            op(
+                Method::POST,
+                &format!("/conversations/v1/Conversations/{ch}/Messages")
+            ),
+            "POST /v1/Conversations/{sid}/Messages"
+        );
+        assert_eq!(
+            op(Method::GET, "/conversations/v1/Conversations/nb-1-shard-0"),
+            "GET /v1/Conversations/{sid}",
+            "a unique name stands for the Conversation"
+        );
+        assert_eq!(
+            op(
+                Method::DELETE,
+                &format!(
+                    "/api/2010-04-01/Accounts/{ac}/IncomingPhoneNumbers/PN0123456789abcdef0123456789abcdef.json"
+                )
+            ),
+            "DELETE /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{sid}.json"
+        );
+        assert_eq!(
+            op(Method::GET, &format!("/api/2010-04-01/Accounts/{ac}.json")),
+            "GET /2010-04-01/Accounts/{sid}.json"
+        );
+        assert_eq!(
+            op(
+                Method::POST,
+                "/messaging/v1/Services/MG5a4db0c05a4db0c05a4db0c05a4db0c0/PhoneNumbers"
+            ),
+            "POST /v1/Services/{sid}/PhoneNumbers"
+        );
+        assert_eq!(
+            op(Method::GET, "/conversations/v1/ParticipantConversations"),
+            "GET /v1/ParticipantConversations"
+        );
+        assert_eq!(
+            op(Method::GET, "/elsewhere/%2B15550001111"),
+            "GET /elsewhere/{phone}"
+        );
+        assert_eq!(op(Method::GET, "/"), "GET /");
+    }
 }

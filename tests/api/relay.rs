@@ -1,0 +1,415 @@
+//! A member's text reaches the whole group, end to end against the emulator: every other member
+//! exactly once, across shards, for one REST call per other shard; it goes into the history
+//! without a phone number; keywords and captain commands reach nobody and get a private reply.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use neighborhood_text::store::keys::Keys;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    TestApp, eventually, json_of, participants_by_shard, redis_url, sandbox_settings,
+    spawn_sandbox_app_with, wait_until_synced,
+};
+
+const OWNER: &str = "+15550007700";
+const ANA: &str = "+15550007701";
+const BO: &str = "+15550007702";
+const CY: &str = "+15550007703";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// What each simulated phone has received: (from, body, status), oldest first.
+type Inboxes = HashMap<String, Vec<(String, String, String)>>;
+
+/// A sandbox app without the periodic reconciliation, whose REST calls would blur the counts.
+async fn spawn_app() -> TestApp {
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    spawn_sandbox_app_with(receiver, settings).await
+}
+
+/// A neighborhood owned by Olive (`OWNER`); returns (id, number).
+async fn neighborhood(app: &TestApp) -> (String, String) {
+    let created = app
+        .create_neighborhood(&json!({"name": "Relay Street", "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    (
+        created["id"].as_str().expect("id").to_owned(),
+        created["phone_number"].as_str().expect("number").to_owned(),
+    )
+}
+
+/// Adds a member directly as the platform admin, expecting 202.
+async fn add(app: &TestApp, id: &str, phone: &str, name: &str) {
+    let (status, member) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            &json!({"phone": phone, "display_name": name}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202, "{member}");
+}
+
+/// Every phone's inbox, from one read of the emulator's state (no REST call, so not counted).
+async fn inboxes(app: &TestApp) -> Inboxes {
+    let (status, state) = json_of(app.get("/sandbox/api/state").await).await;
+    assert_eq!(status, 200, "{state}");
+    state["phones"]
+        .as_array()
+        .expect("phones")
+        .iter()
+        .map(|entry| {
+            let inbox = entry["inbox"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|item| {
+                    let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+                    (text("from"), text("body"), text("status"))
+                })
+                .collect();
+            (entry["phone"].as_str().expect("phone").to_owned(), inbox)
+        })
+        .collect()
+}
+
+/// The bodies `phone` received after `before` was taken.
+fn new_texts(before: &Inboxes, after: &Inboxes, phone: &str) -> Vec<String> {
+    let seen = before.get(phone).map_or(0, Vec::len);
+    after
+        .get(phone)
+        .map(|inbox| inbox[seen..].iter().map(|m| m.1.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
+async fn outbox_len(app: &TestApp, id: &str) -> u64 {
+    let key = Keys::new(app.prefix.clone()).outbox(Uuid::parse_str(id).expect("id"));
+    let mut redis = redis::Client::open(redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    redis::cmd("XLEN")
+        .arg(key)
+        .query_async(&mut redis)
+        .await
+        .expect("XLEN")
+}
+
+/// Waits until every queued Twilio side effect of the neighborhood has been carried out.
+async fn wait_for_outbox_drained(app: &TestApp, id: &str, within: Duration) {
+    eventually(within, "the outbox to drain", || async {
+        outbox_len(app, id).await == 0
+    })
+    .await;
+}
+
+/// The neighborhood's history, newest first, read from the store (the history API is not ours).
+async fn history(app: &TestApp, id: &str) -> Vec<neighborhood_text::store::messages::HistoryEntry> {
+    app.state
+        .store
+        .messages(Uuid::parse_str(id).expect("id"), None, 10, |_| true)
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|stored| stored.entry)
+        .collect()
+}
+
+/// `DELETE` (reset, answering what it cleared) or `GET /sandbox/api/requests`.
+async fn rest_calls(app: &TestApp, reset: bool) -> Value {
+    let url = app.url("/sandbox/api/requests");
+    let request = if reset {
+        app.http.delete(url)
+    } else {
+        app.http.get(url)
+    };
+    let (status, counts) = json_of(request.send().await.expect("sent")).await;
+    assert_eq!(status, 200, "{counts}");
+    counts
+}
+
+/// Members as the directory lists them.
+async fn members(app: &TestApp, id: &str) -> Vec<Value> {
+    let (_, members) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
+            .await,
+    )
+    .await;
+    members["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_members_text_reaches_each_other_member_once_and_the_history_without_phone_numbers() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app).await;
+    add(&app, &id, ANA, "Ana R.").await;
+    add(&app, &id, BO, "Bo Diaz").await;
+    let members = wait_until_synced(&app, &id, 3, WAIT).await;
+    wait_for_outbox_drained(&app, &id, WAIT).await;
+    let ana = members
+        .iter()
+        .find(|m| m["phone"] == ANA)
+        .expect("Ana listed");
+    let before = inboxes(&app).await;
+
+    let routed = app.text(ANA, &number, "Block party Saturday at 4").await;
+
+    assert_eq!(routed["outcome"], "conversation", "{routed}");
+    let signed = "Ana R.: Block party Saturday at 4";
+    eventually(WAIT, "the text to reach Olive and Bo", || async {
+        let after = inboxes(&app).await;
+        [OWNER, BO].iter().all(|phone| {
+            new_texts(&before, &after, phone)
+                .iter()
+                .any(|b| b == signed)
+        })
+    })
+    .await;
+    eventually(WAIT, "the text in the history", || async {
+        !history(&app, &id).await.is_empty()
+    })
+    .await;
+    wait_for_outbox_drained(&app, &id, WAIT).await;
+    let after = inboxes(&app).await;
+    for phone in [OWNER, BO] {
+        assert_eq!(
+            new_texts(&before, &after, phone),
+            [signed],
+            "{phone} gets the text once, signed with Ana's name"
+        );
+        let from_number = after[phone].last().expect("received");
+        assert_eq!(
+            (from_number.0.as_str(), from_number.2.as_str()),
+            (number.as_str(), "delivered")
+        );
+    }
+    assert!(
+        new_texts(&before, &after, ANA).is_empty(),
+        "the sender gets nothing: {:?}",
+        new_texts(&before, &after, ANA)
+    );
+
+    let history = history(&app, &id).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    let entry = &history[0];
+    assert_eq!(entry.sender_name, "Ana R.");
+    assert_eq!(entry.body, "Block party Saturday at 4");
+    assert_eq!(
+        Some(entry.conversation_sid.as_str()),
+        ana["conversation_sid"].as_str()
+    );
+    assert_eq!(
+        entry.member_id.map(|id| id.to_string()).as_deref(),
+        ana["id"].as_str()
+    );
+    assert!(entry.message_sid.starts_with("IM"), "{entry:?}");
+    let serialized = serde_json::to_string(entry).expect("json");
+    for phone in [OWNER, ANA, BO, number.as_str()] {
+        assert!(
+            !serialized.contains(&phone[2..]),
+            "{phone} in the history: {serialized}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_for_two_rest_calls()
+{
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app).await;
+    let phones: Vec<String> = (1..=119).map(|n| format!("+1555003{n:04}")).collect();
+    stream::iter(phones.iter().enumerate())
+        .map(|(n, phone)| {
+            let (app, id) = (&app, &id);
+            async move { add(app, id, phone, &format!("Neighbor {}", n + 1)).await }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    let members = wait_until_synced(&app, &id, 120, Duration::from_secs(120)).await;
+    wait_for_outbox_drained(&app, &id, Duration::from_secs(60)).await;
+    let shards = participants_by_shard(&app, &id).await;
+    let sizes: Vec<usize> = shards.iter().map(|(_, phones)| phones.len()).collect();
+    assert_eq!(sizes, [50, 50, 20], "three shards");
+    // The sender is in the middle shard: the text is relayed into the first and the last.
+    let sender = members
+        .iter()
+        .find(|m| m["conversation_sid"] == shards[1].0.as_str())
+        .expect("a member of the second shard");
+    let sender_phone = sender["phone"].as_str().expect("phone").to_owned();
+    let signed = format!(
+        "{}: Lost cat on Elm, answers to Miso",
+        sender["display_name"].as_str().expect("name")
+    );
+    let everyone_else: Vec<String> = members
+        .iter()
+        .filter_map(|m| m["phone"].as_str())
+        .filter(|phone| *phone != sender_phone)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(everyone_else.len(), 119);
+    assert!(everyone_else.iter().any(|phone| phone == OWNER));
+    let before = inboxes(&app).await;
+    let cleared = rest_calls(&app, true).await;
+    assert!(cleared["total"].as_u64() > Some(0), "{cleared}");
+
+    let routed = app
+        .text(&sender_phone, &number, "Lost cat on Elm, answers to Miso")
+        .await;
+
+    assert_eq!(routed["outcome"], "conversation", "{routed}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let after = inboxes(&app).await;
+        let waiting: Vec<&String> = everyone_else
+            .iter()
+            .filter(|phone| !new_texts(&before, &after, phone).contains(&signed))
+            .collect();
+        if waiting.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} members never got the text, e.g. {:?}",
+            waiting.len(),
+            &waiting[..waiting.len().min(5)]
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The history entry is written in one step with the relays; once it is there, an empty
+    // outbox means both relays were carried out.
+    eventually(WAIT, "the text in the history", || async {
+        !history(&app, &id).await.is_empty()
+    })
+    .await;
+    wait_for_outbox_drained(&app, &id, WAIT).await;
+
+    let calls = rest_calls(&app, false).await;
+    println!("REST calls to the emulator for one text to 120 members over 3 shards: {calls}");
+    assert_eq!(
+        calls,
+        json!({"counts": {"POST /v1/Conversations/{sid}/Messages": 2}, "total": 2}),
+        "one relay into each other shard, nothing else"
+    );
+    let after = inboxes(&app).await;
+    for phone in &everyone_else {
+        assert_eq!(
+            new_texts(&before, &after, phone),
+            [signed.as_str()],
+            "{phone} gets the text exactly once"
+        );
+    }
+    assert!(
+        new_texts(&before, &after, &sender_phone).is_empty(),
+        "the sender gets nothing"
+    );
+    let history = history(&app, &id).await;
+    assert_eq!(history.len(), 1, "recorded once, not once per shard");
+    assert_eq!(history[0].conversation_sid, shards[1].0);
+}
+
+#[tokio::test]
+async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_their_reply() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app).await;
+    add(&app, &id, ANA, "Ana R.").await;
+    add(&app, &id, BO, "Bo Diaz").await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
+    // A real pending request for Ana's `#approve`.
+    assert_eq!(
+        app.text(CY, &number, "JOIN Cy Lee").await["outcome"],
+        "sms_webhook"
+    );
+    wait_for_outbox_drained(&app, &id, WAIT).await;
+    let notice = inboxes(&app).await[OWNER]
+        .iter()
+        .find_map(|m| m.1.strip_prefix("New join request #").map(str::to_owned))
+        .expect("the owner's notice of Cy's request");
+    let request: String = notice.chars().take_while(char::is_ascii_digit).collect();
+    assert!(!request.is_empty(), "{notice}");
+
+    let approve = format!("#approve {request}");
+    let cases = [
+        (ANA, "HELP", "Reply STOP to unsubscribe. Msg&Data Rates May Apply.".to_owned()),
+        (
+            ANA,
+            approve.as_str(),
+            "Only the neighborhood's captains can use that command.".to_owned(),
+        ),
+        (
+            ANA,
+            "LEAVE",
+            "You left Relay Street. Text JOIN and your name to this number to ask to rejoin."
+                .to_owned(),
+        ),
+        (
+            BO,
+            "STOP",
+            "You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.".to_owned(),
+        ),
+    ];
+    for (sender, text, reply) in cases {
+        let before = inboxes(&app).await;
+
+        let routed = app.text(sender, &number, text).await;
+
+        assert_eq!(routed["outcome"], "rejected", "{text}: {routed}");
+        // Whatever the text sets off is queued before the emulator answers (it waits for both
+        // webhooks), so once the outbox is empty every reply has been delivered.
+        eventually(WAIT, &format!("a reply to {text}"), || async {
+            !new_texts(&before, &inboxes(&app).await, sender).is_empty()
+        })
+        .await;
+        wait_for_outbox_drained(&app, &id, WAIT).await;
+        let after = inboxes(&app).await;
+        assert_eq!(
+            new_texts(&before, &after, sender),
+            [reply.as_str()],
+            "{text}: only its reply"
+        );
+        for other in [OWNER, ANA, BO].into_iter().filter(|p| *p != sender) {
+            assert!(
+                new_texts(&before, &after, other).is_empty(),
+                "{text} reached {other}: {:?}",
+                new_texts(&before, &after, other)
+            );
+        }
+    }
+
+    assert!(
+        history(&app, &id).await.is_empty(),
+        "nothing went to the group"
+    );
+    let (_, requests) = json_of(
+        app.get(&format!(
+            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        requests["items"][0]["phone"], CY,
+        "Cy's request is still pending: {requests}"
+    );
+    let statuses: HashMap<String, String> = members(&app, &id)
+        .await
+        .iter()
+        .map(|m| {
+            (
+                m["phone"].as_str().unwrap_or_default().to_owned(),
+                m["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses[ANA], "left");
+    assert_eq!(statuses[BO], "opted_out");
+    assert_eq!(statuses[OWNER], "active");
+}
