@@ -40,28 +40,30 @@ pub(super) async fn conversations_post(
         Ok(params) => params,
         Err(refused) => return refused,
     };
-    let Some(neighborhood_id) = state
-        .store
-        .neighborhood_of_conversation(param(&params, "ConversationSid"))
-        .await
-        .ok()
-        .flatten()
-    else {
-        return StatusCode::OK.into_response();
-    };
-    let outcome = match param(&params, "EventType") {
-        "onMessageAdded" => message_added(&state, neighborhood_id, &params).await,
-        "onDeliveryUpdated" => delivery_updated(&state, neighborhood_id, &params).await,
-        "onParticipantAdded" => participant_added(&state, neighborhood_id, &params).await,
-        "onParticipantRemoved" => participant_removed(&state, neighborhood_id, &params).await,
-        _ => Ok(()),
-    };
-    match outcome {
+    match handle(&state, &params).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => {
             tracing::error!(%error, event = param(&params, "EventType"), "post-event webhook failed");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+    }
+}
+
+/// Acts on one event of one of our Conversations; others are ignored.
+async fn handle(state: &AppState, params: &[(String, String)]) -> Result<(), StoreError> {
+    let Some(neighborhood_id) = state
+        .store
+        .neighborhood_of_conversation(param(params, "ConversationSid"))
+        .await?
+    else {
+        return Ok(());
+    };
+    match param(params, "EventType") {
+        "onMessageAdded" => message_added(state, neighborhood_id, params).await,
+        "onDeliveryUpdated" => delivery_updated(state, neighborhood_id, params).await,
+        "onParticipantAdded" => participant_added(state, neighborhood_id, params).await,
+        "onParticipantRemoved" => participant_removed(state, neighborhood_id, params).await,
+        _ => Ok(()),
     }
 }
 
