@@ -28,6 +28,28 @@ impl Machine {
                 || "unknown".to_owned(),
                 |(_, model)| model.trim().to_owned(),
             );
+        let cpu_field = |name: &str| {
+            cpuinfo
+                .lines()
+                .find(|line| line.split(':').next().is_some_and(|key| key.trim() == name))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, value)| value.trim().to_owned())
+        };
+        let mut details = Vec::new();
+        if let (Some(family), Some(model)) = (cpu_field("cpu family"), cpu_field("model")) {
+            details.push(format!("family {family} model {model}"));
+        }
+        if let Some(mhz) = cpu_field("cpu MHz").and_then(|mhz| mhz.parse::<f64>().ok()) {
+            details.push(format!("{mhz:.0} MHz"));
+        }
+        if cpu_field("flags").is_some_and(|flags| flags.split(' ').any(|f| f == "hypervisor")) {
+            details.push("virtual machine".to_owned());
+        }
+        let cpu_model = if details.is_empty() {
+            cpu_model
+        } else {
+            format!("{cpu_model} ({})", details.join(", "))
+        };
         let cpus = cpuinfo
             .lines()
             .filter(|line| line.starts_with("processor"))
