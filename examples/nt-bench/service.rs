@@ -37,6 +37,14 @@ impl ServiceEnv {
             .map_or_else(std::env::temp_dir, |target| target.join("nt-bench"));
         std::fs::create_dir_all(&log_dir)
             .with_context(|| format!("creating {}", log_dir.display()))?;
+        // Each run's log is tens of megabytes: keep only the latest run's.
+        for entry in std::fs::read_dir(&log_dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("service-ntbench-") && name.ends_with(".log") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Ok(Self {
             bin: bin.to_owned(),
             redis_url: redis_url.to_owned(),
