@@ -42,12 +42,28 @@ impl Phone {
     }
 }
 
+/// Phones read back from Redis, and the addresses Twilio reports, are already canonical E.164:
+/// checking that shape is enough. Anything else is parsed in full (which runs libphonenumber's
+/// regexes, a quarter of the pre-event webhook's time when every member read did it).
 impl TryFrom<String> for Phone {
     type Error = ParseError;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        if is_canonical_e164(&value) {
+            Ok(Self(value))
+        } else {
+            Self::parse(&value)
+        }
     }
+}
+
+/// `+` and 8 to 15 digits, the first not 0.
+fn is_canonical_e164(value: &str) -> bool {
+    value.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 impl From<Phone> for String {
@@ -71,6 +87,16 @@ impl fmt::Debug for Phone {
 #[cfg(test)]
 mod tests {
     use super::Phone;
+
+    #[test]
+    fn canonical_numbers_are_taken_as_they_are_and_others_are_parsed() {
+        let stored = Phone::try_from("+15550001234".to_owned()).expect("canonical");
+        assert_eq!(stored.as_str(), "+15550001234");
+        let typed = Phone::try_from("(415) 555-0123".to_owned()).expect("parsed");
+        assert_eq!(typed.as_str(), "+14155550123");
+        assert!(Phone::try_from("+0123456789".to_owned()).is_err());
+        assert!(Phone::try_from("call me".to_owned()).is_err());
+    }
 
     #[test]
     fn common_spellings_become_e164() {

@@ -141,7 +141,7 @@ async fn decide(
         // Not one of ours: leave it alone.
         return Ok(StatusCode::OK.into_response());
     };
-    let Ok(author) = Phone::parse(param(&params, "Author")) else {
+    let Ok(author) = Phone::try_from(param(&params, "Author").to_owned()) else {
         return Ok(reject());
     };
     let context = state
