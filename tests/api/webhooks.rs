@@ -394,6 +394,21 @@ async fn members_of(app: &TestApp, id: &str) -> Vec<Value> {
     members["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// The SMS participant sid the app recorded for `member` (a member as the API lists it).
+async fn participant_sid_of(app: &TestApp, id: &str, member: &Value) -> String {
+    app.state
+        .store
+        .member(
+            id.parse().expect("uuid"),
+            member["id"].as_str().expect("id").parse().expect("uuid"),
+        )
+        .await
+        .expect("read")
+        .and_then(|m| m.participant)
+        .expect("a participant")
+        .participant_sid
+}
+
 fn member_with_phone(members: &[Value], phone: &str) -> Value {
     members
         .iter()
@@ -472,18 +487,7 @@ async fn carrier_failures_in_a_row_pause_a_member_and_tell_the_captains() {
     let app = spawn_sandbox_app().await;
     let (id, _, sid) = neighborhood_with_ana(&app).await;
     let ana = member_with_phone(&members_of(&app, &id).await, ANA);
-    let participant_sid = app
-        .state
-        .store
-        .member(
-            id.parse().expect("uuid"),
-            ana["id"].as_str().expect("id").parse().expect("uuid"),
-        )
-        .await
-        .expect("read")
-        .and_then(|m| m.participant)
-        .expect("a participant")
-        .participant_sid;
+    let participant_sid = participant_sid_of(&app, &id, &ana).await;
     let path = "/webhooks/twilio/conversations/post";
     let receipt = |n: u32, status: &str, code: &str| -> Vec<(String, String)> {
         [
@@ -604,18 +608,7 @@ async fn participants_changed_in_the_twilio_console_show_in_the_directory() {
     );
 
     let ana = member_with_phone(&members_of(&app, &id).await, ANA);
-    let participant_sid = app
-        .state
-        .store
-        .member(
-            id.parse().expect("uuid"),
-            ana["id"].as_str().expect("id").parse().expect("uuid"),
-        )
-        .await
-        .expect("read")
-        .and_then(|m| m.participant)
-        .expect("a participant")
-        .participant_sid;
+    let participant_sid = participant_sid_of(&app, &id, &ana).await;
     let removed = with_webhooks(app.http.delete(app.emulator_url(&format!(
         "/conversations/v1/Conversations/{sid}/Participants/{participant_sid}"
     ))))
