@@ -89,6 +89,9 @@ pub async fn run(
         Command::Approve(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
             Some(request_id) => match joining::approve(state, id, request_id, &actor).await {
+                Ok(approval) if !approval.newly => {
+                    format!("#{number} was approved already.")
+                }
                 Ok(approval) => {
                     audit(
                         state,
@@ -109,7 +112,8 @@ pub async fn run(
         Command::Deny(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
             Some(request_id) => match joining::deny(state, id, request_id, &actor).await {
-                Ok(request) => {
+                Ok(denial) if !denial.newly => format!("#{number} was denied already."),
+                Ok(denial) => {
                     audit(
                         state,
                         id,
@@ -120,7 +124,7 @@ pub async fn run(
                     .await;
                     format!(
                         "Denied #{number} ({}); they get a polite text.",
-                        request.name.as_str()
+                        denial.request.name.as_str()
                     )
                 }
                 Err(error) => decision_reply(number, error)?,

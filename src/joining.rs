@@ -45,6 +45,16 @@ pub enum DecisionError {
 pub struct Approval {
     pub request: JoinRequest,
     pub member: Member,
+    /// False when the request had been approved before this call.
+    pub newly: bool,
+}
+
+/// A denied request.
+#[derive(Debug, Clone)]
+pub struct Denial {
+    pub request: JoinRequest,
+    /// False when the request had been denied before this call.
+    pub newly: bool,
 }
 
 async fn neighborhood_taking_members(
@@ -87,6 +97,7 @@ pub async fn approve(
             return Ok(Approval {
                 request: before,
                 member,
+                newly: false,
             });
         }
         if before.state != JoinState::Pending {
@@ -135,6 +146,7 @@ pub async fn approve(
                 return Ok(Approval {
                     request: after,
                     member,
+                    newly: true,
                 });
             }
             Advance::MemberExists => return Err(DecisionError::AlreadyMember),
@@ -201,7 +213,7 @@ pub async fn deny(
     neighborhood_id: Uuid,
     request_id: Uuid,
     decided_by: &str,
-) -> Result<JoinRequest, DecisionError> {
+) -> Result<Denial, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
     for _ in 0..ATTEMPTS {
         let before = state
@@ -210,7 +222,10 @@ pub async fn deny(
             .await?
             .ok_or(DecisionError::NotFound)?;
         if before.state == JoinState::Denied {
-            return Ok(before);
+            return Ok(Denial {
+                request: before,
+                newly: false,
+            });
         }
         if !before.state.is_open() {
             return Err(DecisionError::NotPending(before.state));
@@ -235,7 +250,10 @@ pub async fn deny(
             .await?
             == Advance::Done
         {
-            return Ok(after);
+            return Ok(Denial {
+                request: after,
+                newly: true,
+            });
         }
     }
     Err(DecisionError::KeptChanging)

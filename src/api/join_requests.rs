@@ -167,7 +167,7 @@ impl JoinRequestsApi {
         let approval = joining::approve(&state, id.0, request_id.0, &actor)
             .await
             .map_err(decision_error)?;
-        if approval.request.decided_by.as_deref() == Some(actor.as_str()) {
+        if approval.newly {
             record(
                 &state,
                 auth.principal(),
@@ -205,10 +205,11 @@ impl JoinRequestsApi {
         let grant =
             policy::authorize(&state, auth.principal(), "deny_join_request", Some(id.0)).await?;
         let actor = auth.principal().actor();
-        let denied = joining::deny(&state, id.0, request_id.0, &actor)
+        let denial = joining::deny(&state, id.0, request_id.0, &actor)
             .await
             .map_err(decision_error)?;
-        if denied.decided_by.as_deref() == Some(actor.as_str()) {
+        let denied = denial.request;
+        if denial.newly {
             record(
                 &state,
                 auth.principal(),

@@ -242,6 +242,19 @@ async fn captains_run_the_group_by_text_and_nobody_else_sees_it() {
             && texts_to(&app, OWNER, "Approved #").await == 1
     })
     .await;
+    app.text(OWNER, &number, &format!("#approve {number_of_request}"))
+        .await;
+    eventually(
+        Duration::from_secs(20),
+        "the second approval's answer",
+        || async { texts_to(&app, OWNER, "was approved already").await == 1 },
+    )
+    .await;
+    assert_eq!(
+        texts_to(&app, BO, "Welcome to Hook Street!").await,
+        1,
+        "one welcome"
+    );
 
     app.text(OWNER, &number, "#mute ana r.").await;
     eventually(Duration::from_secs(20), "the mute", || async {
