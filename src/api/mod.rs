@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod invites;
 pub mod join;
 pub mod join_requests;
@@ -50,6 +51,7 @@ pub type Api = (
     members::MembersApi,
     messages::MessagesApi,
     sync::SyncApi,
+    events::EventsApi,
     join::JoinApi,
     join_requests::JoinRequestsApi,
     invites::InvitesApi,
@@ -66,6 +68,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         members::MembersApi,
         messages::MessagesApi,
         sync::SyncApi,
+        events::EventsApi,
         join::JoinApi,
         join_requests::JoinRequestsApi,
         invites::InvitesApi,

@@ -47,6 +47,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("retry_member_sync", Access::Neighborhood(Role::Captain)),
     ("sync_neighborhood", Access::Neighborhood(Role::Captain)),
     ("list_messages", Access::Neighborhood(Role::Moderator)),
+    ("neighborhood_events", Access::Neighborhood(Role::Moderator)),
     ("post_announcement", Access::Neighborhood(Role::Captain)),
     ("transfer_ownership", Access::Neighborhood(Role::Owner)),
     ("list_audit", Access::Neighborhood(Role::Captain)),

@@ -8,6 +8,7 @@ use redis::Script;
 use uuid::Uuid;
 
 use super::auth::{CHECK_CODE, CodeCheck};
+use super::events::EventKind;
 use super::outbox::Effect;
 use super::{Store, StoreError, encode};
 use crate::domain::join_request::JoinRequest;
@@ -201,7 +202,9 @@ impl Store {
                 }
                 if let Some(member) = member {
                     self.index_member_role(member.after).await?;
+                    self.announce(id, EventKind::Member, member.after.id).await;
                 }
+                self.announce(id, EventKind::JoinRequest, after.id).await;
                 Ok(Advance::Done)
             }
             "member_exists" => Ok(Advance::MemberExists),

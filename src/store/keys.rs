@@ -190,6 +190,11 @@ impl Keys {
         format!("{}:{{nb:{}}}:webhook:{token}", self.prefix, id.simple())
     }
 
+    /// Pub/sub channel of a neighborhood's changes, for browsers on any instance.
+    pub fn events_channel(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:events", self.prefix, id.simple())
+    }
+
     /// A neighborhood's message history: a stream, trimmed to the retention setting.
     pub fn messages(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use redis::Script;
 use uuid::Uuid;
 
+use super::events::EventKind;
 use super::{Store, StoreError, encode};
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::phone::Phone;
@@ -54,6 +55,8 @@ impl Store {
             .await?;
         if inserted == 1 {
             self.index_member_role(member).await?;
+            self.announce(member.neighborhood_id, EventKind::Member, member.id)
+                .await;
         }
         Ok(inserted == 1)
     }
@@ -175,6 +178,8 @@ impl Store {
         if replaced == 1 {
             for (_, after) in changes {
                 self.index_member_role(after).await?;
+                self.announce(neighborhood_id, EventKind::Member, after.id)
+                    .await;
             }
         }
         Ok(replaced == 1)

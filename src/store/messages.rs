@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::events::EventKind;
 use super::outbox::Effect;
 use super::{Store, StoreError, encode};
 
@@ -72,6 +73,8 @@ impl Store {
         if !relays.is_empty() {
             self.mark_outbox_active(neighborhood_id).await?;
         }
+        self.announce(neighborhood_id, EventKind::Message, &entry.message_sid)
+            .await;
         Ok(())
     }
 

@@ -12,6 +12,7 @@ use redis::Script;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::events::EventKind;
 use super::{Store, StoreError, encode};
 use crate::domain::member::Member;
 
@@ -108,6 +109,7 @@ impl Store {
                 self.mark_outbox_active(id).await?;
             }
             self.index_member_role(after).await?;
+            self.announce(id, EventKind::Member, after.id).await;
         }
         Ok(saved == 1)
     }

@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod directory;
+mod events;
 mod helpers;
 mod invites;
 mod join;
