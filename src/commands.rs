@@ -288,19 +288,14 @@ async fn set_muted(
 }
 
 async fn audit(state: &AppState, id: Uuid, actor: &str, action: &str, target: String) {
-    let entry = AuditEntry {
-        actor: actor.to_owned(),
-        action: action.to_owned(),
+    let entry = AuditEntry::now(
+        actor.to_owned(),
+        action,
         target,
-        source: "sms".to_owned(),
-        detail: serde_json::json!({}),
-        at: OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    };
-    if let Err(error) = state.store.append_audit(Some(id), &entry).await {
-        tracing::error!(%error, action, "audit entry not written");
-    }
+        "sms".to_owned(),
+        serde_json::json!({}),
+    );
+    state.store.record_audit(Some(id), &entry).await;
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::domain::join_request::{JoinRequest, JoinState};
 use crate::domain::member::{ConsentRecord, Member, MemberStatus, Role, SyncState};
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood, NeighborhoodState};
+use crate::membership;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::join_requests::{Advance, MemberChange};
@@ -307,17 +308,5 @@ async fn captain_notices(
         request.number,
         request.number
     );
-    Ok(state
-        .store
-        .members(neighborhood_id)
-        .await?
-        .iter()
-        .filter(|m| {
-            m.role >= Role::Captain && m.status == MemberStatus::Active && m.join_request_texts
-        })
-        .map(|captain| Effect::SendSms {
-            to: captain.phone.as_str().to_owned(),
-            body: notice.clone(),
-        })
-        .collect())
+    membership::texts_to_captains(state, neighborhood_id, &notice, |m| m.join_request_texts).await
 }

@@ -116,8 +116,28 @@ async fn change_member(
     Ok(())
 }
 
+/// A text to every active owner and captain that `wanted` accepts.
+pub async fn texts_to_captains(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    text: &str,
+    wanted: impl Fn(&Member) -> bool,
+) -> Result<Vec<Effect>, StoreError> {
+    Ok(state
+        .store
+        .members(neighborhood_id)
+        .await?
+        .iter()
+        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active && wanted(m))
+        .map(|captain| Effect::SendSms {
+            to: captain.phone.as_str().to_owned(),
+            body: text.to_owned(),
+        })
+        .collect())
+}
+
 /// The effect that takes a member's participant out of the group, if they have one.
-fn removal(member: &Member) -> Option<Effect> {
+pub fn removal(member: &Member) -> Option<Effect> {
     member
         .participant
         .as_ref()

@@ -72,23 +72,9 @@ impl AuditApi {
         limit: Query<Option<u32>>,
     ) -> Result<AuditResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "list_audit", Some(id.0)).await?;
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
         let mut errors = FieldErrors::default();
-        if !(1..=MAX_PAGE).contains(&limit) {
-            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
-        }
-        let valid_cursor = |cursor: &str| {
-            cursor
-                .split_once('-')
-                .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok())
-        };
-        if before
-            .0
-            .as_deref()
-            .is_some_and(|cursor| !valid_cursor(cursor))
-        {
-            errors.add("before", "Use a `next_before` value from a previous page.");
-        }
+        let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
+        errors.stream_cursor("before", before.0.as_deref());
         errors.finish()?;
         let records = state
             .store
@@ -124,17 +110,12 @@ pub async fn record(
     target: String,
     detail: serde_json::Value,
 ) {
-    let entry = AuditEntry {
-        actor: principal.actor(),
-        action: action.to_owned(),
+    let entry = AuditEntry::now(
+        principal.actor(),
+        action,
         target,
-        source: format!("ip:{}", state.client_ip(request)),
+        format!("ip:{}", state.client_ip(request)),
         detail,
-        at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    };
-    if let Err(error) = state.store.append_audit(neighborhood_id, &entry).await {
-        tracing::error!(%error, action, "audit entry not written");
-    }
+    );
+    state.store.record_audit(neighborhood_id, &entry).await;
 }

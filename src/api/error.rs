@@ -285,6 +285,27 @@ impl FieldErrors {
         }
     }
 
+    /// The page size asked for (`default` when none), noting an error when it is not 1 to `max`.
+    pub fn page_size(&mut self, limit: Option<u32>, default: u32, max: u32) -> u32 {
+        let limit = limit.unwrap_or(default);
+        if !(1..=max).contains(&limit) {
+            self.add("limit", format!("Use a page size from 1 to {max}."));
+        }
+        limit
+    }
+
+    /// Notes an error when `cursor` is not a stream position an earlier page handed out.
+    pub fn stream_cursor(&mut self, field: &str, cursor: Option<&str>) {
+        let valid = |cursor: &str| {
+            cursor
+                .split_once('-')
+                .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok())
+        };
+        if cursor.is_some_and(|cursor| !valid(cursor)) {
+            self.add(field, "Use a `next_before` value from a previous page.");
+        }
+    }
+
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.to_owned(),

@@ -269,22 +269,14 @@ fn pause_or_resume(
         (MemberStatus::Active, MemberStatus::Paused) => {
             member.status = MemberStatus::Paused;
             member.status_reason = Some(format!("Paused by {actor}"));
-            // Not in a Conversation yet: a queued join finds them paused and does nothing, so
-            // nothing is left to wait for.
-            member.sync = SyncState::Done;
-            Ok(member
-                .participant
-                .as_ref()
-                .map(|participant| {
-                    member.sync = SyncState::Pending;
-                    Effect::RemoveParticipant {
-                        member_id: member.id,
-                        conversation_sid: participant.conversation_sid.clone(),
-                        participant_sid: participant.participant_sid.clone(),
-                    }
-                })
-                .into_iter()
-                .collect())
+            let removal = membership::removal(member);
+            member.sync = if removal.is_some() {
+                SyncState::Pending
+            } else {
+                // Not in a Conversation yet: a queued join finds them paused and does nothing.
+                SyncState::Done
+            };
+            Ok(removal.into_iter().collect())
         }
         (MemberStatus::Paused, MemberStatus::Active) => {
             member.status = MemberStatus::Active;
@@ -339,12 +331,9 @@ impl MembersApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListResponse, ApiError> {
         let grant = policy::authorize(&state, auth.principal(), "list_members", Some(id.0)).await?;
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            let mut errors = FieldErrors::default();
-            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
-            errors.finish()?;
-        }
+        let mut errors = FieldErrors::default();
+        let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
+        errors.finish()?;
         let shards = state
             .store
             .get_neighborhood(id.0)
@@ -673,17 +662,12 @@ impl MembersApi {
                     "Nothing to retry: this member's last change did not fail.",
                 ));
             }
-            let effect = match (&before.participant, before.status) {
-                (None, MemberStatus::Active) => Effect::AddParticipant {
+            let active = before.status == MemberStatus::Active;
+            let effect = match (membership::removal(&before), active) {
+                (None, true) => Effect::AddParticipant {
                     member_id: before.id,
                 },
-                (Some(participant), status) if status != MemberStatus::Active => {
-                    Effect::RemoveParticipant {
-                        member_id: before.id,
-                        conversation_sid: participant.conversation_sid.clone(),
-                        participant_sid: participant.participant_sid.clone(),
-                    }
-                }
+                (Some(removal), false) => removal,
                 // Twilio already matches the record: only the failure mark is stale.
                 _ => {
                     let after = Member {

@@ -16,6 +16,7 @@ use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
 use crate::domain::neighborhood::Neighborhood;
 use crate::state::AppState;
+use crate::store::audit::rfc3339_now;
 use crate::store::messages::{HistoryEntry, StoredMessage};
 use crate::store::outbox::Effect;
 
@@ -124,9 +125,7 @@ impl MessagesApi {
             sender_name: name,
             body: text,
             conversation_sid: String::new(),
-            at: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            at: rfc3339_now(),
         };
         state
             .store
@@ -173,15 +172,10 @@ impl MessagesApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "list_messages", Some(id.0)).await?;
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
         let mut errors = FieldErrors::default();
-        if !(1..=MAX_PAGE).contains(&limit) {
-            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
-        }
+        let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
         let before = before.0.filter(|b| !b.is_empty());
-        if before.as_deref().is_some_and(|b| !is_stream_id(b)) {
-            errors.add("before", "Use a `next_before` value from an earlier page.");
-        }
+        errors.stream_cursor("before", before.as_deref());
         errors.finish()?;
         let neighborhood = state
             .store
@@ -229,13 +223,6 @@ async fn signer(
         return Ok((Some(member.id), member.display_name.as_str().to_owned()));
     }
     Ok((None, neighborhood.name.as_str().to_owned()))
-}
-
-/// A Redis stream id: `<ms>-<seq>`.
-fn is_stream_id(value: &str) -> bool {
-    value
-        .split_once('-')
-        .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok())
 }
 
 fn to_out(stored: StoredMessage, shards: &[crate::domain::neighborhood::Shard]) -> MessageOut {

@@ -218,12 +218,9 @@ impl NeighborhoodsApi {
     ) -> Result<ListResponse, ApiError> {
         let principal = auth.principal();
         policy::authorize(&state, principal, "list_neighborhoods", None).await?;
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            let mut errors = FieldErrors::default();
-            errors.add("limit", format!("Use a page size from 1 to {MAX_PAGE}."));
-            errors.finish()?;
-        }
+        let mut errors = FieldErrors::default();
+        let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
+        errors.finish()?;
         let wanted = wanted.0.unwrap_or(NeighborhoodState::Active);
         let neighborhoods = if principal.is_platform_admin() {
             state

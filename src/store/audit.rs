@@ -24,6 +24,33 @@ pub struct AuditEntry {
     pub at: String,
 }
 
+impl AuditEntry {
+    /// An entry for an action taken just now.
+    pub fn now(
+        actor: String,
+        action: &str,
+        target: String,
+        source: String,
+        detail: serde_json::Value,
+    ) -> Self {
+        Self {
+            actor,
+            action: action.to_owned(),
+            target,
+            source,
+            detail,
+            at: rfc3339_now(),
+        }
+    }
+}
+
+/// The current time as RFC 3339, as audit and history entries keep it.
+pub fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// A stored entry with its stream id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -32,6 +59,14 @@ pub struct AuditRecord {
 }
 
 impl Store {
+    /// Appends an action that already happened: a failure to log it is reported loudly but does
+    /// not undo it.
+    pub async fn record_audit(&self, neighborhood_id: Option<Uuid>, entry: &AuditEntry) {
+        if let Err(error) = self.append_audit(neighborhood_id, entry).await {
+            tracing::error!(%error, action = entry.action, "audit entry not written");
+        }
+    }
+
     /// Appends to a neighborhood's log, or to the platform's when `neighborhood_id` is None.
     pub async fn append_audit(
         &self,

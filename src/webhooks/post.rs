@@ -26,7 +26,7 @@ use crate::domain::phone::Phone;
 use crate::membership;
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{AuditEntry, rfc3339_now};
 use crate::store::messages::HistoryEntry;
 use crate::store::outbox::Effect;
 
@@ -110,7 +110,7 @@ async fn message_added(
         sender_name,
         body: text.to_owned(),
         conversation_sid: conversation_sid.to_owned(),
-        at: rfc3339(OffsetDateTime::now_utc()),
+        at: rfc3339_now(),
     };
     let relays: Vec<Effect> = neighborhood
         .shards
@@ -182,18 +182,14 @@ async fn delivery_updated(
             after.status_reason = Some(format!(
                 "Paused after {failures} failed deliveries in a row (Twilio error {code})"
             ));
-            if let Some(participant) = &before.participant {
+            if let Some(removal) = membership::removal(&before) {
                 after.sync = SyncState::Pending;
-                effects.push(Effect::RemoveParticipant {
-                    member_id: before.id,
-                    conversation_sid: participant.conversation_sid.clone(),
-                    participant_sid: participant.participant_sid.clone(),
-                });
+                effects.push(removal);
             }
-            effects.extend(captains_told(state, neighborhood_id, &format!(
+            effects.extend(membership::texts_to_captains(state, neighborhood_id, &format!(
                 "Texts to {} keep failing (Twilio error {code}), so they are paused. Resume them in the admin app once their phone works.",
                 before.display_name.as_str()
-            )).await?);
+            ), |_| true).await?);
         }
         if state
             .store
@@ -207,25 +203,6 @@ async fn delivery_updated(
         }
     }
     Ok(())
-}
-
-/// Texts to every active owner and captain.
-async fn captains_told(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    text: &str,
-) -> Result<Vec<Effect>, StoreError> {
-    Ok(state
-        .store
-        .members(neighborhood_id)
-        .await?
-        .iter()
-        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active)
-        .map(|captain| Effect::SendSms {
-            to: captain.phone.as_str().to_owned(),
-            body: text.to_owned(),
-        })
-        .collect())
 }
 
 /// Someone added an SMS participant in Twilio directly: they are a member now.
@@ -333,24 +310,15 @@ async fn participant_removed(
 }
 
 async fn audit(state: &AppState, neighborhood_id: Uuid, action: &str, member: &Member) {
-    let entry = AuditEntry {
-        actor: "twilio".to_owned(),
-        action: action.to_owned(),
-        target: format!("member:{}", member.id),
-        source: "webhook".to_owned(),
-        detail: serde_json::json!({"display_name": member.display_name}),
-        at: rfc3339(OffsetDateTime::now_utc()),
-    };
-    if let Err(error) = state
+    let entry = AuditEntry::now(
+        "twilio".to_owned(),
+        action,
+        format!("member:{}", member.id),
+        "webhook".to_owned(),
+        serde_json::json!({"display_name": member.display_name}),
+    );
+    state
         .store
-        .append_audit(Some(neighborhood_id), &entry)
-        .await
-    {
-        tracing::error!(%error, action, "audit entry not written");
-    }
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+        .record_audit(Some(neighborhood_id), &entry)
+        .await;
 }

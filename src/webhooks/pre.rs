@@ -34,32 +34,40 @@ use crate::store::outbox::Effect;
 /// Our own limit for answering; Twilio gives up at 5 s.
 pub const DEADLINE: Duration = Duration::from_millis(1500);
 
-/// Names this instance recently signed messages with, by (Conversation, author), for answering
+/// Names this instance recently signed messages with, by Conversation and author, for answering
 /// past the deadline. A convenience copy: Redis has the truth.
 #[derive(Clone, Default)]
-pub struct RecentAuthors(Arc<RwLock<HashMap<(String, String), String>>>);
+pub struct RecentAuthors(Arc<RwLock<HashMap<String, HashMap<String, String>>>>);
 
 impl RecentAuthors {
     /// Enough for every member of a large deployment; cleared when full rather than evicted.
     const CAPACITY: usize = 100_000;
 
     fn remember(&self, conversation_sid: &str, author: &str, name: &str) {
+        // Nearly always known already: then a read lock and no allocation on the hot path.
+        let known = self.0.read().is_ok_and(|names| {
+            names
+                .get(conversation_sid)
+                .and_then(|authors| authors.get(author))
+                .is_some_and(|known| known == name)
+        });
+        if known {
+            return;
+        }
         if let Ok(mut names) = self.0.write() {
-            if names.len() >= Self::CAPACITY {
+            if names.values().map(HashMap::len).sum::<usize>() >= Self::CAPACITY {
                 names.clear();
             }
-            names.insert(
-                (conversation_sid.to_owned(), author.to_owned()),
-                name.to_owned(),
-            );
+            names
+                .entry(conversation_sid.to_owned())
+                .or_default()
+                .insert(author.to_owned(), name.to_owned());
         }
     }
 
     fn name_of(&self, conversation_sid: &str, author: &str) -> Option<String> {
         let names = self.0.read().ok()?;
-        names
-            .get(&(conversation_sid.to_owned(), author.to_owned()))
-            .cloned()
+        names.get(conversation_sid)?.get(author).cloned()
     }
 }
 
@@ -214,17 +222,8 @@ async fn forward_to_captains(
     body: &str,
 ) -> Result<(), StoreError> {
     let forwarded = format!("{} (to the captains): {body}", member.display_name.as_str());
-    let mut effects: Vec<Effect> = state
-        .store
-        .members(neighborhood.id)
-        .await?
-        .iter()
-        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active)
-        .map(|captain| Effect::SendSms {
-            to: captain.phone.as_str().to_owned(),
-            body: forwarded.clone(),
-        })
-        .collect();
+    let mut effects =
+        membership::texts_to_captains(state, neighborhood.id, &forwarded, |_| true).await?;
     effects.push(Effect::SendSms {
         to: member.phone.as_str().to_owned(),
         body: "This group is for announcements: your text went to the captains only.".to_owned(),
