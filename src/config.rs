@@ -178,7 +178,8 @@ pub struct Settings {
     pub bind: SocketAddr,
 
     /// Public base URL of this service, as Twilio and browsers reach it. Webhook signatures are
-    /// checked against it and links are built from it.
+    /// checked against it and links are built from it. Port 0 takes the port actually bound,
+    /// like NT_BIND.
     #[arg(long, env = "NT_PUBLIC_URL", default_value = "http://localhost:8080", value_parser = parse_public_url)]
     pub public_url: Url,
 
@@ -258,6 +259,11 @@ pub struct Settings {
 
     #[command(flatten)]
     pub emulator: EmulatorAccount,
+
+    /// Sandbox mode only: this phone is made a platform admin at start, so the admin app can be
+    /// tried at once (sign in with it; the code arrives in its simulated phone). Empty: none.
+    #[arg(long, env = "NT_SANDBOX_ADMIN_PHONE", default_value = "+15550000001", value_parser = parse_sandbox_admin_phone)]
+    pub sandbox_admin_phone: String,
 
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "NT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = parse_grace)]
@@ -566,6 +572,15 @@ fn parse_account_sid(value: &str) -> Result<String, String> {
     } else {
         Err("NT_TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.".into())
     }
+}
+
+fn parse_sandbox_admin_phone(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Ok(String::new());
+    }
+    crate::domain::phone::Phone::parse(value)
+        .map(String::from)
+        .map_err(|error| error.to_string())
 }
 
 fn parse_sandbox_account_sid(value: &str) -> Result<String, String> {

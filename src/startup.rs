@@ -75,9 +75,17 @@ fn loopback(bind: SocketAddr, port: u16) -> SocketAddr {
 }
 
 impl App {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let mode = settings.twilio_mode()?;
         let (acceptor, port) = bind(settings.bind).await?;
+        // A public URL on port 0 means "wherever we are bound" (tests, browser tests): links,
+        // webhook URLs and their signatures must name the port that really answers.
+        if settings.public_url.port() == Some(0) {
+            settings
+                .public_url
+                .set_port(Some(port))
+                .map_err(|()| anyhow::anyhow!("NT_PUBLIC_URL cannot take a port"))?;
+        }
         let store = Store::connect(
             &settings.redis_url,
             &settings.redis_prefix,
@@ -254,6 +262,10 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
             with_sandbox_pages(route, emulator).nest("/sandbox/twilio", emulator.rest_endpoint());
     }
     route
+        .at(
+            "/join/:slug",
+            EmbeddedFileEndpoint::<ui::Assets>::new("join.html"),
+        )
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
@@ -301,7 +313,10 @@ async fn prepare_sandbox(state: AppState, emulator: Emulator) {
                     "neighborhood-text sandbox",
                 )
                 .await?;
-            emulator.configure_webhooks_directly(&configuration).await
+            // The admin first: once the webhooks are configured, the sandbox is ready to use.
+            seed_sandbox_admin(&state).await?;
+            emulator.configure_webhooks_directly(&configuration).await?;
+            anyhow::Ok(())
         }
         .await;
         match prepared {
@@ -312,6 +327,20 @@ async fn prepare_sandbox(state: AppState, emulator: Emulator) {
             Err(error) => tracing::debug!(%error, "sandbox not prepared yet; retrying"),
         }
     }
+}
+
+/// Makes `NT_SANDBOX_ADMIN_PHONE` a platform admin (once), so the admin app can be tried at once.
+async fn seed_sandbox_admin(state: &AppState) -> anyhow::Result<()> {
+    let Some(phone) = state.sandbox_admin_phone() else {
+        return Ok(());
+    };
+    let admin = crate::domain::access::PlatformAdmin {
+        phone,
+        name: "Sandbox admin".into(),
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    state.store.insert_platform_admin(&admin).await?;
+    Ok(())
 }
 
 /// Reports Redis becoming unreachable or reachable again, once per change.

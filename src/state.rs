@@ -37,6 +37,12 @@ pub struct TwilioAccount {
 }
 
 impl AppState {
+    /// The phone made a platform admin at start in sandbox mode (`NT_SANDBOX_ADMIN_PHONE`).
+    pub fn sandbox_admin_phone(&self) -> Option<crate::domain::phone::Phone> {
+        self.sandbox.as_ref()?;
+        crate::domain::phone::Phone::parse(&self.settings.sandbox_admin_phone).ok()
+    }
+
     /// Where Twilio sends texts to a neighborhood number from people outside the group.
     pub fn sms_webhook_url(&self) -> String {
         self.public_url("webhooks/twilio/sms")

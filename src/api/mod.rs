@@ -11,6 +11,7 @@ pub mod join_requests;
 pub mod members;
 pub mod messages;
 pub mod neighborhoods;
+pub mod summary;
 pub mod sync;
 pub mod system;
 pub mod tokens;
@@ -50,6 +51,7 @@ pub type Api = (
     neighborhoods::NeighborhoodsApi,
     members::MembersApi,
     messages::MessagesApi,
+    summary::SummaryApi,
     sync::SyncApi,
     events::EventsApi,
     join::JoinApi,
@@ -67,6 +69,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         neighborhoods::NeighborhoodsApi,
         members::MembersApi,
         messages::MessagesApi,
+        summary::SummaryApi,
         sync::SyncApi,
         events::EventsApi,
         join::JoinApi,

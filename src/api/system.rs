@@ -22,6 +22,9 @@ pub struct StatusOut {
     pub status: String,
     /// True in sandbox mode: Twilio is emulated and no real SMS is sent.
     pub sandbox: bool,
+    /// Sandbox mode only: the phone that may sign in as platform admin (its code arrives in the
+    /// simulated phone at `/sandbox`).
+    pub sandbox_admin_phone: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -58,6 +61,7 @@ impl SystemApi {
         HealthResponse::Ok(Json(StatusOut {
             status: "ok".into(),
             sandbox: state.sandbox.is_some(),
+            sandbox_admin_phone: state.sandbox_admin_phone().map(String::from),
         }))
     }
 
@@ -71,6 +75,7 @@ impl SystemApi {
             Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut {
                 status: "ready".into(),
                 sandbox: state.sandbox.is_some(),
+                sandbox_admin_phone: state.sandbox_admin_phone().map(String::from),
             })),
             Ok(Err(error)) => not_ready(&error.to_string()),
             Err(_) => not_ready("no answer within 2 s"),

@@ -46,6 +46,10 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("remove_member", Access::Neighborhood(Role::Captain)),
     ("retry_member_sync", Access::Neighborhood(Role::Captain)),
     ("sync_neighborhood", Access::Neighborhood(Role::Captain)),
+    (
+        "neighborhood_summary",
+        Access::Neighborhood(Role::Moderator),
+    ),
     ("list_messages", Access::Neighborhood(Role::Moderator)),
     ("neighborhood_events", Access::Neighborhood(Role::Moderator)),
     ("post_announcement", Access::Neighborhood(Role::Captain)),

@@ -787,3 +787,48 @@ async fn a_member_removed_or_paused_before_joining_settles_out_of_the_group_text
         "reconciliation has nothing left to wait for: {report}"
     );
 }
+
+#[tokio::test]
+async fn the_summary_counts_members_waiting_requests_and_sms_places() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "Summary Street").await;
+    let ana_id = add(&app, &id, "+15550010901", "Ana").await;
+    add(&app, &id, "+15550010902", "Ben").await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
+    let (status, _) =
+        patch_member(&app.http, &app, &id, &ana_id, json!({"status": "paused"})).await;
+    assert_eq!(status, 200);
+    member_when(&app, &id, &ana_id, "Ana to leave the group text", |m| {
+        m["sync"] == "done" && m["conversation_sid"].is_null()
+    })
+    .await;
+    for (n, phone) in ["+15550010903", "+15550010904"].into_iter().enumerate() {
+        let routed = app
+            .text(phone, &number, &format!("JOIN Neighbor {n}"))
+            .await;
+        assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
+    }
+
+    let (status, summary) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/summary"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        summary,
+        json!({
+            "members": 2, "paused": 1, "pending_requests": 2,
+            "sms_places_used": 2, "sms_places": 50, "groups": 1,
+            "sync_pending": 0, "sync_failed": 0,
+        })
+    );
+    // Members without a captain's role see no summary.
+    let ben = session_client(&app, "+15550010902").await;
+    let response = ben
+        .get(app.url(&format!("/api/v1/neighborhoods/{id}/summary")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 403);
+}

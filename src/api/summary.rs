@@ -1,0 +1,95 @@
+//! `GET /api/v1/neighborhoods/{id}/summary`: the figures a captain's home page shows at a glance.
+
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiError;
+use crate::auth::policy;
+use crate::auth::principal::Auth;
+use crate::domain::join_request::JoinState;
+use crate::domain::member::{MemberStatus, SyncState};
+use crate::jobs::outbox::SHARD_CAPACITY;
+use crate::provisioning::ProvisionError;
+use crate::state::AppState;
+
+pub struct SummaryApi;
+
+/// A neighborhood at a glance.
+#[derive(Debug, Object, PartialEq, Eq)]
+pub struct SummaryOut {
+    /// Members in the group text (status `active`), the owner included.
+    pub members: u32,
+    /// Members paused by a captain or after failed deliveries.
+    pub paused: u32,
+    /// Join requests waiting for a captain's decision.
+    pub pending_requests: u32,
+    /// SMS participants placed in the neighborhood's Conversations.
+    pub sms_places_used: u32,
+    /// SMS places in those Conversations (Twilio allows 50 in each).
+    pub sms_places: u32,
+    /// Conversations the group spans.
+    pub groups: u32,
+    /// Members whose change is still on its way to Twilio.
+    pub sync_pending: u32,
+    /// Members whose change Twilio kept refusing (a captain can retry).
+    pub sync_failed: u32,
+}
+
+#[derive(ApiResponse)]
+enum SummaryResponse {
+    /// The figures.
+    #[oai(status = 200)]
+    Ok(Json<SummaryOut>),
+}
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Neighborhoods")]
+impl SummaryApi {
+    /// Summary
+    ///
+    /// Members, waiting join requests and how full the neighborhood's Conversations are
+    /// ("73 of 100 SMS places in 2 groups"). Moderators and above.
+    #[oai(
+        path = "/:id/summary",
+        method = "get",
+        operation_id = "neighborhood_summary"
+    )]
+    async fn summary(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<SummaryResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "neighborhood_summary", Some(id.0)).await?;
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or(ProvisionError::NotFound)?;
+        let (members, requests, counts) = tokio::try_join!(
+            state.store.members(id.0),
+            state.store.join_requests(id.0),
+            state.store.shard_counts(id.0),
+        )?;
+        let count = |keep: &dyn Fn(&crate::domain::member::Member) -> bool| {
+            members.iter().filter(|member| keep(member)).count() as u32
+        };
+        let groups = neighborhood.shards.len() as u32;
+        Ok(SummaryResponse::Ok(Json(SummaryOut {
+            members: count(&|member| member.status == MemberStatus::Active),
+            paused: count(&|member| member.status == MemberStatus::Paused),
+            pending_requests: requests
+                .iter()
+                .filter(|request| request.state == JoinState::Pending)
+                .count() as u32,
+            sms_places_used: counts.values().sum(),
+            sms_places: groups * SHARD_CAPACITY,
+            groups,
+            sync_pending: count(&|member| member.sync == SyncState::Pending),
+            sync_failed: count(&|member| matches!(member.sync, SyncState::Failed { .. })),
+        })))
+    }
+}
