@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::endpoint::EmbeddedFileEndpoint;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Compression;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
@@ -262,10 +261,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
             with_sandbox_pages(route, emulator).nest("/sandbox/twilio", emulator.rest_endpoint());
     }
     route
-        .at(
-            "/join/:slug",
-            EmbeddedFileEndpoint::<ui::Assets>::new("join.html"),
-        )
+        .at("/join/:slug", ui::page("join.html"))
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
@@ -279,18 +275,9 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
 fn with_sandbox_pages(route: Route, emulator: &Emulator) -> Route {
     route
         .nest("/sandbox/api", emulator.control_routes())
-        .at(
-            "/sandbox",
-            EmbeddedFileEndpoint::<ui::Assets>::new("sandbox.html"),
-        )
-        .at(
-            "/sandbox.js",
-            EmbeddedFileEndpoint::<ui::Assets>::new("sandbox.js"),
-        )
-        .at(
-            "/sandbox.css",
-            EmbeddedFileEndpoint::<ui::Assets>::new("sandbox.css"),
-        )
+        .at("/sandbox", ui::page("sandbox.html"))
+        .at("/sandbox.js", ui::page("sandbox.js"))
+        .at("/sandbox.css", ui::page("sandbox.css"))
 }
 
 /// Creates the sandbox's Messaging Service and points the emulated account's webhooks at our own

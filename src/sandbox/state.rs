@@ -14,6 +14,9 @@ use super::resources::{ConversationFields, new_sid, now};
 use super::{Emulator, MAX_SMS_PARTICIPANTS, MUTATIONS_PER_SECOND};
 use crate::store::StoreError;
 
+/// Area code of the number the sandbox Messaging Service sends from (+1 555 555 01xx).
+const SERVICE_SENDER_AREA_CODE: &str = "555";
+
 /// A Twilio error answer: `{code, message, more_info, status}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
@@ -330,6 +333,28 @@ impl Emulator {
                 .query_async::<()>(&mut self.conn())
                 .await?;
         }
+        self.ensure_service_sender(sid).await
+    }
+
+    /// Gives the Messaging Service a number of its own unless it has one: like Twilio (21704), it
+    /// cannot send without one, and texts that belong to no neighborhood (an admin's sign-in code
+    /// before the first neighborhood exists) go from it.
+    async fn ensure_service_sender(&self, sid: &str) -> EmuResult<()> {
+        if !self.service_numbers(sid).await?.is_empty() {
+            return Ok(());
+        }
+        let Some(phone) = self
+            .available_numbers(SERVICE_SENDER_AREA_CODE, 1)
+            .await?
+            .pop()
+        else {
+            return Ok(());
+        };
+        let number = self
+            .buy_number(&phone, Some("neighborhood-text sandbox sender"), "")
+            .await?;
+        let number_sid = number["sid"].as_str().unwrap_or_default().to_owned();
+        self.add_service_number(sid, &number_sid).await?;
         Ok(())
     }
 

@@ -740,3 +740,34 @@ async fn a_day_old_session_is_rotated_on_its_next_request() {
         .expect("sent");
     assert_eq!(stale.status(), 401);
 }
+
+#[tokio::test]
+async fn the_sandbox_admin_signs_in_before_any_neighborhood_exists() {
+    let app = crate::helpers::spawn_sandbox_app().await;
+    let admin = "+15550000001";
+    let health: Value = app.get("/health").await.json().await.expect("json");
+    assert_eq!(health["sandbox_admin_phone"], admin, "{health}");
+
+    // No neighborhood number yet: the code comes from the Messaging Service's own number.
+    let (status, _) = request_code(&app, admin).await;
+    assert_eq!(status, 202);
+    let code = code_texted_to(&app, admin).await;
+    let signed_in = sign_in(&app, admin, &code).await;
+    assert_eq!(signed_in.status(), 200);
+    let me: Value = signed_in.json().await.expect("json");
+    assert_eq!(me["platform_admin"], true, "{me}");
+
+    // Outside the sandbox nobody is made an admin.
+    let real = crate::helpers::spawn_app().await;
+    let health: Value = real.get("/health").await.json().await.expect("json");
+    assert!(health["sandbox_admin_phone"].is_null(), "{health}");
+    let phone = neighborhood_text::domain::phone::Phone::parse(admin).expect("phone");
+    assert!(
+        real.state
+            .store
+            .platform_admin(&phone)
+            .await
+            .expect("redis")
+            .is_none()
+    );
+}

@@ -463,6 +463,17 @@ async fn fetching_and_updating_a_number_answer_200_with_spec_shaped_incoming_pho
 #[tokio::test]
 async fn listing_numbers_answers_200_with_v2010_paging_by_relative_uris() {
     let app = spawn_sandbox_app().await;
+    // An account of exactly two numbers: the sandbox Messaging Service's own sender goes first.
+    let existing = app
+        .emulator_get(&account("/IncomingPhoneNumbers.json"))
+        .await;
+    let existing = expect_json(existing, 200, "IncomingPhoneNumbers list").await;
+    for sid in sids_of(&existing["incoming_phone_numbers"]) {
+        let released = app
+            .emulator_delete(&account(&format!("/IncomingPhoneNumbers/{sid}.json")))
+            .await;
+        assert_eq!(released.status(), 204);
+    }
     let bought = [
         str_of(&buy_number(&app, OUR_NUMBER).await, "sid").to_owned(),
         str_of(&buy_number(&app, OTHER_NUMBER).await, "sid").to_owned(),

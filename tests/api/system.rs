@@ -100,35 +100,6 @@ async fn the_docs_and_the_spec_are_served() {
     assert!(docs.text().await.expect("html").contains("swagger"));
 }
 
-#[tokio::test]
-async fn the_sandbox_admin_can_sign_in_at_once() {
-    let app = crate::helpers::spawn_sandbox_app().await;
-    let health: serde_json::Value = app.get("/health").await.json().await.expect("json");
-    assert_eq!(health["sandbox_admin_phone"], "+15550000001", "{health}");
-    let admin = neighborhood_text::domain::phone::Phone::parse("+15550000001").expect("phone");
-    assert!(
-        app.state
-            .store
-            .platform_admin(&admin)
-            .await
-            .expect("redis")
-            .is_some()
-    );
-
-    // Outside the sandbox nobody is made an admin.
-    let real = spawn_app().await;
-    let health: serde_json::Value = real.get("/health").await.json().await.expect("json");
-    assert!(health["sandbox_admin_phone"].is_null(), "{health}");
-    assert!(
-        real.state
-            .store
-            .platform_admin(&admin)
-            .await
-            .expect("redis")
-            .is_none()
-    );
-}
-
 #[test]
 fn the_committed_openapi_document_is_current() {
     let spec = neighborhood_text::api::spec_json();

@@ -1,0 +1,81 @@
+// The one way the pages talk to /api/v1: JSON in and out, and every failure turned into an
+// ApiError carrying the API's own message, so a page can always show what went wrong.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = []) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Field errors by field name, e.g. { phone: "Use international format" }. */
+  fieldMessages() {
+    const byField = {};
+    for (const detail of this.details) {
+      if (detail && detail.field && !(detail.field in byField)) byField[detail.field] = detail.message;
+    }
+    return byField;
+  }
+}
+
+let onSignedOut = null;
+
+/** Called (once per failing request) when the API says the session is gone. */
+export function whenSignedOut(handler) {
+  onSignedOut = handler;
+}
+
+function withQuery(path, query) {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}${path.includes('?') ? '&' : '?'}${text}` : path;
+}
+
+/**
+ * Calls the API. `path` is relative to /api/v1 unless it starts with "/".
+ * Resolves with the parsed JSON (or null for 204); rejects with an ApiError.
+ */
+export async function api(path, { method = 'GET', body, query, signedOutIsError = false } = {}) {
+  const url = withQuery(path.startsWith('/') ? path : `/api/v1/${path}`, query);
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON: the message below says what happened.
+  }
+  if (!response.ok) {
+    const message = typeof data?.message === 'string' && data.message
+      ? data.message
+      : `The server answered with status ${response.status}. Please try again.`;
+    const error = new ApiError(response.status, data?.code ?? 'unknown', message,
+      Array.isArray(data?.details) ? data.details : []);
+    if (response.status === 401 && !signedOutIsError && onSignedOut) onSignedOut(error);
+    throw error;
+  }
+  return data;
+}
+
+/** The text to show for any failure: the API's message, or a plain sentence. */
+export function errorText(error) {
+  if (error instanceof ApiError) return error.message;
+  return 'Something went wrong. Please try again.';
+}

@@ -1,0 +1,148 @@
+// Building the page. Text is only ever set with textContent, never parsed as HTML, so nothing a
+// neighbor types can become markup.
+
+import { ApiError, errorText } from './api.js';
+
+/**
+ * h('button', { class: 'primary', onclick: fn, 'aria-label': 'Approve Ben' }, 'Approve')
+ * Attributes starting with "on" become listeners; false/null/undefined are left out; children may
+ * be strings, numbers, nodes, arrays or null.
+ */
+export function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith('on') && typeof value === 'function') {
+      node.addEventListener(name.slice(2), value);
+    } else if (name === 'class') {
+      node.className = value;
+    } else if (name === 'value' && 'value' in node) {
+      node.value = value;
+    } else if (name === 'checked' || name === 'selected' || name === 'disabled') {
+      node[name] = Boolean(value);
+    } else {
+      node.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+let nextId = 0;
+/** A unique id for label/aria wiring. */
+export const uid = (stem = 'f') => `${stem}-${++nextId}`;
+
+/**
+ * A labelled form field: { label, name, type, value, hint, required, options, attrs }.
+ * Returns the wrapper; the control is `.control` and its error slot `.error`.
+ */
+export function field({ label, name, type = 'text', value = '', hint, required = false, options, attrs = {} }) {
+  const id = uid(name);
+  const hintId = hint ? `${id}-hint` : null;
+  const errorId = `${id}-error`;
+  const described = [hintId, errorId].filter(Boolean).join(' ');
+  let control;
+  if (type === 'select') {
+    control = h('select', { id, name, required, 'aria-describedby': described, ...attrs },
+      options.map(([optionValue, text]) => h('option', { value: optionValue, selected: optionValue === value }, text)));
+  } else if (type === 'textarea') {
+    control = h('textarea', { id, name, required, 'aria-describedby': described, rows: 3, ...attrs });
+    control.value = value ?? '';
+  } else if (type === 'checkbox') {
+    control = h('input', { id, name, type, checked: Boolean(value), 'aria-describedby': described, ...attrs });
+  } else {
+    control = h('input', { id, name, type, value, required, 'aria-describedby': described, ...attrs });
+  }
+  const error = h('p', { id: errorId, class: 'field-error', hidden: true });
+  const wrapper = type === 'checkbox'
+    ? h('div', { class: 'field check' }, control, h('label', { for: id }, label), hint && h('p', { id: hintId, class: 'hint' }, hint), error)
+    : h('div', { class: 'field' }, h('label', { for: id }, label, required && h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')),
+      hint && h('p', { id: hintId, class: 'hint' }, hint), control, error);
+  wrapper.control = control;
+  wrapper.error = error;
+  return wrapper;
+}
+
+/** Clears what showErrors left in `form`. */
+export function clearErrors(form) {
+  for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+  for (const node of form.querySelectorAll('.field-error')) { node.hidden = true; node.textContent = ''; }
+  const summary = form.querySelector('.form-error');
+  if (summary) summary.replaceChildren();
+}
+
+/**
+ * Shows a failed request in `form`: the API's message at the top (role=alert) and each field
+ * error next to its control (matched by name; "answers.q1" matches name="answers.q1").
+ */
+export function showErrors(form, error) {
+  clearErrors(form);
+  let summary = form.querySelector('.form-error');
+  if (!summary) {
+    summary = h('div', { class: 'form-error', role: 'alert' });
+    form.prepend(summary);
+  }
+  summary.replaceChildren(h('p', {}, errorText(error)));
+  let first = null;
+  if (error instanceof ApiError) {
+    for (const [name, message] of Object.entries(error.fieldMessages())) {
+      const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+      const slot = control?.closest('.field')?.querySelector('.field-error');
+      if (control && slot) {
+        control.setAttribute('aria-invalid', 'true');
+        slot.textContent = message;
+        slot.hidden = false;
+        first ??= control;
+      } else {
+        summary.append(h('p', {}, `${name}: ${message}`));
+      }
+    }
+  }
+  (first ?? summary).focus?.();
+  if (!first) summary.setAttribute('tabindex', '-1');
+  if (!first) summary.focus();
+}
+
+/** Runs `work` with `button` busy (disabled, aria-busy) and restores it after. */
+export async function busy(button, work) {
+  const label = button.textContent;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.textContent = label;
+  }
+}
+
+/** A short-lived message read out by screen readers; errors use role=alert. */
+export function toast(message, { error = false } = {}) {
+  let region = document.getElementById('toasts');
+  if (!region) {
+    region = h('div', { id: 'toasts', class: 'toasts' });
+    document.body.append(region);
+  }
+  const note = h('p', { class: error ? 'toast bad' : 'toast', role: error ? 'alert' : 'status' }, message);
+  region.append(note);
+  setTimeout(() => note.remove(), error ? 10000 : 5000);
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** "Nov 21, 2026, 3:04 PM" in the reader's own locale and zone. */
+export const when = (iso) => (iso ? dateFormat.format(new Date(iso)) : '');
+
+/** A phone as people read it: +1 555 010 0123 for North American numbers. */
+export function phoneText(e164) {
+  const match = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164 ?? '');
+  return match ? `+1 ${match[1]} ${match[2]} ${match[3]}` : (e164 ?? '');
+}

@@ -1,0 +1,65 @@
+// Home: the captain's neighborhoods at a glance, and a way to create one (platform admins).
+
+import { api, errorText } from '../api.js';
+import { h, phoneText } from '../dom.js';
+
+/** "73 of 100 SMS places in 2 groups" */
+export function placesText(summary) {
+  const groups = summary.groups === 1 ? '1 group' : `${summary.groups} groups`;
+  return `${summary.sms_places_used} of ${summary.sms_places} SMS places in ${groups}`;
+}
+
+function plural(count, one, many) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+async function neighborhoodCard(neighborhood) {
+  const facts = h('dl', { class: 'facts' });
+  const card = h('li', { class: 'card' },
+    h('h2', {}, h('a', { href: `#/n/${neighborhood.id}/requests` }, neighborhood.name)),
+    h('p', { class: 'muted' }, phoneText(neighborhood.phone_number),
+      neighborhood.state === 'archived' ? h('span', { class: 'badge warn' }, ' archived') : null),
+    facts);
+  try {
+    const summary = await api(`neighborhoods/${neighborhood.id}/summary`);
+    facts.append(
+      h('dt', {}, 'Members'), h('dd', {}, plural(summary.members, 'member', 'members')
+        + (summary.paused ? `, ${summary.paused} paused` : '')),
+      h('dt', {}, 'Waiting'), h('dd', {}, summary.pending_requests
+        ? h('a', { href: `#/n/${neighborhood.id}/requests` }, plural(summary.pending_requests, 'join request', 'join requests'))
+        : 'No join requests'),
+      h('dt', {}, 'Texting'), h('dd', {}, placesText(summary)),
+    );
+    if (summary.sync_failed) {
+      facts.append(h('dt', {}, 'Attention'), h('dd', {}, h('a', { href: `#/n/${neighborhood.id}/members` },
+        `${plural(summary.sync_failed, 'member', 'members')} could not be synced with Twilio`)));
+    }
+  } catch (error) {
+    // A neighborhood where the viewer is a plain member has no summary for them.
+    facts.replaceWith(h('p', { class: 'muted' }, errorText(error)));
+  }
+  return card;
+}
+
+export default async function home(container, ctx) {
+  ctx.title('Your neighborhoods');
+  const me = ctx.session.me;
+  const heading = h('div', { class: 'row' }, h('h1', {}, 'Your neighborhoods'),
+    me.platform_admin ? h('a', { class: 'button primary', href: '#/new' }, 'Create a neighborhood') : null);
+  container.append(heading);
+  const items = [];
+  let after;
+  do {
+    const page = await api('neighborhoods', { query: { after, limit: 100 } });
+    items.push(...page.items);
+    after = page.next_after;
+  } while (after);
+  if (items.length === 0) {
+    container.append(h('p', { class: 'empty' }, me.platform_admin
+      ? 'No neighborhood yet. Create the first one: it gets its own number to text.'
+      : 'You hold no role in a neighborhood yet. Ask its captain to make you one.'));
+    return;
+  }
+  const cards = await Promise.all(items.map(neighborhoodCard));
+  container.append(h('ul', { class: 'cards list' }, cards));
+}

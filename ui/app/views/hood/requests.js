@@ -1,0 +1,94 @@
+// Join requests: newest first, one tap to approve or deny, with everything the asker told us.
+
+import { api, errorText } from '../../api.js';
+import { h, field, when, phoneText, toast } from '../../dom.js';
+import { coalesce } from '../../live.js';
+
+const CHANNELS = {
+  web: 'Asked on the join page',
+  sms: 'Texted the number',
+  invite: 'Came through an invite',
+  import: 'Imported',
+  captain: 'Added by a captain',
+};
+
+const STATES = [
+  ['pending', 'Waiting for a decision'],
+  ['pending_verification', 'Waiting for their phone code'],
+  ['approved', 'Approved'],
+  ['denied', 'Denied'],
+];
+
+function answersList(request, questions) {
+  const entries = Object.entries(request.answers ?? {});
+  if (entries.length === 0) return [];
+  const textOf = (id) => questions.find((question) => question.id === id)?.text ?? id;
+  return entries.flatMap(([id, answer]) => [h('dt', {}, textOf(id)), h('dd', {}, answer)]);
+}
+
+export default async function requests(container, ctx) {
+  const canDecide = ctx.atLeast('captain');
+  const show = field({ label: 'Show', name: 'state', type: 'select', value: 'pending', options: STATES });
+  const list = h('ul', { class: 'list', 'aria-live': 'polite' });
+  const status = h('p', { class: 'empty', role: 'status' });
+  container.append(
+    h('h2', { id: 'tab-heading' }, 'Join requests'),
+    h('div', { class: 'filters' }, show),
+    status,
+    list,
+  );
+
+  function item(request) {
+    const outcome = h('div', { role: 'status' });
+    const decide = async (action, button) => {
+      for (const other of buttons) other.disabled = true;
+      button.setAttribute('aria-busy', 'true');
+      try {
+        await api(`neighborhoods/${ctx.id}/join-requests/${request.id}/${action}`, { method: 'POST' });
+        toast(action === 'approve'
+          ? `${request.name} is approved and gets a welcome text.`
+          : `${request.name}'s request is denied.`);
+        await refresh();
+        ctx.refreshCount();
+      } catch (error) {
+        outcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
+        for (const other of buttons) other.disabled = false;
+        button.removeAttribute('aria-busy');
+      }
+    };
+    const approve = h('button', { class: 'primary', type: 'button', 'aria-label': `Approve ${request.name}` }, 'Approve');
+    const deny = h('button', { class: 'danger', type: 'button', 'aria-label': `Deny ${request.name}` }, 'Deny');
+    approve.addEventListener('click', () => decide('approve', approve));
+    deny.addEventListener('click', () => decide('deny', deny));
+    const buttons = [approve, deny];
+    const facts = h('dl', { class: 'facts' },
+      request.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(request.phone))] : null,
+      request.address ? [h('dt', {}, 'Address'), h('dd', {}, request.address)] : null,
+      h('dt', {}, 'How'), h('dd', {}, CHANNELS[request.channel] ?? request.channel),
+      h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
+      answersList(request, ctx.neighborhood.join_questions ?? []),
+      request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${request.decided_by}`)] : null,
+    );
+    return h('li', { 'data-request': request.id },
+      h('div', { class: 'row' }, h('h3', {}, `#${request.number} ${request.name}`),
+        request.state === 'pending' && canDecide ? h('div', { class: 'actions' }, approve, deny) : null),
+      facts, outcome);
+  }
+
+  const refresh = coalesce(async () => {
+    const state = show.control.value;
+    try {
+      const page = await api(`neighborhoods/${ctx.id}/join-requests`, { query: { state } });
+      const items = [...page.items].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+      list.replaceChildren(...items.map(item));
+      status.textContent = items.length ? '' : 'Nothing here.';
+      status.hidden = items.length > 0;
+    } catch (error) {
+      status.hidden = false;
+      status.replaceChildren(h('span', { class: 'alert', role: 'alert' }, errorText(error)));
+    }
+  });
+  show.control.addEventListener('change', refresh);
+  await refresh();
+  return ctx.live.on('join_request', refresh);
+}
