@@ -336,6 +336,11 @@ pub async fn render_framework_error(error: poem::Error) -> Response {
         return error.into_response();
     }
     let status = error.status();
+    if status.is_redirection() {
+        // Not a failure: the embedded pages answer a browser's revalidation (`If-None-Match`)
+        // with `Err(304)`, and the browser must get its 304 to use the copy it has.
+        return status.into_response();
+    }
     let (code, message) = match status {
         StatusCode::NOT_FOUND => (
             ErrorCode::NotFound,
