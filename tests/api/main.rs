@@ -2,6 +2,7 @@
 //! the wire through wiremock.
 
 mod auth;
+mod browser;
 mod cli;
 mod directory;
 mod events;

@@ -1,0 +1,147 @@
+//! Browser journeys: a real Chromium (Debian's, driven by playwright-core from
+//! `tests/browser/`) uses the pages of a fresh sandbox app, the way a neighbor or a captain would.
+//! Each test spawns its own app, reachable at its public URL (port 0 becomes the bound port, so
+//! join links and invite links work in the browser), then runs one journey with
+//! `node tests/browser/run.mjs <journey> '<json args>'` and fails with node's output when it does.
+//! `scripts/browser-deps` installs what is missing (Chromium, Node.js, `npm ci`), once per process.
+//! Screenshots land in `<target>/screenshots/<journey>/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::process::Command;
+use tokio::sync::OnceCell;
+use wiremock::MockServer;
+
+use crate::helpers::{TestApp, sandbox_settings, spawn_sandbox_app_with};
+
+/// A journey starts a browser and walks several pages on a machine that may be compiling too.
+const JOURNEY_TIMEOUT: Duration = Duration::from_secs(180);
+/// Installing Chromium with apt-get on a fresh machine takes a while; a ready machine, no time.
+const DEPS_TIMEOUT: Duration = Duration::from_secs(900);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where screenshots go: beside the build, `<target>/screenshots`.
+fn screenshots_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("screenshots")
+}
+
+/// Runs `scripts/browser-deps` once per test process; every later call gets the same outcome.
+async fn browser_deps() -> &'static Result<(), String> {
+    static DEPS: OnceCell<Result<(), String>> = OnceCell::const_new();
+    DEPS.get_or_init(|| async {
+        let script = repo().join("scripts/browser-deps");
+        let run = Command::new(&script)
+            .current_dir(repo())
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(DEPS_TIMEOUT, run).await {
+            Err(_) => Err(format!("{} took over {DEPS_TIMEOUT:?}", script.display())),
+            Ok(Err(error)) => Err(format!("could not run {}: {error}", script.display())),
+            Ok(Ok(output)) if output.status.success() => Ok(()),
+            Ok(Ok(output)) => Err(format!(
+                "{} failed ({}):\n{}{}",
+                script.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )),
+        }
+    })
+    .await
+}
+
+/// A fresh sandbox app whose public URL is where it really listens.
+async fn spawn_browser_app() -> TestApp {
+    let receiver = MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.bind = "127.0.0.1:0".parse().expect("address");
+    settings.public_url = "http://127.0.0.1:0".parse().expect("url");
+    let app = spawn_sandbox_app_with(receiver, settings).await;
+    assert_eq!(
+        app.state.settings.public_url.as_str().trim_end_matches('/'),
+        app.address,
+        "the public URL takes the bound port"
+    );
+    app
+}
+
+/// Runs `journey` (tests/browser/journeys/<journey>.mjs) in Chromium against a fresh sandbox app;
+/// panics with the journey's output when it fails.
+async fn run_journey(journey: &str) {
+    if let Err(problem) = browser_deps().await {
+        panic!("the browser tests cannot run: {problem}");
+    }
+    let app = spawn_browser_app().await;
+    let args = json!({
+        "base": app.address,
+        "token": app.admin_token,
+        "screenshots": screenshots_dir(),
+    });
+    let started = Instant::now();
+    let node = Command::new("node")
+        .arg("tests/browser/run.mjs")
+        .arg(journey)
+        .arg(args.to_string())
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = match tokio::time::timeout(JOURNEY_TIMEOUT, node).await {
+        Ok(output) => output.expect("node runs (scripts/browser-deps installs it)"),
+        Err(_) => panic!("journey {journey} took over {JOURNEY_TIMEOUT:?}; node was stopped"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "journey {journey} failed ({}) after {:.1} s:\n{stdout}{stderr}",
+        output.status,
+        started.elapsed().as_secs_f64()
+    );
+    // Shown with --nocapture (nextest: --no-capture): the journey's own timing.
+    print!("{stdout}{stderr}");
+}
+
+#[tokio::test]
+async fn a_neighbor_asks_to_join_from_the_public_page() {
+    run_journey("join_page").await;
+}
+
+#[tokio::test]
+async fn a_join_link_that_fails_tells_the_neighbor_why() {
+    run_journey("join_errors").await;
+}
+
+/// A browser that revisits a page asks whether its copy of each file is still good; the answer
+/// must be 304, never an error (a 500 there left revisited pages without their script and style).
+#[tokio::test]
+async fn a_browser_revisiting_a_page_reuses_its_copies_of_the_files() {
+    let app = spawn_browser_app().await;
+    let client = reqwest::Client::new();
+    for path in ["/join.js", "/app/app.css", "/sandbox.js"] {
+        let first = client.get(app.url(path)).send().await.expect("sent");
+        assert_eq!(first.status().as_u16(), 200, "{path}");
+        let etag = first
+            .headers()
+            .get("etag")
+            .expect("an etag")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let again = client
+            .get(app.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(again.status().as_u16(), 304, "{path} revalidated");
+    }
+}
