@@ -92,7 +92,12 @@ async fn state(emulator: Data<&Emulator>) -> Response {
         loop {
             let page = emulator.numbers(offset, 200).await?;
             offset += page.items.len();
-            numbers.extend(page.items.into_iter().map(|number| {
+            // Only numbers that answer texts: the Messaging Service's bare sender would swallow them.
+            let answering = page
+                .items
+                .into_iter()
+                .filter(|number| number["sms_url"].as_str().is_some_and(|url| !url.is_empty()));
+            numbers.extend(answering.map(|number| {
                 json!({"sid": number["sid"], "phone_number": number["phone_number"], "friendly_name": number["friendly_name"]})
             }));
             if !page.more {
