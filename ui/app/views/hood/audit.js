@@ -1,0 +1,180 @@
+// Audit log (captains): who did what, newest first, in words. Entries name people and tokens by
+// reference ("member:<id>", "phone:+1...", "token:<id>"); those are looked up once so the log
+// reads "Ana made Ben a captain" rather than a list of ids.
+
+import { api, errorText } from '../../api.js';
+import { h, busy, when, phoneText } from '../../dom.js';
+
+const ACTIONS = {
+  'neighborhood.create': 'Created the neighborhood',
+  'neighborhood.update': 'Changed the settings',
+  'neighborhood.archive': 'Archived the neighborhood',
+  'neighborhood.sync': 'Repaired the group text to match Twilio',
+  'member.add': 'Added a member',
+  'member.update': 'Changed a member',
+  'member.role_change': 'Changed a role',
+  'member.remove': 'Removed a member',
+  'member.retry_sync': 'Retried adding a member at Twilio',
+  'member.mute': 'Muted a member',
+  'member.unmute': 'Unmuted a member',
+  'member.added_in_twilio': 'A member was added in the Twilio console',
+  'member.removed_in_twilio': 'A member was removed in the Twilio console',
+  'ownership.transfer': 'Handed over ownership',
+  'join_request.approve': 'Approved a join request',
+  'join_request.deny': 'Denied a join request',
+  'invites.send': 'Texted invites',
+  'message.announce': 'Sent an announcement',
+  'token.create': 'Created an API token',
+  'token.revoke': 'Revoked an API token',
+};
+
+const PAGE = 50;
+
+/** Detail keys that read better renamed; the rest are shown as their words. */
+const KEYS = {
+  count: 'Invites texted',
+  shards: 'Conversations',
+  release_number: 'Number released',
+  notice: 'Notice texted',
+  requeued: 'Changes sent again',
+  relinked: 'Members relinked',
+  removed_strays: 'Strangers removed',
+  removed_departed: 'Departed members removed',
+};
+
+/** Names for the ids an entry mentions; a failed lookup just leaves the ids showing. */
+async function directory(ctx) {
+  const byMember = new Map();
+  const byPhone = new Map();
+  const byToken = new Map();
+  const members = (async () => {
+    let after;
+    do {
+      const page = await api(`neighborhoods/${ctx.id}/members`, { query: { after, limit: 500 } });
+      for (const member of page.items) {
+        byMember.set(member.id, member.display_name);
+        if (member.phone) byPhone.set(member.phone, member.display_name);
+      }
+      after = page.next_after;
+    } while (after);
+  })();
+  const tokens = api('tokens').then(({ items }) => {
+    for (const token of items) byToken.set(token.id, token.name);
+  });
+  await Promise.allSettled([members, tokens]);
+  return { byMember, byPhone, byToken };
+}
+
+function describer(ctx, names) {
+  const me = ctx.session.me;
+  /** "member:<id>" and friends, in words. */
+  const ref = (text) => {
+    if (typeof text !== 'string') return String(text);
+    const [kind, ...rest] = text.split(':');
+    const value = rest.join(':');
+    if (kind === 'member') return names.byMember.get(value) ?? 'a former member';
+    if (kind === 'token') return names.byToken.has(value) ? `API token “${names.byToken.get(value)}”` : 'an API token';
+    if (kind === 'neighborhood') return value === ctx.id ? 'this neighborhood' : 'another neighborhood';
+    if (kind === 'join_request') return 'a join request';
+    if (kind === 'phone') {
+      if (value === me.phone) return `you (${phoneText(value)})`;
+      const name = names.byPhone.get(value);
+      return name ? `${name} (${phoneText(value)})` : phoneText(value);
+    }
+    if (text === 'cli') return 'the command line';
+    if (text === 'twilio') return 'Twilio';
+    return text;
+  };
+  const source = (text) => {
+    if (text?.startsWith('ip:')) return `from ${text.slice(3)}`;
+    return { sms: 'by text message', cli: 'on the command line', webhook: 'reported by Twilio' }[text] ?? text;
+  };
+  return { ref, source };
+}
+
+const REFERENCE = /^(member|token|neighborhood|join_request|phone):/;
+
+/** A detail value as a short phrase; null and unchanged values are left out (undefined). */
+function phrase(value, ref) {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'string') {
+    if (REFERENCE.test(value)) return ref(value);
+    if (/^\+\d{8,15}$/.test(value)) return phoneText(value);
+    // Enum values like "invite_only" read better as words; names keep their underscores.
+    return /^[a-z]+(_[a-z]+)+$/.test(value) ? value.replaceAll('_', ' ') : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => phrase(item, ref)).filter((item) => item !== undefined).join(', ');
+  if (typeof value === 'object') {
+    if ('from' in value && 'to' in value && Object.keys(value).length === 2) {
+      if (JSON.stringify(value.from) === JSON.stringify(value.to)) return undefined;
+      return `${phrase(value.from, ref) ?? 'none'} → ${phrase(value.to, ref) ?? 'none'}`;
+    }
+    const parts = Object.entries(value).map(([key, inner]) => [key, phrase(inner, ref)]).filter(([, text]) => text !== undefined);
+    return parts.length ? parts.map(([key, text]) => `${key.replaceAll('_', ' ')}: ${text}`).join('; ') : undefined;
+  }
+  return String(value);
+}
+
+function detailList(detail, ref) {
+  if (!detail || typeof detail !== 'object' || Array.isArray(detail)) {
+    const text = phrase(detail, ref);
+    return text ? h('p', { class: 'audit-detail' }, text) : null;
+  }
+  const rows = Object.entries(detail)
+    .map(([key, value]) => [key, phrase(value, ref)])
+    .filter(([, text]) => text !== undefined && text !== '');
+  if (rows.length === 0) return null;
+  const label = (key) => KEYS[key] ?? key.charAt(0).toUpperCase() + key.slice(1).replaceAll('_', ' ');
+  return h('dl', { class: 'facts audit-detail' }, rows.map(([key, text]) => [h('dt', {}, label(key)), h('dd', {}, text)]));
+}
+
+export default async function audit(container, ctx) {
+  const list = h('ol', { class: 'list audit' });
+  const status = h('div', { 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', hidden: true }, 'Load older entries');
+  container.append(
+    h('h2', { id: 'tab-heading' }, 'Audit log'),
+    h('p', { class: 'hint' }, 'Every change made by captains, API tokens, texted commands and Twilio, newest first. Entries are never edited.'),
+    list, status, h('div', { class: 'actions' }, more),
+  );
+
+  const [names, first] = await Promise.all([
+    directory(ctx),
+    api(`neighborhoods/${ctx.id}/audit`, { query: { limit: PAGE } }),
+  ]);
+  const { ref, source } = describer(ctx, names);
+
+  const entry = (item) => h('li', {},
+    h('div', { class: 'row' },
+      h('strong', {}, ACTIONS[item.action] ?? item.action),
+      h('time', { datetime: item.at, class: 'muted' }, when(item.at))),
+    h('p', { class: 'muted audit-who' },
+      `By ${ref(item.actor)}`, item.source ? ` ${source(item.source)}` : '',
+      item.target && !item.target.startsWith('neighborhood:') ? ` · ${ref(item.target)}` : ''),
+    detailList(item.detail, ref));
+
+  let before = null;
+  const show = (page, { focusFirst = false } = {}) => {
+    const items = page.items.map(entry);
+    list.append(...items);
+    before = page.next_before ?? null;
+    more.hidden = !before;
+    if (list.children.length === 0) status.replaceChildren(h('p', { class: 'empty' }, 'Nothing has been recorded yet.'));
+    else if (!before) status.replaceChildren(h('p', { class: 'empty' }, 'That is the beginning of the log.'));
+    if (focusFirst && items[0]) {
+      items[0].setAttribute('tabindex', '-1');
+      items[0].focus();
+    }
+  };
+  show(first);
+
+  more.addEventListener('click', () => busy(more, async () => {
+    try {
+      show(await api(`neighborhoods/${ctx.id}/audit`, { query: { before, limit: PAGE } }), { focusFirst: true });
+    } catch (error) {
+      status.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
+    }
+  }));
+  return undefined;
+}
