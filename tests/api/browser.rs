@@ -15,7 +15,9 @@ use tokio::process::Command;
 use tokio::sync::OnceCell;
 use wiremock::MockServer;
 
-use crate::helpers::{TestApp, sandbox_settings, spawn_sandbox_app_with};
+use neighborhood_text::config::Settings;
+
+use crate::helpers::{TestApp, sandbox_settings, spawn_sandbox_app_with, spawn_sandbox_instance};
 
 /// A journey starts a browser and walks several pages on a machine that may be compiling too.
 const JOURNEY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -58,12 +60,17 @@ async fn browser_deps() -> &'static Result<(), String> {
     .await
 }
 
+/// Listens on a free loopback port and names it as its public URL.
+fn reachable_where_bound(settings: &mut Settings) {
+    settings.bind = "127.0.0.1:0".parse().expect("address");
+    settings.public_url = "http://127.0.0.1:0".parse().expect("url");
+}
+
 /// A fresh sandbox app whose public URL is where it really listens.
 async fn spawn_browser_app() -> TestApp {
     let receiver = MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);
-    settings.bind = "127.0.0.1:0".parse().expect("address");
-    settings.public_url = "http://127.0.0.1:0".parse().expect("url");
+    reachable_where_bound(&mut settings);
     let app = spawn_sandbox_app_with(receiver, settings).await;
     assert_eq!(
         app.state.settings.public_url.as_str().trim_end_matches('/'),
@@ -76,12 +83,28 @@ async fn spawn_browser_app() -> TestApp {
 /// Runs `journey` (tests/browser/journeys/<journey>.mjs) in Chromium against a fresh sandbox app;
 /// panics with the journey's output when it fails.
 async fn run_journey(journey: &str) {
+    run_journey_on(journey, Instances::One).await;
+}
+
+/// How many instances of the service the journey gets.
+enum Instances {
+    One,
+    /// A second instance on the same Redis, at `base2`: what one handles, the other must show.
+    Two,
+}
+
+async fn run_journey_on(journey: &str, instances: Instances) {
     if let Err(problem) = browser_deps().await {
         panic!("the browser tests cannot run: {problem}");
     }
     let app = spawn_browser_app().await;
+    let second = match instances {
+        Instances::One => None,
+        Instances::Two => Some(spawn_sandbox_instance(&app.prefix, reachable_where_bound).await),
+    };
     let args = json!({
         "base": app.address,
+        "base2": second.as_ref().map(|other| other.address.clone()),
         "token": app.admin_token,
         "screenshots": screenshots_dir(),
     });
@@ -113,6 +136,21 @@ async fn run_journey(journey: &str) {
 #[tokio::test]
 async fn a_neighbor_asks_to_join_from_the_public_page() {
     run_journey("join_page").await;
+}
+
+/// The whole story: a captain signs in and creates a neighborhood, a neighbor signs up from the
+/// invite link with the phone code, the captain approves, the neighbor texts from /sandbox (served
+/// by a second instance) and the captain's Messages view and the other members' phones show it.
+#[tokio::test]
+async fn a_captain_starts_a_neighborhood_and_a_neighbor_joins_the_group_text() {
+    run_journey_on("captain_journey", Instances::Two).await;
+}
+
+/// A captain denies a request, removes a member with a notice, turns announce-only on and posts an
+/// announcement, and sees the API's message when a request fails.
+#[tokio::test]
+async fn a_captain_moderates_the_group() {
+    run_journey("captain_moderation").await;
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //   node tests/browser/run.mjs <journey> '{"base": "http://127.0.0.1:PORT", "token": "ntk_...",
 //                                        "screenshots": "target/screenshots"}'
 // A journey is tests/browser/journeys/<journey>.mjs whose default export is
-// `async (t) => {}` with t = { browser, base, token }; it imports what it needs from
+// `async (t) => {}` with t = { browser, base, base2, token } (base2: a second instance on the same
+// Redis, for journeys that ask for one); it imports what it needs from
 // ../lib.mjs. Exits 0 when the journey passes, 1 with the reason (and failure screenshots of every
 // open page) when an assertion fails, the page throws or logs an error, or anything else breaks.
 
@@ -26,6 +27,7 @@ async function main() {
   Object.assign(config, {
     journey,
     base: args.base.replace(/\/+$/, ''),
+    base2: (args.base2 ?? '').replace(/\/+$/, ''),
     token: args.token ?? '',
     screenshots: args.screenshots ?? 'target/screenshots',
   });
@@ -34,7 +36,7 @@ async function main() {
   const started = Date.now();
   const browser = await launch();
   try {
-    await run({ browser, base: config.base, token: config.token });
+    await run({ browser, base: config.base, base2: config.base2, token: config.token });
     if (pageProblems.length) throw new AssertionError(`the pages reported errors:\n  ${pageProblems.join('\n  ')}`);
     console.log(`journey ${journey} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;

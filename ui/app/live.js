@@ -3,7 +3,8 @@
 
 export class LiveFeed {
   constructor(neighborhoodId, statusNode) {
-    this.url = `/api/v1/neighborhoods/${neighborhoodId}/events`;
+    // Without a neighborhood the feed stays silent (an archived one has nothing to report).
+    this.url = neighborhoodId ? `/api/v1/neighborhoods/${neighborhoodId}/events` : null;
     this.statusNode = statusNode;
     this.listeners = new Map(); // kind -> Set<fn>
     this.retryTimer = null;
@@ -18,7 +19,7 @@ export class LiveFeed {
   }
 
   connect() {
-    if (this.closed) return;
+    if (this.closed || this.url === null) return;
     if (typeof EventSource === 'undefined') {
       this.setStatus('off', 'Live updates are not available in this browser; reload to see changes.');
       return;

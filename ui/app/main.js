@@ -55,12 +55,13 @@ function renderAccount() {
     renderAccount();
     navigate('#/signin');
   } }, 'Sign out');
-  account.replaceChildren(
+  const links = [
     h('a', { href: '#/' }, 'Neighborhoods'),
     me.phone ? h('span', { class: 'muted who' }, phoneText(me.phone)) : null,
     h('a', { href: '/docs' }, 'API'),
     signOut,
-  );
+  ];
+  account.replaceChildren(...links.filter(Boolean));
 }
 
 async function route() {

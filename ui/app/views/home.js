@@ -48,12 +48,15 @@ export default async function home(container, ctx) {
     me.platform_admin ? h('a', { class: 'button primary', href: '#/new' }, 'Create a neighborhood') : null);
   container.append(heading);
   const items = [];
-  let after;
-  do {
-    const page = await api('neighborhoods', { query: { after, limit: 100 } });
-    items.push(...page.items);
-    after = page.next_after;
-  } while (after);
+  // Archived neighborhoods stay readable, so they are listed after the active ones.
+  for (const state of ['active', 'archived']) {
+    let after;
+    do {
+      const page = await api('neighborhoods', { query: { state, after, limit: 100 } });
+      items.push(...page.items);
+      after = page.next_after;
+    } while (after);
+  }
   if (items.length === 0) {
     container.append(h('p', { class: 'empty' }, me.platform_admin
       ? 'No neighborhood yet. Create the first one: it gets its own number to text.'

@@ -32,7 +32,8 @@ export default async function hood(container, ctx, { id, tab }) {
   }
   let neighborhood = await api(`neighborhoods/${id}`);
   const liveStatus = h('span', { class: 'live', role: 'status' });
-  const live = new LiveFeed(id, liveStatus);
+  // An archived neighborhood changes no more: nothing to listen for.
+  const live = neighborhood.state === 'archived' ? new LiveFeed(null, null) : new LiveFeed(id, liveStatus);
   const heading = h('h1', {}, neighborhood.name);
   const subline = h('p', { class: 'muted' });
   const tabLinks = new Map();

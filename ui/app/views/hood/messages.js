@@ -7,10 +7,10 @@ import { coalesce } from '../../live.js';
 const PAGE = 50;
 
 function item(message) {
+  // As the group saw it: the sender's name in front of the text.
   return h('li', { 'data-message': message.id },
-    h('p', { class: 'meta' }, h('strong', {}, message.sender_name ?? 'Unknown'), ` · ${when(message.at)}`),
-    // The body as the group saw it, name prefix included.
-    h('p', { class: 'body' }, message.body));
+    h('p', { class: 'body' }, h('strong', {}, `${message.sender_name ?? 'Someone'}: `), message.body),
+    h('p', { class: 'meta' }, h('time', { datetime: message.at }, when(message.at))));
 }
 
 function announcementForm(ctx) {
