@@ -19,6 +19,15 @@ const STATES = [
   ['denied', 'Denied'],
 ];
 
+/** "phone:+15550000001" as people read it; tokens and the system by what they are. */
+function actorText(actor) {
+  const [kind, value] = actor.split(/:(.*)/s);
+  if (kind === 'phone') return phoneText(value);
+  if (kind === 'token') return 'an API token';
+  if (kind === 'policy') return 'the open join policy';
+  return actor;
+}
+
 function answersList(request, questions) {
   const entries = Object.entries(request.answers ?? {});
   if (entries.length === 0) return [];
@@ -67,7 +76,7 @@ export default async function requests(container, ctx) {
       h('dt', {}, 'How'), h('dd', {}, CHANNELS[request.channel] ?? request.channel),
       h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
       answersList(request, ctx.neighborhood.join_questions ?? []),
-      request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${request.decided_by}`)] : null,
+      request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${actorText(request.decided_by)}`)] : null,
     );
     return h('li', { 'data-request': request.id },
       h('div', { class: 'row' }, h('h3', {}, `#${request.number} ${request.name}`),

@@ -1,0 +1,109 @@
+// A captain on a phone runs a neighborhood day to day: sees the API's own message when a request
+// is refused (a bad area code, an empty announcement), denies a join request, removes a member
+// with a private notice, turns announcements-only on (a member's text then goes to the captains,
+// not the group) and posts an announcement that reaches the remaining members.
+
+import {
+  PHONE, api, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
+} from '../lib.mjs';
+
+const BEN = '+15550400002';
+const CARA = '+15550400003';
+const DAN = '+15550400004';
+
+/** Texts `to` from the simulated phone `from` through the emulator's control API. */
+async function text(from, to, body) {
+  const sent = await api('POST', `/sandbox/api/phones/${encodeURIComponent(from)}/messages`, { to, body }, { token: null });
+  expect(sent.status, `texting from ${from}: ${JSON.stringify(sent.body)}`).toBe(200);
+  return sent.body;
+}
+
+export default async function captainModeration({ browser }) {
+  const { sandbox_admin_phone: captainPhone } = await health();
+  const neighborhood = await createNeighborhood({
+    name: 'Oak Lane', area_code: '415', owner_phone: captainPhone, owner_name: 'Ana',
+  });
+  const id = neighborhood.id;
+  for (const [phone, name] of [[BEN, 'Ben'], [CARA, 'Cara']]) {
+    const added = await api('POST', `/api/v1/neighborhoods/${id}/members`, { phone, display_name: name });
+    expect(added.status, `adding ${name}: ${JSON.stringify(added.body)}`).toBe(202);
+  }
+  expect((await text(DAN, neighborhood.phone_number, 'JOIN Dan')).outcome, 'Dan asks by text').toBe('sms_webhook');
+
+  // ---- sign in ----
+  const captain = await newPage(browser, { viewport: PHONE });
+  await captain.goto('/');
+  await captain.getByRole('button', { name: 'Text me a code' }).click();
+  const code = await latestCode(captain, captainPhone, { matching: /(\d{6}) is your neighborhood-text sign-in code/ });
+  await captain.getByRole('textbox', { name: 'Code from the text' }).fill(code);
+  await captain.getByRole('button', { name: 'Sign in' }).click();
+  await expect(captain.getByRole('heading', { name: 'Your neighborhoods' })).toBeVisible();
+
+  // ---- a refused request shows the API's own message, next to the field it is about ----
+  await captain.getByRole('link', { name: 'Create a neighborhood' }).click();
+  const refusal = await api('POST', '/api/v1/neighborhoods', { name: 'Pine Row', area_code: '41', owner_phone: captainPhone });
+  expect(refusal.status, 'the API refuses a two-digit area code').toBe(400);
+  const areaError = refusal.body.details.find((detail) => detail.field === 'area_code')?.message;
+  expect(areaError, 'the API names the area code').toBeTruthy();
+  await captain.getByRole('textbox', { name: 'Name', exact: true }).fill('Pine Row');
+  const areaCode = captain.getByRole('textbox', { name: 'Area code for its number' });
+  await areaCode.fill('41');
+  await captain.getByRole('textbox', { name: 'Your name on texts' }).fill('Ana');
+  await captain.getByRole('button', { name: 'Create neighborhood' }).click();
+  await expect(captain.getByRole('alert'), 'the summary').toHaveText(refusal.body.message);
+  await expect(areaCode, 'the area code error').toHaveDescription(areaError);
+  await expect(areaCode, 'the field in error').toBeFocused();
+  await screenshot(captain, 'create-error-360');
+  await captain.getByRole('link', { name: 'Cancel' }).click();
+
+  // ---- deny ----
+  await captain.getByRole('link', { name: 'Oak Lane' }).click();
+  const danRequest = captain.getByRole('listitem').filter({ hasText: '#1 Dan' });
+  await expect(danRequest, 'how Dan asked').toContainText('Texted the number');
+  await captain.getByRole('button', { name: 'Deny Dan' }).click();
+  await expect(captain.getByText("Dan's request is denied."), 'the denial note').toBeVisible();
+  await expect(danRequest, 'the waiting list without Dan').toHaveCount(0);
+  await captain.getByRole('combobox', { name: 'Show' }).selectOption('denied');
+  await expect(danRequest, 'Dan among the denied').toContainText(/Decided.* by \+1 555 000 0001/);
+  const inboxes = await sandboxTab(captain.context());
+  await expect(inboxItems(inboxes, DAN).filter({ hasText: 'could not add you this time' }), "Dan's polite no").toHaveCount(1);
+
+  // ---- remove, with a notice only Cara gets ----
+  await captain.getByRole('link', { name: 'Members' }).click();
+  const cara = captain.getByRole('listitem').filter({ has: captain.getByRole('heading', { name: 'Cara' }) });
+  await expect(cara.getByText('Synced'), 'Cara in the group text').toBeVisible();
+  await cara.getByText('Manage Cara').click();
+  await cara.getByText('Remove from the group').click();
+  await cara.getByRole('textbox', { name: 'Text to Cara (optional)' }).fill('We are closing your spot, thanks for everything.');
+  await screenshot(captain, 'remove-360');
+  await cara.getByRole('button', { name: 'Remove Cara' }).click();
+  await expect(captain.getByText('Cara is removed from the group.'), 'the removal note').toBeVisible();
+  await expect(cara.getByText('Removed', { exact: true }), 'Cara marked removed').toBeVisible();
+  await expect(inboxItems(inboxes, CARA).filter({ hasText: 'We are closing your spot' }), "Cara's notice").toHaveCount(1);
+
+  // ---- announcements only: a member's text goes to the captains, not the group ----
+  await captain.getByRole('link', { name: 'Settings' }).click();
+  await captain.getByRole('radio', { name: 'Announcements only' }).check();
+  await captain.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(captain.getByText('announcements only'), 'the header says so').toBeVisible();
+  const routed = await text(BEN, neighborhood.phone_number, 'Can I sell my bike here?');
+  expect(routed.outcome, 'the service keeps it out of the group').toBe('rejected');
+  await expect(inboxItems(inboxes, captainPhone).filter({ hasText: 'Ben (to the captains): Can I sell my bike here?' }), 'forwarded to the captain').toHaveCount(1);
+
+  // ---- an announcement: refused while empty, then sent to the remaining members ----
+  await captain.getByRole('link', { name: 'Messages' }).click();
+  const send = captain.getByRole('button', { name: 'Send to everyone' });
+  const announcement = captain.getByRole('textbox', { name: 'Announcement to everyone' });
+  await send.click();
+  await expect(announcement, 'the empty announcement').toHaveAttribute('aria-invalid', 'true');
+  await expect(captain.getByRole('alert'), "the API's message").toBeVisible();
+  await announcement.fill('Street sweeping Tuesday: please move your cars.');
+  await send.click();
+  await expect(captain.getByText('Announcement sent to the group.')).toBeVisible();
+  const signed = 'Ana: Street sweeping Tuesday: please move your cars.';
+  await expect(inboxItems(inboxes, BEN).filter({ hasText: signed }), "the announcement on Ben's phone").toHaveCount(1);
+  await expect(captain.getByRole('list', { name: 'Messages, newest first' }).getByRole('listitem').first(), 'the announcement in the history, live')
+    .toContainText(signed);
+  await expect(inboxItems(inboxes, CARA).filter({ hasText: 'Street sweeping' }), 'nothing for Cara after removal').toHaveCount(0);
+  await screenshot(captain, 'announcement-360');
+}
