@@ -7,7 +7,7 @@
 // ../lib.mjs. Exits 0 when the journey passes, 1 with the reason (and failure screenshots of every
 // open page) when an assertion fails, the page throws or logs an error, or anything else breaks.
 
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -32,6 +32,8 @@ async function main() {
     screenshots: args.screenshots ?? 'target/screenshots',
   });
 
+  // Screenshots of an earlier run (a FAILED-n.png above all) would mislead.
+  await rm(path.resolve(config.screenshots, journey), { recursive: true, force: true });
   const { default: run } = await import(pathToFileURL(path.join(here, 'journeys', `${journey}.mjs`)).href);
   const started = Date.now();
   const browser = await launch();

@@ -117,9 +117,17 @@ export default async function captainJourney({ browser, base2 }) {
   await expect(desk.getByText('3 members'), 'the member count on the home page').toBeVisible();
   await expect(desk.getByText('3 of 50 SMS places in 1 group'), 'the SMS places').toBeVisible();
   await screenshot(desk, 'home-1280');
-  for (const [tab, heading] of [['members', 'Members'], ['messages', 'Messages'], ['invite', 'Invite neighbors'], ['settings', 'Settings'], ['audit', 'Audit log']]) {
+  const loaded = {
+    members: () => desk.getByRole('heading', { name: 'Ben Brown' }),
+    messages: () => desk.getByText(signed),
+    invite: () => desk.getByRole('img', { name: /QR code/ }),
+    settings: () => desk.getByRole('heading', { name: 'API tokens' }),
+    audit: () => desk.getByRole('listitem').filter({ hasText: /approved|Approved/ }).first(),
+  };
+  for (const [tab, ready] of Object.entries(loaded)) {
     await desk.goto(`/#/n/${neighborhoodId}/${tab}`);
-    await expect(desk.getByRole('heading', { name: heading, level: 2 })).toBeVisible();
+    await expect(ready(), `the ${tab} tab, loaded`).toBeVisible();
+    await expect(desk.getByText('Live', { exact: true }), 'the live feed').toBeVisible();
     await screenshot(desk, `${tab}-1280`);
   }
 }

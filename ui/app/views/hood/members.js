@@ -22,8 +22,8 @@ const ROLES = [['member', 'Member'], ['moderator', 'Moderator'], ['captain', 'Ca
 function deliveryText(delivery) {
   if (!delivery) return 'No texts reported yet';
   const last = delivery.last_error_code
-    ? `last text ${delivery.last_status} (error ${delivery.last_error_code})`
-    : `last text ${delivery.last_status}`;
+    ? `Last text ${delivery.last_status} (error ${delivery.last_error_code})`
+    : `Last text ${delivery.last_status}`;
   return delivery.failures_in_a_row
     ? `${last}; ${delivery.failures_in_a_row} failed in a row`
     : last;
