@@ -10,6 +10,7 @@ use rand::RngExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::access::TokenScope;
 use crate::domain::join_questions::JoinQuestion;
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
@@ -21,7 +22,8 @@ use crate::store::StoreError;
 use crate::store::neighborhoods::UpdateError;
 use crate::twilio::TwilioError;
 use crate::twilio::types::{
-    BuyNumber, ConversationParams, ConversationState, UpdateIncomingNumber,
+    BuyNumber, ConversationParams, ConversationState, CreateConversationMessage,
+    UpdateIncomingNumber,
 };
 
 /// Which number a new neighborhood texts from.
@@ -71,6 +73,8 @@ pub enum ProvisionError {
     NotFound,
     #[error("the neighborhood is archived")]
     Archived,
+    #[error("only an archived neighborhood can be deleted")]
+    NotArchived,
     #[error("the neighborhood is being changed by someone else; try again")]
     Contended,
     #[error("Twilio failed: {0}")]
@@ -443,9 +447,25 @@ pub async fn archive_neighborhood(
     state: &AppState,
     id: Uuid,
     release_number: bool,
+    farewell: Option<&str>,
 ) -> Result<Neighborhood, ProvisionError> {
     let current = active_neighborhood(state, id).await?;
     let account = twilio(state)?;
+    if let Some(text) = farewell {
+        // Posted while the Conversations still carry texts; closing them comes next.
+        for shard in &current.shards {
+            let message = CreateConversationMessage {
+                author: Some("system".to_owned()),
+                body: format!("{}: {text}", current.name.as_str()),
+                attributes: None,
+                webhook_enabled: false,
+            };
+            account
+                .client
+                .create_conversation_message(&shard.conversation_sid, &message)
+                .await?;
+        }
+    }
     for shard in &current.shards {
         let close = ConversationParams {
             state: Some(ConversationState::Closed),
@@ -482,4 +502,81 @@ pub async fn archive_neighborhood(
     state.store.index_as_archived(&archived).await?;
     tracing::info!(release_number, "neighborhood archived");
     Ok(archived)
+}
+
+/// What deleting a neighborhood removed.
+#[derive(Debug, Clone, Copy)]
+pub struct Deletion {
+    /// Redis keys of the neighborhood removed.
+    pub keys: usize,
+    /// Whether the number went back to Twilio now (archiving may have released it already).
+    pub released_number: bool,
+}
+
+/// Deletes an archived neighborhood: its Conversations at Twilio, its number unless another
+/// neighborhood took it over, its API tokens, and every key it had in Redis. Each step tolerates
+/// having been done before, so a failed delete can be repeated.
+#[tracing::instrument(skip_all, fields(neighborhood_id = %id))]
+pub async fn delete_neighborhood(state: &AppState, id: Uuid) -> Result<Deletion, ProvisionError> {
+    let neighborhood = state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or(ProvisionError::NotFound)?;
+    if neighborhood.state != NeighborhoodState::Archived {
+        return Err(ProvisionError::NotArchived);
+    }
+    let account = twilio(state)?;
+    for shard in &neighborhood.shards {
+        match account
+            .client
+            .delete_conversation(&shard.conversation_sid)
+            .await
+        {
+            Ok(()) => {}
+            Err(error) if error.is_not_found() => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let taken_over = state
+        .store
+        .number_claimed_by(&neighborhood.phone_number)
+        .await?
+        .is_some_and(|owner| owner != id);
+    let released_number = if taken_over {
+        false
+    } else {
+        match account
+            .client
+            .release_number(&neighborhood.phone_number_sid)
+            .await
+        {
+            Ok(()) => true,
+            Err(error) if error.is_not_found() => false,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    for mut token in state.store.api_tokens().await? {
+        let scoped_here = matches!(token.scope, TokenScope::Neighborhood { neighborhood_id, .. } if neighborhood_id == id);
+        if scoped_here && token.revoked_at.is_none() {
+            token.revoked_at = Some(time::OffsetDateTime::now_utc());
+            state.store.save_api_token(&token).await?;
+        }
+    }
+    let phones: Vec<Phone> = state
+        .store
+        .members(id)
+        .await?
+        .into_iter()
+        .map(|member| member.phone)
+        .collect();
+    let keys = state
+        .store
+        .erase_neighborhood(&neighborhood, &phones)
+        .await?;
+    tracing::info!(keys, released_number, "neighborhood deleted");
+    Ok(Deletion {
+        keys,
+        released_number,
+    })
 }

@@ -44,6 +44,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The neighborhood is archived and can no longer change.
     NeighborhoodArchived,
+    /// The neighborhood is still active: archive it before deleting it.
+    NeighborhoodNotArchived,
     /// The neighborhood takes new members by invitation only: use a personal invite link.
     InviteOnly,
     /// The phone number already belongs to another neighborhood.
@@ -240,6 +242,10 @@ impl From<ProvisionError> for ApiError {
             E::Archived => Self::Conflict(body(
                 ErrorCode::NeighborhoodArchived,
                 "The neighborhood is archived and can no longer change.",
+            )),
+            E::NotArchived => Self::Conflict(body(
+                ErrorCode::NeighborhoodNotArchived,
+                "Archive the neighborhood first; only an archived neighborhood can be deleted.",
             )),
             E::Contended => Self::Conflict(body(ErrorCode::Conflict, capitalized(&message) + ".")),
             E::Twilio(cause) => {

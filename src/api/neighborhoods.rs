@@ -21,7 +21,9 @@ use crate::domain::neighborhood::{
     Slug,
 };
 use crate::domain::phone::Phone;
-use crate::provisioning::{self, NeighborhoodChanges, NewNeighborhood, NumberChoice};
+use crate::provisioning::{
+    self, NeighborhoodChanges, NewNeighborhood, NumberChoice, ProvisionError,
+};
 use crate::state::AppState;
 use crate::store::outbox::Effect;
 
@@ -78,6 +80,27 @@ pub struct ArchiveIn {
     /// `true`: release the number to Twilio (it stops costing money and cannot be recovered).
     /// `false`: keep it in the account, free for a new neighborhood.
     pub release_number: bool,
+    /// A last text to the whole group before it closes (1 to 1,600 characters), signed with the
+    /// neighborhood's name. None: the group closes without a word.
+    pub farewell: Option<String>,
+}
+
+/// Confirms deleting a neighborhood.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DeleteIn {
+    /// The neighborhood's name, typed out: deleting cannot be undone.
+    pub confirm_name: String,
+}
+
+/// What deleting removed.
+#[derive(Debug, Object)]
+pub struct DeletedOut {
+    /// Keys of the neighborhood removed from Redis.
+    pub removed_keys: u64,
+    /// True when the number went back to Twilio now (false: archiving released it already, or
+    /// another neighborhood uses it).
+    pub released_number: bool,
 }
 
 /// One Conversation of the neighborhood (each holds at most 50 SMS members).
@@ -152,8 +175,17 @@ enum NeighborhoodResponse {
     Ok(Json<NeighborhoodOut>),
 }
 
+#[derive(ApiResponse)]
+enum DeleteResponse {
+    /// Deleted: nothing of it is left in Redis.
+    #[oai(status = 200)]
+    Deleted(Json<DeletedOut>),
+}
+
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
+/// The farewell is one text; Twilio takes at most 1,600 characters.
+const MAX_FAREWELL_CHARS: usize = 1600;
 
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Neighborhoods")]
 impl NeighborhoodsApi {
@@ -313,9 +345,25 @@ impl NeighborhoodsApi {
         body: Json<ArchiveIn>,
     ) -> Result<NeighborhoodResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "archive_neighborhood", Some(id.0)).await?;
+        let farewell = match body.0.farewell.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) if text.chars().count() > MAX_FAREWELL_CHARS => {
+                let mut errors = FieldErrors::default();
+                errors.add(
+                    "farewell",
+                    format!("A farewell has at most {MAX_FAREWELL_CHARS} characters."),
+                );
+                return Err(errors.into_error());
+            }
+            Some(text) => Some(text),
+        };
         let neighborhood =
-            provisioning::archive_neighborhood(&state, id.0, body.0.release_number).await?;
-        let detail = serde_json::json!({"release_number": body.0.release_number});
+            provisioning::archive_neighborhood(&state, id.0, body.0.release_number, farewell)
+                .await?;
+        let detail = serde_json::json!({
+            "release_number": body.0.release_number,
+            "farewell": farewell.is_some(),
+        });
         record(
             &state,
             auth.principal(),
@@ -327,6 +375,60 @@ impl NeighborhoodsApi {
         )
         .await;
         Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
+    }
+
+    /// Delete an archived neighborhood
+    ///
+    /// The owner only, after archiving, with the name typed out in `confirm_name`. Deletes its
+    /// Conversations at Twilio, releases the number (unless archiving did, or another
+    /// neighborhood took it over), revokes its API tokens and removes all its data from Redis:
+    /// members, join requests, history, audit log. A platform-wide audit entry remains. If
+    /// Twilio fails midway the answer is 502 and repeating the request finishes the job.
+    #[oai(path = "/:id", method = "delete", operation_id = "delete_neighborhood")]
+    async fn delete(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<DeleteIn>,
+    ) -> Result<DeleteResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "delete_neighborhood", Some(id.0)).await?;
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or(ProvisionError::NotFound)?;
+        if body.0.confirm_name.trim() != neighborhood.name.as_str() {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "confirm_name",
+                format!(
+                    "Type the neighborhood's name, {}, exactly.",
+                    neighborhood.name.as_str()
+                ),
+            );
+            return Err(errors.into_error());
+        }
+        let deletion = provisioning::delete_neighborhood(&state, id.0).await?;
+        // The neighborhood's own audit log is gone with it: this entry is platform-wide.
+        record(
+            &state,
+            auth.principal(),
+            request,
+            None,
+            "neighborhood.delete",
+            format!("neighborhood:{}", id.0),
+            serde_json::json!({
+                "name": neighborhood.name.as_str(),
+                "released_number": deletion.released_number,
+            }),
+        )
+        .await;
+        Ok(DeleteResponse::Deleted(Json(DeletedOut {
+            removed_keys: deletion.keys as u64,
+            released_number: deletion.released_number,
+        })))
     }
 }
 

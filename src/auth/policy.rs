@@ -40,6 +40,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("get_neighborhood", Access::Neighborhood(Role::Member)),
     ("update_neighborhood", Access::Neighborhood(Role::Captain)),
     ("archive_neighborhood", Access::Neighborhood(Role::Owner)),
+    ("delete_neighborhood", Access::Neighborhood(Role::Owner)),
     ("list_members", Access::Neighborhood(Role::Moderator)),
     ("add_member", Access::Neighborhood(Role::Captain)),
     ("update_member", Access::Neighborhood(Role::Captain)),

@@ -100,6 +100,18 @@ impl Store {
         self.claim(self.keys.number_claim(number), id).await
     }
 
+    /// The neighborhood that holds `number` now, if any.
+    pub async fn number_claimed_by(&self, number: &Phone) -> Result<Option<Uuid>, StoreError> {
+        let key = self.keys.number_claim(number);
+        let owner: Option<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move { redis::cmd("GET").arg(key).query_async(&mut conn).await }
+            })
+            .await?;
+        Ok(owner.and_then(|id| Uuid::parse_str(&id).ok()))
+    }
+
     pub async fn release_slug(&self, slug: &Slug, id: Uuid) -> Result<(), StoreError> {
         self.release(self.keys.slug_claim(slug), id).await
     }

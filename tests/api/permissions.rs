@@ -228,6 +228,8 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         }
         "update_neighborhood" => json!({"description": "Changed"}),
         "archive_neighborhood" => json!({"release_number": false}),
+        // A wrong name: allowed principals get 400 and nothing is deleted.
+        "delete_neighborhood" => json!({"confirm_name": "Not its name"}),
         "update_member" => json!({"role": "moderator"}),
         "post_announcement" => json!({"body": "Street fair Saturday"}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),

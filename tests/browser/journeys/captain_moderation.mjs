@@ -106,4 +106,22 @@ export default async function captainModeration({ browser }) {
     .toContainText(signed);
   await expect(inboxItems(inboxes, CARA).filter({ hasText: 'Street sweeping' }), 'nothing for Cara after removal').toHaveCount(0);
   await screenshot(captain, 'announcement-360');
+
+  // ---- archive with a farewell, then delete: the typed name guards both ----
+  await captain.getByRole('link', { name: 'Settings' }).click();
+  await captain.getByRole('textbox', { name: 'Farewell text (optional)' }).fill('Oak Lane signs off. Thank you!');
+  await captain.getByRole('textbox', { name: 'Type “Oak Lane” to confirm' }).fill('Oak Lane');
+  await captain.getByRole('button', { name: 'Archive neighborhood' }).click();
+  await expect(captain.getByText('Oak Lane is archived: its group text has ended'), 'the archived settings').toBeVisible();
+  await expect(inboxItems(inboxes, BEN).filter({ hasText: 'Oak Lane: Oak Lane signs off. Thank you!' }), 'the farewell on Ben\'s phone').toHaveCount(1);
+  const confirmDelete = captain.getByRole('textbox', { name: 'Type “Oak Lane” to confirm' });
+  await confirmDelete.fill('Oak');
+  await captain.getByRole('button', { name: 'Delete everything' }).click();
+  await expect(confirmDelete, "the API's word on a mistyped name").toHaveDescription('Type the neighborhood\'s name, Oak Lane, exactly.');
+  await confirmDelete.fill('Oak Lane');
+  await captain.getByRole('button', { name: 'Delete everything' }).click();
+  await expect(captain.getByRole('heading', { name: 'Your neighborhoods' }), 'back home').toBeVisible();
+  await expect(captain.getByText('No neighborhood yet'), 'nothing left').toBeVisible();
+  const gone = await api('GET', `/api/v1/neighborhoods/${id}`);
+  expect(gone.status, 'the API has nothing left either').toBe(404);
 }

@@ -1,0 +1,226 @@
+//! Closing a neighborhood for good, end to end with the emulator: archiving with a farewell text,
+//! then deleting it (owner only, typed name), which leaves nothing of it in Redis or at Twilio.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, bearer_client, eventually, json_of, session_client, spawn_sandbox_app,
+    wait_until_synced,
+};
+
+const OWNER: &str = "+15550050000";
+const BEN: &str = "+15550050001";
+const CARA: &str = "+15550050002";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A neighborhood owned by Olive with Ben and Cara in its group text; returns it.
+async fn neighborhood_with_members(app: &TestApp, name: &str) -> Value {
+    let created = app
+        .create_neighborhood(
+            &json!({"name": name, "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id");
+    for (phone, name) in [(BEN, "Ben"), (CARA, "Cara")] {
+        let (status, member) = json_of(
+            app.post_json(
+                &format!("/api/v1/neighborhoods/{id}/members"),
+                &json!({"phone": phone, "display_name": name}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 202, "{member}");
+    }
+    wait_until_synced(app, id, 3, WAIT).await;
+    created
+}
+
+async fn delete(client: &reqwest::Client, app: &TestApp, id: &str, name: &str) -> (u16, Value) {
+    json_of(
+        client
+            .delete(app.url(&format!("/api/v1/neighborhoods/{id}")))
+            .json(&json!({"confirm_name": name}))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
+    let app = spawn_sandbox_app().await;
+    let elm = neighborhood_with_members(&app, "Elm Street").await;
+    let id = elm["id"].as_str().expect("id");
+    let (status, token) = json_of(
+        app.post_json(
+            "/api/v1/tokens",
+            &json!({"name": "sync", "neighborhood_id": id, "role": "captain"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{token}");
+    let scoped = bearer_client(token["secret"].as_str().expect("secret"));
+
+    // Deleting needs archiving first.
+    let owner = session_client(&app, OWNER).await;
+    let (status, refused) = delete(&owner, &app, id, "Elm Street").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("neighborhood_not_archived")),
+        "{refused}"
+    );
+
+    let (status, archived) = json_of(
+        owner
+            .post(app.url(&format!("/api/v1/neighborhoods/{id}/archive")))
+            .json(
+                &json!({"release_number": false, "farewell": "Thanks for everything, neighbors."}),
+            )
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(
+        (status, archived["state"].as_str()),
+        (200, Some("archived"))
+    );
+    for phone in [BEN, CARA, OWNER] {
+        let inbox = app.inbox(phone).await;
+        assert!(
+            inbox
+                .iter()
+                .any(|(_, body, _)| body == "Elm Street: Thanks for everything, neighbors."),
+            "the farewell reached {phone}: {inbox:?}"
+        );
+    }
+
+    // Only the owner, only with the name typed out.
+    let ben = session_client(&app, BEN).await;
+    let (status, _) = delete(&ben, &app, id, "Elm Street").await;
+    assert_eq!(status, 403);
+    let (status, mistyped) = delete(&owner, &app, id, "Elm St").await;
+    assert_eq!(status, 400, "{mistyped}");
+    assert_eq!(mistyped["details"][0]["field"], "confirm_name");
+
+    let prefix = format!("{}:{{nb:{}}}:", app.prefix, id.replace('-', ""));
+    assert!(
+        app.stored_keys()
+            .await
+            .iter()
+            .any(|key| key.starts_with(&prefix))
+    );
+    let (status, deleted) = delete(&owner, &app, id, "Elm Street").await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(deleted["released_number"], true, "{deleted}");
+
+    // Nothing of it in Redis: no key of its slot, no role, no index entry, no claim.
+    let left: Vec<String> = app
+        .stored_keys()
+        .await
+        .into_iter()
+        .filter(|key| key.starts_with(&prefix))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+    for phone in [OWNER, BEN, CARA] {
+        let phone = neighborhood_text::domain::phone::Phone::parse(phone).expect("phone");
+        let roles = app.state.store.roles_of(&phone).await.expect("redis");
+        assert!(roles.is_empty(), "{phone:?} keeps {roles:?}");
+    }
+    for state in ["active", "archived"] {
+        let (_, listed) = json_of(
+            app.get(&format!("/api/v1/neighborhoods?state={state}"))
+                .await,
+        )
+        .await;
+        assert_eq!(listed["items"], json!([]), "{state}");
+    }
+    let (status, _) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    assert_eq!(status, 404);
+    // Nor at Twilio: the Conversation and the number are gone.
+    let conversation = elm["shards"][0]["conversation_sid"].as_str().expect("sid");
+    let fetched = app
+        .emulator_get(&format!("/conversations/v1/Conversations/{conversation}"))
+        .await;
+    assert_eq!(fetched.status(), 404);
+    let number_sid = elm["phone_number_sid"].as_str().expect("sid");
+    let number = app
+        .emulator_get(&format!(
+            "/2010-04-01/Accounts/{}/IncomingPhoneNumbers/{number_sid}.json",
+            crate::helpers::SANDBOX_ACCOUNT_SID
+        ))
+        .await;
+    assert_eq!(number.status(), 404);
+    // Its token no longer works; the platform audit remembers the deletion.
+    let refused = scoped
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 401);
+    let audit = app.state.store.audit(None, None, 10).await.expect("redis");
+    assert!(
+        audit
+            .iter()
+            .any(|record| record.entry.action == "neighborhood.delete"
+                && record.entry.detail["name"] == "Elm Street"),
+        "{audit:?}"
+    );
+
+    // The owner holds no role there any more; a platform admin finds nothing to delete.
+    let (status, _) = delete(&owner, &app, id, "Elm Street").await;
+    assert_eq!(status, 403);
+    let (status, _) = delete(&app.http, &app, id, "Elm Street").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn deleting_spares_a_kept_number_another_neighborhood_took_over() {
+    let app = spawn_sandbox_app().await;
+    let elm = neighborhood_with_members(&app, "Elm Street").await;
+    let id = elm["id"].as_str().expect("id");
+    let number = elm["phone_number"].as_str().expect("number");
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/archive"),
+            &json!({"release_number": false}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let oak = app
+        .create_neighborhood(
+            &json!({"name": "Oak Lane", "phone_number": number, "owner_phone": OWNER}),
+        )
+        .await;
+
+    let owner = session_client(&app, OWNER).await;
+    let (status, deleted) = delete(&owner, &app, id, "Elm Street").await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(deleted["released_number"], false, "{deleted}");
+
+    // Oak Lane still has its number and its group text.
+    let (status, oak_now) = json_of(
+        app.get(&format!(
+            "/api/v1/neighborhoods/{}",
+            oak["id"].as_str().expect("id")
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, oak_now["phone_number"].as_str()),
+        (200, Some(number))
+    );
+    eventually(WAIT, "Ben to reach Oak Lane's number", || async {
+        let routed = app.text(BEN, number, "hello").await;
+        routed["outcome"] == "sms_webhook"
+    })
+    .await;
+}
