@@ -125,7 +125,7 @@ pub async fn approve(
             member_id: Some(member.id),
             ..before.clone()
         };
-        let effects = [
+        let mut effects = vec![
             Effect::AddParticipant {
                 member_id: member.id,
             },
@@ -134,6 +134,7 @@ pub async fn approve(
                 body: welcome_text(&neighborhood),
             },
         ];
+        effects.extend(crate::catch_up::effect(state, &neighborhood, &before.phone).await?);
         let change = MemberChange {
             before: former,
             after: &member,

@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod catch_up;
 pub mod commands;
 pub mod config;
 pub mod domain;

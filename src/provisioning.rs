@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::access::TokenScope;
+use crate::domain::catch_up::CatchUp;
 use crate::domain::join_questions::JoinQuestion;
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
@@ -55,6 +56,7 @@ pub struct NeighborhoodChanges {
     pub mode: Option<Mode>,
     pub join_policy: Option<JoinPolicy>,
     pub join_questions: Option<Vec<JoinQuestion>>,
+    pub catch_up: Option<CatchUp>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +210,7 @@ async fn provision(
         mode: new.mode,
         join_policy: new.join_policy,
         join_questions: new.join_questions,
+        catch_up: CatchUp::default(),
         state: NeighborhoodState::Active,
         created_at: now,
         updated_at: now,
@@ -433,6 +436,9 @@ pub async fn update_neighborhood(
             }
             if let Some(questions) = &changes.join_questions {
                 neighborhood.join_questions = questions.clone();
+            }
+            if let Some(catch_up) = changes.catch_up {
+                neighborhood.catch_up = catch_up;
             }
             Ok(())
         })

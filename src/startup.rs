@@ -262,6 +262,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     }
     route
         .at("/join/:slug", ui::page("join.html"))
+        .at("/history/:id/:code", ui::page("history.html"))
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())

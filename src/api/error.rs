@@ -144,6 +144,11 @@ impl ApiError {
         ))
     }
 
+    /// A 404 with its own sentence, for a link that no longer opens.
+    pub fn gone_link(message: impl Into<String>) -> Self {
+        Self::NotFound(body(ErrorCode::NotFound, message))
+    }
+
     /// A 400 listing every invalid field.
     pub fn validation(details: Vec<FieldError>) -> Self {
         let message = match details.as_slice() {

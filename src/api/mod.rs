@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catch_up;
 pub mod error;
 pub mod events;
 pub mod invites;
@@ -51,6 +52,7 @@ pub type Api = (
     neighborhoods::NeighborhoodsApi,
     members::MembersApi,
     messages::MessagesApi,
+    catch_up::CatchUpApi,
     summary::SummaryApi,
     sync::SyncApi,
     events::EventsApi,
@@ -69,6 +71,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         neighborhoods::NeighborhoodsApi,
         members::MembersApi,
         messages::MessagesApi,
+        catch_up::CatchUpApi,
         summary::SummaryApi,
         sync::SyncApi,
         events::EventsApi,

@@ -14,6 +14,7 @@ use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
+use crate::domain::catch_up::CatchUp;
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::member::{DisplayName, Member, Role};
 use crate::domain::neighborhood::{
@@ -71,6 +72,8 @@ pub struct NeighborhoodPatch {
     pub join_policy: Option<JoinPolicy>,
     /// Replaces the join questions (at most 10; `[]` removes them all).
     pub join_questions: Option<Vec<JoinQuestion>>,
+    /// Catch-up for new members: `{"mode": "off" | "text" | "link", "messages": 1..20}`.
+    pub catch_up: Option<CatchUp>,
 }
 
 /// How to archive.
@@ -137,6 +140,8 @@ pub struct NeighborhoodOut {
     pub join_policy: JoinPolicy,
     /// What the join page asks beyond name, phone and address.
     pub join_questions: Vec<JoinQuestion>,
+    /// What a newly approved member gets of the recent messages.
+    pub catch_up: CatchUp,
     /// `active` or `archived`.
     pub state: NeighborhoodState,
     /// When it was created.
@@ -572,6 +577,9 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
     let join_questions = body
         .join_questions
         .and_then(|questions| errors.check("join_questions", join_questions::validate(questions)));
+    let catch_up = body
+        .catch_up
+        .and_then(|catch_up| errors.check("catch_up.messages", catch_up.validate()));
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
@@ -579,6 +587,7 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
         mode: body.mode,
         join_policy: body.join_policy,
         join_questions,
+        catch_up,
     })
 }
 
@@ -602,6 +611,7 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
         mode: neighborhood.mode,
         join_policy: neighborhood.join_policy,
         join_questions: neighborhood.join_questions,
+        catch_up: neighborhood.catch_up,
         state: neighborhood.state,
         created_at: neighborhood.created_at,
         updated_at: neighborhood.updated_at,

@@ -57,6 +57,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("transfer_ownership", Access::Neighborhood(Role::Owner)),
     ("list_audit", Access::Neighborhood(Role::Captain)),
     ("join_card", Access::Public),
+    ("open_catch_up", Access::Public),
     ("submit_join_request", Access::Public),
     ("verify_join_request", Access::Public),
     ("list_join_requests", Access::Neighborhood(Role::Moderator)),

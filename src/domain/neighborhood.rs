@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ParseError;
+use super::catch_up::CatchUp;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
 
@@ -71,6 +72,9 @@ pub struct Neighborhood {
     /// What the join page asks beyond name, phone and address.
     #[serde(default)]
     pub join_questions: Vec<JoinQuestion>,
+    /// What a newly approved member gets of the recent messages.
+    #[serde(default)]
+    pub catch_up: CatchUp,
     pub state: NeighborhoodState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -200,6 +200,11 @@ impl Keys {
         format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())
     }
 
+    /// A new member's one-time catch-up link: how many messages it shows; expires.
+    pub fn catch_up_code(&self, id: Uuid, code: &str) -> String {
+        format!("{}:{{nb:{}}}:catch-up:{code}", self.prefix, id.simple())
+    }
+
     /// A neighborhood's personal invite links: hash invite code -> the invited phone.
     pub fn invites(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:invites", self.prefix, id.simple())

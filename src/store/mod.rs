@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catch_up;
 pub mod erase;
 pub mod events;
 pub mod join_requests;

@@ -4,6 +4,7 @@
 mod archive;
 mod auth;
 mod browser;
+mod catch_up;
 mod cli;
 mod directory;
 mod events;

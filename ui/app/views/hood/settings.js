@@ -88,6 +88,38 @@ function neighborhoodForm(ctx) {
   return section('neighborhood', 'Neighborhood', form);
 }
 
+// ---- catch-up for new members ----
+
+const CATCH_UP = [
+  ['off', 'Off', 'New members get the welcome text only.'],
+  ['text', 'In one text', 'The latest messages follow the welcome text, as many as fit one text.'],
+  ['link', 'As a link', 'A link to a page of the latest messages; it opens once, within 7 days.'],
+];
+
+function catchUpForm(ctx) {
+  const current = ctx.neighborhood.catch_up;
+  const mode = choices({ legend: 'How new members catch up', name: 'catch_up.mode', value: current.mode, options: CATCH_UP });
+  const messages = field({ label: 'How many of the latest messages', name: 'catch_up.messages', type: 'number', value: String(current.messages),
+    hint: 'From 1 to 20.', attrs: { min: 1, max: 20, inputmode: 'numeric' } });
+  const saved = h('p', { class: 'hint', role: 'status' });
+  const submit = h('button', { class: 'primary', type: 'submit' }, 'Save catch-up');
+  const form = h('form', { novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    saved.textContent = '';
+    await busy(submit, async () => {
+      try {
+        await api(`neighborhoods/${ctx.id}`, { method: 'PATCH', body: { catch_up: { mode: mode.value(), messages: Number(messages.control.value) } } });
+        await ctx.reloadNeighborhood();
+        saved.textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+      } catch (error) {
+        showErrors(form, error);
+      }
+    });
+  } }, mode, messages, h('div', { class: 'actions' }, submit, saved));
+  return section('catch-up', 'Catch-up for new members', h('p', { class: 'hint' }, 'What someone you approve gets of the conversation so far.'), form);
+}
+
 // ---- (b) join questions ----
 
 function questionsForm(ctx) {
@@ -546,7 +578,7 @@ export default async function settings(container, ctx) {
 
   const roles = rolesSection(ctx);
   const owner = ctx.role === 'owner';
-  const jump = [['neighborhood', 'Neighborhood'], ['questions', 'Join questions'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
+  const jump = [['neighborhood', 'Neighborhood'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
   if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
   container.append(
     h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
@@ -559,6 +591,7 @@ export default async function settings(container, ctx) {
       } }, label))))),
     neighborhoodForm(ctx),
     questionsForm(ctx),
+    catchUpForm(ctx),
     roles.node,
     tokens.node,
     owner ? roles.handOver : null,

@@ -1,0 +1,83 @@
+//! `GET /api/v1/neighborhoods/{id}/catch-up/{code}`: the read-only page of recent messages a new
+//! member's catch-up link opens, once.
+
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiError;
+use crate::provisioning::ProvisionError;
+use crate::state::AppState;
+
+pub struct CatchUpApi;
+
+/// One message as the group saw it.
+#[derive(Debug, Object)]
+pub struct CatchUpMessage {
+    /// Who wrote it.
+    pub sender_name: String,
+    /// What they wrote.
+    pub body: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// What a catch-up link shows.
+#[derive(Debug, Object)]
+pub struct CatchUpOut {
+    /// The neighborhood's name.
+    pub neighborhood: String,
+    /// The latest messages, oldest first.
+    pub messages: Vec<CatchUpMessage>,
+}
+
+#[derive(ApiResponse)]
+enum CatchUpResponse {
+    /// The messages; the link is used up.
+    #[oai(status = 200)]
+    Ok(Json<CatchUpOut>),
+}
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Messages")]
+impl CatchUpApi {
+    /// Open a catch-up link
+    ///
+    /// Public: the code in the link texted to a new member is the key. It opens once, within 7
+    /// days; after that the answer is 404.
+    #[oai(
+        path = "/:id/catch-up/:code",
+        method = "get",
+        operation_id = "open_catch_up"
+    )]
+    async fn open(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        code: Path<String>,
+    ) -> Result<CatchUpResponse, ApiError> {
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or(ProvisionError::NotFound)?;
+        let Some(messages) = crate::catch_up::redeem(&state, id.0, &code.0).await? else {
+            return Err(ApiError::gone_link(
+                "This link has been opened already or has expired. Ask a captain if you missed something.",
+            ));
+        };
+        Ok(CatchUpResponse::Ok(Json(CatchUpOut {
+            neighborhood: neighborhood.name.as_str().to_owned(),
+            messages: messages
+                .into_iter()
+                .map(|message| CatchUpMessage {
+                    sender_name: message.entry.sender_name,
+                    body: message.entry.body,
+                    at: message.entry.at,
+                })
+                .collect(),
+        })))
+    }
+}

@@ -1,0 +1,226 @@
+//! Catch-up for new members, end to end with the emulator: the last messages in one text, or a
+//! link that opens a read-only page once; off by default.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app, wait_until_synced};
+
+const OWNER: &str = "+15550060000";
+const BEN: &str = "+15550060001";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Elm Street with Ben in the group, and three things Ben said; returns (id, number).
+async fn elm_street_with_history(app: &TestApp) -> (String, String) {
+    let created = app
+        .create_neighborhood(&json!({"name": "Elm Street", "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let number = created["phone_number"].as_str().expect("number").to_owned();
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            &json!({"phone": BEN, "display_name": "Ben"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202);
+    wait_until_synced(app, &id, 2, WAIT).await;
+    for text in ["first", "second", "third"] {
+        let routed = app.text(BEN, &number, text).await;
+        assert_eq!(routed["outcome"], "conversation", "{routed}");
+    }
+    eventually(WAIT, "the three messages in the history", || async {
+        let (_, page) = json_of(
+            app.get(&format!("/api/v1/neighborhoods/{id}/messages"))
+                .await,
+        )
+        .await;
+        page["items"]
+            .as_array()
+            .is_some_and(|items| items.len() == 3)
+    })
+    .await;
+    (id, number)
+}
+
+async fn set_catch_up(app: &TestApp, id: &str, setting: Value) -> (u16, Value) {
+    json_of(
+        app.patch_json(
+            &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"catch_up": setting}),
+        )
+        .await,
+    )
+    .await
+}
+
+/// `phone` texts JOIN, a captain approves; returns once the welcome text arrived.
+async fn join_and_approve(app: &TestApp, id: &str, number: &str, phone: &str, name: &str) {
+    let routed = app.text(phone, number, &format!("JOIN {name}")).await;
+    assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
+    let (_, requests) = json_of(
+        app.get(&format!(
+            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
+        ))
+        .await,
+    )
+    .await;
+    let request = requests["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|request| request["phone"] == phone)
+        .expect("the request");
+    let request_id = request["id"].as_str().expect("id");
+    let (status, approval) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202, "{approval}");
+    eventually(WAIT, "the welcome text", || async {
+        app.inbox(phone)
+            .await
+            .iter()
+            .any(|(_, body, _)| body.starts_with("Welcome to Elm Street"))
+    })
+    .await;
+}
+
+/// The texts `phone` received after the welcome text.
+async fn after_welcome(app: &TestApp, phone: &str) -> Vec<String> {
+    let bodies: Vec<String> = app
+        .inbox(phone)
+        .await
+        .into_iter()
+        .map(|(_, body, _)| body)
+        .collect();
+    let welcome = bodies
+        .iter()
+        .position(|body| body.starts_with("Welcome to Elm Street"))
+        .expect("a welcome text");
+    bodies[welcome + 1..].to_vec()
+}
+
+#[tokio::test]
+async fn a_new_member_gets_the_last_messages_in_one_text() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = elm_street_with_history(&app).await;
+    let (status, updated) = set_catch_up(&app, &id, json!({"mode": "text", "messages": 2})).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["catch_up"], json!({"mode": "text", "messages": 2}));
+
+    let dan = "+15550060002";
+    join_and_approve(&app, &id, &number, dan, "Dan").await;
+    eventually(WAIT, "the catch-up text", || async {
+        !after_welcome(&app, dan).await.is_empty()
+    })
+    .await;
+    assert_eq!(
+        after_welcome(&app, dan).await,
+        vec!["Catch up on Elm Street, the last 2 messages:\nBen: second\nBen: third".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn a_catch_up_link_opens_the_latest_messages_once() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = elm_street_with_history(&app).await;
+    let (status, _) = set_catch_up(&app, &id, json!({"mode": "link", "messages": 5})).await;
+    assert_eq!(status, 200);
+
+    let eve = "+15550060003";
+    join_and_approve(&app, &id, &number, eve, "Eve").await;
+    eventually(WAIT, "the catch-up link", || async {
+        !after_welcome(&app, eve).await.is_empty()
+    })
+    .await;
+    let text = after_welcome(&app, eve).await.remove(0);
+    let url = text
+        .split_whitespace()
+        .find(|word| word.contains("/history/"))
+        .unwrap_or_else(|| panic!("a link in {text:?}"));
+    let path = &url[url.find("/history/").expect("path")..];
+    let (neighborhood, code) = path["/history/".len()..]
+        .split_once('/')
+        .expect("id and code");
+    assert_eq!(neighborhood, id);
+
+    let page = reqwest::get(app.url(path)).await.expect("sent");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("/history.js"));
+    let anonymous = reqwest::Client::new();
+    let api = app.url(&format!("/api/v1/neighborhoods/{id}/catch-up/{code}"));
+    let (status, opened) = json_of(anonymous.get(&api).send().await.expect("sent")).await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(opened["neighborhood"], "Elm Street");
+    let said: Vec<&str> = opened["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|message| message["body"].as_str().expect("body"))
+        .collect();
+    assert_eq!(said, ["first", "second", "third"]);
+    assert!(opened["messages"][0]["sender_name"] == "Ben");
+
+    // Once only; a guessed code opens nothing either.
+    let (status, again) = json_of(anonymous.get(&api).send().await.expect("sent")).await;
+    assert_eq!(status, 404, "{again}");
+    assert!(
+        again["message"]
+            .as_str()
+            .expect("message")
+            .contains("opened already")
+    );
+    let guessed = app.url(&format!(
+        "/api/v1/neighborhoods/{id}/catch-up/AAAAAAAAAAAAAAAAAAAAAA"
+    ));
+    let (status, _) = json_of(anonymous.get(&guessed).send().await.expect("sent")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn catch_up_is_off_by_default_and_checked() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = elm_street_with_history(&app).await;
+    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    assert_eq!(neighborhood["catch_up"]["mode"], "off");
+
+    let frank = "+15550060004";
+    join_and_approve(&app, &id, &number, frank, "Frank").await;
+    // The welcome text and the catch-up leave the outbox in order: a later text proves none came.
+    let (status, _) = json_of(
+        app.post_json(
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            &json!({"body": "Welcome Frank!"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202);
+    eventually(WAIT, "the announcement", || async {
+        !after_welcome(&app, frank).await.is_empty()
+    })
+    .await;
+    assert!(
+        after_welcome(&app, frank)
+            .await
+            .iter()
+            .all(|body| !body.starts_with("Catch up")),
+    );
+
+    for bad in [
+        json!({"mode": "text", "messages": 0}),
+        json!({"mode": "text", "messages": 21}),
+    ] {
+        let (status, refused) = set_catch_up(&app, &id, bad).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["details"][0]["field"], "catch_up.messages");
+    }
+}
