@@ -9,6 +9,8 @@
 pub mod audit;
 pub mod auth;
 pub mod events;
+pub mod export;
+pub mod import;
 pub mod join_requests;
 pub mod keys;
 pub mod members;
