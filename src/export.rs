@@ -237,14 +237,9 @@ where
     F: Fn(Option<String>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<(Vec<Row>, String)>, StoreError>> + Send + 'static,
 {
-    stream::try_unfold((read, Some(None)), |(read, cursor)| async move {
-        let Some(after) = cursor else {
-            return Ok(None);
-        };
-        Ok(match read(after).await? {
-            Some((rows, last)) => Some((rows, (read, Some(Some(last))))),
-            None => None,
-        })
+    stream::try_unfold((read, None), |(read, after)| async move {
+        let page = read(after).await?;
+        Ok(page.map(|(rows, last)| (rows, (read, Some(last)))))
     })
     .boxed()
 }

@@ -17,6 +17,9 @@ const NAME: [&str; 4] = ["name", "display name", "display_name", "full name"];
 const PHONE: [&str; 4] = ["phone", "phone number", "mobile", "cell"];
 const ADDRESS: [&str; 2] = ["address", "street address"];
 
+/// Problems with a header row, as (field, message) pairs.
+pub type HeaderProblems = Vec<(String, String)>;
+
 /// Where each thing the import reads sits in a row.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -95,7 +98,7 @@ impl Columns {
     pub fn from_header(
         headers: &[String],
         questions: &[JoinQuestion],
-    ) -> Result<(Self, Vec<ColumnWarning>), Vec<(String, String)>> {
+    ) -> Result<(Self, Vec<ColumnWarning>), HeaderProblems> {
         let mut name = None;
         let mut phone = None;
         let mut address = None;
@@ -224,12 +227,7 @@ impl Columns {
 }
 
 /// Takes `index` for `field`, or notes that an earlier column holds it already.
-fn claim(
-    slot: &mut Option<usize>,
-    field: &str,
-    index: usize,
-    problems: &mut Vec<(String, String)>,
-) {
+fn claim(slot: &mut Option<usize>, field: &str, index: usize, problems: &mut HeaderProblems) {
     match slot {
         Some(first) => problems.push((
             field.to_owned(),

@@ -118,7 +118,7 @@ pub enum Limit {
 pub enum ImportError {
     /// The header row cannot be imported: (field, message) pairs.
     #[error("the header row cannot be imported")]
-    Header(Vec<(String, String)>),
+    Header(columns::HeaderProblems),
     /// Past a limit. In a real run the batches before it were written: `report` says what
     /// they did and `imported_through` the last row they held.
     #[error("the upload is past the {limit:?} limit")]
