@@ -85,9 +85,13 @@ pub struct ImportReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum RowOutcome {
+    /// A new join request, or a new member when consent is attested.
     Added,
+    /// An existing member or open join request got the row's name, address or answers.
     Updated,
+    /// The row matches what is stored.
     Unchanged,
+    /// Not imported; `reason` says why.
     Rejected,
 }
 
@@ -544,5 +548,43 @@ fn report_of(candidate: &Candidate, change: &Change) -> RowReport {
         record,
         changed: changed.iter().map(|field| (*field).to_owned()).collect(),
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_upload_past_the_byte_limit_fails_as_it_streams_in() {
+        const MIB: usize = 1024 * 1024;
+        let chunks = (0..=MAX_BYTES as usize / MIB).map(|_| Ok::<_, io::Error>(vec![b'x'; MIB]));
+        let body = poem::Body::from_bytes_stream(futures::stream::iter(chunks));
+        let mut read = Vec::new();
+        let error = body_reader(body)
+            .read_to_end(&mut read)
+            .await
+            .expect_err("too large");
+        assert_eq!(error.kind(), io::ErrorKind::FileTooLarge);
+        assert!(read.len() as u64 <= MAX_BYTES);
+    }
+
+    #[tokio::test]
+    async fn a_byte_order_mark_is_dropped_and_short_files_are_kept_whole() {
+        for (input, expected) in [
+            (&b"\xEF\xBB\xBFname,phone"[..], &b"name,phone"[..]),
+            (b"\xEF\xBBname", b"\xEF\xBBname"),
+            (b"na", b"na"),
+            (b"", b""),
+        ] {
+            let mut read = Vec::new();
+            without_bom(input)
+                .await
+                .expect("readable")
+                .read_to_end(&mut read)
+                .await
+                .expect("readable");
+            assert_eq!(read, expected);
+        }
     }
 }
