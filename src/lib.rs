@@ -4,7 +4,8 @@
 //! is the REST surface and its OpenAPI document; `jobs` carries out queued Twilio side effects
 //! and reconciles with Twilio; `provisioning` runs a neighborhood's Twilio side (number,
 //! Conversations) with undo on failure; `joining` decides join requests; `membership` handles
-//! what neighbors text (LEAVE, STOP, START, JOIN); `webhooks` is Twilio's way in; `domain` holds
+//! what neighbors text (LEAVE, STOP, START, JOIN); `import` and `export` move neighbors in from
+//! a spreadsheet and records out to one; `webhooks` is Twilio's way in; `domain` holds
 //! pure types and rules; `store` is Redis (every key format in `store::keys`); `twilio` is the
 //! REST client; `sandbox` emulates Twilio; `telemetry` sets up logs and metrics; `ui` embeds the
 //! static web pages; `secret` keeps secrets out of logs.
@@ -16,6 +17,8 @@ pub mod catch_up;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod export;
+pub mod import;
 pub mod jobs;
 pub mod joining;
 pub mod membership;

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod catch_up;
 pub mod error;
 pub mod events;
+pub mod export;
+pub mod import;
 pub mod invites;
 pub mod join;
 pub mod join_requests;
@@ -40,6 +42,9 @@ pub enum ApiTags {
     Invites,
     /// Who did what.
     Audit,
+    /// Neighbors in from a spreadsheet; members, join requests, messages and the audit log out
+    /// as CSV or JSON files.
+    ImportExport,
     /// API tokens for integrators.
     Tokens,
     /// Health, readiness and metrics.
@@ -60,6 +65,8 @@ pub type Api = (
     join_requests::JoinRequestsApi,
     invites::InvitesApi,
     audit::AuditApi,
+    import::ImportApi,
+    export::ExportApi,
     tokens::TokensApi,
 );
 
@@ -79,6 +86,8 @@ pub fn service() -> OpenApiService<Api, ()> {
         join_requests::JoinRequestsApi,
         invites::InvitesApi,
         audit::AuditApi,
+        import::ImportApi,
+        export::ExportApi,
         tokens::TokensApi,
     );
     OpenApiService::new(apis, "neighborhood-text", API_VERSION)

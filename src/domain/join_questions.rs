@@ -97,19 +97,32 @@ pub fn answers(
                 format!("Answer \"{}\" to ask to join.", question.text),
             )),
             None => {}
-            Some(a) if a.chars().count() > MAX_ANSWER_CHARS => problems.push((
-                format!("answers.{}", question.id),
-                format!("An answer has at most {MAX_ANSWER_CHARS} characters."),
-            )),
-            Some(a) => {
-                filed.insert(question.text.clone(), a.to_owned());
-            }
+            Some(a) => match answer_text(a) {
+                Err(ParseError(message)) => {
+                    problems.push((format!("answers.{}", question.id), message));
+                }
+                Ok(a) => {
+                    filed.insert(question.text.clone(), a.to_owned());
+                }
+            },
         }
     }
     if problems.is_empty() {
         Ok(filed)
     } else {
         Err(problems)
+    }
+}
+
+/// One answer as it is filed: trimmed, at most 500 characters.
+pub fn answer_text(answer: &str) -> Result<&str, ParseError> {
+    let answer = answer.trim();
+    if answer.chars().count() > MAX_ANSWER_CHARS {
+        Err(ParseError(format!(
+            "An answer has at most {MAX_ANSWER_CHARS} characters."
+        )))
+    } else {
+        Ok(answer)
     }
 }
 

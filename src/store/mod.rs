@@ -11,6 +11,8 @@ pub mod auth;
 pub mod catch_up;
 pub mod erase;
 pub mod events;
+pub mod export;
+pub mod import;
 pub mod join_requests;
 pub mod keys;
 pub mod members;

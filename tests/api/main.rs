@@ -9,6 +9,7 @@ mod cli;
 mod directory;
 mod events;
 mod helpers;
+mod import_export;
 mod invites;
 mod join;
 mod keywords;

@@ -242,6 +242,8 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "create_token" => {
             json!({"name": "sync", "neighborhood_id": fixture.neighborhood, "role": "member"})
         }
+        // A CSV body (sent as `text/csv`); a dry run, the import's default.
+        "import_members" => json!("name,phone\nNewcomer,+15550004096\n"),
         _ => return None,
     })
 }
@@ -251,6 +253,8 @@ struct Operation {
     method: String,
     path: String,
     has_body: bool,
+    /// The request body's media type, when it takes one.
+    content_type: Option<String>,
 }
 
 fn operations() -> Vec<Operation> {
@@ -266,6 +270,9 @@ fn operations() -> Vec<Operation> {
                 method: method.to_uppercase(),
                 path: path.clone(),
                 has_body: operation.get("requestBody").is_some(),
+                content_type: operation["requestBody"]["content"]
+                    .as_object()
+                    .and_then(|content| content.keys().next().cloned()),
             });
         }
     }
@@ -304,8 +311,12 @@ async fn check(
         .1;
     let method = reqwest::Method::from_bytes(operation.method.as_bytes()).expect("method");
     let mut request = client.request(method, &url);
-    if let Some(body) = &body {
-        request = request.json(body);
+    match (&body, operation.content_type.as_deref()) {
+        (Some(Value::String(csv)), Some("text/csv")) => {
+            request = request.header("content-type", "text/csv").body(csv.clone());
+        }
+        (Some(body), _) => request = request.json(body),
+        (None, _) => {}
     }
     let status = request.send().await.expect("sent").status().as_u16();
     let expected_ok = who.allowed(access);

@@ -1,0 +1,183 @@
+//! `GET /api/v1/neighborhoods/{id}/export/...`: members, join requests, messages and the audit
+//! log as CSV or JSON files, streamed as they are read (see `crate::export`).
+
+use poem::Body;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Binary;
+use poem_openapi::{ApiResponse, OpenApi, ResponseContent};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiError;
+use crate::auth::policy;
+use crate::auth::principal::Auth;
+use crate::domain::neighborhood::Neighborhood;
+use crate::export::{self, ExportFormat, Table};
+use crate::state::AppState;
+
+pub struct ExportApi;
+
+/// The file, in the format asked for.
+#[derive(ResponseContent)]
+pub enum ExportFile {
+    /// CSV with a header row.
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    Csv(Binary<Body>),
+    /// A JSON array of objects keyed by column.
+    #[oai(content_type = "application/json")]
+    Json(Binary<Body>),
+}
+
+#[derive(ApiResponse)]
+enum ExportResponse {
+    /// The file, streamed as it is read, to save (`attachment; filename="..."`). Should reading
+    /// fail midway, the download breaks off rather than ending short.
+    #[oai(status = 200)]
+    Ok(
+        ExportFile,
+        /// `attachment; filename="<slug>-<what>-<date>.<csv|json>"`.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+async fn neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ApiError> {
+    state
+        .store
+        .get_neighborhood(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("neighborhood"))
+}
+
+fn file(
+    neighborhood: &Neighborhood,
+    what: &str,
+    format: ExportFormat,
+    table: Table,
+) -> ExportResponse {
+    let name = export::file_name(neighborhood, what, format);
+    let body = Binary(Body::from_bytes_stream(export::encode(table, format)));
+    let content = match format {
+        ExportFormat::Csv => ExportFile::Csv(body),
+        ExportFormat::Json => ExportFile::Json(body),
+    };
+    ExportResponse::Ok(content, format!("attachment; filename=\"{name}\""))
+}
+
+#[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::ImportExport")]
+impl ExportApi {
+    /// Export members
+    ///
+    /// Every member, whatever their status, oldest first. Columns, always in this order: `id`,
+    /// `name`, `phone`, `address`, `role`, `status`, `status_reason`, `joined_at`, `updated_at`,
+    /// `muted`, `sync`, `consent_channel`, `consent_text`, `consent_at`, `consent_ip`,
+    /// `consent_message_sid`, `approved_by`, then one column per join question, headed by its
+    /// text (by its id if the text is one of these names). For moderators `phone`, `address`,
+    /// the consent columns and the answers are empty (the columns stay, so files line up).
+    /// The CSV imports as it is: importing it back changes nothing. CSV cells a spreadsheet
+    /// would run as a formula (starting `=`, `+`, `-`, `@`) begin with `'`; the import takes
+    /// it off.
+    #[oai(
+        path = "/:id/export/members",
+        method = "get",
+        operation_id = "export_members"
+    )]
+    async fn members(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// `csv` (the default) or `json`.
+        format: Query<Option<ExportFormat>>,
+    ) -> Result<ExportResponse, ApiError> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "export_members", Some(id.0)).await?;
+        let neighborhood = neighborhood(&state, id.0).await?;
+        let format = format.0.unwrap_or_default();
+        let table =
+            export::members(&state.store, &neighborhood, policy::may_see_phones(&grant)).await?;
+        Ok(file(&neighborhood, "members", format, table))
+    }
+
+    /// Export join requests
+    ///
+    /// Every join request, oldest first, with its consent evidence, as a carrier vetting the
+    /// opt-in process asks for it. Columns, in this order: `id`, `number`, `name`, `phone`,
+    /// `address`, `channel` (`web`, `sms`, `invite`, `import`), `state`, `consent_text` (the
+    /// exact text agreed to), `consent_at`, `consent_ip` (web requests), `consent_message_sid`
+    /// (texted requests), `created_at`, `decided_by` (who approved or denied), `decided_at`,
+    /// `member_id`, then one column per join question. For moderators `phone` and
+    /// `consent_ip` are empty.
+    #[oai(
+        path = "/:id/export/join-requests",
+        method = "get",
+        operation_id = "export_join_requests"
+    )]
+    async fn join_requests(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// `csv` (the default) or `json`.
+        format: Query<Option<ExportFormat>>,
+    ) -> Result<ExportResponse, ApiError> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "export_join_requests", Some(id.0)).await?;
+        let neighborhood = neighborhood(&state, id.0).await?;
+        let format = format.0.unwrap_or_default();
+        let table =
+            export::join_requests(&state.store, &neighborhood, policy::may_see_phones(&grant))
+                .await?;
+        Ok(file(&neighborhood, "join-requests", format, table))
+    }
+
+    /// Export messages
+    ///
+    /// The message history (the newest `NT_HISTORY_MESSAGES`), oldest first. Columns, in this
+    /// order: `id`, `at`, `message_sid`, `sender_member_id`, `sender_name`, `body`, `shard`.
+    /// Never phone numbers.
+    #[oai(
+        path = "/:id/export/messages",
+        method = "get",
+        operation_id = "export_messages"
+    )]
+    async fn messages(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// `csv` (the default) or `json`.
+        format: Query<Option<ExportFormat>>,
+    ) -> Result<ExportResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "export_messages", Some(id.0)).await?;
+        let neighborhood = neighborhood(&state, id.0).await?;
+        let format = format.0.unwrap_or_default();
+        let table = export::messages(&state.store, &neighborhood);
+        Ok(file(&neighborhood, "messages", format, table))
+    }
+
+    /// Export the audit log
+    ///
+    /// Every privileged action in the neighborhood, oldest first. Columns, in this order:
+    /// `id`, `at`, `actor`, `action`, `target`, `source`, `detail` (JSON).
+    #[oai(
+        path = "/:id/export/audit",
+        method = "get",
+        operation_id = "export_audit"
+    )]
+    async fn audit(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// `csv` (the default) or `json`.
+        format: Query<Option<ExportFormat>>,
+    ) -> Result<ExportResponse, ApiError> {
+        policy::authorize(&state, auth.principal(), "export_audit", Some(id.0)).await?;
+        let neighborhood = neighborhood(&state, id.0).await?;
+        let format = format.0.unwrap_or_default();
+        let table = export::audit(&state.store, neighborhood.id);
+        Ok(file(&neighborhood, "audit", format, table))
+    }
+}
