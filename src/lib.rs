@@ -4,7 +4,8 @@
 //! is the REST surface and its OpenAPI document; `jobs` carries out queued Twilio side effects
 //! and reconciles with Twilio; `provisioning` runs a neighborhood's Twilio side (number,
 //! Conversations) with undo on failure; `joining` decides join requests; `membership` handles
-//! what neighbors text (LEAVE, STOP, START, JOIN); `webhooks` is Twilio's way in; `domain` holds
+//! what neighbors text (LEAVE, STOP, START, JOIN); `costs` keeps the cost ledger and the monthly
+//! budget (alerts, held announcements); `webhooks` is Twilio's way in; `domain` holds
 //! pure types and rules; `store` is Redis (every key format in `store::keys`); `twilio` is the
 //! REST client; `sandbox` emulates Twilio; `telemetry` sets up logs and metrics; `ui` embeds the
 //! static web pages; `secret` keeps secrets out of logs.
@@ -14,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod costs;
 pub mod domain;
 pub mod jobs;
 pub mod joining;

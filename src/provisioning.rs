@@ -10,6 +10,7 @@ use rand::RngExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::costs::Money;
 use crate::domain::join_questions::JoinQuestion;
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
@@ -53,6 +54,8 @@ pub struct NeighborhoodChanges {
     pub mode: Option<Mode>,
     pub join_policy: Option<JoinPolicy>,
     pub join_questions: Option<Vec<JoinQuestion>>,
+    /// `Some(None)` removes the cap.
+    pub monthly_budget: Option<Option<Money>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +207,7 @@ async fn provision(
         mode: new.mode,
         join_policy: new.join_policy,
         join_questions: new.join_questions,
+        monthly_budget: None,
         state: NeighborhoodState::Active,
         created_at: now,
         updated_at: now,
@@ -429,6 +433,9 @@ pub async fn update_neighborhood(
             }
             if let Some(questions) = &changes.join_questions {
                 neighborhood.join_questions = questions.clone();
+            }
+            if let Some(budget) = changes.monthly_budget {
+                neighborhood.monthly_budget = budget;
             }
             Ok(())
         })

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod costs;
 pub mod error;
 pub mod events;
 pub mod invites;
@@ -41,6 +42,8 @@ pub enum ApiTags {
     Audit,
     /// API tokens for integrators.
     Tokens,
+    /// What texting costs: the monthly ledger and the budget.
+    Costs,
     /// Health, readiness and metrics.
     System,
 }
@@ -59,6 +62,7 @@ pub type Api = (
     invites::InvitesApi,
     audit::AuditApi,
     tokens::TokensApi,
+    costs::CostsApi,
 );
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
@@ -77,6 +81,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         invites::InvitesApi,
         audit::AuditApi,
         tokens::TokensApi,
+        costs::CostsApi,
     );
     OpenApiService::new(apis, "neighborhood-text", API_VERSION)
         .description(

@@ -1,6 +1,7 @@
 //! Pure types and rules, no I/O: values are parsed here once, at the edge, and trusted after.
 
 pub mod access;
+pub mod costs;
 pub mod join_questions;
 pub mod join_request;
 pub mod member;

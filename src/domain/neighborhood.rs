@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ParseError;
+use super::costs::Money;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
 
@@ -71,6 +72,10 @@ pub struct Neighborhood {
     /// What the join page asks beyond name, phone and address.
     #[serde(default)]
     pub join_questions: Vec<JoinQuestion>,
+    /// The monthly cost cap (in micro-dollars); None: no cap. At 80 % and 100 % the captains
+    /// are told; at 100 % announcements are held.
+    #[serde(default, rename = "monthly_budget_micros")]
+    pub monthly_budget: Option<Money>,
     pub state: NeighborhoodState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

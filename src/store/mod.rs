@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod costs;
 pub mod events;
 pub mod join_requests;
 pub mod keys;
