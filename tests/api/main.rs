@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod cli;
+mod costs;
 mod directory;
 mod events;
 mod helpers;
