@@ -471,16 +471,6 @@ pub async fn budget_changed(
     Ok(())
 }
 
-/// This month's cost so far and whether announcements are held now.
-pub async fn current_cost(
-    state: &AppState,
-    neighborhood: &Neighborhood,
-) -> Result<(Money, bool), StoreError> {
-    let (current, _) = this_month(state, neighborhood).await?;
-    let total = current.bill.total;
-    Ok((total, over_budget(total, neighborhood.monthly_budget)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
