@@ -474,6 +474,41 @@ pub async fn budget_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::member::{DisplayName, Participant, Role};
+    use crate::domain::phone::Phone;
+
+    fn placed(phone: &str, shard: Option<&str>, status: MemberStatus) -> Member {
+        let mut member = Member::joining(
+            Uuid::nil(),
+            Phone::parse(phone).unwrap(),
+            DisplayName::parse(phone).unwrap(),
+            Role::Member,
+        );
+        member.status = status;
+        member.participant = shard.map(|sid| Participant {
+            conversation_sid: sid.to_owned(),
+            participant_sid: format!("MB{phone}"),
+        });
+        member
+    }
+
+    #[test]
+    fn a_shard_delivers_to_its_participants_but_the_author_and_opted_out_phones() {
+        let author = placed("+15550001001", Some("CH1"), MemberStatus::Active);
+        let members = [
+            author.clone(),
+            placed("+15550001002", Some("CH1"), MemberStatus::Active),
+            // Left, but the removal has not reached Twilio yet: still delivered to.
+            placed("+15550001003", Some("CH1"), MemberStatus::Left),
+            placed("+15550001004", Some("CH1"), MemberStatus::OptedOut),
+            placed("+15550001005", Some("CH2"), MemberStatus::Active),
+            placed("+15550001006", None, MemberStatus::Active),
+        ];
+        let ids = |indexes: &[usize]| indexes.iter().map(|&i| members[i].id).collect::<Vec<_>>();
+        assert_eq!(recipients(&members, "CH1", Some(author.id)), ids(&[1, 2]));
+        assert_eq!(recipients(&members, "CH1", None), ids(&[0, 1, 2]));
+        assert_eq!(recipients(&members, "CH2", Some(author.id)), ids(&[4]));
+    }
 
     #[test]
     fn a_group_copy_charges_every_recipient_and_makes_them_active() {
