@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
+use crate::domain::costs::PriceTable;
 use crate::secret::Secret;
 
 /// The `neighborhood-text` command line.
@@ -287,6 +288,14 @@ pub struct Settings {
     /// participants; 0 turns the periodic run off (`POST .../sync` still works).
     #[arg(long, env = "NT_RECONCILE_EVERY_SECS", default_value = "3600", value_parser = parse_reconcile_every)]
     pub reconcile_every_secs: u64,
+
+    /// Prices the cost ledger uses, as a JSON object overriding any of the defaults (US long
+    /// code, read 2026-11-09): {"number_month": "1.15", "sms_segment_out": "0.0083",
+    /// "sms_segment_in": "0.0083", "active_user": "0.05", "free_active_users": 0, "as_of":
+    /// "2026-11-09"}. Prices are dollar strings; free_active_users is how many Conversations
+    /// active users a neighborhood's month is not charged for (Twilio's 200 free are per account).
+    #[arg(long, env = "NT_PRICES", default_value = "{}", value_parser = parse_prices)]
+    pub prices: PriceTable,
 }
 
 /// A Redis URL whose password never reaches a log line.
@@ -642,6 +651,10 @@ fn parse_session_secret(value: &str) -> Result<Secret, String> {
     }
 }
 
+fn parse_prices(value: &str) -> Result<PriceTable, String> {
+    PriceTable::with_overrides(value).map_err(|error| error.0)
+}
+
 fn parse_log_filter(value: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::try_new(value)
         .map(|_| value.to_owned())
@@ -730,6 +743,23 @@ mod tests {
         assert!(!shown.contains("-secret"), "{shown}");
         assert!(!shown.contains("pw-secret"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn prices_are_overridden_by_nt_prices() {
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.prices, PriceTable::default());
+        let settings = parse(&[
+            "--prices",
+            r#"{"sms_segment_out": "0.01", "as_of": "2027-01-05"}"#,
+        ])
+        .unwrap();
+        assert_eq!(settings.prices.sms_segment_out.micros(), 10_000);
+        assert_eq!(settings.prices.as_of, "2027-01-05");
+        let error = parse(&["--prices", r#"{"sms_segment_out": "cheap"}"#])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("NT_PRICES.sms_segment_out"), "{error}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! and reconciles with Twilio; `provisioning` runs a neighborhood's Twilio side (number,
 //! Conversations) with undo on failure; `joining` decides join requests; `membership` handles
 //! what neighbors text (LEAVE, STOP, START, JOIN); `import` and `export` move neighbors in from
-//! a spreadsheet and records out to one; `webhooks` is Twilio's way in; `domain` holds
+//! a spreadsheet and records out to one; `costs` keeps the cost ledger and the monthly budget
+//! (alerts, held announcements); `webhooks` is Twilio's way in; `domain` holds
 //! pure types and rules; `store` is Redis (every key format in `store::keys`); `twilio` is the
 //! REST client; `sandbox` emulates Twilio; `telemetry` sets up logs and metrics; `ui` embeds the
 //! static web pages; `secret` keeps secrets out of logs.
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod catch_up;
 pub mod commands;
 pub mod config;
+pub mod costs;
 pub mod domain;
 pub mod export;
 pub mod import;

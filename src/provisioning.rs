@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::access::TokenScope;
 use crate::domain::catch_up::CatchUp;
+use crate::domain::costs::Money;
 use crate::domain::join_questions::JoinQuestion;
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
@@ -57,6 +58,8 @@ pub struct NeighborhoodChanges {
     pub join_policy: Option<JoinPolicy>,
     pub join_questions: Option<Vec<JoinQuestion>>,
     pub catch_up: Option<CatchUp>,
+    /// `Some(None)` removes the cap.
+    pub monthly_budget: Option<Option<Money>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +214,7 @@ async fn provision(
         join_policy: new.join_policy,
         join_questions: new.join_questions,
         catch_up: CatchUp::default(),
+        monthly_budget: None,
         state: NeighborhoodState::Active,
         created_at: now,
         updated_at: now,
@@ -439,6 +443,9 @@ pub async fn update_neighborhood(
             }
             if let Some(catch_up) = changes.catch_up {
                 neighborhood.catch_up = catch_up;
+            }
+            if let Some(budget) = changes.monthly_budget {
+                neighborhood.monthly_budget = budget;
             }
             Ok(())
         })

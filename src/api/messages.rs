@@ -1,5 +1,6 @@
 //! `/api/v1/neighborhoods/{id}/messages`: what the group said, newest first, and announcements
-//! from the captains to every Conversation. The history holds names, never phone numbers, and
+//! from the captains to every Conversation, with what they cost (and held while the month is
+//! over its budget). The history holds names, never phone numbers, and
 //! keeps the newest `NT_HISTORY_MESSAGES` messages.
 
 use poem::Request;
@@ -14,11 +15,13 @@ use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
+use crate::costs;
 use crate::domain::neighborhood::Neighborhood;
+use crate::domain::segments::Encoding;
 use crate::state::AppState;
 use crate::store::audit::rfc3339_now;
+use crate::store::costs::HeldAnnouncement;
 use crate::store::messages::{HistoryEntry, StoredMessage};
-use crate::store::outbox::Effect;
 
 pub struct MessagesApi;
 
@@ -58,11 +61,57 @@ pub struct AnnouncementIn {
     pub body: String,
 }
 
+/// What an announcement is expected to cost, before it is sent.
+#[derive(Debug, Object)]
+pub struct AnnouncementEstimate {
+    /// Encoding of the signed text: `gsm7`, or `ucs2` when any character is outside GSM-7.
+    pub encoding: Encoding,
+    /// SMS segments of the text as the group sees it (signed with the sender's name).
+    pub segments: u32,
+    /// Members it reaches, across every Conversation.
+    pub recipients: u64,
+    /// Of those, members not yet counted as Conversations active users this month.
+    pub new_active_users: u64,
+    /// segments × recipients × the outbound segment price, in US dollars.
+    pub sms_cost: String,
+    /// new active users × the active user price (beyond the free allowance), in US dollars.
+    pub active_users_cost: String,
+    /// The whole estimate, in US dollars.
+    pub cost: String,
+    /// This month's cost so far, in US dollars.
+    pub month_cost: String,
+    /// The monthly cap in US dollars; absent when there is none.
+    pub monthly_budget: Option<String>,
+    /// True when the month is at or over the cap: the announcement would be held.
+    pub held: bool,
+}
+
+/// An announcement as accepted.
+#[derive(Debug, Object)]
+pub struct AnnouncementOut {
+    #[oai(flatten)]
+    pub message: MessageOut,
+    /// True when this month's cost is at or over the budget: the announcement waits (it is listed
+    /// in `GET .../costs`) and goes out by itself, once, when a captain raises the budget or the
+    /// month ends. The group chat itself is not held.
+    pub held: bool,
+    /// What it is expected to cost.
+    pub estimate: AnnouncementEstimate,
+}
+
 #[derive(ApiResponse)]
 enum AnnounceResponse {
-    /// Accepted: it is on its way to every Conversation of the neighborhood.
+    /// Accepted: on its way to every Conversation of the neighborhood, or held by the budget
+    /// (`held`).
     #[oai(status = 202)]
-    Accepted(Json<MessageOut>),
+    Accepted(Json<AnnouncementOut>),
+}
+
+#[derive(ApiResponse)]
+enum EstimateResponse {
+    /// The estimate; nothing was sent.
+    #[oai(status = 200)]
+    Ok(Json<AnnouncementEstimate>),
 }
 
 #[derive(ApiResponse)]
@@ -81,7 +130,9 @@ impl MessagesApi {
     ///
     /// Sends a text to every member, in every Conversation of the neighborhood, signed with the
     /// captain's name (an API token signs with the neighborhood's name). One REST call per
-    /// Conversation, carried out in the background; it goes into the history at once.
+    /// Conversation, carried out in the background; it goes into the history at once. The answer
+    /// carries its cost estimate. When this month's cost is at or over the neighborhood's budget
+    /// the announcement is held instead (`held: true`) and goes out once the budget allows.
     #[oai(
         path = "/:id/messages",
         method = "post",
@@ -96,29 +147,13 @@ impl MessagesApi {
         body: Json<AnnouncementIn>,
     ) -> Result<AnnounceResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "post_announcement", Some(id.0)).await?;
-        let text = body.0.body.trim().to_owned();
-        if text.is_empty() || text.chars().count() > MAX_BODY_CHARS {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "body",
-                format!("An announcement has 1 to {MAX_BODY_CHARS} characters."),
-            );
-            errors.finish()?;
-        }
+        let text = announcement_text(&body.0)?;
         let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         let (member_id, name) = signer(&state, auth.principal(), &neighborhood).await?;
         let message_sid = format!("announcement-{}", Uuid::now_v7().simple());
         let signed = format!("{name}: {text}");
-        let relays: Vec<Effect> = neighborhood
-            .shards
-            .iter()
-            .map(|shard| Effect::Relay {
-                conversation_sid: shard.conversation_sid.clone(),
-                author: "system".to_owned(),
-                body: signed.clone(),
-                source_message_sid: message_sid.clone(),
-            })
-            .collect();
+        let plan = costs::plan_announcement(&state, &neighborhood, &signed, &message_sid).await?;
+        let held = plan.estimate.held;
         let entry = HistoryEntry {
             message_sid: message_sid.clone(),
             member_id,
@@ -127,27 +162,80 @@ impl MessagesApi {
             conversation_sid: String::new(),
             at: rfc3339_now(),
         };
-        state
-            .store
-            .record_message(id.0, &entry, &relays, state.settings.history_messages)
-            .await?;
+        if held {
+            let waiting = HeldAnnouncement {
+                message_sid: message_sid.clone(),
+                member_id,
+                sender_name: entry.sender_name.clone(),
+                body: entry.body.clone(),
+                signed,
+                held_at: entry.at.clone(),
+            };
+            costs::hold(&state, id.0, &waiting).await?;
+        } else {
+            state
+                .store
+                .record_message(id.0, &entry, &plan.relays, state.settings.history_messages)
+                .await?;
+        }
         record(
             &state,
             auth.principal(),
             request,
             Some(id.0),
-            "message.announce",
+            if held { "message.hold" } else { "message.announce" },
             format!("message:{message_sid}"),
-            serde_json::json!({"shards": relays.len()}),
+            serde_json::json!({"shards": neighborhood.shards.len(), "estimate": plan.estimate.cost.to_string()}),
         )
         .await;
         let stored = StoredMessage {
             id: String::new(),
             entry,
         };
-        Ok(AnnounceResponse::Accepted(Json(to_out(
-            stored,
-            &neighborhood.shards,
+        Ok(AnnounceResponse::Accepted(Json(AnnouncementOut {
+            message: to_out(stored, &neighborhood.shards),
+            held,
+            estimate: estimate_out(&plan.estimate, &neighborhood),
+        })))
+    }
+
+    /// Estimate an announcement
+    ///
+    /// What an announcement would cost if sent now: its encoding and segments (signed with
+    /// your name, as the group would see it), the members it reaches, and the price, from the
+    /// configured price table. Whether it would be held by the budget. Nothing is sent.
+    #[oai(
+        path = "/:id/messages/estimate",
+        method = "post",
+        operation_id = "estimate_announcement"
+    )]
+    async fn estimate(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<AnnouncementIn>,
+    ) -> Result<EstimateResponse, ApiError> {
+        policy::authorize(
+            &state,
+            auth.principal(),
+            "estimate_announcement",
+            Some(id.0),
+        )
+        .await?;
+        let text = announcement_text(&body.0)?;
+        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let (_, name) = signer(&state, auth.principal(), &neighborhood).await?;
+        let plan = costs::plan_announcement(
+            &state,
+            &neighborhood,
+            &format!("{name}: {text}"),
+            "estimate",
+        )
+        .await?;
+        Ok(EstimateResponse::Ok(Json(estimate_out(
+            &plan.estimate,
+            &neighborhood,
         ))))
     }
 
@@ -210,6 +298,35 @@ impl MessagesApi {
 
 /// Twilio's limit for one outbound message body.
 const MAX_BODY_CHARS: usize = 1600;
+
+/// The announcement's text, trimmed: 1 to 1,600 characters.
+fn announcement_text(body: &AnnouncementIn) -> Result<String, ApiError> {
+    let text = body.body.trim().to_owned();
+    if text.is_empty() || text.chars().count() > MAX_BODY_CHARS {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "body",
+            format!("An announcement has 1 to {MAX_BODY_CHARS} characters."),
+        );
+        errors.finish()?;
+    }
+    Ok(text)
+}
+
+fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> AnnouncementEstimate {
+    AnnouncementEstimate {
+        encoding: estimate.encoding,
+        segments: estimate.segments,
+        recipients: estimate.recipients,
+        new_active_users: estimate.new_active_users,
+        sms_cost: estimate.sms.to_string(),
+        active_users_cost: estimate.active_users.to_string(),
+        cost: estimate.cost.to_string(),
+        month_cost: estimate.month_cost.to_string(),
+        monthly_budget: neighborhood.monthly_budget.map(|budget| budget.to_string()),
+        held: estimate.held,
+    }
+}
 
 /// The name an announcement is signed with: the captain's own, or the neighborhood's for tokens.
 async fn signer(

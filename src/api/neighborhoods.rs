@@ -5,6 +5,7 @@ use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -14,7 +15,9 @@ use super::audit::record;
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
+use crate::costs;
 use crate::domain::catch_up::CatchUp;
+use crate::domain::costs::Money;
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::member::{DisplayName, Member, Role};
 use crate::domain::neighborhood::{
@@ -74,6 +77,10 @@ pub struct NeighborhoodPatch {
     pub join_questions: Option<Vec<JoinQuestion>>,
     /// Catch-up for new members: `{"mode": "off" | "text" | "link", "messages": 1..20}`.
     pub catch_up: Option<CatchUp>,
+    /// The monthly cost cap in US dollars (`"25"`, `"25.00"`), or `null` for none. At 80 % and
+    /// 100 % of it the captains get a text (once each a month); from 100 % announcements are held,
+    /// and raising the cap above the month's cost sends them.
+    pub monthly_budget: MaybeUndefined<String>,
 }
 
 /// How to archive.
@@ -142,6 +149,8 @@ pub struct NeighborhoodOut {
     pub join_questions: Vec<JoinQuestion>,
     /// What a newly approved member gets of the recent messages.
     pub catch_up: CatchUp,
+    /// The monthly cost cap in US dollars; absent when there is none.
+    pub monthly_budget: Option<String>,
     /// `active` or `archived`.
     pub state: NeighborhoodState,
     /// When it was created.
@@ -300,6 +309,8 @@ impl NeighborhoodsApi {
     /// Update a neighborhood
     ///
     /// Captains and the owner. A new name also renames the neighborhood's Conversations at Twilio.
+    /// A new `monthly_budget` takes effect at once: announcements it held go out if this month's
+    /// cost is now under it.
     #[oai(path = "/:id", method = "patch", operation_id = "update_neighborhood")]
     async fn update(
         &self,
@@ -311,13 +322,21 @@ impl NeighborhoodsApi {
     ) -> Result<NeighborhoodResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "update_neighborhood", Some(id.0)).await?;
         let changes = parse_patch(body.0)?;
-        let detail = serde_json::json!({
+        let mut detail = serde_json::json!({
             "name": changes.name.as_ref().map(|n| n.as_str().to_owned()),
             "description": changes.description.as_ref().map(|d| d.as_str().to_owned()),
             "mode": changes.mode,
             "join_policy": changes.join_policy,
         });
+        let budget_changed = changes.monthly_budget.is_some();
+        if let Some(budget) = changes.monthly_budget {
+            detail["monthly_budget"] = serde_json::json!(budget.map(|b| b.to_string()));
+        }
         let neighborhood = provisioning::update_neighborhood(&state, id.0, changes).await?;
+        if budget_changed {
+            // A raised cap sends what it held; a lowered one may call for an alert.
+            costs::budget_changed(&state, &neighborhood).await?;
+        }
         record(
             &state,
             auth.principal(),
@@ -580,6 +599,25 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
     let catch_up = body
         .catch_up
         .and_then(|catch_up| errors.check("catch_up.messages", catch_up.validate()));
+    let monthly_budget = match body.monthly_budget {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(text) if text.trim().is_empty() => Some(None),
+        MaybeUndefined::Value(text) => match Money::parse_dollars(&text) {
+            Ok(budget) if budget > Money::ZERO => Some(Some(budget)),
+            Ok(_) => {
+                errors.add(
+                    "monthly_budget",
+                    "A budget is more than $0; send null to have none.",
+                );
+                None
+            }
+            Err(error) => {
+                errors.add("monthly_budget", error.0);
+                None
+            }
+        },
+    };
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
@@ -588,6 +626,7 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
         join_policy: body.join_policy,
         join_questions,
         catch_up,
+        monthly_budget,
     })
 }
 
@@ -612,6 +651,7 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
         join_policy: neighborhood.join_policy,
         join_questions: neighborhood.join_questions,
         catch_up: neighborhood.catch_up,
+        monthly_budget: neighborhood.monthly_budget.map(|budget| budget.to_string()),
         state: neighborhood.state,
         created_at: neighborhood.created_at,
         updated_at: neighborhood.updated_at,

@@ -79,8 +79,8 @@ async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String)
         tracing::error!("a code could not be sent: no Twilio account is configured");
         return;
     };
-    let sender = match from {
-        Some(number) => SmsSender::Number(number.into()),
+    let sender = match &from {
+        Some(number) => SmsSender::Number(number.clone().into()),
         None => SmsSender::MessagingService(twilio.messaging_service_sid.clone()),
     };
     let request = SendSms {
@@ -91,6 +91,20 @@ async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String)
     // The code is never logged, and neither is the body that carries it.
     if let Err(error) = twilio.client.send_sms(&request).await {
         tracing::warn!(%error, "code SMS failed");
+        return;
+    }
+    // Sent from a neighborhood's number: that neighborhood pays for it. Codes sent from the
+    // Messaging Service (platform admins) belong to no neighborhood's ledger.
+    if let Some(number) = from {
+        let charge = crate::costs::Charge::text_out(&request.body);
+        let counted = match state.store.neighborhood_of_number(&number).await {
+            Ok(Some(id)) => crate::costs::record(state, id, None, charge).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = counted {
+            tracing::warn!(%error, "a code text was not counted in the cost ledger");
+        }
     }
 }
 

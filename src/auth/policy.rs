@@ -54,6 +54,8 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("list_messages", Access::Neighborhood(Role::Moderator)),
     ("neighborhood_events", Access::Neighborhood(Role::Moderator)),
     ("post_announcement", Access::Neighborhood(Role::Captain)),
+    ("estimate_announcement", Access::Neighborhood(Role::Captain)),
+    ("neighborhood_costs", Access::Neighborhood(Role::Captain)),
     ("transfer_ownership", Access::Neighborhood(Role::Owner)),
     ("list_audit", Access::Neighborhood(Role::Captain)),
     ("import_members", Access::Neighborhood(Role::Captain)),

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod catch_up;
+pub mod costs;
 pub mod join_questions;
 pub mod join_request;
 pub mod member;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::ParseError;
 use super::catch_up::CatchUp;
+use super::costs::Money;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
 
@@ -75,6 +76,10 @@ pub struct Neighborhood {
     /// What a newly approved member gets of the recent messages.
     #[serde(default)]
     pub catch_up: CatchUp,
+    /// The monthly cost cap (in micro-dollars); None: no cap. At 80 % and 100 % the captains
+    /// are told; at 100 % announcements are held.
+    #[serde(default, rename = "monthly_budget_micros")]
+    pub monthly_budget: Option<Money>,
     pub state: NeighborhoodState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -1,5 +1,7 @@
 //! Background work that outlives a request: the outbox worker carrying out Twilio side effects,
-//! and the reconciliation that repairs drift between the members in Redis and Twilio.
+//! the reconciliation that repairs drift between the members in Redis and Twilio, and the release
+//! of announcements held by the budget.
 
+pub mod held;
 pub mod outbox;
 pub mod reconcile;

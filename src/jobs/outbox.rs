@@ -156,6 +156,7 @@ async fn handle(
             author,
             body,
             source_message_sid,
+            recipients,
         } => {
             let copy = RelayCopy {
                 conversation_sid,
@@ -163,7 +164,18 @@ async fn handle(
                 body,
                 source_message_sid,
             };
-            relay(twilio, &copy, entry.attempts > 0).await
+            match relay(twilio, &copy, entry.attempts > 0).await {
+                // Counted once posted (a retry that finds the copy posted counts it, once).
+                Ok(()) => crate::costs::record(
+                    state,
+                    neighborhood_id,
+                    Some(&format!("relay:{source_message_sid}:{conversation_sid}")),
+                    crate::costs::Charge::group_copy(body, recipients),
+                )
+                .await
+                .map_err(EffectError::from),
+                Err(error) => Err(error),
+            }
         }
         Effect::RemoveParticipant {
             member_id,
@@ -501,7 +513,14 @@ async fn send_sms(
         body: body.to_owned(),
     };
     match twilio.client.send_sms(&request).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            // A text that went out is not sent again because the ledger could not count it.
+            let charge = crate::costs::Charge::text_out(body);
+            if let Err(error) = crate::costs::record(state, neighborhood_id, None, charge).await {
+                tracing::warn!(%error, "a sent text was not counted in the cost ledger");
+            }
+            Ok(())
+        }
         // 21610: the phone texted STOP; Twilio will never deliver to it, so there is nothing to retry.
         Err(error) if error.code() == Some(21610) => Ok(()),
         Err(error) => Err(error.into()),

@@ -209,6 +209,40 @@ impl Keys {
     pub fn invites(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:invites", self.prefix, id.simple())
     }
+
+    /// A neighborhood's cost ledger for one UTC month (`2026-11`): a hash of counters (segments
+    /// and messages out and in) plus the budget alert flags of that month. Expires after
+    /// `store::costs::LEDGER_TTL`.
+    pub fn cost_ledger(&self, id: Uuid, month: &str) -> String {
+        format!("{}:{{nb:{}}}:costs:{month}", self.prefix, id.simple())
+    }
+
+    /// The member ids that sent or received a group message in one UTC month (Conversations
+    /// bills each of them once a month): a set, expiring with the ledger.
+    pub fn cost_active_users(&self, id: Uuid, month: &str) -> String {
+        format!(
+            "{}:{{nb:{}}}:costs:{month}:active",
+            self.prefix,
+            id.simple()
+        )
+    }
+
+    /// Set once a billable event (a message's delivery, a relay) was counted, so a retried
+    /// webhook or effect does not count it twice; expires by TTL.
+    pub fn cost_event(&self, id: Uuid, event: &str) -> String {
+        format!("{}:{{nb:{}}}:cost-event:{event}", self.prefix, id.simple())
+    }
+
+    /// Announcements held while the month's cost is at or over the budget: a list of JSON,
+    /// oldest first.
+    pub fn held_announcements(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:held-announcements", self.prefix, id.simple())
+    }
+
+    /// Neighborhoods that may have held announcements: a set of ids, for the periodic release.
+    pub fn held_neighborhoods(&self) -> String {
+        format!("{}:{{global}}:held-announcements", self.prefix)
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the

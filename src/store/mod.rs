@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catch_up;
+pub mod costs;
 pub mod erase;
 pub mod events;
 pub mod export;

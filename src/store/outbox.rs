@@ -46,6 +46,10 @@ pub enum Effect {
         body: String,
         /// The original message, recorded in the copy's attributes.
         source_message_sid: String,
+        /// The members the shard delivers the copy to, as known when it was queued: the cost
+        /// ledger charges their segments once the copy is posted.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recipients: Vec<Uuid>,
     },
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - `onMessageAdded`: the message goes into the neighborhood's history, and into every other
 //!   shard (one REST call each, through the outbox), so a neighborhood past 50 members is still
-//!   one group.
+//!   one group; its delivery in this shard is counted in the cost ledger.
 //! - `onDeliveryUpdated`: the recipient's delivery health; 21610 means they opted out, and too
 //!   many carrier failures in a row pause them and tell the captains.
 //! - `onParticipantAdded` / `onParticipantRemoved`: only changes made outside the service (the
@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{param, receive};
+use crate::costs;
 use crate::domain::member::{
     DeliveryHealth, DeliveryVerdict, DisplayName, Member, MemberStatus, Participant, Role,
     SyncState,
@@ -28,7 +29,6 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::{AuditEntry, rfc3339_now};
 use crate::store::messages::HistoryEntry;
-use crate::store::outbox::Effect;
 
 #[handler]
 pub(super) async fn conversations_post(
@@ -67,7 +67,8 @@ async fn handle(state: &AppState, params: &[(String, String)]) -> Result<(), Sto
     }
 }
 
-/// Records a member's message and relays it into the neighborhood's other shards.
+/// Records a member's message, counts its cost, and relays it into the neighborhood's other
+/// shards.
 async fn message_added(
     state: &AppState,
     neighborhood_id: Uuid,
@@ -80,7 +81,28 @@ async fn message_added(
     if param(params, "Attributes").contains("relay_of") {
         return Ok(());
     }
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(());
+    };
+    let members = state.store.members(neighborhood_id).await?;
+    let member = members.iter().find(|m| m.phone == author);
     let message_sid = param(params, "MessageSid");
+    let conversation_sid = param(params, "ConversationSid");
+    let body = param(params, "Body");
+    // Twilio has delivered it in this shard by now. Counted before the delivery mark below,
+    // under its own mark: a retry after a failure here still counts it, and only once.
+    let delivered = costs::recipients(&members, conversation_sid, member.map(|m| m.id));
+    let mut charge = costs::Charge::group_copy(body, &delivered);
+    if let Some(member) = member {
+        charge = charge.with_active(member.id);
+    }
+    costs::record(
+        state,
+        neighborhood_id,
+        Some(&format!("added:{message_sid}")),
+        charge,
+    )
+    .await?;
     if !state
         .store
         .first_delivery(neighborhood_id, &format!("added:{message_sid}"))
@@ -88,17 +110,7 @@ async fn message_added(
     {
         return Ok(());
     }
-    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
-        return Ok(());
-    };
-    let member = state
-        .store
-        .member_by_phone(neighborhood_id, &author)
-        .await?;
-    let conversation_sid = param(params, "ConversationSid");
-    let body = param(params, "Body");
     let sender_name = member
-        .as_ref()
         .map(|m| m.display_name.as_str().to_owned())
         .unwrap_or_default();
     let text = body
@@ -106,23 +118,20 @@ async fn message_added(
         .unwrap_or(body);
     let entry = HistoryEntry {
         message_sid: message_sid.to_owned(),
-        member_id: member.as_ref().map(|m| m.id),
+        member_id: member.map(|m| m.id),
         sender_name,
         body: text.to_owned(),
         conversation_sid: conversation_sid.to_owned(),
         at: rfc3339_now(),
     };
-    let relays: Vec<Effect> = neighborhood
-        .shards
-        .iter()
-        .filter(|shard| shard.conversation_sid != conversation_sid)
-        .map(|shard| Effect::Relay {
-            conversation_sid: shard.conversation_sid.clone(),
-            author: author.as_str().to_owned(),
-            body: body.to_owned(),
-            source_message_sid: message_sid.to_owned(),
-        })
-        .collect();
+    let relays = costs::relays(
+        &neighborhood,
+        &members,
+        author.as_str(),
+        body,
+        message_sid,
+        Some(conversation_sid),
+    );
     state
         .store
         .record_message(

@@ -1,16 +1,19 @@
 //! The number's own SMS webhook (`SmsUrl`): texts from people outside the group. Strangers get
 //! join instructions, `JOIN Name` files a request, START after STOP asks back in. Members' texts,
 //! which Twilio reports here as well as in the Conversation, get nothing (no double handling).
+//! Every text arriving here is counted in the cost ledger as inbound segments.
 
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 use uuid::Uuid;
 
 use super::{param, receive};
+use crate::costs;
 use crate::domain::join_request::JoinState;
 use crate::domain::member::{DisplayName, MemberStatus};
 use crate::domain::neighborhood::{JoinPolicy, NeighborhoodState};
 use crate::domain::phone::Phone;
+use crate::domain::segments;
 use crate::joining::DecisionError;
 use crate::membership::{self, Keyword};
 use crate::state::AppState;
@@ -40,10 +43,25 @@ async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), Dec
     let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
         return Ok(());
     };
+    count_inbound(state, neighborhood_id, params).await;
     if let Some(reply) = sms_reply(state, neighborhood_id, &from, params).await? {
         membership::queue_text(state, neighborhood_id, &from, reply).await?;
     }
     Ok(())
+}
+
+/// Counts the text in the cost ledger. Twilio calls this webhook for every text to the number,
+/// members' group messages included, so this is where each inbound text is counted, once (by its
+/// sid), with the segments Twilio reports. A failure is logged: the reply matters more.
+async fn count_inbound(state: &AppState, neighborhood_id: Uuid, params: &[(String, String)]) {
+    let segments = param(params, "NumSegments")
+        .parse::<u64>()
+        .unwrap_or_else(|_| u64::from(segments::count(param(params, "Body")).1));
+    let event = format!("in:{}", param(params, "MessageSid"));
+    let charge = costs::Charge::text_in(segments);
+    if let Err(error) = costs::record(state, neighborhood_id, Some(&event), charge).await {
+        tracing::warn!(%error, "an inbound text was not counted in the cost ledger");
+    }
 }
 
 /// What a text to a neighborhood number gets back. Members' texts are carried by the

@@ -102,6 +102,11 @@ async fn an_invalid_setting_stops_the_boot_with_one_sentence_naming_it() {
         "NT_SANDBOX_FAULT_* settings are shares from 0 to 1",
     )
     .await;
+    fails_with(
+        &[("NT_PRICES", r#"{"sms_segment_out": "cheap"}"#)],
+        "NT_PRICES.sms_segment_out",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -137,6 +142,7 @@ async fn help_lists_every_setting_and_never_shows_a_secret() {
             "NT_SANDBOX_FAULT_429",
             "NT_SANDBOX_FAULT_500",
             "NT_SANDBOX_FAULT_TIMEOUT",
+            "NT_PRICES",
         ] {
             assert!(
                 help.contains(&format!("[env: {variable}")),

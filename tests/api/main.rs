@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod catch_up;
 mod cli;
+mod costs;
 mod directory;
 mod events;
 mod helpers;

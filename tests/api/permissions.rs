@@ -226,12 +226,14 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "create_neighborhood" => {
             json!({"name": "New Street", "area_code": "212", "owner_phone": OWNER})
         }
-        "update_neighborhood" => json!({"description": "Changed"}),
+        "update_neighborhood" => json!({"description": "Changed", "monthly_budget": "20.00"}),
         "archive_neighborhood" => json!({"release_number": false}),
         // A wrong name: allowed principals get 400 and nothing is deleted.
         "delete_neighborhood" => json!({"confirm_name": "Not its name"}),
         "update_member" => json!({"role": "moderator"}),
-        "post_announcement" => json!({"body": "Street fair Saturday"}),
+        "post_announcement" | "estimate_announcement" => {
+            json!({"body": "Street fair Saturday"})
+        }
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
         "send_invites" => json!({"phones": ["+15550004097"]}),
         "submit_join_request" => {

@@ -9,6 +9,22 @@ export function placesText(summary) {
   return `${summary.sms_places_used} of ${summary.sms_places} SMS places in ${groups}`;
 }
 
+/** "$1.23" from an exact dollar string such as "1.2349" (rounded to the cent, no floats). */
+export function moneyText(dollars) {
+  const [whole, fraction = ''] = String(dollars).split('.');
+  const micros = BigInt(whole || '0') * 1000000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
+  const cents = (micros + 5000n) / 10000n;
+  return `$${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+}
+
+/** "$1.23 this month of a $10.00 budget, announcements held" */
+export function costText(costs) {
+  let text = `${moneyText(costs.this_month_total)} this month`;
+  if (costs.monthly_budget) text += ` of a ${moneyText(costs.monthly_budget)} budget`;
+  if (costs.announcements_held) text += ', announcements held';
+  return text;
+}
+
 function plural(count, one, many) {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -30,6 +46,12 @@ async function neighborhoodCard(neighborhood) {
         : 'No join requests'),
       h('dt', {}, 'Texting'), h('dd', {}, placesText(summary)),
     );
+    try {
+      const costs = await api(`neighborhoods/${neighborhood.id}/costs`);
+      facts.append(h('dt', {}, 'Cost'), h('dd', {}, costText(costs)));
+    } catch {
+      // Costs are for captains and up; a moderator's card simply has no cost line.
+    }
     if (summary.sync_failed) {
       facts.append(h('dt', {}, 'Attention'), h('dd', {}, h('a', { href: `#/n/${neighborhood.id}/members` },
         `${plural(summary.sync_failed, 'member', 'members')} could not be synced with Twilio`)));

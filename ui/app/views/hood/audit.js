@@ -24,6 +24,9 @@ const ACTIONS = {
   'join_request.deny': 'Denied a join request',
   'invites.send': 'Texted invites',
   'message.announce': 'Sent an announcement',
+  'message.hold': 'Announcement held: the monthly budget is used up',
+  'message.release': 'Sent a held announcement',
+  'neighborhood.budget_alert': 'Told the captains about the monthly budget',
   'token.create': 'Created an API token',
   'token.revoke': 'Revoked an API token',
 };
@@ -40,6 +43,11 @@ const KEYS = {
   relinked: 'Members relinked',
   removed_strays: 'Strangers removed',
   removed_departed: 'Departed members removed',
+  threshold_percent: 'Share of the budget (%)',
+  monthly_budget: 'Monthly budget ($)',
+  cost: 'Cost so far ($)',
+  estimate: 'Estimated cost ($)',
+  captains_texted: 'Captains texted',
 };
 
 /** Names for the ids an entry mentions; a failed lookup just leaves the ids showing. */
@@ -87,7 +95,7 @@ function describer(ctx, names) {
   };
   const source = (text) => {
     if (text?.startsWith('ip:')) return `from ${text.slice(3)}`;
-    return { sms: 'by text message', cli: 'on the command line', webhook: 'reported by Twilio' }[text] ?? text;
+    return { sms: 'by text message', cli: 'on the command line', webhook: 'reported by Twilio', 'cost ledger': 'by the cost ledger' }[text] ?? text;
   };
   return { ref, source };
 }

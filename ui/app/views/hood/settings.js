@@ -6,6 +6,7 @@ import { api, ApiError, errorText } from '../../api.js';
 import { h, field, clearErrors, showErrors, busy, toast, when, phoneText } from '../../dom.js';
 import { coalesce } from '../../live.js';
 import { copyField } from './invite.js';
+import { costText } from '../home.js';
 
 const MAX_QUESTIONS = 10;
 const RANK = { member: 0, moderator: 1, captain: 2, owner: 3 };
@@ -87,6 +88,42 @@ function neighborhoodForm(ctx) {
   } }, name, description, mode, policy, h('div', { class: 'actions' }, submit, saved));
   return section('neighborhood', 'Neighborhood', form);
 }
+
+// ---- (a2) costs and the monthly budget ----
+
+function budgetSection(ctx) {
+  const now = h('p', {}, 'Loading this month\'s cost…');
+  const budget = field({ label: 'Monthly budget (US dollars)', name: 'monthly_budget', value: ctx.neighborhood.monthly_budget ?? '',
+    hint: 'Captains get a text at 80% and at 100% of it. From 100%, announcements wait until you raise it (the group chat goes on). Leave empty for no budget.',
+    attrs: { inputmode: 'decimal', autocomplete: 'off' } });
+  const saved = h('p', { class: 'hint', role: 'status' });
+  const submit = h('button', { class: 'primary', type: 'submit' }, 'Save budget');
+  const refresh = async () => {
+    try {
+      now.textContent = costText(await api(`neighborhoods/${ctx.id}/costs`));
+    } catch (error) {
+      now.textContent = errorText(error);
+    }
+  };
+  const form = h('form', { novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    saved.textContent = '';
+    const value = budget.control.value.trim();
+    await busy(submit, async () => {
+      try {
+        await api(`neighborhoods/${ctx.id}`, { method: 'PATCH', body: { monthly_budget: value === '' ? null : value } });
+        await ctx.reloadNeighborhood();
+        await refresh();
+        saved.textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+      } catch (error) {
+        showErrors(form, error);
+      }
+    });
+  } }, budget, h('div', { class: 'actions' }, submit, saved));
+  return { node: section('costs', 'Costs and budget', now, form), refresh };
+}
+
 
 // ---- catch-up for new members ----
 
@@ -578,7 +615,8 @@ export default async function settings(container, ctx) {
 
   const roles = rolesSection(ctx);
   const owner = ctx.role === 'owner';
-  const jump = [['neighborhood', 'Neighborhood'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
+  const costs = budgetSection(ctx);
+  const jump = [['neighborhood', 'Neighborhood'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
   if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
   container.append(
     h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
@@ -590,6 +628,7 @@ export default async function settings(container, ctx) {
         target?.focus({ preventScroll: true });
       } }, label))))),
     neighborhoodForm(ctx),
+    costs.node,
     questionsForm(ctx),
     catchUpForm(ctx),
     roles.node,
@@ -597,6 +636,6 @@ export default async function settings(container, ctx) {
     owner ? roles.handOver : null,
     owner ? archiveSection(ctx) : null,
   );
-  await Promise.all([roles.refresh(), tokens.refresh()]);
+  await Promise.all([roles.refresh(), tokens.refresh(), costs.refresh()]);
   return ctx.live.on('member', roles.refresh);
 }

@@ -1,0 +1,525 @@
+//! The cost ledger and the budget: what each neighborhood's texting costs, counted as it
+//! happens, and what happens when it reaches the captains' monthly cap.
+//!
+//! What is counted, and where (each at the moment Twilio carried it):
+//! - a group message: in the post-event webhook, once per recipient in the shard it was written
+//!   in (everyone placed there but its author), and once per recipient of each relay into another
+//!   shard when the relay is posted (`jobs::outbox`); announcements are relays too;
+//! - our own 1:1 texts (welcomes, notices, replies, alerts, sign-in and join codes) when Twilio
+//!   accepted them;
+//! - every inbound text in the number's SMS webhook, which Twilio calls for every text to the
+//!   number, members' included ("it will always fire regardless"), so each is counted exactly once
+//!   there, with Twilio's own `NumSegments`;
+//! - active users: every member who received a group message, and its author.
+//!
+//! Budget: at 80 % and at 100 % of the month's cap the captains get a text, each once a month
+//! (an atomic flag in the month's ledger decides which instance sends it), and the audit log an
+//! entry. From 100 % announcements are held, in order, and released (each exactly once) when a
+//! captain raises or removes the cap, or when the month rolls over (`jobs::held`). The group chat
+//! itself goes on: Twilio carries it, and stopping neighbors mid-conversation is not ours to do.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::costs::{
+    self, Bill, Money, Month, Threshold, Usage, charged_active_users, over_budget,
+};
+use crate::domain::member::{Member, MemberStatus};
+use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
+use crate::domain::segments::{self, Encoding};
+use crate::membership;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::audit::{AuditEntry, rfc3339_now};
+use crate::store::costs::{
+    HeldAnnouncement, LedgerMonth, MESSAGES_IN, MESSAGES_OUT, SEGMENTS_IN, SEGMENTS_OUT, UsageDelta,
+};
+use crate::store::messages::HistoryEntry;
+use crate::store::outbox::Effect;
+
+/// How many months the ledger shows, this one included.
+pub const MONTHS_SHOWN: usize = 12;
+
+/// One billable event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Charge(UsageDelta);
+
+impl Charge {
+    /// A group message as Twilio delivers it, one copy to each of `recipients`, who become
+    /// active users of the month.
+    pub fn group_copy(body: &str, recipients: &[Uuid]) -> Self {
+        let (_, segments) = segments::count(body);
+        let copies = recipients.len() as u64;
+        Self(UsageDelta {
+            counters: vec![
+                (SEGMENTS_OUT, u64::from(segments) * copies),
+                (MESSAGES_OUT, copies),
+            ],
+            active: recipients.to_vec(),
+        })
+    }
+
+    /// A 1:1 text from the neighborhood's number (not a Conversations message: nobody becomes
+    /// an active user).
+    pub fn text_out(body: &str) -> Self {
+        let (_, segments) = segments::count(body);
+        Self(UsageDelta {
+            counters: vec![(SEGMENTS_OUT, u64::from(segments)), (MESSAGES_OUT, 1)],
+            active: Vec::new(),
+        })
+    }
+
+    /// A text to the neighborhood's number, of `segments` segments.
+    pub fn text_in(segments: u64) -> Self {
+        Self(UsageDelta {
+            counters: vec![(SEGMENTS_IN, segments.max(1)), (MESSAGES_IN, 1)],
+            active: Vec::new(),
+        })
+    }
+
+    /// Also counts `member` active (the author of a group message).
+    pub fn with_active(mut self, member: Uuid) -> Self {
+        self.0.active.push(member);
+        self
+    }
+}
+
+/// Counts `charge` in this month's ledger (once per `event`, when given), then tells the
+/// captains if the month just crossed a budget threshold.
+pub async fn record(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    event: Option<&str>,
+    charge: Charge,
+) -> Result<(), StoreError> {
+    let month = Month::now();
+    let Some(recorded) = state
+        .store
+        .record_usage(neighborhood_id, &month.key(), event, &charge.0)
+        .await?
+    else {
+        return Ok(());
+    };
+    match recorded.neighborhood {
+        Some(neighborhood) => check_budget(state, &neighborhood, month, &recorded.month).await,
+        None => Ok(()),
+    }
+}
+
+/// One month of a neighborhood: what happened and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthCost {
+    pub month: Month,
+    pub usage: Usage,
+    pub bill: Bill,
+}
+
+/// When an archived neighborhood stopped holding its number: its last change (an archived
+/// neighborhood refuses every other change).
+fn archived_at(neighborhood: &Neighborhood) -> Option<OffsetDateTime> {
+    (neighborhood.state == NeighborhoodState::Archived).then_some(neighborhood.updated_at)
+}
+
+fn usage(neighborhood: &Neighborhood, month: Month, ledger: &LedgerMonth) -> Usage {
+    Usage {
+        number_months: u64::from(costs::holds_number(
+            month,
+            neighborhood.created_at,
+            archived_at(neighborhood),
+        )),
+        segments_out: ledger.counter(SEGMENTS_OUT),
+        messages_out: ledger.counter(MESSAGES_OUT),
+        segments_in: ledger.counter(SEGMENTS_IN),
+        messages_in: ledger.counter(MESSAGES_IN),
+        active_users: ledger.active_users,
+    }
+}
+
+fn month_cost(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    month: Month,
+    ledger: &LedgerMonth,
+) -> MonthCost {
+    let usage = usage(neighborhood, month, ledger);
+    MonthCost {
+        month,
+        bill: costs::price(&usage, &state.settings.prices),
+        usage,
+    }
+}
+
+/// The neighborhood's months, newest first: this one and up to `MONTHS_SHOWN - 1` before it,
+/// none before the month it was created.
+pub async fn months(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+) -> Result<Vec<MonthCost>, StoreError> {
+    let first = Month::of(neighborhood.created_at);
+    let mut shown = vec![Month::now()];
+    while shown.len() < MONTHS_SHOWN {
+        let previous = shown[shown.len() - 1].previous();
+        if previous < first {
+            break;
+        }
+        shown.push(previous);
+    }
+    let keys: Vec<String> = shown.iter().map(Month::key).collect();
+    let ledgers = state.store.ledger_months(neighborhood.id, &keys).await?;
+    Ok(shown
+        .into_iter()
+        .zip(&ledgers)
+        .map(|(month, ledger)| month_cost(state, neighborhood, month, ledger))
+        .collect())
+}
+
+/// This month so far, with its ledger's alert flags.
+async fn this_month(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+) -> Result<(MonthCost, LedgerMonth), StoreError> {
+    let month = Month::now();
+    let ledger = state
+        .store
+        .ledger_months(neighborhood.id, &[month.key()])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    Ok((month_cost(state, neighborhood, month, &ledger), ledger))
+}
+
+/// Sends the budget alerts the month has earned and not had yet.
+async fn check_budget(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    month: Month,
+    ledger: &LedgerMonth,
+) -> Result<(), StoreError> {
+    let Some(budget) = neighborhood.monthly_budget else {
+        return Ok(());
+    };
+    let cost = month_cost(state, neighborhood, month, ledger).bill.total;
+    for threshold in Threshold::ALL {
+        if threshold.is_reached(cost, budget) && !ledger.flags.contains(threshold.flag()) {
+            alert(state, neighborhood, month, threshold, cost, budget).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Texts the captains that the month reached `threshold`, unless another call (on any
+/// instance) already did this month.
+async fn alert(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    month: Month,
+    threshold: Threshold,
+    cost: Money,
+    budget: Money,
+) -> Result<(), StoreError> {
+    let text = alert_text(neighborhood, threshold, cost, budget);
+    let texts = membership::texts_to_captains(state, neighborhood.id, &text, |_| true).await?;
+    if !state
+        .store
+        .claim_budget_alert(neighborhood.id, &month.key(), threshold.flag(), &texts)
+        .await?
+    {
+        return Ok(());
+    }
+    tracing::info!(
+        threshold = threshold.percent(),
+        "budget alert sent to the captains"
+    );
+    let entry = AuditEntry::now(
+        "system".to_owned(),
+        "neighborhood.budget_alert",
+        format!("neighborhood:{}", neighborhood.id),
+        "cost ledger".to_owned(),
+        serde_json::json!({
+            "threshold_percent": threshold.percent(),
+            "month": month.key(),
+            "cost": cost.to_string(),
+            "monthly_budget": budget.to_string(),
+            "captains_texted": texts.len(),
+        }),
+    );
+    state
+        .store
+        .record_audit(Some(neighborhood.id), &entry)
+        .await;
+    Ok(())
+}
+
+fn alert_text(
+    neighborhood: &Neighborhood,
+    threshold: Threshold,
+    cost: Money,
+    budget: Money,
+) -> String {
+    let name = neighborhood.name.as_str();
+    let (cost, budget) = (cost.in_cents(), budget.in_cents());
+    match threshold {
+        Threshold::Warning => format!(
+            "{name} has used {}% of its {budget} monthly texting budget ({cost} so far this month). At 100% new announcements are held until a captain raises the budget.",
+            threshold.percent()
+        ),
+        Threshold::Reached => format!(
+            "{name} has reached its {budget} monthly texting budget ({cost} this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on."
+        ),
+    }
+}
+
+/// The members a shard delivers a group message to: everyone placed in it (a member whose
+/// removal is still on its way is still there), but the author and phones that texted STOP
+/// (Twilio refuses those deliveries, and bills no segment for them).
+pub fn recipients(members: &[Member], conversation_sid: &str, author: Option<Uuid>) -> Vec<Uuid> {
+    members
+        .iter()
+        .filter(|member| {
+            member
+                .participant
+                .as_ref()
+                .is_some_and(|placed| placed.conversation_sid == conversation_sid)
+                && member.status != MemberStatus::OptedOut
+                && Some(member.id) != author
+        })
+        .map(|member| member.id)
+        .collect()
+}
+
+/// The copies of a group message into the neighborhood's shards (all but `written_in`, where
+/// Twilio delivers it itself), each knowing whom it reaches.
+pub fn relays(
+    neighborhood: &Neighborhood,
+    members: &[Member],
+    author: &str,
+    body: &str,
+    source_message_sid: &str,
+    written_in: Option<&str>,
+) -> Vec<Effect> {
+    neighborhood
+        .shards
+        .iter()
+        .filter(|shard| Some(shard.conversation_sid.as_str()) != written_in)
+        .map(|shard| Effect::Relay {
+            conversation_sid: shard.conversation_sid.clone(),
+            author: author.to_owned(),
+            body: body.to_owned(),
+            source_message_sid: source_message_sid.to_owned(),
+            recipients: recipients(members, &shard.conversation_sid, None),
+        })
+        .collect()
+}
+
+/// What an announcement will cost before it goes out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimate {
+    pub encoding: Encoding,
+    /// Segments of the signed text.
+    pub segments: u32,
+    /// Members it reaches, in every shard.
+    pub recipients: u64,
+    /// Of those, members not yet counted active this month (each adds an active user charge).
+    pub new_active_users: u64,
+    pub sms: Money,
+    pub active_users: Money,
+    /// `sms` + `active_users`.
+    pub cost: Money,
+    /// This month's cost so far.
+    pub month_cost: Money,
+    /// True when the month is at or over the budget, so it would be held.
+    pub held: bool,
+}
+
+/// An announcement ready to go: its estimate and the relays that carry it.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    pub estimate: Estimate,
+    pub relays: Vec<Effect>,
+}
+
+/// Prices a signed announcement (`message_sid` names it) and builds its relays.
+pub async fn plan_announcement(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    signed: &str,
+    message_sid: &str,
+) -> Result<Announcement, StoreError> {
+    let members = state.store.members(neighborhood.id).await?;
+    let relays = relays(neighborhood, &members, "system", signed, message_sid, None);
+    let reached: Vec<Uuid> = relays
+        .iter()
+        .flat_map(|relay| match relay {
+            Effect::Relay { recipients, .. } => recipients.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let (current, _) = this_month(state, neighborhood).await?;
+    let new_active_users = state
+        .store
+        .not_yet_active(neighborhood.id, &current.month.key(), &reached)
+        .await?;
+    let prices = &state.settings.prices;
+    let (encoding, segments) = segments::count(signed);
+    let sms = prices
+        .sms_segment_out
+        .times(u64::from(segments) * reached.len() as u64);
+    let active = current.usage.active_users;
+    let active_users = prices.active_user.times(
+        charged_active_users(active + new_active_users, prices)
+            - charged_active_users(active, prices),
+    );
+    let estimate = Estimate {
+        encoding,
+        segments,
+        recipients: reached.len() as u64,
+        new_active_users,
+        sms,
+        active_users,
+        cost: sms.saturating_add(active_users),
+        month_cost: current.bill.total,
+        held: over_budget(current.bill.total, neighborhood.monthly_budget),
+    };
+    Ok(Announcement { estimate, relays })
+}
+
+/// Holds an announcement until the budget allows it.
+pub async fn hold(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    held: &HeldAnnouncement,
+) -> Result<(), StoreError> {
+    state.store.hold_announcement(neighborhood_id, held).await
+}
+
+/// Sends the held announcements, oldest first, if this month is under the budget (or there is
+/// none); returns how many went out. Each goes out once: releasing takes it off the list in the
+/// same step that queues it, so instances racing here split the work rather than repeat it.
+pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usize, StoreError> {
+    let held = state.store.held_announcements(neighborhood_id).await?;
+    let neighborhood = state.store.get_neighborhood(neighborhood_id).await?;
+    let Some(neighborhood) = neighborhood.filter(|_| !held.is_empty()) else {
+        state.store.forget_held_if_empty(neighborhood_id).await?;
+        return Ok(0);
+    };
+    if neighborhood.state == NeighborhoodState::Archived {
+        return Ok(0);
+    }
+    let (current, _) = this_month(state, &neighborhood).await?;
+    if over_budget(current.bill.total, neighborhood.monthly_budget) {
+        return Ok(0);
+    }
+    let members = state.store.members(neighborhood_id).await?;
+    let mut released = 0;
+    for (raw, announcement) in held {
+        let relays = relays(
+            &neighborhood,
+            &members,
+            "system",
+            &announcement.signed,
+            &announcement.message_sid,
+            None,
+        );
+        let entry = HistoryEntry {
+            message_sid: announcement.message_sid.clone(),
+            member_id: announcement.member_id,
+            sender_name: announcement.sender_name.clone(),
+            body: announcement.body.clone(),
+            conversation_sid: String::new(),
+            at: rfc3339_now(),
+        };
+        if !state
+            .store
+            .release_announcement(
+                neighborhood_id,
+                &raw,
+                &entry,
+                &relays,
+                state.settings.history_messages,
+            )
+            .await?
+        {
+            // Another instance is releasing them; it carries on from here.
+            break;
+        }
+        released += 1;
+        let audit = AuditEntry::now(
+            "system".to_owned(),
+            "message.release",
+            format!("message:{}", announcement.message_sid),
+            "cost ledger".to_owned(),
+            serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()}),
+        );
+        state
+            .store
+            .record_audit(Some(neighborhood_id), &audit)
+            .await;
+    }
+    state.store.forget_held_if_empty(neighborhood_id).await?;
+    Ok(released)
+}
+
+/// After a captain changed the budget: alerts the new cap calls for, and held announcements
+/// released if the month is now under it.
+pub async fn budget_changed(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+) -> Result<(), StoreError> {
+    let (current, ledger) = this_month(state, neighborhood).await?;
+    check_budget(state, neighborhood, current.month, &ledger).await?;
+    release_held(state, neighborhood.id).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::member::{DisplayName, Participant, Role};
+    use crate::domain::phone::Phone;
+
+    fn placed(phone: &str, shard: Option<&str>, status: MemberStatus) -> Member {
+        let mut member = Member::joining(
+            Uuid::nil(),
+            Phone::parse(phone).unwrap(),
+            DisplayName::parse(phone).unwrap(),
+            Role::Member,
+        );
+        member.status = status;
+        member.participant = shard.map(|sid| Participant {
+            conversation_sid: sid.to_owned(),
+            participant_sid: format!("MB{phone}"),
+        });
+        member
+    }
+
+    #[test]
+    fn a_shard_delivers_to_its_participants_but_the_author_and_opted_out_phones() {
+        let author = placed("+15550001001", Some("CH1"), MemberStatus::Active);
+        let members = [
+            author.clone(),
+            placed("+15550001002", Some("CH1"), MemberStatus::Active),
+            // Left, but the removal has not reached Twilio yet: still delivered to.
+            placed("+15550001003", Some("CH1"), MemberStatus::Left),
+            placed("+15550001004", Some("CH1"), MemberStatus::OptedOut),
+            placed("+15550001005", Some("CH2"), MemberStatus::Active),
+            placed("+15550001006", None, MemberStatus::Active),
+        ];
+        let ids = |indexes: &[usize]| indexes.iter().map(|&i| members[i].id).collect::<Vec<_>>();
+        assert_eq!(recipients(&members, "CH1", Some(author.id)), ids(&[1, 2]));
+        assert_eq!(recipients(&members, "CH1", None), ids(&[0, 1, 2]));
+        assert_eq!(recipients(&members, "CH2", Some(author.id)), ids(&[4]));
+    }
+
+    #[test]
+    fn a_group_copy_charges_every_recipient_and_makes_them_active() {
+        let (ana, bo) = (Uuid::now_v7(), Uuid::now_v7());
+        let Charge(delta) = Charge::group_copy(&"a".repeat(161), &[ana, bo]);
+        assert_eq!(delta.counters, vec![(SEGMENTS_OUT, 4), (MESSAGES_OUT, 2)]);
+        assert_eq!(delta.active, vec![ana, bo]);
+        let Charge(delta) = Charge::text_in(0);
+        assert_eq!(delta.counters, vec![(SEGMENTS_IN, 1), (MESSAGES_IN, 1)]);
+        let Charge(delta) = Charge::text_out("🙂").with_active(ana);
+        assert_eq!(delta.counters, vec![(SEGMENTS_OUT, 1), (MESSAGES_OUT, 1)]);
+        assert_eq!(delta.active, vec![ana]);
+    }
+}
