@@ -16,6 +16,7 @@ use crate::domain::neighborhood::{
     Shard, Slug, shard_unique_name,
 };
 use crate::domain::phone::Phone;
+use crate::domain::quiet_hours::QuietHours;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::StoreError;
 use crate::store::neighborhoods::UpdateError;
@@ -53,6 +54,8 @@ pub struct NeighborhoodChanges {
     pub mode: Option<Mode>,
     pub join_policy: Option<JoinPolicy>,
     pub join_questions: Option<Vec<JoinQuestion>>,
+    /// `Some(None)` clears quiet hours.
+    pub quiet_hours: Option<Option<QuietHours>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +207,7 @@ async fn provision(
         mode: new.mode,
         join_policy: new.join_policy,
         join_questions: new.join_questions,
+        quiet_hours: None,
         state: NeighborhoodState::Active,
         created_at: now,
         updated_at: now,
@@ -429,6 +433,9 @@ pub async fn update_neighborhood(
             }
             if let Some(questions) = &changes.join_questions {
                 neighborhood.join_questions = questions.clone();
+            }
+            if let Some(quiet_hours) = &changes.quiet_hours {
+                neighborhood.quiet_hours = quiet_hours.clone();
             }
             Ok(())
         })

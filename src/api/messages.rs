@@ -1,24 +1,28 @@
 //! `/api/v1/neighborhoods/{id}/messages`: what the group said, newest first, and announcements
-//! from the captains to every Conversation. The history holds names, never phone numbers, and
-//! keeps the newest `NT_HISTORY_MESSAGES` messages.
+//! from the captains to every Conversation, now or scheduled (`api::announcements` lists them).
+//! The history holds names, never phone numbers, and keeps the newest `NT_HISTORY_MESSAGES`
+//! messages.
 
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::announcements::{AnnouncementOut, to_out as announcement_out};
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
+use crate::announcements::{self, NewAnnouncement, Posted};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
+use crate::domain::announcement::{AnnouncementBody, parse_send_at};
 use crate::domain::neighborhood::Neighborhood;
 use crate::state::AppState;
-use crate::store::audit::rfc3339_now;
-use crate::store::messages::{HistoryEntry, StoredMessage};
-use crate::store::outbox::Effect;
+use crate::store::messages::StoredMessage;
 
 pub struct MessagesApi;
 
@@ -50,19 +54,29 @@ pub struct MessagePage {
     pub next_before: Option<String>,
 }
 
-/// An announcement to the whole group.
+/// An announcement to the whole group, now or at a time.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct AnnouncementIn {
     /// The text (1 to 1,600 characters); the group sees it signed with your name.
     pub body: String,
+    /// When to send it (RFC 3339 with an offset, like `2026-12-24T18:00:00-08:00`; in the
+    /// future, at most a year ahead). Omitted: now.
+    pub send_at: Option<String>,
+    /// Send even during the neighborhood's quiet hours (default false).
+    pub urgent: Option<bool>,
 }
 
 #[derive(ApiResponse)]
 enum AnnounceResponse {
-    /// Accepted: it is on its way to every Conversation of the neighborhood.
+    /// Sent now: it is on its way to every Conversation of the neighborhood, and in the history.
     #[oai(status = 202)]
     Accepted(Json<MessageOut>),
+    /// Scheduled: it waits for `send_at`, or, posted to go now during quiet hours and not
+    /// urgent, for quiet hours to end; `scheduled_for` says when it will go out. It is listed
+    /// under `.../announcements` and may be edited or cancelled until then.
+    #[oai(status = 201)]
+    Scheduled(Json<AnnouncementOut>),
 }
 
 #[derive(ApiResponse)]
@@ -80,8 +94,11 @@ impl MessagesApi {
     /// Announce to the group
     ///
     /// Sends a text to every member, in every Conversation of the neighborhood, signed with the
-    /// captain's name (an API token signs with the neighborhood's name). One REST call per
-    /// Conversation, carried out in the background; it goes into the history at once.
+    /// captain's name (an API token signs with the neighborhood's name): one REST call per
+    /// Conversation, carried out in the background; it goes into the history at once (202).
+    /// With `send_at` it is scheduled instead (201). During the neighborhood's quiet hours an
+    /// announcement waits for them to end, unless `urgent`: posted to go now, it is then
+    /// scheduled for the end of quiet hours (201, `scheduled_for`).
     #[oai(
         path = "/:id/messages",
         method = "post",
@@ -96,59 +113,72 @@ impl MessagesApi {
         body: Json<AnnouncementIn>,
     ) -> Result<AnnounceResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "post_announcement", Some(id.0)).await?;
-        let text = body.0.body.trim().to_owned();
-        if text.is_empty() || text.chars().count() > MAX_BODY_CHARS {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "body",
-                format!("An announcement has 1 to {MAX_BODY_CHARS} characters."),
-            );
-            errors.finish()?;
-        }
+        let now = OffsetDateTime::now_utc();
+        let mut errors = FieldErrors::default();
+        let text = errors.check("body", AnnouncementBody::parse(&body.0.body));
+        let send_at = match body.0.send_at.as_deref() {
+            Some(at) => errors.check("send_at", parse_send_at(at, now)),
+            None => None,
+        };
+        errors.finish()?;
+        let Some(text) = text else {
+            return Err(ApiError::internal_message("a checked body is missing"));
+        };
         let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
-        let (member_id, name) = signer(&state, auth.principal(), &neighborhood).await?;
-        let message_sid = format!("announcement-{}", Uuid::now_v7().simple());
-        let signed = format!("{name}: {text}");
-        let relays: Vec<Effect> = neighborhood
-            .shards
-            .iter()
-            .map(|shard| Effect::Relay {
-                conversation_sid: shard.conversation_sid.clone(),
-                author: "system".to_owned(),
-                body: signed.clone(),
-                source_message_sid: message_sid.clone(),
-            })
-            .collect();
-        let entry = HistoryEntry {
-            message_sid: message_sid.clone(),
-            member_id,
-            sender_name: name,
+        let new = NewAnnouncement {
             body: text,
-            conversation_sid: String::new(),
-            at: rfc3339_now(),
+            send_at,
+            urgent: body.0.urgent.unwrap_or(false),
+            signer: signer(&state, auth.principal(), &neighborhood).await?,
+            created_by: auth.principal().actor(),
         };
-        state
-            .store
-            .record_message(id.0, &entry, &relays, state.settings.history_messages)
-            .await?;
-        record(
-            &state,
-            auth.principal(),
-            request,
-            Some(id.0),
-            "message.announce",
-            format!("message:{message_sid}"),
-            serde_json::json!({"shards": relays.len()}),
-        )
-        .await;
-        let stored = StoredMessage {
-            id: String::new(),
-            entry,
-        };
-        Ok(AnnounceResponse::Accepted(Json(to_out(
-            stored,
-            &neighborhood.shards,
-        ))))
+        match announcements::post(&state, &neighborhood, new).await? {
+            Posted::Sent(announcement, entry) => {
+                let detail = serde_json::json!({
+                    "shards": neighborhood.shards.len(),
+                    "announcement": announcement.id,
+                    "urgent": announcement.urgent,
+                });
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "message.announce",
+                    format!("message:{}", entry.message_sid),
+                    detail,
+                )
+                .await;
+                let stored = StoredMessage {
+                    id: String::new(),
+                    entry,
+                };
+                Ok(AnnounceResponse::Accepted(Json(to_out(
+                    stored,
+                    &neighborhood.shards,
+                ))))
+            }
+            Posted::Scheduled(announcement) => {
+                let out = announcement_out(announcement, neighborhood.quiet_hours.as_ref(), now);
+                let detail = serde_json::json!({
+                    "send_at": body.0.send_at,
+                    "scheduled_for": out.scheduled_for.and_then(|at| at.format(&Rfc3339).ok()),
+                    "waits_for_quiet_hours": out.waits_for_quiet_hours,
+                    "urgent": out.urgent,
+                });
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "announcement.schedule",
+                    format!("announcement:{}", out.id),
+                    detail,
+                )
+                .await;
+                Ok(AnnounceResponse::Scheduled(Json(out)))
+            }
+        }
     }
 
     /// Message history
@@ -207,9 +237,6 @@ impl MessagesApi {
         Ok(ListResponse::Ok(Json(MessagePage { items, next_before })))
     }
 }
-
-/// Twilio's limit for one outbound message body.
-const MAX_BODY_CHARS: usize = 1600;
 
 /// The name an announcement is signed with: the captain's own, or the neighborhood's for tokens.
 async fn signer(

@@ -5,6 +5,7 @@ use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
+use crate::announcements;
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
 use crate::domain::join_questions::{self, JoinQuestion};
@@ -21,6 +23,7 @@ use crate::domain::neighborhood::{
     Slug,
 };
 use crate::domain::phone::Phone;
+use crate::domain::quiet_hours::{ClockTime, QuietHours, StoredQuietHours, TimeZoneName};
 use crate::provisioning::{self, NeighborhoodChanges, NewNeighborhood, NumberChoice};
 use crate::state::AppState;
 use crate::store::outbox::Effect;
@@ -69,6 +72,34 @@ pub struct NeighborhoodPatch {
     pub join_policy: Option<JoinPolicy>,
     /// Replaces the join questions (at most 10; `[]` removes them all).
     pub join_questions: Option<Vec<JoinQuestion>>,
+    /// Quiet hours, when announcements wait (unless urgent); `null` removes them.
+    pub quiet_hours: MaybeUndefined<QuietHoursIn>,
+}
+
+/// A daily window, in the neighborhood's time zone, when announcements wait for its end (unless
+/// urgent). It may cross midnight (22:00 to 07:00); daylight saving time is followed.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct QuietHoursIn {
+    /// Local time they start, `HH:MM` (24-hour), e.g. `22:00`.
+    pub start: String,
+    /// Local time they end, `HH:MM`, e.g. `07:00`; differs from `start`.
+    pub end: String,
+    /// IANA time zone name, e.g. `America/Los_Angeles`.
+    pub time_zone: String,
+}
+
+/// The neighborhood's quiet hours.
+#[derive(Debug, Object)]
+pub struct QuietHoursOut {
+    /// Local time they start, `HH:MM`.
+    pub start: String,
+    /// Local time they end, `HH:MM`.
+    pub end: String,
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// Whether it is quiet hours right now.
+    pub now: bool,
 }
 
 /// How to archive.
@@ -114,6 +145,8 @@ pub struct NeighborhoodOut {
     pub join_policy: JoinPolicy,
     /// What the join page asks beyond name, phone and address.
     pub join_questions: Vec<JoinQuestion>,
+    /// When announcements wait (unless urgent); absent when they never do.
+    pub quiet_hours: Option<QuietHoursOut>,
     /// `active` or `archived`.
     pub state: NeighborhoodState,
     /// When it was created.
@@ -263,6 +296,7 @@ impl NeighborhoodsApi {
     /// Update a neighborhood
     ///
     /// Captains and the owner. A new name also renames the neighborhood's Conversations at Twilio.
+    /// New quiet hours move every scheduled announcement that is not urgent at once.
     #[oai(path = "/:id", method = "patch", operation_id = "update_neighborhood")]
     async fn update(
         &self,
@@ -279,8 +313,14 @@ impl NeighborhoodsApi {
             "description": changes.description.as_ref().map(|d| d.as_str().to_owned()),
             "mode": changes.mode,
             "join_policy": changes.join_policy,
+            "quiet_hours": changes.quiet_hours.as_ref().map(|quiet| quiet.clone().map(StoredQuietHours::from)),
         });
+        let quiet_hours_changed = changes.quiet_hours.is_some();
         let neighborhood = provisioning::update_neighborhood(&state, id.0, changes).await?;
+        if quiet_hours_changed {
+            // Waiting announcements go out at a new time: tell the due index now.
+            announcements::reschedule_neighborhood(&state, &neighborhood).await?;
+        }
         record(
             &state,
             auth.principal(),
@@ -470,6 +510,11 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
     let join_questions = body
         .join_questions
         .and_then(|questions| errors.check("join_questions", join_questions::validate(questions)));
+    let quiet_hours = match body.quiet_hours {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(quiet) => parse_quiet_hours(&quiet, &mut errors).map(Some),
+    };
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
@@ -477,7 +522,31 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
         mode: body.mode,
         join_policy: body.join_policy,
         join_questions,
+        quiet_hours,
     })
+}
+
+/// Quiet hours from the request, each bad field named (`quiet_hours.start`, ...).
+fn parse_quiet_hours(quiet: &QuietHoursIn, errors: &mut FieldErrors) -> Option<QuietHours> {
+    let start = errors.check("quiet_hours.start", ClockTime::parse(&quiet.start));
+    let end = errors.check("quiet_hours.end", ClockTime::parse(&quiet.end));
+    let zone = errors.check(
+        "quiet_hours.time_zone",
+        TimeZoneName::parse(&quiet.time_zone),
+    );
+    let (start, end, zone) = (start?, end?, zone?);
+    errors.check("quiet_hours.end", QuietHours::new(start, end, zone))
+}
+
+fn quiet_hours_out(quiet: QuietHours) -> QuietHoursOut {
+    let now = quiet.contains(OffsetDateTime::now_utc());
+    let stored = StoredQuietHours::from(quiet);
+    QuietHoursOut {
+        start: stored.start,
+        end: stored.end,
+        time_zone: stored.time_zone,
+        now,
+    }
 }
 
 fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
@@ -500,6 +569,7 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
         mode: neighborhood.mode,
         join_policy: neighborhood.join_policy,
         join_questions: neighborhood.join_questions,
+        quiet_hours: neighborhood.quiet_hours.map(quiet_hours_out),
         state: neighborhood.state,
         created_at: neighborhood.created_at,
         updated_at: neighborhood.updated_at,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::ParseError;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
+use super::quiet_hours::QuietHours;
 
 /// Who may post to the group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum, Default)]
@@ -71,6 +72,9 @@ pub struct Neighborhood {
     /// What the join page asks beyond name, phone and address.
     #[serde(default)]
     pub join_questions: Vec<JoinQuestion>,
+    /// When announcements wait (None: they never do).
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
     pub state: NeighborhoodState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -1,5 +1,7 @@
 //! Background work that outlives a request: the outbox worker carrying out Twilio side effects,
-//! and the reconciliation that repairs drift between the members in Redis and Twilio.
+//! the scheduler sending announcements when due, and the reconciliation that repairs drift
+//! between the members in Redis and Twilio.
 
 pub mod outbox;
 pub mod reconcile;
+pub mod scheduler;

@@ -204,6 +204,34 @@ impl Keys {
     pub fn invites(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:invites", self.prefix, id.simple())
     }
+
+    /// A neighborhood's announcements, sent, scheduled and cancelled: hash id -> JSON.
+    pub fn announcements(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:announcements", self.prefix, id.simple())
+    }
+
+    /// A neighborhood's scheduled announcements: sorted set of ids by requested send time (ms).
+    /// Written with the record, so the deployment-wide due index can be rebuilt from it.
+    pub fn scheduled_announcements(&self, id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:announcements-scheduled",
+            self.prefix,
+            id.simple()
+        )
+    }
+
+    /// The pattern that finds every neighborhood's scheduled announcements (to rebuild a lost
+    /// due-index entry).
+    pub fn scheduled_announcements_pattern(&self) -> String {
+        format!("{}:{{nb:*}}:announcements-scheduled", self.prefix)
+    }
+
+    /// Scheduled announcements of every neighborhood by the time (ms) an instance should next
+    /// look at them: sorted set of `<neighborhood id>:<announcement id>`. A claimed entry's score
+    /// is pushed to the end of its lease.
+    pub fn announcements_due(&self) -> String {
+        format!("{}:{{global}}:announcements-due", self.prefix)
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the
