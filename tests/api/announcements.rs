@@ -1,11 +1,15 @@
 //! Announcements now or scheduled, end to end against the emulator: a scheduled announcement
 //! reaches every member exactly once though two instances share the Redis (one REST call per
 //! shard); quiet hours hold it until they end, urgent ones go at once; scheduled ones can be
-//! edited and cancelled until sent, then 409; bad times and time zones get field errors.
+//! edited and cancelled until sent, then 409; bad times and time zones get field errors. Each of
+//! the two guards of "once" is also tested alone: the claim of due entries (one instance each,
+//! taken over when a lease runs out) and the compare-and-set of the send.
 
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
+use neighborhood_text::announcements::Due;
+use neighborhood_text::store::Store;
 use neighborhood_text::store::keys::Keys;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -13,8 +17,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, redis_url, sandbox_settings, spawn_sandbox_app_with,
-    spawn_sandbox_instance, wait_until_synced,
+    TestApp, eventually, json_of, parse_redis_url, redis_url, sandbox_settings,
+    spawn_sandbox_app_with, spawn_sandbox_instance, unique_prefix, wait_until_synced,
 };
 
 const OWNER: &str = "+15550008800";
@@ -668,4 +672,153 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
     );
     let (_, read) = json_of(app.get(&hood).await).await;
     assert_eq!(read["quiet_hours"]["time_zone"], "Europe/Paris");
+}
+
+/// Two stores on one key prefix, as two instances see Redis, with no scheduler running on them.
+fn two_instances_stores() -> (Store, Store) {
+    let prefix = unique_prefix();
+    let connect = || {
+        Store::connect(
+            &parse_redis_url(&redis_url()),
+            &prefix,
+            Duration::from_secs(2),
+        )
+        .expect("store")
+    };
+    (connect(), connect())
+}
+
+#[tokio::test]
+async fn a_due_announcement_is_claimed_by_one_instance_and_taken_over_when_its_lease_runs_out() {
+    let (one, other) = two_instances_stores();
+    let neighborhood = Uuid::now_v7();
+    let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let mut due: Vec<(Uuid, Uuid)> = Vec::new();
+    for _ in 0..10 {
+        let id = Uuid::now_v7();
+        one.schedule_due(neighborhood, id, past)
+            .await
+            .expect("scheduled");
+        due.push((neighborhood, id));
+    }
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    one.schedule_due(neighborhood, Uuid::now_v7(), later)
+        .await
+        .expect("scheduled");
+
+    let lease = Duration::from_millis(500);
+    let now = OffsetDateTime::now_utc();
+    let (a, b) = tokio::join!(
+        one.claim_due_announcements(now, lease, 10),
+        other.claim_due_announcements(now, lease, 10),
+    );
+    let (mut a, b) = (a.expect("claimed"), b.expect("claimed"));
+    assert!(
+        a.iter().all(|entry| !b.contains(entry)),
+        "claimed twice: {a:?} and {b:?}"
+    );
+    a.extend(b);
+    a.sort();
+    due.sort();
+    assert_eq!(a, due, "every due one claimed, the later one not");
+    let again = other
+        .claim_due_announcements(OffsetDateTime::now_utc(), lease, 20)
+        .await
+        .expect("claimed");
+    assert!(again.is_empty(), "still leased: {again:?}");
+
+    // Nobody finished them (a crash): once the lease runs out, another instance takes them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut taken_over = loop {
+        let claimed = other
+            .claim_due_announcements(OffsetDateTime::now_utc(), lease, 20)
+            .await
+            .expect("claimed");
+        if !claimed.is_empty() {
+            break claimed;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease never ran out"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    taken_over.sort();
+    assert_eq!(taken_over, due);
+}
+
+#[tokio::test]
+async fn two_instances_handling_the_same_due_announcement_send_it_once() {
+    // Schedulers that look only once a minute, so this test drives the sends itself.
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    settings.scheduler_tick_ms = 60_000;
+    let first = spawn_sandbox_app_with(receiver, settings).await;
+    let second = spawn_sandbox_instance(&first.prefix, |settings| {
+        settings.reconcile_every_secs = 0;
+        settings.scheduler_tick_ms = 60_000;
+    })
+    .await;
+    let (id, everyone) = neighborhood(&first, 1, 8_971).await;
+    let (status, scheduled) = announce(
+        &first,
+        &id,
+        json!({"body": "Curb cleanup", "send_at": in_a_moment(300)}),
+    )
+    .await;
+    assert_eq!(status, 201, "{scheduled}");
+    let neighborhood_id = Uuid::parse_str(&id).expect("id");
+    let announcement_id = Uuid::parse_str(scheduled["id"].as_str().expect("id")).expect("id");
+    eventually(
+        Duration::from_secs(5),
+        "the announcement to be due",
+        || async {
+            OffsetDateTime::now_utc()
+                > OffsetDateTime::parse(scheduled["send_at"].as_str().expect("time"), &Rfc3339)
+                    .expect("time")
+        },
+    )
+    .await;
+
+    // Both instances find it due at the same moment (the claim would normally keep one out).
+    let (a, b) = tokio::join!(
+        neighborhood_text::announcements::deliver_due(
+            &first.state,
+            neighborhood_id,
+            announcement_id
+        ),
+        neighborhood_text::announcements::deliver_due(
+            &second.state,
+            neighborhood_id,
+            announcement_id
+        ),
+    );
+    let outcomes = [a.expect("handled"), b.expect("handled")];
+    let sent = outcomes.iter().filter(|o| **o == Due::Sent).count();
+    assert_eq!(sent, 1, "{outcomes:?}");
+    wait_for_outbox_drained(&first, &id).await;
+    eventually(WAIT, "the announcement to arrive", || async {
+        copies(&first, OWNER, "Bulletin Street: Curb cleanup").await == 1
+    })
+    .await;
+    // A retry after the other instance's failed compare-and-set finds it sent: nothing more.
+    for app in [&first, &second] {
+        let again = neighborhood_text::announcements::deliver_due(
+            &app.state,
+            neighborhood_id,
+            announcement_id,
+        )
+        .await
+        .expect("handled");
+        assert_eq!(again, Due::Settled);
+    }
+    wait_for_outbox_drained(&first, &id).await;
+    for phone in &everyone {
+        assert_eq!(
+            copies(&first, phone, "Bulletin Street: Curb cleanup").await,
+            1,
+            "{phone}"
+        );
+    }
 }
