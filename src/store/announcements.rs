@@ -138,7 +138,7 @@ impl Store {
         let mut all: Vec<Announcement> = self
             .hvals_json(&self.keys.announcements(neighborhood_id))
             .await?;
-        all.sort_by(|a, b| b.id.cmp(&a.id));
+        all.sort_by_key(|a| std::cmp::Reverse(a.id));
         Ok(all)
     }
 
