@@ -95,13 +95,15 @@ pub async fn post(
         let (sent, entry) = send(state, neighborhood, None, &announcement, now).await?;
         return Ok(Posted::Sent(sent, entry));
     }
-    state
-        .store
-        .save_announcement(None, &announcement, None)
-        .await?;
+    // The due index first (see `store::announcements`): if the record is then not written, the
+    // entry finds nothing when it comes due and is dropped.
     state
         .store
         .schedule_due(neighborhood.id, announcement.id, sends_at)
+        .await?;
+    state
+        .store
+        .save_announcement(None, &announcement, None)
         .await?;
     Ok(Posted::Scheduled(announcement))
 }
@@ -186,12 +188,21 @@ pub async fn update(
             .await?
             .ok_or(AnnouncementError::NotFound)?;
         let edited = current.edited(changes.clone(), now)?;
+        let quiet = neighborhood.quiet_hours.as_ref();
+        let sends_at = edited.sends_at(quiet, now);
+        // The earlier of the old and new times goes into the due index before the edit, so
+        // whatever fails between the two writes, the scheduler looks no later than it should
+        // (and then reads the stored time).
+        let earlier = sends_at.min(current.sends_at(quiet, now));
+        state
+            .store
+            .schedule_due(neighborhood.id, id, earlier)
+            .await?;
         if state
             .store
             .save_announcement(Some(&current), &edited, None)
             .await?
         {
-            let sends_at = edited.sends_at(neighborhood.quiet_hours.as_ref(), now);
             state
                 .store
                 .schedule_due(neighborhood.id, id, sends_at)

@@ -20,20 +20,11 @@ use crate::store::StoreError;
 pub const CLAIM_LEASE: Duration = Duration::from_secs(30);
 /// Announcements claimed at once.
 const BATCH: usize = 20;
-/// How often the neighborhoods' scheduled sets are rescanned for entries the due index lost.
-const RESCAN_EVERY: Duration = Duration::from_secs(30);
 
 /// Runs forever.
 pub async fn run(state: AppState) {
     let tick = state.settings.scheduler_tick();
-    let mut last_rescan = tokio::time::Instant::now() - RESCAN_EVERY;
     loop {
-        if last_rescan.elapsed() >= RESCAN_EVERY {
-            if let Err(error) = state.store.rescan_scheduled_announcements().await {
-                tracing::debug!(%error, "scheduled announcements rescan failed");
-            }
-            last_rescan = tokio::time::Instant::now();
-        }
         match work_once(&state).await {
             // A full batch: more may be due, so no pause.
             Ok(claimed) if claimed == BATCH => continue,

@@ -5,7 +5,9 @@
 //! together with the history entry and the relays into every Conversation, so however many
 //! instances try, one send happens. The due index (`{global}`) only says which instance should
 //! look when: a claim moves an entry to the end of a lease, so one instance handles it and, if
-//! that instance dies, another takes it when the lease runs out.
+//! that instance dies, another takes it when the lease runs out. The two live in different hash
+//! slots, so callers write the due index first: an entry without its announcement is dropped
+//! when it comes due, while an announcement without its entry would never be sent.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -230,73 +232,5 @@ impl Store {
                 ))
             })
             .collect())
-    }
-
-    /// Puts back into the due index every scheduled announcement missing from it (its entry was
-    /// lost between the two writes, which live in different hash slots). Entries present, and
-    /// their leases, are left alone.
-    pub async fn rescan_scheduled_announcements(&self) -> Result<(), StoreError> {
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .retrying_once(|mut conn| async move {
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(self.keys.scheduled_announcements_pattern())
-                        .arg("COUNT")
-                        .arg(500)
-                        .query_async(&mut conn)
-                        .await
-                })
-                .await?;
-            for key in keys {
-                let Some(neighborhood_id) = key
-                    .split("{nb:")
-                    .nth(1)
-                    .and_then(|rest| rest.split('}').next())
-                    .and_then(|id| Uuid::parse_str(id).ok())
-                else {
-                    continue;
-                };
-                let scheduled: Vec<(String, i64)> = self
-                    .retrying_once(|mut conn| {
-                        let key = key.clone();
-                        async move {
-                            redis::cmd("ZRANGE")
-                                .arg(key)
-                                .arg(0)
-                                .arg(-1)
-                                .arg("WITHSCORES")
-                                .query_async(&mut conn)
-                                .await
-                        }
-                    })
-                    .await?;
-                for (id, at) in scheduled {
-                    let Ok(id) = Uuid::parse_str(&id) else {
-                        continue;
-                    };
-                    let member = due_member(neighborhood_id, id);
-                    self.retrying_once(|mut conn| {
-                        let member = member.clone();
-                        async move {
-                            redis::cmd("ZADD")
-                                .arg(self.keys.announcements_due())
-                                .arg("NX")
-                                .arg(at)
-                                .arg(member)
-                                .query_async::<()>(&mut conn)
-                                .await
-                        }
-                    })
-                    .await?;
-                }
-            }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
-        }
     }
 }

@@ -210,20 +210,14 @@ impl Keys {
         format!("{}:{{nb:{}}}:announcements", self.prefix, id.simple())
     }
 
-    /// A neighborhood's scheduled announcements: sorted set of ids by requested send time (ms).
-    /// Written with the record, so the deployment-wide due index can be rebuilt from it.
+    /// A neighborhood's scheduled announcements: sorted set of ids by requested send time (ms),
+    /// written with the record; read when quiet hours change.
     pub fn scheduled_announcements(&self, id: Uuid) -> String {
         format!(
             "{}:{{nb:{}}}:announcements-scheduled",
             self.prefix,
             id.simple()
         )
-    }
-
-    /// The pattern that finds every neighborhood's scheduled announcements (to rebuild a lost
-    /// due-index entry).
-    pub fn scheduled_announcements_pattern(&self) -> String {
-        format!("{}:{{nb:*}}:announcements-scheduled", self.prefix)
     }
 
     /// Scheduled announcements of every neighborhood by the time (ms) an instance should next
