@@ -136,7 +136,7 @@ impl MessagesApi {
             Posted::Sent(announcement, entry) => {
                 let detail = serde_json::json!({
                     "shards": neighborhood.shards.len(),
-                    "announcement": announcement.id,
+                    "announcement": format!("announcement:{}", announcement.id),
                     "urgent": announcement.urgent,
                 });
                 record(

@@ -137,7 +137,10 @@ function scheduledSection(ctx) {
         announcement.urgent ? ' · urgent' : ''),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => {
-          li.replaceChildren(editForm(ctx, announcement, (changed) => (changed ? refresh() : show())));
+          li.replaceChildren(editForm(ctx, announcement, (changed) => {
+            show();
+            if (changed) refresh();
+          }));
           li.querySelector('textarea')?.focus();
         } }, 'Edit'),
         h('button', { type: 'button', class: 'danger', onclick: async (event) => {
