@@ -306,6 +306,7 @@ pub async fn deliver_due(
             .await?;
         return Ok(Due::Later(sends_at));
     }
+    // A hold (e.g. a spent monthly budget) would go here: leave it scheduled, look again later.
     match send(
         state,
         &neighborhood,

@@ -120,10 +120,11 @@ impl MessagesApi {
             Some(at) => errors.check("send_at", parse_send_at(at, now)),
             None => None,
         };
-        errors.finish()?;
+        // A missing body always comes with its field error.
         let Some(text) = text else {
-            return Err(ApiError::internal_message("a checked body is missing"));
+            return Err(errors.into_error());
         };
+        errors.finish()?;
         let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         let new = NewAnnouncement {
             body: text,

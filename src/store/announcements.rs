@@ -116,9 +116,12 @@ impl Store {
         if !relays.is_empty() {
             self.mark_outbox_active(id).await?;
         }
-        if let Some(send) = send {
-            self.announce(id, EventKind::Message, &send.entry.message_sid)
-                .await;
+        match send {
+            Some(send) => {
+                self.announce(id, EventKind::Message, &send.entry.message_sid)
+                    .await
+            }
+            None => self.announce(id, EventKind::Announcement, after.id).await,
         }
         Ok(true)
     }

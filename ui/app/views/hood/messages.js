@@ -235,12 +235,15 @@ export default async function messages(container, ctx) {
   });
   await Promise.all([refresh(), scheduled?.refresh()]);
   // A scheduled announcement going out arrives as a message: both lists change.
-  const stop = ctx.live.on('message', () => {
+  const stopMessages = ctx.live.on('message', () => {
     refresh();
     scheduled?.refresh();
   });
+  // Another captain scheduled, edited or cancelled one.
+  const stopAnnouncements = ctx.live.on('announcement', () => scheduled?.refresh());
   return () => {
     clearTimeout(typing);
-    stop();
+    stopMessages();
+    stopAnnouncements();
   };
 }
