@@ -296,6 +296,11 @@ pub struct Settings {
     /// active users a neighborhood's month is not charged for (Twilio's 200 free are per account).
     #[arg(long, env = "NT_PRICES", default_value = "{}", value_parser = parse_prices)]
     pub prices: PriceTable,
+    /// Milliseconds between two looks for scheduled announcements that are due (on every
+    /// instance; each due announcement is claimed by one). A scheduled announcement goes out at
+    /// most about this late.
+    #[arg(long, env = "NT_SCHEDULER_TICK_MS", default_value = "1000", value_parser = parse_scheduler_tick)]
+    pub scheduler_tick_ms: u64,
 }
 
 /// A Redis URL whose password never reaches a log line.
@@ -441,6 +446,10 @@ impl Settings {
         Duration::from_secs(self.outbox_reclaim_secs)
     }
 
+    pub fn scheduler_tick(&self) -> Duration {
+        Duration::from_millis(self.scheduler_tick_ms)
+    }
+
     /// None when the periodic reconciliation is off.
     pub fn reconcile_every(&self) -> Option<Duration> {
         (self.reconcile_every_secs > 0).then(|| Duration::from_secs(self.reconcile_every_secs))
@@ -556,6 +565,15 @@ fn parse_reclaim(value: &str) -> Result<u64, String> {
         Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
         _ => Err(format!(
             "NT_OUTBOX_RECLAIM_SECS must be a whole number of seconds from 1 to 3600, not `{value}`."
+        )),
+    }
+}
+
+fn parse_scheduler_tick(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(ms) if (50..=60_000).contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "NT_SCHEDULER_TICK_MS must be a whole number of milliseconds from 50 to 60000, not `{value}`."
         )),
     }
 }

@@ -19,6 +19,7 @@ use crate::domain::neighborhood::{
     Shard, Slug, shard_unique_name,
 };
 use crate::domain::phone::Phone;
+use crate::domain::quiet_hours::QuietHours;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::StoreError;
 use crate::store::neighborhoods::UpdateError;
@@ -60,6 +61,8 @@ pub struct NeighborhoodChanges {
     pub catch_up: Option<CatchUp>,
     /// `Some(None)` removes the cap.
     pub monthly_budget: Option<Option<Money>>,
+    /// `Some(None)` clears quiet hours.
+    pub quiet_hours: Option<Option<QuietHours>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +218,7 @@ async fn provision(
         join_questions: new.join_questions,
         catch_up: CatchUp::default(),
         monthly_budget: None,
+        quiet_hours: None,
         state: NeighborhoodState::Active,
         created_at: now,
         updated_at: now,
@@ -446,6 +450,9 @@ pub async fn update_neighborhood(
             }
             if let Some(budget) = changes.monthly_budget {
                 neighborhood.monthly_budget = budget;
+            }
+            if let Some(quiet_hours) = &changes.quiet_hours {
+                neighborhood.quiet_hours = quiet_hours.clone();
             }
             Ok(())
         })

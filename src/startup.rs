@@ -186,6 +186,7 @@ impl App {
             tokio::spawn(watch_redis(self.state.clone())),
             tokio::spawn(crate::jobs::outbox::run(self.state.clone(), consumer)),
             tokio::spawn(crate::jobs::held::run(self.state.clone())),
+            tokio::spawn(crate::jobs::scheduler::run(self.state.clone())),
         ];
         if let (Some(every), Some(_)) = (self.state.settings.reconcile_every(), &self.state.twilio)
         {

@@ -12,7 +12,9 @@ use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object};
 
+use crate::announcements::AnnouncementError;
 use crate::domain::ParseError;
+use crate::domain::announcement::Closed;
 use crate::provisioning::ProvisionError;
 use crate::store::StoreError;
 
@@ -58,6 +60,10 @@ pub enum ErrorCode {
     SlugTaken,
     /// Someone else changed the same thing at the same moment; try again.
     Conflict,
+    /// The announcement was sent already: it can no longer change or be cancelled.
+    AnnouncementSent,
+    /// The announcement was cancelled: it can no longer change.
+    AnnouncementCancelled,
     /// Twilio failed or refused; nothing was left half-done.
     TwilioError,
     /// No Twilio account is configured on this deployment.
@@ -268,6 +274,27 @@ impl From<ProvisionError> for ApiError {
                 ))
             }
             E::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl From<AnnouncementError> for ApiError {
+    fn from(error: AnnouncementError) -> Self {
+        match error {
+            AnnouncementError::NotFound => Self::not_found("announcement"),
+            AnnouncementError::Closed(Closed::Sent) => Self::Conflict(body(
+                ErrorCode::AnnouncementSent,
+                "The announcement was sent already; it can no longer change or be cancelled.",
+            )),
+            AnnouncementError::Closed(Closed::Cancelled) => Self::Conflict(body(
+                ErrorCode::AnnouncementCancelled,
+                "The announcement was cancelled; it can no longer change.",
+            )),
+            AnnouncementError::Contended => Self::Conflict(body(
+                ErrorCode::Conflict,
+                "The announcement changed at the same moment; try again.",
+            )),
+            AnnouncementError::Store(cause) => cause.into(),
         }
     }
 }

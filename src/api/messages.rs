@@ -1,21 +1,26 @@
 //! `/api/v1/neighborhoods/{id}/messages`: what the group said, newest first, and announcements
-//! from the captains to every Conversation, with what they cost (and held while the month is
-//! over its budget). The history holds names, never phone numbers, and
-//! keeps the newest `NT_HISTORY_MESSAGES` messages.
+//! from the captains to every Conversation, now or scheduled (`api::announcements` lists them),
+//! with what they cost (and held while the month is over its budget). The history holds names,
+//! never phone numbers, and keeps the newest `NT_HISTORY_MESSAGES` messages.
 
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::announcements::{AnnouncementOut, to_out as announcement_out};
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
+use crate::announcements::{self, NewAnnouncement, Posted};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
 use crate::costs;
+use crate::domain::announcement::{AnnouncementBody, parse_send_at};
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::segments::Encoding;
 use crate::state::AppState;
@@ -53,12 +58,17 @@ pub struct MessagePage {
     pub next_before: Option<String>,
 }
 
-/// An announcement to the whole group.
+/// An announcement to the whole group, now or at a time.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct AnnouncementIn {
     /// The text (1 to 1,600 characters); the group sees it signed with your name.
     pub body: String,
+    /// When to send it (RFC 3339 with an offset, like `2026-12-24T18:00:00-08:00`; in the
+    /// future, at most a year ahead). Omitted: now.
+    pub send_at: Option<String>,
+    /// Send even during the neighborhood's quiet hours (default false).
+    pub urgent: Option<bool>,
 }
 
 /// What an announcement is expected to cost, before it is sent.
@@ -86,9 +96,9 @@ pub struct AnnouncementEstimate {
     pub held: bool,
 }
 
-/// An announcement as accepted.
+/// An announcement accepted to go now.
 #[derive(Debug, Object)]
-pub struct AnnouncementOut {
+pub struct AnnouncedOut {
     #[oai(flatten)]
     pub message: MessageOut,
     /// True when this month's cost is at or over the budget: the announcement waits (it is listed
@@ -101,10 +111,15 @@ pub struct AnnouncementOut {
 
 #[derive(ApiResponse)]
 enum AnnounceResponse {
-    /// Accepted: on its way to every Conversation of the neighborhood, or held by the budget
-    /// (`held`).
+    /// Accepted to go now: on its way to every Conversation of the neighborhood and in the
+    /// history, or held by the budget (`held`).
     #[oai(status = 202)]
-    Accepted(Json<AnnouncementOut>),
+    Accepted(Json<AnnouncedOut>),
+    /// Scheduled: it waits for `send_at`, or, posted to go now during quiet hours and not
+    /// urgent, for quiet hours to end; `scheduled_for` says when it will go out. It is listed
+    /// under `.../announcements` and may be edited or cancelled until then.
+    #[oai(status = 201)]
+    Scheduled(Json<AnnouncementOut>),
 }
 
 #[derive(ApiResponse)]
@@ -129,10 +144,12 @@ impl MessagesApi {
     /// Announce to the group
     ///
     /// Sends a text to every member, in every Conversation of the neighborhood, signed with the
-    /// captain's name (an API token signs with the neighborhood's name). One REST call per
-    /// Conversation, carried out in the background; it goes into the history at once. The answer
-    /// carries its cost estimate. When this month's cost is at or over the neighborhood's budget
-    /// the announcement is held instead (`held: true`) and goes out once the budget allows.
+    /// captain's name (an API token signs with the neighborhood's name): one REST call per
+    /// Conversation, carried out in the background; it goes into the history at once (202, with
+    /// its cost estimate). When this month's cost is at or over the neighborhood's budget it is
+    /// held instead (202, `held: true`) and goes out once the budget allows. With `send_at` it is
+    /// scheduled (201). During the neighborhood's quiet hours an announcement waits for them to
+    /// end, unless `urgent`: posted to go now, it is then scheduled for their end (201).
     #[oai(
         path = "/:id/messages",
         method = "post",
@@ -147,56 +164,119 @@ impl MessagesApi {
         body: Json<AnnouncementIn>,
     ) -> Result<AnnounceResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "post_announcement", Some(id.0)).await?;
-        let text = announcement_text(&body.0)?;
+        let now = OffsetDateTime::now_utc();
+        let mut errors = FieldErrors::default();
+        let text = errors.check("body", AnnouncementBody::parse(&body.0.body));
+        let send_at = match body.0.send_at.as_deref() {
+            Some(at) => errors.check("send_at", parse_send_at(at, now)),
+            None => None,
+        };
+        // A missing body always comes with its field error.
+        let Some(text) = text else {
+            return Err(errors.into_error());
+        };
+        errors.finish()?;
         let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         let (member_id, name) = signer(&state, auth.principal(), &neighborhood).await?;
+        let signed = format!("{name}: {}", text.as_str());
         let message_sid = format!("announcement-{}", Uuid::now_v7().simple());
-        let signed = format!("{name}: {text}");
         let plan = costs::plan_announcement(&state, &neighborhood, &signed, &message_sid).await?;
-        let held = plan.estimate.held;
-        let entry = HistoryEntry {
-            message_sid: message_sid.clone(),
-            member_id,
-            sender_name: name,
-            body: text,
-            conversation_sid: String::new(),
-            at: rfc3339_now(),
-        };
-        if held {
+        if send_at.is_none() && plan.estimate.held {
+            // Over the budget: it waits with the other held announcements.
             let waiting = HeldAnnouncement {
                 message_sid: message_sid.clone(),
                 member_id,
-                sender_name: entry.sender_name.clone(),
-                body: entry.body.clone(),
+                sender_name: name.clone(),
+                body: text.as_str().to_owned(),
                 signed,
-                held_at: entry.at.clone(),
+                held_at: rfc3339_now(),
             };
             costs::hold(&state, id.0, &waiting).await?;
-        } else {
-            state
-                .store
-                .record_message(id.0, &entry, &plan.relays, state.settings.history_messages)
-                .await?;
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                "message.hold",
+                format!("message:{message_sid}"),
+                serde_json::json!({"shards": neighborhood.shards.len(), "estimate": plan.estimate.cost.to_string()}),
+            )
+            .await;
+            let entry = HistoryEntry {
+                message_sid,
+                member_id,
+                sender_name: name,
+                body: waiting.body,
+                conversation_sid: String::new(),
+                at: waiting.held_at,
+            };
+            return Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
+                message: to_out(
+                    StoredMessage {
+                        id: String::new(),
+                        entry,
+                    },
+                    &neighborhood.shards,
+                ),
+                held: true,
+                estimate: estimate_out(&plan.estimate, &neighborhood),
+            })));
         }
-        record(
-            &state,
-            auth.principal(),
-            request,
-            Some(id.0),
-            if held { "message.hold" } else { "message.announce" },
-            format!("message:{message_sid}"),
-            serde_json::json!({"shards": neighborhood.shards.len(), "estimate": plan.estimate.cost.to_string()}),
-        )
-        .await;
-        let stored = StoredMessage {
-            id: String::new(),
-            entry,
+        let new = NewAnnouncement {
+            body: text,
+            send_at,
+            urgent: body.0.urgent.unwrap_or(false),
+            signer: (member_id, name),
+            created_by: auth.principal().actor(),
         };
-        Ok(AnnounceResponse::Accepted(Json(AnnouncementOut {
-            message: to_out(stored, &neighborhood.shards),
-            held,
-            estimate: estimate_out(&plan.estimate, &neighborhood),
-        })))
+        match announcements::post(&state, &neighborhood, new).await? {
+            Posted::Sent(announcement, entry) => {
+                let detail = serde_json::json!({
+                    "shards": neighborhood.shards.len(),
+                    "announcement": format!("announcement:{}", announcement.id),
+                    "urgent": announcement.urgent,
+                });
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "message.announce",
+                    format!("message:{}", entry.message_sid),
+                    detail,
+                )
+                .await;
+                let stored = StoredMessage {
+                    id: String::new(),
+                    entry,
+                };
+                Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
+                    message: to_out(stored, &neighborhood.shards),
+                    held: false,
+                    estimate: estimate_out(&plan.estimate, &neighborhood),
+                })))
+            }
+            Posted::Scheduled(announcement) => {
+                let out = announcement_out(announcement, neighborhood.quiet_hours.as_ref(), now);
+                let detail = serde_json::json!({
+                    "send_at": body.0.send_at,
+                    "scheduled_for": out.scheduled_for.and_then(|at| at.format(&Rfc3339).ok()),
+                    "waits_for_quiet_hours": out.waits_for_quiet_hours,
+                    "urgent": out.urgent,
+                });
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "announcement.schedule",
+                    format!("announcement:{}", out.id),
+                    detail,
+                )
+                .await;
+                Ok(AnnounceResponse::Scheduled(Json(out)))
+            }
+        }
     }
 
     /// Estimate an announcement
@@ -223,13 +303,17 @@ impl MessagesApi {
             Some(id.0),
         )
         .await?;
-        let text = announcement_text(&body.0)?;
+        let mut errors = FieldErrors::default();
+        let text = errors.check("body", AnnouncementBody::parse(&body.0.body));
+        let Some(text) = text else {
+            return Err(errors.into_error());
+        };
         let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
         let (_, name) = signer(&state, auth.principal(), &neighborhood).await?;
         let plan = costs::plan_announcement(
             &state,
             &neighborhood,
-            &format!("{name}: {text}"),
+            &format!("{name}: {}", text.as_str()),
             "estimate",
         )
         .await?;
@@ -294,23 +378,6 @@ impl MessagesApi {
         let next_before = more.then(|| items.last().map(|m| m.id.clone())).flatten();
         Ok(ListResponse::Ok(Json(MessagePage { items, next_before })))
     }
-}
-
-/// Twilio's limit for one outbound message body.
-const MAX_BODY_CHARS: usize = 1600;
-
-/// The announcement's text, trimmed: 1 to 1,600 characters.
-fn announcement_text(body: &AnnouncementIn) -> Result<String, ApiError> {
-    let text = body.body.trim().to_owned();
-    if text.is_empty() || text.chars().count() > MAX_BODY_CHARS {
-        let mut errors = FieldErrors::default();
-        errors.add(
-            "body",
-            format!("An announcement has 1 to {MAX_BODY_CHARS} characters."),
-        );
-        errors.finish()?;
-    }
-    Ok(text)
 }
 
 fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> AnnouncementEstimate {

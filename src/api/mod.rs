@@ -1,6 +1,7 @@
 //! The REST surface: one file per resource with its DTOs, response enums and handlers, all
 //! merged into one `OpenApiService` whose document is committed at `openapi/openapi.json`.
 
+pub mod announcements;
 pub mod audit;
 pub mod auth;
 pub mod catch_up;
@@ -37,7 +38,7 @@ pub enum ApiTags {
     Join,
     /// Join requests, for captains.
     JoinRequests,
-    /// What the group said.
+    /// What the group said, and the captains' announcements (now or scheduled).
     Messages,
     /// Inviting neighbors: texts, link, QR code.
     Invites,
@@ -60,6 +61,7 @@ pub type Api = (
     neighborhoods::NeighborhoodsApi,
     members::MembersApi,
     messages::MessagesApi,
+    announcements::AnnouncementsApi,
     sync::SyncApi,
     events::EventsApi,
     join::JoinApi,
@@ -88,6 +90,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         neighborhoods::NeighborhoodsApi,
         members::MembersApi,
         messages::MessagesApi,
+        announcements::AnnouncementsApi,
         sync::SyncApi,
         events::EventsApi,
         join::JoinApi,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
+use crate::announcements;
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
 use crate::costs;
@@ -25,6 +26,7 @@ use crate::domain::neighborhood::{
     Slug,
 };
 use crate::domain::phone::Phone;
+use crate::domain::quiet_hours::{ClockTime, QuietHours, StoredQuietHours, TimeZoneName};
 use crate::provisioning::{
     self, NeighborhoodChanges, NewNeighborhood, NumberChoice, ProvisionError,
 };
@@ -81,6 +83,34 @@ pub struct NeighborhoodPatch {
     /// 100 % of it the captains get a text (once each a month); from 100 % announcements are held,
     /// and raising the cap above the month's cost sends them.
     pub monthly_budget: MaybeUndefined<String>,
+    /// Quiet hours, when announcements wait (unless urgent); `null` removes them.
+    pub quiet_hours: MaybeUndefined<QuietHoursIn>,
+}
+
+/// A daily window, in the neighborhood's time zone, when announcements wait for its end (unless
+/// urgent). It may cross midnight (22:00 to 07:00); daylight saving time is followed.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct QuietHoursIn {
+    /// Local time they start, `HH:MM` (24-hour), e.g. `22:00`.
+    pub start: String,
+    /// Local time they end, `HH:MM`, e.g. `07:00`; differs from `start`.
+    pub end: String,
+    /// IANA time zone name, e.g. `America/Los_Angeles`.
+    pub time_zone: String,
+}
+
+/// The neighborhood's quiet hours.
+#[derive(Debug, Object)]
+pub struct QuietHoursOut {
+    /// Local time they start, `HH:MM`.
+    pub start: String,
+    /// Local time they end, `HH:MM`.
+    pub end: String,
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// Whether it is quiet hours right now.
+    pub now: bool,
 }
 
 /// How to archive.
@@ -151,6 +181,8 @@ pub struct NeighborhoodOut {
     pub catch_up: CatchUp,
     /// The monthly cost cap in US dollars; absent when there is none.
     pub monthly_budget: Option<String>,
+    /// When announcements wait (unless urgent); absent when they never do.
+    pub quiet_hours: Option<QuietHoursOut>,
     /// `active` or `archived`.
     pub state: NeighborhoodState,
     /// When it was created.
@@ -311,6 +343,7 @@ impl NeighborhoodsApi {
     /// Captains and the owner. A new name also renames the neighborhood's Conversations at Twilio.
     /// A new `monthly_budget` takes effect at once: announcements it held go out if this month's
     /// cost is now under it.
+    /// New quiet hours move every scheduled announcement that is not urgent at once.
     #[oai(path = "/:id", method = "patch", operation_id = "update_neighborhood")]
     async fn update(
         &self,
@@ -327,15 +360,21 @@ impl NeighborhoodsApi {
             "description": changes.description.as_ref().map(|d| d.as_str().to_owned()),
             "mode": changes.mode,
             "join_policy": changes.join_policy,
+            "quiet_hours": changes.quiet_hours.as_ref().map(|quiet| quiet.clone().map(StoredQuietHours::from)),
         });
         let budget_changed = changes.monthly_budget.is_some();
         if let Some(budget) = changes.monthly_budget {
             detail["monthly_budget"] = serde_json::json!(budget.map(|b| b.to_string()));
         }
+        let quiet_hours_changed = changes.quiet_hours.is_some();
         let neighborhood = provisioning::update_neighborhood(&state, id.0, changes).await?;
         if budget_changed {
             // A raised cap sends what it held; a lowered one may call for an alert.
             costs::budget_changed(&state, &neighborhood).await?;
+        }
+        if quiet_hours_changed {
+            // Waiting announcements go out at a new time: tell the due index now.
+            announcements::reschedule_neighborhood(&state, &neighborhood).await?;
         }
         record(
             &state,
@@ -618,6 +657,11 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
             }
         },
     };
+    let quiet_hours = match body.quiet_hours {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(quiet) => parse_quiet_hours(&quiet, &mut errors).map(Some),
+    };
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
@@ -627,7 +671,31 @@ fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError>
         join_questions,
         catch_up,
         monthly_budget,
+        quiet_hours,
     })
+}
+
+/// Quiet hours from the request, each bad field named (`quiet_hours.start`, ...).
+fn parse_quiet_hours(quiet: &QuietHoursIn, errors: &mut FieldErrors) -> Option<QuietHours> {
+    let start = errors.check("quiet_hours.start", ClockTime::parse(&quiet.start));
+    let end = errors.check("quiet_hours.end", ClockTime::parse(&quiet.end));
+    let zone = errors.check(
+        "quiet_hours.time_zone",
+        TimeZoneName::parse(&quiet.time_zone),
+    );
+    let (start, end, zone) = (start?, end?, zone?);
+    errors.check("quiet_hours.end", QuietHours::new(start, end, zone))
+}
+
+fn quiet_hours_out(quiet: QuietHours) -> QuietHoursOut {
+    let now = quiet.contains(OffsetDateTime::now_utc());
+    let stored = StoredQuietHours::from(quiet);
+    QuietHoursOut {
+        start: stored.start,
+        end: stored.end,
+        time_zone: stored.time_zone,
+        now,
+    }
 }
 
 fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
@@ -652,6 +720,7 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
         join_questions: neighborhood.join_questions,
         catch_up: neighborhood.catch_up,
         monthly_budget: neighborhood.monthly_budget.map(|budget| budget.to_string()),
+        quiet_hours: neighborhood.quiet_hours.map(quiet_hours_out),
         state: neighborhood.state,
         created_at: neighborhood.created_at,
         updated_at: neighborhood.updated_at,

@@ -1,6 +1,7 @@
 //! Pure types and rules, no I/O: values are parsed here once, at the edge, and trusted after.
 
 pub mod access;
+pub mod announcement;
 pub mod catch_up;
 pub mod costs;
 pub mod join_questions;
@@ -8,6 +9,7 @@ pub mod join_request;
 pub mod member;
 pub mod neighborhood;
 pub mod phone;
+pub mod quiet_hours;
 pub mod segments;
 
 /// Why an input value was refused, phrased for the person who typed it.

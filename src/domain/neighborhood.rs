@@ -10,6 +10,7 @@ use super::catch_up::CatchUp;
 use super::costs::Money;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
+use super::quiet_hours::QuietHours;
 
 /// Who may post to the group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum, Default)]
@@ -80,6 +81,9 @@ pub struct Neighborhood {
     /// are told; at 100 % announcements are held.
     #[serde(default, rename = "monthly_budget_micros")]
     pub monthly_budget: Option<Money>,
+    /// When announcements wait (None: they never do).
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
     pub state: NeighborhoodState,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

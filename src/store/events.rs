@@ -1,4 +1,5 @@
-//! Live updates: every change to a neighborhood's members, join requests or messages is announced
+//! Live updates: every change to a neighborhood's members, join requests, messages or
+//! announcements is announced
 //! on its Redis pub/sub channel, so a browser connected to any instance hears of it.
 
 use poem_openapi::{Enum, Object};
@@ -18,13 +19,15 @@ pub enum EventKind {
     JoinRequest,
     /// A message reached the group (or an announcement was sent).
     Message,
+    /// An announcement was scheduled, changed or cancelled.
+    Announcement,
 }
 
 /// One change, as `data` of a server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
 pub struct NeighborhoodEvent {
     pub kind: EventKind,
-    /// The member, join request or message concerned.
+    /// The member, join request, message or announcement concerned.
     pub id: String,
 }
 

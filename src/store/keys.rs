@@ -227,6 +227,21 @@ impl Keys {
         )
     }
 
+    /// A neighborhood's announcements, sent, scheduled and cancelled: hash id -> JSON.
+    pub fn announcements(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:announcements", self.prefix, id.simple())
+    }
+
+    /// A neighborhood's scheduled announcements: sorted set of ids by requested send time (ms),
+    /// written with the record; read when quiet hours change.
+    pub fn scheduled_announcements(&self, id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:announcements-scheduled",
+            self.prefix,
+            id.simple()
+        )
+    }
+
     /// Set once a billable event (a message's delivery, a relay) was counted, so a retried
     /// webhook or effect does not count it twice; expires by TTL.
     pub fn cost_event(&self, id: Uuid, event: &str) -> String {
@@ -242,6 +257,13 @@ impl Keys {
     /// Neighborhoods that may have held announcements: a set of ids, for the periodic release.
     pub fn held_neighborhoods(&self) -> String {
         format!("{}:{{global}}:held-announcements", self.prefix)
+    }
+
+    /// Scheduled announcements of every neighborhood by the time (ms) an instance should next
+    /// look at them: sorted set of `<neighborhood id>:<announcement id>`. A claimed entry's score
+    /// is pushed to the end of its lease.
+    pub fn announcements_due(&self) -> String {
+        format!("{}:{{global}}:announcements-due", self.prefix)
     }
 }
 

@@ -6,6 +6,7 @@
 //! when the connection dropped under it: the connection manager reconnects in the background but
 //! fails the command that noticed the drop, and a caller should not see that.
 
+pub mod announcements;
 pub mod audit;
 pub mod auth;
 pub mod catch_up;

@@ -153,6 +153,13 @@ async fn a_captain_moderates_the_group() {
     run_journey("captain_moderation").await;
 }
 
+/// A captain sets quiet hours, sees an announcement held by them in the Scheduled list, edits it
+/// into an urgent one that reaches a member at once, and schedules and cancels another.
+#[tokio::test]
+async fn a_captain_schedules_announcements_around_quiet_hours() {
+    run_journey("captain_announcements").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

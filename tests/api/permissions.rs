@@ -88,6 +88,7 @@ struct Fixture {
     member_id: Uuid,
     captain_id: Uuid,
     token_id: Uuid,
+    announcement_id: String,
     clients: Vec<(Who, reqwest::Client)>,
 }
 
@@ -133,6 +134,7 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
         .expect("id");
     let slug = here["slug"].as_str().expect("slug").to_owned();
     let request_id = pending_join_request(app, neighborhood).await;
+    let announcement_id = scheduled_announcement(app, neighborhood).await;
     let captain_id = add_member(app, neighborhood, CAPTAIN, Role::Captain).await;
     add_member(app, neighborhood, MODERATOR, Role::Moderator).await;
     let member_id = add_member(app, neighborhood, MEMBER, Role::Member).await;
@@ -182,8 +184,25 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
         member_id,
         captain_id,
         token_id,
+        announcement_id,
         clients,
     }
+}
+
+/// An announcement scheduled a day ahead, to edit, cancel and read.
+async fn scheduled_announcement(app: &TestApp, neighborhood: Uuid) -> String {
+    let send_at = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let response = app
+        .post_json(
+            &format!("/api/v1/neighborhoods/{neighborhood}/messages"),
+            &json!({"body": "Street fair next week", "send_at": send_at}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let scheduled: Value = response.json().await.expect("json");
+    scheduled["id"].as_str().expect("id").to_owned()
 }
 
 /// A verified request waiting for a captain.
@@ -234,6 +253,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "post_announcement" | "estimate_announcement" => {
             json!({"body": "Street fair Saturday"})
         }
+        "update_announcement" => json!({"body": "Street fair Sunday", "urgent": true}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
         "send_invites" => json!({"phones": ["+15550004097"]}),
         "submit_join_request" => {
@@ -303,6 +323,7 @@ async fn check(
             .replace("{member_id}", &fixture.member_id.to_string())
             .replace("{token_id}", &fixture.token_id.to_string())
             .replace("{request_id}", &fixture.request_id.to_string())
+            .replace("{announcement_id}", &fixture.announcement_id)
             .replace("{slug}", &fixture.slug),
     );
     let client = &fixture

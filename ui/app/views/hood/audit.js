@@ -27,6 +27,10 @@ const ACTIONS = {
   'message.hold': 'Announcement held: the monthly budget is used up',
   'message.release': 'Sent a held announcement',
   'neighborhood.budget_alert': 'Told the captains about the monthly budget',
+  'announcement.schedule': 'Scheduled an announcement',
+  'announcement.update': 'Changed a scheduled announcement',
+  'announcement.cancel': 'Cancelled a scheduled announcement',
+  'announcement.send': 'Sent a scheduled announcement',
   'token.create': 'Created an API token',
   'token.revoke': 'Revoked an API token',
 };
@@ -91,16 +95,18 @@ function describer(ctx, names) {
     }
     if (text === 'cli') return 'the command line';
     if (text === 'twilio') return 'Twilio';
+    if (text === 'scheduler') return 'the scheduler';
+    if (kind === 'announcement') return 'an announcement';
     return text;
   };
   const source = (text) => {
     if (text?.startsWith('ip:')) return `from ${text.slice(3)}`;
-    return { sms: 'by text message', cli: 'on the command line', webhook: 'reported by Twilio', 'cost ledger': 'by the cost ledger' }[text] ?? text;
+    return { sms: 'by text message', cli: 'on the command line', webhook: 'reported by Twilio', 'cost ledger': 'by the cost ledger', scheduler: 'when it was due' }[text] ?? text;
   };
   return { ref, source };
 }
 
-const REFERENCE = /^(member|token|neighborhood|join_request|phone):/;
+const REFERENCE = /^(member|token|neighborhood|join_request|phone|announcement):/;
 
 /** A detail value as a short phrase; null and unchanged values are left out (undefined). */
 function phrase(value, ref) {

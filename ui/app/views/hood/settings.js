@@ -1,12 +1,13 @@
-// Settings (captains): the neighborhood itself, its join questions, who helps run it, API
-// tokens, and for the owner handing it over or archiving it. Each part saves on its own, so one
-// failure never loses what was typed in another.
+// Settings (captains): the neighborhood itself, its quiet hours (quiet_hours.js), its join
+// questions, who helps run it, API tokens, and for the owner handing it over or archiving it.
+// Each part saves on its own, so one failure never loses what was typed in another.
 
 import { api, ApiError, errorText } from '../../api.js';
 import { h, field, clearErrors, showErrors, busy, toast, when, phoneText } from '../../dom.js';
 import { coalesce } from '../../live.js';
 import { copyField } from './invite.js';
 import { costText } from '../home.js';
+import { quietHoursSection } from './quiet_hours.js';
 
 const MAX_QUESTIONS = 10;
 const RANK = { member: 0, moderator: 1, captain: 2, owner: 3 };
@@ -616,7 +617,7 @@ export default async function settings(container, ctx) {
   const roles = rolesSection(ctx);
   const owner = ctx.role === 'owner';
   const costs = budgetSection(ctx);
-  const jump = [['neighborhood', 'Neighborhood'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
+  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
   if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
   container.append(
     h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
@@ -628,6 +629,7 @@ export default async function settings(container, ctx) {
         target?.focus({ preventScroll: true });
       } }, label))))),
     neighborhoodForm(ctx),
+    quietHoursSection(ctx),
     costs.node,
     questionsForm(ctx),
     catchUpForm(ctx),
