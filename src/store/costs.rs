@@ -350,18 +350,7 @@ impl Store {
 
     /// Neighborhoods that may have held announcements.
     pub async fn held_neighborhoods(&self) -> Result<Vec<Uuid>, StoreError> {
-        let ids: Vec<String> = self
-            .retrying_once(|mut conn| async move {
-                redis::cmd("SMEMBERS")
-                    .arg(self.keys.held_neighborhoods())
-                    .query_async(&mut conn)
-                    .await
-            })
-            .await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| Uuid::parse_str(id).ok())
-            .collect())
+        self.neighborhood_set(&self.keys.held_neighborhoods()).await
     }
 
     /// Drops a neighborhood from the held set once its list is empty. The list is read again

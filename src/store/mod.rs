@@ -151,6 +151,19 @@ impl Store {
         }
     }
 
+    /// The neighborhood ids in a set of ids (unreadable members are skipped).
+    pub(crate) async fn neighborhood_set(&self, key: &str) -> Result<Vec<uuid::Uuid>, StoreError> {
+        let ids: Vec<String> = self
+            .retrying_once(|mut conn| async move {
+                redis::cmd("SMEMBERS").arg(key).query_async(&mut conn).await
+            })
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+            .collect())
+    }
+
     /// One field of a hash of JSON values, decoded.
     pub(crate) async fn hget_json<T: serde::de::DeserializeOwned>(
         &self,

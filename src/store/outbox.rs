@@ -152,18 +152,7 @@ impl Store {
 
     /// Neighborhoods whose outbox may hold work.
     pub async fn active_outboxes(&self) -> Result<Vec<Uuid>, StoreError> {
-        let ids: Vec<String> = self
-            .retrying_once(|mut conn| async move {
-                redis::cmd("SMEMBERS")
-                    .arg(self.keys.outbox_active())
-                    .query_async(&mut conn)
-                    .await
-            })
-            .await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| Uuid::parse_str(id).ok())
-            .collect())
+        self.neighborhood_set(&self.keys.outbox_active()).await
     }
 
     /// Finds every non-empty outbox and marks it active (recovers a lost mark).

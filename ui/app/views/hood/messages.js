@@ -84,8 +84,10 @@ function announcementForm(ctx, onScheduled) {
             ? `Quiet hours: it goes out ${when(answer.scheduled_for)}.`
             : `Scheduled: it goes out ${when(answer.scheduled_for)}.`);
           onScheduled();
+        } else if (answer?.held) {
+          toast('The monthly budget is spent: the announcement waits until a captain raises it (Settings, Costs and budget).');
         } else {
-          toast('Announcement sent to the group.');
+          toast(`Announcement sent to the group (about $${answer?.estimate?.cost ?? '0'}).`);
         }
       } catch (error) {
         showErrors(form, error);
