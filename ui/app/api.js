@@ -40,16 +40,17 @@ function withQuery(path, query) {
  * Calls the API. `path` is relative to /api/v1 unless it starts with "/".
  * Resolves with the parsed JSON (or null for 204); rejects with an ApiError.
  */
-export async function api(path, { method = 'GET', body, query, signedOutIsError = false } = {}) {
+export async function api(path, { method = 'GET', body, contentType, query, signedOutIsError = false } = {}) {
   const url = withQuery(path.startsWith('/') ? path : `/api/v1/${path}`, query);
   const headers = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // JSON unless the caller sends something else as is (a CSV file, say).
+  if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
   let response;
   try {
     response = await fetch(url, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || contentType ? body : JSON.stringify(body),
       credentials: 'same-origin',
     });
   } catch {

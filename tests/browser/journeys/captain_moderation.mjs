@@ -107,6 +107,21 @@ export default async function captainModeration({ browser }) {
   await expect(inboxItems(inboxes, CARA).filter({ hasText: 'Street sweeping' }), 'nothing for Cara after removal').toHaveCount(0);
   await screenshot(captain, 'announcement-360');
 
+  // ---- import from a spreadsheet: a check first, then the real run ----
+  await captain.getByRole('link', { name: 'Import & export' }).click();
+  await captain.getByLabel('CSV file').setInputFiles({
+    name: 'neighbors.csv', mimeType: 'text/csv', buffer: Buffer.from('Name,Phone\nGus,+15550400009\nNo Phone,\n'),
+  });
+  await captain.getByRole('button', { name: 'Check the file' }).click();
+  await expect(captain.getByText('Dry run, nothing changed yet. 2 rows: 1 to add, 0 to update, 0 unchanged, 1 rejected.'), 'the dry run').toBeVisible();
+  await expect(captain.getByText(/^Row 3: Rejected/), 'the bad row, by its spreadsheet number').toBeVisible();
+  await screenshot(captain, 'import-check-360');
+  await captain.getByRole('button', { name: 'Import it' }).click();
+  await expect(captain.getByText('2 rows: 1 added, 0 updated, 0 unchanged, 1 rejected.'), 'the real run').toBeVisible();
+  const imported = await api('GET', `/api/v1/neighborhoods/${id}/join-requests?state=pending`);
+  expect(imported.body.items.map((request) => request.name), 'the imported join request').toEqual(['Gus']);
+  await expect(captain.getByRole('link', { name: 'CSV' }).first(), 'the member export').toHaveAttribute('href', `/api/v1/neighborhoods/${id}/export/members?format=csv`);
+
   // ---- archive with a farewell, then delete: the typed name guards both ----
   await captain.getByRole('link', { name: 'Settings' }).click();
   await captain.getByRole('textbox', { name: 'Farewell text (optional)' }).fill('Oak Lane signs off. Thank you!');

@@ -12,6 +12,7 @@ const TABS = [
   ['members', 'Members', 'moderator', './hood/members.js'],
   ['messages', 'Messages', 'moderator', './hood/messages.js'],
   ['invite', 'Invite', 'moderator', './hood/invite.js'],
+  ['data', 'Import & export', 'moderator', './hood/data.js'],
   ['settings', 'Settings', 'captain', './hood/settings.js'],
   ['audit', 'Audit log', 'captain', './hood/audit.js'],
 ];
