@@ -372,7 +372,9 @@ impl NeighborhoodsApi {
             // A raised cap sends what it held; a lowered one may call for an alert.
             costs::budget_changed(&state, &neighborhood).await?;
         }
-        if quiet_hours_changed {
+        // Scheduled announcements the budget held are due again at once; new quiet hours move
+        // every waiting one.
+        if budget_changed || quiet_hours_changed {
             // Waiting announcements go out at a new time: tell the due index now.
             announcements::reschedule_neighborhood(&state, &neighborhood).await?;
         }
