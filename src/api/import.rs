@@ -101,12 +101,14 @@ impl ImportApi {
     /// any other column is reported in `warnings`. Each phone is one person: a phone that is
     /// already a member (active or paused) or has an open join request updates that record's
     /// name, address and answers (an empty cell changes nothing), never a second record. A new
-    /// phone becomes a join request (channel `import`, waiting for a captain's approval, no
-    /// texts sent), or with `attest_consent=true` a member, added to the group text and welcomed
-    /// by text as when a captain adds one directly. People who left, were removed or texted STOP
-    /// are never added back. Rows are rejected, with their row number and the reason, for a
-    /// missing or bad phone, a missing or too long name, a too long address or answer, or a
-    /// phone already in an earlier row. Blank rows are skipped.
+    /// phone becomes a join request (channel `import`, waiting for a captain's approval
+    /// whatever the join policy; no texts are sent), or with `attest_consent=true` a member,
+    /// added to the group text and welcomed by text as when a captain adds one directly. People
+    /// who left, were removed or texted STOP are never added back (a row that would change
+    /// them is rejected, one that matches them is unchanged). Rows are rejected, with their
+    /// spreadsheet row number (the header is row 1) and the reason, for a missing or bad
+    /// phone, a missing or too long name, a too long address or answer, or a phone already in
+    /// an earlier row. Blank rows are skipped.
     ///
     /// **A dry run by default**: without `dry_run=false` nothing changes and the report says
     /// what the real run will do. At most 16 MiB and 20,000 rows (413). The file is read as it
