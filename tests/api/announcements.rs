@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use neighborhood_text::announcements::Due;
 use neighborhood_text::store::Store;
-use neighborhood_text::store::keys::Keys;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -65,31 +64,10 @@ async fn neighborhood(app: &TestApp, members: usize, first_phone: u32) -> (Strin
         .collect::<Vec<()>>()
         .await;
     wait_until_synced(app, &id, members + 1, Duration::from_secs(90)).await;
-    wait_for_outbox_drained(app, &id).await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
     let everyone = std::iter::once(OWNER.to_owned()).chain(phones).collect();
     (id, everyone)
-}
-
-/// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
-async fn outbox_len(app: &TestApp, id: &str) -> u64 {
-    let key = Keys::new(app.prefix.clone()).outbox(Uuid::parse_str(id).expect("id"));
-    let mut redis = redis::Client::open(redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection");
-    redis::cmd("XLEN")
-        .arg(key)
-        .query_async(&mut redis)
-        .await
-        .expect("XLEN")
-}
-
-async fn wait_for_outbox_drained(app: &TestApp, id: &str) {
-    eventually(Duration::from_secs(60), "the outbox to drain", || async {
-        outbox_len(app, id).await == 0
-    })
-    .await;
 }
 
 /// How many times `phone` received exactly `text`.
@@ -99,19 +77,6 @@ async fn copies(app: &TestApp, phone: &str, text: &str) -> usize {
         .iter()
         .filter(|(_, body, _)| body == text)
         .count()
-}
-
-/// `DELETE` (reset) or `GET /sandbox/api/requests`.
-async fn rest_calls(app: &TestApp, reset: bool) -> Value {
-    let url = app.url("/sandbox/api/requests");
-    let request = if reset {
-        app.http.delete(url)
-    } else {
-        app.http.get(url)
-    };
-    let (status, counts) = json_of(request.send().await.expect("sent")).await;
-    assert_eq!(status, 200, "{counts}");
-    counts
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
@@ -212,7 +177,7 @@ async fn two_instances_send_a_scheduled_announcement_to_every_member_exactly_onc
         settings.scheduler_tick_ms = TICK_MS;
     })
     .await;
-    rest_calls(&first, true).await;
+    first.rest_calls(true).await;
 
     // Three due at the same moment, posted to either instance: both schedulers race for each.
     let texts = ["Street fair Saturday", "Bring chairs", "Rain date Sunday"];
@@ -259,14 +224,16 @@ async fn two_instances_send_a_scheduled_announcement_to_every_member_exactly_onc
         true
     })
     .await;
-    wait_for_outbox_drained(&first, &id).await;
+    first
+        .wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
     for phone in &everyone {
         for text in &signed {
             assert_eq!(copies(&first, phone, text).await, 1, "{phone}: {text}");
         }
     }
     assert_eq!(
-        rest_calls(&first, false).await,
+        first.rest_calls(false).await,
         json!({"counts": {"POST /v1/Conversations/{sid}/Messages": 6}, "total": 6}),
         "one REST call per announcement per shard, nothing else"
     );
@@ -403,7 +370,8 @@ async fn quiet_hours_hold_announcements_until_they_end_and_urgent_ones_go_at_onc
         true
     })
     .await;
-    wait_for_outbox_drained(&app, &id).await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
     for phone in &everyone {
         for text in [
             "Garage sale at 9",
@@ -797,7 +765,9 @@ async fn two_instances_handling_the_same_due_announcement_send_it_once() {
     let outcomes = [a.expect("handled"), b.expect("handled")];
     let sent = outcomes.iter().filter(|o| **o == Due::Sent).count();
     assert_eq!(sent, 1, "{outcomes:?}");
-    wait_for_outbox_drained(&first, &id).await;
+    first
+        .wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
     eventually(WAIT, "the announcement to arrive", || async {
         copies(&first, OWNER, "Bulletin Street: Curb cleanup").await == 1
     })
@@ -813,7 +783,9 @@ async fn two_instances_handling_the_same_due_announcement_send_it_once() {
         .expect("handled");
         assert_eq!(again, Due::Settled);
     }
-    wait_for_outbox_drained(&first, &id).await;
+    first
+        .wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
     for phone in &everyone {
         assert_eq!(
             copies(&first, phone, "Bulletin Street: Curb cleanup").await,

@@ -24,15 +24,7 @@ async fn neighborhood_with_members(app: &TestApp, name: &str) -> Value {
         .await;
     let id = created["id"].as_str().expect("id");
     for (phone, name) in [(BEN, "Ben"), (CARA, "Cara")] {
-        let (status, member) = json_of(
-            app.post_json(
-                &format!("/api/v1/neighborhoods/{id}/members"),
-                &json!({"phone": phone, "display_name": name}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(status, 202, "{member}");
+        app.add_member_by_api(id, phone, name).await;
     }
     wait_until_synced(app, id, 3, WAIT).await;
     created

@@ -18,15 +18,7 @@ async fn elm_street_with_history(app: &TestApp) -> (String, String) {
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     let number = created["phone_number"].as_str().expect("number").to_owned();
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": BEN, "display_name": "Ben"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 202);
+    app.add_member_by_api(&id, BEN, "Ben").await;
     wait_until_synced(app, &id, 2, WAIT).await;
     for text in ["first", "second", "third"] {
         let routed = app.text(BEN, &number, text).await;

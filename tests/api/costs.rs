@@ -48,51 +48,14 @@ async fn neighborhood_of_three(app: &TestApp) -> (String, String) {
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     for (phone, name) in [(ANA, "Ana"), (BO, "Bo")] {
-        add(app, &id, phone, name).await;
+        app.add_member_by_api(&id, phone, name).await;
     }
     wait_until_synced(app, &id, 3, WAIT).await;
-    wait_for_outbox_drained(app, &id).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
     (
         id,
         created["phone_number"].as_str().expect("number").to_owned(),
     )
-}
-
-/// Adds a member directly as the platform admin, expecting 202.
-async fn add(app: &TestApp, id: &str, phone: &str, name: &str) {
-    let (status, member) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": phone, "display_name": name}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{member}");
-}
-
-/// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
-async fn outbox_len(app: &TestApp, id: &str) -> u64 {
-    let key = Keys::new(app.prefix.clone()).outbox(Uuid::parse_str(id).expect("id"));
-    let mut redis = redis::Client::open(redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection");
-    redis::cmd("XLEN")
-        .arg(key)
-        .query_async(&mut redis)
-        .await
-        .expect("XLEN")
-}
-
-/// Waits until every queued Twilio side effect of the neighborhood has been carried out (texts,
-/// relays) and counted.
-async fn wait_for_outbox_drained(app: &TestApp, id: &str) {
-    eventually(WAIT, "the outbox to drain", || async {
-        outbox_len(app, id).await == 0
-    })
-    .await;
 }
 
 /// `GET .../costs`, expecting 200.
@@ -168,7 +131,7 @@ async fn wait_for_counts(
         ) >= expected
     })
     .await;
-    wait_for_outbox_drained(app, id).await;
+    app.wait_for_outbox_drained(id, WAIT).await;
     let after = this_month(app, id).await;
     assert_eq!(
         (
@@ -191,7 +154,7 @@ async fn wait_for_message(app: &TestApp, id: &str, before: &Value) {
         count(&now, "sms_segments_in") == inbound && count(&now, "sms_segments_out") >= outbound
     })
     .await;
-    wait_for_outbox_drained(app, id).await;
+    app.wait_for_outbox_drained(id, WAIT).await;
 }
 
 /// Waits until the owner has received `expected` budget alerts, then checks no more arrive once
@@ -201,7 +164,7 @@ async fn expect_alerts(app: &TestApp, id: &str, expected: (usize, usize)) {
         alerts(app).await == expected
     })
     .await;
-    wait_for_outbox_drained(app, id).await;
+    app.wait_for_outbox_drained(id, WAIT).await;
     assert_eq!(alerts(app).await, expected, "each alert once");
 }
 
@@ -333,13 +296,16 @@ async fn in_three_shards_a_relayed_message_is_counted_once_per_recipient_of_ever
     stream::iter(phones.iter().enumerate())
         .map(|(n, phone)| {
             let (app, id) = (&app, &id);
-            async move { add(app, id, phone, &format!("N{}", n + 1)).await }
+            async move {
+                app.add_member_by_api(id, phone, &format!("N{}", n + 1))
+                    .await;
+            }
         })
         .buffer_unordered(8)
         .collect::<Vec<()>>()
         .await;
     wait_until_synced(&app, &id, 110, Duration::from_secs(120)).await;
-    wait_for_outbox_drained(&app, &id).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
     let before = this_month(&app, &id).await;
 
     // Written in one shard of three (50, 50, 10 members): 109 others receive it, 49 or 9 from
@@ -548,7 +514,7 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     let listed = costs_now["held_announcements"].as_array().expect("held");
     assert_eq!(listed.len(), 1, "{costs_now}");
     assert_eq!(listed[0]["message_sid"], held["message_sid"]);
-    wait_for_outbox_drained(&first, &id).await;
+    first.wait_for_outbox_drained(&id, WAIT).await;
     let signed = "Cost Street: Yard sale Sunday";
     for phone in [OWNER, ANA, BO] {
         assert!(
@@ -572,10 +538,10 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
         all
     })
     .await;
-    wait_for_outbox_drained(&first, &id).await;
+    first.wait_for_outbox_drained(&id, WAIT).await;
     // And once more, for good measure: nothing is left to send.
     set_budget(&first, &id, json!(dollars(spent * 4))).await;
-    wait_for_outbox_drained(&first, &id).await;
+    first.wait_for_outbox_drained(&id, WAIT).await;
     for phone in [OWNER, ANA, BO] {
         let copies = received(&first, phone)
             .await
@@ -707,7 +673,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
     .await;
     let (_, sent) = json_of(app.get(&path).await).await;
     assert_eq!(sent["state"], "sent", "{sent}");
-    wait_for_outbox_drained(&app, &id).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
     let copies = received(&app, ANA)
         .await
         .iter()

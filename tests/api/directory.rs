@@ -38,13 +38,6 @@ async fn try_add(app: &TestApp, id: &str, member: Value) -> (u16, Value) {
     .await
 }
 
-/// Adds a member directly, expecting 202; returns their id.
-async fn add(app: &TestApp, id: &str, phone: &str, name: &str) -> String {
-    let (status, member) = try_add(app, id, json!({"phone": phone, "display_name": name})).await;
-    assert_eq!(status, 202, "{member}");
-    member["id"].as_str().expect("id").to_owned()
-}
-
 /// `GET .../members?{query}` as `client`.
 async fn list(client: &reqwest::Client, app: &TestApp, id: &str, query: &str) -> (u16, Value) {
     json_of(
@@ -183,10 +176,14 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
     )
     .await;
     assert_eq!(status, 202, "{ana}");
-    let ben = add(&app, &id, "+15550010102", "Ben Ng").await;
-    add(&app, &id, "+15550010103", "Cy Ward").await;
-    let diana = add(&app, &id, "+15550010104", "Diana Lee").await;
-    let eve = add(&app, &id, "+15550010105", "Eve Stone").await;
+    let ben = app.add_member_by_api(&id, "+15550010102", "Ben Ng").await;
+    app.add_member_by_api(&id, "+15550010103", "Cy Ward").await;
+    let diana = app
+        .add_member_by_api(&id, "+15550010104", "Diana Lee")
+        .await;
+    let eve = app
+        .add_member_by_api(&id, "+15550010105", "Eve Stone")
+        .await;
     for (member_id, change) in [
         (&ben, json!({"role": "moderator"})),
         (&diana, json!({"role": "captain"})),
@@ -409,8 +406,8 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
     let (id, number) = neighborhood(&app, "Pause Street").await;
     let ana = "+15550010301";
     let ben = "+15550010302";
-    let ana_id = add(&app, &id, ana, "Ana").await;
-    add(&app, &id, ben, "Ben").await;
+    let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
+    app.add_member_by_api(&id, ben, "Ben").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     let owner = session_client(&app, OWNER).await;
 
@@ -477,7 +474,7 @@ async fn a_removed_member_gets_the_notice_and_leaves_the_group_text() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "Notice Street").await;
     let ana = "+15550010401";
-    let ana_id = add(&app, &id, ana, "Ana").await;
+    let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
     wait_until_synced(&app, &id, 2, WAIT).await;
     let owner = session_client(&app, OWNER).await;
 
@@ -523,7 +520,7 @@ async fn a_failed_sync_can_be_retried_and_ends_in_one_conversation() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "Retry Street").await;
     let ana = "+15550010501";
-    let ana_id = add(&app, &id, ana, "Ana").await;
+    let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
     wait_until_synced(&app, &id, 2, WAIT).await;
     let retry = format!("/api/v1/neighborhoods/{id}/members/{ana_id}/retry");
 
@@ -593,7 +590,7 @@ async fn captains_can_turn_join_request_texts_off() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood(&app, "Notify Street").await;
     let cy = "+15550010601";
-    let cy_id = add(&app, &id, cy, "Cy").await;
+    let cy_id = app.add_member_by_api(&id, cy, "Cy").await;
     let (status, promoted) =
         patch_member(&app.http, &app, &id, &cy_id, json!({"role": "captain"})).await;
     assert_eq!((status, promoted["role"].as_str()), (200, Some("captain")));
@@ -673,8 +670,8 @@ async fn a_captain_can_reconcile_with_twilio_on_demand() {
     let (id, _) = neighborhood(&app, "Sync Street").await;
     let ana = "+15550010701";
     let ben = "+15550010702";
-    let ana_id = add(&app, &id, ana, "Ana").await;
-    let ben_id = add(&app, &id, ben, "Ben").await;
+    let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
+    let ben_id = app.add_member_by_api(&id, ben, "Ben").await;
     let (status, _) =
         patch_member(&app.http, &app, &id, &ben_id, json!({"role": "moderator"})).await;
     assert_eq!(status, 200);
@@ -761,10 +758,10 @@ async fn a_member_removed_or_paused_before_joining_settles_out_of_the_group_text
     let ben = "+15550010802";
 
     // Taken out again at once, before the outbox has added them to the group text.
-    let ana_id = add(&app, &id, ana, "Ana").await;
+    let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
     let (status, removed) = remove(&app.http, &app, &id, &ana_id, None).await;
     assert_eq!((status, removed["status"].as_str()), (200, Some("removed")));
-    let ben_id = add(&app, &id, ben, "Ben").await;
+    let ben_id = app.add_member_by_api(&id, ben, "Ben").await;
     let (status, paused) =
         patch_member(&app.http, &app, &id, &ben_id, json!({"status": "paused"})).await;
     assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
@@ -792,8 +789,8 @@ async fn a_member_removed_or_paused_before_joining_settles_out_of_the_group_text
 async fn the_summary_counts_members_waiting_requests_and_sms_places() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood(&app, "Summary Street").await;
-    let ana_id = add(&app, &id, "+15550010901", "Ana").await;
-    add(&app, &id, "+15550010902", "Ben").await;
+    let ana_id = app.add_member_by_api(&id, "+15550010901", "Ana").await;
+    app.add_member_by_api(&id, "+15550010902", "Ben").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     let (status, _) =
         patch_member(&app.http, &app, &id, &ana_id, json!({"status": "paused"})).await;

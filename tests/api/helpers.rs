@@ -149,6 +149,59 @@ impl TestApp {
         body
     }
 
+    /// Adds a member directly as the platform admin, as a captain would; expects 202 and returns
+    /// the member's id.
+    pub async fn add_member_by_api(&self, id: &str, phone: &str, name: &str) -> String {
+        let (status, member) = json_of(
+            self.post_json(
+                &format!("/api/v1/neighborhoods/{id}/members"),
+                &json!({"phone": phone, "display_name": name}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 202, "{member}");
+        member["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
+    pub async fn outbox_len(&self, id: &str) -> u64 {
+        let key = neighborhood_text::store::keys::Keys::new(self.prefix.clone())
+            .outbox(Uuid::parse_str(id).expect("id"));
+        let mut redis = redis::Client::open(redis_url())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection");
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut redis)
+            .await
+            .expect("XLEN")
+    }
+
+    /// Waits until every queued Twilio side effect of the neighborhood has been carried out.
+    pub async fn wait_for_outbox_drained(&self, id: &str, within: Duration) {
+        eventually(within, "the outbox to drain", || async {
+            self.outbox_len(id).await == 0
+        })
+        .await;
+    }
+
+    /// `DELETE` (reset, answering what it cleared) or `GET /sandbox/api/requests`: the REST calls
+    /// the emulator counted, by operation.
+    pub async fn rest_calls(&self, reset: bool) -> Value {
+        let url = self.url("/sandbox/api/requests");
+        let request = if reset {
+            self.http.delete(url)
+        } else {
+            self.http.get(url)
+        };
+        let (status, counts) = json_of(request.send().await.expect("sent")).await;
+        assert_eq!(status, 200, "{counts}");
+        counts
+    }
+
     /// Every Redis key under this test's prefix.
     pub async fn stored_keys(&self) -> Vec<String> {
         let client = redis::Client::open(redis_url()).expect("redis url");

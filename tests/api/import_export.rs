@@ -179,19 +179,6 @@ fn with_phone<'a>(items: &'a [Value], phone: &str) -> Vec<&'a Value> {
     items.iter().filter(|item| item["phone"] == phone).collect()
 }
 
-/// Adds a member the way a captain does, expecting 202.
-async fn add(app: &TestApp, id: &str, phone: &str, name: &str) {
-    let (status, body) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": phone, "display_name": name}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
-}
-
 const ANA: &str = "+15550030101";
 const OLGA: &str = "+15550030102";
 
@@ -218,8 +205,8 @@ fn messy_sheet() -> String {
 async fn a_dry_run_reports_every_row_by_number_and_changes_nothing() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood(&app, "Dry Street").await;
-    add(&app, &id, ANA, "Ana").await;
-    add(&app, &id, OLGA, "Olga").await;
+    app.add_member_by_api(&id, ANA, "Ana").await;
+    app.add_member_by_api(&id, OLGA, "Olga").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     app.text(OLGA, &number, "STOP").await;
     eventually(WAIT, "Olga to be opted out", || async {
@@ -276,8 +263,8 @@ async fn a_dry_run_reports_every_row_by_number_and_changes_nothing() {
 async fn the_real_run_does_what_the_dry_run_said_and_again_changes_nothing() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood(&app, "Real Street").await;
-    add(&app, &id, ANA, "Ana").await;
-    add(&app, &id, OLGA, "Olga").await;
+    app.add_member_by_api(&id, ANA, "Ana").await;
+    app.add_member_by_api(&id, OLGA, "Olga").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     app.text(OLGA, &number, "STOP").await;
     eventually(WAIT, "Olga to be opted out", || async {

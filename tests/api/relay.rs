@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use neighborhood_text::store::keys::Keys;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, participants_by_shard, redis_url, sandbox_settings,
-    spawn_sandbox_app_with, wait_until_synced,
+    TestApp, eventually, json_of, participants_by_shard, sandbox_settings, spawn_sandbox_app_with,
+    wait_until_synced,
 };
 
 const OWNER: &str = "+15550007700";
@@ -41,19 +40,6 @@ async fn neighborhood(app: &TestApp) -> (String, String) {
         created["id"].as_str().expect("id").to_owned(),
         created["phone_number"].as_str().expect("number").to_owned(),
     )
-}
-
-/// Adds a member directly as the platform admin, expecting 202.
-async fn add(app: &TestApp, id: &str, phone: &str, name: &str) {
-    let (status, member) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": phone, "display_name": name}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{member}");
 }
 
 /// Every phone's inbox, from one read of the emulator's state (no REST call, so not counted).
@@ -88,29 +74,6 @@ fn new_texts(before: &Inboxes, after: &Inboxes, phone: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
-async fn outbox_len(app: &TestApp, id: &str) -> u64 {
-    let key = Keys::new(app.prefix.clone()).outbox(Uuid::parse_str(id).expect("id"));
-    let mut redis = redis::Client::open(redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection");
-    redis::cmd("XLEN")
-        .arg(key)
-        .query_async(&mut redis)
-        .await
-        .expect("XLEN")
-}
-
-/// Waits until every queued Twilio side effect of the neighborhood has been carried out.
-async fn wait_for_outbox_drained(app: &TestApp, id: &str, within: Duration) {
-    eventually(within, "the outbox to drain", || async {
-        outbox_len(app, id).await == 0
-    })
-    .await;
-}
-
 /// The neighborhood's history, newest first, read from the store (the history API is not ours).
 async fn history(app: &TestApp, id: &str) -> Vec<neighborhood_text::store::messages::HistoryEntry> {
     app.state
@@ -121,19 +84,6 @@ async fn history(app: &TestApp, id: &str) -> Vec<neighborhood_text::store::messa
         .into_iter()
         .map(|stored| stored.entry)
         .collect()
-}
-
-/// `DELETE` (reset, answering what it cleared) or `GET /sandbox/api/requests`.
-async fn rest_calls(app: &TestApp, reset: bool) -> Value {
-    let url = app.url("/sandbox/api/requests");
-    let request = if reset {
-        app.http.delete(url)
-    } else {
-        app.http.get(url)
-    };
-    let (status, counts) = json_of(request.send().await.expect("sent")).await;
-    assert_eq!(status, 200, "{counts}");
-    counts
 }
 
 /// Members as the directory lists them.
@@ -150,10 +100,10 @@ async fn members(app: &TestApp, id: &str) -> Vec<Value> {
 async fn a_members_text_reaches_each_other_member_once_and_the_history_without_phone_numbers() {
     let app = spawn_app().await;
     let (id, number) = neighborhood(&app).await;
-    add(&app, &id, ANA, "Ana R.").await;
-    add(&app, &id, BO, "Bo Diaz").await;
+    app.add_member_by_api(&id, ANA, "Ana R.").await;
+    app.add_member_by_api(&id, BO, "Bo Diaz").await;
     let members = wait_until_synced(&app, &id, 3, WAIT).await;
-    wait_for_outbox_drained(&app, &id, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
     let ana = members
         .iter()
         .find(|m| m["phone"] == ANA)
@@ -177,7 +127,7 @@ async fn a_members_text_reaches_each_other_member_once_and_the_history_without_p
         !history(&app, &id).await.is_empty()
     })
     .await;
-    wait_for_outbox_drained(&app, &id, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
     let after = inboxes(&app).await;
     for phone in [OWNER, BO] {
         assert_eq!(
@@ -229,13 +179,17 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
     stream::iter(phones.iter().enumerate())
         .map(|(n, phone)| {
             let (app, id) = (&app, &id);
-            async move { add(app, id, phone, &format!("Neighbor {}", n + 1)).await }
+            async move {
+                app.add_member_by_api(id, phone, &format!("Neighbor {}", n + 1))
+                    .await;
+            }
         })
         .buffer_unordered(8)
         .collect::<Vec<()>>()
         .await;
     let members = wait_until_synced(&app, &id, 120, Duration::from_secs(120)).await;
-    wait_for_outbox_drained(&app, &id, Duration::from_secs(60)).await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
     let shards = participants_by_shard(&app, &id).await;
     let sizes: Vec<usize> = shards.iter().map(|(_, phones)| phones.len()).collect();
     assert_eq!(sizes, [50, 50, 20], "three shards");
@@ -258,7 +212,7 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
     assert_eq!(everyone_else.len(), 119);
     assert!(everyone_else.iter().any(|phone| phone == OWNER));
     let before = inboxes(&app).await;
-    let cleared = rest_calls(&app, true).await;
+    let cleared = app.rest_calls(true).await;
     assert!(cleared["total"].as_u64() > Some(0), "{cleared}");
 
     let routed = app
@@ -290,9 +244,9 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
         !history(&app, &id).await.is_empty()
     })
     .await;
-    wait_for_outbox_drained(&app, &id, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
 
-    let calls = rest_calls(&app, false).await;
+    let calls = app.rest_calls(false).await;
     println!("REST calls to the emulator for one text to 120 members over 3 shards: {calls}");
     assert_eq!(
         calls,
@@ -320,15 +274,15 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
 async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_their_reply() {
     let app = spawn_app().await;
     let (id, number) = neighborhood(&app).await;
-    add(&app, &id, ANA, "Ana R.").await;
-    add(&app, &id, BO, "Bo Diaz").await;
+    app.add_member_by_api(&id, ANA, "Ana R.").await;
+    app.add_member_by_api(&id, BO, "Bo Diaz").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     // A real pending request for Ana's `#approve`.
     assert_eq!(
         app.text(CY, &number, "JOIN Cy Lee").await["outcome"],
         "sms_webhook"
     );
-    wait_for_outbox_drained(&app, &id, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
     let notice = inboxes(&app).await[OWNER]
         .iter()
         .find_map(|m| m.1.strip_prefix("New join request #").map(str::to_owned))
@@ -368,7 +322,7 @@ async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_thei
             !new_texts(&before, &inboxes(&app).await, sender).is_empty()
         })
         .await;
-        wait_for_outbox_drained(&app, &id, WAIT).await;
+        app.wait_for_outbox_drained(&id, WAIT).await;
         let after = inboxes(&app).await;
         assert_eq!(
             new_texts(&before, &after, sender),
