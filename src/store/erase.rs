@@ -71,17 +71,19 @@ impl Store {
             }
             cursor = next;
         }
+        // One round trip for every member's role, however many members there were.
+        let mut forget_roles = redis::pipe();
         for phone in phones {
-            let key = self.keys.phone_roles(phone);
+            forget_roles
+                .cmd("HDEL")
+                .arg(self.keys.phone_roles(phone))
+                .arg(id.to_string())
+                .ignore();
+        }
+        if !phones.is_empty() {
             self.retrying_once(|mut conn| {
-                let key = key.clone();
-                async move {
-                    redis::cmd("HDEL")
-                        .arg(key)
-                        .arg(id.to_string())
-                        .query_async::<()>(&mut conn)
-                        .await
-                }
+                let forget_roles = forget_roles.clone();
+                async move { forget_roles.query_async::<()>(&mut conn).await }
             })
             .await?;
         }
