@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::domain::costs::{
     self, Bill, Money, Month, Threshold, Usage, charged_active_users, over_budget,
 };
-use crate::domain::member::{Member, MemberStatus};
+use crate::domain::member::{MemberStatus, Placed};
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::segments::{self, Encoding};
 use crate::membership;
@@ -272,26 +272,27 @@ fn alert_text(
 /// The members a shard delivers a group message to: everyone placed in it (a member whose
 /// removal is still on its way is still there), but the author and phones that texted STOP
 /// (Twilio refuses those deliveries, and bills no segment for them).
-pub fn recipients(members: &[Member], conversation_sid: &str, author: Option<Uuid>) -> Vec<Uuid> {
+pub fn recipients<M: Placed>(
+    members: &[M],
+    conversation_sid: &str,
+    author: Option<Uuid>,
+) -> Vec<Uuid> {
     members
         .iter()
         .filter(|member| {
-            member
-                .participant
-                .as_ref()
-                .is_some_and(|placed| placed.conversation_sid == conversation_sid)
-                && member.status != MemberStatus::OptedOut
-                && Some(member.id) != author
+            member.conversation_sid() == Some(conversation_sid)
+                && member.status() != MemberStatus::OptedOut
+                && Some(member.member_id()) != author
         })
-        .map(|member| member.id)
+        .map(Placed::member_id)
         .collect()
 }
 
 /// The copies of a group message into the neighborhood's shards (all but `written_in`, where
 /// Twilio delivers it itself), each knowing whom it reaches.
-pub fn relays(
+pub fn relays<M: Placed>(
     neighborhood: &Neighborhood,
-    members: &[Member],
+    members: &[M],
     author: &str,
     body: &str,
     source_message_sid: &str,

@@ -15,10 +15,16 @@ use crate::service::{Service, ServiceEnv};
 use crate::setup::Fixture;
 
 const PRE_PATH: &str = "/webhooks/twilio/conversations/pre";
+const POST_PATH: &str = "/webhooks/twilio/conversations/post";
 /// Anything slower is an error (Twilio itself gives up on the pre-event webhook at 5 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Error messages kept per scenario, to show what went wrong.
 const ERROR_SAMPLES: usize = 5;
+/// The header a proxy in front of the service (Fly.io's) names the client's address in; the
+/// service is started trusting it, so each join request can come from a neighbor of its own.
+pub const CLIENT_IP_HEADER: &str = "Fly-Client-IP";
+/// Numbers of the neighbors who ask to join, well apart from the members' (`setup`).
+const JOINING_PHONES_FROM: u64 = 5_000_000;
 
 /// One HTTP/1.1 client for every scenario: connections are kept and reused, like Twilio's.
 pub fn client() -> anyhow::Result<reqwest::Client> {
@@ -42,16 +48,27 @@ pub struct Target {
 }
 
 enum Kind {
-    Pre(Box<Pre>),
+    Webhook(Box<Webhook>),
     Health,
+    Join,
+    MemberPage { token: String, expected: usize },
 }
 
-/// A pre-event `onMessageAdd` as Twilio sends it (the emulator's parameters), signed over
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// `onMessageAdd`: answered with the body rewritten to carry the author's name.
+    Pre,
+    /// `onMessageAdded`: recorded in the history and relayed into the other shards.
+    Post,
+}
+
+/// A Conversations webhook as Twilio sends it (the emulator's parameters), signed over
 /// `NT_PUBLIC_URL` + path with the account's auth token.
-struct Pre {
+struct Webhook {
+    event: Event,
     signed_url: String,
     auth_token: String,
-    /// Every parameter but `Body`.
+    /// Every parameter but the per-request ones (`Body`, and `MessageSid`/`Index` after the fact).
     params: Vec<(String, String)>,
     author_name: String,
     run: String,
@@ -59,13 +76,25 @@ struct Pre {
 
 impl Target {
     pub fn pre(service: &Service, env: &ServiceEnv, fixture: &Fixture) -> Self {
+        Self::webhook(Event::Pre, service, env, fixture)
+    }
+
+    pub fn post(service: &Service, env: &ServiceEnv, fixture: &Fixture) -> Self {
+        Self::webhook(Event::Post, service, env, fixture)
+    }
+
+    fn webhook(event: Event, service: &Service, env: &ServiceEnv, fixture: &Fixture) -> Self {
+        let (path, event_type) = match event {
+            Event::Pre => (PRE_PATH, "onMessageAdd"),
+            Event::Post => (POST_PATH, "onMessageAdded"),
+        };
         let params = [
             ("AccountSid", env.account_sid.clone()),
             ("Attributes", "{}".to_owned()),
             ("Author", fixture.author_phone.clone()),
             ("ChatServiceSid", format!("IS{}", &env.account_sid[2..])),
             ("ConversationSid", fixture.conversation_sid.clone()),
-            ("EventType", "onMessageAdd".to_owned()),
+            ("EventType", event_type.to_owned()),
             (
                 "MessagingServiceSid",
                 neighborhood_text::sandbox::DEFAULT_MESSAGING_SERVICE_SID.to_owned(),
@@ -78,9 +107,10 @@ impl Target {
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
         Self {
-            url: format!("{}{PRE_PATH}", service.base),
-            kind: Kind::Pre(Box::new(Pre {
-                signed_url: format!("{}{PRE_PATH}", service.public_url.trim_end_matches('/')),
+            url: format!("{}{path}", service.base),
+            kind: Kind::Webhook(Box::new(Webhook {
+                event,
+                signed_url: format!("{}{path}", service.public_url.trim_end_matches('/')),
                 auth_token: env.auth_token.clone(),
                 params,
                 author_name: fixture.author_name.clone(),
@@ -100,55 +130,157 @@ impl Target {
         }
     }
 
+    /// The public join form, submitted by a different neighbor from a different address each
+    /// time (the per-address and per-phone limits are per person, not per load generator).
+    pub fn join(service: &Service, slug: &str) -> Self {
+        Self {
+            url: format!("{}/api/v1/join/{slug}", service.base),
+            kind: Kind::Join,
+            sequence: AtomicU64::new(0),
+            route: "submit_join_request",
+        }
+    }
+
+    /// The first page of the member list, as the admin app asks for it.
+    pub fn member_page(service: &Service, fixture: &Fixture, token: &str) -> Self {
+        Self {
+            url: format!(
+                "{}/api/v1/neighborhoods/{}/members",
+                service.base, fixture.neighborhood_id
+            ),
+            kind: Kind::MemberPage {
+                token: token.to_owned(),
+                expected: fixture.members.min(crate::setup::MEMBER_PAGE),
+            },
+            sequence: AtomicU64::new(0),
+            route: "list_members",
+        }
+    }
+
     /// Sends one request and checks its answer; `Err` says what was wrong.
     async fn send(&self, client: &reqwest::Client) -> Result<(), String> {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         match &self.kind {
-            Kind::Pre(pre) => {
-                let body = format!("Block party on Saturday at 7, bring a chair ({n})");
-                let mut params = pre.params.clone();
-                params.push(("Body".to_owned(), body.clone()));
-                let signature = signature::sign(&pre.auth_token, &pre.signed_url, &params);
-                let form = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&params)
-                    .finish();
+            Kind::Webhook(webhook) => webhook.send(client, &self.url, n).await,
+            Kind::Health => {
+                let response = client.get(&self.url).send().await.map_err(describe)?;
+                let (status, answer) = read(response).await?;
+                match serde_json::from_slice::<Value>(&answer) {
+                    Ok(value) if status == 200 && value["status"] == "ok" => Ok(()),
+                    _ => Err(unexpected("/health", status, &answer)),
+                }
+            }
+            Kind::Join => {
+                let person = JOINING_PHONES_FROM + n;
+                let body = json!({
+                    "name": format!("Neighbor {n}"),
+                    "phone": format!("+1555{person:07}"),
+                    "address": format!("{} Bench Street", 1 + n % 900),
+                    "consent": true,
+                });
                 let response = client
                     .post(&self.url)
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
-                    )
-                    .header("X-Twilio-Signature", signature)
-                    .header("I-Twilio-Idempotency-Token", format!("{}-{n}", pre.run))
-                    .body(form)
+                    .header(CLIENT_IP_HEADER, client_ip(n))
+                    .json(&body)
                     .send()
                     .await
                     .map_err(describe)?;
-                let status = response.status();
-                let answer = response.bytes().await.map_err(describe)?;
-                let expected = json!({"body": format!("{}: {body}", pre.author_name)});
+                let (status, answer) = read(response).await?;
                 match serde_json::from_slice::<Value>(&answer) {
-                    Ok(value) if status == 200 && value == expected => Ok(()),
-                    _ => Err(format!(
-                        "pre-event answered {status} {}",
-                        String::from_utf8_lossy(&answer)
-                    )),
+                    Ok(value) if status == 202 && value["request_id"].is_string() => Ok(()),
+                    _ => Err(unexpected("join", status, &answer)),
                 }
             }
-            Kind::Health => {
-                let response = client.get(&self.url).send().await.map_err(describe)?;
-                let status = response.status();
-                let answer = response.bytes().await.map_err(describe)?;
+            Kind::MemberPage { token, expected } => {
+                let response = client
+                    .get(&self.url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map_err(describe)?;
+                let (status, answer) = read(response).await?;
                 match serde_json::from_slice::<Value>(&answer) {
-                    Ok(value) if status == 200 && value["status"] == "ok" => Ok(()),
-                    _ => Err(format!(
-                        "/health answered {status} {}",
-                        String::from_utf8_lossy(&answer)
-                    )),
+                    Ok(value)
+                        if status == 200
+                            && value["items"].as_array().map(Vec::len) == Some(*expected) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(unexpected("member list", status, &answer)),
                 }
             }
         }
     }
+}
+
+impl Webhook {
+    async fn send(&self, client: &reqwest::Client, url: &str, n: u64) -> Result<(), String> {
+        let text = format!("Block party on Saturday at 7, bring a chair ({n})");
+        let named = format!("{}: {text}", self.author_name);
+        let mut params = self.params.clone();
+        match self.event {
+            Event::Pre => params.push(("Body".to_owned(), text)),
+            Event::Post => {
+                // After the fact Twilio reports the body as the pre-event webhook rewrote it.
+                params.push(("Body".to_owned(), named.clone()));
+                params.push(("MessageSid".to_owned(), message_sid(&self.run, n)));
+                params.push(("Index".to_owned(), n.to_string()));
+            }
+        }
+        let signature = signature::sign(&self.auth_token, &self.signed_url, &params);
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let response = client
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header("X-Twilio-Signature", signature)
+            .header("I-Twilio-Idempotency-Token", format!("{}-{n}", self.run))
+            .body(form)
+            .send()
+            .await
+            .map_err(describe)?;
+        let (status, answer) = read(response).await?;
+        match self.event {
+            Event::Pre => {
+                let expected = json!({ "body": named });
+                match serde_json::from_slice::<Value>(&answer) {
+                    Ok(value) if status == 200 && value == expected => Ok(()),
+                    _ => Err(unexpected("pre-event", status, &answer)),
+                }
+            }
+            Event::Post if status == 200 => Ok(()),
+            Event::Post => Err(unexpected("post-event", status, &answer)),
+        }
+    }
+}
+
+/// A message SID of Twilio's shape (`IM` and 32 hex digits), different for every request.
+fn message_sid(run: &str, n: u64) -> String {
+    let run_hex: String = run.bytes().map(|b| format!("{b:02x}")).collect();
+    let tail = format!("{run_hex:0>16}");
+    format!("IM{}{n:016x}", &tail[tail.len() - 16..])
+}
+
+/// A private address per request: 10.x.y.z, 16 million of them.
+fn client_ip(n: u64) -> String {
+    format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)
+}
+
+async fn read(response: reqwest::Response) -> Result<(u16, Vec<u8>), String> {
+    let status = response.status().as_u16();
+    let answer = response.bytes().await.map_err(describe)?;
+    Ok((status, answer.to_vec()))
+}
+
+fn unexpected(what: &str, status: u16, answer: &[u8]) -> String {
+    format!(
+        "{what} answered {status} {}",
+        String::from_utf8_lossy(answer)
+    )
 }
 
 /// An error with its causes (reqwest's own message leaves them out).

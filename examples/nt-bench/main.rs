@@ -16,8 +16,12 @@
 //! It then rewrites `BENCHMARKS.md`. `--smoke` runs every step with tiny counts, checks that
 //! every scenario ran without errors, and writes nothing.
 
+mod approvals;
+mod economy;
+mod footprint;
 mod load;
 mod machine;
+mod redis_view;
 mod report;
 mod service;
 mod setup;
@@ -37,7 +41,7 @@ use crate::service::{Service, ServiceEnv};
 #[derive(Debug, Parser)]
 #[command(name = "nt-bench")]
 struct Args {
-    /// Run every scenario with tiny counts (20 members, ~1 s each), check there were no errors,
+    /// Run every scenario with tiny counts (60 members, ~1 s each), check there were no errors,
     /// and leave BENCHMARKS.md alone.
     #[arg(long)]
     smoke: bool,
@@ -50,7 +54,7 @@ struct Args {
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
 
-    /// Members of the benchmark neighborhood, the owner included [default: 1000; smoke: 20].
+    /// Members of the benchmark neighborhood, the owner included [default: 1000; smoke: 60].
     #[arg(long)]
     members: Option<usize>,
 
@@ -73,6 +77,19 @@ struct Args {
     /// Offered rate of the open-loop scenario, as a share of the measured pre-event maximum.
     #[arg(long, default_value_t = 0.5)]
     open_share: f64,
+
+    /// Group messages of the post-event scenario, each relayed into every other shard
+    /// [default: 200; smoke: 5].
+    #[arg(long)]
+    post_messages: Option<u64>,
+
+    /// Join requests approved at once in the approval scenario [default: 1000; smoke: 60].
+    #[arg(long)]
+    approvals: Option<usize>,
+
+    /// Members imported to measure Redis memory per member [default: 10000; smoke: 60].
+    #[arg(long)]
+    memory_members: Option<usize>,
 
     /// Where the report goes (not written with --smoke).
     #[arg(long, default_value = "BENCHMARKS.md")]
@@ -97,6 +114,11 @@ pub struct Plan {
     pub warmup: Duration,
     pub max_requests: u64,
     pub open_share: f64,
+    pub post_messages: u64,
+    pub approvals: usize,
+    pub memory_members: usize,
+    /// Neighborhood sizes of the fan-out economy (the main neighborhood's among them).
+    pub fan_out_sizes: Vec<usize>,
 }
 
 impl Args {
@@ -106,7 +128,7 @@ impl Args {
         };
         let plan = Plan {
             smoke: self.smoke,
-            members: self.members.unwrap_or(if self.smoke { 20 } else { 1000 }),
+            members: self.members.unwrap_or(if self.smoke { 60 } else { 1000 }),
             workers: self.workers,
             duration: Duration::from_secs_f64(pick(self.duration, 10.0, 1.0)),
             warmup: Duration::from_secs_f64(pick(self.warmup, 2.0, 0.2)),
@@ -114,12 +136,32 @@ impl Args {
                 .max_requests
                 .unwrap_or(if self.smoke { 5_000 } else { 3_000_000 }),
             open_share: self.open_share,
+            post_messages: self
+                .post_messages
+                .unwrap_or(if self.smoke { 5 } else { 200 }),
+            approvals: self.approvals.unwrap_or(if self.smoke { 60 } else { 1000 }),
+            memory_members: self
+                .memory_members
+                .unwrap_or(if self.smoke { 60 } else { 10_000 }),
+            fan_out_sizes: Vec::new(),
         };
+        let mut plan = plan;
+        let members = plan.members;
+        plan.fan_out_sizes = if self.smoke {
+            vec![10, 51, members]
+        } else {
+            vec![10, 50, 51, 200, members]
+        };
+        plan.fan_out_sizes.sort_unstable();
+        plan.fan_out_sizes.dedup();
         if plan.members < 2 {
             bail!("--members must be at least 2 (the owner and one member to send as)");
         }
         if plan.workers == 0 || plan.max_requests == 0 || plan.duration.is_zero() {
             bail!("--workers, --max-requests and --duration must be above zero");
+        }
+        if plan.post_messages == 0 || plan.approvals == 0 || plan.memory_members == 0 {
+            bail!("--post-messages, --approvals and --memory-members must be above zero");
         }
         if !(plan.open_share > 0.0 && plan.open_share <= 1.0) {
             bail!("--open-share must be above 0 and at most 1");
@@ -236,7 +278,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 const PRE_NAME: &str = "pre-event `onMessageAdd`";
+const POST_NAME: &str = "post-event `onMessageAdded`";
 const HEALTH_NAME: &str = "baseline `GET /health`";
+const JOIN_NAME: &str = "public join request submit";
+const MEMBERS_NAME: &str = "member list, first page";
 
 /// Everything measured in one run.
 pub struct Results {
@@ -245,12 +290,52 @@ pub struct Results {
     pub health: load::Scenario,
     pub pre_open: load::Scenario,
     pub open_rate: f64,
+    pub post: load::Scenario,
+    pub relays: Relays,
+    pub join: load::Scenario,
+    pub members_page: load::Scenario,
     pub redis_ping: load::Measured,
+    pub footprint: Footprint,
+    pub fan_out: Vec<economy::FanOut>,
+    pub approvals: approvals::Approvals,
+    pub redis_per_member: footprint::RedisPerMember,
+}
+
+/// What the post-event scenario's messages made the service do after answering.
+pub struct Relays {
+    pub messages: u64,
+    /// Copies into the other shards, one REST call each.
+    pub copies: u64,
+    /// REST calls counted at the emulator from the first message until the outbox was empty.
+    pub calls: u64,
+    /// From the end of the scenario until the outbox was empty.
+    pub drained_after: Duration,
+}
+
+/// The service process's size and start.
+pub struct Footprint {
+    pub binary_bytes: u64,
+    pub ready_after: Duration,
+    /// Resident memory once ready, before anything was stored.
+    pub rss_started: u64,
+    /// Resident memory with the benchmark's neighborhood set up, idle.
+    pub rss_idle: u64,
+    /// The most resident memory during the load scenarios, and over the whole run.
+    pub rss_peak_load: u64,
+    pub rss_peak_run: u64,
 }
 
 impl Results {
-    pub fn scenarios(&self) -> [&load::Scenario; 3] {
-        [&self.pre_max, &self.health, &self.pre_open]
+    /// The request scenarios, in the order of the report's table.
+    pub fn scenarios(&self) -> [&load::Scenario; 6] {
+        [
+            &self.pre_max,
+            &self.health,
+            &self.pre_open,
+            &self.post,
+            &self.join,
+            &self.members_page,
+        ]
     }
 
     pub fn total_errors(&self) -> u64 {
@@ -260,6 +345,7 @@ impl Results {
 
 async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Result<Results> {
     let client = load::client()?;
+    let (rss_started, _) = service.memory().unwrap_or_default();
     let fixture = setup::prepare(plan, env, service).await?;
     println!(
         "nt-bench: neighborhood {} has {} members in {} shards (set up in {:.1} s); sending as {} ({}) in shard {}",
@@ -272,12 +358,15 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         fixture.author_shard,
     );
     service.wait_until_idle().await;
+    let (rss_idle, _) = service.memory().unwrap_or_default();
     let redis_ping = load::redis_round_trips(&env.redis_url, 2_000).await?;
     println!(
         "nt-bench: Redis round trip (PING): p50 {:.3} ms, p99 {:.3} ms",
         redis_ping.ms(0.5),
         redis_ping.ms(0.99)
     );
+    let api = setup::Api::new(&service.base, &fixture.token)?;
+    let redis = redis_view::RedisView::connect(&env.redis_url, &env.prefix).await?;
 
     let cpu = Cpu::connect(service, &env.redis_url).await;
     let pre = Arc::new(Target::pre(service, env, &fixture));
@@ -299,14 +388,136 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
     let pre_open = load::open_loop(&client, &pre, plan, open_rate, &cpu, PRE_NAME).await?;
     println!("  {}", pre_open.measured.one_line());
 
+    println!(
+        "nt-bench: post-event, {} messages, {} workers",
+        plan.post_messages, plan.workers
+    );
+    let (post, relays) =
+        post_event(plan, env, service, &fixture, &client, &cpu, &api, &redis).await?;
+    println!("  {}", post.measured.one_line());
+    println!(
+        "  {} relay copies, {} REST calls; the outbox was empty {:.2} s after the last answer",
+        relays.copies,
+        relays.calls,
+        relays.drained_after.as_secs_f64()
+    );
+    service.wait_until_idle().await;
+
+    println!(
+        "nt-bench: public join submit, closed loop, {} workers",
+        plan.workers
+    );
+    let join = Arc::new(Target::join(service, &fixture.slug));
+    let join = load::closed_loop(&client, &join, plan, &cpu, JOIN_NAME).await?;
+    println!("  {}", join.measured.one_line());
+
+    println!(
+        "nt-bench: member list page, closed loop, {} workers",
+        plan.workers
+    );
+    let page = Arc::new(Target::member_page(service, &fixture, &fixture.token));
+    let members_page = load::closed_loop(&client, &page, plan, &cpu, MEMBERS_NAME).await?;
+    println!("  {}", members_page.measured.one_line());
+    let (_, rss_peak_load) = service.memory().unwrap_or_default();
+    service.wait_until_idle().await;
+
+    println!(
+        "nt-bench: fan-out economy: one group message in neighborhoods of {:?} members",
+        plan.fan_out_sizes
+    );
+    let fan_out = economy::measure(&api, &redis, &fixture, &plan.fan_out_sizes).await?;
+
+    println!(
+        "nt-bench: {} approvals at once, Twilio answering {} ms late",
+        plan.approvals,
+        approvals::LATENCY.as_millis()
+    );
+    let approvals = approvals::measure(&api, plan.approvals).await?;
+    println!(
+        "  placed in {:.2} s ({:.2} s approving); lower bound {:.2} s; {} REST calls",
+        approvals.wall.as_secs_f64(),
+        approvals.approving.as_secs_f64(),
+        approvals.lower_bound().as_secs_f64(),
+        approvals.calls
+    );
+
+    println!(
+        "nt-bench: Redis memory over {} members",
+        plan.memory_members
+    );
+    let redis_per_member = footprint::redis_per_member(&api, &redis, plan.memory_members).await?;
+    println!(
+        "  {:.0} bytes per member ({} bytes in all, {} of them the emulator's)",
+        redis_per_member.per_member(),
+        redis_per_member.used_memory,
+        redis_per_member.emulator
+    );
+    let (_, rss_peak_run) = service.memory().unwrap_or_default();
+
     Ok(Results {
         fixture,
         pre_max,
         health,
         pre_open,
         open_rate,
+        post,
+        relays,
+        join,
+        members_page,
         redis_ping,
+        footprint: Footprint {
+            binary_bytes: std::fs::metadata(&env.bin).map_or(0, |meta| meta.len()),
+            ready_after: service.ready_after,
+            rss_started,
+            rss_idle,
+            rss_peak_load,
+            rss_peak_run,
+        },
+        fan_out,
+        approvals,
+        redis_per_member,
     })
+}
+
+/// Group messages from one member of the main neighborhood, each relayed by the outbox into
+/// every other shard: the webhook's answers are measured, then the relays until the outbox is
+/// empty. Bounded by a message count rather than a duration, since every message makes a REST
+/// call per other shard and the emulator delivers each copy to 50 phones.
+#[allow(clippy::too_many_arguments)]
+async fn post_event(
+    plan: &Plan,
+    env: &ServiceEnv,
+    service: &Service,
+    fixture: &setup::Fixture,
+    client: &reqwest::Client,
+    cpu: &Cpu,
+    api: &setup::Api,
+    redis: &redis_view::RedisView,
+) -> anyhow::Result<(load::Scenario, Relays)> {
+    let bounded = Plan {
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(600),
+        max_requests: plan.post_messages,
+        ..plan.clone()
+    };
+    api.twilio_calls(true).await?;
+    let target = Arc::new(Target::post(service, env, fixture));
+    let mut post = load::closed_loop(client, &target, &bounded, cpu, POST_NAME).await?;
+    post.load = format!(
+        "closed loop, {} workers, {} messages",
+        plan.workers, plan.post_messages
+    );
+    let drained_after = redis
+        .wait_for_outbox(&fixture.neighborhood_id, Duration::from_secs(600))
+        .await?;
+    let (calls, _) = api.twilio_calls(false).await?;
+    let relays = Relays {
+        messages: post.measured.ok,
+        copies: post.measured.ok * fixture.shards.saturating_sub(1) as u64,
+        calls,
+        drained_after,
+    };
+    Ok((post, relays))
 }
 
 /// Quotes an argument for the recorded command line when it needs it.

@@ -110,6 +110,8 @@ pub struct Service {
     /// `NT_PUBLIC_URL`: what webhook signatures are computed over.
     pub public_url: String,
     pub log_path: PathBuf,
+    /// From the spawn until `/ready` first answered 200.
+    pub ready_after: Duration,
 }
 
 enum StartFailure {
@@ -152,74 +154,90 @@ impl Service {
             .env("NT_SANDBOX_ACCOUNT_SID", &env.account_sid)
             .env("NT_SANDBOX_AUTH_TOKEN", &env.auth_token)
             .env("NT_SESSION_SECRET", &env.session_secret)
+            // As behind Fly.io's proxy: the join scenario's neighbors each come from an address.
+            .env("NT_CLIENT_IP_HEADER", crate::load::CLIENT_IP_HEADER)
             .stdout(Stdio::from(log_copy))
             .stderr(Stdio::from(log))
             .spawn()
             .map_err(|error| {
                 other(anyhow::Error::new(error).context(format!("starting {}", env.bin.display())))
             })?;
+        let spawned = Instant::now();
         let pid = child
             .id()
             .ok_or_else(|| other(anyhow::anyhow!("the service exited at once")))?;
 
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if let Some(logged) = listening_port(&text) {
-                if logged != port {
-                    return Err(other(anyhow::anyhow!(
-                        "asked the service for port {port}, it logged {logged}"
-                    )));
-                }
-                break;
+        // Asked every 2 ms from the moment of the spawn, so the time to ready is measured to
+        // within a few milliseconds.
+        let probe = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(1))
+            .build()
+            .map_err(|error| other(error.into()))?;
+        let ready_url = format!("{base}/ready");
+        let deadline = spawned + Duration::from_secs(30);
+        let ready_after = loop {
+            let ready = probe
+                .get(&ready_url)
+                .send()
+                .await
+                .is_ok_and(|response| response.status() == 200);
+            if ready {
+                break spawned.elapsed();
             }
             if let Ok(Some(status)) = child.try_wait() {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
                 if text.contains("could not listen") {
                     return Err(StartFailure::PortTaken);
                 }
                 return Err(other(anyhow::anyhow!(
-                    "the service exited ({status}) before listening; its log:\n{}",
+                    "the service exited ({status}) before it was ready; its log:\n{}",
                     tail(&text, 20)
                 )));
             }
             if Instant::now() > deadline {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(other(anyhow::anyhow!(
-                    "the service logged no `listening` line within 30 s; its log:\n{}",
+                    "/ready did not answer 200 within 30 s; its log:\n{}",
                     tail(&text, 20)
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        // Someone else could have been listening on the port we picked: make sure it is ours.
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        match listening_port(&text) {
+            Some(logged) if logged == port => {}
+            logged => {
+                return Err(other(anyhow::anyhow!(
+                    "asked the service for port {port}, its log says {logged:?}"
+                )));
+            }
         }
-
-        let service = Self {
+        Ok(Self {
             child,
             pid,
             public_url: base.clone(),
             base,
             log_path,
-        };
-        service.wait_ready().await.map_err(other)?;
-        Ok(service)
+            ready_after,
+        })
     }
 
-    /// `/ready` answers 200 once Redis answers.
-    async fn wait_ready(&self) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder().no_proxy().build()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = client
-                .get(format!("{}/ready", self.base))
-                .send()
-                .await
-                .is_ok_and(|response| response.status() == 200);
-            if ready {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("/ready did not answer 200 within 30 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    /// Resident memory now and at its highest so far (`VmRSS`, `VmHWM`), in bytes.
+    pub fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let field = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|line| line.starts_with(name))?;
+            let kib: u64 = line[name.len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(kib * 1024)
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
     }
 
     /// Waits (at most a minute) until the service's own background work has settled (the

@@ -17,11 +17,17 @@ const OWNER_PHONE: &str = "+15553000000";
 /// Members are added a few at a time, as a busy captain (or an import) would.
 const ADD_CONCURRENCY: usize = 4;
 /// A Conversation holds at most this many SMS participants (Twilio's limit, and the emulator's).
-const SHARD_SIZE: usize = 50;
+pub const SHARD_SIZE: usize = 50;
+/// Members on the first page of the member list, as the admin app asks for it (the API's default).
+pub const MEMBER_PAGE: usize = 100;
 
 /// The neighborhood the load runs against, and the member whose texts it sends.
 pub struct Fixture {
     pub neighborhood_id: String,
+    /// Its join link's name (`/join/{slug}`).
+    pub slug: String,
+    /// The platform admin's API token, for the member list.
+    pub token: String,
     pub members: usize,
     pub shards: usize,
     pub author_phone: String,
@@ -40,11 +46,9 @@ pub async fn prepare(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow
     let token = env.create_admin(OWNER_PHONE, "Olive Bench").await?;
     let api = Api::new(&service.base, &token)?;
 
-    let neighborhood = api.create_neighborhood().await?;
-    let id = neighborhood["id"]
-        .as_str()
-        .context("the new neighborhood has no id")?
-        .to_owned();
+    let neighborhood = api.create_neighborhood("Bench Street").await?;
+    let id = text(&neighborhood, "id")?;
+    let slug = text(&neighborhood, "slug")?;
 
     let adding_started = Instant::now();
     let added = (1..plan.members)
@@ -105,6 +109,8 @@ pub async fn prepare(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow
 
     Ok(Fixture {
         neighborhood_id: id,
+        slug,
+        token,
         members: members.len(),
         shards: shards.len(),
         author_phone,
@@ -118,7 +124,7 @@ pub async fn prepare(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow
     })
 }
 
-fn text(value: &Value, field: &str) -> anyhow::Result<String> {
+pub fn text(value: &Value, field: &str) -> anyhow::Result<String> {
     value[field]
         .as_str()
         .map(str::to_owned)
@@ -126,20 +132,39 @@ fn text(value: &Value, field: &str) -> anyhow::Result<String> {
 }
 
 /// Fictional 555 numbers, as the sandbox uses.
-fn member_phone(n: usize) -> String {
+pub fn member_phone(n: usize) -> String {
     format!("+1555{:07}", 3_100_000 + n)
 }
 
-/// Names like the ones neighbors give: a first name and an initial, all different.
-fn member_name(n: usize) -> String {
+/// `count` people (name, phone) with consecutive numbers from `first_phone`, as an import file
+/// lists them.
+pub fn people(first_phone: usize, count: usize) -> Vec<(String, String)> {
+    (0..count)
+        .map(|n| (member_name(n), format!("+1555{:07}", first_phone + n)))
+        .collect()
+}
+
+/// How long placing `members` may take before the run gives up (generous: 100 ms of Twilio
+/// latency and 30 additions a second per Conversation, and a busy machine).
+pub fn placing_time(members: usize) -> Duration {
+    Duration::from_secs(60 + members as u64 / 5)
+}
+
+/// Names like the ones neighbors give: a first name and an initial, all different (a number
+/// after them past the 1,040 pairs).
+pub fn member_name(n: usize) -> String {
     const FIRST: [&str; 40] = [
         "Ana", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal", "Kate",
         "Luis", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Victor",
         "Wen", "Ximena", "Yusuf", "Zoe", "Aaron", "Bea", "Chen", "Dolores", "Emeka", "Fatima",
         "Gus", "Hana", "Ivan", "June", "Kofi", "Lena", "Marco", "Nadia",
     ];
+    let pairs = FIRST.len() * 26;
     let initial = char::from(b'A' + ((n / FIRST.len()) % 26) as u8);
-    format!("{} {initial}.", FIRST[n % FIRST.len()])
+    match n / pairs {
+        0 => format!("{} {initial}.", FIRST[n % FIRST.len()]),
+        round => format!("{} {initial}. {}", FIRST[n % FIRST.len()], round + 1),
+    }
 }
 
 /// The member's participant in their Conversation, as Twilio (the emulator) lists it: real
@@ -172,14 +197,14 @@ async fn participant_sid(
         .with_context(|| format!("{phone} is not a participant of {conversation_sid}"))
 }
 
-/// The service's REST API as a platform admin.
-struct Api {
+/// The service's REST API as a platform admin, and the sandbox's control API.
+pub struct Api {
     base: String,
     client: reqwest::Client,
 }
 
 impl Api {
-    fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+    pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::AUTHORIZATION,
@@ -195,7 +220,7 @@ impl Api {
         })
     }
 
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -210,9 +235,9 @@ impl Api {
     }
 
     /// The sandbox prepares its Messaging Service just after start, so early failures are retried.
-    async fn create_neighborhood(&self) -> anyhow::Result<Value> {
+    pub async fn create_neighborhood(&self, name: &str) -> anyhow::Result<Value> {
         let body = json!({
-            "name": "Bench Street",
+            "name": name,
             "description": "The benchmark's neighborhood",
             "area_code": "415",
             "owner_phone": OWNER_PHONE,
@@ -299,6 +324,163 @@ impl Api {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// A real import of `people` (name, phone): members at once with `attest_consent`, join
+    /// requests waiting for a captain otherwise. Fails unless every row was added.
+    pub async fn import(
+        &self,
+        id: &str,
+        people: &[(String, String)],
+        attest_consent: bool,
+    ) -> anyhow::Result<()> {
+        let mut csv = String::from("name,phone\n");
+        for (name, phone) in people {
+            csv.push_str(&format!("{name},{phone}\n"));
+        }
+        let response = self
+            .client
+            .post(format!(
+                "{}/api/v1/neighborhoods/{id}/import?dry_run=false&attest_consent={attest_consent}",
+                self.base
+            ))
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(csv)
+            .send()
+            .await?;
+        let status = response.status();
+        let report: Value = response.json().await?;
+        if status != 200 || report["added"].as_u64() != Some(people.len() as u64) {
+            bail!("importing {} people: {status}: {report}", people.len());
+        }
+        Ok(())
+    }
+
+    /// Waits until the neighborhood has `expected` members, every one placed in a Conversation.
+    pub async fn wait_until_placed(
+        &self,
+        id: &str,
+        expected: u64,
+        within: Duration,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            let summary = self
+                .get(&format!("/api/v1/neighborhoods/{id}/summary"))
+                .await?;
+            let count = |field: &str| summary[field].as_u64().unwrap_or(0);
+            if count("sync_failed") > 0 {
+                bail!(
+                    "{} member(s) failed to sync: {summary}",
+                    count("sync_failed")
+                );
+            }
+            if count("members") == expected && count("sync_pending") == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > within {
+                bail!(
+                    "after {} s, {} of {expected} members, {} still to place",
+                    within.as_secs(),
+                    count("members"),
+                    count("sync_pending")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The ids of the join requests waiting for a captain.
+    pub async fn pending_requests(&self, id: &str) -> anyhow::Result<Vec<String>> {
+        let list = self
+            .get(&format!(
+                "/api/v1/neighborhoods/{id}/join-requests?state=pending"
+            ))
+            .await?;
+        list["items"]
+            .as_array()
+            .context("no items in the join request list")?
+            .iter()
+            .map(|request| text(request, "id"))
+            .collect()
+    }
+
+    /// One captain's tap on Approve.
+    pub async fn approve(&self, id: &str, request_id: &str) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .post(format!(
+                "{}/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve",
+                self.base
+            ))
+            .send()
+            .await?;
+        let status = response.status();
+        if status != 202 {
+            bail!(
+                "approving {request_id}: {status}: {}",
+                response.text().await?
+            );
+        }
+        Ok(())
+    }
+
+    /// Latency the emulator adds to every REST answer from now on.
+    pub async fn set_twilio_latency(&self, latency_ms: u64) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .put(format!("{}/sandbox/api/faults", self.base))
+            .json(&json!({ "latency_ms": latency_ms }))
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!(
+                "setting the emulator's latency: {status}: {}",
+                response.text().await?
+            );
+        }
+        Ok(())
+    }
+
+    /// The REST calls the emulator counted since the last reset, in all; `reset` starts over.
+    pub async fn twilio_calls(&self, reset: bool) -> anyhow::Result<(u64, Value)> {
+        let url = format!("{}/sandbox/api/requests", self.base);
+        let request = if reset {
+            self.client.delete(url)
+        } else {
+            self.client.get(url)
+        };
+        let response = request.send().await?;
+        let status = response.status();
+        let counts: Value = response.json().await?;
+        if status != 200 {
+            bail!("reading the emulator's request counts: {status}: {counts}");
+        }
+        let total = counts["total"]
+            .as_u64()
+            .context("no total in the emulator's request counts")?;
+        Ok((total, counts["counts"].clone()))
+    }
+
+    /// Texts the neighborhood's number from a simulated phone, as a neighbor would.
+    pub async fn text_from(&self, phone: &str, to: &str, body: &str) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .post(format!(
+                "{}/sandbox/api/phones/{}/messages",
+                self.base,
+                phone.replace('+', "%2B")
+            ))
+            .json(&json!({ "to": to, "body": body }))
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        if status != 200 {
+            bail!("texting from {phone}: {status}: {answer}");
+        }
+        Ok(answer)
     }
 
     /// `GET .../members?limit=500&after=...`, page after page.

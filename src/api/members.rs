@@ -240,6 +240,12 @@ struct MemberFilters {
     role: Option<Role>,
 }
 
+impl MemberFilters {
+    fn is_empty(&self) -> bool {
+        self.q.is_none() && self.status.is_none() && self.role.is_none()
+    }
+}
+
 /// A removal notice fits in two SMS segments.
 const MAX_NOTICE_CHARS: usize = 320;
 const DEFAULT_PAGE: u32 = 100;
@@ -346,23 +352,30 @@ impl MembersApi {
             role: role.0,
         };
         let captain_view = policy::may_see_phones(&grant);
-        let mut members: Vec<Member> = state
-            .store
-            .members(id.0)
-            .await?
-            .into_iter()
-            .filter(|member| matches(member, &filters, captain_view))
-            .collect();
         // Ids are time-ordered (v7): joining order, stable for paging.
-        members.sort_by_key(|member| member.id);
-        let total = members.len() as u32;
-        let page: Vec<&Member> = members
-            .iter()
-            .filter(|member| after.0.is_none_or(|after| member.id > after))
-            .take(limit as usize + 1)
-            .collect();
+        let (mut page, total) = if filters.is_empty() {
+            // The admin app's first view: only the page is read, whatever the neighborhood's size.
+            state
+                .store
+                .member_page(id.0, after.0, limit as usize + 1)
+                .await?
+        } else {
+            let mut members: Vec<Member> = state
+                .store
+                .members(id.0)
+                .await?
+                .into_iter()
+                .filter(|member| matches(member, &filters, captain_view))
+                .collect();
+            let total = members.len();
+            members.sort_by_key(|member| member.id);
+            members.retain(|member| after.0.is_none_or(|after| member.id > after));
+            members.truncate(limit as usize + 1);
+            (members, total)
+        };
+        let total = total as u32;
         let more = page.len() > limit as usize;
-        let page = &page[..page.len().min(limit as usize)];
+        page.truncate(limit as usize);
         Ok(ListResponse::Ok(Json(MemberList {
             items: page
                 .iter()

@@ -241,6 +241,60 @@ pub struct Participant {
     pub participant_sid: String,
 }
 
+/// The few fields of a member record a group message needs (who wrote it, whom each shard
+/// reaches), read from the same JSON without the rest: every group message reads the whole
+/// neighborhood, so skipping the consent record, dates and the like matters.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RosterEntry {
+    pub id: Uuid,
+    pub phone: Phone,
+    pub display_name: DisplayName,
+    pub status: MemberStatus,
+    #[serde(default)]
+    pub participant: Option<PlacedIn>,
+}
+
+/// The Conversation a member is placed in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlacedIn {
+    pub conversation_sid: String,
+}
+
+/// Who a shard delivers to: what [`crate::costs::recipients`] reads of a member.
+pub trait Placed {
+    fn member_id(&self) -> Uuid;
+    fn status(&self) -> MemberStatus;
+    fn conversation_sid(&self) -> Option<&str>;
+}
+
+impl Placed for Member {
+    fn member_id(&self) -> Uuid {
+        self.id
+    }
+    fn status(&self) -> MemberStatus {
+        self.status
+    }
+    fn conversation_sid(&self) -> Option<&str> {
+        self.participant
+            .as_ref()
+            .map(|placed| placed.conversation_sid.as_str())
+    }
+}
+
+impl Placed for RosterEntry {
+    fn member_id(&self) -> Uuid {
+        self.id
+    }
+    fn status(&self) -> MemberStatus {
+        self.status
+    }
+    fn conversation_sid(&self) -> Option<&str> {
+        self.participant
+            .as_ref()
+            .map(|placed| placed.conversation_sid.as_str())
+    }
+}
+
 /// Whether the Twilio side of a member's last change is done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "state", rename_all = "snake_case")]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::events::EventKind;
 use super::{Store, StoreError, encode};
-use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::member::{Member, MemberStatus, Role, RosterEntry};
 use crate::domain::phone::Phone;
 
 /// Adds a member unless the phone is already one.
@@ -156,6 +156,59 @@ impl Store {
         let mut members: Vec<Member> = self.hvals_json(&self.keys.members(neighborhood_id)).await?;
         members.sort_by_key(|member| (member.joined_at, member.id));
         Ok(members)
+    }
+
+    /// Every member, reduced to what a group message needs (see [`RosterEntry`]).
+    pub async fn roster(&self, neighborhood_id: Uuid) -> Result<Vec<RosterEntry>, StoreError> {
+        self.hvals_json(&self.keys.members(neighborhood_id)).await
+    }
+
+    /// One page of the member list in joining order (ids are time-ordered), after `after`, and
+    /// how many members there are: only the page's records are read, not every member's.
+    pub async fn member_page(
+        &self,
+        neighborhood_id: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<(Vec<Member>, usize), StoreError> {
+        let key = self.keys.members(neighborhood_id);
+        let ids: Vec<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move { redis::cmd("HKEYS").arg(key).query_async(&mut conn).await }
+            })
+            .await?;
+        let total = ids.len();
+        let mut ids: Vec<Uuid> = ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .filter(|id| after.is_none_or(|after| *id > after))
+            .collect();
+        ids.sort_unstable();
+        ids.truncate(limit);
+        if ids.is_empty() {
+            return Ok((Vec::new(), total));
+        }
+        let fields: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let values: Vec<Option<String>> = self
+            .retrying_once(|mut conn| {
+                let (key, fields) = (key.clone(), fields.clone());
+                async move {
+                    redis::cmd("HMGET")
+                        .arg(key)
+                        .arg(fields)
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        // A member deleted between the two reads is simply not on the page.
+        let members = values
+            .iter()
+            .flatten()
+            .map(|json| super::decode(&key, json))
+            .collect::<Result<Vec<Member>, _>>()?;
+        Ok((members, total))
     }
 
     /// Replaces members as one step, if none changed since `before` was read (pairs of before,

@@ -84,7 +84,7 @@ async fn message_added(
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(());
     };
-    let members = state.store.members(neighborhood_id).await?;
+    let members = state.store.roster(neighborhood_id).await?;
     let member = members.iter().find(|m| m.phone == author);
     let message_sid = param(params, "MessageSid");
     let conversation_sid = param(params, "ConversationSid");

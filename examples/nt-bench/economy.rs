@@ -1,0 +1,108 @@
+//! Fan-out economy: the REST calls the service makes for one group message, by neighborhood
+//! size, counted at the emulator, next to the N-1 sends of a service that texts each member
+//! itself.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::redis_view::RedisView;
+use crate::setup::{self, Api, Fixture};
+
+/// Phones of the fan-out neighborhoods' members: `FIRST_PHONE + size * 1000 + n`, apart from
+/// every other neighborhood's.
+const FIRST_PHONE: usize = 3_300_000;
+const MESSAGE: &str = "Street sweeping moved to Friday this week";
+
+pub struct FanOut {
+    pub members: usize,
+    pub shards: usize,
+    /// REST calls to Twilio (the emulator) for the one message, in all and by operation.
+    pub calls: u64,
+    pub by_operation: Value,
+}
+
+impl FanOut {
+    /// What a service that sends to each member itself would make: one per other member.
+    pub fn naive(&self) -> u64 {
+        self.members.saturating_sub(1) as u64
+    }
+}
+
+/// For each size, a neighborhood of that many members (made by an attested import, or the main
+/// one when it has that size), one text from a member's simulated phone, and the REST calls the
+/// emulator counted until the message is in the history and the outbox is empty.
+pub async fn measure(
+    api: &Api,
+    redis: &RedisView,
+    main: &Fixture,
+    sizes: &[usize],
+) -> anyhow::Result<Vec<FanOut>> {
+    let mut results = Vec::new();
+    for &size in sizes {
+        let (id, number, sender) = if size == main.members {
+            let neighborhood = api
+                .get(&format!("/api/v1/neighborhoods/{}", main.neighborhood_id))
+                .await?;
+            (
+                main.neighborhood_id.clone(),
+                setup::text(&neighborhood, "phone_number")?,
+                main.author_phone.clone(),
+            )
+        } else {
+            let neighborhood = api.create_neighborhood(&format!("Fan-out {size}")).await?;
+            let id = setup::text(&neighborhood, "id")?;
+            let people = setup::people(FIRST_PHONE + size * 1000, size - 1);
+            api.import(&id, &people, true).await?;
+            api.wait_until_placed(&id, size as u64, setup::placing_time(size))
+                .await?;
+            let sender = people.last().context("no member to text from")?.1.clone();
+            (id, setup::text(&neighborhood, "phone_number")?, sender)
+        };
+        // The welcome texts of the import are not part of the message's cost.
+        redis.wait_for_outbox(&id, Duration::from_secs(120)).await?;
+        let shards = api.get(&format!("/api/v1/neighborhoods/{id}")).await?["shards"]
+            .as_array()
+            .map_or(0, Vec::len);
+        api.twilio_calls(true).await?;
+        let routed = api.text_from(&sender, &number, MESSAGE).await?;
+        wait_for_history(api, &id, MESSAGE).await?;
+        redis.wait_for_outbox(&id, Duration::from_secs(60)).await?;
+        let (calls, by_operation) = api.twilio_calls(false).await?;
+        println!(
+            "  {size} members in {shards} shard(s): {calls} REST call(s) for one message ({by_operation}); routed: {}",
+            routed["outcome"]
+        );
+        results.push(FanOut {
+            members: size,
+            shards,
+            calls,
+            by_operation,
+        });
+    }
+    Ok(results)
+}
+
+/// Waits until the neighborhood's history shows the message (the post-event webhook has run).
+async fn wait_for_history(api: &Api, id: &str, body: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let history = api
+            .get(&format!(
+                "/api/v1/neighborhoods/{id}/messages?q={}",
+                "Friday"
+            ))
+            .await?;
+        let seen = history["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|item| item["body"] == body));
+        if seen {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the message did not reach the history of {id} within 30 s: {history}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
