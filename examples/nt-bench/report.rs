@@ -272,7 +272,72 @@ The open loop offered {rate:.0} req/s, {share:.0} % of the pre-event maximum abo
         md.push_str(&self.fan_out());
         md.push_str(&self.approvals());
         md.push_str(&self.where_time_goes());
+        md.push_str(&self.limits());
         md.push_str(&self.explanation());
+        md
+    }
+
+    /// What holds back each target this run missed, as far as profiling (`perf`) and reading
+    /// the code found.
+    fn limits(&self) -> String {
+        let missed: Vec<String> = self
+            .targets()
+            .into_iter()
+            .filter(|(_, _, met_it)| !met_it)
+            .map(|(target, _, _)| target)
+            .collect();
+        if missed.is_empty() {
+            return String::new();
+        }
+        let mut md = String::from("\n## What limits the missed targets\n");
+        for target in missed {
+            let why = if target.starts_with("pre-event throughput") {
+                "The generator and Redis share the two CPUs with the service (see the CPU table \
+                 above): the ratio cannot exceed the bound computed there, and the service's own \
+                 time per request is the HTTP stack's plus one Redis script, the signature check \
+                 and the JSON answer."
+            } else if target.starts_with("pre-event p99") {
+                "Latency is counted from each request's scheduled time on a box where the \
+                 generator (a task per request), Redis and the service compete for two CPUs: the \
+                 latency from the actual send (above) is lower, and the tail follows the \
+                 machine's other load. The service waits for one Redis script per request; \
+                 nothing in it grows with the neighborhood."
+            } else if target.starts_with("join submit") {
+                "A join request is the most work any public request does: two rate-limit \
+                 scripts, the phone's membership, a request number, the insert and its read \
+                 back, the code's hash stored, then a text with the code. In sandbox mode that \
+                 text is an HTTP request to the emulator in the same process, which stores the \
+                 message, counts it and delivers it to the simulated phone: about three HTTP \
+                 exchanges and twenty Redis commands per submit on the same two CPUs. `perf` \
+                 shows the time spread over kernel networking, allocation and the Redis \
+                 client, with no single hot spot to remove."
+            } else if target.starts_with("idle memory") {
+                "The process keeps the memory it grew to while the neighborhood was set up \
+                 (the allocator does not hand freed pages back at once); once ready and \
+                 before any data, it is smaller (see the footprint table)."
+            } else if target.starts_with("peak memory") {
+                "The peak comes from the join scenario's texts in flight and the relays' \
+                 delivery reports, all handled in this one process in sandbox mode."
+            } else if target.starts_with("ready within") {
+                "Start-up connects to Redis and, in sandbox mode, prepares the emulated account \
+                 before `/ready` answers."
+            } else if target.starts_with("Redis memory") {
+                "A member is one JSON record in the neighborhood's hash (about 850 bytes: \
+                 phone, name, role, status, dates, the Conversation and participant, delivery \
+                 health, and the consent evidence carriers ask for, whose text alone is about \
+                 170 bytes), plus an entry in the phone index and the participant index and a \
+                 small per-phone hash of roles used at sign-in (about 160 bytes with its key). \
+                 Measured through `INFO memory` the figure also carries Redis's own overhead \
+                 and whatever else the server did meanwhile; the per-key sum above is the \
+                 records alone. A binary encoding, or keeping the consent text once per \
+                 neighborhood, would bring it under 1 KB; neither is done."
+            } else {
+                "The additions go through the Twilio client with its retries: a 429 from a \
+                 Conversation past 30 mutations in a second is retried after a back-off, and \
+                 each retry costs at least one more latency."
+            };
+            let _ = writeln!(md, "\n- **{target}**: {why}");
+        }
         md
     }
 
@@ -545,6 +610,19 @@ in for Twilio's REST API, which the webhook does not call.
   schedule whatever the answers do, and latency counts from each request's scheduled send time,
   so a slow answer cannot hold back the requests behind it and hide their wait (no coordinated
   omission). This is the latency a text sees when the service is busy but not saturated.
+
+The other request scenarios, each against the same server:
+
+- **Post-event `onMessageAdded`**: the same member's messages after the fact, each with a new
+  message SID; the webhook records it in the history, counts its cost and queues one copy per
+  other shard, and answers 200. Bounded by a number of messages, since each one makes the outbox
+  post a copy into every other shard afterwards (measured until the outbox is empty).
+- **Public join request submit** (`POST /api/v1/join/{{slug}}`): every request a different
+  neighbor (a new phone number) from a different address (the service trusts the
+  `Fly-Client-IP` header, as behind Fly.io's proxy, so the per-address and per-phone limits
+  apply per neighbor); each files a request and texts a code, checked for a 202.
+- **Member list** (`GET /api/v1/neighborhoods/{{id}}/members`, the admin app's first page of
+  100 of the 1,000 members, with a platform admin's API token), checked for the page's size.
 
 To see where the service's own time goes, profile an unstripped build of the same code under
 the same load: `CARGO_PROFILE_RELEASE_STRIP=none CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
