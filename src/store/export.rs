@@ -93,8 +93,9 @@ impl Store {
         Ok(fields)
     }
 
-    /// The JSON values of these fields of a hash, decoded, in the fields' order.
-    async fn values_of<T: DeserializeOwned>(
+    /// The JSON values of these fields of a hash, decoded, in the fields' order (fields gone
+    /// meanwhile are left out).
+    pub(super) async fn values_of<T: DeserializeOwned>(
         &self,
         key: &str,
         fields: &[String],

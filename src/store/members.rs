@@ -186,28 +186,9 @@ impl Store {
             .collect();
         ids.sort_unstable();
         ids.truncate(limit);
-        if ids.is_empty() {
-            return Ok((Vec::new(), total));
-        }
         let fields: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let values: Vec<Option<String>> = self
-            .retrying_once(|mut conn| {
-                let (key, fields) = (key.clone(), fields.clone());
-                async move {
-                    redis::cmd("HMGET")
-                        .arg(key)
-                        .arg(fields)
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
         // A member deleted between the two reads is simply not on the page.
-        let members = values
-            .iter()
-            .flatten()
-            .map(|json| super::decode(&key, json))
-            .collect::<Result<Vec<Member>, _>>()?;
+        let members = self.values_of(&key, &fields).await?;
         Ok((members, total))
     }
 
