@@ -475,7 +475,7 @@ pub async fn budget_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::member::{DisplayName, Participant, Role};
+    use crate::domain::member::{DisplayName, Member, Participant, Role};
     use crate::domain::phone::Phone;
 
     fn placed(phone: &str, shard: Option<&str>, status: MemberStatus) -> Member {
