@@ -88,11 +88,9 @@ pub async fn measure(
 async fn wait_for_history(api: &Api, id: &str, body: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
+        // Newest first: the message is on the first page once recorded.
         let history = api
-            .get(&format!(
-                "/api/v1/neighborhoods/{id}/messages?q={}",
-                "Friday"
-            ))
+            .get(&format!("/api/v1/neighborhoods/{id}/messages"))
             .await?;
         let seen = history["items"]
             .as_array()

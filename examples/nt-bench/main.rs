@@ -126,9 +126,18 @@ impl Args {
         let pick = |value: Option<f64>, full: f64, smoke: f64| {
             value.unwrap_or(if self.smoke { smoke } else { full })
         };
+        let members = self.members.unwrap_or(if self.smoke { 60 } else { 1000 });
+        // The main neighborhood is one of the sizes: it is set up already.
+        let mut fan_out_sizes = if self.smoke {
+            vec![10, 51, members]
+        } else {
+            vec![10, 50, 51, 200, members]
+        };
+        fan_out_sizes.sort_unstable();
+        fan_out_sizes.dedup();
         let plan = Plan {
             smoke: self.smoke,
-            members: self.members.unwrap_or(if self.smoke { 60 } else { 1000 }),
+            members,
             workers: self.workers,
             duration: Duration::from_secs_f64(pick(self.duration, 10.0, 1.0)),
             warmup: Duration::from_secs_f64(pick(self.warmup, 2.0, 0.2)),
@@ -143,17 +152,8 @@ impl Args {
             memory_members: self
                 .memory_members
                 .unwrap_or(if self.smoke { 60 } else { 10_000 }),
-            fan_out_sizes: Vec::new(),
+            fan_out_sizes,
         };
-        let mut plan = plan;
-        let members = plan.members;
-        plan.fan_out_sizes = if self.smoke {
-            vec![10, 51, members]
-        } else {
-            vec![10, 50, 51, 200, members]
-        };
-        plan.fan_out_sizes.sort_unstable();
-        plan.fan_out_sizes.dedup();
         if plan.members < 2 {
             bail!("--members must be at least 2 (the owner and one member to send as)");
         }
