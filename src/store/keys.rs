@@ -129,9 +129,16 @@ impl Keys {
         format!("{}:{{nb:*}}:outbox", self.prefix)
     }
 
-    /// SMS participants per Conversation of a neighborhood: hash conversation sid -> count.
+    /// SMS participants placed or being placed per Conversation of a neighborhood: hash
+    /// conversation sid -> count.
     pub fn shard_counts(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:shard-counts", self.prefix, id.simple())
+    }
+
+    /// When each Conversation of a neighborhood may next be changed (Redis clock, ms), so every
+    /// instance keeps to Twilio's mutations per second per Conversation: hash sid -> time.
+    pub fn shard_pace(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:shard-pace", self.prefix, id.simple())
     }
 
     /// Held while one worker creates a new Conversation for a neighborhood.

@@ -22,6 +22,7 @@ pub mod messages;
 pub mod neighborhoods;
 pub mod outbox;
 pub mod rate_limits;
+pub mod shards;
 pub mod webhooks;
 
 use std::collections::HashMap;

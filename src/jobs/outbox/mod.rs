@@ -1,0 +1,372 @@
+//! The outbox worker: carries out queued Twilio side effects, each at least once and to the same
+//! end state however often it runs (adding a participant that is already there is done; removing
+//! one that is gone is done), so an effect the API acknowledged survives Twilio outages, crashes
+//! and redeploys.
+//!
+//! A worker keeps thousands of claimed effects in flight (`in_flight`); changes to one
+//! Conversation are spaced to Twilio's 30 a second through a schedule in Redis that every
+//! instance shares, and members go into Conversations side by side (`placement`).
+
+mod in_flight;
+mod placement;
+mod relay;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::domain::member::{Member, MemberStatus, SyncState};
+use crate::state::{AppState, TwilioAccount};
+use crate::store::StoreError;
+use crate::store::outbox::{Effect, OutboxEntry};
+use crate::twilio::TwilioError;
+use crate::twilio::types::{SendSms, SmsSender};
+use in_flight::InFlight;
+use relay::RelayCopy;
+
+/// Twilio's limit of SMS participants per Conversation.
+pub const SHARD_CAPACITY: u32 = 50;
+/// Attempts of one effect before the member is marked failed (each attempt already retries
+/// 429/5xx inside the Twilio client).
+const MAX_ATTEMPTS: u32 = 6;
+/// Entries a worker claims from one neighborhood at a time.
+const CLAIM_AT_ONCE: usize = 500;
+/// Pause when there was nothing to do.
+const IDLE_PAUSE: Duration = Duration::from_millis(100);
+/// Pause between claims while entries keep coming.
+const BUSY_PAUSE: Duration = Duration::from_millis(10);
+/// Twilio allows 30 changes a second to one Conversation (participants added or removed,
+/// messages posted); keeping them 34 ms apart stays under it with room for network jitter.
+pub(crate) const CONVERSATION_SPACING: Duration = Duration::from_millis(34);
+/// Texts being sent at once, by one worker.
+const TEXTS_AT_ONCE: usize = 32;
+/// How often the streams are rescanned for work the active set missed.
+const RESCAN_EVERY: Duration = Duration::from_secs(5);
+const SHARD_LOCK_TTL: Duration = Duration::from_secs(30);
+/// How many of a shard's newest messages a relay checks for an earlier copy of itself.
+const RELAY_LOOKBACK: u32 = 20;
+
+/// Why an effect did not complete this time.
+#[derive(Debug, thiserror::Error)]
+enum EffectError {
+    #[error(transparent)]
+    Twilio(#[from] TwilioError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another worker is creating the shard this effect needs; try again shortly.
+    #[error("a new Conversation is being created")]
+    ShardBusy,
+    /// Another worker holds the lock for creating the shard this effect needs: it is creating it,
+    /// or it died doing so and the lock lasts until `SHARD_LOCK_TTL`. Waiting is not an attempt.
+    #[error("another worker holds the lock for creating a new Conversation")]
+    ShardLocked,
+}
+
+/// What every task of a worker shares.
+pub(crate) struct Worker {
+    state: AppState,
+    twilio: TwilioAccount,
+    /// Texts being sent at once: sends are not paced per Conversation like the other effects,
+    /// so this keeps a backlog of welcomes from opening thousands of requests to Twilio.
+    texts: Semaphore,
+    openers: placement::ShardOpeners,
+}
+
+/// Runs forever: claims queued effects of every neighborhood and carries them out, many at once.
+pub async fn run(state: AppState, consumer: String) {
+    let Some(twilio) = state.twilio.clone() else {
+        return;
+    };
+    let worker = Arc::new(Worker {
+        state,
+        twilio,
+        texts: Semaphore::new(TEXTS_AT_ONCE),
+        openers: placement::ShardOpeners::default(),
+    });
+    let work: in_flight::Work = {
+        let worker = worker.clone();
+        Arc::new(move |neighborhood_id, entry| {
+            let worker = worker.clone();
+            async move { handle(&worker, neighborhood_id, &entry).await }.boxed()
+        })
+    };
+    let mut in_flight = InFlight::new(work);
+    let mut last_rescan = tokio::time::Instant::now() - RESCAN_EVERY;
+    loop {
+        if last_rescan.elapsed() >= RESCAN_EVERY {
+            if let Err(error) = worker.state.store.rescan_outboxes().await {
+                tracing::debug!(%error, "outbox rescan failed");
+            }
+            last_rescan = tokio::time::Instant::now();
+        }
+        let claimed = match claim(&worker.state, &consumer, &mut in_flight).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::debug!(%error, "outbox claim failed");
+                0
+            }
+        };
+        // Nothing new: wait for a task to finish or for a pause to pass before looking again.
+        // Busy: look again soon, without polling Redis for every finished task.
+        let pause = if claimed == 0 { IDLE_PAUSE } else { BUSY_PAUSE };
+        let deadline = tokio::time::sleep(pause);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                finished = in_flight.next_finished() => report(finished),
+                () = &mut deadline => break,
+            }
+        }
+        in_flight.finished_now().into_iter().for_each(report);
+    }
+}
+
+fn report(finished: in_flight::Finished) {
+    if let Err(error) = finished.outcome {
+        tracing::debug!(%error, "an outbox entry could not be settled; it is claimed again later");
+    }
+}
+
+/// Claims what every active outbox holds, up to the room in flight, and starts it; returns how
+/// many entries it started.
+async fn claim(
+    state: &AppState,
+    consumer: &str,
+    in_flight: &mut InFlight,
+) -> Result<usize, StoreError> {
+    let mut started = 0;
+    for neighborhood_id in state.store.active_outboxes().await? {
+        let room = in_flight.room_for(neighborhood_id).min(CLAIM_AT_ONCE);
+        if room == 0 {
+            continue;
+        }
+        let entries = state
+            .store
+            .claim_outbox(
+                neighborhood_id,
+                consumer,
+                room,
+                state.settings.outbox_reclaim_after(),
+            )
+            .await?;
+        if entries.is_empty() {
+            // Entries still in flight stay in the stream until settled, so it is not empty yet.
+            state.store.retire_outbox_if_empty(neighborhood_id).await?;
+            continue;
+        }
+        for entry in entries {
+            if in_flight.start(neighborhood_id, entry) {
+                started += 1;
+            }
+        }
+    }
+    Ok(started)
+}
+
+/// Carries out one entry; false when it was put back, uncounted, to wait for a shard lock.
+async fn handle(
+    worker: &Worker,
+    neighborhood_id: Uuid,
+    entry: &OutboxEntry,
+) -> Result<bool, StoreError> {
+    let state = &worker.state;
+    let outcome = match &entry.effect {
+        Effect::AddParticipant { member_id } => {
+            placement::add_participant(worker, neighborhood_id, *member_id).await
+        }
+        Effect::SendSms { to, body } => {
+            let _permit = worker.texts.acquire().await;
+            send_sms(state, &worker.twilio, neighborhood_id, to, body).await
+        }
+        Effect::Relay {
+            conversation_sid,
+            author,
+            body,
+            source_message_sid,
+            recipients,
+        } => {
+            let copy = RelayCopy {
+                conversation_sid,
+                author,
+                body,
+                source_message_sid,
+            };
+            match relay::relay(worker, neighborhood_id, &copy, entry.attempts > 0).await {
+                // Counted once posted (a retry that finds the copy posted counts it, once).
+                Ok(()) => crate::costs::record(
+                    state,
+                    neighborhood_id,
+                    Some(&format!("relay:{source_message_sid}:{conversation_sid}")),
+                    crate::costs::Charge::group_copy(body, recipients),
+                )
+                .await
+                .map_err(EffectError::from),
+                Err(error) => Err(error),
+            }
+        }
+        Effect::RemoveParticipant {
+            member_id,
+            conversation_sid,
+            participant_sid,
+        } => {
+            remove_participant(
+                worker,
+                neighborhood_id,
+                *member_id,
+                conversation_sid,
+                participant_sid,
+            )
+            .await
+        }
+    };
+    match outcome {
+        Ok(()) => state.store.ack_outbox(neighborhood_id, &entry.id).await?,
+        Err(EffectError::ShardLocked) => {
+            state
+                .store
+                .requeue_outbox(neighborhood_id, entry, entry.attempts)
+                .await?;
+            return Ok(false);
+        }
+        Err(error) if entry.attempts + 1 < MAX_ATTEMPTS => {
+            tracing::warn!(%error, attempts = entry.attempts + 1, "outbox effect failed; will retry");
+            state
+                .store
+                .requeue_outbox(neighborhood_id, entry, entry.attempts + 1)
+                .await?
+        }
+        Err(error) => {
+            tracing::error!(%error, "outbox effect failed for good; the member is marked failed");
+            let member_id = match &entry.effect {
+                Effect::SendSms { .. } | Effect::Relay { .. } => {
+                    state.store.ack_outbox(neighborhood_id, &entry.id).await?;
+                    return Ok(true);
+                }
+                Effect::AddParticipant { member_id }
+                | Effect::RemoveParticipant { member_id, .. } => *member_id,
+            };
+            let message = error.to_string();
+            update_member(state, neighborhood_id, member_id, |member| {
+                member.sync = SyncState::Failed {
+                    error: message.clone(),
+                }
+            })
+            .await?;
+            state.store.ack_outbox(neighborhood_id, &entry.id).await?
+        }
+    }
+    Ok(true)
+}
+
+/// Applies `change` to a member with compare-and-set, re-reading on conflict.
+async fn update_member(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    change: impl Fn(&mut Member),
+) -> Result<(), StoreError> {
+    for _ in 0..10 {
+        let Some(before) = state.store.member(neighborhood_id, member_id).await? else {
+            return Ok(());
+        };
+        let mut after = before.clone();
+        change(&mut after);
+        if after == before {
+            return Ok(());
+        }
+        after.updated_at = OffsetDateTime::now_utc();
+        if state
+            .store
+            .replace_members(neighborhood_id, &[(&before, &after)])
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn send_sms(
+    state: &AppState,
+    twilio: &TwilioAccount,
+    neighborhood_id: Uuid,
+    to: &str,
+    body: &str,
+) -> Result<(), EffectError> {
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(());
+    };
+    let request = SendSms {
+        to: to.to_owned(),
+        from: SmsSender::Number(neighborhood.phone_number.into()),
+        body: body.to_owned(),
+    };
+    match twilio.client.send_sms(&request).await {
+        Ok(_) => {
+            // A text that went out is not sent again because the ledger could not count it.
+            let charge = crate::costs::Charge::text_out(body);
+            if let Err(error) = crate::costs::record(state, neighborhood_id, None, charge).await {
+                tracing::warn!(%error, "a sent text was not counted in the cost ledger");
+            }
+            Ok(())
+        }
+        // 21610: the phone texted STOP; Twilio will never deliver to it, so there is nothing to retry.
+        Err(error) if error.code() == Some(21610) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn remove_participant(
+    worker: &Worker,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    conversation_sid: &str,
+    participant_sid: &str,
+) -> Result<(), EffectError> {
+    let state = &worker.state;
+    let member = state.store.member(neighborhood_id, member_id).await?;
+    if member.is_some_and(|m| m.status == MemberStatus::Active) {
+        // Back in before their removal ran (approved again, resumed): the participant stays.
+        return Ok(update_member(state, neighborhood_id, member_id, |m| {
+            m.sync = SyncState::Done
+        })
+        .await?);
+    }
+    let wait = state
+        .store
+        .take_slot(neighborhood_id, conversation_sid, CONVERSATION_SPACING)
+        .await?;
+    tokio::time::sleep(wait).await;
+    match worker
+        .twilio
+        .client
+        .delete_participant(conversation_sid, participant_sid)
+        .await
+    {
+        Ok(()) => {
+            state
+                .store
+                .add_to_shard_count(neighborhood_id, conversation_sid, -1)
+                .await?
+        }
+        // Gone already: removed by an earlier run of this effect, or in Twilio's console.
+        Err(error) if error.is_not_found() => {}
+        Err(error) => return Err(error.into()),
+    }
+    update_member(state, neighborhood_id, member_id, |member| {
+        if member
+            .participant
+            .as_ref()
+            .is_some_and(|p| p.participant_sid == participant_sid)
+        {
+            member.participant = None;
+        }
+        member.sync = SyncState::Done;
+    })
+    .await?;
+    Ok(())
+}
