@@ -385,6 +385,43 @@ async fn one_hundred_twenty_approvals_make_three_shards_of_at_most_50() {
     assert_each_member_in_exactly_one_shard(&members, &shards);
 }
 
+/// At Twilio's pace (100 ms a call, 30 changes a second per Conversation), 150 approvals open the
+/// Conversations they need together and spread over them, each Conversation's additions spaced so
+/// that Twilio refuses next to none: a worker that sends them all to one Conversation at once is
+/// refused (429) most of the time.
+#[tokio::test]
+async fn approvals_at_twilio_latency_spread_over_new_conversations_within_30_changes_a_second() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "718").await;
+    let requests = file_join_requests(&app, &id, &number, &phones("+1555009", 150)).await;
+    set_faults(&app, &json!({"latency_ms": 100})).await;
+    app.rest_calls(true).await;
+
+    let approved = approve_all(&app, &id, &requests).await;
+
+    let members = wait_until_synced(&app, &id, 151, Duration::from_secs(120)).await;
+    let calls = app.rest_calls(false).await;
+    set_faults(&app, &json!({})).await;
+    assert_members_are_owner_and(&members, &approved);
+    let shards = participants_by_shard(&app, &id).await;
+    assert_each_member_in_exactly_one_shard(&members, &shards);
+    let mut sizes: Vec<usize> = shards.iter().map(|(_, phones)| phones.len()).collect();
+    sizes.sort_unstable();
+    let additions = calls["counts"]["POST /v1/Conversations/{sid}/Participants"]
+        .as_u64()
+        .unwrap_or(0);
+    println!("150 approvals at 100 ms: shard sizes {sizes:?}, calls {calls}");
+    assert_eq!(sizes.len(), 4, "151 members need 4 Conversations: {sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 151);
+    assert!(sizes.iter().all(|size| *size <= 50), "{sizes:?}");
+    // A refusal is retried, so each shows as one more call; scheduling jitter on a busy machine
+    // may cost a few.
+    assert!(
+        (150..=157).contains(&additions),
+        "{additions} participant creations for 150 members: {calls}"
+    );
+}
+
 #[tokio::test]
 async fn faults_at_twilio_during_200_approvals_neither_lose_nor_double_a_member() {
     let app = spawn_sandbox_app().await;
