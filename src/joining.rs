@@ -82,6 +82,43 @@ pub async fn approve(
     decided_by: &str,
 ) -> Result<Approval, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
+    approve_against(state, &neighborhood, request_id, decided_by, &mut None).await
+}
+
+/// Approves many requests at once, reading the neighborhood's members once for all of them (one
+/// at a time, each approval reads them all). Each approval stands on its own: one that cannot be
+/// made is answered as such while the others go ahead. Answers in the order asked.
+pub async fn approve_many(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    request_ids: &[Uuid],
+    decided_by: &str,
+) -> Result<Vec<(Uuid, Result<Approval, DecisionError>)>, DecisionError> {
+    let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
+    let mut roster = None;
+    let mut answers = Vec::with_capacity(request_ids.len());
+    for request_id in request_ids {
+        let approval =
+            approve_against(state, &neighborhood, *request_id, decided_by, &mut roster).await;
+        if let Err(DecisionError::Store(error)) = approval {
+            return Err(DecisionError::Store(error));
+        }
+        answers.push((*request_id, approval));
+    }
+    Ok(answers)
+}
+
+/// Approves one request, checking it against `roster`: the members as last read (None: not read
+/// yet), kept up to date with the member this approval makes. A request that changed meanwhile
+/// is read again, with the members.
+async fn approve_against(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    request_id: Uuid,
+    decided_by: &str,
+    roster: &mut Option<Vec<Member>>,
+) -> Result<Approval, DecisionError> {
+    let neighborhood_id = neighborhood.id;
     for _ in 0..ATTEMPTS {
         let before = state
             .store
@@ -104,7 +141,10 @@ pub async fn approve(
         if before.state != JoinState::Pending {
             return Err(DecisionError::NotPending(before.state));
         }
-        let members = state.store.members(neighborhood_id).await?;
+        let members = match roster {
+            Some(members) => members,
+            None => roster.insert(state.store.members(neighborhood_id).await?),
+        };
         let former = members.iter().find(|m| m.phone == before.phone);
         if former.is_some_and(|m| m.status == MemberStatus::Active) {
             let now = state
@@ -113,11 +153,12 @@ pub async fn approve(
                 .await?;
             if now.as_ref() != Some(&before) {
                 // Approved by someone else a moment ago: answer their approval.
+                *roster = None;
                 continue;
             }
             return Err(DecisionError::AlreadyMember);
         }
-        let member = member_from(&before, former, &members, decided_by);
+        let member = member_from(&before, former, members, decided_by);
         let after = JoinRequest {
             state: JoinState::Approved,
             decided_by: Some(decided_by.to_owned()),
@@ -131,10 +172,10 @@ pub async fn approve(
             },
             Effect::SendSms {
                 to: before.phone.as_str().to_owned(),
-                body: welcome_text(&neighborhood),
+                body: welcome_text(neighborhood),
             },
         ];
-        effects.extend(crate::catch_up::effect(state, &neighborhood, &before.phone).await?);
+        effects.extend(crate::catch_up::effect(state, neighborhood, &before.phone).await?);
         let change = MemberChange {
             before: former,
             after: &member,
@@ -145,6 +186,8 @@ pub async fn approve(
             .await?
         {
             Advance::Done => {
+                members.retain(|m| m.id != member.id);
+                members.push(member.clone());
                 return Ok(Approval {
                     request: after,
                     member,
@@ -152,7 +195,7 @@ pub async fn approve(
                 });
             }
             Advance::MemberExists => return Err(DecisionError::AlreadyMember),
-            Advance::Changed => continue,
+            Advance::Changed => *roster = None,
         }
     }
     Err(DecisionError::KeptChanging)

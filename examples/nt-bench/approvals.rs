@@ -1,11 +1,10 @@
-//! Approval throughput: join requests approved at once into one neighborhood, with the emulator
+//! Approval throughput: join requests approved at once (one "Approve all" call per 1,000) into
+//! one neighborhood, with the emulator
 //! answering every REST call 100 ms late and allowing 30 mutations a second per Conversation,
 //! from the first approval until every new member is in a Conversation. A refused approval or a
 //! member who could not be placed stops the run: a result means zero errors.
 
 use std::time::{Duration, Instant};
-
-use futures::{StreamExt, TryStreamExt};
 
 use crate::setup::{self, Api, SHARD_SIZE};
 
@@ -14,8 +13,8 @@ pub const LATENCY: Duration = Duration::from_millis(100);
 /// Twilio's limit of mutating actions (participant creations among them) per Conversation per
 /// second, which the emulator enforces.
 pub const MUTATIONS_PER_SECOND: f64 = 30.0;
-/// Approvals in flight at once: a captain's script, or a few captains tapping.
-pub const CONCURRENT_APPROVALS: usize = 8;
+/// Join requests one call approves at most (the API's limit).
+pub const BATCH: usize = 1_000;
 /// Phones of the people approved, apart from every other neighborhood's.
 const FIRST_PHONE: usize = 6_000_000;
 
@@ -79,10 +78,13 @@ pub async fn measure(api: &Api, count: usize) -> anyhow::Result<Approvals> {
     api.set_twilio_latency(LATENCY.as_millis() as u64).await?;
     api.twilio_calls(true).await?;
     let started = Instant::now();
-    let approved = futures::stream::iter(requests.iter().map(|request| api.approve(&id, request)))
-        .buffer_unordered(CONCURRENT_APPROVALS)
-        .try_collect::<Vec<()>>()
-        .await;
+    let mut approved = Ok(());
+    for batch in requests.chunks(BATCH) {
+        approved = api.approve_all(&id, batch).await;
+        if approved.is_err() {
+            break;
+        }
+    }
     let approving = started.elapsed();
     let placed = match approved {
         Ok(_) => {

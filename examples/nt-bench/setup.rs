@@ -405,22 +405,23 @@ impl Api {
             .collect()
     }
 
-    /// One captain's tap on Approve.
-    pub async fn approve(&self, id: &str, request_id: &str) -> anyhow::Result<()> {
+    /// Approves join requests in one call (the batch a captain's "Approve all" sends); every
+    /// one must be approved.
+    pub async fn approve_all(&self, id: &str, request_ids: &[String]) -> anyhow::Result<()> {
         let response = self
             .client
             .post(format!(
-                "{}/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve",
+                "{}/api/v1/neighborhoods/{id}/join-requests/approve",
                 self.base
             ))
+            .json(&json!({ "request_ids": request_ids }))
             .send()
             .await?;
         let status = response.status();
-        if status != 202 {
-            bail!(
-                "approving {request_id}: {status}: {}",
-                response.text().await?
-            );
+        let body: Value = response.json().await?;
+        let approved = body["approved"].as_array().map_or(0, Vec::len);
+        if status != 202 || approved != request_ids.len() {
+            bail!("approving {} requests: {status}: {body}", request_ids.len());
         }
         Ok(())
     }

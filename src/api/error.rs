@@ -143,6 +143,22 @@ fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
 }
 
 impl ApiError {
+    /// The body this error answers with, for a batch that reports each item's failure.
+    pub fn into_body(self) -> ErrorBody {
+        match self {
+            Self::BadRequest(Json(body))
+            | Self::Unauthorized(Json(body))
+            | Self::Forbidden(Json(body))
+            | Self::NotFound(Json(body))
+            | Self::Conflict(Json(body))
+            | Self::Unprocessable(Json(body))
+            | Self::TooManyRequests(Json(body), _)
+            | Self::Internal(Json(body))
+            | Self::BadGateway(Json(body))
+            | Self::Unavailable(Json(body)) => body,
+        }
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(body(
             ErrorCode::NotFound,

@@ -1,6 +1,6 @@
 //! `/api/v1/neighborhoods/{id}/join-requests`: captains see who asked and let them in (or not).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use poem::Request;
 use poem::web::Data;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::{ApiError, ErrorCode};
+use super::error::{ApiError, ErrorBody, ErrorCode, FieldErrors};
 use super::members::{self, MemberOut};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
@@ -86,6 +86,56 @@ enum ApproveResponse {
     #[oai(status = 202)]
     Accepted(Json<ApprovalOut>),
 }
+
+/// Join requests to approve together.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ApprovalsIn {
+    /// The requests, 1 to 1,000 different ids (for example every pending one on the list).
+    pub request_ids: Vec<Uuid>,
+}
+
+/// A request of a batch that is approved, now or before.
+#[derive(Debug, Object)]
+pub struct BatchApproved {
+    /// The request.
+    pub request_id: Uuid,
+    /// The member it made: `sync` stays `pending` until Twilio has added them.
+    pub member_id: Uuid,
+    /// Their name in the group (a number is added when another member has it).
+    pub display_name: String,
+    /// False when it had been approved before this call.
+    pub newly: bool,
+}
+
+/// A request of a batch that could not be approved, and why.
+#[derive(Debug, Object)]
+pub struct BatchRefused {
+    /// The request.
+    pub request_id: Uuid,
+    /// Why, in the body every error has (`not_found`, `conflict`).
+    pub error: ErrorBody,
+}
+
+/// What a batch of approvals did, request by request, in the order asked.
+#[derive(Debug, Object)]
+pub struct ApprovalsOut {
+    /// Approved: adding them to the group text and their welcome texts are under way.
+    pub approved: Vec<BatchApproved>,
+    /// Not approved (denied already, not confirmed, a member already, no such request); the
+    /// others were approved all the same.
+    pub refused: Vec<BatchRefused>,
+}
+
+#[derive(ApiResponse)]
+enum ApproveManyResponse {
+    /// Each request approved or refused on its own; see `refused`.
+    #[oai(status = 202)]
+    Accepted(Json<ApprovalsOut>),
+}
+
+/// Most join requests one batch approves.
+const MAX_BATCH: usize = 1_000;
 
 #[derive(ApiResponse)]
 enum DenyResponse {
@@ -184,6 +234,82 @@ impl JoinRequestsApi {
             request: to_out(&approval.request, show_phone),
             member: members::to_out(&approval.member, &grant),
         })))
+    }
+
+    /// Approve many join requests
+    ///
+    /// Approves up to 1,000 requests in one call, as a captain approving each would, but reading
+    /// the members once: the way to let in a street's worth of neighbors at once. Each request
+    /// stands on its own: one that cannot be approved is listed under `refused` with the error
+    /// its own approval would answer, and the others go ahead.
+    #[oai(
+        path = "/:id/join-requests/approve",
+        method = "post",
+        operation_id = "approve_join_requests"
+    )]
+    async fn approve_many(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<ApprovalsIn>,
+    ) -> Result<ApproveManyResponse, ApiError> {
+        policy::authorize(
+            &state,
+            auth.principal(),
+            "approve_join_requests",
+            Some(id.0),
+        )
+        .await?;
+        let ids = &body.0.request_ids;
+        let mut errors = FieldErrors::default();
+        if !(1..=MAX_BATCH).contains(&ids.len()) {
+            errors.add(
+                "request_ids",
+                format!("Give 1 to {MAX_BATCH} join request ids."),
+            );
+        } else if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
+            errors.add("request_ids", "Give each join request id once.");
+        }
+        errors.finish()?;
+        let actor = auth.principal().actor();
+        let answers = joining::approve_many(&state, id.0, ids, &actor)
+            .await
+            .map_err(decision_error)?;
+        let mut out = ApprovalsOut {
+            approved: Vec::new(),
+            refused: Vec::new(),
+        };
+        for (request_id, answer) in answers {
+            match answer {
+                Ok(approval) => {
+                    if approval.newly {
+                        record(
+                            &state,
+                            auth.principal(),
+                            request,
+                            Some(id.0),
+                            "join_request.approve",
+                            format!("join_request:{request_id}"),
+                            json!({"member": format!("member:{}", approval.member.id)}),
+                        )
+                        .await;
+                    }
+                    out.approved.push(BatchApproved {
+                        request_id,
+                        member_id: approval.member.id,
+                        display_name: approval.member.display_name.as_str().to_owned(),
+                        newly: approval.newly,
+                    });
+                }
+                Err(error) => out.refused.push(BatchRefused {
+                    request_id,
+                    error: decision_error(error).into_body(),
+                }),
+            }
+        }
+        Ok(ApproveManyResponse::Accepted(Json(out)))
     }
 
     /// Deny a join request

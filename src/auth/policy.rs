@@ -76,6 +76,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("verify_join_request", Access::Public),
     ("list_join_requests", Access::Neighborhood(Role::Moderator)),
     ("approve_join_request", Access::Neighborhood(Role::Captain)),
+    ("approve_join_requests", Access::Neighborhood(Role::Captain)),
     ("deny_join_request", Access::Neighborhood(Role::Captain)),
     ("send_invites", Access::Neighborhood(Role::Captain)),
     ("invite_link", Access::Neighborhood(Role::Moderator)),

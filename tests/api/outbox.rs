@@ -411,7 +411,11 @@ async fn approvals_at_twilio_latency_spread_over_new_conversations_within_30_cha
         .as_u64()
         .unwrap_or(0);
     println!("150 approvals at 100 ms: shard sizes {sizes:?}, calls {calls}");
-    assert_eq!(sizes.len(), 4, "151 members need 4 Conversations: {sizes:?}");
+    assert_eq!(
+        sizes.len(),
+        4,
+        "151 members need 4 Conversations: {sizes:?}"
+    );
     assert_eq!(sizes.iter().sum::<usize>(), 151);
     assert!(sizes.iter().all(|size| *size <= 50), "{sizes:?}");
     // A refusal is retried, so each shows as one more call; scheduling jitter on a busy machine
@@ -420,6 +424,118 @@ async fn approvals_at_twilio_latency_spread_over_new_conversations_within_30_cha
         (150..=157).contains(&additions),
         "{additions} participant creations for 150 members: {calls}"
     );
+}
+
+/// A captain approves a batch in one call: each request stands on its own, the ones that cannot
+/// be approved are answered as their own approval would be, and everyone approved is placed.
+#[tokio::test]
+async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "917").await;
+    let requests = file_join_requests(&app, &id, &number, &phones("+1555010", 4)).await;
+    let url = format!("/api/v1/neighborhoods/{id}/join-requests/approve");
+    let (status, _) = json_of(
+        app.post_json(
+            &format!(
+                "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
+                requests[3]
+            ),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let unknown = Uuid::new_v4().to_string();
+
+    let asked = [
+        &requests[0],
+        &requests[1],
+        &requests[2],
+        &requests[3],
+        &unknown,
+    ];
+    let (status, out) = json_of(app.post_json(&url, &json!({"request_ids": asked})).await).await;
+
+    assert_eq!(status, 202, "{out}");
+    let approved: Vec<&str> = out["approved"]
+        .as_array()
+        .expect("approved")
+        .iter()
+        .map(|a| a["request_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        approved,
+        [&requests[0], &requests[1], &requests[2]],
+        "{out}"
+    );
+    assert!(
+        out["approved"]
+            .as_array()
+            .expect("approved")
+            .iter()
+            .all(|a| a["newly"] == true)
+    );
+    let refused: Vec<(&str, &str)> = out["refused"]
+        .as_array()
+        .expect("refused")
+        .iter()
+        .map(|r| {
+            (
+                r["request_id"].as_str().expect("id"),
+                r["error"]["code"].as_str().expect("code"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (requests[3].as_str(), "conflict"),
+            (unknown.as_str(), "not_found")
+        ],
+        "{out}"
+    );
+    let member_ids: Vec<String> = out["approved"]
+        .as_array()
+        .expect("approved")
+        .iter()
+        .map(|a| a["member_id"].as_str().expect("member").to_owned())
+        .collect();
+    let members = wait_until_synced(&app, &id, 4, Duration::from_secs(60)).await;
+    assert_members_are_owner_and(&members, &member_ids);
+
+    // Asked again: the same members, approved before.
+    let (status, again) = json_of(
+        app.post_json(&url, &json!({"request_ids": [&requests[0]]}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["approved"][0]["member_id"], member_ids[0].as_str());
+    assert_eq!(again["approved"][0]["newly"], false);
+
+    for (body, why) in [
+        (json!({"request_ids": []}), "none"),
+        (
+            json!({"request_ids": [&requests[0], &requests[0]]}),
+            "twice",
+        ),
+        (
+            json!({"request_ids": (0..1001).map(|_| Uuid::new_v4()).collect::<Vec<_>>()}),
+            "too many",
+        ),
+    ] {
+        let (status, error) = json_of(app.post_json(&url, &body).await).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (400, Some("validation_failed")),
+            "{why}: {error}"
+        );
+        assert_eq!(
+            error["details"][0]["field"], "request_ids",
+            "{why}: {error}"
+        );
+    }
 }
 
 #[tokio::test]

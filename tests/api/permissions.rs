@@ -259,6 +259,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "submit_join_request" => {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }
+        "approve_join_requests" => json!({"request_ids": [fixture.request_id]}),
         "verify_join_request" => json!({"request_id": fixture.request_id, "code": "000000"}),
         "transfer_ownership" => json!({"member_id": fixture.captain_id}),
         "create_token" => {

@@ -40,12 +40,41 @@ export default async function requests(container, ctx) {
   const show = field({ label: 'Show', name: 'state', type: 'select', value: 'pending', options: STATES });
   const list = h('ul', { class: 'list', 'aria-live': 'polite' });
   const status = h('p', { class: 'empty', role: 'status' });
+  const approveAll = h('button', { class: 'primary', type: 'button', hidden: true });
+  const batchOutcome = h('div', { role: 'status' });
+  let pending = [];
   container.append(
     h('h2', { id: 'tab-heading' }, 'Join requests'),
-    h('div', { class: 'filters' }, show),
+    h('div', { class: 'filters' }, show, approveAll),
+    batchOutcome,
     status,
     list,
   );
+
+  // A street's worth of requests at once (an import, a flyer at a block party), oldest first,
+  // at most the 1,000 one call takes.
+  approveAll.addEventListener('click', async () => {
+    const batch = [...pending].sort((a, b) => (a.created_at < b.created_at ? -1 : 1)).slice(0, 1000);
+    if (!window.confirm(`Approve ${batch.length} neighbors? Each gets a welcome text.`)) return;
+    approveAll.disabled = true;
+    approveAll.setAttribute('aria-busy', 'true');
+    try {
+      const out = await api(`neighborhoods/${ctx.id}/join-requests/approve`, {
+        method: 'POST',
+        body: { request_ids: batch.map((request) => request.id) },
+      });
+      const refused = out.refused.length ? ` ${out.refused.length} could not be: ${out.refused[0].error.message}` : '';
+      toast(`${out.approved.length} approved; each gets a welcome text.${refused}`);
+      batchOutcome.replaceChildren();
+      await refresh();
+      ctx.refreshCount();
+    } catch (error) {
+      batchOutcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
+    } finally {
+      approveAll.disabled = false;
+      approveAll.removeAttribute('aria-busy');
+    }
+  });
 
   function item(request) {
     const outcome = h('div', { role: 'status' });
@@ -90,6 +119,9 @@ export default async function requests(container, ctx) {
       const page = await api(`neighborhoods/${ctx.id}/join-requests`, { query: { state } });
       const items = [...page.items].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
       list.replaceChildren(...items.map(item));
+      pending = state === 'pending' && canDecide ? items : [];
+      approveAll.hidden = pending.length < 2;
+      approveAll.textContent = `Approve all ${Math.min(pending.length, 1000)}`;
       status.textContent = items.length ? '' : 'Nothing here.';
       status.hidden = items.length > 0;
     } catch (error) {
