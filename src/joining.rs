@@ -4,6 +4,7 @@
 //! policy is `open`, is approved on the spot. Each decision, its member and its texts are written
 //! in one step, so two captains deciding at once make one member.
 
+use futures::StreamExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -82,12 +83,14 @@ pub async fn approve(
     decided_by: &str,
 ) -> Result<Approval, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
-    approve_against(state, &neighborhood, request_id, decided_by, &mut None).await
+    let roster = Roster::default();
+    approve_against(state, &neighborhood, request_id, decided_by, &roster).await
 }
 
-/// Approves many requests at once, reading the neighborhood's members once for all of them (one
-/// at a time, each approval reads them all). Each approval stands on its own: one that cannot be
-/// made is answered as such while the others go ahead. Answers in the order asked.
+/// Approves many requests at once, several side by side, reading the neighborhood's members once
+/// for all of them (one at a time, each approval reads them all). Each approval stands on its own:
+/// one that cannot be made is answered as such while the others go ahead. Answers in the order
+/// asked.
 pub async fn approve_many(
     state: &AppState,
     neighborhood_id: Uuid,
@@ -95,28 +98,55 @@ pub async fn approve_many(
     decided_by: &str,
 ) -> Result<Vec<(Uuid, Result<Approval, DecisionError>)>, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
-    let mut roster = None;
-    let mut answers = Vec::with_capacity(request_ids.len());
-    for request_id in request_ids {
-        let approval =
-            approve_against(state, &neighborhood, *request_id, decided_by, &mut roster).await;
-        if let Err(DecisionError::Store(error)) = approval {
-            return Err(DecisionError::Store(error));
-        }
-        answers.push((*request_id, approval));
+    let roster = Roster::default();
+    let approvals: Vec<_> = request_ids
+        .iter()
+        .map(|request_id| approve_against(state, &neighborhood, *request_id, decided_by, &roster))
+        .collect();
+    let answers: Vec<(Uuid, Result<Approval, DecisionError>)> = request_ids
+        .iter()
+        .copied()
+        .zip(
+            futures::stream::iter(approvals)
+                .buffered(APPROVALS_AT_ONCE)
+                .collect::<Vec<_>>()
+                .await,
+        )
+        .collect();
+    if let Some(failure) = answers
+        .iter()
+        .position(|(_, answer)| matches!(answer, Err(DecisionError::Store(_))))
+    {
+        let (_, answer) = answers.into_iter().nth(failure).expect("found above");
+        return Err(answer.expect_err("a store error"));
     }
     Ok(answers)
 }
 
-/// Approves one request, checking it against `roster`: the members as last read (None: not read
-/// yet), kept up to date with the member this approval makes. A request that changed meanwhile
-/// is read again, with the members.
+/// Approvals of one batch carried out side by side (each is a few Redis round trips).
+const APPROVALS_AT_ONCE: usize = 8;
+
+/// The members approvals check a request against: as last read (None: not read yet), plus the
+/// members approvals of the same batch are making, so their names stay unique.
+#[derive(Default)]
+struct Roster(tokio::sync::Mutex<Option<Vec<Member>>>);
+
+impl Roster {
+    /// Forgets the members read (and any an approval was making but did not make), so the next
+    /// approval reads them again.
+    async fn forget(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
+/// Approves one request, checking it against the roster. A request that changed meanwhile is read
+/// again, with the members.
 async fn approve_against(
     state: &AppState,
     neighborhood: &Neighborhood,
     request_id: Uuid,
     decided_by: &str,
-    roster: &mut Option<Vec<Member>>,
+    roster: &Roster,
 ) -> Result<Approval, DecisionError> {
     let neighborhood_id = neighborhood.id;
     for _ in 0..ATTEMPTS {
@@ -141,24 +171,40 @@ async fn approve_against(
         if before.state != JoinState::Pending {
             return Err(DecisionError::NotPending(before.state));
         }
-        let members = match roster {
-            Some(members) => members,
-            None => roster.insert(state.store.members(neighborhood_id).await?),
-        };
-        let former = members.iter().find(|m| m.phone == before.phone);
-        if former.is_some_and(|m| m.status == MemberStatus::Active) {
-            let now = state
-                .store
-                .join_request(neighborhood_id, request_id)
-                .await?;
-            if now.as_ref() != Some(&before) {
-                // Approved by someone else a moment ago: answer their approval.
-                *roster = None;
-                continue;
+        // The member the approval makes (already in the roster) and the former one it replaces;
+        // None when the phone is an active member.
+        let checked = {
+            let mut guard = roster.0.lock().await;
+            let members = match guard.as_mut() {
+                Some(members) => members,
+                None => guard.insert(state.store.members(neighborhood_id).await?),
+            };
+            let former = members.iter().find(|m| m.phone == before.phone);
+            if former.is_some_and(|m| m.status == MemberStatus::Active) {
+                None
+            } else {
+                let member = member_from(&before, former, members, decided_by);
+                let former = former.cloned();
+                members.retain(|m| m.id != member.id);
+                members.push(member.clone());
+                Some((member, former))
             }
-            return Err(DecisionError::AlreadyMember);
-        }
-        let member = member_from(&before, former, members, decided_by);
+        };
+        let (member, former) = match checked {
+            Some(made) => made,
+            None => {
+                let now = state
+                    .store
+                    .join_request(neighborhood_id, request_id)
+                    .await?;
+                if now.as_ref() != Some(&before) {
+                    // Approved by someone else a moment ago: answer their approval.
+                    roster.forget().await;
+                    continue;
+                }
+                return Err(DecisionError::AlreadyMember);
+            }
+        };
         let after = JoinRequest {
             state: JoinState::Approved,
             decided_by: Some(decided_by.to_owned()),
@@ -166,7 +212,7 @@ async fn approve_against(
             member_id: Some(member.id),
             ..before.clone()
         };
-        let mut effects = vec![
+        let effects = vec![
             Effect::AddParticipant {
                 member_id: member.id,
             },
@@ -175,30 +221,59 @@ async fn approve_against(
                 body: welcome_text(neighborhood),
             },
         ];
-        effects.extend(crate::catch_up::effect(state, neighborhood, &before.phone).await?);
-        let change = MemberChange {
-            before: former,
-            after: &member,
-        };
-        match state
-            .store
-            .advance_join_request(&before, &after, Some(change), true, &effects)
-            .await?
-        {
-            Advance::Done => {
-                members.retain(|m| m.id != member.id);
-                members.push(member.clone());
+        let advanced = advance(
+            state,
+            neighborhood,
+            &before,
+            &after,
+            former.as_ref(),
+            &member,
+            effects,
+        )
+        .await;
+        match advanced {
+            Ok(Advance::Done) => {
                 return Ok(Approval {
                     request: after,
                     member,
                     newly: true,
                 });
             }
-            Advance::MemberExists => return Err(DecisionError::AlreadyMember),
-            Advance::Changed => *roster = None,
+            Ok(Advance::MemberExists) => {
+                roster.forget().await;
+                return Err(DecisionError::AlreadyMember);
+            }
+            Ok(Advance::Changed) => roster.forget().await,
+            Err(error) => {
+                // The member it was making stays out of the roster.
+                roster.forget().await;
+                return Err(error.into());
+            }
         }
     }
     Err(DecisionError::KeptChanging)
+}
+
+/// Writes an approval: the request decided, the member made, the participant, welcome and
+/// catch-up queued, in one step.
+async fn advance(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    before: &JoinRequest,
+    after: &JoinRequest,
+    former: Option<&Member>,
+    member: &Member,
+    mut effects: Vec<Effect>,
+) -> Result<Advance, StoreError> {
+    effects.extend(crate::catch_up::effect(state, neighborhood, &before.phone).await?);
+    let change = MemberChange {
+        before: former,
+        after: member,
+    };
+    state
+        .store
+        .advance_join_request(before, after, Some(change), true, &effects)
+        .await
 }
 
 /// The member an approval makes: a new one, or the former member (same id, role and history)
