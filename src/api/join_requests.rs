@@ -18,7 +18,7 @@ use super::members::{self, MemberOut};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
-use crate::joining::{self, DecisionError};
+use crate::joining::{self, Approval, DecisionError};
 use crate::state::AppState;
 
 pub struct JoinRequestsApi;
@@ -122,8 +122,8 @@ pub struct BatchRefused {
 pub struct ApprovalsOut {
     /// Approved: adding them to the group text and their welcome texts are under way.
     pub approved: Vec<BatchApproved>,
-    /// Not approved (denied already, not confirmed, a member already, no such request); the
-    /// others were approved all the same.
+    /// Not approved (denied already, not confirmed, a member already, no such request, or
+    /// Redis unavailable for it); the others were approved all the same.
     pub refused: Vec<BatchRefused>,
 }
 
@@ -217,18 +217,7 @@ impl JoinRequestsApi {
         let approval = joining::approve(&state, id.0, request_id.0, &actor)
             .await
             .map_err(decision_error)?;
-        if approval.newly {
-            record(
-                &state,
-                auth.principal(),
-                request,
-                Some(id.0),
-                "join_request.approve",
-                format!("join_request:{}", approval.request.id),
-                json!({"member": format!("member:{}", approval.member.id)}),
-            )
-            .await;
-        }
+        record_approval(&state, &auth, request, &approval).await;
         let show_phone = policy::may_see_phones(&grant);
         Ok(ApproveResponse::Accepted(Json(ApprovalOut {
             request: to_out(&approval.request, show_phone),
@@ -284,18 +273,7 @@ impl JoinRequestsApi {
         for (request_id, answer) in answers {
             match answer {
                 Ok(approval) => {
-                    if approval.newly {
-                        record(
-                            &state,
-                            auth.principal(),
-                            request,
-                            Some(id.0),
-                            "join_request.approve",
-                            format!("join_request:{request_id}"),
-                            json!({"member": format!("member:{}", approval.member.id)}),
-                        )
-                        .await;
-                    }
+                    record_approval(&state, &auth, request, &approval).await;
                     out.approved.push(BatchApproved {
                         request_id,
                         member_id: approval.member.id,
@@ -351,6 +329,22 @@ impl JoinRequestsApi {
             &denied,
             policy::may_see_phones(&grant),
         ))))
+    }
+}
+
+/// The audit entry of an approval this call made (none when it was approved before).
+async fn record_approval(state: &AppState, auth: &Auth, request: &Request, approval: &Approval) {
+    if approval.newly {
+        record(
+            state,
+            auth.principal(),
+            request,
+            Some(approval.request.neighborhood_id),
+            "join_request.approve",
+            format!("join_request:{}", approval.request.id),
+            json!({"member": format!("member:{}", approval.member.id)}),
+        )
+        .await;
     }
 }
 
