@@ -111,9 +111,12 @@ export function showErrors(form, error) {
   if (!first) summary.focus();
 }
 
-/** Runs `work` with `button` busy (disabled, aria-busy) and restores it after. */
+/**
+ * Runs `work` with `button` busy (disabled, aria-busy) and enables it after. The label is left to
+ * `work`: a form that relabels its button while busy (the composer's "Schedule" back to "Send to
+ * everyone") must keep the new label, or the button says one thing and does another.
+ */
 export async function busy(button, work) {
-  const label = button.textContent;
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   try {
@@ -121,7 +124,6 @@ export async function busy(button, work) {
   } finally {
     button.disabled = false;
     button.removeAttribute('aria-busy');
-    button.textContent = label;
   }
 }
 

@@ -1,6 +1,7 @@
 // A captain on a phone sets quiet hours (the time zone prefilled with the browser's own), posts an
 // announcement that quiet hours hold, sees it in the Scheduled list, edits it into an urgent one
-// that goes out at once to a member's phone, then schedules another for tomorrow and cancels it.
+// that goes out at once to a member's phone, then schedules another for tomorrow (the form is back
+// on "Send now", its button saying so) and cancels it.
 
 import {
   PHONE, api, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
@@ -80,6 +81,12 @@ export default async function captainAnnouncements({ browser }) {
   await captain.getByLabel('Send at').fill(tomorrow);
   await captain.getByRole('button', { name: 'Schedule', exact: true }).click();
   await expect(captain.getByText(/^Scheduled: it goes out/)).toBeVisible();
+  // B1: the form is back on "Send now" and its button says so. A "Schedule" button left behind
+  // sent the next announcement to everyone at once.
+  await expect(captain.getByRole('radio', { name: 'Send now', checked: true }), 'back on Send now').toBeVisible();
+  await expect(captain.getByRole('button', { name: 'Schedule', exact: true }), 'no Schedule button left behind')
+    .toHaveCount(0);
+  await expect(captain.getByRole('button', { name: 'Send to everyone' }), 'the button says what it does').toBeVisible();
   const potluck = scheduled.getByRole('listitem').filter({ hasText: 'Potluck tomorrow' });
   await expect(potluck).toBeVisible();
   await potluck.getByRole('button', { name: 'Cancel announcement' }).click();
