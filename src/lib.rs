@@ -13,23 +13,17 @@
 //! static web pages; `secret` keeps secrets out of logs.
 
 pub mod admin;
-pub mod announcements;
 pub mod api;
 pub mod auth;
-pub mod catch_up;
-pub mod commands;
 pub mod config;
-pub mod costs;
 pub mod domain;
 pub mod export;
 pub mod import;
 pub mod jobs;
-pub mod joining;
-pub mod membership;
-pub mod provisioning;
 pub mod qr;
 pub mod sandbox;
 pub mod secret;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod store;

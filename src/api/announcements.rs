@@ -13,13 +13,13 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
-use crate::announcements;
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::announcement::{
     Announcement, AnnouncementBody, AnnouncementChanges, AnnouncementState, parse_send_at,
 };
 use crate::domain::quiet_hours::QuietHours;
+use crate::services::announcements;
 use crate::state::AppState;
 
 pub struct AnnouncementsApi;
@@ -204,7 +204,7 @@ impl AnnouncementsApi {
     ) -> Result<AnnouncementResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "update_announcement", Some(id.0)).await?;
         let changes = parse_patch(&body.0)?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let updated =
             announcements::update(&state, &neighborhood, announcement_id.0, changes).await?;
         let detail = serde_json::json!({

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
-use crate::provisioning::ProvisionError;
+use crate::services::provisioning::ProvisionError;
 use crate::state::AppState;
 
 pub struct CatchUpApi;
@@ -63,7 +63,7 @@ impl CatchUpApi {
             .get_neighborhood(id.0)
             .await?
             .ok_or(ProvisionError::NotFound)?;
-        let Some(messages) = crate::catch_up::redeem(&state, id.0, &code.0).await? else {
+        let Some(messages) = crate::services::catch_up::redeem(&state, id.0, &code.0).await? else {
             return Err(ApiError::gone_link(
                 "This link has been opened already or has expired. Ask a captain if you missed something.",
             ));

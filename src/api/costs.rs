@@ -13,9 +13,9 @@ use super::ApiTags;
 use super::error::ApiError;
 use crate::auth::policy;
 use crate::auth::principal::Auth;
-use crate::costs::{self, MonthCost};
 use crate::domain::costs::{CostItem, PriceTable, over_budget, projection};
-use crate::provisioning::ProvisionError;
+use crate::services::costs::{self, MonthCost};
+use crate::services::provisioning::ProvisionError;
 use crate::state::AppState;
 
 pub struct CostsApi;

@@ -12,10 +12,13 @@ use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object};
 
-use crate::announcements::AnnouncementError;
 use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
-use crate::provisioning::ProvisionError;
+use crate::services::announcements::AnnouncementError;
+use crate::services::joining::{DecisionError, FileError};
+use crate::services::members::MemberError;
+use crate::services::neighborhoods::NeighborhoodError;
+use crate::services::provisioning::ProvisionError;
 use crate::store::StoreError;
 
 /// Stable error codes. New codes may be added; existing ones keep their meaning.
@@ -290,6 +293,61 @@ impl From<ProvisionError> for ApiError {
                 ))
             }
             E::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl From<NeighborhoodError> for ApiError {
+    fn from(error: NeighborhoodError) -> Self {
+        match error {
+            NeighborhoodError::NotFound => Self::not_found("neighborhood"),
+            NeighborhoodError::Archived => Self::Conflict(body(
+                ErrorCode::NeighborhoodArchived,
+                "The neighborhood is archived: it takes no new members and can no longer change.",
+            )),
+            NeighborhoodError::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl From<MemberError> for ApiError {
+    fn from(error: MemberError) -> Self {
+        match error {
+            MemberError::NotFound => Self::not_found("member"),
+            MemberError::Forbidden(rule) => Self::conflict(ErrorCode::RoleRule, rule),
+            MemberError::InvalidStatus(message) => {
+                let mut errors = FieldErrors::default();
+                errors.add("status", message);
+                errors.into_error()
+            }
+            MemberError::AlreadyMember(_)
+            | MemberError::NameTaken
+            | MemberError::NothingToRetry => {
+                Self::conflict(ErrorCode::Conflict, &error.to_string())
+            }
+            MemberError::KeptChanging => {
+                Self::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
+            }
+            MemberError::NoOwner => Self::internal(&error),
+            MemberError::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl From<FileError> for ApiError {
+    fn from(error: FileError) -> Self {
+        match error {
+            FileError::AlreadyMember => {
+                Self::conflict(ErrorCode::Conflict, "This phone is already in the group.")
+            }
+            FileError::InviteOnly => Self::invite_only(),
+            FileError::Decision(DecisionError::Store(cause)) | FileError::Store(cause) => {
+                cause.into()
+            }
+            FileError::Decision(_) => Self::conflict(
+                ErrorCode::Conflict,
+                "The request changed meanwhile; try again.",
+            ),
         }
     }
 }

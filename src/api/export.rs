@@ -14,6 +14,7 @@ use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::neighborhood::Neighborhood;
 use crate::export::{self, ExportFormat, Table};
+use crate::services::neighborhoods;
 use crate::state::AppState;
 
 pub struct ExportApi;
@@ -40,14 +41,6 @@ enum ExportResponse {
         #[oai(header = "Content-Disposition")]
         String,
     ),
-}
-
-async fn neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ApiError> {
-    state
-        .store
-        .get_neighborhood(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("neighborhood"))
 }
 
 fn file(
@@ -93,7 +86,7 @@ impl ExportApi {
     ) -> Result<ExportResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "export_members", Some(id.0)).await?;
-        let neighborhood = neighborhood(&state, id.0).await?;
+        let neighborhood = neighborhoods::any(&state, id.0).await?;
         let format = format.0.unwrap_or_default();
         let table =
             export::members(&state.store, &neighborhood, policy::may_see_phones(&grant)).await?;
@@ -124,7 +117,7 @@ impl ExportApi {
     ) -> Result<ExportResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "export_join_requests", Some(id.0)).await?;
-        let neighborhood = neighborhood(&state, id.0).await?;
+        let neighborhood = neighborhoods::any(&state, id.0).await?;
         let format = format.0.unwrap_or_default();
         let table =
             export::join_requests(&state.store, &neighborhood, policy::may_see_phones(&grant))
@@ -151,7 +144,7 @@ impl ExportApi {
         format: Query<Option<ExportFormat>>,
     ) -> Result<ExportResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "export_messages", Some(id.0)).await?;
-        let neighborhood = neighborhood(&state, id.0).await?;
+        let neighborhood = neighborhoods::any(&state, id.0).await?;
         let format = format.0.unwrap_or_default();
         let table = export::messages(&state.store, &neighborhood);
         Ok(file(&neighborhood, "messages", format, table))
@@ -175,7 +168,7 @@ impl ExportApi {
         format: Query<Option<ExportFormat>>,
     ) -> Result<ExportResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "export_audit", Some(id.0)).await?;
-        let neighborhood = neighborhood(&state, id.0).await?;
+        let neighborhood = neighborhoods::any(&state, id.0).await?;
         let format = format.0.unwrap_or_default();
         let table = export::audit(&state.store, neighborhood.id);
         Ok(file(&neighborhood, "audit", format, table))

@@ -129,7 +129,7 @@ impl ImportApi {
         body: CsvUpload,
     ) -> Result<ImportResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "import_members", Some(id.0)).await?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let declared = request
             .header("content-length")
             .and_then(|length| length.parse::<u64>().ok());

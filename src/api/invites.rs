@@ -129,7 +129,7 @@ impl InvitesApi {
             .filter_map(|(n, phone)| errors.check(&format!("phones[{n}]"), Phone::parse(phone)))
             .collect();
         errors.finish()?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let link = join_url(&state, &neighborhood);
         let (mut invited, mut skipped, mut effects) = (Vec::new(), Vec::new(), Vec::new());
         for phone in phones {
@@ -207,7 +207,7 @@ impl InvitesApi {
         id: Path<Uuid>,
     ) -> Result<LinkResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "invite_link", Some(id.0)).await?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         Ok(LinkResponse::Ok(Json(InviteLinkOut {
             url: join_url(&state, &neighborhood),
             flyer_text: format!("Text JOIN and your name to {}", neighborhood.phone_number),
@@ -227,7 +227,7 @@ impl InvitesApi {
         format: Query<Option<QrFormat>>,
     ) -> Result<QrResponse, ApiError> {
         policy::authorize(&state, auth.principal(), "invite_qr", Some(id.0)).await?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let link = join_url(&state, &neighborhood);
         let failed = |error: crate::qr::QrError| ApiError::internal_message(&error.to_string());
         Ok(match format.0.unwrap_or(QrFormat::Svg) {

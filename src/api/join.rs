@@ -8,7 +8,6 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ApiTags;
@@ -16,11 +15,12 @@ use super::auth::enforce;
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::codes;
 use crate::domain::join_questions::{self, JoinQuestion};
-use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
+use crate::domain::join_request::{JoinRequest, JoinState, consent_text};
 use crate::domain::member::{DisplayName, street_address};
-use crate::domain::neighborhood::{JoinPolicy, Neighborhood, NeighborhoodState, Slug};
+use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
-use crate::joining::DecisionError;
+use crate::services::joining::{self, Asked, Asking, FileError};
+use crate::services::neighborhoods;
 use crate::state::AppState;
 use crate::store::auth::CodeCheck;
 use crate::store::rate_limits;
@@ -106,27 +106,9 @@ enum VerifyResponse {
     Ok(Json<JoinOut>),
 }
 
-/// The active neighborhood behind a join link, or 404 (archived ones take no requests).
+/// The active neighborhood behind a join link: 404, or 409 when archived.
 async fn open_neighborhood(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError> {
-    let not_found = || ApiError::not_found("neighborhood");
-    let slug = Slug::parse(slug).map_err(|_| not_found())?;
-    let id = state
-        .store
-        .neighborhood_id_by_slug(&slug)
-        .await?
-        .ok_or_else(not_found)?;
-    let neighborhood = state
-        .store
-        .get_neighborhood(id)
-        .await?
-        .ok_or_else(not_found)?;
-    if neighborhood.state == NeighborhoodState::Archived {
-        return Err(ApiError::conflict(
-            ErrorCode::NeighborhoodArchived,
-            "This neighborhood is archived and takes no new members.",
-        ));
-    }
-    Ok(neighborhood)
+    Ok(neighborhoods::active_by_slug(state, slug).await?)
 }
 
 fn join_out(request: &JoinRequest) -> JoinOut {
@@ -220,81 +202,17 @@ impl JoinApi {
             phone.as_str(),
         )
         .await?;
-        if state
-            .store
-            .member_by_phone(neighborhood.id, &phone)
-            .await?
-            .is_some_and(|m| m.status == crate::domain::member::MemberStatus::Active)
-        {
-            return Err(ApiError::conflict(
-                ErrorCode::Conflict,
-                "This phone is already in the group.",
-            ));
-        }
-        let invited = match &body.invite {
-            Some(code) => state.store.invited_phone(neighborhood.id, code).await?,
-            None => None,
-        };
-        let channel = if invited.as_deref() == Some(phone.as_str()) {
-            JoinChannel::Invite
-        } else {
-            JoinChannel::Web
-        };
-        if neighborhood.join_policy == JoinPolicy::InviteOnly && channel != JoinChannel::Invite {
-            return Err(ApiError::invite_only());
-        }
-        let now = OffsetDateTime::now_utc();
-        let new = JoinRequest {
-            id: Uuid::now_v7(),
-            number: state
-                .store
-                .next_join_request_number(neighborhood.id)
-                .await?,
-            neighborhood_id: neighborhood.id,
-            phone: phone.clone(),
+        let asking = Asking {
+            phone,
             name,
             address,
             answers,
-            channel,
-            state: JoinState::PendingVerification,
-            consent: Consent {
-                text: consent_text(neighborhood.name.as_str()),
-                at: now,
-                ip: Some(ip),
-                message_sid: None,
+            asked: Asked::Web {
+                invite: body.invite,
+                ip,
             },
-            created_at: now,
-            decided_by: None,
-            decided_at: None,
-            member_id: None,
         };
-        let id = state.store.insert_join_request(&new).await?;
-        let stored = state
-            .store
-            .join_request(neighborhood.id, id)
-            .await?
-            .ok_or_else(|| ApiError::internal_message("join request vanished"))?;
-        if stored.state == JoinState::PendingVerification {
-            let code = codes::new_code();
-            let hash = codes::hash(state.session_key.expose(), &phone, &code);
-            state
-                .store
-                .store_join_code(
-                    neighborhood.id,
-                    id,
-                    &hash,
-                    codes::CODE_ATTEMPTS,
-                    codes::CODE_TTL,
-                )
-                .await?;
-            tokio::spawn(codes::send_join_code(
-                state.clone(),
-                phone,
-                neighborhood.phone_number.clone(),
-                neighborhood.name.as_str().to_owned(),
-                code,
-            ));
-        }
+        let stored = joining::file(&state, &neighborhood, asking).await?;
         Ok(JoinResponse::Accepted(Json(join_out(&stored))))
     }
 
@@ -349,15 +267,9 @@ impl JoinApi {
         {
             return Err(invalid());
         }
-        let after = crate::joining::confirmed(&state, &neighborhood, &before)
+        let after = joining::confirmed(&state, &neighborhood, &before)
             .await
-            .map_err(|error| match error {
-                DecisionError::Store(error) => error.into(),
-                _ => ApiError::conflict(
-                    ErrorCode::Conflict,
-                    "The request changed meanwhile; try again.",
-                ),
-            })?;
+            .map_err(FileError::from)?;
         Ok(VerifyResponse::Ok(Json(join_out(&after))))
     }
 }

@@ -18,7 +18,7 @@ use super::members::{self, MemberOut};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
-use crate::joining::{self, Approval, DecisionError};
+use crate::services::joining::{self, Approval, DecisionError};
 use crate::state::AppState;
 
 pub struct JoinRequestsApi;

@@ -14,19 +14,20 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::{ApiError, ErrorCode, FieldErrors};
+use super::error::{ApiError, FieldErrors};
 use crate::auth::policy::{self, Grant};
 use crate::auth::principal::Auth;
-use crate::domain::join_request::{Consent, JoinChannel};
+use crate::domain::join_request::JoinChannel;
 use crate::domain::member::{
     ConsentRecord, DeliveryHealth, DisplayName, Member, MemberStatus, Role, SyncState,
     street_address,
 };
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
-use crate::membership::{self, RemoveError};
+use crate::services::members::{self, MemberChanges, NewMember, Transfer};
+use crate::services::neighborhoods;
 use crate::state::AppState;
-use crate::store::outbox::Effect;
+use crate::store::member_changes::MemberUpdate;
 
 pub struct MembersApi;
 
@@ -158,9 +159,6 @@ enum MemberResponse {
     Ok(Json<MemberOut>),
 }
 
-/// How often a change is retried when the members changed under it.
-const ATTEMPTS: usize = 5;
-
 pub(super) fn to_out(member: &Member, grant: &Grant) -> MemberOut {
     to_out_in(member, grant, &[])
 }
@@ -250,67 +248,6 @@ impl MemberFilters {
 const MAX_NOTICE_CHARS: usize = 320;
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
-
-async fn existing_member(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    member_id: Uuid,
-) -> Result<Member, ApiError> {
-    state
-        .store
-        .member(neighborhood_id, member_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("member"))
-}
-
-/// Pauses an active member (out of the group text, still a member) or resumes a paused one;
-/// returns the Twilio effects. Other status changes have their own ways (LEAVE, STOP, remove,
-/// a join request).
-fn pause_or_resume(
-    member: &mut Member,
-    status: MemberStatus,
-    actor: &str,
-) -> Result<Vec<Effect>, ApiError> {
-    match (member.status, status) {
-        (MemberStatus::Active, MemberStatus::Paused) => {
-            member.status = MemberStatus::Paused;
-            member.status_reason = Some(format!("Paused by {actor}"));
-            let removal = membership::removal(member);
-            member.sync = if removal.is_some() {
-                SyncState::Pending
-            } else {
-                // Not in a Conversation yet: a queued join finds them paused and does nothing.
-                SyncState::Done
-            };
-            Ok(removal.into_iter().collect())
-        }
-        (MemberStatus::Paused, MemberStatus::Active) => {
-            member.status = MemberStatus::Active;
-            member.status_reason = Some(format!("Resumed by {actor}"));
-            member.sync = SyncState::Pending;
-            Ok(vec![Effect::AddParticipant {
-                member_id: member.id,
-            }])
-        }
-        _ => {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "status",
-                "Only an active member can be paused, and only a paused one resumed.",
-            );
-            Err(errors.into_error())
-        }
-    }
-}
-
-/// Someone else kept changing the same member meanwhile.
-fn kept_changing() -> ApiError {
-    ApiError::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
-}
-
-fn role_rule(message: &str) -> ApiError {
-    ApiError::conflict(ErrorCode::RoleRule, message)
-}
 
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Members")]
 impl MembersApi {
@@ -411,83 +348,27 @@ impl MembersApi {
             return Err(errors.into_error());
         };
         errors.finish()?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
-        let actor = auth.principal().actor();
-        let consent = ConsentRecord {
-            channel: JoinChannel::Captain,
-            evidence: Consent {
-                text: format!(
-                    "A captain ({actor}) attests this neighbor agreed to receive {}'s group texts.",
-                    neighborhood.name.as_str()
-                ),
-                at: OffsetDateTime::now_utc(),
-                ip: Some(state.client_ip(request)),
-                message_sid: None,
-            },
-            approved_by: Some(actor),
+        let neighborhood = neighborhoods::active(&state, id.0).await?;
+        let new = NewMember {
+            phone,
+            name,
+            address,
         };
-        for _ in 0..ATTEMPTS {
-            let members = state.store.members(id.0).await?;
-            let former = members.iter().find(|m| m.phone == phone);
-            if let Some(active) = former.filter(|m| m.status == MemberStatus::Active) {
-                return Err(ApiError::conflict(
-                    ErrorCode::Conflict,
-                    &format!(
-                        "That phone is already a member ({}).",
-                        active.display_name.as_str()
-                    ),
-                ));
-            }
-            let others: Vec<&Member> = members
-                .iter()
-                .filter(|m| Some(m.id) != former.map(|f| f.id))
-                .collect();
-            let member = Member {
-                display_name: name.clone().unique_among(&others),
-                address: address.clone(),
-                consent: Some(consent.clone()),
-                status_reason: former.map(|_| "Added back by a captain".to_owned()),
-                ..match former {
-                    Some(former) => Member {
-                        status: MemberStatus::Active,
-                        sync: SyncState::Pending,
-                        joined_at: OffsetDateTime::now_utc(),
-                        updated_at: OffsetDateTime::now_utc(),
-                        ..former.clone()
-                    },
-                    None => Member::joining(id.0, phone.clone(), name.clone(), Role::Member),
-                }
-            };
-            let effects = [
-                Effect::AddParticipant {
-                    member_id: member.id,
-                },
-                Effect::SendSms {
-                    to: member.phone.as_str().to_owned(),
-                    body: crate::joining::welcome_text(&neighborhood),
-                },
-            ];
-            if state
-                .store
-                .save_member_with_effects(former, &member, &effects)
-                .await?
-            {
-                let detail =
-                    json!({"consent": "attested by captain", "display_name": member.display_name});
-                record(
-                    &state,
-                    auth.principal(),
-                    request,
-                    Some(id.0),
-                    "member.add",
-                    format!("member:{}", member.id),
-                    detail,
-                )
-                .await;
-                return Ok(AddResponse::Accepted(Json(to_out(&member, &grant))));
-            }
-        }
-        Err(kept_changing())
+        let actor = auth.principal().actor();
+        let member =
+            members::add(&state, &neighborhood, new, &actor, state.client_ip(request)).await?;
+        let detail = json!({"consent": "attested by captain", "display_name": member.display_name});
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "member.add",
+            format!("member:{}", member.id),
+            detail,
+        )
+        .await;
+        Ok(AddResponse::Accepted(Json(to_out(&member, &grant))))
     }
 
     /// Change a member
@@ -519,72 +400,45 @@ impl MembersApi {
             .as_deref()
             .and_then(|name| errors.check("display_name", DisplayName::parse(name)));
         errors.finish()?;
-        for _ in 0..ATTEMPTS {
-            let before = existing_member(&state, id.0, member_id.0).await?;
-            let mut after = before.clone();
-            if let Some(role) = body.0.role.filter(|role| *role != before.role) {
-                policy::may_change_role(&grant, before.role, role).map_err(role_rule)?;
-                after.role = role;
-            }
-            if let Some(name) = &name {
-                let taken = state.store.members(id.0).await?.iter().any(|other| {
-                    other.id != before.id
-                        && other
-                            .display_name
-                            .as_str()
-                            .eq_ignore_ascii_case(name.as_str())
-                });
-                if taken {
-                    return Err(ApiError::conflict(
-                        ErrorCode::Conflict,
-                        "Another member already uses that name.",
-                    ));
-                }
-                after.display_name = name.clone();
-            }
-            if let Some(texts) = body.0.join_request_texts {
-                after.join_request_texts = texts;
-            }
-            if let Some(muted) = body.0.muted {
-                after.muted = muted;
-            }
-            let effects = match body.0.status.filter(|status| *status != before.status) {
-                Some(status) => pause_or_resume(&mut after, status, &auth.principal().actor())?,
-                None => Vec::new(),
+        let changes = MemberChanges {
+            role: body.0.role,
+            display_name: name,
+            join_request_texts: body.0.join_request_texts,
+            muted: body.0.muted,
+            status: body.0.status,
+        };
+        let MemberUpdate { before, after } = members::update(
+            &state,
+            id.0,
+            member_id.0,
+            &changes,
+            grant.at_least(Role::Captain),
+            &auth.principal().actor(),
+        )
+        .await?;
+        if after != before {
+            let detail = json!({
+                "role": {"from": before.role, "to": after.role},
+                "display_name": {"from": before.display_name, "to": after.display_name},
+                "status": {"from": before.status, "to": after.status},
+            });
+            let action = if before.role == after.role {
+                "member.update"
+            } else {
+                "member.role_change"
             };
-            if after == before {
-                return Ok(MemberResponse::Ok(Json(to_out(&before, &grant))));
-            }
-            after.updated_at = OffsetDateTime::now_utc();
-            if state
-                .store
-                .save_member_with_effects(Some(&before), &after, &effects)
-                .await?
-            {
-                let detail = json!({
-                    "role": {"from": before.role, "to": after.role},
-                    "display_name": {"from": before.display_name, "to": after.display_name},
-                    "status": {"from": before.status, "to": after.status},
-                });
-                let action = if before.role == after.role {
-                    "member.update"
-                } else {
-                    "member.role_change"
-                };
-                record(
-                    &state,
-                    auth.principal(),
-                    request,
-                    Some(id.0),
-                    action,
-                    format!("member:{}", after.id),
-                    detail,
-                )
-                .await;
-                return Ok(MemberResponse::Ok(Json(to_out(&after, &grant))));
-            }
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                action,
+                format!("member:{}", after.id),
+                detail,
+            )
+            .await;
         }
-        Err(kept_changing())
+        Ok(MemberResponse::Ok(Json(to_out(&after, &grant))))
     }
 
     /// Remove a member
@@ -620,20 +474,14 @@ impl MembersApi {
             );
             errors.finish()?;
         }
-        let removed = membership::remove(
+        let removed = members::remove(
             &state,
             id.0,
             member_id.0,
             &auth.principal().actor(),
             notice.as_deref(),
         )
-        .await
-        .map_err(|error| match error {
-            RemoveError::NotFound => ApiError::not_found("member"),
-            RemoveError::Forbidden(rule) => role_rule(rule),
-            RemoveError::KeptChanging => kept_changing(),
-            RemoveError::Store(error) => error.into(),
-        })?;
+        .await?;
         record(
             &state,
             auth.principal(),
@@ -666,61 +514,21 @@ impl MembersApi {
     ) -> Result<AddResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "retry_member_sync", Some(id.0)).await?;
-        crate::provisioning::active_neighborhood(&state, id.0).await?;
-        for _ in 0..ATTEMPTS {
-            let before = existing_member(&state, id.0, member_id.0).await?;
-            if !matches!(before.sync, SyncState::Failed { .. }) {
-                return Err(ApiError::conflict(
-                    ErrorCode::Conflict,
-                    "Nothing to retry: this member's last change did not fail.",
-                ));
-            }
-            let active = before.status == MemberStatus::Active;
-            let effect = match (membership::removal(&before), active) {
-                (None, true) => Effect::AddParticipant {
-                    member_id: before.id,
-                },
-                (Some(removal), false) => removal,
-                // Twilio already matches the record: only the failure mark is stale.
-                _ => {
-                    let after = Member {
-                        sync: SyncState::Done,
-                        ..before.clone()
-                    };
-                    if state
-                        .store
-                        .replace_members(id.0, &[(&before, &after)])
-                        .await?
-                    {
-                        return Ok(AddResponse::Accepted(Json(to_out(&after, &grant))));
-                    }
-                    continue;
-                }
-            };
-            let after = Member {
-                sync: SyncState::Pending,
-                updated_at: OffsetDateTime::now_utc(),
-                ..before.clone()
-            };
-            if state
-                .store
-                .save_member_with_effects(Some(&before), &after, &[effect])
-                .await?
-            {
-                record(
-                    &state,
-                    auth.principal(),
-                    request,
-                    Some(id.0),
-                    "member.retry_sync",
-                    format!("member:{}", after.id),
-                    json!({}),
-                )
-                .await;
-                return Ok(AddResponse::Accepted(Json(to_out(&after, &grant))));
-            }
+        neighborhoods::active(&state, id.0).await?;
+        let (member, queued) = members::retry_sync(&state, id.0, member_id.0).await?;
+        if queued {
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                "member.retry_sync",
+                format!("member:{}", member.id),
+                json!({}),
+            )
+            .await;
         }
-        Err(kept_changing())
+        Ok(AddResponse::Accepted(Json(to_out(&member, &grant))))
     }
 
     /// Transfer ownership
@@ -742,51 +550,23 @@ impl MembersApi {
     ) -> Result<MemberResponse, ApiError> {
         let grant =
             policy::authorize(&state, auth.principal(), "transfer_ownership", Some(id.0)).await?;
-        for _ in 0..ATTEMPTS {
-            let members = state.store.members(id.0).await?;
-            let Some(new_owner) = members.iter().find(|member| member.id == body.0.member_id)
-            else {
-                return Err(ApiError::not_found("member"));
-            };
-            if new_owner.status != MemberStatus::Active {
-                return Err(role_rule("Only an active member can become the owner."));
-            }
-            if new_owner.role == Role::Owner {
-                return Ok(MemberResponse::Ok(Json(to_out(new_owner, &grant))));
-            }
-            let Some(old_owner) = members.iter().find(|member| member.role == Role::Owner) else {
-                return Err(ApiError::internal_message("neighborhood without an owner"));
-            };
-            let now = OffsetDateTime::now_utc();
-            let promoted = Member {
-                role: Role::Owner,
-                updated_at: now,
-                ..new_owner.clone()
-            };
-            let stepped_down = Member {
-                role: Role::Captain,
-                updated_at: now,
-                ..old_owner.clone()
-            };
-            if state
-                .store
-                .replace_members(id.0, &[(new_owner, &promoted), (old_owner, &stepped_down)])
-                .await?
-            {
-                let detail = json!({"from": format!("member:{}", old_owner.id), "to": format!("member:{}", promoted.id)});
-                record(
-                    &state,
-                    auth.principal(),
-                    request,
-                    Some(id.0),
-                    "ownership.transfer",
-                    format!("member:{}", promoted.id),
-                    detail,
-                )
-                .await;
-                return Ok(MemberResponse::Ok(Json(to_out(&promoted, &grant))));
-            }
+        let Transfer {
+            owner,
+            previous_owner,
+        } = members::transfer_ownership(&state, id.0, body.0.member_id).await?;
+        if let Some(previous) = previous_owner {
+            let detail = json!({"from": format!("member:{}", previous.id), "to": format!("member:{}", owner.id)});
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                "ownership.transfer",
+                format!("member:{}", owner.id),
+                detail,
+            )
+            .await;
         }
-        Err(kept_changing())
+        Ok(MemberResponse::Ok(Json(to_out(&owner, &grant))))
     }
 }

@@ -16,13 +16,13 @@ use super::ApiTags;
 use super::announcements::{AnnouncementOut, to_out as announcement_out};
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
-use crate::announcements::{self, NewAnnouncement, Posted};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
-use crate::costs;
 use crate::domain::announcement::{AnnouncementBody, parse_send_at};
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::segments::Encoding;
+use crate::services::announcements::{self, NewAnnouncement, Posted};
+use crate::services::costs;
 use crate::state::AppState;
 use crate::store::audit::rfc3339_now;
 use crate::store::costs::HeldAnnouncement;
@@ -176,7 +176,7 @@ impl MessagesApi {
             return Err(errors.into_error());
         };
         errors.finish()?;
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let (member_id, name) = signer(&state, auth.principal(), &neighborhood).await?;
         let signed = format!("{name}: {}", text.as_str());
         let message_sid = format!("announcement-{}", Uuid::now_v7().simple());
@@ -308,7 +308,7 @@ impl MessagesApi {
         let Some(text) = text else {
             return Err(errors.into_error());
         };
-        let neighborhood = crate::provisioning::active_neighborhood(&state, id.0).await?;
+        let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let (_, name) = signer(&state, auth.principal(), &neighborhood).await?;
         let plan = costs::plan_announcement(
             &state,

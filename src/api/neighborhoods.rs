@@ -13,10 +13,8 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::{ApiError, FieldErrors};
-use crate::announcements;
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
-use crate::costs;
 use crate::domain::catch_up::CatchUp;
 use crate::domain::costs::Money;
 use crate::domain::join_questions::{self, JoinQuestion};
@@ -27,7 +25,9 @@ use crate::domain::neighborhood::{
 };
 use crate::domain::phone::Phone;
 use crate::domain::quiet_hours::{ClockTime, QuietHours, StoredQuietHours, TimeZoneName};
-use crate::provisioning::{
+use crate::services::announcements;
+use crate::services::costs;
+use crate::services::provisioning::{
     self, NeighborhoodChanges, NewNeighborhood, NumberChoice, ProvisionError,
 };
 use crate::state::AppState;

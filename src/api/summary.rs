@@ -13,7 +13,7 @@ use crate::auth::principal::Auth;
 use crate::domain::join_request::JoinState;
 use crate::domain::member::{MemberStatus, SyncState};
 use crate::jobs::outbox::SHARD_CAPACITY;
-use crate::provisioning::ProvisionError;
+use crate::services::provisioning::ProvisionError;
 use crate::state::AppState;
 
 pub struct SummaryApi;

@@ -15,7 +15,7 @@ use super::error::{ApiError, ErrorCode};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::jobs::reconcile::{self, ReconcileError, SyncReport};
-use crate::provisioning::ProvisionError;
+use crate::services::provisioning::ProvisionError;
 use crate::state::AppState;
 
 pub struct SyncApi;

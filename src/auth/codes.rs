@@ -96,9 +96,9 @@ async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String)
     // Sent from a neighborhood's number: that neighborhood pays for it. Codes sent from the
     // Messaging Service (platform admins) belong to no neighborhood's ledger.
     if let Some(number) = from {
-        let charge = crate::costs::Charge::text_out(&request.body);
+        let charge = crate::services::costs::Charge::text_out(&request.body);
         let counted = match state.store.neighborhood_of_number(&number).await {
-            Ok(Some(id)) => crate::costs::record(state, id, None, charge).await,
+            Ok(Some(id)) => crate::services::costs::record(state, id, None, charge).await,
             Ok(None) => Ok(()),
             Err(error) => Err(error),
         };

@@ -151,25 +151,7 @@ pub fn may_see_phones(grant: &Grant) -> bool {
 /// Whether a captain may give a member `new_role`. The owner's role changes only by a transfer,
 /// and nobody becomes owner any other way.
 pub fn may_change_role(grant: &Grant, current: Role, new_role: Role) -> Result<(), &'static str> {
-    if !grant.at_least(Role::Captain) {
-        return Err("Only captains and the owner change roles.");
-    }
-    if current == Role::Owner {
-        return Err("The owner's role changes only by transferring ownership.");
-    }
-    if new_role == Role::Owner {
-        return Err("Transfer ownership to make someone the owner.");
-    }
-    Ok(())
-}
-
-/// Whether a member in `role` may be removed: never the owner (transfer first).
-pub fn may_remove(role: Role) -> Result<(), &'static str> {
-    if role == Role::Owner {
-        Err("The owner cannot be removed: transfer ownership first.")
-    } else {
-        Ok(())
-    }
+    crate::domain::access::may_change_role(grant.at_least(Role::Captain), current, new_role)
 }
 
 /// Whether a principal may create a token of `scope`: platform tokens are for platform

@@ -1,4 +1,5 @@
-//! Who may act: platform admins and API tokens (roles in a neighborhood are in `member`).
+//! Who may act: platform admins and API tokens (roles in a neighborhood are in `member`), and
+//! what a role protects its holder from.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -50,4 +51,32 @@ impl ApiToken {
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|expires| expires > now)
     }
+}
+
+/// Whether a member in `role` may be removed: never the owner (transfer first).
+pub fn may_remove(role: Role) -> Result<(), &'static str> {
+    if role == Role::Owner {
+        Err("The owner cannot be removed: transfer ownership first.")
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether someone (`by_captain`: a captain or more) may give a member in `current` the role
+/// `new_role`. The owner's role changes only by a transfer, and nobody becomes owner any other way.
+pub fn may_change_role(
+    by_captain: bool,
+    current: Role,
+    new_role: Role,
+) -> Result<(), &'static str> {
+    if !by_captain {
+        return Err("Only captains and the owner change roles.");
+    }
+    if current == Role::Owner {
+        return Err("The owner's role changes only by transferring ownership.");
+    }
+    if new_role == Role::Owner {
+        return Err("Transfer ownership to make someone the owner.");
+    }
+    Ok(())
 }

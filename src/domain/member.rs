@@ -234,6 +234,65 @@ impl Member {
     }
 }
 
+/// Someone becoming a member, however they came in (an approved request, a captain's add, an
+/// import, a participant added in Twilio): the one admission rule.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    pub neighborhood_id: Uuid,
+    pub phone: Phone,
+    pub name: DisplayName,
+    pub address: Option<String>,
+    pub answers: BTreeMap<String, String>,
+    pub consent: Option<ConsentRecord>,
+    /// Why a former member is in again ("Back in: request #12 approved").
+    pub back_in: String,
+}
+
+impl Admission {
+    /// The member it makes: a new one, or `former` (same id, role and history) active again. The
+    /// name is made unique where `taken` says a name is in use; the address, answers and consent
+    /// given replace the former member's, who keeps theirs where none is given.
+    pub fn member(self, former: Option<&Member>, taken: impl Fn(&str) -> bool) -> Member {
+        let now = OffsetDateTime::now_utc();
+        let base = match former {
+            Some(former) => Member {
+                status: MemberStatus::Active,
+                status_reason: Some(self.back_in),
+                joined_at: now,
+                updated_at: now,
+                sync: SyncState::Pending,
+                ..former.clone()
+            },
+            None => Member::joining(
+                self.neighborhood_id,
+                self.phone,
+                self.name.clone(),
+                Role::Member,
+            ),
+        };
+        Member {
+            display_name: self.name.unique_where(taken),
+            address: self.address.or(base.address.clone()),
+            answers: if self.answers.is_empty() {
+                base.answers.clone()
+            } else {
+                self.answers
+            },
+            consent: self.consent.or(base.consent.clone()),
+            ..base
+        }
+    }
+}
+
+/// Whether `name` is used by one of `members` other than `except` (letter case aside).
+pub fn name_in_use(members: &[Member], except: Option<Uuid>) -> impl Fn(&str) -> bool + '_ {
+    move |name| {
+        members.iter().any(|member| {
+            Some(member.id) != except && member.display_name.as_str().eq_ignore_ascii_case(name)
+        })
+    }
+}
+
 /// A member's SMS participant in one of the neighborhood's Conversations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
 pub struct Participant {
@@ -260,7 +319,7 @@ pub struct PlacedIn {
     pub conversation_sid: String,
 }
 
-/// Who a shard delivers to: what [`crate::costs::recipients`] reads of a member.
+/// Who a shard delivers to: what [`crate::services::relay::recipients`] reads of a member.
 pub trait Placed {
     fn member_id(&self) -> Uuid;
     fn status(&self) -> MemberStatus;

@@ -6,6 +6,7 @@ pub mod catch_up;
 pub mod costs;
 pub mod join_questions;
 pub mod join_request;
+pub mod keywords;
 pub mod member;
 pub mod neighborhood;
 pub mod phone;

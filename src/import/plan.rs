@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use super::columns::Candidate;
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState};
-use crate::domain::member::{ConsentRecord, DisplayName, Member, MemberStatus, Role};
+use crate::domain::member::{Admission, ConsentRecord, DisplayName, Member, MemberStatus};
 use crate::domain::neighborhood::Neighborhood;
+use crate::services::members;
 pub use crate::store::import::Stored;
 use crate::store::outbox::Effect;
 
@@ -262,22 +263,19 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
         },
         approved_by: Some(context.actor.to_owned()),
     };
-    let member = Member {
+    let admission = Admission {
+        neighborhood_id: neighborhood.id,
+        phone: candidate.phone.clone(),
+        name,
         address: candidate.address.clone(),
         answers: candidate.answers.clone(),
         consent: Some(consent),
-        ..Member::joining(neighborhood.id, candidate.phone.clone(), name, Role::Member)
+        back_in: String::new(),
     };
+    // Made unique by `names` already, which keeps the names of thousands of rows as a set.
+    let member = admission.member(None, |_| false);
     // As a captain adding a member directly: into a Conversation with room, and welcomed.
-    let effects = vec![
-        Effect::AddParticipant {
-            member_id: member.id,
-        },
-        Effect::SendSms {
-            to: member.phone.as_str().to_owned(),
-            body: crate::joining::welcome_text(neighborhood),
-        },
-    ];
+    let effects = members::admission_effects(neighborhood, &member);
     Change::AddMember { member, effects }
 }
 

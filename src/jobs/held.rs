@@ -20,7 +20,7 @@ pub async fn run(state: AppState) {
             }
         };
         for id in neighborhoods {
-            match crate::costs::release_held(&state, id).await {
+            match crate::services::costs::release_held(&state, id).await {
                 Ok(0) => {}
                 Ok(released) => tracing::info!(released, "held announcements released"),
                 Err(error) => tracing::warn!(%error, "held announcements not released"),

@@ -4,14 +4,14 @@
 //! Exactly once, with any number of instances: the claim (one Redis script over the due index)
 //! hands each due entry to one instance for a lease; a crashed instance's entries come due
 //! again when the lease runs out. The claim only spreads the work: the send itself is a
-//! compare-and-set from `scheduled` to `sent` (see `crate::announcements`), so even two
+//! compare-and-set from `scheduled` to `sent` (see `crate::services::announcements`), so even two
 //! instances holding the same entry (a lease that ran out under a stalled one) send it once.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::announcements::{self, Due};
+use crate::services::announcements::{self, Due};
 use crate::state::AppState;
 use crate::store::StoreError;
 

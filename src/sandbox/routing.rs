@@ -18,19 +18,7 @@ use super::resources::{iso, new_sid, now};
 use super::state::{EmuResult, Fault};
 use super::webhooks::configured_url;
 use super::{Emulator, PRE_EVENT_TIMEOUT};
-
-const OPT_OUT: [&str; 8] = [
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "END",
-    "QUIT",
-    "CANCEL",
-    "REVOKE",
-    "OPTOUT",
-];
-const OPT_IN: [&str; 3] = ["START", "YES", "UNSTOP"];
-const HELP: [&str; 2] = ["HELP", "INFO"];
+use crate::domain::keywords::TwilioKeyword;
 
 const OPT_OUT_REPLY: &str = "You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.";
 const OPT_IN_REPLY: &str = "You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.";
@@ -195,17 +183,17 @@ impl Emulator {
         scope: &str,
         body: &str,
     ) -> EmuResult<()> {
-        let keyword = body.trim().to_ascii_uppercase();
-        let reply = if OPT_OUT.contains(&keyword.as_str()) {
-            self.set_opted_out(scope, phone, true).await?;
-            OPT_OUT_REPLY
-        } else if OPT_IN.contains(&keyword.as_str()) {
-            self.set_opted_out(scope, phone, false).await?;
-            OPT_IN_REPLY
-        } else if HELP.contains(&keyword.as_str()) {
-            HELP_REPLY
-        } else {
-            return Ok(());
+        let reply = match TwilioKeyword::parse(body) {
+            Some(TwilioKeyword::OptOut) => {
+                self.set_opted_out(scope, phone, true).await?;
+                OPT_OUT_REPLY
+            }
+            Some(TwilioKeyword::OptIn) => {
+                self.set_opted_out(scope, phone, false).await?;
+                OPT_IN_REPLY
+            }
+            Some(TwilioKeyword::Help) => HELP_REPLY,
+            None => return Ok(()),
         };
         let at = now();
         self.deliver_to_inbox(

@@ -17,6 +17,7 @@ pub mod export;
 pub mod import;
 pub mod join_requests;
 pub mod keys;
+pub mod member_changes;
 pub mod members;
 pub mod messages;
 pub mod neighborhoods;
@@ -37,6 +38,23 @@ use uuid::Uuid;
 
 use crate::config::RedisUrl;
 use keys::Keys;
+
+/// How many times a read-modify-write is retried when another writer got there first.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// Why a read-modify-write (of a neighborhood, or of members) did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    #[error("no such record")]
+    NotFound,
+    #[error("the record kept changing under this update")]
+    Contended,
+    /// The change itself refused (e.g. the neighborhood is archived).
+    #[error(transparent)]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

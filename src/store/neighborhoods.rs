@@ -10,7 +10,7 @@ use std::time::Duration;
 use redis::Script;
 use uuid::Uuid;
 
-use super::{Store, StoreError, decode, encode};
+use super::{Store, StoreError, UpdateError, decode, encode};
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Slug};
 use crate::domain::phone::Phone;
 
@@ -71,23 +71,6 @@ if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return 1",
     )
 });
-
-/// How many times a read-modify-write is retried when another writer got there first.
-const UPDATE_ATTEMPTS: usize = 5;
-
-/// Why an update did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError<E> {
-    #[error("no such neighborhood")]
-    NotFound,
-    #[error("the neighborhood kept changing under this update")]
-    Contended,
-    /// The change itself refused (e.g. the neighborhood is archived).
-    #[error(transparent)]
-    Rejected(E),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 impl Store {
     /// Claims `slug` for `id`; false when another neighborhood holds it.
@@ -259,7 +242,7 @@ impl Store {
     ) -> Result<Neighborhood, UpdateError<E>> {
         let key = self.keys.neighborhood(id);
         let script = &*COMPARE_AND_SET;
-        for _ in 0..UPDATE_ATTEMPTS {
+        for _ in 0..super::UPDATE_ATTEMPTS {
             let Some(current) = self.get_neighborhood(id).await? else {
                 return Err(UpdateError::NotFound);
             };

@@ -14,6 +14,7 @@ use poem::{Body, IntoResponse, Request, Response, Route, post};
 use crate::state::AppState;
 use crate::twilio::signature;
 
+mod commands;
 mod post;
 mod pre;
 mod sms;

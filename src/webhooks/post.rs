@@ -18,17 +18,17 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{param, receive};
-use crate::costs;
 use crate::domain::member::{
-    DeliveryHealth, DeliveryVerdict, DisplayName, Member, MemberStatus, Participant, Role,
-    SyncState,
+    DeliveryHealth, DeliveryVerdict, Member, MemberStatus, Participant, SyncState,
 };
 use crate::domain::phone::Phone;
-use crate::membership;
+use crate::services::members;
+use crate::services::{costs, relay, texts};
 use crate::state::AppState;
-use crate::store::StoreError;
 use crate::store::audit::{AuditEntry, rfc3339_now};
 use crate::store::messages::HistoryEntry;
+use crate::store::outbox::Effect;
+use crate::store::{StoreError, UpdateError};
 
 #[handler]
 pub(super) async fn conversations_post(
@@ -91,7 +91,7 @@ async fn message_added(
     let body = param(params, "Body");
     // Twilio has delivered it in this shard by now. Counted before the delivery mark below,
     // under its own mark: a retry after a failure here still counts it, and only once.
-    let delivered = costs::recipients(&members, conversation_sid, member.map(|m| m.id));
+    let delivered = relay::recipients(&members, conversation_sid, member.map(|m| m.id));
     let mut charge = costs::Charge::group_copy(body, &delivered);
     if let Some(member) = member {
         charge = charge.with_active(member.id);
@@ -124,7 +124,7 @@ async fn message_added(
         conversation_sid: conversation_sid.to_owned(),
         at: rfc3339_now(),
     };
-    let relays = costs::relays(
+    let relays = relay::relays(
         &neighborhood,
         &members,
         author.as_str(),
@@ -164,55 +164,72 @@ async fn delivery_updated(
     let participant_sid = param(params, "ParticipantSid");
     let status = param(params, "Status");
     let error_code = param(params, "ErrorCode").parse::<u32>().ok();
-    for _ in 0..5 {
-        let Some(before) = state
+    let Some(member) = state
+        .store
+        .member_by_participant(neighborhood_id, participant_sid)
+        .await?
+    else {
+        return Ok(());
+    };
+    let notice = format!(
+        "Texts to {} keep failing (Twilio error {}), so they are paused. Resume them in the admin app once their phone works.",
+        member.display_name.as_str(),
+        error_code.unwrap_or_default()
+    );
+    // The captains are read only for a pause (rare), which this first try finds out.
+    let mut captains: Option<Vec<Effect>> = None;
+    loop {
+        let mut verdict = DeliveryVerdict::Recorded;
+        let updated = state
             .store
-            .member_by_participant(neighborhood_id, participant_sid)
-            .await?
-        else {
-            return Ok(());
-        };
-        let (health, verdict) = DeliveryHealth::after(
-            before.delivery.as_ref(),
-            status,
-            error_code,
-            OffsetDateTime::now_utc(),
-            state.settings.pause_after_failures,
-        );
-        let mut after = Member {
-            delivery: Some(health),
-            ..before.clone()
-        };
-        let mut effects = Vec::new();
-        if verdict == DeliveryVerdict::Pause && before.status == MemberStatus::Active {
-            let failures = after.delivery.as_ref().map_or(0, |h| h.failures_in_a_row);
-            let code = error_code.unwrap_or_default();
-            after.status = MemberStatus::Paused;
-            after.status_reason = Some(format!(
-                "Paused after {failures} failed deliveries in a row (Twilio error {code})"
-            ));
-            if let Some(removal) = membership::removal(&before) {
-                after.sync = SyncState::Pending;
-                effects.push(removal);
+            .update_member(neighborhood_id, member.id, |member| {
+                let (health, judged) = DeliveryHealth::after(
+                    member.delivery.as_ref(),
+                    status,
+                    error_code,
+                    OffsetDateTime::now_utc(),
+                    state.settings.pause_after_failures,
+                );
+                verdict = judged;
+                let failures = health.failures_in_a_row;
+                member.delivery = Some(health);
+                let mut effects = Vec::new();
+                if judged == DeliveryVerdict::Pause && member.status == MemberStatus::Active {
+                    let Some(captains) = &captains else {
+                        return Err(NeedsCaptains);
+                    };
+                    let code = error_code.unwrap_or_default();
+                    member.status = MemberStatus::Paused;
+                    member.status_reason = Some(format!(
+                        "Paused after {failures} failed deliveries in a row (Twilio error {code})"
+                    ));
+                    if let Some(removal) = members::removal(member) {
+                        member.sync = SyncState::Pending;
+                        effects.push(removal);
+                    }
+                    effects.extend(captains.iter().cloned());
+                }
+                Ok(effects)
+            })
+            .await;
+        return match updated {
+            Err(UpdateError::Rejected(NeedsCaptains)) => {
+                captains = Some(
+                    texts::texts_to_captains(state, neighborhood_id, &notice, |_| true).await?,
+                );
+                continue;
             }
-            effects.extend(membership::texts_to_captains(state, neighborhood_id, &format!(
-                "Texts to {} keep failing (Twilio error {code}), so they are paused. Resume them in the admin app once their phone works.",
-                before.display_name.as_str()
-            ), |_| true).await?);
-        }
-        if state
-            .store
-            .save_member_with_effects(Some(&before), &after, &effects)
-            .await?
-        {
-            if verdict == DeliveryVerdict::OptedOut {
-                membership::opt_out_everywhere(state, &before.phone).await?;
+            Ok(_) if verdict == DeliveryVerdict::OptedOut => {
+                members::opt_out_everywhere(state, &member.phone).await
             }
-            return Ok(());
-        }
+            Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
+            Err(UpdateError::Store(error)) => Err(error),
+        };
     }
-    Ok(())
 }
+
+/// A pause needs the captains' notices, which are read only then.
+struct NeedsCaptains;
 
 /// Someone added an SMS participant in Twilio directly: they are a member now.
 async fn participant_added(
@@ -227,56 +244,10 @@ async fn participant_added(
         conversation_sid: param(params, "ConversationSid").to_owned(),
         participant_sid: param(params, "ParticipantSid").to_owned(),
     };
-    let reason = "Added in Twilio, outside the service".to_owned();
-    for _ in 0..5 {
-        let members = state.store.members(neighborhood_id).await?;
-        let before = members.iter().find(|m| m.phone == phone);
-        if before.is_some_and(|m| m.participant.as_ref() == Some(&placed)) {
-            return Ok(());
-        }
-        let after = match before {
-            Some(member) => Member {
-                status: MemberStatus::Active,
-                status_reason: Some(reason.clone()),
-                participant: Some(placed.clone()),
-                sync: SyncState::Done,
-                updated_at: OffsetDateTime::now_utc(),
-                ..member.clone()
-            },
-            None => {
-                let others: Vec<&Member> = members.iter().collect();
-                let last_digits: String = phone
-                    .as_str()
-                    .chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let name = DisplayName::parse(&format!("Neighbor {last_digits}"))
-                    .map(|name| name.unique_among(&others));
-                let Ok(name) = name else { return Ok(()) };
-                Member {
-                    participant: Some(placed.clone()),
-                    sync: SyncState::Done,
-                    status_reason: Some(reason.clone()),
-                    ..Member::joining(neighborhood_id, phone.clone(), name, Role::Member)
-                }
-            }
-        };
-        if state
-            .store
-            .save_member_with_effects(before, &after, &[])
-            .await?
-        {
-            state
-                .store
-                .index_participant(neighborhood_id, &placed.participant_sid, after.id)
-                .await?;
-            audit(state, neighborhood_id, "member.added_in_twilio", &after).await;
-            return Ok(());
-        }
+    if let Some(member) =
+        members::admit_added_in_twilio(state, neighborhood_id, phone, placed).await?
+    {
+        audit(state, neighborhood_id, "member.added_in_twilio", &member).await;
     }
     Ok(())
 }
@@ -288,34 +259,39 @@ async fn participant_removed(
     params: &[(String, String)],
 ) -> Result<(), StoreError> {
     let participant_sid = param(params, "ParticipantSid");
-    for _ in 0..5 {
-        let Some(before) = state
-            .store
-            .member_by_participant(neighborhood_id, participant_sid)
-            .await?
-        else {
-            return Ok(());
-        };
-        let mut after = Member {
-            participant: None,
-            sync: SyncState::Done,
-            updated_at: OffsetDateTime::now_utc(),
-            ..before.clone()
-        };
-        if before.status == MemberStatus::Active {
-            after.status = MemberStatus::Removed;
-            after.status_reason = Some("Removed in Twilio, outside the service".to_owned());
+    let Some(member) = state
+        .store
+        .member_by_participant(neighborhood_id, participant_sid)
+        .await?
+    else {
+        return Ok(());
+    };
+    let removed = state
+        .store
+        .update_member(neighborhood_id, member.id, |member| {
+            member.participant = None;
+            member.sync = SyncState::Done;
+            if member.status == MemberStatus::Active {
+                member.status = MemberStatus::Removed;
+                member.status_reason = Some("Removed in Twilio, outside the service".to_owned());
+            }
+            Ok::<_, StoreError>(Vec::new())
+        })
+        .await;
+    match removed {
+        Ok(update) => {
+            audit(
+                state,
+                neighborhood_id,
+                "member.removed_in_twilio",
+                &update.after,
+            )
+            .await;
+            Ok(())
         }
-        if state
-            .store
-            .replace_members(neighborhood_id, &[(&before, &after)])
-            .await?
-        {
-            audit(state, neighborhood_id, "member.removed_in_twilio", &after).await;
-            return Ok(());
-        }
+        Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
     }
-    Ok(())
 }
 
 async fn audit(state: &AppState, neighborhood_id: Uuid, action: &str, member: &Member) {

@@ -21,12 +21,13 @@ use poem::http::StatusCode;
 use poem::web::{Data, Json};
 use poem::{Body, IntoResponse, Request, Response, handler};
 
+use super::commands::{self, CaptainCommand};
 use super::{delivery_token, param, receive};
-use crate::commands::{self, Command};
+use crate::domain::keywords::Keyword;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::{Mode, Neighborhood};
 use crate::domain::phone::Phone;
-use crate::membership::{self, Keyword};
+use crate::services::{members, texts};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
@@ -122,7 +123,7 @@ fn signed(member_name: &str, body: &str) -> Response {
 fn without_redis(state: &AppState, params: &[(String, String)]) -> Response {
     let body = param(params, "Body");
     let keyword = Keyword::parse(body).is_some_and(|k| !matches!(k, Keyword::Join(_)));
-    if keyword || Command::parse(body).is_some() {
+    if keyword || CaptainCommand::parse(body).is_some() {
         return reject();
     }
     match state
@@ -168,13 +169,13 @@ async fn decide(
     match Keyword::parse(body) {
         Some(Keyword::Leave) => {
             if act {
-                membership::leave(&state, &neighborhood, &member).await?;
+                members::leave(&state, &neighborhood, &member).await?;
             }
             return Ok(reject());
         }
         Some(Keyword::Stop) => {
             if act {
-                membership::opt_out_everywhere(&state, &author).await?;
+                members::opt_out_everywhere(&state, &author).await?;
             }
             return Ok(reject());
         }
@@ -183,20 +184,20 @@ async fn decide(
         // JOIN is a keyword for strangers only: "join us at 7" from a member is a message.
         Some(Keyword::Join(_)) | None => {}
     }
-    if let Some(command) = Command::parse(body) {
+    if let Some(command) = CaptainCommand::parse(body) {
         if act {
             let reply = match command {
                 Ok(command) => commands::run(&state, &neighborhood, &member, command).await?,
                 Err(usage) => usage.to_owned(),
             };
-            membership::queue_text(&state, neighborhood.id, &member.phone, reply).await?;
+            texts::queue_text(&state, neighborhood.id, &member.phone, reply).await?;
         }
         return Ok(reject());
     }
     if member.muted {
         if act {
             let note = "A captain has muted you in this group: your texts do not reach it for now.";
-            membership::queue_text(&state, neighborhood.id, &member.phone, note.to_owned()).await?;
+            texts::queue_text(&state, neighborhood.id, &member.phone, note.to_owned()).await?;
         }
         return Ok(reject());
     }
@@ -223,7 +224,7 @@ async fn forward_to_captains(
 ) -> Result<(), StoreError> {
     let forwarded = format!("{} (to the captains): {body}", member.display_name.as_str());
     let mut effects =
-        membership::texts_to_captains(state, neighborhood.id, &forwarded, |_| true).await?;
+        texts::texts_to_captains(state, neighborhood.id, &forwarded, |_| true).await?;
     effects.push(Effect::SendSms {
         to: member.phone.as_str().to_owned(),
         body: "This group is for announcements: your text went to the captains only.".to_owned(),

@@ -8,14 +8,16 @@ use poem::{Body, Request, Response, handler};
 use uuid::Uuid;
 
 use super::{param, receive};
-use crate::costs;
 use crate::domain::join_request::JoinState;
+use crate::domain::keywords::Keyword;
 use crate::domain::member::{DisplayName, MemberStatus};
-use crate::domain::neighborhood::{JoinPolicy, NeighborhoodState};
+use crate::domain::neighborhood::JoinPolicy;
 use crate::domain::phone::Phone;
 use crate::domain::segments;
-use crate::joining::DecisionError;
-use crate::membership::{self, Keyword};
+use crate::services::costs;
+use crate::services::joining::{self, Asked, Asking, FileError};
+use crate::services::neighborhoods::{self, NeighborhoodError};
+use crate::services::texts;
 use crate::state::AppState;
 
 #[handler]
@@ -33,7 +35,7 @@ pub(super) async fn inbound_sms(state: Data<&AppState>, request: &Request, body:
 /// Acts on a text to a neighborhood number and queues the reply, if it calls for one. Replies
 /// go through the outbox like every other text (retried, and under the account's limits), so
 /// Twilio gets empty TwiML.
-async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), DecisionError> {
+async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), FileError> {
     let (Ok(from), Ok(to)) = (
         Phone::parse(param(params, "From")),
         Phone::parse(param(params, "To")),
@@ -45,7 +47,7 @@ async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), Dec
     };
     count_inbound(state, neighborhood_id, params).await;
     if let Some(reply) = sms_reply(state, neighborhood_id, &from, params).await? {
-        membership::queue_text(state, neighborhood_id, &from, reply).await?;
+        texts::queue_text(state, neighborhood_id, &from, reply).await?;
     }
     Ok(())
 }
@@ -71,13 +73,13 @@ async fn sms_reply(
     neighborhood_id: Uuid,
     from: &Phone,
     params: &[(String, String)],
-) -> Result<Option<String>, DecisionError> {
-    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
-        return Ok(None);
+) -> Result<Option<String>, FileError> {
+    let neighborhood = match neighborhoods::active(state, neighborhood_id).await {
+        Ok(neighborhood) => neighborhood,
+        Err(NeighborhoodError::Store(error)) => return Err(error.into()),
+        // Archived: the group text has ended, and nobody is asked to join it.
+        Err(NeighborhoodError::NotFound | NeighborhoodError::Archived) => return Ok(None),
     };
-    if neighborhood.state == NeighborhoodState::Archived {
-        return Ok(None);
-    }
     let member = state.store.member_by_phone(neighborhood_id, from).await?;
     if member
         .as_ref()
@@ -109,14 +111,16 @@ async fn sms_reply(
             let Some(former) = member else {
                 return Ok(None);
             };
-            let request = membership::request_by_text(
-                state,
-                &neighborhood,
-                from,
-                former.display_name,
-                param(params, "MessageSid"),
-            )
-            .await?;
+            let asking = Asking {
+                phone: from.clone(),
+                name: former.display_name,
+                address: None,
+                answers: Default::default(),
+                asked: Asked::Back {
+                    message_sid: param(params, "MessageSid").to_owned(),
+                },
+            };
+            let request = joining::file(state, &neighborhood, asking).await?;
             Some(if request.state == JoinState::Approved {
                 format!("Welcome back to {name}! You are in the group text again.")
             } else {
@@ -128,14 +132,16 @@ async fn sms_reply(
         )),
         Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
             Ok(display) => {
-                let request = membership::request_by_text(
-                    state,
-                    &neighborhood,
-                    from,
-                    display,
-                    param(params, "MessageSid"),
-                )
-                .await?;
+                let asking = Asking {
+                    phone: from.clone(),
+                    name: display,
+                    address: None,
+                    answers: Default::default(),
+                    asked: Asked::Text {
+                        message_sid: param(params, "MessageSid").to_owned(),
+                    },
+                };
+                let request = joining::file(state, &neighborhood, asking).await?;
                 // Under the open policy the welcome text follows from the outbox.
                 (request.state != JoinState::Approved).then(|| format!(
                     "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use neighborhood_text::announcements::Due;
+use neighborhood_text::services::announcements::Due;
 use neighborhood_text::store::Store;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -751,12 +751,12 @@ async fn two_instances_handling_the_same_due_announcement_send_it_once() {
 
     // Both instances find it due at the same moment (the claim would normally keep one out).
     let (a, b) = tokio::join!(
-        neighborhood_text::announcements::deliver_due(
+        neighborhood_text::services::announcements::deliver_due(
             &first.state,
             neighborhood_id,
             announcement_id
         ),
-        neighborhood_text::announcements::deliver_due(
+        neighborhood_text::services::announcements::deliver_due(
             &second.state,
             neighborhood_id,
             announcement_id
@@ -774,7 +774,7 @@ async fn two_instances_handling_the_same_due_announcement_send_it_once() {
     .await;
     // A retry after the other instance's failed compare-and-set finds it sent: nothing more.
     for app in [&first, &second] {
-        let again = neighborhood_text::announcements::deliver_due(
+        let again = neighborhood_text::services::announcements::deliver_due(
             &app.state,
             neighborhood_id,
             announcement_id,

@@ -455,11 +455,11 @@ async fn two_instances_counting_at_once_past_the_budget_send_each_alert_once() {
             &second.state
         };
         async move {
-            neighborhood_text::costs::record(
+            neighborhood_text::services::costs::record(
                 state,
                 neighborhood,
                 None,
-                neighborhood_text::costs::Charge::text_out("a charge"),
+                neighborhood_text::services::costs::Charge::text_out("a charge"),
             )
             .await
             .expect("recorded")
@@ -526,7 +526,10 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     // A captain raises the cap on one instance while the other tries to release too.
     let (raised, released) = tokio::join!(
         set_budget(&second, &id, json!(dollars(spent * 3))),
-        neighborhood_text::costs::release_held(&first.state, Uuid::parse_str(&id).expect("id")),
+        neighborhood_text::services::costs::release_held(
+            &first.state,
+            Uuid::parse_str(&id).expect("id")
+        ),
     );
     assert_eq!(raised["monthly_budget"], dollars(spent * 3));
     released.expect("released");

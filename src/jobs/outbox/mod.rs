@@ -15,14 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::domain::member::{Member, MemberStatus, SyncState};
 use crate::state::{AppState, TwilioAccount};
-use crate::store::StoreError;
 use crate::store::outbox::{Effect, OutboxEntry};
+use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
 use crate::twilio::types::{SendSms, SmsSender};
 use in_flight::InFlight;
@@ -197,11 +196,11 @@ async fn handle(
             };
             match relay::relay(worker, neighborhood_id, &copy, entry.attempts > 0).await {
                 // Counted once posted (a retry that finds the copy posted counts it, once).
-                Ok(()) => crate::costs::record(
+                Ok(()) => crate::services::costs::record(
                     state,
                     neighborhood_id,
                     Some(&format!("relay:{source_message_sid}:{conversation_sid}")),
-                    crate::costs::Charge::group_copy(body, recipients),
+                    crate::services::costs::Charge::group_copy(body, recipients),
                 )
                 .await
                 .map_err(EffectError::from),
@@ -262,32 +261,25 @@ async fn handle(
     Ok(true)
 }
 
-/// Applies `change` to a member with compare-and-set, re-reading on conflict.
+/// Records an effect's outcome on its member. A member deleted meanwhile, or one that kept
+/// changing, is left as it is: the periodic reconciliation with Twilio settles it.
 async fn update_member(
     state: &AppState,
     neighborhood_id: Uuid,
     member_id: Uuid,
     change: impl Fn(&mut Member),
 ) -> Result<(), StoreError> {
-    for _ in 0..10 {
-        let Some(before) = state.store.member(neighborhood_id, member_id).await? else {
-            return Ok(());
-        };
-        let mut after = before.clone();
-        change(&mut after);
-        if after == before {
-            return Ok(());
-        }
-        after.updated_at = OffsetDateTime::now_utc();
-        if state
-            .store
-            .replace_members(neighborhood_id, &[(&before, &after)])
-            .await?
-        {
-            return Ok(());
-        }
+    let updated = state
+        .store
+        .update_member(neighborhood_id, member_id, |member| {
+            change(member);
+            Ok::<_, StoreError>(Vec::new())
+        })
+        .await;
+    match updated {
+        Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
     }
-    Ok(())
 }
 
 async fn send_sms(
@@ -308,8 +300,10 @@ async fn send_sms(
     match twilio.client.send_sms(&request).await {
         Ok(_) => {
             // A text that went out is not sent again because the ledger could not count it.
-            let charge = crate::costs::Charge::text_out(body);
-            if let Err(error) = crate::costs::record(state, neighborhood_id, None, charge).await {
+            let charge = crate::services::costs::Charge::text_out(body);
+            if let Err(error) =
+                crate::services::costs::record(state, neighborhood_id, None, charge).await
+            {
                 tracing::warn!(%error, "a sent text was not counted in the cost ledger");
             }
             Ok(())

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
@@ -22,9 +21,9 @@ use super::{
 use crate::domain::member::{Member, MemberStatus, Participant, SyncState};
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState, Shard, shard_unique_name};
 use crate::state::{AppState, TwilioAccount};
-use crate::store::StoreError;
 use crate::store::outbox::Effect;
 use crate::store::shards::Place;
+use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
 use crate::twilio::types::{ConversationParams, ConversationState, CreateSmsParticipant};
 
@@ -309,7 +308,7 @@ async fn open_shards_locked(
         })
         .await
         .map_err(|error| match error {
-            crate::store::neighborhoods::UpdateError::Store(error) => EffectError::Store(error),
+            crate::store::UpdateError::Store(error) => EffectError::Store(error),
             _ => EffectError::ShardBusy,
         })?;
     tracing::info!(
@@ -358,36 +357,34 @@ async fn record_placement(
     member_id: Uuid,
     placed: Participant,
 ) -> Result<(), StoreError> {
-    for _ in 0..10 {
-        let Some(before) = state.store.member(neighborhood_id, member_id).await? else {
-            return Ok(());
-        };
-        let mut after = before.clone();
-        after.participant = Some(placed.clone());
-        after.updated_at = OffsetDateTime::now_utc();
-        let effects = if before.status == MemberStatus::Active {
-            after.sync = SyncState::Done;
-            Vec::new()
-        } else {
-            after.sync = SyncState::Pending;
-            vec![Effect::RemoveParticipant {
-                member_id,
-                conversation_sid: placed.conversation_sid.clone(),
-                participant_sid: placed.participant_sid.clone(),
-            }]
-        };
-        if state
-            .store
-            .save_member_with_effects(Some(&before), &after, &effects)
-            .await?
-        {
-            return state
+    let recorded = state
+        .store
+        .update_member(neighborhood_id, member_id, |member| {
+            member.participant = Some(placed.clone());
+            Ok::<_, StoreError>(if member.status == MemberStatus::Active {
+                member.sync = SyncState::Done;
+                Vec::new()
+            } else {
+                member.sync = SyncState::Pending;
+                vec![Effect::RemoveParticipant {
+                    member_id,
+                    conversation_sid: placed.conversation_sid.clone(),
+                    participant_sid: placed.participant_sid.clone(),
+                }]
+            })
+        })
+        .await;
+    match recorded {
+        Ok(_) => {
+            state
                 .store
                 .index_participant(neighborhood_id, &placed.participant_sid, member_id)
-                .await;
+                .await
         }
+        // Deleted meanwhile, or kept changing: the periodic reconciliation finds the participant.
+        Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
     }
-    Ok(())
 }
 
 /// Where the member's (phone, neighborhood number) pair is bound now, according to Twilio.

@@ -2,23 +2,22 @@
 //! `#remove Name`, `#mute Name`, `#unmute Name`, `#help`. They never reach the group; the answer
 //! goes back 1:1 from the neighborhood number, and every change is audited with `source: sms`.
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::join_request::JoinState;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::Neighborhood;
-use crate::joining::{self, DecisionError};
-use crate::membership::{self, RemoveError};
+use crate::services::joining::{self, DecisionError};
+use crate::services::members::{self, MemberError};
 use crate::state::AppState;
-use crate::store::StoreError;
 use crate::store::audit::AuditEntry;
+use crate::store::{StoreError, UpdateError};
 
 /// How many pending requests `#pending` lists in one text.
 const PENDING_LISTED: usize = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum CaptainCommand {
     Pending,
     Approve(u64),
     Deny(u64),
@@ -30,7 +29,7 @@ pub enum Command {
 
 const HELP: &str = "Captain commands: #pending (open requests), #approve 12, #deny 12, #remove Name, #mute Name, #unmute Name.";
 
-impl Command {
+impl CaptainCommand {
     /// A text that starts with one of our `#words`: the command, or how to write it properly.
     /// Any other text (a `#hashtag` included) is None: a message for the group.
     pub fn parse(body: &str) -> Option<Result<Self, &'static str>> {
@@ -76,7 +75,7 @@ pub async fn run(
     state: &AppState,
     neighborhood: &Neighborhood,
     sender: &Member,
-    command: Command,
+    command: CaptainCommand,
 ) -> Result<String, StoreError> {
     if sender.role < command.needs() {
         return Ok("Only the neighborhood's captains can use that command.".to_owned());
@@ -84,9 +83,9 @@ pub async fn run(
     let actor = format!("phone:{}", sender.phone.as_str());
     let id = neighborhood.id;
     Ok(match command {
-        Command::Help => HELP.to_owned(),
-        Command::Pending => pending(state, id).await?,
-        Command::Approve(number) => match request_id(state, id, number).await? {
+        CaptainCommand::Help => HELP.to_owned(),
+        CaptainCommand::Pending => pending(state, id).await?,
+        CaptainCommand::Approve(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
             Some(request_id) => match joining::approve(state, id, request_id, &actor).await {
                 Ok(approval) if !approval.newly => {
@@ -109,7 +108,7 @@ pub async fn run(
                 Err(error) => decision_reply(number, error)?,
             },
         },
-        Command::Deny(number) => match request_id(state, id, number).await? {
+        CaptainCommand::Deny(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
             Some(request_id) => match joining::deny(state, id, request_id, &actor).await {
                 Ok(denial) if !denial.newly => format!("#{number} was denied already."),
@@ -130,9 +129,9 @@ pub async fn run(
                 Err(error) => decision_reply(number, error)?,
             },
         },
-        Command::Remove(name) => match active_member_named(state, id, &name).await? {
+        CaptainCommand::Remove(name) => match active_member_named(state, id, &name).await? {
             None => no_member_named(&name),
-            Some(member) => match membership::remove(state, id, member.id, &actor, None).await {
+            Some(member) => match members::remove(state, id, member.id, &actor, None).await {
                 Ok(removed) => {
                     audit(
                         state,
@@ -144,16 +143,14 @@ pub async fn run(
                     .await;
                     format!("Removed {} from the group.", removed.display_name.as_str())
                 }
-                Err(RemoveError::Forbidden(rule)) => rule.to_owned(),
-                Err(RemoveError::NotFound) => no_member_named(&name),
-                Err(RemoveError::KeptChanging) => {
-                    "Something changed at the same moment; try again.".to_owned()
-                }
-                Err(RemoveError::Store(error)) => return Err(error),
+                Err(MemberError::Forbidden(rule)) => rule.to_owned(),
+                Err(MemberError::NotFound) => no_member_named(&name),
+                Err(MemberError::Store(error)) => return Err(error),
+                Err(_) => "Something changed at the same moment; try again.".to_owned(),
             },
         },
-        Command::Mute(name) => set_muted(state, id, &actor, &name, true).await?,
-        Command::Unmute(name) => set_muted(state, id, &actor, &name, false).await?,
+        CaptainCommand::Mute(name) => set_muted(state, id, &actor, &name, true).await?,
+        CaptainCommand::Unmute(name) => set_muted(state, id, &actor, &name, false).await?,
     })
 }
 
@@ -251,31 +248,27 @@ async fn set_muted(
     name: &str,
     muted: bool,
 ) -> Result<String, StoreError> {
-    for _ in 0..5 {
-        let Some(before) = active_member_named(state, id, name).await? else {
-            return Ok(no_member_named(name));
-        };
-        if before.muted == muted {
-            break;
-        }
-        let after = Member {
-            muted,
-            updated_at: OffsetDateTime::now_utc(),
-            ..before.clone()
-        };
-        if state
-            .store
-            .replace_members(id, &[(&before, &after)])
-            .await?
-        {
+    let Some(member) = active_member_named(state, id, name).await? else {
+        return Ok(no_member_named(name));
+    };
+    let changed = state
+        .store
+        .update_member(id, member.id, |member| {
+            member.muted = muted;
+            Ok::<_, StoreError>(Vec::new())
+        })
+        .await;
+    match changed {
+        Ok(update) if update.changed() => {
             let action = if muted {
                 "member.mute"
             } else {
                 "member.unmute"
             };
-            audit(state, id, actor, action, format!("member:{}", after.id)).await;
-            break;
+            audit(state, id, actor, action, format!("member:{}", member.id)).await;
         }
+        Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => {}
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => return Err(error),
     }
     Ok(if muted {
         format!(
@@ -300,31 +293,40 @@ async fn audit(state: &AppState, id: Uuid, actor: &str, action: &str, target: St
 
 #[cfg(test)]
 mod tests {
-    use super::Command;
+    use super::CaptainCommand;
 
     #[test]
     fn commands_are_our_hash_words_and_anything_else_is_a_message() {
         assert_eq!(
-            Command::parse("#approve 12"),
-            Some(Ok(Command::Approve(12)))
+            CaptainCommand::parse("#approve 12"),
+            Some(Ok(CaptainCommand::Approve(12)))
         );
         assert_eq!(
-            Command::parse(" #APPROVE #7 "),
-            Some(Ok(Command::Approve(7)))
-        );
-        assert_eq!(Command::parse("#deny 3"), Some(Ok(Command::Deny(3))));
-        assert_eq!(
-            Command::parse("#remove Ana R."),
-            Some(Ok(Command::Remove("Ana R.".into())))
+            CaptainCommand::parse(" #APPROVE #7 "),
+            Some(Ok(CaptainCommand::Approve(7)))
         );
         assert_eq!(
-            Command::parse("#mute Bo"),
-            Some(Ok(Command::Mute("Bo".into())))
+            CaptainCommand::parse("#deny 3"),
+            Some(Ok(CaptainCommand::Deny(3)))
         );
-        assert_eq!(Command::parse("#pending"), Some(Ok(Command::Pending)));
-        assert!(matches!(Command::parse("#approve twelve"), Some(Err(_))));
-        assert!(matches!(Command::parse("#remove"), Some(Err(_))));
-        assert_eq!(Command::parse("#blockparty at 7!"), None);
-        assert_eq!(Command::parse("approve 12"), None);
+        assert_eq!(
+            CaptainCommand::parse("#remove Ana R."),
+            Some(Ok(CaptainCommand::Remove("Ana R.".into())))
+        );
+        assert_eq!(
+            CaptainCommand::parse("#mute Bo"),
+            Some(Ok(CaptainCommand::Mute("Bo".into())))
+        );
+        assert_eq!(
+            CaptainCommand::parse("#pending"),
+            Some(Ok(CaptainCommand::Pending))
+        );
+        assert!(matches!(
+            CaptainCommand::parse("#approve twelve"),
+            Some(Err(_))
+        ));
+        assert!(matches!(CaptainCommand::parse("#remove"), Some(Err(_))));
+        assert_eq!(CaptainCommand::parse("#blockparty at 7!"), None);
+        assert_eq!(CaptainCommand::parse("approve 12"), None);
     }
 }

@@ -20,9 +20,10 @@ use crate::domain::neighborhood::{
 };
 use crate::domain::phone::Phone;
 use crate::domain::quiet_hours::QuietHours;
+use crate::services::neighborhoods::NeighborhoodError;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::StoreError;
-use crate::store::neighborhoods::UpdateError;
+use crate::store::UpdateError;
 use crate::twilio::TwilioError;
 use crate::twilio::types::{
     BuyNumber, ConversationParams, ConversationState, CreateConversationMessage,
@@ -89,6 +90,16 @@ pub enum ProvisionError {
     Twilio(#[from] TwilioError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<NeighborhoodError> for ProvisionError {
+    fn from(error: NeighborhoodError) -> Self {
+        match error {
+            NeighborhoodError::NotFound => Self::NotFound,
+            NeighborhoodError::Archived => Self::Archived,
+            NeighborhoodError::Store(error) => Self::Store(error),
+        }
+    }
 }
 
 impl From<UpdateError<ProvisionError>> for ProvisionError {
@@ -387,22 +398,6 @@ fn ignore_gone(result: Result<(), TwilioError>) -> Result<(), String> {
     }
 }
 
-/// The neighborhood, unless it is missing or archived (404 / 409 at the API edge).
-pub async fn active_neighborhood(
-    state: &AppState,
-    id: Uuid,
-) -> Result<Neighborhood, ProvisionError> {
-    let neighborhood = state
-        .store
-        .get_neighborhood(id)
-        .await?
-        .ok_or(ProvisionError::NotFound)?;
-    if neighborhood.state == NeighborhoodState::Archived {
-        return Err(ProvisionError::Archived);
-    }
-    Ok(neighborhood)
-}
-
 /// Applies changes; a new name also renames every shard's Conversation (its FriendlyName).
 #[tracing::instrument(skip_all, fields(neighborhood_id = %id))]
 pub async fn update_neighborhood(
@@ -410,7 +405,7 @@ pub async fn update_neighborhood(
     id: Uuid,
     changes: NeighborhoodChanges,
 ) -> Result<Neighborhood, ProvisionError> {
-    let current = active_neighborhood(state, id).await?;
+    let current = super::neighborhoods::active(state, id).await?;
     if let Some(name) = changes.name.as_ref().filter(|name| **name != current.name) {
         let account = twilio(state)?;
         for shard in &current.shards {
@@ -469,7 +464,7 @@ pub async fn archive_neighborhood(
     release_number: bool,
     farewell: Option<&str>,
 ) -> Result<Neighborhood, ProvisionError> {
-    let current = active_neighborhood(state, id).await?;
+    let current = super::neighborhoods::active(state, id).await?;
     let account = twilio(state)?;
     if let Some(text) = farewell {
         // Posted while the Conversations still carry texts; closing them comes next.

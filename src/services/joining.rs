@@ -4,14 +4,21 @@
 //! policy is `open`, is approved on the spot. Each decision, its member and its texts are written
 //! in one step, so two captains deciding at once make one member.
 
+use std::collections::BTreeMap;
+
 use futures::StreamExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::join_request::{JoinRequest, JoinState};
-use crate::domain::member::{ConsentRecord, Member, MemberStatus, Role, SyncState};
-use crate::domain::neighborhood::{JoinPolicy, Neighborhood, NeighborhoodState};
-use crate::membership;
+use crate::auth::codes;
+use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
+use crate::domain::member::{
+    Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_in_use,
+};
+use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
+use crate::domain::phone::Phone;
+use crate::services::neighborhoods::{self, NeighborhoodError};
+use crate::services::{members, texts};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::join_requests::{Advance, MemberChange};
@@ -63,15 +70,13 @@ async fn neighborhood_taking_members(
     state: &AppState,
     neighborhood_id: Uuid,
 ) -> Result<Neighborhood, DecisionError> {
-    let neighborhood = state
-        .store
-        .get_neighborhood(neighborhood_id)
-        .await?
-        .ok_or(DecisionError::NeighborhoodNotFound)?;
-    if neighborhood.state == NeighborhoodState::Archived {
-        return Err(DecisionError::Archived);
-    }
-    Ok(neighborhood)
+    neighborhoods::active(state, neighborhood_id)
+        .await
+        .map_err(|error| match error {
+            NeighborhoodError::NotFound => DecisionError::NeighborhoodNotFound,
+            NeighborhoodError::Archived => DecisionError::Archived,
+            NeighborhoodError::Store(error) => DecisionError::Store(error),
+        })
 }
 
 /// Lets the neighbor in: their member record, their participant and a welcome text. Approving an
@@ -199,15 +204,7 @@ async fn approve_against(
             member_id: Some(member.id),
             ..before.clone()
         };
-        let effects = vec![
-            Effect::AddParticipant {
-                member_id: member.id,
-            },
-            Effect::SendSms {
-                to: before.phone.as_str().to_owned(),
-                body: welcome_text(neighborhood),
-            },
-        ];
+        let effects = members::admission_effects(neighborhood, &member);
         let advanced = advance(
             state,
             neighborhood,
@@ -252,7 +249,7 @@ async fn advance(
     member: &Member,
     mut effects: Vec<Effect>,
 ) -> Result<Advance, StoreError> {
-    effects.extend(crate::catch_up::effect(state, neighborhood, &before.phone).await?);
+    effects.extend(crate::services::catch_up::effect(state, neighborhood, &before.phone).await?);
     let change = MemberChange {
         before: former,
         after: member,
@@ -271,47 +268,189 @@ fn member_from(
     members: &[Member],
     decided_by: &str,
 ) -> Member {
-    let others: Vec<&Member> = members
-        .iter()
-        .filter(|m| Some(m.id) != former.map(|f| f.id))
-        .collect();
-    let consent = ConsentRecord {
-        channel: request.channel,
-        evidence: request.consent.clone(),
-        approved_by: Some(decided_by.to_owned()),
+    let admission = Admission {
+        neighborhood_id: request.neighborhood_id,
+        phone: request.phone.clone(),
+        name: request.name.clone(),
+        address: request.address.clone(),
+        answers: request.answers.clone(),
+        consent: Some(ConsentRecord {
+            channel: request.channel,
+            evidence: request.consent.clone(),
+            approved_by: Some(decided_by.to_owned()),
+        }),
+        back_in: format!("Back in: request #{} approved", request.number),
     };
+    admission.member(former, name_in_use(members, former.map(|f| f.id)))
+}
+
+/// How a neighbor asking to join proves their phone and shows an invitation.
+#[derive(Debug, Clone)]
+pub enum Asked {
+    /// On the join page, maybe with a personal invite code; the phone is confirmed by a texted
+    /// code.
+    Web { invite: Option<String>, ip: String },
+    /// By texting `JOIN Name` (inbound message `message_sid`): the phone proved itself, and an
+    /// invitation is one texted to that phone.
+    Text { message_sid: String },
+    /// By texting START after STOP: a former member asking back in, who needs no invitation.
+    Back { message_sid: String },
+}
+
+/// A neighbor asking to join.
+#[derive(Debug, Clone)]
+pub struct Asking {
+    pub phone: Phone,
+    pub name: DisplayName,
+    pub address: Option<String>,
+    pub answers: BTreeMap<String, String>,
+    pub asked: Asked,
+}
+
+/// Why a request was not filed.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the phone is in the group already")]
+    AlreadyMember,
+    /// The `invite_only` policy, and no invitation for this phone.
+    #[error("the neighborhood takes members by invitation only")]
+    InviteOnly,
+    #[error(transparent)]
+    Decision(#[from] DecisionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Files a join request, whichever way it came in. A phone with an open request gets that
+/// request back, never a second one. A request on the web waits for the code texted to its phone
+/// (sent from here); one by text is confirmed at once, reaching the captains (or, under the
+/// `open` policy, approved).
+pub async fn file(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    asking: Asking,
+) -> Result<JoinRequest, FileError> {
+    if state
+        .store
+        .member_by_phone(neighborhood.id, &asking.phone)
+        .await?
+        .is_some_and(|m| m.status == MemberStatus::Active)
+    {
+        return Err(FileError::AlreadyMember);
+    }
+    let invited = match &asking.asked {
+        Asked::Web {
+            invite: Some(code), ..
+        } => {
+            state
+                .store
+                .invited_phone(neighborhood.id, code)
+                .await?
+                .as_deref()
+                == Some(asking.phone.as_str())
+        }
+        Asked::Web { invite: None, .. } => false,
+        Asked::Text { .. } if neighborhood.join_policy == JoinPolicy::InviteOnly => {
+            state
+                .store
+                .was_invited(neighborhood.id, &asking.phone)
+                .await?
+        }
+        Asked::Text { .. } => false,
+        Asked::Back { .. } => true,
+    };
+    let needs_invitation = !matches!(asking.asked, Asked::Back { .. });
+    if neighborhood.join_policy == JoinPolicy::InviteOnly && needs_invitation && !invited {
+        return Err(FileError::InviteOnly);
+    }
     let now = OffsetDateTime::now_utc();
-    let base = match former {
-        Some(former) => Member {
-            status: MemberStatus::Active,
-            status_reason: Some(format!("Back in: request #{} approved", request.number)),
-            joined_at: now,
-            updated_at: now,
-            sync: SyncState::Pending,
-            ..former.clone()
-        },
-        None => Member::joining(
-            request.neighborhood_id,
-            request.phone.clone(),
-            request.name.clone(),
-            Role::Member,
+    let (channel, consent) = match &asking.asked {
+        Asked::Web { ip, .. } => (
+            if invited {
+                JoinChannel::Invite
+            } else {
+                JoinChannel::Web
+            },
+            Consent {
+                text: consent_text(neighborhood.name.as_str()),
+                at: now,
+                ip: Some(ip.clone()),
+                message_sid: None,
+            },
+        ),
+        Asked::Text { message_sid } | Asked::Back { message_sid } => (
+            JoinChannel::Sms,
+            Consent {
+                text: format!("Texted to ask to join {}", neighborhood.name.as_str()),
+                at: now,
+                ip: None,
+                message_sid: Some(message_sid.clone()),
+            },
         ),
     };
-    Member {
-        display_name: base.display_name.clone().unique_among(&others),
-        address: request.address.clone().or(base.address.clone()),
-        answers: request.answers.clone(),
-        consent: Some(consent),
-        ..base
+    let new = JoinRequest {
+        id: Uuid::now_v7(),
+        number: state
+            .store
+            .next_join_request_number(neighborhood.id)
+            .await?,
+        neighborhood_id: neighborhood.id,
+        phone: asking.phone.clone(),
+        name: asking.name,
+        address: asking.address,
+        answers: asking.answers,
+        channel,
+        state: JoinState::PendingVerification,
+        consent,
+        created_at: now,
+        decided_by: None,
+        decided_at: None,
+        member_id: None,
+    };
+    let id = state.store.insert_join_request(&new).await?;
+    let Some(stored) = state.store.join_request(neighborhood.id, id).await? else {
+        return Ok(new);
+    };
+    if stored.state != JoinState::PendingVerification {
+        return Ok(stored);
+    }
+    match asking.asked {
+        Asked::Web { .. } => {
+            send_join_code(state, neighborhood, &stored).await?;
+            Ok(stored)
+        }
+        Asked::Text { .. } | Asked::Back { .. } => {
+            Ok(confirmed(state, neighborhood, &stored).await?)
+        }
     }
 }
 
-/// The first text a new member gets: what the number is and how to get out.
-pub fn welcome_text(neighborhood: &Neighborhood) -> String {
-    format!(
-        "Welcome to {}! Texts to this number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all texts, HELP for help.",
-        neighborhood.name.as_str()
-    )
+/// Texts a fresh code to confirm the phone behind `request`; only its hash is kept.
+async fn send_join_code(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    request: &JoinRequest,
+) -> Result<(), StoreError> {
+    let code = codes::new_code();
+    let hash = codes::hash(state.session_key.expose(), &request.phone, &code);
+    state
+        .store
+        .store_join_code(
+            neighborhood.id,
+            request.id,
+            &hash,
+            codes::CODE_ATTEMPTS,
+            codes::CODE_TTL,
+        )
+        .await?;
+    tokio::spawn(codes::send_join_code(
+        state.clone(),
+        request.phone.clone(),
+        neighborhood.phone_number.clone(),
+        neighborhood.name.as_str().to_owned(),
+        code,
+    ));
+    Ok(())
 }
 
 /// Turns the neighbor down, with a polite text. Denying a denied request again answers it again.
@@ -414,5 +553,5 @@ async fn captain_notices(
         request.number,
         request.number
     );
-    membership::texts_to_captains(state, neighborhood_id, &notice, |m| m.join_request_texts).await
+    texts::texts_to_captains(state, neighborhood_id, &notice, |m| m.join_request_texts).await
 }

@@ -24,10 +24,9 @@ use uuid::Uuid;
 use crate::domain::costs::{
     self, Bill, Money, Month, Threshold, Usage, charged_active_users, over_budget,
 };
-use crate::domain::member::{MemberStatus, Placed};
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::segments::{self, Encoding};
-use crate::membership;
+use crate::services::texts;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::{AuditEntry, rfc3339_now};
@@ -218,10 +217,10 @@ async fn alert(
     budget: Money,
 ) -> Result<(), StoreError> {
     let text = alert_text(neighborhood, threshold, cost, budget);
-    let texts = membership::texts_to_captains(state, neighborhood.id, &text, |_| true).await?;
+    let alerts = texts::texts_to_captains(state, neighborhood.id, &text, |_| true).await?;
     if !state
         .store
-        .claim_budget_alert(neighborhood.id, &month.key(), threshold.flag(), &texts)
+        .claim_budget_alert(neighborhood.id, &month.key(), threshold.flag(), &alerts)
         .await?
     {
         return Ok(());
@@ -240,7 +239,7 @@ async fn alert(
             "month": month.key(),
             "cost": cost.to_string(),
             "monthly_budget": budget.to_string(),
-            "captains_texted": texts.len(),
+            "captains_texted": alerts.len(),
         }),
     );
     state
@@ -267,49 +266,6 @@ fn alert_text(
             "{name} has reached its {budget} monthly texting budget ({cost} this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on."
         ),
     }
-}
-
-/// The members a shard delivers a group message to: everyone placed in it (a member whose
-/// removal is still on its way is still there), but the author and phones that texted STOP
-/// (Twilio refuses those deliveries, and bills no segment for them).
-pub fn recipients<M: Placed>(
-    members: &[M],
-    conversation_sid: &str,
-    author: Option<Uuid>,
-) -> Vec<Uuid> {
-    members
-        .iter()
-        .filter(|member| {
-            member.conversation_sid() == Some(conversation_sid)
-                && member.status() != MemberStatus::OptedOut
-                && Some(member.member_id()) != author
-        })
-        .map(Placed::member_id)
-        .collect()
-}
-
-/// The copies of a group message into the neighborhood's shards (all but `written_in`, where
-/// Twilio delivers it itself), each knowing whom it reaches.
-pub fn relays<M: Placed>(
-    neighborhood: &Neighborhood,
-    members: &[M],
-    author: &str,
-    body: &str,
-    source_message_sid: &str,
-    written_in: Option<&str>,
-) -> Vec<Effect> {
-    neighborhood
-        .shards
-        .iter()
-        .filter(|shard| Some(shard.conversation_sid.as_str()) != written_in)
-        .map(|shard| Effect::Relay {
-            conversation_sid: shard.conversation_sid.clone(),
-            author: author.to_owned(),
-            body: body.to_owned(),
-            source_message_sid: source_message_sid.to_owned(),
-            recipients: recipients(members, &shard.conversation_sid, None),
-        })
-        .collect()
 }
 
 /// What an announcement will cost before it goes out.
@@ -347,7 +303,7 @@ pub async fn plan_announcement(
     message_sid: &str,
 ) -> Result<Announcement, StoreError> {
     let members = state.store.members(neighborhood.id).await?;
-    let relays = relays(neighborhood, &members, "system", signed, message_sid, None);
+    let relays = super::relay::relays(neighborhood, &members, "system", signed, message_sid, None);
     let reached: Vec<Uuid> = relays
         .iter()
         .flat_map(|relay| match relay {
@@ -413,7 +369,7 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
     let members = state.store.members(neighborhood_id).await?;
     let mut released = 0;
     for (raw, announcement) in held {
-        let relays = relays(
+        let relays = super::relay::relays(
             &neighborhood,
             &members,
             "system",
@@ -475,41 +431,6 @@ pub async fn budget_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::member::{DisplayName, Member, Participant, Role};
-    use crate::domain::phone::Phone;
-
-    fn placed(phone: &str, shard: Option<&str>, status: MemberStatus) -> Member {
-        let mut member = Member::joining(
-            Uuid::nil(),
-            Phone::parse(phone).unwrap(),
-            DisplayName::parse(phone).unwrap(),
-            Role::Member,
-        );
-        member.status = status;
-        member.participant = shard.map(|sid| Participant {
-            conversation_sid: sid.to_owned(),
-            participant_sid: format!("MB{phone}"),
-        });
-        member
-    }
-
-    #[test]
-    fn a_shard_delivers_to_its_participants_but_the_author_and_opted_out_phones() {
-        let author = placed("+15550001001", Some("CH1"), MemberStatus::Active);
-        let members = [
-            author.clone(),
-            placed("+15550001002", Some("CH1"), MemberStatus::Active),
-            // Left, but the removal has not reached Twilio yet: still delivered to.
-            placed("+15550001003", Some("CH1"), MemberStatus::Left),
-            placed("+15550001004", Some("CH1"), MemberStatus::OptedOut),
-            placed("+15550001005", Some("CH2"), MemberStatus::Active),
-            placed("+15550001006", None, MemberStatus::Active),
-        ];
-        let ids = |indexes: &[usize]| indexes.iter().map(|&i| members[i].id).collect::<Vec<_>>();
-        assert_eq!(recipients(&members, "CH1", Some(author.id)), ids(&[1, 2]));
-        assert_eq!(recipients(&members, "CH1", None), ids(&[0, 1, 2]));
-        assert_eq!(recipients(&members, "CH2", Some(author.id)), ids(&[4]));
-    }
 
     #[test]
     fn a_group_copy_charges_every_recipient_and_makes_them_active() {

@@ -141,7 +141,9 @@ async fn send(
     let message_sid = sent.message_sid();
     let signed = sent.signed_text();
     // The relays name their recipients, so the cost ledger charges each copy once posted.
-    let plan = crate::costs::plan_announcement(state, neighborhood, &signed, &message_sid).await?;
+    let plan =
+        crate::services::costs::plan_announcement(state, neighborhood, &signed, &message_sid)
+            .await?;
     if budget == Budget::Respect && plan.estimate.held {
         return Err(SendError::Held);
     }

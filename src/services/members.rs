@@ -1,0 +1,495 @@
+//! Who is in the group, and every change to a member: admitting someone (whichever way they came
+//! in), a captain's add, edit, pause, removal and ownership transfer, a sync retry, and what
+//! neighbors do by text (LEAVE here; STOP, which Twilio applies to the whole Messaging Service).
+//! Each change and its Twilio side effects are written together through the outbox, with
+//! [`Store::update_member`](crate::store::Store::update_member) or `update_roster`.
+
+use uuid::Uuid;
+
+use crate::domain::access::{may_change_role, may_remove};
+use crate::domain::join_request::{Consent, JoinChannel};
+use crate::domain::member::{
+    Admission, ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, name_in_use,
+};
+use crate::domain::neighborhood::Neighborhood;
+use crate::domain::phone::Phone;
+use crate::services::texts;
+use crate::state::AppState;
+use crate::store::member_changes::{MemberUpdate, RosterChange};
+use crate::store::outbox::Effect;
+use crate::store::{StoreError, UpdateError};
+
+/// Why a change to a member was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("no such member")]
+    NotFound,
+    /// A role rule forbids it (the owner cannot be removed), phrased for people.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The change is not one this member can take, phrased for people (for the field `status`).
+    #[error("{0}")]
+    InvalidStatus(&'static str),
+    /// The phone is an active member already, under this name.
+    #[error("That phone is already a member ({0}).")]
+    AlreadyMember(String),
+    #[error("Another member already uses that name.")]
+    NameTaken,
+    #[error("Nothing to retry: this member's last change did not fail.")]
+    NothingToRetry,
+    #[error("the neighborhood has no owner")]
+    NoOwner,
+    #[error("the member kept changing")]
+    KeptChanging,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<UpdateError<MemberError>> for MemberError {
+    fn from(error: UpdateError<MemberError>) -> Self {
+        match error {
+            UpdateError::NotFound => Self::NotFound,
+            UpdateError::Contended => Self::KeptChanging,
+            UpdateError::Rejected(error) => error,
+            UpdateError::Store(error) => Self::Store(error),
+        }
+    }
+}
+
+/// The effect that takes a member's participant out of the group, if they have one.
+pub fn removal(member: &Member) -> Option<Effect> {
+    member
+        .participant
+        .as_ref()
+        .map(|participant| Effect::RemoveParticipant {
+            member_id: member.id,
+            conversation_sid: participant.conversation_sid.clone(),
+            participant_sid: participant.participant_sid.clone(),
+        })
+}
+
+/// What admitting `member` sets off: their participant in a Conversation with room, and the
+/// welcome text.
+pub fn admission_effects(neighborhood: &Neighborhood, member: &Member) -> Vec<Effect> {
+    vec![
+        Effect::AddParticipant {
+            member_id: member.id,
+        },
+        Effect::SendSms {
+            to: member.phone.as_str().to_owned(),
+            body: texts::welcome_text(neighborhood),
+        },
+    ]
+}
+
+/// A member out of the group, as `status` says why: their participant leaves, or, not in a
+/// Conversation yet, a queued join finds them inactive and does nothing.
+fn take_out(member: &mut Member, status: MemberStatus, reason: String) -> Vec<Effect> {
+    member.status = status;
+    member.status_reason = Some(reason);
+    let removal = removal(member);
+    member.sync = if removal.is_some() {
+        SyncState::Pending
+    } else {
+        SyncState::Done
+    };
+    removal.into_iter().collect()
+}
+
+/// A neighbor a captain adds directly: their phone, name and address.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub phone: Phone,
+    pub name: DisplayName,
+    pub address: Option<String>,
+}
+
+/// A captain (`actor`, from `ip`) adds a neighbor who asked in person, attesting their consent; a
+/// former member is added back as themselves.
+pub async fn add(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    new: NewMember,
+    actor: &str,
+    ip: String,
+) -> Result<Member, MemberError> {
+    let consent = ConsentRecord {
+        channel: JoinChannel::Captain,
+        evidence: Consent {
+            text: format!(
+                "A captain ({actor}) attests this neighbor agreed to receive {}'s group texts.",
+                neighborhood.name.as_str()
+            ),
+            at: time::OffsetDateTime::now_utc(),
+            ip: Some(ip),
+            message_sid: None,
+        },
+        approved_by: Some(actor.to_owned()),
+    };
+    let admission = Admission {
+        neighborhood_id: neighborhood.id,
+        phone: new.phone,
+        name: new.name,
+        address: new.address,
+        answers: Default::default(),
+        consent: Some(consent),
+        back_in: "Added back by a captain".to_owned(),
+    };
+    let added = state
+        .store
+        .update_roster(neighborhood.id, |members| {
+            let former = members.iter().find(|m| m.phone == admission.phone);
+            if let Some(active) = former.filter(|m| m.status == MemberStatus::Active) {
+                return Err(MemberError::AlreadyMember(
+                    active.display_name.as_str().to_owned(),
+                ));
+            }
+            let member = admission
+                .clone()
+                .member(former, name_in_use(members, former.map(|f| f.id)));
+            let effects = admission_effects(neighborhood, &member);
+            Ok(RosterChange::one(
+                former.cloned(),
+                member.clone(),
+                effects,
+                member,
+            ))
+        })
+        .await?;
+    Ok(added)
+}
+
+/// A neighbor someone added as a participant in Twilio directly (`placed`): a member now, or a
+/// former member back, already in the group (so no participant to add and no welcome).
+pub async fn admit_added_in_twilio(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    phone: Phone,
+    placed: crate::domain::member::Participant,
+) -> Result<Option<Member>, StoreError> {
+    let last_digits: String = phone
+        .as_str()
+        .chars()
+        .skip(phone.as_str().len().saturating_sub(4))
+        .collect();
+    let Ok(stranger_name) = DisplayName::parse(&format!("Neighbor {last_digits}")) else {
+        return Ok(None);
+    };
+    let admitted = state
+        .store
+        .update_roster(neighborhood_id, |members| {
+            let former = members.iter().find(|m| m.phone == phone);
+            if former.is_some_and(|m| m.participant.as_ref() == Some(&placed)) {
+                return Ok::<_, StoreError>(RosterChange::none(None));
+            }
+            let admission = Admission {
+                neighborhood_id,
+                phone: phone.clone(),
+                name: former.map_or_else(|| stranger_name.clone(), |f| f.display_name.clone()),
+                address: None,
+                answers: Default::default(),
+                consent: None,
+                back_in: "Added in Twilio, outside the service".to_owned(),
+            };
+            let mut member = admission.member(former, name_in_use(members, former.map(|f| f.id)));
+            member.status_reason = Some("Added in Twilio, outside the service".to_owned());
+            member.participant = Some(placed.clone());
+            member.sync = SyncState::Done;
+            Ok(RosterChange::one(
+                former.cloned(),
+                member.clone(),
+                Vec::new(),
+                Some(member),
+            ))
+        })
+        .await;
+    match admitted {
+        Ok(Some(member)) => {
+            state
+                .store
+                .index_participant(neighborhood_id, &placed.participant_sid, member.id)
+                .await?;
+            Ok(Some(member))
+        }
+        Ok(None) => Ok(None),
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
+        // Kept changing: the periodic reconciliation with Twilio settles it.
+        Err(UpdateError::Contended | UpdateError::NotFound) => Ok(None),
+    }
+}
+
+/// What a captain changes about a member; `None` leaves it as it is.
+#[derive(Debug, Clone, Default)]
+pub struct MemberChanges {
+    pub role: Option<Role>,
+    pub display_name: Option<DisplayName>,
+    pub join_request_texts: Option<bool>,
+    pub muted: Option<bool>,
+    /// `paused` or `active`: pause or resume.
+    pub status: Option<MemberStatus>,
+}
+
+/// A captain (or less: `by_captain` false) changes a member. The answer holds the member before
+/// and after (equal when nothing changed).
+pub async fn update(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    changes: &MemberChanges,
+    by_captain: bool,
+    actor: &str,
+) -> Result<MemberUpdate, MemberError> {
+    if let Some(name) = &changes.display_name {
+        let taken = state
+            .store
+            .members(neighborhood_id)
+            .await?
+            .iter()
+            .any(|other| {
+                other.id != member_id
+                    && other
+                        .display_name
+                        .as_str()
+                        .eq_ignore_ascii_case(name.as_str())
+            });
+        if taken {
+            return Err(MemberError::NameTaken);
+        }
+    }
+    let updated = state
+        .store
+        .update_member(neighborhood_id, member_id, |member| {
+            if let Some(role) = changes.role.filter(|role| *role != member.role) {
+                may_change_role(by_captain, member.role, role).map_err(MemberError::Forbidden)?;
+                member.role = role;
+            }
+            if let Some(name) = &changes.display_name {
+                member.display_name = name.clone();
+            }
+            if let Some(texts) = changes.join_request_texts {
+                member.join_request_texts = texts;
+            }
+            if let Some(muted) = changes.muted {
+                member.muted = muted;
+            }
+            match changes.status.filter(|status| *status != member.status) {
+                Some(status) => pause_or_resume(member, status, actor),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    Ok(updated)
+}
+
+fn pause_or_resume(
+    member: &mut Member,
+    status: MemberStatus,
+    actor: &str,
+) -> Result<Vec<Effect>, MemberError> {
+    match (member.status, status) {
+        (MemberStatus::Active, MemberStatus::Paused) => Ok(take_out(
+            member,
+            MemberStatus::Paused,
+            format!("Paused by {actor}"),
+        )),
+        (MemberStatus::Paused, MemberStatus::Active) => {
+            member.status = MemberStatus::Active;
+            member.status_reason = Some(format!("Resumed by {actor}"));
+            member.sync = SyncState::Pending;
+            Ok(vec![Effect::AddParticipant {
+                member_id: member.id,
+            }])
+        }
+        _ => Err(MemberError::InvalidStatus(
+            "Only an active member can be paused, and only a paused one resumed.",
+        )),
+    }
+}
+
+/// Queues a member's failed change again (`sync` is `failed`): adding an active member to the
+/// group text, or taking an inactive one out. Where Twilio already matches the record, only the
+/// failure mark goes. True when something was queued.
+pub async fn retry_sync(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+) -> Result<(Member, bool), MemberError> {
+    let mut queued = false;
+    let updated = state
+        .store
+        .update_member(neighborhood_id, member_id, |member| {
+            if !matches!(member.sync, SyncState::Failed { .. }) {
+                return Err(MemberError::NothingToRetry);
+            }
+            let active = member.status == MemberStatus::Active;
+            let effect = match (removal(member), active) {
+                (None, true) => Effect::AddParticipant {
+                    member_id: member.id,
+                },
+                (Some(removal), false) => removal,
+                _ => {
+                    member.sync = SyncState::Done;
+                    queued = false;
+                    return Ok(Vec::new());
+                }
+            };
+            member.sync = SyncState::Pending;
+            queued = true;
+            Ok(vec![effect])
+        })
+        .await?;
+    Ok((updated.after, queued))
+}
+
+/// A handover: the owner now, and the one who stepped down to captain (None when the member
+/// asked for was the owner already, so nothing changed).
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub owner: Member,
+    pub previous_owner: Option<Member>,
+}
+
+/// Makes an active member the owner; the current owner becomes a captain, in one write.
+pub async fn transfer_ownership(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    new_owner_id: Uuid,
+) -> Result<Transfer, MemberError> {
+    let transferred = state
+        .store
+        .update_roster(neighborhood_id, |members| {
+            let new_owner = members
+                .iter()
+                .find(|member| member.id == new_owner_id)
+                .ok_or(MemberError::NotFound)?;
+            if new_owner.status != MemberStatus::Active {
+                return Err(MemberError::Forbidden(
+                    "Only an active member can become the owner.",
+                ));
+            }
+            if new_owner.role == Role::Owner {
+                return Ok(RosterChange::none(Transfer {
+                    owner: new_owner.clone(),
+                    previous_owner: None,
+                }));
+            }
+            let old_owner = members
+                .iter()
+                .find(|member| member.role == Role::Owner)
+                .ok_or(MemberError::NoOwner)?;
+            let now = time::OffsetDateTime::now_utc();
+            let promoted = Member {
+                role: Role::Owner,
+                updated_at: now,
+                ..new_owner.clone()
+            };
+            let stepped_down = Member {
+                role: Role::Captain,
+                updated_at: now,
+                ..old_owner.clone()
+            };
+            Ok(RosterChange {
+                writes: vec![
+                    (Some(new_owner.clone()), promoted.clone()),
+                    (Some(old_owner.clone()), stepped_down.clone()),
+                ],
+                effects: Vec::new(),
+                answer: Transfer {
+                    owner: promoted,
+                    previous_owner: Some(stepped_down),
+                },
+            })
+        })
+        .await?;
+    Ok(transferred)
+}
+
+/// A captain removes a member: listed as `removed`, out of the group text, and first sent
+/// `notice` if there is one. Removing a removed member again changes nothing.
+pub async fn remove(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    actor: &str,
+    notice: Option<&str>,
+) -> Result<Member, MemberError> {
+    let removed = state
+        .store
+        .update_member(neighborhood_id, member_id, |member| {
+            may_remove(member.role).map_err(MemberError::Forbidden)?;
+            if member.status == MemberStatus::Removed {
+                return Ok(Vec::new());
+            }
+            let mut effects: Vec<Effect> = notice
+                .map(|notice| Effect::SendSms {
+                    to: member.phone.as_str().to_owned(),
+                    body: notice.to_owned(),
+                })
+                .into_iter()
+                .collect();
+            effects.extend(take_out(
+                member,
+                MemberStatus::Removed,
+                format!("Removed by {actor}"),
+            ));
+            Ok(effects)
+        })
+        .await?;
+    Ok(removed.after)
+}
+
+/// LEAVE: out of this neighborhood's group only, with a confirming text. The owner cannot leave
+/// without handing the neighborhood over first.
+pub async fn leave(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    member: &Member,
+) -> Result<(), StoreError> {
+    let reply = if member.role == Role::Owner {
+        "You own this neighborhood: hand it to another member before leaving (in the admin app)."
+            .to_owned()
+    } else {
+        take_out_by_text(state, member, MemberStatus::Left, "Texted LEAVE").await?;
+        format!(
+            "You left {}. Text JOIN and your name to this number to ask to rejoin.",
+            neighborhood.name.as_str()
+        )
+    };
+    texts::queue_text(state, neighborhood.id, &member.phone, reply).await
+}
+
+/// STOP: Twilio now blocks every text to this phone from the Messaging Service, so the phone is
+/// marked opted out, and taken out of the group, in every neighborhood of the deployment.
+pub async fn opt_out_everywhere(state: &AppState, phone: &Phone) -> Result<(), StoreError> {
+    for (neighborhood_id, _) in state.store.roles_of(phone).await? {
+        if let Some(member) = state.store.member_by_phone(neighborhood_id, phone).await? {
+            take_out_by_text(
+                state,
+                &member,
+                MemberStatus::OptedOut,
+                "Texted STOP: no texts from any neighborhood until START",
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A member out by their own text. One that kept changing is left as it is (they can text again).
+async fn take_out_by_text(
+    state: &AppState,
+    member: &Member,
+    status: MemberStatus,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let taken_out = state
+        .store
+        .update_member(member.neighborhood_id, member.id, |member| {
+            Ok::<_, StoreError>(take_out(member, status, reason.to_owned()))
+        })
+        .await;
+    match taken_out {
+        Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
+    }
+}

@@ -1,0 +1,12 @@
+//! What the service does, whoever asks: the HTTP API, Twilio's webhooks, a captain's texts and
+//! the background jobs all call these functions, which hold the rules and write through `store`.
+
+pub mod announcements;
+pub mod catch_up;
+pub mod costs;
+pub mod joining;
+pub mod members;
+pub mod neighborhoods;
+pub mod provisioning;
+pub mod relay;
+pub mod texts;

@@ -1,0 +1,92 @@
+//! A group message reaches every shard: Twilio delivers it in the Conversation it was written
+//! in, and the service copies it (a relay) into each of the others. This decides who each copy
+//! reaches, which is also what the cost ledger charges.
+
+use uuid::Uuid;
+
+use crate::domain::member::{MemberStatus, Placed};
+use crate::domain::neighborhood::Neighborhood;
+use crate::store::outbox::Effect;
+
+/// The members a shard delivers a group message to: everyone placed in it (a member whose
+/// removal is still on its way is still there), but the author and phones that texted STOP
+/// (Twilio refuses those deliveries, and bills no segment for them).
+pub fn recipients<M: Placed>(
+    members: &[M],
+    conversation_sid: &str,
+    author: Option<Uuid>,
+) -> Vec<Uuid> {
+    members
+        .iter()
+        .filter(|member| {
+            member.conversation_sid() == Some(conversation_sid)
+                && member.status() != MemberStatus::OptedOut
+                && Some(member.member_id()) != author
+        })
+        .map(Placed::member_id)
+        .collect()
+}
+
+/// The copies of a group message into the neighborhood's shards (all but `written_in`, where
+/// Twilio delivers it itself), each knowing whom it reaches.
+pub fn relays<M: Placed>(
+    neighborhood: &Neighborhood,
+    members: &[M],
+    author: &str,
+    body: &str,
+    source_message_sid: &str,
+    written_in: Option<&str>,
+) -> Vec<Effect> {
+    neighborhood
+        .shards
+        .iter()
+        .filter(|shard| Some(shard.conversation_sid.as_str()) != written_in)
+        .map(|shard| Effect::Relay {
+            conversation_sid: shard.conversation_sid.clone(),
+            author: author.to_owned(),
+            body: body.to_owned(),
+            source_message_sid: source_message_sid.to_owned(),
+            recipients: recipients(members, &shard.conversation_sid, None),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::member::{DisplayName, Member, Participant, Role};
+    use crate::domain::phone::Phone;
+
+    fn placed(phone: &str, shard: Option<&str>, status: MemberStatus) -> Member {
+        let mut member = Member::joining(
+            Uuid::nil(),
+            Phone::parse(phone).unwrap(),
+            DisplayName::parse(phone).unwrap(),
+            Role::Member,
+        );
+        member.status = status;
+        member.participant = shard.map(|sid| Participant {
+            conversation_sid: sid.to_owned(),
+            participant_sid: format!("MB{phone}"),
+        });
+        member
+    }
+
+    #[test]
+    fn a_shard_delivers_to_its_participants_but_the_author_and_opted_out_phones() {
+        let author = placed("+15550001001", Some("CH1"), MemberStatus::Active);
+        let members = [
+            author.clone(),
+            placed("+15550001002", Some("CH1"), MemberStatus::Active),
+            // Left, but the removal has not reached Twilio yet: still delivered to.
+            placed("+15550001003", Some("CH1"), MemberStatus::Left),
+            placed("+15550001004", Some("CH1"), MemberStatus::OptedOut),
+            placed("+15550001005", Some("CH2"), MemberStatus::Active),
+            placed("+15550001006", None, MemberStatus::Active),
+        ];
+        let ids = |indexes: &[usize]| indexes.iter().map(|&i| members[i].id).collect::<Vec<_>>();
+        assert_eq!(recipients(&members, "CH1", Some(author.id)), ids(&[1, 2]));
+        assert_eq!(recipients(&members, "CH1", None), ids(&[0, 1, 2]));
+        assert_eq!(recipients(&members, "CH2", Some(author.id)), ids(&[4]));
+    }
+}

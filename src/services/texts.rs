@@ -1,0 +1,59 @@
+//! The 1:1 texts the service queues from a neighborhood's number: to the captains, to one
+//! neighbor, and the welcome every new member gets. Group texts go through Twilio's
+//! Conversations instead.
+
+use uuid::Uuid;
+
+use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::neighborhood::Neighborhood;
+use crate::domain::phone::Phone;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::outbox::Effect;
+
+/// A text to every active owner and captain that `wanted` accepts.
+pub async fn texts_to_captains(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    text: &str,
+    wanted: impl Fn(&Member) -> bool,
+) -> Result<Vec<Effect>, StoreError> {
+    Ok(state
+        .store
+        .members(neighborhood_id)
+        .await?
+        .iter()
+        .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active && wanted(m))
+        .map(|captain| Effect::SendSms {
+            to: captain.phone.as_str().to_owned(),
+            body: text.to_owned(),
+        })
+        .collect())
+}
+
+/// Queues one text from the neighborhood's number.
+pub async fn queue_text(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    to: &Phone,
+    body: String,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .enqueue_effects(
+            neighborhood_id,
+            &[Effect::SendSms {
+                to: to.as_str().to_owned(),
+                body,
+            }],
+        )
+        .await
+}
+
+/// The first text a new member gets: what the number is and how to get out.
+pub fn welcome_text(neighborhood: &Neighborhood) -> String {
+    format!(
+        "Welcome to {}! Texts to this number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all texts, HELP for help.",
+        neighborhood.name.as_str()
+    )
+}
