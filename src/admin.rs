@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use crate::api::tokens::mint;
+use crate::auth::tokens::mint;
 use crate::domain::access::{PlatformAdmin, TokenScope};
 use crate::domain::phone::Phone;
 use crate::store::audit::AuditEntry;

@@ -1,16 +1,18 @@
 //! neighborhood-text: a neighborhood's own SMS group chat on one Twilio number.
 //!
-//! `config` reads the `NT_*` settings; `startup` builds and runs the HTTP app over `state`; `api`
-//! is the REST surface and its OpenAPI document; `jobs` carries out queued Twilio side effects,
-//! sends scheduled announcements when due and reconciles with Twilio; `provisioning` runs a
-//! neighborhood's Twilio side (number, Conversations) with undo on failure; `joining` decides
-//! join requests; `announcements` sends, schedules, edits and cancels captains' announcements;
-//! `membership` handles what neighbors text (LEAVE, STOP, START, JOIN); `import` and `export`
-//! move neighbors in from a spreadsheet and records out to one; `costs` keeps the cost ledger and
-//! the monthly budget (alerts, held announcements); `webhooks` is Twilio's way in; `domain` holds
-//! pure types and rules; `store` is Redis (every key format in `store::keys`); `twilio` is the
-//! REST client; `sandbox` emulates Twilio; `telemetry` sets up logs and metrics; `ui` embeds the
-//! static web pages; `secret` keeps secrets out of logs.
+//! Layers, top to bottom; each uses only those below it (the `layering` test fails on a circle):
+//! - `main`, `startup`: settings in, the HTTP app and the background jobs out; `admin` is the CLI.
+//! - Edges: `api` (the REST surface and its OpenAPI document), `webhooks` (Twilio's way in, with
+//!   captains' `#commands`), `jobs` (the outbox of Twilio side effects, scheduled announcements,
+//!   reconciliation with Twilio). They authorize, call one service function, audit and answer.
+//! - `auth`: who is asking (API tokens, session cookies) and the one permission table.
+//! - `services`: the rules. `joining` files and decides join requests (web and text alike),
+//!   `members` admits and changes members, `announcements`, `neighborhoods` (found, or 404/409),
+//!   `provisioning` (a neighborhood's Twilio side, with undo), `relay`, `costs`, `texts`, `codes`,
+//!   `catch_up`. `import` and `export` move members in from a spreadsheet and records out.
+//! - `state` (what every handler reaches), `store` (Redis; every key format in `store::keys`),
+//!   `twilio` (the REST client), `sandbox` (the Twilio emulator).
+//! - `domain`: pure types and rules. `config`, `telemetry`, `secret`, `qr`, `ui` stand aside.
 
 pub mod admin;
 pub mod api;
@@ -31,3 +33,6 @@ pub mod telemetry;
 pub mod twilio;
 pub mod ui;
 pub mod webhooks;
+
+#[cfg(test)]
+mod layering;

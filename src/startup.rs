@@ -157,7 +157,6 @@ impl App {
             twilio,
             sandbox,
             metrics: telemetry::metrics_handle(),
-            recent_authors: Default::default(),
         };
         Ok(Self {
             acceptor,

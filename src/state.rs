@@ -21,8 +21,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Signs session tokens and sign-in code hashes: `NT_SESSION_SECRET`, or random per start.
     pub session_key: Secret,
-    /// Authors' names the pre-event webhook signed with lately, for answering without Redis.
-    pub recent_authors: crate::webhooks::RecentAuthors,
 }
 
 /// The Twilio account neighborhoods are provisioned in.

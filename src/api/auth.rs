@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::{ApiError, ErrorCode, FieldErrors};
-use crate::auth::codes;
 use crate::auth::principal::{Auth, Principal};
 use crate::auth::session;
 use crate::domain::access::TokenScope;
 use crate::domain::member::Role;
 use crate::domain::phone::Phone;
+use crate::services::codes;
 use crate::state::AppState;
 use crate::store::auth::CodeCheck;
 use crate::store::rate_limits::{self, RateDecision, RateLimit};

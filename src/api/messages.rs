@@ -24,8 +24,6 @@ use crate::domain::segments::Encoding;
 use crate::services::announcements::{self, NewAnnouncement, Posted};
 use crate::services::costs;
 use crate::state::AppState;
-use crate::store::audit::rfc3339_now;
-use crate::store::costs::HeldAnnouncement;
 use crate::store::messages::{HistoryEntry, StoredMessage};
 
 pub struct MessagesApi;
@@ -178,50 +176,6 @@ impl MessagesApi {
         errors.finish()?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let (member_id, name) = signer(&state, auth.principal(), &neighborhood).await?;
-        let signed = format!("{name}: {}", text.as_str());
-        let message_sid = format!("announcement-{}", Uuid::now_v7().simple());
-        let plan = costs::plan_announcement(&state, &neighborhood, &signed, &message_sid).await?;
-        if send_at.is_none() && plan.estimate.held {
-            // Over the budget: it waits with the other held announcements.
-            let waiting = HeldAnnouncement {
-                message_sid: message_sid.clone(),
-                member_id,
-                sender_name: name.clone(),
-                body: text.as_str().to_owned(),
-                signed,
-                held_at: rfc3339_now(),
-            };
-            costs::hold(&state, id.0, &waiting).await?;
-            record(
-                &state,
-                auth.principal(),
-                request,
-                Some(id.0),
-                "message.hold",
-                format!("message:{message_sid}"),
-                serde_json::json!({"shards": neighborhood.shards.len(), "estimate": plan.estimate.cost.to_string()}),
-            )
-            .await;
-            let entry = HistoryEntry {
-                message_sid,
-                member_id,
-                sender_name: name,
-                body: waiting.body,
-                conversation_sid: String::new(),
-                at: waiting.held_at,
-            };
-            return Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
-                message: to_out(
-                    StoredMessage {
-                        id: String::new(),
-                        entry,
-                    },
-                    &neighborhood.shards,
-                ),
-                held: true,
-                estimate: estimate_out(&plan.estimate, &neighborhood),
-            })));
-        }
         let new = NewAnnouncement {
             body: text,
             send_at,
@@ -230,7 +184,38 @@ impl MessagesApi {
             created_by: auth.principal().actor(),
         };
         match announcements::post(&state, &neighborhood, new).await? {
-            Posted::Sent(announcement, entry) => {
+            Posted::Held(waiting, estimate) => {
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "message.hold",
+                    format!("message:{}", waiting.message_sid),
+                    serde_json::json!({"shards": neighborhood.shards.len(), "estimate": estimate.cost.to_string()}),
+                )
+                .await;
+                let entry = HistoryEntry {
+                    message_sid: waiting.message_sid,
+                    member_id: waiting.member_id,
+                    sender_name: waiting.sender_name,
+                    body: waiting.body,
+                    conversation_sid: String::new(),
+                    at: waiting.held_at,
+                };
+                Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
+                    message: to_out(
+                        StoredMessage {
+                            id: String::new(),
+                            entry,
+                        },
+                        &neighborhood.shards,
+                    ),
+                    held: true,
+                    estimate: estimate_out(&estimate, &neighborhood),
+                })))
+            }
+            Posted::Sent(announcement, entry, estimate) => {
                 let detail = serde_json::json!({
                     "shards": neighborhood.shards.len(),
                     "announcement": format!("announcement:{}", announcement.id),
@@ -253,7 +238,7 @@ impl MessagesApi {
                 Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
                     message: to_out(stored, &neighborhood.shards),
                     held: false,
-                    estimate: estimate_out(&plan.estimate, &neighborhood),
+                    estimate: estimate_out(&estimate, &neighborhood),
                 })))
             }
             Posted::Scheduled(announcement) => {

@@ -133,31 +133,6 @@ async fn role_for(
     })
 }
 
-/// Creates and stores a token; returns it with its one-time secret. Used by the API and by
-/// `neighborhood-text admin create`.
-pub async fn mint(
-    state_store: &crate::store::Store,
-    name: &str,
-    scope: TokenScope,
-    created_by: String,
-    expires_at: Option<OffsetDateTime>,
-) -> Result<(ApiToken, String), crate::store::StoreError> {
-    let secret = tokens::new_secret();
-    let token = ApiToken {
-        id: Uuid::now_v7(),
-        name: name.to_owned(),
-        secret_hash: tokens::hash(&secret),
-        scope,
-        created_by,
-        created_at: OffsetDateTime::now_utc(),
-        expires_at,
-        last_used_at: None,
-        revoked_at: None,
-    };
-    state_store.insert_api_token(&token).await?;
-    Ok((token, secret))
-}
-
 #[OpenApi(prefix_path = "/api/v1/tokens", tag = "ApiTags::Tokens")]
 impl TokensApi {
     /// Create an API token
@@ -223,7 +198,7 @@ impl TokensApi {
         {
             return Err(ApiError::not_found("neighborhood"));
         }
-        let (token, secret) = mint(
+        let (token, secret) = tokens::mint(
             &state.store,
             &name,
             scope,

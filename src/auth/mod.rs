@@ -3,10 +3,9 @@
 //! `principal` turns a request into a [`principal::Principal`] (an API token or a session cookie),
 //! before anything else about the request is read, so anonymous calls get 401 and reveal nothing.
 //! `policy` is the one table that says which principals may run which operation; handlers ask
-//! it and nothing else decides. `session` signs and rotates session cookies, `codes` makes and
-//! sends sign-in codes, `tokens` makes API token secrets.
+//! it and nothing else decides. `session` signs and rotates session cookies, `tokens` mints API
+//! tokens. (The codes texted to sign in are `services::codes`.)
 
-pub mod codes;
 pub mod policy;
 pub mod principal;
 pub mod session;

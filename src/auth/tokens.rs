@@ -1,8 +1,14 @@
-//! API token secrets: 32 random bytes, shown once, stored as their SHA-256.
+//! API tokens: minting them, and their secrets (32 random bytes, shown once, stored as their
+//! SHA-256).
 
 use base64::Engine;
 use rand::RngExt;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::access::{ApiToken, TokenScope};
+use crate::store::{Store, StoreError};
 
 /// Marks our secrets so leaked ones are easy to spot (secret scanners, logs).
 const PREFIX: &str = "ntk_";
@@ -29,6 +35,31 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// Creates and stores a token; returns it with its one-time secret. Used by the API and by
+/// `neighborhood-text admin create`.
+pub async fn mint(
+    store: &Store,
+    name: &str,
+    scope: TokenScope,
+    created_by: String,
+    expires_at: Option<OffsetDateTime>,
+) -> Result<(ApiToken, String), StoreError> {
+    let secret = new_secret();
+    let token = ApiToken {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        secret_hash: hash(&secret),
+        scope,
+        created_by,
+        created_at: OffsetDateTime::now_utc(),
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.insert_api_token(&token).await?;
+    Ok((token, secret))
 }
 
 #[cfg(test)]

@@ -319,7 +319,7 @@ pub struct PlacedIn {
     pub conversation_sid: String,
 }
 
-/// Who a shard delivers to: what [`crate::services::relay::recipients`] reads of a member.
+/// Who a shard delivers to: what the relays read of a member to pick their recipients.
 pub trait Placed {
     fn member_id(&self) -> Uuid;
     fn status(&self) -> MemberStatus;

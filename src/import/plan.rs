@@ -312,6 +312,7 @@ fn new_request(candidate: &Candidate, context: &Context) -> JoinRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::member::Role;
     use crate::domain::phone::Phone;
 
     fn neighborhood() -> Neighborhood {

@@ -15,10 +15,12 @@ use crate::domain::announcement::{
     Announcement, AnnouncementBody, AnnouncementChanges, AnnouncementState, Closed,
 };
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
+use crate::services::costs::{self, Estimate};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::announcements::Send;
 use crate::store::audit::{AuditEntry, rfc3339_now};
+use crate::store::costs::HeldAnnouncement;
 use crate::store::messages::HistoryEntry;
 
 /// Tries of an edit that keeps meeting another writer.
@@ -50,8 +52,12 @@ pub struct NewAnnouncement {
 
 /// What became of a new announcement.
 pub enum Posted {
-    /// On its way to every Conversation; recorded in the history as `HistoryEntry`.
-    Sent(Announcement, HistoryEntry),
+    /// On its way to every Conversation; recorded in the history as `HistoryEntry`, at about
+    /// `Estimate`.
+    Sent(Announcement, HistoryEntry, Estimate),
+    /// To go now, but the month's budget is spent: it waits with the other held announcements
+    /// until a captain raises the budget or the month ends (see `costs::release_held`).
+    Held(HeldAnnouncement, Estimate),
     /// Waiting for its time or for quiet hours to end.
     Scheduled(Announcement),
 }
@@ -90,17 +96,29 @@ pub async fn post(
     };
     let sends_at = announcement.sends_at(neighborhood.quiet_hours.as_ref(), now);
     if new.send_at.is_none() && sends_at <= now {
-        // A new id cannot be taken, so this send cannot lose the compare-and-set.
-        let (sent, entry) = send(
+        let plan = costs::plan_announcement(
             state,
             neighborhood,
-            None,
-            &announcement,
-            now,
-            Budget::Checked,
+            &announcement.signed_text(),
+            &announcement.message_sid(),
         )
         .await?;
-        return Ok(Posted::Sent(sent, entry));
+        if plan.estimate.held {
+            let held = HeldAnnouncement {
+                message_sid: announcement.message_sid(),
+                member_id: announcement.signer_member_id,
+                sender_name: announcement.signer_name.clone(),
+                body: announcement.body.as_str().to_owned(),
+                signed: announcement.signed_text(),
+                held_at: rfc3339_now(),
+            };
+            costs::hold(state, neighborhood.id, &held).await?;
+            return Ok(Posted::Held(held, plan.estimate));
+        }
+        let estimate = plan.estimate.clone();
+        // A new id cannot be taken, so this send cannot lose the compare-and-set.
+        let (sent, entry) = send(state, neighborhood, None, &announcement, now, Some(plan)).await?;
+        return Ok(Posted::Sent(sent, entry, estimate));
     }
     // The due index first (see `store::announcements`): if the record is then not written, the
     // entry finds nothing when it comes due and is dropped.
@@ -115,38 +133,36 @@ pub async fn post(
     Ok(Posted::Scheduled(announcement))
 }
 
-/// Writes `announcement` as sent, with its history entry and a relay into every Conversation.
-/// `before` is what is stored (None: nothing yet). Errors with a conflict when it changed.
-/// Whether a send waits while the month is over its budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Budget {
-    /// Due announcements wait, and are looked at again later.
-    Respect,
-    /// The caller decided already (the API holds an over-budget announcement itself).
-    Checked,
-}
-
 /// How long a due announcement held by the budget waits before it is looked at again.
 const BUDGET_RECHECK: time::Duration = time::Duration::minutes(1);
 
+/// Writes `announcement` as sent, with its history entry and a relay into every Conversation.
+/// `before` is what is stored (None: nothing yet). Errors with a conflict when it changed. With
+/// `checked`, the caller priced it and found the budget allows it; without, it is priced here
+/// and held while the month is over its budget.
 async fn send(
     state: &AppState,
     neighborhood: &Neighborhood,
     before: Option<&Announcement>,
     announcement: &Announcement,
     now: OffsetDateTime,
-    budget: Budget,
+    checked: Option<costs::Announcement>,
 ) -> Result<(Announcement, HistoryEntry), SendError> {
     let sent = announcement.sent(now).map_err(|_| SendError::Changed)?;
     let message_sid = sent.message_sid();
-    let signed = sent.signed_text();
     // The relays name their recipients, so the cost ledger charges each copy once posted.
-    let plan =
-        crate::services::costs::plan_announcement(state, neighborhood, &signed, &message_sid)
-            .await?;
-    if budget == Budget::Respect && plan.estimate.held {
-        return Err(SendError::Held);
-    }
+    let plan = match checked {
+        Some(plan) => plan,
+        None => {
+            let plan =
+                costs::plan_announcement(state, neighborhood, &sent.signed_text(), &message_sid)
+                    .await?;
+            if plan.estimate.held {
+                return Err(SendError::Held);
+            }
+            plan
+        }
+    };
     let relays = plan.relays;
     let entry = HistoryEntry {
         message_sid,
@@ -189,7 +205,7 @@ impl From<SendError> for AnnouncementError {
         match error {
             SendError::Store(error) => error.into(),
             // Only reachable for a brand-new id, which nobody else can know yet; and a send
-            // that goes now had its budget checked by the caller.
+            // that goes now had its budget checked by `post`.
             SendError::Changed | SendError::Held => Self::Contended,
         }
     }
@@ -334,7 +350,7 @@ pub async fn deliver_due(
         Some(&announcement),
         &announcement,
         now,
-        Budget::Respect,
+        None,
     )
     .await
     {

@@ -10,13 +10,13 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::codes;
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
 use crate::domain::member::{
     Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_in_use,
 };
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
+use crate::services::codes;
 use crate::services::neighborhoods::{self, NeighborhoodError};
 use crate::services::{members, texts};
 use crate::state::AppState;

@@ -3,6 +3,7 @@
 
 pub mod announcements;
 pub mod catch_up;
+pub mod codes;
 pub mod costs;
 pub mod joining;
 pub mod members;

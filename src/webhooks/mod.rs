@@ -8,6 +8,7 @@
 //! and other texts that are not for the group out of it; `sms` answers people outside the group.
 //! A delivery Twilio repeats (same `I-Twilio-Idempotency-Token`) is acted on once.
 
+use poem::EndpointExt;
 use poem::http::StatusCode;
 use poem::{Body, IntoResponse, Request, Response, Route, post};
 
@@ -19,11 +20,14 @@ mod post;
 mod pre;
 mod sms;
 
-pub use pre::RecentAuthors;
-
+/// Twilio's webhooks. The names the pre-event webhook signed with lately live here, per
+/// instance, for answering when Redis is slow.
 pub fn routes() -> Route {
     Route::new()
-        .at("/conversations/pre", post(pre::conversations_pre))
+        .at(
+            "/conversations/pre",
+            post(pre::conversations_pre).data(pre::RecentAuthors::default()),
+        )
         .at("/conversations/post", post(post::conversations_post))
         .at("/sms", post(sms::inbound_sms))
 }

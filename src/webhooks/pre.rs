@@ -38,7 +38,7 @@ pub const DEADLINE: Duration = Duration::from_millis(1500);
 /// Names this instance recently signed messages with, by Conversation and author, for answering
 /// past the deadline. A convenience copy: Redis has the truth.
 #[derive(Clone, Default)]
-pub struct RecentAuthors(Arc<RwLock<HashMap<String, HashMap<String, String>>>>);
+pub(super) struct RecentAuthors(Arc<RwLock<HashMap<String, HashMap<String, String>>>>);
 
 impl RecentAuthors {
     /// Enough for every member of a large deployment; cleared when full rather than evicted.
@@ -75,6 +75,7 @@ impl RecentAuthors {
 #[handler]
 pub(super) async fn conversations_pre(
     state: Data<&AppState>,
+    recent_authors: Data<&RecentAuthors>,
     request: &Request,
     body: Body,
 ) -> Response {
@@ -88,6 +89,7 @@ pub(super) async fn conversations_pre(
     // Spawned, so that past the deadline the work still completes (a LEAVE is still honored).
     let work = tokio::spawn(decide(
         state.clone(),
+        recent_authors.clone(),
         params.clone(),
         delivery_token(request),
     ));
@@ -95,18 +97,18 @@ pub(super) async fn conversations_pre(
         Ok(Ok(Ok(answer))) => answer,
         Ok(Ok(Err(error))) => {
             tracing::error!(%error, "pre-event webhook failed; answering without Redis");
-            without_redis(&state, &params)
+            without_redis(&recent_authors, &params)
         }
         Ok(Err(error)) => {
             tracing::error!(%error, "pre-event webhook task failed; answering without Redis");
-            without_redis(&state, &params)
+            without_redis(&recent_authors, &params)
         }
         Err(_) => {
             tracing::warn!(
                 deadline_ms = DEADLINE.as_millis() as u64,
                 "pre-event webhook past its deadline; answering without Redis"
             );
-            without_redis(&state, &params)
+            without_redis(&recent_authors, &params)
         }
     }
 }
@@ -120,16 +122,13 @@ fn signed(member_name: &str, body: &str) -> Response {
 }
 
 /// The answer when Redis could not be asked in time (see the module docs).
-fn without_redis(state: &AppState, params: &[(String, String)]) -> Response {
+fn without_redis(recent_authors: &RecentAuthors, params: &[(String, String)]) -> Response {
     let body = param(params, "Body");
     let keyword = Keyword::parse(body).is_some_and(|k| !matches!(k, Keyword::Join(_)));
     if keyword || CaptainCommand::parse(body).is_some() {
         return reject();
     }
-    match state
-        .recent_authors
-        .name_of(param(params, "ConversationSid"), param(params, "Author"))
-    {
+    match recent_authors.name_of(param(params, "ConversationSid"), param(params, "Author")) {
         Some(name) => signed(&name, body),
         None => StatusCode::OK.into_response(),
     }
@@ -138,6 +137,7 @@ fn without_redis(state: &AppState, params: &[(String, String)]) -> Response {
 /// What a text to the group becomes.
 async fn decide(
     state: AppState,
+    recent_authors: RecentAuthors,
     params: Vec<(String, String)>,
     delivery: Option<String>,
 ) -> Result<Response, StoreError> {
@@ -207,7 +207,7 @@ async fn decide(
         }
         return Ok(reject());
     }
-    state.recent_authors.remember(
+    recent_authors.remember(
         conversation_sid,
         author.as_str(),
         member.display_name.as_str(),

@@ -1,4 +1,5 @@
-//! Sign-in codes: six digits by SMS, valid 10 minutes, 5 attempts, single use, stored as an HMAC.
+//! Codes that prove a phone, for signing in and for joining: six digits by SMS, valid 10
+//! minutes, 5 attempts, single use, stored as an HMAC.
 
 use std::time::Duration;
 
