@@ -53,6 +53,8 @@ pub enum ErrorCode {
     NeighborhoodNotArchived,
     /// The neighborhood takes new members by invitation only: use a personal invite link.
     InviteOnly,
+    /// The captains blocked this phone from asking to join.
+    PhoneBlocked,
     /// The phone number already belongs to another neighborhood.
     NumberTaken,
     /// The Twilio account does not own the phone number given.
@@ -341,6 +343,14 @@ impl From<FileError> for ApiError {
                 Self::conflict(ErrorCode::Conflict, "This phone is already in the group.")
             }
             FileError::InviteOnly => Self::invite_only(),
+            FileError::Blocked => Self::Forbidden(body(
+                ErrorCode::PhoneBlocked,
+                "This phone cannot ask to join this neighborhood.",
+            )),
+            FileError::Paused => Self::conflict(
+                ErrorCode::Conflict,
+                "This phone is paused in the group: a captain can resume it.",
+            ),
             FileError::Decision(DecisionError::Store(cause)) | FileError::Store(cause) => {
                 cause.into()
             }

@@ -54,6 +54,9 @@ pub struct JoinRequestOut {
     pub decided_at: Option<OffsetDateTime>,
     /// The member an approval made.
     pub member_id: Option<Uuid>,
+    /// When a captain removed this phone before: how and when ("Removed by ... on 2026-12-04").
+    /// Such a request waits for a captain, even under the `open` policy.
+    pub previously: Option<String>,
 }
 
 /// Join requests, newest first.
@@ -160,6 +163,7 @@ fn to_out(request: &JoinRequest, show_phone: bool) -> JoinRequestOut {
         decided_by: request.decided_by.clone(),
         decided_at: request.decided_at,
         member_id: request.member_id,
+        previously: request.previously.clone(),
     }
 }
 

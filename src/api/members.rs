@@ -249,6 +249,15 @@ const MAX_NOTICE_CHARS: usize = 320;
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
 
+/// The role someone acts with here; a platform admin acts as the owner.
+fn acting_role(grant: &Grant) -> Role {
+    if grant.platform_admin {
+        Role::Owner
+    } else {
+        grant.role.unwrap_or(Role::Member)
+    }
+}
+
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Members")]
 impl MembersApi {
     /// List members
@@ -412,7 +421,7 @@ impl MembersApi {
             id.0,
             member_id.0,
             &changes,
-            grant.at_least(Role::Captain),
+            acting_role(&grant),
             &auth.principal().actor(),
         )
         .await?;

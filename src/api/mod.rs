@@ -4,6 +4,7 @@
 pub mod announcements;
 pub mod audit;
 pub mod auth;
+pub mod blocks;
 pub mod catch_up;
 pub mod costs;
 pub mod error;
@@ -75,6 +76,7 @@ pub type Api = (
 /// Running a neighborhood week to week; a tuple of its own because poem-openapi takes at most 16
 /// APIs in one.
 pub type RunningApis = (
+    blocks::BlocksApi,
     summary::SummaryApi,
     catch_up::CatchUpApi,
     import::ImportApi,
@@ -99,6 +101,7 @@ pub fn service() -> OpenApiService<Api, ()> {
         audit::AuditApi,
         tokens::TokensApi,
         (
+            blocks::BlocksApi,
             summary::SummaryApi,
             catch_up::CatchUpApi,
             import::ImportApi,

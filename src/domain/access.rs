@@ -80,3 +80,13 @@ pub fn may_change_role(
     }
     Ok(())
 }
+
+/// Whether someone acting with `acting` (a platform admin acts as the owner) may pause or mute a
+/// member in `target`: never the owner, whose access would end; a captain only by the owner.
+pub fn may_pause_or_mute(acting: Role, target: Role) -> Result<(), &'static str> {
+    match target {
+        Role::Owner => Err("The owner cannot be paused or muted."),
+        Role::Captain if acting < Role::Owner => Err("Only the owner pauses or mutes a captain."),
+        _ => Ok(()),
+    }
+}

@@ -86,6 +86,23 @@ pub struct JoinRequest {
     pub decided_at: Option<OffsetDateTime>,
     /// The member an approval made.
     pub member_id: Option<Uuid>,
+    /// How the phone's last membership ended, when a captain took it away ("Removed by ... on
+    /// 2026-12-04"): such a request waits for a captain whatever the join policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previously: Option<String>,
+}
+
+/// A phone the captains blocked: its join requests, by text or on the web, are refused politely,
+/// and the captains are not told each time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedPhone {
+    pub phone: Phone,
+    /// Who blocked it (`phone:+1...` or `token:<id>`).
+    pub blocked_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub blocked_at: OffsetDateTime,
+    /// The captains' own note, never shown to the phone.
+    pub note: Option<String>,
 }
 
 /// The consent text shown on the join page and stored with each request.

@@ -256,6 +256,13 @@ impl Admission {
         let now = OffsetDateTime::now_utc();
         let base = match former {
             Some(former) => Member {
+                // A role ends with the membership: a former captain comes back as a member.
+                // The owner keeps theirs (they can only be out by STOP, and someone must own).
+                role: if former.role == Role::Owner {
+                    Role::Owner
+                } else {
+                    Role::Member
+                },
                 status: MemberStatus::Active,
                 status_reason: Some(self.back_in),
                 joined_at: now,

@@ -306,6 +306,7 @@ fn new_request(candidate: &Candidate, context: &Context) -> JoinRequest {
         decided_by: None,
         decided_at: None,
         member_id: None,
+        previously: None,
     }
 }
 

@@ -10,7 +10,9 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
+use crate::domain::join_request::{
+    BlockedPhone, Consent, JoinChannel, JoinRequest, JoinState, consent_text,
+};
 use crate::domain::member::{
     Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_in_use,
 };
@@ -172,7 +174,10 @@ async fn approve_against(
                 None => guard.insert(state.store.members(neighborhood_id).await?),
             };
             let former = members.iter().find(|m| m.phone == before.phone);
-            if former.is_some_and(|m| m.status == MemberStatus::Active) {
+            // Active, or paused (which only a captain's resume ends): not let in again.
+            if former
+                .is_some_and(|m| matches!(m.status, MemberStatus::Active | MemberStatus::Paused))
+            {
                 None
             } else {
                 let member = member_from(&before, former, members, decided_by);
@@ -312,6 +317,12 @@ pub struct Asking {
 pub enum FileError {
     #[error("the phone is in the group already")]
     AlreadyMember,
+    /// The phone's member is paused by a captain.
+    #[error("the phone's member is paused")]
+    Paused,
+    /// The captains blocked the phone.
+    #[error("the phone is blocked")]
+    Blocked,
     /// The `invite_only` policy, and no invitation for this phone.
     #[error("the neighborhood takes members by invitation only")]
     InviteOnly,
@@ -332,12 +343,25 @@ pub async fn file(
 ) -> Result<JoinRequest, FileError> {
     if state
         .store
-        .member_by_phone(neighborhood.id, &asking.phone)
+        .blocked_phone(neighborhood.id, &asking.phone)
         .await?
-        .is_some_and(|m| m.status == MemberStatus::Active)
+        .is_some()
     {
-        return Err(FileError::AlreadyMember);
+        return Err(FileError::Blocked);
     }
+    let former = state
+        .store
+        .member_by_phone(neighborhood.id, &asking.phone)
+        .await?;
+    match former.as_ref().map(|m| m.status) {
+        Some(MemberStatus::Active) => return Err(FileError::AlreadyMember),
+        // Paused by a captain: only a captain's resume lets them back.
+        Some(MemberStatus::Paused) => return Err(FileError::Paused),
+        _ => {}
+    }
+    let previously = former
+        .filter(|m| m.status == MemberStatus::Removed)
+        .map(|m| removal_note(&m));
     let invited = match &asking.asked {
         Asked::Web {
             invite: Some(code), ..
@@ -406,6 +430,7 @@ pub async fn file(
         decided_by: None,
         decided_at: None,
         member_id: None,
+        previously,
     };
     let id = state.store.insert_join_request(&new).await?;
     let Some(stored) = state.store.join_request(neighborhood.id, id).await? else {
@@ -423,6 +448,31 @@ pub async fn file(
             Ok(confirmed(state, neighborhood, &stored).await?)
         }
     }
+}
+
+/// The captains block `phone` from asking to join (`by`: who, as the audit log names them).
+pub async fn block(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    phone: Phone,
+    by: String,
+    note: Option<String>,
+) -> Result<BlockedPhone, StoreError> {
+    let blocked = BlockedPhone {
+        phone,
+        blocked_by: by,
+        blocked_at: OffsetDateTime::now_utc(),
+        note,
+    };
+    state.store.block_phone(neighborhood_id, &blocked).await?;
+    Ok(blocked)
+}
+
+/// What a request from a removed member says about it: who removed them, and when.
+fn removal_note(member: &Member) -> String {
+    let reason = member.status_reason.as_deref().unwrap_or("Removed");
+    let date = member.updated_at.date();
+    format!("{reason} on {date}")
 }
 
 /// Texts a fresh code to confirm the phone behind `request`; only its hash is kept.
@@ -516,7 +566,8 @@ pub async fn confirmed(
         state: JoinState::Pending,
         ..before.clone()
     };
-    let open = neighborhood.join_policy == JoinPolicy::Open;
+    // A phone a captain removed waits for a captain, whatever the policy.
+    let open = neighborhood.join_policy == JoinPolicy::Open && before.previously.is_none();
     let effects = if open {
         Vec::new()
     } else {

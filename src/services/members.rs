@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::access::{may_change_role, may_remove};
+use crate::domain::access::{may_change_role, may_pause_or_mute, may_remove};
 use crate::domain::join_request::{Consent, JoinChannel};
 use crate::domain::member::{
     Admission, ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, name_in_use,
@@ -229,14 +229,14 @@ pub struct MemberChanges {
     pub status: Option<MemberStatus>,
 }
 
-/// A captain (or less: `by_captain` false) changes a member. The answer holds the member before
-/// and after (equal when nothing changed).
+/// Someone whose role here is `acting` (a platform admin acts as the owner) changes a member.
+/// The answer holds the member before and after (equal when nothing changed).
 pub async fn update(
     state: &AppState,
     neighborhood_id: Uuid,
     member_id: Uuid,
     changes: &MemberChanges,
-    by_captain: bool,
+    acting: Role,
     actor: &str,
 ) -> Result<MemberUpdate, MemberError> {
     if let Some(name) = &changes.display_name {
@@ -260,8 +260,14 @@ pub async fn update(
         .store
         .update_member(neighborhood_id, member_id, |member| {
             if let Some(role) = changes.role.filter(|role| *role != member.role) {
-                may_change_role(by_captain, member.role, role).map_err(MemberError::Forbidden)?;
+                may_change_role(acting >= Role::Captain, member.role, role)
+                    .map_err(MemberError::Forbidden)?;
                 member.role = role;
+            }
+            let pausing = changes.status.is_some_and(|status| status != member.status);
+            let muting = changes.muted.is_some_and(|muted| muted != member.muted);
+            if pausing || muting {
+                may_pause_or_mute(acting, member.role).map_err(MemberError::Forbidden)?;
             }
             if let Some(name) = &changes.display_name {
                 member.display_name = name.clone();

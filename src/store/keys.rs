@@ -212,6 +212,11 @@ impl Keys {
         format!("{}:{{nb:{}}}:catch-up:{code}", self.prefix, id.simple())
     }
 
+    /// Phones a neighborhood's captains blocked from asking to join: hash phone -> JSON.
+    pub fn blocked_phones(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:blocked-phones", self.prefix, id.simple())
+    }
+
     /// A neighborhood's personal invite links: hash invite code -> the invited phone.
     pub fn invites(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:invites", self.prefix, id.simple())

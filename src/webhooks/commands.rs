@@ -149,8 +149,8 @@ pub async fn run(
                 Err(_) => "Something changed at the same moment; try again.".to_owned(),
             },
         },
-        CaptainCommand::Mute(name) => set_muted(state, id, &actor, &name, true).await?,
-        CaptainCommand::Unmute(name) => set_muted(state, id, &actor, &name, false).await?,
+        CaptainCommand::Mute(name) => set_muted(state, id, sender, &actor, &name, true).await?,
+        CaptainCommand::Unmute(name) => set_muted(state, id, sender, &actor, &name, false).await?,
     })
 }
 
@@ -244,6 +244,7 @@ fn no_member_named(name: &str) -> String {
 async fn set_muted(
     state: &AppState,
     id: Uuid,
+    sender: &Member,
     actor: &str,
     name: &str,
     muted: bool,
@@ -251,6 +252,13 @@ async fn set_muted(
     let Some(member) = active_member_named(state, id, name).await? else {
         return Ok(no_member_named(name));
     };
+    // By text, only someone above a member's role mutes them (so never the owner).
+    if member.role >= sender.role {
+        return Ok(format!(
+            "You cannot mute {}: only someone with a higher role than theirs can.",
+            member.display_name.as_str()
+        ));
+    }
     let changed = state
         .store
         .update_member(id, member.id, |member| {

@@ -94,6 +94,15 @@ async fn sms_reply(
     Ok(match Keyword::parse(param(params, "Body")) {
         // Twilio itself answers the opt-out family.
         Some(Keyword::Stop | Keyword::Help) => None,
+        // Paused by a captain: a JOIN or anything else does not bring them back; a resume does.
+        _ if member
+            .as_ref()
+            .is_some_and(|m| m.status == MemberStatus::Paused) =>
+        {
+            Some(format!(
+                "You are paused in the {name} group text, so your texts do not reach it. A captain can resume you."
+            ))
+        }
         // A member's LEAVE is carried out by the Conversation's pre-event webhook, which may have
         // run before this one: they get "You left ..." from there, not join instructions here.
         Some(Keyword::Leave)
@@ -120,7 +129,10 @@ async fn sms_reply(
                     message_sid: param(params, "MessageSid").to_owned(),
                 },
             };
-            let request = joining::file(state, &neighborhood, asking).await?;
+            let request = match joining::file(state, &neighborhood, asking).await {
+                Err(FileError::Blocked) => return Ok(Some(blocked_reply(name))),
+                filed => filed?,
+            };
             Some(if request.state == JoinState::Approved {
                 format!("Welcome back to {name}! You are in the group text again.")
             } else {
@@ -141,7 +153,10 @@ async fn sms_reply(
                         message_sid: param(params, "MessageSid").to_owned(),
                     },
                 };
-                let request = joining::file(state, &neighborhood, asking).await?;
+                let request = match joining::file(state, &neighborhood, asking).await {
+                    Err(FileError::Blocked) => return Ok(Some(blocked_reply(name))),
+                    filed => filed?,
+                };
                 // Under the open policy the welcome text follows from the outbox.
                 (request.state != JoinState::Approved).then(|| format!(
                     "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",
@@ -170,4 +185,9 @@ fn empty_twiml() -> Response {
     Response::builder()
         .content_type("text/xml")
         .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
+}
+
+/// The answer to a blocked phone's request: polite, and the captains are not told.
+fn blocked_reply(name: &str) -> String {
+    format!("Sorry, {name} cannot take a request to join from this number.")
 }

@@ -4,6 +4,7 @@
 mod announcements;
 mod archive;
 mod auth;
+mod authority;
 mod browser;
 mod catch_up;
 mod cli;

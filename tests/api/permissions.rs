@@ -93,7 +93,7 @@ struct Fixture {
 }
 
 async fn token_client(app: &TestApp, scope: TokenScope) -> (Uuid, reqwest::Client) {
-    let (token, secret) = neighborhood_text::api::tokens::mint(
+    let (token, secret) = neighborhood_text::auth::tokens::mint(
         &app.state.store,
         "matrix",
         scope,
@@ -229,6 +229,7 @@ async fn pending_join_request(app: &TestApp, neighborhood: Uuid) -> Uuid {
         decided_by: None,
         decided_at: None,
         member_id: None,
+        previously: None,
     };
     app.state
         .store
@@ -260,6 +261,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }
         "approve_join_requests" => json!({"request_ids": [fixture.request_id]}),
+        "block_phone" => json!({"phone": "+15550004095", "note": "spam"}),
         "verify_join_request" => json!({"request_id": fixture.request_id, "code": "000000"}),
         "transfer_ownership" => json!({"member_id": fixture.captain_id}),
         "create_token" => {
@@ -325,7 +327,8 @@ async fn check(
             .replace("{token_id}", &fixture.token_id.to_string())
             .replace("{request_id}", &fixture.request_id.to_string())
             .replace("{announcement_id}", &fixture.announcement_id)
-            .replace("{slug}", &fixture.slug),
+            .replace("{slug}", &fixture.slug)
+            .replace("{phone}", "+15550004095"),
     );
     let client = &fixture
         .clients

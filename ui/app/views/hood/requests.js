@@ -98,18 +98,33 @@ export default async function requests(container, ctx) {
     const deny = h('button', { class: 'danger', type: 'button', 'aria-label': `Deny ${request.name}` }, 'Deny');
     approve.addEventListener('click', () => decide('approve', approve));
     deny.addEventListener('click', () => decide('deny', deny));
-    const buttons = [approve, deny];
+    // Blocking refuses this phone's requests from now on, without a text to the captains each time.
+    const block = request.phone
+      ? h('button', { type: 'button', 'aria-label': `Block ${request.name}'s phone` }, 'Block')
+      : null;
+    block?.addEventListener('click', async () => {
+      if (!window.confirm(`Block ${phoneText(request.phone)}? Its requests to join will be refused from now on, and captains will not be told.`)) return;
+      try {
+        await api(`neighborhoods/${ctx.id}/blocked-phones`, { method: 'POST', body: { phone: request.phone } });
+      } catch (error) {
+        outcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
+        return;
+      }
+      await decide('deny', block);
+    });
+    const buttons = [approve, deny, block].filter(Boolean);
     const facts = h('dl', { class: 'facts' },
       request.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(request.phone))] : null,
       request.address ? [h('dt', {}, 'Address'), h('dd', {}, request.address)] : null,
       h('dt', {}, 'How'), h('dd', {}, CHANNELS[request.channel] ?? request.channel),
       h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
       answersList(request, ctx.neighborhood.join_questions ?? []),
+      request.previously ? [h('dt', {}, 'Before'), h('dd', {}, h('strong', {}, request.previously))] : null,
       request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${actorText(request.decided_by)}`)] : null,
     );
     return h('li', { 'data-request': request.id },
       h('div', { class: 'row' }, h('h3', {}, `#${request.number} ${request.name}`),
-        request.state === 'pending' && canDecide ? h('div', { class: 'actions' }, approve, deny) : null),
+        request.state === 'pending' && canDecide ? h('div', { class: 'actions' }, approve, deny, block) : null),
       facts, outcome);
   }
 

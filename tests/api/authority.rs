@@ -1,0 +1,333 @@
+//! Authority that ends when it should: a removed captain comes back (if at all) as a member and
+//! only through a captain, a paused member stays paused, the owner cannot be paused or muted, and
+//! nobody mutes a captain from below.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, eventually, json_of, session_client, spawn_sandbox_app};
+
+const OWNER: &str = "+15550009900";
+const CARA: &str = "+15550009901";
+const BEN: &str = "+15550009902";
+const MO: &str = "+15550009903";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A neighborhood whose owner is Olive; returns (id, its number).
+async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
+    let created = app
+        .create_neighborhood(&json!({"name": format!("Authority Street {area_code}"), "area_code": area_code, "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    (
+        created["id"].as_str().expect("id").to_owned(),
+        created["phone_number"].as_str().expect("number").to_owned(),
+    )
+}
+
+async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
+    let (status, listed) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|m| m["id"] == member_id).cloned())
+        .unwrap_or_default()
+}
+
+async fn patch(app: &TestApp, id: &str, member_id: &str, changes: Value) -> (u16, Value) {
+    json_of(
+        app.patch_json(
+            &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
+            &changes,
+        )
+        .await,
+    )
+    .await
+}
+
+async fn requests_of(app: &TestApp, id: &str, phone: &str) -> Vec<Value> {
+    let (status, listed) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    listed["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter(|r| r["phone"] == phone)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn text_arrives(app: &TestApp, phone: &str, needle: &str) {
+    eventually(
+        WAIT,
+        &format!("a text to {phone} with {needle:?}"),
+        || async { app.inbox(phone).await.iter().any(|m| m.1.contains(needle)) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_removed_captain_who_texts_join_waits_for_a_captain_even_when_joining_is_open_and_comes_back_a_member()
+ {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "415").await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let (status, promoted) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
+    assert_eq!((status, promoted["role"].as_str()), (200, Some("captain")));
+    let (status, removed) = json_of(
+        app.http
+            .delete(app.url(&format!("/api/v1/neighborhoods/{id}/members/{cara}")))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!((status, removed["status"].as_str()), (200, Some("removed")));
+    let (status, opened) = json_of(
+        app.patch_json(
+            &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"join_policy": "open"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{opened}");
+
+    app.text(CARA, &number, "JOIN Cara Again").await;
+
+    text_arrives(&app, CARA, "is with the captains").await;
+    let requests = requests_of(&app, &id, CARA).await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let request = &requests[0];
+    assert_eq!(
+        request["state"], "pending",
+        "not approved by the open policy"
+    );
+    assert!(
+        request["previously"]
+            .as_str()
+            .is_some_and(|said| said.starts_with("Removed by token:") && said.contains(" on 20")),
+        "the request says she was removed, and by whom: {request}"
+    );
+    let (status, approved) = json_of(
+        app.post_json(
+            &format!(
+                "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+                request["id"].as_str().expect("id")
+            ),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 202, "{approved}");
+    let back = member(&app, &id, &cara).await;
+    assert_eq!(
+        (back["status"].as_str(), back["role"].as_str()),
+        (Some("active"), Some("member")),
+        "back in as a member, not as a captain: {back}"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_member_who_texts_join_is_told_they_are_paused_and_stays_paused() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "628").await;
+    let ben = app.add_member_by_api(&id, BEN, "Ben").await;
+    let (status, paused) = patch(&app, &id, &ben, json!({"status": "paused"})).await;
+    assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
+    eventually(WAIT, "Ben out of the group text", || async {
+        member(&app, &id, &ben).await["sync"] == "done"
+    })
+    .await;
+
+    app.text(BEN, &number, "JOIN Ben").await;
+
+    text_arrives(&app, BEN, "paused").await;
+    assert!(
+        requests_of(&app, &id, BEN).await.is_empty(),
+        "no join request to approve around the pause"
+    );
+    assert!(
+        !app.inbox(OWNER)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("New join request")),
+        "the captains are not asked"
+    );
+    assert_eq!(member(&app, &id, &ben).await["status"], "paused");
+}
+
+#[tokio::test]
+async fn the_owner_cannot_be_paused_or_muted_and_only_the_owner_pauses_a_captain() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "510").await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let ben = app.add_member_by_api(&id, BEN, "Ben").await;
+    for captain in [&cara, &ben] {
+        let (status, _) = patch(&app, &id, captain, json!({"role": "captain"})).await;
+        assert_eq!(status, 200);
+    }
+    let (_, listed) = json_of(
+        app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+            .await,
+    )
+    .await;
+    let owner = listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|m| m["role"] == "owner"))
+        .and_then(|m| m["id"].as_str())
+        .expect("the owner")
+        .to_owned();
+    let as_cara = session_client(&app, CARA).await;
+    let patch_as = |client: reqwest::Client, member_id: String, changes: Value| {
+        let url = app.url(&format!("/api/v1/neighborhoods/{id}/members/{member_id}"));
+        async move { json_of(client.patch(url).json(&changes).send().await.expect("sent")).await }
+    };
+
+    for changes in [json!({"status": "paused"}), json!({"muted": true})] {
+        let (status, refused) = patch_as(as_cara.clone(), owner.clone(), changes.clone()).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (409, Some("role_rule")),
+            "a captain's {changes} of the owner: {refused}"
+        );
+    }
+    let (status, refused) =
+        patch_as(as_cara.clone(), ben.clone(), json!({"status": "paused"})).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("role_rule")),
+        "a captain pausing a captain: {refused}"
+    );
+    let as_owner = session_client(&app, OWNER).await;
+    let (status, paused) =
+        patch_as(as_owner.clone(), ben.clone(), json!({"status": "paused"})).await;
+    assert_eq!(
+        (status, paused["status"].as_str()),
+        (200, Some("paused")),
+        "{paused}"
+    );
+    let (status, refused) = patch_as(as_owner, owner.clone(), json!({"muted": true})).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("role_rule")),
+        "nobody mutes the owner: {refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_moderator_cannot_mute_a_captain_by_text() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "707").await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let mo = app.add_member_by_api(&id, MO, "Mo").await;
+    let (status, _) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
+    assert_eq!(status, 200);
+    let (status, _) = patch(&app, &id, &mo, json!({"role": "moderator"})).await;
+    assert_eq!(status, 200);
+    eventually(WAIT, "everyone in the group text", || async {
+        let (_, listed) = json_of(
+            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+                .await,
+        )
+        .await;
+        listed["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|m| m["sync"] == "done"))
+    })
+    .await;
+
+    app.text(MO, &number, "#mute Cara").await;
+
+    text_arrives(&app, MO, "Cara").await;
+    let reply = app
+        .inbox(MO)
+        .await
+        .into_iter()
+        .map(|m| m.1)
+        .find(|text| text.contains("Cara"))
+        .unwrap_or_default();
+    assert!(
+        !reply.contains("is muted"),
+        "the moderator was obeyed: {reply}"
+    );
+    assert_eq!(member(&app, &id, &cara).await["muted"], false);
+}
+
+#[tokio::test]
+async fn a_blocked_phone_is_refused_politely_by_text_and_on_the_web_and_no_captain_is_told() {
+    const SAM: &str = "+15550009904";
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Blocked Street", "area_code": "916", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let number = created["phone_number"].as_str().expect("number");
+    let slug = created["slug"].as_str().expect("slug");
+    let blocked_url = format!("/api/v1/neighborhoods/{id}/blocked-phones");
+    let (status, blocked) = json_of(
+        app.post_json(
+            &blocked_url,
+            &json!({"phone": "(555) 000-9904", "note": "pumping texts"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, blocked["phone"].as_str()),
+        (200, Some(SAM)),
+        "{blocked}"
+    );
+
+    app.text(SAM, number, "JOIN Sam").await;
+    text_arrives(&app, SAM, "cannot take a request to join").await;
+    let (status, refused) = json_of(
+        app.post_json(
+            &format!("/api/v1/join/{slug}"),
+            &json!({"name": "Sam", "phone": SAM, "consent": true}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("phone_blocked")),
+        "{refused}"
+    );
+    assert!(
+        requests_of(&app, id, SAM).await.is_empty(),
+        "no request filed"
+    );
+    assert!(
+        !app.inbox(OWNER)
+            .await
+            .iter()
+            .any(|m| m.1.starts_with("New join request")),
+        "no captain is told"
+    );
+    let (_, listed) = json_of(app.get(&blocked_url).await).await;
+    assert_eq!(listed["items"][0]["note"], "pumping texts", "{listed}");
+
+    let unblocked = app
+        .http
+        .delete(app.url(&format!("{blocked_url}/{SAM}")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unblocked.status().as_u16(), 204);
+    app.text(SAM, number, "JOIN Sam").await;
+    text_arrives(&app, SAM, "is with the captains").await;
+    assert_eq!(requests_of(&app, id, SAM).await.len(), 1);
+}
