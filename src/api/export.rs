@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
+use super::error::statuses::{Invalid, NotFound, SignedIn};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::neighborhood::Neighborhood;
@@ -42,7 +43,7 @@ enum ExportResponse {
     ),
 }
 
-async fn neighborhood(state: &AppState, id: Uuid) -> Result<Neighborhood, ApiError> {
+async fn neighborhood<S>(state: &AppState, id: Uuid) -> Result<Neighborhood, ApiError<S>> {
     state
         .store
         .get_neighborhood(id)
@@ -90,7 +91,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "export_members", Some(id.0)).await?;
         let neighborhood = neighborhood(&state, id.0).await?;
@@ -121,7 +122,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "export_join_requests", Some(id.0)).await?;
         let neighborhood = neighborhood(&state, id.0).await?;
@@ -149,7 +150,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "export_messages", Some(id.0)).await?;
         let neighborhood = neighborhood(&state, id.0).await?;
         let format = format.0.unwrap_or_default();
@@ -173,7 +174,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "export_audit", Some(id.0)).await?;
         let neighborhood = neighborhood(&state, id.0).await?;
         let format = format.0.unwrap_or_default();

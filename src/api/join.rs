@@ -13,14 +13,14 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::enforce;
-use super::error::{ApiError, ErrorCode, FieldErrors};
+use super::error::statuses::{Conflict, JsonBody, NotFound, RateLimited, Refused, Unavailable};
+use super::error::{ApiError, ErrorCode, FieldErrors, PhoneConfirmation};
 use crate::auth::codes;
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState, consent_text};
 use crate::domain::member::{DisplayName, street_address};
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood, NeighborhoodState, Slug};
 use crate::domain::phone::Phone;
-use crate::joining::DecisionError;
 use crate::state::AppState;
 use crate::store::auth::CodeCheck;
 use crate::store::rate_limits;
@@ -107,7 +107,7 @@ enum VerifyResponse {
 }
 
 /// The active neighborhood behind a join link, or 404 (archived ones take no requests).
-async fn open_neighborhood(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError> {
+async fn open_neighborhood<S>(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError<S>> {
     let not_found = || ApiError::not_found("neighborhood");
     let slug = Slug::parse(slug).map_err(|_| not_found())?;
     let id = state
@@ -159,7 +159,7 @@ impl JoinApi {
         &self,
         state: Data<&AppState>,
         slug: Path<String>,
-    ) -> Result<CardResponse, ApiError> {
+    ) -> Result<CardResponse, ApiError<(NotFound, Conflict, Unavailable)>> {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
         Ok(CardResponse::Ok(Json(JoinCardOut {
             consent_text: consent_text(neighborhood.name.as_str()),
@@ -184,7 +184,17 @@ impl JoinApi {
         request: &Request,
         slug: Path<String>,
         body: Json<JoinIn>,
-    ) -> Result<JoinResponse, ApiError> {
+    ) -> Result<
+        JoinResponse,
+        ApiError<(
+            JsonBody,
+            Refused,
+            NotFound,
+            Conflict,
+            RateLimited,
+            Unavailable,
+        )>,
+    > {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
         let body = body.0;
         let mut errors = FieldErrors::default();
@@ -312,7 +322,8 @@ impl JoinApi {
         request: &Request,
         slug: Path<String>,
         body: Json<VerifyIn>,
-    ) -> Result<VerifyResponse, ApiError> {
+    ) -> Result<VerifyResponse, ApiError<(JsonBody, NotFound, Conflict, RateLimited, Unavailable)>>
+    {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
         enforce(
             &state,
@@ -351,13 +362,7 @@ impl JoinApi {
         }
         let after = crate::joining::confirmed(&state, &neighborhood, &before)
             .await
-            .map_err(|error| match error {
-                DecisionError::Store(error) => error.into(),
-                _ => ApiError::conflict(
-                    ErrorCode::Conflict,
-                    "The request changed meanwhile; try again.",
-                ),
-            })?;
+            .map_err(PhoneConfirmation)?;
         Ok(VerifyResponse::Ok(Json(join_out(&after))))
     }
 }

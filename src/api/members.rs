@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::policy::{self, Grant};
 use crate::auth::principal::Auth;
@@ -24,7 +25,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
-use crate::membership::{self, RemoveError};
+use crate::membership;
 use crate::state::AppState;
 use crate::store::outbox::Effect;
 
@@ -251,11 +252,11 @@ const MAX_NOTICE_CHARS: usize = 320;
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
 
-async fn existing_member(
+async fn existing_member<S>(
     state: &AppState,
     neighborhood_id: Uuid,
     member_id: Uuid,
-) -> Result<Member, ApiError> {
+) -> Result<Member, ApiError<S>> {
     state
         .store
         .member(neighborhood_id, member_id)
@@ -266,11 +267,11 @@ async fn existing_member(
 /// Pauses an active member (out of the group text, still a member) or resumes a paused one;
 /// returns the Twilio effects. Other status changes have their own ways (LEAVE, STOP, remove,
 /// a join request).
-fn pause_or_resume(
+fn pause_or_resume<S>(
     member: &mut Member,
     status: MemberStatus,
     actor: &str,
-) -> Result<Vec<Effect>, ApiError> {
+) -> Result<Vec<Effect>, ApiError<S>> {
     match (member.status, status) {
         (MemberStatus::Active, MemberStatus::Paused) => {
             member.status = MemberStatus::Paused;
@@ -304,12 +305,12 @@ fn pause_or_resume(
 }
 
 /// Someone else kept changing the same member meanwhile.
-fn kept_changing() -> ApiError {
-    ApiError::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
+fn kept_changing<S>() -> ApiError<S> {
+    ApiError::member_kept_changing()
 }
 
-fn role_rule(message: &str) -> ApiError {
-    ApiError::conflict(ErrorCode::RoleRule, message)
+fn role_rule<S>(message: &str) -> ApiError<S> {
+    ApiError::role_rule(message)
 }
 
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Members")]
@@ -335,7 +336,7 @@ impl MembersApi {
         after: Query<Option<Uuid>>,
         /// Page size, 1 to 500 (default 100).
         limit: Query<Option<u32>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid)>> {
         let grant = policy::authorize(&state, auth.principal(), "list_members", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
@@ -399,7 +400,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<MemberIn>,
-    ) -> Result<AddResponse, ApiError> {
+    ) -> Result<AddResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         let grant = policy::authorize(&state, auth.principal(), "add_member", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let phone = errors.check("phone", Phone::parse(&body.0.phone));
@@ -509,7 +510,7 @@ impl MembersApi {
         id: Path<Uuid>,
         member_id: Path<Uuid>,
         body: Json<MemberPatch>,
-    ) -> Result<MemberResponse, ApiError> {
+    ) -> Result<MemberResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "update_member", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
@@ -605,7 +606,7 @@ impl MembersApi {
         member_id: Path<Uuid>,
         /// A text for the removed neighbor (1 to 320 characters), e.g. why.
         notice: Query<Option<String>>,
-    ) -> Result<MemberResponse, ApiError> {
+    ) -> Result<MemberResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "remove_member", Some(id.0)).await?;
         let notice = notice.0.map(|n| n.trim().to_owned());
@@ -627,13 +628,7 @@ impl MembersApi {
             &auth.principal().actor(),
             notice.as_deref(),
         )
-        .await
-        .map_err(|error| match error {
-            RemoveError::NotFound => ApiError::not_found("member"),
-            RemoveError::Forbidden(rule) => role_rule(rule),
-            RemoveError::KeptChanging => kept_changing(),
-            RemoveError::Store(error) => error.into(),
-        })?;
+        .await?;
         record(
             &state,
             auth.principal(),
@@ -663,7 +658,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         member_id: Path<Uuid>,
-    ) -> Result<AddResponse, ApiError> {
+    ) -> Result<AddResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "retry_member_sync", Some(id.0)).await?;
         crate::provisioning::active_neighborhood(&state, id.0).await?;
@@ -739,7 +734,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<OwnershipIn>,
-    ) -> Result<MemberResponse, ApiError> {
+    ) -> Result<MemberResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "transfer_ownership", Some(id.0)).await?;
         for _ in 0..ATTEMPTS {
