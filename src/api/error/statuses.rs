@@ -212,4 +212,10 @@ mod tests {
         let every = ApiError::<AnyStatus>::meta().responses.len();
         assert_eq!(every, ALL.len());
     }
+
+    #[test]
+    fn an_error_outside_the_set_keeps_its_own_status() {
+        let error: poem::Error = ApiError::<Invalid>::not_found("member").into();
+        assert_eq!(error.status(), poem::http::StatusCode::NOT_FOUND);
+    }
 }
