@@ -6,6 +6,11 @@
 //! here. Twilio failures are 502 and never echo Twilio's own message to the caller. Errors raised
 //! by the framework (a body that is not JSON, an unknown route) are rewritten into the same body
 //! by [`render_framework_error`].
+//!
+//! Each service error (`StoreError`, `ProvisionError`, `DecisionError`, ...) becomes HTTP through
+//! its `From` impl here and nowhere else; handlers convert with `?`. Each operation lists in the
+//! OpenAPI document only the error statuses it can return: its handler returns `ApiError<S>`,
+//! where `S` names them (see [`statuses`]).
 
 pub mod statuses;
 
