@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
@@ -119,7 +120,7 @@ impl AnnouncementsApi {
         before: Query<Option<Uuid>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "list_announcements", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE) as usize;
@@ -164,7 +165,7 @@ impl AnnouncementsApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         announcement_id: Path<Uuid>,
-    ) -> Result<AnnouncementResponse, ApiError> {
+    ) -> Result<AnnouncementResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "get_announcement", Some(id.0)).await?;
         let neighborhood = state
             .store
@@ -201,7 +202,7 @@ impl AnnouncementsApi {
         id: Path<Uuid>,
         announcement_id: Path<Uuid>,
         body: Json<AnnouncementPatch>,
-    ) -> Result<AnnouncementResponse, ApiError> {
+    ) -> Result<AnnouncementResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "update_announcement", Some(id.0)).await?;
         let changes = parse_patch(&body.0)?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
@@ -243,7 +244,7 @@ impl AnnouncementsApi {
         request: &Request,
         id: Path<Uuid>,
         announcement_id: Path<Uuid>,
-    ) -> Result<AnnouncementResponse, ApiError> {
+    ) -> Result<AnnouncementResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "cancel_announcement", Some(id.0)).await?;
         let neighborhood = state
             .store
@@ -269,7 +270,7 @@ impl AnnouncementsApi {
     }
 }
 
-fn parse_patch(body: &AnnouncementPatch) -> Result<AnnouncementChanges, ApiError> {
+fn parse_patch<S>(body: &AnnouncementPatch) -> Result<AnnouncementChanges, ApiError<S>> {
     let mut errors = FieldErrors::default();
     let now = OffsetDateTime::now_utc();
     let changes = AnnouncementChanges {

@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::error::statuses::{Invalid, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
@@ -70,7 +71,7 @@ impl AuditApi {
         before: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
-    ) -> Result<AuditResponse, ApiError> {
+    ) -> Result<AuditResponse, ApiError<(SignedIn, Invalid)>> {
         policy::authorize(&state, auth.principal(), "list_audit", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);

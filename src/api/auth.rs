@@ -7,6 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::error::statuses::{JsonBody, RateLimited, SignedIn, Unavailable};
 use super::error::{ApiError, ErrorCode, FieldErrors};
 use crate::auth::principal::{Auth, Principal};
 use crate::auth::session;
@@ -107,11 +108,11 @@ enum WhoAmIResponse {
 }
 
 /// Counts a hit; 429 with `Retry-After` when over the limit.
-pub(super) async fn enforce(
+pub(super) async fn enforce<S>(
     state: &AppState,
     limit: &RateLimit,
     subject: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ApiError<S>> {
     match state.store.hit_rate_limit(limit, subject).await? {
         RateDecision::Allowed => Ok(()),
         RateDecision::Limited { retry_after } => Err(ApiError::rate_limited(
@@ -120,7 +121,7 @@ pub(super) async fn enforce(
     }
 }
 
-fn parse_phone(field: &str, value: &str) -> Result<Phone, ApiError> {
+fn parse_phone<S>(field: &str, value: &str) -> Result<Phone, ApiError<S>> {
     let mut errors = FieldErrors::default();
     let phone = errors.check(field, Phone::parse(value));
     errors.finish()?;
@@ -140,7 +141,7 @@ impl AuthApi {
         state: Data<&AppState>,
         request: &Request,
         body: Json<CodeRequestIn>,
-    ) -> Result<CodeResponse, ApiError> {
+    ) -> Result<CodeResponse, ApiError<(JsonBody, RateLimited, Unavailable)>> {
         let phone = parse_phone("phone", &body.0.phone)?;
         enforce(
             &state,
@@ -173,7 +174,7 @@ impl AuthApi {
         state: Data<&AppState>,
         request: &Request,
         body: Json<SessionIn>,
-    ) -> Result<SessionResponse, ApiError> {
+    ) -> Result<SessionResponse, ApiError<(JsonBody, RateLimited, Unavailable)>> {
         let phone = parse_phone("phone", &body.0.phone)?;
         enforce(
             &state,
@@ -215,7 +216,7 @@ impl AuthApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-    ) -> Result<SignOutResponse, ApiError> {
+    ) -> Result<SignOutResponse, ApiError<SignedIn>> {
         crate::auth::policy::authorize(&state, auth.principal(), "delete_session", None).await?;
         if let Principal::Session { session, .. } = auth.principal() {
             state.store.delete_session(session.id).await?;
@@ -227,7 +228,11 @@ impl AuthApi {
     ///
     /// The signed-in phone or the API token, and the roles it holds.
     #[oai(path = "/me", method = "get", operation_id = "whoami")]
-    async fn whoami(&self, auth: Auth, state: Data<&AppState>) -> Result<WhoAmIResponse, ApiError> {
+    async fn whoami(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+    ) -> Result<WhoAmIResponse, ApiError<SignedIn>> {
         let principal = auth.principal();
         crate::auth::policy::authorize(&state, principal, "whoami", None).await?;
         let me = match principal {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
+use super::error::statuses::{Invalid, NotFound, Unavailable};
 use crate::services::provisioning::ProvisionError;
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ impl CatchUpApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         code: Path<String>,
-    ) -> Result<CatchUpResponse, ApiError> {
+    ) -> Result<CatchUpResponse, ApiError<(Invalid, NotFound, Unavailable)>> {
         let neighborhood = state
             .store
             .get_neighborhood(id.0)

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
+use super::error::statuses::{Invalid, NotFound, SignedIn};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::costs::{CostItem, PriceTable, over_budget, projection};
@@ -137,7 +138,7 @@ impl CostsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<CostsResponse, ApiError> {
+    ) -> Result<CostsResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "neighborhood_costs", Some(id.0)).await?;
         let neighborhood = state
             .store

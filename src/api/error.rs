@@ -6,20 +6,34 @@
 //! here. Twilio failures are 502 and never echo Twilio's own message to the caller. Errors raised
 //! by the framework (a body that is not JSON, an unknown route) are rewritten into the same body
 //! by [`render_framework_error`].
+//!
+//! Each service error (`StoreError`, `ProvisionError`, `DecisionError`, ...) becomes HTTP through
+//! its `From` impl here and nowhere else; handlers convert with `?`. Each operation lists in the
+//! OpenAPI document only the error statuses it can return: its handler returns `ApiError<S>`,
+//! where `S` names them (see [`statuses`]).
+
+pub mod statuses;
+
+use std::marker::PhantomData;
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object};
 
+pub use self::statuses::AnyStatus;
 use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
+use crate::domain::join_request::JoinState;
+use crate::import::{self, ImportError, ImportReport, Limit};
+use crate::jobs::reconcile::ReconcileError;
 use crate::services::announcements::AnnouncementError;
 use crate::services::joining::{DecisionError, FileError};
 use crate::services::members::MemberError;
 use crate::services::neighborhoods::NeighborhoodError;
 use crate::services::provisioning::ProvisionError;
 use crate::store::StoreError;
+use crate::twilio::TwilioError;
 
 /// Stable error codes. New codes may be added; existing ones keep their meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -99,9 +113,10 @@ pub struct ErrorBody {
     pub details: Vec<FieldError>,
 }
 
-/// Every error an operation can answer with.
+/// Every error status the API answers with, each with the one body. An operation lists the
+/// ones it can return through the `S` of its [`ApiError<S>`].
 #[derive(Debug, ApiResponse)]
-pub enum ApiError {
+pub enum ErrorResponse {
     /// The request is malformed or has invalid fields (`details` names them).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
@@ -117,6 +132,12 @@ pub enum ApiError {
     /// The request conflicts with the current state (number or link taken, archived).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// The body is too large.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not in the media type this operation takes (`Content-Type`).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// The request is well-formed but cannot be carried out (e.g. no number available).
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
@@ -139,6 +160,50 @@ pub enum ApiError {
     Unavailable(Json<ErrorBody>),
 }
 
+impl ErrorResponse {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// An error as a handler returns it. `S` names the statuses the operation lists in the OpenAPI
+/// document (see [`statuses`]); helpers are generic over it, so the handler's return type decides.
+/// The status itself is always the error's own: one outside `S` still goes out as it is, and is
+/// logged as a bug.
+pub struct ApiError<S = AnyStatus> {
+    response: ErrorResponse,
+    listed: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for ApiError<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.response.fmt(f)
+    }
+}
+
+impl<S> From<ErrorResponse> for ApiError<S> {
+    fn from(response: ErrorResponse) -> Self {
+        Self {
+            response,
+            listed: PhantomData,
+        }
+    }
+}
+
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         code,
@@ -147,33 +212,42 @@ fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
     })
 }
 
-impl ApiError {
+impl<S> ApiError<S> {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.response.status()
+    }
+
     /// The body this error answers with, for a batch that reports each item's failure.
     pub fn into_body(self) -> ErrorBody {
-        match self {
-            Self::BadRequest(Json(body))
-            | Self::Unauthorized(Json(body))
-            | Self::Forbidden(Json(body))
-            | Self::NotFound(Json(body))
-            | Self::Conflict(Json(body))
-            | Self::Unprocessable(Json(body))
-            | Self::TooManyRequests(Json(body), _)
-            | Self::Internal(Json(body))
-            | Self::BadGateway(Json(body))
-            | Self::Unavailable(Json(body)) => body,
+        use ErrorResponse as R;
+        match self.response {
+            R::BadRequest(Json(body))
+            | R::Unauthorized(Json(body))
+            | R::Forbidden(Json(body))
+            | R::NotFound(Json(body))
+            | R::Conflict(Json(body))
+            | R::PayloadTooLarge(Json(body))
+            | R::UnsupportedMediaType(Json(body))
+            | R::Unprocessable(Json(body))
+            | R::TooManyRequests(Json(body), _)
+            | R::Internal(Json(body))
+            | R::BadGateway(Json(body))
+            | R::Unavailable(Json(body)) => body,
         }
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::NotFound(body(
+        ErrorResponse::NotFound(body(
             ErrorCode::NotFound,
             format!("No {what} exists with that id."),
         ))
+        .into()
     }
 
     /// A 404 with its own sentence, for a link that no longer opens.
     pub fn gone_link(message: impl Into<String>) -> Self {
-        Self::NotFound(body(ErrorCode::NotFound, message))
+        ErrorResponse::NotFound(body(ErrorCode::NotFound, message)).into()
     }
 
     /// A 400 listing every invalid field.
@@ -182,45 +256,58 @@ impl ApiError {
             [one] => format!("`{}` is invalid: {}", one.field, one.message),
             many => format!("{} fields are invalid; see details.", many.len()),
         };
-        Self::BadRequest(Json(ErrorBody {
+        ErrorResponse::BadRequest(Json(ErrorBody {
             code: ErrorCode::ValidationFailed,
             message,
             details,
         }))
+        .into()
     }
 
     pub fn unauthorized(message: &str) -> Self {
-        Self::Unauthorized(body(ErrorCode::Unauthorized, message))
+        ErrorResponse::Unauthorized(body(ErrorCode::Unauthorized, message)).into()
     }
 
     pub fn forbidden(message: &str) -> Self {
-        Self::Forbidden(body(ErrorCode::Forbidden, message))
+        ErrorResponse::Forbidden(body(ErrorCode::Forbidden, message)).into()
     }
 
     pub fn invite_only() -> Self {
-        Self::Forbidden(body(
+        ErrorResponse::Forbidden(body(
             ErrorCode::InviteOnly,
             "This neighborhood takes new members by invitation only: ask a captain for a personal invite link.",
         ))
+        .into()
     }
 
     pub fn conflict(code: ErrorCode, message: &str) -> Self {
-        Self::Conflict(body(code, message))
+        ErrorResponse::Conflict(body(code, message)).into()
+    }
+
+    /// A 409 `role_rule`: the change would break a rule about roles, phrased for people.
+    pub fn role_rule(message: &str) -> Self {
+        Self::conflict(ErrorCode::RoleRule, message)
+    }
+
+    /// A 409 for a member someone else kept changing meanwhile.
+    pub fn member_kept_changing() -> Self {
+        Self::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
     }
 
     pub fn bad_request(code: ErrorCode, message: &str) -> Self {
-        Self::BadRequest(body(code, message))
+        ErrorResponse::BadRequest(body(code, message)).into()
     }
 
     /// 429 with `Retry-After` in whole seconds.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        Self::TooManyRequests(
+        ErrorResponse::TooManyRequests(
             body(
                 ErrorCode::RateLimited,
                 format!("Too many tries; wait {retry_after_secs} s and try again."),
             ),
             retry_after_secs,
         )
+        .into()
     }
 
     /// A 500 for a broken invariant of ours; `cause` is logged, not shown.
@@ -230,93 +317,104 @@ impl ApiError {
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        Self::Internal(body(ErrorCode::Internal, "Internal error."))
+        ErrorResponse::Internal(body(ErrorCode::Internal, "Internal error.")).into()
+    }
+
+    fn twilio_failed(cause: &TwilioError) -> Self {
+        // Logged with Twilio's code and text; the caller gets our sentence and the code only.
+        tracing::warn!(error = %cause, "Twilio call failed");
+        let detail = match cause.code() {
+            Some(code) if code > 0 => format!(" (Twilio error {code})"),
+            _ => String::new(),
+        };
+        ErrorResponse::BadGateway(body(
+            ErrorCode::TwilioError,
+            format!(
+                "Twilio could not complete the request{detail}; nothing was changed. Try again."
+            ),
+        ))
+        .into()
     }
 }
 
-impl From<StoreError> for ApiError {
+// One home for how each service error reaches HTTP: every handler converts with `?`.
+
+impl<S> From<StoreError> for ApiError<S> {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "Redis unavailable");
-                Self::Unavailable(body(
+                ErrorResponse::Unavailable(body(
                     ErrorCode::StoreUnavailable,
                     "The database is unreachable; try again shortly.",
                 ))
+                .into()
             }
             other => Self::internal(&other),
         }
     }
 }
 
-impl From<ProvisionError> for ApiError {
+impl<S> From<ProvisionError> for ApiError<S> {
     fn from(error: ProvisionError) -> Self {
+        use ErrorResponse as R;
         use ProvisionError as E;
         let message = error.to_string();
         match error {
-            E::TwilioNotConfigured => Self::Unavailable(body(
+            E::TwilioNotConfigured => R::Unavailable(body(
                 ErrorCode::TwilioNotConfigured,
                 "No Twilio account is configured: set NT_TWILIO_ACCOUNT_SID, NT_TWILIO_AUTH_TOKEN and NT_TWILIO_MESSAGING_SERVICE_SID.",
-            )),
-            E::NoNumberAvailable(_) => Self::Unprocessable(body(
+            ))
+            .into(),
+            E::NoNumberAvailable(_) => R::Unprocessable(body(
                 ErrorCode::NoNumberAvailable,
                 format!("{}; try a nearby area code.", capitalized(&message)),
-            )),
+            ))
+            .into(),
             E::NumberNotOwned(_) => {
-                Self::Unprocessable(body(ErrorCode::NumberNotOwned, capitalized(&message) + "."))
+                R::Unprocessable(body(ErrorCode::NumberNotOwned, capitalized(&message) + "."))
+                    .into()
             }
-            E::NumberTaken(_) => Self::Conflict(body(ErrorCode::NumberTaken, message + ".")),
-            E::SlugTaken(_) => Self::Conflict(body(
+            E::NumberTaken(_) => R::Conflict(body(ErrorCode::NumberTaken, message + ".")).into(),
+            E::SlugTaken(_) => R::Conflict(body(
                 ErrorCode::SlugTaken,
                 capitalized(&message) + "; choose another.",
-            )),
+            ))
+            .into(),
             E::NotFound => Self::not_found("neighborhood"),
-            E::Archived => Self::Conflict(body(
+            E::Archived => Self::conflict(
                 ErrorCode::NeighborhoodArchived,
                 "The neighborhood is archived and can no longer change.",
-            )),
-            E::NotArchived => Self::Conflict(body(
+            ),
+            E::NotArchived => Self::conflict(
                 ErrorCode::NeighborhoodNotArchived,
                 "Archive the neighborhood first; only an archived neighborhood can be deleted.",
-            )),
-            E::Contended => Self::Conflict(body(ErrorCode::Conflict, capitalized(&message) + ".")),
-            E::Twilio(cause) => {
-                // Logged with Twilio's code and text; the caller gets our sentence and the code only.
-                tracing::warn!(error = %cause, "Twilio call failed");
-                let detail = match cause.code() {
-                    Some(code) if code > 0 => format!(" (Twilio error {code})"),
-                    _ => String::new(),
-                };
-                Self::BadGateway(body(
-                    ErrorCode::TwilioError,
-                    format!(
-                        "Twilio could not complete the request{detail}; nothing was changed. Try again."
-                    ),
-                ))
-            }
+            ),
+            E::Contended => Self::conflict(ErrorCode::Conflict, &(capitalized(&message) + ".")),
+            E::Twilio(cause) => Self::twilio_failed(&cause),
             E::Store(cause) => cause.into(),
         }
     }
 }
 
-impl From<NeighborhoodError> for ApiError {
+impl<S> From<NeighborhoodError> for ApiError<S> {
     fn from(error: NeighborhoodError) -> Self {
         match error {
             NeighborhoodError::NotFound => Self::not_found("neighborhood"),
-            NeighborhoodError::Archived => Self::Conflict(body(
+            NeighborhoodError::Archived => Self::conflict(
                 ErrorCode::NeighborhoodArchived,
                 "The neighborhood is archived: it takes no new members and can no longer change.",
-            )),
+            ),
             NeighborhoodError::Store(cause) => cause.into(),
         }
     }
 }
 
-impl From<MemberError> for ApiError {
+impl<S> From<MemberError> for ApiError<S> {
     fn from(error: MemberError) -> Self {
         match error {
             MemberError::NotFound => Self::not_found("member"),
-            MemberError::Forbidden(rule) => Self::conflict(ErrorCode::RoleRule, rule),
+            MemberError::Forbidden(rule) => Self::role_rule(rule),
             MemberError::InvalidStatus(message) => {
                 let mut errors = FieldErrors::default();
                 errors.add("status", message);
@@ -327,26 +425,25 @@ impl From<MemberError> for ApiError {
             | MemberError::NothingToRetry => {
                 Self::conflict(ErrorCode::Conflict, &error.to_string())
             }
-            MemberError::KeptChanging => {
-                Self::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
-            }
+            MemberError::KeptChanging => Self::member_kept_changing(),
             MemberError::NoOwner => Self::internal(&error),
             MemberError::Store(cause) => cause.into(),
         }
     }
 }
 
-impl From<FileError> for ApiError {
+impl<S> From<FileError> for ApiError<S> {
     fn from(error: FileError) -> Self {
         match error {
             FileError::AlreadyMember => {
                 Self::conflict(ErrorCode::Conflict, "This phone is already in the group.")
             }
             FileError::InviteOnly => Self::invite_only(),
-            FileError::Blocked => Self::Forbidden(body(
+            FileError::Blocked => ErrorResponse::Forbidden(body(
                 ErrorCode::PhoneBlocked,
                 "This phone cannot ask to join this neighborhood.",
-            )),
+            ))
+            .into(),
             FileError::Paused => Self::conflict(
                 ErrorCode::Conflict,
                 "This phone is paused in the group: a captain can resume it.",
@@ -362,24 +459,150 @@ impl From<FileError> for ApiError {
     }
 }
 
-impl From<AnnouncementError> for ApiError {
+impl<S> From<AnnouncementError> for ApiError<S> {
     fn from(error: AnnouncementError) -> Self {
         match error {
             AnnouncementError::NotFound => Self::not_found("announcement"),
-            AnnouncementError::Closed(Closed::Sent) => Self::Conflict(body(
+            AnnouncementError::Closed(Closed::Sent) => Self::conflict(
                 ErrorCode::AnnouncementSent,
                 "The announcement was sent already; it can no longer change or be cancelled.",
-            )),
-            AnnouncementError::Closed(Closed::Cancelled) => Self::Conflict(body(
+            ),
+            AnnouncementError::Closed(Closed::Cancelled) => Self::conflict(
                 ErrorCode::AnnouncementCancelled,
                 "The announcement was cancelled; it can no longer change.",
-            )),
-            AnnouncementError::Contended => Self::Conflict(body(
+            ),
+            AnnouncementError::Contended => Self::conflict(
                 ErrorCode::Conflict,
                 "The announcement changed at the same moment; try again.",
-            )),
+            ),
             AnnouncementError::Store(cause) => cause.into(),
         }
+    }
+}
+
+/// A captain's decision on a join request that could not be made.
+impl<S> From<DecisionError> for ApiError<S> {
+    fn from(error: DecisionError) -> Self {
+        match error {
+            DecisionError::NeighborhoodNotFound => Self::not_found("neighborhood"),
+            DecisionError::NotFound => Self::not_found("join request"),
+            DecisionError::Archived => Self::conflict(
+                ErrorCode::NeighborhoodArchived,
+                "This neighborhood is archived: its join requests can no longer be decided.",
+            ),
+            DecisionError::NotPending(JoinState::PendingVerification) => Self::conflict(
+                ErrorCode::Conflict,
+                "This neighbor has not confirmed their phone yet; decide once they have.",
+            ),
+            DecisionError::NotPending(JoinState::Approved) => {
+                Self::conflict(ErrorCode::Conflict, "This request was approved already.")
+            }
+            DecisionError::NotPending(_) => Self::conflict(
+                ErrorCode::Conflict,
+                "This request was denied already; the neighbor can ask again.",
+            ),
+            DecisionError::AlreadyMember => {
+                Self::conflict(ErrorCode::Conflict, "This phone is a member already.")
+            }
+            DecisionError::KeptChanging => {
+                Self::conflict(ErrorCode::Conflict, "The request kept changing; try again.")
+            }
+            DecisionError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A neighbor's confirmed phone that could not move their request on. The neighbor did nothing
+/// wrong: whatever the service met (a captain's decision, the open policy's approval racing
+/// another), they are told the request changed and to try again.
+#[derive(Debug)]
+pub struct PhoneConfirmation(pub DecisionError);
+
+impl<S> From<PhoneConfirmation> for ApiError<S> {
+    fn from(PhoneConfirmation(error): PhoneConfirmation) -> Self {
+        match error {
+            DecisionError::Store(error) => error.into(),
+            _ => Self::conflict(
+                ErrorCode::Conflict,
+                "The request changed meanwhile; try again.",
+            ),
+        }
+    }
+}
+
+impl<S> From<ReconcileError> for ApiError<S> {
+    fn from(error: ReconcileError) -> Self {
+        match error {
+            ReconcileError::NotFound => ProvisionError::NotFound.into(),
+            ReconcileError::Archived => ProvisionError::Archived.into(),
+            ReconcileError::NoTwilio => ProvisionError::TwilioNotConfigured.into(),
+            ReconcileError::AlreadyRunning => Self::conflict(
+                ErrorCode::Conflict,
+                "A reconciliation of this neighborhood is running already; try again in a minute.",
+            ),
+            ReconcileError::Twilio { source, .. } => ProvisionError::Twilio(source).into(),
+            ReconcileError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl<S> From<ImportError> for ApiError<S> {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::TooLarge {
+                limit,
+                imported_through,
+                report,
+            } => ErrorResponse::PayloadTooLarge(Json(import_too_large(
+                limit,
+                imported_through,
+                &report,
+            )))
+            .into(),
+            ImportError::Header(problems) => Self::validation(
+                problems
+                    .into_iter()
+                    .map(|(field, message)| FieldError { field, message })
+                    .collect(),
+            ),
+            ImportError::Unreadable(cause) => Self::bad_request(
+                ErrorCode::BadRequest,
+                &format!("The upload could not be read as CSV: {cause}"),
+            ),
+            ImportError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// The 413 body of an import over its limits; `imported_through` is the last row a real run
+/// wrote before stopping.
+pub fn import_too_large(
+    limit: Limit,
+    imported_through: Option<u32>,
+    report: &ImportReport,
+) -> ErrorBody {
+    let mut message = match limit {
+        Limit::Bytes => format!(
+            "The file is over {} MiB: split it into smaller files.",
+            import::MAX_BYTES / (1024 * 1024)
+        ),
+        Limit::Rows => {
+            format!(
+                "The file has more than {} rows: split it into smaller files.",
+                import::MAX_ROWS
+            )
+        }
+    };
+    if let Some(row) = imported_through {
+        message.push_str(&format!(
+            " Rows up to row {row} were imported already ({} added, {} updated); importing them again changes nothing.",
+            report.added, report.updated
+        ));
+    }
+    ErrorBody {
+        code: ErrorCode::PayloadTooLarge,
+        message,
+        details: Vec::new(),
     }
 }
 
@@ -436,12 +659,12 @@ impl FieldErrors {
     }
 
     /// The 400 listing every collected error.
-    pub fn into_error(self) -> ApiError {
+    pub fn into_error<S>(self) -> ApiError<S> {
         ApiError::validation(self.0)
     }
 
     /// `Err` with every collected error, or `Ok` when there were none.
-    pub fn finish(self) -> Result<(), ApiError> {
+    pub fn finish<S>(self) -> Result<(), ApiError<S>> {
         if self.0.is_empty() {
             Ok(())
         } else {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
+use super::error::statuses::{Invalid, NotFound, SignedIn};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::state::AppState;
@@ -46,7 +47,7 @@ impl EventsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<EventsResponse, ApiError> {
+    ) -> Result<EventsResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "neighborhood_events", Some(id.0)).await?;
         state
             .store

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
+use super::error::statuses::{Invalid, NotFound, SignedIn};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::neighborhood::Neighborhood;
@@ -83,7 +84,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "export_members", Some(id.0)).await?;
         let neighborhood = neighborhoods::any(&state, id.0).await?;
@@ -114,7 +115,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "export_join_requests", Some(id.0)).await?;
         let neighborhood = neighborhoods::any(&state, id.0).await?;
@@ -142,7 +143,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "export_messages", Some(id.0)).await?;
         let neighborhood = neighborhoods::any(&state, id.0).await?;
         let format = format.0.unwrap_or_default();
@@ -166,7 +167,7 @@ impl ExportApi {
         id: Path<Uuid>,
         /// `csv` (the default) or `json`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<ExportResponse, ApiError> {
+    ) -> Result<ExportResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "export_audit", Some(id.0)).await?;
         let neighborhood = neighborhoods::any(&state, id.0).await?;
         let format = format.0.unwrap_or_default();

@@ -10,10 +10,11 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOpti
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
+use super::error::statuses::{Conflict, Invalid, NotFound, SignedIn};
+use super::error::{ApiError, ErrorBody, import_too_large};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
-use crate::import::{self, ImportError, ImportOptions, ImportReport, Limit, MAX_BYTES, MAX_ROWS};
+use crate::import::{self, ImportError, ImportOptions, ImportReport, Limit, MAX_BYTES};
 use crate::state::AppState;
 
 pub struct ImportApi;
@@ -68,26 +69,7 @@ enum ImportResponse {
 }
 
 fn too_large(limit: Limit, imported_through: Option<u32>, report: &ImportReport) -> ImportResponse {
-    let mut message = match limit {
-        Limit::Bytes => format!(
-            "The file is over {} MiB: split it into smaller files.",
-            MAX_BYTES / (1024 * 1024)
-        ),
-        Limit::Rows => {
-            format!("The file has more than {MAX_ROWS} rows: split it into smaller files.")
-        }
-    };
-    if let Some(row) = imported_through {
-        message.push_str(&format!(
-            " Rows up to row {row} were imported already ({} added, {} updated); importing them again changes nothing.",
-            report.added, report.updated
-        ));
-    }
-    ImportResponse::TooLarge(Json(ErrorBody {
-        code: ErrorCode::PayloadTooLarge,
-        message,
-        details: Vec::new(),
-    }))
+    ImportResponse::TooLarge(Json(import_too_large(limit, imported_through, report)))
 }
 
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::ImportExport")]
@@ -127,7 +109,7 @@ impl ImportApi {
         /// texts, so they become members at once; otherwise each becomes a join request.
         attest_consent: Query<Option<bool>>,
         body: CsvUpload,
-    ) -> Result<ImportResponse, ApiError> {
+    ) -> Result<ImportResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "import_members", Some(id.0)).await?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let declared = request
@@ -159,17 +141,7 @@ impl ImportApi {
                 imported_through,
                 report,
             }) => Ok(too_large(limit, imported_through, &report)),
-            Err(ImportError::Header(problems)) => Err(ApiError::validation(
-                problems
-                    .into_iter()
-                    .map(|(field, message)| FieldError { field, message })
-                    .collect(),
-            )),
-            Err(ImportError::Unreadable(cause)) => Err(ApiError::bad_request(
-                ErrorCode::BadRequest,
-                &format!("The upload could not be read as CSV: {cause}"),
-            )),
-            Err(ImportError::Store(error)) => Err(error.into()),
+            Err(error) => Err(error.into()),
         }
     }
 }

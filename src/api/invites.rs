@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
@@ -115,7 +116,7 @@ impl InvitesApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<InvitesIn>,
-    ) -> Result<SendResponse, ApiError> {
+    ) -> Result<SendResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict, RateLimited)>> {
         policy::authorize(&state, auth.principal(), "send_invites", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         if body.0.phones.is_empty() || body.0.phones.len() > MAX_INVITES {
@@ -205,7 +206,7 @@ impl InvitesApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<LinkResponse, ApiError> {
+    ) -> Result<LinkResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "invite_link", Some(id.0)).await?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         Ok(LinkResponse::Ok(Json(InviteLinkOut {
@@ -225,7 +226,7 @@ impl InvitesApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         format: Query<Option<QrFormat>>,
-    ) -> Result<QrResponse, ApiError> {
+    ) -> Result<QrResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "invite_qr", Some(id.0)).await?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let link = join_url(&state, &neighborhood);

@@ -12,14 +12,15 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::enforce;
-use super::error::{ApiError, ErrorCode, FieldErrors};
+use super::error::statuses::{Conflict, JsonBody, NotFound, RateLimited, Refused, Unavailable};
+use super::error::{ApiError, ErrorCode, FieldErrors, PhoneConfirmation};
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::join_request::{JoinRequest, JoinState, consent_text};
 use crate::domain::member::{DisplayName, street_address};
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
 use crate::services::codes;
-use crate::services::joining::{self, Asked, Asking, FileError};
+use crate::services::joining::{self, Asked, Asking};
 use crate::services::neighborhoods;
 use crate::state::AppState;
 use crate::store::auth::CodeCheck;
@@ -107,7 +108,7 @@ enum VerifyResponse {
 }
 
 /// The active neighborhood behind a join link: 404, or 409 when archived.
-async fn open_neighborhood(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError> {
+async fn open_neighborhood<S>(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError<S>> {
     Ok(neighborhoods::active_by_slug(state, slug).await?)
 }
 
@@ -141,7 +142,7 @@ impl JoinApi {
         &self,
         state: Data<&AppState>,
         slug: Path<String>,
-    ) -> Result<CardResponse, ApiError> {
+    ) -> Result<CardResponse, ApiError<(NotFound, Conflict, Unavailable)>> {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
         Ok(CardResponse::Ok(Json(JoinCardOut {
             consent_text: consent_text(neighborhood.name.as_str()),
@@ -166,7 +167,17 @@ impl JoinApi {
         request: &Request,
         slug: Path<String>,
         body: Json<JoinIn>,
-    ) -> Result<JoinResponse, ApiError> {
+    ) -> Result<
+        JoinResponse,
+        ApiError<(
+            JsonBody,
+            Refused,
+            NotFound,
+            Conflict,
+            RateLimited,
+            Unavailable,
+        )>,
+    > {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
         let body = body.0;
         let mut errors = FieldErrors::default();
@@ -230,7 +241,8 @@ impl JoinApi {
         request: &Request,
         slug: Path<String>,
         body: Json<VerifyIn>,
-    ) -> Result<VerifyResponse, ApiError> {
+    ) -> Result<VerifyResponse, ApiError<(JsonBody, NotFound, Conflict, RateLimited, Unavailable)>>
+    {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
         enforce(
             &state,
@@ -269,7 +281,7 @@ impl JoinApi {
         }
         let after = joining::confirmed(&state, &neighborhood, &before)
             .await
-            .map_err(FileError::from)?;
+            .map_err(PhoneConfirmation)?;
         Ok(VerifyResponse::Ok(Json(join_out(&after))))
     }
 }

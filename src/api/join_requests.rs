@@ -13,12 +13,13 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::{ApiError, ErrorBody, ErrorCode, FieldErrors};
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
+use super::error::{AnyStatus, ApiError, ErrorBody, FieldErrors};
 use super::members::{self, MemberOut};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
-use crate::services::joining::{self, Approval, DecisionError};
+use crate::services::joining::{self, Approval};
 use crate::state::AppState;
 
 pub struct JoinRequestsApi;
@@ -183,7 +184,7 @@ impl JoinRequestsApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         #[oai(name = "state")] wanted: Query<Option<JoinState>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "list_join_requests", Some(id.0)).await?;
         let show_phone = policy::may_see_phones(&grant);
@@ -214,13 +215,11 @@ impl JoinRequestsApi {
         request: &Request,
         id: Path<Uuid>,
         request_id: Path<Uuid>,
-    ) -> Result<ApproveResponse, ApiError> {
+    ) -> Result<ApproveResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "approve_join_request", Some(id.0)).await?;
         let actor = auth.principal().actor();
-        let approval = joining::approve(&state, id.0, request_id.0, &actor)
-            .await
-            .map_err(decision_error)?;
+        let approval = joining::approve(&state, id.0, request_id.0, &actor).await?;
         record_approval(&state, &auth, request, &approval).await;
         let show_phone = policy::may_see_phones(&grant);
         Ok(ApproveResponse::Accepted(Json(ApprovalOut {
@@ -247,7 +246,7 @@ impl JoinRequestsApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<ApprovalsIn>,
-    ) -> Result<ApproveManyResponse, ApiError> {
+    ) -> Result<ApproveManyResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         policy::authorize(
             &state,
             auth.principal(),
@@ -267,9 +266,7 @@ impl JoinRequestsApi {
         }
         errors.finish()?;
         let actor = auth.principal().actor();
-        let answers = joining::approve_many(&state, id.0, ids, &actor)
-            .await
-            .map_err(decision_error)?;
+        let answers = joining::approve_many(&state, id.0, ids, &actor).await?;
         let mut out = ApprovalsOut {
             approved: Vec::new(),
             refused: Vec::new(),
@@ -287,7 +284,7 @@ impl JoinRequestsApi {
                 }
                 Err(error) => out.refused.push(BatchRefused {
                     request_id,
-                    error: decision_error(error).into_body(),
+                    error: ApiError::<AnyStatus>::from(error).into_body(),
                 }),
             }
         }
@@ -309,13 +306,11 @@ impl JoinRequestsApi {
         request: &Request,
         id: Path<Uuid>,
         request_id: Path<Uuid>,
-    ) -> Result<DenyResponse, ApiError> {
+    ) -> Result<DenyResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "deny_join_request", Some(id.0)).await?;
         let actor = auth.principal().actor();
-        let denial = joining::deny(&state, id.0, request_id.0, &actor)
-            .await
-            .map_err(decision_error)?;
+        let denial = joining::deny(&state, id.0, request_id.0, &actor).await?;
         let denied = denial.request;
         if denial.newly {
             record(
@@ -349,35 +344,5 @@ async fn record_approval(state: &AppState, auth: &Auth, request: &Request, appro
             json!({"member": format!("member:{}", approval.member.id)}),
         )
         .await;
-    }
-}
-
-/// The answer to a decision that could not be made.
-fn decision_error(error: DecisionError) -> ApiError {
-    match error {
-        DecisionError::NeighborhoodNotFound => ApiError::not_found("neighborhood"),
-        DecisionError::NotFound => ApiError::not_found("join request"),
-        DecisionError::Archived => ApiError::conflict(
-            ErrorCode::NeighborhoodArchived,
-            "This neighborhood is archived: its join requests can no longer be decided.",
-        ),
-        DecisionError::NotPending(JoinState::PendingVerification) => ApiError::conflict(
-            ErrorCode::Conflict,
-            "This neighbor has not confirmed their phone yet; decide once they have.",
-        ),
-        DecisionError::NotPending(JoinState::Approved) => {
-            ApiError::conflict(ErrorCode::Conflict, "This request was approved already.")
-        }
-        DecisionError::NotPending(_) => ApiError::conflict(
-            ErrorCode::Conflict,
-            "This request was denied already; the neighbor can ask again.",
-        ),
-        DecisionError::AlreadyMember => {
-            ApiError::conflict(ErrorCode::Conflict, "This phone is a member already.")
-        }
-        DecisionError::KeptChanging => {
-            ApiError::conflict(ErrorCode::Conflict, "The request kept changing; try again.")
-        }
-        DecisionError::Store(error) => error.into(),
     }
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy::{self, Grant};
 use crate::auth::principal::Auth;
@@ -281,7 +282,7 @@ impl MembersApi {
         after: Query<Option<Uuid>>,
         /// Page size, 1 to 500 (default 100).
         limit: Query<Option<u32>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid)>> {
         let grant = policy::authorize(&state, auth.principal(), "list_members", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
@@ -345,7 +346,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<MemberIn>,
-    ) -> Result<AddResponse, ApiError> {
+    ) -> Result<AddResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         let grant = policy::authorize(&state, auth.principal(), "add_member", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let phone = errors.check("phone", Phone::parse(&body.0.phone));
@@ -399,7 +400,7 @@ impl MembersApi {
         id: Path<Uuid>,
         member_id: Path<Uuid>,
         body: Json<MemberPatch>,
-    ) -> Result<MemberResponse, ApiError> {
+    ) -> Result<MemberResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "update_member", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
@@ -468,7 +469,7 @@ impl MembersApi {
         member_id: Path<Uuid>,
         /// A text for the removed neighbor (1 to 320 characters), e.g. why.
         notice: Query<Option<String>>,
-    ) -> Result<MemberResponse, ApiError> {
+    ) -> Result<MemberResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "remove_member", Some(id.0)).await?;
         let notice = notice.0.map(|n| n.trim().to_owned());
@@ -520,7 +521,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         member_id: Path<Uuid>,
-    ) -> Result<AddResponse, ApiError> {
+    ) -> Result<AddResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "retry_member_sync", Some(id.0)).await?;
         neighborhoods::active(&state, id.0).await?;
@@ -556,7 +557,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<OwnershipIn>,
-    ) -> Result<MemberResponse, ApiError> {
+    ) -> Result<MemberResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         let grant =
             policy::authorize(&state, auth.principal(), "transfer_ownership", Some(id.0)).await?;
         let Transfer {

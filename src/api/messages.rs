@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::announcements::{AnnouncementOut, to_out as announcement_out};
 use super::audit::record;
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
@@ -160,7 +161,7 @@ impl MessagesApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<AnnouncementIn>,
-    ) -> Result<AnnounceResponse, ApiError> {
+    ) -> Result<AnnounceResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "post_announcement", Some(id.0)).await?;
         let now = OffsetDateTime::now_utc();
         let mut errors = FieldErrors::default();
@@ -280,7 +281,7 @@ impl MessagesApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         body: Json<AnnouncementIn>,
-    ) -> Result<EstimateResponse, ApiError> {
+    ) -> Result<EstimateResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         policy::authorize(
             &state,
             auth.principal(),
@@ -327,7 +328,7 @@ impl MessagesApi {
         before: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "list_messages", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
@@ -381,11 +382,11 @@ fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> Anno
 }
 
 /// The name an announcement is signed with: the captain's own, or the neighborhood's for tokens.
-async fn signer(
+async fn signer<S>(
     state: &AppState,
     principal: &Principal,
     neighborhood: &Neighborhood,
-) -> Result<(Option<Uuid>, String), ApiError> {
+) -> Result<(Option<Uuid>, String), ApiError<S>> {
     if let Some(phone) = principal.phone()
         && let Some(member) = state.store.member_by_phone(neighborhood.id, phone).await?
     {

@@ -12,6 +12,9 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{
+    Conflict, Invalid, JsonBody, NotFound, SignedIn, Twilio, Unprocessable,
+};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
@@ -248,7 +251,8 @@ impl NeighborhoodsApi {
         state: Data<&AppState>,
         request: &Request,
         body: Json<NeighborhoodIn>,
-    ) -> Result<CreateResponse, ApiError> {
+    ) -> Result<CreateResponse, ApiError<(SignedIn, JsonBody, Conflict, Unprocessable, Twilio)>>
+    {
         let principal = auth.principal();
         policy::authorize(&state, principal, "create_neighborhood", None).await?;
         let (new, owner) = parse_new(body.0, principal)?;
@@ -293,7 +297,7 @@ impl NeighborhoodsApi {
         after: Query<Option<Uuid>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid)>> {
         let principal = auth.principal();
         policy::authorize(&state, principal, "list_neighborhoods", None).await?;
         let mut errors = FieldErrors::default();
@@ -328,7 +332,7 @@ impl NeighborhoodsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<NeighborhoodResponse, ApiError> {
+    ) -> Result<NeighborhoodResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "get_neighborhood", Some(id.0)).await?;
         let neighborhood = state
             .store
@@ -352,7 +356,8 @@ impl NeighborhoodsApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<NeighborhoodPatch>,
-    ) -> Result<NeighborhoodResponse, ApiError> {
+    ) -> Result<NeighborhoodResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict, Twilio)>>
+    {
         policy::authorize(&state, auth.principal(), "update_neighborhood", Some(id.0)).await?;
         let changes = parse_patch(body.0)?;
         let mut detail = serde_json::json!({
@@ -408,7 +413,8 @@ impl NeighborhoodsApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<ArchiveIn>,
-    ) -> Result<NeighborhoodResponse, ApiError> {
+    ) -> Result<NeighborhoodResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict, Twilio)>>
+    {
         policy::authorize(&state, auth.principal(), "archive_neighborhood", Some(id.0)).await?;
         let farewell = match body.0.farewell.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -457,7 +463,7 @@ impl NeighborhoodsApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<DeleteIn>,
-    ) -> Result<DeleteResponse, ApiError> {
+    ) -> Result<DeleteResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict, Twilio)>> {
         policy::authorize(&state, auth.principal(), "delete_neighborhood", Some(id.0)).await?;
         let neighborhood = state
             .store
@@ -498,13 +504,13 @@ impl NeighborhoodsApi {
 }
 
 /// The neighborhoods a principal holds a role in, as one page.
-async fn visible_neighborhoods(
+async fn visible_neighborhoods<S>(
     state: &AppState,
     principal: &Principal,
     wanted: NeighborhoodState,
     after: Option<Uuid>,
     limit: usize,
-) -> Result<Vec<Neighborhood>, ApiError> {
+) -> Result<Vec<Neighborhood>, ApiError<S>> {
     let mut ids: Vec<Uuid> = match principal {
         Principal::Session { session, .. } => state
             .store
@@ -542,10 +548,10 @@ async fn visible_neighborhoods(
     Ok(page)
 }
 
-fn parse_new(
+fn parse_new<S>(
     body: NeighborhoodIn,
     principal: &Principal,
-) -> Result<(NewNeighborhood, (Phone, DisplayName)), ApiError> {
+) -> Result<(NewNeighborhood, (Phone, DisplayName)), ApiError<S>> {
     let mut errors = FieldErrors::default();
     let name = match &body.name {
         Some(name) => errors.check("name", NeighborhoodName::parse(name)),
@@ -624,7 +630,7 @@ fn parse_new(
     Ok((new, (owner_phone, owner_name)))
 }
 
-fn parse_patch(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError> {
+fn parse_patch<S>(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiError<S>> {
     let mut errors = FieldErrors::default();
     let name = body
         .name

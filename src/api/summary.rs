@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
+use super::error::statuses::{Invalid, NotFound, SignedIn};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
 use crate::domain::join_request::JoinState;
@@ -62,7 +63,7 @@ impl SummaryApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<SummaryResponse, ApiError> {
+    ) -> Result<SummaryResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "neighborhood_summary", Some(id.0)).await?;
         let neighborhood = state
             .store

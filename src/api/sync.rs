@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::{ApiError, ErrorCode};
+use super::error::ApiError;
+use super::error::statuses::{Conflict, Invalid, NotFound, SignedIn, Twilio};
 use crate::auth::policy;
 use crate::auth::principal::Auth;
-use crate::jobs::reconcile::{self, ReconcileError, SyncReport};
-use crate::services::provisioning::ProvisionError;
+use crate::jobs::reconcile::{self, SyncReport};
 use crate::state::AppState;
 
 pub struct SyncApi;
@@ -48,11 +48,9 @@ impl SyncApi {
         state: Data<&AppState>,
         request: &Request,
         id: Path<Uuid>,
-    ) -> Result<SyncResponse, ApiError> {
+    ) -> Result<SyncResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict, Twilio)>> {
         policy::authorize(&state, auth.principal(), "sync_neighborhood", Some(id.0)).await?;
-        let report = reconcile::reconcile(&state, id.0)
-            .await
-            .map_err(reconcile_error)?;
+        let report = reconcile::reconcile(&state, id.0).await?;
         if report.changed_anything() {
             let detail = json!({
                 "requeued": report.requeued.len(),
@@ -72,19 +70,5 @@ impl SyncApi {
             .await;
         }
         Ok(SyncResponse::Ok(Json(report)))
-    }
-}
-
-fn reconcile_error(error: ReconcileError) -> ApiError {
-    match error {
-        ReconcileError::NotFound => ProvisionError::NotFound.into(),
-        ReconcileError::Archived => ProvisionError::Archived.into(),
-        ReconcileError::NoTwilio => ProvisionError::TwilioNotConfigured.into(),
-        ReconcileError::AlreadyRunning => ApiError::conflict(
-            ErrorCode::Conflict,
-            "A reconciliation of this neighborhood is running already; try again in a minute.",
-        ),
-        ReconcileError::Twilio { source, .. } => ProvisionError::Twilio(source).into(),
-        ReconcileError::Store(error) => error.into(),
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use crate::auth::policy;
 use crate::auth::principal::{Auth, Principal};
@@ -120,11 +121,11 @@ pub fn to_out(token: &ApiToken) -> TokenOut {
 }
 
 /// The principal's role in a token's neighborhood, for the policy's token rules.
-async fn role_for(
+async fn role_for<S>(
     state: &AppState,
     principal: &Principal,
     scope: &TokenScope,
-) -> Result<Option<Role>, ApiError> {
+) -> Result<Option<Role>, ApiError<S>> {
     Ok(match scope {
         TokenScope::Neighborhood {
             neighborhood_id, ..
@@ -146,7 +147,7 @@ impl TokensApi {
         state: Data<&AppState>,
         request: &Request,
         body: Json<TokenIn>,
-    ) -> Result<CreateResponse, ApiError> {
+    ) -> Result<CreateResponse, ApiError<(SignedIn, JsonBody, NotFound)>> {
         let principal = auth.principal();
         policy::authorize(&state, principal, "create_token", None).await?;
         let body = body.0;
@@ -233,7 +234,11 @@ impl TokensApi {
     /// Tokens of the neighborhoods where you are a captain or the owner; every token for
     /// platform admins. Secrets are never listed.
     #[oai(path = "/", method = "get", operation_id = "list_tokens")]
-    async fn list(&self, auth: Auth, state: Data<&AppState>) -> Result<ListResponse, ApiError> {
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+    ) -> Result<ListResponse, ApiError<SignedIn>> {
         let principal = auth.principal();
         policy::authorize(&state, principal, "list_tokens", None).await?;
         let mut items = Vec::new();
@@ -259,7 +264,7 @@ impl TokensApi {
         state: Data<&AppState>,
         request: &Request,
         token_id: Path<Uuid>,
-    ) -> Result<RevokeResponse, ApiError> {
+    ) -> Result<RevokeResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         let principal = auth.principal();
         policy::authorize(&state, principal, "revoke_token", None).await?;
         let Some(mut token) = state.store.api_token(token_id.0).await? else {

@@ -113,12 +113,12 @@ impl Grant {
 
 /// Decides whether `principal` may run `operation_id` (on `neighborhood`, for per-neighborhood
 /// operations): 403 when not. An unknown operation id is refused too, as a programming error.
-pub async fn authorize(
+pub async fn authorize<S>(
     state: &AppState,
     principal: &Principal,
     operation_id: &'static str,
     neighborhood: Option<Uuid>,
-) -> Result<Grant, ApiError> {
+) -> Result<Grant, ApiError<S>> {
     let Some(access) = access_for(operation_id) else {
         return Err(ApiError::internal_message(&format!(
             "operation {operation_id} has no entry in the policy table"

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::session::{self, Session};
 use super::tokens;
 use crate::api::error::ApiError;
+use crate::api::error::statuses::SignedIn;
 use crate::domain::access::{ApiToken, TokenScope};
 use crate::domain::member::Role;
 use crate::domain::phone::Phone;
@@ -110,7 +111,7 @@ impl Auth {
 fn app_state(request: &Request) -> poem::Result<&AppState> {
     request
         .data::<AppState>()
-        .ok_or_else(|| ApiError::internal_message("application state missing").into())
+        .ok_or_else(|| ApiError::<SignedIn>::internal_message("application state missing").into())
 }
 
 async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<Principal> {
@@ -120,12 +121,15 @@ async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<Principa
         .store
         .api_token_by_hash(&hash)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::<SignedIn>::from)?;
     let now = OffsetDateTime::now_utc();
     let Some(mut token) = token
         .filter(|token| tokens::constant_time_eq(&token.secret_hash, &hash) && token.is_live(now))
     else {
-        return Err(ApiError::unauthorized("The API token is unknown, revoked or expired.").into());
+        return Err(ApiError::<SignedIn>::unauthorized(
+            "The API token is unknown, revoked or expired.",
+        )
+        .into());
     };
     if token
         .last_used_at
@@ -143,12 +147,14 @@ async fn check_session(request: &Request, cookie: ApiKey) -> poem::Result<Princi
     let state = app_state(request)?;
     let Some(session) = session::resolve(state, &cookie.key)
         .await
-        .map_err(ApiError::from)?
+        .map_err(ApiError::<SignedIn>::from)?
     else {
-        return Err(ApiError::unauthorized("Your session has ended: sign in again.").into());
+        return Err(
+            ApiError::<SignedIn>::unauthorized("Your session has ended: sign in again.").into(),
+        );
     };
     if !session::same_origin(state, request) {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::<SignedIn>::forbidden(
             "Cross-site request refused: send it from this site (the Origin header did not match).",
         )
         .into());
@@ -157,7 +163,7 @@ async fn check_session(request: &Request, cookie: ApiKey) -> poem::Result<Princi
         .store
         .platform_admin(&session.phone)
         .await
-        .map_err(ApiError::from)?
+        .map_err(ApiError::<SignedIn>::from)?
         .is_some();
     Ok(Principal::Session {
         session,

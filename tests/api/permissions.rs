@@ -1,6 +1,7 @@
 //! The permission matrix: every operation of the generated OpenAPI document, called by every kind
 //! of principal, answers as the policy table says. An operation missing from the table (or from
-//! the sample requests below) fails the test, so a new endpoint cannot ship unguarded.
+//! the sample requests below) fails the test, so a new endpoint cannot ship unguarded. Every
+//! answer's status must also be one the operation lists in the document.
 
 use neighborhood_text::auth::policy::{self, Access};
 use neighborhood_text::domain::access::TokenScope;
@@ -280,6 +281,8 @@ struct Operation {
     has_body: bool,
     /// The request body's media type, when it takes one.
     content_type: Option<String>,
+    /// Every status the document lists for it.
+    listed: Vec<u16>,
 }
 
 fn operations() -> Vec<Operation> {
@@ -298,6 +301,12 @@ fn operations() -> Vec<Operation> {
                 content_type: operation["requestBody"]["content"]
                     .as_object()
                     .and_then(|content| content.keys().next().cloned()),
+                listed: operation["responses"]
+                    .as_object()
+                    .expect("responses")
+                    .keys()
+                    .map(|status| status.parse().expect("numeric status"))
+                    .collect(),
             });
         }
     }
@@ -346,6 +355,12 @@ async fn check(
         (None, _) => {}
     }
     let status = request.send().await.expect("sent").status().as_u16();
+    if !operation.listed.contains(&status) {
+        return Some(format!(
+            "{} {} by {who:?}: got {status}, which the OpenAPI document does not list ({:?})",
+            operation.method, operation.path, operation.listed
+        ));
+    }
     let expected_ok = who.allowed(access);
     let fine = match (expected_ok, who) {
         (true, _) => status != 401 && status != 403,

@@ -113,3 +113,110 @@ fn the_committed_openapi_document_is_current() {
         "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
     );
 }
+
+/// The error statuses each operation lists in the generated document, by operation id.
+fn listed_statuses() -> std::collections::BTreeMap<String, Vec<u16>> {
+    let spec: serde_json::Value =
+        serde_json::from_str(&neighborhood_text::api::spec_json()).expect("spec");
+    let mut found = std::collections::BTreeMap::new();
+    for methods in spec["paths"].as_object().expect("paths").values() {
+        for operation in methods.as_object().expect("methods").values() {
+            let id = operation["operationId"].as_str().expect("id").to_owned();
+            let statuses = operation["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .map(|status| status.parse().expect("numeric status"))
+                .filter(|status| *status >= 400)
+                .collect();
+            found.insert(id, statuses);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return() {
+    use neighborhood_text::auth::policy::{self, Access};
+    let listed = listed_statuses();
+    let of = |id: &str| {
+        listed
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .clone()
+    };
+
+    // A public read of Redis: no credentials to refuse, no Twilio, no body.
+    assert_eq!(of("join_card"), [404, 409, 500, 503]);
+    assert_eq!(of("whoami"), [401, 403, 500, 503]);
+    assert_eq!(
+        of("submit_join_request"),
+        [400, 403, 404, 409, 415, 429, 500, 503]
+    );
+    assert_eq!(
+        of("create_neighborhood"),
+        [400, 401, 403, 409, 415, 422, 500, 502, 503]
+    );
+    assert_eq!(
+        of("import_members"),
+        [400, 401, 403, 404, 409, 413, 500, 503]
+    );
+
+    // Only the operations that call Twilio while the caller waits can answer 502.
+    let twilio = [
+        "create_neighborhood",
+        "update_neighborhood",
+        "archive_neighborhood",
+        "delete_neighborhood",
+        "sync_neighborhood",
+    ];
+    for (id, statuses) in &listed {
+        assert_eq!(
+            statuses.contains(&502),
+            twilio.contains(&id.as_str()),
+            "{id} lists {statuses:?}"
+        );
+        // Credentials: every operation that needs them can refuse them (401, 403) and needs
+        // Redis to check them (503); a public one never answers 401.
+        match policy::access_for(id).expect("in the policy table") {
+            Access::Public => assert!(!statuses.contains(&401), "{id} lists {statuses:?}"),
+            _ => {
+                for status in [401, 403, 503] {
+                    assert!(statuses.contains(&status), "{id} lists {statuses:?}");
+                }
+            }
+        }
+    }
+
+    // What poem-openapi answers before a handler runs: 415 and 400 for a JSON body, 400 for a
+    // path or query parameter that does not parse.
+    let spec: serde_json::Value =
+        serde_json::from_str(&neighborhood_text::api::spec_json()).expect("spec");
+    for methods in spec["paths"].as_object().expect("paths").values() {
+        for operation in methods.as_object().expect("methods").values() {
+            let id = operation["operationId"].as_str().expect("id");
+            let statuses = &listed[id];
+            let json_body = operation["requestBody"]["content"]
+                .as_object()
+                .is_some_and(|content| content.keys().any(|t| t.starts_with("application/json")));
+            if json_body {
+                assert!(
+                    statuses.contains(&415) && statuses.contains(&400),
+                    "{id} takes JSON but lists {statuses:?}"
+                );
+            }
+            let typed_parameter = operation["parameters"].as_array().is_some_and(|params| {
+                params.iter().any(|param| {
+                    let schema = &param["schema"];
+                    schema["type"] != "string" || schema.get("format").is_some()
+                })
+            });
+            if typed_parameter {
+                assert!(
+                    statuses.contains(&400),
+                    "{id} has a parameter that can fail to parse but lists {statuses:?}"
+                );
+            }
+        }
+    }
+}
