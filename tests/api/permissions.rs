@@ -93,7 +93,7 @@ struct Fixture {
 }
 
 async fn token_client(app: &TestApp, scope: TokenScope) -> (Uuid, reqwest::Client) {
-    let (token, secret) = neighborhood_text::api::tokens::mint(
+    let (token, secret) = neighborhood_text::auth::tokens::mint(
         &app.state.store,
         "matrix",
         scope,
