@@ -301,6 +301,17 @@ pub struct Settings {
     /// most about this late.
     #[arg(long, env = "NT_SCHEDULER_TICK_MS", default_value = "1000", value_parser = parse_scheduler_tick)]
     pub scheduler_tick_ms: u64,
+
+    /// Seconds a client has to send a request's headers, and then its body (JSON and webhook
+    /// bodies; imports get longer). A slower client gets 408 or is disconnected, so slow
+    /// connections cannot hold the instance's connection slots.
+    #[arg(long, env = "NT_REQUEST_READ_SECS", default_value = "10", value_parser = parse_request_read)]
+    pub request_read_secs: u64,
+
+    /// Live-update streams (`.../events`) this instance holds open at once; past it, new ones
+    /// get 503. Each holds a connection slot (Fly's `hard_limit`).
+    #[arg(long, env = "NT_MAX_STREAMS", default_value = "200", value_parser = parse_max_streams)]
+    pub max_streams: usize,
 }
 
 /// A Redis URL whose password never reaches a log line.
@@ -450,6 +461,10 @@ impl Settings {
         Duration::from_millis(self.scheduler_tick_ms)
     }
 
+    pub fn request_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_read_secs)
+    }
+
     /// None when the periodic reconciliation is off.
     pub fn reconcile_every(&self) -> Option<Duration> {
         (self.reconcile_every_secs > 0).then(|| Duration::from_secs(self.reconcile_every_secs))
@@ -565,6 +580,24 @@ fn parse_reclaim(value: &str) -> Result<u64, String> {
         Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
         _ => Err(format!(
             "NT_OUTBOX_RECLAIM_SECS must be a whole number of seconds from 1 to 3600, not `{value}`."
+        )),
+    }
+}
+
+fn parse_request_read(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if (1..=300).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "NT_REQUEST_READ_SECS must be a whole number of seconds from 1 to 300, not `{value}`."
+        )),
+    }
+}
+
+fn parse_max_streams(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(count) if (1..=100_000).contains(&count) => Ok(count),
+        _ => Err(format!(
+            "NT_MAX_STREAMS must be a whole number from 1 to 100000, not `{value}`."
         )),
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Layers, top to bottom; each uses only those below it (the `layering` test fails on a circle):
 //! - `main`, `startup`: settings in, the HTTP app and the background jobs out; `admin` is the CLI.
+//!   `serve` is the connection loop (header-read timeout), `limits` bounds request bodies.
 //! - Edges: `api` (the REST surface and its OpenAPI document), `webhooks` (Twilio's way in, with
 //!   captains' `#commands`), `jobs` (the outbox of Twilio side effects, scheduled announcements,
 //!   reconciliation with Twilio). They authorize, call one service function, audit and answer.
@@ -22,9 +23,11 @@ pub mod domain;
 pub mod export;
 pub mod import;
 pub mod jobs;
+pub mod limits;
 pub mod qr;
 pub mod sandbox;
 pub mod secret;
+pub mod serve;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::listener::{Acceptor, TcpAcceptor};
-use poem::middleware::Compression;
+use poem::listener::TcpAcceptor;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
 use serde_json::json;
 
 use crate::api;
 use crate::api::error::render_framework_error;
 use crate::config::{EmulatorSettings, Settings, TwilioMode};
+use crate::limits;
 use crate::sandbox::{self, Emulator, EmulatorConfig};
 use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
@@ -44,23 +44,21 @@ const SANDBOX_WEBHOOK_FILTERS: [&str; 5] = [
 ];
 
 pub struct App {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     port: u16,
     state: AppState,
 }
 
-/// Binds `bind` and returns the acceptor with the port actually bound.
-async fn bind(bind: SocketAddr) -> anyhow::Result<(TcpAcceptor, u16)> {
+/// Binds `bind` and returns the listener with the port actually bound.
+async fn bind(bind: SocketAddr) -> anyhow::Result<(tokio::net::TcpListener, u16)> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("could not listen on {bind} (NT_BIND)"))?;
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
-    let port = acceptor
+    let port = listener
         .local_addr()
-        .first()
-        .and_then(|addr| addr.as_socket_addr().map(|addr| addr.port()))
-        .context("the listener has no TCP address")?;
-    Ok((acceptor, port))
+        .context("the listener has no TCP address")?
+        .port();
+    Ok((listener, port))
 }
 
 /// Where this process can reach itself: the bound address, or loopback when bound to all.
@@ -76,7 +74,7 @@ fn loopback(bind: SocketAddr, port: u16) -> SocketAddr {
 impl App {
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let mode = settings.twilio_mode()?;
-        let (acceptor, port) = bind(settings.bind).await?;
+        let (listener, port) = bind(settings.bind).await?;
         // A public URL on port 0 means "wherever we are bound" (tests, browser tests): links,
         // webhook URLs and their signatures must name the port that really answers.
         if settings.public_url.port() == Some(0) {
@@ -157,9 +155,10 @@ impl App {
             twilio,
             sandbox,
             metrics: telemetry::metrics_handle(),
+            streams: Arc::default(),
         };
         Ok(Self {
-            acceptor,
+            listener,
             port,
             state,
         })
@@ -219,9 +218,15 @@ impl App {
             public_url = %self.state.settings.public_url,
             "listening"
         );
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes(self.state), shutdown, Some(grace))
-            .await;
+        let read_timeout = self.state.settings.request_read_timeout();
+        let result = crate::serve::serve(
+            self.listener,
+            routes(self.state),
+            read_timeout,
+            shutdown,
+            grace,
+        )
+        .await;
         background.iter().for_each(|task| task.abort());
         tracing::info!("stopped");
         result
@@ -267,9 +272,10 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
+        .around(limits::bound_requests)
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
-        .with(Compression::new())
+        .around(limits::compress_responses)
         .data(state)
 }
 
@@ -367,7 +373,8 @@ pub struct EmulatorApp {
 
 impl EmulatorApp {
     pub async fn build(settings: EmulatorSettings) -> anyhow::Result<Self> {
-        let (acceptor, port) = bind(settings.bind).await?;
+        let (listener, port) = bind(settings.bind).await?;
+        let acceptor = TcpAcceptor::from_tokio(listener)?;
         let store = Store::connect(
             &settings.redis_url,
             &settings.redis_prefix,

@@ -21,6 +21,76 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Signs session tokens and sign-in code hashes: `NT_SESSION_SECRET`, or random per start.
     pub session_key: Secret,
+    /// The live-update streams open on this instance.
+    pub streams: Arc<StreamSlots>,
+}
+
+/// Counts the live-update streams open on this instance, in all and per caller, so neither one
+/// caller nor everyone together can hold every connection slot (or Redis connection).
+#[derive(Debug, Default)]
+pub struct StreamSlots {
+    open: std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>,
+}
+
+/// Why a stream was not opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotRefused {
+    /// The caller has `per_caller` streams open already.
+    Caller,
+    /// The instance holds its maximum.
+    Instance,
+}
+
+/// One open stream; dropping it frees the slot.
+#[derive(Debug)]
+pub struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    caller: String,
+}
+
+impl StreamSlots {
+    /// A slot for `caller`, unless they hold `per_caller` or the instance `total` already.
+    pub fn take(
+        self: &Arc<Self>,
+        caller: String,
+        per_caller: usize,
+        total: usize,
+    ) -> Result<StreamSlot, SlotRefused> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let held = open.1.get(&caller).copied().unwrap_or(0);
+        if held >= per_caller {
+            return Err(SlotRefused::Caller);
+        }
+        if open.0 >= total {
+            return Err(SlotRefused::Instance);
+        }
+        open.0 += 1;
+        open.1.insert(caller.clone(), held + 1);
+        Ok(StreamSlot {
+            slots: self.clone(),
+            caller,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .slots
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(held) = open.1.get_mut(&self.caller) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                open.1.remove(&self.caller);
+            }
+        }
+    }
 }
 
 /// The Twilio account neighborhoods are provisioned in.

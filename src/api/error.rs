@@ -59,8 +59,12 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The body is too large.
     PayloadTooLarge,
-    /// The body is not `application/json`.
+    /// The body is not `application/json`, or arrived compressed where that is not accepted.
     UnsupportedMediaType,
+    /// The request (its headers or body) arrived too slowly.
+    RequestTimeout,
+    /// Too many live-update streams are open, for this caller or on this instance.
+    TooManyStreams,
     /// The neighborhood is archived and can no longer change.
     NeighborhoodArchived,
     /// The neighborhood is still active: archive it before deleting it.

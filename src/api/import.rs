@@ -95,7 +95,12 @@ impl ImportApi {
     /// **A dry run by default**: without `dry_run=false` nothing changes and the report says
     /// what the real run will do. At most 16 MiB and 20,000 rows (413). The file is read as it
     /// arrives and written in batches; a real run is audited once with its counts.
-    #[oai(path = "/:id/import", method = "post", operation_id = "import_members")]
+    #[oai(
+        path = "/:id/import",
+        method = "post",
+        operation_id = "import_members",
+        transform = "inflate"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn import(
         &self,
@@ -144,4 +149,11 @@ impl ImportApi {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// An upload may arrive compressed (`Content-Encoding: gzip`, `br`, ...): it is inflated here as
+/// it streams, and `import::body_reader` caps what comes out at 16 MiB. The only route that
+/// inflates a request body (see `crate::limits`).
+fn inflate<E: poem::Endpoint>(endpoint: E) -> impl poem::Endpoint {
+    poem::EndpointExt::with(endpoint, poem::middleware::Compression::new())
 }

@@ -7,6 +7,19 @@
 //! `pre` signs every group message with its author's name and keeps keywords, captain commands
 //! and other texts that are not for the group out of it; `sms` answers people outside the group.
 //! A delivery Twilio repeats (same `I-Twilio-Idempotency-Token`) is acted on once.
+//!
+//! Replays (security review, finding 21). Twilio's signature covers the URL and the form
+//! parameters, not the headers, and has no timestamp: a captured request stays valid for ever,
+//! and its idempotency token can be changed at will. What can be refused is refused on signed
+//! fields only:
+//! - post-event: every event carries a signed `DateCreated` (and `DateUpdated`); one outside
+//!   [`REPLAY_WINDOW`] is refused (403). Messages are also acted on once per `MessageSid`.
+//! - `sms`: the signed `MessageSid` is acted on once (for `DELIVERY_MEMORY`), whatever the token.
+//! - pre-event (`onMessageAdd`): Twilio sends neither a time nor a message id before the message
+//!   exists, so nothing signed tells a replay from the captain texting the same words again. We
+//!   do not dedupe on the words (a captain who mutes, unmutes and mutes Bob must be obeyed), so a
+//!   captured command can be replayed by whoever can read our TLS traffic or Twilio's requests.
+//!   That needs a break of TLS or of a logging proxy in front of us; it is the residual risk.
 
 use poem::EndpointExt;
 use poem::http::StatusCode;
@@ -111,14 +124,33 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
         .map_or("", |(_, value)| value.as_str())
 }
 
-/// Reads and verifies a webhook request: its form parameters, or the 403 to answer.
+/// How old a post-event may be: Twilio sends at once and retries (when asked to) within minutes.
+pub const REPLAY_WINDOW: time::Duration = time::Duration::hours(1);
+
+/// Reads and verifies a webhook request: its form parameters, or the 403 to answer. The body was
+/// bounded (size and time) by `crate::limits` before it got here; the limit below is a second
+/// guard, so this read can never grow past it whatever the routing.
 async fn receive(
     state: &AppState,
     request: &Request,
     body: Body,
 ) -> Result<Vec<(String, String)>, Response> {
-    let body = body.into_bytes().await.unwrap_or_default();
+    let Ok(body) = body.into_bytes_limit(crate::limits::MAX_BODY).await else {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    };
     verified_params(state, request, &body).ok_or_else(|| StatusCode::FORBIDDEN.into_response())
+}
+
+/// Whether a post-event's signed `DateCreated`/`DateUpdated` (the later) lies outside
+/// [`REPLAY_WINDOW`] of now: a replay of an old capture. An event without a readable date is
+/// let through (the other guards still apply).
+fn replayed(params: &[(String, String)], now: time::OffsetDateTime) -> bool {
+    let format = &time::format_description::well_known::Rfc3339;
+    let latest = ["DateUpdated", "DateCreated"]
+        .iter()
+        .filter_map(|name| time::OffsetDateTime::parse(param(params, name), format).ok())
+        .max();
+    latest.is_some_and(|at| (now - at).abs() > REPLAY_WINDOW)
 }
 
 /// Twilio's `I-Twilio-Idempotency-Token`: the same on every retry of one delivery.
@@ -129,4 +161,19 @@ fn delivery_token(request: &Request) -> Option<String> {
         .and_then(|value| value.to_str().ok())
         .filter(|token| !token.is_empty() && token.len() <= 128)
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_event_older_than_the_window_is_a_replay() {
+        let now = time::macros::datetime!(2026-05-01 12:00 UTC);
+        let at = |date: &str| vec![("DateCreated".to_owned(), date.to_owned())];
+        assert!(!replayed(&at("2026-05-01T11:30:00.000Z"), now));
+        assert!(replayed(&at("2026-05-01T10:30:00Z"), now));
+        assert!(replayed(&at("2026-05-01T14:00:00Z"), now));
+        assert!(!replayed(&[], now));
+    }
 }

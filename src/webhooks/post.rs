@@ -40,6 +40,13 @@ pub(super) async fn conversations_post(
         Ok(params) => params,
         Err(refused) => return refused,
     };
+    if super::replayed(&params, time::OffsetDateTime::now_utc()) {
+        tracing::warn!(
+            event = param(&params, "EventType"),
+            "post-event dated outside the replay window refused"
+        );
+        return StatusCode::FORBIDDEN.into_response();
+    }
     match handle(&state, &params).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => {

@@ -46,6 +46,16 @@ async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), Fil
         return Ok(());
     };
     count_inbound(state, neighborhood_id, params).await;
+    // The signed MessageSid, not the unsigned idempotency token: a replay is acted on once.
+    let message_sid = param(params, "MessageSid");
+    if !message_sid.is_empty()
+        && !state
+            .store
+            .first_delivery(neighborhood_id, &format!("sms:{message_sid}"))
+            .await?
+    {
+        return Ok(());
+    }
     if let Some(reply) = sms_reply(state, neighborhood_id, &from, params).await? {
         texts::queue_text(state, neighborhood_id, &from, reply).await?;
     }

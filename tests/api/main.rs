@@ -1,6 +1,7 @@
 //! One integration-test binary: the app on port 0, real Redis with a prefix per test, Twilio at
 //! the wire through wiremock.
 
+mod abuse;
 mod announcements;
 mod archive;
 mod auth;

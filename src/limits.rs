@@ -1,0 +1,226 @@
+//! Bounded requests: how large a body may be, how long it may take to arrive, and which bodies
+//! are inflated (security review, findings 1 and 11).
+//!
+//! - A JSON or webhook body (every route but the import) is read here, before any handler or
+//!   signature check, up to [`MAX_BODY`] bytes within `NT_REQUEST_READ_SECS`: past the size it is
+//!   413, past the time 408, and a declared `Content-Length` past the size is refused unread.
+//! - Those bodies are never inflated: a `Content-Encoding` other than `identity` is 415. Nothing
+//!   that talks to them (browsers, integrators, Twilio) compresses requests, and refusing costs
+//!   nothing, whereas inflating would let a few KB of brotli stand for gigabytes.
+//! - The import (`POST .../import`) streams up to 16 MiB of CSV, which may arrive compressed: its
+//!   operation inflates it, and `import::body_reader` caps the inflated stream. Here it only gets
+//!   a deadline ([`IMPORT_READ`]); it is authorized before a byte of it is read.
+//! - Responses are still compressed ([`compress_responses`]), but poem's `Compression` middleware
+//!   is not used: it inflates every request body, unbounded.
+
+use std::io;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures::StreamExt;
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::web::{Compress, CompressionAlgo};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem_openapi::payload::Json;
+use tokio::time::Instant;
+
+use crate::api::error::{ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+/// The largest JSON or webhook body: a join request with long answers is a few KB, and Twilio's
+/// webhooks are form posts of a few KB (a message body is at most 1,600 characters).
+pub const MAX_BODY: usize = 64 * 1024;
+/// How long an import's upload may take: 16 MiB at about 1 Mbit/s.
+pub const IMPORT_READ: Duration = Duration::from_secs(150);
+
+/// Bounds every request body before the route sees it (see the module docs).
+pub async fn bound_requests<E: Endpoint<Output = Response>>(
+    next: E,
+    mut request: Request,
+) -> poem::Result<Response> {
+    let read_timeout = match request.data::<AppState>() {
+        Some(state) => state.settings.request_read_timeout(),
+        None => Duration::from_secs(10),
+    };
+    if is_import(&request) {
+        let deadline = Instant::now() + IMPORT_READ;
+        let body = request.take_body();
+        request.set_body(with_deadline(body, deadline));
+        return next.call(request).await;
+    }
+    let encoding = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    if encoding.is_some_and(|encoding| !encoding.is_empty() && encoding != "identity") {
+        let mut response = refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "Send the body uncompressed: no `Content-Encoding` is accepted here.",
+        );
+        // RFC 9110 §15.5.16: name the codings that would have been accepted.
+        response.headers_mut().insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        return Ok(response);
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        return Ok(too_large());
+    }
+    let deadline = Instant::now() + read_timeout;
+    let mut chunks = request.take_body().into_bytes_stream();
+    let mut body = BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, chunks.next()).await {
+            Err(_) => {
+                return Ok(refusal(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCode::RequestTimeout,
+                    "The request body arrived too slowly.",
+                ));
+            }
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Ok(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Some(Err(error))) => {
+                return Ok(refusal(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    &format!("The request body could not be read: {error}"),
+                ));
+            }
+        }
+    }
+    request.set_body(Body::from_bytes(body.freeze()));
+    next.call(request).await
+}
+
+/// `POST /api/v1/neighborhoods/{id}/import`, the one route with a large (and compressible) body.
+fn is_import(request: &Request) -> bool {
+    let segments: Vec<&str> = request.uri().path().split('/').collect();
+    request.method() == Method::POST
+        && matches!(
+            segments.as_slice(),
+            ["", "api", "v1", "neighborhoods", _, "import"]
+        )
+}
+
+/// The body, failing with `TimedOut` once `deadline` passes, however slowly bytes still come.
+fn with_deadline(body: Body, deadline: Instant) -> Body {
+    let chunks = body.into_bytes_stream();
+    let stream = futures::stream::unfold(Some(chunks), move |chunks| async move {
+        let mut chunks = chunks?;
+        match tokio::time::timeout_at(deadline, chunks.next()).await {
+            Ok(Some(chunk)) => Some((chunk, Some(chunks))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the upload arrived too slowly",
+                )),
+                None,
+            )),
+        }
+    });
+    Body::from_bytes_stream(stream)
+}
+
+fn too_large() -> Response {
+    refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        &format!("The request body is larger than {} KiB.", MAX_BODY / 1024),
+    )
+}
+
+fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let mut response = Json(ErrorBody {
+        code,
+        message: message.to_owned(),
+        details: Vec::new(),
+    })
+    .into_response();
+    response.set_status(status);
+    // The body may be unread: the connection cannot carry another request.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Compresses responses for clients that accept it (brotli, then gzip, then deflate).
+pub async fn compress_responses<E: Endpoint<Output = Response>>(
+    next: E,
+    request: Request,
+) -> poem::Result<Response> {
+    let algo = negotiate(request.headers());
+    let response = next.call(request).await?;
+    let compressed = response.headers().contains_key(header::CONTENT_ENCODING);
+    Ok(match algo {
+        Some(algo) if !compressed => Compress::new(response, algo).into_response(),
+        _ => response,
+    })
+}
+
+/// The best coding `Accept-Encoding` allows, by its q-values and then our preference.
+fn negotiate(headers: &poem::http::HeaderMap) -> Option<CompressionAlgo> {
+    let preference = |algo: CompressionAlgo| match algo {
+        CompressionAlgo::BR => 3,
+        CompressionAlgo::GZIP => 2,
+        CompressionAlgo::DEFLATE => 1,
+        CompressionAlgo::ZSTD => 0,
+    };
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let algo = CompressionAlgo::from_str(&parts.next()?.to_ascii_lowercase()).ok()?;
+            let quality = parts
+                .find_map(|param| param.strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.parse::<f32>().ok())?;
+            (quality > 0.0).then_some((algo, (quality * 1000.0) as u32))
+        })
+        .max_by_key(|(algo, quality)| (*quality, preference(*algo)))
+        .map(|(algo, _)| algo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepting(value: &str) -> poem::http::HeaderMap {
+        let mut headers = poem::http::HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        headers
+    }
+
+    #[test]
+    fn the_best_accepted_coding_is_chosen() {
+        assert_eq!(
+            negotiate(&accepting("gzip, deflate, br")),
+            Some(CompressionAlgo::BR)
+        );
+        assert_eq!(
+            negotiate(&accepting("br;q=0.5, gzip")),
+            Some(CompressionAlgo::GZIP)
+        );
+        assert_eq!(negotiate(&accepting("br;q=0, identity")), None);
+        assert_eq!(negotiate(&poem::http::HeaderMap::new()), None);
+    }
+}
