@@ -50,7 +50,7 @@ async fn neighborhood(app: &TestApp, members: usize, first_phone: u32) -> (Strin
             let (app, id) = (app, &id);
             async move {
                 let (status, member) = json_of(
-                    app.post_json(
+                    app.post_raw(
                         &format!("/api/v1/neighborhoods/{id}/members"),
                         &json!({"phone": phone, "display_name": format!("Neighbor {}", n + 1)}),
                     )
@@ -89,7 +89,7 @@ fn in_a_moment(millis: i64) -> String {
 
 async fn announce(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
     json_of(
-        app.post_json(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
+        app.post_raw(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
             .await,
     )
     .await
@@ -97,7 +97,7 @@ async fn announce(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
 
 async fn announcement(app: &TestApp, id: &str, announcement: &str) -> Value {
     let (status, found) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/announcements/{announcement}"
         ))
         .await,
@@ -114,7 +114,7 @@ async fn patch_announcement(
     body: Value,
 ) -> (u16, Value) {
     json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}/announcements/{announcement}"),
             &body,
         )
@@ -138,7 +138,7 @@ async fn cancel_announcement(app: &TestApp, id: &str, announcement: &str) -> (u1
 /// The neighborhood's audit actions, oldest first.
 async fn audit_actions(app: &TestApp, id: &str) -> Vec<String> {
     let (_, audit) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/audit?limit=200"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/audit?limit=200"))
             .await,
     )
     .await;
@@ -170,7 +170,7 @@ async fn two_instances_send_a_scheduled_announcement_to_every_member_exactly_onc
     let first = spawn_app().await;
     // 52 members and the owner: two Conversations, so one announcement is two REST calls.
     let (id, everyone) = neighborhood(&first, 52, 8_801).await;
-    let (_, hood) = json_of(first.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let (_, hood) = json_of(first.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
     assert_eq!(hood["shards"].as_array().map(Vec::len), Some(2), "{hood}");
     let second = spawn_sandbox_instance(&first.prefix, |settings| {
         settings.reconcile_every_secs = 0;
@@ -194,7 +194,7 @@ async fn two_instances_send_a_scheduled_announcement_to_every_member_exactly_onc
     }
     let (_, listed) = json_of(
         second
-            .get(&format!(
+            .get_raw(&format!(
                 "/api/v1/neighborhoods/{id}/announcements?state=scheduled"
             ))
             .await,
@@ -250,7 +250,7 @@ async fn two_instances_send_a_scheduled_announcement_to_every_member_exactly_onc
     assert_eq!(sends, 3, "one send audited per announcement");
     let (_, history) = json_of(
         first
-            .get(&format!("/api/v1/neighborhoods/{id}/messages"))
+            .get_raw(&format!("/api/v1/neighborhoods/{id}/messages"))
             .await,
     )
     .await;
@@ -268,7 +268,7 @@ async fn quiet_hours_hold_announcements_until_they_end_and_urgent_ones_go_at_onc
     let app = spawn_app().await;
     let (id, everyone) = neighborhood(&app, 2, 8_901).await;
     let (status, hood) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"quiet_hours": quiet_hours_around_now()}),
         )
@@ -347,7 +347,7 @@ async fn quiet_hours_hold_announcements_until_they_end_and_urgent_ones_go_at_onc
 
     // Quiet hours end (removed): the held announcements go out, once each.
     let (status, hood) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"quiet_hours": null}),
         )
@@ -488,7 +488,7 @@ async fn a_scheduled_announcement_can_be_edited_or_cancelled_until_it_is_sent() 
     );
 
     let (_, all) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/announcements"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/announcements"))
             .await,
     )
     .await;
@@ -589,7 +589,7 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
 
     let hood = format!("/api/v1/neighborhoods/{id}");
     let (status, refused) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &hood,
             &json!({"quiet_hours": {"start": "25:00", "end": "07:00", "time_zone": "Mars/Olympus_Mons"}}),
         )
@@ -609,7 +609,7 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
         "{refused}"
     );
     let (status, refused) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &hood,
             &json!({"quiet_hours": {"start": "22:00", "end": "22:00", "time_zone": "UTC"}}),
         )
@@ -622,7 +622,7 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
     );
 
     let (status, saved) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &hood,
             &json!({"quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "europe/paris"}}),
         )
@@ -638,7 +638,7 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
         ),
         (&json!("22:00"), &json!("07:00"), &json!("Europe/Paris"))
     );
-    let (_, read) = json_of(app.get(&hood).await).await;
+    let (_, read) = json_of(app.get_raw(&hood).await).await;
     assert_eq!(read["quiet_hours"]["time_zone"], "Europe/Paris");
 }
 

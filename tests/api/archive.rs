@@ -48,7 +48,7 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     let elm = neighborhood_with_members(&app, "Elm Street").await;
     let id = elm["id"].as_str().expect("id");
     let (status, token) = json_of(
-        app.post_json(
+        app.post_raw(
             "/api/v1/tokens",
             &json!({"name": "sync", "neighborhood_id": id, "role": "captain"}),
         )
@@ -126,13 +126,13 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     }
     for state in ["active", "archived"] {
         let (_, listed) = json_of(
-            app.get(&format!("/api/v1/neighborhoods?state={state}"))
+            app.get_raw(&format!("/api/v1/neighborhoods?state={state}"))
                 .await,
         )
         .await;
         assert_eq!(listed["items"], json!([]), "{state}");
     }
-    let (status, _) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let (status, _) = json_of(app.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
     assert_eq!(status, 404);
     // Nor at Twilio: the Conversation and the number are gone.
     let conversation = elm["shards"][0]["conversation_sid"].as_str().expect("sid");
@@ -178,7 +178,7 @@ async fn deleting_spares_a_kept_number_another_neighborhood_took_over() {
     let id = elm["id"].as_str().expect("id");
     let number = elm["phone_number"].as_str().expect("number");
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": false}),
         )
@@ -199,7 +199,7 @@ async fn deleting_spares_a_kept_number_another_neighborhood_took_over() {
 
     // Oak Lane still has its number and its group text.
     let (status, oak_now) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{}",
             oak["id"].as_str().expect("id")
         ))

@@ -413,7 +413,7 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
     let (other, _) = neighborhood(&app, "+15550005010").await;
 
     let (status, created) = json_of(
-        app.post_json(
+        app.post_raw(
             "/api/v1/tokens",
             &json!({"name": "newsletter", "neighborhood_id": id, "role": "captain"}),
         )
@@ -454,7 +454,7 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
         "a captain token cannot do what only the owner may"
     );
 
-    let (_, listed) = json_of(app.get("/api/v1/tokens").await).await;
+    let (_, listed) = json_of(app.get_raw("/api/v1/tokens").await).await;
     let listed_token = listed["items"]
         .as_array()
         .expect("items")
@@ -492,7 +492,7 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
     assert_eq!(after.status(), 401, "a revoked token stops working at once");
 
     let (status, body) = json_of(
-        app.post_json(
+        app.post_raw(
             "/api/v1/tokens",
             &json!({"name": "", "neighborhood_id": id}),
         )
@@ -745,7 +745,7 @@ async fn a_day_old_session_is_rotated_on_its_next_request() {
 async fn the_sandbox_admin_signs_in_before_any_neighborhood_exists() {
     let app = crate::helpers::spawn_sandbox_app().await;
     let admin = "+15550000001";
-    let health: Value = app.get("/health").await.json().await.expect("json");
+    let health: Value = app.get_raw("/health").await.json().await.expect("json");
     assert_eq!(health["sandbox_admin_phone"], admin, "{health}");
 
     // No neighborhood number yet: the code comes from the Messaging Service's own number.
@@ -759,7 +759,7 @@ async fn the_sandbox_admin_signs_in_before_any_neighborhood_exists() {
 
     // Outside the sandbox nobody is made an admin.
     let real = crate::helpers::spawn_app().await;
-    let health: Value = real.get("/health").await.json().await.expect("json");
+    let health: Value = real.get_raw("/health").await.json().await.expect("json");
     assert!(health["sandbox_admin_phone"].is_null(), "{health}");
     let phone = neighborhood_text::domain::phone::Phone::parse(admin).expect("phone");
     assert!(

@@ -26,7 +26,7 @@ async fn elm_street_with_history(app: &TestApp) -> (String, String) {
     }
     eventually(WAIT, "the three messages in the history", || async {
         let (_, page) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/messages"))
+            app.get_raw(&format!("/api/v1/neighborhoods/{id}/messages"))
                 .await,
         )
         .await;
@@ -40,7 +40,7 @@ async fn elm_street_with_history(app: &TestApp) -> (String, String) {
 
 async fn set_catch_up(app: &TestApp, id: &str, setting: Value) -> (u16, Value) {
     json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"catch_up": setting}),
         )
@@ -54,7 +54,7 @@ async fn join_and_approve(app: &TestApp, id: &str, number: &str, phone: &str, na
     let routed = app.text(phone, number, &format!("JOIN {name}")).await;
     assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
     let (_, requests) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/join-requests?state=pending"
         ))
         .await,
@@ -68,7 +68,7 @@ async fn join_and_approve(app: &TestApp, id: &str, number: &str, phone: &str, na
         .expect("the request");
     let request_id = request["id"].as_str().expect("id");
     let (status, approval) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
             &json!({}),
         )
@@ -181,14 +181,15 @@ async fn a_catch_up_link_opens_the_latest_messages_once() {
 async fn catch_up_is_off_by_default_and_checked() {
     let app = spawn_sandbox_app().await;
     let (id, number) = elm_street_with_history(&app).await;
-    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let (_, neighborhood) =
+        json_of(app.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
     assert_eq!(neighborhood["catch_up"]["mode"], "off");
 
     let frank = "+15550060004";
     join_and_approve(&app, &id, &number, frank, "Frank").await;
     // The welcome text and the catch-up leave the outbox in order: a later text proves none came.
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/messages"),
             &json!({"body": "Welcome Frank!"}),
         )

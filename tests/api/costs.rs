@@ -60,8 +60,11 @@ async fn neighborhood_of_three(app: &TestApp) -> (String, String) {
 
 /// `GET .../costs`, expecting 200.
 async fn costs(app: &TestApp, id: &str) -> Value {
-    let (status, costs) =
-        json_of(app.get(&format!("/api/v1/neighborhoods/{id}/costs")).await).await;
+    let (status, costs) = json_of(
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/costs"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200, "{costs}");
     costs
 }
@@ -241,7 +244,7 @@ async fn an_announcements_estimate_matches_what_it_then_costs() {
     let body = json!({"body": "Street fair Saturday: bring a chair, we’ll bring the lemonade!!"});
 
     let (status, estimate) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/messages/estimate"),
             &body,
         )
@@ -263,7 +266,7 @@ async fn an_announcements_estimate_matches_what_it_then_costs() {
     );
 
     let (status, sent) = json_of(
-        app.post_json(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
+        app.post_raw(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
             .await,
     )
     .await;
@@ -333,7 +336,7 @@ async fn alerts(app: &TestApp) -> (usize, usize) {
 
 async fn set_budget(app: &TestApp, id: &str, budget: Value) -> Value {
     let (status, neighborhood) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({ "monthly_budget": budget }),
         )
@@ -414,7 +417,7 @@ async fn crossing_80_then_100_percent_alerts_the_captains_once_each_across_two_i
 
     let (status, audit) = json_of(
         first
-            .get(&format!("/api/v1/neighborhoods/{id}/audit?limit=100"))
+            .get_raw(&format!("/api/v1/neighborhoods/{id}/audit?limit=100"))
             .await,
     )
     .await;
@@ -488,7 +491,7 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     let body = json!({"body": "Yard sale Sunday"});
     let (status, estimate) = json_of(
         first
-            .post_json(
+            .post_raw(
                 &format!("/api/v1/neighborhoods/{id}/messages/estimate"),
                 &body,
             )
@@ -502,7 +505,7 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     );
     let (status, held) = json_of(
         first
-            .post_json(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
+            .post_raw(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
             .await,
     )
     .await;
@@ -555,7 +558,7 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     assert_eq!(costs_after["held_announcements"], json!([]));
     let (_, history) = json_of(
         first
-            .get(&format!("/api/v1/neighborhoods/{id}/messages"))
+            .get_raw(&format!("/api/v1/neighborhoods/{id}/messages"))
             .await,
     )
     .await;
@@ -580,7 +583,7 @@ async fn a_budget_is_dollars_above_zero_or_null() {
     assert!(created.get("monthly_budget").is_none() || created["monthly_budget"].is_null());
     for bad in ["0", "-5", "ten", "1.1234567"] {
         let (status, error) = json_of(
-            app.patch_json(
+            app.patch_raw(
                 &format!("/api/v1/neighborhoods/{id}"),
                 &json!({"monthly_budget": bad}),
             )
@@ -598,7 +601,7 @@ async fn a_budget_is_dollars_above_zero_or_null() {
     assert_eq!(costs(&app, id).await["monthly_budget"], "25.50");
     // Leaving it out changes nothing; null removes it.
     let (_, unchanged) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"description": "x"}),
         )
@@ -622,7 +625,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
         .format(&time::format_description::well_known::Rfc3339)
         .expect("time");
     let (status, scheduled) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/messages"),
             &json!({"body": "Block party at six", "send_at": send_at}),
         )
@@ -660,7 +663,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
         },
     )
     .await;
-    let (_, still) = json_of(app.get(&path).await).await;
+    let (_, still) = json_of(app.get_raw(&path).await).await;
     assert_eq!(still["state"], "scheduled", "{still}");
     let signed = "Cost Street: Block party at six";
     assert!(!received(&app, ANA).await.contains(&signed.to_owned()));
@@ -671,7 +674,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
         received(&app, ANA).await.contains(&signed.to_owned())
     })
     .await;
-    let (_, sent) = json_of(app.get(&path).await).await;
+    let (_, sent) = json_of(app.get_raw(&path).await).await;
     assert_eq!(sent["state"], "sent", "{sent}");
     app.wait_for_outbox_drained(&id, WAIT).await;
     let copies = received(&app, ANA)

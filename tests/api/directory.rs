@@ -32,7 +32,7 @@ async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
 /// Adds a member directly as the platform admin; answers (status, body).
 async fn try_add(app: &TestApp, id: &str, member: Value) -> (u16, Value) {
     json_of(
-        app.post_json(&format!("/api/v1/neighborhoods/{id}/members"), &member)
+        app.post_raw(&format!("/api/v1/neighborhoods/{id}/members"), &member)
             .await,
     )
     .await
@@ -341,7 +341,8 @@ async fn a_members_record_shows_how_they_came_in_and_re_adding_brings_back_the_s
         m["sync"] == "done"
     })
     .await;
-    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let (_, neighborhood) =
+        json_of(app.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
     assert_eq!(
         (&synced["shard"], &synced["conversation_sid"]),
         (&json!(1), &neighborhood["shards"][0]["conversation_sid"])
@@ -621,7 +622,7 @@ async fn captains_can_turn_join_request_texts_off() {
     })
     .await;
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
@@ -807,7 +808,7 @@ async fn the_summary_counts_members_waiting_requests_and_sms_places() {
     }
 
     let (status, summary) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/summary"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/summary"))
             .await,
     )
     .await;

@@ -17,7 +17,7 @@ async fn changes_made_on_another_instance_arrive_as_server_sent_events() {
         .await;
     let id = created["id"].as_str().expect("id");
     let mut stream = first
-        .get(&format!("/api/v1/neighborhoods/{id}/events"))
+        .get_raw(&format!("/api/v1/neighborhoods/{id}/events"))
         .await;
     assert_eq!(stream.status(), 200);
     assert!(
@@ -29,7 +29,7 @@ async fn changes_made_on_another_instance_arrive_as_server_sent_events() {
 
     let (status, added) = json_of(
         second
-            .post_json(
+            .post_raw(
                 &format!("/api/v1/neighborhoods/{id}/members"),
                 &json!({"phone": "+15550005501", "display_name": "Ana"}),
             )

@@ -29,7 +29,7 @@ async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
         {"id": "street", "text": "Which street do you live on?", "required": false}
     ]});
     let (status, body) = json_of(
-        app.patch_json(&format!("/api/v1/neighborhoods/{id}"), &questions)
+        app.patch_raw(&format!("/api/v1/neighborhoods/{id}"), &questions)
             .await,
     )
     .await;
@@ -156,7 +156,7 @@ fn counts(report: &Value) -> [u64; 5] {
 
 async fn join_requests(app: &TestApp, id: &str) -> Vec<Value> {
     let (status, list) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
@@ -167,7 +167,7 @@ async fn join_requests(app: &TestApp, id: &str) -> Vec<Value> {
 /// Members as the platform admin lists them.
 async fn members(app: &TestApp, id: &str) -> Vec<Value> {
     let (status, list) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
             .await,
     )
     .await;
@@ -319,7 +319,7 @@ async fn the_real_run_does_what_the_dry_run_said_and_again_changes_nothing() {
     assert_eq!(members(&app, &id).await.len(), 3, "no member was added");
 
     let (_, audit) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/audit?limit=200"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/audit?limit=200"))
             .await,
     )
     .await;
@@ -419,7 +419,7 @@ async fn an_archived_neighborhood_refuses_imports() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "Gone Street").await;
     let (status, body) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": false}),
         )
@@ -493,7 +493,7 @@ async fn every_json_export_has_the_same_rows_as_its_csv() {
     import(&app, &id, "dry_run=false&attest_consent=true", sheet).await;
     import(&app, &id, "dry_run=false", "name,phone\nBen,+15550030602\n").await;
     let (status, body) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/messages"),
             &json!({"body": "Street fair, \"Saturday\""}),
         )

@@ -27,7 +27,7 @@ async fn captains_text_personal_invites_and_an_invited_neighbor_is_recognised() 
     let invitee = "+15550009901";
 
     let (status, sent) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["(555) 000-9901", invitee, OWNER]}),
         )
@@ -76,14 +76,14 @@ async fn captains_text_personal_invites_and_an_invited_neighbor_is_recognised() 
     .await;
     assert_eq!(status, 202, "{asked}");
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
     assert_eq!(requests["items"][0]["channel"], "invite");
 
     let (status, body) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["not a phone"]}),
         )
@@ -102,7 +102,7 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     let (id, slug) = neighborhood(&app).await;
 
     let (status, link): (u16, Value) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/invites/link"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/invites/link"))
             .await,
     )
     .await;
@@ -116,7 +116,7 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     );
 
     let svg = app
-        .get(&format!("/api/v1/neighborhoods/{id}/invites/qr"))
+        .get_raw(&format!("/api/v1/neighborhoods/{id}/invites/qr"))
         .await;
     assert_eq!(
         svg.headers()
@@ -126,7 +126,7 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     );
     assert!(svg.text().await.expect("svg").contains("<svg"));
     let png = app
-        .get(&format!("/api/v1/neighborhoods/{id}/invites/qr?format=png"))
+        .get_raw(&format!("/api/v1/neighborhoods/{id}/invites/qr?format=png"))
         .await;
     assert_eq!(
         png.headers()
@@ -146,7 +146,7 @@ async fn invites_stop_at_the_daily_limit_of_the_neighborhood() {
             .map(|n| format!("+1555010{}{n:03}", batch))
             .collect();
         let (status, sent) = json_of(
-            app.post_json(
+            app.post_raw(
                 &format!("/api/v1/neighborhoods/{id}/invites"),
                 &json!({"phones": phones}),
             )
@@ -160,7 +160,7 @@ async fn invites_stop_at_the_daily_limit_of_the_neighborhood() {
     }
 
     let over = app
-        .post_json(
+        .post_raw(
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["+15550109999"]}),
         )

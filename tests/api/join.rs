@@ -18,7 +18,7 @@ async fn neighborhood(app: &TestApp) -> (String, String, String) {
         "the owner to join the group",
         || async {
             let (_, members) = json_of(
-                app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+                app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
                     .await,
             )
             .await;
@@ -146,7 +146,7 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     );
 
     let (_, listed) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/join-requests?state=pending"
         ))
         .await,
@@ -165,8 +165,8 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     let approve = format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve");
     let empty = json!({});
     let (first, second) = tokio::join!(
-        app.post_json(&approve, &empty),
-        app.post_json(&approve, &empty)
+        app.post_raw(&approve, &empty),
+        app.post_raw(&approve, &empty)
     );
     let (first, second) = (json_of(first).await, json_of(second).await);
     assert_eq!(
@@ -185,7 +185,7 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
         "the neighbor to be in the group",
         || async {
             let (_, members) = json_of(
-                app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+                app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
                     .await,
             )
             .await;
@@ -202,7 +202,7 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     );
 
     let (status, body) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/deny"),
             &json!({}),
         )
@@ -230,7 +230,7 @@ async fn a_denied_neighbor_gets_a_polite_text_and_cannot_be_approved_after() {
     confirm(&app, &slug, &request_id, NEIGHBOR).await;
 
     let (status, denied) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/deny"),
             &json!({}),
         )
@@ -246,7 +246,7 @@ async fn a_denied_neighbor_gets_a_polite_text_and_cannot_be_approved_after() {
     );
     text_containing(&app, NEIGHBOR, "could not add you this time").await;
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
             &json!({}),
         )
@@ -292,7 +292,7 @@ async fn bad_join_requests_are_refused_clearly() {
     let (status, body) = json_of(wrong).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
             &json!({}),
         )
@@ -309,7 +309,7 @@ async fn bad_join_requests_are_refused_clearly() {
     .await;
     assert_eq!(status, 404);
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": false}),
         )
@@ -331,7 +331,7 @@ async fn bad_join_requests_are_refused_clearly() {
 
 async fn set_policy(app: &TestApp, id: &str, changes: Value) {
     let (status, body) = json_of(
-        app.patch_json(&format!("/api/v1/neighborhoods/{id}"), &changes)
+        app.patch_raw(&format!("/api/v1/neighborhoods/{id}"), &changes)
             .await,
     )
     .await;
@@ -372,7 +372,7 @@ async fn under_the_open_policy_a_confirmed_neighbor_is_in_without_a_captain() {
     assert_eq!(confirmed["state"], "approved");
     text_containing(&app, NEIGHBOR, "Welcome to Join Street!").await;
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
@@ -404,7 +404,7 @@ async fn an_invite_only_neighborhood_takes_personal_invite_links_only() {
     );
 
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": [NEIGHBOR]}),
         )
@@ -436,7 +436,7 @@ async fn an_invite_only_neighborhood_takes_personal_invite_links_only() {
     .await;
     assert_eq!(confirmed["state"], "pending");
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
@@ -483,7 +483,7 @@ async fn join_questions_are_asked_and_the_answers_reach_the_captains() {
     )
     .await;
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
@@ -493,7 +493,7 @@ async fn join_questions_are_asked_and_the_answers_reach_the_captains() {
         json!({"Which street do you live on?": "Elm", "Any pets?": "a cat"})
     );
     let (status, approved) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!(
                 "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
                 request["id"].as_str().expect("id")
@@ -511,7 +511,7 @@ async fn join_questions_are_asked_and_the_answers_reach_the_captains() {
     assert_eq!(approved["member"]["consent"]["channel"], "web");
 
     let (status, bad) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"join_questions": [{"id": "Bad Id", "text": "?"}]}),
         )
@@ -539,7 +539,7 @@ async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
         request_ids.push(request_id);
     }
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": false}),
         )
@@ -550,7 +550,7 @@ async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
 
     for (decision, request_id) in ["approve", "deny"].iter().zip(&request_ids) {
         let (status, body) = json_of(
-            app.post_json(
+            app.post_raw(
                 &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/{decision}"),
                 &json!({}),
             )
@@ -564,7 +564,7 @@ async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
         );
     }
     let (_, requests) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/join-requests?state=pending"
         ))
         .await,

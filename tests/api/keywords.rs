@@ -15,7 +15,7 @@ async fn neighborhood_with_ana(app: &TestApp, area_code: &str) -> (String, Strin
     let created = app.create_neighborhood(&json!({"name": format!("Keyword Street {area_code}"), "area_code": area_code, "owner_phone": OWNER, "owner_name": "Olive"})).await;
     let id = created["id"].as_str().expect("id").to_owned();
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": ANA, "display_name": "Ana R."}),
         )
@@ -43,7 +43,7 @@ async fn wait_for_members(app: &TestApp, id: &str, done: impl Fn(&[Value]) -> bo
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
         let (_, listed) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+            app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
                 .await,
         )
         .await;
@@ -141,7 +141,7 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
         "a rejoin request and the captains' notice",
         || async {
             let (_, requests) = json_of(
-                app.get(&format!(
+                app.get_raw(&format!(
                     "/api/v1/neighborhoods/{first}/join-requests?state=pending"
                 ))
                 .await,
@@ -179,7 +179,7 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
     assert_eq!(after["id"], before["id"], "the same member, back in");
     assert!(after["conversation_sid"].is_string());
     let (_, second_members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{second}/members"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{second}/members"))
             .await,
     )
     .await;
@@ -193,7 +193,7 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
 /// Approves the pending request of `phone`, as the platform admin.
 async fn approve_pending_request_of(app: &TestApp, id: &str, phone: &str) -> Value {
     let (_, requests) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/join-requests?state=pending"
         ))
         .await,
@@ -204,7 +204,7 @@ async fn approve_pending_request_of(app: &TestApp, id: &str, phone: &str) -> Val
         .and_then(|items| items.iter().find(|r| r["phone"] == phone).cloned())
         .expect("a pending request");
     let (status, approved) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!(
                 "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
                 request["id"].as_str().expect("id")
@@ -254,7 +254,7 @@ async fn under_the_open_policy_start_puts_an_opted_out_neighbor_straight_back() 
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood_with_ana(&app, "505").await;
     let (status, _) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"join_policy": "open"}),
         )
@@ -295,7 +295,7 @@ async fn under_the_open_policy_start_puts_an_opted_out_neighbor_straight_back() 
 async fn an_invite_only_neighborhood_answers_join_by_text_with_how_to_get_in() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood_with_ana(&app, "505").await;
-    app.patch_json(
+    app.patch_raw(
         &format!("/api/v1/neighborhoods/{id}"),
         &json!({"join_policy": "invite_only"}),
     )
@@ -311,7 +311,7 @@ async fn an_invite_only_neighborhood_answers_join_by_text_with_how_to_get_in() {
     })
     .await;
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;
@@ -348,7 +348,7 @@ async fn a_stranger_gets_join_instructions_and_can_join_by_text() {
     })
     .await;
     let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
             .await,
     )
     .await;

@@ -4,7 +4,6 @@
 mod announcements;
 mod archive;
 mod auth;
-mod browser;
 mod catch_up;
 mod cli;
 mod costs;

@@ -99,10 +99,11 @@ async fn creating_a_neighborhood_buys_a_number_and_creates_its_conversation() {
         "{form}"
     );
 
-    let (status, fetched) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let (status, fetched) =
+        json_of(app.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
     assert_eq!(status, 200);
     assert_eq!(fetched, created);
-    let (_, listed) = json_of(app.get("/api/v1/neighborhoods").await).await;
+    let (_, listed) = json_of(app.get_raw("/api/v1/neighborhoods").await).await;
     assert_eq!(listed["items"], json!([created]));
 }
 
@@ -134,7 +135,7 @@ async fn when_the_conversation_cannot_be_created_the_bought_number_is_released_a
 
     let stored_before = app.stored_keys().await;
     let response = app
-        .post_json(
+        .post_raw(
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "Oak Lane", "area_code": "212"}),
         )
@@ -155,7 +156,7 @@ async fn when_the_conversation_cannot_be_created_the_bought_number_is_released_a
         stored_before,
         "nothing half-stored"
     );
-    let (_, listed) = json_of(app.get("/api/v1/neighborhoods").await).await;
+    let (_, listed) = json_of(app.get_raw("/api/v1/neighborhoods").await).await;
     assert_eq!(listed["items"], json!([]));
 }
 
@@ -209,7 +210,7 @@ async fn an_owned_number_is_adopted_and_can_never_serve_two_neighborhoods() {
     );
 
     let response = app
-        .post_json(
+        .post_raw(
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "Maple Two", "phone_number": "+13125550142"}),
         )
@@ -235,7 +236,7 @@ async fn a_number_the_account_does_not_own_is_refused_and_its_claim_freed() {
 
     let stored_before = app.stored_keys().await;
     let response = app
-        .post_json(
+        .post_raw(
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "Birch", "phone_number": "+13125550199"}),
         )
@@ -256,7 +257,7 @@ async fn invalid_fields_are_all_reported_at_once_and_nothing_reaches_twilio() {
     let app = spawn_app().await;
 
     let response = app
-        .post_json(
+        .post_raw(
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "  ", "slug": "Bad Slug", "area_code": "012", "phone_number": "+14155550100"}),
         )
@@ -319,15 +320,15 @@ async fn unreadable_bodies_and_unknown_fields_get_the_one_error_shape() {
         assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert!(json["details"].is_array());
     }
-    let (status, json) = json_of(app.get("/api/v1/neighborhoods/not-a-uuid").await).await;
+    let (status, json) = json_of(app.get_raw("/api/v1/neighborhoods/not-a-uuid").await).await;
     assert_eq!((status, json["code"].as_str()), (400, Some("bad_request")));
     let (status, json) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{}", uuid::Uuid::now_v7()))
+        app.get_raw(&format!("/api/v1/neighborhoods/{}", uuid::Uuid::now_v7()))
             .await,
     )
     .await;
     assert_eq!((status, json["code"].as_str()), (404, Some("not_found")));
-    let (status, json) = json_of(app.get("/api/v1/nothing-here").await).await;
+    let (status, json) = json_of(app.get_raw("/api/v1/nothing-here").await).await;
     assert_eq!((status, json["code"].as_str()), (404, Some("not_found")));
 }
 
@@ -360,7 +361,7 @@ async fn renaming_a_neighborhood_renames_its_conversation_and_other_changes_stay
         .await;
 
     let (status, renamed) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"name": "Cedar Court"}),
         )
@@ -372,7 +373,7 @@ async fn renaming_a_neighborhood_renames_its_conversation_and_other_changes_stay
     assert_eq!(renamed["slug"], "cedar", "the join link survives a rename");
 
     let (status, changed) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"description": "Quiet street", "mode": "announce_only", "join_policy": "invite_only"}),
         )
@@ -386,7 +387,7 @@ async fn renaming_a_neighborhood_renames_its_conversation_and_other_changes_stay
     assert_eq!(changed["name"], "Cedar Court");
 
     let (status, body) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"mode": "chaos"}),
         )
@@ -438,7 +439,7 @@ async fn archiving_closes_the_conversation_releases_the_number_and_freezes_the_n
         .await;
 
     let (status, archived) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": true}),
         )
@@ -448,13 +449,13 @@ async fn archiving_closes_the_conversation_releases_the_number_and_freezes_the_n
     assert_eq!(status, 200, "{archived}");
     assert_eq!(archived["state"], "archived");
 
-    let (_, active) = json_of(app.get("/api/v1/neighborhoods").await).await;
+    let (_, active) = json_of(app.get_raw("/api/v1/neighborhoods").await).await;
     assert_eq!(active["items"], json!([]));
-    let (_, listed) = json_of(app.get("/api/v1/neighborhoods?state=archived").await).await;
+    let (_, listed) = json_of(app.get_raw("/api/v1/neighborhoods?state=archived").await).await;
     assert_eq!(listed["items"][0]["id"], id);
 
     let (status, again) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": true}),
         )
@@ -466,7 +467,7 @@ async fn archiving_closes_the_conversation_releases_the_number_and_freezes_the_n
         (409, Some("neighborhood_archived"))
     );
     let (status, patched) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"name": "Back"}),
         )
@@ -496,7 +497,7 @@ async fn a_kept_number_is_free_for_a_new_neighborhood_after_archiving() {
     let id = first["id"].as_str().expect("id");
 
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": false}),
         )
@@ -527,7 +528,7 @@ async fn neighborhoods_are_listed_in_pages_oldest_first() {
         ids.push(created["id"].as_str().expect("id").to_owned());
     }
 
-    let (_, first) = json_of(app.get("/api/v1/neighborhoods?limit=2").await).await;
+    let (_, first) = json_of(app.get_raw("/api/v1/neighborhoods?limit=2").await).await;
     let first_ids: Vec<&str> = first["items"]
         .as_array()
         .expect("items")
@@ -537,7 +538,7 @@ async fn neighborhoods_are_listed_in_pages_oldest_first() {
     assert_eq!(first_ids, [ids[0].as_str(), ids[1].as_str()]);
     let after = first["next_after"].as_str().expect("a next page");
     let (_, second) = json_of(
-        app.get(&format!("/api/v1/neighborhoods?limit=2&after={after}"))
+        app.get_raw(&format!("/api/v1/neighborhoods?limit=2&after={after}"))
             .await,
     )
     .await;
@@ -545,7 +546,7 @@ async fn neighborhoods_are_listed_in_pages_oldest_first() {
     assert_eq!(second["items"][0]["id"], ids[2].as_str());
     assert_eq!(second["next_after"], Value::Null);
 
-    let (status, body) = json_of(app.get("/api/v1/neighborhoods?limit=0").await).await;
+    let (status, body) = json_of(app.get_raw("/api/v1/neighborhoods?limit=0").await).await;
     assert_eq!(
         (status, body["details"][0]["field"].as_str()),
         (400, Some("limit"))
@@ -564,7 +565,7 @@ async fn without_a_twilio_account_creating_is_refused_clearly() {
     let app = crate::helpers::spawn_app_with(twilio, settings).await;
 
     let (status, body) = json_of(
-        app.post_json(
+        app.post_raw(
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "Elm", "area_code": "415"}),
         )

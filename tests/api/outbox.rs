@@ -31,7 +31,7 @@ async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
 
 async fn add_member(app: &TestApp, id: &str, phone: &str, name: &str) -> Value {
     let (status, member) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": phone, "display_name": name}),
         )
@@ -125,7 +125,7 @@ async fn file_join_requests(
         .collect::<Vec<()>>()
         .await;
     let (_, requests) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/join-requests?state=pending"
         ))
         .await,
@@ -159,7 +159,7 @@ async fn approve_all(app: &TestApp, id: &str, requests: &[String]) -> Vec<String
     let members: Vec<String> = stream::iter(requests)
         .map(|request_id| async move {
             let (status, approved) = json_of(
-                app.post_json(
+                app.post_raw(
                     &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
                     &json!({}),
                 )
@@ -265,7 +265,7 @@ async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
 
 async fn done_count(app: &TestApp, id: &str) -> usize {
     let (_, members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
             .await,
     )
     .await;
@@ -311,7 +311,7 @@ async fn a_member_added_directly_joins_the_group_text() {
     );
 
     let (status, same) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": "+15550006001", "display_name": "Again"}),
         )
@@ -435,7 +435,7 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
     let requests = file_join_requests(&app, &id, &number, &phones("+1555010", 4)).await;
     let url = format!("/api/v1/neighborhoods/{id}/join-requests/approve");
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!(
                 "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
                 requests[3]
@@ -455,7 +455,7 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
         &requests[3],
         &unknown,
     ];
-    let (status, out) = json_of(app.post_json(&url, &json!({"request_ids": asked})).await).await;
+    let (status, out) = json_of(app.post_raw(&url, &json!({"request_ids": asked})).await).await;
 
     assert_eq!(status, 202, "{out}");
     let approved: Vec<&str> = out["approved"]
@@ -506,7 +506,7 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
 
     // Asked again: the same members, approved before.
     let (status, again) = json_of(
-        app.post_json(&url, &json!({"request_ids": [&requests[0]]}))
+        app.post_raw(&url, &json!({"request_ids": [&requests[0]]}))
             .await,
     )
     .await;
@@ -525,7 +525,7 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
             "too many",
         ),
     ] {
-        let (status, error) = json_of(app.post_json(&url, &body).await).await;
+        let (status, error) = json_of(app.post_raw(&url, &body).await).await;
         assert_eq!(
             (status, error["code"].as_str()),
             (400, Some("validation_failed")),

@@ -49,7 +49,7 @@ async fn synced_neighborhood(app: &TestApp, area_code: &str, phones: &[&str]) ->
     let id: Uuid = created["id"].as_str().expect("id").parse().expect("uuid");
     for (n, phone) in phones.iter().enumerate() {
         let (status, member) = json_of(
-            app.post_json(
+            app.post_raw(
                 &format!("/api/v1/neighborhoods/{id}/members"),
                 &json!({"phone": phone, "display_name": format!("Neighbor {n}")}),
             )
@@ -361,7 +361,7 @@ async fn unknown_and_archived_neighborhoods_are_refused() {
     ));
     let (id, _) = synced_neighborhood(&app, "415", &[]).await;
     let (status, archived) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": false}),
         )

@@ -44,7 +44,7 @@ async fn neighborhood(app: &TestApp) -> (String, String) {
 
 /// Every phone's inbox, from one read of the emulator's state (no REST call, so not counted).
 async fn inboxes(app: &TestApp) -> Inboxes {
-    let (status, state) = json_of(app.get("/sandbox/api/state").await).await;
+    let (status, state) = json_of(app.get_raw("/sandbox/api/state").await).await;
     assert_eq!(status, 200, "{state}");
     state["phones"]
         .as_array()
@@ -89,7 +89,7 @@ async fn history(app: &TestApp, id: &str) -> Vec<neighborhood_text::store::messa
 /// Members as the directory lists them.
 async fn members(app: &TestApp, id: &str) -> Vec<Value> {
     let (_, members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
             .await,
     )
     .await;
@@ -343,7 +343,7 @@ async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_thei
         "nothing went to the group"
     );
     let (_, requests) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "/api/v1/neighborhoods/{id}/join-requests?state=pending"
         ))
         .await,

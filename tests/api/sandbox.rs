@@ -112,7 +112,7 @@ async fn group_with(app: &TestApp, members: &[&str]) -> Group {
         "the owner to join the group",
         || async {
             let (_, listed) = json_of(
-                app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+                app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
                     .await,
             )
             .await;
@@ -260,7 +260,7 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
 
     let id = created["id"].as_str().expect("id");
     let (status, _) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"name": "Elm Court"}),
         )
@@ -278,7 +278,7 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
     assert_eq!(conversation["friendly_name"], "Elm Court");
 
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": true}),
         )
@@ -1034,7 +1034,7 @@ async fn two_instances_share_one_emulated_account_through_redis() {
             "delivered".to_owned()
         )]
     );
-    let (_, listed) = json_of(second.get("/api/v1/neighborhoods").await).await;
+    let (_, listed) = json_of(second.get_raw("/api/v1/neighborhoods").await).await;
     assert_eq!(listed["items"][0]["phone_number"], group.number.as_str());
 }
 
@@ -1045,7 +1045,7 @@ async fn deliveries_stream_live_to_the_phones_page() {
     // These phones are bound behind the service's back: let a receiver, not the service, vet them.
     route_webhooks_to(&app, &app.twilio, &group.number).await;
     accept_everything(&app.twilio).await;
-    let mut stream = app.get("/sandbox/api/events").await;
+    let mut stream = app.get_raw("/sandbox/api/events").await;
 
     // Texts are sent until the subscription, which starts asynchronously, sees one delivered.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -22,7 +22,7 @@ async fn neighborhood_with_ana(app: &TestApp) -> (String, String, String) {
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": ANA, "display_name": "Ana R."}),
         )
@@ -32,7 +32,7 @@ async fn neighborhood_with_ana(app: &TestApp) -> (String, String, String) {
     assert_eq!(status, 202);
     eventually(Duration::from_secs(20), "Ana in the group", || async {
         let (_, members) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+            app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
                 .await,
         )
         .await;
@@ -285,7 +285,7 @@ async fn captains_run_the_group_by_text_and_nobody_else_sees_it() {
     app.text(OWNER, &number, "#remove Bo Diaz").await;
     eventually(Duration::from_secs(20), "Bo removed", || async {
         let (_, members) = json_of(
-            app.get(&format!(
+            app.get_raw(&format!(
                 "/api/v1/neighborhoods/{id}/members?status=removed"
             ))
             .await,
@@ -305,7 +305,11 @@ async fn captains_run_the_group_by_text_and_nobody_else_sees_it() {
             "{phone} saw a command"
         );
     }
-    let (_, audit) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}/audit")).await).await;
+    let (_, audit) = json_of(
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/audit"))
+            .await,
+    )
+    .await;
     let sms_actions: Vec<&str> = audit["items"]
         .as_array()
         .expect("items")
@@ -331,7 +335,7 @@ async fn in_an_announcements_only_group_members_texts_go_to_the_captains() {
     let app = spawn_sandbox_app().await;
     let (id, number, _) = neighborhood_with_ana(&app).await;
     let (status, _) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"mode": "announce_only"}),
         )
@@ -400,7 +404,7 @@ async fn when_redis_stalls_the_pre_event_webhook_still_answers_before_twilio_giv
 
 async fn members_of(app: &TestApp, id: &str) -> Vec<Value> {
     let (_, members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
             .await,
     )
     .await;
@@ -445,13 +449,13 @@ async fn the_history_keeps_what_the_group_said_newest_first_without_phones() {
         Duration::from_secs(20),
         "three messages in the history",
         || async {
-            let (_, page) = json_of(app.get(&history).await).await;
+            let (_, page) = json_of(app.get_raw(&history).await).await;
             page["items"].as_array().map(Vec::len) == Some(3)
         },
     )
     .await;
 
-    let (status, page) = json_of(app.get(&history).await).await;
+    let (status, page) = json_of(app.get_raw(&history).await).await;
     assert_eq!(status, 200);
     let bodies: Vec<&str> = page["items"]
         .as_array()
@@ -470,7 +474,7 @@ async fn the_history_keeps_what_the_group_said_newest_first_without_phones() {
 
     let ana_id = member_with_phone(&members_of(&app, &id).await, ANA)["id"].clone();
     let (_, by_ana) = json_of(
-        app.get(&format!(
+        app.get_raw(&format!(
             "{history}?sender={}",
             ana_id.as_str().expect("id")
         ))
@@ -478,19 +482,22 @@ async fn the_history_keeps_what_the_group_said_newest_first_without_phones() {
     )
     .await;
     assert_eq!(by_ana["items"].as_array().map(Vec::len), Some(2));
-    let (_, searched) = json_of(app.get(&format!("{history}?q=THIRD")).await).await;
+    let (_, searched) = json_of(app.get_raw(&format!("{history}?q=THIRD")).await).await;
     assert_eq!(searched["items"][0]["body"], "third one");
     assert_eq!(searched["items"].as_array().map(Vec::len), Some(1));
 
-    let (_, first_page) = json_of(app.get(&format!("{history}?limit=2")).await).await;
+    let (_, first_page) = json_of(app.get_raw(&format!("{history}?limit=2")).await).await;
     let before = first_page["next_before"].as_str().expect("a next page");
-    let (_, second_page) =
-        json_of(app.get(&format!("{history}?limit=2&before={before}")).await).await;
+    let (_, second_page) = json_of(
+        app.get_raw(&format!("{history}?limit=2&before={before}"))
+            .await,
+    )
+    .await;
     assert_eq!(second_page["items"][0]["body"], "first");
     assert!(second_page["next_before"].is_null());
 
     for bad in ["limit=0", "before=yesterday"] {
-        let (status, body) = json_of(app.get(&format!("{history}?{bad}")).await).await;
+        let (status, body) = json_of(app.get_raw(&format!("{history}?{bad}")).await).await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
 }
@@ -633,7 +640,11 @@ async fn participants_changed_in_the_twilio_console_show_in_the_directory() {
         member_with_phone(&members_of(&app, &id).await, ANA)["status"] == "removed"
     })
     .await;
-    let (_, audit) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}/audit")).await).await;
+    let (_, audit) = json_of(
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/audit"))
+            .await,
+    )
+    .await;
     let actions: Vec<&str> = audit["items"]
         .as_array()
         .expect("items")
@@ -684,7 +695,7 @@ async fn an_announcement_reaches_every_member_in_every_shard_once() {
     let phones: Vec<String> = (0..53).map(|n| format!("+1555009{n:04}")).collect();
     for (n, phone) in phones.iter().enumerate() {
         let (status, _) = json_of(
-            app.post_json(
+            app.post_raw(
                 &format!("/api/v1/neighborhoods/{id}/members"),
                 &json!({"phone": phone, "display_name": format!("Neighbor {n}")}),
             )
@@ -694,11 +705,12 @@ async fn an_announcement_reaches_every_member_in_every_shard_once() {
         assert_eq!(status, 202);
     }
     crate::helpers::wait_until_synced(&app, &id, 55, Duration::from_secs(60)).await;
-    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let (_, neighborhood) =
+        json_of(app.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
     assert_eq!(neighborhood["shards"].as_array().map(Vec::len), Some(2));
 
     let (status, announced) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/messages"),
             &json!({"body": "Street fair Saturday"}),
         )
@@ -725,13 +737,13 @@ async fn an_announcement_reaches_every_member_in_every_shard_once() {
     })
     .await;
     let (_, history) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/messages"))
+        app.get_raw(&format!("/api/v1/neighborhoods/{id}/messages"))
             .await,
     )
     .await;
     assert_eq!(history["items"][0]["body"], "Street fair Saturday");
     let (status, _) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/neighborhoods/{id}/messages"),
             &json!({"body": "   "}),
         )
