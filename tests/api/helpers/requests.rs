@@ -50,35 +50,37 @@ impl TestApp {
 
     /// `GET path` as `who`; fails unless the answer is `status`; returns the JSON body.
     pub async fn get(&self, who: &Who, path: &str, status: u16) -> Value {
-        self.call(who, Method::GET, path, None, status).await
+        self.send(who, Method::GET, path, None, status).await
     }
 
     /// `POST path` with a JSON `body` as `who`; fails unless the answer is `status`; returns the
     /// JSON body.
     pub async fn post(&self, who: &Who, path: &str, body: &Value, status: u16) -> Value {
-        self.call(who, Method::POST, path, Some(body), status).await
+        self.send(who, Method::POST, path, Some(body), status).await
     }
 
     /// `PATCH path` with a JSON `body` as `who`; fails unless the answer is `status`; returns the
     /// JSON body.
     pub async fn patch(&self, who: &Who, path: &str, body: &Value, status: u16) -> Value {
-        self.call(who, Method::PATCH, path, Some(body), status)
+        self.send(who, Method::PATCH, path, Some(body), status)
             .await
     }
 
     /// `PUT path` with a JSON `body` as `who`; fails unless the answer is `status`; returns the
     /// JSON body.
     pub async fn put(&self, who: &Who, path: &str, body: &Value, status: u16) -> Value {
-        self.call(who, Method::PUT, path, Some(body), status).await
+        self.send(who, Method::PUT, path, Some(body), status).await
     }
 
     /// `DELETE path` as `who`; fails unless the answer is `status`; returns the JSON body
     /// (`Value::Null` when there is none, as with 204).
     pub async fn delete(&self, who: &Who, path: &str, status: u16) -> Value {
-        self.call(who, Method::DELETE, path, None, status).await
+        self.send(who, Method::DELETE, path, None, status).await
     }
 
-    async fn call(
+    /// Any request as `who`, with a JSON `body` or none (a `POST` that takes no body); fails
+    /// unless the answer is `status`; returns the JSON body (`Value::Null` when there is none).
+    pub async fn send(
         &self,
         who: &Who,
         method: Method,
