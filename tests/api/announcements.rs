@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, parse_redis_url, redis_url, sandbox_settings,
+    TestApp, eventually, json_of, parse_redis_url, poll_until, redis_url, sandbox_settings,
     spawn_sandbox_app_with, spawn_sandbox_instance, unique_prefix, wait_until_synced,
 };
 
@@ -696,21 +696,14 @@ async fn a_due_announcement_is_claimed_by_one_instance_and_taken_over_when_its_l
     assert!(again.is_empty(), "still leased: {again:?}");
 
     // Nobody finished them (a crash): once the lease runs out, another instance takes them.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let mut taken_over = loop {
+    let mut taken_over = poll_until(Duration::from_secs(5), "the lease to run out", || async {
         let claimed = other
             .claim_due_announcements(OffsetDateTime::now_utc(), lease, 20)
             .await
             .expect("claimed");
-        if !claimed.is_empty() {
-            break claimed;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the lease never ran out"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        (!claimed.is_empty()).then_some(claimed)
+    })
+    .await;
     taken_over.sort();
     assert_eq!(taken_over, due);
 }

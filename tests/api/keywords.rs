@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app};
+use crate::helpers::{TestApp, Who, eventually, json_of, poll_until, spawn_sandbox_app};
 
 const OWNER: &str = "+15550008800";
 const ANA: &str = "+15550008801";
@@ -34,22 +34,13 @@ async fn neighborhood_with_ana(app: &TestApp, area_code: &str) -> (String, Strin
 }
 
 async fn wait_for_members(app: &TestApp, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let mut members = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !done(&members) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "members never settled: {members:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        let (_, listed) = json_of(
-            app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
-                .await,
-        )
-        .await;
-        members = listed["items"].as_array().cloned().unwrap_or_default();
-    }
-    members
+    let path = format!("/api/v1/neighborhoods/{id}/members");
+    poll_until(Duration::from_secs(20), "the members to settle", || async {
+        let listed = app.get(&Who::Admin, &path, 200).await;
+        let members = listed["items"].as_array().cloned().unwrap_or_default();
+        done(&members).then_some(members)
+    })
+    .await
 }
 
 fn ana(members: &[Value]) -> Value {

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    KillableApp, TestApp, json_of, parse_redis_url, participants_by_shard, redis_url,
-    spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
+    KillableApp, TestApp, Who, json_of, parse_redis_url, participants_by_shard, poll_until,
+    redis_url, spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
 };
 
 /// Requests the tests send at once (texts, approvals).
@@ -91,14 +91,8 @@ fn faults_30_percent() -> Value {
 
 /// Sets the emulator's faults (`{}`: none).
 async fn set_faults(app: &TestApp, faults: &Value) {
-    let response = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(faults)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
+    app.put(&Who::Admin, "/sandbox/api/faults", faults, 200)
+        .await;
 }
 
 /// `count` distinct phones: `{start}0001`, `{start}0002`, ...
@@ -187,18 +181,10 @@ async fn approve_all(app: &TestApp, id: &str, requests: &[String]) -> Vec<String
 
 /// Waits until at least `count` members are done.
 async fn wait_for_done(app: &TestApp, id: &str, count: usize, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let done = done_count(app, id).await;
-        if done >= count {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {done} members done"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(within, &format!("{count} members to be done"), || async {
+        (done_count(app, id).await >= count).then_some(())
+    })
+    .await
 }
 
 /// Waits until the app holds the lock for creating a Conversation (the worst moment to die: the

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, emulator_client, eventually, json_of, spawn_app_with, test_settings,
+    TestApp, emulator_client, eventually, json_of, poll_until, spawn_app_with, test_settings,
 };
 
 const OWNER: &str = "+15550007000";
@@ -65,8 +65,7 @@ async fn synced_neighborhood(app: &TestApp, area_code: &str, phones: &[&str]) ->
 
 /// Waits until no member waits for the outbox; fails on a failed one.
 async fn wait_until_synced(app: &TestApp, id: Uuid) -> Vec<Member> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll_until(WAIT, "every member to be in sync", || async {
         let members = app.state.store.members(id).await.expect("members");
         assert!(
             !members
@@ -74,15 +73,12 @@ async fn wait_until_synced(app: &TestApp, id: Uuid) -> Vec<Member> {
                 .any(|m| matches!(m.sync, SyncState::Failed { .. })),
             "a member failed to sync: {members:?}"
         );
-        if members.iter().all(|m| m.sync == SyncState::Done) {
-            return members;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "members still pending: {members:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        members
+            .iter()
+            .all(|m| m.sync == SyncState::Done)
+            .then_some(members)
+    })
+    .await
 }
 
 async fn member_by_phone(app: &TestApp, id: Uuid, phone: &str) -> Member {

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, participants_by_shard, sandbox_settings, spawn_sandbox_app_with,
-    wait_until_synced,
+    TestApp, eventually, json_of, participants_by_shard, poll_until, sandbox_settings,
+    spawn_sandbox_app_with, wait_until_synced,
 };
 
 const OWNER: &str = "+15550007700";
@@ -220,24 +220,18 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
         .await;
 
     assert_eq!(routed["outcome"], "conversation", "{routed}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let after = inboxes(&app).await;
-        let waiting: Vec<&String> = everyone_else
-            .iter()
-            .filter(|phone| !new_texts(&before, &after, phone).contains(&signed))
-            .collect();
-        if waiting.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} members never got the text, e.g. {:?}",
-            waiting.len(),
-            &waiting[..waiting.len().min(5)]
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(
+        Duration::from_secs(60),
+        "every other member to get the text",
+        || async {
+            let after = inboxes(&app).await;
+            everyone_else
+                .iter()
+                .all(|phone| new_texts(&before, &after, phone).contains(&signed))
+                .then_some(())
+        },
+    )
+    .await;
     // The history entry is written in one step with the relays; once it is there, an empty
     // outbox means both relays were carried out.
     eventually(WAIT, "the text in the history", || async {

@@ -12,8 +12,8 @@ use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{
-    SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, eventually, json_of,
-    spawn_sandbox_app,
+    SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, Who, eventually,
+    json_of, spawn_sandbox_app,
 };
 
 /// Matches requests whose `X-Twilio-Signature` is right for `base` + path and the form body,
@@ -514,33 +514,16 @@ async fn more_than_30_mutations_of_one_conversation_in_a_second_get_429() {
 #[tokio::test]
 async fn injected_faults_are_served_until_turned_off() {
     let app = spawn_sandbox_app().await;
-    let faults = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(&json!({"rate_500": 1.0}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(faults.status(), 200);
+    let faults = "/sandbox/api/faults";
+    app.put(&Who::Admin, faults, &json!({"rate_500": 1.0}), 200)
+        .await;
     let (status, body) = json_of(app.emulator_get("/conversations/v1/Conversations").await).await;
     assert_eq!((status, body["code"].as_i64()), (500, Some(20500)));
 
-    let faults = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(&json!({"rate_429": 2.0}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(faults.status(), 400, "shares above 1 are refused");
-    let faults = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(faults.status(), 200);
+    // Shares above 1 are refused.
+    app.put(&Who::Admin, faults, &json!({"rate_429": 2.0}), 400)
+        .await;
+    app.put(&Who::Admin, faults, &json!({}), 200).await;
     assert_eq!(
         app.emulator_get("/conversations/v1/Conversations")
             .await
@@ -551,15 +534,7 @@ async fn injected_faults_are_served_until_turned_off() {
 
 /// `DELETE` (reset, answering what it cleared) or `GET /sandbox/api/requests`.
 async fn request_counts(app: &TestApp, reset: bool) -> Value {
-    let url = app.url("/sandbox/api/requests");
-    let request = if reset {
-        app.http.delete(url)
-    } else {
-        app.http.get(url)
-    };
-    let (status, counts) = json_of(request.send().await.expect("sent")).await;
-    assert_eq!(status, 200, "{counts}");
-    counts
+    app.rest_calls(reset).await
 }
 
 #[tokio::test]
