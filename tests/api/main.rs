@@ -1,5 +1,6 @@
-//! One integration-test binary: the app on port 0, real Redis with a prefix per test, Twilio at
-//! the wire through wiremock.
+//! The integration tests but the browser journeys (those are `tests/browser.rs`): the app on
+//! port 0, real Redis with a prefix per test, Twilio at the wire through wiremock or played by
+//! the built-in emulator. `cargo test --test api` runs them alone.
 
 mod announcements;
 mod archive;
