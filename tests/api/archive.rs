@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, bearer_client, eventually, json_of, session_client, spawn_sandbox_app,
+    TestApp, Who, bearer_client, eventually, json_of, session_client, spawn_sandbox_app,
     wait_until_synced,
 };
 
@@ -47,15 +47,14 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     let app = spawn_sandbox_app().await;
     let elm = neighborhood_with_members(&app, "Elm Street").await;
     let id = elm["id"].as_str().expect("id");
-    let (status, token) = json_of(
-        app.post_raw(
+    let token = app
+        .post(
+            &Who::Admin,
             "/api/v1/tokens",
             &json!({"name": "sync", "neighborhood_id": id, "role": "captain"}),
+            201,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{token}");
+        .await;
     let scoped = bearer_client(token["secret"].as_str().expect("secret"));
 
     // Deleting needs archiving first.
@@ -125,15 +124,17 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
         assert!(roles.is_empty(), "{phone:?} keeps {roles:?}");
     }
     for state in ["active", "archived"] {
-        let (_, listed) = json_of(
-            app.get_raw(&format!("/api/v1/neighborhoods?state={state}"))
-                .await,
-        )
-        .await;
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods?state={state}"),
+                200,
+            )
+            .await;
         assert_eq!(listed["items"], json!([]), "{state}");
     }
-    let (status, _) = json_of(app.get_raw(&format!("/api/v1/neighborhoods/{id}")).await).await;
-    assert_eq!(status, 404);
+    app.get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 404)
+        .await;
     // Nor at Twilio: the Conversation and the number are gone.
     let conversation = elm["shards"][0]["conversation_sid"].as_str().expect("sid");
     let fetched = app
@@ -177,15 +178,13 @@ async fn deleting_spares_a_kept_number_another_neighborhood_took_over() {
     let elm = neighborhood_with_members(&app, "Elm Street").await;
     let id = elm["id"].as_str().expect("id");
     let number = elm["phone_number"].as_str().expect("number");
-    let (status, _) = json_of(
-        app.post_raw(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": false}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let oak = app
         .create_neighborhood(
             &json!({"name": "Oak Lane", "phone_number": number, "owner_phone": OWNER}),
@@ -198,18 +197,14 @@ async fn deleting_spares_a_kept_number_another_neighborhood_took_over() {
     assert_eq!(deleted["released_number"], false, "{deleted}");
 
     // Oak Lane still has its number and its group text.
-    let (status, oak_now) = json_of(
-        app.get_raw(&format!(
-            "/api/v1/neighborhoods/{}",
-            oak["id"].as_str().expect("id")
-        ))
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, oak_now["phone_number"].as_str()),
-        (200, Some(number))
-    );
+    let oak_now = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{}", oak["id"].as_str().expect("id")),
+            200,
+        )
+        .await;
+    assert_eq!(oak_now["phone_number"], number);
     eventually(WAIT, "Ben to reach Oak Lane's number", || async {
         let routed = app.text(BEN, number, "hello").await;
         routed["outcome"] == "sms_webhook"

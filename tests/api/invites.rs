@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app};
+use crate::helpers::{TestApp, Who, eventually, json_of, spawn_sandbox_app};
 
 const OWNER: &str = "+15550009900";
 
@@ -26,16 +26,14 @@ async fn captains_text_personal_invites_and_an_invited_neighbor_is_recognised() 
     let (id, slug) = neighborhood(&app).await;
     let invitee = "+15550009901";
 
-    let (status, sent) = json_of(
-        app.post_raw(
+    let sent = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["(555) 000-9901", invitee, OWNER]}),
+            202,
         )
-        .await,
-    )
-    .await;
-
-    assert_eq!(status, 202, "{sent}");
+        .await;
     assert_eq!(sent["invited"], json!([invitee]));
     let reasons: Vec<&str> = sent["skipped"]
         .as_array()
@@ -75,25 +73,24 @@ async fn captains_text_personal_invites_and_an_invited_neighbor_is_recognised() 
     )
     .await;
     assert_eq!(status, 202, "{asked}");
-    let (_, requests) = json_of(
-        app.get_raw(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     assert_eq!(requests["items"][0]["channel"], "invite");
 
-    let (status, body) = json_of(
-        app.post_raw(
+    let body = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["not a phone"]}),
+            400,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body["details"][0]["field"].as_str()),
-        (400, Some("phones[0]"))
-    );
+        .await;
+    assert_eq!(body["details"][0]["field"], "phones[0]");
 }
 
 #[tokio::test]
@@ -101,12 +98,13 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     let app = spawn_sandbox_app().await;
     let (id, slug) = neighborhood(&app).await;
 
-    let (status, link): (u16, Value) = json_of(
-        app.get_raw(&format!("/api/v1/neighborhoods/{id}/invites/link"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200);
+    let link = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/invites/link"),
+            200,
+        )
+        .await;
     assert_eq!(link["url"], format!("https://text.example.org/join/{slug}"));
     assert!(
         link["flyer_text"]
@@ -145,18 +143,15 @@ async fn invites_stop_at_the_daily_limit_of_the_neighborhood() {
         let phones: Vec<String> = (0..100)
             .map(|n| format!("+1555010{}{n:03}", batch))
             .collect();
-        let (status, sent) = json_of(
-            app.post_raw(
+        let sent = app
+            .post(
+                &Who::Admin,
                 &format!("/api/v1/neighborhoods/{id}/invites"),
                 &json!({"phones": phones}),
+                202,
             )
-            .await,
-        )
-        .await;
-        assert_eq!(
-            (status, sent["invited"].as_array().map(Vec::len)),
-            (202, Some(100))
-        );
+            .await;
+        assert_eq!(sent["invited"].as_array().map(Vec::len), Some(100));
     }
 
     let over = app

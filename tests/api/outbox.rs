@@ -30,15 +30,14 @@ async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
 }
 
 async fn add_member(app: &TestApp, id: &str, phone: &str, name: &str) -> Value {
-    let (status, member) = json_of(
-        app.post_raw(
+    let member = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": phone, "display_name": name}),
+            202,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{member}");
+        .await;
     member
 }
 
@@ -118,13 +117,13 @@ async fn file_join_requests(
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<()>>()
         .await;
-    let (_, requests) = json_of(
-        app.get_raw(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     let by_phone: HashMap<&str, Vec<&str>> = requests["items"]
         .as_array()
         .expect("items")
@@ -152,19 +151,15 @@ async fn file_join_requests(
 async fn approve_all(app: &TestApp, id: &str, requests: &[String]) -> Vec<String> {
     let members: Vec<String> = stream::iter(requests)
         .map(|request_id| async move {
-            let (status, approved) = json_of(
-                app.post_raw(
+            let approved = app
+                .post(
+                    &Who::Admin,
                     &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
                     &json!({}),
+                    202,
                 )
-                .await,
-            )
-            .await;
-            assert_eq!(
-                (status, approved["request"]["state"].as_str()),
-                (202, Some("approved")),
-                "{approved}"
-            );
+                .await;
+            assert_eq!(approved["request"]["state"], "approved", "{approved}");
             assert_eq!(approved["member"]["sync"], "pending", "{approved}");
             approved["request"]["member_id"]
                 .as_str()
@@ -250,11 +245,13 @@ async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
 }
 
 async fn done_count(app: &TestApp, id: &str) -> usize {
-    let (_, members) = json_of(
-        app.get_raw(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
-            .await,
-    )
-    .await;
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members?limit=500"),
+            200,
+        )
+        .await;
     members["items"]
         .as_array()
         .into_iter()
@@ -296,19 +293,15 @@ async fn a_member_added_directly_joins_the_group_text() {
         Some("Owner: welcome Ana".to_owned())
     );
 
-    let (status, same) = json_of(
-        app.post_raw(
+    let same = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": "+15550006001", "display_name": "Again"}),
+            409,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, same["code"].as_str()),
-        (409, Some("conflict")),
-        "a phone is a member once"
-    );
+        .await;
+    assert_eq!(same["code"], "conflict", "a phone is a member once");
     let second_ana = add_member(&app, &id, "+15550006002", "Ana R.").await;
     assert_eq!(
         second_ana["display_name"], "Ana R. 2",
@@ -420,18 +413,16 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
     let (id, number) = neighborhood(&app, "917").await;
     let requests = file_join_requests(&app, &id, &number, &phones("+1555010", 4)).await;
     let url = format!("/api/v1/neighborhoods/{id}/join-requests/approve");
-    let (status, _) = json_of(
-        app.post_raw(
-            &format!(
-                "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
-                requests[3]
-            ),
-            &json!({}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
+            requests[3]
+        ),
+        &json!({}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let unknown = Uuid::new_v4().to_string();
 
     let asked = [
@@ -441,9 +432,9 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
         &requests[3],
         &unknown,
     ];
-    let (status, out) = json_of(app.post_raw(&url, &json!({"request_ids": asked})).await).await;
-
-    assert_eq!(status, 202, "{out}");
+    let out = app
+        .post(&Who::Admin, &url, &json!({"request_ids": asked}), 202)
+        .await;
     let approved: Vec<&str> = out["approved"]
         .as_array()
         .expect("approved")
@@ -491,12 +482,14 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
     assert_members_are_owner_and(&members, &member_ids);
 
     // Asked again: the same members, approved before.
-    let (status, again) = json_of(
-        app.post_raw(&url, &json!({"request_ids": [&requests[0]]}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{again}");
+    let again = app
+        .post(
+            &Who::Admin,
+            &url,
+            &json!({"request_ids": [&requests[0]]}),
+            202,
+        )
+        .await;
     assert_eq!(again["approved"][0]["member_id"], member_ids[0].as_str());
     assert_eq!(again["approved"][0]["newly"], false);
 
@@ -511,12 +504,8 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
             "too many",
         ),
     ] {
-        let (status, error) = json_of(app.post_raw(&url, &body).await).await;
-        assert_eq!(
-            (status, error["code"].as_str()),
-            (400, Some("validation_failed")),
-            "{why}: {error}"
-        );
+        let error = app.post(&Who::Admin, &url, &body, 400).await;
+        assert_eq!(error["code"], "validation_failed", "{why}: {error}");
         assert_eq!(
             error["details"][0]["field"], "request_ids",
             "{why}: {error}"

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, participants_by_shard, poll_until, sandbox_settings,
+    TestApp, Who, eventually, participants_by_shard, poll_until, sandbox_settings,
     spawn_sandbox_app_with, wait_until_synced,
 };
 
@@ -44,8 +44,7 @@ async fn neighborhood(app: &TestApp) -> (String, String) {
 
 /// Every phone's inbox, from one read of the emulator's state (no REST call, so not counted).
 async fn inboxes(app: &TestApp) -> Inboxes {
-    let (status, state) = json_of(app.get_raw("/sandbox/api/state").await).await;
-    assert_eq!(status, 200, "{state}");
+    let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
     state["phones"]
         .as_array()
         .expect("phones")
@@ -88,11 +87,13 @@ async fn history(app: &TestApp, id: &str) -> Vec<neighborhood_text::store::messa
 
 /// Members as the directory lists them.
 async fn members(app: &TestApp, id: &str) -> Vec<Value> {
-    let (_, members) = json_of(
-        app.get_raw(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
-            .await,
-    )
-    .await;
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members?limit=500"),
+            200,
+        )
+        .await;
     members["items"].as_array().cloned().unwrap_or_default()
 }
 
@@ -336,13 +337,13 @@ async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_thei
         history(&app, &id).await.is_empty(),
         "nothing went to the group"
     );
-    let (_, requests) = json_of(
-        app.get_raw(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     assert_eq!(
         requests["items"][0]["phone"], CY,
         "Cy's request is still pending: {requests}"

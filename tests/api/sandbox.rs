@@ -111,11 +111,13 @@ async fn group_with(app: &TestApp, members: &[&str]) -> Group {
         Duration::from_secs(20),
         "the owner to join the group",
         || async {
-            let (_, listed) = json_of(
-                app.get_raw(&format!("/api/v1/neighborhoods/{id}/members"))
-                    .await,
-            )
-            .await;
+            let listed = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/members"),
+                    200,
+                )
+                .await;
             listed["items"]
                 .as_array()
                 .is_some_and(|items| items.iter().all(|m| m["sync"] == "done"))
@@ -259,15 +261,13 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
     assert_eq!(status, 200, "the number joined the Messaging Service");
 
     let id = created["id"].as_str().expect("id");
-    let (status, _) = json_of(
-        app.patch_raw(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"name": "Elm Court"}),
-        )
-        .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"name": "Elm Court"}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let (_, conversation) = json_of(
         app.emulator_get(&format!(
             "/conversations/v1/Conversations/{conversation_sid}"
@@ -277,15 +277,13 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
     .await;
     assert_eq!(conversation["friendly_name"], "Elm Court");
 
-    let (status, _) = json_of(
-        app.post_raw(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": true}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": true}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let (_, conversation) = json_of(
         app.emulator_get(&format!(
             "/conversations/v1/Conversations/{conversation_sid}"
@@ -1009,7 +1007,7 @@ async fn two_instances_share_one_emulated_account_through_redis() {
             "delivered".to_owned()
         )]
     );
-    let (_, listed) = json_of(second.get_raw("/api/v1/neighborhoods").await).await;
+    let listed = second.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
     assert_eq!(listed["items"][0]["phone_number"], group.number.as_str());
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::{
-    RedisGate, eventually, json_of, parse_redis_url, spawn_app, spawn_app_with, test_settings,
+    RedisGate, Who, eventually, parse_redis_url, spawn_app, spawn_app_with, test_settings,
 };
 
 #[tokio::test]
@@ -19,11 +19,8 @@ async fn ready_follows_redis_while_health_stays_up() {
 
     // Redis unreachable at boot: the service is up, but not ready.
     assert_eq!(app.get_raw("/health").await.status(), 200);
-    let (status, body) = json_of(app.get_raw("/ready").await).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (503, Some("store_unavailable"))
-    );
+    let body = app.get(&Who::Admin, "/ready", 503).await;
+    assert_eq!(body["code"], "store_unavailable");
 
     gate.open();
     eventually(Duration::from_secs(10), "/ready to answer 200", || async {
@@ -46,16 +43,12 @@ async fn a_dropped_redis_connection_is_retried_once_without_the_caller_noticing(
     let mut settings = test_settings(&twilio);
     settings.redis_url = parse_redis_url(&gate.url);
     let app = spawn_app_with(twilio, settings).await;
-    let (status, _) = json_of(app.get_raw("/api/v1/neighborhoods").await).await;
-    assert_eq!(status, 200);
+    app.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
 
     for _ in 0..3 {
         gate.cut_connections();
-        let (status, body) = json_of(app.get_raw("/api/v1/neighborhoods").await).await;
-        assert_eq!(
-            status, 200,
-            "a read after a dropped connection failed: {body}"
-        );
+        // A read after a dropped connection still succeeds.
+        app.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
     }
 }
 
@@ -83,8 +76,12 @@ async fn metrics_count_requests_by_operation_and_twilio_calls_by_outcome() {
         "{text}"
     );
     assert!(text.contains("http_request_duration_seconds"), "{text}");
-    assert!(text.contains("twilio_requests_total{"), "{text}");
-    assert!(text.contains(r#"outcome="ok""#), "{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("twilio_requests_total{")
+                && line.contains(r#"outcome="ok""#)),
+        "a Twilio call counted as ok: {text}"
+    );
 }
 
 #[tokio::test]
