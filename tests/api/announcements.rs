@@ -96,14 +96,12 @@ async fn announce(app: &TestApp, id: &str, body: Value, status: u16) -> Value {
 }
 
 async fn announcement(app: &TestApp, id: &str, announcement: &str) -> Value {
-    let found = app
-        .get(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/announcements/{announcement}"),
-            200,
-        )
-        .await;
-    found
+    app.get(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/announcements/{announcement}"),
+        200,
+    )
+    .await
 }
 
 async fn patch_announcement(

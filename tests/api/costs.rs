@@ -60,14 +60,12 @@ async fn neighborhood_of_three(app: &TestApp) -> (String, String) {
 
 /// `GET .../costs`, expecting 200.
 async fn costs(app: &TestApp, id: &str) -> Value {
-    let costs = app
-        .get(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/costs"),
-            200,
-        )
-        .await;
-    costs
+    app.get(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/costs"),
+        200,
+    )
+    .await
 }
 
 /// This month's ledger entry.
@@ -337,15 +335,13 @@ async fn alerts(app: &TestApp) -> (usize, usize) {
 }
 
 async fn set_budget(app: &TestApp, id: &str, budget: Value) -> Value {
-    let neighborhood = app
-        .patch(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({ "monthly_budget": budget }),
-            200,
-        )
-        .await;
-    neighborhood
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({ "monthly_budget": budget }),
+        200,
+    )
+    .await
 }
 
 /// Dollars with two decimals, rounded up to the cent.

@@ -194,18 +194,16 @@ async fn approve_pending_request_of(app: &TestApp, id: &str, phone: &str) -> Val
         .as_array()
         .and_then(|items| items.iter().find(|r| r["phone"] == phone).cloned())
         .expect("a pending request");
-    let approved = app
-        .post(
-            &Who::Admin,
-            &format!(
-                "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
-                request["id"].as_str().expect("id")
-            ),
-            &json!({}),
-            202,
-        )
-        .await;
-    approved
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+            request["id"].as_str().expect("id")
+        ),
+        &json!({}),
+        202,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -30,15 +30,13 @@ async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
 }
 
 async fn add_member(app: &TestApp, id: &str, phone: &str, name: &str) -> Value {
-    let member = app
-        .post(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": phone, "display_name": name}),
-            202,
-        )
-        .await;
-    member
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &json!({"phone": phone, "display_name": name}),
+        202,
+    )
+    .await
 }
 
 /// Every member is in exactly one shard, and nobody else is.
