@@ -546,7 +546,6 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
         in_two_years.as_str(),
         "tomorrow at noon",
     ] {
-        // {send_at}: {refused}.
         let refused = announce(&app, &id, json!({"body": "Hello", "send_at": send_at}), 400).await;
         assert_eq!(refused["code"], "validation_failed");
         assert_eq!(field_errors(&refused), ["send_at"], "{refused}");
