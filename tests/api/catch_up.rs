@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, Who, eventually, json_of, spawn_sandbox_app, wait_until_synced};
+use crate::helpers::{TestApp, Who, eventually, spawn_sandbox_app, wait_until_synced};
 
 const OWNER: &str = "+15550060000";
 const BEN: &str = "+15550060001";
@@ -144,10 +144,8 @@ async fn a_catch_up_link_opens_the_latest_messages_once() {
     let page = reqwest::get(app.url(path)).await.expect("sent");
     assert_eq!(page.status(), 200);
     assert!(page.text().await.expect("html").contains("/history.js"));
-    let anonymous = reqwest::Client::new();
-    let api = app.url(&format!("/api/v1/neighborhoods/{id}/catch-up/{code}"));
-    let (status, opened) = json_of(anonymous.get(&api).send().await.expect("sent")).await;
-    assert_eq!(status, 200, "{opened}");
+    let api = format!("/api/v1/neighborhoods/{id}/catch-up/{code}");
+    let opened = app.get(&Who::Anonymous, &api, 200).await;
     assert_eq!(opened["neighborhood"], "Elm Street");
     let said: Vec<&str> = opened["messages"]
         .as_array()
@@ -159,19 +157,15 @@ async fn a_catch_up_link_opens_the_latest_messages_once() {
     assert!(opened["messages"][0]["sender_name"] == "Ben");
 
     // Once only; a guessed code opens nothing either.
-    let (status, again) = json_of(anonymous.get(&api).send().await.expect("sent")).await;
-    assert_eq!(status, 404, "{again}");
+    let again = app.get(&Who::Anonymous, &api, 404).await;
     assert!(
         again["message"]
             .as_str()
             .expect("message")
             .contains("opened already")
     );
-    let guessed = app.url(&format!(
-        "/api/v1/neighborhoods/{id}/catch-up/AAAAAAAAAAAAAAAAAAAAAA"
-    ));
-    let (status, _) = json_of(anonymous.get(&guessed).send().await.expect("sent")).await;
-    assert_eq!(status, 404);
+    let guessed = format!("/api/v1/neighborhoods/{id}/catch-up/AAAAAAAAAAAAAAAAAAAAAA");
+    app.get(&Who::Anonymous, &guessed, 404).await;
 }
 
 #[tokio::test]
