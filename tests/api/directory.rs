@@ -422,10 +422,7 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
     assert_eq!(times_in_twilio(&app, &id, ana).await, 0);
     assert_eq!(times_in_twilio(&app, &id, ben).await, 1);
     app.text(OWNER, &number, "pizza at 7").await;
-    eventually(WAIT, "Ben to get the group text", || {
-        received(&app, ben, "Olive: pizza at 7")
-    })
-    .await;
+    app.wait_for_text(ben, "Olive: pizza at 7").await;
     assert!(
         !received(&app, ana, "pizza at 7").await,
         "a paused member gets no group texts"
@@ -449,10 +446,7 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
     .await;
     assert_eq!(times_in_twilio(&app, &id, ana).await, 1);
     app.text(OWNER, &number, "pizza moved to 8").await;
-    eventually(WAIT, "Ana to get group texts again", || {
-        received(&app, ana, "Olive: pizza moved to 8")
-    })
-    .await;
+    app.wait_for_text(ana, "Olive: pizza moved to 8").await;
 
     let refused = patch_member(&owner, &app, &id, &ana_id, json!({"status": "left"}), 400).await;
     assert_field_error(&refused, "status");
@@ -493,7 +487,7 @@ async fn a_removed_member_gets_the_notice_and_leaves_the_group_text() {
             Some(format!("Removed by phone:{OWNER}").as_str())
         )
     );
-    eventually(WAIT, "the notice", || received(&app, ana, notice)).await;
+    app.wait_for_text(ana, notice).await;
     member_when(&app, &id, &ana_id, "Ana to be taken out", |m| {
         m["sync"] == "done" && m["conversation_sid"].is_null()
     })
@@ -605,10 +599,7 @@ async fn captains_can_turn_join_request_texts_off() {
     let stranger = "+15550010699";
     app.text(stranger, &number, "JOIN Some Name").await;
 
-    eventually(WAIT, "the joiner's reply", || {
-        received(&app, stranger, "Thanks, Some Name!")
-    })
-    .await;
+    app.wait_for_text(stranger, "Thanks, Some Name!").await;
     let requests = app
         .get(
             &Who::Admin,
@@ -624,10 +615,8 @@ async fn captains_can_turn_join_request_texts_off() {
         (Some("Some Name"), Some("pending")),
         "{requests}"
     );
-    eventually(WAIT, "the other captain's notice", || {
-        received(&app, cy, "New join request #1: Some Name")
-    })
-    .await;
+    app.wait_for_text(cy, "New join request #1: Some Name")
+        .await;
 
     // Turned back on, the owner gets the next notice; queued after any notice of the first
     // request, it shows the first never came.
@@ -642,10 +631,8 @@ async fn captains_can_turn_join_request_texts_off() {
     .await;
     assert_eq!(loud["join_request_texts"], true);
     app.text("+15550010698", &number, "JOIN Other Name").await;
-    eventually(WAIT, "the owner's notice of the second request", || {
-        received(&app, OWNER, "New join request #2: Other Name")
-    })
-    .await;
+    app.wait_for_text(OWNER, "New join request #2: Other Name")
+        .await;
     assert!(
         !received(&app, OWNER, "Some Name").await,
         "the owner had turned join-request texts off: {:?}",

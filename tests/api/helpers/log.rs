@@ -5,6 +5,7 @@
 //! The service installs its own subscriber only in `main` (`telemetry::init_logging`), never when
 //! a test builds an app, so this is the process's one global subscriber.
 
+use std::io::IsTerminal;
 use std::sync::LazyLock;
 
 use tracing_subscriber::EnvFilter;
@@ -20,6 +21,7 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
     // `try_init`: should a subscriber be set already, that one stays.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_test_writer()
         .try_init();
 });
