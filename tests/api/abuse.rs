@@ -114,7 +114,7 @@ async fn a_body_past_the_cap_gets_413_before_the_service_has_read_it() {
     }
 
     // An ordinary request still works on a fresh connection.
-    let (status, _) = json_of(app.get(JOIN).await).await;
+    let (status, _) = json_of(app.get_raw(JOIN).await).await;
     assert_eq!(status, 404);
 }
 
@@ -178,7 +178,7 @@ async fn slow_clients_are_cut_off_and_the_service_keeps_answering() {
         slow.push(stream);
     }
 
-    let (status, _) = json_of(app.get("/health").await).await;
+    let (status, _) = json_of(app.get_raw("/health").await).await;
     assert_eq!(status, 200);
 
     // Each is answered 408 or disconnected within a few seconds of the 1 s allowed.
@@ -194,7 +194,7 @@ async fn slow_clients_are_cut_off_and_the_service_keeps_answering() {
             assert!(text.contains("request_timeout"), "client {n}: {text}");
         }
     }
-    let (status, _) = json_of(app.get("/health").await).await;
+    let (status, _) = json_of(app.get_raw("/health").await).await;
     assert_eq!(status, 200);
 }
 
@@ -207,7 +207,7 @@ async fn neighborhood_with_captain(app: &TestApp, captain: &str) -> (String, Str
     let id = created["id"].as_str().expect("id").to_owned();
     let member_id = app.add_member_by_api(&id, captain, "Cap").await;
     let (status, body) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
             &json!({"role": "captain"}),
         )
@@ -265,7 +265,7 @@ async fn a_stream_ends_when_its_captain_is_demoted() {
     assert_eq!(stream.status(), 200);
 
     let (status, body) = json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
             &json!({"role": "member"}),
         )

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use reqwest::Method;
+
 use crate::helpers::{
-    TestApp, bearer_client, eventually, json_of, session_client, spawn_sandbox_app,
-    wait_until_synced,
+    TestApp, Who, bearer_client, eventually, spawn_sandbox_app, wait_until_synced,
 };
 
 const OWNER: &str = "+15550050000";
@@ -30,14 +31,15 @@ async fn neighborhood_with_members(app: &TestApp, name: &str) -> Value {
     created
 }
 
-async fn delete(client: &reqwest::Client, app: &TestApp, id: &str, name: &str) -> (u16, Value) {
-    json_of(
-        client
-            .delete(app.url(&format!("/api/v1/neighborhoods/{id}")))
-            .json(&json!({"confirm_name": name}))
-            .send()
-            .await
-            .expect("sent"),
+/// Deletes the neighborhood as `who`, confirming with `name`; fails unless the answer is
+/// `status`.
+async fn delete(who: &Who, app: &TestApp, id: &str, name: &str, status: u16) -> Value {
+    app.send(
+        who,
+        Method::DELETE,
+        &format!("/api/v1/neighborhoods/{id}"),
+        Some(&json!({"confirm_name": name})),
+        status,
     )
     .await
 }
@@ -47,41 +49,30 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     let app = spawn_sandbox_app().await;
     let elm = neighborhood_with_members(&app, "Elm Street").await;
     let id = elm["id"].as_str().expect("id");
-    let (status, token) = json_of(
-        app.post_json(
+    let token = app
+        .post(
+            &Who::Admin,
             "/api/v1/tokens",
             &json!({"name": "sync", "neighborhood_id": id, "role": "captain"}),
+            201,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{token}");
+        .await;
     let scoped = bearer_client(token["secret"].as_str().expect("secret"));
 
     // Deleting needs archiving first.
-    let owner = session_client(&app, OWNER).await;
-    let (status, refused) = delete(&owner, &app, id, "Elm Street").await;
-    assert_eq!(
-        (status, refused["code"].as_str()),
-        (409, Some("neighborhood_not_archived")),
-        "{refused}"
-    );
+    let owner = Who::session(&app, OWNER).await;
+    let refused = delete(&owner, &app, id, "Elm Street", 409).await;
+    assert_eq!(refused["code"], "neighborhood_not_archived", "{refused}");
 
-    let (status, archived) = json_of(
-        owner
-            .post(app.url(&format!("/api/v1/neighborhoods/{id}/archive")))
-            .json(
-                &json!({"release_number": false, "farewell": "Thanks for everything, neighbors."}),
-            )
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
-    assert_eq!(
-        (status, archived["state"].as_str()),
-        (200, Some("archived"))
-    );
+    let archived = app
+        .post(
+            &owner,
+            &format!("/api/v1/neighborhoods/{id}/archive"),
+            &json!({"release_number": false, "farewell": "Thanks for everything, neighbors."}),
+            200,
+        )
+        .await;
+    assert_eq!(archived["state"], "archived");
     for phone in [BEN, CARA, OWNER] {
         let inbox = app.inbox(phone).await;
         assert!(
@@ -93,11 +84,9 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     }
 
     // Only the owner, only with the name typed out.
-    let ben = session_client(&app, BEN).await;
-    let (status, _) = delete(&ben, &app, id, "Elm Street").await;
-    assert_eq!(status, 403);
-    let (status, mistyped) = delete(&owner, &app, id, "Elm St").await;
-    assert_eq!(status, 400, "{mistyped}");
+    let ben = Who::session(&app, BEN).await;
+    delete(&ben, &app, id, "Elm Street", 403).await;
+    let mistyped = delete(&owner, &app, id, "Elm St", 400).await;
     assert_eq!(mistyped["details"][0]["field"], "confirm_name");
 
     let prefix = format!("{}:{{nb:{}}}:", app.prefix, id.replace('-', ""));
@@ -107,8 +96,7 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
             .iter()
             .any(|key| key.starts_with(&prefix))
     );
-    let (status, deleted) = delete(&owner, &app, id, "Elm Street").await;
-    assert_eq!(status, 200, "{deleted}");
+    let deleted = delete(&owner, &app, id, "Elm Street", 200).await;
     assert_eq!(deleted["released_number"], true, "{deleted}");
 
     // Nothing of it in Redis: no key of its slot, no role, no index entry, no claim.
@@ -125,15 +113,17 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
         assert!(roles.is_empty(), "{phone:?} keeps {roles:?}");
     }
     for state in ["active", "archived"] {
-        let (_, listed) = json_of(
-            app.get(&format!("/api/v1/neighborhoods?state={state}"))
-                .await,
-        )
-        .await;
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods?state={state}"),
+                200,
+            )
+            .await;
         assert_eq!(listed["items"], json!([]), "{state}");
     }
-    let (status, _) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
-    assert_eq!(status, 404);
+    app.get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 404)
+        .await;
     // Nor at Twilio: the Conversation and the number are gone.
     let conversation = elm["shards"][0]["conversation_sid"].as_str().expect("sid");
     let fetched = app
@@ -165,10 +155,8 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     );
 
     // The owner holds no role there any more; a platform admin finds nothing to delete.
-    let (status, _) = delete(&owner, &app, id, "Elm Street").await;
-    assert_eq!(status, 403);
-    let (status, _) = delete(&app.http, &app, id, "Elm Street").await;
-    assert_eq!(status, 404);
+    delete(&owner, &app, id, "Elm Street", 403).await;
+    delete(&Who::Admin, &app, id, "Elm Street", 404).await;
 }
 
 #[tokio::test]
@@ -177,39 +165,32 @@ async fn deleting_spares_a_kept_number_another_neighborhood_took_over() {
     let elm = neighborhood_with_members(&app, "Elm Street").await;
     let id = elm["id"].as_str().expect("id");
     let number = elm["phone_number"].as_str().expect("number");
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": false}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let oak = app
         .create_neighborhood(
             &json!({"name": "Oak Lane", "phone_number": number, "owner_phone": OWNER}),
         )
         .await;
 
-    let owner = session_client(&app, OWNER).await;
-    let (status, deleted) = delete(&owner, &app, id, "Elm Street").await;
-    assert_eq!(status, 200, "{deleted}");
+    let owner = Who::session(&app, OWNER).await;
+    let deleted = delete(&owner, &app, id, "Elm Street", 200).await;
     assert_eq!(deleted["released_number"], false, "{deleted}");
 
     // Oak Lane still has its number and its group text.
-    let (status, oak_now) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{}",
-            oak["id"].as_str().expect("id")
-        ))
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, oak_now["phone_number"].as_str()),
-        (200, Some(number))
-    );
+    let oak_now = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{}", oak["id"].as_str().expect("id")),
+            200,
+        )
+        .await;
+    assert_eq!(oak_now["phone_number"], number);
     eventually(WAIT, "Ben to reach Oak Lane's number", || async {
         let routed = app.text(BEN, number, "hello").await;
         routed["outcome"] == "sms_webhook"

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, json_of, session_client, spawn_sandbox_app};
+use crate::helpers::{TestApp, Who, eventually, json_of, session_client, spawn_sandbox_app};
 
 const OWNER: &str = "+15550009900";
 const CARA: &str = "+15550009901";
@@ -26,12 +26,13 @@ async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
 }
 
 async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
-    let (status, listed) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{listed}");
+    let listed = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            200,
+        )
+        .await;
     listed["items"]
         .as_array()
         .and_then(|items| items.iter().find(|m| m["id"] == member_id).cloned())
@@ -40,7 +41,7 @@ async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
 
 async fn patch(app: &TestApp, id: &str, member_id: &str, changes: Value) -> (u16, Value) {
     json_of(
-        app.patch_json(
+        app.patch_raw(
             &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
             &changes,
         )
@@ -50,12 +51,13 @@ async fn patch(app: &TestApp, id: &str, member_id: &str, changes: Value) -> (u16
 }
 
 async fn requests_of(app: &TestApp, id: &str, phone: &str) -> Vec<Value> {
-    let (status, listed) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{listed}");
+    let listed = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     listed["items"]
         .as_array()
         .map(|items| {
@@ -85,24 +87,21 @@ async fn a_removed_captain_who_texts_join_waits_for_a_captain_even_when_joining_
     let cara = app.add_member_by_api(&id, CARA, "Cara").await;
     let (status, promoted) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
     assert_eq!((status, promoted["role"].as_str()), (200, Some("captain")));
-    let (status, removed) = json_of(
-        app.http
-            .delete(app.url(&format!("/api/v1/neighborhoods/{id}/members/{cara}")))
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
-    assert_eq!((status, removed["status"].as_str()), (200, Some("removed")));
-    let (status, opened) = json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"join_policy": "open"}),
+    let removed = app
+        .delete(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members/{cara}"),
+            200,
         )
-        .await,
+        .await;
+    assert_eq!(removed["status"], "removed");
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"join_policy": "open"}),
+        200,
     )
     .await;
-    assert_eq!(status, 200, "{opened}");
 
     app.text(CARA, &number, "JOIN Cara Again").await;
 
@@ -120,18 +119,16 @@ async fn a_removed_captain_who_texts_join_waits_for_a_captain_even_when_joining_
             .is_some_and(|said| said.starts_with("Removed by token:") && said.contains(" on 20")),
         "the request says she was removed, and by whom: {request}"
     );
-    let (status, approved) = json_of(
-        app.post_json(
-            &format!(
-                "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
-                request["id"].as_str().expect("id")
-            ),
-            &json!({}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+            request["id"].as_str().expect("id")
+        ),
+        &json!({}),
+        202,
     )
     .await;
-    assert_eq!(status, 202, "{approved}");
     let back = member(&app, &id, &cara).await;
     assert_eq!(
         (back["status"].as_str(), back["role"].as_str()),
@@ -179,11 +176,13 @@ async fn the_owner_cannot_be_paused_or_muted_and_only_the_owner_pauses_a_captain
         let (status, _) = patch(&app, &id, captain, json!({"role": "captain"})).await;
         assert_eq!(status, 200);
     }
-    let (_, listed) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-            .await,
-    )
-    .await;
+    let listed = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            200,
+        )
+        .await;
     let owner = listed["items"]
         .as_array()
         .and_then(|items| items.iter().find(|m| m["role"] == "owner"))
@@ -238,11 +237,13 @@ async fn a_moderator_cannot_mute_a_captain_by_text() {
     let (status, _) = patch(&app, &id, &mo, json!({"role": "moderator"})).await;
     assert_eq!(status, 200);
     eventually(WAIT, "everyone in the group text", || async {
-        let (_, listed) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-                .await,
-        )
-        .await;
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/members"),
+                200,
+            )
+            .await;
         listed["items"]
             .as_array()
             .is_some_and(|items| items.iter().all(|m| m["sync"] == "done"))
@@ -278,7 +279,7 @@ async fn a_blocked_phone_is_refused_politely_by_text_and_on_the_web_and_no_capta
     let slug = created["slug"].as_str().expect("slug");
     let blocked_url = format!("/api/v1/neighborhoods/{id}/blocked-phones");
     let (status, blocked) = json_of(
-        app.post_json(
+        app.post_raw(
             &blocked_url,
             &json!({"phone": "(555) 000-9904", "note": "pumping texts"}),
         )
@@ -294,7 +295,7 @@ async fn a_blocked_phone_is_refused_politely_by_text_and_on_the_web_and_no_capta
     app.text(SAM, number, "JOIN Sam").await;
     text_arrives(&app, SAM, "cannot take a request to join").await;
     let (status, refused) = json_of(
-        app.post_json(
+        app.post_raw(
             &format!("/api/v1/join/{slug}"),
             &json!({"name": "Sam", "phone": SAM, "consent": true}),
         )
@@ -317,16 +318,11 @@ async fn a_blocked_phone_is_refused_politely_by_text_and_on_the_web_and_no_capta
             .any(|m| m.1.starts_with("New join request")),
         "no captain is told"
     );
-    let (_, listed) = json_of(app.get(&blocked_url).await).await;
+    let listed = app.get(&Who::Admin, &blocked_url, 200).await;
     assert_eq!(listed["items"][0]["note"], "pumping texts", "{listed}");
 
-    let unblocked = app
-        .http
-        .delete(app.url(&format!("{blocked_url}/{SAM}")))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(unblocked.status().as_u16(), 204);
+    app.delete(&Who::Admin, &format!("{blocked_url}/{SAM}"), 204)
+        .await;
     app.text(SAM, number, "JOIN Sam").await;
     text_arrives(&app, SAM, "is with the captains").await;
     assert_eq!(requests_of(&app, id, SAM).await.len(), 1);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app, wait_until_synced};
+use crate::helpers::{TestApp, Who, eventually, spawn_sandbox_app, wait_until_synced};
 
 const OWNER: &str = "+15550060000";
 const BEN: &str = "+15550060001";
@@ -25,11 +25,13 @@ async fn elm_street_with_history(app: &TestApp) -> (String, String) {
         assert_eq!(routed["outcome"], "conversation", "{routed}");
     }
     eventually(WAIT, "the three messages in the history", || async {
-        let (_, page) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/messages"))
-                .await,
-        )
-        .await;
+        let page = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/messages"),
+                200,
+            )
+            .await;
         page["items"]
             .as_array()
             .is_some_and(|items| items.len() == 3)
@@ -38,13 +40,12 @@ async fn elm_street_with_history(app: &TestApp) -> (String, String) {
     (id, number)
 }
 
-async fn set_catch_up(app: &TestApp, id: &str, setting: Value) -> (u16, Value) {
-    json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"catch_up": setting}),
-        )
-        .await,
+async fn set_catch_up(app: &TestApp, id: &str, setting: Value, status: u16) -> Value {
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"catch_up": setting}),
+        status,
     )
     .await
 }
@@ -53,13 +54,13 @@ async fn set_catch_up(app: &TestApp, id: &str, setting: Value) -> (u16, Value) {
 async fn join_and_approve(app: &TestApp, id: &str, number: &str, phone: &str, name: &str) {
     let routed = app.text(phone, number, &format!("JOIN {name}")).await;
     assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
-    let (_, requests) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     let request = requests["items"]
         .as_array()
         .expect("items")
@@ -67,15 +68,13 @@ async fn join_and_approve(app: &TestApp, id: &str, number: &str, phone: &str, na
         .find(|request| request["phone"] == phone)
         .expect("the request");
     let request_id = request["id"].as_str().expect("id");
-    let (status, approval) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
-            &json!({}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+        &json!({}),
+        202,
     )
     .await;
-    assert_eq!(status, 202, "{approval}");
     eventually(WAIT, "the welcome text", || async {
         app.inbox(phone)
             .await
@@ -104,8 +103,7 @@ async fn after_welcome(app: &TestApp, phone: &str) -> Vec<String> {
 async fn a_new_member_gets_the_last_messages_in_one_text() {
     let app = spawn_sandbox_app().await;
     let (id, number) = elm_street_with_history(&app).await;
-    let (status, updated) = set_catch_up(&app, &id, json!({"mode": "text", "messages": 2})).await;
-    assert_eq!(status, 200, "{updated}");
+    let updated = set_catch_up(&app, &id, json!({"mode": "text", "messages": 2}), 200).await;
     assert_eq!(updated["catch_up"], json!({"mode": "text", "messages": 2}));
 
     let dan = "+15550060002";
@@ -124,8 +122,7 @@ async fn a_new_member_gets_the_last_messages_in_one_text() {
 async fn a_catch_up_link_opens_the_latest_messages_once() {
     let app = spawn_sandbox_app().await;
     let (id, number) = elm_street_with_history(&app).await;
-    let (status, _) = set_catch_up(&app, &id, json!({"mode": "link", "messages": 5})).await;
-    assert_eq!(status, 200);
+    set_catch_up(&app, &id, json!({"mode": "link", "messages": 5}), 200).await;
 
     let eve = "+15550060003";
     join_and_approve(&app, &id, &number, eve, "Eve").await;
@@ -147,10 +144,8 @@ async fn a_catch_up_link_opens_the_latest_messages_once() {
     let page = reqwest::get(app.url(path)).await.expect("sent");
     assert_eq!(page.status(), 200);
     assert!(page.text().await.expect("html").contains("/history.js"));
-    let anonymous = reqwest::Client::new();
-    let api = app.url(&format!("/api/v1/neighborhoods/{id}/catch-up/{code}"));
-    let (status, opened) = json_of(anonymous.get(&api).send().await.expect("sent")).await;
-    assert_eq!(status, 200, "{opened}");
+    let api = format!("/api/v1/neighborhoods/{id}/catch-up/{code}");
+    let opened = app.get(&Who::Anonymous, &api, 200).await;
     assert_eq!(opened["neighborhood"], "Elm Street");
     let said: Vec<&str> = opened["messages"]
         .as_array()
@@ -162,40 +157,36 @@ async fn a_catch_up_link_opens_the_latest_messages_once() {
     assert!(opened["messages"][0]["sender_name"] == "Ben");
 
     // Once only; a guessed code opens nothing either.
-    let (status, again) = json_of(anonymous.get(&api).send().await.expect("sent")).await;
-    assert_eq!(status, 404, "{again}");
+    let again = app.get(&Who::Anonymous, &api, 404).await;
     assert!(
         again["message"]
             .as_str()
             .expect("message")
             .contains("opened already")
     );
-    let guessed = app.url(&format!(
-        "/api/v1/neighborhoods/{id}/catch-up/AAAAAAAAAAAAAAAAAAAAAA"
-    ));
-    let (status, _) = json_of(anonymous.get(&guessed).send().await.expect("sent")).await;
-    assert_eq!(status, 404);
+    let guessed = format!("/api/v1/neighborhoods/{id}/catch-up/AAAAAAAAAAAAAAAAAAAAAA");
+    app.get(&Who::Anonymous, &guessed, 404).await;
 }
 
 #[tokio::test]
 async fn catch_up_is_off_by_default_and_checked() {
     let app = spawn_sandbox_app().await;
     let (id, number) = elm_street_with_history(&app).await;
-    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let neighborhood = app
+        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 200)
+        .await;
     assert_eq!(neighborhood["catch_up"]["mode"], "off");
 
     let frank = "+15550060004";
     join_and_approve(&app, &id, &number, frank, "Frank").await;
     // The welcome text and the catch-up leave the outbox in order: a later text proves none came.
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/messages"),
-            &json!({"body": "Welcome Frank!"}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Welcome Frank!"}),
+        202,
     )
     .await;
-    assert_eq!(status, 202);
     eventually(WAIT, "the announcement", || async {
         !after_welcome(&app, frank).await.is_empty()
     })
@@ -211,8 +202,7 @@ async fn catch_up_is_off_by_default_and_checked() {
         json!({"mode": "text", "messages": 0}),
         json!({"mode": "text", "messages": 21}),
     ] {
-        let (status, refused) = set_catch_up(&app, &id, bad).await;
-        assert_eq!(status, 400, "{refused}");
+        let refused = set_catch_up(&app, &id, bad, 400).await;
         assert_eq!(refused["details"][0]["field"], "catch_up.messages");
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, redis_url, sandbox_settings, spawn_sandbox_app_with,
+    TestApp, Who, eventually, redis_url, sandbox_settings, spawn_sandbox_app_with,
     spawn_sandbox_instance, wait_until_synced,
 };
 
@@ -60,10 +60,12 @@ async fn neighborhood_of_three(app: &TestApp) -> (String, String) {
 
 /// `GET .../costs`, expecting 200.
 async fn costs(app: &TestApp, id: &str) -> Value {
-    let (status, costs) =
-        json_of(app.get(&format!("/api/v1/neighborhoods/{id}/costs")).await).await;
-    assert_eq!(status, 200, "{costs}");
-    costs
+    app.get(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/costs"),
+        200,
+    )
+    .await
 }
 
 /// This month's ledger entry.
@@ -240,15 +242,14 @@ async fn an_announcements_estimate_matches_what_it_then_costs() {
     // The curly apostrophe makes it UCS-2; signed "Cost Street: ..." it is 76 units: 2 segments.
     let body = json!({"body": "Street fair Saturday: bring a chair, we’ll bring the lemonade!!"});
 
-    let (status, estimate) = json_of(
-        app.post_json(
+    let estimate = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/messages/estimate"),
             &body,
+            200,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{estimate}");
+        .await;
     assert_eq!(estimate["encoding"], "ucs2", "{estimate}");
     assert_eq!(estimate["segments"], 2, "{estimate}");
     assert_eq!(estimate["recipients"], 3, "{estimate}");
@@ -262,12 +263,14 @@ async fn an_announcements_estimate_matches_what_it_then_costs() {
         "an estimate sends nothing"
     );
 
-    let (status, sent) = json_of(
-        app.post_json(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
-            .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{sent}");
+    let sent = app
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            &body,
+            202,
+        )
+        .await;
     assert_eq!(sent["held"], false, "{sent}");
     assert_eq!(
         sent["estimate"], estimate,
@@ -332,16 +335,13 @@ async fn alerts(app: &TestApp) -> (usize, usize) {
 }
 
 async fn set_budget(app: &TestApp, id: &str, budget: Value) -> Value {
-    let (status, neighborhood) = json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({ "monthly_budget": budget }),
-        )
-        .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({ "monthly_budget": budget }),
+        200,
     )
-    .await;
-    assert_eq!(status, 200, "{neighborhood}");
-    neighborhood
+    .await
 }
 
 /// Dollars with two decimals, rounded up to the cent.
@@ -412,13 +412,13 @@ async fn crossing_80_then_100_percent_alerts_the_captains_once_each_across_two_i
     assert!(costs["budget_used_percent"].as_u64().expect("percent") >= 100);
     assert_eq!(costs["announcements_held"], true);
 
-    let (status, audit) = json_of(
-        first
-            .get(&format!("/api/v1/neighborhoods/{id}/audit?limit=100"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{audit}");
+    let audit = first
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/audit?limit=100"),
+            200,
+        )
+        .await;
     let thresholds: Vec<u64> = audit["items"]
         .as_array()
         .expect("items")
@@ -486,27 +486,23 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     set_budget(&first, &id, json!(dollars(spent / 2))).await;
     expect_alerts(&first, &id, (1, 1)).await;
     let body = json!({"body": "Yard sale Sunday"});
-    let (status, estimate) = json_of(
-        first
-            .post_json(
-                &format!("/api/v1/neighborhoods/{id}/messages/estimate"),
-                &body,
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, &estimate["held"]),
-        (200, &json!(true)),
-        "{estimate}"
-    );
-    let (status, held) = json_of(
-        first
-            .post_json(&format!("/api/v1/neighborhoods/{id}/messages"), &body)
-            .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{held}");
+    let estimate = first
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages/estimate"),
+            &body,
+            200,
+        )
+        .await;
+    assert_eq!(estimate["held"], json!(true), "{estimate}");
+    let held = first
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            &body,
+            202,
+        )
+        .await;
     assert_eq!(held["held"], true, "{held}");
     assert_eq!(held["body"], "Yard sale Sunday");
     let costs_now = costs(&first, &id).await;
@@ -556,12 +552,13 @@ async fn at_100_percent_an_announcement_is_held_and_raising_the_budget_sends_it_
     let costs_after = costs(&first, &id).await;
     assert_eq!(costs_after["announcements_held"], false);
     assert_eq!(costs_after["held_announcements"], json!([]));
-    let (_, history) = json_of(
-        first
-            .get(&format!("/api/v1/neighborhoods/{id}/messages"))
-            .await,
-    )
-    .await;
+    let history = first
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            200,
+        )
+        .await;
     let in_history = history["items"]
         .as_array()
         .expect("items")
@@ -582,15 +579,14 @@ async fn a_budget_is_dollars_above_zero_or_null() {
     let id = created["id"].as_str().expect("id");
     assert!(created.get("monthly_budget").is_none() || created["monthly_budget"].is_null());
     for bad in ["0", "-5", "ten", "1.1234567"] {
-        let (status, error) = json_of(
-            app.patch_json(
+        let error = app
+            .patch(
+                &Who::Admin,
                 &format!("/api/v1/neighborhoods/{id}"),
                 &json!({"monthly_budget": bad}),
+                400,
             )
-            .await,
-        )
-        .await;
-        assert_eq!(status, 400, "{bad}: {error}");
+            .await;
         assert_eq!(error["code"], "validation_failed");
         assert_eq!(error["details"][0]["field"], "monthly_budget");
     }
@@ -600,14 +596,14 @@ async fn a_budget_is_dollars_above_zero_or_null() {
     );
     assert_eq!(costs(&app, id).await["monthly_budget"], "25.50");
     // Leaving it out changes nothing; null removes it.
-    let (_, unchanged) = json_of(
-        app.patch_json(
+    let unchanged = app
+        .patch(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"description": "x"}),
+            200,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(unchanged["monthly_budget"], "25.50");
     let removed = set_budget(&app, id, Value::Null).await;
     assert!(removed.get("monthly_budget").is_none() || removed["monthly_budget"].is_null());
@@ -624,15 +620,14 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
     let send_at = (time::OffsetDateTime::now_utc() + time::Duration::seconds(1))
         .format(&time::format_description::well_known::Rfc3339)
         .expect("time");
-    let (status, scheduled) = json_of(
-        app.post_json(
+    let scheduled = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/messages"),
             &json!({"body": "Block party at six", "send_at": send_at}),
+            201,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{scheduled}");
+        .await;
     let announcement = scheduled["id"].as_str().expect("id").to_owned();
     let path = format!("/api/v1/neighborhoods/{id}/announcements/{announcement}");
     // Due, but the month is over its cap: it stays scheduled and reaches nobody.
@@ -663,7 +658,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
         },
     )
     .await;
-    let (_, still) = json_of(app.get(&path).await).await;
+    let still = app.get(&Who::Admin, &path, 200).await;
     assert_eq!(still["state"], "scheduled", "{still}");
     let signed = "Cost Street: Block party at six";
     assert!(!received(&app, ANA).await.contains(&signed.to_owned()));
@@ -674,7 +669,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
         received(&app, ANA).await.contains(&signed.to_owned())
     })
     .await;
-    let (_, sent) = json_of(app.get(&path).await).await;
+    let sent = app.get(&Who::Admin, &path, 200).await;
     assert_eq!(sent["state"], "sent", "{sent}");
     app.wait_for_outbox_drained(&id, WAIT).await;
     let copies = received(&app, ANA)

@@ -8,8 +8,10 @@ use neighborhood_text::domain::member::SyncState;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use reqwest::Method;
+
 use crate::helpers::{
-    TestApp, emulator_client, eventually, json_of, participants_by_shard, session_client,
+    TestApp, Who, emulator_client, eventually, participants_by_shard, poll_until,
     spawn_sandbox_app, wait_until_synced,
 };
 
@@ -29,23 +31,23 @@ async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
     )
 }
 
-/// Adds a member directly as the platform admin; answers (status, body).
-async fn try_add(app: &TestApp, id: &str, member: Value) -> (u16, Value) {
-    json_of(
-        app.post_json(&format!("/api/v1/neighborhoods/{id}/members"), &member)
-            .await,
+/// Adds a member directly as the platform admin; fails unless the answer is `status`.
+async fn try_add(app: &TestApp, id: &str, member: Value, status: u16) -> Value {
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &member,
+        status,
     )
     .await
 }
 
-/// `GET .../members?{query}` as `client`.
-async fn list(client: &reqwest::Client, app: &TestApp, id: &str, query: &str) -> (u16, Value) {
-    json_of(
-        client
-            .get(app.url(&format!("/api/v1/neighborhoods/{id}/members?{query}")))
-            .send()
-            .await
-            .expect("sent"),
+/// `GET .../members?{query}` as `who`; fails unless the answer is `status`.
+async fn list(who: &Who, app: &TestApp, id: &str, query: &str, status: u16) -> Value {
+    app.get(
+        who,
+        &format!("/api/v1/neighborhoods/{id}/members?{query}"),
+        status,
     )
     .await
 }
@@ -62,8 +64,7 @@ fn names(page: &Value) -> Vec<&str> {
 
 /// One member as the platform admin sees them in the list.
 async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
-    let (status, page) = list(&app.http, app, id, "limit=500").await;
-    assert_eq!(status, 200, "{page}");
+    let page = list(&Who::Admin, app, id, "limit=500", 200).await;
     page["items"]
         .as_array()
         .expect("items")
@@ -81,19 +82,12 @@ async fn member_when(
     what: &str,
     settled: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll_until(WAIT, what, || async {
         let now = member(app, id, member_id).await;
         assert_ne!(now["sync"], "failed", "{now}");
-        if settled(&now) {
-            return now;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        settled(&now).then_some(now)
+    })
+    .await
 }
 
 /// In how many of the neighborhood's Conversations Twilio holds `phone`.
@@ -106,49 +100,51 @@ async fn times_in_twilio(app: &TestApp, id: &str, phone: &str) -> usize {
         .count()
 }
 
+/// `PATCH .../members/{member_id}` as `who`; fails unless the answer is `status`.
 async fn patch_member(
-    client: &reqwest::Client,
+    who: &Who,
     app: &TestApp,
     id: &str,
     member_id: &str,
     change: Value,
-) -> (u16, Value) {
-    json_of(
-        client
-            .patch(app.url(&format!("/api/v1/neighborhoods/{id}/members/{member_id}")))
-            .json(&change)
-            .send()
-            .await
-            .expect("sent"),
+    status: u16,
+) -> Value {
+    app.patch(
+        who,
+        &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
+        &change,
+        status,
     )
     .await
 }
 
-/// `DELETE .../members/{member_id}`, with `notice` when given.
+/// `DELETE .../members/{member_id}`, with `notice` when given; fails unless the answer is
+/// `status`.
 async fn remove(
-    client: &reqwest::Client,
+    who: &Who,
     app: &TestApp,
     id: &str,
     member_id: &str,
     notice: Option<&str>,
-) -> (u16, Value) {
-    let mut url = app.url(&format!("/api/v1/neighborhoods/{id}/members/{member_id}"));
+    status: u16,
+) -> Value {
+    let mut path = format!("/api/v1/neighborhoods/{id}/members/{member_id}");
     if let Some(notice) = notice {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("notice", notice)
             .finish();
-        url = format!("{url}?{query}");
+        path = format!("{path}?{query}");
     }
-    json_of(client.delete(url).send().await.expect("sent")).await
+    app.delete(who, &path, status).await
 }
 
-async fn post(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Value) {
-    json_of(client.post(app.url(path)).send().await.expect("sent")).await
+/// A `POST` without a body as `who`; fails unless the answer is `status`.
+async fn post(who: &Who, app: &TestApp, path: &str, status: u16) -> Value {
+    app.send(who, Method::POST, path, None, status).await
 }
 
-/// A 400 in the one error shape, naming `field` and nothing else.
-fn assert_field_error(status: u16, body: &Value, field: &str) {
-    assert_eq!(status, 400, "{body}");
+/// A 400 (checked by the request) in the one error shape, naming `field` and nothing else.
+fn assert_field_error(body: &Value, field: &str) {
     assert_eq!(body["code"], "validation_failed", "{body}");
     assert!(body["message"].is_string(), "{body}");
     let fields: Vec<&str> = body["details"]
@@ -169,13 +165,13 @@ async fn received(app: &TestApp, phone: &str, part: &str) -> bool {
 async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_contact_details() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "Directory Street").await;
-    let (status, ana) = try_add(
+    let ana = try_add(
         &app,
         &id,
         json!({"phone": "+15550010101", "display_name": "Ana Rivera", "address": "12 Elm St"}),
+        202,
     )
     .await;
-    assert_eq!(status, 202, "{ana}");
     let ben = app.add_member_by_api(&id, "+15550010102", "Ben Ng").await;
     app.add_member_by_api(&id, "+15550010103", "Cy Ward").await;
     let diana = app
@@ -189,12 +185,11 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
         (&diana, json!({"role": "captain"})),
         (&eve, json!({"status": "paused"})),
     ] {
-        let (status, changed) = patch_member(&app.http, &app, &id, member_id, change).await;
-        assert_eq!(status, 200, "{changed}");
+        patch_member(&Who::Admin, &app, &id, member_id, change, 200).await;
     }
-    let admin = &app.http;
+    let admin = &Who::Admin;
 
-    let (_, everyone) = list(admin, &app, &id, "").await;
+    let everyone = list(admin, &app, &id, "", 200).await;
     assert_eq!(
         (names(&everyone), everyone["total"].as_u64()),
         (
@@ -212,20 +207,20 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
     );
     assert!(everyone["next_after"].is_null());
     assert_eq!(everyone["items"][1]["id"], ana["id"]);
-    let (_, by_name) = list(admin, &app, &id, "q=aNA").await;
+    let by_name = list(admin, &app, &id, "q=aNA", 200).await;
     assert_eq!(names(&by_name), ["Ana Rivera", "Diana Lee"], "any case");
     assert_eq!(by_name["total"], 2);
-    let (_, by_phone) = list(admin, &app, &id, "q=0103").await;
+    let by_phone = list(admin, &app, &id, "q=0103", 200).await;
     assert_eq!(names(&by_phone), ["Cy Ward"], "part of a phone");
-    let (_, by_full_phone) = list(admin, &app, &id, "q=%2B15550010103").await;
+    let by_full_phone = list(admin, &app, &id, "q=%2B15550010103", 200).await;
     assert_eq!(names(&by_full_phone), ["Cy Ward"], "a whole phone");
-    let (_, paused) = list(admin, &app, &id, "status=paused").await;
+    let paused = list(admin, &app, &id, "status=paused", 200).await;
     assert_eq!(names(&paused), ["Eve Stone"]);
-    let (_, moderators) = list(admin, &app, &id, "role=moderator").await;
+    let moderators = list(admin, &app, &id, "role=moderator", 200).await;
     assert_eq!(names(&moderators), ["Ben Ng"]);
-    let (_, active_members) = list(admin, &app, &id, "status=active&role=member").await;
+    let active_members = list(admin, &app, &id, "status=active&role=member", 200).await;
     assert_eq!(names(&active_members), ["Ana Rivera", "Cy Ward"]);
-    let (_, nobody) = list(admin, &app, &id, "q=zelda").await;
+    let nobody = list(admin, &app, &id, "q=zelda", 200).await;
     assert_eq!(
         (names(&nobody).len(), nobody["total"].as_u64()),
         (0, Some(0))
@@ -235,8 +230,7 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
         let mut seen = Vec::new();
         let mut after = String::new();
         loop {
-            let (status, page) = list(admin, &app, &id, &format!("{filter}limit=2{after}")).await;
-            assert_eq!(status, 200, "{page}");
+            let page = list(admin, &app, &id, &format!("{filter}limit=2{after}"), 200).await;
             assert_eq!(page["total"], expected, "every page counts all matches");
             seen.extend(names(&page).iter().map(|name| name.to_string()));
             match page["next_after"].as_str() {
@@ -248,7 +242,7 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
             }
             assert!(seen.len() <= 6, "paging never ends: {seen:?}");
         }
-        let (_, all) = list(admin, &app, &id, &format!("{filter}limit=500")).await;
+        let all = list(admin, &app, &id, &format!("{filter}limit=500"), 200).await;
         assert_eq!(
             seen,
             names(&all),
@@ -256,15 +250,13 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
         );
     }
     for limit in ["0", "501"] {
-        let (status, body) = list(admin, &app, &id, &format!("limit={limit}")).await;
-        assert_field_error(status, &body, "limit");
+        let body = list(admin, &app, &id, &format!("limit={limit}"), 400).await;
+        assert_field_error(&body, "limit");
     }
-    let (status, _) = list(admin, &app, &id, "limit=500").await;
-    assert_eq!(status, 200);
+    list(admin, &app, &id, "limit=500", 200).await;
 
-    let moderator = session_client(&app, "+15550010102").await;
-    let (status, seen_by_moderator) = list(&moderator, &app, &id, "").await;
-    assert_eq!(status, 200, "{seen_by_moderator}");
+    let moderator = Who::session(&app, "+15550010102").await;
+    let seen_by_moderator = list(&moderator, &app, &id, "", 200).await;
     assert_eq!(seen_by_moderator["total"], 6);
     for m in seen_by_moderator["items"].as_array().expect("items") {
         assert!(
@@ -272,7 +264,7 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
             "a moderator sees no contact details: {m}"
         );
     }
-    let (_, moderator_by_phone) = list(&moderator, &app, &id, "q=0103").await;
+    let moderator_by_phone = list(&moderator, &app, &id, "q=0103", 200).await;
     assert_eq!(
         (
             names(&moderator_by_phone).len(),
@@ -281,12 +273,12 @@ async fn the_member_list_searches_filters_and_pages_and_shows_moderators_no_cont
         (0, Some(0)),
         "nor finds anyone by phone"
     );
-    let (_, moderator_by_name) = list(&moderator, &app, &id, "q=cy").await;
+    let moderator_by_name = list(&moderator, &app, &id, "q=cy", 200).await;
     assert_eq!(names(&moderator_by_name), ["Cy Ward"]);
 
-    let owner = session_client(&app, OWNER).await;
+    let owner = Who::session(&app, OWNER).await;
     for (client, who) in [(&owner, "the owner"), (admin, "a platform admin")] {
-        let (_, found) = list(client, &app, &id, "q=10101").await;
+        let found = list(client, &app, &id, "q=10101", 200).await;
         assert_eq!(found["total"], 1, "{found}");
         let found = &found["items"][0];
         assert_eq!(
@@ -313,14 +305,13 @@ async fn a_members_record_shows_how_they_came_in_and_re_adding_brings_back_the_s
     let (id, _) = neighborhood(&app, "Record Street").await;
     let ana = "+15550010201";
 
-    let (status, added) = try_add(
+    let added = try_add(
         &app,
         &id,
         json!({"phone": ana, "display_name": "Ana Rivera", "address": "12 Elm St"}),
+        202,
     )
     .await;
-
-    assert_eq!(status, 202, "{added}");
     assert_eq!(
         (added["sync"].as_str(), added["status"].as_str()),
         (Some("pending"), Some("active"))
@@ -341,7 +332,9 @@ async fn a_members_record_shows_how_they_came_in_and_re_adding_brings_back_the_s
         m["sync"] == "done"
     })
     .await;
-    let (_, neighborhood) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
+    let neighborhood = app
+        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 200)
+        .await;
     assert_eq!(
         (&synced["shard"], &synced["conversation_sid"]),
         (&json!(1), &neighborhood["shards"][0]["conversation_sid"])
@@ -360,22 +353,24 @@ async fn a_members_record_shows_how_they_came_in_and_re_adding_brings_back_the_s
     })
     .await;
 
-    let (status, again) = try_add(&app, &id, json!({"phone": ana, "display_name": "Ana"})).await;
-    assert_eq!(
-        (status, again["code"].as_str()),
-        (409, Some("conflict")),
-        "{again}"
-    );
+    let again = try_add(&app, &id, json!({"phone": ana, "display_name": "Ana"}), 409).await;
+    assert_eq!(again["code"], "conflict", "{again}");
 
-    let (status, removed) = remove(&app.http, &app, &id, &member_id, None).await;
-    assert_eq!((status, removed["status"].as_str()), (200, Some("removed")));
+    let removed = remove(&Who::Admin, &app, &id, &member_id, None, 200).await;
+    assert_eq!(removed["status"], "removed");
     member_when(&app, &id, &member_id, "Ana to be out", |m| {
         m["sync"] == "done" && m["conversation_sid"].is_null()
     })
     .await;
     assert_eq!(times_in_twilio(&app, &id, ana).await, 0);
-    let (status, back) = try_add(&app, &id, json!({"phone": ana, "display_name": "Ana R."})).await;
-    assert_eq!(status, 202, "{back}");
+    let back = try_add(
+        &app,
+        &id,
+        json!({"phone": ana, "display_name": "Ana R."}),
+        202,
+    )
+    .await;
+
     assert_eq!(
         (
             back["id"].as_str(),
@@ -396,7 +391,7 @@ async fn a_members_record_shows_how_they_came_in_and_re_adding_brings_back_the_s
     })
     .await;
     assert_eq!(times_in_twilio(&app, &id, ana).await, 1);
-    let (_, everyone) = list(&app.http, &app, &id, "").await;
+    let everyone = list(&Who::Admin, &app, &id, "", 200).await;
     assert_eq!(everyone["total"], 2, "no second record: {everyone}");
 }
 
@@ -409,12 +404,10 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
     let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
     app.add_member_by_api(&id, ben, "Ben").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
-    let owner = session_client(&app, OWNER).await;
+    let owner = Who::session(&app, OWNER).await;
 
-    let (status, paused) =
-        patch_member(&owner, &app, &id, &ana_id, json!({"status": "paused"})).await;
+    let paused = patch_member(&owner, &app, &id, &ana_id, json!({"status": "paused"}), 200).await;
 
-    assert_eq!(status, 200, "{paused}");
     assert_eq!(
         (paused["status"].as_str(), paused["status_reason"].as_str()),
         (
@@ -429,19 +422,14 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
     assert_eq!(times_in_twilio(&app, &id, ana).await, 0);
     assert_eq!(times_in_twilio(&app, &id, ben).await, 1);
     app.text(OWNER, &number, "pizza at 7").await;
-    eventually(WAIT, "Ben to get the group text", || {
-        received(&app, ben, "Olive: pizza at 7")
-    })
-    .await;
+    app.wait_for_text(ben, "Olive: pizza at 7").await;
     assert!(
         !received(&app, ana, "pizza at 7").await,
         "a paused member gets no group texts"
     );
 
-    let (status, resumed) =
-        patch_member(&owner, &app, &id, &ana_id, json!({"status": "active"})).await;
+    let resumed = patch_member(&owner, &app, &id, &ana_id, json!({"status": "active"}), 200).await;
 
-    assert_eq!(status, 200, "{resumed}");
     assert_eq!(
         (
             resumed["status"].as_str(),
@@ -458,14 +446,10 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
     .await;
     assert_eq!(times_in_twilio(&app, &id, ana).await, 1);
     app.text(OWNER, &number, "pizza moved to 8").await;
-    eventually(WAIT, "Ana to get group texts again", || {
-        received(&app, ana, "Olive: pizza moved to 8")
-    })
-    .await;
+    app.wait_for_text(ana, "Olive: pizza moved to 8").await;
 
-    let (status, refused) =
-        patch_member(&owner, &app, &id, &ana_id, json!({"status": "left"})).await;
-    assert_field_error(status, &refused, "status");
+    let refused = patch_member(&owner, &app, &id, &ana_id, json!({"status": "left"}), 400).await;
+    assert_field_error(&refused, "status");
     assert_eq!(member(&app, &id, &ana_id).await["status"], "active");
 }
 
@@ -476,11 +460,11 @@ async fn a_removed_member_gets_the_notice_and_leaves_the_group_text() {
     let ana = "+15550010401";
     let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
     wait_until_synced(&app, &id, 2, WAIT).await;
-    let owner = session_client(&app, OWNER).await;
+    let owner = Who::session(&app, OWNER).await;
 
     for notice in ["", "   ", &"x".repeat(321)] {
-        let (status, refused) = remove(&owner, &app, &id, &ana_id, Some(notice)).await;
-        assert_field_error(status, &refused, "notice");
+        let refused = remove(&owner, &app, &id, &ana_id, Some(notice), 400).await;
+        assert_field_error(&refused, "notice");
     }
     let still = member(&app, &id, &ana_id).await;
     assert_eq!(
@@ -492,9 +476,7 @@ async fn a_removed_member_gets_the_notice_and_leaves_the_group_text() {
 
     let notice =
         "You are removed from Notice Street for posting ads. Ask Olive if this is a mistake.";
-    let (status, removed) = remove(&owner, &app, &id, &ana_id, Some(notice)).await;
-
-    assert_eq!(status, 200, "{removed}");
+    let removed = remove(&owner, &app, &id, &ana_id, Some(notice), 200).await;
     assert_eq!(
         (
             removed["status"].as_str(),
@@ -505,13 +487,13 @@ async fn a_removed_member_gets_the_notice_and_leaves_the_group_text() {
             Some(format!("Removed by phone:{OWNER}").as_str())
         )
     );
-    eventually(WAIT, "the notice", || received(&app, ana, notice)).await;
+    app.wait_for_text(ana, notice).await;
     member_when(&app, &id, &ana_id, "Ana to be taken out", |m| {
         m["sync"] == "done" && m["conversation_sid"].is_null()
     })
     .await;
     assert_eq!(times_in_twilio(&app, &id, ana).await, 0);
-    let (_, removed_members) = list(&app.http, &app, &id, "status=removed").await;
+    let removed_members = list(&Who::Admin, &app, &id, "status=removed", 200).await;
     assert_eq!(names(&removed_members), ["Ana"]);
 }
 
@@ -524,12 +506,8 @@ async fn a_failed_sync_can_be_retried_and_ends_in_one_conversation() {
     wait_until_synced(&app, &id, 2, WAIT).await;
     let retry = format!("/api/v1/neighborhoods/{id}/members/{ana_id}/retry");
 
-    let (status, refused) = post(&app.http, &app, &retry).await;
-    assert_eq!(
-        (status, refused["code"].as_str()),
-        (409, Some("conflict")),
-        "nothing failed: {refused}"
-    );
+    let refused = post(&Who::Admin, &app, &retry, 409).await;
+    assert_eq!(refused["code"], "conflict", "nothing failed: {refused}");
 
     // As if Twilio had kept refusing her: out of the Conversation, and her record marked failed.
     let neighborhood_id: Uuid = id.parse().expect("uuid");
@@ -569,9 +547,7 @@ async fn a_failed_sync_can_be_retried_and_ends_in_one_conversation() {
     );
     assert_eq!(times_in_twilio(&app, &id, ana).await, 0);
 
-    let (status, retried) = post(&app.http, &app, &retry).await;
-
-    assert_eq!(status, 202, "{retried}");
+    let retried = post(&Who::Admin, &app, &retry, 202).await;
     assert_eq!(
         (retried["sync"].as_str(), retried["sync_error"].as_str()),
         (Some("pending"), None)
@@ -581,8 +557,8 @@ async fn a_failed_sync_can_be_retried_and_ends_in_one_conversation() {
     })
     .await;
     assert_eq!(times_in_twilio(&app, &id, ana).await, 1);
-    let (status, _) = post(&app.http, &app, &retry).await;
-    assert_eq!(status, 409, "nothing is left to retry");
+    // Nothing is left to retry.
+    post(&Who::Admin, &app, &retry, 409).await;
 }
 
 #[tokio::test]
@@ -591,22 +567,29 @@ async fn captains_can_turn_join_request_texts_off() {
     let (id, number) = neighborhood(&app, "Notify Street").await;
     let cy = "+15550010601";
     let cy_id = app.add_member_by_api(&id, cy, "Cy").await;
-    let (status, promoted) =
-        patch_member(&app.http, &app, &id, &cy_id, json!({"role": "captain"})).await;
-    assert_eq!((status, promoted["role"].as_str()), (200, Some("captain")));
-    let owner = session_client(&app, OWNER).await;
-    let (_, owners) = list(&owner, &app, &id, "role=owner").await;
+    let promoted = patch_member(
+        &Who::Admin,
+        &app,
+        &id,
+        &cy_id,
+        json!({"role": "captain"}),
+        200,
+    )
+    .await;
+    assert_eq!(promoted["role"], "captain");
+    let owner = Who::session(&app, OWNER).await;
+    let owners = list(&owner, &app, &id, "role=owner", 200).await;
     let owner_id = owners["items"][0]["id"].as_str().expect("owner").to_owned();
 
-    let (status, quiet) = patch_member(
+    let quiet = patch_member(
         &owner,
         &app,
         &id,
         &owner_id,
         json!({"join_request_texts": false}),
+        200,
     )
     .await;
-    assert_eq!(status, 200, "{quiet}");
     assert_eq!(quiet["join_request_texts"], false);
     assert_eq!(
         promoted["join_request_texts"], true,
@@ -616,15 +599,14 @@ async fn captains_can_turn_join_request_texts_off() {
     let stranger = "+15550010699";
     app.text(stranger, &number, "JOIN Some Name").await;
 
-    eventually(WAIT, "the joiner's reply", || {
-        received(&app, stranger, "Thanks, Some Name!")
-    })
-    .await;
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    app.wait_for_text(stranger, "Thanks, Some Name!").await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     assert_eq!(
         (
             requests["items"][0]["name"].as_str(),
@@ -633,30 +615,24 @@ async fn captains_can_turn_join_request_texts_off() {
         (Some("Some Name"), Some("pending")),
         "{requests}"
     );
-    eventually(WAIT, "the other captain's notice", || {
-        received(&app, cy, "New join request #1: Some Name")
-    })
-    .await;
+    app.wait_for_text(cy, "New join request #1: Some Name")
+        .await;
 
     // Turned back on, the owner gets the next notice; queued after any notice of the first
     // request, it shows the first never came.
-    let (status, loud) = patch_member(
+    let loud = patch_member(
         &owner,
         &app,
         &id,
         &owner_id,
         json!({"join_request_texts": true}),
+        200,
     )
     .await;
-    assert_eq!(
-        (status, loud["join_request_texts"].as_bool()),
-        (200, Some(true))
-    );
+    assert_eq!(loud["join_request_texts"], true);
     app.text("+15550010698", &number, "JOIN Other Name").await;
-    eventually(WAIT, "the owner's notice of the second request", || {
-        received(&app, OWNER, "New join request #2: Other Name")
-    })
-    .await;
+    app.wait_for_text(OWNER, "New join request #2: Other Name")
+        .await;
     assert!(
         !received(&app, OWNER, "Some Name").await,
         "the owner had turned join-request texts off: {:?}",
@@ -672,20 +648,22 @@ async fn a_captain_can_reconcile_with_twilio_on_demand() {
     let ben = "+15550010702";
     let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
     let ben_id = app.add_member_by_api(&id, ben, "Ben").await;
-    let (status, _) =
-        patch_member(&app.http, &app, &id, &ben_id, json!({"role": "moderator"})).await;
-    assert_eq!(status, 200);
+    patch_member(
+        &Who::Admin,
+        &app,
+        &id,
+        &ben_id,
+        json!({"role": "moderator"}),
+        200,
+    )
+    .await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     let sync = format!("/api/v1/neighborhoods/{id}/sync");
-    let owner = session_client(&app, OWNER).await;
+    let owner = Who::session(&app, OWNER).await;
 
-    let moderator = session_client(&app, ben).await;
-    let (status, refused) = post(&moderator, &app, &sync).await;
-    assert_eq!(
-        (status, refused["code"].as_str()),
-        (403, Some("forbidden")),
-        "{refused}"
-    );
+    let moderator = Who::session(&app, ben).await;
+    let refused = post(&moderator, &app, &sync, 403).await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
 
     // Ana's participant disappears behind the app's back.
     let conversation_sid = member(&app, &id, &ana_id).await["conversation_sid"]
@@ -712,9 +690,7 @@ async fn a_captain_can_reconcile_with_twilio_on_demand() {
         .await;
     assert_eq!(deleted.status(), 204);
 
-    let (status, report) = post(&owner, &app, &sync).await;
-
-    assert_eq!(status, 200, "{report}");
+    let report = post(&owner, &app, &sync, 200).await;
     let requeued: Vec<(&str, &str)> = report["requeued"]
         .as_array()
         .expect("requeued")
@@ -735,8 +711,7 @@ async fn a_captain_can_reconcile_with_twilio_on_demand() {
     assert_eq!(times_in_twilio(&app, &id, ana).await, 1);
     assert_eq!(times_in_twilio(&app, &id, ben).await, 1);
 
-    let (status, again) = post(&owner, &app, &sync).await;
-    assert_eq!(status, 200, "{again}");
+    let again = post(&owner, &app, &sync, 200).await;
     for list in [
         "requeued",
         "relinked",
@@ -759,12 +734,19 @@ async fn a_member_removed_or_paused_before_joining_settles_out_of_the_group_text
 
     // Taken out again at once, before the outbox has added them to the group text.
     let ana_id = app.add_member_by_api(&id, ana, "Ana").await;
-    let (status, removed) = remove(&app.http, &app, &id, &ana_id, None).await;
-    assert_eq!((status, removed["status"].as_str()), (200, Some("removed")));
+    let removed = remove(&Who::Admin, &app, &id, &ana_id, None, 200).await;
+    assert_eq!(removed["status"], "removed");
     let ben_id = app.add_member_by_api(&id, ben, "Ben").await;
-    let (status, paused) =
-        patch_member(&app.http, &app, &id, &ben_id, json!({"status": "paused"})).await;
-    assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
+    let paused = patch_member(
+        &Who::Admin,
+        &app,
+        &id,
+        &ben_id,
+        json!({"status": "paused"}),
+        200,
+    )
+    .await;
+    assert_eq!(paused["status"], "paused");
 
     for (member_id, phone) in [(&ana_id, ana), (&ben_id, ben)] {
         member_when(&app, &id, member_id, "the member to settle out", |m| {
@@ -773,8 +755,13 @@ async fn a_member_removed_or_paused_before_joining_settles_out_of_the_group_text
         .await;
         assert_eq!(times_in_twilio(&app, &id, phone).await, 0);
     }
-    let (status, report) = post(&app.http, &app, &format!("/api/v1/neighborhoods/{id}/sync")).await;
-    assert_eq!(status, 200, "{report}");
+    let report = post(
+        &Who::Admin,
+        &app,
+        &format!("/api/v1/neighborhoods/{id}/sync"),
+        200,
+    )
+    .await;
     assert_eq!(
         (
             report["skipped"].clone(),
@@ -792,9 +779,15 @@ async fn the_summary_counts_members_waiting_requests_and_sms_places() {
     let ana_id = app.add_member_by_api(&id, "+15550010901", "Ana").await;
     app.add_member_by_api(&id, "+15550010902", "Ben").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
-    let (status, _) =
-        patch_member(&app.http, &app, &id, &ana_id, json!({"status": "paused"})).await;
-    assert_eq!(status, 200);
+    patch_member(
+        &Who::Admin,
+        &app,
+        &id,
+        &ana_id,
+        json!({"status": "paused"}),
+        200,
+    )
+    .await;
     member_when(&app, &id, &ana_id, "Ana to leave the group text", |m| {
         m["sync"] == "done" && m["conversation_sid"].is_null()
     })
@@ -806,12 +799,13 @@ async fn the_summary_counts_members_waiting_requests_and_sms_places() {
         assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
     }
 
-    let (status, summary) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/summary"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{summary}");
+    let summary = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/summary"),
+            200,
+        )
+        .await;
     assert_eq!(
         summary,
         json!({
@@ -820,12 +814,8 @@ async fn the_summary_counts_members_waiting_requests_and_sms_places() {
             "sync_pending": 0, "sync_failed": 0,
         })
     );
-    // Members without a captain's role see no summary.
-    let ben = session_client(&app, "+15550010902").await;
-    let response = ben
-        .get(app.url(&format!("/api/v1/neighborhoods/{id}/summary")))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 403);
+    // A plain member sees no summary (moderators and above do).
+    let ben = Who::session(&app, "+15550010902").await;
+    app.get(&ben, &format!("/api/v1/neighborhoods/{id}/summary"), 403)
+        .await;
 }

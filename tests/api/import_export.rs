@@ -9,7 +9,7 @@ use neighborhood_text::domain::member::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, add_member, eventually, json_of, participants_by_shard, session_client,
+    TestApp, Who, add_member, eventually, json_of, participants_by_shard, session_client,
     spawn_sandbox_app, wait_until_synced,
 };
 
@@ -28,12 +28,13 @@ async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
     let questions = json!({"join_questions": [
         {"id": "street", "text": "Which street do you live on?", "required": false}
     ]});
-    let (status, body) = json_of(
-        app.patch_json(&format!("/api/v1/neighborhoods/{id}"), &questions)
-            .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &questions,
+        200,
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     (
         id,
         created["phone_number"].as_str().expect("number").to_owned(),
@@ -155,23 +156,25 @@ fn counts(report: &Value) -> [u64; 5] {
 }
 
 async fn join_requests(app: &TestApp, id: &str) -> Vec<Value> {
-    let (status, list) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{list}");
+    let list = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     list["items"].as_array().expect("items").clone()
 }
 
 /// Members as the platform admin lists them.
 async fn members(app: &TestApp, id: &str) -> Vec<Value> {
-    let (status, list) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{list}");
+    let list = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members?limit=500"),
+            200,
+        )
+        .await;
     list["items"].as_array().expect("items").clone()
 }
 
@@ -318,11 +321,13 @@ async fn the_real_run_does_what_the_dry_run_said_and_again_changes_nothing() {
     assert_eq!(bens[0]["name"], "Benjamin Ruiz");
     assert_eq!(members(&app, &id).await.len(), 3, "no member was added");
 
-    let (_, audit) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/audit?limit=200"))
-            .await,
-    )
-    .await;
+    let audit = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/audit?limit=200"),
+            200,
+        )
+        .await;
     let imports: Vec<&Value> = audit["items"]
         .as_array()
         .expect("items")
@@ -418,15 +423,13 @@ async fn moderators_may_not_import_and_see_no_phones_in_exports() {
 async fn an_archived_neighborhood_refuses_imports() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "Gone Street").await;
-    let (status, body) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": false}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let (status, refused) = import(&app, &id, "", "name,phone\nAna,+15550030401\n").await;
     assert_eq!(
         (status, refused["code"].as_str()),
@@ -492,15 +495,13 @@ async fn every_json_export_has_the_same_rows_as_its_csv() {
     let sheet = "name,phone,address,street\nAna,+15550030601,\"1 Elm St, Apt 2\",Elm\n";
     import(&app, &id, "dry_run=false&attest_consent=true", sheet).await;
     import(&app, &id, "dry_run=false", "name,phone\nBen,+15550030602\n").await;
-    let (status, body) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/messages"),
-            &json!({"body": "Street fair, \"Saturday\""}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Street fair, \"Saturday\""}),
+        202,
     )
     .await;
-    assert_eq!(status, 202, "{body}");
     wait_until_synced(&app, &id, 2, WAIT).await;
 
     for what in ["members", "join-requests", "messages", "audit"] {

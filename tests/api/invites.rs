@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app};
+use crate::helpers::{TestApp, Who, eventually, spawn_sandbox_app};
 
 const OWNER: &str = "+15550009900";
 
@@ -26,16 +26,14 @@ async fn captains_text_personal_invites_and_an_invited_neighbor_is_recognised() 
     let (id, slug) = neighborhood(&app).await;
     let invitee = "+15550009901";
 
-    let (status, sent) = json_of(
-        app.post_json(
+    let sent = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["(555) 000-9901", invitee, OWNER]}),
+            202,
         )
-        .await,
-    )
-    .await;
-
-    assert_eq!(status, 202, "{sent}");
+        .await;
     assert_eq!(sent["invited"], json!([invitee]));
     let reasons: Vec<&str> = sent["skipped"]
         .as_array()
@@ -65,35 +63,31 @@ async fn captains_text_personal_invites_and_an_invited_neighbor_is_recognised() 
         .to_owned();
     assert!(text.contains(&format!("https://text.example.org/join/{slug}?invite=")));
 
-    let (status, asked) = json_of(
-        reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/join/{slug}")))
-            .json(&json!({"name": "Ivy", "phone": invitee, "consent": true, "invite": code}))
-            .send()
-            .await
-            .expect("sent"),
+    app.post(
+        &Who::Anonymous,
+        &format!("/api/v1/join/{slug}"),
+        &json!({"name": "Ivy", "phone": invitee, "consent": true, "invite": code}),
+        202,
     )
     .await;
-    assert_eq!(status, 202, "{asked}");
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     assert_eq!(requests["items"][0]["channel"], "invite");
 
-    let (status, body) = json_of(
-        app.post_json(
+    let body = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["not a phone"]}),
+            400,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body["details"][0]["field"].as_str()),
-        (400, Some("phones[0]"))
-    );
+        .await;
+    assert_eq!(body["details"][0]["field"], "phones[0]");
 }
 
 #[tokio::test]
@@ -101,12 +95,13 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     let app = spawn_sandbox_app().await;
     let (id, slug) = neighborhood(&app).await;
 
-    let (status, link): (u16, Value) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/invites/link"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200);
+    let link = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/invites/link"),
+            200,
+        )
+        .await;
     assert_eq!(link["url"], format!("https://text.example.org/join/{slug}"));
     assert!(
         link["flyer_text"]
@@ -116,7 +111,7 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     );
 
     let svg = app
-        .get(&format!("/api/v1/neighborhoods/{id}/invites/qr"))
+        .get_raw(&format!("/api/v1/neighborhoods/{id}/invites/qr"))
         .await;
     assert_eq!(
         svg.headers()
@@ -126,7 +121,7 @@ async fn the_link_and_qr_code_are_ready_for_a_flyer() {
     );
     assert!(svg.text().await.expect("svg").contains("<svg"));
     let png = app
-        .get(&format!("/api/v1/neighborhoods/{id}/invites/qr?format=png"))
+        .get_raw(&format!("/api/v1/neighborhoods/{id}/invites/qr?format=png"))
         .await;
     assert_eq!(
         png.headers()
@@ -145,22 +140,19 @@ async fn invites_stop_at_the_daily_limit_of_the_neighborhood() {
         let phones: Vec<String> = (0..100)
             .map(|n| format!("+1555010{}{n:03}", batch))
             .collect();
-        let (status, sent) = json_of(
-            app.post_json(
+        let sent = app
+            .post(
+                &Who::Admin,
                 &format!("/api/v1/neighborhoods/{id}/invites"),
                 &json!({"phones": phones}),
+                202,
             )
-            .await,
-        )
-        .await;
-        assert_eq!(
-            (status, sent["invited"].as_array().map(Vec::len)),
-            (202, Some(100))
-        );
+            .await;
+        assert_eq!(sent["invited"].as_array().map(Vec::len), Some(100));
     }
 
     let over = app
-        .post_json(
+        .post_raw(
             &format!("/api/v1/neighborhoods/{id}/invites"),
             &json!({"phones": ["+15550109999"]}),
         )

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app};
+use crate::helpers::{TestApp, Who, eventually, spawn_sandbox_app};
 
 const OWNER: &str = "+15550007700";
 const NEIGHBOR: &str = "+15550007701";
@@ -17,11 +17,13 @@ async fn neighborhood(app: &TestApp) -> (String, String, String) {
         Duration::from_secs(20),
         "the owner to join the group",
         || async {
-            let (_, members) = json_of(
-                app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-                    .await,
-            )
-            .await;
+            let members = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/members"),
+                    200,
+                )
+                .await;
             members["items"][0]["sync"] == "done"
         },
     )
@@ -33,49 +35,26 @@ async fn neighborhood(app: &TestApp) -> (String, String, String) {
     )
 }
 
-async fn ask(app: &TestApp, slug: &str, body: &Value) -> (u16, Value) {
-    json_of(
-        reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/join/{slug}")))
-            .json(body)
-            .send()
-            .await
-            .expect("sent"),
+/// Asks to join from the public page; fails unless the answer is `status`.
+async fn ask(app: &TestApp, slug: &str, body: &Value, status: u16) -> Value {
+    app.post(
+        &Who::Anonymous,
+        &format!("/api/v1/join/{slug}"),
+        body,
+        status,
     )
     .await
 }
 
-/// The newest text in `phone`'s inbox containing `needle`, polling until it arrives.
-async fn text_containing(app: &TestApp, phone: &str, needle: &str) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some((_, body, _)) = app
-            .inbox(phone)
-            .await
-            .into_iter()
-            .rev()
-            .find(|(_, body, _)| body.contains(needle))
-        {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no text with `{needle}` reached {phone}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-async fn confirm(app: &TestApp, slug: &str, request_id: &str, phone: &str) -> (u16, Value) {
-    let text = text_containing(app, phone, "is your code to join").await;
+/// Confirms the phone with the code texted to it; fails unless the answer is `status`.
+async fn confirm(app: &TestApp, slug: &str, request_id: &str, phone: &str, status: u16) -> Value {
+    let text = app.wait_for_text(phone, "is your code to join").await;
     let code: String = text.chars().take(6).collect();
-    json_of(
-        reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/join/{slug}/verify")))
-            .json(&json!({"request_id": request_id, "code": code}))
-            .send()
-            .await
-            .expect("sent"),
+    app.post(
+        &Who::Anonymous,
+        &format!("/api/v1/join/{slug}/verify"),
+        &json!({"request_id": request_id, "code": code}),
+        status,
     )
     .await
 }
@@ -85,41 +64,35 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     let app = spawn_sandbox_app().await;
     let (id, slug, number) = neighborhood(&app).await;
 
-    let (status, card) = json_of(
-        reqwest::get(app.url(&format!("/api/v1/join/{slug}")))
-            .await
-            .expect("sent"),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let card = app
+        .get(&Who::Anonymous, &format!("/api/v1/join/{slug}"), 200)
+        .await;
     assert!(
         card["consent_text"]
             .as_str()
             .unwrap_or_default()
             .contains("Reply LEAVE")
     );
-    let (status, asked) = ask(
+    let asked = ask(
         &app,
         &slug,
         &json!({"name": "Ana Ruiz", "phone": NEIGHBOR, "address": "14 Elm St", "consent": true}),
+        202,
     )
     .await;
-    assert_eq!(
-        (status, asked["state"].as_str()),
-        (202, Some("pending_verification")),
-        "{asked}"
-    );
+    assert_eq!(asked["state"], "pending_verification", "{asked}");
     let request_id = asked["request_id"].as_str().expect("id").to_owned();
 
-    let (status, again) = ask(
+    let again = ask(
         &app,
         &slug,
         &json!({"name": "Ana Ruiz", "phone": NEIGHBOR, "consent": true}),
+        202,
     )
     .await;
     assert_eq!(
-        (status, again["request_id"].as_str()),
-        (202, Some(request_id.as_str())),
+        again["request_id"].as_str(),
+        Some(request_id.as_str()),
         "one open request per phone"
     );
     // Asking again texts a fresh code that replaces the first: wait for both texts.
@@ -133,25 +106,21 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     })
     .await;
 
-    let (status, confirmed) = confirm(&app, &slug, &request_id, NEIGHBOR).await;
-    assert_eq!(
-        (status, confirmed["state"].as_str()),
-        (200, Some("pending")),
-        "{confirmed}"
-    );
-    let notice = text_containing(&app, OWNER, "New join request #").await;
+    let confirmed = confirm(&app, &slug, &request_id, NEIGHBOR, 200).await;
+    assert_eq!(confirmed["state"], "pending", "{confirmed}");
+    let notice = app.wait_for_text(OWNER, "New join request #").await;
     assert!(
         notice.contains("Ana Ruiz, 14 Elm St. Reply #approve"),
         "{notice}"
     );
 
-    let (_, listed) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let listed = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     let request = &listed["items"][0];
     assert_eq!(request["id"], request_id.as_str());
     assert_eq!(request["phone"], NEIGHBOR);
@@ -164,31 +133,28 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
 
     let approve = format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve");
     let empty = json!({});
+    // Two captains approving at once both succeed, and make one member.
     let (first, second) = tokio::join!(
-        app.post_json(&approve, &empty),
-        app.post_json(&approve, &empty)
-    );
-    let (first, second) = (json_of(first).await, json_of(second).await);
-    assert_eq!(
-        (first.0, second.0),
-        (202, 202),
-        "two captains approving at once both succeed: {first:?} {second:?}"
+        app.post(&Who::Admin, &approve, &empty, 202),
+        app.post(&Who::Admin, &approve, &empty, 202)
     );
     assert_eq!(
-        first.1["request"]["member_id"], second.1["request"]["member_id"],
+        first["request"]["member_id"], second["request"]["member_id"],
         "and make one member"
     );
 
-    text_containing(&app, NEIGHBOR, "Welcome to Join Street!").await;
+    app.wait_for_text(NEIGHBOR, "Welcome to Join Street!").await;
     eventually(
         Duration::from_secs(20),
         "the neighbor to be in the group",
         || async {
-            let (_, members) = json_of(
-                app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-                    .await,
-            )
-            .await;
+            let members = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/members"),
+                    200,
+                )
+                .await;
             let items = members["items"].as_array().cloned().unwrap_or_default();
             items.len() == 2 && items.iter().all(|m| m["sync"] == "done")
         },
@@ -201,17 +167,16 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
         Some("Ana Ruiz: hi all".to_owned())
     );
 
-    let (status, body) = json_of(
-        app.post_json(
+    let body = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/deny"),
             &json!({}),
+            409,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("conflict")),
+        body["code"], "conflict",
         "an approved request cannot be denied"
     );
 }
@@ -220,40 +185,40 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
 async fn a_denied_neighbor_gets_a_polite_text_and_cannot_be_approved_after() {
     let app = spawn_sandbox_app().await;
     let (id, slug, _) = neighborhood(&app).await;
-    let (_, asked) = ask(
+    let asked = ask(
         &app,
         &slug,
         &json!({"name": "Ben", "phone": NEIGHBOR, "consent": true}),
+        202,
     )
     .await;
     let request_id = asked["request_id"].as_str().expect("id").to_owned();
-    confirm(&app, &slug, &request_id, NEIGHBOR).await;
+    confirm(&app, &slug, &request_id, NEIGHBOR, 200).await;
 
-    let (status, denied) = json_of(
-        app.post_json(
+    let denied = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/deny"),
             &json!({}),
+            200,
         )
-        .await,
-    )
-    .await;
-    assert_eq!((status, denied["state"].as_str()), (200, Some("denied")));
+        .await;
+    assert_eq!(denied["state"], "denied");
     assert!(
         denied["decided_by"]
             .as_str()
             .unwrap_or_default()
             .starts_with("token:")
     );
-    text_containing(&app, NEIGHBOR, "could not add you this time").await;
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
-            &json!({}),
-        )
-        .await,
+    app.wait_for_text(NEIGHBOR, "could not add you this time")
+        .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+        &json!({}),
+        409,
     )
     .await;
-    assert_eq!(status, 409);
 }
 
 #[tokio::test]
@@ -261,13 +226,13 @@ async fn bad_join_requests_are_refused_clearly() {
     let app = spawn_sandbox_app().await;
     let (id, slug, _) = neighborhood(&app).await;
 
-    let (status, body) = ask(
+    let body = ask(
         &app,
         &slug,
         &json!({"name": " ", "phone": "call me", "consent": false}),
+        400,
     )
     .await;
-    assert_eq!(status, 400);
     let fields: Vec<&str> = body["details"]
         .as_array()
         .expect("details")
@@ -276,77 +241,88 @@ async fn bad_join_requests_are_refused_clearly() {
         .collect();
     assert_eq!(fields, ["name", "phone", "consent"]);
 
-    let (_, asked) = ask(
+    let asked = ask(
         &app,
         &slug,
         &json!({"name": "Cy", "phone": NEIGHBOR, "consent": true}),
+        202,
     )
     .await;
     let request_id = asked["request_id"].as_str().expect("id");
-    let wrong = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1/join/{slug}/verify")))
-        .json(&json!({"request_id": request_id, "code": "000001"}))
-        .send()
-        .await
-        .expect("sent");
-    let (status, body) = json_of(wrong).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
-            &json!({}),
+    let wrong = app
+        .post(
+            &Who::Anonymous,
+            &format!("/api/v1/join/{slug}/verify"),
+            &json!({"request_id": request_id, "code": "000001"}),
+            400,
         )
-        .await,
+        .await;
+    assert_eq!(wrong["code"], "invalid_code");
+    // An unconfirmed request cannot be approved.
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+        &json!({}),
+        409,
     )
     .await;
-    assert_eq!(status, 409, "an unconfirmed request cannot be approved");
 
-    let (status, _) = json_of(
-        reqwest::get(app.url("/api/v1/join/no-such-place"))
-            .await
-            .expect("sent"),
-    )
-    .await;
-    assert_eq!(status, 404);
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": false}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body) = ask(
+    app.get(&Who::Anonymous, "/api/v1/join/no-such-place", 404)
+        .await;
+    archive(&app, &id).await;
+    let body = ask(
         &app,
         &slug,
         &json!({"name": "Dee", "phone": "+15550007702", "consent": true}),
+        409,
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("neighborhood_archived"))
-    );
+    assert_eq!(body["code"], "neighborhood_archived");
 }
 
 async fn set_policy(app: &TestApp, id: &str, changes: Value) {
-    let (status, body) = json_of(
-        app.patch_json(&format!("/api/v1/neighborhoods/{id}"), &changes)
-            .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &changes,
+        200,
     )
     .await;
-    assert_eq!(status, 200, "{body}");
+}
+
+/// Archives the neighborhood, keeping its number.
+async fn archive(app: &TestApp, id: &str) {
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
+    )
+    .await;
+}
+
+/// The neighborhood's join requests, as a captain lists them (`query` narrows them).
+async fn join_requests(app: &TestApp, id: &str, query: &str) -> Value {
+    app.get(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests{query}"),
+        200,
+    )
+    .await
 }
 
 /// Asks to join as `phone` and confirms the code; returns the confirmation.
 async fn ask_and_confirm(app: &TestApp, slug: &str, body: &Value) -> Value {
-    let (status, asked) = ask(app, slug, body).await;
-    assert_eq!(status, 202, "{asked}");
+    let asked = ask(app, slug, body, 202).await;
     let phone = body["phone"].as_str().expect("phone");
-    let (status, confirmed) =
-        confirm(app, slug, asked["request_id"].as_str().expect("id"), phone).await;
-    assert_eq!(status, 200, "{confirmed}");
-    confirmed
+    confirm(
+        app,
+        slug,
+        asked["request_id"].as_str().expect("id"),
+        phone,
+        200,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -354,12 +330,9 @@ async fn under_the_open_policy_a_confirmed_neighbor_is_in_without_a_captain() {
     let app = spawn_sandbox_app().await;
     let (id, slug, _) = neighborhood(&app).await;
     set_policy(&app, &id, json!({"join_policy": "open"})).await;
-    let (_, card) = json_of(
-        reqwest::get(app.url(&format!("/api/v1/join/{slug}")))
-            .await
-            .expect("sent"),
-    )
-    .await;
+    let card = app
+        .get(&Who::Anonymous, &format!("/api/v1/join/{slug}"), 200)
+        .await;
     assert_eq!(card["join_policy"], "open");
 
     let confirmed = ask_and_confirm(
@@ -370,12 +343,8 @@ async fn under_the_open_policy_a_confirmed_neighbor_is_in_without_a_captain() {
     .await;
 
     assert_eq!(confirmed["state"], "approved");
-    text_containing(&app, NEIGHBOR, "Welcome to Join Street!").await;
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    app.wait_for_text(NEIGHBOR, "Welcome to Join Street!").await;
+    let requests = join_requests(&app, &id, "").await;
     assert_eq!(requests["items"][0]["decided_by"], "policy:open");
     assert!(
         !app.inbox(OWNER)
@@ -392,27 +361,23 @@ async fn an_invite_only_neighborhood_takes_personal_invite_links_only() {
     let (id, slug, _) = neighborhood(&app).await;
     set_policy(&app, &id, json!({"join_policy": "invite_only"})).await;
 
-    let (status, refused) = ask(
+    let refused = ask(
         &app,
         &slug,
         &json!({"name": "Uninvited", "phone": "+15550007705", "consent": true}),
+        403,
     )
     .await;
-    assert_eq!(
-        (status, refused["code"].as_str()),
-        (403, Some("invite_only"))
-    );
+    assert_eq!(refused["code"], "invite_only");
 
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/invites"),
-            &json!({"phones": [NEIGHBOR]}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/invites"),
+        &json!({"phones": [NEIGHBOR]}),
+        202,
     )
     .await;
-    assert_eq!(status, 202);
-    let invite = text_containing(&app, NEIGHBOR, "?invite=").await;
+    let invite = app.wait_for_text(NEIGHBOR, "?invite=").await;
     let code: String = invite
         .split("?invite=")
         .nth(1)
@@ -420,13 +385,14 @@ async fn an_invite_only_neighborhood_takes_personal_invite_links_only() {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
-    let (status, _) = ask(
+    // An invite is for the phone it was sent to.
+    ask(
         &app,
         &slug,
         &json!({"name": "Ana", "phone": "+15550007705", "consent": true, "invite": code}),
+        403,
     )
     .await;
-    assert_eq!(status, 403, "an invite is for the phone it was sent to");
 
     let confirmed = ask_and_confirm(
         &app,
@@ -435,11 +401,7 @@ async fn an_invite_only_neighborhood_takes_personal_invite_links_only() {
     )
     .await;
     assert_eq!(confirmed["state"], "pending");
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    let requests = join_requests(&app, &id, "").await;
     assert_eq!(requests["items"][0]["channel"], "invite");
 }
 
@@ -452,22 +414,19 @@ async fn join_questions_are_asked_and_the_answers_reach_the_captains() {
         {"id": "pets", "text": "Any pets?"}
     ]);
     set_policy(&app, &id, json!({"join_questions": questions})).await;
-    let (_, card) = json_of(
-        reqwest::get(app.url(&format!("/api/v1/join/{slug}")))
-            .await
-            .expect("sent"),
-    )
-    .await;
+    let card = app
+        .get(&Who::Anonymous, &format!("/api/v1/join/{slug}"), 200)
+        .await;
     assert_eq!(card["join_questions"][0]["id"], "street");
     assert_eq!(card["join_questions"][1]["required"], false);
 
-    let (status, refused) = ask(
+    let refused = ask(
         &app,
         &slug,
         &json!({"name": "Ana", "phone": NEIGHBOR, "consent": true, "answers": {"pets": "a cat", "age": "40"}}),
+        400,
     )
     .await;
-    assert_eq!(status, 400, "{refused}");
     let fields: Vec<&str> = refused["details"]
         .as_array()
         .expect("details")
@@ -482,43 +441,37 @@ async fn join_questions_are_asked_and_the_answers_reach_the_captains() {
         &json!({"name": "Ana", "phone": NEIGHBOR, "consent": true, "answers": {"street": "Elm", "pets": "a cat"}}),
     )
     .await;
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    let requests = join_requests(&app, &id, "").await;
     let request = &requests["items"][0];
     assert_eq!(
         request["answers"],
         json!({"Which street do you live on?": "Elm", "Any pets?": "a cat"})
     );
-    let (status, approved) = json_of(
-        app.post_json(
+    let approved = app
+        .post(
+            &Who::Admin,
             &format!(
                 "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
                 request["id"].as_str().expect("id")
             ),
             &json!({}),
+            202,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 202);
+        .await;
     assert_eq!(
         approved["member"]["answers"]["Which street do you live on?"],
         "Elm"
     );
     assert_eq!(approved["member"]["consent"]["channel"], "web");
 
-    let (status, bad) = json_of(
-        app.patch_json(
+    let bad = app
+        .patch(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"join_questions": [{"id": "Bad Id", "text": "?"}]}),
+            400,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 400, "{bad}");
+        .await;
     assert_eq!(bad["details"][0]["field"], "join_questions");
 }
 
@@ -528,48 +481,31 @@ async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
     let (id, slug, _) = neighborhood(&app).await;
     let mut request_ids = Vec::new();
     for phone in [NEIGHBOR, "+15550007706"] {
-        let (_, asked) = ask(
+        let asked = ask(
             &app,
             &slug,
             &json!({"name": "Neighbor", "phone": phone, "consent": true}),
+            202,
         )
         .await;
         let request_id = asked["request_id"].as_str().expect("id").to_owned();
-        confirm(&app, &slug, &request_id, phone).await;
+        confirm(&app, &slug, &request_id, phone, 200).await;
         request_ids.push(request_id);
     }
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": false}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200);
+    archive(&app, &id).await;
 
     for (decision, request_id) in ["approve", "deny"].iter().zip(&request_ids) {
-        let (status, body) = json_of(
-            app.post_json(
+        let body = app
+            .post(
+                &Who::Admin,
                 &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/{decision}"),
                 &json!({}),
+                409,
             )
-            .await,
-        )
-        .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("neighborhood_archived")),
-            "{decision}"
-        );
+            .await;
+        assert_eq!(body["code"], "neighborhood_archived", "{decision}");
     }
-    let (_, requests) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = join_requests(&app, &id, "?state=pending").await;
     assert_eq!(
         requests["items"].as_array().map(Vec::len),
         Some(2),
@@ -581,14 +517,15 @@ async fn requests_of_an_archived_neighborhood_can_no_longer_be_decided() {
 async fn an_expired_code_no_longer_confirms_the_phone() {
     let app = spawn_sandbox_app().await;
     let (id, slug, _) = neighborhood(&app).await;
-    let (_, asked) = ask(
+    let asked = ask(
         &app,
         &slug,
         &json!({"name": "Late Larry", "phone": NEIGHBOR, "consent": true}),
+        202,
     )
     .await;
     let request_id = asked["request_id"].as_str().expect("id").to_owned();
-    text_containing(&app, NEIGHBOR, "is your code to join").await;
+    app.wait_for_text(NEIGHBOR, "is your code to join").await;
     let key = app
         .state
         .store
@@ -619,7 +556,7 @@ async fn an_expired_code_no_longer_confirms_the_phone() {
     })
     .await;
 
-    let (status, body) = confirm(&app, &slug, &request_id, NEIGHBOR).await;
+    let body = confirm(&app, &slug, &request_id, NEIGHBOR, 400).await;
 
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
+    assert_eq!(body["code"], "invalid_code");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, json_of, spawn_sandbox_app};
+use crate::helpers::{TestApp, Who, eventually, poll_until, spawn_sandbox_app};
 
 const OWNER: &str = "+15550008800";
 const ANA: &str = "+15550008801";
@@ -14,15 +14,13 @@ const ANA: &str = "+15550008801";
 async fn neighborhood_with_ana(app: &TestApp, area_code: &str) -> (String, String) {
     let created = app.create_neighborhood(&json!({"name": format!("Keyword Street {area_code}"), "area_code": area_code, "owner_phone": OWNER, "owner_name": "Olive"})).await;
     let id = created["id"].as_str().expect("id").to_owned();
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": ANA, "display_name": "Ana R."}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &json!({"phone": ANA, "display_name": "Ana R."}),
+        202,
     )
     .await;
-    assert_eq!(status, 202);
     wait_for_members(app, &id, |members| {
         members.len() == 2 && members.iter().all(|m| m["sync"] == "done")
     })
@@ -34,22 +32,13 @@ async fn neighborhood_with_ana(app: &TestApp, area_code: &str) -> (String, Strin
 }
 
 async fn wait_for_members(app: &TestApp, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let mut members = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !done(&members) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "members never settled: {members:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        let (_, listed) = json_of(
-            app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-                .await,
-        )
-        .await;
-        members = listed["items"].as_array().cloned().unwrap_or_default();
-    }
-    members
+    let path = format!("/api/v1/neighborhoods/{id}/members");
+    poll_until(Duration::from_secs(20), "the members to settle", || async {
+        let listed = app.get(&Who::Admin, &path, 200).await;
+        let members = listed["items"].as_array().cloned().unwrap_or_default();
+        done(&members).then_some(members)
+    })
+    .await
 }
 
 fn ana(members: &[Value]) -> Value {
@@ -140,13 +129,13 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
         Duration::from_secs(20),
         "a rejoin request and the captains' notice",
         || async {
-            let (_, requests) = json_of(
-                app.get(&format!(
-                    "/api/v1/neighborhoods/{first}/join-requests?state=pending"
-                ))
-                .await,
-            )
-            .await;
+            let requests = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{first}/join-requests?state=pending"),
+                    200,
+                )
+                .await;
             let pending = requests["items"].as_array().is_some_and(|items| {
                 items
                     .iter()
@@ -178,11 +167,13 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
     let after = ana(&members);
     assert_eq!(after["id"], before["id"], "the same member, back in");
     assert!(after["conversation_sid"].is_string());
-    let (_, second_members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{second}/members"))
-            .await,
-    )
-    .await;
+    let second_members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{second}/members"),
+            200,
+        )
+        .await;
     assert_eq!(
         ana(second_members["items"].as_array().expect("items"))["status"],
         "opted_out",
@@ -192,30 +183,27 @@ async fn stop_takes_a_phone_out_of_every_neighborhood_and_start_asks_back_in() {
 
 /// Approves the pending request of `phone`, as the platform admin.
 async fn approve_pending_request_of(app: &TestApp, id: &str, phone: &str) -> Value {
-    let (_, requests) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     let request = requests["items"]
         .as_array()
         .and_then(|items| items.iter().find(|r| r["phone"] == phone).cloned())
         .expect("a pending request");
-    let (status, approved) = json_of(
-        app.post_json(
-            &format!(
-                "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
-                request["id"].as_str().expect("id")
-            ),
-            &json!({}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+            request["id"].as_str().expect("id")
+        ),
+        &json!({}),
+        202,
     )
-    .await;
-    assert_eq!(status, 202, "{approved}");
-    approved
+    .await
 }
 
 #[tokio::test]
@@ -253,15 +241,13 @@ async fn a_neighbor_who_left_can_ask_back_in_by_text_and_keeps_their_record() {
 async fn under_the_open_policy_start_puts_an_opted_out_neighbor_straight_back() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood_with_ana(&app, "505").await;
-    let (status, _) = json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"join_policy": "open"}),
-        )
-        .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"join_policy": "open"}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     app.text(ANA, &number, "STOP").await;
     wait_for_members(&app, &id, |m| {
         ana(m)["status"] == "opted_out" && ana(m)["sync"] == "done"
@@ -295,7 +281,7 @@ async fn under_the_open_policy_start_puts_an_opted_out_neighbor_straight_back() 
 async fn an_invite_only_neighborhood_answers_join_by_text_with_how_to_get_in() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood_with_ana(&app, "505").await;
-    app.patch_json(
+    app.patch_raw(
         &format!("/api/v1/neighborhoods/{id}"),
         &json!({"join_policy": "invite_only"}),
     )
@@ -310,11 +296,13 @@ async fn an_invite_only_neighborhood_answers_join_by_text_with_how_to_get_in() {
             .contains("by invitation only")
     })
     .await;
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     assert_eq!(requests["items"], json!([]), "no request was filed");
 }
 
@@ -347,11 +335,13 @@ async fn a_stranger_gets_join_instructions_and_can_join_by_text() {
             .starts_with("Thanks, Dee Dee!")
     })
     .await;
-    let (_, requests) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/join-requests"))
-            .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
     let request = &requests["items"][0];
     assert_eq!(
         (

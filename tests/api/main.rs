@@ -1,12 +1,12 @@
-//! One integration-test binary: the app on port 0, real Redis with a prefix per test, Twilio at
-//! the wire through wiremock.
+//! The integration tests but the browser journeys (those are `tests/browser.rs`): the app on
+//! port 0, real Redis with a prefix per test, Twilio at the wire through wiremock or played by
+//! the built-in emulator. `cargo test --test api` runs them alone.
 
 mod abuse;
 mod announcements;
 mod archive;
 mod auth;
 mod authority;
-mod browser;
 mod catch_up;
 mod cli;
 mod costs;

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path, path_regex, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{ACCOUNT_SID, SERVICE_SID, json_of, mount_working_twilio, spawn_app};
+use crate::helpers::{ACCOUNT_SID, SERVICE_SID, Who, json_of, mount_working_twilio, spawn_app};
 
 fn account_path(rest: &str) -> String {
     format!("/api/2010-04-01/Accounts/{ACCOUNT_SID}{rest}")
@@ -99,10 +99,11 @@ async fn creating_a_neighborhood_buys_a_number_and_creates_its_conversation() {
         "{form}"
     );
 
-    let (status, fetched) = json_of(app.get(&format!("/api/v1/neighborhoods/{id}")).await).await;
-    assert_eq!(status, 200);
+    let fetched = app
+        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 200)
+        .await;
     assert_eq!(fetched, created);
-    let (_, listed) = json_of(app.get("/api/v1/neighborhoods").await).await;
+    let listed = app.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
     assert_eq!(listed["items"], json!([created]));
 }
 
@@ -133,15 +134,14 @@ async fn when_the_conversation_cannot_be_created_the_bought_number_is_released_a
         .await;
 
     let stored_before = app.stored_keys().await;
-    let response = app
-        .post_json(
+    let body = app
+        .post(
+            &Who::Admin,
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "Oak Lane", "area_code": "212"}),
+            502,
         )
         .await;
-
-    let (status, body) = json_of(response).await;
-    assert_eq!(status, 502, "{body}");
     assert_eq!(body["code"], "twilio_error");
     assert!(
         !body["message"]
@@ -155,7 +155,7 @@ async fn when_the_conversation_cannot_be_created_the_bought_number_is_released_a
         stored_before,
         "nothing half-stored"
     );
-    let (_, listed) = json_of(app.get("/api/v1/neighborhoods").await).await;
+    let listed = app.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
     assert_eq!(listed["items"], json!([]));
 }
 
@@ -208,14 +208,8 @@ async fn an_owned_number_is_adopted_and_can_never_serve_two_neighborhoods() {
         "PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     );
 
-    let response = app
-        .post_json(
-            "/api/v1/neighborhoods",
-            &json!({"owner_phone": "+15550000999", "name": "Maple Two", "phone_number": "+13125550142"}),
-        )
-        .await;
-    let (status, body) = json_of(response).await;
-    assert_eq!(status, 409, "{body}");
+    let body = app.post(&Who::Admin, "/api/v1/neighborhoods",
+            &json!({"owner_phone": "+15550000999", "name": "Maple Two", "phone_number": "+13125550142"}), 409).await;
     assert_eq!(body["code"], "number_taken");
 }
 
@@ -234,15 +228,8 @@ async fn a_number_the_account_does_not_own_is_refused_and_its_claim_freed() {
         .await;
 
     let stored_before = app.stored_keys().await;
-    let response = app
-        .post_json(
-            "/api/v1/neighborhoods",
-            &json!({"owner_phone": "+15550000999", "name": "Birch", "phone_number": "+13125550199"}),
-        )
-        .await;
-
-    let (status, body) = json_of(response).await;
-    assert_eq!(status, 422, "{body}");
+    let body = app.post(&Who::Admin, "/api/v1/neighborhoods",
+            &json!({"owner_phone": "+15550000999", "name": "Birch", "phone_number": "+13125550199"}), 422).await;
     assert_eq!(body["code"], "number_not_owned");
     assert_eq!(
         app.stored_keys().await,
@@ -255,15 +242,8 @@ async fn a_number_the_account_does_not_own_is_refused_and_its_claim_freed() {
 async fn invalid_fields_are_all_reported_at_once_and_nothing_reaches_twilio() {
     let app = spawn_app().await;
 
-    let response = app
-        .post_json(
-            "/api/v1/neighborhoods",
-            &json!({"owner_phone": "+15550000999", "name": "  ", "slug": "Bad Slug", "area_code": "012", "phone_number": "+14155550100"}),
-        )
-        .await;
-
-    let (status, body) = json_of(response).await;
-    assert_eq!(status, 400, "{body}");
+    let body = app.post(&Who::Admin, "/api/v1/neighborhoods",
+            &json!({"owner_phone": "+15550000999", "name": "  ", "slug": "Bad Slug", "area_code": "012", "phone_number": "+14155550100"}), 400).await;
     assert_eq!(body["code"], "validation_failed");
     let fields: Vec<&str> = body["details"]
         .as_array()
@@ -319,16 +299,20 @@ async fn unreadable_bodies_and_unknown_fields_get_the_one_error_shape() {
         assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert!(json["details"].is_array());
     }
-    let (status, json) = json_of(app.get("/api/v1/neighborhoods/not-a-uuid").await).await;
-    assert_eq!((status, json["code"].as_str()), (400, Some("bad_request")));
-    let (status, json) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{}", uuid::Uuid::now_v7()))
-            .await,
-    )
-    .await;
-    assert_eq!((status, json["code"].as_str()), (404, Some("not_found")));
-    let (status, json) = json_of(app.get("/api/v1/nothing-here").await).await;
-    assert_eq!((status, json["code"].as_str()), (404, Some("not_found")));
+    let json = app
+        .get(&Who::Admin, "/api/v1/neighborhoods/not-a-uuid", 400)
+        .await;
+    assert_eq!(json["code"], "bad_request");
+    let json = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{}", uuid::Uuid::now_v7()),
+            404,
+        )
+        .await;
+    assert_eq!(json["code"], "not_found");
+    let json = app.get(&Who::Admin, "/api/v1/nothing-here", 404).await;
+    assert_eq!(json["code"], "not_found");
 }
 
 #[tokio::test]
@@ -359,41 +343,46 @@ async fn renaming_a_neighborhood_renames_its_conversation_and_other_changes_stay
         .mount(&app.twilio)
         .await;
 
-    let (status, renamed) = json_of(
-        app.patch_json(
+    let renamed = app
+        .patch(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"name": "Cedar Court"}),
+            200,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{renamed}");
+        .await;
     assert_eq!(renamed["name"], "Cedar Court");
     assert_eq!(renamed["slug"], "cedar", "the join link survives a rename");
 
-    let (status, changed) = json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"description": "Quiet street", "mode": "announce_only", "join_policy": "invite_only"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{changed}");
+    let calls_before = app
+        .twilio
+        .received_requests()
+        .await
+        .expect("recording")
+        .len();
+    let changed = app.patch(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"description": "Quiet street", "mode": "announce_only", "join_policy": "invite_only"}), 200).await;
+    assert_eq!(
+        app.twilio
+            .received_requests()
+            .await
+            .expect("recording")
+            .len(),
+        calls_before,
+        "changes other than the name make no Twilio call"
+    );
     assert_eq!(changed["description"], "Quiet street");
     assert_eq!(changed["mode"], "announce_only");
     assert_eq!(changed["join_policy"], "invite_only");
     assert_eq!(changed["name"], "Cedar Court");
 
-    let (status, body) = json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"mode": "chaos"}),
-        )
-        .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"mode": "chaos"}),
+        400,
     )
     .await;
-    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test]
@@ -437,46 +426,41 @@ async fn archiving_closes_the_conversation_releases_the_number_and_freezes_the_n
         .mount(&app.twilio)
         .await;
 
-    let (status, archived) = json_of(
-        app.post_json(
+    let archived = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": true}),
+            200,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{archived}");
+        .await;
     assert_eq!(archived["state"], "archived");
 
-    let (_, active) = json_of(app.get("/api/v1/neighborhoods").await).await;
+    let active = app.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
     assert_eq!(active["items"], json!([]));
-    let (_, listed) = json_of(app.get("/api/v1/neighborhoods?state=archived").await).await;
+    let listed = app
+        .get(&Who::Admin, "/api/v1/neighborhoods?state=archived", 200)
+        .await;
     assert_eq!(listed["items"][0]["id"], id);
 
-    let (status, again) = json_of(
-        app.post_json(
+    let again = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/archive"),
             &json!({"release_number": true}),
+            409,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, again["code"].as_str()),
-        (409, Some("neighborhood_archived"))
-    );
-    let (status, patched) = json_of(
-        app.patch_json(
+        .await;
+    assert_eq!(again["code"], "neighborhood_archived");
+    let patched = app
+        .patch(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}"),
             &json!({"name": "Back"}),
+            409,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, patched["code"].as_str()),
-        (409, Some("neighborhood_archived"))
-    );
+        .await;
+    assert_eq!(patched["code"], "neighborhood_archived");
 }
 
 #[tokio::test]
@@ -495,15 +479,13 @@ async fn a_kept_number_is_free_for_a_new_neighborhood_after_archiving() {
         .await;
     let id = first["id"].as_str().expect("id");
 
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": false}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
 
     let second = app
         .create_neighborhood(&json!({"owner_phone": "+15550000999", "name": "Willow", "phone_number": "+12065550111"}))
@@ -527,7 +509,9 @@ async fn neighborhoods_are_listed_in_pages_oldest_first() {
         ids.push(created["id"].as_str().expect("id").to_owned());
     }
 
-    let (_, first) = json_of(app.get("/api/v1/neighborhoods?limit=2").await).await;
+    let first = app
+        .get(&Who::Admin, "/api/v1/neighborhoods?limit=2", 200)
+        .await;
     let first_ids: Vec<&str> = first["items"]
         .as_array()
         .expect("items")
@@ -536,20 +520,21 @@ async fn neighborhoods_are_listed_in_pages_oldest_first() {
         .collect();
     assert_eq!(first_ids, [ids[0].as_str(), ids[1].as_str()]);
     let after = first["next_after"].as_str().expect("a next page");
-    let (_, second) = json_of(
-        app.get(&format!("/api/v1/neighborhoods?limit=2&after={after}"))
-            .await,
-    )
-    .await;
+    let second = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods?limit=2&after={after}"),
+            200,
+        )
+        .await;
     assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(second["items"][0]["id"], ids[2].as_str());
     assert_eq!(second["next_after"], Value::Null);
 
-    let (status, body) = json_of(app.get("/api/v1/neighborhoods?limit=0").await).await;
-    assert_eq!(
-        (status, body["details"][0]["field"].as_str()),
-        (400, Some("limit"))
-    );
+    let body = app
+        .get(&Who::Admin, "/api/v1/neighborhoods?limit=0", 400)
+        .await;
+    assert_eq!(body["details"][0]["field"], "limit");
 }
 
 #[tokio::test]
@@ -563,19 +548,15 @@ async fn without_a_twilio_account_creating_is_refused_clearly() {
     settings.sandbox = neighborhood_text::config::SandboxMode::Off;
     let app = crate::helpers::spawn_app_with(twilio, settings).await;
 
-    let (status, body) = json_of(
-        app.post_json(
+    let body = app
+        .post(
+            &Who::Admin,
             "/api/v1/neighborhoods",
             &json!({"owner_phone": "+15550000999", "name": "Elm", "area_code": "415"}),
+            503,
         )
-        .await,
-    )
-    .await;
-
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (503, Some("twilio_not_configured"))
-    );
+        .await;
+    assert_eq!(body["code"], "twilio_not_configured");
     assert!(
         body["message"]
             .as_str()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    KillableApp, TestApp, json_of, parse_redis_url, participants_by_shard, redis_url,
+    KillableApp, TestApp, Who, parse_redis_url, participants_by_shard, poll_until, redis_url,
     spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
 };
 
@@ -30,16 +30,13 @@ async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
 }
 
 async fn add_member(app: &TestApp, id: &str, phone: &str, name: &str) -> Value {
-    let (status, member) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            &json!({"phone": phone, "display_name": name}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &json!({"phone": phone, "display_name": name}),
+        202,
     )
-    .await;
-    assert_eq!(status, 202, "{member}");
-    member
+    .await
 }
 
 /// Every member is in exactly one shard, and nobody else is.
@@ -91,14 +88,8 @@ fn faults_30_percent() -> Value {
 
 /// Sets the emulator's faults (`{}`: none).
 async fn set_faults(app: &TestApp, faults: &Value) {
-    let response = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(faults)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
+    app.put(&Who::Admin, "/sandbox/api/faults", faults, 200)
+        .await;
 }
 
 /// `count` distinct phones: `{start}0001`, `{start}0002`, ...
@@ -124,13 +115,13 @@ async fn file_join_requests(
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<()>>()
         .await;
-    let (_, requests) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     let by_phone: HashMap<&str, Vec<&str>> = requests["items"]
         .as_array()
         .expect("items")
@@ -158,19 +149,15 @@ async fn file_join_requests(
 async fn approve_all(app: &TestApp, id: &str, requests: &[String]) -> Vec<String> {
     let members: Vec<String> = stream::iter(requests)
         .map(|request_id| async move {
-            let (status, approved) = json_of(
-                app.post_json(
+            let approved = app
+                .post(
+                    &Who::Admin,
                     &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
                     &json!({}),
+                    202,
                 )
-                .await,
-            )
-            .await;
-            assert_eq!(
-                (status, approved["request"]["state"].as_str()),
-                (202, Some("approved")),
-                "{approved}"
-            );
+                .await;
+            assert_eq!(approved["request"]["state"], "approved", "{approved}");
             assert_eq!(approved["member"]["sync"], "pending", "{approved}");
             approved["request"]["member_id"]
                 .as_str()
@@ -187,18 +174,10 @@ async fn approve_all(app: &TestApp, id: &str, requests: &[String]) -> Vec<String
 
 /// Waits until at least `count` members are done.
 async fn wait_for_done(app: &TestApp, id: &str, count: usize, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let done = done_count(app, id).await;
-        if done >= count {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {done} members done"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(within, &format!("{count} members to be done"), || async {
+        (done_count(app, id).await >= count).then_some(())
+    })
+    .await
 }
 
 /// Waits until the app holds the lock for creating a Conversation (the worst moment to die: the
@@ -264,11 +243,13 @@ async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
 }
 
 async fn done_count(app: &TestApp, id: &str) -> usize {
-    let (_, members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
-            .await,
-    )
-    .await;
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members?limit=500"),
+            200,
+        )
+        .await;
     members["items"]
         .as_array()
         .into_iter()
@@ -310,19 +291,15 @@ async fn a_member_added_directly_joins_the_group_text() {
         Some("Owner: welcome Ana".to_owned())
     );
 
-    let (status, same) = json_of(
-        app.post_json(
+    let same = app
+        .post(
+            &Who::Admin,
             &format!("/api/v1/neighborhoods/{id}/members"),
             &json!({"phone": "+15550006001", "display_name": "Again"}),
+            409,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, same["code"].as_str()),
-        (409, Some("conflict")),
-        "a phone is a member once"
-    );
+        .await;
+    assert_eq!(same["code"], "conflict", "a phone is a member once");
     let second_ana = add_member(&app, &id, "+15550006002", "Ana R.").await;
     assert_eq!(
         second_ana["display_name"], "Ana R. 2",
@@ -338,15 +315,14 @@ async fn a_removed_member_leaves_the_conversation() {
     wait_until_synced(&app, &id, 2, Duration::from_secs(20)).await;
     let member_id = member["id"].as_str().expect("id");
 
-    let (status, removed) = json_of(
-        app.http
-            .delete(app.url(&format!("/api/v1/neighborhoods/{id}/members/{member_id}")))
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
-    assert_eq!((status, removed["status"].as_str()), (200, Some("removed")));
+    let removed = app
+        .delete(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
+            200,
+        )
+        .await;
+    assert_eq!(removed["status"], "removed");
 
     let members = wait_until_synced(&app, &id, 2, Duration::from_secs(20)).await;
     let ben = members
@@ -434,18 +410,16 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
     let (id, number) = neighborhood(&app, "917").await;
     let requests = file_join_requests(&app, &id, &number, &phones("+1555010", 4)).await;
     let url = format!("/api/v1/neighborhoods/{id}/join-requests/approve");
-    let (status, _) = json_of(
-        app.post_json(
-            &format!(
-                "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
-                requests[3]
-            ),
-            &json!({}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
+            requests[3]
+        ),
+        &json!({}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let unknown = Uuid::new_v4().to_string();
 
     let asked = [
@@ -455,9 +429,9 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
         &requests[3],
         &unknown,
     ];
-    let (status, out) = json_of(app.post_json(&url, &json!({"request_ids": asked})).await).await;
-
-    assert_eq!(status, 202, "{out}");
+    let out = app
+        .post(&Who::Admin, &url, &json!({"request_ids": asked}), 202)
+        .await;
     let approved: Vec<&str> = out["approved"]
         .as_array()
         .expect("approved")
@@ -505,12 +479,14 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
     assert_members_are_owner_and(&members, &member_ids);
 
     // Asked again: the same members, approved before.
-    let (status, again) = json_of(
-        app.post_json(&url, &json!({"request_ids": [&requests[0]]}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 202, "{again}");
+    let again = app
+        .post(
+            &Who::Admin,
+            &url,
+            &json!({"request_ids": [&requests[0]]}),
+            202,
+        )
+        .await;
     assert_eq!(again["approved"][0]["member_id"], member_ids[0].as_str());
     assert_eq!(again["approved"][0]["newly"], false);
 
@@ -525,12 +501,8 @@ async fn a_batch_of_approvals_lets_in_each_pending_neighbor_and_reports_the_rest
             "too many",
         ),
     ] {
-        let (status, error) = json_of(app.post_json(&url, &body).await).await;
-        assert_eq!(
-            (status, error["code"].as_str()),
-            (400, Some("validation_failed")),
-            "{why}: {error}"
-        );
+        let error = app.post(&Who::Admin, &url, &body, 400).await;
+        assert_eq!(error["code"], "validation_failed", "{why}: {error}");
         assert_eq!(
             error["details"][0]["field"], "request_ids",
             "{why}: {error}"

@@ -196,7 +196,7 @@ async fn scheduled_announcement(app: &TestApp, neighborhood: Uuid) -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .expect("time");
     let response = app
-        .post_json(
+        .post_raw(
             &format!("/api/v1/neighborhoods/{neighborhood}/messages"),
             &json!({"body": "Street fair next week", "send_at": send_at}),
         )

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, participants_by_shard, sandbox_settings, spawn_sandbox_app_with,
-    wait_until_synced,
+    TestApp, Who, eventually, participants_by_shard, poll_until, sandbox_settings,
+    spawn_sandbox_app_with, wait_until_synced,
 };
 
 const OWNER: &str = "+15550007700";
@@ -44,8 +44,7 @@ async fn neighborhood(app: &TestApp) -> (String, String) {
 
 /// Every phone's inbox, from one read of the emulator's state (no REST call, so not counted).
 async fn inboxes(app: &TestApp) -> Inboxes {
-    let (status, state) = json_of(app.get("/sandbox/api/state").await).await;
-    assert_eq!(status, 200, "{state}");
+    let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
     state["phones"]
         .as_array()
         .expect("phones")
@@ -88,11 +87,13 @@ async fn history(app: &TestApp, id: &str) -> Vec<neighborhood_text::store::messa
 
 /// Members as the directory lists them.
 async fn members(app: &TestApp, id: &str) -> Vec<Value> {
-    let (_, members) = json_of(
-        app.get(&format!("/api/v1/neighborhoods/{id}/members?limit=500"))
-            .await,
-    )
-    .await;
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members?limit=500"),
+            200,
+        )
+        .await;
     members["items"].as_array().cloned().unwrap_or_default()
 }
 
@@ -220,24 +221,18 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
         .await;
 
     assert_eq!(routed["outcome"], "conversation", "{routed}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let after = inboxes(&app).await;
-        let waiting: Vec<&String> = everyone_else
-            .iter()
-            .filter(|phone| !new_texts(&before, &after, phone).contains(&signed))
-            .collect();
-        if waiting.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} members never got the text, e.g. {:?}",
-            waiting.len(),
-            &waiting[..waiting.len().min(5)]
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(
+        Duration::from_secs(60),
+        "every other member to get the text",
+        || async {
+            let after = inboxes(&app).await;
+            everyone_else
+                .iter()
+                .all(|phone| new_texts(&before, &after, phone).contains(&signed))
+                .then_some(())
+        },
+    )
+    .await;
     // The history entry is written in one step with the relays; once it is there, an empty
     // outbox means both relays were carried out.
     eventually(WAIT, "the text in the history", || async {
@@ -342,13 +337,13 @@ async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_thei
         history(&app, &id).await.is_empty(),
         "nothing went to the group"
     );
-    let (_, requests) = json_of(
-        app.get(&format!(
-            "/api/v1/neighborhoods/{id}/join-requests?state=pending"
-        ))
-        .await,
-    )
-    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+            200,
+        )
+        .await;
     assert_eq!(
         requests["items"][0]["phone"], CY,
         "Cy's request is still pending: {requests}"

@@ -12,8 +12,8 @@ use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{
-    SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, eventually, json_of,
-    spawn_sandbox_app,
+    SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, Who, eventually,
+    json_of, spawn_sandbox_app,
 };
 
 /// Matches requests whose `X-Twilio-Signature` is right for `base` + path and the form body,
@@ -111,11 +111,13 @@ async fn group_with(app: &TestApp, members: &[&str]) -> Group {
         Duration::from_secs(20),
         "the owner to join the group",
         || async {
-            let (_, listed) = json_of(
-                app.get(&format!("/api/v1/neighborhoods/{id}/members"))
-                    .await,
-            )
-            .await;
+            let listed = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/members"),
+                    200,
+                )
+                .await;
             listed["items"]
                 .as_array()
                 .is_some_and(|items| items.iter().all(|m| m["sync"] == "done"))
@@ -259,15 +261,13 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
     assert_eq!(status, 200, "the number joined the Messaging Service");
 
     let id = created["id"].as_str().expect("id");
-    let (status, _) = json_of(
-        app.patch_json(
-            &format!("/api/v1/neighborhoods/{id}"),
-            &json!({"name": "Elm Court"}),
-        )
-        .await,
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"name": "Elm Court"}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let (_, conversation) = json_of(
         app.emulator_get(&format!(
             "/conversations/v1/Conversations/{conversation_sid}"
@@ -277,15 +277,13 @@ async fn the_neighborhood_lifecycle_runs_against_the_emulator() {
     .await;
     assert_eq!(conversation["friendly_name"], "Elm Court");
 
-    let (status, _) = json_of(
-        app.post_json(
-            &format!("/api/v1/neighborhoods/{id}/archive"),
-            &json!({"release_number": true}),
-        )
-        .await,
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": true}),
+        200,
     )
     .await;
-    assert_eq!(status, 200);
     let (_, conversation) = json_of(
         app.emulator_get(&format!(
             "/conversations/v1/Conversations/{conversation_sid}"
@@ -514,33 +512,16 @@ async fn more_than_30_mutations_of_one_conversation_in_a_second_get_429() {
 #[tokio::test]
 async fn injected_faults_are_served_until_turned_off() {
     let app = spawn_sandbox_app().await;
-    let faults = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(&json!({"rate_500": 1.0}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(faults.status(), 200);
+    let faults = "/sandbox/api/faults";
+    app.put(&Who::Admin, faults, &json!({"rate_500": 1.0}), 200)
+        .await;
     let (status, body) = json_of(app.emulator_get("/conversations/v1/Conversations").await).await;
     assert_eq!((status, body["code"].as_i64()), (500, Some(20500)));
 
-    let faults = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(&json!({"rate_429": 2.0}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(faults.status(), 400, "shares above 1 are refused");
-    let faults = app
-        .http
-        .put(app.url("/sandbox/api/faults"))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(faults.status(), 200);
+    // Shares above 1 are refused.
+    app.put(&Who::Admin, faults, &json!({"rate_429": 2.0}), 400)
+        .await;
+    app.put(&Who::Admin, faults, &json!({}), 200).await;
     assert_eq!(
         app.emulator_get("/conversations/v1/Conversations")
             .await
@@ -551,15 +532,7 @@ async fn injected_faults_are_served_until_turned_off() {
 
 /// `DELETE` (reset, answering what it cleared) or `GET /sandbox/api/requests`.
 async fn request_counts(app: &TestApp, reset: bool) -> Value {
-    let url = app.url("/sandbox/api/requests");
-    let request = if reset {
-        app.http.delete(url)
-    } else {
-        app.http.get(url)
-    };
-    let (status, counts) = json_of(request.send().await.expect("sent")).await;
-    assert_eq!(status, 200, "{counts}");
-    counts
+    app.rest_calls(reset).await
 }
 
 #[tokio::test]
@@ -1034,7 +1007,7 @@ async fn two_instances_share_one_emulated_account_through_redis() {
             "delivered".to_owned()
         )]
     );
-    let (_, listed) = json_of(second.get("/api/v1/neighborhoods").await).await;
+    let listed = second.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
     assert_eq!(listed["items"][0]["phone_number"], group.number.as_str());
 }
 
@@ -1045,7 +1018,7 @@ async fn deliveries_stream_live_to_the_phones_page() {
     // These phones are bound behind the service's back: let a receiver, not the service, vet them.
     route_webhooks_to(&app, &app.twilio, &group.number).await;
     accept_everything(&app.twilio).await;
-    let mut stream = app.get("/sandbox/api/events").await;
+    let mut stream = app.get_raw("/sandbox/api/events").await;
 
     // Texts are sent until the subscription, which starts asynchronously, sees one delivered.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -1,5 +1,5 @@
 // Helpers for the browser journeys (tests/browser/journeys/*.mjs), run by run.mjs on behalf of
-// tests/api/browser.rs. Playwright's core library drives the system's Chromium (never a browser
+// tests/browser.rs. Playwright's core library drives the system's Chromium (never a browser
 // of Playwright's own); assertions wait with Playwright's auto-waiting, never with sleeps.
 
 import { mkdir } from 'node:fs/promises';

@@ -1,4 +1,7 @@
-//! Browser journeys: a real Chromium (Debian's, driven by playwright-core from
+//! Browser journeys, a test target of their own (`cargo test --test browser`) so that
+//! `cargo test --test api` never installs or starts a browser; `cargo test` runs both.
+//!
+//! A real Chromium (Debian's, driven by playwright-core from
 //! `tests/browser/`) uses the pages of a fresh sandbox app, the way a neighbor or a captain would.
 //! Each test spawns its own app, reachable at its public URL (port 0 becomes the bound port, so
 //! join links and invite links work in the browser), then runs one journey with
@@ -18,6 +21,11 @@ use wiremock::MockServer;
 use neighborhood_text::config::Settings;
 
 use crate::helpers::{TestApp, sandbox_settings, spawn_sandbox_app_with, spawn_sandbox_instance};
+
+// The `api` target's helpers; this target uses only the sandbox ones.
+#[path = "api/helpers/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod helpers;
 
 /// A journey starts a browser and walks several pages on a machine that may be compiling too.
 const JOURNEY_TIMEOUT: Duration = Duration::from_secs(180);
