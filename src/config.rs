@@ -111,8 +111,8 @@ pub struct EmulatorAccount {
 }
 
 impl EmulatorAccount {
-    pub fn faults(&self) -> crate::sandbox::Faults {
-        crate::sandbox::Faults {
+    pub fn faults(&self) -> crate::sandbox::InjectedFaults {
+        crate::sandbox::InjectedFaults {
             latency_ms: self.latency_ms,
             rate_429: self.fault_429,
             rate_500: self.fault_500,

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::records::{EmulatorResult, ErrorAnswer};
 use super::resources::{iso, new_sid, now};
-use super::state::{EmuResult, Fault};
 use super::webhooks::configured_url;
 use super::{Emulator, PRE_EVENT_TIMEOUT};
 
@@ -71,11 +71,6 @@ pub struct Routed {
     pub detail: String,
 }
 
-/// The encoding-aware segment count Twilio reports as `NumSegments`.
-pub fn segments(body: &str) -> u32 {
-    crate::domain::segments::count(body).1
-}
-
 /// What the pre-event webhook decided.
 enum PreEvent {
     Publish {
@@ -101,9 +96,9 @@ impl Emulator {
     }
 
     /// Phone `from` texts `body` to our number `to`.
-    pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmuResult<Routed> {
+    pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmulatorResult<Routed> {
         let Some(number) = self.number_by_phone(to).await? else {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 404,
                 21606,
                 format!("{to} is not a number of the emulated account"),
@@ -194,7 +189,7 @@ impl Emulator {
         number: &str,
         scope: &str,
         body: &str,
-    ) -> EmuResult<()> {
+    ) -> EmulatorResult<()> {
         let keyword = body.trim().to_ascii_uppercase();
         let reply = if OPT_OUT.contains(&keyword.as_str()) {
             self.set_opted_out(scope, phone, true).await?;
@@ -222,9 +217,11 @@ impl Emulator {
         from: &str,
         body: &str,
         service_sid: Option<&str>,
-    ) -> EmuResult<Routed> {
+    ) -> EmulatorResult<Routed> {
         let Some(conversation) = self.find_conversation(conversation_sid).await? else {
-            return Err(Fault::not_found(&format!("/Conversations/{conversation_sid}")).into());
+            return Err(
+                ErrorAnswer::not_found(&format!("/Conversations/{conversation_sid}")).into(),
+            );
         };
         let mut params = vec![
             ("ConversationSid".to_owned(), conversation_sid.to_owned()),
@@ -273,7 +270,7 @@ impl Emulator {
 
     /// Calls the pre-event webhook, if configured: it may change the message or reject it, and a
     /// silent or unreachable webhook lets it through unchanged (Twilio fails open after 5 s).
-    async fn pre_event(&self, mut params: Vec<(String, String)>) -> EmuResult<PreEvent> {
+    async fn pre_event(&self, mut params: Vec<(String, String)>) -> EmulatorResult<PreEvent> {
         let value = |params: &[(String, String)], name: &str| {
             params
                 .iter()
@@ -344,7 +341,7 @@ impl Emulator {
         message: &Value,
         sender: Option<&str>,
         webhooks: bool,
-    ) -> EmuResult<()> {
+    ) -> EmulatorResult<()> {
         let conversation_sid = conversation["sid"].as_str().unwrap_or_default();
         let body = message["body"].as_str().unwrap_or_default();
         let author = message["author"].as_str().unwrap_or_default();
@@ -459,7 +456,7 @@ impl Emulator {
         to: &str,
         body: &str,
         service_sid: Option<&str>,
-    ) -> EmuResult<()> {
+    ) -> EmulatorResult<()> {
         let scope = service_sid.unwrap_or(from);
         let opted_out = self.is_opted_out(scope, to).await?;
         let at = now();
@@ -521,7 +518,10 @@ fn inbound_params(
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value.to_owned()))
     .collect();
-    params.push(("NumSegments".to_owned(), segments(body).to_string()));
+    params.push((
+        "NumSegments".to_owned(),
+        crate::domain::segments::count(body).1.to_string(),
+    ));
     if let Some(service_sid) = service_sid {
         params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
     }
