@@ -35,7 +35,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use uuid::Uuid;
 
-use crate::config::RedisUrl;
+use crate::secret::RedisUrl;
 use keys::Keys;
 
 #[derive(Debug, thiserror::Error)]
