@@ -11,14 +11,16 @@
 //! a restart and several instances share one emulated account.
 //!
 //! `rest` serves the REST API, `records` keeps the resources, `resources` renders them as Twilio
-//! does, `routing` carries a text from a phone to a conversation or a webhook, `webhooks` signs and
-//! sends webhook requests, `phones` is the control API and live feed behind the `/sandbox` page.
+//! does, `routing` carries a text from a phone to a conversation or a webhook, `twiml` reads a
+//! webhook's TwiML answer, `webhooks` signs and sends webhook requests, `phones` is the control
+//! API and live feed behind the `/sandbox` page.
 
 pub mod phones;
 mod records;
 mod resources;
 pub mod rest;
 mod routing;
+mod twiml;
 mod webhooks;
 
 use std::sync::Arc;

@@ -10,12 +10,12 @@
 //! bound or not ("it will always fire regardless"); for an unbound sender that is the only place
 //! the text goes, and `<Message>` replies in the TwiML answer are sent back to P.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::records::{EmulatorResult, ErrorAnswer};
 use super::resources::{iso, new_sid, now};
+use super::twiml;
 use super::webhooks::configured_url;
 use super::{Emulator, PRE_EVENT_TIMEOUT};
 
@@ -161,7 +161,7 @@ impl Emulator {
                 .call_webhook(sms_url, method, params, std::time::Duration::from_secs(15))
                 .await
             {
-                Ok(answer) if answer.status.is_success() => twiml_messages(&answer.body),
+                Ok(answer) if answer.status.is_success() => twiml::messages(&answer.body),
                 Ok(answer) => {
                     tracing::debug!(status = %answer.status, "SMS webhook answered with an error (Twilio error 11200)");
                     Vec::new()
@@ -526,82 +526,4 @@ fn inbound_params(
         params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
     }
     params
-}
-
-/// One `<Message>` verb of a TwiML answer.
-struct Reply {
-    to: Option<String>,
-    from: Option<String>,
-    body: String,
-}
-
-#[derive(Deserialize)]
-struct TwimlResponse {
-    #[serde(rename = "Message", default)]
-    messages: Vec<TwimlMessage>,
-}
-
-#[derive(Deserialize)]
-struct TwimlMessage {
-    #[serde(rename = "@to")]
-    to: Option<String>,
-    #[serde(rename = "@from")]
-    from: Option<String>,
-    #[serde(rename = "$value", default)]
-    content: Vec<TwimlContent>,
-}
-
-#[derive(Deserialize)]
-enum TwimlContent {
-    Body(String),
-    Media(serde::de::IgnoredAny),
-    #[serde(rename = "$text")]
-    Text(String),
-}
-
-/// The `<Message>` replies of a TwiML answer (an empty or non-TwiML answer has none).
-fn twiml_messages(xml: &str) -> Vec<Reply> {
-    let Ok(response) = quick_xml::de::from_str::<TwimlResponse>(xml) else {
-        return Vec::new();
-    };
-    response
-        .messages
-        .into_iter()
-        .map(|message| {
-            let body = message
-                .content
-                .into_iter()
-                .filter_map(|part| match part {
-                    TwimlContent::Body(text) | TwimlContent::Text(text) => Some(text),
-                    TwimlContent::Media(_) => None,
-                })
-                .collect::<Vec<_>>()
-                .join("");
-            Reply {
-                to: message.to,
-                from: message.from,
-                body: body.trim().to_owned(),
-            }
-        })
-        .filter(|reply| !reply.body.is_empty())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::twiml_messages;
-
-    #[test]
-    fn twiml_message_replies_are_read_with_entities() {
-        let replies = twiml_messages(
-            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hi &amp; welcome</Message><Message to="+15550001111"><Body>Second</Body></Message></Response>"#,
-        );
-        assert_eq!(replies.len(), 2);
-        assert_eq!(replies[0].body, "Hi & welcome");
-        assert_eq!(replies[1].to.as_deref(), Some("+15550001111"));
-        assert_eq!(replies[1].body, "Second");
-        assert!(twiml_messages("<Response/>").is_empty());
-        assert!(twiml_messages("").is_empty());
-        assert!(twiml_messages("not xml").is_empty());
-    }
 }
