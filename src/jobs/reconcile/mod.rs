@@ -147,7 +147,7 @@ async fn reconcile_locked(
     Ok(report)
 }
 
-// ----- reading Twilio ----------------------------------------------------------------------------
+// ----- reading Twilio ---------------------------------------------------------------------------
 
 async fn list_shards(
     twilio: &TwilioAccount,

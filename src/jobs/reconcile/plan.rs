@@ -10,7 +10,7 @@ use crate::domain::member::{Member, MemberStatus, Participant, SyncState};
 use crate::store::outbox::Effect;
 use crate::twilio::types::Participant as TwilioParticipant;
 
-// ----- reading Twilio's listing ------------------------------------------------------------------
+// ----- reading Twilio's listing -----------------------------------------------------------------
 
 /// One SMS participant as Twilio lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
