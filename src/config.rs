@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use crate::domain::costs::PriceTable;
-use crate::secret::Secret;
+use crate::secret::{RedisUrl, Secret};
 
 /// The `neighborhood-text` command line.
 #[derive(Debug, Parser)]
@@ -86,7 +86,7 @@ pub enum SandboxMode {
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorAccount {
     /// Account SID of the emulated Twilio account.
-    #[arg(long = "account-sid", env = "NT_SANDBOX_ACCOUNT_SID", default_value = crate::sandbox::DEFAULT_ACCOUNT_SID, value_parser = parse_sandbox_account_sid)]
+    #[arg(long = "account-sid", env = "NT_SANDBOX_ACCOUNT_SID", default_value = crate::sandbox::DEFAULT_ACCOUNT_SID, value_parser = sid("NT_SANDBOX_ACCOUNT_SID", "AC"))]
     pub account_sid: String,
 
     /// Auth token of the emulated account: checks REST calls (Basic auth) and signs webhooks.
@@ -94,7 +94,7 @@ pub struct EmulatorAccount {
     pub auth_token: Secret,
 
     /// Milliseconds added to every emulated REST answer.
-    #[arg(long = "latency-ms", env = "NT_SANDBOX_LATENCY_MS", default_value = "0", value_parser = parse_latency)]
+    #[arg(long = "latency-ms", env = "NT_SANDBOX_LATENCY_MS", default_value = "0", value_parser = WholeNumber::milliseconds("NT_SANDBOX_LATENCY_MS", 0, 60_000).parser::<u64>())]
     pub latency_ms: u64,
 
     /// Share (0 to 1) of emulated REST calls answered 429 / 20429.
@@ -111,8 +111,8 @@ pub struct EmulatorAccount {
 }
 
 impl EmulatorAccount {
-    pub fn faults(&self) -> crate::sandbox::Faults {
-        crate::sandbox::Faults {
+    pub fn faults(&self) -> crate::sandbox::InjectedFaults {
+        crate::sandbox::InjectedFaults {
             latency_ms: self.latency_ms,
             rate_429: self.fault_429,
             rate_500: self.fault_500,
@@ -193,11 +193,11 @@ pub struct Settings {
     pub redis_prefix: String,
 
     /// Milliseconds to wait for a Redis answer before giving up (raise it for Redis over a WAN).
-    #[arg(long, env = "NT_REDIS_TIMEOUT_MS", default_value = "2000", value_parser = parse_redis_timeout)]
+    #[arg(long, env = "NT_REDIS_TIMEOUT_MS", default_value = "2000", value_parser = WholeNumber::milliseconds("NT_REDIS_TIMEOUT_MS", 50, 60_000).parser::<u64>())]
     pub redis_timeout_ms: u64,
 
     /// Twilio Account SID (AC...). Unset: no Twilio account is configured.
-    #[arg(long, env = "NT_TWILIO_ACCOUNT_SID", value_parser = parse_account_sid)]
+    #[arg(long, env = "NT_TWILIO_ACCOUNT_SID", value_parser = sid("NT_TWILIO_ACCOUNT_SID", "AC"))]
     pub twilio_account_sid: Option<String>,
 
     /// Twilio Auth Token: authenticates REST calls (unless an API key is set) and signs webhooks.
@@ -205,7 +205,7 @@ pub struct Settings {
     pub twilio_auth_token: Option<Secret>,
 
     /// Twilio API key SID (SK...), used instead of the Auth Token for REST calls.
-    #[arg(long, env = "NT_TWILIO_API_KEY_SID", value_parser = parse_api_key_sid)]
+    #[arg(long, env = "NT_TWILIO_API_KEY_SID", value_parser = sid("NT_TWILIO_API_KEY_SID", "SK"))]
     pub twilio_api_key_sid: Option<String>,
 
     /// Secret of the Twilio API key.
@@ -214,7 +214,7 @@ pub struct Settings {
 
     /// Messaging Service SID (MG...) that every neighborhood number joins and every Conversation
     /// is pinned to (the A2P 10DLC campaign is bound to it).
-    #[arg(long, env = "NT_TWILIO_MESSAGING_SERVICE_SID", value_parser = parse_messaging_service_sid)]
+    #[arg(long, env = "NT_TWILIO_MESSAGING_SERVICE_SID", value_parser = sid("NT_TWILIO_MESSAGING_SERVICE_SID", "MG"))]
     pub twilio_messaging_service_sid: Option<String>,
 
     /// Base URL standing in for all Twilio hosts (an emulator or a test server); each host is a
@@ -267,26 +267,26 @@ pub struct Settings {
     pub sandbox_admin_phone: String,
 
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
-    #[arg(long, env = "NT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = parse_grace)]
+    #[arg(long, env = "NT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = WholeNumber::seconds("NT_SHUTDOWN_GRACE_SECS", 0, 300).parser::<u64>())]
     pub shutdown_grace_secs: u64,
 
     /// Seconds an outbox entry may stay unacknowledged before another instance takes it over
     /// (its worker is presumed dead).
-    #[arg(long, env = "NT_OUTBOX_RECLAIM_SECS", default_value = "30", value_parser = parse_reclaim)]
+    #[arg(long, env = "NT_OUTBOX_RECLAIM_SECS", default_value = "30", value_parser = WholeNumber::seconds("NT_OUTBOX_RECLAIM_SECS", 1, 3600).parser::<u64>())]
     pub outbox_reclaim_secs: u64,
 
     /// Messages kept in each neighborhood's history (older ones are dropped).
-    #[arg(long, env = "NT_HISTORY_MESSAGES", default_value = "10000", value_parser = parse_history)]
+    #[arg(long, env = "NT_HISTORY_MESSAGES", default_value = "10000", value_parser = WholeNumber::count("NT_HISTORY_MESSAGES", 100, 1_000_000).parser::<u64>())]
     pub history_messages: u64,
 
     /// Failed deliveries in a row (carrier errors 30003, 30005, 30006, 30007) after which a member
     /// is paused and the captains are told; 0 never pauses.
-    #[arg(long, env = "NT_PAUSE_AFTER_FAILURES", default_value = "3", value_parser = parse_pause_after)]
+    #[arg(long, env = "NT_PAUSE_AFTER_FAILURES", default_value = "3", value_parser = WholeNumber::count("NT_PAUSE_AFTER_FAILURES", 0, 100).or_zero_meaning("never").parser::<u32>())]
     pub pause_after_failures: u32,
 
     /// Seconds between reconciliations of every neighborhood's members with Twilio's
     /// participants; 0 turns the periodic run off (`POST .../sync` still works).
-    #[arg(long, env = "NT_RECONCILE_EVERY_SECS", default_value = "3600", value_parser = parse_reconcile_every)]
+    #[arg(long, env = "NT_RECONCILE_EVERY_SECS", default_value = "3600", value_parser = WholeNumber::seconds("NT_RECONCILE_EVERY_SECS", 60, 604_800).or_zero_meaning("off").parser::<u64>())]
     pub reconcile_every_secs: u64,
 
     /// Prices the cost ledger uses, as a JSON object overriding any of the defaults (US long
@@ -299,45 +299,19 @@ pub struct Settings {
     /// Milliseconds between two looks for scheduled announcements that are due (on every
     /// instance; each due announcement is claimed by one). A scheduled announcement goes out at
     /// most about this late.
-    #[arg(long, env = "NT_SCHEDULER_TICK_MS", default_value = "1000", value_parser = parse_scheduler_tick)]
+    #[arg(long, env = "NT_SCHEDULER_TICK_MS", default_value = "1000", value_parser = WholeNumber::milliseconds("NT_SCHEDULER_TICK_MS", 50, 60_000).parser::<u64>())]
     pub scheduler_tick_ms: u64,
 
     /// Seconds a client has to send a request's headers, and then its body (JSON and webhook
     /// bodies; imports get longer). A slower client gets 408 or is disconnected, so slow
     /// connections cannot hold the instance's connection slots.
-    #[arg(long, env = "NT_REQUEST_READ_SECS", default_value = "10", value_parser = parse_request_read)]
+    #[arg(long, env = "NT_REQUEST_READ_SECS", default_value = "10", value_parser = WholeNumber::seconds("NT_REQUEST_READ_SECS", 1, 300).parser::<u64>())]
     pub request_read_secs: u64,
 
     /// Live-update streams (`.../events`) this instance holds open at once; past it, new ones
     /// get 503. Each holds a connection slot (Fly's `hard_limit`).
-    #[arg(long, env = "NT_MAX_STREAMS", default_value = "200", value_parser = parse_max_streams)]
+    #[arg(long, env = "NT_MAX_STREAMS", default_value = "200", value_parser = WholeNumber::count("NT_MAX_STREAMS", 1, 100_000).parser::<usize>())]
     pub max_streams: usize,
-}
-
-/// A Redis URL whose password never reaches a log line.
-#[derive(Clone)]
-pub struct RedisUrl(Url);
-
-impl RedisUrl {
-    pub fn expose(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// The URL with any password replaced, for log lines.
-    pub fn redacted(&self) -> String {
-        let mut shown = self.0.clone();
-        if shown.password().is_some() {
-            // Only fails for URLs that cannot carry credentials, which we rejected at parse time.
-            let _ = shown.set_password(Some("redacted"));
-        }
-        shown.to_string()
-    }
-}
-
-impl std::fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.redacted())
-    }
 }
 
 /// The Twilio credentials, once validated as a whole.
@@ -519,7 +493,7 @@ fn parse_redis_url(value: &str) -> Result<RedisUrl, String> {
         );
     }
     redis::Client::open(value).map_err(|_| invalid())?;
-    Ok(RedisUrl(url))
+    Ok(RedisUrl::new(url))
 }
 
 fn parse_redis_prefix(value: &str) -> Result<String, String> {
@@ -539,84 +513,95 @@ fn parse_redis_prefix(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_redis_timeout(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(ms) if (50..=60_000).contains(&ms) => Ok(ms),
-        _ => Err(format!(
-            "NT_REDIS_TIMEOUT_MS must be a whole number of milliseconds from 50 to 60000, not `{value}`."
-        )),
+/// The bounds of a whole-number setting. Every such setting fails the same way: one sentence
+/// naming the variable, its unit and the numbers it accepts.
+#[derive(Debug, Clone, Copy)]
+struct WholeNumber {
+    variable: &'static str,
+    /// `milliseconds`, `seconds`, or empty for a count.
+    unit: &'static str,
+    min: u64,
+    max: u64,
+    /// What 0 means, when it is accepted for something special (such as "off") below `min`.
+    zero_meaning: Option<&'static str>,
+}
+
+impl WholeNumber {
+    const fn milliseconds(variable: &'static str, min: u64, max: u64) -> Self {
+        Self::new(variable, "milliseconds", min, max)
+    }
+
+    const fn seconds(variable: &'static str, min: u64, max: u64) -> Self {
+        Self::new(variable, "seconds", min, max)
+    }
+
+    const fn count(variable: &'static str, min: u64, max: u64) -> Self {
+        Self::new(variable, "", min, max)
+    }
+
+    const fn new(variable: &'static str, unit: &'static str, min: u64, max: u64) -> Self {
+        Self {
+            variable,
+            unit,
+            min,
+            max,
+            zero_meaning: None,
+        }
+    }
+
+    const fn or_zero_meaning(self, meaning: &'static str) -> Self {
+        Self {
+            zero_meaning: Some(meaning),
+            ..self
+        }
+    }
+
+    /// The clap value parser; `T` is the field's type, which every bound fits.
+    fn parser<T: TryFrom<u64>>(self) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync {
+        move |value| {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| self.accepts(n))
+                .and_then(|n| T::try_from(n).ok())
+                .ok_or_else(|| self.refusal(value))
+        }
+    }
+
+    fn accepts(&self, n: u64) -> bool {
+        (n == 0 && self.zero_meaning.is_some()) || (self.min..=self.max).contains(&n)
+    }
+
+    fn refusal(&self, value: &str) -> String {
+        let (variable, min, max) = (self.variable, self.min, self.max);
+        let unit = match self.unit {
+            "" => String::new(),
+            unit => format!(" of {unit}"),
+        };
+        let accepted = match self.zero_meaning {
+            Some(meaning) if min == 0 => {
+                format!("a whole number{unit} from 0 ({meaning}) to {max}")
+            }
+            Some(meaning) => format!("0 ({meaning}) or a whole number{unit} from {min} to {max}"),
+            None => format!("a whole number{unit} from {min} to {max}"),
+        };
+        format!("{variable} must be {accepted}, not `{value}`.")
     }
 }
 
-fn parse_grace(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(secs) if secs <= 300 => Ok(secs),
-        _ => Err(format!(
-            "NT_SHUTDOWN_GRACE_SECS must be a whole number of seconds from 0 to 300, not `{value}`."
-        )),
-    }
-}
-
-fn parse_history(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(count) if (100..=1_000_000).contains(&count) => Ok(count),
-        _ => Err(format!(
-            "NT_HISTORY_MESSAGES must be a whole number from 100 to 1000000, not `{value}`."
-        )),
-    }
-}
-
-fn parse_pause_after(value: &str) -> Result<u32, String> {
-    match value.parse::<u32>() {
-        Ok(count) if count <= 100 => Ok(count),
-        _ => Err(format!(
-            "NT_PAUSE_AFTER_FAILURES must be a whole number from 0 (never) to 100, not `{value}`."
-        )),
-    }
-}
-
-fn parse_reclaim(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
-        _ => Err(format!(
-            "NT_OUTBOX_RECLAIM_SECS must be a whole number of seconds from 1 to 3600, not `{value}`."
-        )),
-    }
-}
-
-fn parse_request_read(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(secs) if (1..=300).contains(&secs) => Ok(secs),
-        _ => Err(format!(
-            "NT_REQUEST_READ_SECS must be a whole number of seconds from 1 to 300, not `{value}`."
-        )),
-    }
-}
-
-fn parse_max_streams(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(count) if (1..=100_000).contains(&count) => Ok(count),
-        _ => Err(format!(
-            "NT_MAX_STREAMS must be a whole number from 1 to 100000, not `{value}`."
-        )),
-    }
-}
-
-fn parse_scheduler_tick(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(ms) if (50..=60_000).contains(&ms) => Ok(ms),
-        _ => Err(format!(
-            "NT_SCHEDULER_TICK_MS must be a whole number of milliseconds from 50 to 60000, not `{value}`."
-        )),
-    }
-}
-
-fn parse_reconcile_every(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(secs) if secs == 0 || (60..=604_800).contains(&secs) => Ok(secs),
-        _ => Err(format!(
-            "NT_RECONCILE_EVERY_SECS must be 0 (off) or a whole number of seconds from 60 to 604800, not `{value}`."
-        )),
+/// The clap value parser of a Twilio SID setting: `prefix` and 32 hexadecimal digits.
+fn sid(
+    variable: &'static str,
+    prefix: &'static str,
+) -> impl Fn(&str) -> Result<String, String> + Clone + Send + Sync {
+    move |value| {
+        if is_sid(value, prefix) {
+            Ok(value.to_owned())
+        } else {
+            Err(format!(
+                "{variable} must be {prefix} followed by 32 hexadecimal digits."
+            ))
+        }
     }
 }
 
@@ -624,14 +609,6 @@ fn is_sid(value: &str, prefix: &str) -> bool {
     value.len() == 34
         && value.starts_with(prefix)
         && value[2..].chars().all(|c| c.is_ascii_hexdigit())
-}
-
-fn parse_account_sid(value: &str) -> Result<String, String> {
-    if is_sid(value, "AC") {
-        Ok(value.to_owned())
-    } else {
-        Err("NT_TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.".into())
-    }
 }
 
 fn parse_sandbox_admin_phone(value: &str) -> Result<String, String> {
@@ -643,45 +620,12 @@ fn parse_sandbox_admin_phone(value: &str) -> Result<String, String> {
         .map_err(|error| error.to_string())
 }
 
-fn parse_sandbox_account_sid(value: &str) -> Result<String, String> {
-    if is_sid(value, "AC") {
-        Ok(value.to_owned())
-    } else {
-        Err("NT_SANDBOX_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.".into())
-    }
-}
-
-fn parse_latency(value: &str) -> Result<u64, String> {
-    match value.parse::<u64>() {
-        Ok(ms) if ms <= 60_000 => Ok(ms),
-        _ => Err(format!(
-            "NT_SANDBOX_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, not `{value}`."
-        )),
-    }
-}
-
 fn parse_fault_share(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
         _ => Err(format!(
             "NT_SANDBOX_FAULT_* settings are shares from 0 to 1 (e.g. 0.05), not `{value}`."
         )),
-    }
-}
-
-fn parse_api_key_sid(value: &str) -> Result<String, String> {
-    if is_sid(value, "SK") {
-        Ok(value.to_owned())
-    } else {
-        Err("NT_TWILIO_API_KEY_SID must be SK followed by 32 hexadecimal digits.".into())
-    }
-}
-
-fn parse_messaging_service_sid(value: &str) -> Result<String, String> {
-    if is_sid(value, "MG") {
-        Ok(value.to_owned())
-    } else {
-        Err("NT_TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal digits.".into())
     }
 }
 
@@ -739,6 +683,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("NT_TWILIO_ACCOUNT_SID"), "{error}");
+    }
+
+    #[test]
+    fn a_whole_number_out_of_bounds_is_refused_in_one_sentence() {
+        let refusal = |args: &[&str]| parse(args).unwrap_err().to_string();
+        let error = refusal(&["--redis-timeout-ms", "10"]);
+        assert!(
+            error.contains("NT_REDIS_TIMEOUT_MS must be a whole number of milliseconds from 50 to 60000, not `10`."),
+            "{error}"
+        );
+        let error = refusal(&["--history-messages", "ten"]);
+        assert!(
+            error.contains(
+                "NT_HISTORY_MESSAGES must be a whole number from 100 to 1000000, not `ten`."
+            ),
+            "{error}"
+        );
+        let error = refusal(&["--pause-after-failures", "101"]);
+        assert!(
+            error.contains(
+                "NT_PAUSE_AFTER_FAILURES must be a whole number from 0 (never) to 100, not `101`."
+            ),
+            "{error}"
+        );
+        let error = refusal(&["--reconcile-every-secs", "59"]);
+        assert!(
+            error.contains("NT_RECONCILE_EVERY_SECS must be 0 (off) or a whole number of seconds from 60 to 604800, not `59`."),
+            "{error}"
+        );
+        let settings =
+            parse(&["--reconcile-every-secs", "0", "--pause-after-failures", "0"]).unwrap();
+        assert_eq!(settings.reconcile_every(), None);
+        assert_eq!(settings.pause_after_failures, 0);
+        let error = refusal(&["--twilio-api-key-sid", "SK12"]);
+        assert!(
+            error.contains("NT_TWILIO_API_KEY_SID must be SK followed by 32 hexadecimal digits."),
+            "{error}"
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use url::Url;
+
 /// Holds a secret value; `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -35,6 +37,37 @@ impl std::str::FromStr for Secret {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Self(value.to_owned()))
+    }
+}
+
+/// A Redis URL whose password never reaches a log line.
+#[derive(Clone)]
+pub struct RedisUrl(Url);
+
+impl RedisUrl {
+    /// `url` is a redis:// or rediss:// URL, checked by the caller (the `NT_REDIS_URL` parser).
+    pub fn new(url: Url) -> Self {
+        Self(url)
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The URL with any password replaced, for log lines.
+    pub fn redacted(&self) -> String {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            // Only fails for URLs that cannot carry credentials, which we rejected at parse time.
+            let _ = shown.set_password(Some("redacted"));
+        }
+        shown.to_string()
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
     }
 }
 

@@ -10,15 +10,17 @@
 //! All state lives in Redis under its own keys (`store::keys::SandboxKeys`), so the sandbox survives
 //! a restart and several instances share one emulated account.
 //!
-//! `rest` serves the REST API, `state` keeps the resources, `resources` renders them as Twilio
-//! does, `routing` carries a text from a phone to a conversation or a webhook, `webhooks` signs and
-//! sends webhook requests, `phones` is the control API and live feed behind the `/sandbox` page.
+//! `rest` serves the REST API, `records` keeps the resources, `resources` renders them as Twilio
+//! does, `routing` carries a text from a phone to a conversation or a webhook, `twiml` reads a
+//! webhook's TwiML answer, `webhooks` signs and sends webhook requests, `phones` is the control
+//! API and live feed behind the `/sandbox` page.
 
 pub mod phones;
+mod records;
 mod resources;
 pub mod rest;
 mod routing;
-mod state;
+mod twiml;
 mod webhooks;
 
 use std::sync::Arc;
@@ -30,8 +32,8 @@ use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::keys::SandboxKeys;
 
+pub use records::EmulatorError;
 pub use routing::{Outcome, Routed};
-pub use state::EmuError;
 
 /// The emulated account, unless configured otherwise. Nothing real hides behind these values.
 pub const DEFAULT_ACCOUNT_SID: &str = "AC5a4db0c05a4db0c05a4db0c05a4db0c0";
@@ -49,7 +51,7 @@ pub const PRE_EVENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Latency and faults injected into REST answers, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Faults {
+pub struct InjectedFaults {
     /// Added to every REST answer.
     pub latency_ms: u64,
     /// Share (0 to 1) of REST calls answered 429 / 20429.
@@ -62,7 +64,7 @@ pub struct Faults {
     pub timeout_ms: u64,
 }
 
-impl Faults {
+impl InjectedFaults {
     /// Shares outside 0..=1 and absurd delays are refused.
     pub fn validate(&self) -> Result<(), String> {
         for (name, rate) in [
@@ -93,7 +95,7 @@ pub struct EmulatorConfig {
     /// public URL to its own loopback address.
     pub webhook_redirect: Option<(String, String)>,
     /// Faults in force until changed through the control API.
-    pub faults: Faults,
+    pub faults: InjectedFaults,
 }
 
 /// The emulator; cheap to clone.

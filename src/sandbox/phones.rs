@@ -20,8 +20,8 @@ use poem::{EndpointExt, IntoResponse, Response, Route, get, handler, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::{EmuError, Fault};
-use super::{Emulator, Faults};
+use super::records::{EmulatorError, ErrorAnswer};
+use super::{Emulator, InjectedFaults};
 use crate::domain::phone::Phone;
 
 /// Keeps proxies from closing an idle event stream.
@@ -62,17 +62,17 @@ fn problem(
     (status, Json(body)).into_response()
 }
 
-fn failure(error: EmuError) -> Response {
+fn failure(error: EmulatorError) -> Response {
     match error {
-        EmuError::Twilio(Fault {
+        EmulatorError::Twilio(ErrorAnswer {
             status: 404,
             message,
             ..
         }) => problem(StatusCode::NOT_FOUND, "not_found", message, None),
-        EmuError::Twilio(fault) => {
-            problem(StatusCode::BAD_REQUEST, "bad_request", fault.message, None)
+        EmulatorError::Twilio(answer) => {
+            problem(StatusCode::BAD_REQUEST, "bad_request", answer.message, None)
         }
-        EmuError::Store(error) => {
+        EmulatorError::Store(error) => {
             tracing::warn!(%error, "sandbox control API: Redis unavailable");
             problem(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -86,7 +86,7 @@ fn failure(error: EmuError) -> Response {
 
 #[handler]
 async fn state(emulator: Data<&Emulator>) -> Response {
-    let result: Result<Value, EmuError> = async {
+    let result: Result<Value, EmulatorError> = async {
         let mut numbers = Vec::new();
         let mut offset = 0;
         loop {
@@ -192,7 +192,10 @@ async fn read_faults(emulator: Data<&Emulator>) -> Response {
 }
 
 #[handler]
-async fn write_faults(emulator: Data<&Emulator>, body: poem::Result<Json<Faults>>) -> Response {
+async fn write_faults(
+    emulator: Data<&Emulator>,
+    body: poem::Result<Json<InjectedFaults>>,
+) -> Response {
     let Ok(Json(faults)) = body else {
         return problem(
             StatusCode::BAD_REQUEST,

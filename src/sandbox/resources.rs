@@ -134,7 +134,7 @@ impl Emulator {
         inbound: bool,
         at: OffsetDateTime,
     ) -> Value {
-        let segments = crate::sandbox::routing::segments(body);
+        let segments = crate::domain::segments::count(body).1;
         json!({
             "body": body,
             "num_segments": segments.to_string(),

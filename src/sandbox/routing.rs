@@ -10,12 +10,12 @@
 //! bound or not ("it will always fire regardless"); for an unbound sender that is the only place
 //! the text goes, and `<Message>` replies in the TwiML answer are sent back to P.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::records::{EmulatorResult, ErrorAnswer};
 use super::resources::{iso, new_sid, now};
-use super::state::{EmuResult, Fault};
+use super::twiml;
 use super::webhooks::configured_url;
 use super::{Emulator, PRE_EVENT_TIMEOUT};
 use crate::domain::keywords::TwilioKeyword;
@@ -59,11 +59,6 @@ pub struct Routed {
     pub detail: String,
 }
 
-/// The encoding-aware segment count Twilio reports as `NumSegments`.
-pub fn segments(body: &str) -> u32 {
-    crate::domain::segments::count(body).1
-}
-
 /// What the pre-event webhook decided.
 enum PreEvent {
     Publish {
@@ -89,9 +84,9 @@ impl Emulator {
     }
 
     /// Phone `from` texts `body` to our number `to`.
-    pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmuResult<Routed> {
+    pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmulatorResult<Routed> {
         let Some(number) = self.number_by_phone(to).await? else {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 404,
                 21606,
                 format!("{to} is not a number of the emulated account"),
@@ -154,7 +149,7 @@ impl Emulator {
                 .call_webhook(sms_url, method, params, std::time::Duration::from_secs(15))
                 .await
             {
-                Ok(answer) if answer.status.is_success() => twiml_messages(&answer.body),
+                Ok(answer) if answer.status.is_success() => twiml::messages(&answer.body),
                 Ok(answer) => {
                     tracing::debug!(status = %answer.status, "SMS webhook answered with an error (Twilio error 11200)");
                     Vec::new()
@@ -182,7 +177,7 @@ impl Emulator {
         number: &str,
         scope: &str,
         body: &str,
-    ) -> EmuResult<()> {
+    ) -> EmulatorResult<()> {
         let reply = match TwilioKeyword::parse(body) {
             Some(TwilioKeyword::OptOut) => {
                 self.set_opted_out(scope, phone, true).await?;
@@ -210,9 +205,11 @@ impl Emulator {
         from: &str,
         body: &str,
         service_sid: Option<&str>,
-    ) -> EmuResult<Routed> {
+    ) -> EmulatorResult<Routed> {
         let Some(conversation) = self.find_conversation(conversation_sid).await? else {
-            return Err(Fault::not_found(&format!("/Conversations/{conversation_sid}")).into());
+            return Err(
+                ErrorAnswer::not_found(&format!("/Conversations/{conversation_sid}")).into(),
+            );
         };
         let mut params = vec![
             ("ConversationSid".to_owned(), conversation_sid.to_owned()),
@@ -261,7 +258,7 @@ impl Emulator {
 
     /// Calls the pre-event webhook, if configured: it may change the message or reject it, and a
     /// silent or unreachable webhook lets it through unchanged (Twilio fails open after 5 s).
-    async fn pre_event(&self, mut params: Vec<(String, String)>) -> EmuResult<PreEvent> {
+    async fn pre_event(&self, mut params: Vec<(String, String)>) -> EmulatorResult<PreEvent> {
         let value = |params: &[(String, String)], name: &str| {
             params
                 .iter()
@@ -332,7 +329,7 @@ impl Emulator {
         message: &Value,
         sender: Option<&str>,
         webhooks: bool,
-    ) -> EmuResult<()> {
+    ) -> EmulatorResult<()> {
         let conversation_sid = conversation["sid"].as_str().unwrap_or_default();
         let body = message["body"].as_str().unwrap_or_default();
         let author = message["author"].as_str().unwrap_or_default();
@@ -447,7 +444,7 @@ impl Emulator {
         to: &str,
         body: &str,
         service_sid: Option<&str>,
-    ) -> EmuResult<()> {
+    ) -> EmulatorResult<()> {
         let scope = service_sid.unwrap_or(from);
         let opted_out = self.is_opted_out(scope, to).await?;
         let at = now();
@@ -509,87 +506,12 @@ fn inbound_params(
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value.to_owned()))
     .collect();
-    params.push(("NumSegments".to_owned(), segments(body).to_string()));
+    params.push((
+        "NumSegments".to_owned(),
+        crate::domain::segments::count(body).1.to_string(),
+    ));
     if let Some(service_sid) = service_sid {
         params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
     }
     params
-}
-
-/// One `<Message>` verb of a TwiML answer.
-struct Reply {
-    to: Option<String>,
-    from: Option<String>,
-    body: String,
-}
-
-#[derive(Deserialize)]
-struct TwimlResponse {
-    #[serde(rename = "Message", default)]
-    messages: Vec<TwimlMessage>,
-}
-
-#[derive(Deserialize)]
-struct TwimlMessage {
-    #[serde(rename = "@to")]
-    to: Option<String>,
-    #[serde(rename = "@from")]
-    from: Option<String>,
-    #[serde(rename = "$value", default)]
-    content: Vec<TwimlContent>,
-}
-
-#[derive(Deserialize)]
-enum TwimlContent {
-    Body(String),
-    Media(serde::de::IgnoredAny),
-    #[serde(rename = "$text")]
-    Text(String),
-}
-
-/// The `<Message>` replies of a TwiML answer (an empty or non-TwiML answer has none).
-fn twiml_messages(xml: &str) -> Vec<Reply> {
-    let Ok(response) = quick_xml::de::from_str::<TwimlResponse>(xml) else {
-        return Vec::new();
-    };
-    response
-        .messages
-        .into_iter()
-        .map(|message| {
-            let body = message
-                .content
-                .into_iter()
-                .filter_map(|part| match part {
-                    TwimlContent::Body(text) | TwimlContent::Text(text) => Some(text),
-                    TwimlContent::Media(_) => None,
-                })
-                .collect::<Vec<_>>()
-                .join("");
-            Reply {
-                to: message.to,
-                from: message.from,
-                body: body.trim().to_owned(),
-            }
-        })
-        .filter(|reply| !reply.body.is_empty())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::twiml_messages;
-
-    #[test]
-    fn twiml_message_replies_are_read_with_entities() {
-        let replies = twiml_messages(
-            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hi &amp; welcome</Message><Message to="+15550001111"><Body>Second</Body></Message></Response>"#,
-        );
-        assert_eq!(replies.len(), 2);
-        assert_eq!(replies[0].body, "Hi & welcome");
-        assert_eq!(replies[1].to.as_deref(), Some("+15550001111"));
-        assert_eq!(replies[1].body, "Second");
-        assert!(twiml_messages("<Response/>").is_empty());
-        assert!(twiml_messages("").is_empty());
-        assert!(twiml_messages("not xml").is_empty());
-    }
 }

@@ -37,7 +37,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use uuid::Uuid;
 
-use crate::config::RedisUrl;
+use crate::secret::RedisUrl;
 use keys::Keys;
 
 /// How many times a read-modify-write is retried when another writer got there first.

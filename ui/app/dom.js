@@ -148,3 +148,26 @@ export function phoneText(e164) {
   const match = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164 ?? '');
   return match ? `+1 ${match[1]} ${match[2]} ${match[3]}` : (e164 ?? '');
 }
+
+/**
+ * A read-only text box with a Copy button; "Copied" is announced. Where the clipboard is not
+ * available (plain http, old browsers) the text is selected so the reader can copy it by hand.
+ */
+export function copyField({ label, value, hint }) {
+  const box = field({ label, name: uid('copy'), value, hint, attrs: { readonly: true, spellcheck: 'false', autocomplete: 'off' } });
+  const said = h('span', { class: 'copy-status', role: 'status' });
+  const copy = h('button', { type: 'button', onclick: async () => {
+    box.control.focus();
+    box.control.select();
+    try {
+      await navigator.clipboard.writeText(value);
+      said.textContent = 'Copied';
+    } catch {
+      said.textContent = 'Selected: press Ctrl+C (or ⌘C) to copy';
+    }
+    setTimeout(() => { said.textContent = ''; }, 4000);
+  } }, 'Copy');
+  box.control.addEventListener('focus', () => box.control.select());
+  box.append(h('div', { class: 'actions copy-actions' }, copy, said));
+  return box;
+}

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok};
 use crate::sandbox::Emulator;
+use crate::sandbox::records::{EmulatorResult, ErrorAnswer};
 use crate::sandbox::resources::{ConversationFields, is_e164, iso, now};
-use crate::sandbox::state::{EmuResult, Fault};
 
 const STATES: [&str; 4] = ["initializing", "inactive", "active", "closed"];
 
@@ -85,7 +85,7 @@ impl Emulator {
                     .replace_conversation(&updated, conversation["unique_name"].as_str())
                     .await?
                 {
-                    return Err(Fault::new(
+                    return Err(ErrorAnswer::new(
                         400,
                         50377,
                         "Conversation is in a final state (closed) and cannot be updated",
@@ -115,14 +115,14 @@ impl Emulator {
             (&Method::GET, ["Participants", participant_sid]) => {
                 match self.participant_entry(&sid, participant_sid).await? {
                     Some(participant) => ok(participant),
-                    None => Err(Fault::new(404, 50432, "Participant not found").into()),
+                    None => Err(ErrorAnswer::new(404, 50432, "Participant not found").into()),
                 }
             }
             (&Method::DELETE, ["Participants", participant_sid]) => {
                 self.count_mutation(&sid).await?;
                 let participant = self.participant_entry(&sid, participant_sid).await?;
                 if !self.remove_participant(&sid, participant_sid).await? {
-                    return Err(Fault::new(404, 50432, "Participant not found").into());
+                    return Err(ErrorAnswer::new(404, 50432, "Participant not found").into());
                 }
                 if let (true, Some(participant)) = (call.webhook_enabled, participant) {
                     self.participant_event("onParticipantRemoved", &participant);
@@ -147,7 +147,7 @@ impl Emulator {
     async fn add_participant(&self, call: &Call, conversation_sid: &str) -> Answer {
         let Some(address) = call.form("MessagingBinding.Address") else {
             // Chat participants (Identity) are not part of what the service uses.
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 400,
                 50407,
                 "A participant needs a MessagingBinding.Address (SMS)",
@@ -155,7 +155,7 @@ impl Emulator {
             .into());
         };
         if !is_e164(address) {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 400,
                 50407,
                 format!("Invalid messaging binding address {address}"),
@@ -166,7 +166,7 @@ impl Emulator {
             .form("MessagingBinding.ProxyAddress")
             .unwrap_or_default();
         if !is_e164(proxy) || self.number_by_phone(proxy).await?.is_none() {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 400,
                 50408,
                 format!("Invalid participant proxy address {proxy}: not a number of this account"),
@@ -187,7 +187,7 @@ impl Emulator {
     async fn post_message(&self, call: &Call, conversation: &Value) -> Answer {
         let sid = conversation["sid"].as_str().unwrap_or_default();
         if conversation["state"] == "closed" {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 400,
                 50377,
                 "Conversation is in a final state (closed) and cannot be updated",
@@ -196,7 +196,7 @@ impl Emulator {
         }
         let body = call.form("Body").unwrap_or_default();
         if body.chars().count() > 1600 {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 400,
                 21617,
                 "The concatenated message body exceeds the 1600 character limit",
@@ -216,7 +216,7 @@ impl Emulator {
 
     async fn participant_conversations(&self, call: &Call) -> Answer {
         let Some(address) = call.query("Address") else {
-            return Err(Fault::new(400, 50407, "Address or Identity is required").into());
+            return Err(ErrorAnswer::new(400, 50407, "Address or Identity is required").into());
         };
         let mut items = Vec::new();
         for (conversation_sid, participant_sid) in self.bindings_of(address).await? {
@@ -230,7 +230,7 @@ impl Emulator {
             items.push(self.participant_conversation(&participant, &conversation));
         }
         let (_, size, _) = call.paging(50, 50);
-        let slice = crate::sandbox::state::Slice { items, more: false };
+        let slice = crate::sandbox::records::Slice { items, more: false };
         let meta = meta_page(
             &self.conversations_url("/v1/ParticipantConversations"),
             "conversations",
@@ -250,7 +250,7 @@ impl Emulator {
         if let Some(method) = call.form("Method") {
             let method = method.to_ascii_uppercase();
             if method != "GET" && method != "POST" {
-                return Err(Fault::new(400, 20001, "Method must be GET or POST").into());
+                return Err(ErrorAnswer::new(400, 20001, "Method must be GET or POST").into());
             }
             stored["method"] = json!(method);
         }
@@ -276,19 +276,19 @@ impl Emulator {
     }
 }
 
-fn conversation_fields(call: &Call) -> EmuResult<ConversationFields> {
+fn conversation_fields(call: &Call) -> EmulatorResult<ConversationFields> {
     if let Some(state) = call.form("State").filter(|state| !STATES.contains(state)) {
-        return Err(Fault::new(400, 20001, format!("Invalid State {state}")).into());
+        return Err(ErrorAnswer::new(400, 20001, format!("Invalid State {state}")).into());
     }
     let timers = call.form("Timers.Inactive").is_some() || call.form("Timers.Closed").is_some();
     if timers && call.form("State").is_none() {
-        return Err(Fault::new(400, 50382, "Timer can't be set without the state").into());
+        return Err(ErrorAnswer::new(400, 50382, "Timer can't be set without the state").into());
     }
     if let Some(attributes) = call
         .form("Attributes")
         .filter(|a| serde_json::from_str::<Value>(a).is_err())
     {
-        return Err(Fault::new(
+        return Err(ErrorAnswer::new(
             400,
             50201,
             format!("Attributes must be valid JSON: {attributes}"),
@@ -299,7 +299,7 @@ fn conversation_fields(call: &Call) -> EmuResult<ConversationFields> {
         .form("FriendlyName")
         .is_some_and(|name| name.chars().count() > 256)
     {
-        return Err(Fault::new(400, 50200, "FriendlyName is at most 256 characters").into());
+        return Err(ErrorAnswer::new(400, 50200, "FriendlyName is at most 256 characters").into());
     }
     Ok(ConversationFields {
         friendly_name: call.form("FriendlyName").map(str::to_owned),

@@ -14,8 +14,8 @@ use poem::{Endpoint, Request, Response};
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use super::state::{EmuError, EmuResult, Fault, Slice};
-use super::{Emulator, Faults};
+use super::records::{EmulatorError, EmulatorResult, ErrorAnswer, Slice};
+use super::{Emulator, InjectedFaults};
 
 /// Serves the emulated Twilio hosts under whatever path it is nested at.
 pub struct RestEndpoint {
@@ -86,7 +86,7 @@ impl Call {
 }
 
 /// A handler's answer: a status and a JSON body (204 has none).
-pub(super) type Answer = EmuResult<(StatusCode, Option<Value>)>;
+pub(super) type Answer = EmulatorResult<(StatusCode, Option<Value>)>;
 
 pub(super) fn created(value: Value) -> Answer {
     Ok((StatusCode::CREATED, Some(value)))
@@ -100,22 +100,22 @@ pub(super) fn no_content() -> Answer {
     Ok((StatusCode::NO_CONTENT, None))
 }
 
-pub(super) fn not_found<T>(call: &Call) -> EmuResult<T> {
+pub(super) fn not_found<T>(call: &Call) -> EmulatorResult<T> {
     let path: String = call
         .segments
         .iter()
         .skip(2)
         .map(|s| format!("/{s}"))
         .collect();
-    Err(Fault::not_found(&path).into())
+    Err(ErrorAnswer::not_found(&path).into())
 }
 
-pub(super) fn required(call: &Call, name: &str) -> EmuResult<String> {
+pub(super) fn required(call: &Call, name: &str) -> EmulatorResult<String> {
     call.form(name)
         .filter(|value| !value.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| {
-            Fault::new(
+            ErrorAnswer::new(
                 400,
                 20001,
                 format!("Missing required parameter {name} in the post body"),
@@ -175,15 +175,15 @@ pub(super) fn v2010_page(
     })
 }
 
-fn error_response(fault: &Fault) -> Response {
+fn error_response(answer: &ErrorAnswer) -> Response {
     let body = json!({
-        "code": fault.code,
-        "message": fault.message,
-        "more_info": format!("https://www.twilio.com/docs/errors/{}", fault.code),
-        "status": fault.status,
+        "code": answer.code,
+        "message": answer.message,
+        "more_info": format!("https://www.twilio.com/docs/errors/{}", answer.code),
+        "status": answer.status,
     });
     json_response(
-        StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_REQUEST),
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST),
         Some(&body),
     )
 }
@@ -230,7 +230,7 @@ impl RestEndpoint {
 
     /// Counts the call (see [`operation`]) and reads the faults in force: one Redis round trip.
     /// Without Redis the call goes uncounted and the configured faults apply.
-    async fn count(&self, method: &Method, segments: &[String]) -> Faults {
+    async fn count(&self, method: &Method, segments: &[String]) -> InjectedFaults {
         match self
             .emulator
             .count_request(&operation(method, segments))
@@ -245,16 +245,20 @@ impl RestEndpoint {
     }
 
     /// The configured latency, then perhaps a 429, a 500 or a hang.
-    async fn inject_faults(&self, faults: Faults) -> Option<Response> {
+    async fn inject_faults(&self, faults: InjectedFaults) -> Option<Response> {
         if faults.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
         }
         let draw: f64 = rand::rng().random_range(0.0..1.0);
         if draw < faults.rate_429 {
-            return Some(error_response(&Fault::new(429, 20429, "Too Many Requests")));
+            return Some(error_response(&ErrorAnswer::new(
+                429,
+                20429,
+                "Too Many Requests",
+            )));
         }
         if draw < faults.rate_429 + faults.rate_500 {
-            return Some(error_response(&Fault::new(
+            return Some(error_response(&ErrorAnswer::new(
                 500,
                 20500,
                 "Internal Server Error",
@@ -262,7 +266,11 @@ impl RestEndpoint {
         }
         if draw < faults.rate_429 + faults.rate_500 + faults.rate_timeout {
             tokio::time::sleep(Duration::from_millis(faults.timeout_ms.max(1))).await;
-            return Some(error_response(&Fault::new(504, 20504, "Gateway Timeout")));
+            return Some(error_response(&ErrorAnswer::new(
+                504,
+                20504,
+                "Gateway Timeout",
+            )));
         }
         None
     }
@@ -292,8 +300,8 @@ impl Endpoint for RestEndpoint {
 
     async fn call(&self, request: Request) -> poem::Result<Response> {
         if !self.authorized(&request) {
-            let fault = Fault::new(401, 20003, "Authenticate");
-            let mut response = error_response(&fault);
+            let answer = ErrorAnswer::new(401, 20003, "Authenticate");
+            let mut response = error_response(&answer);
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 poem::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
@@ -338,10 +346,10 @@ impl Endpoint for RestEndpoint {
         let answer = self.dispatch(&call).await;
         Ok(match answer {
             Ok((status, body)) => json_response(status, body.as_ref()),
-            Err(EmuError::Twilio(fault)) => error_response(&fault),
-            Err(EmuError::Store(error)) => {
+            Err(EmulatorError::Twilio(answer)) => error_response(&answer),
+            Err(EmulatorError::Store(error)) => {
                 tracing::error!(%error, "sandbox emulator storage failed");
-                error_response(&Fault::new(503, 20503, "Service Unavailable"))
+                error_response(&ErrorAnswer::new(503, 20503, "Service Unavailable"))
             }
         })
     }

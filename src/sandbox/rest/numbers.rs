@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok, required, v2010_page};
 use crate::sandbox::Emulator;
+use crate::sandbox::records::{ErrorAnswer, Slice};
 use crate::sandbox::resources::{is_e164, new_sid, now};
-use crate::sandbox::state::{Fault, Slice};
 
 impl Emulator {
     /// Paths after `/api/2010-04-01/Accounts/{AC}`.
@@ -85,7 +85,7 @@ impl Emulator {
             && !area_code.starts_with(['0', '1']);
         if !valid_area {
             return Err(
-                Fault::new(400, 21452, format!("AreaCode {area_code} is not valid")).into(),
+                ErrorAnswer::new(400, 21452, format!("AreaCode {area_code} is not valid")).into(),
             );
         }
         let limit = call
@@ -149,9 +149,12 @@ impl Emulator {
         let phone = match (call.form("PhoneNumber"), call.form("AreaCode")) {
             (Some(phone), _) => {
                 if !is_e164(phone) {
-                    return Err(
-                        Fault::new(400, 21421, format!("PhoneNumber {phone} is invalid")).into(),
-                    );
+                    return Err(ErrorAnswer::new(
+                        400,
+                        21421,
+                        format!("PhoneNumber {phone} is invalid"),
+                    )
+                    .into());
                 }
                 phone.to_owned()
             }
@@ -163,13 +166,18 @@ impl Emulator {
             {
                 Some(phone) => phone,
                 None => {
-                    return Err(
-                        Fault::new(400, 21422, "PhoneNumber requested is not available").into(),
-                    );
+                    return Err(ErrorAnswer::new(
+                        400,
+                        21422,
+                        "PhoneNumber requested is not available",
+                    )
+                    .into());
                 }
             },
             (None, None) => {
-                return Err(Fault::new(400, 21420, "A PhoneNumber or AreaCode is required").into());
+                return Err(
+                    ErrorAnswer::new(400, 21420, "A PhoneNumber or AreaCode is required").into(),
+                );
             }
         };
         let number = self
@@ -187,10 +195,10 @@ impl Emulator {
         let to = required(call, "To")?;
         let body = call.form("Body").unwrap_or("");
         if body.is_empty() {
-            return Err(Fault::new(400, 21602, "Message body is required.").into());
+            return Err(ErrorAnswer::new(400, 21602, "Message body is required.").into());
         }
         if !is_e164(&to) {
-            return Err(Fault::new(
+            return Err(ErrorAnswer::new(
                 400,
                 21211,
                 format!("The 'To' number {to} is not a valid phone number."),
@@ -200,7 +208,7 @@ impl Emulator {
         let (from, service_sid) = match (call.form("From"), call.form("MessagingServiceSid")) {
             (Some(from), _) => {
                 let Some(number) = self.number_by_phone(from).await? else {
-                    return Err(Fault::new(400, 21606, format!("The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.")).into());
+                    return Err(ErrorAnswer::new(400, 21606, format!("The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.")).into());
                 };
                 let service = self
                     .service_of_number(number["sid"].as_str().unwrap_or_default())
@@ -209,12 +217,12 @@ impl Emulator {
             }
             (None, Some(service_sid)) => {
                 if self.service(service_sid).await?.is_none() {
-                    return Err(Fault::not_found(&format!("/Services/{service_sid}")).into());
+                    return Err(ErrorAnswer::not_found(&format!("/Services/{service_sid}")).into());
                 }
                 // Sticky sender is not modelled: the service's first number sends.
                 let Some(sender) = self.service_numbers(service_sid).await?.into_iter().next()
                 else {
-                    return Err(Fault::new(
+                    return Err(ErrorAnswer::new(
                         400,
                         21704,
                         "The Messaging Service contains no phone numbers",
@@ -230,7 +238,7 @@ impl Emulator {
                 )
             }
             (None, None) => {
-                return Err(Fault::new(
+                return Err(ErrorAnswer::new(
                     400,
                     21603,
                     "A 'From' or 'MessagingServiceSid' parameter is required to send a message",
@@ -243,7 +251,9 @@ impl Emulator {
             None => from.clone(),
         };
         if self.is_opted_out(&scope, &to).await? {
-            return Err(Fault::new(400, 21610, "Attempt to send to unsubscribed recipient").into());
+            return Err(
+                ErrorAnswer::new(400, 21610, "Attempt to send to unsubscribed recipient").into(),
+            );
         }
         let sid = new_sid("SM");
         let at = now();

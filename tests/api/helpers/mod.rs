@@ -71,7 +71,7 @@ pub fn test_settings(twilio: &MockServer) -> Settings {
     settings
 }
 
-pub fn parse_redis_url(url: &str) -> neighborhood_text::config::RedisUrl {
+pub fn parse_redis_url(url: &str) -> neighborhood_text::secret::RedisUrl {
     use clap::Parser;
     let cli =
         neighborhood_text::config::Cli::try_parse_from(["neighborhood-text", "--redis-url", url])

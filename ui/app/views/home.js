@@ -2,27 +2,12 @@
 
 import { api, errorText } from '../api.js';
 import { h, phoneText } from '../dom.js';
+import { costText } from '../money.js';
 
 /** "73 of 100 SMS places in 2 groups" */
 export function placesText(summary) {
   const groups = summary.groups === 1 ? '1 group' : `${summary.groups} groups`;
   return `${summary.sms_places_used} of ${summary.sms_places} SMS places in ${groups}`;
-}
-
-/** "$1.23" from an exact dollar string such as "1.2349" (rounded to the cent, no floats). */
-export function moneyText(dollars) {
-  const [whole, fraction = ''] = String(dollars).split('.');
-  const micros = BigInt(whole || '0') * 1000000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
-  const cents = (micros + 5000n) / 10000n;
-  return `$${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
-}
-
-/** "$1.23 this month of a $10.00 budget, announcements held" */
-export function costText(costs) {
-  let text = `${moneyText(costs.this_month_total)} this month`;
-  if (costs.monthly_budget) text += ` of a ${moneyText(costs.monthly_budget)} budget`;
-  if (costs.announcements_held) text += ', announcements held';
-  return text;
 }
 
 function plural(count, one, many) {

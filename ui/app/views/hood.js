@@ -13,7 +13,7 @@ const TABS = [
   ['messages', 'Messages', 'moderator', './hood/messages.js'],
   ['invite', 'Invite', 'moderator', './hood/invite.js'],
   ['data', 'Import & export', 'moderator', './hood/data.js'],
-  ['settings', 'Settings', 'captain', './hood/settings.js'],
+  ['settings', 'Settings', 'captain', './hood/settings/index.js'],
   ['audit', 'Audit log', 'captain', './hood/audit.js'],
 ];
 

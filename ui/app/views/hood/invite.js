@@ -2,36 +2,13 @@
 // for captains (each carries a link that works even when the neighborhood is invite-only).
 
 import { api, ApiError } from '../../api.js';
-import { h, field, clearErrors, showErrors, busy, phoneText, uid } from '../../dom.js';
+import { h, field, clearErrors, showErrors, busy, phoneText, copyField } from '../../dom.js';
 
 const SKIP_REASONS = {
   already_member: 'already a member',
   duplicate: 'listed twice',
   daily_limit: 'over the limit of 200 invites a day; try again tomorrow',
 };
-
-/**
- * A read-only text box with a Copy button; "Copied" is announced. Where the clipboard is not
- * available (plain http, old browsers) the text is selected so the reader can copy it by hand.
- */
-export function copyField({ label, value, hint }) {
-  const box = field({ label, name: uid('copy'), value, hint, attrs: { readonly: true, spellcheck: 'false', autocomplete: 'off' } });
-  const said = h('span', { class: 'copy-status', role: 'status' });
-  const copy = h('button', { type: 'button', onclick: async () => {
-    box.control.focus();
-    box.control.select();
-    try {
-      await navigator.clipboard.writeText(value);
-      said.textContent = 'Copied';
-    } catch {
-      said.textContent = 'Selected: press Ctrl+C (or ⌘C) to copy';
-    }
-    setTimeout(() => { said.textContent = ''; }, 4000);
-  } }, 'Copy');
-  box.control.addEventListener('focus', () => box.control.select());
-  box.append(h('div', { class: 'actions copy-actions' }, copy, said));
-  return box;
-}
 
 /** The API numbers its complaints by position ("phones[2]"); readers want the line they typed. */
 function showPhoneErrors(form, textarea, error) {

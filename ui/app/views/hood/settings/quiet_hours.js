@@ -2,8 +2,8 @@
 // announcements wait for its end, unless a captain marks one urgent. Saved on its own through
 // PATCH /neighborhoods/{id} (`quiet_hours`, or null to turn them off), like the other parts.
 
-import { api } from '../../api.js';
-import { h, field, clearErrors, showErrors, busy, uid } from '../../dom.js';
+import { api } from '../../../api.js';
+import { h, field, clearErrors, showErrors, busy, uid } from '../../../dom.js';
 
 /** The browser's own zone, the likeliest answer for a captain setting this up at home. */
 function browserZone() {

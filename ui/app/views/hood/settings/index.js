@@ -1,0 +1,65 @@
+// Settings (captains): the neighborhood itself, its budget and catch-up (neighborhood.js), its
+// quiet hours, its join questions, who helps run it and handing it over (team.js), API tokens,
+// and for the owner archiving or deleting it (closing.js). Each part saves on its own, so one
+// failure never loses what was typed in another.
+
+import { h, phoneText } from '../../../dom.js';
+import { neighborhoodForm, budgetSection, catchUpForm } from './neighborhood.js';
+import { quietHoursSection } from './quiet_hours.js';
+import { questionsForm } from './questions.js';
+import { rolesSection } from './team.js';
+import { tokensSection } from './tokens.js';
+import { archiveSection, deleteSection } from './closing.js';
+
+export default async function settings(container, ctx) {
+  container.append(h('h2', { id: 'tab-heading' }, 'Settings'));
+  const me = ctx.session.me;
+  // Creators are recorded as "phone:+1...", "token:<id>" or "cli"; show them as people read them.
+  const whoIs = (actor, tokenNames) => {
+    if (actor?.startsWith('token:')) {
+      const name = tokenNames.get(actor.slice(6));
+      return name ? `the API token “${name}”` : 'an API token';
+    }
+    if (!actor?.startsWith('phone:')) return actor === 'cli' ? 'the command line' : (actor ?? 'someone');
+    const phone = actor.slice(6);
+    return phone === me.phone ? 'you' : phoneText(phone);
+  };
+  const archived = ctx.neighborhood.state === 'archived';
+  const tokens = tokensSection(ctx, whoIs, { canCreate: !archived });
+
+  if (archived) {
+    container.append(
+      h('p', { class: 'note' }, `${ctx.neighborhood.name} is archived: its group text has ended and its settings can no longer change. Its API tokens can still be revoked.`),
+      tokens.node,
+      ctx.role === 'owner' ? deleteSection(ctx) : null);
+    await tokens.refresh();
+    return undefined;
+  }
+
+  const roles = rolesSection(ctx);
+  const owner = ctx.role === 'owner';
+  const costs = budgetSection(ctx);
+  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
+  if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
+  container.append(
+    h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
+      h('li', {}, h('a', { href: `#/n/${ctx.id}/settings`, onclick: (event) => {
+        // The hash is the route, so jump by scrolling and moving focus instead.
+        event.preventDefault();
+        const target = document.getElementById(`${id}-heading`) ?? document.getElementById(id);
+        target?.scrollIntoView({ block: 'start' });
+        target?.focus({ preventScroll: true });
+      } }, label))))),
+    neighborhoodForm(ctx),
+    quietHoursSection(ctx),
+    costs.node,
+    questionsForm(ctx),
+    catchUpForm(ctx),
+    roles.node,
+    tokens.node,
+    owner ? roles.handOver : null,
+    owner ? archiveSection(ctx) : null,
+  );
+  await Promise.all([roles.refresh(), tokens.refresh(), costs.refresh()]);
+  return ctx.live.on('member', roles.refresh);
+}
