@@ -267,6 +267,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
+        .around(crate::auth::session::accept_host_cookies)
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
         .with(Compression::new())

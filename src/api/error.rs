@@ -35,6 +35,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The sign-in code is wrong, expired, used or out of attempts.
     InvalidCode,
+    /// Too many wrong codes for this phone today: sign-in from new devices is locked for
+    /// `Retry-After` seconds (a device that signed in as the phone before still works).
+    SignInLocked,
     /// The change would break a rule about roles (one owner; the owner changes by transfer).
     RoleRule,
     /// One or more fields are invalid; see `details`.
@@ -221,6 +224,20 @@ impl ApiError {
         )
     }
 
+    /// 429 for a phone whose sign-in from new devices is locked, with `Retry-After`.
+    pub fn sign_in_locked(retry_after_secs: u64) -> Self {
+        let minutes = retry_after_secs.div_ceil(60);
+        Self::TooManyRequests(
+            body(
+                ErrorCode::SignInLocked,
+                format!(
+                    "Too many wrong codes for this phone: signing in from a new device is paused for {minutes} min. A device that signed in with this phone before still works."
+                ),
+            ),
+            retry_after_secs,
+        )
+    }
+
     /// A 500 for a broken invariant of ours; `cause` is logged, not shown.
     pub fn internal_message(cause: &str) -> Self {
         Self::internal(&cause)
@@ -280,7 +297,8 @@ impl From<ProvisionError> for ApiError {
             E::Contended => Self::Conflict(body(ErrorCode::Conflict, capitalized(&message) + ".")),
             E::Twilio(cause) => {
                 // Logged with Twilio's code and text; the caller gets our sentence and the code only.
-                tracing::warn!(error = %cause, "Twilio call failed");
+                tracing::warn!(error = %cause.redacted(), "Twilio call failed");
+                tracing::debug!(error = %cause, "Twilio call failed: Twilio's words");
                 let detail = match cause.code() {
                     Some(code) if code > 0 => format!(" (Twilio error {code})"),
                     _ => String::new(),

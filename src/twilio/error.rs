@@ -46,6 +46,16 @@ impl TwilioError {
         }
     }
 
+    /// The error without Twilio's own words, which can quote a neighbor's phone number: what
+    /// logs at info level and above, and people below captain, get. Twilio's code stays.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Api { status, code, .. } => format!("Twilio error {code} (HTTP {status})"),
+            Self::Malformed { status, .. } => format!("unreadable Twilio response (HTTP {status})"),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status of a Twilio answer, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
