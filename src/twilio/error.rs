@@ -181,4 +181,14 @@ mod tests {
             !TwilioError::from_response(400, br#"{"code":50422,"message":"x"}"#).is_retryable()
         );
     }
+
+    #[test]
+    fn the_redacted_form_keeps_the_code_and_drops_twilios_words() {
+        let error = TwilioError::from_response(
+            400,
+            br#"{"code":21211,"message":"The 'To' number +15551234567 is not a valid phone number."}"#,
+        );
+        assert_eq!(error.redacted(), "Twilio error 21211 (HTTP 400)");
+        assert!(error.to_string().contains("+15551234567"));
+    }
 }
