@@ -228,6 +228,26 @@ pub struct Settings {
     #[arg(long, env = "NT_SESSION_SECRET", value_parser = parse_session_secret, hide_env_values = true)]
     pub session_secret: Option<Secret>,
 
+    /// Days a session lasts at most from its sign-in, however often it is used (each use
+    /// extends it by 14 days, up to this cap). Then the phone signs in again.
+    #[arg(long, env = "NT_SESSION_MAX_AGE_DAYS", default_value = "30", value_parser = WholeNumber::new("NT_SESSION_MAX_AGE_DAYS", "days", 1, 365).parser::<u64>())]
+    pub session_max_age_days: u64,
+
+    /// Wrong sign-in codes a phone may get in 24 hours from devices it never signed in on;
+    /// the last one locks sign-in from new devices and texts the phone once.
+    #[arg(long, env = "NT_SIGNIN_MAX_WRONG_CODES", default_value = "10", value_parser = WholeNumber::count("NT_SIGNIN_MAX_WRONG_CODES", 1, 1000).parser::<u32>())]
+    pub signin_max_wrong_codes: u32,
+
+    /// Minutes sign-in from new devices stays locked once a phone reached its ceiling of wrong
+    /// codes. Devices that signed in as the phone before are never locked out.
+    #[arg(long, env = "NT_SIGNIN_LOCK_MINUTES", default_value = "720", value_parser = WholeNumber::new("NT_SIGNIN_LOCK_MINUTES", "minutes", 1, 10_080).parser::<u64>())]
+    pub signin_lock_minutes: u64,
+
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>` (at
+    /// least 16 characters). Unset: `/metrics` is public.
+    #[arg(long, env = "NT_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
+
     /// Header holding the client's IP as set by the proxy in front (e.g. `Fly-Client-IP`).
     /// Unset: the connection's peer address (right when nothing sits in front).
     #[arg(long, env = "NT_CLIENT_IP_HEADER")]
@@ -439,6 +459,14 @@ impl Settings {
         Duration::from_secs(self.request_read_secs)
     }
 
+    pub fn session_max_age(&self) -> Duration {
+        Duration::from_secs(self.session_max_age_days * 24 * 3600)
+    }
+
+    pub fn signin_lock(&self) -> Duration {
+        Duration::from_secs(self.signin_lock_minutes * 60)
+    }
+
     /// None when the periodic reconciliation is off.
     pub fn reconcile_every(&self) -> Option<Duration> {
         (self.reconcile_every_secs > 0).then(|| Duration::from_secs(self.reconcile_every_secs))
@@ -643,6 +671,14 @@ fn parse_session_secret(value: &str) -> Result<Secret, String> {
         Ok(Secret::new(value))
     } else {
         Err("NT_SESSION_SECRET must be at least 32 characters (try `openssl rand -hex 32`).".into())
+    }
+}
+
+fn parse_metrics_token(value: &str) -> Result<Secret, String> {
+    if value.chars().count() >= 16 {
+        Ok(Secret::new(value))
+    } else {
+        Err("NT_METRICS_TOKEN must be at least 16 characters (try `openssl rand -hex 32`).".into())
     }
 }
 

@@ -273,6 +273,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
         .around(limits::bound_requests)
+        .around(crate::auth::session::accept_host_cookies)
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
         .around(limits::compress_responses)

@@ -61,7 +61,7 @@ pub async fn observe<E: Endpoint<Output = Response>>(
     request: Request,
 ) -> poem::Result<Response> {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = loggable_path(request.uri().path());
     let request_id = uuid::Uuid::new_v4();
     let span = tracing::info_span!("request", %method, %path, %request_id);
     let started = Instant::now();
@@ -100,6 +100,26 @@ pub async fn observe<E: Endpoint<Output = Response>>(
     result
 }
 
+/// The path as logs show it: the code of a catch-up link is replaced by `-`. It is a bearer
+/// secret until opened, and a log line must not be a way to open it.
+pub fn loggable_path(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    let secret_at = match segments.as_slice() {
+        ["", "history", _, _] => Some(3),
+        ["", "api", "v1", "neighborhoods", _, "catch-up", _] => Some(6),
+        _ => None,
+    };
+    match secret_at {
+        Some(index) => segments
+            .iter()
+            .enumerate()
+            .map(|(at, segment)| if at == index { "-" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => path.to_owned(),
+    }
+}
+
 fn route_of_unnamed(path: &str) -> &'static str {
     if path == "/openapi.json" {
         "openapi"
@@ -113,5 +133,23 @@ fn route_of_unnamed(path: &str) -> &'static str {
         "sandbox"
     } else {
         "static"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn catch_up_codes_never_reach_a_log_line() {
+        assert_eq!(loggable_path("/history/abc/s3cret"), "/history/abc/-");
+        assert_eq!(
+            loggable_path("/api/v1/neighborhoods/abc/catch-up/s3cret"),
+            "/api/v1/neighborhoods/abc/catch-up/-"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/neighborhoods/abc/members"),
+            "/api/v1/neighborhoods/abc/members"
+        );
     }
 }

@@ -16,8 +16,11 @@ use crate::domain::member::Role;
 use crate::domain::phone::Phone;
 use crate::services::codes;
 use crate::state::AppState;
-use crate::store::auth::CodeCheck;
+use crate::store::auth::{SignInCheck, WrongCodeCeiling};
 use crate::store::rate_limits::{self, RateDecision, RateLimit};
+
+/// The window of the per-phone ceiling of wrong codes.
+const WRONG_CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub struct AuthApi;
 
@@ -83,7 +86,9 @@ enum SessionResponse {
     #[oai(status = 200)]
     SignedIn(
         Json<WhoAmIOut>,
-        /// The session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` behind https).
+        /// The session cookie (`HttpOnly`, `SameSite=Lax`; behind https `Secure` and named
+        /// `__Host-nt_session`). A second `Set-Cookie` marks this device as one the phone
+        /// signed in on (`nt_device`, 90 days).
         #[oai(header = "Set-Cookie")]
         String,
     ),
@@ -92,6 +97,18 @@ enum SessionResponse {
 #[derive(ApiResponse)]
 enum SignOutResponse {
     /// Signed out: the session ended and the cookie is cleared.
+    #[oai(status = 204)]
+    SignedOut(
+        /// Clears the session cookie.
+        #[oai(header = "Set-Cookie")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum SignOutEverywhereResponse {
+    /// Every session of this phone ended, this one included, and the devices it signed in on
+    /// are no longer trusted; the cookie is cleared.
     #[oai(status = 204)]
     SignedOut(
         /// Clears the session cookie.
@@ -134,7 +151,10 @@ impl AuthApi {
     ///
     /// Sends a 6-digit code by SMS to a phone that holds a role (platform admin, owner, captain,
     /// moderator). The answer is the same for every phone, so it does not tell who has an account.
-    /// Codes expire after 10 minutes, allow 5 attempts and work once. Limited per phone and per IP.
+    /// Codes expire after 10 minutes, allow 5 attempts and work once. Limited per IP, and per
+    /// phone except from a device that signed in with that phone before; refused with
+    /// `sign_in_locked` while the phone's sign-in from new devices is locked (see
+    /// `create_session`).
     #[oai(path = "/code", method = "post", operation_id = "request_login_code")]
     async fn request_code(
         &self,
@@ -149,7 +169,16 @@ impl AuthApi {
             &state.client_ip(request),
         )
         .await?;
-        enforce(&state, &rate_limits::LOGIN_CODES_PER_PHONE, phone.as_str()).await?;
+        // Strangers can use up a phone's limit and trip its lock; a device that once held the
+        // phone's code is not held by either, so they cannot lock the captain out.
+        if !session::trusted_device(&state, request, &phone).await? {
+            if let Some(left) = state.store.sign_in_lock(&phone).await? {
+                return Err(ApiError::sign_in_locked(rate_limits::retry_after_secs(
+                    left,
+                )));
+            }
+            enforce(&state, &rate_limits::LOGIN_CODES_PER_PHONE, phone.as_str()).await?;
+        }
         if let Some(from) = codes::sign_in_route(&state, &phone).await? {
             let code = codes::new_code();
             let hash = codes::hash(state.session_key.expose(), &phone, &code);
@@ -168,6 +197,12 @@ impl AuthApi {
     /// Sign in with the code
     ///
     /// Checks the code and starts a session (a cookie). A wrong code uses one of its 5 attempts.
+    ///
+    /// Wrong codes also count against the phone: after `NT_SIGNIN_MAX_WRONG_CODES` in 24 hours
+    /// (new codes do not reset the count), sign-in from new devices is locked for
+    /// `NT_SIGNIN_LOCK_MINUTES` (429 `sign_in_locked`) and the phone is texted once that someone
+    /// is trying. A device that signed in with the phone before (its device cookie, set here)
+    /// is neither counted nor locked: strangers cannot lock a captain out of their own devices.
     #[oai(path = "/session", method = "post", operation_id = "create_session")]
     async fn create_session(
         &self,
@@ -176,25 +211,59 @@ impl AuthApi {
         body: Json<SessionIn>,
     ) -> Result<SessionResponse, ApiError<(JsonBody, RateLimited, Unavailable)>> {
         let phone = parse_phone("phone", &body.0.phone)?;
+        let ip = state.client_ip(request);
+        enforce(&state, &rate_limits::CODE_CHECKS_PER_IP, &ip).await?;
         enforce(
             &state,
-            &rate_limits::CODE_CHECKS_PER_IP,
-            &state.client_ip(request),
+            &rate_limits::CODE_CHECKS_PER_PHONE_AND_IP,
+            &format!("{phone} {ip}"),
         )
         .await?;
-        enforce(&state, &rate_limits::CODE_CHECKS_PER_PHONE, phone.as_str()).await?;
+        // A device that signed in as this phone before makes typos, not guesses: it is not
+        // counted, and the lock does not apply to it.
+        let ceiling =
+            (!session::trusted_device(&state, request, &phone).await?).then(|| WrongCodeCeiling {
+                max_wrong: state.settings.signin_max_wrong_codes,
+                window: WRONG_CODE_WINDOW,
+                lock: state.settings.signin_lock(),
+            });
         let code = body.0.code.trim();
         let hash = codes::hash(state.session_key.expose(), &phone, code);
-        match state.store.check_login_code(&phone, &hash).await? {
-            CodeCheck::Accepted => {}
-            CodeCheck::Wrong | CodeCheck::Missing => {
+        match state
+            .store
+            .check_sign_in_code(&phone, &hash, ceiling)
+            .await?
+        {
+            SignInCheck::Accepted => {}
+            SignInCheck::Refused => {
                 return Err(ApiError::bad_request(
                     ErrorCode::InvalidCode,
                     "That code is wrong, expired or used. Ask for a new one if needed.",
                 ));
             }
+            SignInCheck::Locked { retry_after } => {
+                return Err(ApiError::sign_in_locked(rate_limits::retry_after_secs(
+                    retry_after,
+                )));
+            }
+            SignInCheck::LockedNow { retry_after, warn } => {
+                tracing::warn!("sign-in from new devices locked for a phone: too many wrong codes");
+                // Only phones that can sign in are texted: a lock on any other number must
+                // not make us text strangers.
+                if warn && let Some(from) = codes::sign_in_route(&state, &phone).await? {
+                    tokio::spawn(codes::send_lock_warning(state.clone(), phone, from));
+                }
+                return Err(ApiError::sign_in_locked(rate_limits::retry_after_secs(
+                    retry_after,
+                )));
+            }
         }
         let cookie = session::start(&state, &phone).await?;
+        // The jar adds it as a second `Set-Cookie`; the answer's own header carries the session.
+        if let Ok(device) = poem::web::cookie::Cookie::parse(session::device_cookie(&state, &phone))
+        {
+            request.cookie().add(device);
+        }
         let platform_admin = state.store.platform_admin(&phone).await?.is_some();
         let roles = roles_out(state.store.roles_of(&phone).await?);
         tracing::info!("signed in");
@@ -222,6 +291,35 @@ impl AuthApi {
             state.store.delete_session(session.id).await?;
         }
         Ok(SignOutResponse::SignedOut(session::clear_cookie(&state)))
+    }
+
+    /// Sign out everywhere
+    ///
+    /// Ends every session of the signed-in phone, on every device, this one included, and stops
+    /// trusting the devices it signed in on. For a lost or shared phone or browser. Sessions only:
+    /// an API token has no sessions (revoke it instead).
+    #[oai(
+        path = "/sessions",
+        method = "delete",
+        operation_id = "delete_all_sessions"
+    )]
+    async fn delete_all_sessions(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+    ) -> Result<SignOutEverywhereResponse, ApiError> {
+        crate::auth::policy::authorize(&state, auth.principal(), "delete_all_sessions", None)
+            .await?;
+        let Principal::Session { session, .. } = auth.principal() else {
+            return Err(ApiError::forbidden(
+                "API tokens have no sessions: revoke the token instead.",
+            ));
+        };
+        session::end_all(&state, &session.phone, Some(session.id)).await?;
+        tracing::info!("signed out everywhere");
+        Ok(SignOutEverywhereResponse::SignedOut(session::clear_cookie(
+            &state,
+        )))
     }
 
     /// Who am I

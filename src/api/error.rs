@@ -49,6 +49,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The sign-in code is wrong, expired, used or out of attempts.
     InvalidCode,
+    /// Too many wrong codes for this phone today: sign-in from new devices is locked for
+    /// `Retry-After` seconds (a device that signed in as the phone before still works).
+    SignInLocked,
     /// The change would break a rule about roles (one owner; the owner changes by transfer).
     RoleRule,
     /// One or more fields are invalid; see `details`.
@@ -314,6 +317,21 @@ impl<S> ApiError<S> {
         .into()
     }
 
+    /// 429 for a phone whose sign-in from new devices is locked, with `Retry-After`.
+    pub fn sign_in_locked(retry_after_secs: u64) -> Self {
+        let minutes = retry_after_secs.div_ceil(60);
+        ErrorResponse::TooManyRequests(
+            body(
+                ErrorCode::SignInLocked,
+                format!(
+                    "Too many wrong codes for this phone: signing in from a new device is paused for {minutes} min. A device that signed in with this phone before still works."
+                ),
+            ),
+            retry_after_secs,
+        )
+        .into()
+    }
+
     /// A 500 for a broken invariant of ours; `cause` is logged, not shown.
     pub fn internal_message(cause: &str) -> Self {
         Self::internal(&cause)
@@ -325,8 +343,10 @@ impl<S> ApiError<S> {
     }
 
     fn twilio_failed(cause: &TwilioError) -> Self {
-        // Logged with Twilio's code and text; the caller gets our sentence and the code only.
-        tracing::warn!(error = %cause, "Twilio call failed");
+        // Logged with Twilio's code; its own words at debug only. The caller gets our sentence
+        // and the code.
+        tracing::warn!(error = %cause.redacted(), "Twilio call failed");
+        tracing::debug!(error = %cause, "Twilio call failed: Twilio's words");
         let detail = match cause.code() {
             Some(code) if code > 0 => format!(" (Twilio error {code})"),
             _ => String::new(),

@@ -54,7 +54,8 @@ pub struct MemberOut {
     /// `done` when Twilio matches this record, `pending` while a change is on its way, `failed`
     /// when Twilio kept refusing (see `sync_error`).
     pub sync: String,
-    /// Why the last change failed at Twilio, when `sync` is `failed`.
+    /// Why the last change failed at Twilio, when `sync` is `failed`: Twilio's code, and for
+    /// captains and above also Twilio's own words.
     pub sync_error: Option<String>,
     /// Which of the neighborhood's Conversations carries their texts (1 for the first), once in.
     pub shard: Option<u32>,
@@ -192,8 +193,12 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
             SyncState::Failed { .. } => "failed",
         }
         .to_owned(),
+        // Twilio's own words can quote a phone number: captains only, like phones.
         sync_error: match &member.sync {
-            SyncState::Failed { error } => Some(error.clone()),
+            SyncState::Failed { error, detail } => Some(match detail {
+                Some(detail) if captain_view => detail.clone(),
+                _ => error.clone(),
+            }),
             _ => None,
         },
         shard,

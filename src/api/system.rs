@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use poem::Request;
+use poem::http::header;
 use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -49,6 +51,9 @@ enum MetricsResponse {
     /// Prometheus text exposition format.
     #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
     Ok(PlainText<String>),
+    /// The deployment sets `NT_METRICS_TOKEN` and the request did not send it as a bearer token.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
 }
 
 #[OpenApi(tag = "ApiTags::System")]
@@ -84,9 +89,25 @@ impl SystemApi {
 
     /// Metrics
     ///
-    /// Request counts and latencies by operation, Twilio calls by outcome.
+    /// Request counts and latencies by operation, Twilio calls by outcome. When the deployment
+    /// sets `NT_METRICS_TOKEN`, send it as `Authorization: Bearer <token>`.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, state: Data<&AppState>) -> MetricsResponse {
+    async fn metrics(&self, state: Data<&AppState>, request: &Request) -> MetricsResponse {
+        if let Some(expected) = &state.settings.metrics_token {
+            let sent = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !crate::auth::tokens::constant_time_eq(sent.trim(), expected.expose()) {
+                return MetricsResponse::Unauthorized(Json(ErrorBody {
+                    code: ErrorCode::Unauthorized,
+                    message: "Send the metrics token (NT_METRICS_TOKEN) as a bearer token.".into(),
+                    details: Vec::new(),
+                }));
+            }
+        }
         MetricsResponse::Ok(PlainText(state.metrics.render()))
     }
 }

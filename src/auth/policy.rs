@@ -17,6 +17,8 @@ pub enum Access {
     Public,
     /// Any principal; the operation itself narrows what it shows or changes.
     SignedIn,
+    /// A phone signed in with a session cookie (API tokens have no sessions).
+    Session,
     /// Platform admins only.
     PlatformAdmin,
     /// At least this role in the neighborhood of the path (platform admins always).
@@ -34,6 +36,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("request_login_code", Access::Public),
     ("create_session", Access::Public),
     ("delete_session", Access::SignedIn),
+    ("delete_all_sessions", Access::Session),
     ("whoami", Access::SignedIn),
     ("list_neighborhoods", Access::SignedIn),
     ("create_neighborhood", Access::PlatformAdmin),
@@ -136,6 +139,7 @@ pub async fn authorize<S>(
     let allowed = match access {
         // Token operations check the token's scope once they have read it.
         Access::Public | Access::SignedIn | Access::TokenScope => true,
+        Access::Session => matches!(principal, Principal::Session { .. }),
         Access::PlatformAdmin => platform_admin,
         Access::Neighborhood(needed) => grant.at_least(needed),
     };

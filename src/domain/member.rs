@@ -370,8 +370,13 @@ pub enum SyncState {
     Done,
     /// A change is queued for Twilio.
     Pending,
-    /// Twilio kept refusing; a captain can retry.
-    Failed { error: String },
+    /// Twilio kept refusing; a captain can retry. `error` names the failure without Twilio's
+    /// words (which can quote a phone number); `detail` has them, for captains only.
+    Failed {
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
 }
 
 /// The name other members see on every message: 1 to 40 characters, one line.

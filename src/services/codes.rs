@@ -63,6 +63,14 @@ pub async fn send(state: AppState, phone: Phone, from: Option<Phone>, code: Stri
     deliver(&state, phone, from, body).await;
 }
 
+/// Tells a phone, once, that sign-in from new devices is locked after too many wrong codes.
+pub async fn send_lock_warning(state: AppState, phone: Phone, from: Option<Phone>) {
+    let body = "Someone entered too many wrong neighborhood-text sign-in codes for this phone. \
+        New devices are locked out for now; yours still work. Never share a code."
+        .to_owned();
+    deliver(&state, phone, from, body).await;
+}
+
 /// Texts the code that confirms a join request's phone, from the neighborhood's number.
 pub async fn send_join_code(
     state: AppState,
@@ -91,7 +99,8 @@ async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String)
     };
     // The code is never logged, and neither is the body that carries it.
     if let Err(error) = twilio.client.send_sms(&request).await {
-        tracing::warn!(%error, "code SMS failed");
+        tracing::warn!(error = %error.redacted(), "code SMS failed");
+        tracing::debug!(%error, "code SMS failed: Twilio's words");
         return;
     }
     // Sent from a neighborhood's number: that neighborhood pays for it. Codes sent from the

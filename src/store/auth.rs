@@ -39,6 +39,60 @@ return 'wrong'",
     )
 });
 
+/// How a sign-in code check went, under the per-phone ceiling of wrong codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInCheck {
+    /// Right code: it is now spent.
+    Accepted,
+    /// Wrong, expired, used or never sent; counted against the phone's ceiling when guarded.
+    Refused,
+    /// Sign-in from new devices is locked for this phone; the code was not even compared.
+    Locked { retry_after: Duration },
+    /// This wrong code reached the ceiling and locked sign-in. `warn` is true the first time
+    /// in the counting window: the phone gets one text saying someone is trying.
+    LockedNow { retry_after: Duration, warn: bool },
+}
+
+/// The per-phone ceiling of wrong codes: `max_wrong` per `window`, then locked for `lock`.
+#[derive(Debug, Clone, Copy)]
+pub struct WrongCodeCeiling {
+    pub max_wrong: u32,
+    pub window: Duration,
+    pub lock: Duration,
+}
+
+/// Checks a sign-in code under the ceiling, in one step so racing guesses cannot slip past it.
+/// `KEYS`: the code, the phone's failures, its lock. `ARGV`: the hash, `1` when the device is not
+/// trusted (guarded), max wrong, window ms, lock ms. Any refusal of a guarded check counts, a
+/// missing code too: then every phone, with an account or not, locks the same way (no oracle).
+/// The lock leaves the live code alone: the captain's own device may still be about to use it.
+/// A new code touches none of these keys, so it resets nothing.
+static CHECK_SIGN_IN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local guarded = ARGV[2] == '1'
+if guarded then
+  local left = redis.call('PTTL', KEYS[3])
+  if left > 0 then return {'locked', left, 0} end
+end
+local stored = redis.call('HGET', KEYS[1], 'hash')
+if stored and stored == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return {'accepted', 0, 0}
+end
+if stored and redis.call('HINCRBY', KEYS[1], 'attempts_left', -1) <= 0 then
+  redis.call('DEL', KEYS[1])
+end
+if not guarded then return {'refused', 0, 0} end
+local failures = redis.call('HINCRBY', KEYS[2], 'count', 1)
+if failures == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+if failures < tonumber(ARGV[3]) then return {'refused', 0, 0} end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
+local warn = redis.call('HSETNX', KEYS[2], 'warned', '1')
+return {'locked_now', tonumber(ARGV[5]), warn}",
+    )
+});
+
 impl Store {
     // ----- platform admins ---------------------------------------------------------------------
 
@@ -115,6 +169,62 @@ impl Store {
         })
     }
 
+    /// Checks a sign-in code. `ceiling` is None for a device this phone signed in on before:
+    /// its typos are not guesses, and neither count nor meet the lock.
+    pub async fn check_sign_in_code(
+        &self,
+        phone: &Phone,
+        hash: &str,
+        ceiling: Option<WrongCodeCeiling>,
+    ) -> Result<SignInCheck, StoreError> {
+        let ceiling = ceiling.map_or((0, 1, 1), |c| {
+            (
+                c.max_wrong.max(1),
+                c.window.as_millis().max(1),
+                c.lock.as_millis().max(1),
+            )
+        });
+        let guarded = if ceiling.0 > 0 { "1" } else { "0" };
+        let mut conn = self.connection();
+        // Not retried: a check after a lost answer would count a second attempt.
+        let (outcome, millis, warn): (String, i64, i64) = CHECK_SIGN_IN
+            .key(self.keys.login_code(phone))
+            .key(self.keys.login_failures(phone))
+            .key(self.keys.login_lock(phone))
+            .arg(hash)
+            .arg(guarded)
+            .arg(ceiling.0)
+            .arg(ceiling.1 as u64)
+            .arg(ceiling.2 as u64)
+            .invoke_async(&mut conn)
+            .await?;
+        let retry_after = Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+        Ok(match outcome.as_str() {
+            "accepted" => SignInCheck::Accepted,
+            "locked" => SignInCheck::Locked { retry_after },
+            "locked_now" => SignInCheck::LockedNow {
+                retry_after,
+                warn: warn == 1,
+            },
+            _ => SignInCheck::Refused,
+        })
+    }
+
+    /// How long sign-in from new devices stays locked for `phone`, if it is.
+    pub async fn sign_in_lock(&self, phone: &Phone) -> Result<Option<Duration>, StoreError> {
+        let key = self.keys.login_lock(phone);
+        let millis: i64 = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move { redis::cmd("PTTL").arg(key).query_async(&mut conn).await }
+            })
+            .await?;
+        Ok(u64::try_from(millis)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis))
+    }
+
     // ----- sessions ------------------------------------------------------------------------------
 
     pub async fn store_session(
@@ -141,6 +251,65 @@ impl Store {
     /// The phone a live session belongs to.
     pub async fn session_phone(&self, session_id: Uuid) -> Result<Option<String>, StoreError> {
         self.get_string(&self.keys.session(session_id)).await
+    }
+
+    /// In one read: the phone a live session belongs to, and when `phone` last signed out
+    /// everywhere (ms since the epoch).
+    pub async fn session_and_cutoff(
+        &self,
+        session_id: Uuid,
+        phone: &Phone,
+    ) -> Result<(Option<String>, Option<i64>), StoreError> {
+        let keys = [
+            self.keys.session(session_id),
+            self.keys.sessions_ended(phone),
+        ];
+        let (owner, cutoff): (Option<String>, Option<String>) = self
+            .retrying_once(|mut conn| {
+                let keys = keys.clone();
+                async move { redis::cmd("MGET").arg(&keys).query_async(&mut conn).await }
+            })
+            .await?;
+        Ok((owner, cutoff.and_then(|ms| ms.parse().ok())))
+    }
+
+    /// When `phone` last signed out everywhere (ms since the epoch).
+    pub async fn sessions_ended_at(&self, phone: &Phone) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .get_string(&self.keys.sessions_ended(phone))
+            .await?
+            .and_then(|ms| ms.parse().ok()))
+    }
+
+    /// Voids every session and trusted device of `phone` started at or before `at_ms`, and
+    /// deletes the session `current`. The mark lasts `keep`: no session outlives it anyway.
+    pub async fn end_all_sessions(
+        &self,
+        phone: &Phone,
+        at_ms: i64,
+        keep: Duration,
+        current: Option<Uuid>,
+    ) -> Result<(), StoreError> {
+        let cutoff = self.keys.sessions_ended(phone);
+        let current = current.map(|id| self.keys.session(id));
+        self.retrying_once(|mut conn| {
+            let (cutoff, current) = (cutoff.clone(), current.clone());
+            async move {
+                let mut pipe = redis::pipe();
+                pipe.atomic()
+                    .cmd("SET")
+                    .arg(&cutoff)
+                    .arg(at_ms)
+                    .arg("PX")
+                    .arg(keep.as_millis().max(1) as u64)
+                    .ignore();
+                if let Some(current) = current {
+                    pipe.del(current).ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await
+            }
+        })
+        .await
     }
 
     pub async fn delete_session(&self, session_id: Uuid) -> Result<(), StoreError> {

@@ -98,9 +98,34 @@ impl Keys {
         format!("{}:{{global}}:login-code:{}", self.prefix, phone.as_str())
     }
 
+    /// Wrong sign-in codes entered for a phone from devices it never signed in on: hash `count`
+    /// and `warned` (the phone was texted that someone is trying); expires 24 h after the first.
+    pub fn login_failures(&self, phone: &Phone) -> String {
+        format!(
+            "{}:{{global}}:login-failures:{}",
+            self.prefix,
+            phone.as_str()
+        )
+    }
+
+    /// Present while sign-in from new devices is locked for a phone; expires when the lock ends.
+    pub fn login_lock(&self, phone: &Phone) -> String {
+        format!("{}:{{global}}:login-lock:{}", self.prefix, phone.as_str())
+    }
+
     /// A signed-in session: the phone it belongs to; expires by TTL.
     pub fn session(&self, session_id: Uuid) -> String {
         format!("{}:{{global}}:session:{}", self.prefix, session_id.simple())
+    }
+
+    /// When a phone last signed out everywhere (ms since the epoch): sessions and trusted
+    /// devices signed in before it are void. Expires once no session could be that old.
+    pub fn sessions_ended(&self, phone: &Phone) -> String {
+        format!(
+            "{}:{{global}}:sessions-ended:{}",
+            self.prefix,
+            phone.as_str()
+        )
     }
 
     /// API tokens: hash token id -> JSON (the secret's hash, never the secret).

@@ -45,6 +45,8 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Login codes texted to one phone: a code arrives in seconds, so three in 15 minutes already
 /// means a lost phone or someone else typing the number. Keeps strangers from spamming a phone.
+/// A device that signed in as the phone before is not held by it, so strangers using it up
+/// cannot keep a captain from getting a code.
 pub const LOGIN_CODES_PER_PHONE: RateLimit = RateLimit {
     name: "login-codes-per-phone",
     max: 3,
@@ -59,9 +61,12 @@ pub const LOGIN_CODES_PER_IP: RateLimit = RateLimit {
     window: FIFTEEN_MINUTES,
 };
 
-/// Attempts to enter a login code for one phone: bounds guessing a code for that phone.
-pub const CODE_CHECKS_PER_PHONE: RateLimit = RateLimit {
-    name: "code-checks-per-phone",
+/// Attempts to enter a login code for one phone from one IP address (subject: phone and IP):
+/// slows one client guessing. Keyed by both so that strangers elsewhere cannot use up the
+/// phone's own tries; the per-phone ceiling of wrong codes (`NT_SIGNIN_MAX_WRONG_CODES`) is
+/// the hard stop across addresses.
+pub const CODE_CHECKS_PER_PHONE_AND_IP: RateLimit = RateLimit {
+    name: "code-checks-per-phone-and-ip",
     max: 10,
     window: FIFTEEN_MINUTES,
 };
@@ -200,7 +205,7 @@ mod tests {
         let names = [
             LOGIN_CODES_PER_PHONE.name,
             LOGIN_CODES_PER_IP.name,
-            CODE_CHECKS_PER_PHONE.name,
+            CODE_CHECKS_PER_PHONE_AND_IP.name,
             CODE_CHECKS_PER_IP.name,
             JOIN_REQUESTS_PER_IP.name,
             JOIN_REQUESTS_PER_PHONE.name,

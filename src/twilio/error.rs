@@ -46,6 +46,16 @@ impl TwilioError {
         }
     }
 
+    /// The error without Twilio's own words, which can quote a neighbor's phone number: what
+    /// logs at info level and above, and people below captain, get. Twilio's code stays.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Api { status, code, .. } => format!("Twilio error {code} (HTTP {status})"),
+            Self::Malformed { status, .. } => format!("unreadable Twilio response (HTTP {status})"),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status of a Twilio answer, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -170,5 +180,15 @@ mod tests {
         assert!(
             !TwilioError::from_response(400, br#"{"code":50422,"message":"x"}"#).is_retryable()
         );
+    }
+
+    #[test]
+    fn the_redacted_form_keeps_the_code_and_drops_twilios_words() {
+        let error = TwilioError::from_response(
+            400,
+            br#"{"code":21211,"message":"The 'To' number +15551234567 is not a valid phone number."}"#,
+        );
+        assert_eq!(error.redacted(), "Twilio error 21211 (HTTP 400)");
+        assert!(error.to_string().contains("+15551234567"));
     }
 }

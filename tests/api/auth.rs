@@ -15,7 +15,7 @@ const OWNER: &str = "+15550005001";
 const CAPTAIN: &str = "+15550005002";
 const MODERATOR: &str = "+15550005003";
 
-async fn neighborhood(app: &TestApp, owner: &str) -> (Uuid, Value) {
+pub(crate) async fn neighborhood(app: &TestApp, owner: &str) -> (Uuid, Value) {
     let created = app.create_neighborhood(&json!({"name": "Auth Street", "area_code": "503", "owner_phone": owner, "owner_name": "Olive"})).await;
     (
         created["id"]
@@ -37,9 +37,19 @@ async fn request_code(app: &TestApp, phone: &str) -> Value {
     .await
 }
 
+/// Asks for a sign-in code for `phone`; the status and body as they came (202, or 429 when
+/// sign-in is locked or limited).
+pub(crate) async fn ask_code(app: &TestApp, phone: &str) -> (u16, Value) {
+    crate::helpers::json_of(
+        app.post_raw("/api/v1/auth/code", &json!({"phone": phone}))
+            .await,
+    )
+    .await
+}
+
 /// The six digits of the newest sign-in text in a simulated phone other than `not`, polling
 /// until it arrives (codes are sent in the background).
-async fn code_texted_to_except(app: &TestApp, phone: &str, not: &str) -> String {
+pub(crate) async fn code_texted_to_except(app: &TestApp, phone: &str, not: &str) -> String {
     poll_until(
         Duration::from_secs(10),
         &format!("a sign-in text to reach {phone}"),
@@ -56,12 +66,12 @@ async fn code_texted_to_except(app: &TestApp, phone: &str, not: &str) -> String 
     .await
 }
 
-async fn code_texted_to(app: &TestApp, phone: &str) -> String {
+pub(crate) async fn code_texted_to(app: &TestApp, phone: &str) -> String {
     code_texted_to_except(app, phone, "").await
 }
 
 /// Signs in with a code, the response as it came (its cookie is what a test checks).
-async fn sign_in(app: &TestApp, phone: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(app: &TestApp, phone: &str, code: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/api/v1/auth/session"))
         .json(&json!({"phone": phone, "code": code}))
@@ -82,7 +92,7 @@ async fn sign_in_refused(app: &TestApp, phone: &str, code: &str) -> Value {
 }
 
 /// A client carrying the cookie from a sign-in answer, from our own origin.
-fn cookie_client(response: &reqwest::Response) -> reqwest::Client {
+pub(crate) fn cookie_client(response: &reqwest::Response) -> reqwest::Client {
     let cookie = response
         .headers()
         .get("set-cookie")
@@ -108,7 +118,7 @@ fn cookie_client(response: &reqwest::Response) -> reqwest::Client {
         .expect("client")
 }
 
-async fn redis() -> redis::aio::MultiplexedConnection {
+pub(crate) async fn redis() -> redis::aio::MultiplexedConnection {
     redis::Client::open(crate::helpers::redis_url())
         .expect("url")
         .get_multiplexed_async_connection()
@@ -137,7 +147,7 @@ async fn a_captain_signs_in_with_the_code_texted_to_their_phone_and_signs_out() 
         .expect("cookie")
         .to_owned();
     for attribute in [
-        "nt_session=",
+        "__Host-nt_session=",
         "HttpOnly",
         "SameSite=Lax",
         "Secure",
@@ -618,13 +628,14 @@ async fn a_day_old_session_is_rotated_on_its_next_request() {
         sid: old_session,
         iat: issued,
         exp: issued + SESSION_TTL.as_secs() as i64,
+        signed_in_ms: issued * 1000,
     };
     let key = EncodingKey::from_secret(app.state.session_key.expose().as_bytes());
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("jwt");
 
     let response = reqwest::Client::new()
         .get(app.url("/api/v1/auth/me"))
-        .header("cookie", format!("nt_session={token}"))
+        .header("cookie", format!("__Host-nt_session={token}"))
         .send()
         .await
         .expect("sent");
@@ -652,7 +663,7 @@ async fn a_day_old_session_is_rotated_on_its_next_request() {
     );
     let stale = reqwest::Client::new()
         .get(app.url("/api/v1/auth/me"))
-        .header("cookie", format!("nt_session={token}"))
+        .header("cookie", format!("__Host-nt_session={token}"))
         .send()
         .await
         .expect("sent");

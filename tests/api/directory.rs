@@ -530,6 +530,7 @@ async fn a_failed_sync_can_be_retried_and_ends_in_one_conversation() {
         participant: None,
         sync: SyncState::Failed {
             error: "Twilio kept answering 500".into(),
+            detail: None,
         },
         ..before.clone()
     };

@@ -25,6 +25,7 @@ mod reconcile;
 mod relay;
 mod sandbox;
 mod sandbox_conformance;
+mod signin;
 mod system;
 mod twilio_client;
 mod webhooks;

@@ -44,9 +44,11 @@ function renderAccount() {
     account.replaceChildren();
     return;
   }
-  const signOut = h('button', { class: 'link', type: 'button', onclick: async () => {
+  // `auth/session` ends this browser's session; `auth/sessions` every session of the phone,
+  // on every device (a lost phone, a shared computer).
+  const signOutButton = (label, path, title) => h('button', { class: 'link', type: 'button', title, onclick: async () => {
     try {
-      await api('auth/session', { method: 'DELETE' });
+      await api(path, { method: 'DELETE' });
     } catch (error) {
       toast(errorText(error), { error: true });
       return;
@@ -54,12 +56,15 @@ function renderAccount() {
     session.me = null;
     renderAccount();
     navigate('#/signin');
-  } }, 'Sign out');
+  } }, label);
   const links = [
     h('a', { href: '#/' }, 'Neighborhoods'),
     me.phone ? h('span', { class: 'muted who' }, phoneText(me.phone)) : null,
     h('a', { href: '/docs' }, 'API'),
-    signOut,
+    signOutButton('Sign out', 'auth/session', 'Sign out of this browser'),
+    me.kind === 'session'
+      ? signOutButton('Sign out everywhere', 'auth/sessions', 'End every session of this phone, on every device')
+      : null,
   ];
   account.replaceChildren(...links.filter(Boolean));
 }

@@ -65,6 +65,16 @@ enum EffectError {
     ShardLocked,
 }
 
+impl EffectError {
+    /// Without Twilio's words (see [`TwilioError::redacted`]).
+    fn redacted(&self) -> String {
+        match self {
+            Self::Twilio(error) => error.redacted(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// What every task of a worker shares.
 pub(crate) struct Worker {
     state: AppState,
@@ -232,14 +242,16 @@ async fn handle(
             return Ok(false);
         }
         Err(error) if entry.attempts + 1 < MAX_ATTEMPTS => {
-            tracing::warn!(%error, attempts = entry.attempts + 1, "outbox effect failed; will retry");
+            tracing::warn!(error = %error.redacted(), attempts = entry.attempts + 1, "outbox effect failed; will retry");
+            tracing::debug!(%error, "outbox effect failed: Twilio's words");
             state
                 .store
                 .requeue_outbox(neighborhood_id, entry, entry.attempts + 1)
                 .await?
         }
         Err(error) => {
-            tracing::error!(%error, "outbox effect failed for good; the member is marked failed");
+            tracing::error!(error = %error.redacted(), "outbox effect failed for good; the member is marked failed");
+            tracing::debug!(%error, "outbox effect failed: Twilio's words");
             let member_id = match &entry.effect {
                 Effect::SendSms { .. } | Effect::Relay { .. } => {
                     state.store.ack_outbox(neighborhood_id, &entry.id).await?;
@@ -248,10 +260,11 @@ async fn handle(
                 Effect::AddParticipant { member_id }
                 | Effect::RemoveParticipant { member_id, .. } => *member_id,
             };
-            let message = error.to_string();
+            let (message, detail) = (error.redacted(), error.to_string());
             update_member(state, neighborhood_id, member_id, |member| {
                 member.sync = SyncState::Failed {
                     error: message.clone(),
+                    detail: (detail != message).then(|| detail.clone()),
                 }
             })
             .await?;

@@ -288,6 +288,7 @@ mod tests {
         let mb1 = participant("CH1", "MB1");
         let failed = SyncState::Failed {
             error: "timeout".into(),
+            detail: None,
         };
         let ana = member(MemberStatus::Active, Some(mb1.clone()), failed);
         assert_eq!(
