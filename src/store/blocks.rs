@@ -54,7 +54,7 @@ impl Store {
     /// Every blocked phone, most recently blocked first.
     pub async fn blocked_phones(&self, id: Uuid) -> Result<Vec<BlockedPhone>, StoreError> {
         let mut blocked: Vec<BlockedPhone> = self.hvals_json(&self.keys.blocked_phones(id)).await?;
-        blocked.sort_by(|a, b| b.blocked_at.cmp(&a.blocked_at));
+        blocked.sort_by_key(|b| std::cmp::Reverse(b.blocked_at));
         Ok(blocked)
     }
 }
