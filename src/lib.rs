@@ -6,7 +6,8 @@
 //! - Edges: `api` (the REST surface and its OpenAPI document), `webhooks` (Twilio's way in, with
 //!   captains' `#commands`), `jobs` (the outbox of Twilio side effects, scheduled announcements,
 //!   reconciliation with Twilio). They authorize, call one service function, audit and answer.
-//! - `auth`: who is asking (API tokens, session cookies) and the one permission table.
+//! - `auth`: principals (API tokens, session cookies), sessions, minting tokens, and the one
+//!   permission table; `api::security` reads the principal off a request.
 //! - `services`: the rules. `joining` files and decides join requests (web and text alike),
 //!   `members` admits and changes members, `announcements`, `neighborhoods` (found, or 404/409),
 //!   `provisioning` (a neighborhood's Twilio side, with undo), `relay`, `costs`, `texts`, `codes`,

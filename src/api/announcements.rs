@@ -14,8 +14,8 @@ use super::ApiTags;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::Auth;
 use crate::domain::announcement::{
     Announcement, AnnouncementBody, AnnouncementChanges, AnnouncementState, parse_send_at,
 };

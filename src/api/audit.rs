@@ -11,8 +11,9 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::error::statuses::{Invalid, SignedIn};
 use super::error::{ApiError, FieldErrors};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::{Auth, Principal};
+use crate::auth::principal::Principal;
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
 

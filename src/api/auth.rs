@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::error::statuses::{JsonBody, RateLimited, SignedIn, Unavailable};
 use super::error::{ApiError, ErrorCode, FieldErrors};
-use crate::auth::principal::{Auth, Principal};
+use super::security::Auth;
+use crate::auth::principal::Principal;
 use crate::auth::session;
 use crate::domain::access::TokenScope;
 use crate::domain::member::Role;
@@ -307,7 +308,7 @@ impl AuthApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-    ) -> Result<SignOutEverywhereResponse, ApiError> {
+    ) -> Result<SignOutEverywhereResponse, ApiError<SignedIn>> {
         crate::auth::policy::authorize(&state, auth.principal(), "delete_all_sessions", None)
             .await?;
         let Principal::Session { session, .. } = auth.principal() else {

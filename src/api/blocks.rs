@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::Auth;
 use crate::domain::join_request::BlockedPhone;
 use crate::domain::phone::Phone;
 use crate::services::{joining, neighborhoods};
@@ -84,7 +85,7 @@ fn to_out(blocked: BlockedPhone) -> BlockedPhoneOut {
     }
 }
 
-fn phone_field(raw: &str) -> Result<Phone, ApiError> {
+fn phone_field<S>(raw: &str) -> Result<Phone, ApiError<S>> {
     let mut errors = FieldErrors::default();
     let phone = errors.check("phone", Phone::parse(raw));
     errors.finish()?;
@@ -106,7 +107,7 @@ impl BlocksApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "list_blocked_phones", Some(id.0)).await?;
         neighborhoods::any(&state, id.0).await?;
         let items = state.store.blocked_phones(id.0).await?;
@@ -132,7 +133,7 @@ impl BlocksApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<BlockIn>,
-    ) -> Result<BlockResponse, ApiError> {
+    ) -> Result<BlockResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "block_phone", Some(id.0)).await?;
         let note = body
             .0
@@ -184,7 +185,7 @@ impl BlocksApi {
         id: Path<Uuid>,
         /// The phone (E.164, e.g. `+14155550123`).
         phone: Path<String>,
-    ) -> Result<UnblockResponse, ApiError> {
+    ) -> Result<UnblockResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "unblock_phone", Some(id.0)).await?;
         let phone = phone_field(&phone.0)?;
         neighborhoods::any(&state, id.0).await?;

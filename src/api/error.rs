@@ -22,6 +22,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object};
 
 pub use self::statuses::AnyStatus;
+use crate::auth::policy::Refusal;
 use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
 use crate::domain::join_request::JoinState;
@@ -417,6 +418,16 @@ impl<S> From<ProvisionError> for ApiError<S> {
             E::Contended => Self::conflict(ErrorCode::Conflict, &(capitalized(&message) + ".")),
             E::Twilio(cause) => Self::twilio_failed(&cause),
             E::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl<S> From<Refusal> for ApiError<S> {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unlisted(_) => Self::internal(&refusal),
+            Refusal::Forbidden => Self::forbidden(&refusal.to_string()),
+            Refusal::Store(cause) => cause.into(),
         }
     }
 }

@@ -18,9 +18,10 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::statuses::{Invalid, NotFound, RateLimited, SignedIn, Unavailable};
-use super::error::{AnyStatus, ApiError, ErrorBody, ErrorCode, ErrorResponse};
+use super::error::{ApiError, ErrorBody, ErrorCode, ErrorResponse};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::{Auth, Principal};
+use crate::auth::principal::Principal;
 use crate::services::neighborhoods;
 use crate::state::{AppState, SlotRefused, StreamSlot};
 use crate::store::events::{EventKind, NeighborhoodEvent};
@@ -148,7 +149,7 @@ impl Watch {
 /// Whether `principal` may still watch the neighborhood (a Redis failure counts as no: the
 /// browser reconnects and is authorized afresh).
 async fn still_allowed(state: &AppState, principal: &Principal, neighborhood_id: Uuid) -> bool {
-    let allowed = policy::authorize::<AnyStatus>(
+    let allowed = policy::authorize(
         state,
         principal,
         "neighborhood_events",

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::error::statuses::{Conflict, Invalid, NotFound, SignedIn};
 use super::error::{ApiError, ErrorBody, import_too_large};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::Auth;
 use crate::import::{self, ImportError, ImportOptions, ImportReport, Limit, MAX_BYTES};
 use crate::state::AppState;
 

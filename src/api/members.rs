@@ -16,8 +16,8 @@ use super::ApiTags;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
+use super::security::Auth;
 use crate::auth::policy::{self, Grant};
-use crate::auth::principal::Auth;
 use crate::domain::join_request::JoinChannel;
 use crate::domain::member::{
     ConsentRecord, DeliveryHealth, DisplayName, Member, MemberStatus, Role, SyncState,

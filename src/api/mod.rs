@@ -17,6 +17,7 @@ pub mod join_requests;
 pub mod members;
 pub mod messages;
 pub mod neighborhoods;
+pub mod security;
 pub mod summary;
 pub mod sync;
 pub mod system;

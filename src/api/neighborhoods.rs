@@ -16,8 +16,9 @@ use super::error::statuses::{
     Conflict, Invalid, JsonBody, NotFound, SignedIn, Twilio, Unprocessable,
 };
 use super::error::{ApiError, FieldErrors};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::{Auth, Principal};
+use crate::auth::principal::Principal;
 use crate::domain::catch_up::CatchUp;
 use crate::domain::costs::Money;
 use crate::domain::join_questions::{self, JoinQuestion};

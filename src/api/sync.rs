@@ -13,8 +13,8 @@ use super::ApiTags;
 use super::audit::record;
 use super::error::ApiError;
 use super::error::statuses::{Conflict, Invalid, NotFound, SignedIn, Twilio};
+use super::security::Auth;
 use crate::auth::policy;
-use crate::auth::principal::Auth;
 use crate::jobs::reconcile::{self, SyncReport};
 use crate::state::AppState;
 

@@ -5,10 +5,10 @@
 use uuid::Uuid;
 
 use super::principal::Principal;
-use crate::api::error::ApiError;
 use crate::domain::access::TokenScope;
 use crate::domain::member::Role;
 use crate::state::AppState;
+use crate::store::StoreError;
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,18 +114,28 @@ impl Grant {
     }
 }
 
+/// Why a principal may not run an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// A programming error: the operation is missing from [`OPERATIONS`].
+    #[error("operation {0} has no entry in the policy table")]
+    Unlisted(&'static str),
+    #[error("You do not have the role this needs.")]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Decides whether `principal` may run `operation_id` (on `neighborhood`, for per-neighborhood
 /// operations): 403 when not. An unknown operation id is refused too, as a programming error.
-pub async fn authorize<S>(
+pub async fn authorize(
     state: &AppState,
     principal: &Principal,
     operation_id: &'static str,
     neighborhood: Option<Uuid>,
-) -> Result<Grant, ApiError<S>> {
+) -> Result<Grant, Refusal> {
     let Some(access) = access_for(operation_id) else {
-        return Err(ApiError::internal_message(&format!(
-            "operation {operation_id} has no entry in the policy table"
-        )));
+        return Err(Refusal::Unlisted(operation_id));
     };
     let platform_admin = principal.is_platform_admin();
     let role = match neighborhood {
@@ -146,7 +156,7 @@ pub async fn authorize<S>(
     if allowed {
         Ok(grant)
     } else {
-        Err(ApiError::forbidden("You do not have the role this needs."))
+        Err(Refusal::Forbidden)
     }
 }
 

@@ -1,27 +1,15 @@
 //! The principal behind a request: an API token (`Authorization: Bearer`) or a session cookie.
-//!
-//! Every non-public operation takes [`Auth`] as its first parameter, so poem-openapi checks it
-//! before reading the path, query or body: an anonymous call gets 401 and learns nothing else.
-//! Both schemes are declared in the OpenAPI document and listed on each operation.
+//! The HTTP side, which reads them off a request, is `api::security`.
 
-use poem::Request;
-use poem_openapi::SecurityScheme;
-use poem_openapi::auth::{ApiKey, Bearer};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::session::{self, Session};
-use super::tokens;
-use crate::api::error::ApiError;
-use crate::api::error::statuses::SignedIn;
+use super::session::Session;
 use crate::domain::access::{ApiToken, TokenScope};
+
 use crate::domain::member::Role;
 use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::StoreError;
-
-/// A token's last use is written at most this often, so busy integrations do not write per call.
-const LAST_USED_RESOLUTION: time::Duration = time::Duration::minutes(1);
 
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -76,97 +64,4 @@ impl Principal {
             }),
         }
     }
-}
-
-/// An API token, sent as `Authorization: Bearer ntk_...`.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "opaque", checker = "check_token")]
-pub struct TokenAuth(Principal);
-
-/// The session cookie set by `POST /api/v1/auth/session`.
-#[derive(SecurityScheme)]
-#[oai(
-    ty = "api_key",
-    key_name = "nt_session",
-    key_in = "cookie",
-    checker = "check_session"
-)]
-pub struct SessionAuth(Principal);
-
-/// Either scheme: an API token, or a session cookie.
-#[derive(SecurityScheme)]
-pub enum Auth {
-    Token(TokenAuth),
-    Session(SessionAuth),
-}
-
-impl Auth {
-    pub fn principal(&self) -> &Principal {
-        match self {
-            Self::Token(TokenAuth(principal)) | Self::Session(SessionAuth(principal)) => principal,
-        }
-    }
-}
-
-fn app_state(request: &Request) -> poem::Result<&AppState> {
-    request
-        .data::<AppState>()
-        .ok_or_else(|| ApiError::<SignedIn>::internal_message("application state missing").into())
-}
-
-async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let state = app_state(request)?;
-    let hash = tokens::hash(&bearer.token);
-    let token = state
-        .store
-        .api_token_by_hash(&hash)
-        .await
-        .map_err(ApiError::<SignedIn>::from)?;
-    let now = OffsetDateTime::now_utc();
-    let Some(mut token) = token
-        .filter(|token| tokens::constant_time_eq(&token.secret_hash, &hash) && token.is_live(now))
-    else {
-        return Err(ApiError::<SignedIn>::unauthorized(
-            "The API token is unknown, revoked or expired.",
-        )
-        .into());
-    };
-    if token
-        .last_used_at
-        .is_none_or(|used| now - used > LAST_USED_RESOLUTION)
-    {
-        token.last_used_at = Some(now);
-        if let Err(error) = state.store.save_api_token(&token).await {
-            tracing::warn!(%error, "token last-use time not recorded");
-        }
-    }
-    Ok(Principal::Token { token })
-}
-
-async fn check_session(request: &Request, cookie: ApiKey) -> poem::Result<Principal> {
-    let state = app_state(request)?;
-    let Some(session) = session::resolve(state, &cookie.key)
-        .await
-        .map_err(ApiError::<SignedIn>::from)?
-    else {
-        return Err(
-            ApiError::<SignedIn>::unauthorized("Your session has ended: sign in again.").into(),
-        );
-    };
-    if !session::same_origin(state, request) {
-        return Err(ApiError::<SignedIn>::forbidden(
-            "Cross-site request refused: send it from this site (the Origin header did not match).",
-        )
-        .into());
-    }
-    let platform_admin = state
-        .store
-        .platform_admin(&session.phone)
-        .await
-        .map_err(ApiError::<SignedIn>::from)?
-        .is_some();
-    Ok(Principal::Session {
-        session,
-        platform_admin,
-    })
 }

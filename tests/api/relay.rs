@@ -177,17 +177,26 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
     let app = spawn_app().await;
     let (id, number) = neighborhood(&app).await;
     let phones: Vec<String> = (1..=119).map(|n| format!("+1555003{n:04}")).collect();
-    stream::iter(phones.iter().enumerate())
-        .map(|(n, phone)| {
-            let (app, id) = (&app, &id);
-            async move {
-                app.add_member_by_api(id, phone, &format!("Neighbor {}", n + 1))
-                    .await;
-            }
-        })
-        .buffer_unordered(8)
-        .collect::<Vec<()>>()
-        .await;
+    // In waves that each fill a Conversation before the next arrives: members added all at once
+    // spread over the Conversations opened for them (see `jobs::outbox::placement`), and this
+    // test wants shards of 50, 50 and 20.
+    let mut synced = 1;
+    for wave in [&phones[..49], &phones[49..99], &phones[99..]] {
+        stream::iter(wave.iter())
+            .map(|phone| {
+                let (app, id) = (&app, &id);
+                let n = phones.iter().position(|p| p == phone).unwrap_or_default();
+                async move {
+                    app.add_member_by_api(id, phone, &format!("Neighbor {}", n + 1))
+                        .await;
+                }
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<()>>()
+            .await;
+        synced += wave.len();
+        wait_until_synced(&app, &id, synced, Duration::from_secs(120)).await;
+    }
     let members = wait_until_synced(&app, &id, 120, Duration::from_secs(120)).await;
     app.wait_for_outbox_drained(&id, Duration::from_secs(60))
         .await;

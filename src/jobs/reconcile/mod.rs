@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::domain::member::{Member, Participant};
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::state::{AppState, TwilioAccount};
-use crate::store::StoreError;
+use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
 use plan::{
     Listed, Repair, ShardListing, busy, listing, participants_by_phone, plan, repaired, strays,
@@ -32,8 +32,6 @@ pub use report::{
 /// Long enough for a neighborhood of many shards on a slow Twilio; if it lapses anyway a second
 /// run only finds the first run's members pending and skips them.
 const LOCK_TTL: Duration = Duration::from_secs(120);
-/// Compare-and-set rounds for one member before it is reported as failed.
-const SAVE_ATTEMPTS: usize = 5;
 /// Neighborhoods read at once by the periodic run.
 const NEIGHBORHOOD_PAGE: usize = 100;
 /// The periodic run starts this long after startup at most (sooner for short periods): a deploy
@@ -170,59 +168,47 @@ async fn list_shards(
 }
 // ----- repairing --------------------------------------------------------------------------------
 
-/// Plans and saves one member's repair with compare-and-set, re-reading and re-planning when the
-/// record changed since it was read.
+/// Plans and saves one member's repair, planned again on the record as stored if it changed
+/// since it was read.
 async fn repair_member(
     state: &AppState,
     report: &mut SyncReport,
-    mut member: Member,
+    member: Member,
     found: &[Participant],
 ) -> Result<(), StoreError> {
-    for _ in 0..SAVE_ATTEMPTS {
-        let repair = plan(&member, found);
-        match &repair {
-            Repair::Nothing => return Ok(()),
-            Repair::Skip(reason) => {
-                report.skipped.push(skipped(&member, *reason));
-                return Ok(());
-            }
-            _ => {}
-        }
-        if save(state, &member, &repair).await? {
-            record(report, &member, &repair);
-            return Ok(());
-        }
-        match state
-            .store
-            .member(member.neighborhood_id, member.id)
-            .await?
-        {
-            Some(fresh) => member = fresh,
-            None => return Ok(()),
-        }
+    let mut planned = Repair::Nothing;
+    let mut seen = member.clone();
+    let saved = state
+        .store
+        .update_member(member.neighborhood_id, member.id, |current| {
+            planned = plan(current, found);
+            seen = current.clone();
+            Ok::<_, StoreError>(match &planned {
+                Repair::Nothing | Repair::Skip(_) => Vec::new(),
+                repair => {
+                    let (after, effects) = repaired(current, repair);
+                    *current = after;
+                    effects
+                }
+            })
+        })
+        .await;
+    match saved {
+        Ok(_) => match &planned {
+            Repair::Nothing => {}
+            Repair::Skip(reason) => report.skipped.push(skipped(&seen, *reason)),
+            repair => record(report, &seen, repair),
+        },
+        Err(UpdateError::NotFound) => {}
+        Err(UpdateError::Contended) => report.failed.push(FailedRepair {
+            member_id: Some(member.id),
+            phone: member.phone.as_str().to_owned(),
+            participant_sid: None,
+            error: "the member record kept changing".to_owned(),
+        }),
+        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => return Err(error),
     }
-    report.failed.push(FailedRepair {
-        member_id: Some(member.id),
-        phone: member.phone.as_str().to_owned(),
-        participant_sid: None,
-        error: "the member record kept changing".to_owned(),
-    });
     Ok(())
-}
-
-async fn save(state: &AppState, before: &Member, repair: &Repair) -> Result<bool, StoreError> {
-    let (after, effects) = repaired(before, repair);
-    if effects.is_empty() {
-        state
-            .store
-            .replace_members(before.neighborhood_id, &[(before, &after)])
-            .await
-    } else {
-        state
-            .store
-            .save_member_with_effects(Some(before), &after, &effects)
-            .await
-    }
 }
 
 /// Adds a saved repair to the report.
