@@ -474,3 +474,50 @@ async fn a_token_cannot_make_a_token_that_outlives_it_and_its_tokens_end_with_it
         "revoking the parent ends the child"
     );
 }
+
+/// Security finding 16: the deployment-wide index of roles is written after the member record; a
+/// stale entry (a failure between the two, or two changes interleaving) must grant nothing.
+#[tokio::test]
+async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "562").await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let (status, _) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
+    assert_eq!(status, 200);
+    let as_cara = Who::session(&app, CARA).await;
+    app.get(
+        &as_cara,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        200,
+    )
+    .await;
+    app.delete(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members/{cara}"),
+        200,
+    )
+    .await;
+
+    let phone = neighborhood_text::domain::phone::Phone::parse(CARA).expect("phone");
+    let stale = app.state.store.keys().phone_roles(&phone);
+    let mut redis = redis::Client::open(crate::helpers::redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let uuid = uuid::Uuid::parse_str(&id).expect("id");
+    redis::cmd("HSET")
+        .arg(&stale)
+        .arg(uuid.to_string())
+        .arg("captain")
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("written");
+
+    app.get(
+        &as_cara,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        403,
+    )
+    .await;
+}
