@@ -203,19 +203,15 @@ pub async fn admit_added_in_twilio(
             ))
         })
         .await;
-    match admitted {
-        Ok(Some(member)) => {
-            state
-                .store
-                .index_participant(neighborhood_id, &placed.participant_sid, member.id)
-                .await?;
-            Ok(Some(member))
-        }
-        Ok(None) => Ok(None),
-        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
-        // Kept changing: the periodic reconciliation with Twilio settles it.
-        Err(UpdateError::Contended | UpdateError::NotFound) => Ok(None),
-    }
+    // Kept changing: the periodic reconciliation with Twilio settles it.
+    let Some(Some(member)) = UpdateError::unless_gone(admitted)? else {
+        return Ok(None);
+    };
+    state
+        .store
+        .index_participant(neighborhood_id, &placed.participant_sid, member.id)
+        .await?;
+    Ok(Some(member))
 }
 
 /// What a captain changes about a member; `None` leaves it as it is.
@@ -494,8 +490,5 @@ async fn take_out_by_text(
             Ok::<_, StoreError>(take_out(member, status, reason.to_owned()))
         })
         .await;
-    match taken_out {
-        Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
-        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
-    }
+    UpdateError::unless_gone(taken_out).map(drop)
 }

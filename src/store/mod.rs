@@ -57,6 +57,19 @@ pub enum UpdateError<E> {
     Store(#[from] StoreError),
 }
 
+impl UpdateError<StoreError> {
+    /// For a change that may simply not happen: the record is gone, or others kept changing it
+    /// (a later run, or the reconciliation with Twilio, settles it). Only Redis failing is an
+    /// error then; `Ok(None)` says the change was not made.
+    pub fn unless_gone<T>(result: Result<T, Self>) -> Result<Option<T>, StoreError> {
+        match result {
+            Ok(done) => Ok(Some(done)),
+            Err(Self::NotFound | Self::Contended) => Ok(None),
+            Err(Self::Store(error) | Self::Rejected(error)) => Err(error),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Redis did not answer: down, unreachable, or too slow.

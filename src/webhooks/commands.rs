@@ -266,17 +266,13 @@ async fn set_muted(
             Ok::<_, StoreError>(Vec::new())
         })
         .await;
-    match changed {
-        Ok(update) if update.changed() => {
-            let action = if muted {
-                "member.mute"
-            } else {
-                "member.unmute"
-            };
-            audit(state, id, actor, action, format!("member:{}", member.id)).await;
-        }
-        Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => {}
-        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => return Err(error),
+    if UpdateError::unless_gone(changed)?.is_some_and(|update| update.changed()) {
+        let action = if muted {
+            "member.mute"
+        } else {
+            "member.unmute"
+        };
+        audit(state, id, actor, action, format!("member:{}", member.id)).await;
     }
     Ok(if muted {
         format!(

@@ -285,20 +285,16 @@ async fn participant_removed(
             Ok::<_, StoreError>(Vec::new())
         })
         .await;
-    match removed {
-        Ok(update) => {
-            audit(
-                state,
-                neighborhood_id,
-                "member.removed_in_twilio",
-                &update.after,
-            )
-            .await;
-            Ok(())
-        }
-        Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
-        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
+    if let Some(update) = UpdateError::unless_gone(removed)? {
+        audit(
+            state,
+            neighborhood_id,
+            "member.removed_in_twilio",
+            &update.after,
+        )
+        .await;
     }
+    Ok(())
 }
 
 async fn audit(state: &AppState, neighborhood_id: Uuid, action: &str, member: &Member) {

@@ -25,6 +25,14 @@ async fn neighborhood(app: &TestApp, area_code: &str) -> (String, String) {
     )
 }
 
+/// Adds a neighbor and makes them a captain; their member id.
+async fn add_captain(app: &TestApp, id: &str, phone: &str, name: &str) -> String {
+    let member_id = app.add_member_by_api(id, phone, name).await;
+    let (status, promoted) = patch(app, id, &member_id, json!({"role": "captain"})).await;
+    assert_eq!((status, promoted["role"].as_str()), (200, Some("captain")));
+    member_id
+}
+
 async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
     let listed = app
         .get(
@@ -84,9 +92,7 @@ async fn a_removed_captain_who_texts_join_waits_for_a_captain_even_when_joining_
  {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood(&app, "415").await;
-    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
-    let (status, promoted) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
-    assert_eq!((status, promoted["role"].as_str()), (200, Some("captain")));
+    let cara = add_captain(&app, &id, CARA, "Cara").await;
     let removed = app
         .delete(
             &Who::Admin,
@@ -170,12 +176,8 @@ async fn a_paused_member_who_texts_join_is_told_they_are_paused_and_stays_paused
 async fn the_owner_cannot_be_paused_or_muted_and_only_the_owner_pauses_a_captain() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "510").await;
-    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
-    let ben = app.add_member_by_api(&id, BEN, "Ben").await;
-    for captain in [&cara, &ben] {
-        let (status, _) = patch(&app, &id, captain, json!({"role": "captain"})).await;
-        assert_eq!(status, 200);
-    }
+    let cara = add_captain(&app, &id, CARA, "Cara").await;
+    let ben = add_captain(&app, &id, BEN, "Ben").await;
     let listed = app
         .get(
             &Who::Admin,
@@ -367,12 +369,8 @@ async fn a_token_stops_working_when_its_creator_is_demoted_removed_or_hands_the_
 {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "530").await;
-    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
-    let ben = app.add_member_by_api(&id, BEN, "Ben").await;
-    for captain in [&cara, &ben] {
-        let (status, _) = patch(&app, &id, captain, json!({"role": "captain"})).await;
-        assert_eq!(status, 200);
-    }
+    let cara = add_captain(&app, &id, CARA, "Cara").await;
+    let ben = add_captain(&app, &id, BEN, "Ben").await;
     let (status, by_cara) =
         token_of(&app, &Who::session(&app, CARA).await, &id, "captain", None).await;
     assert_eq!(status, 201, "{by_cara}");
@@ -481,9 +479,7 @@ async fn a_token_cannot_make_a_token_that_outlives_it_and_its_tokens_end_with_it
 async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "562").await;
-    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
-    let (status, _) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
-    assert_eq!(status, 200);
+    let cara = add_captain(&app, &id, CARA, "Cara").await;
     let as_cara = Who::session(&app, CARA).await;
     app.get(
         &as_cara,

@@ -289,10 +289,7 @@ async fn update_member(
             Ok::<_, StoreError>(Vec::new())
         })
         .await;
-    match updated {
-        Ok(_) | Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
-        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
-    }
+    UpdateError::unless_gone(updated).map(drop)
 }
 
 async fn send_sms(

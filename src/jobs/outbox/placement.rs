@@ -357,34 +357,33 @@ async fn record_placement(
     member_id: Uuid,
     placed: Participant,
 ) -> Result<(), StoreError> {
-    let recorded = state
-        .store
-        .update_member(neighborhood_id, member_id, |member| {
-            member.participant = Some(placed.clone());
-            Ok::<_, StoreError>(if member.status == MemberStatus::Active {
-                member.sync = SyncState::Done;
-                Vec::new()
-            } else {
-                member.sync = SyncState::Pending;
-                vec![Effect::RemoveParticipant {
-                    member_id,
-                    conversation_sid: placed.conversation_sid.clone(),
-                    participant_sid: placed.participant_sid.clone(),
-                }]
+    let recorded = UpdateError::unless_gone(
+        state
+            .store
+            .update_member(neighborhood_id, member_id, |member| {
+                member.participant = Some(placed.clone());
+                Ok::<_, StoreError>(if member.status == MemberStatus::Active {
+                    member.sync = SyncState::Done;
+                    Vec::new()
+                } else {
+                    member.sync = SyncState::Pending;
+                    vec![Effect::RemoveParticipant {
+                        member_id,
+                        conversation_sid: placed.conversation_sid.clone(),
+                        participant_sid: placed.participant_sid.clone(),
+                    }]
+                })
             })
-        })
-        .await;
-    match recorded {
-        Ok(_) => {
-            state
-                .store
-                .index_participant(neighborhood_id, &placed.participant_sid, member_id)
-                .await
-        }
-        // Deleted meanwhile, or kept changing: the periodic reconciliation finds the participant.
-        Err(UpdateError::NotFound | UpdateError::Contended) => Ok(()),
-        Err(UpdateError::Store(error) | UpdateError::Rejected(error)) => Err(error),
+            .await,
+    )?;
+    // Deleted meanwhile, or kept changing: the periodic reconciliation finds the participant.
+    if recorded.is_some() {
+        state
+            .store
+            .index_participant(neighborhood_id, &placed.participant_sid, member_id)
+            .await?;
     }
+    Ok(())
 }
 
 /// Where the member's (phone, neighborhood number) pair is bound now, according to Twilio.
