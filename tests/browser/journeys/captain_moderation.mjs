@@ -1,5 +1,6 @@
 // A captain on a phone runs a neighborhood day to day: sees the API's own message when a request
-// is refused (a bad area code, an empty announcement), denies a join request, removes a member
+// is refused (a bad area code, an empty announcement), denies a join request, blocks a phone
+// (its next request is refused politely and reaches no captain), removes a member
 // with a private notice, turns announcements-only on (a member's text then goes to the captains,
 // not the group) and posts an announcement that reaches the remaining members.
 
@@ -10,6 +11,7 @@ import {
 const BEN = '+15550400002';
 const CARA = '+15550400003';
 const DAN = '+15550400004';
+const EVE = '+15550400005';
 
 /** Texts `to` from the simulated phone `from` through the emulator's control API. */
 async function text(from, to, body) {
@@ -29,6 +31,7 @@ export default async function captainModeration({ browser }) {
     expect(added.status, `adding ${name}: ${JSON.stringify(added.body)}`).toBe(202);
   }
   expect((await text(DAN, neighborhood.phone_number, 'JOIN Dan')).outcome, 'Dan asks by text').toBe('sms_webhook');
+  expect((await text(EVE, neighborhood.phone_number, 'JOIN Eve')).outcome, 'Eve asks by text').toBe('sms_webhook');
 
   // ---- sign in ----
   const captain = await newPage(browser, { viewport: PHONE });
@@ -67,6 +70,18 @@ export default async function captainModeration({ browser }) {
   await expect(danRequest, 'Dan among the denied').toContainText(/Decided.* by \+1 555 000 0001/);
   const inboxes = await sandboxTab(captain.context());
   await expect(inboxItems(inboxes, DAN).filter({ hasText: 'could not add you this time' }), "Dan's polite no").toHaveCount(1);
+
+  // ---- block: Eve's phone is refused from now on, politely, and no captain is told ----
+  await captain.getByRole('combobox', { name: 'Show' }).selectOption('pending');
+  captain.once('dialog', (dialog) => dialog.accept());
+  await captain.getByRole('button', { name: "Block Eve's phone" }).click();
+  await expect(captain.getByText("Eve's request is denied."), 'the block denies the request').toBeVisible();
+  const blocked = await api('GET', `/api/v1/neighborhoods/${id}/blocked-phones`);
+  expect(blocked.body.items.map((item) => item.phone).join(','), 'the blocked phones').toBe(EVE);
+  await text(EVE, neighborhood.phone_number, 'JOIN Eve');
+  await expect(inboxItems(inboxes, EVE).filter({ hasText: 'cannot take a request to join' }), "Eve's polite no").toHaveCount(1);
+  const requests = await api('GET', `/api/v1/neighborhoods/${id}/join-requests?state=pending`);
+  expect(requests.body.items.length, 'no new request from Eve').toBe(0);
 
   // ---- remove, with a notice only Cara gets ----
   await captain.getByRole('link', { name: 'Members' }).click();
