@@ -20,13 +20,15 @@ use futures::StreamExt;
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt};
+use uuid::Uuid;
 
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
 use crate::state::AppState;
-use crate::store::StoreError;
 use crate::store::audit::AuditEntry;
 use crate::store::import::ImportWrite;
+use crate::store::member_changes::write_in_rounds;
+use crate::store::{Store, StoreError};
 use columns::{Candidate, ColumnWarning, Columns, Refusal};
 use plan::{Change, Context, Names, Record};
 
@@ -38,8 +40,6 @@ pub const MAX_ROWS: u32 = 20_000;
 pub const BATCH: usize = 500;
 /// Rows listed in a report; the counts always cover every row.
 pub const MAX_LISTED: usize = 1_000;
-/// How often a batch's rows are decided again when someone changed them meanwhile.
-const ATTEMPTS: usize = 3;
 
 /// How an import runs.
 #[derive(Debug, Clone)]
@@ -404,40 +404,41 @@ impl Import<'_> {
             Entry::Read(candidate) => Some(candidate),
             Entry::Refused { .. } => None,
         };
-        for _ in 0..ATTEMPTS {
-            if pending.is_empty() {
-                break;
-            }
-            let read: Vec<&Candidate> = pending.iter().filter_map(|&i| candidate(i)).collect();
+        let (state, neighborhood, options) = (self.state, self.neighborhood, &self.options);
+        let names = std::mem::take(&mut self.names);
+        let round = |(mut names, mut outcomes): (Names, Vec<Option<RowReport>>),
+                     rows: Vec<usize>| async move {
+            let read: Vec<&Candidate> = rows.iter().filter_map(|&i| candidate(i)).collect();
             let phones: Vec<&Phone> = read.iter().map(|c| &c.phone).collect();
             let stored = store.stored_for_phones(neighborhood_id, &phones).await?;
             let context = Context {
-                neighborhood: self.neighborhood,
-                attest_consent: self.options.attest_consent,
-                actor: &self.options.actor,
-                ip: &self.options.ip,
+                neighborhood,
+                attest_consent: options.attest_consent,
+                actor: &options.actor,
+                ip: &options.ip,
                 now: OffsetDateTime::now_utc(),
             };
             let mut changes: Vec<Change> = read
                 .iter()
                 .zip(stored)
-                .map(|(candidate, stored)| plan::plan(candidate, stored, &mut self.names, &context))
+                .map(|(candidate, stored)| plan::plan(candidate, stored, &mut names, &context))
                 .collect();
-            let made = if self.options.dry_run {
+            let made = if options.dry_run {
                 vec![true; changes.len()]
             } else {
-                self.write(&mut changes).await?
+                write(&state.store, neighborhood_id, &mut changes).await?
             };
-            let mut again = Vec::new();
-            for ((index, change), made) in pending.iter().zip(&changes).zip(made) {
-                if made {
+            for ((index, change), made) in rows.iter().zip(&changes).zip(&made) {
+                if *made {
                     outcomes[*index] = candidate(*index).map(|c| report_of(c, change));
-                } else {
-                    again.push(*index);
                 }
             }
-            pending = again;
-        }
+            Ok::<_, StoreError>(((names, outcomes), made))
+        };
+        let ((names, written), pending) =
+            write_in_rounds((names, outcomes), pending, round).await?;
+        self.names = names;
+        let mut outcomes = written;
         for index in pending {
             // Someone kept changing these phones while we wrote: nothing of them was written.
             outcomes[index] = candidate(index).map(|c| RowReport {
@@ -456,37 +457,6 @@ impl Import<'_> {
             self.imported_through = Some(last_row);
         }
         Ok(())
-    }
-
-    /// Writes the batch's changes (numbering new requests first); answers which were made.
-    async fn write(&self, changes: &mut [Change]) -> Result<Vec<bool>, StoreError> {
-        let store = &self.state.store;
-        let id = self.neighborhood.id;
-        let new_requests = changes
-            .iter()
-            .filter(|c| matches!(c, Change::AddRequest(_)))
-            .count() as u64;
-        if new_requests > 0 {
-            let mut number = store.reserve_join_request_numbers(id, new_requests).await?;
-            for change in changes.iter_mut() {
-                if let Change::AddRequest(request) = change {
-                    request.number = number;
-                    number += 1;
-                }
-            }
-        }
-        let writes: Vec<(usize, ImportWrite)> = changes
-            .iter()
-            .enumerate()
-            .filter_map(|(index, change)| Some((index, write_of(change)?)))
-            .collect();
-        let to_write: Vec<ImportWrite> = writes.iter().map(|(_, write)| *write).collect();
-        let written = store.write_import_batch(id, &to_write).await?;
-        let mut made = vec![true; changes.len()];
-        for ((index, _), written) in writes.iter().zip(written) {
-            made[*index] = written;
-        }
-        Ok(made)
     }
 
     fn count(&mut self, outcome: RowReport) {
@@ -518,6 +488,35 @@ fn write_of(change: &Change) -> Option<ImportWrite<'_>> {
         Change::UpdateRequest { before, after, .. } => ImportWrite::Request { before, after },
         Change::Unchanged { .. } | Change::Rejected { .. } => return None,
     })
+}
+
+/// Writes the batch's changes (numbering new requests first); answers which were made.
+async fn write(store: &Store, id: Uuid, changes: &mut [Change]) -> Result<Vec<bool>, StoreError> {
+    let new_requests = changes
+        .iter()
+        .filter(|c| matches!(c, Change::AddRequest(_)))
+        .count() as u64;
+    if new_requests > 0 {
+        let mut number = store.reserve_join_request_numbers(id, new_requests).await?;
+        for change in changes.iter_mut() {
+            if let Change::AddRequest(request) = change {
+                request.number = number;
+                number += 1;
+            }
+        }
+    }
+    let writes: Vec<(usize, ImportWrite)> = changes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, change)| Some((index, write_of(change)?)))
+        .collect();
+    let to_write: Vec<ImportWrite> = writes.iter().map(|(_, write)| *write).collect();
+    let written = store.write_import_batch(id, &to_write).await?;
+    let mut made = vec![true; changes.len()];
+    for ((index, _), written) in writes.iter().zip(written) {
+        made[*index] = written;
+    }
+    Ok(made)
 }
 
 fn report_of(candidate: &Candidate, change: &Change) -> RowReport {

@@ -54,6 +54,35 @@ impl<T> RosterChange<T> {
 /// webhooks and captains may all change one member at the same moment.
 const ATTEMPTS: usize = 10;
 
+/// Writes many members in rounds, for a batch decided against what is stored: `round` gets the
+/// rows still to write (their indexes) and the caller's `carried` state, reads what is stored for
+/// them, decides and writes them together, and says which were written. The others (changed by
+/// another writer since they were read) go round again, a few times. Answers the state and the
+/// rows never written.
+pub async fn write_in_rounds<S, E, F>(
+    mut carried: S,
+    mut pending: Vec<usize>,
+    mut round: impl FnMut(S, Vec<usize>) -> F,
+) -> Result<(S, Vec<usize>), E>
+where
+    F: Future<Output = Result<(S, Vec<bool>), E>>,
+{
+    for _ in 0..ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let (back, written) = round(carried, pending.clone()).await?;
+        carried = back;
+        pending = pending
+            .iter()
+            .zip(written)
+            .filter(|(_, written)| !written)
+            .map(|(row, _)| *row)
+            .collect();
+    }
+    Ok((carried, pending))
+}
+
 impl Store {
     /// Changes one member: `change` gets the record as stored, edits it and returns the effects to
     /// queue with it, or refuses. It may run more than once (after a conflicting write), so it

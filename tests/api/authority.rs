@@ -176,7 +176,7 @@ async fn a_paused_member_who_texts_join_is_told_they_are_paused_and_stays_paused
 async fn the_owner_cannot_be_paused_or_muted_and_only_the_owner_pauses_a_captain() {
     let app = spawn_sandbox_app().await;
     let (id, _) = neighborhood(&app, "510").await;
-    let cara = add_captain(&app, &id, CARA, "Cara").await;
+    add_captain(&app, &id, CARA, "Cara").await;
     let ben = add_captain(&app, &id, BEN, "Ben").await;
     let listed = app
         .get(
