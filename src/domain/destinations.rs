@@ -51,7 +51,7 @@ impl SmsCountries {
 
     /// Whether a text to `phone` may be sent.
     pub fn allows(&self, phone: &Phone) -> bool {
-        country_of(phone).is_some_and(|country| self.0.iter().any(|c| *c == country))
+        country_of(phone).is_some_and(|country| self.0.contains(&country))
     }
 }
 
