@@ -15,6 +15,7 @@ use super::error::statuses::SignedIn;
 use crate::auth::principal::Principal;
 use crate::auth::session;
 use crate::auth::tokens;
+use crate::domain::access::ApiToken;
 use crate::state::AppState;
 
 /// A token's last use is written at most this often, so busy integrations do not write per call.
@@ -65,20 +66,32 @@ async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<Principa
         .await
         .map_err(ApiError::<SignedIn>::from)?;
     let now = OffsetDateTime::now_utc();
-    let Some(mut token) = token
-        .filter(|token| tokens::constant_time_eq(&token.secret_hash, &hash) && token.is_live(now))
-    else {
-        return Err(ApiError::<SignedIn>::unauthorized(
-            "The API token is unknown, revoked or expired.",
+    let refused = || {
+        ApiError::<SignedIn>::unauthorized(
+            "The API token is unknown, revoked or expired, or whoever made it no longer holds its role.",
         )
-        .into());
+        .into()
     };
+    let Some(token) = token.filter(|token| tokens::constant_time_eq(&token.secret_hash, &hash))
+    else {
+        return Err(refused());
+    };
+    if !tokens::still_authorized(&state.store, &token, now)
+        .await
+        .map_err(ApiError::<SignedIn>::from)?
+    {
+        return Err(refused());
+    }
     if token
         .last_used_at
         .is_none_or(|used| now - used > LAST_USED_RESOLUTION)
     {
-        token.last_used_at = Some(now);
-        if let Err(error) = state.store.save_api_token(&token).await {
+        let used = ApiToken {
+            last_used_at: Some(now),
+            ..token.clone()
+        };
+        // Only over the token as read: a revocation that landed meanwhile stays.
+        if let Err(error) = state.store.replace_api_token(&token, &used).await {
             tracing::warn!(%error, "token last-use time not recorded");
         }
     }

@@ -174,6 +174,19 @@ impl TokensApi {
             }
             (None, _) => Some(TokenScope::Platform),
         };
+        // A token made by a token never outlives it (and, made by it, ends with it).
+        let expires_at = match principal {
+            Principal::Token { token: parent } => {
+                match tokens::child_expiry(parent, body.expires_at) {
+                    Ok(at) => at,
+                    Err(rule) => {
+                        errors.add("expires_at", rule);
+                        None
+                    }
+                }
+            }
+            Principal::Session { .. } => body.expires_at,
+        };
         errors.finish()?;
         let Some(scope) = scope else {
             return Err(ApiError::internal_message(
@@ -200,14 +213,8 @@ impl TokensApi {
         {
             return Err(ApiError::not_found("neighborhood"));
         }
-        let (token, secret) = tokens::mint(
-            &state.store,
-            &name,
-            scope,
-            principal.actor(),
-            body.expires_at,
-        )
-        .await?;
+        let (token, secret) =
+            tokens::mint(&state.store, &name, scope, principal.actor(), expires_at).await?;
         let neighborhood = match scope {
             TokenScope::Neighborhood {
                 neighborhood_id, ..

@@ -93,6 +93,16 @@ return {'locked_now', tonumber(ARGV[5]), warn}",
     )
 });
 
+/// Replaces a stored token only if it is still exactly as read.
+static REPLACE_TOKEN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1",
+    )
+});
+
 impl Store {
     // ----- platform admins ---------------------------------------------------------------------
 
@@ -383,6 +393,24 @@ impl Store {
     }
 
     /// Saves a token's changed fields (revocation, last use).
+    /// Writes `after` over `before` only if the token is still stored exactly as `before`; false
+    /// when it changed meanwhile (revoked, say), which is then kept.
+    pub async fn replace_api_token(
+        &self,
+        before: &ApiToken,
+        after: &ApiToken,
+    ) -> Result<bool, StoreError> {
+        let mut invocation = REPLACE_TOKEN.key(self.keys.api_tokens());
+        invocation
+            .arg(before.id.to_string())
+            .arg(encode(before))
+            .arg(encode(after));
+        let mut conn = self.connection();
+        // A compare-and-set: repeating it after a lost answer would only report a conflict.
+        let replaced: i64 = invocation.invoke_async(&mut conn).await?;
+        Ok(replaced == 1)
+    }
+
     pub async fn save_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
         let json = encode(token);
         self.retrying_once(|mut conn| {

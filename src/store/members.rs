@@ -38,6 +38,23 @@ return 1",
     )
 });
 
+/// A member's record by phone, in one step.
+static MEMBER_BY_PHONE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+return redis.call('HGET', KEYS[2], id)",
+    )
+});
+
+/// What authorization reads of a member record.
+#[derive(serde::Deserialize)]
+struct RoleOfMember {
+    role: Role,
+    status: MemberStatus,
+}
+
 impl Store {
     /// Stores a new member; false when the phone is a member already.
     pub async fn insert_member(&self, member: &Member) -> Result<bool, StoreError> {
@@ -219,25 +236,27 @@ impl Store {
         Ok(replaced == 1)
     }
 
-    /// The role `phone` holds as an active member of a neighborhood.
+    /// The role `phone` holds as an active member of a neighborhood, read from the member record
+    /// itself, in one step: what authorizes a request is never a stale copy (the deployment-wide
+    /// `phone-roles` index, written after the record, only says where to look).
     pub async fn role_in(
         &self,
         neighborhood_id: Uuid,
         phone: &Phone,
     ) -> Result<Option<Role>, StoreError> {
-        let role: Option<String> = self
+        let json: Option<String> = self
             .retrying_once(|mut conn| {
-                let key = self.keys.phone_roles(phone);
-                async move {
-                    redis::cmd("HGET")
-                        .arg(key)
-                        .arg(neighborhood_id.to_string())
-                        .query_async(&mut conn)
-                        .await
-                }
+                let mut invocation = MEMBER_BY_PHONE.key(self.keys.member_phones(neighborhood_id));
+                invocation
+                    .key(self.keys.members(neighborhood_id))
+                    .arg(phone.as_str());
+                async move { invocation.invoke_async(&mut conn).await }
             })
             .await?;
-        Ok(role.and_then(|role| serde_json::from_value(serde_json::Value::String(role)).ok()))
+        let member: Option<RoleOfMember> = json.and_then(|json| serde_json::from_str(&json).ok());
+        Ok(member
+            .filter(|member| member.status == MemberStatus::Active)
+            .map(|member| member.role))
     }
 
     /// Every neighborhood where `phone` is an active member, with its role there.

@@ -327,3 +327,197 @@ async fn a_blocked_phone_is_refused_politely_by_text_and_on_the_web_and_no_capta
     text_arrives(&app, SAM, "is with the captains").await;
     assert_eq!(requests_of(&app, id, SAM).await.len(), 1);
 }
+
+/// A token a captain made as `as_who`, with `role`; its secret.
+async fn token_of(
+    app: &TestApp,
+    as_who: &Who,
+    id: &str,
+    role: &str,
+    expires_at: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({"name": "sync", "neighborhood_id": id, "role": role});
+    if let Some(at) = expires_at {
+        body["expires_at"] = json!(at);
+    }
+    json_of(
+        app.client(as_who)
+            .post(app.url("/api/v1/tokens"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await
+}
+
+/// The status of listing the members with `secret`.
+async fn members_with(app: &TestApp, id: &str, secret: &str) -> u16 {
+    app.client(&Who::token(secret))
+        .get(app.url(&format!("/api/v1/neighborhoods/{id}/members")))
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_token_stops_working_when_its_creator_is_demoted_removed_or_hands_the_neighborhood_over()
+{
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "530").await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let ben = app.add_member_by_api(&id, BEN, "Ben").await;
+    for captain in [&cara, &ben] {
+        let (status, _) = patch(&app, &id, captain, json!({"role": "captain"})).await;
+        assert_eq!(status, 200);
+    }
+    let (status, by_cara) =
+        token_of(&app, &Who::session(&app, CARA).await, &id, "captain", None).await;
+    assert_eq!(status, 201, "{by_cara}");
+    let (status, by_ben) =
+        token_of(&app, &Who::session(&app, BEN).await, &id, "captain", None).await;
+    assert_eq!(status, 201, "{by_ben}");
+    let (status, by_owner) =
+        token_of(&app, &Who::session(&app, OWNER).await, &id, "owner", None).await;
+    assert_eq!(status, 201, "{by_owner}");
+    for made in [&by_cara, &by_ben, &by_owner] {
+        assert_eq!(
+            members_with(&app, &id, made["secret"].as_str().expect("secret")).await,
+            200
+        );
+    }
+
+    let (status, _) = patch(&app, &id, &cara, json!({"role": "member"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        members_with(&app, &id, by_cara["secret"].as_str().expect("secret")).await,
+        401,
+        "Cara is no longer a captain"
+    );
+    app.delete(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members/{ben}"),
+        200,
+    )
+    .await;
+    assert_eq!(
+        members_with(&app, &id, by_ben["secret"].as_str().expect("secret")).await,
+        401,
+        "Ben was removed"
+    );
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/ownership"),
+        &json!({"member_id": cara}),
+        200,
+    )
+    .await;
+    assert_eq!(
+        members_with(&app, &id, by_owner["secret"].as_str().expect("secret")).await,
+        401,
+        "Olive handed the neighborhood over"
+    );
+}
+
+#[tokio::test]
+async fn a_token_cannot_make_a_token_that_outlives_it_and_its_tokens_end_with_it() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "559").await;
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    let next_week = (time::OffsetDateTime::now_utc() + time::Duration::days(7))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    let (status, parent) = token_of(
+        &app,
+        &Who::session(&app, OWNER).await,
+        &id,
+        "captain",
+        Some(&tomorrow),
+    )
+    .await;
+    assert_eq!(status, 201, "{parent}");
+    let as_parent = Who::token(parent["secret"].as_str().expect("secret"));
+
+    let (status, refused) = token_of(&app, &as_parent, &id, "captain", Some(&next_week)).await;
+    assert_eq!(
+        (status, refused["details"][0]["field"].as_str()),
+        (400, Some("expires_at")),
+        "{refused}"
+    );
+    let (status, refused) = token_of(&app, &as_parent, &id, "owner", None).await;
+    assert_eq!(status, 403, "not above its own role: {refused}");
+    let (status, child) = token_of(&app, &as_parent, &id, "captain", None).await;
+    assert_eq!(status, 201, "{child}");
+    assert_eq!(
+        child["token"]["expires_at"], parent["token"]["expires_at"],
+        "no later than its parent"
+    );
+    let child_secret = child["secret"].as_str().expect("secret");
+    assert_eq!(members_with(&app, &id, child_secret).await, 200);
+
+    app.delete(
+        &Who::Admin,
+        &format!(
+            "/api/v1/tokens/{}",
+            parent["token"]["id"].as_str().expect("id")
+        ),
+        200,
+    )
+    .await;
+    assert_eq!(
+        members_with(&app, &id, child_secret).await,
+        401,
+        "revoking the parent ends the child"
+    );
+}
+
+/// Security finding 16: the deployment-wide index of roles is written after the member record; a
+/// stale entry (a failure between the two, or two changes interleaving) must grant nothing.
+#[tokio::test]
+async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "562").await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let (status, _) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
+    assert_eq!(status, 200);
+    let as_cara = Who::session(&app, CARA).await;
+    app.get(
+        &as_cara,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        200,
+    )
+    .await;
+    app.delete(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members/{cara}"),
+        200,
+    )
+    .await;
+
+    let phone = neighborhood_text::domain::phone::Phone::parse(CARA).expect("phone");
+    let stale = app.state.store.keys().phone_roles(&phone);
+    let mut redis = redis::Client::open(crate::helpers::redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let uuid = uuid::Uuid::parse_str(&id).expect("id");
+    redis::cmd("HSET")
+        .arg(&stale)
+        .arg(uuid.to_string())
+        .arg("captain")
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("written");
+
+    app.get(
+        &as_cara,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        403,
+    )
+    .await;
+}

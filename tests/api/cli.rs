@@ -327,3 +327,59 @@ async fn admin_create_is_idempotent_and_prints_a_working_token_each_time() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--phone"));
 }
+
+/// A catch-up link's code opens the group's history: the request log names the path without it.
+/// The real binary, logging as in production, so no other test's logging is in the way.
+#[tokio::test]
+async fn catch_up_codes_never_appear_in_request_logs() {
+    let mut command = command(&["serve"]);
+    command.envs([
+        ("NT_BIND", "127.0.0.1:0".to_owned()),
+        ("NT_LOG_FORMAT", "json".to_owned()),
+        ("NT_LOG", "trace".to_owned()),
+        ("NT_REDIS_URL", redis_url()),
+        ("NT_REDIS_PREFIX", unique_prefix()),
+    ]);
+    let mut child = command.spawn().expect("binary starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut logged = String::new();
+    let mut port = None;
+    let id = uuid::Uuid::now_v7();
+    let code = "K7Q2ZXW9PLMB";
+    let redacted = [
+        format!("/history/{id}/-"),
+        format!("/api/v1/neighborhoods/{id}/catch-up/-"),
+    ];
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            logged.push_str(&line);
+            logged.push('\n');
+            if port.is_none()
+                && let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+                && entry["message"] == "listening"
+            {
+                port = entry["port"].as_u64();
+                let base = format!("http://127.0.0.1:{}", port.unwrap_or_default());
+                for path in [
+                    format!("/history/{id}/{code}"),
+                    format!("/api/v1/neighborhoods/{id}/catch-up/{code}"),
+                ] {
+                    reqwest::get(format!("{base}{path}")).await.expect("sent");
+                }
+            }
+            if redacted.iter().all(|path| logged.contains(path.as_str())) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "both requests in the log, with the code replaced:\n{logged}"
+    );
+    assert!(
+        !logged.contains(code),
+        "a catch-up code reached the log:\n{logged}"
+    );
+}

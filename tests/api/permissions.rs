@@ -106,7 +106,8 @@ async fn token_client(app: &TestApp, scope: TokenScope) -> (Uuid, reqwest::Clien
         &app.state.store,
         "matrix",
         scope,
-        "test".into(),
+        // The bootstrap kind of token: nobody's role can end its authority here.
+        "cli".into(),
         None,
     )
     .await

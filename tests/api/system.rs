@@ -181,6 +181,11 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
         // Credentials: every operation that needs them can refuse them (401, 403) and needs
         // Redis to check them (503); a public one never answers 401.
         match policy::access_for(id).expect("in the policy table") {
+            // `/metrics` is public unless the operator sets NT_METRICS_TOKEN; then a request
+            // without it gets 401 (security finding 19).
+            Access::Public if id == "metrics" => {
+                assert!(statuses.contains(&401), "{id} lists {statuses:?}")
+            }
             Access::Public => assert!(!statuses.contains(&401), "{id} lists {statuses:?}"),
             _ => {
                 for status in [401, 403, 503] {
