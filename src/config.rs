@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
+use crate::domain::client_ip::TrustedProxies;
 use crate::domain::costs::PriceTable;
+use crate::domain::destinations::SmsCountries;
 use crate::secret::{RedisUrl, Secret};
 
 /// The `neighborhood-text` command line.
@@ -252,6 +254,28 @@ pub struct Settings {
     /// Unset: the connection's peer address (right when nothing sits in front).
     #[arg(long, env = "NT_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+
+    /// Addresses and CIDR ranges of the proxies in front (comma-separated). Only a request from
+    /// one of them may name the client in `NT_CLIENT_IP_HEADER`; a list header such as
+    /// `X-Forwarded-For` is read from the right, skipping these. The default, loopback and
+    /// private ranges, fits Fly.io (`Fly-Client-IP`) and a Kubernetes ingress.
+    #[arg(long, env = "NT_TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Countries 1:1 texts (codes, welcomes, invitations, notices) may go to: ISO codes,
+    /// comma-separated. A phone elsewhere cannot join or be added, and no text is sent to it.
+    #[arg(long, env = "NT_SMS_COUNTRIES", default_value = "US,CA", value_parser = SmsCountries::parse)]
+    pub sms_countries: SmsCountries,
+
+    /// 1:1 texts (join codes, welcomes, invitations, notices) one neighborhood may send per UTC
+    /// day. Past it they are dropped until midnight UTC and the captains are told once.
+    #[arg(long, env = "NT_DAILY_TEXTS_PER_NEIGHBORHOOD", default_value = "500", value_parser = WholeNumber::count("NT_DAILY_TEXTS_PER_NEIGHBORHOOD", 1, 1_000_000).parser::<u64>())]
+    pub daily_texts_per_neighborhood: u64,
+
+    /// 1:1 texts the whole deployment may send per UTC day, every neighborhood together. Past it
+    /// they are dropped until midnight UTC and the platform admins are told once.
+    #[arg(long, env = "NT_DAILY_TEXTS_PER_DEPLOYMENT", default_value = "5000", value_parser = WholeNumber::count("NT_DAILY_TEXTS_PER_DEPLOYMENT", 1, 10_000_000).parser::<u64>())]
+    pub daily_texts_per_deployment: u64,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info` or `neighborhood_text=debug,info`).
     #[arg(long, env = "NT_LOG", default_value = "info", value_parser = parse_log_filter)]

@@ -116,19 +116,27 @@ impl AppState {
         self.public_url("webhooks/twilio/sms")
     }
 
-    /// The client's address: the configured proxy header (`NT_CLIENT_IP_HEADER`) when set,
-    /// otherwise the connection's peer.
+    /// The client's address: the connection's peer, or, when the peer is a trusted proxy
+    /// (`NT_TRUSTED_PROXIES`), what it says in `NT_CLIENT_IP_HEADER`, read from the right.
     pub fn client_ip(&self, request: &poem::Request) -> String {
-        let from_header = self.settings.client_ip_header.as_deref().and_then(|name| {
-            let value = request.headers().get(name)?.to_str().ok()?;
-            value.split(',').next().map(|first| first.trim().to_owned())
-        });
-        from_header.filter(|ip| !ip.is_empty()).unwrap_or_else(|| {
-            match request.remote_addr().as_socket_addr() {
-                Some(addr) => addr.ip().to_string(),
-                None => "unknown".to_owned(),
-            }
-        })
+        let Some(peer) = request.remote_addr().as_socket_addr().map(|addr| addr.ip()) else {
+            return "unknown".to_owned();
+        };
+        let header = self
+            .settings
+            .client_ip_header
+            .as_deref()
+            .and_then(|name| request.headers().get(name)?.to_str().ok());
+        self.settings
+            .trusted_proxies
+            .client(peer, header)
+            .to_string()
+    }
+
+    /// What per-IP rate limits count for this request: the client's address, or its /64 for
+    /// IPv6.
+    pub fn client_rate_subject(&self, request: &poem::Request) -> String {
+        crate::domain::client_ip::rate_subject(&self.client_ip(request))
     }
 
     /// An absolute URL under `NT_PUBLIC_URL` (which may itself have a path).

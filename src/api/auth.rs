@@ -8,14 +8,14 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::statuses::{JsonBody, RateLimited, SignedIn, Unavailable};
-use super::error::{ApiError, ErrorCode, FieldErrors};
+use super::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use super::security::Auth;
 use crate::auth::principal::Principal;
 use crate::auth::session;
 use crate::domain::access::TokenScope;
 use crate::domain::member::Role;
 use crate::domain::phone::Phone;
-use crate::services::codes;
+use crate::services::{codes, sending};
 use crate::state::AppState;
 use crate::store::auth::{SignInCheck, WrongCodeCeiling};
 use crate::store::rate_limits::{self, RateDecision, RateLimit};
@@ -164,10 +164,16 @@ impl AuthApi {
         body: Json<CodeRequestIn>,
     ) -> Result<CodeResponse, ApiError<(JsonBody, RateLimited, Unavailable)>> {
         let phone = parse_phone("phone", &body.0.phone)?;
+        if !sending::country_allowed(&state, &phone) {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "phone".to_owned(),
+                message: sending::country_refusal(&state),
+            }]));
+        }
         enforce(
             &state,
             &rate_limits::LOGIN_CODES_PER_IP,
-            &state.client_ip(request),
+            &state.client_rate_subject(request),
         )
         .await?;
         // Strangers can use up a phone's limit and trip its lock; a device that once held the
@@ -212,7 +218,7 @@ impl AuthApi {
         body: Json<SessionIn>,
     ) -> Result<SessionResponse, ApiError<(JsonBody, RateLimited, Unavailable)>> {
         let phone = parse_phone("phone", &body.0.phone)?;
-        let ip = state.client_ip(request);
+        let ip = state.client_rate_subject(request);
         enforce(&state, &rate_limits::CODE_CHECKS_PER_IP, &ip).await?;
         enforce(
             &state,

@@ -77,6 +77,9 @@ pub enum ErrorCode {
     InviteOnly,
     /// The captains blocked this phone from asking to join.
     PhoneBlocked,
+    /// The neighborhood cannot text more codes for now (its daily cap on 1:1 texts, or its
+    /// monthly budget, is reached); try again tomorrow.
+    TextsPaused,
     /// The phone number already belongs to another neighborhood.
     NumberTaken,
     /// The Twilio account does not own the phone number given.
@@ -474,6 +477,15 @@ impl<S> From<FileError> for ApiError<S> {
                 Self::conflict(ErrorCode::Conflict, "This phone is already in the group.")
             }
             FileError::InviteOnly => Self::invite_only(),
+            FileError::Country(message) => Self::validation(vec![FieldError {
+                field: "phone".to_owned(),
+                message,
+            }]),
+            FileError::TextsPaused => ErrorResponse::Unavailable(body(
+                ErrorCode::TextsPaused,
+                "This neighborhood cannot text more codes today. Please try again tomorrow, or ask a neighbor in the group to tell a captain.",
+            ))
+            .into(),
             FileError::Blocked => ErrorResponse::Forbidden(body(
                 ErrorCode::PhoneBlocked,
                 "This phone cannot ask to join this neighborhood.",

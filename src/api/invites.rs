@@ -19,6 +19,7 @@ use crate::auth::policy;
 use crate::domain::member::MemberStatus;
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::services::sending;
 use crate::state::AppState;
 use crate::store::outbox::Effect;
 use crate::store::rate_limits::{self, RateDecision};
@@ -127,7 +128,13 @@ impl InvitesApi {
             .phones
             .iter()
             .enumerate()
-            .filter_map(|(n, phone)| errors.check(&format!("phones[{n}]"), Phone::parse(phone)))
+            .filter_map(|(n, phone)| {
+                let phone = errors.check(&format!("phones[{n}]"), Phone::parse(phone))?;
+                if !sending::country_allowed(&state, &phone) {
+                    errors.add(&format!("phones[{n}]"), sending::country_refusal(&state));
+                }
+                Some(phone)
+            })
             .collect();
         errors.finish()?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;

@@ -206,7 +206,12 @@ impl JoinApi {
         };
         errors.finish()?;
         let ip = state.client_ip(request);
-        enforce(&state, &rate_limits::JOIN_REQUESTS_PER_IP, &ip).await?;
+        enforce(
+            &state,
+            &rate_limits::JOIN_REQUESTS_PER_IP,
+            &state.client_rate_subject(request),
+        )
+        .await?;
         enforce(
             &state,
             &rate_limits::JOIN_REQUESTS_PER_PHONE,
@@ -247,7 +252,7 @@ impl JoinApi {
         enforce(
             &state,
             &rate_limits::CODE_CHECKS_PER_IP,
-            &state.client_ip(request),
+            &state.client_rate_subject(request),
         )
         .await?;
         let invalid = || {

@@ -26,7 +26,7 @@ use crate::domain::member::{
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
 use crate::services::members::{self, MemberChanges, NewMember, Transfer};
-use crate::services::neighborhoods;
+use crate::services::{neighborhoods, sending};
 use crate::state::AppState;
 use crate::store::member_changes::MemberUpdate;
 
@@ -355,6 +355,12 @@ impl MembersApi {
         let grant = policy::authorize(&state, auth.principal(), "add_member", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let phone = errors.check("phone", Phone::parse(&body.0.phone));
+        if phone
+            .as_ref()
+            .is_some_and(|phone| !sending::country_allowed(&state, phone))
+        {
+            errors.add("phone", sending::country_refusal(&state));
+        }
         let name = errors.check("display_name", DisplayName::parse(&body.0.display_name));
         let address = errors
             .check("address", street_address(body.0.address.as_deref()))

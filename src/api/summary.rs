@@ -15,7 +15,9 @@ use crate::domain::join_request::JoinState;
 use crate::domain::member::{MemberStatus, SyncState};
 use crate::jobs::outbox::SHARD_CAPACITY;
 use crate::services::provisioning::ProvisionError;
+use crate::services::sending;
 use crate::state::AppState;
+use crate::store::daily_texts::Scope;
 
 pub struct SummaryApi;
 
@@ -38,6 +40,23 @@ pub struct SummaryOut {
     pub sync_pending: u32,
     /// Members whose change Twilio kept refusing (a captain can retry).
     pub sync_failed: u32,
+    /// The 1:1 texts (join codes, welcomes, invitations, notices) sent today, and their cap.
+    pub texts_today: TextsTodayOut,
+}
+
+/// Today's 1:1 texts against the daily caps (`NT_DAILY_TEXTS_PER_NEIGHBORHOOD`,
+/// `NT_DAILY_TEXTS_PER_DEPLOYMENT`), counted per UTC day.
+#[derive(Debug, Object, PartialEq, Eq)]
+pub struct TextsTodayOut {
+    /// 1:1 texts this neighborhood sent today (UTC).
+    pub sent: u64,
+    /// How many it may send per day.
+    pub cap: u64,
+    /// True once the cap refused a text today: no more 1:1 texts (join codes included) go out
+    /// until midnight UTC. Group texts are not affected.
+    pub paused: bool,
+    /// True once the deployment's cap, across all neighborhoods, refused a text today.
+    pub deployment_paused: bool,
 }
 
 #[derive(ApiResponse)]
@@ -70,10 +89,13 @@ impl SummaryApi {
             .get_neighborhood(id.0)
             .await?
             .ok_or(ProvisionError::NotFound)?;
-        let (members, requests, counts) = tokio::try_join!(
+        let today = sending::today();
+        let (members, requests, counts, (sent, paused), (_, deployment_paused)) = tokio::try_join!(
             state.store.members(id.0),
             state.store.join_requests(id.0),
             state.store.shard_counts(id.0),
+            state.store.daily_texts(Scope::Neighborhood(id.0), &today),
+            state.store.daily_texts(Scope::Deployment, &today),
         )?;
         let count = |keep: &dyn Fn(&crate::domain::member::Member) -> bool| {
             members.iter().filter(|member| keep(member)).count() as u32
@@ -91,6 +113,12 @@ impl SummaryApi {
             groups,
             sync_pending: count(&|member| member.sync == SyncState::Pending),
             sync_failed: count(&|member| matches!(member.sync, SyncState::Failed { .. })),
+            texts_today: TextsTodayOut {
+                sent,
+                cap: state.settings.daily_texts_per_neighborhood,
+                paused,
+                deployment_paused,
+            },
         })))
     }
 }

@@ -3,7 +3,9 @@
 pub mod access;
 pub mod announcement;
 pub mod catch_up;
+pub mod client_ip;
 pub mod costs;
+pub mod destinations;
 pub mod join_questions;
 pub mod join_request;
 pub mod keywords;

@@ -313,6 +313,22 @@ impl Import<'_> {
                 },
                 Ok(cells) => match columns.candidate(row, &cells) {
                     Err(refusal) => Entry::Refused { row, refusal },
+                    // A phone outside `NT_SMS_COUNTRIES` could never be texted: refused here,
+                    // so a spreadsheet cannot fill the group with premium-rate numbers.
+                    Ok(candidate)
+                        if !crate::services::sending::country_allowed(
+                            self.state,
+                            &candidate.phone,
+                        ) =>
+                    {
+                        Entry::Refused {
+                            row,
+                            refusal: Refusal {
+                                reason: crate::services::sending::country_refusal(self.state),
+                                phone: Some(candidate.phone),
+                            },
+                        }
+                    }
                     Ok(candidate) => match first_row_of.get(&candidate.phone) {
                         Some(first) => Entry::Refused {
                             row,

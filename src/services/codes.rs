@@ -88,6 +88,10 @@ async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String)
         tracing::error!("a code could not be sent: no Twilio account is configured");
         return;
     };
+    // The last guard: whatever asked for it, no code goes outside `NT_SMS_COUNTRIES`.
+    if crate::services::sending::clear_country(state, &to).is_err() {
+        return;
+    }
     let sender = match &from {
         Some(number) => SmsSender::Number(number.clone().into()),
         None => SmsSender::MessagingService(twilio.messaging_service_sid.clone()),

@@ -428,6 +428,19 @@ pub async fn budget_changed(
     Ok(())
 }
 
+/// Whether the neighborhood's month so far costs more than its budget (no budget: never).
+/// Join codes stop then: each one is a text someone outside the group triggers.
+pub async fn month_over_budget(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+) -> Result<bool, StoreError> {
+    if neighborhood.monthly_budget.is_none() {
+        return Ok(false);
+    }
+    let (current, _) = this_month(state, neighborhood).await?;
+    Ok(over_budget(current.bill.total, neighborhood.monthly_budget))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
 use crate::services::codes;
 use crate::services::neighborhoods::{self, NeighborhoodError};
-use crate::services::{members, texts};
+use crate::services::{costs, members, sending, texts};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::join_requests::{Advance, MemberChange};
@@ -326,6 +326,14 @@ pub enum FileError {
     /// The `invite_only` policy, and no invitation for this phone.
     #[error("the neighborhood takes members by invitation only")]
     InviteOnly,
+    /// The phone is outside the countries texts may go to (`NT_SMS_COUNTRIES`).
+    /// Carries the sentence for the neighbor.
+    #[error("the phone is outside the countries we text")]
+    Country(String),
+    /// The neighborhood cannot text a code now: its daily cap on 1:1 texts is reached (or the
+    /// deployment's), or its month is over budget.
+    #[error("the neighborhood's codes are paused")]
+    TextsPaused,
     #[error(transparent)]
     Decision(#[from] DecisionError),
     #[error(transparent)]
@@ -341,6 +349,9 @@ pub async fn file(
     neighborhood: &Neighborhood,
     asking: Asking,
 ) -> Result<JoinRequest, FileError> {
+    if !sending::country_allowed(state, &asking.phone) {
+        return Err(FileError::Country(sending::country_refusal(state)));
+    }
     if state
         .store
         .blocked_phone(neighborhood.id, &asking.phone)
@@ -480,7 +491,19 @@ async fn send_join_code(
     state: &AppState,
     neighborhood: &Neighborhood,
     request: &JoinRequest,
-) -> Result<(), StoreError> {
+) -> Result<(), FileError> {
+    // Each code is a text a stranger triggers: none once the month is over budget, and each one
+    // counts against the day's caps.
+    if costs::month_over_budget(state, neighborhood).await? {
+        return Err(FileError::TextsPaused);
+    }
+    match sending::clear(state, neighborhood.id, &request.phone).await? {
+        Ok(()) => {}
+        Err(sending::Refusal::Country) => {
+            return Err(FileError::Country(sending::country_refusal(state)));
+        }
+        Err(_) => return Err(FileError::TextsPaused),
+    }
     let code = codes::new_code();
     let hash = codes::hash(state.session_key.expose(), &request.phone, &code);
     state

@@ -10,4 +10,5 @@ pub mod members;
 pub mod neighborhoods;
 pub mod provisioning;
 pub mod relay;
+pub mod sending;
 pub mod texts;

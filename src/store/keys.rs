@@ -46,6 +46,17 @@ impl Keys {
         format!("{}:rate:{name}:{subject}", self.prefix)
     }
 
+    /// 1:1 texts one neighborhood sent on one UTC day (`date`: `YYYY-MM-DD`), and beside it
+    /// (`:tripped`) whether its daily cap has refused one yet, so the captains are told once.
+    pub fn daily_texts(&self, id: Uuid, date: &str) -> String {
+        format!("{}:{{nb:{}}}:texts:{date}", self.prefix, id.simple())
+    }
+
+    /// 1:1 texts the whole deployment sent on one UTC day, same shape.
+    pub fn deployment_daily_texts(&self, date: &str) -> String {
+        format!("{}:{{global}}:texts:{date}", self.prefix)
+    }
+
     /// Which neighborhood holds a phone number: one number is never shared (Twilio error 50416).
     pub fn number_claim(&self, number: &Phone) -> String {
         format!("{}:{{global}}:number:{}", self.prefix, number.as_str())

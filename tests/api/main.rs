@@ -27,5 +27,6 @@ mod sandbox;
 mod sandbox_conformance;
 mod signin;
 mod system;
+mod toll_fraud;
 mod twilio_client;
 mod webhooks;

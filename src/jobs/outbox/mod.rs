@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::domain::member::{Member, MemberStatus, SyncState};
+use crate::domain::phone::Phone;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::outbox::{Effect, OutboxEntry};
 use crate::store::{StoreError, UpdateError};
@@ -302,6 +303,15 @@ async fn send_sms(
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(());
     };
+    // The last guard: a phone outside `NT_SMS_COUNTRIES`, or a day past its cap, drops the text
+    // (warned and counted there); retrying would not change the answer.
+    let cleared = match Phone::parse(to) {
+        Ok(phone) => crate::services::sending::clear(state, neighborhood_id, &phone).await?,
+        Err(_) => Err(crate::services::sending::Refusal::Country),
+    };
+    if cleared.is_err() {
+        return Ok(());
+    }
     let request = SendSms {
         to: to.to_owned(),
         from: SmsSender::Number(neighborhood.phone_number.into()),

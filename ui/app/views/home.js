@@ -4,6 +4,17 @@ import { api, errorText } from '../api.js';
 import { h, phoneText } from '../dom.js';
 import { costText } from '../money.js';
 
+/** "12 of 500 one-to-one texts today", or why none go out until midnight UTC. */
+export function textsTodayText(today) {
+  if (today.paused) {
+    return `Daily limit of ${today.cap} one-to-one texts reached: join codes and welcomes resume at midnight UTC`;
+  }
+  if (today.deployment_paused) {
+    return 'The service reached its daily limit of one-to-one texts: join codes and welcomes resume at midnight UTC';
+  }
+  return `${today.sent} of ${today.cap} one-to-one texts today`;
+}
+
 /** "73 of 100 SMS places in 2 groups" */
 export function placesText(summary) {
   const groups = summary.groups === 1 ? '1 group' : `${summary.groups} groups`;
@@ -30,6 +41,9 @@ async function neighborhoodCard(neighborhood) {
         ? h('a', { href: `#/n/${neighborhood.id}/requests` }, plural(summary.pending_requests, 'join request', 'join requests'))
         : 'No join requests'),
       h('dt', {}, 'Texting'), h('dd', {}, placesText(summary)),
+      h('dt', {}, 'Today'), h('dd', {}, summary.texts_today.paused || summary.texts_today.deployment_paused
+        ? h('span', { class: 'badge warn' }, textsTodayText(summary.texts_today))
+        : textsTodayText(summary.texts_today)),
     );
     try {
       const costs = await api(`neighborhoods/${neighborhood.id}/costs`);
