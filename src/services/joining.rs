@@ -353,8 +353,12 @@ pub async fn file(
         .store
         .member_by_phone(neighborhood.id, &asking.phone)
         .await?;
+    // Finding 14: on the web, an active member's phone is answered like anyone's, so the form
+    // tells no one who is in the group; the member is told by text instead (below).
+    let member_on_the_web = former.as_ref().map(|m| m.status) == Some(MemberStatus::Active)
+        && matches!(asking.asked, Asked::Web { .. });
     match former.as_ref().map(|m| m.status) {
-        Some(MemberStatus::Active) => return Err(FileError::AlreadyMember),
+        Some(MemberStatus::Active) if !member_on_the_web => return Err(FileError::AlreadyMember),
         // Paused by a captain: only a captain's resume lets them back.
         Some(MemberStatus::Paused) => return Err(FileError::Paused),
         _ => {}
@@ -388,6 +392,9 @@ pub async fn file(
         return Err(FileError::InviteOnly);
     }
     let now = OffsetDateTime::now_utc();
+    if member_on_the_web {
+        return Ok(already_in(state, neighborhood, asking, now));
+    }
     let (channel, consent) = match &asking.asked {
         Asked::Web { ip, .. } => (
             if invited {
@@ -447,6 +454,48 @@ pub async fn file(
         Asked::Text { .. } | Asked::Back { .. } => {
             Ok(confirmed(state, neighborhood, &stored).await?)
         }
+    }
+}
+
+/// The answer to a web request for a phone already in the group (finding 14): the same
+/// "we texted you a code" request any neighbor gets, never stored (its id verifies nothing, and a
+/// wrong id answers like a wrong code), while the member's phone gets a note instead of a code:
+/// if they asked themselves they learn they are in; if someone else used their number, they
+/// learn that, and the asker learns nothing. The per-phone limit on join requests, checked before
+/// this, bounds these notes like it bounds codes.
+fn already_in(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    asking: Asking,
+    now: OffsetDateTime,
+) -> JoinRequest {
+    tokio::spawn(codes::send_already_in_note(
+        state.clone(),
+        asking.phone.clone(),
+        neighborhood.phone_number.clone(),
+        neighborhood.name.as_str().to_owned(),
+    ));
+    JoinRequest {
+        id: Uuid::now_v7(),
+        number: 0,
+        neighborhood_id: neighborhood.id,
+        phone: asking.phone,
+        name: asking.name,
+        address: None,
+        answers: BTreeMap::new(),
+        channel: JoinChannel::Web,
+        state: JoinState::PendingVerification,
+        consent: Consent {
+            text: String::new(),
+            at: now,
+            ip: None,
+            message_sid: None,
+        },
+        created_at: now,
+        decided_by: None,
+        decided_at: None,
+        member_id: None,
+        previously: None,
     }
 }
 

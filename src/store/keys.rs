@@ -21,6 +21,13 @@ impl Keys {
         }
     }
 
+    /// The prefix a sandbox instance uses in place of the configured `prefix`: whatever the
+    /// sandbox seeds (its platform admin, tokens, simulated data) never lands in the keyspace a
+    /// production instance on the same Redis and prefix reads (finding 5).
+    pub fn sandbox_prefix(prefix: &str) -> String {
+        format!("{prefix}:sandbox")
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }

@@ -296,7 +296,7 @@ async fn expired_codes_and_ended_sessions_are_refused() {
     );
     let mut conn = redis().await;
     let sessions: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:{{global}}:session:*", app.prefix))
+        .arg(format!("{}:{{global}}:session:*", app.keys_prefix))
         .query_async(&mut conn)
         .await
         .expect("keys");

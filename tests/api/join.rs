@@ -560,3 +560,51 @@ async fn an_expired_code_no_longer_confirms_the_phone() {
 
     assert_eq!(body["code"], "invalid_code");
 }
+
+/// Finding 14: the join form does not tell anyone whether a phone is in the group. A member's
+/// phone gets the same 202 and "we texted you a code" as a stranger's; the member's phone gets a
+/// note instead of a code, and the answer's id confirms nothing (a wrong id answers like a wrong
+/// code). No request reaches the captains.
+#[tokio::test]
+async fn the_join_form_does_not_reveal_membership() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let stranger = ask(
+        &app,
+        &slug,
+        &json!({"name": "Stan", "phone": NEIGHBOR, "consent": true}),
+        202,
+    )
+    .await;
+    let member = ask(
+        &app,
+        &slug,
+        &json!({"name": "Olive", "phone": OWNER, "consent": true}),
+        202,
+    )
+    .await;
+    assert_eq!(member["state"], stranger["state"]);
+    assert_eq!(member["message"], stranger["message"]);
+    assert_eq!(
+        member.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+        stranger.as_object().map(|o| o.keys().collect::<Vec<_>>())
+    );
+    app.wait_for_text(OWNER, "You are already in").await;
+    let wrong = app
+        .post(
+            &Who::Anonymous,
+            &format!("/api/v1/join/{slug}/verify"),
+            &json!({"request_id": member["request_id"], "code": "000001"}),
+            400,
+        )
+        .await;
+    assert_eq!(wrong["code"], "invalid_code");
+    let requests = join_requests(&app, &id, "").await;
+    let phones: Vec<_> = requests["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["phone"].clone())
+        .collect();
+    assert!(!phones.contains(&json!(OWNER)), "{requests}");
+}
