@@ -332,10 +332,25 @@ pub enum FileError {
     Store(#[from] StoreError),
 }
 
-/// Files a join request, whichever way it came in. A phone with an open request gets that
-/// request back, never a second one. A request on the web waits for the code texted to its phone
-/// (sent from here); one by text is confirmed at once, reaching the captains (or, under the
-/// `open` policy, approved).
+/// How long a request waits for its phone's code before it is deleted (finding 9): the code's
+/// lifetime and a margin, so a request whose code was just sent never vanishes under its
+/// neighbor, and a flood of unconfirmed requests does not pile up.
+pub const UNVERIFIED_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Deletes the neighborhood's requests left unverified past [`UNVERIFIED_LIFETIME`].
+pub async fn expire_unverified(state: &AppState, neighborhood_id: Uuid) -> Result<(), StoreError> {
+    let before = OffsetDateTime::now_utc() - UNVERIFIED_LIFETIME;
+    state
+        .store
+        .expire_unverified_join_requests(neighborhood_id, before)
+        .await?;
+    Ok(())
+}
+
+/// Files a join request, whichever way it came in. A phone with a verified open request gets
+/// that request back, never a second one; an unverified one gets this one's fields (finding 9).
+/// A request on the web waits for the code texted to its phone (sent from here); one by text is
+/// confirmed at once, reaching the captains (or, under the `open` policy, approved).
 pub async fn file(
     state: &AppState,
     neighborhood: &Neighborhood,
@@ -439,6 +454,7 @@ pub async fn file(
         member_id: None,
         previously,
     };
+    expire_unverified(state, neighborhood.id).await?;
     let id = state.store.insert_join_request(&new).await?;
     let Some(stored) = state.store.join_request(neighborhood.id, id).await? else {
         return Ok(new);

@@ -199,6 +199,15 @@ impl Keys {
         format!("{}:{{nb:{}}}:open-join-requests", self.prefix, id.simple())
     }
 
+    /// Unverified join requests by creation time: sorted set request id -> ms, so they expire.
+    pub fn unverified_join_requests(&self, id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:unverified-join-requests",
+            self.prefix,
+            id.simple()
+        )
+    }
+
     /// The counter behind join requests' short numbers (`#12`).
     pub fn join_request_numbers(&self, id: Uuid) -> String {
         format!(
