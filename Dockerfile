@@ -55,8 +55,11 @@ RUN groupadd --system --gid 10001 nt \
 
 COPY --from=builder /out/neighborhood-text /usr/local/bin/neighborhood-text
 
+# NT_SANDBOX=off: an image run without Twilio settings never becomes an open sandbox
+# (run it with -e NT_SANDBOX=on to try the sandbox in a container on purpose).
 ENV NT_BIND=0.0.0.0:8080 \
-    NT_LOG_FORMAT=json
+    NT_LOG_FORMAT=json \
+    NT_SANDBOX=off
 
 USER 10001:10001
 EXPOSE 8080

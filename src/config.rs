@@ -459,8 +459,24 @@ impl Settings {
                 "NT_TWILIO_API_BASE is set without NT_TWILIO_ACCOUNT_SID: a stand-in for Twilio needs the account it emulates (and NT_TWILIO_AUTH_TOKEN)."
                     .into(),
             )),
+            (SandboxMode::Auto, None) if !self.sandbox_is_local() => Err(ConfigError(format!(
+                "no Twilio account is configured and NT_SANDBOX=auto, but NT_PUBLIC_URL ({}) or NT_BIND ({}) is not a loopback http address: refusing sandbox mode (its emulator is open to anyone) on a public host. Set NT_SANDBOX=off and the NT_TWILIO_* settings for production, or NT_SANDBOX=on to run the sandbox there on purpose.",
+                self.public_url, self.bind
+            ))),
             (_, None) => Ok(TwilioMode::Sandbox),
         }
+    }
+
+    /// Whether this instance is only reachable from this machine: a plain-http loopback public
+    /// URL and a loopback bind address (finding 5: `auto` never turns a public host into a sandbox).
+    fn sandbox_is_local(&self) -> bool {
+        let url_is_loopback = match self.public_url.host() {
+            Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        self.public_url.scheme() == "http" && url_is_loopback && self.bind.ip().is_loopback()
     }
 
     pub fn redis_timeout(&self) -> Duration {

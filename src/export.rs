@@ -296,7 +296,7 @@ fn join_request_row(request: &JoinRequest, questions: &[JoinQuestion], captain_v
         Some(request.number.to_string()),
         Some(request.name.as_str().to_owned()),
         private(Some(request.phone.as_str().to_owned())),
-        request.address.clone(),
+        private(request.address.clone()),
         label(&request.channel),
         label(&request.state),
         Some(request.consent.text.clone()),
@@ -311,7 +311,7 @@ fn join_request_row(request: &JoinRequest, questions: &[JoinQuestion], captain_v
     row.extend(
         questions
             .iter()
-            .map(|question| request.answers.get(&question.text).cloned()),
+            .map(|question| private(request.answers.get(&question.text).cloned())),
     );
     row
 }

@@ -24,6 +24,7 @@ use crate::sandbox::{self, Emulator, EmulatorConfig};
 use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::Store;
+use crate::store::keys::Keys;
 use crate::telemetry;
 use crate::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
 use crate::ui;
@@ -83,11 +84,12 @@ impl App {
                 .set_port(Some(port))
                 .map_err(|()| anyhow::anyhow!("NT_PUBLIC_URL cannot take a port"))?;
         }
-        let store = Store::connect(
-            &settings.redis_url,
-            &settings.redis_prefix,
-            settings.redis_timeout(),
-        )?;
+        // Sandbox data lives under a prefix of its own, never in a production keyspace.
+        let key_prefix = match mode {
+            TwilioMode::Sandbox => Keys::sandbox_prefix(&settings.redis_prefix),
+            _ => settings.redis_prefix.clone(),
+        };
+        let store = Store::connect(&settings.redis_url, &key_prefix, settings.redis_timeout())?;
         let public_base = settings
             .public_url
             .as_str()
@@ -115,7 +117,7 @@ impl App {
                 let self_address = format!("http://{}", loopback(settings.bind, port));
                 let emulator = Emulator::new(
                     store.clone(),
-                    &settings.redis_prefix,
+                    &key_prefix,
                     EmulatorConfig {
                         account_sid: account.account_sid.clone(),
                         auth_token: account.auth_token.clone(),
@@ -197,7 +199,6 @@ impl App {
             (Some(emulator), _) => {
                 tracing::warn!(
                     account_sid = emulator.account_sid(),
-                    auth_token = emulator.auth_token().expose(),
                     emulator = %self.state.public_url("sandbox/twilio"),
                     phones = %self.state.public_url("sandbox"),
                     "sandbox mode: no real SMS is sent; Twilio is emulated and phones are simulated"

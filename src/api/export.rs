@@ -101,8 +101,8 @@ impl ExportApi {
     /// `address`, `channel` (`web`, `sms`, `invite`, `import`), `state`, `consent_text` (the
     /// exact text agreed to), `consent_at`, `consent_ip` (web requests), `consent_message_sid`
     /// (texted requests), `created_at`, `decided_by` (who approved or denied), `decided_at`,
-    /// `member_id`, then one column per join question. For moderators `phone` and
-    /// `consent_ip` are empty.
+    /// `member_id`, then one column per join question. For moderators `phone`, `address`,
+    /// `consent_ip` and the answers are empty.
     #[oai(
         path = "/:id/export/join-requests",
         method = "get",

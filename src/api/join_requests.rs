@@ -35,10 +35,10 @@ pub struct JoinRequestOut {
     pub name: String,
     /// Their phone, for captains and the owner only.
     pub phone: Option<String>,
-    /// Their address, if given.
+    /// Their address, if given; captains and the owner only, like a member's.
     pub address: Option<String>,
-    /// Their answers to the join questions, by question text.
-    pub answers: BTreeMap<String, String>,
+    /// Their answers to the join questions, by question text; captains and the owner only.
+    pub answers: Option<BTreeMap<String, String>>,
     /// How they asked.
     pub channel: JoinChannel,
     /// Where it stands.
@@ -148,14 +148,16 @@ enum DenyResponse {
     Ok(Json<JoinRequestOut>),
 }
 
-fn to_out(request: &JoinRequest, show_phone: bool) -> JoinRequestOut {
+/// A request as `grant`'s holder may see it: `captain_view` (finding 13) shows the phone, the
+/// address and the answers, which are for captains and up only, as a member's are.
+fn to_out(request: &JoinRequest, captain_view: bool) -> JoinRequestOut {
     JoinRequestOut {
         id: request.id,
         number: request.number,
         name: request.name.as_str().to_owned(),
-        phone: show_phone.then(|| request.phone.as_str().to_owned()),
-        address: request.address.clone(),
-        answers: request.answers.clone(),
+        phone: captain_view.then(|| request.phone.as_str().to_owned()),
+        address: captain_view.then(|| request.address.clone()).flatten(),
+        answers: captain_view.then(|| request.answers.clone()),
         channel: request.channel,
         state: request.state,
         consent_text: request.consent.text.clone(),
@@ -188,6 +190,7 @@ impl JoinRequestsApi {
         let grant =
             policy::authorize(&state, auth.principal(), "list_join_requests", Some(id.0)).await?;
         let show_phone = policy::may_see_phones(&grant);
+        joining::expire_unverified(&state, id.0).await?;
         let items = state
             .store
             .join_requests(id.0)

@@ -291,12 +291,13 @@ impl Admission {
     }
 }
 
-/// Whether `name` is used by one of `members` other than `except` (letter case aside).
+/// Whether `name` is used by one of `members` other than `except` (compared by [`name_key`]).
 pub fn name_in_use(members: &[Member], except: Option<Uuid>) -> impl Fn(&str) -> bool + '_ {
     move |name| {
-        members.iter().any(|member| {
-            Some(member.id) != except && member.display_name.as_str().eq_ignore_ascii_case(name)
-        })
+        let key = name_key(name);
+        members
+            .iter()
+            .any(|member| Some(member.id) != except && member.display_name.key() == key)
     }
 }
 
@@ -387,13 +388,18 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub const MAX_CHARS: usize = 40;
 
-    /// This name, or `name 2`, `name 3`, ... whichever none of `others` has (ignoring case).
+    /// This name, or `name 2`, `name 3`, ... whichever none of `others` has (compared by
+    /// [`name_key`]).
     pub fn unique_among(self, others: &[&Member]) -> DisplayName {
         self.unique_where(|candidate| {
-            others
-                .iter()
-                .any(|member| member.display_name.as_str().eq_ignore_ascii_case(candidate))
+            let key = name_key(candidate);
+            others.iter().any(|member| member.display_name.key() == key)
         })
+    }
+
+    /// What this name is compared by for uniqueness: see [`name_key`].
+    pub fn key(&self) -> String {
+        name_key(&self.0)
     }
 
     /// This name, or `name 2`, `name 3`, ... whichever is not `taken`. For callers that keep
@@ -423,7 +429,20 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return Err(ParseError("A name is one line of text.".into()));
         }
+        if name.chars().any(is_invisible) {
+            return Err(ParseError(
+                "A name cannot hold invisible characters (zero-width, direction marks or the like)."
+                    .into(),
+            ));
+        }
         Ok(Self(name))
+    }
+
+    /// A name read back from Redis: one stored before invisible characters were refused loads
+    /// with them dropped rather than making its member unreadable.
+    fn stored(value: &str) -> Result<Self, ParseError> {
+        let visible: String = value.chars().filter(|c| !is_invisible(*c)).collect();
+        Self::parse(&visible)
     }
 
     pub fn as_str(&self) -> &str {
@@ -435,8 +454,100 @@ impl TryFrom<String> for DisplayName {
     type Error = ParseError;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::stored(&value)
     }
+}
+
+/// Characters a name must not hold (finding 18): Unicode format characters (category Cf:
+/// zero-width spaces and joiners, bidi embeddings, overrides and isolates, the BOM, invisible
+/// operators, tag characters) and private-use characters (Co), which render as anything. From
+/// a table: the standard library has no general category (unassigned code points, Cn, pass).
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{0600}'..='\u{0605}'
+        | '\u{061C}'
+        | '\u{06DD}'
+        | '\u{070F}'
+        | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}'
+        | '\u{115F}'..='\u{1160}'
+        | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}'
+        | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}'
+        | '\u{E000}'..='\u{F8FF}'
+        | '\u{F0000}'..='\u{10FFFF}'
+    )
+}
+
+/// Letters that look alike, each with the ASCII letter it folds to (lowercase forms: a name is
+/// lowercased first). Accented Latin letters, then Cyrillic and Greek look-alikes. `i`, `l`,
+/// `1` and `|` all fold to `l`, since a capital I and a small l are one glyph in many fonts.
+const LOOK_ALIKES: &[(char, &str)] = &[
+    ('a', "àáâãäåāăąǎаα"),
+    ('b', "вβ"),
+    ('c', "çćĉċčсϲ"),
+    ('d', "ďđԁ"),
+    ('e', "èéêëēĕėęěеёεє"),
+    ('g', "ĝğġģɡ"),
+    ('h', "ĥħһнη"),
+    ('j', "ĵј"),
+    ('k', "ķкκ"),
+    ('l', "iìíîïĩīĭįıіїιĺļľŀłӏ1|"),
+    ('m', "мμ"),
+    ('n', "ñńņňŉ"),
+    ('o', "òóôõöøōŏőǒоο0"),
+    ('p', "рρ"),
+    ('q', "ԛ"),
+    ('r', "ŕŗř"),
+    ('s', "śŝşšșѕ"),
+    ('t', "ţťŧțтτ"),
+    ('u', "ùúûüũūŭůűųǔυ"),
+    ('v', "ν"),
+    ('w', "ŵԝ"),
+    ('x', "хχ"),
+    ('y', "ýÿŷу"),
+    ('z', "źżžζ"),
+];
+
+/// The key display names are compared by for uniqueness (finding 18), so that "Аna R." (with a
+/// Cyrillic А), "ana r." and "Ána R." are one name: fullwidth forms to ASCII, letter case
+/// folded, combining accents dropped, look-alike letters folded ([`LOOK_ALIKES`]), then `rn`
+/// to `m` and `vv` to `w`. A small table in the spirit of the UTS #39 skeleton, not all of it:
+/// the `unicode-security` crate is not in the offline registry. Only for comparing; a name is
+/// shown as typed.
+pub fn name_key(name: &str) -> String {
+    let mut key = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        };
+        for lower in c.to_lowercase() {
+            if matches!(lower, '\u{0300}'..='\u{036F}') || is_invisible(lower) {
+                continue;
+            }
+            let folded = LOOK_ALIKES
+                .iter()
+                .find(|(_, alikes)| alikes.contains(lower))
+                .map_or(lower, |(ascii, _)| *ascii);
+            key.push(folded);
+        }
+    }
+    key.replace("rn", "m").replace("vv", "w")
 }
 
 impl From<DisplayName> for String {
@@ -502,5 +613,72 @@ mod tests {
         );
         assert!(DisplayName::parse(" ").is_err());
         assert!(DisplayName::parse(&"a".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn display_names_refuse_invisible_characters() {
+        for name in [
+            "Ana\u{200B} R.",      // zero-width space
+            "Ana\u{202E}.R",       // right-to-left override
+            "\u{2066}Ana\u{2069}", // isolates
+            "Ana\u{200D}",         // zero-width joiner
+            "\u{FEFF}Ana",         // byte order mark
+            "Ana\u{E000}",         // private use
+            "Ana\u{E0041}",        // tag character
+        ] {
+            assert!(DisplayName::parse(name).is_err(), "{name:?}");
+        }
+        // Letters of every script are welcome.
+        for name in ["Zoë", "Ольга", "李小龍", "عائشة", "José María"] {
+            assert!(DisplayName::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_stored_name_with_invisible_characters_still_loads_without_them() {
+        let name: DisplayName = serde_json::from_str("\"Ana\u{200B} R.\"").expect("loads");
+        assert_eq!(name.as_str(), "Ana R.");
+    }
+
+    #[test]
+    fn names_are_compared_by_a_confusable_folded_key() {
+        let captain = "Ana R.";
+        for alike in [
+            "ana r.",
+            "ANA R.",
+            "\u{0410}na R.",        // Cyrillic capital A
+            "An\u{0430} R.",        // Cyrillic small a
+            "\u{0391}na R.",        // Greek capital alpha
+            "Ána R.",               // precomposed accent
+            "A\u{0301}na R.",       // combining accent
+            "\u{FF21}\u{FF4E}a R.", // fullwidth
+        ] {
+            assert_eq!(name_key(alike), name_key(captain), "{alike}");
+        }
+        assert_eq!(name_key("Bill"), name_key("BiII"));
+        assert_eq!(name_key("Kim"), name_key("Kirn"));
+        assert_eq!(name_key("Olga"), name_key("0lga"));
+        assert_ne!(name_key("Ana R."), name_key("Ana B."));
+        assert_ne!(name_key("Ann"), name_key("Anna"));
+    }
+
+    #[test]
+    fn a_look_alike_name_is_made_unique_or_refused() {
+        let captain = Member::joining(
+            Uuid::now_v7(),
+            Phone::parse("+15550001234").expect("phone"),
+            DisplayName::parse("Ana R.").expect("name"),
+            Role::Captain,
+        );
+        let impostor = DisplayName::parse("\u{0410}na R.").expect("name");
+        assert_eq!(
+            impostor.clone().unique_among(&[&captain]).as_str(),
+            "\u{0410}na R. 2"
+        );
+        let members = [captain];
+        assert!(name_in_use(&members, None)(impostor.as_str()));
+        assert!(!name_in_use(&members, Some(members[0].id))(
+            impostor.as_str()
+        ));
     }
 }

@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use super::columns::Candidate;
 use crate::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState};
-use crate::domain::member::{Admission, ConsentRecord, DisplayName, Member, MemberStatus};
+use crate::domain::member::{
+    Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_key,
+};
 use crate::domain::neighborhood::Neighborhood;
 use crate::services::members;
 pub use crate::store::import::Stored;
@@ -76,14 +78,14 @@ pub enum Change {
     },
 }
 
-/// The display names members use (lowercased), kept up to date as rows are planned so that new
+/// The display names members use (by their `name_key`), kept up to date as rows are planned so that new
 /// and renamed members get a name no other member has, as joining does.
 #[derive(Debug, Clone, Default)]
 pub struct Names(HashSet<String>);
 
 impl Names {
     pub fn new(names: impl IntoIterator<Item = String>) -> Self {
-        Self(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
+        Self(names.into_iter().map(|n| name_key(&n)).collect())
     }
 
     /// The name `wanted` becomes for a member called `current` (None: a new member).
@@ -92,17 +94,16 @@ impl Names {
             return wanted.clone();
         }
         wanted.clone().unique_where(|candidate| {
-            let candidate = candidate.to_ascii_lowercase();
-            self.0.contains(&candidate)
-                && current.is_none_or(|current| current.as_str().to_ascii_lowercase() != candidate)
+            let candidate = name_key(candidate);
+            self.0.contains(&candidate) && current.is_none_or(|current| current.key() != candidate)
         })
     }
 
     fn rename(&mut self, old: Option<&DisplayName>, new: &DisplayName) {
         if let Some(old) = old {
-            self.0.remove(&old.as_str().to_ascii_lowercase());
+            self.0.remove(&old.key());
         }
-        self.0.insert(new.as_str().to_ascii_lowercase());
+        self.0.insert(new.key());
     }
 }
 

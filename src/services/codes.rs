@@ -83,6 +83,19 @@ pub async fn send_join_code(
     deliver(&state, phone, Some(from), body).await;
 }
 
+/// Tells a member that their number was used on the join form (finding 14), in place of a code.
+pub async fn send_already_in_note(
+    state: AppState,
+    phone: Phone,
+    from: Phone,
+    neighborhood: String,
+) {
+    let body = format!(
+        "Someone asked on the web to join {neighborhood} with this number. You are already in, so nothing changed and there is nothing to do."
+    );
+    deliver(&state, phone, Some(from), body).await;
+}
+
 async fn deliver(state: &AppState, to: Phone, from: Option<Phone>, body: String) {
     let Some(twilio) = &state.twilio else {
         tracing::error!("a code could not be sent: no Twilio account is configured");

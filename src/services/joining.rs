@@ -340,10 +340,25 @@ pub enum FileError {
     Store(#[from] StoreError),
 }
 
-/// Files a join request, whichever way it came in. A phone with an open request gets that
-/// request back, never a second one. A request on the web waits for the code texted to its phone
-/// (sent from here); one by text is confirmed at once, reaching the captains (or, under the
-/// `open` policy, approved).
+/// How long a request waits for its phone's code before it is deleted (finding 9): the code's
+/// lifetime and a margin, so a request whose code was just sent never vanishes under its
+/// neighbor, and a flood of unconfirmed requests does not pile up.
+pub const UNVERIFIED_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Deletes the neighborhood's requests left unverified past [`UNVERIFIED_LIFETIME`].
+pub async fn expire_unverified(state: &AppState, neighborhood_id: Uuid) -> Result<(), StoreError> {
+    let before = OffsetDateTime::now_utc() - UNVERIFIED_LIFETIME;
+    state
+        .store
+        .expire_unverified_join_requests(neighborhood_id, before)
+        .await?;
+    Ok(())
+}
+
+/// Files a join request, whichever way it came in. A phone with a verified open request gets
+/// that request back, never a second one; an unverified one gets this one's fields (finding 9).
+/// A request on the web waits for the code texted to its phone (sent from here); one by text is
+/// confirmed at once, reaching the captains (or, under the `open` policy, approved).
 pub async fn file(
     state: &AppState,
     neighborhood: &Neighborhood,
@@ -364,8 +379,12 @@ pub async fn file(
         .store
         .member_by_phone(neighborhood.id, &asking.phone)
         .await?;
+    // Finding 14: on the web, an active member's phone is answered like anyone's, so the form
+    // tells no one who is in the group; the member is told by text instead (below).
+    let member_on_the_web = former.as_ref().map(|m| m.status) == Some(MemberStatus::Active)
+        && matches!(asking.asked, Asked::Web { .. });
     match former.as_ref().map(|m| m.status) {
-        Some(MemberStatus::Active) => return Err(FileError::AlreadyMember),
+        Some(MemberStatus::Active) if !member_on_the_web => return Err(FileError::AlreadyMember),
         // Paused by a captain: only a captain's resume lets them back.
         Some(MemberStatus::Paused) => return Err(FileError::Paused),
         _ => {}
@@ -399,6 +418,9 @@ pub async fn file(
         return Err(FileError::InviteOnly);
     }
     let now = OffsetDateTime::now_utc();
+    if member_on_the_web {
+        return Ok(already_in(state, neighborhood, asking, now));
+    }
     let (channel, consent) = match &asking.asked {
         Asked::Web { ip, .. } => (
             if invited {
@@ -443,6 +465,7 @@ pub async fn file(
         member_id: None,
         previously,
     };
+    expire_unverified(state, neighborhood.id).await?;
     let id = state.store.insert_join_request(&new).await?;
     let Some(stored) = state.store.join_request(neighborhood.id, id).await? else {
         return Ok(new);
@@ -458,6 +481,48 @@ pub async fn file(
         Asked::Text { .. } | Asked::Back { .. } => {
             Ok(confirmed(state, neighborhood, &stored).await?)
         }
+    }
+}
+
+/// The answer to a web request for a phone already in the group (finding 14): the same
+/// "we texted you a code" request any neighbor gets, never stored (its id verifies nothing, and a
+/// wrong id answers like a wrong code), while the member's phone gets a note instead of a code:
+/// if they asked themselves they learn they are in; if someone else used their number, they
+/// learn that, and the asker learns nothing. The per-phone limit on join requests, checked before
+/// this, bounds these notes like it bounds codes.
+fn already_in(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    asking: Asking,
+    now: OffsetDateTime,
+) -> JoinRequest {
+    tokio::spawn(codes::send_already_in_note(
+        state.clone(),
+        asking.phone.clone(),
+        neighborhood.phone_number.clone(),
+        neighborhood.name.as_str().to_owned(),
+    ));
+    JoinRequest {
+        id: Uuid::now_v7(),
+        number: 0,
+        neighborhood_id: neighborhood.id,
+        phone: asking.phone,
+        name: asking.name,
+        address: None,
+        answers: BTreeMap::new(),
+        channel: JoinChannel::Web,
+        state: JoinState::PendingVerification,
+        consent: Consent {
+            text: String::new(),
+            at: now,
+            ip: None,
+            message_sid: None,
+        },
+        created_at: now,
+        decided_by: None,
+        decided_at: None,
+        member_id: None,
+        previously: None,
     }
 }
 

@@ -241,13 +241,7 @@ pub async fn update(
             .members(neighborhood_id)
             .await?
             .iter()
-            .any(|other| {
-                other.id != member_id
-                    && other
-                        .display_name
-                        .as_str()
-                        .eq_ignore_ascii_case(name.as_str())
-            });
+            .any(|other| other.id != member_id && other.display_name.key() == name.key());
         if taken {
             return Err(MemberError::NameTaken);
         }

@@ -10,11 +10,12 @@ use uuid::Uuid;
 use super::auth::{CHECK_CODE, CodeCheck};
 use super::events::EventKind;
 use super::outbox::Effect;
-use super::{Store, StoreError, encode};
-use crate::domain::join_request::JoinRequest;
+use super::{Store, StoreError, decode, encode};
+use crate::domain::join_request::{JoinRequest, JoinState};
 use crate::domain::member::Member;
 
 /// Stores a new request unless the phone has an open one; answers the open one's id then.
+/// Unverified requests are also indexed by creation time (ms), to expire.
 static INSERT_REQUEST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -22,7 +23,46 @@ local open = redis.call('HGET', KEYS[2], ARGV[1])
 if open then return open end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[5] == '1' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2]) end
 return ARGV[2]",
+    )
+});
+
+/// Gives the phone's open request (ARGV[2]) new fields (ARGV[4]) if it is still as read
+/// (ARGV[3]); answers 1 if it did.
+static REPLACE_UNVERIFIED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
+return 1",
+    )
+});
+
+/// Deletes up to 500 requests created before ARGV[1] (ms) that are still unverified, and frees
+/// their phones' places; answers how many it deleted.
+static EXPIRE_UNVERIFIED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, 500)
+local deleted = 0
+for _, id in ipairs(ids) do
+  local json = redis.call('HGET', KEYS[1], id)
+  if json then
+    local request = cjson.decode(json)
+    if request.state == 'pending_verification' then
+      redis.call('HDEL', KEYS[1], id)
+      if redis.call('HGET', KEYS[2], request.phone) == id then
+        redis.call('HDEL', KEYS[2], request.phone)
+      end
+      deleted = deleted + 1
+    end
+  end
+  redis.call('ZREM', KEYS[3], id)
+end
+return deleted",
     )
 });
 
@@ -74,12 +114,75 @@ impl Store {
         let stored: String = INSERT_REQUEST
             .key(self.keys.join_requests(id))
             .key(self.keys.open_join_requests(id))
+            .key(self.keys.unverified_join_requests(id))
             .arg(request.phone.as_str())
             .arg(request.id.to_string())
             .arg(encode(request))
+            .arg(created_ms(request.created_at))
+            .arg(if request.state == JoinState::PendingVerification {
+                "1"
+            } else {
+                "0"
+            })
             .invoke_async(&mut conn)
             .await?;
-        Ok(Uuid::parse_str(&stored).unwrap_or(request.id))
+        let open = Uuid::parse_str(&stored).unwrap_or(request.id);
+        if open == request.id {
+            return Ok(open);
+        }
+        // An unverified request holds no place (finding 9): it takes this request's fields,
+        // keeping its id and number, so nobody's unconfirmed name, address, answers or consent
+        // IP waits for the phone's owner to confirm them.
+        for _ in 0..3 {
+            let key = self.keys.join_requests(id);
+            let raw: Option<String> = redis::cmd("HGET")
+                .arg(&key)
+                .arg(open.to_string())
+                .query_async(&mut conn)
+                .await?;
+            let Some(raw) = raw else { return Ok(open) };
+            let old: JoinRequest = decode(&key, &raw)?;
+            if old.state != JoinState::PendingVerification {
+                return Ok(open);
+            }
+            let replaced = JoinRequest {
+                id: old.id,
+                number: old.number,
+                ..request.clone()
+            };
+            let done: i64 = REPLACE_UNVERIFIED
+                .key(&key)
+                .key(self.keys.open_join_requests(id))
+                .key(self.keys.unverified_join_requests(id))
+                .arg(request.phone.as_str())
+                .arg(open.to_string())
+                .arg(&raw)
+                .arg(encode(&replaced))
+                .arg(created_ms(request.created_at))
+                .invoke_async(&mut conn)
+                .await?;
+            if done == 1 {
+                break;
+            }
+        }
+        Ok(open)
+    }
+
+    /// Deletes the neighborhood's requests still unverified that were made before `before`, and
+    /// frees their phones' places; answers how many.
+    pub async fn expire_unverified_join_requests(
+        &self,
+        id: Uuid,
+        before: time::OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.connection();
+        Ok(EXPIRE_UNVERIFIED
+            .key(self.keys.join_requests(id))
+            .key(self.keys.open_join_requests(id))
+            .key(self.keys.unverified_join_requests(id))
+            .arg(created_ms(before))
+            .invoke_async(&mut conn)
+            .await?)
     }
 
     /// The next short number of a neighborhood's requests.
@@ -269,4 +372,9 @@ impl Store {
         })
         .await
     }
+}
+
+/// Milliseconds since the epoch, the score of the unverified-request index.
+fn created_ms(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }

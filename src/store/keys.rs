@@ -21,6 +21,13 @@ impl Keys {
         }
     }
 
+    /// The prefix a sandbox instance uses in place of the configured `prefix`: whatever the
+    /// sandbox seeds (its platform admin, tokens, simulated data) never lands in the keyspace a
+    /// production instance on the same Redis and prefix reads (finding 5).
+    pub fn sandbox_prefix(prefix: &str) -> String {
+        format!("{prefix}:sandbox")
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -201,6 +208,15 @@ impl Keys {
     /// Open join requests by phone: hash E.164 -> request id (one open request per phone).
     pub fn open_join_requests(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:open-join-requests", self.prefix, id.simple())
+    }
+
+    /// Unverified join requests by creation time: sorted set request id -> ms, so they expire.
+    pub fn unverified_join_requests(&self, id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:unverified-join-requests",
+            self.prefix,
+            id.simple()
+        )
     }
 
     /// The counter behind join requests' short numbers (`#12`).

@@ -84,7 +84,8 @@ pub async fn run(
     let id = neighborhood.id;
     Ok(match command {
         CaptainCommand::Help => HELP.to_owned(),
-        CaptainCommand::Pending => pending(state, id).await?,
+        // Addresses are for captains and up, as in the admin app (finding 13).
+        CaptainCommand::Pending => pending(state, id, sender.role >= Role::Captain).await?,
         CaptainCommand::Approve(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
             Some(request_id) => match joining::approve(state, id, request_id, &actor).await {
@@ -154,7 +155,7 @@ pub async fn run(
     })
 }
 
-async fn pending(state: &AppState, id: Uuid) -> Result<String, StoreError> {
+async fn pending(state: &AppState, id: Uuid, captain_view: bool) -> Result<String, StoreError> {
     let mut waiting: Vec<_> = state
         .store
         .join_requests(id)
@@ -173,6 +174,7 @@ async fn pending(state: &AppState, id: Uuid) -> Result<String, StoreError> {
             let address = request
                 .address
                 .as_deref()
+                .filter(|_| captain_view)
                 .map(|a| format!(", {a}"))
                 .unwrap_or_default();
             format!("#{} {}{address}", request.number, request.name.as_str())
@@ -228,13 +230,13 @@ async fn active_member_named(
     id: Uuid,
     name: &str,
 ) -> Result<Option<Member>, StoreError> {
-    Ok(state.store.members(id).await?.into_iter().find(|member| {
-        member.status == MemberStatus::Active
-            && member
-                .display_name
-                .as_str()
-                .eq_ignore_ascii_case(name.trim())
-    }))
+    let key = crate::domain::member::name_key(name.trim());
+    Ok(state
+        .store
+        .members(id)
+        .await?
+        .into_iter()
+        .find(|member| member.status == MemberStatus::Active && member.display_name.key() == key))
 }
 
 fn no_member_named(name: &str) -> String {

@@ -89,7 +89,7 @@ async fn archiving_says_farewell_and_deleting_leaves_nothing_behind() {
     let mistyped = delete(&owner, &app, id, "Elm St", 400).await;
     assert_eq!(mistyped["details"][0]["field"], "confirm_name");
 
-    let prefix = format!("{}:{{nb:{}}}:", app.prefix, id.replace('-', ""));
+    let prefix = format!("{}:{{nb:{}}}:", app.keys_prefix, id.replace('-', ""));
     assert!(
         app.stored_keys()
             .await

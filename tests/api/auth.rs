@@ -296,7 +296,7 @@ async fn expired_codes_and_ended_sessions_are_refused() {
     );
     let mut conn = redis().await;
     let sessions: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:{{global}}:session:*", app.prefix))
+        .arg(format!("{}:{{global}}:session:*", app.keys_prefix))
         .query_async(&mut conn)
         .await
         .expect("keys");
@@ -698,4 +698,107 @@ async fn the_sandbox_admin_signs_in_before_any_neighborhood_exists() {
             .expect("redis")
             .is_none()
     );
+}
+
+/// Finding 13: a join request's address and answers are for captains and up, as a member's are,
+/// in the list, the export and the `#pending` text.
+#[tokio::test]
+async fn join_request_addresses_and_answers_are_for_captains_and_above_only() {
+    use neighborhood_text::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState};
+    use neighborhood_text::domain::member::DisplayName;
+    let app = spawn_sandbox_app().await;
+    let (id, created) = neighborhood(&app, OWNER).await;
+    let number = created["phone_number"].as_str().expect("number").to_owned();
+    // Real members of the group text, so their `#pending` reaches the commands.
+    for (phone, name, role) in [(MODERATOR, "Mo", "moderator"), (CAPTAIN, "Cara", "captain")] {
+        let member = app.add_member_by_api(&id.to_string(), phone, name).await;
+        let response = app
+            .patch_raw(
+                &format!("/api/v1/neighborhoods/{id}/members/{member}"),
+                &json!({ "role": role }),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    eventually(
+        Duration::from_secs(20),
+        "everyone in the group text",
+        || async {
+            let listed = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/members"),
+                    200,
+                )
+                .await;
+            listed["items"]
+                .as_array()
+                .is_some_and(|items| items.len() == 3 && items.iter().all(|m| m["sync"] == "done"))
+        },
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc();
+    let request = JoinRequest {
+        id: Uuid::now_v7(),
+        number: 7,
+        neighborhood_id: id,
+        phone: Phone::parse("+15550005009").expect("phone"),
+        name: DisplayName::parse("Rae").expect("name"),
+        address: Some("12 Secret Lane".into()),
+        answers: [("Why?".to_owned(), "private answer".to_owned())].into(),
+        channel: JoinChannel::Web,
+        state: JoinState::Pending,
+        consent: Consent {
+            text: "ok".into(),
+            at: now,
+            ip: Some("203.0.113.9".into()),
+            message_sid: None,
+        },
+        created_at: now,
+        decided_by: None,
+        decided_at: None,
+        member_id: None,
+        previously: None,
+    };
+    app.state
+        .store
+        .insert_join_request(&request)
+        .await
+        .expect("stored");
+
+    for (phone, sees) in [(MODERATOR, false), (CAPTAIN, true), (OWNER, true)] {
+        let who = Who::session(&app, phone).await;
+        let list = app
+            .get(
+                &who,
+                &format!("/api/v1/neighborhoods/{id}/join-requests"),
+                200,
+            )
+            .await;
+        let listed = list.to_string();
+        let export = app
+            .get(
+                &who,
+                &format!("/api/v1/neighborhoods/{id}/export/join-requests?format=json"),
+                200,
+            )
+            .await
+            .to_string();
+        // The export has a column per current join question only, and this neighborhood has
+        // none, so the answer shows in the list alone.
+        for (shown, private) in [
+            (&listed, "12 Secret Lane"),
+            (&listed, "private answer"),
+            (&export, "12 Secret Lane"),
+        ] {
+            assert!(shown.contains("Rae"), "{phone}: {shown}");
+            assert_eq!(shown.contains(private), sees, "{phone}: {shown}");
+        }
+    }
+
+    for (phone, sees) in [(MODERATOR, false), (CAPTAIN, true)] {
+        app.text(phone, &number, "#pending").await;
+        let reply = app.wait_for_text(phone, "Waiting: #7 Rae").await;
+        assert_eq!(reply.contains("12 Secret Lane"), sees, "{phone}: {reply}");
+    }
 }

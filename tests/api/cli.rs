@@ -383,3 +383,65 @@ async fn catch_up_codes_never_appear_in_request_logs() {
         "a catch-up code reached the log:\n{logged}"
     );
 }
+
+/// Finding 5: `NT_SANDBOX=auto` with no Twilio account on a public host refuses to start, naming
+/// the setting and what to set instead.
+#[tokio::test]
+async fn auto_sandbox_refuses_a_public_url() {
+    for public_url in [
+        "https://localhost:8080",
+        "http://neighborhood-text.example.org",
+    ] {
+        fails_with(
+            &[("NT_PUBLIC_URL", public_url), ("NT_BIND", "127.0.0.1:0")],
+            "NT_PUBLIC_URL",
+        )
+        .await;
+        fails_with(
+            &[("NT_PUBLIC_URL", public_url), ("NT_BIND", "127.0.0.1:0")],
+            "Set NT_SANDBOX=off and the NT_TWILIO_* settings",
+        )
+        .await;
+    }
+    // A public bind address is just as public.
+    fails_with(
+        &[("NT_BIND", "0.0.0.0:0"), ("NT_SANDBOX", "auto")],
+        "refusing sandbox mode",
+    )
+    .await;
+}
+
+/// Finding 5 and 22: a loopback public URL still starts the sandbox under `auto`, and its log
+/// never carries the emulated account's auth token.
+#[tokio::test]
+async fn auto_sandbox_starts_on_loopback_without_logging_its_token() {
+    let mut command = command(&["serve"]);
+    command.envs([
+        ("NT_BIND", "127.0.0.1:0".to_owned()),
+        ("NT_PUBLIC_URL", "http://127.0.0.1:0".to_owned()),
+        ("NT_LOG_FORMAT", "json".to_owned()),
+        ("NT_REDIS_URL", redis_url()),
+        ("NT_REDIS_PREFIX", unique_prefix()),
+    ]);
+    let mut child = command.spawn().expect("binary starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let sandbox_started = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push(line.clone());
+            if line.contains("sandbox mode: no real SMS is sent") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(sandbox_started, "{seen:#?}");
+    assert!(
+        seen.iter()
+            .all(|line| !line.contains(neighborhood_text::sandbox::DEFAULT_AUTH_TOKEN)),
+        "{seen:#?}"
+    );
+}

@@ -647,7 +647,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
                 .await
                 .expect("redis connection");
             let due: Option<i64> = redis::cmd("ZSCORE")
-                .arg(Keys::new(app.prefix.clone()).announcements_due())
+                .arg(Keys::new(app.keys_prefix.clone()).announcements_due())
                 .arg(&member)
                 .query_async(&mut redis)
                 .await

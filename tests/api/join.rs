@@ -83,10 +83,12 @@ async fn a_neighbor_asks_on_the_web_confirms_their_phone_and_a_captain_lets_them
     assert_eq!(asked["state"], "pending_verification", "{asked}");
     let request_id = asked["request_id"].as_str().expect("id").to_owned();
 
+    // Finding 9: asking again while unverified replaces the request's fields with the new
+    // submission's (so no one else's stay), hence the address is given again.
     let again = ask(
         &app,
         &slug,
-        &json!({"name": "Ana Ruiz", "phone": NEIGHBOR, "consent": true}),
+        &json!({"name": "Ana Ruiz", "phone": NEIGHBOR, "address": "14 Elm St", "consent": true}),
         202,
     )
     .await;
@@ -559,4 +561,173 @@ async fn an_expired_code_no_longer_confirms_the_phone() {
     let body = confirm(&app, &slug, &request_id, NEIGHBOR, 400).await;
 
     assert_eq!(body["code"], "invalid_code");
+}
+
+/// Finding 14: the join form does not tell anyone whether a phone is in the group. A member's
+/// phone gets the same 202 and "we texted you a code" as a stranger's; the member's phone gets a
+/// note instead of a code, and the answer's id confirms nothing (a wrong id answers like a wrong
+/// code). No request reaches the captains.
+#[tokio::test]
+async fn the_join_form_does_not_reveal_membership() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let stranger = ask(
+        &app,
+        &slug,
+        &json!({"name": "Stan", "phone": NEIGHBOR, "consent": true}),
+        202,
+    )
+    .await;
+    let member = ask(
+        &app,
+        &slug,
+        &json!({"name": "Olive", "phone": OWNER, "consent": true}),
+        202,
+    )
+    .await;
+    assert_eq!(member["state"], stranger["state"]);
+    assert_eq!(member["message"], stranger["message"]);
+    assert_eq!(
+        member.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+        stranger.as_object().map(|o| o.keys().collect::<Vec<_>>())
+    );
+    app.wait_for_text(OWNER, "You are already in").await;
+    let wrong = app
+        .post(
+            &Who::Anonymous,
+            &format!("/api/v1/join/{slug}/verify"),
+            &json!({"request_id": member["request_id"], "code": "000001"}),
+            400,
+        )
+        .await;
+    assert_eq!(wrong["code"], "invalid_code");
+    let requests = join_requests(&app, &id, "").await;
+    let phones: Vec<_> = requests["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["phone"].clone())
+        .collect();
+    assert!(!phones.contains(&json!(OWNER)), "{requests}");
+}
+
+/// The codes texted to `phone` so far.
+async fn codes_sent(app: &TestApp, phone: &str) -> usize {
+    app.inbox(phone)
+        .await
+        .iter()
+        .filter(|(_, body, _)| body.contains("is your code to join"))
+        .count()
+}
+
+/// Finding 9: an unverified request holds no phone's place. Someone asking first with a
+/// neighbor's phone does not block the neighbor's own request, and their data is gone once the
+/// neighbor asks (the neighbor's fields replace it): the captains see the neighbor's only.
+#[tokio::test]
+async fn an_unverified_request_does_not_hold_the_phones_place() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let squatter = ask(
+        &app,
+        &slug,
+        &json!({"name": "Mallory", "phone": NEIGHBOR, "address": "1 Fake St", "consent": true}),
+        202,
+    )
+    .await;
+    eventually(Duration::from_secs(20), "the first code", || async {
+        codes_sent(&app, NEIGHBOR).await == 1
+    })
+    .await;
+    let own = ask(
+        &app,
+        &slug,
+        &json!({"name": "Vera", "phone": NEIGHBOR, "address": "2 Real Rd", "consent": true}),
+        202,
+    )
+    .await;
+    // The phone's one unverified request, now with the neighbor's own fields.
+    assert_eq!(own["request_id"], squatter["request_id"]);
+    eventually(Duration::from_secs(20), "the second code", || async {
+        codes_sent(&app, NEIGHBOR).await == 2
+    })
+    .await;
+    let confirmed = confirm(
+        &app,
+        &slug,
+        own["request_id"].as_str().expect("id"),
+        NEIGHBOR,
+        200,
+    )
+    .await;
+    assert_eq!(confirmed["state"], "pending");
+    let listed = join_requests(&app, &id, "").await;
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["name"], "Vera");
+    assert_eq!(items[0]["address"], "2 Real Rd");
+    assert!(!listed.to_string().contains("Mallory"), "{listed}");
+    assert!(!listed.to_string().contains("1 Fake St"), "{listed}");
+}
+
+/// Finding 9: an unverified request expires once its code's lifetime and a margin are over: it
+/// leaves the captains' list and frees the phone's place, so a new request is a new one.
+#[tokio::test]
+async fn an_unverified_request_expires() {
+    let app = spawn_sandbox_app().await;
+    let (id, slug, _) = neighborhood(&app).await;
+    let stale = ask(
+        &app,
+        &slug,
+        &json!({"name": "Slow Sam", "phone": NEIGHBOR, "consent": true}),
+        202,
+    )
+    .await;
+    let listed = join_requests(&app, &id, "?state=pending_verification").await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+
+    // Back-date it past its lifetime (the index holds each unverified request's creation time).
+    let key = app
+        .state
+        .store
+        .keys()
+        .unverified_join_requests(id.parse().expect("uuid"));
+    let mut redis = redis::Client::open(crate::helpers::redis_url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: () = redis::cmd("ZADD")
+        .arg(&key)
+        .arg("XX")
+        .arg(0)
+        .arg(stale["request_id"].as_str().expect("id"))
+        .query_async(&mut redis)
+        .await
+        .expect("zadd");
+
+    let listed = join_requests(&app, &id, "").await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+    let index: u64 = redis::cmd("ZCARD")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .expect("zcard");
+    assert_eq!(index, 0);
+    let again = ask(
+        &app,
+        &slug,
+        &json!({"name": "Sam", "phone": NEIGHBOR, "consent": true}),
+        202,
+    )
+    .await;
+    assert_ne!(again["request_id"], stale["request_id"]);
+    assert_eq!(again["state"], "pending_verification");
 }

@@ -189,7 +189,7 @@ async fn wait_for_shard_creation(
     fallback: usize,
     within: Duration,
 ) -> bool {
-    let lock = Keys::new(app.prefix.clone()).shard_lock(Uuid::parse_str(id).expect("id"));
+    let lock = Keys::new(app.keys_prefix.clone()).shard_lock(Uuid::parse_str(id).expect("id"));
     let mut redis = redis::Client::open(redis_url())
         .expect("redis url")
         .get_multiplexed_async_connection()
@@ -215,9 +215,11 @@ async fn wait_for_shard_creation(
 }
 
 /// What a killed app left in Redis: how many members are done, and whether its shard-creation
-/// lock is still held.
+/// lock is still held. `prefix` is the killed sandbox app's configured prefix.
 async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
     let id = Uuid::parse_str(id).expect("id");
+    let prefix = Keys::sandbox_prefix(prefix);
+    let prefix = prefix.as_str();
     let store = Store::connect(
         &parse_redis_url(&redis_url()),
         prefix,

@@ -1057,3 +1057,26 @@ async fn deliveries_stream_live_to_the_phones_page() {
             .starts_with("live ")
     );
 }
+
+/// Finding 5: whatever the sandbox stores, its seeded platform admin included, lives under a
+/// prefix of its own, never in the keyspace a production instance on the same prefix reads.
+#[tokio::test]
+async fn sandbox_data_lives_under_its_own_prefix() {
+    let app = spawn_sandbox_app().await;
+    let own = format!("{}:sandbox:", app.prefix);
+    assert_eq!(app.keys_prefix, format!("{}:sandbox", app.prefix));
+    crate::helpers::eventually(
+        Duration::from_secs(10),
+        "the sandbox admin seeded",
+        || async {
+            app.stored_keys()
+                .await
+                .iter()
+                .any(|key| key.contains("platform"))
+        },
+    )
+    .await;
+    let keys = app.stored_keys().await;
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|key| key.starts_with(&own)), "{keys:#?}");
+}

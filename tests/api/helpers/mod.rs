@@ -52,6 +52,8 @@ pub struct TestApp {
     pub anonymous: reqwest::Client,
     pub twilio: MockServer,
     pub prefix: String,
+    /// The prefix the app's keys really carry (a sandbox app's differs from `prefix`).
+    pub keys_prefix: String,
     pub state: neighborhood_text::state::AppState,
     /// The bootstrap platform token (`Authorization: Bearer ...`).
     pub admin_token: String,
@@ -107,6 +109,7 @@ pub async fn spawn_app_with(twilio: MockServer, settings: Settings) -> TestApp {
         anonymous: reqwest::Client::new(),
         twilio,
         prefix,
+        keys_prefix: state.store.keys().prefix().to_owned(),
         state,
         admin_token,
     }
@@ -153,7 +156,7 @@ impl TestApp {
 
     /// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
     pub async fn outbox_len(&self, id: &str) -> u64 {
-        let key = neighborhood_text::store::keys::Keys::new(self.prefix.clone())
+        let key = neighborhood_text::store::keys::Keys::new(self.keys_prefix.clone())
             .outbox(Uuid::parse_str(id).expect("id"));
         let mut redis = redis::Client::open(redis_url())
             .expect("redis url")
