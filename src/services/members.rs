@@ -480,7 +480,7 @@ async fn take_out_by_text(
 ) -> Result<(), StoreError> {
     let taken_out = state
         .store
-        .update_member(member.neighborhood_id, member.id, |member| {
+        .update_read_member(member.clone(), |member| {
             Ok::<_, StoreError>(take_out(member, status, reason.to_owned()))
         })
         .await;

@@ -92,13 +92,39 @@ impl Store {
         &self,
         neighborhood_id: Uuid,
         member_id: Uuid,
+        change: impl FnMut(&mut Member) -> Result<Vec<Effect>, E>,
+    ) -> Result<MemberUpdate, UpdateError<E>> {
+        self.change_member(neighborhood_id, member_id, None, change)
+            .await
+    }
+
+    /// [`Store::update_member`] for a caller that has just read the member: the first try
+    /// changes `read` without reading it again (the compare-and-set still refuses it if it is no
+    /// longer what is stored; then the record is read afresh).
+    pub async fn update_read_member<E>(
+        &self,
+        read: Member,
+        change: impl FnMut(&mut Member) -> Result<Vec<Effect>, E>,
+    ) -> Result<MemberUpdate, UpdateError<E>> {
+        self.change_member(read.neighborhood_id, read.id, Some(read), change)
+            .await
+    }
+
+    async fn change_member<E>(
+        &self,
+        neighborhood_id: Uuid,
+        member_id: Uuid,
+        mut read: Option<Member>,
         mut change: impl FnMut(&mut Member) -> Result<Vec<Effect>, E>,
     ) -> Result<MemberUpdate, UpdateError<E>> {
         for _ in 0..ATTEMPTS {
-            let before = self
-                .member(neighborhood_id, member_id)
-                .await?
-                .ok_or(UpdateError::NotFound)?;
+            let before = match read.take() {
+                Some(member) => member,
+                None => self
+                    .member(neighborhood_id, member_id)
+                    .await?
+                    .ok_or(UpdateError::NotFound)?,
+            };
             let mut after = before.clone();
             let effects = change(&mut after).map_err(UpdateError::Rejected)?;
             if after == before && effects.is_empty() {

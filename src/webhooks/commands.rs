@@ -263,7 +263,7 @@ async fn set_muted(
     }
     let changed = state
         .store
-        .update_member(id, member.id, |member| {
+        .update_read_member(member.clone(), |member| {
             member.muted = muted;
             Ok::<_, StoreError>(Vec::new())
         })

@@ -185,40 +185,49 @@ async fn delivery_updated(
     );
     // The captains are read only for a pause (rare), which this first try finds out.
     let mut captains: Option<Vec<Effect>> = None;
+    let mut read = Some(member.clone());
     loop {
         let mut verdict = DeliveryVerdict::Recorded;
-        let updated = state
-            .store
-            .update_member(neighborhood_id, member.id, |member| {
-                let (health, judged) = DeliveryHealth::after(
-                    member.delivery.as_ref(),
-                    status,
-                    error_code,
-                    OffsetDateTime::now_utc(),
-                    state.settings.pause_after_failures,
-                );
-                verdict = judged;
-                let failures = health.failures_in_a_row;
-                member.delivery = Some(health);
-                let mut effects = Vec::new();
-                if judged == DeliveryVerdict::Pause && member.status == MemberStatus::Active {
-                    let Some(captains) = &captains else {
-                        return Err(NeedsCaptains);
-                    };
-                    let code = error_code.unwrap_or_default();
-                    member.status = MemberStatus::Paused;
-                    member.status_reason = Some(format!(
-                        "Paused after {failures} failed deliveries in a row (Twilio error {code})"
-                    ));
-                    if let Some(removal) = members::removal(member) {
-                        member.sync = SyncState::Pending;
-                        effects.push(removal);
-                    }
-                    effects.extend(captains.iter().cloned());
+        let change = |member: &mut Member| {
+            let (health, judged) = DeliveryHealth::after(
+                member.delivery.as_ref(),
+                status,
+                error_code,
+                OffsetDateTime::now_utc(),
+                state.settings.pause_after_failures,
+            );
+            verdict = judged;
+            let failures = health.failures_in_a_row;
+            member.delivery = Some(health);
+            let mut effects = Vec::new();
+            if judged == DeliveryVerdict::Pause && member.status == MemberStatus::Active {
+                let Some(captains) = &captains else {
+                    return Err(NeedsCaptains);
+                };
+                let code = error_code.unwrap_or_default();
+                member.status = MemberStatus::Paused;
+                member.status_reason = Some(format!(
+                    "Paused after {failures} failed deliveries in a row (Twilio error {code})"
+                ));
+                if let Some(removal) = members::removal(member) {
+                    member.sync = SyncState::Pending;
+                    effects.push(removal);
                 }
-                Ok(effects)
-            })
-            .await;
+                effects.extend(captains.iter().cloned());
+            }
+            Ok(effects)
+        };
+        // A delivery report is the hot path (one per recipient of each group text): the record
+        // just read is changed without reading it again.
+        let updated = match read.take() {
+            Some(read) => state.store.update_read_member(read, change).await,
+            None => {
+                state
+                    .store
+                    .update_member(neighborhood_id, member.id, change)
+                    .await
+            }
+        };
         return match updated {
             Err(UpdateError::Rejected(NeedsCaptains)) => {
                 captains = Some(
@@ -275,7 +284,7 @@ async fn participant_removed(
     };
     let removed = state
         .store
-        .update_member(neighborhood_id, member.id, |member| {
+        .update_read_member(member, |member| {
             member.participant = None;
             member.sync = SyncState::Done;
             if member.status == MemberStatus::Active {
