@@ -359,7 +359,13 @@ async fn one_hundred_twenty_approvals_make_three_shards_of_at_most_50() {
         "120 approvals (121 members with the owner): shard sizes {sizes:?}, {} members done",
         members.len()
     );
-    assert_eq!(sizes, [50, 50, 21]);
+    // Approvals that outrun the additions fill the Conversations opened for them side by side
+    // (`jobs::outbox::placement`), so the sizes depend on timing ([50, 50, 21] when approvals
+    // trickle in, [50, 36, 35] in a burst); what holds either way: the fewest Conversations that
+    // take 121, none over 50.
+    assert_eq!(sizes.len(), 121_usize.div_ceil(50), "{sizes:?}");
+    assert!(sizes.iter().all(|size| *size <= 50), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 121, "{sizes:?}");
     assert_each_member_in_exactly_one_shard(&members, &shards);
 }
 
