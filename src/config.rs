@@ -71,6 +71,32 @@ pub struct AdminCreate {
     /// Prefix of every Redis key (the same as the service's).
     #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt", value_parser = parse_redis_prefix)]
     pub redis_prefix: String,
+
+    /// Whether the service runs the sandbox, as it reads `NT_SANDBOX`: a sandbox keeps its data
+    /// under a prefix of its own, so its admins are created there.
+    #[arg(long, env = "NT_SANDBOX", value_enum, default_value = "auto")]
+    pub sandbox: SandboxMode,
+
+    /// The Twilio account the service uses, if any: with `NT_SANDBOX=auto`, none means sandbox.
+    #[arg(long, env = "NT_TWILIO_ACCOUNT_SID", hide = true)]
+    pub twilio_account_sid: Option<String>,
+}
+
+impl AdminCreate {
+    /// The key prefix of the service this admin is for: the sandbox's own one when the service
+    /// would run the sandbox (`NT_SANDBOX=on`, or `auto` without a Twilio account).
+    pub fn key_prefix(&self) -> String {
+        let sandbox = match self.sandbox {
+            SandboxMode::On => true,
+            SandboxMode::Auto => self.twilio_account_sid.is_none(),
+            SandboxMode::Off => false,
+        };
+        if sandbox {
+            crate::store::keys::Keys::sandbox_prefix(&self.redis_prefix)
+        } else {
+            self.redis_prefix.clone()
+        }
+    }
 }
 
 /// Whether the built-in Twilio emulator stands in for Twilio.

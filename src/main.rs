@@ -47,7 +47,7 @@ fn create_admin(args: AdminCreate) -> ExitCode {
     run(async move {
         let store = neighborhood_text::store::Store::connect(
             &args.redis_url,
-            &args.redis_prefix,
+            &args.key_prefix(),
             std::time::Duration::from_secs(5),
         )?;
         store.ping().await.map_err(|error| {

@@ -284,9 +284,11 @@ async fn bootstrap_admin(prefix: &str) -> String {
         "--name",
         "Dana",
     ]);
+    // For a service with a Twilio account: its keys, not a sandbox's.
     command
         .env("NT_REDIS_URL", redis_url())
-        .env("NT_REDIS_PREFIX", prefix);
+        .env("NT_REDIS_PREFIX", prefix)
+        .env("NT_SANDBOX", "off");
     let output = command.output().await.expect("admin create runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -317,7 +319,8 @@ async fn admin_create_is_idempotent_and_prints_a_working_token_each_time() {
     ]);
     again
         .env("NT_REDIS_URL", redis_url())
-        .env("NT_REDIS_PREFIX", &prefix);
+        .env("NT_REDIS_PREFIX", &prefix)
+        .env("NT_SANDBOX", "off");
     let output = again.output().await.expect("runs");
     assert!(String::from_utf8_lossy(&output.stdout).contains("is already a platform admin"));
     let mut bad = command(&["admin", "create", "--phone", "call me", "--name", "Dana"]);
@@ -444,4 +447,36 @@ async fn auto_sandbox_starts_on_loopback_without_logging_its_token() {
             .all(|line| !line.contains(neighborhood_text::sandbox::DEFAULT_AUTH_TOKEN)),
         "{seen:#?}"
     );
+}
+
+/// The README's sandbox walk-through: `admin create` with the service's settings (no Twilio
+/// account, so the sandbox) makes an admin the sandbox service knows, under its own key prefix.
+#[tokio::test]
+async fn admin_create_without_a_twilio_account_makes_an_admin_of_the_sandbox() {
+    let prefix = unique_prefix();
+    let mut create = command(&[
+        "admin",
+        "create",
+        "--phone",
+        "+15550000997",
+        "--name",
+        "Ana",
+    ]);
+    create
+        .env("NT_REDIS_URL", redis_url())
+        .env("NT_REDIS_PREFIX", &prefix);
+    let output = create.output().await.expect("admin create runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}");
+    let token = stdout
+        .lines()
+        .find(|line| line.starts_with("ntk_"))
+        .expect("a token is printed")
+        .to_owned();
+
+    let sandbox = crate::helpers::spawn_sandbox_instance(&prefix, |_| {}).await;
+    let me = sandbox
+        .get(&crate::helpers::Who::token(&token), "/api/v1/auth/me", 200)
+        .await;
+    assert_eq!(me["platform_admin"], true, "{me}");
 }
