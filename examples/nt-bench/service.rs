@@ -156,6 +156,10 @@ impl Service {
             .env("NT_SESSION_SECRET", &env.session_secret)
             // As behind Fly.io's proxy: the join scenario's neighbors each come from an address.
             .env("NT_CLIENT_IP_HEADER", crate::load::CLIENT_IP_HEADER)
+            // The daily caps on 1:1 texts (toll-fraud guard) would stop the join scenario, which
+            // measures throughput: lifted to their maxima for the run.
+            .env("NT_DAILY_TEXTS_PER_NEIGHBORHOOD", "1000000")
+            .env("NT_DAILY_TEXTS_PER_DEPLOYMENT", "10000000")
             .stdout(Stdio::from(log_copy))
             .stderr(Stdio::from(log))
             .spawn()
