@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, Who, eventually, json_of, session_client, spawn_sandbox_app};
+use crate::helpers::{
+    TestApp, Who, eventually, json_of, session_client, spawn_sandbox_app, wait_until_synced,
+};
 
 const OWNER: &str = "+15550009900";
 const CARA: &str = "+15550009901";
@@ -33,7 +35,8 @@ async fn add_captain(app: &TestApp, id: &str, phone: &str, name: &str) -> String
     member_id
 }
 
-async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
+/// Every member of the neighborhood, as the platform admin lists them.
+async fn members(app: &TestApp, id: &str) -> Vec<Value> {
     let listed = app
         .get(
             &Who::Admin,
@@ -41,9 +44,14 @@ async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
             200,
         )
         .await;
-    listed["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|m| m["id"] == member_id).cloned())
+    listed["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn member(app: &TestApp, id: &str, member_id: &str) -> Value {
+    members(app, id)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == member_id)
         .unwrap_or_default()
 }
 
@@ -178,19 +186,12 @@ async fn the_owner_cannot_be_paused_or_muted_and_only_the_owner_pauses_a_captain
     let (id, _) = neighborhood(&app, "510").await;
     add_captain(&app, &id, CARA, "Cara").await;
     let ben = add_captain(&app, &id, BEN, "Ben").await;
-    let listed = app
-        .get(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            200,
-        )
-        .await;
-    let owner = listed["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|m| m["role"] == "owner"))
-        .and_then(|m| m["id"].as_str())
-        .expect("the owner")
-        .to_owned();
+    let owner = members(&app, &id)
+        .await
+        .into_iter()
+        .find(|m| m["role"] == "owner")
+        .and_then(|m| m["id"].as_str().map(str::to_owned))
+        .expect("the owner");
     let as_cara = session_client(&app, CARA).await;
     let patch_as = |client: reqwest::Client, member_id: String, changes: Value| {
         let url = app.url(&format!("/api/v1/neighborhoods/{id}/members/{member_id}"));
@@ -232,25 +233,11 @@ async fn the_owner_cannot_be_paused_or_muted_and_only_the_owner_pauses_a_captain
 async fn a_moderator_cannot_mute_a_captain_by_text() {
     let app = spawn_sandbox_app().await;
     let (id, number) = neighborhood(&app, "707").await;
-    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let cara = add_captain(&app, &id, CARA, "Cara").await;
     let mo = app.add_member_by_api(&id, MO, "Mo").await;
-    let (status, _) = patch(&app, &id, &cara, json!({"role": "captain"})).await;
-    assert_eq!(status, 200);
     let (status, _) = patch(&app, &id, &mo, json!({"role": "moderator"})).await;
     assert_eq!(status, 200);
-    eventually(WAIT, "everyone in the group text", || async {
-        let listed = app
-            .get(
-                &Who::Admin,
-                &format!("/api/v1/neighborhoods/{id}/members"),
-                200,
-            )
-            .await;
-        listed["items"]
-            .as_array()
-            .is_some_and(|items| items.iter().all(|m| m["sync"] == "done"))
-    })
-    .await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
 
     app.text(MO, &number, "#mute Cara").await;
 
