@@ -75,8 +75,6 @@ pub enum ErrorCode {
     NeighborhoodNotArchived,
     /// The neighborhood takes new members by invitation only: use a personal invite link.
     InviteOnly,
-    /// The captains blocked this phone from asking to join.
-    PhoneBlocked,
     /// The neighborhood cannot text more codes for now (its daily cap on 1:1 texts, or its
     /// monthly budget, is reached); try again tomorrow.
     TextsPaused,
@@ -486,8 +484,10 @@ impl<S> From<FileError> for ApiError<S> {
                 "This neighborhood cannot text more codes today. Please try again tomorrow, or ask a neighbor in the group to tell a captain.",
             ))
             .into(),
+            // The join form answers blocked phones like anyone's (finding 14); this is for
+            // callers that may say so.
             FileError::Blocked => ErrorResponse::Forbidden(body(
-                ErrorCode::PhoneBlocked,
+                ErrorCode::Forbidden,
                 "This phone cannot ask to join this neighborhood.",
             ))
             .into(),

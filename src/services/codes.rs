@@ -83,16 +83,9 @@ pub async fn send_join_code(
     deliver(&state, phone, Some(from), body).await;
 }
 
-/// Tells a member that their number was used on the join form (finding 14), in place of a code.
-pub async fn send_already_in_note(
-    state: AppState,
-    phone: Phone,
-    from: Phone,
-    neighborhood: String,
-) {
-    let body = format!(
-        "Someone asked on the web to join {neighborhood} with this number. You are already in, so nothing changed and there is nothing to do."
-    );
+/// Texts `body` to a phone that asked on the join form but gets no code (finding 14: a member,
+/// a paused member or a blocked phone): the form answered it like anyone, the phone learns why.
+pub async fn send_note_in_place_of_code(state: AppState, phone: Phone, from: Phone, body: String) {
     deliver(&state, phone, Some(from), body).await;
 }
 

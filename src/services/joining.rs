@@ -367,27 +367,35 @@ pub async fn file(
     if !sending::country_allowed(state, &asking.phone) {
         return Err(FileError::Country(sending::country_refusal(state)));
     }
-    if state
+    let blocked = state
         .store
         .blocked_phone(neighborhood.id, &asking.phone)
         .await?
-        .is_some()
-    {
-        return Err(FileError::Blocked);
-    }
+        .is_some();
     let former = state
         .store
         .member_by_phone(neighborhood.id, &asking.phone)
         .await?;
-    // Finding 14: on the web, an active member's phone is answered like anyone's, so the form
-    // tells no one who is in the group; the member is told by text instead (below).
-    let member_on_the_web = former.as_ref().map(|m| m.status) == Some(MemberStatus::Active)
-        && matches!(asking.asked, Asked::Web { .. });
-    match former.as_ref().map(|m| m.status) {
-        Some(MemberStatus::Active) if !member_on_the_web => return Err(FileError::AlreadyMember),
-        // Paused by a captain: only a captain's resume lets them back.
-        Some(MemberStatus::Paused) => return Err(FileError::Paused),
-        _ => {}
+    let on_the_web = matches!(asking.asked, Asked::Web { .. });
+    // Finding 14: on the web, a member's, a paused member's or a blocked phone is answered like
+    // anyone's, so the form tells no one who is in the group, paused or blocked; the phone is told
+    // by text instead of getting a code.
+    let note = if blocked {
+        Some(WebNote::Blocked)
+    } else {
+        match former.as_ref().map(|m| m.status) {
+            Some(MemberStatus::Active) => Some(WebNote::AlreadyIn),
+            // Paused by a captain: only a captain's resume lets them back.
+            Some(MemberStatus::Paused) => Some(WebNote::Paused),
+            _ => None,
+        }
+    };
+    match note {
+        Some(_) if on_the_web => {}
+        Some(WebNote::Blocked) => return Err(FileError::Blocked),
+        Some(WebNote::AlreadyIn) => return Err(FileError::AlreadyMember),
+        Some(WebNote::Paused) => return Err(FileError::Paused),
+        None => {}
     }
     let previously = former
         .filter(|m| m.status == MemberStatus::Removed)
@@ -417,10 +425,11 @@ pub async fn file(
     if neighborhood.join_policy == JoinPolicy::InviteOnly && needs_invitation && !invited {
         return Err(FileError::InviteOnly);
     }
-    let now = OffsetDateTime::now_utc();
-    if member_on_the_web {
-        return Ok(already_in(state, neighborhood, asking, now));
+    // After the invitation check, so the form answers these phones exactly as a stranger's.
+    if let Some(note) = note {
+        return Ok(answered_by_text(state, neighborhood, asking, note));
     }
+    let now = OffsetDateTime::now_utc();
     let (channel, consent) = match &asking.asked {
         Asked::Web { ip, .. } => (
             if invited {
@@ -490,18 +499,47 @@ pub async fn file(
 /// if they asked themselves they learn they are in; if someone else used their number, they
 /// learn that, and the asker learns nothing. The per-phone limit on join requests, checked before
 /// this, bounds these notes like it bounds codes.
-fn already_in(
+/// Why a phone that asked on the web is texted a note rather than a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WebNote {
+    AlreadyIn,
+    Paused,
+    Blocked,
+}
+
+impl WebNote {
+    fn text(self, neighborhood: &str) -> String {
+        match self {
+            Self::AlreadyIn => format!(
+                "Someone asked on the web to join {neighborhood} with this number. You are already in, so nothing changed and there is nothing to do."
+            ),
+            Self::Paused => format!(
+                "Someone asked on the web to join {neighborhood} with this number. You are paused in the group text, so nothing changed: a captain can resume you."
+            ),
+            Self::Blocked => blocked_note(neighborhood),
+        }
+    }
+}
+
+/// The answer to a blocked phone, by text or on the web: polite, and the captains are not told.
+pub fn blocked_note(neighborhood: &str) -> String {
+    format!("Sorry, {neighborhood} cannot take a request to join from this number.")
+}
+
+/// The form's usual answer, with nothing filed: the phone gets `note` by text in place of a code.
+fn answered_by_text(
     state: &AppState,
     neighborhood: &Neighborhood,
     asking: Asking,
-    now: OffsetDateTime,
+    note: WebNote,
 ) -> JoinRequest {
-    tokio::spawn(codes::send_already_in_note(
+    tokio::spawn(codes::send_note_in_place_of_code(
         state.clone(),
         asking.phone.clone(),
         neighborhood.phone_number.clone(),
-        neighborhood.name.as_str().to_owned(),
+        note.text(neighborhood.name.as_str()),
     ));
+    let now = OffsetDateTime::now_utc();
     JoinRequest {
         id: Uuid::now_v7(),
         number: 0,

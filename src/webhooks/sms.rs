@@ -140,7 +140,7 @@ async fn sms_reply(
                 },
             };
             let request = match joining::file(state, &neighborhood, asking).await {
-                Err(FileError::Blocked) => return Ok(Some(blocked_reply(name))),
+                Err(FileError::Blocked) => return Ok(Some(joining::blocked_note(name))),
                 filed => filed?,
             };
             Some(if request.state == JoinState::Approved {
@@ -164,7 +164,7 @@ async fn sms_reply(
                     },
                 };
                 let request = match joining::file(state, &neighborhood, asking).await {
-                    Err(FileError::Blocked) => return Ok(Some(blocked_reply(name))),
+                    Err(FileError::Blocked) => return Ok(Some(joining::blocked_note(name))),
                     filed => filed?,
                 };
                 // Under the open policy the welcome text follows from the outbox.
@@ -197,7 +197,3 @@ fn empty_twiml() -> Response {
         .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
 }
 
-/// The answer to a blocked phone's request: polite, and the captains are not told.
-fn blocked_reply(name: &str) -> String {
-    format!("Sorry, {name} cannot take a request to join from this number.")
-}
