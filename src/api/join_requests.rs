@@ -55,7 +55,7 @@ pub struct JoinRequestOut {
     pub decided_at: Option<OffsetDateTime>,
     /// The member an approval made.
     pub member_id: Option<Uuid>,
-    /// When a captain removed this phone before: how and when ("Removed by ... on 2026-12-04").
+    /// When a captain removed this phone before: by whom and when ("Removed by Olive on Dec 4, 2026").
     /// Such a request waits for a captain, even under the `open` policy.
     pub previously: Option<String>,
 }

@@ -59,7 +59,7 @@ pub struct MemberOut {
     pub sync_error: Option<String>,
     /// Which of the neighborhood's Conversations carries their texts (1 for the first), once in.
     pub shard: Option<u32>,
-    /// Why the status is what it is ("Texted LEAVE", "Removed by ...").
+    /// Why the status is what it is ("Texted LEAVE", "Removed by Olive").
     pub status_reason: Option<String>,
     /// Whether they get a text for each new join request (captains and the owner).
     pub join_request_texts: bool,
@@ -495,14 +495,9 @@ impl MembersApi {
             );
             errors.finish()?;
         }
-        let removed = members::remove(
-            &state,
-            id.0,
-            member_id.0,
-            &auth.principal().actor(),
-            notice.as_deref(),
-        )
-        .await?;
+        let remover = auth.principal().name_in(&state, id.0).await?;
+        let removed =
+            members::remove(&state, id.0, member_id.0, &remover, notice.as_deref()).await?;
         record(
             &state,
             auth.principal(),

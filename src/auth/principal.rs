@@ -45,6 +45,30 @@ impl Principal {
         }
     }
 
+    /// How captains know this principal in a neighborhood, for notes they read later ("Removed
+    /// by Olive"): a member by their display name, others by what they are.
+    pub async fn name_in(
+        &self,
+        state: &AppState,
+        neighborhood_id: Uuid,
+    ) -> Result<String, StoreError> {
+        Ok(match self {
+            Self::Session {
+                session,
+                platform_admin,
+            } => match state
+                .store
+                .member_by_phone(neighborhood_id, &session.phone)
+                .await?
+            {
+                Some(member) => member.display_name.as_str().to_owned(),
+                None if *platform_admin => "a platform admin".to_owned(),
+                None => format!("phone {}", session.phone),
+            },
+            Self::Token { token } => format!("the API token \"{}\"", token.name),
+        })
+    }
+
     /// The principal's role in a neighborhood (an admin's is not a role: see `policy`).
     pub async fn role_in(
         &self,

@@ -586,7 +586,12 @@ pub async fn block(
 fn removal_note(member: &Member) -> String {
     let reason = member.status_reason.as_deref().unwrap_or("Removed");
     let date = member.updated_at.date();
-    format!("{reason} on {date}")
+    format!(
+        "{reason} on {} {}, {}",
+        &date.month().to_string()[..3],
+        date.day(),
+        date.year()
+    )
 }
 
 /// Texts a fresh code to confirm the phone behind `request`; only its hash is kept.

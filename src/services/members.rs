@@ -401,12 +401,13 @@ pub async fn transfer_ownership(
 }
 
 /// A captain removes a member: listed as `removed`, out of the group text, and first sent
-/// `notice` if there is one. Removing a removed member again changes nothing.
+/// `notice` if there is one. Removing a removed member again changes nothing. `remover` is how
+/// the captains know who did it (a member's display name), kept in the member's status.
 pub async fn remove(
     state: &AppState,
     neighborhood_id: Uuid,
     member_id: Uuid,
-    actor: &str,
+    remover: &str,
     notice: Option<&str>,
 ) -> Result<Member, MemberError> {
     let removed = state
@@ -426,7 +427,7 @@ pub async fn remove(
             effects.extend(take_out(
                 member,
                 MemberStatus::Removed,
-                format!("Removed by {actor}"),
+                format!("Removed by {remover}"),
             ));
             Ok(effects)
         })

@@ -132,23 +132,27 @@ pub async fn run(
         },
         CaptainCommand::Remove(name) => match active_member_named(state, id, &name).await? {
             None => no_member_named(&name),
-            Some(member) => match members::remove(state, id, member.id, &actor, None).await {
-                Ok(removed) => {
-                    audit(
-                        state,
-                        id,
-                        &actor,
-                        "member.remove",
-                        format!("member:{}", removed.id),
-                    )
-                    .await;
-                    format!("Removed {} from the group.", removed.display_name.as_str())
+            Some(member) => {
+                match members::remove(state, id, member.id, sender.display_name.as_str(), None)
+                    .await
+                {
+                    Ok(removed) => {
+                        audit(
+                            state,
+                            id,
+                            &actor,
+                            "member.remove",
+                            format!("member:{}", removed.id),
+                        )
+                        .await;
+                        format!("Removed {} from the group.", removed.display_name.as_str())
+                    }
+                    Err(MemberError::Forbidden(rule)) => rule.to_owned(),
+                    Err(MemberError::NotFound) => no_member_named(&name),
+                    Err(MemberError::Store(error)) => return Err(error),
+                    Err(_) => "Something changed at the same moment; try again.".to_owned(),
                 }
-                Err(MemberError::Forbidden(rule)) => rule.to_owned(),
-                Err(MemberError::NotFound) => no_member_named(&name),
-                Err(MemberError::Store(error)) => return Err(error),
-                Err(_) => "Something changed at the same moment; try again.".to_owned(),
-            },
+            }
         },
         CaptainCommand::Mute(name) => set_muted(state, id, sender, &actor, &name, true).await?,
         CaptainCommand::Unmute(name) => set_muted(state, id, sender, &actor, &name, false).await?,

@@ -196,4 +196,3 @@ fn empty_twiml() -> Response {
         .content_type("text/xml")
         .body(r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)
 }
-

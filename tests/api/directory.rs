@@ -482,10 +482,7 @@ async fn a_removed_member_gets_the_notice_and_leaves_the_group_text() {
             removed["status"].as_str(),
             removed["status_reason"].as_str()
         ),
-        (
-            Some("removed"),
-            Some(format!("Removed by phone:{OWNER}").as_str())
-        )
+        (Some("removed"), Some("Removed by Olive"))
     );
     app.wait_for_text(ana, notice).await;
     member_when(&app, &id, &ana_id, "Ana to be taken out", |m| {
