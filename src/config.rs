@@ -298,6 +298,12 @@ pub struct Settings {
     #[arg(long, env = "NT_DAILY_TEXTS_PER_NEIGHBORHOOD", default_value = "500", value_parser = WholeNumber::count("NT_DAILY_TEXTS_PER_NEIGHBORHOOD", 1, 1_000_000).parser::<u64>())]
     pub daily_texts_per_neighborhood: u64,
 
+    /// Phones captains may bring into one neighborhood's group per UTC day without the phone
+    /// asking: direct adds, imports with attested consent, approvals of imported requests. Past
+    /// it a platform admin adds them (their additions are not counted).
+    #[arg(long, env = "NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD", default_value = "300", value_parser = WholeNumber::count("NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD", 1, 1_000_000).parser::<u64>())]
+    pub daily_additions_per_neighborhood: u64,
+
     /// 1:1 texts the whole deployment may send per UTC day, every neighborhood together. Past it
     /// they are dropped until midnight UTC and the platform admins are told once.
     #[arg(long, env = "NT_DAILY_TEXTS_PER_DEPLOYMENT", default_value = "5000", value_parser = WholeNumber::count("NT_DAILY_TEXTS_PER_DEPLOYMENT", 1, 10_000_000).parser::<u64>())]

@@ -28,6 +28,7 @@ use crate::domain::announcement::Closed;
 use crate::domain::join_request::JoinState;
 use crate::import::{self, ImportError, ImportReport, Limit};
 use crate::jobs::reconcile::ReconcileError;
+use crate::services::additions::AdditionError;
 use crate::services::announcements::AnnouncementError;
 use crate::services::joining::{DecisionError, FileError};
 use crate::services::members::MemberError;
@@ -78,6 +79,10 @@ pub enum ErrorCode {
     /// The neighborhood cannot text more codes for now (its daily cap on 1:1 texts, or its
     /// monthly budget, is reached); try again tomorrow.
     TextsPaused,
+    /// Captains added as many people today as they may without each one asking to join
+    /// (`NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD`); `Retry-After` is midnight UTC, and a platform admin
+    /// can add them now.
+    DailyAdditionsReached,
     /// The phone number already belongs to another neighborhood.
     NumberTaken,
     /// The Twilio account does not own the phone number given.
@@ -319,6 +324,25 @@ impl<S> ApiError<S> {
         .into()
     }
 
+    /// 429 when captains used up the day's additions of people who did not ask themselves:
+    /// `Retry-After` is the next midnight UTC.
+    pub fn daily_additions_reached(cap: u64, left: u64) -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        let midnight = now
+            .date()
+            .next_day()
+            .map_or(now, |day| day.midnight().assume_utc());
+        let retry_after = (midnight - now).whole_seconds().max(1).unsigned_abs();
+        ErrorResponse::TooManyRequests(
+            body(
+                ErrorCode::DailyAdditionsReached,
+                AdditionError::sentence(cap, left),
+            ),
+            retry_after,
+        )
+        .into()
+    }
+
     /// 429 for a phone whose sign-in from new devices is locked, with `Retry-After`.
     pub fn sign_in_locked(retry_after_secs: u64) -> Self {
         let minutes = retry_after_secs.div_ceil(60);
@@ -462,6 +486,10 @@ impl<S> From<MemberError> for ApiError<S> {
                 Self::conflict(ErrorCode::Conflict, &error.to_string())
             }
             MemberError::KeptChanging => Self::member_kept_changing(),
+            MemberError::Additions(AdditionError::OverCap { cap, left }) => {
+                Self::daily_additions_reached(cap, left)
+            }
+            MemberError::Additions(AdditionError::Store(cause)) => cause.into(),
             MemberError::NoOwner => Self::internal(&error),
             MemberError::Store(cause) => cause.into(),
         }
@@ -554,7 +582,12 @@ impl<S> From<DecisionError> for ApiError<S> {
             DecisionError::KeptChanging => {
                 Self::conflict(ErrorCode::Conflict, "The request kept changing; try again.")
             }
-            DecisionError::Store(error) => error.into(),
+            DecisionError::Additions(AdditionError::OverCap { cap, left }) => {
+                Self::daily_additions_reached(cap, left)
+            }
+            DecisionError::Additions(AdditionError::Store(error)) | DecisionError::Store(error) => {
+                error.into()
+            }
         }
     }
 }

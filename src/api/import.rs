@@ -15,6 +15,7 @@ use super::error::{ApiError, ErrorBody, import_too_large};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::import::{self, ImportError, ImportOptions, ImportReport, Limit, MAX_BYTES};
+use crate::services::additions::Adder;
 use crate::state::AppState;
 
 pub struct ImportApi;
@@ -92,6 +93,10 @@ impl ImportApi {
     /// phone, a missing or too long name, a too long address or answer, or a phone already in
     /// an earlier row. Blank rows are skipped.
     ///
+    /// New members count against the captains' daily additions
+    /// (`NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD`, not for platform admins): rows past it are
+    /// rejected with that reason, and importing the file again later adds them.
+    ///
     /// **A dry run by default**: without `dry_run=false` nothing changes and the report says
     /// what the real run will do. At most 16 MiB and 20,000 rows (413). The file is read as it
     /// arrives and written in batches; a real run is audited once with its counts.
@@ -128,6 +133,7 @@ impl ImportApi {
             attest_consent: attest_consent.0.unwrap_or(false),
             actor: auth.principal().actor(),
             ip: state.client_ip(request),
+            adder: Adder::platform_admin(auth.principal().is_platform_admin()),
         };
         let state = state.0.clone();
         let reader = import::body_reader(body.0);

@@ -13,12 +13,13 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited, SignedIn};
 use super::error::{AnyStatus, ApiError, ErrorBody, FieldErrors};
 use super::members::{self, MemberOut};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
+use crate::services::additions::Adder;
 use crate::services::joining::{self, Approval};
 use crate::state::AppState;
 
@@ -218,11 +219,13 @@ impl JoinRequestsApi {
         request: &Request,
         id: Path<Uuid>,
         request_id: Path<Uuid>,
-    ) -> Result<ApproveResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
+    ) -> Result<ApproveResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict, RateLimited)>>
+    {
         let grant =
             policy::authorize(&state, auth.principal(), "approve_join_request", Some(id.0)).await?;
         let actor = auth.principal().actor();
-        let approval = joining::approve(&state, id.0, request_id.0, &actor).await?;
+        let adder = Adder::platform_admin(auth.principal().is_platform_admin());
+        let approval = joining::approve(&state, id.0, request_id.0, (&actor, adder)).await?;
         record_approval(&state, &auth, request, &approval).await;
         let show_phone = policy::may_see_phones(&grant);
         Ok(ApproveResponse::Accepted(Json(ApprovalOut {
@@ -269,7 +272,8 @@ impl JoinRequestsApi {
         }
         errors.finish()?;
         let actor = auth.principal().actor();
-        let answers = joining::approve_many(&state, id.0, ids, &actor).await?;
+        let adder = Adder::platform_admin(auth.principal().is_platform_admin());
+        let answers = joining::approve_many(&state, id.0, ids, (&actor, adder)).await?;
         let mut out = ApprovalsOut {
             approved: Vec::new(),
             refused: Vec::new(),

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy::{self, Grant};
@@ -25,6 +25,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
+use crate::services::additions::Adder;
 use crate::services::members::{self, MemberChanges, NewMember, Transfer};
 use crate::services::{neighborhoods, sending};
 use crate::state::AppState;
@@ -342,7 +343,9 @@ impl MembersApi {
     ///
     /// Captains add a neighbor who asked in person; the captain attests their consent, which is
     /// audited. The answer comes at once; adding them to the group text happens in the background
-    /// (`sync` goes from `pending` to `done`).
+    /// (`sync` goes from `pending` to `done`). Captains add up to
+    /// `NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD` such neighbors a day (429 `daily_additions_reached`
+    /// past it); platform admins are not counted.
     #[oai(path = "/:id/members", method = "post", operation_id = "add_member")]
     async fn add(
         &self,
@@ -351,7 +354,7 @@ impl MembersApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<MemberIn>,
-    ) -> Result<AddResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
+    ) -> Result<AddResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict, RateLimited)>> {
         let grant = policy::authorize(&state, auth.principal(), "add_member", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let phone = errors.check("phone", Phone::parse(&body.0.phone));
@@ -376,8 +379,15 @@ impl MembersApi {
             address,
         };
         let actor = auth.principal().actor();
-        let member =
-            members::add(&state, &neighborhood, new, &actor, state.client_ip(request)).await?;
+        let adder = Adder::platform_admin(auth.principal().is_platform_admin());
+        let member = members::add(
+            &state,
+            &neighborhood,
+            new,
+            (&actor, adder),
+            state.client_ip(request),
+        )
+        .await?;
         let detail = json!({"consent": "attested by captain", "display_name": member.display_name});
         record(
             &state,

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::services::additions::{self, Adder, Reserved};
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
 use crate::store::import::ImportWrite;
@@ -53,6 +54,9 @@ pub struct ImportOptions {
     pub actor: String,
     /// Where from.
     pub ip: String,
+    /// Whether a captain imports (their new members count against the day's additions) or a
+    /// platform admin.
+    pub adder: Adder,
 }
 
 /// What an import did, or in a dry run would do.
@@ -439,11 +443,25 @@ impl Import<'_> {
                 .zip(stored)
                 .map(|(candidate, stored)| plan::plan(candidate, stored, &mut names, &context))
                 .collect();
+            let reserved =
+                hold_back_over_the_day(state, neighborhood_id, options, &mut changes).await?;
             let made = if options.dry_run {
                 vec![true; changes.len()]
             } else {
-                write(&state.store, neighborhood_id, &mut changes).await?
+                match write(&state.store, neighborhood_id, &mut changes).await {
+                    Ok(made) => made,
+                    Err(error) => {
+                        reserved.release(state, u64::MAX).await;
+                        return Err(error);
+                    }
+                }
             };
+            let unmade = changes
+                .iter()
+                .zip(&made)
+                .filter(|(change, made)| matches!(change, Change::AddMember { .. }) && !**made)
+                .count() as u64;
+            reserved.release(state, unmade).await;
             for ((index, change), made) in rows.iter().zip(&changes).zip(&made) {
                 if *made {
                     outcomes[*index] = candidate(*index).map(|c| report_of(c, change));
@@ -493,6 +511,47 @@ impl Import<'_> {
             report.details_truncated = true;
         }
     }
+}
+
+/// Turns the new members past what the importer may add today into rejected rows (finding 12:
+/// see `services::additions`); the rest are reserved, and given back if not written.
+async fn hold_back_over_the_day(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    options: &ImportOptions,
+    changes: &mut [Change],
+) -> Result<Reserved, StoreError> {
+    let wanted = changes
+        .iter()
+        .filter(|c| matches!(c, Change::AddMember { .. }))
+        .count() as u64;
+    let reserved = additions::reserve_up_to(
+        state,
+        neighborhood_id,
+        wanted,
+        options.adder,
+        options.dry_run,
+    )
+    .await?;
+    let mut granted = reserved.granted(wanted);
+    for change in changes.iter_mut() {
+        if matches!(change, Change::AddMember { .. }) {
+            if granted == 0 {
+                *change = Change::Rejected {
+                    reason: over_the_day(state.settings.daily_additions_per_neighborhood),
+                };
+            } else {
+                granted -= 1;
+            }
+        }
+    }
+    Ok(reserved)
+}
+
+fn over_the_day(cap: u64) -> String {
+    format!(
+        "Past today's additions: captains may add {cap} people a day who did not ask to join themselves (NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD). Import this row again tomorrow, or ask a platform admin to."
+    )
 }
 
 /// The store write a change needs, if any.

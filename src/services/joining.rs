@@ -18,6 +18,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
+use crate::services::additions::{self, Adder, AdditionError};
 use crate::services::codes;
 use crate::services::neighborhoods::{self, NeighborhoodError};
 use crate::services::{costs, members, sending, texts};
@@ -47,6 +48,9 @@ pub enum DecisionError {
     AlreadyMember,
     #[error("the request kept changing")]
     KeptChanging,
+    /// An imported request (someone else listed the phone) past the day's additions.
+    #[error(transparent)]
+    Additions(#[from] AdditionError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -87,7 +91,7 @@ pub async fn approve(
     state: &AppState,
     neighborhood_id: Uuid,
     request_id: Uuid,
-    decided_by: &str,
+    decided_by: (&str, Adder),
 ) -> Result<Approval, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
     let roster = Roster::default();
@@ -102,7 +106,7 @@ pub async fn approve_many(
     state: &AppState,
     neighborhood_id: Uuid,
     request_ids: &[Uuid],
-    decided_by: &str,
+    decided_by: (&str, Adder),
 ) -> Result<Vec<(Uuid, Result<Approval, DecisionError>)>, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
     let roster = Roster::default();
@@ -139,7 +143,7 @@ async fn approve_against(
     state: &AppState,
     neighborhood: &Neighborhood,
     request_id: Uuid,
-    decided_by: &str,
+    (decided_by, adder): (&str, Adder),
     roster: &Roster,
 ) -> Result<Approval, DecisionError> {
     let neighborhood_id = neighborhood.id;
@@ -210,6 +214,19 @@ async fn approve_against(
             ..before.clone()
         };
         let effects = members::admission_effects(neighborhood, &member);
+        // Someone else listed an imported phone: letting it in counts as a captain's addition.
+        let unasked = if before.channel == JoinChannel::Import {
+            1
+        } else {
+            0
+        };
+        let reserved = match additions::reserve(state, neighborhood_id, unasked, adder).await {
+            Ok(reserved) => reserved,
+            Err(error) => {
+                roster.forget().await;
+                return Err(error.into());
+            }
+        };
         let advanced = advance(
             state,
             neighborhood,
@@ -220,6 +237,10 @@ async fn approve_against(
             effects,
         )
         .await;
+        let made = matches!(advanced, Ok(Advance::Done));
+        reserved
+            .release(state, if made { 0 } else { unasked })
+            .await;
         match advanced {
             Ok(Advance::Done) => {
                 return Ok(Approval {
@@ -709,9 +730,14 @@ pub async fn confirmed(
         .advance_join_request(before, &after, None, false, &effects)
         .await?
     {
-        Advance::Done if open => Ok(approve(state, neighborhood.id, after.id, OPEN_POLICY)
-            .await?
-            .request),
+        Advance::Done if open => Ok(approve(
+            state,
+            neighborhood.id,
+            after.id,
+            (OPEN_POLICY, Adder::Captain),
+        )
+        .await?
+        .request),
         Advance::Done => Ok(after),
         _ => Err(DecisionError::KeptChanging),
     }

@@ -13,6 +13,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::services::additions::{self, Adder, AdditionError};
 use crate::services::texts;
 use crate::state::AppState;
 use crate::store::member_changes::{MemberUpdate, RosterChange};
@@ -41,6 +42,8 @@ pub enum MemberError {
     NoOwner,
     #[error("the member kept changing")]
     KeptChanging,
+    #[error(transparent)]
+    Additions(#[from] AdditionError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -110,9 +113,10 @@ pub async fn add(
     state: &AppState,
     neighborhood: &Neighborhood,
     new: NewMember,
-    actor: &str,
+    (actor, adder): (&str, Adder),
     ip: String,
 ) -> Result<Member, MemberError> {
+    let reserved = additions::reserve(state, neighborhood.id, 1, adder).await?;
     let consent = ConsentRecord {
         channel: JoinChannel::Captain,
         evidence: Consent {
@@ -155,8 +159,11 @@ pub async fn add(
                 member,
             ))
         })
-        .await?;
-    Ok(added)
+        .await;
+    reserved
+        .release(state, if added.is_ok() { 0 } else { 1 })
+        .await;
+    Ok(added?)
 }
 
 /// A neighbor someone added as a participant in Twilio directly (`placed`): a member now, or a

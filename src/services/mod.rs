@@ -1,6 +1,7 @@
 //! What the service does, whoever asks: the HTTP API, Twilio's webhooks, a captain's texts and
 //! the background jobs all call these functions, which hold the rules and write through `store`.
 
+pub mod additions;
 pub mod announcements;
 pub mod catch_up;
 pub mod codes;

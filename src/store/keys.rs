@@ -59,6 +59,12 @@ impl Keys {
         format!("{}:{{nb:{}}}:texts:{date}", self.prefix, id.simple())
     }
 
+    /// Phones captains brought into one neighborhood's group without the phone asking, on one UTC
+    /// day (`date`: `YYYY-MM-DD`): see `services::additions`.
+    pub fn daily_additions(&self, id: Uuid, date: &str) -> String {
+        format!("{}:{{nb:{}}}:additions:{date}", self.prefix, id.simple())
+    }
+
     /// 1:1 texts the whole deployment sent on one UTC day, same shape.
     pub fn deployment_daily_texts(&self, date: &str) -> String {
         format!("{}:{{global}}:texts:{date}", self.prefix)

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod blocks;
 pub mod catch_up;
 pub mod costs;
+pub mod daily_additions;
 pub mod daily_texts;
 pub mod erase;
 pub mod events;

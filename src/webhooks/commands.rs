@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::domain::join_request::JoinState;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::Neighborhood;
+use crate::services::additions::{Adder, AdditionError};
 use crate::services::joining::{self, DecisionError};
 use crate::services::members::{self, MemberError};
 use crate::state::AppState;
@@ -88,26 +89,28 @@ pub async fn run(
         CaptainCommand::Pending => pending(state, id, sender.role >= Role::Captain).await?,
         CaptainCommand::Approve(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
-            Some(request_id) => match joining::approve(state, id, request_id, &actor).await {
-                Ok(approval) if !approval.newly => {
-                    format!("#{number} was approved already.")
+            Some(request_id) => {
+                match joining::approve(state, id, request_id, (&actor, Adder::Captain)).await {
+                    Ok(approval) if !approval.newly => {
+                        format!("#{number} was approved already.")
+                    }
+                    Ok(approval) => {
+                        audit(
+                            state,
+                            id,
+                            &actor,
+                            "join_request.approve",
+                            format!("join_request:{request_id}"),
+                        )
+                        .await;
+                        format!(
+                            "Approved #{number}: {} is being added to the group.",
+                            approval.member.display_name.as_str()
+                        )
+                    }
+                    Err(error) => decision_reply(number, error)?,
                 }
-                Ok(approval) => {
-                    audit(
-                        state,
-                        id,
-                        &actor,
-                        "join_request.approve",
-                        format!("join_request:{request_id}"),
-                    )
-                    .await;
-                    format!(
-                        "Approved #{number}: {} is being added to the group.",
-                        approval.member.display_name.as_str()
-                    )
-                }
-                Err(error) => decision_reply(number, error)?,
-            },
+            }
         },
         CaptainCommand::Deny(number) => match request_id(state, id, number).await? {
             None => format!("No join request #{number}."),
@@ -209,7 +212,12 @@ async fn request_id(state: &AppState, id: Uuid, number: u64) -> Result<Option<Uu
 
 fn decision_reply(number: u64, error: DecisionError) -> Result<String, StoreError> {
     Ok(match error {
-        DecisionError::Store(error) => return Err(error),
+        DecisionError::Store(error) | DecisionError::Additions(AdditionError::Store(error)) => {
+            return Err(error);
+        }
+        DecisionError::Additions(AdditionError::OverCap { cap, .. }) => format!(
+            "#{number} was listed by an import, and captains added {cap} such people today: approve it tomorrow, or ask a platform admin."
+        ),
         DecisionError::NotPending(JoinState::PendingVerification) => {
             format!("#{number} has not confirmed their phone yet.")
         }

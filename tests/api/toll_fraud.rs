@@ -253,3 +253,194 @@ async fn the_proxy_header_counts_only_from_a_trusted_proxy_and_from_the_right() 
         202
     );
 }
+
+/// `POST .../import?{query}` of `csv` as `client`.
+async fn import_as(
+    client: &reqwest::Client,
+    app: &TestApp,
+    id: &str,
+    query: &str,
+    csv: &str,
+) -> (u16, Value) {
+    json_of(
+        client
+            .post(app.url(&format!("/api/v1/neighborhoods/{id}/import?{query}")))
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await
+}
+
+/// Finding 12: a stolen captain account cannot fill a neighborhood with numbers that never asked.
+/// Direct adds, imports with attested consent and approvals of imported requests share one daily
+/// count across instances; past it rows are reported, requests refused with 429, and a platform
+/// admin adds the rest.
+#[tokio::test]
+async fn captains_add_a_bounded_number_of_unasked_people_a_day_and_a_platform_admin_adds_past_it() {
+    const CAP: u64 = 3;
+    let receiver = MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.daily_additions_per_neighborhood = CAP;
+    let first = spawn_sandbox_app_with(receiver, settings).await;
+    let second = spawn_sandbox_instance(&first.prefix, |settings| {
+        settings.daily_additions_per_neighborhood = CAP;
+    })
+    .await;
+    let (id, _) = neighborhood(&first).await;
+    let captain_on_first = Who::session(&first, OWNER).await;
+    let captain_on_second = crate::helpers::session_client(&second, OWNER).await;
+    let members_path = format!("/api/v1/neighborhoods/{id}/members");
+    first
+        .post(
+            &captain_on_first,
+            &members_path,
+            &json!({"phone": "+15550007801", "display_name": "Ann"}),
+            202,
+        )
+        .await;
+
+    let sheet = "name,phone\nBo,+15550007802\nCy,+15550007803\nDi,+15550007804\nEd,+15550007805\n";
+    let (status, preview) = import_as(
+        &captain_on_second,
+        &second,
+        &id,
+        "attest_consent=true",
+        sheet,
+    )
+    .await;
+    assert_eq!(
+        (status, &preview["added"], &preview["rejected"]),
+        (200, &json!(2), &json!(2)),
+        "{preview}"
+    );
+    let (status, report) = import_as(
+        &captain_on_second,
+        &second,
+        &id,
+        "dry_run=false&attest_consent=true",
+        sheet,
+    )
+    .await;
+    assert_eq!(
+        (status, &report["added"], &report["rejected"]),
+        (200, &json!(2), &json!(2)),
+        "{report}"
+    );
+    let held_back: Vec<&Value> = report["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter(|row| row["outcome"] == "rejected")
+        .collect();
+    assert_eq!(
+        held_back
+            .iter()
+            .map(|row| row["phone"].clone())
+            .collect::<Vec<_>>(),
+        [json!("+15550007804"), json!("+15550007805")]
+    );
+    assert!(
+        held_back[0]["reason"]
+            .as_str()
+            .is_some_and(|why| why.contains("NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD")),
+        "{report}"
+    );
+
+    let response = first
+        .client(&captain_on_first)
+        .post(first.url(&members_path))
+        .json(&json!({"phone": "+15550007806", "display_name": "Fay"}))
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, refused) = json_of(response).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (429, Some("daily_additions_reached")),
+        "{refused}"
+    );
+
+    // Imported without consent: requests; approving one is an addition all the same.
+    let (status, _) = import_as(
+        &captain_on_second,
+        &second,
+        &id,
+        "dry_run=false",
+        "name,phone\nGus,+15550007807\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let requests = first
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
+    let gus = requests["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|r| r["phone"] == "+15550007807"))
+        .and_then(|r| r["id"].as_str())
+        .expect("Gus's request")
+        .to_owned();
+    let refused = first
+        .post(
+            &captain_on_first,
+            &format!("/api/v1/neighborhoods/{id}/join-requests/{gus}/approve"),
+            &json!({}),
+            429,
+        )
+        .await;
+    assert_eq!(refused["code"], "daily_additions_reached");
+
+    // A platform admin adds past the cap.
+    first
+        .post(
+            &Who::Admin,
+            &members_path,
+            &json!({"phone": "+15550007806", "display_name": "Fay"}),
+            202,
+        )
+        .await;
+    first
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests/{gus}/approve"),
+            &json!({}),
+            202,
+        )
+        .await;
+    let (status, rest) = import_as(
+        &first.http,
+        &first,
+        &id,
+        "dry_run=false&attest_consent=true",
+        sheet,
+    )
+    .await;
+    assert_eq!(
+        (status, &rest["added"], &rest["rejected"]),
+        (200, &json!(2), &json!(0)),
+        "{rest}"
+    );
+
+    let listed = first.get(&Who::Admin, &members_path, 200).await;
+    let mut phones: Vec<String> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|m| m["phone"].as_str().map(str::to_owned))
+        .collect();
+    phones.sort();
+    assert_eq!(
+        phones,
+        (0..=7)
+            .map(|n| format!("+1555000780{n}"))
+            .collect::<Vec<_>>(),
+        "everyone added exactly once: {listed}"
+    );
+}
