@@ -261,7 +261,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/ready", api.clone())
         .at("/metrics", api)
         .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .nest("/docs", ui::docs(docs))
         .nest("/webhooks/twilio", webhooks::routes());
     if let Some(emulator) = &state.sandbox {
         route =

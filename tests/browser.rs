@@ -173,6 +173,11 @@ async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;
 }
 
+#[tokio::test]
+async fn an_integrator_reads_the_api_reference_under_its_content_security_policy() {
+    run_journey("api_docs").await;
+}
+
 /// A browser that revisits a page asks whether its copy of each file is still good; the answer
 /// must be 304, never an error (a 500 there left revisited pages without their script and style).
 #[tokio::test]

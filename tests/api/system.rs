@@ -99,6 +99,17 @@ async fn the_docs_and_the_spec_are_served() {
     );
     let docs = app.get_raw("/docs").await;
     assert_eq!(docs.status(), 200);
+    // Same origin as the admin app (finding 19): it may call nothing elsewhere, nor be framed.
+    let policy = docs
+        .headers()
+        .get("content-security-policy")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        policy.contains("connect-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
     assert!(docs.text().await.expect("html").contains("swagger"));
 }
 
