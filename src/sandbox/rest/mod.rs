@@ -165,19 +165,29 @@ pub(super) fn meta_page(
     })
 }
 
-/// A v2010 list: the items under `key` with Twilio's relative paging URIs.
+/// A v2010 list: the items under `key` with Twilio's relative paging URIs, which keep the
+/// list's `filters` (as Twilio's do: `?To=%2B1...&DateSent%3E=2008-01-02&PageSize=...`).
 pub(super) fn v2010_page(
     list_path: &str,
+    filters: &[(&str, &str)],
     key: &str,
-    page: usize,
-    size: usize,
-    offset: usize,
+    (page, size, offset): (usize, usize, usize),
     slice: Slice,
 ) -> Value {
-    let page_uri = |page: usize, offset: usize| {
-        format!("{list_path}?PageSize={size}&Page={page}&PageToken=PT{offset}")
+    let query = |paging: &[(&str, String)]| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(filters.iter().copied());
+        query.extend_pairs(paging.iter().map(|(name, value)| (*name, value.as_str())));
+        format!("{list_path}?{}", query.finish())
     };
-    let first = format!("{list_path}?PageSize={size}&Page=0");
+    let page_uri = |page: usize, offset: usize| {
+        query(&[
+            ("PageSize", size.to_string()),
+            ("Page", page.to_string()),
+            ("PageToken", format!("PT{offset}")),
+        ])
+    };
+    let first = query(&[("PageSize", size.to_string()), ("Page", "0".to_owned())]);
     let count = slice.items.len();
     json!({
         key: slice.items,
@@ -285,14 +295,10 @@ impl RestEndpoint {
     /// The answer a fault gives in place of the call's own.
     async fn faulty_answer(fault: Fault, faults: InjectedFaults) -> Response {
         match fault {
-            Fault::Throttled => {
-                error_response(&ErrorAnswer::new(429, 20429, "Too Many Requests"))
+            Fault::Throttled => error_response(&ErrorAnswer::new(429, 20429, "Too Many Requests")),
+            Fault::Failed | Fault::AppliedThenFailed => {
+                error_response(&ErrorAnswer::new(500, 20500, "Internal Server Error"))
             }
-            Fault::Failed | Fault::AppliedThenFailed => error_response(&ErrorAnswer::new(
-                500,
-                20500,
-                "Internal Server Error",
-            )),
             Fault::Hung | Fault::AppliedThenHung => {
                 tokio::time::sleep(Duration::from_millis(faults.timeout_ms.max(1))).await;
                 error_response(&ErrorAnswer::new(504, 20504, "Gateway Timeout"))
