@@ -146,6 +146,7 @@ impl EmulatorAccount {
             rate_500: self.fault_500,
             rate_timeout: self.fault_timeout,
             timeout_ms: 30_000,
+            ..crate::sandbox::InjectedFaults::default()
         }
     }
 }

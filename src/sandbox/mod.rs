@@ -60,6 +60,12 @@ pub struct InjectedFaults {
     pub rate_500: f64,
     /// Share (0 to 1) of REST calls that hang for `timeout_ms` before answering 504.
     pub rate_timeout: f64,
+    /// Share (0 to 1) of REST calls carried out (the text sent, the participant added), then
+    /// answered 500 instead of their answer: Twilio can fail after applying a call.
+    pub rate_applied_500: f64,
+    /// Share (0 to 1) of REST calls carried out, then left hanging for `timeout_ms` before a 504:
+    /// the caller cannot tell whether its call was applied.
+    pub rate_applied_timeout: f64,
     /// How long a simulated timeout hangs.
     pub timeout_ms: u64,
 }
@@ -71,10 +77,20 @@ impl InjectedFaults {
             ("rate_429", self.rate_429),
             ("rate_500", self.rate_500),
             ("rate_timeout", self.rate_timeout),
+            ("rate_applied_500", self.rate_applied_500),
+            ("rate_applied_timeout", self.rate_applied_timeout),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1."));
             }
+        }
+        let total = self.rate_429
+            + self.rate_500
+            + self.rate_timeout
+            + self.rate_applied_500
+            + self.rate_applied_timeout;
+        if total > 1.0 {
+            return Err("The rates add up to at most 1.".into());
         }
         if self.latency_ms > 60_000 || self.timeout_ms > 120_000 {
             return Err("latency_ms is at most 60000 and timeout_ms at most 120000.".into());

@@ -184,6 +184,19 @@ impl Keys {
         format!("{}:{{nb:{}}}:shard-counts", self.prefix, id.simple())
     }
 
+    /// Places reserved in a neighborhood's Conversations and not taken yet, each held by the
+    /// member whose addition reserved it: hash member id -> conversation sid. A crash leaves the
+    /// place with its holder, whose addition, claimed again, takes it up.
+    pub fn shard_reservations(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:shard-reservations", self.prefix, id.simple())
+    }
+
+    /// 1:1 texts of a neighborhood's outbox that may have reached Twilio: hash effect id -> when
+    /// the first attempt started (Unix ms), so a retry looks for the text before sending it again.
+    pub fn text_attempts(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:text-attempts", self.prefix, id.simple())
+    }
+
     /// When each Conversation of a neighborhood may next be changed (Redis clock, ms), so every
     /// instance keeps to Twilio's mutations per second per Conversation: hash sid -> time.
     pub fn shard_pace(&self, id: Uuid) -> String {
@@ -476,6 +489,11 @@ impl SandboxKeys {
     /// v2010 Messages in creation order: sorted set of SM sids.
     pub fn sms_message_order(&self) -> String {
         format!("{}:sms-message-order", self.base)
+    }
+
+    /// v2010 Messages to one phone in creation order (the `To` filter): sorted set of SM sids.
+    pub fn sms_messages_to(&self, phone: &str) -> String {
+        format!("{}:sms-messages-to:{phone}", self.base)
     }
 }
 

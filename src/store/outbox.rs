@@ -59,6 +59,10 @@ pub struct OutboxEntry {
     pub id: String,
     pub effect: Effect,
     pub attempts: u32,
+    /// The id of the entry the effect was first queued as: an entry put back to be tried again
+    /// is a new entry of the same effect, and what is recorded about the effect (a text that may
+    /// have been sent) is recorded under this id.
+    pub effect_id: String,
 }
 
 /// Stores a member (new: unless the phone is taken; changed: only if unchanged since read) and
@@ -251,21 +255,51 @@ impl Store {
         Ok(entries)
     }
 
-    /// Done with an entry: acknowledged and removed from the stream.
-    pub async fn ack_outbox(&self, id: Uuid, entry_id: &str) -> Result<(), StoreError> {
+    /// Done with an entry: acknowledged and removed from the stream, with what was recorded
+    /// about its effect's attempts.
+    pub async fn ack_outbox(&self, id: Uuid, entry: &OutboxEntry) -> Result<(), StoreError> {
         let key = self.keys.outbox(id);
+        let attempts = self.keys.text_attempts(id);
         self.retrying_once(|mut conn| {
-            let key = key.clone();
+            let (key, attempts) = (key.clone(), attempts.clone());
             async move {
                 redis::pipe()
                     .atomic()
-                    .xack(&key, GROUP, &[entry_id])
-                    .xdel(&key, &[entry_id])
+                    .xack(&key, GROUP, &[&entry.id])
+                    .xdel(&key, &[&entry.id])
+                    .hdel(&attempts, &entry.effect_id)
                     .query_async::<()>(&mut conn)
                     .await
             }
         })
         .await
+    }
+
+    /// Records, before a 1:1 text goes to Twilio, that the effect may have sent it, and returns
+    /// when its first attempt started (Unix ms) and whether this is a later one (an earlier
+    /// attempt may have reached Twilio though its answer was lost, by a crash or a failure).
+    pub async fn mark_text_attempt(
+        &self,
+        id: Uuid,
+        effect_id: &str,
+        now_ms: u64,
+    ) -> Result<(u64, bool), StoreError> {
+        let key = self.keys.text_attempts(id);
+        // HSETNX then HGET: repeating both after a lost answer changes nothing.
+        let (first, started): (bool, u64) = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move {
+                    redis::pipe()
+                        .atomic()
+                        .hset_nx(&key, effect_id, now_ms)
+                        .hget(&key, effect_id)
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        Ok((started, !first))
     }
 
     /// Puts an entry back at the end of the stream, with `attempts` tries counted so far.
@@ -286,6 +320,8 @@ impl Store {
             .arg(encode(&entry.effect))
             .arg("attempts")
             .arg(attempts)
+            .arg("effect_id")
+            .arg(&entry.effect_id)
             .xack(&key, GROUP, &[&entry.id])
             .xdel(&key, &[&entry.id])
             .query_async::<()>(&mut conn)
@@ -447,9 +483,11 @@ fn parse_entry((id, fields): StreamRow) -> Option<OutboxEntry> {
     };
     let effect = serde_json::from_str(&field("effect")?).ok()?;
     let attempts = field("attempts").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let effect_id = field("effect_id").unwrap_or_else(|| id.clone());
     Some(OutboxEntry {
         id,
         effect,
         attempts,
+        effect_id,
     })
 }

@@ -100,6 +100,15 @@ pub(crate) struct RawResponse {
     pub(crate) body: Vec<u8>,
 }
 
+/// Which failed calls the retry loop repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// 429s, 5xx, and connection failures of calls that are safe to repeat.
+    Whatever,
+    /// Only what Twilio surely did not apply: 429s and connections never made.
+    OnlyIfNotApplied,
+}
+
 /// A failed attempt and whether the retry loop may try again.
 struct Failure {
     error: TwilioError,
@@ -195,22 +204,61 @@ impl TwilioClient {
         form: &[(&str, String)],
         webhook_enabled: bool,
     ) -> Result<RawResponse, TwilioError> {
+        self.send_with(method, url, form, webhook_enabled, Repeat::Whatever)
+            .await
+    }
+
+    /// Sends a create that must not be carried out twice: retried only when Twilio surely did
+    /// not apply it (429, no connection). A 5xx may come after Twilio applied it, so the caller
+    /// gets the error and checks before trying again.
+    pub(crate) async fn send_unrepeated(
+        &self,
+        url: Url,
+        form: &[(&str, String)],
+    ) -> Result<RawResponse, TwilioError> {
+        self.send_with(Method::POST, url, form, false, Repeat::OnlyIfNotApplied)
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        url: Url,
+        form: &[(&str, String)],
+        webhook_enabled: bool,
+        repeat: Repeat,
+    ) -> Result<RawResponse, TwilioError> {
         let policy = self.inner.retry;
         let max_attempts = policy.max_attempts.max(1);
         let started = Instant::now();
         let mut backoff = policy.initial_backoff;
         let mut attempt = 1;
+        // A create that failed in a way that may have applied it, then was throttled: the caller
+        // must hear that it may have been applied, not only the last 429.
+        let mut unsure: Option<TwilioError> = None;
         loop {
-            let failure = match self.attempt(&method, &url, form, webhook_enabled).await {
+            let failure = match self
+                .attempt(&method, &url, form, webhook_enabled, repeat)
+                .await
+            {
                 Ok(raw) => return Ok(raw),
                 Err(failure) => failure,
             };
+            let throttled = failure.error.status() == Some(429)
+                || failure.error.code() == Some(TOO_MANY_REQUESTS);
+            if method == Method::POST && failure.error.may_have_been_applied() {
+                unsure.get_or_insert_with(|| failure.error.clone());
+            }
+            let give_up = |error: TwilioError| match &unsure {
+                Some(unsure) if throttled => unsure.clone(),
+                _ => error,
+            };
             if !failure.retry || attempt >= max_attempts {
-                return Err(failure.error);
+                return Err(give_up(failure.error));
             }
             let delay = retry_delay(&policy, backoff, failure.retry_after, jitter());
             if started.elapsed() + delay > policy.max_elapsed {
-                return Err(failure.error);
+                return Err(give_up(failure.error));
             }
             tracing::warn!(
                 attempt,
@@ -232,6 +280,7 @@ impl TwilioClient {
         url: &Url,
         form: &[(&str, String)],
         webhook_enabled: bool,
+        repeat: Repeat,
     ) -> Result<RawResponse, Failure> {
         // A POST that timed out or lost its connection mid-flight may have been applied.
         let idempotent = *method != Method::POST;
@@ -280,7 +329,7 @@ impl TwilioClient {
         let error = TwilioError::from_response(status, &body);
         let throttled = status == 429 || error.code() == Some(TOO_MANY_REQUESTS);
         Err(Failure {
-            retry: throttled || status >= 500,
+            retry: throttled || (status >= 500 && repeat == Repeat::Whatever),
             retry_after: retry_after.filter(|_| throttled),
             error,
         })

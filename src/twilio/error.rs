@@ -85,6 +85,17 @@ impl TwilioError {
         }
     }
 
+    /// Whether the call may have been carried out although it failed: Twilio failed (5xx) or
+    /// timed out after receiving it, the connection broke, or its answer was unreadable. A 429
+    /// was never processed; any other refusal was not applied.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Self::Api { status, code, .. } => *status >= 500 && *code != TOO_MANY_REQUESTS,
+            Self::Timeout | Self::Transport(_) | Self::Malformed { .. } => true,
+            Self::Config(_) => false,
+        }
+    }
+
     /// The `outcome` label of the `twilio_requests_total` metric.
     pub(crate) fn outcome(&self) -> &'static str {
         match self {

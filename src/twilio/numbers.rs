@@ -7,10 +7,10 @@ use serde::Deserialize;
 use super::client::{TwilioClient, decode, observe, push_some};
 use super::error::TwilioError;
 use super::types::{
-    AvailablePhoneNumber, BuyNumber, IncomingPhoneNumber, SendSms, ServicePhoneNumber, SmsMessage,
-    SmsSender, UpdateIncomingNumber,
+    AvailablePhoneNumber, BuyNumber, IncomingPhoneNumber, ListMessages, SendSms,
+    ServicePhoneNumber, SmsMessage, SmsSender, UpdateIncomingNumber,
 };
-use super::urls::Host;
+use super::urls::{Host, rebase_next_page};
 
 #[derive(Deserialize)]
 struct AvailableList {
@@ -22,6 +22,27 @@ struct AvailableList {
 struct IncomingList {
     #[serde(default)]
     incoming_phone_numbers: Vec<IncomingPhoneNumber>,
+}
+
+#[derive(Deserialize)]
+struct MessageList {
+    #[serde(default)]
+    messages: Vec<SmsMessage>,
+    #[serde(default)]
+    next_page_uri: Option<String>,
+}
+
+/// Pages of messages read at most by one listing: a filter that matches more is too broad.
+const MAX_MESSAGE_PAGES: usize = 20;
+
+/// `YYYY-MM-DD`, as Twilio's date filters take it.
+fn iso_date(date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 impl TwilioClient {
@@ -124,7 +145,52 @@ impl TwilioClient {
                 SmsSender::MessagingService(sid) => form.push(("MessagingServiceSid", sid.clone())),
             }
             form.push(("Body", request.body.clone()));
-            decode(&self.send(Method::POST, url, &form, false).await?)
+            // Twilio has no idempotency key for sends: a text is never sent twice from here.
+            decode(&self.send_unrepeated(url, &form).await?)
+        })
+        .await
+    }
+
+    /// GET .../Messages.json?To=..&From=..&DateSent>=YYYY-MM-DD  (every page; Twilio filters
+    /// by the day sent, in GMT)
+    #[tracing::instrument(skip_all)]
+    pub async fn list_messages(
+        &self,
+        filter: &ListMessages,
+    ) -> Result<Vec<SmsMessage>, TwilioError> {
+        observe("list_messages", async {
+            let mut url = self.v2010_url(&["Messages.json"])?;
+            {
+                let mut query = url.query_pairs_mut();
+                for (name, value) in [("To", &filter.to), ("From", &filter.from)] {
+                    if let Some(value) = value {
+                        query.append_pair(name, value);
+                    }
+                }
+                for (name, date) in [
+                    ("DateSent", filter.sent_on),
+                    ("DateSent<", filter.sent_on_or_before),
+                    ("DateSent>", filter.sent_on_or_after),
+                ] {
+                    if let Some(date) = date {
+                        query.append_pair(name, &iso_date(date));
+                    }
+                }
+                query.append_pair("PageSize", &filter.page_size.unwrap_or(50).to_string());
+            }
+            let mut messages = Vec::new();
+            for _ in 0..MAX_MESSAGE_PAGES {
+                let page: MessageList = decode(&self.send(Method::GET, url, &[], false).await?)?;
+                messages.extend(page.messages);
+                match page.next_page_uri.filter(|next| !next.is_empty()) {
+                    Some(next) => url = rebase_next_page(self.base(Host::Api), &next)?,
+                    None => return Ok(messages),
+                }
+            }
+            Err(TwilioError::Malformed {
+                status: 200,
+                detail: format!("more than {MAX_MESSAGE_PAGES} pages of messages"),
+            })
         })
         .await
     }

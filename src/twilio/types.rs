@@ -162,6 +162,24 @@ pub struct SendSms {
     pub body: String,
 }
 
+/// Filters of the v2010 Messages list. Twilio compares the dates with the day a message was sent
+/// (GMT), both bounds included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListMessages {
+    /// `To`: the recipient, E.164.
+    pub to: Option<String>,
+    /// `From`: the sender, E.164.
+    pub from: Option<String>,
+    /// `DateSent`: sent on this day.
+    pub sent_on: Option<time::Date>,
+    /// `DateSent<`: sent on or before this day.
+    pub sent_on_or_before: Option<time::Date>,
+    /// `DateSent>`: sent on or after this day.
+    pub sent_on_or_after: Option<time::Date>,
+    /// `PageSize` (Twilio's default 50, at most 1000).
+    pub page_size: Option<u32>,
+}
+
 /// Who sends an SMS: one of our numbers (`From`) or a Messaging Service (`MessagingServiceSid`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmsSender {
@@ -469,8 +487,20 @@ pub struct SmsMessage {
     pub error_code: Option<i64>,
     #[serde(default)]
     pub error_message: Option<String>,
+    /// RFC 2822, e.g. `Fri, 24 May 2019 17:44:46 +0000`.
     #[serde(default)]
     pub date_created: Option<String>,
+    /// RFC 2822; null until the message has left Twilio.
+    #[serde(default)]
+    pub date_sent: Option<String>,
+}
+
+impl SmsMessage {
+    /// When Twilio created the message, if it said so readably.
+    pub fn created_at(&self) -> Option<time::OffsetDateTime> {
+        let text = self.date_created.as_deref()?;
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
+    }
 }
 
 /// Decodes a state, turning a value this client does not know into `None` instead of an error.

@@ -605,3 +605,180 @@ async fn two_instances_carry_out_each_effect_once() {
     );
     assert_each_member_in_exactly_one_shard(&members, &shards);
 }
+
+/// Twilio failing as it can: 10 % throttled, 10 % 500, 5 % timeouts, and 10 % of calls carried out
+/// whose answer is lost (half 500, half a timeout); answers 50 ms late.
+fn faults_with_lost_answers() -> Value {
+    json!({
+        "latency_ms": 50,
+        "rate_429": 0.1,
+        "rate_500": 0.1,
+        "rate_timeout": 0.05,
+        "rate_applied_500": 0.05,
+        "rate_applied_timeout": 0.05,
+        "timeout_ms": 100,
+    })
+}
+
+/// How many texts starting with `prefix` each simulated phone received, by phone.
+async fn texts_received(app: &TestApp, prefix: &str) -> HashMap<String, usize> {
+    let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
+    state["phones"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            let count = entry["inbox"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|item| item["body"].as_str().is_some_and(|b| b.starts_with(prefix)))
+                .count();
+            (
+                entry["phone"].as_str().unwrap_or_default().to_owned(),
+                count,
+            )
+        })
+        .collect()
+}
+
+/// Waits until at least `count` members are done, reading Redis directly: listing them through
+/// the API would take long enough to overshoot.
+async fn wait_for_done_in_redis(app: &TestApp, id: &str, count: usize, within: Duration) {
+    let store = Store::connect(
+        &parse_redis_url(&redis_url()),
+        &app.keys_prefix,
+        Duration::from_secs(5),
+    )
+    .expect("store");
+    let id = Uuid::parse_str(id).expect("id");
+    poll_until(within, &format!("{count} members to be done"), || async {
+        let members = store.members(id).await.expect("members");
+        (members.iter().filter(|m| m.sync == SyncState::Done).count() >= count).then_some(())
+    })
+    .await
+}
+
+/// Places counted in the neighborhood's Conversations (placed or reserved), by Conversation.
+async fn places_counted(app: &TestApp, id: &str) -> HashMap<String, u32> {
+    app.state
+        .store
+        .shard_counts(Uuid::parse_str(id).expect("id"))
+        .await
+        .expect("shard counts")
+}
+
+/// The service dies (as kill -9 would) in the middle of a 300-member batch approval while Twilio
+/// throttles, fails, times out and loses the answers of calls it carried out; a new process on
+/// the same Redis and emulator state takes over. 301 members (the owner and 300) at 50 SMS
+/// participants a Conversation need ceil(301 / 50) = 7 Conversations (a relay posts into a
+/// Conversation as an author, not as a participant, so it takes no place), and the places
+/// counted equal the members placed: none leaked by the additions in flight when it died. Each
+/// phone gets its welcome once: a text whose answer was lost is looked up at Twilio before it
+/// is sent again.
+#[tokio::test]
+async fn a_service_killed_during_a_batch_approval_with_lost_answers_places_and_welcomes_each_member_once()
+ {
+    // 300 join replies and 300 welcomes: past the default daily cap of 1:1 texts.
+    let uncapped = |settings: &mut neighborhood_text::config::Settings| {
+        settings.daily_texts_per_neighborhood = 10_000
+    };
+    let app = KillableApp::spawn_with(uncapped).await;
+    let (id, number) = neighborhood(&app, "305").await;
+    let phones = phones("+1555011", 300);
+    let requests = file_join_requests(&app, &id, &number, &phones).await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(30))
+        .await;
+    app.rest_calls(true).await;
+    set_faults(&app, &faults_with_lost_answers()).await;
+
+    let batch = format!("/api/v1/neighborhoods/{id}/join-requests/approve");
+    let batch_body = json!({"request_ids": requests});
+    // The batch is approved while the outbox works on the first approvals; the service dies
+    // past the first Conversation, with the others filling side by side (most additions hold a
+    // place they have not taken yet) and the batch perhaps not all approved.
+    let first_batch = tokio::spawn(app.http.post(app.url(&batch)).json(&batch_body).send());
+    wait_for_done_in_redis(&app, &id, 100, Duration::from_secs(60)).await;
+
+    let prefix = app.kill();
+    let first_answer = first_batch.await.expect("the request task");
+    let (done_at_kill, _) = after_the_kill(&prefix, &id).await;
+    let restarted = spawn_sandbox_instance(&prefix, |settings| {
+        settings.outbox_reclaim_secs = 1;
+        uncapped(settings);
+    })
+    .await;
+    // The captain sends the batch again when its answer did not come (or to be sure).
+    let approved = restarted.post(&Who::Admin, &batch, &batch_body, 202).await;
+    let approved: Vec<String> = approved["approved"]
+        .as_array()
+        .expect("approved")
+        .iter()
+        .map(|a| a["member_id"].as_str().expect("member").to_owned())
+        .collect();
+    assert_eq!(approved.len(), 300, "every request approved");
+    let members = wait_until_synced(&restarted, &id, 301, Duration::from_secs(90)).await;
+    restarted
+        .wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
+    set_faults(&restarted, &json!({})).await;
+
+    let calls = restarted.rest_calls(false).await;
+    let shards = participants_by_shard(&restarted, &id).await;
+    let sizes: Vec<usize> = shards.iter().map(|(_, s)| s.len()).collect();
+    let counted = places_counted(&restarted, &id).await;
+    let counted_total: u32 = counted.values().sum();
+    let reserved = restarted
+        .state
+        .store
+        .shard_reservations(Uuid::parse_str(&id).expect("id"))
+        .await
+        .expect("reservations");
+    let welcomes = texts_received(&restarted, "Welcome to Outbox Street!").await;
+    let per_phone: Vec<usize> = phones
+        .iter()
+        .map(|phone| welcomes.get(phone).copied().unwrap_or(0))
+        .collect();
+    let received = per_phone.iter().filter(|n| **n > 0).count();
+    let lost = per_phone.iter().filter(|n| **n == 0).count();
+    let doubled = per_phone.iter().filter(|n| **n > 1).count();
+    let extra: usize = per_phone.iter().map(|n| n.saturating_sub(1)).sum();
+    let count = |operation: &str| calls["counts"][operation].as_u64().unwrap_or(0);
+    let batch_answer = match &first_answer {
+        Ok(response) => response.status().to_string(),
+        Err(_) => "lost".to_owned(),
+    };
+    println!(
+        "killed with {done_at_kill} of 301 members done (the batch's answer: {batch_answer}); after the restart: {} Conversations of \
+         {sizes:?} SMS participants, {counted_total} places counted for {} members placed; \
+         welcomes: 300 to send, {} send calls, {} lookups, {received} phones received, {lost} \
+         lost, {doubled} doubled ({extra} extra texts)",
+        shards.len(),
+        sizes.iter().sum::<usize>(),
+        count("POST /2010-04-01/Accounts/{sid}/Messages.json"),
+        count("GET /2010-04-01/Accounts/{sid}/Messages.json"),
+    );
+    assert_members_are_owner_and(&members, &approved);
+    assert_each_member_in_exactly_one_shard(&members, &shards);
+    assert_eq!(shards.len(), 301_usize.div_ceil(50), "{sizes:?}");
+    assert_eq!(
+        counted_total, 301,
+        "places counted {counted:?}: none leaked, none lost"
+    );
+    assert!(
+        reserved.is_empty(),
+        "places reserved and never settled: {reserved:?}"
+    );
+    for (sid, addresses) in &shards {
+        assert_eq!(
+            counted.get(sid).copied().unwrap_or(0) as usize,
+            addresses.len(),
+            "the places counted in {sid} are its participants"
+        );
+    }
+    assert_eq!(
+        (received, lost, doubled),
+        (300, 0, 0),
+        "every phone welcomed exactly once"
+    );
+}

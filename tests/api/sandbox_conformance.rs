@@ -1299,3 +1299,116 @@ const CONVERSATION_MESSAGE_PAGE: Schema = &[
 const PARTICIPANT_CONVERSATION_PAGE: Schema = &[
     ("conversations", Items(PARTICIPANT_CONVERSATION)), ("meta", Object(META)),
 ];
+
+/// The Messages list filters as Twilio's does (`To`, `From` exactly; `DateSent`, `DateSent<`,
+/// `DateSent>` by the GMT day sent, bounds included) and keeps its filters in every paging URI,
+/// as the spec's examples show (`?To=%2B1...&DateSent%3E=2008-01-02&PageSize=2&Page=0`); our
+/// client's listing sends exactly those parameters.
+#[tokio::test]
+async fn the_messages_list_filters_by_recipient_sender_and_day_sent_and_keeps_the_filters_in_its_uris()
+ {
+    let app = spawn_sandbox_app().await;
+    let bought = app
+        .emulator_post(
+            &format!("/api/2010-04-01/Accounts/{SANDBOX_ACCOUNT_SID}/IncomingPhoneNumbers.json"),
+            &[("PhoneNumber", OUR_NUMBER)],
+        )
+        .await;
+    assert_eq!(bought.status().as_u16(), 201);
+    let messages = format!("/api/2010-04-01/Accounts/{SANDBOX_ACCOUNT_SID}/Messages.json");
+    for (to, body) in [
+        (NEIGHBOR, "one"),
+        (NEIGHBOR, "two"),
+        ("+15551230002", "three"),
+    ] {
+        let sent = app
+            .emulator_post(
+                &messages,
+                &[("To", to), ("From", OUR_NUMBER), ("Body", body)],
+            )
+            .await;
+        assert_eq!(sent.status().as_u16(), 201);
+    }
+    let today = OffsetDateTime::now_utc().date();
+    let day = |date: time::Date| {
+        format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    };
+    let (today_s, yesterday_s) = (day(today), day(today.previous_day().expect("a day before")));
+    let list = |query: String| {
+        let app = &app;
+        let messages = &messages;
+        async move {
+            let response = app.emulator_get(&format!("{messages}?{query}")).await;
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let bodies = |page: &Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["body"].as_str().expect("body").to_owned())
+            .collect()
+    };
+
+    let (status, to_neighbor) = list("To=%2B15551230001".to_owned()).await;
+    assert_eq!(status, 200);
+    assert_eq!(bodies(&to_neighbor), ["one", "two"]);
+    let (_, from_elsewhere) = list("From=%2B14155550124".to_owned()).await;
+    assert_eq!(bodies(&from_elsewhere), Vec::<String>::new());
+    for (query, expected) in [
+        (format!("DateSent={today_s}"), 3),
+        (format!("DateSent%3E={today_s}"), 3),
+        (format!("DateSent%3C={today_s}"), 3),
+        (format!("DateSent%3C={yesterday_s}"), 0),
+        (format!("DateSent={yesterday_s}"), 0),
+    ] {
+        let (_, page) = list(query.clone()).await;
+        assert_eq!(bodies(&page).len(), expected, "{query}");
+    }
+    let (status, refused) = list("DateSent%3E=soon".to_owned()).await;
+    assert_eq!(status, 400, "{refused}");
+
+    let (_, first) = list(format!(
+        "To=%2B15551230001&From=%2B14155550123&DateSent%3E={today_s}&PageSize=1"
+    ))
+    .await;
+    let filters = format!("To=%2B15551230001&From=%2B14155550123&DateSent%3E={today_s}");
+    assert_eq!(bodies(&first), ["one"]);
+    for uri in ["uri", "first_page_uri", "next_page_uri"] {
+        let value = first[uri].as_str().unwrap_or_default();
+        assert!(
+            value.contains(&format!("Messages.json?{filters}&PageSize=1")),
+            "{uri}: {value}"
+        );
+    }
+    let next = first["next_page_uri"].as_str().expect("next");
+    let second = app
+        .emulator_get(&format!("/api{next}"))
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(bodies(&second), ["two"]);
+    assert!(second["next_page_uri"].is_null(), "{second}");
+
+    let client = crate::helpers::emulator_client(&app);
+    let listed = client
+        .list_messages(&neighborhood_text::twilio::types::ListMessages {
+            to: Some(NEIGHBOR.to_owned()),
+            from: Some(OUR_NUMBER.to_owned()),
+            sent_on_or_after: Some(today),
+            page_size: Some(1),
+            ..Default::default()
+        })
+        .await
+        .expect("listed");
+    let listed: Vec<_> = listed.iter().filter_map(|m| m.body.as_deref()).collect();
+    assert_eq!(listed, ["one", "two"], "every page, filters kept");
+}

@@ -177,6 +177,7 @@ mod tests {
             id: id.to_owned(),
             effect,
             attempts: 0,
+            effect_id: id.to_owned(),
         }
     }
 

@@ -24,7 +24,7 @@ use crate::state::{AppState, TwilioAccount};
 use crate::store::outbox::{Effect, OutboxEntry};
 use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
-use crate::twilio::types::{SendSms, SmsSender};
+use crate::twilio::types::{ListMessages, SendSms, SmsSender};
 use in_flight::InFlight;
 use relay::RelayCopy;
 
@@ -190,7 +190,12 @@ async fn handle(
         }
         Effect::SendSms { to, body } => {
             let _permit = worker.texts.acquire().await;
-            send_sms(state, &worker.twilio, neighborhood_id, to, body).await
+            let text = Text {
+                effect_id: &entry.effect_id,
+                to,
+                body,
+            };
+            send_sms(state, &worker.twilio, neighborhood_id, &text).await
         }
         Effect::Relay {
             conversation_sid,
@@ -234,7 +239,7 @@ async fn handle(
         }
     };
     match outcome {
-        Ok(()) => state.store.ack_outbox(neighborhood_id, &entry.id).await?,
+        Ok(()) => state.store.ack_outbox(neighborhood_id, entry).await?,
         Err(EffectError::ShardLocked) => {
             state
                 .store
@@ -255,11 +260,18 @@ async fn handle(
             tracing::debug!(%error, "outbox effect failed: Twilio's words");
             let member_id = match &entry.effect {
                 Effect::SendSms { .. } | Effect::Relay { .. } => {
-                    state.store.ack_outbox(neighborhood_id, &entry.id).await?;
+                    state.store.ack_outbox(neighborhood_id, entry).await?;
                     return Ok(true);
                 }
-                Effect::AddParticipant { member_id }
-                | Effect::RemoveParticipant { member_id, .. } => *member_id,
+                Effect::AddParticipant { member_id } => {
+                    // A place kept for a retry that will not come is given back.
+                    state
+                        .store
+                        .settle_place(neighborhood_id, *member_id, None)
+                        .await?;
+                    *member_id
+                }
+                Effect::RemoveParticipant { member_id, .. } => *member_id,
             };
             let (message, detail) = (error.redacted(), error.to_string());
             update_member(state, neighborhood_id, member_id, |member| {
@@ -269,7 +281,7 @@ async fn handle(
                 }
             })
             .await?;
-            state.store.ack_outbox(neighborhood_id, &entry.id).await?
+            state.store.ack_outbox(neighborhood_id, entry).await?
         }
     }
     Ok(true)
@@ -293,19 +305,42 @@ async fn update_member(
     UpdateError::unless_gone(updated).map(drop)
 }
 
+/// A 1:1 text of the outbox.
+struct Text<'a> {
+    /// The effect's id, the same on every attempt.
+    effect_id: &'a str,
+    to: &'a str,
+    body: &'a str,
+}
+
+/// How much earlier than our first attempt Twilio's clock may date a text that attempt sent.
+const TWILIO_CLOCK_SKEW: Duration = Duration::from_secs(10);
+
+/// Sends a 1:1 text once, as far as Twilio can tell us: each attempt is recorded before Twilio
+/// is asked, and a later attempt (after a lost answer, a failure, a crash) first looks for the
+/// text among the messages Twilio sent from the number to the phone since the first attempt.
 async fn send_sms(
     state: &AppState,
     twilio: &TwilioAccount,
     neighborhood_id: Uuid,
-    to: &str,
-    body: &str,
+    text: &Text<'_>,
 ) -> Result<(), EffectError> {
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(());
     };
+    let from: String = neighborhood.phone_number.into();
+    let now_ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(0);
+    let (first_attempt_ms, retried) = state
+        .store
+        .mark_text_attempt(neighborhood_id, text.effect_id, now_ms)
+        .await?;
+    if retried && already_sent(twilio, &from, text, first_attempt_ms).await? {
+        return Ok(());
+    }
     // The last guard: a phone outside `NT_SMS_COUNTRIES`, or a day past its cap, drops the text
     // (warned and counted there); retrying would not change the answer.
-    let cleared = match Phone::parse(to) {
+    let cleared = match Phone::parse(text.to) {
         Ok(phone) => crate::services::sending::clear(state, neighborhood_id, &phone).await?,
         Err(_) => Err(crate::services::sending::Refusal::Country),
     };
@@ -313,14 +348,14 @@ async fn send_sms(
         return Ok(());
     }
     let request = SendSms {
-        to: to.to_owned(),
-        from: SmsSender::Number(neighborhood.phone_number.into()),
-        body: body.to_owned(),
+        to: text.to.to_owned(),
+        from: SmsSender::Number(from),
+        body: text.body.to_owned(),
     };
     match twilio.client.send_sms(&request).await {
         Ok(_) => {
             // A text that went out is not sent again because the ledger could not count it.
-            let charge = crate::services::costs::Charge::text_out(body);
+            let charge = crate::services::costs::Charge::text_out(text.body);
             if let Err(error) =
                 crate::services::costs::record(state, neighborhood_id, None, charge).await
             {
@@ -332,6 +367,33 @@ async fn send_sms(
         Err(error) if error.code() == Some(21610) => Ok(()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Whether Twilio sent `text` from `from` since `first_attempt_ms` (less its clock's possible
+/// skew). Twilio filters by the day sent; the time and body are compared here.
+async fn already_sent(
+    twilio: &TwilioAccount,
+    from: &str,
+    text: &Text<'_>,
+    first_attempt_ms: u64,
+) -> Result<bool, TwilioError> {
+    let since =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(first_attempt_ms) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            - TWILIO_CLOCK_SKEW;
+    let sent = twilio
+        .client
+        .list_messages(&ListMessages {
+            to: Some(text.to.to_owned()),
+            from: Some(from.to_owned()),
+            sent_on_or_after: Some(since.date()),
+            ..ListMessages::default()
+        })
+        .await?;
+    Ok(sent.iter().any(|message| {
+        message.body.as_deref() == Some(text.body)
+            && message.created_at().is_none_or(|created| created >= since)
+    }))
 }
 
 async fn remove_participant(

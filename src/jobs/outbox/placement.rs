@@ -86,8 +86,17 @@ pub(super) async fn add_participant(
         return Ok(());
     };
     if member.status != MemberStatus::Active || member.participant.is_some() {
-        // Removed meanwhile, or already placed by an earlier run of this effect: nothing is
-        // left to do for this effect (a removal still queued settles its own part).
+        // Removed meanwhile, or already placed by an earlier run of this effect (which may have
+        // died before settling its place): nothing is left to do for this effect (a removal
+        // still queued settles its own part).
+        let placed_in = member
+            .participant
+            .as_ref()
+            .map(|p| p.conversation_sid.as_str());
+        state
+            .store
+            .settle_place(neighborhood_id, member_id, placed_in)
+            .await?;
         return Ok(update_member(state, neighborhood_id, member_id, |m| {
             let placed = m.participant.is_some() && m.status == MemberStatus::Active;
             let out = m.participant.is_none() && m.status != MemberStatus::Active;
@@ -101,12 +110,16 @@ pub(super) async fn add_participant(
         return Ok(());
     };
     if neighborhood.state == NeighborhoodState::Archived {
+        state
+            .store
+            .settle_place(neighborhood_id, member_id, None)
+            .await?;
         return Ok(());
     }
     // Each refusal for a full Conversation marks it full; there can be no more rounds than
     // Conversations + 1 (counting those opened meanwhile, at most a round's worth each time).
     for _ in 0..=neighborhood.shards.len() + MAX_OPENED_AT_ONCE + 1 {
-        let place = reserve_place(worker, neighborhood_id).await?;
+        let place = reserve_place(worker, neighborhood_id, member_id).await?;
         tokio::time::sleep(place.wait).await;
         let shard = place.conversation_sid;
         let request = CreateSmsParticipant {
@@ -125,28 +138,18 @@ pub(super) async fn add_participant(
                 conversation_sid: shard,
                 participant_sid: participant.sid,
             },
-            // Already bound: an earlier attempt succeeded but its answer was lost (and its place
-            // was given back), so the place is counted where the participant is.
+            // Already bound: an earlier attempt succeeded but its answer was lost, so the place
+            // is counted where the participant is.
             Err(error) if matches!(error.code(), Some(50437) | Some(50416)) => {
-                let found = existing_participant(&worker.twilio, &member, &neighborhood).await;
-                match found {
-                    Ok(Some(found)) => {
-                        if found.conversation_sid != shard {
-                            state.store.release_place(neighborhood_id, &shard).await?;
-                            state
-                                .store
-                                .add_to_shard_count(neighborhood_id, &found.conversation_sid, 1)
-                                .await?;
-                        }
-                        found
-                    }
-                    Ok(None) => {
-                        state.store.release_place(neighborhood_id, &shard).await?;
+                match existing_participant(&worker.twilio, &member, &neighborhood).await? {
+                    Some(found) => found,
+                    None => {
+                        // Bound in a Conversation of no shard of ours: retrying cannot help.
+                        state
+                            .store
+                            .settle_place(neighborhood_id, member_id, None)
+                            .await?;
                         return Err(error.into());
-                    }
-                    Err(lookup) => {
-                        state.store.release_place(neighborhood_id, &shard).await?;
-                        return Err(lookup.into());
                     }
                 }
             }
@@ -154,16 +157,27 @@ pub(super) async fn add_participant(
             Err(error) if error.code() == Some(50422) => {
                 state
                     .store
-                    .set_shard_count(neighborhood_id, &shard, SHARD_CAPACITY)
+                    .mark_shard_full(neighborhood_id, member_id, &shard, SHARD_CAPACITY)
                     .await?;
                 continue;
             }
+            // The participant may be there (Twilio failed or timed out after adding it): the
+            // place stays reserved for the retry, which finds it there or adds it there.
+            Err(error) if error.may_have_been_applied() => return Err(error.into()),
             Err(error) => {
-                state.store.release_place(neighborhood_id, &shard).await?;
+                state
+                    .store
+                    .settle_place(neighborhood_id, member_id, None)
+                    .await?;
                 return Err(error.into());
             }
         };
+        let conversation_sid = placed.conversation_sid.clone();
         record_placement(state, neighborhood_id, member_id, placed).await?;
+        state
+            .store
+            .settle_place(neighborhood_id, member_id, Some(&conversation_sid))
+            .await?;
         return Ok(());
     }
     Err(EffectError::ShardBusy)
@@ -171,11 +185,15 @@ pub(super) async fn add_participant(
 
 /// A place in the Conversation with room that is free soonest, opening new Conversations when
 /// every one is full.
-async fn reserve_place(worker: &Worker, neighborhood_id: Uuid) -> Result<Place, EffectError> {
+async fn reserve_place(
+    worker: &Worker,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+) -> Result<Place, EffectError> {
     let opener = worker.openers.of(neighborhood_id);
     for _ in 0..ROUNDS_WHILE_LOCKED {
         let round = opener.rounds.load(Ordering::SeqCst);
-        if let Some(place) = try_reserve(&worker.state, neighborhood_id).await? {
+        if let Some(place) = try_reserve(&worker.state, neighborhood_id, member_id).await? {
             return Ok(place);
         }
         let waiting = Waiting::new(&opener.waiting);
@@ -184,7 +202,7 @@ async fn reserve_place(worker: &Worker, neighborhood_id: Uuid) -> Result<Place, 
             continue;
         }
         // Another instance may have opened some.
-        if let Some(place) = try_reserve(&worker.state, neighborhood_id).await? {
+        if let Some(place) = try_reserve(&worker.state, neighborhood_id, member_id).await? {
             return Ok(place);
         }
         let wanted = opener
@@ -205,7 +223,11 @@ async fn reserve_place(worker: &Worker, neighborhood_id: Uuid) -> Result<Place, 
     Err(EffectError::ShardLocked)
 }
 
-async fn try_reserve(state: &AppState, neighborhood_id: Uuid) -> Result<Option<Place>, StoreError> {
+async fn try_reserve(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+) -> Result<Option<Place>, StoreError> {
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(None);
     };
@@ -218,6 +240,7 @@ async fn try_reserve(state: &AppState, neighborhood_id: Uuid) -> Result<Option<P
         .store
         .reserve_place(
             neighborhood_id,
+            member_id,
             &shards,
             SHARD_CAPACITY,
             CONVERSATION_SPACING,

@@ -42,14 +42,63 @@ impl Emulator {
         let sid = message["sid"].as_str().unwrap_or_default();
         self.hset_json(&self.keys().sms_messages(), sid, message)
             .await?;
+        let to = message["to"].as_str().unwrap_or_default();
         let sequence = self.next_sequence().await?;
-        redis::cmd("ZADD")
-            .arg(self.keys().sms_message_order())
-            .arg(sequence)
-            .arg(sid)
+        redis::pipe()
+            .zadd(self.keys().sms_message_order(), sid, sequence)
+            .zadd(self.keys().sms_messages_to(to), sid, sequence)
             .query_async::<()>(&mut self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Records a text sent over REST and puts it in the phone's inbox in one step: an emulator
+    /// that dies midway (its process killed) never leaves a text recorded as sent that the phone
+    /// did not get, which Twilio, living apart from its callers, would not do either.
+    pub(in crate::sandbox) async fn record_delivered_sms(
+        &self,
+        message: &Value,
+        item: &Value,
+    ) -> EmulatorResult<()> {
+        let sid = message["sid"].as_str().unwrap_or_default();
+        let to = message["to"].as_str().unwrap_or_default();
+        let sequence = self.next_sequence().await?;
+        redis::pipe()
+            .atomic()
+            .hset(self.keys().sms_messages(), sid, message.to_string())
+            .zadd(self.keys().sms_message_order(), sid, sequence)
+            .zadd(self.keys().sms_messages_to(to), sid, sequence)
+            .cmd("ZADD")
+            .arg(self.keys().phones())
+            .arg("NX")
+            .arg(sequence)
+            .arg(to)
+            .rpush(self.keys().inbox(to), item.to_string())
+            .query_async::<()>(&mut self.conn())
+            .await?;
+        self.publish(&json!({"type": "delivered", "phone": to, "message": item}))
+            .await;
+        Ok(())
+    }
+
+    /// Every v2010 Message, or every one to `to`, oldest first.
+    pub(in crate::sandbox) async fn all_sms_messages(
+        &self,
+        to: Option<&str>,
+    ) -> EmulatorResult<Vec<Value>> {
+        let order = match to {
+            Some(to) => self.keys().sms_messages_to(to),
+            None => self.keys().sms_message_order(),
+        };
+        let slice = self
+            .ordered_page(
+                &order,
+                &self.keys().sms_messages(),
+                0,
+                (i64::MAX - 1) as usize,
+            )
+            .await?;
+        Ok(slice.items)
     }
 
     pub(in crate::sandbox) async fn sms_messages(

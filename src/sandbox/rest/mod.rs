@@ -17,6 +17,23 @@ use serde_json::{Value, json};
 use super::records::{EmulatorError, EmulatorResult, ErrorAnswer, Slice};
 use super::{Emulator, InjectedFaults};
 
+/// A failure injected into one REST call (see [`InjectedFaults`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Throttled,
+    Failed,
+    Hung,
+    AppliedThenFailed,
+    AppliedThenHung,
+}
+
+impl Fault {
+    /// Whether the call is carried out before its answer is lost.
+    fn applies_the_call(self) -> bool {
+        matches!(self, Self::AppliedThenFailed | Self::AppliedThenHung)
+    }
+}
+
 /// Serves the emulated Twilio hosts under whatever path it is nested at.
 pub struct RestEndpoint {
     emulator: Emulator,
@@ -148,19 +165,29 @@ pub(super) fn meta_page(
     })
 }
 
-/// A v2010 list: the items under `key` with Twilio's relative paging URIs.
+/// A v2010 list: the items under `key` with Twilio's relative paging URIs, which keep the
+/// list's `filters` (as Twilio's do: `?To=%2B1...&DateSent%3E=2008-01-02&PageSize=...`).
 pub(super) fn v2010_page(
     list_path: &str,
+    filters: &[(&str, &str)],
     key: &str,
-    page: usize,
-    size: usize,
-    offset: usize,
+    (page, size, offset): (usize, usize, usize),
     slice: Slice,
 ) -> Value {
-    let page_uri = |page: usize, offset: usize| {
-        format!("{list_path}?PageSize={size}&Page={page}&PageToken=PT{offset}")
+    let query = |paging: &[(&str, String)]| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(filters.iter().copied());
+        query.extend_pairs(paging.iter().map(|(name, value)| (*name, value.as_str())));
+        format!("{list_path}?{}", query.finish())
     };
-    let first = format!("{list_path}?PageSize={size}&Page=0");
+    let page_uri = |page: usize, offset: usize| {
+        query(&[
+            ("PageSize", size.to_string()),
+            ("Page", page.to_string()),
+            ("PageToken", format!("PT{offset}")),
+        ])
+    };
+    let first = query(&[("PageSize", size.to_string()), ("Page", "0".to_owned())]);
     let count = slice.items.len();
     json!({
         key: slice.items,
@@ -244,35 +271,39 @@ impl RestEndpoint {
         }
     }
 
-    /// The configured latency, then perhaps a 429, a 500 or a hang.
-    async fn inject_faults(&self, faults: InjectedFaults) -> Option<Response> {
+    /// The configured latency, then the fault drawn for this call, if any.
+    async fn draw_fault(&self, faults: InjectedFaults) -> Option<Fault> {
         if faults.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
         }
         let draw: f64 = rand::rng().random_range(0.0..1.0);
-        if draw < faults.rate_429 {
-            return Some(error_response(&ErrorAnswer::new(
-                429,
-                20429,
-                "Too Many Requests",
-            )));
+        let mut bound = 0.0;
+        [
+            (faults.rate_429, Fault::Throttled),
+            (faults.rate_500, Fault::Failed),
+            (faults.rate_timeout, Fault::Hung),
+            (faults.rate_applied_500, Fault::AppliedThenFailed),
+            (faults.rate_applied_timeout, Fault::AppliedThenHung),
+        ]
+        .into_iter()
+        .find_map(|(rate, fault)| {
+            bound += rate;
+            (draw < bound).then_some(fault)
+        })
+    }
+
+    /// The answer a fault gives in place of the call's own.
+    async fn faulty_answer(fault: Fault, faults: InjectedFaults) -> Response {
+        match fault {
+            Fault::Throttled => error_response(&ErrorAnswer::new(429, 20429, "Too Many Requests")),
+            Fault::Failed | Fault::AppliedThenFailed => {
+                error_response(&ErrorAnswer::new(500, 20500, "Internal Server Error"))
+            }
+            Fault::Hung | Fault::AppliedThenHung => {
+                tokio::time::sleep(Duration::from_millis(faults.timeout_ms.max(1))).await;
+                error_response(&ErrorAnswer::new(504, 20504, "Gateway Timeout"))
+            }
         }
-        if draw < faults.rate_429 + faults.rate_500 {
-            return Some(error_response(&ErrorAnswer::new(
-                500,
-                20500,
-                "Internal Server Error",
-            )));
-        }
-        if draw < faults.rate_429 + faults.rate_500 + faults.rate_timeout {
-            tokio::time::sleep(Duration::from_millis(faults.timeout_ms.max(1))).await;
-            return Some(error_response(&ErrorAnswer::new(
-                504,
-                20504,
-                "Gateway Timeout",
-            )));
-        }
-        None
     }
 
     async fn dispatch(&self, call: &Call) -> Answer {
@@ -317,8 +348,9 @@ impl Endpoint for RestEndpoint {
             .map(percent_decode)
             .collect();
         let faults = self.count(&method, &segments).await;
-        if let Some(response) = self.inject_faults(faults).await {
-            return Ok(response);
+        let fault = self.draw_fault(faults).await;
+        if let Some(fault) = fault.filter(|fault| !fault.applies_the_call()) {
+            return Ok(Self::faulty_answer(fault, faults).await);
         }
         let query = request
             .uri()
@@ -344,6 +376,10 @@ impl Endpoint for RestEndpoint {
             webhook_enabled,
         };
         let answer = self.dispatch(&call).await;
+        if let Some(fault) = fault {
+            // Carried out, but the caller never learns how it went.
+            return Ok(Self::faulty_answer(fault, faults).await);
+        }
         Ok(match answer {
             Ok((status, body)) => json_response(status, body.as_ref()),
             Err(EmulatorError::Twilio(answer)) => error_response(&answer),

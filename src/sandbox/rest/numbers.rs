@@ -3,11 +3,43 @@
 
 use poem::http::Method;
 use serde_json::json;
+use time::{Date, OffsetDateTime};
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok, required, v2010_page};
 use crate::sandbox::Emulator;
 use crate::sandbox::records::{ErrorAnswer, Slice};
 use crate::sandbox::resources::{is_e164, new_sid, now};
+
+/// How a `DateSent` filter bounds the day a message was sent.
+#[derive(Debug, Clone, Copy)]
+enum DayBound {
+    On,
+    OnOrBefore,
+    OnOrAfter,
+}
+
+/// The GMT day a `DateSent` value names: `YYYY-MM-DD`, or the day of a date-time Twilio shows
+/// (RFC 2822, as in `date_sent`) or takes (ISO 8601).
+fn day_of(value: &str) -> Option<Date> {
+    use time::format_description::well_known::{Iso8601, Rfc2822};
+    let value = value.trim();
+    if let Ok(at) = OffsetDateTime::parse(value, &Rfc2822) {
+        return Some(at.to_offset(time::UtcOffset::UTC).date());
+    }
+    if let Ok(at) = OffsetDateTime::parse(value, &Iso8601::DEFAULT) {
+        return Some(at.to_offset(time::UtcOffset::UTC).date());
+    }
+    let day = value.get(..10)?;
+    let rest = &value[10..];
+    if !(rest.is_empty() || rest.starts_with([' ', 'T'])) {
+        return None;
+    }
+    Date::parse(
+        day,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
 
 impl Emulator {
     /// Paths after `/api/2010-04-01/Accounts/{AC}`.
@@ -53,18 +85,7 @@ impl Emulator {
                 }
             }
             (&Method::POST, ["Messages.json"]) => self.send_sms_over_rest(call).await,
-            (&Method::GET, ["Messages.json"]) => {
-                let (page, size, offset) = call.paging(50, 1000);
-                let slice = self.sms_messages(offset, size).await?;
-                ok(v2010_page(
-                    &format!("{}/Messages.json", self.account_path()),
-                    "messages",
-                    page,
-                    size,
-                    offset,
-                    slice,
-                ))
-            }
+            (&Method::GET, ["Messages.json"]) => self.list_sms_messages(call).await,
             (&Method::GET, ["Messages", file]) => {
                 let Some(sid) = file.strip_suffix(".json") else {
                     return not_found(call);
@@ -76,6 +97,75 @@ impl Emulator {
             }
             _ => not_found(call),
         }
+    }
+
+    /// `GET Messages.json`, oldest first, filtered as Twilio filters: `To` and `From` exactly,
+    /// `DateSent` (sent that day), `DateSent<` (on or before), `DateSent>` (on or after), by
+    /// the GMT day the message was sent.
+    async fn list_sms_messages(&self, call: &Call) -> Answer {
+        let (page, size, offset) = call.paging(50, 1000);
+        let list_path = format!("{}/Messages.json", self.account_path());
+        let mut filters: Vec<(&str, &str)> = Vec::new();
+        let mut days: Vec<(DayBound, Date)> = Vec::new();
+        for (name, value) in &call.query {
+            let bound = match name.as_str() {
+                "To" | "From" => None,
+                "DateSent" => Some(DayBound::On),
+                "DateSent<" => Some(DayBound::OnOrBefore),
+                "DateSent>" => Some(DayBound::OnOrAfter),
+                _ => continue,
+            };
+            if let Some(bound) = bound {
+                let Some(day) = day_of(value) else {
+                    return Err(ErrorAnswer::new(
+                        400,
+                        20001,
+                        format!("Invalid {name}: send a GMT date as YYYY-MM-DD"),
+                    )
+                    .into());
+                };
+                days.push((bound, day));
+            }
+            filters.push((name.as_str(), value.as_str()));
+        }
+        if filters.is_empty() {
+            let slice = self.sms_messages(offset, size).await?;
+            return ok(v2010_page(
+                &list_path,
+                &[],
+                "messages",
+                (page, size, offset),
+                slice,
+            ));
+        }
+        let field =
+            |message: &serde_json::Value, name: &str| message[name].as_str().map(str::to_owned);
+        let matching: Vec<_> = self
+            .all_sms_messages(call.query("To"))
+            .await?
+            .into_iter()
+            .filter(|message| {
+                let from = call.query("From");
+                let sent = field(message, "date_sent").and_then(|sent| day_of(&sent));
+                from.is_none_or(|from| field(message, "from").as_deref() == Some(from))
+                    && days.iter().all(|(bound, day)| {
+                        sent.is_some_and(|sent| match bound {
+                            DayBound::On => sent == *day,
+                            DayBound::OnOrBefore => sent <= *day,
+                            DayBound::OnOrAfter => sent >= *day,
+                        })
+                    })
+            })
+            .collect();
+        let more = matching.len() > offset + size;
+        let items = matching.into_iter().skip(offset).take(size).collect();
+        ok(v2010_page(
+            &list_path,
+            &filters,
+            "messages",
+            (page, size, offset),
+            Slice { items, more },
+        ))
     }
 
     async fn search_numbers(&self, call: &Call, country: &str) -> Answer {
@@ -127,20 +217,18 @@ impl Emulator {
             let items: Vec<_> = self.number_by_phone(phone).await?.into_iter().collect();
             return ok(v2010_page(
                 &list_path,
+                &[("PhoneNumber", phone)],
                 "incoming_phone_numbers",
-                0,
-                size,
-                0,
+                (0, size, 0),
                 Slice { items, more: false },
             ));
         }
         let slice = self.numbers(offset, size).await?;
         ok(v2010_page(
             &list_path,
+            &[],
             "incoming_phone_numbers",
-            page,
-            size,
-            offset,
+            (page, size, offset),
             slice,
         ))
     }
@@ -268,9 +356,8 @@ impl Emulator {
             false,
             at,
         );
-        self.save_sms_message(&message).await?;
-        self.deliver_to_inbox(
-            &to,
+        self.record_delivered_sms(
+            &message,
             &self.inbox_item(&sid, &from, &to, body, "delivered", at),
         )
         .await?;

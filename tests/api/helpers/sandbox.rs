@@ -89,6 +89,11 @@ pub struct KillableApp {
 impl KillableApp {
     /// Builds and starts a sandbox app (fresh key prefix) inside its own runtime.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// [`KillableApp::spawn`] with its settings changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings) + Send + 'static) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("killable-app")
@@ -96,7 +101,12 @@ impl KillableApp {
             .build()
             .expect("a runtime for the app");
         let app = runtime
-            .spawn(spawn_sandbox_app())
+            .spawn(async move {
+                let receiver = MockServer::start().await;
+                let mut settings = sandbox_settings(&receiver);
+                adjust(&mut settings);
+                spawn_sandbox_app_with(receiver, settings).await
+            })
             .await
             .expect("the app starts");
         Self {
