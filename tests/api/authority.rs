@@ -547,3 +547,51 @@ async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
     )
     .await;
 }
+
+/// Finding 17: the last-use time a request writes is a compare-and-set over the token it read,
+/// so a revocation that lands between that read and that write stays revoked.
+#[tokio::test]
+async fn a_revocation_is_not_undone_by_a_last_use_written_from_an_older_read() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "531").await;
+    let (status, made) = token_of(&app, &Who::Admin, &id, "captain", None).await;
+    assert_eq!(status, 201, "{made}");
+    let token_id: uuid::Uuid = made["token"]["id"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("id");
+    let read_by_a_request = app
+        .state
+        .store
+        .api_token(token_id)
+        .await
+        .expect("redis")
+        .expect("the token");
+
+    app.delete(&Who::Admin, &format!("/api/v1/tokens/{token_id}"), 200)
+        .await;
+    let used = neighborhood_text::domain::access::ApiToken {
+        last_used_at: Some(time::OffsetDateTime::now_utc()),
+        ..read_by_a_request.clone()
+    };
+    let replaced = app
+        .state
+        .store
+        .replace_api_token(&read_by_a_request, &used)
+        .await
+        .expect("redis");
+
+    assert!(!replaced, "the last-use write went over the revocation");
+    let stored = app
+        .state
+        .store
+        .api_token(token_id)
+        .await
+        .expect("redis")
+        .expect("the token");
+    assert!(stored.revoked_at.is_some(), "{stored:?}");
+    assert_eq!(
+        members_with(&app, &id, made["secret"].as_str().expect("secret")).await,
+        401
+    );
+}
