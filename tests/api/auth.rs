@@ -609,6 +609,59 @@ async fn phone_numbers_are_shown_to_captains_and_above_only() {
     }
 }
 
+/// Finding 19: Twilio's words about a failed addition can quote the phone number, so they are
+/// for captains; a moderator sees the error without them.
+#[tokio::test]
+async fn twilios_own_words_about_a_failed_sync_are_for_captains_only() {
+    use neighborhood_text::domain::member::SyncState;
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, OWNER).await;
+    add_member(&app, id, MODERATOR, Role::Moderator).await;
+    let failing = add_member(&app, id, "+15550005004", Role::Member).await;
+    let before = app
+        .state
+        .store
+        .member(id, failing)
+        .await
+        .expect("redis")
+        .expect("member");
+    let failed = neighborhood_text::domain::member::Member {
+        sync: SyncState::Failed {
+            error: "Twilio error 50416".into(),
+            detail: Some("Twilio error 50416: +15550005004 is in another conversation".into()),
+        },
+        ..before.clone()
+    };
+    assert!(
+        app.state
+            .store
+            .replace_members(id, &[(&before, &failed)])
+            .await
+            .expect("redis")
+    );
+
+    for (phone, expected) in [
+        (MODERATOR, "Twilio error 50416"),
+        (
+            OWNER,
+            "Twilio error 50416: +15550005004 is in another conversation",
+        ),
+    ] {
+        let listed = app
+            .get(
+                &Who::session(&app, phone).await,
+                &format!("/api/v1/neighborhoods/{id}/members"),
+                200,
+            )
+            .await;
+        let shown = listed["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|m| m["id"] == failing.to_string()))
+            .expect("the failing member");
+        assert_eq!(shown["sync_error"], expected, "{phone}: {shown}");
+    }
+}
+
 #[tokio::test]
 async fn a_day_old_session_is_rotated_on_its_next_request() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
