@@ -153,6 +153,12 @@ async fn with_redis_killed_every_caller_gets_503_store_unavailable_and_after_it_
             "{what}: a Retry-After in seconds"
         );
     }
+    // What needs no Redis keeps answering, so the outage can be watched; readiness says it.
+    assert_eq!(app.get_raw("/health").await.status(), 200);
+    assert_eq!(app.get_raw("/metrics").await.status(), 200);
+    let ready = app.get_raw("/ready").await;
+    assert_eq!(ready.status(), 503);
+    assert!(ready.headers().contains_key("retry-after"));
 
     redis.restart().await;
     eventually(WAIT, "the app to reach Redis again", || async {
