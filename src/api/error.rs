@@ -101,8 +101,11 @@ pub enum ErrorCode {
     TwilioError,
     /// No Twilio account is configured on this deployment.
     TwilioNotConfigured,
-    /// Redis is unreachable; try again shortly.
+    /// Redis is unreachable; try again after `Retry-After` seconds.
     StoreUnavailable,
+    /// Redis is out of memory and refuses writes (reads still work); nothing was written. Try
+    /// again after `Retry-After` seconds: the operator has to make room.
+    StoreFull,
     /// Something broke on our side; it has been logged.
     Internal,
 }
@@ -169,9 +172,15 @@ pub enum ErrorResponse {
     /// Twilio failed or refused; earlier steps were undone.
     #[oai(status = 502)]
     BadGateway(Json<ErrorBody>),
-    /// A dependency (Redis, or a Twilio account) is not available.
+    /// A dependency (Redis, or a Twilio account) is not available. `Retry-After`, when sent,
+    /// says when trying again is worth it (Redis down or full).
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        Option<u64>,
+    ),
 }
 
 impl ErrorResponse {
@@ -189,7 +198,7 @@ impl ErrorResponse {
             Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -247,7 +256,7 @@ impl<S> ApiError<S> {
             | R::TooManyRequests(Json(body), _)
             | R::Internal(Json(body))
             | R::BadGateway(Json(body))
-            | R::Unavailable(Json(body)) => body,
+            | R::Unavailable(Json(body), _) => body,
         }
     }
 
@@ -391,17 +400,42 @@ impl<S> ApiError<S> {
 
 impl<S> From<StoreError> for ApiError<S> {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "Redis unavailable");
-                ErrorResponse::Unavailable(body(
-                    ErrorCode::StoreUnavailable,
-                    "The database is unreachable; try again shortly.",
-                ))
-                .into()
+        match store_failure(&error) {
+            Some((code, message, retry_after)) => {
+                ErrorResponse::Unavailable(body(code, message), Some(retry_after)).into()
             }
-            other => Self::internal(&other),
+            None => Self::internal(&error),
         }
+    }
+}
+
+/// How long a caller is asked to wait when Redis is unreachable: the connection manager
+/// reconnects within a second once it is back, and a restart takes a few.
+pub const STORE_UNAVAILABLE_RETRY_SECS: u64 = 5;
+/// How long when Redis is full: someone has to make room, which takes longer.
+pub const STORE_FULL_RETRY_SECS: u64 = 60;
+
+/// The code, sentence and `Retry-After` of a Redis that could not serve the call (down or full),
+/// logged here once; `None` for other store errors (a bug or corrupt data: a 500).
+fn store_failure(error: &StoreError) -> Option<(ErrorCode, &'static str, u64)> {
+    match error {
+        StoreError::Unavailable(cause) => {
+            tracing::warn!(%cause, "Redis unavailable");
+            Some((
+                ErrorCode::StoreUnavailable,
+                "The database is unreachable; try again shortly.",
+                STORE_UNAVAILABLE_RETRY_SECS,
+            ))
+        }
+        StoreError::Full(cause) => {
+            tracing::error!(%cause, "Redis is full and refuses writes");
+            Some((
+                ErrorCode::StoreFull,
+                "The database is full and takes no changes for now; nothing was changed. Try again later.",
+                STORE_FULL_RETRY_SECS,
+            ))
+        }
+        StoreError::Command(_) | StoreError::Corrupt { .. } => None,
     }
 }
 
@@ -411,10 +445,13 @@ impl<S> From<ProvisionError> for ApiError<S> {
         use ProvisionError as E;
         let message = error.to_string();
         match error {
-            E::TwilioNotConfigured => R::Unavailable(body(
-                ErrorCode::TwilioNotConfigured,
-                "No Twilio account is configured: set NT_TWILIO_ACCOUNT_SID, NT_TWILIO_AUTH_TOKEN and NT_TWILIO_MESSAGING_SERVICE_SID.",
-            ))
+            E::TwilioNotConfigured => R::Unavailable(
+                body(
+                    ErrorCode::TwilioNotConfigured,
+                    "No Twilio account is configured: set NT_TWILIO_ACCOUNT_SID, NT_TWILIO_AUTH_TOKEN and NT_TWILIO_MESSAGING_SERVICE_SID.",
+                ),
+                None,
+            )
             .into(),
             E::NoNumberAvailable(_) => R::Unprocessable(body(
                 ErrorCode::NoNumberAvailable,
@@ -507,10 +544,13 @@ impl<S> From<FileError> for ApiError<S> {
                 field: "phone".to_owned(),
                 message,
             }]),
-            FileError::TextsPaused => ErrorResponse::Unavailable(body(
-                ErrorCode::TextsPaused,
-                "This neighborhood cannot text more codes today. Please try again tomorrow, or ask a neighbor in the group to tell a captain.",
-            ))
+            FileError::TextsPaused => ErrorResponse::Unavailable(
+                body(
+                    ErrorCode::TextsPaused,
+                    "This neighborhood cannot text more codes today. Please try again tomorrow, or ask a neighbor in the group to tell a captain.",
+                ),
+                None,
+            )
             .into(),
             // The join form answers blocked phones like anyone's (finding 14); this is for
             // callers that may say so.
@@ -649,8 +689,77 @@ impl<S> From<ImportError> for ApiError<S> {
                 ErrorCode::BadRequest,
                 &format!("The upload could not be read as CSV: {cause}"),
             ),
+            ImportError::Interrupted {
+                cause,
+                imported_through,
+                in_doubt,
+                report,
+            } => match store_failure(&cause) {
+                Some((code, _, retry_after)) => ErrorResponse::Unavailable(
+                    Json(import_interrupted(
+                        code,
+                        imported_through,
+                        in_doubt,
+                        &report,
+                    )),
+                    Some(retry_after),
+                )
+                .into(),
+                None => Self::internal(&cause),
+            },
             ImportError::Store(error) => error.into(),
         }
+    }
+}
+
+/// The 503 body of an import Redis stopped (down or full): which rows were written, which may be
+/// partly, and that importing the file again finishes it. `details` names them for programs:
+/// `imported_through` (the last row written; absent when none was) and `in_doubt` (`first-last`).
+pub fn import_interrupted(
+    code: ErrorCode,
+    imported_through: Option<u32>,
+    in_doubt: Option<(u32, u32)>,
+    report: &ImportReport,
+) -> ErrorBody {
+    let cause = match code {
+        ErrorCode::StoreFull => "The database became full during the import.",
+        _ => "The database became unreachable during the import.",
+    };
+    let mut message = cause.to_owned();
+    let mut details = Vec::new();
+    match imported_through {
+        Some(row) => {
+            message.push_str(&format!(
+                " Rows 2 to {row} were imported ({} added, {} updated, {} unchanged, {} rejected).",
+                report.added, report.updated, report.unchanged, report.rejected
+            ));
+            details.push(FieldError {
+                field: "imported_through".to_owned(),
+                message: row.to_string(),
+            });
+        }
+        None => message.push_str(" No row was imported before it."),
+    }
+    let after = match in_doubt {
+        Some((first, last)) => {
+            message.push_str(&format!(
+                " Rows {first} to {last} were being written and may be partly imported."
+            ));
+            details.push(FieldError {
+                field: "in_doubt".to_owned(),
+                message: format!("{first}-{last}"),
+            });
+            last
+        }
+        None => imported_through.unwrap_or(1),
+    };
+    message.push_str(&format!(
+        " No row after {after} was. Import the same file again once it is back: rows imported already are left as they are."
+    ));
+    ErrorBody {
+        code,
+        message,
+        details,
     }
 }
 

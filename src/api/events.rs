@@ -103,10 +103,13 @@ fn too_many<S>(refused: SlotRefused) -> ApiError<S> {
             RECHECK.as_secs(),
         )
         .into(),
-        SlotRefused::Instance => ErrorResponse::Unavailable(body(
-            "This instance holds as many live-update streams as it may (NT_MAX_STREAMS); try again shortly."
-                .to_owned(),
-        ))
+        SlotRefused::Instance => ErrorResponse::Unavailable(
+            body(
+                "This instance holds as many live-update streams as it may (NT_MAX_STREAMS); try again shortly."
+                    .to_owned(),
+            ),
+            Some(RECHECK.as_secs()),
+        )
         .into(),
     }
 }

@@ -99,7 +99,12 @@ impl ImportApi {
     ///
     /// **A dry run by default**: without `dry_run=false` nothing changes and the report says
     /// what the real run will do. At most 16 MiB and 20,000 rows (413). The file is read as it
-    /// arrives and written in batches; a real run is audited once with its counts.
+    /// arrives and written in batches; a real run is audited once with its counts. If Redis
+    /// becomes unreachable or full midway, the answer is 503 (`store_unavailable` or
+    /// `store_full`, with `Retry-After`) naming the rows written: `details` holds
+    /// `imported_through` (the last row written, absent when none was) and `in_doubt`
+    /// (`first-last`, the batch being written, which may be partly); importing the same file
+    /// again finishes it.
     #[oai(
         path = "/:id/import",
         method = "post",

@@ -5,9 +5,11 @@
 //! before reading the path, query or body: an anonymous call gets 401 and learns nothing else.
 //! Both schemes are declared in the OpenAPI document and listed on each operation.
 
-use poem::Request;
-use poem_openapi::SecurityScheme;
+use poem::http::{StatusCode, header};
+use poem::{Request, RequestBody};
 use poem_openapi::auth::{ApiKey, Bearer};
+use poem_openapi::registry::Registry;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 use time::OffsetDateTime;
 
 use super::error::ApiError;
@@ -37,10 +39,56 @@ pub struct TokenAuth(Principal);
 pub struct SessionAuth(Principal);
 
 /// Either scheme: an API token, or a session cookie.
-#[derive(SecurityScheme)]
 pub enum Auth {
     Token(TokenAuth),
     Session(SessionAuth),
+}
+
+/// Written out rather than derived: the derived extractor tries each scheme and answers the
+/// last one's error, so a token checked while Redis is down (503) was answered as a missing
+/// cookie (401), and clients dropped work they should have retried. Here a refusal that is not
+/// a 401 (Redis down or full, a cross-site cookie) is the answer; only when both schemes say
+/// 401 does the cookie's 401 stand, as before.
+impl<'a> ApiExtractor<'a> for Auth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        TokenAuth::register(registry);
+        SessionAuth::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        let mut schemes = TokenAuth::security_schemes();
+        schemes.extend(SessionAuth::security_schemes());
+        schemes
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        options: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        let token_refused = match TokenAuth::from_request(request, body, options.clone()).await {
+            Ok(token) => return Ok(Self::Token(token)),
+            Err(error) if error.status() != StatusCode::UNAUTHORIZED => return Err(error),
+            Err(error) => error,
+        };
+        match SessionAuth::from_request(request, body, options).await {
+            Ok(session) => Ok(Self::Session(session)),
+            // A refused bearer token says more than the absent cookie does.
+            Err(error)
+                if error.status() == StatusCode::UNAUTHORIZED
+                    && request.headers().contains_key(header::AUTHORIZATION)
+                    && !request.headers().contains_key(header::COOKIE) =>
+            {
+                Err(token_refused)
+            }
+            Err(error) => Err(error),
+        }
+    }
 }
 
 impl Auth {

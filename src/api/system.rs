@@ -9,7 +9,7 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use super::error::{ErrorBody, ErrorCode};
+use super::error::{ErrorBody, ErrorCode, STORE_UNAVAILABLE_RETRY_SECS};
 use crate::state::AppState;
 
 pub struct SystemApi;
@@ -43,7 +43,12 @@ enum ReadyResponse {
     Ready(Json<StatusOut>),
     /// Redis does not answer (yet).
     #[oai(status = 503)]
-    NotReady(Json<ErrorBody>),
+    NotReady(
+        Json<ErrorBody>,
+        /// Seconds to wait before asking again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -114,9 +119,12 @@ impl SystemApi {
 
 fn not_ready(cause: &str) -> ReadyResponse {
     tracing::debug!(cause, "not ready");
-    ReadyResponse::NotReady(Json(ErrorBody {
-        code: ErrorCode::StoreUnavailable,
-        message: "Redis is not reachable yet.".into(),
-        details: Vec::new(),
-    }))
+    ReadyResponse::NotReady(
+        Json(ErrorBody {
+            code: ErrorCode::StoreUnavailable,
+            message: "Redis is not reachable yet.".into(),
+            details: Vec::new(),
+        }),
+        STORE_UNAVAILABLE_RETRY_SECS,
+    )
 }

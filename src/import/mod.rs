@@ -14,6 +14,7 @@ pub mod plan;
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use csv_async::{AsyncReaderBuilder, ByteRecord, Trim};
 use futures::StreamExt;
@@ -135,6 +136,16 @@ pub enum ImportError {
         imported_through: Option<u32>,
         report: Box<ImportReport>,
     },
+    /// Redis failed (down, or full) during a real run. The rows up to `imported_through` were
+    /// written; the rows of `in_doubt` (first, last) were being written and may be partly;
+    /// none after. Running the same file again finishes it.
+    #[error("the import stopped: {cause}")]
+    Interrupted {
+        cause: StoreError,
+        imported_through: Option<u32>,
+        in_doubt: Option<(u32, u32)>,
+        report: Box<ImportReport>,
+    },
     /// The upload broke off (the client went away, or sent something that is not a file).
     #[error("the upload could not be read: {0}")]
     Unreadable(String),
@@ -230,6 +241,7 @@ pub async fn run(
             ..ImportReport::default()
         },
         imported_through: None,
+        in_doubt: None,
     };
     let outcome = import.read_rows(&mut reader, &columns).await;
     if import.imported_through.is_some() {
@@ -273,6 +285,8 @@ struct Import<'a> {
     report: ImportReport,
     /// The last row of the last batch written (real runs).
     imported_through: Option<u32>,
+    /// The first and last rows of the batch being written (real runs), until it is.
+    in_doubt: Option<(u32, u32)>,
 }
 
 impl Import<'_> {
@@ -391,6 +405,14 @@ impl Import<'_> {
                 imported_through: self.imported_through,
                 report: Box::new(self.report),
             },
+            ImportError::Store(cause) if cause.is_transient() && !self.options.dry_run => {
+                ImportError::Interrupted {
+                    cause,
+                    imported_through: self.imported_through,
+                    in_doubt: self.in_doubt,
+                    report: Box::new(self.report),
+                }
+            }
             other => other,
         }
     }
@@ -398,9 +420,13 @@ impl Import<'_> {
     /// Decides a batch against what is stored and, unless this is a dry run, writes it; then
     /// reports its rows in file order.
     async fn apply(&mut self, batch: Vec<Entry>) -> Result<(), StoreError> {
-        let Some(last_row) = batch.last().map(Entry::row) else {
+        let (Some(first_row), Some(last_row)) =
+            (batch.first().map(Entry::row), batch.last().map(Entry::row))
+        else {
             return Ok(());
         };
+        // Set just before the batch's first write: a failure before it left the batch unwritten.
+        let writing = &AtomicBool::new(false);
         let store = &self.state.store;
         let neighborhood_id = self.neighborhood.id;
         let mut outcomes: Vec<Option<RowReport>> = vec![None; batch.len()];
@@ -448,13 +474,10 @@ impl Import<'_> {
             let made = if options.dry_run {
                 vec![true; changes.len()]
             } else {
-                match write(&state.store, neighborhood_id, &mut changes).await {
-                    Ok(made) => made,
-                    Err(error) => {
-                        reserved.release(state, u64::MAX).await;
-                        return Err(error);
-                    }
-                }
+                writing.store(true, Ordering::Relaxed);
+                // On a failure the batch may be partly written: its additions stay counted, on
+                // the safe side of the cap.
+                write(&state.store, neighborhood_id, &mut changes).await?
             };
             let unmade = changes
                 .iter()
@@ -470,7 +493,15 @@ impl Import<'_> {
             Ok::<_, StoreError>(((names, outcomes), made))
         };
         let ((names, written), pending) =
-            write_in_rounds((names, outcomes), pending, round).await?;
+            match write_in_rounds((names, outcomes), pending, round).await {
+                Ok(done) => done,
+                Err(error) => {
+                    if writing.load(Ordering::Relaxed) {
+                        self.in_doubt = Some((first_row, last_row));
+                    }
+                    return Err(error);
+                }
+            };
         self.names = names;
         let mut outcomes = written;
         for index in pending {

@@ -77,6 +77,10 @@ pub enum StoreError {
     /// Redis did not answer: down, unreachable, or too slow.
     #[error("Redis is unavailable: {0}")]
     Unavailable(#[source] RedisError),
+    /// Redis is out of memory (`maxmemory` reached under `noeviction`) and refuses writes;
+    /// reads still work. Nothing of the refused command was written.
+    #[error("Redis is full: {0}")]
+    Full(#[source] RedisError),
     /// Redis answered with an error.
     #[error("Redis command failed: {0}")]
     Command(#[source] RedisError),
@@ -93,6 +97,8 @@ impl From<RedisError> for StoreError {
     fn from(error: RedisError) -> Self {
         if is_connection_problem(&error) {
             Self::Unavailable(error)
+        } else if is_out_of_memory(&error) {
+            Self::Full(error)
         } else {
             Self::Command(error)
         }
@@ -105,6 +111,20 @@ fn is_connection_problem(error: &RedisError) -> bool {
         || error.is_connection_dropped()
         || error.is_connection_refusal()
         || error.is_unrecoverable_error()
+}
+
+/// Redis's `OOM command not allowed when used memory > 'maxmemory'`, as a command's own error,
+/// as the error a script raised on its first write, or inside an aborted transaction.
+fn is_out_of_memory(error: &RedisError) -> bool {
+    error.code() == Some("OOM") || error.to_string().contains("OOM command not allowed")
+}
+
+impl StoreError {
+    /// Whether Redis could not serve the call (down, or full): the caller should retry later,
+    /// and nothing is wrong with the request.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Full(_))
+    }
 }
 
 #[derive(Clone)]

@@ -8,6 +8,19 @@
 //! and other texts that are not for the group out of it; `sms` answers people outside the group.
 //! A delivery Twilio repeats (same `I-Twilio-Idempotency-Token`) is acted on once.
 //!
+//! Repeats (issue 18, F5). `sms` and post-event deliveries are claimed in Redis, across
+//! instances, under every name Twilio repeats them by: the idempotency token and the message's
+//! (or receipt's) sid, which Twilio keeps when it sends the same message again with a new token.
+//! A repeat is answered as the first was (waiting briefly if the first is still being acted on)
+//! and acted on never again; a first attempt that failed lets the claim go, so the retry acts.
+//! The pre-event webhook keeps its own one-round-trip check (`Store::message_context`).
+//!
+//! Redis down or full. `sms` and post-event answer 503 with `Retry-After` in the one error shape
+//! (see [`store_failed`]): Twilio keeps every inbound text in its Messages log and every group
+//! message in the Conversation, so a text we could not take is re-read from there (the backfill)
+//! or redelivered, rather than acknowledged with 200 and lost. The pre-event webhook instead fails
+//! open within its deadline (see `pre`): Twilio holds the group message until it answers.
+//!
 //! Replays (security review, finding 21). Twilio's signature covers the URL and the form
 //! parameters, not the headers, and has no timestamp: a captured request stays valid for ever,
 //! and its idempotency token can be changed at will. What can be refused is refused on signed
@@ -21,11 +34,18 @@
 //!   captured command can be replayed by whoever can read our TLS traffic or Twilio's requests.
 //!   That needs a break of TLS or of a logging proxy in front of us; it is the residual risk.
 
+use std::future::Future;
+use std::time::Duration;
+
 use poem::EndpointExt;
 use poem::http::StatusCode;
 use poem::{Body, IntoResponse, Request, Response, Route, post};
+use uuid::Uuid;
 
+use crate::api::error::{AnyStatus, ApiError, ErrorBody, ErrorCode, ErrorResponse};
 use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::webhooks::Delivery;
 use crate::twilio::signature;
 
 mod commands;
@@ -161,6 +181,94 @@ fn delivery_token(request: &Request) -> Option<String> {
         .and_then(|value| value.to_str().ok())
         .filter(|token| !token.is_empty() && token.len() <= 128)
         .map(str::to_owned)
+}
+
+/// How long a repeat waits for the request acting on the same delivery (on this instance or
+/// another) to finish, so that it is answered alike; then it gets 503 and Twilio asks again.
+const REPEAT_WAIT: Duration = Duration::from_secs(2);
+const REPEAT_POLL: Duration = Duration::from_millis(50);
+
+/// What became of a delivery handed to [`once`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Once {
+    /// This request acted on it.
+    Acted,
+    /// It was acted on before: answer as the first was.
+    Repeat,
+    /// Another request is still acting on it past [`REPEAT_WAIT`].
+    InProgress,
+}
+
+/// The names a delivery is claimed by: Twilio's idempotency token, when it sent one, and
+/// `event`, a name Twilio keeps on a repeat with a new token (`sms:<MessageSid>`).
+fn delivery_marks(request: &Request, event: Option<String>) -> Vec<String> {
+    delivery_token(request)
+        .map(|token| format!("token:{token}"))
+        .into_iter()
+        .chain(event)
+        .collect()
+}
+
+/// Runs `act` on a delivery unless it was acted on already (by any instance): claims it under
+/// `marks`, acts, and marks it done; when `act` fails the claim is let go, so a retry acts.
+async fn once<E, Fut>(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    marks: &[String],
+    act: impl FnOnce() -> Fut,
+) -> Result<Once, E>
+where
+    E: From<StoreError>,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let deadline = tokio::time::Instant::now() + REPEAT_WAIT;
+    let claim = loop {
+        match state.store.claim_delivery(neighborhood_id, marks).await? {
+            Delivery::First(claim) => break claim,
+            Delivery::Done => return Ok(Once::Repeat),
+            Delivery::InProgress if tokio::time::Instant::now() + REPEAT_POLL < deadline => {
+                tokio::time::sleep(REPEAT_POLL).await;
+            }
+            Delivery::InProgress => return Ok(Once::InProgress),
+        }
+    };
+    match act().await {
+        Ok(()) => {
+            // Acted on: a mark that fails to say so ends with its lease, after which a repeat
+            // would act again. Rare (Redis failing within a few ms of having answered), and
+            // answering 503 now would bring that repeat sooner.
+            if let Err(error) = state.store.finish_delivery(&claim).await {
+                tracing::warn!(%error, "a handled webhook delivery was not marked done");
+            }
+            Ok(Once::Acted)
+        }
+        Err(error) => {
+            if let Err(release) = state.store.release_delivery(&claim).await {
+                tracing::warn!(error = %release, "a failed webhook delivery's claim is held until its lease ends");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The answer to a webhook Redis failed for: 503 with `Retry-After` when it is down or full (ask
+/// again later), 500 otherwise, in the one error shape.
+fn store_failed(error: StoreError) -> Response {
+    poem::Error::from(ApiError::<AnyStatus>::from(error)).into_response()
+}
+
+/// The answer to a delivery another request is still acting on: ask again shortly.
+fn in_progress() -> Response {
+    poem::Error::from(ApiError::<AnyStatus>::from(ErrorResponse::Unavailable(
+        poem_openapi::payload::Json(ErrorBody {
+            code: ErrorCode::Conflict,
+            message: "This delivery is being handled by another request; ask again shortly."
+                .to_owned(),
+            details: Vec::new(),
+        }),
+        Some(1),
+    )))
+    .into_response()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{param, receive};
+use super::{Once, delivery_marks, in_progress, once, param, receive, store_failed};
 use crate::domain::member::{
     DeliveryHealth, DeliveryVerdict, Member, MemberStatus, Participant, SyncState,
 };
@@ -47,31 +47,66 @@ pub(super) async fn conversations_post(
         );
         return StatusCode::FORBIDDEN.into_response();
     }
-    match handle(&state, &params).await {
-        Ok(()) => StatusCode::OK.into_response(),
+    match handle(&state, request, &params).await {
+        Ok(Once::Acted | Once::Repeat) => StatusCode::OK.into_response(),
+        Ok(Once::InProgress) => in_progress(),
+        // Twilio keeps the message in the Conversation: a 503 leaves it there for the backfill
+        // (and for Twilio's retry, where the webhook asks for one) instead of acknowledging an
+        // event we did not record.
         Err(error) => {
             tracing::error!(%error, event = param(&params, "EventType"), "post-event webhook failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+            store_failed(error)
         }
     }
 }
 
-/// Acts on one event of one of our Conversations; others are ignored.
-async fn handle(state: &AppState, params: &[(String, String)]) -> Result<(), StoreError> {
+/// Acts on one event of one of our Conversations, once however often it is delivered; others
+/// are ignored.
+async fn handle(
+    state: &AppState,
+    request: &Request,
+    params: &[(String, String)],
+) -> Result<Once, StoreError> {
+    let event = param(params, "EventType");
+    // Our own relays and announcements carry a marker, and API messages have no phone author:
+    // nothing to do, and no Redis round trip for them.
+    if event == "onMessageAdded"
+        && (Phone::parse(param(params, "Author")).is_err()
+            || param(params, "Attributes").contains("relay_of"))
+    {
+        return Ok(Once::Acted);
+    }
     let Some(neighborhood_id) = state
         .store
         .neighborhood_of_conversation(param(params, "ConversationSid"))
         .await?
     else {
-        return Ok(());
+        return Ok(Once::Acted);
     };
-    match param(params, "EventType") {
-        "onMessageAdded" => message_added(state, neighborhood_id, params).await,
-        "onDeliveryUpdated" => delivery_updated(state, neighborhood_id, params).await,
-        "onParticipantAdded" => participant_added(state, neighborhood_id, params).await,
-        "onParticipantRemoved" => participant_removed(state, neighborhood_id, params).await,
-        _ => Ok(()),
+    // What Twilio keeps when it sends an event again with a new token.
+    let sid = |name: &str| Some(param(params, name)).filter(|sid| !sid.is_empty());
+    let event_mark = match event {
+        "onMessageAdded" => sid("MessageSid").map(|sid| format!("added:{sid}")),
+        "onDeliveryUpdated" => sid("DeliveryReceiptSid")
+            .map(|sid| format!("receipt:{sid}:{}", param(params, "Status"))),
+        "onParticipantAdded" | "onParticipantRemoved" => None,
+        _ => return Ok(Once::Acted),
+    };
+    let act = || async move {
+        match event {
+            "onMessageAdded" => message_added(state, neighborhood_id, params).await,
+            "onDeliveryUpdated" => delivery_updated(state, neighborhood_id, params).await,
+            "onParticipantAdded" => participant_added(state, neighborhood_id, params).await,
+            "onParticipantRemoved" => participant_removed(state, neighborhood_id, params).await,
+            _ => Ok(()),
+        }
+    };
+    let marks = delivery_marks(request, event_mark);
+    if marks.is_empty() {
+        act().await?;
+        return Ok(Once::Acted);
     }
+    once(state, neighborhood_id, &marks, act).await
 }
 
 /// Records a member's message, counts its cost, and relays it into the neighborhood's other
@@ -81,13 +116,9 @@ async fn message_added(
     neighborhood_id: Uuid,
     params: &[(String, String)],
 ) -> Result<(), StoreError> {
-    // Our own relays and announcements carry a marker, and API messages have no phone author.
     let Ok(author) = Phone::parse(param(params, "Author")) else {
         return Ok(());
     };
-    if param(params, "Attributes").contains("relay_of") {
-        return Ok(());
-    }
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(());
     };
@@ -96,8 +127,8 @@ async fn message_added(
     let message_sid = param(params, "MessageSid");
     let conversation_sid = param(params, "ConversationSid");
     let body = param(params, "Body");
-    // Twilio has delivered it in this shard by now. Counted before the delivery mark below,
-    // under its own mark: a retry after a failure here still counts it, and only once.
+    // Twilio has delivered it in this shard by now. Counted under its own mark: a retry after a
+    // failure further on counts it only once.
     let delivered = relay::recipients(&members, conversation_sid, member.map(|m| m.id));
     let mut charge = costs::Charge::group_copy(body, &delivered);
     if let Some(member) = member {
@@ -110,13 +141,6 @@ async fn message_added(
         charge,
     )
     .await?;
-    if !state
-        .store
-        .first_delivery(neighborhood_id, &format!("added:{message_sid}"))
-        .await?
-    {
-        return Ok(());
-    }
     let sender_name = member
         .map(|m| m.display_name.as_str().to_owned())
         .unwrap_or_default();
@@ -156,18 +180,6 @@ async fn delivery_updated(
     neighborhood_id: Uuid,
     params: &[(String, String)],
 ) -> Result<(), StoreError> {
-    let receipt = format!(
-        "receipt:{}:{}",
-        param(params, "DeliveryReceiptSid"),
-        param(params, "Status")
-    );
-    if !state
-        .store
-        .first_delivery(neighborhood_id, &receipt)
-        .await?
-    {
-        return Ok(());
-    }
     let participant_sid = param(params, "ParticipantSid");
     let status = param(params, "Status");
     let error_code = param(params, "ErrorCode").parse::<u32>().ok();

@@ -7,7 +7,7 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 use uuid::Uuid;
 
-use super::{param, receive};
+use super::{Once, delivery_marks, in_progress, once, param, receive, store_failed};
 use crate::domain::join_request::JoinState;
 use crate::domain::keywords::Keyword;
 use crate::domain::member::{DisplayName, MemberStatus};
@@ -15,10 +15,11 @@ use crate::domain::neighborhood::JoinPolicy;
 use crate::domain::phone::Phone;
 use crate::domain::segments;
 use crate::services::costs;
-use crate::services::joining::{self, Asked, Asking, FileError};
+use crate::services::joining::{self, Asked, Asking, DecisionError, FileError};
 use crate::services::neighborhoods::{self, NeighborhoodError};
 use crate::services::texts;
 use crate::state::AppState;
+use crate::store::StoreError;
 
 #[handler]
 pub(super) async fn inbound_sms(state: Data<&AppState>, request: &Request, body: Body) -> Response {
@@ -26,38 +27,74 @@ pub(super) async fn inbound_sms(state: Data<&AppState>, request: &Request, body:
         Ok(params) => params,
         Err(refused) => return refused,
     };
-    if let Err(error) = answer(&state, &params).await {
-        tracing::error!(%error, "inbound SMS could not be handled");
+    match answer(&state, request, &params).await {
+        Ok(Once::Acted | Once::Repeat) => empty_twiml(),
+        Ok(Once::InProgress) => in_progress(),
+        // Not 200: a text we could not act on must not be acknowledged as taken. Twilio keeps
+        // it in the number's Messages log, where the backfill reads it again once Redis is
+        // back (and Twilio retries it when the number's webhook asks for retries).
+        Err(error) => {
+            tracing::error!(%error, "inbound SMS could not be handled");
+            store_failed(error)
+        }
     }
-    empty_twiml()
 }
 
-/// Acts on a text to a neighborhood number and queues the reply, if it calls for one. Replies
-/// go through the outbox like every other text (retried, and under the account's limits), so
-/// Twilio gets empty TwiML.
-async fn answer(state: &AppState, params: &[(String, String)]) -> Result<(), FileError> {
+/// Acts on a text to a neighborhood number, once however often it is delivered, and queues the
+/// reply, if it calls for one. Replies go through the outbox like every other text (retried,
+/// and under the account's limits), so Twilio gets empty TwiML.
+async fn answer(
+    state: &AppState,
+    request: &Request,
+    params: &[(String, String)],
+) -> Result<Once, StoreError> {
     let (Ok(from), Ok(to)) = (
         Phone::parse(param(params, "From")),
         Phone::parse(param(params, "To")),
     ) else {
-        return Ok(());
+        return Ok(Once::Acted);
     };
     let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
-        return Ok(());
+        return Ok(Once::Acted);
     };
     count_inbound(state, neighborhood_id, params).await;
-    // The signed MessageSid, not the unsigned idempotency token: a replay is acted on once.
+    // The signed MessageSid as well as the unsigned token: Twilio repeats a text with a new
+    // token but its sid, and a replay may change the token at will.
     let message_sid = param(params, "MessageSid");
-    if !message_sid.is_empty()
-        && !state
-            .store
-            .first_delivery(neighborhood_id, &format!("sms:{message_sid}"))
-            .await?
-    {
-        return Ok(());
+    let marks = delivery_marks(
+        request,
+        (!message_sid.is_empty()).then(|| format!("sms:{message_sid}")),
+    );
+    if marks.is_empty() {
+        act(state, neighborhood_id, &from, params).await?;
+        return Ok(Once::Acted);
     }
-    if let Some(reply) = sms_reply(state, neighborhood_id, &from, params).await? {
-        texts::queue_text(state, neighborhood_id, &from, reply).await?;
+    once(state, neighborhood_id, &marks, || {
+        act(state, neighborhood_id, &from, params)
+    })
+    .await
+}
+
+/// Files what the text asks and queues its reply. Only Redis failing is an error: a request
+/// the rules refuse (a blocked phone, a cap reached) is an answer, given once.
+async fn act(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    from: &Phone,
+    params: &[(String, String)],
+) -> Result<(), StoreError> {
+    let reply = match sms_reply(state, neighborhood_id, from, params).await {
+        Ok(reply) => reply,
+        Err(FileError::Store(error) | FileError::Decision(DecisionError::Store(error))) => {
+            return Err(error);
+        }
+        Err(refused) => {
+            tracing::warn!(error = %refused, "an inbound text's request was refused");
+            None
+        }
+    };
+    if let Some(reply) = reply {
+        texts::queue_text(state, neighborhood_id, from, reply).await?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ mod invites;
 mod join;
 mod keywords;
 mod neighborhoods;
+mod outages;
 mod outbox;
 mod permissions;
 mod rate_limits;

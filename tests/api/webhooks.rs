@@ -1,5 +1,6 @@
 //! Our Twilio-facing webhooks, called directly as Twilio would: signatures, repeated deliveries,
-//! captain commands, muted and announce-only members, and answering in time when Redis stalls.
+//! captain commands, muted and announce-only members, answering in time when Redis stalls, and
+//! repeats of the SMS and post-event webhooks across instances.
 
 use std::time::{Duration, Instant};
 
@@ -7,8 +8,9 @@ use neighborhood_text::twilio::signature;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PUBLIC_URL, RedisGate, SANDBOX_AUTH_TOKEN, TestApp, Who, eventually, json_of, parse_redis_url,
-    sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
+    PUBLIC_URL, RedisGate, SANDBOX_AUTH_TOKEN, TestApp, Who, deliver_webhook, eventually, json_of,
+    parse_redis_url, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
+    spawn_second_sandbox_instance,
 };
 
 const OWNER: &str = "+15550009900";
@@ -763,4 +765,129 @@ async fn an_announcement_reaches_every_member_in_every_shard_once() {
         400,
     )
     .await;
+}
+
+/// A stranger's `JOIN Dee` to `number`, as Twilio posts it to the number's SMS webhook.
+fn join_text<'a>(number: &'a str, message_sid: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("From", STRANGER),
+        ("To", number),
+        ("Body", "JOIN Dee"),
+        ("MessageSid", message_sid),
+    ]
+}
+
+const STRANGER: &str = "+15550009931";
+const SMS_WEBHOOK: &str = "/webhooks/twilio/sms";
+const POST_WEBHOOK: &str = "/webhooks/twilio/conversations/post";
+
+/// (status, body) of a webhook's answer.
+async fn answer_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn every_repeat_of_a_webhook_on_any_instance_is_answered_alike_and_acted_on_once() {
+    let first = spawn_sandbox_app().await;
+    let second = spawn_second_sandbox_instance(&first).await;
+    let (id, number, sid) = neighborhood_with_ana(&first).await;
+
+    // Twilio's retries keep the token; a text sent again keeps its MessageSid under a new one.
+    let text = join_text(&number, "SM00000000000000000000000000000077");
+    // Both instances at once, as when Twilio's retry overtakes a slow first answer: the one
+    // that loses waits for the other and answers as it did.
+    let (a, b) = tokio::join!(
+        deliver_webhook(&first, SMS_WEBHOOK, &text, "join-1"),
+        deliver_webhook(&second, SMS_WEBHOOK, &text, "join-1"),
+    );
+    let mut answers = vec![answer_of(a).await, answer_of(b).await];
+    let deliveries = [(&first, "join-1"), (&second, "join-2"), (&first, "join-3")];
+    for (app, token) in deliveries {
+        answers.push(answer_of(deliver_webhook(app, SMS_WEBHOOK, &text, token).await).await);
+    }
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a date");
+    let message = [
+        ("EventType", "onMessageAdded"),
+        ("ConversationSid", sid.as_str()),
+        ("Author", ANA),
+        ("Body", "Ana R.: see you at 7"),
+        ("MessageSid", "IM00000000000000000000000000000077"),
+        ("DateCreated", now.as_str()),
+    ];
+    let mut answers = Vec::new();
+    for (app, token) in [
+        (&first, "added-1"),
+        (&second, "added-1"),
+        (&second, "added-2"),
+    ] {
+        answers.push(answer_of(deliver_webhook(app, POST_WEBHOOK, &message, token).await).await);
+    }
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+
+    first.wait_for_text(STRANGER, "Thanks, Dee!").await;
+    first
+        .wait_for_outbox_drained(&id, Duration::from_secs(20))
+        .await;
+    assert_eq!(texts_to(&first, STRANGER, "Thanks, Dee!").await, 1);
+    let history = first
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            200,
+        )
+        .await;
+    assert_eq!(
+        history["items"].as_array().map(Vec::len),
+        Some(1),
+        "{history}"
+    );
+}
+
+#[tokio::test]
+async fn a_text_whose_first_delivery_failed_midway_is_acted_on_when_twilio_delivers_it_again() {
+    let app = spawn_sandbox_app().await;
+    let (id, number, _) = neighborhood_with_ana(&app).await;
+    let text = join_text(&number, "SM00000000000000000000000000000078");
+    // A failure after the delivery was claimed: the stranger's phone points at a record that
+    // cannot be read (as when Redis fails between two commands).
+    let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
+    let neighborhood = uuid::Uuid::parse_str(&id).expect("uuid");
+    let broken = uuid::Uuid::new_v4().to_string();
+    let mut redis = redis::Client::open(crate::helpers::redis_url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: () = redis::pipe()
+        .hset(keys.member_phones(neighborhood), STRANGER, &broken)
+        .hset(keys.members(neighborhood), &broken, "not a member")
+        .query_async(&mut redis)
+        .await
+        .expect("HSET");
+
+    let (status, _) = answer_of(deliver_webhook(&app, SMS_WEBHOOK, &text, "broken").await).await;
+    assert_eq!(status, 500, "a failure is not acknowledged as handled");
+
+    let _: () = redis::pipe()
+        .hdel(keys.member_phones(neighborhood), STRANGER)
+        .hdel(keys.members(neighborhood), &broken)
+        .query_async(&mut redis)
+        .await
+        .expect("HDEL");
+    for _ in 0..2 {
+        let (status, _) =
+            answer_of(deliver_webhook(&app, SMS_WEBHOOK, &text, "broken").await).await;
+        assert_eq!(status, 200);
+    }
+    app.wait_for_text(STRANGER, "Thanks, Dee!").await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(20))
+        .await;
+    assert_eq!(texts_to(&app, STRANGER, "Thanks, Dee!").await, 1);
 }

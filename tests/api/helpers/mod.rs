@@ -1,11 +1,13 @@
 //! Test helpers: an app built exactly as production builds it, on port 0, with its own Redis key
 //! prefix, and Twilio played by a wiremock server (`twilio_mock`) or the built-in emulator
 //! (`sandbox`). Requests as someone with the status checked in one line are in `requests`, waiting
-//! for the background in `poll`, a Redis that goes away in `redis_gate`, `TEST_LOG=1` in `log`.
+//! for the background in `poll`, a Redis that goes away in `redis_gate` (a proxy) or
+//! `redis_server` (a `redis-server` of the test's own, killed, restarted or filled), `TEST_LOG=1` in `log`.
 
 mod log;
 mod poll;
 mod redis_gate;
+mod redis_server;
 mod requests;
 mod sandbox;
 mod twilio_mock;
@@ -22,11 +24,13 @@ use wiremock::MockServer;
 
 pub use poll::{eventually, poll_until};
 pub use redis_gate::RedisGate;
+pub use redis_server::OwnRedis;
 pub use requests::Who;
 pub use sandbox::{
-    KillableApp, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, emulator_client,
-    participants_by_shard, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
-    spawn_sandbox_instance, spawn_second_sandbox_instance, wait_until_synced,
+    KillableApp, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, deliver_webhook,
+    emulator_client, participants_by_shard, sandbox_settings, spawn_sandbox_app,
+    spawn_sandbox_app_with, spawn_sandbox_instance, spawn_second_sandbox_instance,
+    wait_until_synced,
 };
 pub use twilio_mock::mount_working_twilio;
 

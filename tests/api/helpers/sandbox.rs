@@ -288,3 +288,30 @@ pub async fn participants_by_shard(app: &TestApp, id: &str) -> Vec<(String, Vec<
     }
     shards
 }
+
+/// POSTs `params` to one of the sandbox app's Twilio webhooks (`path`, e.g. `/webhooks/twilio/sms`)
+/// signed as Twilio signs them, with `delivery` as its `I-Twilio-Idempotency-Token`.
+pub async fn deliver_webhook(
+    app: &TestApp,
+    path: &str,
+    params: &[(&str, &str)],
+    delivery: &str,
+) -> reqwest::Response {
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    let signature = neighborhood_text::twilio::signature::sign(
+        SANDBOX_AUTH_TOKEN,
+        &format!("{}{path}", super::PUBLIC_URL),
+        &params,
+    );
+    reqwest::Client::new()
+        .post(app.url(path))
+        .header("X-Twilio-Signature", signature)
+        .header("I-Twilio-Idempotency-Token", delivery)
+        .form(&params)
+        .send()
+        .await
+        .expect("sent")
+}
