@@ -382,6 +382,18 @@ pub struct Settings {
     /// get 503. Each holds a connection slot (Fly's `hard_limit`).
     #[arg(long, env = "NT_MAX_STREAMS", default_value = "200", value_parser = WholeNumber::count("NT_MAX_STREAMS", 1, 100_000).parser::<usize>())]
     pub max_streams: usize,
+
+    /// Requests this instance serves at once on every route but the Twilio webhooks and the
+    /// probes (`/health`, `/ready`): the join form, sign-in, the admin app and API. Past it, 503
+    /// with Retry-After, so a flood of slow or many requests cannot take the room the webhooks
+    /// need.
+    #[arg(long, env = "NT_MAX_PUBLIC_REQUESTS", default_value = "100", value_parser = WholeNumber::count("NT_MAX_PUBLIC_REQUESTS", 1, 100_000).parser::<usize>())]
+    pub max_public_requests: usize,
+
+    /// Twilio webhook requests (`/webhooks/twilio/...`) this instance serves at once; past it,
+    /// 503. A budget of their own: the public routes never use it up.
+    #[arg(long, env = "NT_MAX_WEBHOOK_REQUESTS", default_value = "100", value_parser = WholeNumber::count("NT_MAX_WEBHOOK_REQUESTS", 1, 100_000).parser::<usize>())]
+    pub max_webhook_requests: usize,
 }
 
 /// The Twilio credentials, once validated as a whole.

@@ -150,7 +150,12 @@ impl App {
                 Secret::new(crate::auth::tokens::new_secret())
             }
         };
+        let budgets = crate::state::RequestBudgets::new(
+            settings.max_public_requests,
+            settings.max_webhook_requests,
+        );
         let state = AppState {
+            budgets: Arc::new(budgets),
             session_key,
             settings: Arc::new(settings),
             store,
@@ -274,6 +279,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
         .around(limits::bound_requests)
+        .around(limits::within_budget)
         .around(crate::auth::session::accept_host_cookies)
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
