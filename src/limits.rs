@@ -124,8 +124,14 @@ pub async fn within_budget<E: Endpoint<Output = Response>>(
     };
     let path = request.uri().path();
     // The probes stay outside any budget: a proxy that saw `/ready` refused would take the
-    // instance, and its webhooks with it, out of rotation.
-    if path == "/health" || path == "/ready" {
+    // instance, and its webhooks with it, out of rotation. A probe has no body; one that comes
+    // with a body (which may trickle in) is counted like any public request.
+    let bodiless = !request.headers().contains_key(header::TRANSFER_ENCODING)
+        && request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0");
+    if bodiless && (path == "/health" || path == "/ready") {
         return next.call(request).await;
     }
     let (budget, setting) = if path.starts_with("/webhooks/twilio/") {

@@ -257,6 +257,9 @@ async fn held_public_requests_use_up_their_own_budget_and_the_pre_event_webhook_
     .await;
     assert_eq!(body["code"], "busy", "{body}");
     assert!(retry_after.is_some_and(|secs| secs > 0), "{retry_after:?}");
+    // The proxy's probes are never refused.
+    let probe = reqwest::get(app.url("/ready")).await.expect("sent");
+    assert_eq!(probe.status(), 200);
 
     // The pre-event webhook has a budget of its own.
     let path = "/webhooks/twilio/conversations/pre";
