@@ -136,6 +136,12 @@ pub struct EmulatorAccount {
     /// Share (0 to 1) of emulated REST calls that hang for 30 s, then answer 504.
     #[arg(long = "fault-timeout", env = "NT_SANDBOX_FAULT_TIMEOUT", default_value = "0", value_parser = parse_fault_share)]
     pub fault_timeout: f64,
+
+    /// Base URLs, comma-separated, the emulator may send webhooks to besides its own service's
+    /// (sandbox mode: NT_PUBLIC_URL; `twilio-emulator`: any loopback address). Webhook URLs
+    /// elsewhere are never fetched, so the sandbox cannot be made to request internal addresses.
+    #[arg(long = "webhook-url", env = "NT_SANDBOX_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_base)]
+    pub webhook_urls: Vec<Url>,
 }
 
 impl EmulatorAccount {
@@ -389,6 +395,18 @@ pub struct Settings {
     /// get 503. Each holds a connection slot (Fly's `hard_limit`).
     #[arg(long, env = "NT_MAX_STREAMS", default_value = "200", value_parser = WholeNumber::count("NT_MAX_STREAMS", 1, 100_000).parser::<usize>())]
     pub max_streams: usize,
+
+    /// Requests this instance serves at once on every route but the Twilio webhooks and the
+    /// probes (`/health`, `/ready`): the join form, sign-in, the admin app and API. Past it, 503
+    /// with Retry-After, so a flood of slow or many requests cannot take the room the webhooks
+    /// need.
+    #[arg(long, env = "NT_MAX_PUBLIC_REQUESTS", default_value = "100", value_parser = WholeNumber::count("NT_MAX_PUBLIC_REQUESTS", 1, 100_000).parser::<usize>())]
+    pub max_public_requests: usize,
+
+    /// Twilio webhook requests (`/webhooks/twilio/...`) this instance serves at once; past it,
+    /// 503. A budget of their own: the public routes never use it up.
+    #[arg(long, env = "NT_MAX_WEBHOOK_REQUESTS", default_value = "100", value_parser = WholeNumber::count("NT_MAX_WEBHOOK_REQUESTS", 1, 100_000).parser::<usize>())]
+    pub max_webhook_requests: usize,
 }
 
 /// The Twilio credentials, once validated as a whole.
@@ -577,6 +595,15 @@ fn parse_public_url(value: &str) -> Result<Url, String> {
         return Err("NT_PUBLIC_URL must not carry a query or fragment.".into());
     }
     Ok(url)
+}
+
+fn parse_webhook_base(value: &str) -> Result<Url, String> {
+    match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!(
+            "NT_SANDBOX_WEBHOOK_URLS must list http:// or https:// URLs with a host, not `{value}`."
+        )),
+    }
 }
 
 fn parse_redis_url(value: &str) -> Result<RedisUrl, String> {

@@ -12,6 +12,10 @@
 //!   a deadline ([`IMPORT_READ`]); it is authorized before a byte of it is read.
 //! - Responses are still compressed ([`compress_responses`]), but poem's `Compression` middleware
 //!   is not used: it inflates every request body, unbounded.
+//! - How many requests are served at once ([`within_budget`]): the public routes share
+//!   `NT_MAX_PUBLIC_REQUESTS`, Twilio's webhooks have `NT_MAX_WEBHOOK_REQUESTS` of their own, and
+//!   past either the request gets 503 at once. A request holds its place while its body arrives,
+//!   so slow bodies on the join form use up the public budget, never the webhooks'.
 
 use std::io;
 use std::str::FromStr;
@@ -102,6 +106,55 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
         }
     }
     request.set_body(Body::from_bytes(body.freeze()));
+    next.call(request).await
+}
+
+/// How long a client refused by a full budget is asked to wait: places free up as requests
+/// finish, and a held body gives up its place within `NT_REQUEST_READ_SECS`.
+const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+/// Serves the request within its route's budget of requests in flight, or refuses it with 503
+/// and `Retry-After` when that budget is used up (see the module docs).
+pub async fn within_budget<E: Endpoint<Output = Response>>(
+    next: E,
+    request: Request,
+) -> poem::Result<Response> {
+    let Some(state) = request.data::<AppState>() else {
+        return next.call(request).await;
+    };
+    let path = request.uri().path();
+    // The probes stay outside any budget: a proxy that saw `/ready` refused would take the
+    // instance, and its webhooks with it, out of rotation. A probe has no body; one that comes
+    // with a body (which may trickle in) is counted like any public request.
+    let bodiless = !request.headers().contains_key(header::TRANSFER_ENCODING)
+        && request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0");
+    if bodiless && (path == "/health" || path == "/ready") {
+        return next.call(request).await;
+    }
+    let (budget, setting) = if path.starts_with("/webhooks/twilio/") {
+        (&state.budgets.webhooks, "NT_MAX_WEBHOOK_REQUESTS")
+    } else {
+        (&state.budgets.public, "NT_MAX_PUBLIC_REQUESTS")
+    };
+    let Ok(_place) = budget.clone().try_acquire_owned() else {
+        // Not a warning: a flood would flood the logs too; `/metrics` counts the 503s.
+        tracing::debug!(setting, "request refused: the instance is at its budget");
+        let mut response = refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy,
+            &format!(
+                "This instance is serving as many requests as it may ({setting}); try again in a moment."
+            ),
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+        );
+        return Ok(response);
+    };
     next.call(request).await
 }
 

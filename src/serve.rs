@@ -6,6 +6,14 @@
 //! review, finding 11). Here every connection gets a timer and `NT_REQUEST_READ_SECS` to send each
 //! request's headers; the same timer closes a keep-alive connection that sends nothing for that
 //! long. Reading the body has its own deadline (`limits`), so a request cannot stall either.
+//!
+//! Idle keep-alive connections get no timeout of their own because hyper (1.12) has none for
+//! HTTP/1: its header-read clock starts as soon as the connection waits for a request, the first
+//! or the next, so idling and trickling headers are one state on one clock. Only a timer of our
+//! own watching each connection could tell them apart, and nothing needs it to: an idle
+//! connection holds the same slot as a slow one, and proxies and browsers reopen one at no cost.
+//! HTTP/2 connections are pinged every `NT_REQUEST_READ_SECS` and closed when a ping goes
+//! unanswered as long.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -20,7 +20,7 @@ use crate::api;
 use crate::api::error::render_framework_error;
 use crate::config::{EmulatorSettings, Settings, TwilioMode};
 use crate::limits;
-use crate::sandbox::{self, Emulator, EmulatorConfig};
+use crate::sandbox::{self, Emulator, EmulatorConfig, WebhookTargets};
 use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::Store;
@@ -125,6 +125,13 @@ impl App {
                         // Webhooks addressed to our public URL reach us on loopback, signed for the public URL.
                         webhook_redirect: Some((public_base.clone(), self_address.clone())),
                         faults: account.faults(),
+                        webhook_targets: WebhookTargets {
+                            bases: [settings.public_url.clone(), self_address.parse()?]
+                                .into_iter()
+                                .chain(account.webhook_urls.iter().cloned())
+                                .collect(),
+                            any_loopback: false,
+                        },
                     },
                 );
                 let client = twilio_client(
@@ -150,7 +157,12 @@ impl App {
                 Secret::new(crate::auth::tokens::new_secret())
             }
         };
+        let budgets = crate::state::RequestBudgets::new(
+            settings.max_public_requests,
+            settings.max_webhook_requests,
+        );
         let state = AppState {
+            budgets: Arc::new(budgets),
             session_key,
             settings: Arc::new(settings),
             store,
@@ -274,6 +286,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .around(crate::auth::session::rotate)
         .with(poem::middleware::CookieJarManager::new())
         .around(limits::bound_requests)
+        .around(limits::within_budget)
         .around(crate::auth::session::accept_host_cookies)
         .around(telemetry::observe)
         .catch_all_error(render_framework_error)
@@ -395,6 +408,10 @@ impl EmulatorApp {
                 public_base,
                 webhook_redirect: None,
                 faults: settings.account.faults(),
+                webhook_targets: WebhookTargets {
+                    bases: settings.account.webhook_urls.clone(),
+                    any_loopback: true,
+                },
             },
         );
         Ok(Self {

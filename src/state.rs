@@ -23,6 +23,29 @@ pub struct AppState {
     pub session_key: Secret,
     /// The live-update streams open on this instance.
     pub streams: Arc<StreamSlots>,
+    /// The requests in flight on this instance, per kind of route.
+    pub budgets: Arc<RequestBudgets>,
+}
+
+/// How many requests an instance serves at once, with a separate budget for Twilio's webhooks:
+/// a flood of slow or many requests on the public routes must not leave the pre-event webhook
+/// waiting past Twilio's 5 s, after which Twilio publishes the message unchecked (security
+/// review, finding 11).
+#[derive(Debug)]
+pub struct RequestBudgets {
+    /// Every route but the webhooks and the probes (`NT_MAX_PUBLIC_REQUESTS`).
+    pub public: Arc<tokio::sync::Semaphore>,
+    /// `/webhooks/twilio/...` (`NT_MAX_WEBHOOK_REQUESTS`).
+    pub webhooks: Arc<tokio::sync::Semaphore>,
+}
+
+impl RequestBudgets {
+    pub fn new(public: usize, webhooks: usize) -> Self {
+        Self {
+            public: Arc::new(tokio::sync::Semaphore::new(public)),
+            webhooks: Arc::new(tokio::sync::Semaphore::new(webhooks)),
+        }
+    }
 }
 
 /// Counts the live-update streams open on this instance, in all and per caller, so neither one

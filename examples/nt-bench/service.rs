@@ -160,6 +160,10 @@ impl Service {
             // measures throughput: lifted to their maxima for the run.
             .env("NT_DAILY_TEXTS_PER_NEIGHBORHOOD", "1000000")
             .env("NT_DAILY_TEXTS_PER_DEPLOYMENT", "10000000")
+            // Past the budgets of requests in flight the service sheds load with 503s; the open
+            // loop measures how latency grows under overload instead, so they are lifted too.
+            .env("NT_MAX_PUBLIC_REQUESTS", "100000")
+            .env("NT_MAX_WEBHOOK_REQUESTS", "100000")
             .stdout(Stdio::from(log_copy))
             .stderr(Stdio::from(log))
             .spawn()

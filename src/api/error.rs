@@ -70,6 +70,9 @@ pub enum ErrorCode {
     RequestTimeout,
     /// Too many live-update streams are open, for this caller or on this instance.
     TooManyStreams,
+    /// This instance is serving as many requests as it may; try again after `Retry-After`
+    /// seconds.
+    Busy,
     /// The neighborhood is archived and can no longer change.
     NeighborhoodArchived,
     /// The neighborhood is still active: archive it before deleting it.

@@ -1,9 +1,9 @@
 //! `GET /api/v1/neighborhoods/{id}/events`: live updates as server-sent events, so the admin app
 //! refreshes what changed (members, join requests, messages), whichever instance handled it.
 //!
-//! A stream holds a connection slot and a Redis connection for as long as it is open, so each
-//! caller may hold [`PER_CALLER`] and the instance `NT_MAX_STREAMS` (security review, finding
-//! 10). Authority is checked again whenever a member changes and every [`RECHECK`]: a captain
+//! A stream holds a connection slot for as long as it is open, so each caller may hold
+//! [`PER_CALLER`] and the instance `NT_MAX_STREAMS` (security review, finding 10); all streams
+//! share the instance's one Redis pub/sub connection (`store::pubsub`). Authority is checked again whenever a member changes and every [`RECHECK`]: a captain
 //! removed or demoted, or a revoked token, loses the stream within that time.
 
 use std::time::Duration;

@@ -112,6 +112,21 @@ pub struct EmulatorConfig {
     pub webhook_redirect: Option<(String, String)>,
     /// Faults in force until changed through the control API.
     pub faults: InjectedFaults,
+    /// Where webhooks may be sent; any other URL is never fetched.
+    pub webhook_targets: WebhookTargets,
+}
+
+/// The URLs the emulator will send webhooks to (security review, finding 22). Its REST API takes
+/// any `SmsUrl` or Conversations webhook URL, as Twilio does, but fetching an arbitrary one would
+/// let whoever reaches the sandbox make the server request internal addresses (cloud metadata,
+/// private services). A URL outside these is treated as unreachable (Twilio error 11205), which
+/// the service copes with as it must with real Twilio.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookTargets {
+    /// URLs under one of these (same scheme, host and port, and a path below the base's).
+    pub bases: Vec<url::Url>,
+    /// Also any loopback address (`twilio-emulator`, which serves whatever runs beside it).
+    pub any_loopback: bool,
 }
 
 /// The emulator; cheap to clone.

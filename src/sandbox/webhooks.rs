@@ -1,13 +1,14 @@
 //! Webhook requests as Twilio sends them: form parameters (or a query for `GET`), signed with
 //! `X-Twilio-Signature` over the configured URL, carrying `I-Twilio-Idempotency-Token`, and tried a
-//! second time, with the same token, when the connection fails.
+//! second time, with the same token, when the connection fails; only to the allowed
+//! [`WebhookTargets`].
 
 use std::time::Duration;
 
 use poem::http::StatusCode;
 use serde_json::Value;
 
-use super::Emulator;
+use super::{Emulator, WebhookTargets};
 use crate::twilio::signature;
 
 /// Twilio's own limit for webhooks other than the pre-event ones.
@@ -30,6 +31,39 @@ pub(super) enum WebhookFailure {
     Timeout,
     /// The connection failed twice (logged where it happened).
     Unreachable,
+    /// The URL is outside the emulator's [`WebhookTargets`]: never fetched.
+    Refused,
+}
+
+impl WebhookTargets {
+    /// Whether the emulator may send a webhook to `url`.
+    pub fn allow(&self, url: &str) -> bool {
+        let Ok(url) = url::Url::parse(url) else {
+            return false;
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return false;
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => false,
+        };
+        (self.any_loopback && loopback) || self.bases.iter().any(|base| under(&url, base))
+    }
+}
+
+/// `url` on `base`'s origin, at or below its path.
+fn under(url: &url::Url, base: &url::Url) -> bool {
+    let path = base.path().trim_end_matches('/');
+    url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url
+            .path()
+            .strip_prefix(path)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 impl Emulator {
@@ -41,6 +75,13 @@ impl Emulator {
         params: Vec<(String, String)>,
         timeout: Duration,
     ) -> Result<WebhookAnswer, WebhookFailure> {
+        if !self.config().webhook_targets.allow(url) {
+            tracing::warn!(
+                url,
+                "webhook not sent: the sandbox calls only this service's own URLs (NT_SANDBOX_WEBHOOK_URLS adds more)"
+            );
+            return Err(WebhookFailure::Refused);
+        }
         let get = method.eq_ignore_ascii_case("GET");
         // For GET the parameters travel in the query, and the signature covers that full URL.
         let signed_url = if get {
@@ -211,4 +252,68 @@ fn with_query(url: &str, params: &[(String, String)]) -> String {
         .finish();
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(bases: &[&str], any_loopback: bool) -> WebhookTargets {
+        WebhookTargets {
+            bases: bases
+                .iter()
+                .map(|base| base.parse().expect("url"))
+                .collect(),
+            any_loopback,
+        }
+    }
+
+    #[test]
+    fn webhooks_go_only_under_the_allowed_bases() {
+        let ours = targets(
+            &["https://text.example.org/app", "http://127.0.0.1:8080"],
+            false,
+        );
+        for allowed in [
+            "https://text.example.org/app/webhooks/twilio/sms",
+            "https://text.example.org:443/app",
+            "http://127.0.0.1:8080/webhooks/twilio/conversations/pre?x=1",
+        ] {
+            assert!(ours.allow(allowed), "{allowed}");
+        }
+        for refused in [
+            "https://text.example.org/application",
+            "https://text.example.org/other",
+            "http://text.example.org/app/webhooks",
+            "https://text.example.org.attacker.net/app",
+            "https://text.example.org@attacker.net/app",
+            "http://127.0.0.1:6379/",
+            "http://localhost:8080/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.5/admin",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(!ours.allow(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_standalone_emulator_also_calls_any_loopback_address() {
+        let standalone = targets(&[], true);
+        for allowed in [
+            "http://127.0.0.1:3000/sms",
+            "http://localhost:8080/",
+            "http://[::1]:9000/",
+        ] {
+            assert!(standalone.allow(allowed), "{allowed}");
+        }
+        for refused in [
+            "http://169.254.169.254/",
+            "http://192.168.1.1/",
+            "https://example.org/",
+        ] {
+            assert!(!standalone.allow(refused), "{refused}");
+        }
+    }
 }

@@ -25,6 +25,7 @@ pub mod members;
 pub mod messages;
 pub mod neighborhoods;
 pub mod outbox;
+mod pubsub;
 pub mod rate_limits;
 pub mod shards;
 pub mod webhooks;
@@ -129,9 +130,10 @@ impl StoreError {
 
 #[derive(Clone)]
 pub struct Store {
-    client: redis::Client,
     conn: ConnectionManager,
     keys: Keys,
+    /// The instance's one pub/sub connection, shared by every live-update stream.
+    subscriber: Arc<pubsub::Subscriber>,
     /// Conversation sid -> neighborhood id, as read from Redis. The pair never changes once
     /// written, so caching it saves the pre-event webhook a round trip on every message.
     conversation_index: Arc<RwLock<HashMap<String, Uuid>>>,
@@ -152,7 +154,7 @@ impl Store {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Self {
-            client,
+            subscriber: Arc::new(pubsub::Subscriber::new(client, timeout)),
             conn,
             keys: Keys::new(prefix),
             conversation_index: Arc::default(),
@@ -169,18 +171,13 @@ impl Store {
         self.conn.clone()
     }
 
-    /// The messages published on `channel` from now on, on a connection of their own (a
-    /// subscribed connection can do nothing else). The stream ends if the connection drops.
+    /// The messages published on `channel` from now on, over the instance's one pub/sub
+    /// connection (see [`pubsub`]). The stream ends if that connection drops.
     pub async fn subscribe(
         &self,
         channel: &str,
     ) -> Result<impl futures::Stream<Item = String> + use<>, StoreError> {
-        use futures::StreamExt;
-        let mut pubsub = self.client.get_async_pubsub().await?;
-        pubsub.subscribe(channel).await?;
-        Ok(pubsub
-            .into_on_message()
-            .map(|message| message.get_payload::<String>().unwrap_or_default()))
+        self.subscriber.subscribe(channel).await
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

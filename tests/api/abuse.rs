@@ -1,5 +1,6 @@
 //! Abuse from the open internet: bodies that are too large or compressed bombs, slow clients,
-//! and live-update streams held open (security review, findings 1, 10 and 11).
+//! floods that would starve Twilio's webhooks, and live-update streams held open (security
+//! review, findings 1, 10 and 11).
 //!
 //! Bodies go over raw TCP, so a test sees the answer while it is still sending: an answer that
 //! arrives while the body never ends shows the service stopped reading, whatever it buffered.
@@ -12,8 +13,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{
-    TestApp, eventually, json_of, sandbox_settings, session_client, spawn_sandbox_app,
-    spawn_sandbox_app_with,
+    AUTH_TOKEN, PUBLIC_URL, TestApp, eventually, json_of, mount_working_twilio, poll_until,
+    sandbox_settings, session_client, spawn_app_with, spawn_sandbox_app, spawn_sandbox_app_with,
+    test_settings,
 };
 
 const JOIN: &str = "/api/v1/join/some-street";
@@ -203,6 +205,98 @@ async fn slow_clients_are_cut_off_and_the_service_keeps_answering() {
         }
     }
     assert_eq!(health().await, 200);
+}
+
+#[tokio::test]
+async fn held_public_requests_use_up_their_own_budget_and_the_pre_event_webhook_still_answers() {
+    let twilio = wiremock::MockServer::start().await;
+    mount_working_twilio(&twilio).await;
+    let mut settings = test_settings(&twilio);
+    settings.max_public_requests = 3;
+    // Long enough that the held bodies outlast the test.
+    settings.request_read_secs = 120;
+    let app = spawn_app_with(twilio, settings).await;
+    let created = app
+        .create_neighborhood(
+            &json!({"name": "Budget Street", "area_code": "212", "owner_phone": "+15550008700"}),
+        )
+        .await;
+    let conversation = created["shards"][0]["conversation_sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+
+    // Three join requests whose bodies never finish hold every public place.
+    let port = app.address.rsplit(':').next().expect("port").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .expect("connected");
+        let start = "POST /api/v1/join/budget-street HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": ";
+        stream.write_all(start.as_bytes()).await.expect("sent");
+        held.push(stream);
+    }
+    let public = || async {
+        let response = app.anonymous.get(app.url(JOIN)).send().await.expect("sent");
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+        let (status, body) = json_of(response).await;
+        (status, body, retry_after)
+    };
+    let (body, retry_after) = poll_until(
+        Duration::from_secs(10),
+        "the held requests to fill the public budget",
+        || async {
+            let (status, body, retry_after) = public().await;
+            (status == 503).then_some((body, retry_after))
+        },
+    )
+    .await;
+    assert_eq!(body["code"], "busy", "{body}");
+    assert!(retry_after.is_some_and(|secs| secs > 0), "{retry_after:?}");
+    // The proxy's probes are never refused.
+    let probe = reqwest::get(app.url("/ready")).await.expect("sent");
+    assert_eq!(probe.status(), 200);
+
+    // The pre-event webhook has a budget of its own.
+    let path = "/webhooks/twilio/conversations/pre";
+    let params: Vec<(String, String)> = [
+        ("EventType", "onMessageAdd"),
+        ("ConversationSid", conversation.as_str()),
+        ("Author", "+15550008700"),
+        ("Body", "still answered"),
+        ("Source", "SMS"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let signature = neighborhood_text::twilio::signature::sign(
+        AUTH_TOKEN,
+        &format!("{PUBLIC_URL}{path}"),
+        &params,
+    );
+    let answered = reqwest::Client::new()
+        .post(app.url(path))
+        .header("X-Twilio-Signature", signature)
+        .header("I-Twilio-Idempotency-Token", "budget-1")
+        .form(&params)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(answered.status(), 200);
+
+    // The public budget was full all along; freed, it serves again.
+    assert_eq!(public().await.0, 503);
+    drop(held);
+    eventually(
+        Duration::from_secs(10),
+        "the public budget to free up",
+        || async { public().await.0 == 404 },
+    )
+    .await;
 }
 
 async fn neighborhood_with_captain(app: &TestApp, captain: &str) -> (String, String) {

@@ -13,7 +13,7 @@ use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{
     SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, Who, eventually,
-    json_of, spawn_sandbox_app,
+    json_of, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
 };
 
 /// Matches requests whose `X-Twilio-Signature` is right for `base` + path and the form body,
@@ -699,13 +699,21 @@ async fn a_pre_event_rejection_keeps_the_text_out_of_the_group() {
 
 #[tokio::test]
 async fn an_unreachable_pre_event_webhook_lets_the_text_through_unchanged() {
-    let app = spawn_sandbox_app().await;
-    let group = group_with(&app, &[ANA, BEN]).await;
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
         .port();
+    // Allowed, so that the emulator tries it and finds nobody there.
+    let receiver = MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.emulator.webhook_urls.push(
+        format!("http://127.0.0.1:{closed_port}")
+            .parse()
+            .expect("url"),
+    );
+    let app = spawn_sandbox_app_with(receiver, settings).await;
+    let group = group_with(&app, &[ANA, BEN]).await;
     let response = app
         .emulator_post(
             "/conversations/v1/Configuration/Webhooks",
@@ -730,6 +738,43 @@ async fn an_unreachable_pre_event_webhook_lets_the_text_through_unchanged() {
             "anyone home?".to_owned(),
             "delivered".to_owned()
         )]
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_never_fetches_webhook_urls_outside_the_service() {
+    let app = spawn_sandbox_app().await;
+    let group = group_with(&app, &[ANA, BEN]).await;
+    // On loopback like the service, but not the service nor a receiver the sandbox was given.
+    let outsider = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&outsider)
+        .await;
+    // Set as Twilio takes them: the REST API accepts any URL.
+    route_webhooks_to(&app, &outsider, &group.number).await;
+
+    // The pre-event webhook is skipped (the text goes through unchanged, as if it were
+    // unreachable; the outsider would have rejected it), and so is the number's SMS webhook.
+    let routed = app.text(ANA, &group.number, "who is listening?").await;
+    assert_eq!(routed["outcome"], "conversation");
+    assert_eq!(
+        app.inbox(BEN).await,
+        [(
+            group.number.clone(),
+            "who is listening?".to_owned(),
+            "delivered".to_owned()
+        )]
+    );
+    app.text("+15550007001", &group.number, "hello?").await;
+    let fetched = outsider.received_requests().await.unwrap_or_default();
+    assert!(
+        fetched.is_empty(),
+        "the emulator fetched {:?}",
+        fetched
+            .iter()
+            .map(|r| r.url.to_string())
+            .collect::<Vec<_>>()
     );
 }
 

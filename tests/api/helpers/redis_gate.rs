@@ -1,5 +1,9 @@
 //! A TCP proxy in front of the test Redis, to make Redis disappear and come back for one app.
 
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -12,6 +16,9 @@ pub struct RedisGate {
     open: watch::Sender<bool>,
     cut: watch::Sender<u64>,
     stalled: watch::Sender<bool>,
+    /// The local addresses of the gate's open connections to Redis: how Redis's `CLIENT LIST`
+    /// names the app's connections.
+    upstream: Arc<Mutex<HashSet<SocketAddr>>>,
 }
 
 impl RedisGate {
@@ -27,6 +34,8 @@ impl RedisGate {
         let (open_tx, open_rx) = watch::channel(open);
         let (cut_tx, cut_rx) = watch::channel(0u64);
         let (stalled_tx, stalled_rx) = watch::channel(false);
+        let upstream_addresses = Arc::new(Mutex::new(HashSet::new()));
+        let addresses = upstream_addresses.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !*open_rx.borrow() {
@@ -37,6 +46,7 @@ impl RedisGate {
                 let mut cut = cut_rx.clone();
                 cut.mark_unchanged();
                 let mut stalled = stalled_rx.clone();
+                let addresses = addresses.clone();
                 tokio::spawn(async move {
                     // A stalled gate holds new connections open without an answer, like a
                     // Redis that has stopped responding.
@@ -46,9 +56,14 @@ impl RedisGate {
                     let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
                         return;
                     };
+                    let local = outbound.local_addr().ok();
+                    addresses.lock().expect("addresses").extend(local);
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cut.changed() => {}
+                    }
+                    if let Some(local) = local {
+                        addresses.lock().expect("addresses").remove(&local);
                     }
                 });
             }
@@ -58,6 +73,7 @@ impl RedisGate {
             open: open_tx,
             cut: cut_tx,
             stalled: stalled_tx,
+            upstream: upstream_addresses,
         }
     }
 
@@ -80,5 +96,33 @@ impl RedisGate {
     /// Drops the open connections but keeps accepting new ones.
     pub fn cut_connections(&self) {
         self.cut.send_modify(|generation| *generation += 1);
+    }
+
+    /// Redis's view (`CLIENT LIST`) of the connections through this gate that are subscribed to
+    /// something: for each, its `sub` (channels) and `psub` (patterns) counts.
+    pub async fn subscribed_connections(&self) -> Vec<(u64, u64)> {
+        let mut redis = redis::Client::open(redis_url())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection");
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut redis)
+            .await
+            .expect("CLIENT LIST");
+        let ours = self.upstream.lock().expect("addresses").clone();
+        list.lines()
+            .filter_map(|line| {
+                let field = |name: &str| {
+                    line.split(' ')
+                        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                };
+                let addr: SocketAddr = field("addr")?.parse().ok()?;
+                let count = |name| field(name).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                let counts = (count("sub"), count("psub"));
+                (ours.contains(&addr) && counts != (0, 0)).then_some(counts)
+            })
+            .collect()
     }
 }

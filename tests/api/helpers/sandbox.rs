@@ -28,7 +28,7 @@ pub async fn spawn_sandbox_app() -> TestApp {
 }
 
 /// Settings of an app in sandbox mode (the built-in emulator stands in for Twilio) with its own
-/// key prefix; `receiver` is free to play a webhook receiver.
+/// key prefix; `receiver` is free to play a webhook receiver, and the emulator may call it.
 pub fn sandbox_settings(receiver: &MockServer) -> Settings {
     let mut settings = test_settings(receiver);
     settings.twilio_account_sid = None;
@@ -36,6 +36,8 @@ pub fn sandbox_settings(receiver: &MockServer) -> Settings {
     settings.twilio_messaging_service_sid = None;
     settings.twilio_api_base = None;
     settings.sandbox = neighborhood_text::config::SandboxMode::On;
+    // The emulator calls no webhook outside the service unless told: let it call the receiver.
+    settings.emulator.webhook_urls = vec![receiver.uri().parse().expect("url")];
     settings
 }
 
