@@ -191,10 +191,11 @@ impl Keys {
         format!("{}:{{nb:{}}}:shard-reservations", self.prefix, id.simple())
     }
 
-    /// 1:1 texts of a neighborhood's outbox that may have reached Twilio: hash effect id -> when
-    /// the first attempt started (Unix ms), so a retry looks for the text before sending it again.
-    pub fn text_attempts(&self, id: Uuid) -> String {
-        format!("{}:{{nb:{}}}:text-attempts", self.prefix, id.simple())
+    /// Creates of a neighborhood's outbox that may have reached Twilio (1:1 texts, relays): hash
+    /// effect id -> when the first attempt started (Unix ms), so a retry looks for what the
+    /// earlier attempt made before making it again.
+    pub fn effect_attempts(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:effect-attempts", self.prefix, id.simple())
     }
 
     /// When each Conversation of a neighborhood may next be changed (Redis clock, ms), so every

@@ -259,7 +259,7 @@ impl Store {
     /// about its effect's attempts.
     pub async fn ack_outbox(&self, id: Uuid, entry: &OutboxEntry) -> Result<(), StoreError> {
         let key = self.keys.outbox(id);
-        let attempts = self.keys.text_attempts(id);
+        let attempts = self.keys.effect_attempts(id);
         self.retrying_once(|mut conn| {
             let (key, attempts) = (key.clone(), attempts.clone());
             async move {
@@ -275,16 +275,17 @@ impl Store {
         .await
     }
 
-    /// Records, before a 1:1 text goes to Twilio, that the effect may have sent it, and returns
-    /// when its first attempt started (Unix ms) and whether this is a later one (an earlier
-    /// attempt may have reached Twilio though its answer was lost, by a crash or a failure).
-    pub async fn mark_text_attempt(
+    /// Records, before a create (a 1:1 text, a relay) goes to Twilio, that the effect may have
+    /// made it, and returns when its first attempt started (Unix ms) and whether this is a later
+    /// one (an earlier attempt may have reached Twilio though its answer was lost, by a crash or a
+    /// failure).
+    pub async fn mark_effect_attempt(
         &self,
         id: Uuid,
         effect_id: &str,
         now_ms: u64,
     ) -> Result<(u64, bool), StoreError> {
-        let key = self.keys.text_attempts(id);
+        let key = self.keys.effect_attempts(id);
         // HSETNX then HGET: repeating both after a lost answer changes nothing.
         let (first, started): (bool, u64) = self
             .retrying_once(|mut conn| {

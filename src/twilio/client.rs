@@ -215,9 +215,16 @@ impl TwilioClient {
         &self,
         url: Url,
         form: &[(&str, String)],
+        webhook_enabled: bool,
     ) -> Result<RawResponse, TwilioError> {
-        self.send_with(Method::POST, url, form, false, Repeat::OnlyIfNotApplied)
-            .await
+        self.send_with(
+            Method::POST,
+            url,
+            form,
+            webhook_enabled,
+            Repeat::OnlyIfNotApplied,
+        )
+        .await
     }
 
     async fn send_with(

@@ -174,8 +174,10 @@ impl TwilioClient {
             push_some(&mut form, "Author", request.author.as_deref());
             form.push(("Body", request.body.clone()));
             push_some(&mut form, "Attributes", request.attributes.as_deref());
+            // Twilio cannot be asked to post a message once only: a 5xx is the caller's to check
+            // (`jobs::outbox::relay` looks for its copy before posting again).
             let raw = self
-                .send(Method::POST, url, &form, request.webhook_enabled)
+                .send_unrepeated(url, &form, request.webhook_enabled)
                 .await?;
             decode(&raw)
         })

@@ -146,7 +146,7 @@ impl TwilioClient {
             }
             form.push(("Body", request.body.clone()));
             // Twilio has no idempotency key for sends: a text is never sent twice from here.
-            decode(&self.send_unrepeated(url, &form).await?)
+            decode(&self.send_unrepeated(url, &form, false).await?)
         })
         .await
     }

@@ -371,3 +371,73 @@ async fn stop_leave_help_and_a_members_captain_command_reach_nobody_and_get_thei
     assert_eq!(statuses[BO], "opted_out");
     assert_eq!(statuses[OWNER], "active");
 }
+
+/// Twilio can post a relay and then answer 500 (or never answer): the copy is in the shard, but
+/// the service cannot tell. Neither the client nor the outbox posts it blind again: the retry finds
+/// the copy among the shard's newest messages, so each member of the other shard gets it once.
+#[tokio::test]
+async fn a_relay_whose_answer_is_lost_after_twilio_posted_it_reaches_each_member_once() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app).await;
+    let phones: Vec<String> = (1..=50).map(|n| format!("+1555004{n:04}")).collect();
+    stream::iter(phones.iter().enumerate())
+        .map(|(n, phone)| {
+            let (app, id) = (&app, &id);
+            async move {
+                app.add_member_by_api(id, phone, &format!("Neighbor {}", n + 1))
+                    .await;
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    let members = wait_until_synced(&app, &id, 51, Duration::from_secs(120)).await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
+    let shards = participants_by_shard(&app, &id).await;
+    assert_eq!(shards.len(), 2, "two shards");
+    let sender = members
+        .iter()
+        .find(|m| m["conversation_sid"] == shards[0].0.as_str())
+        .expect("a member of the first shard");
+    let sender_phone = sender["phone"].as_str().expect("phone").to_owned();
+    let signed = format!(
+        "{}: Tree down on Oak",
+        sender["display_name"].as_str().expect("name")
+    );
+    let other_shard: Vec<String> = shards[1].1.clone();
+    assert!(!other_shard.is_empty());
+    let before = inboxes(&app).await;
+    // Every REST call is carried out, then answered 500, until the copy is in: the relay's first
+    // post goes through, and its answer is lost.
+    app.put(
+        &Who::Admin,
+        "/sandbox/api/faults",
+        &json!({"rate_applied_500": 1.0}),
+        200,
+    )
+    .await;
+
+    app.text(&sender_phone, &number, "Tree down on Oak").await;
+    poll_until(WAIT, "the copy in the other shard", || async {
+        let after = inboxes(&app).await;
+        other_shard
+            .iter()
+            .all(|phone| new_texts(&before, &after, phone).contains(&signed))
+            .then_some(())
+    })
+    .await;
+    app.put(&Who::Admin, "/sandbox/api/faults", &json!({}), 200)
+        .await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
+
+    let after = inboxes(&app).await;
+    for phone in &other_shard {
+        assert_eq!(
+            new_texts(&before, &after, phone),
+            [signed.as_str()],
+            "{phone} gets the relayed text exactly once"
+        );
+    }
+}

@@ -210,7 +210,7 @@ async fn handle(
                 body,
                 source_message_sid,
             };
-            match relay::relay(worker, neighborhood_id, &copy, entry.attempts > 0).await {
+            match relay::relay(worker, neighborhood_id, &copy, &entry.effect_id).await {
                 // Counted once posted (a retry that finds the copy posted counts it, once).
                 Ok(()) => crate::services::costs::record(
                     state,
@@ -333,7 +333,7 @@ async fn send_sms(
         .unwrap_or(0);
     let (first_attempt_ms, retried) = state
         .store
-        .mark_text_attempt(neighborhood_id, text.effect_id, now_ms)
+        .mark_effect_attempt(neighborhood_id, text.effect_id, now_ms)
         .await?;
     if retried && already_sent(twilio, &from, text, first_attempt_ms).await? {
         return Ok(());

@@ -16,16 +16,24 @@ pub(super) struct RelayCopy<'a> {
 }
 
 /// Posts a group message into one more shard: one REST call. The copy is marked with its source,
-/// and a retry (an earlier attempt's answer may have been lost) first looks for it among the
-/// shard's newest messages, so a copy is not posted twice.
+/// each attempt is recorded before Twilio is asked, and a later attempt (after a lost answer, a
+/// failure, a crash: the client itself never repeats the post after a 5xx) first looks for it
+/// among the shard's newest messages, so a copy is not posted twice.
 /// The post waits for the Conversation's next slot, like every change to it.
 pub(super) async fn relay(
     worker: &Worker,
     neighborhood_id: Uuid,
     copy: &RelayCopy<'_>,
-    retry: bool,
+    effect_id: &str,
 ) -> Result<(), EffectError> {
     let twilio = &worker.twilio;
+    let now_ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(0);
+    let (_, retry) = worker
+        .state
+        .store
+        .mark_effect_attempt(neighborhood_id, effect_id, now_ms)
+        .await?;
     let marker = serde_json::json!({"relay_of": copy.source_message_sid}).to_string();
     if retry && already_relayed(twilio, copy.conversation_sid, &marker).await? {
         return Ok(());
