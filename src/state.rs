@@ -23,6 +23,43 @@ pub struct AppState {
     pub session_key: Secret,
     /// The live-update streams open on this instance.
     pub streams: Arc<StreamSlots>,
+    /// Whether this instance turned a webhook away because Redis failed, and the backfill passes
+    /// it ran since.
+    pub backfill: Arc<BackfillSignal>,
+}
+
+/// Set when a webhook was answered 503 because Redis was down or full: what Twilio told us then
+/// is read back from Twilio (`crate::jobs::backfill`) as soon as Redis answers again. Kept in
+/// memory, since Redis is what is failing when it is set.
+#[derive(Debug, Default)]
+pub struct BackfillSignal {
+    due: std::sync::atomic::AtomicBool,
+    passes: std::sync::atomic::AtomicU64,
+}
+
+impl BackfillSignal {
+    pub fn mark_due(&self) {
+        self.due.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_due(&self) -> bool {
+        self.due.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Clears the flag; true when it was set.
+    pub fn take_due(&self) -> bool {
+        self.due.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Backfill passes this instance completed.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn count_pass(&self) {
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Counts the live-update streams open on this instance, in all and per caller, so neither one

@@ -8,6 +8,7 @@
 
 pub mod announcements;
 pub mod audit;
+pub mod backfill;
 pub mod auth;
 pub mod blocks;
 pub mod catch_up;
