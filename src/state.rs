@@ -34,10 +34,23 @@ pub struct AppState {
 #[derive(Debug, Default)]
 pub struct BackfillSignal {
     due: std::sync::atomic::AtomicBool,
+    turned_away: std::sync::atomic::AtomicU64,
     passes: std::sync::atomic::AtomicU64,
 }
 
 impl BackfillSignal {
+    /// A webhook was turned away (503) because Redis failed.
+    pub fn turned_away_one(&self) {
+        self.turned_away
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.mark_due();
+    }
+
+    /// Webhooks this instance turned away because Redis failed.
+    pub fn turned_away(&self) -> u64 {
+        self.turned_away.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn mark_due(&self) {
         self.due.store(true, std::sync::atomic::Ordering::SeqCst);
     }

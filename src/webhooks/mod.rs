@@ -192,7 +192,7 @@ fn delivery_marks(request: &Request, event: Option<String>) -> Vec<String> {
 /// again later), 500 otherwise, in the one error shape. Either way the event is in Twilio's
 /// records, so the backfill is called for: it reads them back once Redis answers again.
 fn store_failed(state: &AppState, error: StoreError) -> Response {
-    state.backfill.mark_due();
+    state.backfill.turned_away_one();
     poem::Error::from(ApiError::<AnyStatus>::from(error)).into_response()
 }
 

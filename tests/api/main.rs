@@ -6,6 +6,7 @@ mod abuse;
 mod announcements;
 mod archive;
 mod auth;
+mod backfill;
 mod authority;
 mod catch_up;
 mod cli;
