@@ -253,10 +253,10 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     let number = created["phone_number"].as_str().expect("number").to_owned();
-    // 61 members: a Conversation of 50 and one of 11, filled in that order.
-    let phones: Vec<String> = (1..=60).map(|n| format!("+1555004{n:04}")).collect();
+    // 200 members, as in the issue: four Conversations of 50, filled one after the other.
+    let phones: Vec<String> = (1..=199).map(|n| format!("+1555004{n:04}")).collect();
     let mut synced = 1;
-    for wave in [&phones[..49], &phones[49..]] {
+    for wave in [&phones[..49], &phones[49..99], &phones[99..149], &phones[149..]] {
         stream::iter(wave.iter().enumerate())
             .map(|(n, phone)| {
                 let (app, id) = (&app, &id);
@@ -271,7 +271,7 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
         synced += wave.len();
         wait_until_synced(&app, &id, synced, Duration::from_secs(120)).await;
     }
-    let members = wait_until_synced(&app, &id, 61, Duration::from_secs(120)).await;
+    let members = wait_until_synced(&app, &id, 200, Duration::from_secs(120)).await;
     drained(&app, &redis, &id).await;
     let shards: Vec<&str> = {
         let mut shards: Vec<&str> = members
@@ -282,7 +282,7 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
         shards.dedup();
         shards
     };
-    assert_eq!(shards.len(), 2, "two Conversations");
+    assert_eq!(shards.len(), 4, "four Conversations");
     let authors: Vec<&Value> = shards
         .iter()
         .flat_map(|shard| {
@@ -292,7 +292,7 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
                 .take(2)
         })
         .collect();
-    assert_eq!(authors.len(), 4);
+    assert_eq!(authors.len(), 8, "two authors in each Conversation");
 
     // Before the outage, the webhooks work: a text reaches everyone, signed.
     let warm_up = Sent {
@@ -351,9 +351,9 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
     assert_eq!(
         after,
         Tally {
-            sent: 4,
-            expected: 4 * 60,
-            received: 4 * 60,
+            sent: 8,
+            expected: 8 * 199,
+            received: 8 * 199,
             ..Tally::default()
         },
         "every member gets each outage text once, relays signed"
