@@ -176,7 +176,8 @@ async fn neighborhood_pass(
 ) -> Result<Report, BackfillError> {
     let mut report = Report::default();
     for shard in &neighborhood.shards {
-        report.messages += shard_pass(state, twilio, neighborhood.id, &shard.conversation_sid).await?;
+        report.messages +=
+            shard_pass(state, twilio, neighborhood.id, &shard.conversation_sid).await?;
     }
     report.texts = number_pass(state, twilio, neighborhood).await?;
     Ok(report)
@@ -279,9 +280,7 @@ async fn number_pass(
         .store
         .inbound_watermark(neighborhood.id)
         .await?
-        .and_then(|ms| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-        });
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
     let since = watermark.map_or(oldest, |handled| handled.max(oldest));
     let mut texts = twilio
         .client

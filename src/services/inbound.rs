@@ -210,4 +210,3 @@ async fn sms_reply(
         )),
     })
 }
-

@@ -87,7 +87,10 @@ impl Store {
     }
 
     /// When the newest handled inbound text to the neighborhood's number was sent (unix ms).
-    pub async fn inbound_watermark(&self, neighborhood_id: Uuid) -> Result<Option<i64>, StoreError> {
+    pub async fn inbound_watermark(
+        &self,
+        neighborhood_id: Uuid,
+    ) -> Result<Option<i64>, StoreError> {
         let key = self.keys.inbound_watermark(neighborhood_id);
         self.retrying_once(|mut conn| {
             let key = key.clone();

@@ -8,8 +8,8 @@
 
 pub mod announcements;
 pub mod audit;
-pub mod backfill;
 pub mod auth;
+pub mod backfill;
 pub mod blocks;
 pub mod catch_up;
 pub mod costs;

@@ -445,7 +445,12 @@ impl Store {
             .await
     }
 
-    pub(super) async fn take_lock(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
+    pub(super) async fn take_lock(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let set: Option<String> = self
             .retrying_once(|mut conn| async move {
                 redis::cmd("SET")

@@ -23,9 +23,9 @@ use crate::domain::member::{
     DeliveryHealth, DeliveryVerdict, Member, MemberStatus, Participant, SyncState,
 };
 use crate::domain::phone::Phone;
-use crate::services::members;
 use crate::services::deliveries::{Once, once};
 use crate::services::group_messages::{self, GroupMessage};
+use crate::services::members;
 use crate::services::texts;
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
@@ -52,9 +52,10 @@ pub(super) async fn conversations_post(
     match handle(&state, request, &params).await {
         Ok(Once::Acted | Once::Repeat) => StatusCode::OK.into_response(),
         Ok(Once::InProgress) => in_progress(),
-        // Twilio keeps the message in the Conversation: a 503 leaves it there for the backfill
-        // (and for Twilio's retry, where the webhook asks for one) instead of acknowledging an
-        // event we did not record.
+        // 503, not 200: Twilio does not call again, but it keeps the message in the
+        // Conversation, and the backfill (`jobs::backfill`, due as soon as Redis answers) reads
+        // it back and records and relays it under the same `added:` claim, so nothing is lost
+        // and nothing doubled. A 200 would acknowledge an event we did not record.
         Err(error) => {
             tracing::error!(%error, event = param(&params, "EventType"), "post-event webhook failed");
             store_failed(&state, error)
@@ -130,10 +131,7 @@ async fn message_added(
     else {
         return Ok(Once::Acted);
     };
-    let marks = delivery_marks(
-        request,
-        (!message.sid.is_empty()).then(|| message.mark()),
-    );
+    let marks = delivery_marks(request, (!message.sid.is_empty()).then(|| message.mark()));
     group_messages::added(state, neighborhood_id, &message, &marks).await
 }
 

@@ -1,7 +1,8 @@
 //! The number's own SMS webhook (`SmsUrl`): texts from people outside the group. Strangers get
 //! join instructions, `JOIN Name` files a request, START after STOP asks back in. Members' texts,
 //! which Twilio reports here as well as in the Conversation, get nothing (no double handling).
-//! Every text arriving here is counted in the cost ledger as inbound segments.
+//! Every text arriving here is counted in the cost ledger as inbound segments. The rules live in
+//! `crate::services::inbound`, which the backfill calls too.
 
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
@@ -23,8 +24,9 @@ pub(super) async fn inbound_sms(state: Data<&AppState>, request: &Request, body:
         Ok(Once::Acted | Once::Repeat) => empty_twiml(),
         Ok(Once::InProgress) => in_progress(),
         // Not 200: a text we could not act on must not be acknowledged as taken. Twilio keeps
-        // it in the number's Messages log, where the backfill reads it again once Redis is
-        // back (and Twilio retries it when the number's webhook asks for retries).
+        // it in the number's Messages log, where the backfill (`jobs::backfill`) reads it again
+        // once Redis is back and acts on it under the same `sms:` claim, once (and Twilio
+        // retries it when the number's webhook asks for retries).
         Err(error) => {
             tracing::error!(%error, "inbound SMS could not be handled");
             store_failed(&state, error)

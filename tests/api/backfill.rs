@@ -45,7 +45,9 @@ async fn standalone_emulator() -> String {
     let Some(neighborhood_text::config::Command::TwilioEmulator(settings)) = cli.command else {
         panic!("not the emulator command");
     };
-    let emulator = EmulatorApp::build(*settings).await.expect("emulator builds");
+    let emulator = EmulatorApp::build(*settings)
+        .await
+        .expect("emulator builds");
     let base = format!("http://127.0.0.1:{}", emulator.port());
     tokio::spawn(emulator.run_until_stopped(std::future::pending()));
     let http = reqwest::Client::new();
@@ -81,7 +83,9 @@ async fn service(redis: &OwnRedis, emulator: &str) -> TestApp {
     let app = spawn_app_with(receiver, settings).await;
     // Message events only: each group text then makes exactly one post-event call.
     let configured = reqwest::Client::new()
-        .post(format!("{emulator}/conversations/v1/Configuration/Webhooks"))
+        .post(format!(
+            "{emulator}/conversations/v1/Configuration/Webhooks"
+        ))
         .basic_auth(DEFAULT_ACCOUNT_SID, Some(DEFAULT_AUTH_TOKEN))
         .form(&[
             ("Method", "POST"),
@@ -256,7 +260,12 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
     // 200 members, as in the issue: four Conversations of 50, filled one after the other.
     let phones: Vec<String> = (1..=199).map(|n| format!("+1555004{n:04}")).collect();
     let mut synced = 1;
-    for wave in [&phones[..49], &phones[49..99], &phones[99..149], &phones[149..]] {
+    for wave in [
+        &phones[..49],
+        &phones[49..99],
+        &phones[99..149],
+        &phones[149..],
+    ] {
         stream::iter(wave.iter().enumerate())
             .map(|(n, phone)| {
                 let (app, id) = (&app, &id);
@@ -297,12 +306,19 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
     // Before the outage, the webhooks work: a text reaches everyone, signed.
     let warm_up = Sent {
         author: authors[0]["phone"].as_str().expect("phone").to_owned(),
-        name: authors[0]["display_name"].as_str().expect("name").to_owned(),
+        name: authors[0]["display_name"]
+            .as_str()
+            .expect("name")
+            .to_owned(),
         body: "Street sweeping moved to Tuesday".to_owned(),
     };
     text(&emulator, &warm_up.author, &number, &warm_up.body).await;
     poll_until(WAIT, "the warm-up text to reach everyone", || async {
-        let counts = tally(std::slice::from_ref(&warm_up), &members, &inboxes(&emulator).await);
+        let counts = tally(
+            std::slice::from_ref(&warm_up),
+            &members,
+            &inboxes(&emulator).await,
+        );
         (counts.received == counts.expected).then_some(())
     })
     .await;
@@ -327,9 +343,11 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
     // Each group text was turned away twice (the number's SMS webhook, which Twilio calls for a
     // member's text too, and the post-event), the JOIN once; Twilio does not call again.
     let expected_turned_away = 2 * outage.len() as u64 + 1;
-    eventually(WAIT, "every webhook of the outage to be answered", || async {
-        app.state.backfill.turned_away() - turned_away >= expected_turned_away
-    })
+    eventually(
+        WAIT,
+        "every webhook of the outage to be answered",
+        || async { app.state.backfill.turned_away() - turned_away >= expected_turned_away },
+    )
     .await;
     assert_eq!(
         app.state.backfill.turned_away() - turned_away,
@@ -368,7 +386,11 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
         );
     }
     let requests = app
-        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}/join-requests"), 200)
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
         .await;
     let zed: Vec<&Value> = requests["items"]
         .as_array()
@@ -390,7 +412,11 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
     // Running it again changes nothing: past the watermarks, and, with the watermarks
     // forgotten, by the claims every message and text was acted on under.
     let again = pass_now(&app).await;
-    assert_eq!(again, Report::default(), "a second pass finds nothing to do");
+    assert_eq!(
+        again,
+        Report::default(),
+        "a second pass finds nothing to do"
+    );
     let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
     let neighborhood_id = Uuid::parse_str(&id).expect("id");
     let _: () = redis::cmd("DEL")

@@ -965,7 +965,12 @@ async fn paging_conversation_messages_newest_first_keeps_the_order_on_every_page
     for n in 0..6 {
         let body = format!("message {n}");
         let form = [("Author", "system"), ("Body", body.as_str())];
-        expect_json(app.emulator_post(&list, &form).await, 201, "Messages create").await;
+        expect_json(
+            app.emulator_post(&list, &form).await,
+            201,
+            "Messages create",
+        )
+        .await;
     }
 
     let mut indices = Vec::new();
