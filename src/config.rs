@@ -372,6 +372,13 @@ pub struct Settings {
     #[arg(long, env = "NT_RECONCILE_EVERY_SECS", default_value = "3600", value_parser = WholeNumber::seconds("NT_RECONCILE_EVERY_SECS", 60, 604_800).or_zero_meaning("off").parser::<u64>())]
     pub reconcile_every_secs: u64,
 
+    /// Minutes between backfill passes: each shard's newest messages and each number's inbound
+    /// texts are read back from Twilio, and what was missed (a webhook answered 503 while Redis
+    /// was down) is recorded, relayed and answered, once. A quiet shard costs one small page.
+    /// 0 turns the periodic pass off; a pass still runs once Redis is back after an outage.
+    #[arg(long, env = "NT_BACKFILL_MINUTES", default_value = "10", value_parser = WholeNumber::count("NT_BACKFILL_MINUTES", 1, 1440).or_zero_meaning("off").parser::<u64>())]
+    pub backfill_minutes: u64,
+
     /// Prices the cost ledger uses, as a JSON object overriding any of the defaults (US long
     /// code, read 2026-11-09): {"number_month": "1.15", "sms_segment_out": "0.0083",
     /// "sms_segment_in": "0.0083", "active_user": "0.05", "free_active_users": 0, "as_of":
@@ -559,6 +566,11 @@ impl Settings {
     }
 
     /// None when the periodic reconciliation is off.
+    /// How often the backfill runs when nothing calls for it sooner; `None`: only after outages.
+    pub fn backfill_every(&self) -> Option<Duration> {
+        (self.backfill_minutes > 0).then(|| Duration::from_secs(self.backfill_minutes * 60))
+    }
+
     pub fn reconcile_every(&self) -> Option<Duration> {
         (self.reconcile_every_secs > 0).then(|| Duration::from_secs(self.reconcile_every_secs))
     }

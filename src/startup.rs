@@ -170,6 +170,7 @@ impl App {
             sandbox,
             metrics: telemetry::metrics_handle(),
             streams: Arc::default(),
+            backfill: Arc::default(),
         };
         Ok(Self {
             listener,
@@ -200,6 +201,9 @@ impl App {
             tokio::spawn(crate::jobs::held::run(self.state.clone())),
             tokio::spawn(crate::jobs::scheduler::run(self.state.clone())),
         ];
+        if self.state.twilio.is_some() {
+            background.push(tokio::spawn(crate::jobs::backfill::run(self.state.clone())));
+        }
         if let (Some(every), Some(_)) = (self.state.settings.reconcile_every(), &self.state.twilio)
         {
             background.push(tokio::spawn(crate::jobs::reconcile::run_periodically(

@@ -25,6 +25,9 @@ pub struct AppState {
     pub streams: Arc<StreamSlots>,
     /// The requests in flight on this instance, per kind of route.
     pub budgets: Arc<RequestBudgets>,
+    /// Whether this instance turned a webhook away because Redis failed, and the backfill passes
+    /// it ran since.
+    pub backfill: Arc<BackfillSignal>,
 }
 
 /// How many requests an instance serves at once, with a separate budget for Twilio's webhooks:
@@ -45,6 +48,53 @@ impl RequestBudgets {
             public: Arc::new(tokio::sync::Semaphore::new(public)),
             webhooks: Arc::new(tokio::sync::Semaphore::new(webhooks)),
         }
+    }
+}
+
+/// Set when a webhook was answered 503 because Redis was down or full: what Twilio told us then
+/// is read back from Twilio (`crate::jobs::backfill`) as soon as Redis answers again. Kept in
+/// memory, since Redis is what is failing when it is set.
+#[derive(Debug, Default)]
+pub struct BackfillSignal {
+    due: std::sync::atomic::AtomicBool,
+    turned_away: std::sync::atomic::AtomicU64,
+    passes: std::sync::atomic::AtomicU64,
+}
+
+impl BackfillSignal {
+    /// A webhook was turned away (503) because Redis failed.
+    pub fn turned_away_one(&self) {
+        self.turned_away
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.mark_due();
+    }
+
+    /// Webhooks this instance turned away because Redis failed.
+    pub fn turned_away(&self) -> u64 {
+        self.turned_away.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn mark_due(&self) {
+        self.due.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_due(&self) -> bool {
+        self.due.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Clears the flag; true when it was set.
+    pub fn take_due(&self) -> bool {
+        self.due.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Backfill passes this instance completed.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn count_pass(&self) {
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

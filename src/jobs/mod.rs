@@ -1,7 +1,9 @@
 //! Background work that outlives a request: the outbox worker carrying out Twilio side effects,
 //! the scheduler sending announcements when due, the release of announcements held by the
-//! budget, and the reconciliation that repairs drift between the members in Redis and Twilio.
+//! budget, the reconciliation that repairs drift between the members in Redis and Twilio, and
+//! the backfill that acts on what Twilio told us while Redis could not take it.
 
+pub mod backfill;
 pub mod held;
 pub mod outbox;
 pub mod reconcile;

@@ -269,6 +269,23 @@ impl Keys {
         format!("{}:{{nb:{}}}:webhook:{token}", self.prefix, id.simple())
     }
 
+    /// How far each of a neighborhood's Conversations has been read back from Twilio: hash
+    /// conversation sid -> the highest message `index` recorded with every earlier one handled.
+    pub fn shard_watermarks(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:shard-watermarks", self.prefix, id.simple())
+    }
+
+    /// When the newest inbound text to a neighborhood's number that was handled was sent (unix
+    /// ms): the backfill reads the number's Messages log from that day on.
+    pub fn inbound_watermark(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:inbound-watermark", self.prefix, id.simple())
+    }
+
+    /// Held while one backfill pass (of every neighborhood) runs, by any instance.
+    pub fn backfill_lock(&self) -> String {
+        format!("{}:{{global}}:backfill-lock", self.prefix)
+    }
+
     /// Pub/sub channel of a neighborhood's changes, for browsers on any instance.
     pub fn events_channel(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:events", self.prefix, id.simple())

@@ -9,6 +9,7 @@
 pub mod announcements;
 pub mod audit;
 pub mod auth;
+pub mod backfill;
 pub mod blocks;
 pub mod catch_up;
 pub mod costs;

@@ -446,7 +446,12 @@ impl Store {
             .await
     }
 
-    async fn take_lock(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
+    pub(super) async fn take_lock(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let set: Option<String> = self
             .retrying_once(|mut conn| async move {
                 redis::cmd("SET")
@@ -462,7 +467,7 @@ impl Store {
         Ok(set.is_some())
     }
 
-    async fn release_lock(&self, key: &str, token: &str) -> Result<(), StoreError> {
+    pub(super) async fn release_lock(&self, key: &str, token: &str) -> Result<(), StoreError> {
         self.retrying_once(|mut conn| async move {
             RELEASE_LOCK
                 .key(key)

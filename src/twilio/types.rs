@@ -501,6 +501,23 @@ impl SmsMessage {
         let text = self.date_created.as_deref()?;
         time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
     }
+
+    /// When the message was sent (or received), falling back to when Twilio created it.
+    pub fn sent_at(&self) -> Option<time::OffsetDateTime> {
+        let format = &time::format_description::well_known::Rfc2822;
+        self.date_sent
+            .as_deref()
+            .and_then(|text| time::OffsetDateTime::parse(text, format).ok())
+            .or_else(|| self.created_at())
+    }
+}
+
+impl ConversationMessage {
+    /// When the message was added to its Conversation, if Twilio said so readably.
+    pub fn created_at(&self) -> Option<time::OffsetDateTime> {
+        let text = self.date_created.as_deref()?;
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+    }
 }
 
 /// Decodes a state, turning a value this client does not know into `None` instead of an error.

@@ -34,18 +34,13 @@
 //!   captured command can be replayed by whoever can read our TLS traffic or Twilio's requests.
 //!   That needs a break of TLS or of a logging proxy in front of us; it is the residual risk.
 
-use std::future::Future;
-use std::time::Duration;
-
 use poem::EndpointExt;
 use poem::http::StatusCode;
 use poem::{Body, IntoResponse, Request, Response, Route, post};
-use uuid::Uuid;
 
 use crate::api::error::{AnyStatus, ApiError, ErrorBody, ErrorCode, ErrorResponse};
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::webhooks::Delivery;
 use crate::twilio::signature;
 
 mod commands;
@@ -183,22 +178,6 @@ fn delivery_token(request: &Request) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// How long a repeat waits for the request acting on the same delivery (on this instance or
-/// another) to finish, so that it is answered alike; then it gets 503 and Twilio asks again.
-const REPEAT_WAIT: Duration = Duration::from_secs(2);
-const REPEAT_POLL: Duration = Duration::from_millis(50);
-
-/// What became of a delivery handed to [`once`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Once {
-    /// This request acted on it.
-    Acted,
-    /// It was acted on before: answer as the first was.
-    Repeat,
-    /// Another request is still acting on it past [`REPEAT_WAIT`].
-    InProgress,
-}
-
 /// The names a delivery is claimed by: Twilio's idempotency token, when it sent one, and
 /// `event`, a name Twilio keeps on a repeat with a new token (`sms:<MessageSid>`).
 fn delivery_marks(request: &Request, event: Option<String>) -> Vec<String> {
@@ -209,51 +188,11 @@ fn delivery_marks(request: &Request, event: Option<String>) -> Vec<String> {
         .collect()
 }
 
-/// Runs `act` on a delivery unless it was acted on already (by any instance): claims it under
-/// `marks`, acts, and marks it done; when `act` fails the claim is let go, so a retry acts.
-async fn once<E, Fut>(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    marks: &[String],
-    act: impl FnOnce() -> Fut,
-) -> Result<Once, E>
-where
-    E: From<StoreError>,
-    Fut: Future<Output = Result<(), E>>,
-{
-    let deadline = tokio::time::Instant::now() + REPEAT_WAIT;
-    let claim = loop {
-        match state.store.claim_delivery(neighborhood_id, marks).await? {
-            Delivery::First(claim) => break claim,
-            Delivery::Done => return Ok(Once::Repeat),
-            Delivery::InProgress if tokio::time::Instant::now() + REPEAT_POLL < deadline => {
-                tokio::time::sleep(REPEAT_POLL).await;
-            }
-            Delivery::InProgress => return Ok(Once::InProgress),
-        }
-    };
-    match act().await {
-        Ok(()) => {
-            // Acted on: a mark that fails to say so ends with its lease, after which a repeat
-            // would act again. Rare (Redis failing within a few ms of having answered), and
-            // answering 503 now would bring that repeat sooner.
-            if let Err(error) = state.store.finish_delivery(&claim).await {
-                tracing::warn!(%error, "a handled webhook delivery was not marked done");
-            }
-            Ok(Once::Acted)
-        }
-        Err(error) => {
-            if let Err(release) = state.store.release_delivery(&claim).await {
-                tracing::warn!(error = %release, "a failed webhook delivery's claim is held until its lease ends");
-            }
-            Err(error)
-        }
-    }
-}
-
 /// The answer to a webhook Redis failed for: 503 with `Retry-After` when it is down or full (ask
-/// again later), 500 otherwise, in the one error shape.
-fn store_failed(error: StoreError) -> Response {
+/// again later), 500 otherwise, in the one error shape. Either way the event is in Twilio's
+/// records, so the backfill is called for: it reads them back once Redis answers again.
+fn store_failed(state: &AppState, error: StoreError) -> Response {
+    state.backfill.turned_away_one();
     poem::Error::from(ApiError::<AnyStatus>::from(error)).into_response()
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - `onMessageAdded`: the message goes into the neighborhood's history, and into every other
 //!   shard (one REST call each, through the outbox), so a neighborhood past 50 members is still
-//!   one group; its delivery in this shard is counted in the cost ledger.
+//!   one group; its delivery in this shard is counted in the cost ledger
+//!   (`crate::services::group_messages`, which the backfill calls too).
 //! - `onDeliveryUpdated`: the recipient's delivery health; 21610 means they opted out, and too
 //!   many carrier failures in a row pause them and tell the captains.
 //! - `onParticipantAdded` / `onParticipantRemoved`: only changes made outside the service (the
@@ -17,16 +18,17 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Once, delivery_marks, in_progress, once, param, receive, store_failed};
+use super::{delivery_marks, in_progress, param, receive, store_failed};
 use crate::domain::member::{
     DeliveryHealth, DeliveryVerdict, Member, MemberStatus, Participant, SyncState,
 };
 use crate::domain::phone::Phone;
+use crate::services::deliveries::{Once, once};
+use crate::services::group_messages::{self, GroupMessage};
 use crate::services::members;
-use crate::services::{costs, relay, texts};
+use crate::services::texts;
 use crate::state::AppState;
-use crate::store::audit::{AuditEntry, rfc3339_now};
-use crate::store::messages::HistoryEntry;
+use crate::store::audit::AuditEntry;
 use crate::store::outbox::Effect;
 use crate::store::{StoreError, UpdateError};
 
@@ -50,12 +52,13 @@ pub(super) async fn conversations_post(
     match handle(&state, request, &params).await {
         Ok(Once::Acted | Once::Repeat) => StatusCode::OK.into_response(),
         Ok(Once::InProgress) => in_progress(),
-        // Twilio keeps the message in the Conversation: a 503 leaves it there for the backfill
-        // (and for Twilio's retry, where the webhook asks for one) instead of acknowledging an
-        // event we did not record.
+        // 503, not 200: Twilio does not call again, but it keeps the message in the
+        // Conversation, and the backfill (`jobs::backfill`, due as soon as Redis answers) reads
+        // it back and records and relays it under the same `added:` claim, so nothing is lost
+        // and nothing doubled. A 200 would acknowledge an event we did not record.
         Err(error) => {
             tracing::error!(%error, event = param(&params, "EventType"), "post-event webhook failed");
-            store_failed(error)
+            store_failed(&state, error)
         }
     }
 }
@@ -68,13 +71,8 @@ async fn handle(
     params: &[(String, String)],
 ) -> Result<Once, StoreError> {
     let event = param(params, "EventType");
-    // Our own relays and announcements carry a marker, and API messages have no phone author:
-    // nothing to do, and no Redis round trip for them.
-    if event == "onMessageAdded"
-        && (Phone::parse(param(params, "Author")).is_err()
-            || param(params, "Attributes").contains("relay_of"))
-    {
-        return Ok(Once::Acted);
+    if event == "onMessageAdded" {
+        return message_added(state, request, params).await;
     }
     let Some(neighborhood_id) = state
         .store
@@ -86,7 +84,6 @@ async fn handle(
     // What Twilio keeps when it sends an event again with a new token.
     let sid = |name: &str| Some(param(params, name)).filter(|sid| !sid.is_empty());
     let event_mark = match event {
-        "onMessageAdded" => sid("MessageSid").map(|sid| format!("added:{sid}")),
         "onDeliveryUpdated" => sid("DeliveryReceiptSid")
             .map(|sid| format!("receipt:{sid}:{}", param(params, "Status"))),
         "onParticipantAdded" | "onParticipantRemoved" => None,
@@ -94,7 +91,6 @@ async fn handle(
     };
     let act = || async move {
         match event {
-            "onMessageAdded" => message_added(state, neighborhood_id, params).await,
             "onDeliveryUpdated" => delivery_updated(state, neighborhood_id, params).await,
             "onParticipantAdded" => participant_added(state, neighborhood_id, params).await,
             "onParticipantRemoved" => participant_removed(state, neighborhood_id, params).await,
@@ -109,69 +105,34 @@ async fn handle(
     once(state, neighborhood_id, &marks, act).await
 }
 
-/// Records a member's message, counts its cost, and relays it into the neighborhood's other
-/// shards.
+/// A message in one of our Conversations: a member's is recorded and relayed, once, by the one
+/// function the backfill calls too.
 async fn message_added(
     state: &AppState,
-    neighborhood_id: Uuid,
+    request: &Request,
     params: &[(String, String)],
-) -> Result<(), StoreError> {
-    let Ok(author) = Phone::parse(param(params, "Author")) else {
-        return Ok(());
+) -> Result<Once, StoreError> {
+    let message = GroupMessage {
+        sid: param(params, "MessageSid"),
+        conversation_sid: param(params, "ConversationSid"),
+        index: param(params, "Index").parse().ok(),
+        author: param(params, "Author"),
+        body: param(params, "Body"),
+        attributes: param(params, "Attributes"),
     };
-    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
-        return Ok(());
-    };
-    let members = state.store.roster(neighborhood_id).await?;
-    let member = members.iter().find(|m| m.phone == author);
-    let message_sid = param(params, "MessageSid");
-    let conversation_sid = param(params, "ConversationSid");
-    let body = param(params, "Body");
-    // Twilio has delivered it in this shard by now. Counted under its own mark: a retry after a
-    // failure further on counts it only once.
-    let delivered = relay::recipients(&members, conversation_sid, member.map(|m| m.id));
-    let mut charge = costs::Charge::group_copy(body, &delivered);
-    if let Some(member) = member {
-        charge = charge.with_active(member.id);
+    // Our own relays and announcements: nothing to do, and no Redis round trip for them.
+    if message.phone_author().is_none() {
+        return Ok(Once::Acted);
     }
-    costs::record(
-        state,
-        neighborhood_id,
-        Some(&format!("added:{message_sid}")),
-        charge,
-    )
-    .await?;
-    let sender_name = member
-        .map(|m| m.display_name.as_str().to_owned())
-        .unwrap_or_default();
-    let text = body
-        .strip_prefix(&format!("{sender_name}: "))
-        .unwrap_or(body);
-    let entry = HistoryEntry {
-        message_sid: message_sid.to_owned(),
-        member_id: member.map(|m| m.id),
-        sender_name,
-        body: text.to_owned(),
-        conversation_sid: conversation_sid.to_owned(),
-        at: rfc3339_now(),
-    };
-    let relays = relay::relays(
-        &neighborhood,
-        &members,
-        author.as_str(),
-        body,
-        message_sid,
-        Some(conversation_sid),
-    );
-    state
+    let Some(neighborhood_id) = state
         .store
-        .record_message(
-            neighborhood_id,
-            &entry,
-            &relays,
-            state.settings.history_messages,
-        )
-        .await
+        .neighborhood_of_conversation(message.conversation_sid)
+        .await?
+    else {
+        return Ok(Once::Acted);
+    };
+    let marks = delivery_marks(request, (!message.sid.is_empty()).then(|| message.mark()));
+    group_messages::added(state, neighborhood_id, &message, &marks).await
 }
 
 /// Updates the recipient's delivery health, and acts on what it says.

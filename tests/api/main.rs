@@ -7,6 +7,7 @@ mod announcements;
 mod archive;
 mod auth;
 mod authority;
+mod backfill;
 mod catch_up;
 mod cli;
 mod costs;

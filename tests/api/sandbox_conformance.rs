@@ -954,6 +954,73 @@ async fn posting_and_listing_conversation_messages_follow_the_spec() {
     );
 }
 
+/// Emulator review C1: a newest-first list keeps `Order=desc` in its paging URLs (as Twilio's
+/// examples do), so following `next_page_url` continues newest first.
+#[tokio::test]
+async fn paging_conversation_messages_newest_first_keeps_the_order_on_every_page() {
+    let app = spawn_sandbox_app().await;
+    let conversation = create_conversation(&app, &[("FriendlyName", "Maple Street")]).await;
+    let sid = str_of(&conversation, "sid").to_owned();
+    let list = format!("/conversations/v1/Conversations/{sid}/Messages");
+    for n in 0..6 {
+        let body = format!("message {n}");
+        let form = [("Author", "system"), ("Body", body.as_str())];
+        expect_json(
+            app.emulator_post(&list, &form).await,
+            201,
+            "Messages create",
+        )
+        .await;
+    }
+
+    let mut indices = Vec::new();
+    let mut path = format!("{list}?Order=desc&PageSize=2");
+    for _ in 0..5 {
+        let page = expect_json(app.emulator_get(&path).await, 200, "Messages list").await;
+        let meta = &page["meta"];
+        for link in ["url", "first_page_url"] {
+            let url = meta[link].as_str().unwrap_or_default();
+            assert!(url.contains("Order=desc&PageSize=2"), "{link}: {url}");
+        }
+        indices.extend(
+            page["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|message| message["index"].as_u64()),
+        );
+        let Some(next) = meta["next_page_url"].as_str() else {
+            break;
+        };
+        assert!(next.contains("Order=desc"), "next_page_url: {next}");
+        let at = next.find("/v1/").expect("a v1 URL");
+        path = format!("/conversations{}", &next[at..]);
+    }
+    assert_eq!(indices, [5, 4, 3, 2, 1, 0], "newest first on every page");
+
+    // And through the project's own client, which follows `next_page_url` as given.
+    let client = crate::helpers::emulator_client(&app);
+    let mut page = client
+        .list_conversation_messages(
+            &sid,
+            &neighborhood_text::twilio::types::ListConversationMessages {
+                order: Some(neighborhood_text::twilio::types::MessageOrder::Desc),
+                page_size: Some(4),
+            },
+        )
+        .await
+        .expect("first page");
+    let mut read: Vec<u64> = page.items.iter().map(|m| m.index).collect();
+    let next = page.next_page_url.take().expect("a second page");
+    page = client
+        .next_conversation_messages(&next)
+        .await
+        .expect("second page");
+    read.extend(page.items.iter().map(|m| m.index));
+    assert_eq!(read, [5, 4, 3, 2, 1, 0]);
+    assert_eq!(page.next_page_url, None);
+}
+
 #[tokio::test]
 async fn participant_conversations_of_an_address_follow_the_spec() {
     let app = spawn_sandbox_app().await;

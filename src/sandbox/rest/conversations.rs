@@ -27,6 +27,7 @@ impl Emulator {
                 let (page, size, offset) = call.paging(50, 100);
                 let slice = self.conversations(offset, size).await?;
                 let meta = meta_page(
+                    call,
                     &self.conversations_url("/v1/Conversations"),
                     "conversations",
                     page,
@@ -109,7 +110,7 @@ impl Emulator {
                 let (page, size, offset) = call.paging(50, 100);
                 let slice = self.participants(&sid, offset, size).await?;
                 let url = self.conversations_url(&format!("/v1/Conversations/{sid}/Participants"));
-                let meta = meta_page(&url, "participants", page, size, offset, &slice);
+                let meta = meta_page(call, &url, "participants", page, size, offset, &slice);
                 ok(json!({"participants": slice.items, "meta": meta}))
             }
             (&Method::GET, ["Participants", participant_sid]) => {
@@ -137,7 +138,7 @@ impl Emulator {
                     .conversation_messages(&sid, newest_first, offset, size)
                     .await?;
                 let url = self.conversations_url(&format!("/v1/Conversations/{sid}/Messages"));
-                let meta = meta_page(&url, "messages", page, size, offset, &slice);
+                let meta = meta_page(call, &url, "messages", page, size, offset, &slice);
                 ok(json!({"messages": slice.items, "meta": meta}))
             }
             _ => not_found(call),
@@ -232,6 +233,7 @@ impl Emulator {
         let (_, size, _) = call.paging(50, 50);
         let slice = crate::sandbox::records::Slice { items, more: false };
         let meta = meta_page(
+            call,
             &self.conversations_url("/v1/ParticipantConversations"),
             "conversations",
             0,

@@ -141,8 +141,11 @@ pub(super) fn required(call: &Call, name: &str) -> EmulatorResult<String> {
         })
 }
 
-/// The `meta` block of a Conversations or Messaging list.
+/// The `meta` block of a Conversations or Messaging list. Its URLs keep the request's other
+/// query parameters (`Order=desc`, `Address=...`) before the paging ones, as Twilio's do, so the
+/// next page continues the same list in the same order.
 pub(super) fn meta_page(
+    call: &Call,
     list_url: &str,
     key: &str,
     page: usize,
@@ -150,10 +153,26 @@ pub(super) fn meta_page(
     offset: usize,
     slice: &Slice,
 ) -> Value {
-    let page_url = |page: usize, offset: usize| {
-        format!("{list_url}?PageSize={size}&Page={page}&PageToken=PT{offset}")
+    let kept: Vec<(&str, &str)> = call
+        .query
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "PageSize" | "Page" | "PageToken"))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let url = |paging: &[(&str, String)]| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(kept.iter().copied());
+        query.extend_pairs(paging.iter().map(|(name, value)| (*name, value.as_str())));
+        format!("{list_url}?{}", query.finish())
     };
-    let first = format!("{list_url}?PageSize={size}&Page=0");
+    let page_url = |page: usize, offset: usize| {
+        url(&[
+            ("PageSize", size.to_string()),
+            ("Page", page.to_string()),
+            ("PageToken", format!("PT{offset}")),
+        ])
+    };
+    let first = url(&[("PageSize", size.to_string()), ("Page", "0".to_owned())]);
     json!({
         "page": page,
         "page_size": size,

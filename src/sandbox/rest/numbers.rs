@@ -378,6 +378,7 @@ impl Emulator {
                 let (page, size, offset) = call.paging(50, 1000);
                 let slice = self.services(offset, size).await?;
                 let meta = meta_page(
+                    call,
                     &self.messaging_url("/v1/Services"),
                     "services",
                     page,
@@ -413,7 +414,7 @@ impl Emulator {
                         let url =
                             self.messaging_url(&format!("/v1/Services/{service_sid}/PhoneNumbers"));
                         let size = call.paging(50, 1000).1;
-                        let meta = meta_page(&url, "phone_numbers", 0, size, 0, &slice);
+                        let meta = meta_page(call, &url, "phone_numbers", 0, size, 0, &slice);
                         ok(json!({"phone_numbers": slice.items, "meta": meta}))
                     }
                     (&Method::GET, [number_sid]) => {

@@ -1,0 +1,71 @@
+//! Acting on something Twilio tells us exactly once, whoever hears of it: a webhook delivery
+//! (and Twilio's repeats of it) or the backfill re-reading the same message from Twilio later.
+//! Both claim it in Redis under the same marks (`added:<MessageSid>`, `sms:<MessageSid>`, the
+//! idempotency token), across instances.
+
+use std::future::Future;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::webhooks::Delivery;
+
+/// How long a repeat waits for the request acting on the same delivery (on this instance or
+/// another) to finish, so that it is answered alike; then it gets 503 and Twilio asks again.
+const REPEAT_WAIT: Duration = Duration::from_secs(2);
+const REPEAT_POLL: Duration = Duration::from_millis(50);
+
+/// What became of a delivery handed to [`once`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    /// This request acted on it.
+    Acted,
+    /// It was acted on before: answer as the first was.
+    Repeat,
+    /// Another request is still acting on it past [`REPEAT_WAIT`].
+    InProgress,
+}
+
+/// Runs `act` on a delivery unless it was acted on already (by any instance): claims it under
+/// `marks`, acts, and marks it done; when `act` fails the claim is let go, so a retry acts.
+pub async fn once<E, Fut>(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    marks: &[String],
+    act: impl FnOnce() -> Fut,
+) -> Result<Once, E>
+where
+    E: From<StoreError>,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let deadline = tokio::time::Instant::now() + REPEAT_WAIT;
+    let claim = loop {
+        match state.store.claim_delivery(neighborhood_id, marks).await? {
+            Delivery::First(claim) => break claim,
+            Delivery::Done => return Ok(Once::Repeat),
+            Delivery::InProgress if tokio::time::Instant::now() + REPEAT_POLL < deadline => {
+                tokio::time::sleep(REPEAT_POLL).await;
+            }
+            Delivery::InProgress => return Ok(Once::InProgress),
+        }
+    };
+    match act().await {
+        Ok(()) => {
+            // Acted on: a mark that fails to say so ends with its lease, after which a repeat
+            // would act again. Rare (Redis failing within a few ms of having answered), and
+            // answering 503 now would bring that repeat sooner.
+            if let Err(error) = state.store.finish_delivery(&claim).await {
+                tracing::warn!(%error, "a handled webhook delivery was not marked done");
+            }
+            Ok(Once::Acted)
+        }
+        Err(error) => {
+            if let Err(release) = state.store.release_delivery(&claim).await {
+                tracing::warn!(error = %release, "a failed webhook delivery's claim is held until its lease ends");
+            }
+            Err(error)
+        }
+    }
+}

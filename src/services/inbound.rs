@@ -1,0 +1,212 @@
+//! A text to a neighborhood's number from outside the group: strangers get join instructions,
+//! `JOIN Name` files a request, START after STOP asks back in; members' texts get nothing here
+//! (the Conversation carries them). Every text is counted in the cost ledger as inbound
+//! segments.
+//!
+//! Two callers hear of such a text: the number's SMS webhook as it arrives, and the backfill
+//! (`crate::jobs::backfill`) re-reading the number's Messages log after the webhook could not
+//! take it. Both go through [`received`], claimed under `sms:<MessageSid>`, so a text is acted on
+//! (and answered) once whichever hears of it first, or both.
+
+use uuid::Uuid;
+
+use crate::domain::join_request::JoinState;
+use crate::domain::keywords::Keyword;
+use crate::domain::member::{DisplayName, MemberStatus};
+use crate::domain::neighborhood::JoinPolicy;
+use crate::domain::phone::Phone;
+use crate::domain::segments;
+use crate::services::costs;
+use crate::services::deliveries::{Once, once};
+use crate::services::joining::{self, Asked, Asking, DecisionError, FileError};
+use crate::services::neighborhoods::{self, NeighborhoodError};
+use crate::services::texts;
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// The facts of one inbound text, as the webhook or Twilio's Messages log gives them.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundText<'a> {
+    /// Twilio's `MessageSid` (`SM...`); empty when unknown.
+    pub sid: &'a str,
+    pub from: &'a Phone,
+    pub body: &'a str,
+    /// `NumSegments` as Twilio counted them, when it said.
+    pub segments: Option<u64>,
+}
+
+impl InboundText<'_> {
+    /// The name its claim is held under, by the webhook and the backfill alike.
+    pub fn mark(&self) -> Option<String> {
+        (!self.sid.is_empty()).then(|| format!("sms:{}", self.sid))
+    }
+}
+
+/// Counts a text to the neighborhood's number and acts on it once, however many times and by
+/// whichever way it is heard of; `marks` are the names it is claimed by ([`InboundText::mark`]
+/// and, from a webhook, its idempotency token). Replies go through the outbox like every other
+/// text (retried, and under the account's limits).
+pub async fn received(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    text: &InboundText<'_>,
+    marks: &[String],
+) -> Result<Once, StoreError> {
+    count_inbound(state, neighborhood_id, text).await;
+    once(state, neighborhood_id, marks, || {
+        act(state, neighborhood_id, text)
+    })
+    .await
+}
+
+/// Files what the text asks and queues its reply. Only Redis failing is an error: a request
+/// the rules refuse (a blocked phone, a cap reached) is an answer, given once.
+async fn act(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    text: &InboundText<'_>,
+) -> Result<(), StoreError> {
+    let from = text.from;
+    let reply = match sms_reply(state, neighborhood_id, text).await {
+        Ok(reply) => reply,
+        Err(FileError::Store(error) | FileError::Decision(DecisionError::Store(error))) => {
+            return Err(error);
+        }
+        Err(refused) => {
+            tracing::warn!(error = %refused, "an inbound text's request was refused");
+            None
+        }
+    };
+    if let Some(reply) = reply {
+        texts::queue_text(state, neighborhood_id, from, reply).await?;
+    }
+    Ok(())
+}
+
+/// Counts the text in the cost ledger. Twilio calls this webhook for every text to the number,
+/// members' group messages included, so this is where each inbound text is counted, once (by its
+/// sid), with the segments Twilio reports. A failure is logged: the reply matters more.
+async fn count_inbound(state: &AppState, neighborhood_id: Uuid, text: &InboundText<'_>) {
+    let segments = text
+        .segments
+        .unwrap_or_else(|| u64::from(segments::count(text.body).1));
+    let event = format!("in:{}", text.sid);
+    let charge = costs::Charge::text_in(segments);
+    if let Err(error) = costs::record(state, neighborhood_id, Some(&event), charge).await {
+        tracing::warn!(%error, "an inbound text was not counted in the cost ledger");
+    }
+}
+
+/// What a text to a neighborhood number gets back. Members' texts are carried by the
+/// Conversation (Twilio calls this webhook for them too), so they get nothing here.
+async fn sms_reply(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    text: &InboundText<'_>,
+) -> Result<Option<String>, FileError> {
+    let from = text.from;
+    let neighborhood = match neighborhoods::active(state, neighborhood_id).await {
+        Ok(neighborhood) => neighborhood,
+        Err(NeighborhoodError::Store(error)) => return Err(error.into()),
+        // Archived: the group text has ended, and nobody is asked to join it.
+        Err(NeighborhoodError::NotFound | NeighborhoodError::Archived) => return Ok(None),
+    };
+    let member = state.store.member_by_phone(neighborhood_id, from).await?;
+    if member
+        .as_ref()
+        .is_some_and(|m| m.status == MemberStatus::Active)
+    {
+        return Ok(None);
+    }
+    let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
+        && !state.store.was_invited(neighborhood_id, from).await?;
+    let name = neighborhood.name.as_str();
+    let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
+    Ok(match Keyword::parse(text.body) {
+        // Twilio itself answers the opt-out family.
+        Some(Keyword::Stop | Keyword::Help) => None,
+        // Paused by a captain: a JOIN or anything else does not bring them back; a resume does.
+        _ if member
+            .as_ref()
+            .is_some_and(|m| m.status == MemberStatus::Paused) =>
+        {
+            Some(format!(
+                "You are paused in the {name} group text, so your texts do not reach it. A captain can resume you."
+            ))
+        }
+        // A member's LEAVE is carried out by the Conversation's pre-event webhook, which may have
+        // run before this one: they get "You left ..." from there, not join instructions here.
+        Some(Keyword::Leave)
+            if member
+                .as_ref()
+                .is_some_and(|m| m.status == MemberStatus::Left) =>
+        {
+            None
+        }
+        Some(Keyword::Start)
+            if member
+                .as_ref()
+                .is_some_and(|m| m.status == MemberStatus::OptedOut) =>
+        {
+            let Some(former) = member else {
+                return Ok(None);
+            };
+            let asking = Asking {
+                phone: from.clone(),
+                name: former.display_name,
+                address: None,
+                answers: Default::default(),
+                asked: Asked::Back {
+                    message_sid: text.sid.to_owned(),
+                },
+            };
+            let request = match joining::file(state, &neighborhood, asking).await {
+                Err(FileError::Blocked) => return Ok(Some(joining::blocked_note(name))),
+                filed => filed?,
+            };
+            Some(if request.state == JoinState::Approved {
+                format!("Welcome back to {name}! You are in the group text again.")
+            } else {
+                format!("Welcome back! Your request to rejoin {name} is with the captains.")
+            })
+        }
+        Some(Keyword::Join(_)) if uninvited => Some(format!(
+            "{name} takes new members by invitation only: ask a captain for an invite."
+        )),
+        Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
+            Ok(display) => {
+                let asking = Asking {
+                    phone: from.clone(),
+                    name: display,
+                    address: None,
+                    answers: Default::default(),
+                    asked: Asked::Text {
+                        message_sid: text.sid.to_owned(),
+                    },
+                };
+                let request = match joining::file(state, &neighborhood, asking).await {
+                    Err(FileError::Blocked) => return Ok(Some(joining::blocked_note(name))),
+                    filed => filed?,
+                };
+                // Under the open policy the welcome text follows from the outbox.
+                (request.state != JoinState::Approved).then(|| format!(
+                    "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",
+                    request.name.as_str()
+                ))
+            }
+            Err(_) => Some(format!(
+                "Reply JOIN followed by your name (up to {} characters), like: JOIN Ana R.",
+                DisplayName::MAX_CHARS
+            )),
+        },
+        Some(Keyword::Join(None)) => {
+            Some("Reply JOIN followed by your name, like: JOIN Ana R.".to_owned())
+        }
+        _ if uninvited => Some(format!(
+            "This number is the {name} neighborhood group text, by invitation only: ask a captain for an invite."
+        )),
+        _ => Some(format!(
+            "This number is the {name} neighborhood group text. To join, visit {link} or reply JOIN followed by your name."
+        )),
+    })
+}
