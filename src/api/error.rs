@@ -149,7 +149,8 @@ pub enum ErrorResponse {
     /// The body is too large.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
-    /// The body is not in the media type this operation takes (`Content-Type`).
+    /// The body is not in the media type this operation takes (`Content-Type`), or the request
+    /// came with a `Content-Encoding` (only the import takes a compressed body).
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
     /// The request is well-formed but cannot be carried out (e.g. no number available).

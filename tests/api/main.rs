@@ -9,6 +9,7 @@ mod auth;
 mod authority;
 mod catch_up;
 mod cli;
+mod conformance;
 mod costs;
 mod directory;
 mod events;
