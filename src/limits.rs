@@ -54,7 +54,7 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
         .get(header::CONTENT_ENCODING)
         .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase());
     if encoding.is_some_and(|encoding| !encoding.is_empty() && encoding != "identity") {
-        return Ok(unsupported_encoding(
+        return Ok(crate::api::error::unsupported_encoding(
             "Send the body uncompressed: no `Content-Encoding` is accepted here.",
             "identity",
         ));
@@ -126,20 +126,6 @@ fn with_deadline(body: Body, deadline: Instant) -> Body {
         }
     });
     Body::from_bytes_stream(stream)
-}
-
-/// 415 for a body in a `Content-Encoding` not accepted; `accepted` names those that are
-/// (RFC 9110 §15.5.16).
-pub fn unsupported_encoding(message: &str, accepted: &'static str) -> Response {
-    let mut response = refusal(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorCode::UnsupportedMediaType,
-        message,
-    );
-    response
-        .headers_mut()
-        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accepted));
-    response
 }
 
 fn too_large() -> Response {

@@ -219,6 +219,24 @@ impl<S> From<ErrorResponse> for ApiError<S> {
     }
 }
 
+/// 415 for a request in a `Content-Encoding` not accepted, refused before its body is read;
+/// `accepted` names the codings that are (RFC 9110 §15.5.16).
+pub fn unsupported_encoding(message: &str, accepted: &'static str) -> Response {
+    let mut response = body(ErrorCode::UnsupportedMediaType, message).into_response();
+    response.set_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let headers = response.headers_mut();
+    headers.insert(
+        poem::http::header::ACCEPT_ENCODING,
+        poem::http::HeaderValue::from_static(accepted),
+    );
+    // The body is unread: the connection cannot carry another request.
+    headers.insert(
+        poem::http::header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         code,

@@ -173,7 +173,7 @@ fn inflate<E: poem::Endpoint + 'static>(endpoint: E) -> impl poem::Endpoint {
                 || encoding == "identity"
                 || CompressionAlgo::from_str(encoding).is_ok();
             if !inflatable {
-                return Ok(crate::limits::unsupported_encoding(
+                return Ok(super::error::unsupported_encoding(
                     "Send the file uncompressed, or compressed as gzip, deflate, br or zstd.",
                     "gzip, deflate, br, zstd, identity",
                 ));
