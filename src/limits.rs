@@ -58,17 +58,10 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
         .get(header::CONTENT_ENCODING)
         .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase());
     if encoding.is_some_and(|encoding| !encoding.is_empty() && encoding != "identity") {
-        let mut response = refusal(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::UnsupportedMediaType,
+        return Ok(crate::api::error::unsupported_encoding(
             "Send the body uncompressed: no `Content-Encoding` is accepted here.",
-        );
-        // RFC 9110 §15.5.16: name the codings that would have been accepted.
-        response.headers_mut().insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
-        return Ok(response);
+            "identity",
+        ));
     }
     let declared = request
         .headers()

@@ -27,6 +27,7 @@ pub struct AnnouncementsApi;
 
 /// An announcement to the whole group.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AnnouncementOut {
     /// Id (UUID v7).
     pub id: Uuid,
@@ -61,6 +62,7 @@ pub struct AnnouncementOut {
 
 /// A page of announcements.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AnnouncementPage {
     /// Newest first.
     pub items: Vec<AnnouncementOut>,
@@ -70,6 +72,7 @@ pub struct AnnouncementPage {
 
 /// Changes to a scheduled announcement; omitted fields stay as they are.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct AnnouncementPatch {
     /// New text (1 to 1,600 characters).

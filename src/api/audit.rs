@@ -40,6 +40,7 @@ pub struct AuditEntryOut {
 
 /// A page of the audit log.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     /// Newest first.
     pub items: Vec<AuditEntryOut>,

@@ -61,6 +61,7 @@ pub struct RoleOut {
 
 /// Who is asking.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WhoAmIOut {
     /// `session` (signed in by SMS code) or `token` (API token).
     pub kind: String,

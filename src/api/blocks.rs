@@ -28,6 +28,7 @@ const MAX_NOTE_CHARS: usize = 200;
 
 /// A phone to block.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct BlockIn {
     /// The phone, as people write it.
@@ -38,6 +39,7 @@ pub struct BlockIn {
 
 /// A blocked phone.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BlockedPhoneOut {
     /// The phone (E.164).
     pub phone: String,

@@ -89,6 +89,7 @@ pub struct HeldAnnouncementOut {
 
 /// The neighborhood's costs.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CostsOut {
     /// Always `USD`.
     pub currency: String,

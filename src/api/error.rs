@@ -155,7 +155,8 @@ pub enum ErrorResponse {
     /// The body is too large.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
-    /// The body is not in the media type this operation takes (`Content-Type`).
+    /// The body is not in the media type this operation takes (`Content-Type`), or the request
+    /// came with a `Content-Encoding` (only the import takes a compressed body).
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
     /// The request is well-formed but cannot be carried out (e.g. no number available).
@@ -228,6 +229,24 @@ impl<S> From<ErrorResponse> for ApiError<S> {
             listed: PhantomData,
         }
     }
+}
+
+/// 415 for a request in a `Content-Encoding` not accepted, refused before its body is read;
+/// `accepted` names the codings that are (RFC 9110 §15.5.16).
+pub fn unsupported_encoding(message: &str, accepted: &'static str) -> Response {
+    let mut response = body(ErrorCode::UnsupportedMediaType, message).into_response();
+    response.set_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let headers = response.headers_mut();
+    headers.insert(
+        poem::http::header::ACCEPT_ENCODING,
+        poem::http::HeaderValue::from_static(accepted),
+    );
+    // The body is unread: the connection cannot carry another request.
+    headers.insert(
+        poem::http::header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {

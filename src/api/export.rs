@@ -1,10 +1,11 @@
 //! `GET /api/v1/neighborhoods/{id}/export/...`: members, join requests, messages and the audit
 //! log as CSV or JSON files, streamed as they are read (see `crate::export`).
 
-use poem::Body;
 use poem::web::Data;
+use poem::{Body, IntoResponse, Response};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Binary;
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiResponse, OpenApi, ResponseContent};
 use uuid::Uuid;
 
@@ -23,12 +24,67 @@ pub struct ExportApi;
 /// The file, in the format asked for.
 #[derive(ResponseContent)]
 pub enum ExportFile {
-    /// CSV with a header row.
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(Binary<Body>),
-    /// A JSON array of objects keyed by column.
-    #[oai(content_type = "application/json")]
-    Json(Binary<Body>),
+    Csv(CsvFile),
+    Json(JsonRows),
+}
+
+/// CSV text with a header row, streamed.
+pub struct CsvFile(Body);
+
+impl Payload for CsvFile {
+    const CONTENT_TYPE: &'static str = "text/csv; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("CSV (RFC 4180) with a header row naming the columns."),
+            ..MetaSchema::new("string")
+        }))
+    }
+}
+
+impl IntoResponse for CsvFile {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .body(self.0)
+    }
+}
+
+/// A JSON array of rows, streamed: each row an object with a key per column, whose value is the
+/// cell as text or `null` for an empty cell (as `crate::export::encode` writes it).
+pub struct JsonRows(Body);
+
+impl Payload for JsonRows {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(MetaSchemaRef::Reference("ExportRow".into()))),
+            ..MetaSchema::new("array")
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>("ExportRow".into(), |_| MetaSchema {
+            description: Some(
+                "One exported row: a key per column the operation lists, the cell as text, or \
+                 null for an empty cell.",
+            ),
+            additional_properties: Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema {
+                nullable: true,
+                ..MetaSchema::new("string")
+            })))),
+            ..MetaSchema::new("object")
+        });
+    }
+}
+
+impl IntoResponse for JsonRows {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .body(self.0)
+    }
 }
 
 #[derive(ApiResponse)]
@@ -51,10 +107,10 @@ fn file(
     table: Table,
 ) -> ExportResponse {
     let name = export::file_name(neighborhood, what, format);
-    let body = Binary(Body::from_bytes_stream(export::encode(table, format)));
+    let body = Body::from_bytes_stream(export::encode(table, format));
     let content = match format {
-        ExportFormat::Csv => ExportFile::Csv(body),
-        ExportFormat::Json => ExportFile::Json(body),
+        ExportFormat::Csv => ExportFile::Csv(CsvFile(body)),
+        ExportFormat::Json => ExportFile::Json(JsonRows(body)),
     };
     ExportResponse::Ok(content, format!("attachment; filename=\"{name}\""))
 }

@@ -1,8 +1,11 @@
 //! `POST /api/v1/neighborhoods/{id}/import`: neighbors from a spreadsheet's CSV, upserted by
 //! phone (see `crate::import`). A dry run unless the captain says otherwise.
 
-use poem::web::Data;
-use poem::{Body, FromRequest, Request, RequestBody};
+use std::str::FromStr;
+
+use poem::http::header;
+use poem::web::{CompressionAlgo, Data};
+use poem::{Body, Endpoint, FromRequest, IntoResponse, Request, RequestBody};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef};
@@ -164,7 +167,23 @@ impl ImportApi {
 
 /// An upload may arrive compressed (`Content-Encoding: gzip`, `br`, ...): it is inflated here as
 /// it streams, and `import::body_reader` caps what comes out at 16 MiB. The only route that
-/// inflates a request body (see `crate::limits`).
-fn inflate<E: poem::Endpoint>(endpoint: E) -> impl poem::Endpoint {
-    poem::EndpointExt::with(endpoint, poem::middleware::Compression::new())
+/// inflates a request body (see `crate::limits`). A coding poem cannot inflate is 415, rather
+/// than compressed bytes read as CSV.
+fn inflate<E: poem::Endpoint + 'static>(endpoint: E) -> impl poem::Endpoint {
+    poem::EndpointExt::around(
+        poem::EndpointExt::with(endpoint, poem::middleware::Compression::new()),
+        |next, request| async move {
+            let encoding = request.header(header::CONTENT_ENCODING).unwrap_or_default();
+            let inflatable = encoding.is_empty()
+                || encoding == "identity"
+                || CompressionAlgo::from_str(encoding).is_ok();
+            if !inflatable {
+                return Ok(super::error::unsupported_encoding(
+                    "Send the file uncompressed, or compressed as gzip, deflate, br or zstd.",
+                    "gzip, deflate, br, zstd, identity",
+                ));
+            }
+            next.call(request).await.map(IntoResponse::into_response)
+        },
+    )
 }

@@ -5,7 +5,7 @@ use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json, PlainText};
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent};
 use rand::RngExt;
 use serde_json::json;
 use uuid::Uuid;
@@ -87,14 +87,21 @@ enum LinkResponse {
     Ok(Json<InviteLinkOut>),
 }
 
+/// The QR code in the format asked for.
+#[derive(ResponseContent)]
+enum QrImage {
+    #[oai(content_type = "image/svg+xml")]
+    Svg(PlainText<String>),
+    #[oai(content_type = "image/png")]
+    Png(Binary<Vec<u8>>),
+}
+
+// One status with two media types: two variants of status 200 would document only the last.
 #[derive(ApiResponse)]
 enum QrResponse {
-    /// The join link as an SVG QR code.
-    #[oai(status = 200, content_type = "image/svg+xml")]
-    Svg(PlainText<String>),
-    /// The join link as a PNG QR code.
-    #[oai(status = 200, content_type = "image/png")]
-    Png(Binary<Vec<u8>>),
+    /// The join link as a QR code: SVG (`format=svg`, the default) or PNG (`format=png`).
+    #[oai(status = 200)]
+    Ok(QrImage),
 }
 
 const MAX_INVITES: usize = 100;
@@ -239,8 +246,12 @@ impl InvitesApi {
         let link = join_url(&state, &neighborhood);
         let failed = |error: crate::qr::QrError| ApiError::internal_message(&error.to_string());
         Ok(match format.0.unwrap_or(QrFormat::Svg) {
-            QrFormat::Svg => QrResponse::Svg(PlainText(crate::qr::svg(&link).map_err(failed)?)),
-            QrFormat::Png => QrResponse::Png(Binary(crate::qr::png(&link).map_err(failed)?)),
+            QrFormat::Svg => QrResponse::Ok(QrImage::Svg(PlainText(
+                crate::qr::svg(&link).map_err(failed)?,
+            ))),
+            QrFormat::Png => {
+                QrResponse::Ok(QrImage::Png(Binary(crate::qr::png(&link).map_err(failed)?)))
+            }
         })
     }
 }

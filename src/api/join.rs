@@ -48,6 +48,7 @@ pub struct JoinCardOut {
 
 /// A request to join.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct JoinIn {
     /// The name neighbors will see on your texts (1 to 40 characters).

@@ -27,6 +27,7 @@ pub struct JoinRequestsApi;
 
 /// A request to join.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JoinRequestOut {
     /// Id.
     pub id: Uuid,

@@ -35,6 +35,7 @@ pub struct MembersApi;
 
 /// A member of the neighborhood.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MemberOut {
     /// Id.
     pub id: Uuid,
@@ -78,6 +79,7 @@ pub struct MemberOut {
 
 /// A member's opt-in evidence.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ConsentOut {
     /// `web`, `sms`, `invite`, `import`, or `captain` (added directly, consent attested).
     pub channel: JoinChannel,
@@ -95,6 +97,7 @@ pub struct ConsentOut {
 
 /// A member a captain adds directly (their consent is attested by that captain).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct MemberIn {
     /// Their phone, e.g. `+15551234567`.
@@ -107,6 +110,7 @@ pub struct MemberIn {
 
 /// One page of members.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MemberList {
     /// In joining order (oldest first).
     pub items: Vec<MemberOut>,
@@ -118,6 +122,7 @@ pub struct MemberList {
 
 /// Changes to a member; omitted fields stay.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct MemberPatch {
     /// New role: `member`, `moderator` or `captain` (ownership moves by transfer).

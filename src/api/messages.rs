@@ -32,6 +32,7 @@ pub struct MessagesApi;
 
 /// One message of the group.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MessageOut {
     /// Its place in the history; pass as `before` to page.
     pub id: String,
@@ -51,6 +52,7 @@ pub struct MessageOut {
 
 /// One page of messages.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MessagePage {
     /// Newest first.
     pub items: Vec<MessageOut>,
@@ -60,6 +62,7 @@ pub struct MessagePage {
 
 /// An announcement to the whole group, now or at a time.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct AnnouncementIn {
     /// The text (1 to 1,600 characters); the group sees it signed with your name.
@@ -73,6 +76,7 @@ pub struct AnnouncementIn {
 
 /// What an announcement is expected to cost, before it is sent.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AnnouncementEstimate {
     /// Encoding of the signed text: `gsm7`, or `ucs2` when any character is outside GSM-7.
     pub encoding: Encoding,

@@ -42,6 +42,7 @@ pub struct NeighborhoodsApi;
 /// A new neighborhood. Give exactly one of `area_code` (buy a new local number) or
 /// `phone_number` (use a number the Twilio account already owns).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct NeighborhoodIn {
     /// Required. Display name, 1 to 80 characters; also the Conversation's friendly name.
@@ -119,6 +120,7 @@ pub struct QuietHoursOut {
 
 /// How to archive.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct ArchiveIn {
     /// `true`: release the number to Twilio (it stops costing money and cannot be recovered).
@@ -158,6 +160,7 @@ pub struct ShardOut {
 
 /// A neighborhood.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NeighborhoodOut {
     /// Id (UUID v7).
     pub id: Uuid,
@@ -197,6 +200,7 @@ pub struct NeighborhoodOut {
 
 /// A page of neighborhoods.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NeighborhoodPage {
     /// The neighborhoods, oldest first.
     pub items: Vec<NeighborhoodOut>,

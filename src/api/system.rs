@@ -9,7 +9,8 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use super::error::{ErrorBody, ErrorCode, STORE_UNAVAILABLE_RETRY_SECS};
+use super::error::statuses::Baseline;
+use super::error::{ApiError, ErrorBody, ErrorCode, STORE_UNAVAILABLE_RETRY_SECS};
 use crate::state::AppState;
 
 pub struct SystemApi;
@@ -19,6 +20,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The process's state.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StatusOut {
     /// `ok` or `ready`.
     pub status: String,
@@ -67,12 +69,13 @@ impl SystemApi {
     ///
     /// 200 as long as the process runs, whatever the state of Redis or Twilio.
     #[oai(path = "/health", method = "get", operation_id = "health")]
-    async fn health(&self, state: Data<&AppState>) -> HealthResponse {
-        HealthResponse::Ok(Json(StatusOut {
+    // The `Result`s here list in the document what any operation can answer (see `Baseline`).
+    async fn health(&self, state: Data<&AppState>) -> Result<HealthResponse, ApiError<Baseline>> {
+        Ok(HealthResponse::Ok(Json(StatusOut {
             status: "ok".into(),
             sandbox: state.sandbox.is_some(),
             sandbox_admin_phone: state.sandbox_admin_phone().map(String::from),
-        }))
+        })))
     }
 
     /// Readiness
@@ -80,16 +83,18 @@ impl SystemApi {
     /// 200 when Redis answers, 503 otherwise. Twilio is not checked: the service keeps serving
     /// while Twilio is unreachable, and retries its calls.
     #[oai(path = "/ready", method = "get", operation_id = "ready")]
-    async fn ready(&self, state: Data<&AppState>) -> ReadyResponse {
-        match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
-            Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut {
-                status: "ready".into(),
-                sandbox: state.sandbox.is_some(),
-                sandbox_admin_phone: state.sandbox_admin_phone().map(String::from),
-            })),
-            Ok(Err(error)) => not_ready(&error.to_string()),
-            Err(_) => not_ready("no answer within 2 s"),
-        }
+    async fn ready(&self, state: Data<&AppState>) -> Result<ReadyResponse, ApiError<Baseline>> {
+        Ok(
+            match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+                Ok(Ok(())) => ReadyResponse::Ready(Json(StatusOut {
+                    status: "ready".into(),
+                    sandbox: state.sandbox.is_some(),
+                    sandbox_admin_phone: state.sandbox_admin_phone().map(String::from),
+                })),
+                Ok(Err(error)) => not_ready(&error.to_string()),
+                Err(_) => not_ready("no answer within 2 s"),
+            },
+        )
     }
 
     /// Metrics
@@ -97,7 +102,11 @@ impl SystemApi {
     /// Request counts and latencies by operation, Twilio calls by outcome. When the deployment
     /// sets `NT_METRICS_TOKEN`, send it as `Authorization: Bearer <token>`.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, state: Data<&AppState>, request: &Request) -> MetricsResponse {
+    async fn metrics(
+        &self,
+        state: Data<&AppState>,
+        request: &Request,
+    ) -> Result<MetricsResponse, ApiError<Baseline>> {
         if let Some(expected) = &state.settings.metrics_token {
             let sent = request
                 .headers()
@@ -106,14 +115,14 @@ impl SystemApi {
                 .and_then(|value| value.strip_prefix("Bearer "))
                 .unwrap_or_default();
             if !crate::auth::tokens::constant_time_eq(sent.trim(), expected.expose()) {
-                return MetricsResponse::Unauthorized(Json(ErrorBody {
+                return Ok(MetricsResponse::Unauthorized(Json(ErrorBody {
                     code: ErrorCode::Unauthorized,
                     message: "Send the metrics token (NT_METRICS_TOKEN) as a bearer token.".into(),
                     details: Vec::new(),
-                }));
+                })));
             }
         }
-        MetricsResponse::Ok(PlainText(state.metrics.render()))
+        Ok(MetricsResponse::Ok(PlainText(state.metrics.render())))
     }
 }
 

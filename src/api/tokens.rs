@@ -25,6 +25,7 @@ pub struct TokensApi;
 
 /// A new API token.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
 pub struct TokenIn {
     /// What it is for, e.g. `newsletter sync` (1 to 80 characters).
@@ -39,6 +40,7 @@ pub struct TokenIn {
 
 /// An API token, without its secret.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenOut {
     /// Id, used to revoke it.
     pub id: Uuid,

@@ -162,6 +162,7 @@ impl DeliveryHealth {
 
 /// How the group's texts to a member have been faring, from Twilio's delivery receipts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DeliveryHealth {
     /// The last receipt's status: `sent`, `delivered`, `read`, `undelivered` or `failed`.
     pub last_status: String,

@@ -102,6 +102,7 @@ pub enum RowOutcome {
 
 /// One row of the file and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RowReport {
     /// The row number a spreadsheet shows: the header is row 1, the first person row 2.
     pub row: u32,

@@ -158,6 +158,60 @@ async fn a_compressed_import_is_inflated_only_up_to_its_cap() {
 }
 
 #[tokio::test]
+async fn an_import_in_a_coding_it_cannot_inflate_is_refused_not_read_as_csv() {
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(
+            &json!({"name": "Coded Street", "area_code": "212", "owner_phone": "+15550008801"}),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/neighborhoods/{id}/import")))
+        .header("content-type", "text/csv")
+        .header("content-encoding", "compress")
+        .body("name,phone\nIda,+15550008802\n")
+        .send()
+        .await
+        .expect("sent");
+    let accepted = response
+        .headers()
+        .get("accept-encoding")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["code"], "unsupported_media_type");
+    assert!(accepted.contains("gzip"), "{accepted}");
+}
+
+#[tokio::test]
+async fn a_coded_request_is_refused_415_on_any_route_as_the_document_lists() {
+    let app = spawn_sandbox_app().await;
+    let spec: Value = serde_json::from_str(&neighborhood_text::api::spec_json()).expect("spec");
+    for (path, template) in [
+        ("/health", "/health"),
+        ("/api/v1/neighborhoods", "/api/v1/neighborhoods"),
+    ] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header("content-encoding", "gzip")
+            .send()
+            .await
+            .expect("sent");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, 415, "{path}: {body}");
+        assert!(
+            spec["paths"][template]["get"]["responses"]["415"].is_object(),
+            "GET {template} does not list 415"
+        );
+    }
+}
+
+#[tokio::test]
 async fn slow_clients_are_cut_off_and_the_service_keeps_answering() {
     let receiver = wiremock::MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);

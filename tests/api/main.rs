@@ -10,6 +10,7 @@ mod authority;
 mod backfill;
 mod catch_up;
 mod cli;
+mod conformance;
 mod costs;
 mod directory;
 mod events;

@@ -159,20 +159,22 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
             .clone()
     };
 
-    // A public read of Redis: no credentials to refuse, no Twilio, no body.
-    assert_eq!(of("join_card"), [404, 409, 500, 503]);
-    assert_eq!(of("whoami"), [401, 403, 500, 503]);
+    // A public read of Redis: no credentials to refuse, no Twilio, no body; 415 for a request
+    // sent with a `Content-Encoding`, which any route refuses.
+    assert_eq!(of("join_card"), [404, 409, 415, 500, 503]);
+    assert_eq!(of("whoami"), [401, 403, 415, 500, 503]);
+    assert_eq!(of("health"), [415, 500]);
     assert_eq!(
         of("submit_join_request"),
-        [400, 403, 404, 409, 415, 429, 500, 503]
+        [400, 403, 404, 409, 413, 415, 429, 500, 503]
     );
     assert_eq!(
         of("create_neighborhood"),
-        [400, 401, 403, 409, 415, 422, 500, 502, 503]
+        [400, 401, 403, 409, 413, 415, 422, 500, 502, 503]
     );
     assert_eq!(
         of("import_members"),
-        [400, 401, 403, 404, 409, 413, 500, 503]
+        [400, 401, 403, 404, 409, 413, 415, 500, 503]
     );
 
     // Only the operations that call Twilio while the caller waits can answer 502.
@@ -184,6 +186,7 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
         "sync_neighborhood",
     ];
     for (id, statuses) in &listed {
+        assert!(statuses.contains(&415), "{id} lists {statuses:?}");
         assert_eq!(
             statuses.contains(&502),
             twilio.contains(&id.as_str()),
@@ -206,8 +209,8 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
         }
     }
 
-    // What poem-openapi answers before a handler runs: 415 and 400 for a JSON body, 400 for a
-    // path or query parameter that does not parse.
+    // What is answered before a handler runs: 400, 413 and 415 for a JSON body (unreadable, over
+    // the size, not JSON), 400 for a path or query parameter that does not parse.
     let spec: serde_json::Value =
         serde_json::from_str(&neighborhood_text::api::spec_json()).expect("spec");
     for methods in spec["paths"].as_object().expect("paths").values() {
@@ -219,7 +222,9 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
                 .is_some_and(|content| content.keys().any(|t| t.starts_with("application/json")));
             if json_body {
                 assert!(
-                    statuses.contains(&415) && statuses.contains(&400),
+                    [400, 413, 415]
+                        .iter()
+                        .all(|status| statuses.contains(status)),
                     "{id} takes JSON but lists {statuses:?}"
                 );
             }
@@ -237,4 +242,37 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
             }
         }
     }
+}
+
+#[test]
+fn an_operation_answering_one_status_in_several_media_types_documents_each() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&neighborhood_text::api::spec_json()).expect("spec");
+    let media_types = |path: &str| -> Vec<String> {
+        spec["paths"][path]["get"]["responses"]["200"]["content"]
+            .as_object()
+            .map(|content| content.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        media_types("/api/v1/neighborhoods/{id}/invites/qr"),
+        ["image/png", "image/svg+xml"]
+    );
+    let export = spec["paths"]["/api/v1/neighborhoods/{id}/export/members"]["get"]["responses"]
+        ["200"]["content"]
+        .clone();
+    assert_eq!(
+        export["application/json"]["schema"]["type"], "array",
+        "{export}"
+    );
+    assert_eq!(
+        export["text/csv; charset=utf-8"]["schema"]["type"], "string",
+        "{export}"
+    );
+    assert!(
+        export["text/csv; charset=utf-8"]["schema"]
+            .get("format")
+            .is_none(),
+        "CSV is text, not binary: {export}"
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! A handler returns `Result<XResponse, ApiError<S>>`, where `S` is one of the sets below or a
 //! tuple of them: `ApiError<(SignedIn, Invalid, NotFound)>`. The document then lists exactly
-//! those statuses (and 500, which any operation can meet) with the one error body. The set is
+//! those statuses, and [`EVERY_OPERATION`]'s, with the one error body. The set is
 //! a promise to integrators, not a filter: an error outside it still answers with its own
 //! status, and is logged as a bug so the set gets fixed.
 
@@ -30,15 +30,31 @@ const fn mask(statuses: &[u16]) -> u32 {
     mask
 }
 
+/// What any operation can answer, whatever it does: 500, and 415, which
+/// `crate::limits::bound_requests` answers before routing to any request sent with a
+/// `Content-Encoding`, body or not (the import, which inflates its body, to a coding it cannot
+/// inflate). Its other refusal, 413 for a body over the size, is listed by the
+/// operations that take a body ([`JsonBody`]).
+const EVERY_OPERATION: u32 = mask(&[415, 500]);
+
 /// A set of error statuses an operation can answer with.
 pub trait Statuses: 'static {
     /// The statuses, as bits over `ALL`.
     const MASK: u32;
 
-    /// Whether the set holds `status`; 500 is in every set.
+    /// Whether the set holds `status`; [`EVERY_OPERATION`]'s are in every set.
     fn lists(status: u16) -> bool {
-        status == 500 || Self::MASK & mask(&[status]) != 0
+        (Self::MASK | EVERY_OPERATION) & mask(&[status]) != 0
     }
+}
+
+/// Nothing but what every operation lists: for an operation that fails in no way of its own,
+/// such as the liveness probe.
+#[derive(Debug)]
+pub enum Baseline {}
+
+impl Statuses for Baseline {
+    const MASK: u32 = 0;
 }
 
 /// Every status: for an error not (yet) returned by an operation, such as one a helper
@@ -58,13 +74,14 @@ impl Statuses for Invalid {
     const MASK: u32 = mask(&[400]);
 }
 
-/// 400 and 415: the operation takes a JSON body, which may be unreadable (400) or not sent
-/// as `application/json` (415).
+/// 400, 413 and 415: the operation takes a JSON body, which may be unreadable (400), over
+/// `crate::limits::MAX_BODY` (413) or not sent as `application/json` (415, which every
+/// operation lists anyway).
 #[derive(Debug)]
 pub enum JsonBody {}
 
 impl Statuses for JsonBody {
-    const MASK: u32 = mask(&[400, 415]);
+    const MASK: u32 = mask(&[400, 413, 415]);
 }
 
 /// 401, 403 and 503: the operation needs a session or an API token. None or an unknown one
@@ -191,12 +208,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_union_lists_its_parts_and_500_only() {
+    fn a_union_lists_its_parts_and_what_every_operation_lists_only() {
         type Set = (SignedIn, NotFound);
-        for status in [401, 403, 404, 500, 503] {
+        for status in [401, 403, 404, 415, 500, 503] {
             assert!(Set::lists(status), "{status}");
         }
-        for status in [400, 409, 413, 415, 422, 429, 502] {
+        for status in [400, 409, 413, 422, 429, 502] {
             assert!(!Set::lists(status), "{status}");
         }
     }
@@ -208,7 +225,13 @@ mod tests {
             .iter()
             .filter_map(|response| response.status)
             .collect();
-        assert_eq!(listed, [400, 500, 502]);
+        assert_eq!(listed, [400, 415, 500, 502]);
+        let baseline: Vec<u16> = ApiError::<Baseline>::meta()
+            .responses
+            .iter()
+            .filter_map(|response| response.status)
+            .collect();
+        assert_eq!(baseline, [415, 500]);
         let every = ApiError::<AnyStatus>::meta().responses.len();
         assert_eq!(every, ALL.len());
     }

@@ -45,6 +45,7 @@ pub struct ShardReport {
 
 /// An active member Twilio had no participant for; an add was queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Requeued {
     pub member_id: Uuid,
     pub phone: String,
@@ -54,6 +55,7 @@ pub struct Requeued {
 
 /// A record corrected to the participant Twilio holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Relinked {
     pub member_id: Uuid,
     pub phone: String,
@@ -63,6 +65,7 @@ pub struct Relinked {
 
 /// A participant taken out of a Conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RemovedParticipant {
     /// None for a participant whose phone is no member's.
     pub member_id: Option<Uuid>,
@@ -93,6 +96,7 @@ pub enum SkipReason {
 
 /// A repair that did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FailedRepair {
     pub member_id: Option<Uuid>,
     pub phone: String,
