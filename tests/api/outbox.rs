@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use neighborhood_text::domain::member::SyncState;
+use neighborhood_text::domain::neighborhood::shard_unique_name;
 use neighborhood_text::store::Store;
 use neighborhood_text::store::keys::Keys;
 use redis::AsyncCommands;
@@ -14,8 +15,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    KillableApp, TestApp, Who, parse_redis_url, participants_by_shard, poll_until, redis_url,
-    spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
+    KillableApp, SANDBOX_SERVICE_SID, TestApp, Who, json_of, parse_redis_url,
+    participants_by_shard, poll_until, redis_url, spawn_sandbox_app, spawn_sandbox_instance,
+    wait_until_synced,
 };
 
 /// Requests the tests send at once (texts, approvals).
@@ -781,4 +783,73 @@ async fn a_service_killed_during_a_batch_approval_with_lost_answers_places_and_w
         (300, 0, 0),
         "every phone welcomed exactly once"
     );
+}
+
+/// The Conversation an addition is given may be opened while the addition waits for room, after
+/// it read the neighborhood. Twilio answering that the participant is already there (its earlier
+/// answer lost) must find it there at once: judged against the Conversations the addition read
+/// first, it looked bound in a stranger's Conversation, its place was given back while it held
+/// it, and the Conversation could be filled past 50 and counted over.
+#[tokio::test]
+async fn an_addition_already_in_a_conversation_opened_while_it_waited_is_found_there_at_once() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "646").await;
+    let neighborhood_id = Uuid::parse_str(&id).expect("id");
+    wait_until_synced(&app, &id, 1, Duration::from_secs(20)).await;
+    let first = participants_by_shard(&app, &id).await[0].0.clone();
+    // The first Conversation is counted full, and the next one exists already with the new
+    // member's pair in it: an earlier addition whose answer was lost.
+    app.state
+        .store
+        .set_shard_count(neighborhood_id, &first, 50)
+        .await
+        .expect("count");
+    let (status, next) = json_of(
+        app.emulator_post(
+            "/conversations/v1/Conversations",
+            &[
+                ("UniqueName", &shard_unique_name(neighborhood_id, 1)),
+                ("MessagingServiceSid", SANDBOX_SERVICE_SID),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{next}");
+    let next = next["sid"].as_str().expect("sid").to_owned();
+    add_participant_at_twilio(&app, &next, "+15550120100", &number).await;
+    app.rest_calls(true).await;
+
+    add_member(&app, &id, "+15550120100", "Dee").await;
+
+    let members = wait_until_synced(&app, &id, 2, Duration::from_secs(20)).await;
+    let dee = members
+        .iter()
+        .find(|m| m["phone"] == "+15550120100")
+        .expect("Dee");
+    assert_eq!(dee["conversation_sid"], next.as_str(), "{dee}");
+    let calls = app.rest_calls(false).await;
+    assert_eq!(
+        calls["counts"]["GET /v1/ParticipantConversations"], 1,
+        "found in the next Conversation at the first answer, without a retry: {calls}"
+    );
+    let counted = places_counted(&app, &id).await;
+    assert_eq!(counted.get(&next).copied(), Some(1), "{counted:?}");
+    assert_eq!(counted.get(&first).copied(), Some(50), "{counted:?}");
+}
+
+/// Adds an SMS participant at the emulated Twilio directly.
+async fn add_participant_at_twilio(app: &TestApp, conversation: &str, phone: &str, proxy: &str) {
+    let (status, body) = json_of(
+        app.emulator_post(
+            &format!("/conversations/v1/Conversations/{conversation}/Participants"),
+            &[
+                ("MessagingBinding.Address", phone),
+                ("MessagingBinding.ProxyAddress", proxy),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 }

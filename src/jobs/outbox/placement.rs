@@ -141,7 +141,7 @@ pub(super) async fn add_participant(
             // Already bound: an earlier attempt succeeded but its answer was lost, so the place
             // is counted where the participant is.
             Err(error) if matches!(error.code(), Some(50437) | Some(50416)) => {
-                match existing_participant(&worker.twilio, &member, &neighborhood).await? {
+                match existing_participant(&worker.twilio, state, &member).await? {
                     Some(found) => found,
                     None => {
                         // Bound in a Conversation of no shard of ours: retrying cannot help.
@@ -409,21 +409,29 @@ async fn record_placement(
     Ok(())
 }
 
-/// Where the member's (phone, neighborhood number) pair is bound now, according to Twilio.
+/// Where the member's (phone, neighborhood number) pair is bound now, according to Twilio, among
+/// the neighborhood's Conversations as they are now: the one the addition reserved may have been
+/// opened after the addition began (while it waited for room). Judged against an older list, a
+/// participant there would look bound elsewhere and its place be given back while it holds it,
+/// so the Conversation would be counted one short, filled past 50 and recounted at 50, and
+/// counted one over once the participant was found there on a retry.
 async fn existing_participant(
     twilio: &TwilioAccount,
+    state: &AppState,
     member: &Member,
-    neighborhood: &Neighborhood,
-) -> Result<Option<Participant>, TwilioError> {
+) -> Result<Option<Participant>, EffectError> {
+    let found = twilio
+        .client
+        .participant_conversations_by_address(member.phone.as_str())
+        .await?;
+    let Some(neighborhood) = state.store.get_neighborhood(member.neighborhood_id).await? else {
+        return Ok(None);
+    };
     let shards: Vec<&str> = neighborhood
         .shards
         .iter()
         .map(|shard| shard.conversation_sid.as_str())
         .collect();
-    let found = twilio
-        .client
-        .participant_conversations_by_address(member.phone.as_str())
-        .await?;
     Ok(found
         .into_iter()
         .find(|entry| shards.contains(&entry.conversation_sid.as_str()))
