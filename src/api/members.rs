@@ -449,7 +449,7 @@ impl MembersApi {
             member_id.0,
             &changes,
             acting_role(&grant),
-            &auth.principal().actor(),
+            &auth.principal().name_in(&state, id.0).await?,
         )
         .await?;
         if after != before {

@@ -194,6 +194,12 @@ async fn sms_reply(
                     request.name.as_str()
                 ))
             }
+            // Usability review B11: a name that is only too long is told so, with its length.
+            Err(_) if requested.trim().chars().count() > DisplayName::MAX_CHARS => Some(format!(
+                "That name is {} characters long; names are up to {}. Reply JOIN with a shorter one, like: JOIN Ana R.",
+                requested.trim().chars().count(),
+                DisplayName::MAX_CHARS
+            )),
             Err(_) => Some(format!(
                 "Reply JOIN followed by your name (up to {} characters), like: JOIN Ana R.",
                 DisplayName::MAX_CHARS

@@ -232,8 +232,9 @@ pub struct MemberChanges {
     pub status: Option<MemberStatus>,
 }
 
-/// Someone whose role here is `acting` (a platform admin acts as the owner) changes a member.
-/// The answer holds the member before and after (equal when nothing changed).
+/// Someone whose role here is `acting` (a platform admin acts as the owner) changes a member;
+/// `actor` is how captains know them (a member's display name), for the status they read later
+/// ("Paused by Olive"). The answer holds the member before and after (equal when nothing changed).
 pub async fn update(
     state: &AppState,
     neighborhood_id: Uuid,

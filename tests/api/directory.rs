@@ -410,10 +410,7 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
 
     assert_eq!(
         (paused["status"].as_str(), paused["status_reason"].as_str()),
-        (
-            Some("paused"),
-            Some(format!("Paused by phone:{OWNER}").as_str())
-        )
+        (Some("paused"), Some("Paused by Olive"))
     );
     member_when(&app, &id, &ana_id, "Ana to be taken out", |m| {
         m["sync"] == "done" && m["conversation_sid"].is_null()
@@ -435,10 +432,7 @@ async fn a_paused_member_is_out_of_the_group_text_until_resumed() {
             resumed["status"].as_str(),
             resumed["status_reason"].as_str()
         ),
-        (
-            Some("active"),
-            Some(format!("Resumed by phone:{OWNER}").as_str())
-        )
+        (Some("active"), Some("Resumed by Olive"))
     );
     member_when(&app, &id, &ana_id, "Ana to be back", |m| {
         m["sync"] == "done" && m["shard"] == 1

@@ -378,3 +378,38 @@ async fn group_texts_carry_the_senders_name() {
         "Ana R.: Join us at 7 for pizza"
     );
 }
+
+/// Usability review B11: a name that is only too long is answered with its length and the limit,
+/// not with the instructions for someone who forgot their name; nothing is filed.
+#[tokio::test]
+async fn a_name_too_long_by_text_is_answered_with_its_length_and_the_limit() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood_with_ana(&app, "506").await;
+    let stranger = "+15550008898";
+
+    app.text(
+        stranger,
+        &number,
+        "JOIN Christopher Alexander Montgomery-Worthington",
+    )
+    .await;
+
+    eventually(
+        Duration::from_secs(20),
+        "the answer about the name",
+        || async {
+            last_text(&app, stranger)
+                .await
+                .starts_with("That name is 44 characters long; names are up to 40.")
+        },
+    )
+    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
+    assert_eq!(requests["items"], json!([]), "{requests}");
+}
