@@ -114,7 +114,7 @@ export default async function captainModeration({ browser }) {
   await expect(captain.getByRole('alert'), "the API's message").toBeVisible();
   await announcement.fill('Street sweeping Tuesday: please move your cars.');
   await send.click();
-  await expect(captain.getByText(/^Announcement sent to the group \(about \$[0-9.]+\)\.$/)).toBeVisible();
+  await expect(captain.getByText(/^Announcement sent to the group \(about \$\d+\.\d\d\)\.$/)).toBeVisible();
   const signed = 'Ana: Street sweeping Tuesday: please move your cars.';
   await expect(inboxItems(inboxes, BEN).filter({ hasText: signed }), "the announcement on Ben's phone").toHaveCount(1);
   await expect(captain.getByRole('list', { name: 'Messages, newest first' }).getByRole('listitem').first(), 'the announcement in the history, live')

@@ -4,6 +4,7 @@
 import { api, errorText } from '../../api.js';
 import { h, field, when, showErrors, clearErrors, busy, toast, phoneText, uid } from '../../dom.js';
 import { coalesce } from '../../live.js';
+import { moneyText } from '../../money.js';
 
 const PAGE = 50;
 
@@ -87,7 +88,7 @@ function announcementForm(ctx, onScheduled) {
         } else if (answer?.held) {
           toast('The monthly budget is spent: the announcement waits until a captain raises it (Settings, Costs and budget).');
         } else {
-          toast(`Announcement sent to the group (about $${answer?.estimate?.cost ?? '0'}).`);
+          toast(`Announcement sent to the group (about ${moneyText(answer?.estimate?.cost ?? '0')}).`);
         }
       } catch (error) {
         showErrors(form, error);
