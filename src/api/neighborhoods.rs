@@ -371,13 +371,26 @@ impl NeighborhoodsApi {
             "mode": changes.mode,
             "join_policy": changes.join_policy,
             "quiet_hours": changes.quiet_hours.as_ref().map(|quiet| quiet.clone().map(StoredQuietHours::from)),
+            "join_questions": changes.join_questions.as_ref().map(|questions| {
+                questions.iter().map(|q| q.text.clone()).collect::<Vec<_>>()
+            }),
         });
         let budget_changed = changes.monthly_budget.is_some();
         if let Some(budget) = changes.monthly_budget {
             detail["monthly_budget"] = serde_json::json!(budget.map(|b| b.to_string()));
         }
         let quiet_hours_changed = changes.quiet_hours.is_some();
+        let before = state.store.get_neighborhood(id.0).await?;
         let neighborhood = provisioning::update_neighborhood(&state, id.0, changes).await?;
+        // Usability review B9: saving what is already there is not a change to audit.
+        let unchanged = before.is_some_and(|before| {
+            before
+                == Neighborhood {
+                    version: before.version,
+                    updated_at: before.updated_at,
+                    ..neighborhood.clone()
+                }
+        });
         if budget_changed {
             // A raised cap sends what it held; a lowered one may call for an alert.
             costs::budget_changed(&state, &neighborhood).await?;
@@ -388,16 +401,18 @@ impl NeighborhoodsApi {
             // Waiting announcements go out at a new time: tell the due index now.
             announcements::reschedule_neighborhood(&state, &neighborhood).await?;
         }
-        record(
-            &state,
-            auth.principal(),
-            request,
-            Some(id.0),
-            "neighborhood.update",
-            format!("neighborhood:{}", id.0),
-            detail,
-        )
-        .await;
+        if !unchanged {
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                "neighborhood.update",
+                format!("neighborhood:{}", id.0),
+                detail,
+            )
+            .await;
+        }
         Ok(NeighborhoodResponse::Ok(Json(to_out(&state, neighborhood))))
     }
 

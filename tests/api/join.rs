@@ -731,3 +731,38 @@ async fn an_unverified_request_expires() {
     assert_ne!(again["request_id"], stale["request_id"]);
     assert_eq!(again["state"], "pending_verification");
 }
+
+/// Usability review B9: the audit log says which join questions were saved, and saving the same
+/// settings again adds no entry.
+#[tokio::test]
+async fn saved_join_questions_are_audited_with_their_text_and_an_unchanged_save_is_not() {
+    let app = spawn_sandbox_app().await;
+    let (id, _, _) = neighborhood(&app).await;
+    let updates = || async {
+        let audit = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/audit?limit=200"),
+                200,
+            )
+            .await;
+        audit["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|entry| entry["action"] == "neighborhood.update")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let questions = json!({"join_questions": [{"id": "street", "text": "Which street do you live on?", "required": true}]});
+
+    set_policy(&app, &id, questions.clone()).await;
+    set_policy(&app, &id, questions).await;
+
+    let entries = updates().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0]["detail"]["join_questions"],
+        json!(["Which street do you live on?"])
+    );
+}

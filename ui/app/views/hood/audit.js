@@ -52,6 +52,7 @@ const KEYS = {
   cost: 'Cost so far ($)',
   estimate: 'Estimated cost ($)',
   captains_texted: 'Captains texted',
+  join_questions: 'Join questions',
 };
 
 /** Names for the ids an entry mentions; a failed lookup just leaves the ids showing. */
