@@ -10,6 +10,18 @@ use crate::sandbox::resources::{ConversationFields, new_sid, now};
 use crate::sandbox::{Emulator, MUTATIONS_PER_SECOND};
 
 /// Replaces a conversation, refusing changes to a closed one; closing releases its bindings.
+/// `KEYS`: unique names, conversations, their order. `ARGV`: the unique name (empty: none), the
+/// SID, the conversation's JSON, its sequence. 0 when the unique name is taken.
+static CREATE_CONVERSATION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[1] ~= '' and redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+return 1",
+    )
+});
+
 static UPDATE_CONVERSATION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -57,32 +69,28 @@ impl Emulator {
         fields: &ConversationFields,
     ) -> EmulatorResult<Value> {
         let sid = new_sid("CH");
-        if let Some(unique_name) = &fields.unique_name {
-            let claimed: bool = redis::cmd("HSETNX")
-                .arg(self.keys().conversation_by_unique_name())
-                .arg(unique_name)
-                .arg(&sid)
-                .query_async(&mut self.conn())
-                .await?;
-            if !claimed {
-                return Err(ErrorAnswer::new(
-                    409,
-                    50353,
-                    "Conversation with provided unique name already exists",
-                )
-                .into());
-            }
-        }
         let conversation = self.conversation(&sid, fields, now());
-        self.hset_json(&self.keys().conversations(), &sid, &conversation)
-            .await?;
         let sequence = self.next_sequence().await?;
-        redis::cmd("ZADD")
-            .arg(self.keys().conversation_order())
-            .arg(sequence)
+        // One step: a call cut short (the caller gave up, the process died) must never leave a
+        // unique name claimed by a Conversation that does not exist, which Twilio never does.
+        let created: i64 = CREATE_CONVERSATION
+            .key(self.keys().conversation_by_unique_name())
+            .key(self.keys().conversations())
+            .key(self.keys().conversation_order())
+            .arg(fields.unique_name.as_deref().unwrap_or(""))
             .arg(&sid)
-            .query_async::<()>(&mut self.conn())
+            .arg(conversation.to_string())
+            .arg(sequence)
+            .invoke_async(&mut self.conn())
             .await?;
+        if created == 0 {
+            return Err(ErrorAnswer::new(
+                409,
+                50353,
+                "Conversation with provided unique name already exists",
+            )
+            .into());
+        }
         Ok(conversation)
     }
 
