@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use neighborhood_text::jobs::backfill::{self, Pass, Report};
 use neighborhood_text::sandbox::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_MESSAGING_SERVICE_SID,
@@ -19,8 +18,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    OwnRedis, TestApp, Who, eventually, parse_redis_url, poll_until, redis_url, spawn_app_with,
-    test_settings, unique_prefix, wait_until_synced,
+    OwnRedis, TestApp, Who, add_members, eventually, parse_redis_url, poll_until, redis_url,
+    spawn_app_with, test_settings, unique_prefix, wait_until_synced,
 };
 
 const OWNER: &str = "+15550047700";
@@ -266,17 +265,7 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
         &phones[99..149],
         &phones[149..],
     ] {
-        stream::iter(wave.iter().enumerate())
-            .map(|(n, phone)| {
-                let (app, id) = (&app, &id);
-                async move {
-                    app.add_member_by_api(id, phone, &format!("Neighbor {}", n + synced))
-                        .await;
-                }
-            })
-            .buffer_unordered(8)
-            .collect::<Vec<()>>()
-            .await;
+        add_members(&app, &id, wave, synced).await;
         synced += wave.len();
         wait_until_synced(&app, &id, synced, Duration::from_secs(120)).await;
     }

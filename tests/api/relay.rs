@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, Who, eventually, participants_by_shard, poll_until, sandbox_settings,
+    TestApp, Who, add_members, eventually, participants_by_shard, poll_until, sandbox_settings,
     spawn_sandbox_app_with, wait_until_synced,
 };
 
@@ -182,18 +181,7 @@ async fn in_120_members_over_three_shards_a_text_reaches_each_other_member_once_
     // test wants shards of 50, 50 and 20.
     let mut synced = 1;
     for wave in [&phones[..49], &phones[49..99], &phones[99..]] {
-        stream::iter(wave.iter())
-            .map(|phone| {
-                let (app, id) = (&app, &id);
-                let n = phones.iter().position(|p| p == phone).unwrap_or_default();
-                async move {
-                    app.add_member_by_api(id, phone, &format!("Neighbor {}", n + 1))
-                        .await;
-                }
-            })
-            .buffer_unordered(8)
-            .collect::<Vec<()>>()
-            .await;
+        add_members(&app, &id, wave, synced).await;
         synced += wave.len();
         wait_until_synced(&app, &id, synced, Duration::from_secs(120)).await;
     }
@@ -380,17 +368,7 @@ async fn a_relay_whose_answer_is_lost_after_twilio_posted_it_reaches_each_member
     let app = spawn_app().await;
     let (id, number) = neighborhood(&app).await;
     let phones: Vec<String> = (1..=50).map(|n| format!("+1555004{n:04}")).collect();
-    stream::iter(phones.iter().enumerate())
-        .map(|(n, phone)| {
-            let (app, id) = (&app, &id);
-            async move {
-                app.add_member_by_api(id, phone, &format!("Neighbor {}", n + 1))
-                    .await;
-            }
-        })
-        .buffer_unordered(8)
-        .collect::<Vec<()>>()
-        .await;
+    add_members(&app, &id, &phones, 1).await;
     let members = wait_until_synced(&app, &id, 51, Duration::from_secs(120)).await;
     app.wait_for_outbox_drained(&id, Duration::from_secs(60))
         .await;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use wiremock::MockServer;
 
 use crate::helpers::{
-    TestApp, Who, eventually, json_of, sandbox_settings, spawn_app_with, spawn_sandbox_app,
-    spawn_sandbox_app_with, spawn_sandbox_instance, test_settings,
+    TestApp, Who, json_of, sandbox_settings, spawn_app_with, spawn_sandbox_app,
+    spawn_sandbox_app_with, spawn_sandbox_instance, test_settings, wait_until_synced,
 };
 use neighborhood_text::store::outbox::Effect;
 
@@ -22,21 +22,7 @@ async fn neighborhood(app: &TestApp) -> (String, String) {
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     // Settled: the owner is in the group and nothing is left in the outbox.
-    eventually(
-        Duration::from_secs(20),
-        "the owner to join the group",
-        || async {
-            let members = app
-                .get(
-                    &Who::Admin,
-                    &format!("/api/v1/neighborhoods/{id}/members"),
-                    200,
-                )
-                .await;
-            members["items"][0]["sync"] == "done"
-        },
-    )
-    .await;
+    wait_until_synced(app, &id, 1, Duration::from_secs(20)).await;
     app.wait_for_outbox_drained(&id, Duration::from_secs(20))
         .await;
     (id, created["slug"].as_str().expect("slug").to_owned())

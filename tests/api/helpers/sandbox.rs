@@ -270,6 +270,19 @@ pub async fn wait_until_synced(
     .await
 }
 
+/// Adds `phones` by the API, eight at a time, named "Neighbor {first}", "Neighbor {first + 1}", ...
+pub async fn add_members(app: &TestApp, id: &str, phones: &[String], first: usize) {
+    use futures::stream::{self, StreamExt};
+    stream::iter(phones.iter().enumerate())
+        .map(|(n, phone)| async move {
+            app.add_member_by_api(id, phone, &format!("Neighbor {}", first + n))
+                .await;
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
 /// Twilio's view: the SMS addresses in each Conversation of the neighborhood.
 pub async fn participants_by_shard(app: &TestApp, id: &str) -> Vec<(String, Vec<String>)> {
     let neighborhood = app
