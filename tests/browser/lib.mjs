@@ -2,7 +2,8 @@
 // tests/browser.rs. Playwright's core library drives the system's Chromium (never a browser
 // of Playwright's own); assertions wait with Playwright's auto-waiting, never with sleeps.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, errors } from 'playwright-core';
 
@@ -76,6 +77,29 @@ export async function screenshot(page, name) {
   const file = path.join(dir, `${name.replace(/[^a-z0-9_.-]+/gi, '-')}.png`);
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
+}
+
+// ---- accessibility ----
+
+/** The rules a view must pass: WCAG 2.0, 2.1 and 2.2 at levels A and AA. */
+const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+let axeSource = null;
+
+/**
+ * Runs axe-core (from npm, evaluated in the page through the DevTools protocol, which the app's
+ * Content-Security-Policy does not govern) on the page as it is now and fails with every
+ * violation found at WCAG 2.2 AA, naming `what` (the view and width) and the offending elements.
+ */
+export async function expectAccessible(page, what) {
+  axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async (tags) => {
+    const result = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}; ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', ')}`);
+  }, WCAG_AA);
+  if (violations.length) {
+    throw new AssertionError(`${what}: ${violations.length} accessibility violation(s) at WCAG 2.2 AA:\n  ${violations.join('\n  ')}`);
+  }
 }
 
 // ---- the API ----
