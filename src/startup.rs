@@ -20,6 +20,7 @@ use crate::api;
 use crate::api::error::render_framework_error;
 use crate::config::{EmulatorSettings, Settings, TwilioMode};
 use crate::limits;
+use crate::sandbox::phones::PhoneNames;
 use crate::sandbox::{self, Emulator, EmulatorConfig, WebhookTargets};
 use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
@@ -280,8 +281,8 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/docs", ui::docs(docs))
         .nest("/webhooks/twilio", webhooks::routes());
     if let Some(emulator) = &state.sandbox {
-        route =
-            with_sandbox_pages(route, emulator).nest("/sandbox/twilio", emulator.rest_endpoint());
+        route = with_sandbox_pages(route, emulator, member_names(&state))
+            .nest("/sandbox/twilio", emulator.rest_endpoint());
     }
     route
         .at("/join/:slug", ui::page("join.html"))
@@ -298,10 +299,23 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .data(state)
 }
 
-/// The simulated phones' page and its control API.
-fn with_sandbox_pages(route: Route, emulator: &Emulator) -> Route {
+/// The members' names for the simulated phones page, read from the app's store.
+fn member_names(state: &AppState) -> PhoneNames {
+    let store = state.store.clone();
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            crate::services::phone_names::member_names(&store)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    })
+}
+
+/// The simulated phones' page and its control API, which names each phone after its member.
+fn with_sandbox_pages(route: Route, emulator: &Emulator, names: PhoneNames) -> Route {
     route
-        .nest("/sandbox/api", emulator.control_routes())
+        .nest("/sandbox/api", emulator.control_routes(names))
         .at("/sandbox", ui::page("sandbox.html"))
         .at("/sandbox.js", ui::page("sandbox.js"))
         .at("/sandbox.css", ui::page("sandbox.css"))
@@ -457,7 +471,9 @@ impl EmulatorApp {
             messaging_service_sid = sandbox::DEFAULT_MESSAGING_SERVICE_SID,
             "Twilio emulator listening"
         );
-        let routes = with_sandbox_pages(Route::new(), &self.emulator)
+        // On its own the emulator serves no members, so no phone has a name.
+        let unnamed: PhoneNames = Arc::new(|| Box::pin(async { Ok(Default::default()) }));
+        let routes = with_sandbox_pages(Route::new(), &self.emulator, unnamed)
             .nest("/", self.emulator.rest_endpoint())
             .around(telemetry::observe)
             .catch_all_error(render_framework_error);

@@ -168,6 +168,14 @@ async fn a_captain_schedules_announcements_around_quiet_hours() {
     run_journey("captain_announcements").await;
 }
 
+/// A captain moves through every view by the phone's bottom bar and a laptop's row of tabs, with
+/// focus on each new page's heading; every view passes axe-core at WCAG 2.2 AA at both widths, and
+/// the simulated phones page loads once, names members' phones and finds one by name or digits.
+#[tokio::test]
+async fn a_captain_finds_every_view_on_a_phone_and_a_laptop_and_each_passes_axe() {
+    run_journey("captain_navigation").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

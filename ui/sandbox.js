@@ -15,6 +15,8 @@ const phonesEmpty = $('phones-empty');
 const loadError = $('load-error');
 const connEl = $('conn');
 const announcer = $('announcer');
+const findInput = $('find');
+const findCount = $('find-count');
 
 const PHONE_KEY = 'neighborhood-text.sandbox.phone';
 const TO_KEY = 'neighborhood-text.sandbox.to';
@@ -28,7 +30,7 @@ const OUTCOMES = {
 const KEYWORD = /^\s*(stop|stopall|unsubscribe|cancel|end|quit|optout|revoke|start|yes|unstop|optin)\s*$/i;
 
 const numberNames = new Map(); // phone_number -> friendly_name
-const cards = new Map(); // phone -> { list, badge, empty, keys, items }
+const cards = new Map(); // phone -> { article, title, list, badge, empty, keys, items, name, latest }
 let numbersKnown = false;
 let busy = false;
 
@@ -168,6 +170,8 @@ function ensureCard(phone) {
   const badge = el('span', 'badge', 'opted out');
   badge.hidden = true;
   head.append(h, badge);
+  const number = el('p', 'card-number', phone);
+  number.hidden = true;
 
   const list = el('ol', 'inbox');
   list.tabIndex = 0; // scrollable region must be reachable by keyboard
@@ -186,12 +190,62 @@ function ensureCard(phone) {
     bodyInput.focus();
   });
 
-  article.append(head, list, empty, btn);
-  phonesEl.append(article);
+  article.append(head, number, list, empty, btn);
+  phonesEl.prepend(article);
   phonesEmpty.hidden = true;
-  card = { list, badge, empty, keys: [], items: new Map() };
+  card = { phone, article, title: h, number, list, badge, empty, keys: [], items: new Map(), name: '', latest: '' };
   cards.set(phone, card);
+  showIfFound(card);
+  countFound();
   return card;
+}
+
+/** Names the card after the member(s) the phone belongs to, with the number beneath. */
+function nameCard(card, name) {
+  if (!name || name === card.name) return;
+  card.name = name;
+  card.title.textContent = name;
+  card.number.hidden = false;
+  card.list.setAttribute('aria-label', `Texts received by ${name} (${card.phone})`);
+  showIfFound(card);
+}
+
+// ---- Finding a phone among hundreds ----
+
+/** Lower case without accents: "Núñez" and "nunez" match. */
+const fold = (text) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+
+function found(card, query) {
+  if (!query) return true;
+  const digits = query.replace(/\D/g, '');
+  if (digits.length >= 3 && card.phone.replace(/\D/g, '').includes(digits)) return true;
+  return fold(card.name).includes(fold(query));
+}
+
+function showIfFound(card) {
+  card.article.hidden = !found(card, findInput.value.trim());
+}
+
+function countFound() {
+  const query = findInput.value.trim();
+  if (!query) {
+    findCount.textContent = cards.size ? `${cards.size} phone${cards.size === 1 ? '' : 's'}, the most recent first.` : '';
+    return;
+  }
+  const shown = [...cards.values()].filter((card) => !card.article.hidden).length;
+  findCount.textContent = `${shown} of ${cards.size} phones match.`;
+}
+
+findInput.addEventListener('input', () => {
+  for (const card of cards.values()) showIfFound(card);
+  countFound();
+});
+
+/** The phone that just got a text moves to the top: the one being watched is usually there. */
+function bringToTop(card, when) {
+  if (when && when <= card.latest) return;
+  if (when) card.latest = when;
+  if (phonesEl.firstElementChild !== card.article) phonesEl.prepend(card.article);
 }
 
 function appendMessage(card, m, key) {
@@ -229,14 +283,23 @@ function applyInbox(card, inbox) {
   if (added) refreshCard(card);
 }
 
+const latestIn = (inbox) => inbox.reduce((latest, m) => (m?.date_created > latest ? m.date_created : latest), '');
+
 function applyState(state) {
   applyNumbers(Array.isArray(state.numbers) ? state.numbers : []);
-  for (const p of Array.isArray(state.phones) ? state.phones : []) {
-    if (!p || typeof p.phone !== 'string') continue;
+  const phones = (Array.isArray(state.phones) ? state.phones : [])
+    .filter((p) => p && typeof p.phone === 'string')
+    .map((p) => ({ ...p, inbox: Array.isArray(p.inbox) ? p.inbox : [] }));
+  // Oldest activity first, each moved to the top: the most recent ends up first.
+  phones.sort((a, b) => latestIn(a.inbox).localeCompare(latestIn(b.inbox)));
+  for (const p of phones) {
     const card = ensureCard(p.phone);
     card.badge.hidden = !p.opted_out;
-    applyInbox(card, Array.isArray(p.inbox) ? p.inbox : []);
+    if (typeof p.name === 'string') nameCard(card, p.name);
+    applyInbox(card, p.inbox);
+    bringToTop(card, latestIn(p.inbox));
   }
+  countFound();
 }
 
 function announce(text) {
@@ -257,6 +320,7 @@ function applyDelivered(ev, live) {
   }
   appendMessage(card, m, key);
   refreshCard(card);
+  bringToTop(card, m.date_created);
   if (live) {
     const sender = numberNames.get(m.from) || m.from || 'unknown sender';
     announce(`New text to ${ev.phone} from ${sender}: ${m.body ?? ''}`);
@@ -268,6 +332,7 @@ function applyDelivered(ev, live) {
 let loading = null;
 let reloadAgain = false;
 let liveDuringLoad = null; // delivered events seen while a state fetch is in flight
+let stateLoaded = false;
 
 function loadState() {
   if (loading) {
@@ -280,6 +345,7 @@ function loadState() {
       liveDuringLoad = [];
       try {
         applyState(await api('/sandbox/api/state'));
+        stateLoaded = true;
         // Events that raced the fetch may be missing from its answer.
         for (const ev of liveDuringLoad) applyDelivered(ev, false);
         loadError.replaceChildren();
@@ -330,9 +396,13 @@ function connect() {
   const source = new EventSource('/sandbox/api/events');
   source.addEventListener('open', () => {
     setConn('live', 'Live');
-    loadState(); // catch up on anything missed while disconnected
+    // The first load, and after a reconnection a catch-up on anything missed: loading only once
+    // the feed is open means nothing falls between the two, with one fetch of the state.
+    loadState();
   });
   source.addEventListener('error', () => {
+    // The phones show even when the live feed cannot open.
+    if (!stateLoaded) loadState();
     if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (e.g. a non-stream answer): retry ourselves.
       setConn('off', 'Disconnected, retrying…');
@@ -419,5 +489,5 @@ for (const f of [fromInput, toSelect, bodyInput]) {
 toSelect.addEventListener('change', () => store.set(TO_KEY, toSelect.value));
 
 fromInput.value = store.get(PHONE_KEY);
-loadState();
+if (typeof EventSource === 'undefined') loadState();
 connect();

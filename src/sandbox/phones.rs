@@ -1,6 +1,7 @@
 //! The simulated phones: a small JSON control API and a live feed, behind the `/sandbox` page.
 //!
-//! - `GET  /state`: the emulated account's numbers and every phone with its inbox;
+//! - `GET  /state`: the emulated account's numbers and every phone with its inbox and, where the
+//!   app knows it, the name its member goes by (`name`);
 //! - `POST /phones/{phone}/messages` `{"to", "body"}`: text one of our numbers as that phone;
 //! - `GET  /events`: Server-Sent Events of deliveries and sends, fed by Redis pub/sub so a page
 //!   connected to one instance sees what another handled;
@@ -10,9 +11,12 @@
 //!   /v1/Conversations/{sid}/Messages": 2, ...}, "total": 2}`; every authenticated call counts,
 //!   faulted ones too; `DELETE /requests` resets them and answers what it cleared.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use poem::http::StatusCode;
 use poem::web::sse::{Event, SSE};
 use poem::web::{Data, Json, Path};
@@ -29,9 +33,14 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Longest text a phone may send (Twilio accepts 1,600 characters outbound; inbound is larger).
 const MAX_BODY_CHARS: usize = 1600;
 
+/// The app's answer to "whose phone is this": phone (E.164) -> name. Twilio knows no names, so
+/// the emulator asks the app, which passes this in; a failed lookup leaves the phones unnamed.
+pub type PhoneNames =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<HashMap<String, String>, String>> + Send + Sync>;
+
 impl Emulator {
     /// The control API, to nest at `/sandbox/api`.
-    pub fn control_routes(&self) -> impl poem::Endpoint + 'static {
+    pub fn control_routes(&self, names: PhoneNames) -> impl poem::Endpoint + 'static {
         Route::new()
             .at("/state", get(state))
             .at("/phones/:phone/messages", post(send_text))
@@ -39,6 +48,7 @@ impl Emulator {
             .at("/faults", get(read_faults).put(write_faults))
             .at("/requests", get(read_requests).delete(reset_requests))
             .data(self.clone())
+            .data(names)
     }
 }
 
@@ -85,7 +95,11 @@ fn failure(error: EmulatorError) -> Response {
 }
 
 #[handler]
-async fn state(emulator: Data<&Emulator>) -> Response {
+async fn state(emulator: Data<&Emulator>, names: Data<&PhoneNames>) -> Response {
+    let names = names.0().await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "sandbox: the members' names could not be read");
+        HashMap::new()
+    });
     let result: Result<Value, EmulatorError> = async {
         let mut numbers = Vec::new();
         let mut offset = 0;
@@ -108,7 +122,11 @@ async fn state(emulator: Data<&Emulator>) -> Response {
         for phone in emulator.phones().await? {
             let inbox = emulator.inbox(&phone).await?;
             let opted_out = emulator.is_opted_out(super::DEFAULT_MESSAGING_SERVICE_SID, &phone).await?;
-            phones.push(json!({"phone": phone, "opted_out": opted_out, "inbox": inbox}));
+            let mut entry = json!({"phone": phone, "opted_out": opted_out, "inbox": inbox});
+            if let Some(name) = names.get(&phone) {
+                entry["name"] = json!(name);
+            }
+            phones.push(entry);
         }
         Ok(json!({"account_sid": emulator.account_sid(), "numbers": numbers, "phones": phones}))
     }

@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod joining;
 pub mod members;
 pub mod neighborhoods;
+pub mod phone_names;
 pub mod provisioning;
 pub mod relay;
 pub mod sending;

@@ -13,7 +13,7 @@ use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{
     SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, Who, eventually,
-    json_of, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
+    json_of, poll_until, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
 };
 
 /// Matches requests whose `X-Twilio-Signature` is right for `base` + path and the form body,
@@ -1124,4 +1124,43 @@ async fn sandbox_data_lives_under_its_own_prefix() {
     let keys = app.stored_keys().await;
     assert!(!keys.is_empty());
     assert!(keys.iter().all(|key| key.starts_with(&own)), "{keys:#?}");
+}
+
+#[tokio::test]
+async fn the_simulated_phones_state_names_each_phone_after_its_member() {
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Named Phones", "area_code": "415", "owner_phone": "+14155550170", "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    app.add_member_by_api(id, "+14155552042", "Ana Núñez").await;
+    let stranger = "+14155559999";
+    app.text(
+        stranger,
+        created["phone_number"].as_str().expect("number"),
+        "hello?",
+    )
+    .await;
+    let state = poll_until(
+        Duration::from_secs(20),
+        "the member's phone to appear",
+        || async {
+            let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
+            let phones = state["phones"].as_array().cloned().unwrap_or_default();
+            phones
+                .iter()
+                .any(|entry| entry["phone"] == "+14155552042")
+                .then_some(phones)
+        },
+    )
+    .await;
+    let name_of = |phone: &str| {
+        state
+            .iter()
+            .find(|entry| entry["phone"] == phone)
+            .map(|entry| entry["name"].clone())
+    };
+    assert_eq!(name_of("+14155552042"), Some(json!("Ana Núñez")));
+    // A phone no member has is listed without a name.
+    assert_eq!(name_of(stranger), Some(Value::Null));
 }

@@ -102,6 +102,23 @@ export async function expectAccessible(page, what) {
   }
 }
 
+// ---- the admin app ----
+
+/**
+ * Opens a neighborhood tab by its label ('Members', 'Settings', /^Join requests/): on a phone the
+ * later tabs sit behind the bottom bar's "More" button, which is pressed first when needed.
+ */
+/** The phone's "More" button: "More", or the open tab's name when it is one of those behind it. */
+export const MORE = /^More$|\(more pages\)$/;
+
+export async function openTab(page, name) {
+  const nav = page.getByRole('navigation', { name: 'Neighborhood' });
+  await nav.waitFor();
+  const link = nav.getByRole('link', { name });
+  if (!(await link.isVisible())) await nav.getByRole('button', { name: MORE }).click();
+  await link.click();
+}
+
 // ---- the API ----
 
 /**
@@ -159,9 +176,15 @@ export function sandboxTab(context) {
   return sandboxTabs.get(context);
 }
 
-/** The texts received by `phone` on the /sandbox page, oldest first (a Locator of <li>). */
+/**
+ * The texts received by `phone` on the /sandbox page, oldest first (a Locator of <li>). The list
+ * is named "Texts received by +1…", or "Texts received by Ana (+1…)" once the phone's member is
+ * known.
+ */
 export function inboxItems(tab, phone) {
-  return tab.getByRole('list', { name: `Texts received by ${phone}`, exact: true }).getByRole('listitem');
+  const number = phone.replace(/[+]/g, '\\+');
+  const name = new RegExp(`^Texts received by (${number}|.+ \\(${number}\\))$`);
+  return tab.getByRole('list', { name }).getByRole('listitem');
 }
 
 // Matched on the message's own text: the sender and time before it would spoil a \b.

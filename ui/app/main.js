@@ -96,6 +96,7 @@ async function route() {
       return;
     }
     cleanup = done;
+    focusHeading(container);
   } catch (error) {
     if (ticket !== rendering) return;
     main.replaceChildren(
@@ -104,6 +105,19 @@ async function route() {
       h('p', {}, h('a', { href: '#/' }, 'Back to your neighborhoods')),
     );
   }
+}
+
+/**
+ * After a view change, focus lands on the view's heading (the open tab's, inside a
+ * neighborhood), so a screen reader announces the new page and the next Tab starts there; a view
+ * that already put focus somewhere of its own (the sign-in form's phone field) keeps it.
+ */
+function focusHeading(container) {
+  if (container.contains(document.activeElement)) return;
+  const heading = container.querySelector('#tab-heading') ?? container.querySelector('h1, h2');
+  if (!heading) return;
+  heading.setAttribute('tabindex', '-1');
+  heading.focus({ preventScroll: false });
 }
 
 async function start() {

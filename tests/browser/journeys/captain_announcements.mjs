@@ -4,7 +4,7 @@
 // on "Send now", its button saying so) and cancels it.
 
 import {
-  PHONE, api, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
+  PHONE, api, openTab, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
 } from '../lib.mjs';
 
 const BEN = '+15550410002';
@@ -37,7 +37,7 @@ export default async function captainAnnouncements({ browser }) {
   await captain.getByRole('link', { name: 'Maple Court' }).click();
 
   // ---- quiet hours around now, in the browser's own zone ----
-  await captain.getByRole('link', { name: 'Settings' }).click();
+  await openTab(captain, 'Settings');
   const quiet = captain.locator('#quiet');
   await quiet.getByRole('checkbox', { name: 'Hold announcements during quiet hours' }).check();
   const zone = quiet.getByRole('combobox', { name: 'Time zone' });
@@ -49,7 +49,7 @@ export default async function captainAnnouncements({ browser }) {
   await screenshot(captain, 'quiet-hours-360');
 
   // ---- posted during quiet hours: held, and listed as scheduled ----
-  await captain.getByRole('link', { name: 'Messages' }).click();
+  await openTab(captain, 'Messages');
   await captain.getByRole('textbox', { name: 'Announcement to everyone' }).fill('Book swap Saturday');
   await captain.getByRole('button', { name: 'Send to everyone' }).click();
   await expect(captain.getByText(/^Quiet hours: it goes out/), 'the answer says it waits').toBeVisible();

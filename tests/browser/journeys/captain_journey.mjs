@@ -5,7 +5,7 @@
 // in the captain's Messages view (first instance) and on the other members' simulated phones.
 
 import {
-  DESKTOP, PHONE, api, expect, health, inboxItems, latestCode, newPage, poll, sandboxTab, screenshot,
+  DESKTOP, PHONE, api, openTab, expect, health, inboxItems, latestCode, newPage, poll, sandboxTab, screenshot,
 } from '../lib.mjs';
 
 const NEIGHBOR = '+15550300002';
@@ -66,7 +66,7 @@ export default async function captainJourney({ browser, base2 }) {
   await expect(neighbor.getByText('A captain will review your request.'), 'what happens next').toBeVisible();
 
   // ---- the captain approves with one tap; the waiting count is in the tab title ----
-  await captain.getByRole('link', { name: /^Join requests/ }).click();
+  await openTab(captain, /^Join requests/);
   const request = captain.getByRole('listitem').filter({ hasText: 'Ben Brown' });
   await expect(request, 'the request, live').toContainText('12 Elm Street');
   await expect(request, 'how they asked').toContainText('Asked on the join page');
@@ -78,12 +78,12 @@ export default async function captainJourney({ browser, base2 }) {
   await poll(async () => !(await captain.title()).startsWith('('), { message: () => 'the tab title without a waiting count' });
 
   // The member list catches up live as Twilio adds Ben (no reload).
-  await captain.getByRole('link', { name: 'Members' }).click();
+  await openTab(captain, 'Members');
   const ben = captain.getByRole('listitem').filter({ has: captain.getByRole('heading', { name: 'Ben Brown' }) });
   await expect(ben.getByText('Synced'), 'Ben in the group text').toBeVisible();
   await expect(ben, 'phones are shown to captains').toContainText('+1 555 030 0002');
   await screenshot(captain, 'members-360');
-  await captain.getByRole('link', { name: 'Messages' }).click();
+  await openTab(captain, 'Messages');
   await expect(captain.getByText('No messages yet.')).toBeVisible();
 
   // ---- the neighbor texts the group from the simulated phones page of the second instance ----

@@ -5,7 +5,7 @@
 // not the group) and posts an announcement that reaches the remaining members.
 
 import {
-  PHONE, api, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
+  PHONE, api, openTab, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
 } from '../lib.mjs';
 
 const BEN = '+15550400002';
@@ -84,7 +84,7 @@ export default async function captainModeration({ browser }) {
   expect(requests.body.items.length, 'no new request from Eve').toBe(0);
 
   // ---- remove, with a notice only Cara gets ----
-  await captain.getByRole('link', { name: 'Members' }).click();
+  await openTab(captain, 'Members');
   const cara = captain.getByRole('listitem').filter({ has: captain.getByRole('heading', { name: 'Cara' }) });
   await expect(cara.getByText('Synced'), 'Cara in the group text').toBeVisible();
   await cara.getByText('Manage Cara').click();
@@ -97,7 +97,7 @@ export default async function captainModeration({ browser }) {
   await expect(inboxItems(inboxes, CARA).filter({ hasText: 'We are closing your spot' }), "Cara's notice").toHaveCount(1);
 
   // ---- announcements only: a member's text goes to the captains, not the group ----
-  await captain.getByRole('link', { name: 'Settings' }).click();
+  await openTab(captain, 'Settings');
   await captain.getByRole('radio', { name: 'Announcements only' }).check();
   await captain.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(captain.getByText('announcements only'), 'the header says so').toBeVisible();
@@ -106,7 +106,7 @@ export default async function captainModeration({ browser }) {
   await expect(inboxItems(inboxes, captainPhone).filter({ hasText: 'Ben (to the captains): Can I sell my bike here?' }), 'forwarded to the captain').toHaveCount(1);
 
   // ---- an announcement: refused while empty, then sent to the remaining members ----
-  await captain.getByRole('link', { name: 'Messages' }).click();
+  await openTab(captain, 'Messages');
   const send = captain.getByRole('button', { name: 'Send to everyone' });
   const announcement = captain.getByRole('textbox', { name: 'Announcement to everyone' });
   await send.click();
@@ -123,7 +123,7 @@ export default async function captainModeration({ browser }) {
   await screenshot(captain, 'announcement-360');
 
   // ---- import from a spreadsheet: a check first, then the real run ----
-  await captain.getByRole('link', { name: 'Import & export' }).click();
+  await openTab(captain, 'Import & export');
   await captain.getByLabel('CSV file').setInputFiles({
     name: 'neighbors.csv', mimeType: 'text/csv', buffer: Buffer.from('Name,Phone\nGus,+15550400009\nNo Phone,\n'),
   });
@@ -138,7 +138,7 @@ export default async function captainModeration({ browser }) {
   await expect(captain.getByRole('link', { name: 'CSV' }).first(), 'the member export').toHaveAttribute('href', `/api/v1/neighborhoods/${id}/export/members?format=csv`);
 
   // ---- archive with a farewell, then delete: the typed name guards both ----
-  await captain.getByRole('link', { name: 'Settings' }).click();
+  await openTab(captain, 'Settings');
   await captain.getByRole('textbox', { name: 'Farewell text (optional)' }).fill('Oak Lane signs off. Thank you!');
   await captain.getByRole('textbox', { name: 'Type “Oak Lane” to confirm' }).fill('Oak Lane');
   await captain.getByRole('button', { name: 'Archive neighborhood' }).click();

@@ -22,10 +22,16 @@ function knownZones() {
   }
 }
 
+/** "21:00" as the browser shows it in a time input ("9:00 PM" in the US), so both read alike. */
+function clockText(hhmm) {
+  const [hours, minutes] = hhmm.split(':').map(Number);
+  return new Date(2000, 0, 1, hours, minutes).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+}
+
 function describe(quiet) {
   if (!quiet) return 'No quiet hours: announcements go out when they are due, day or night.';
   const now = quiet.now ? ' It is quiet hours now.' : '';
-  return `Announcements wait from ${quiet.start} until ${quiet.end} (${quiet.time_zone}), unless marked urgent.${now}`;
+  return `Announcements wait from ${clockText(quiet.start)} until ${clockText(quiet.end)} (${quiet.time_zone}), unless marked urgent.${now}`;
 }
 
 export function quietHoursSection(ctx) {
@@ -34,7 +40,7 @@ export function quietHoursSection(ctx) {
     value: Boolean(current), hint: 'Scheduled and new announcements wait for the end of quiet hours; urgent ones go at once.' });
   const start = field({ label: 'Quiet from', name: 'quiet_hours.start', type: 'time', value: current?.start ?? '21:00', required: true });
   const end = field({ label: 'Until', name: 'quiet_hours.end', type: 'time', value: current?.end ?? '08:00', required: true,
-    hint: 'May cross midnight, like 22:00 until 07:00.' });
+    hint: `May cross midnight, like ${clockText('22:00')} until ${clockText('07:00')}.` });
   const zonesId = uid('zones');
   const zone = field({ label: 'Time zone', name: 'quiet_hours.time_zone', value: current?.time_zone ?? browserZone(), required: true,
     hint: 'A name like America/Los_Angeles; daylight saving time is followed.',
