@@ -106,6 +106,18 @@ enum QrResponse {
 
 const MAX_INVITES: usize = 100;
 
+/// "Olive invited you to Oak Hollow's neighborhood group text. Join at …": named after the
+/// captain who sent it when they are a member, as a neighbor would say it.
+fn invite_text(inviter: Option<&str>, neighborhood: &str, link: &str, code: &str) -> String {
+    let opening = match inviter {
+        Some(name) => format!("{name} invited you to"),
+        None => "You're invited to".to_owned(),
+    };
+    format!(
+        "{opening} {neighborhood}'s neighborhood group text. Join at {link}?invite={code} or reply JOIN and your name."
+    )
+}
+
 fn join_url(state: &AppState, neighborhood: &Neighborhood) -> String {
     state.public_url(&format!("join/{}", neighborhood.slug.as_str()))
 }
@@ -146,6 +158,8 @@ impl InvitesApi {
         errors.finish()?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let link = join_url(&state, &neighborhood);
+        // An invite from someone the neighbor knows reads as one, not as spam.
+        let inviter = auth.principal().member_name_in(&state, id.0).await?;
         let (mut invited, mut skipped, mut effects) = (Vec::new(), Vec::new(), Vec::new());
         for phone in phones {
             let skip = |reason: &str| SkippedInvite {
@@ -180,10 +194,7 @@ impl InvitesApi {
             }
             let code = format!("{:08x}", rand::rng().random::<u32>());
             state.store.store_invite(id.0, &code, &phone).await?;
-            let body = format!(
-                "You're invited to {}'s neighborhood group text. Join at {link}?invite={code} or reply JOIN and your name.",
-                neighborhood.name.as_str()
-            );
+            let body = invite_text(inviter.as_deref(), neighborhood.name.as_str(), &link, &code);
             effects.push(Effect::SendSms {
                 to: phone.as_str().to_owned(),
                 body,

@@ -52,20 +52,33 @@ impl Principal {
         state: &AppState,
         neighborhood_id: Uuid,
     ) -> Result<String, StoreError> {
+        if let Some(name) = self.member_name_in(state, neighborhood_id).await? {
+            return Ok(name);
+        }
         Ok(match self {
             Self::Session {
-                session,
-                platform_admin,
-            } => match state
+                platform_admin: true,
+                ..
+            } => "a platform admin".to_owned(),
+            Self::Session { session, .. } => format!("phone {}", session.phone),
+            Self::Token { token } => format!("the API token \"{}\"", token.name),
+        })
+    }
+
+    /// The display name of the member this principal is in a neighborhood, if it is one: how a
+    /// neighbor knows them ("Olive invited you").
+    pub async fn member_name_in(
+        &self,
+        state: &AppState,
+        neighborhood_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(match self {
+            Self::Session { session, .. } => state
                 .store
                 .member_by_phone(neighborhood_id, &session.phone)
                 .await?
-            {
-                Some(member) => member.display_name.as_str().to_owned(),
-                None if *platform_admin => "a platform admin".to_owned(),
-                None => format!("phone {}", session.phone),
-            },
-            Self::Token { token } => format!("the API token \"{}\"", token.name),
+                .map(|member| member.display_name.as_str().to_owned()),
+            Self::Token { .. } => None,
         })
     }
 

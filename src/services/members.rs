@@ -254,13 +254,31 @@ pub async fn update(
             return Err(MemberError::NameTaken);
         }
     }
+    // Only a promotion needs the neighborhood's name, for the text that tells them.
+    let neighborhood_name = match changes.role {
+        Some(role) if role.can_sign_in() => state
+            .store
+            .get_neighborhood(neighborhood_id)
+            .await?
+            .map(|neighborhood| neighborhood.name.as_str().to_owned()),
+        _ => None,
+    };
+    let sign_in_url = state.public_url("");
     let updated = state
         .store
         .update_member(neighborhood_id, member_id, |member| {
+            let mut effects = Vec::new();
             if let Some(role) = changes.role.filter(|role| *role != member.role) {
                 may_change_role(acting >= Role::Captain, member.role, role)
                     .map_err(MemberError::Forbidden)?;
+                let promoted = role > member.role && role.can_sign_in();
                 member.role = role;
+                if let (true, Some(name)) = (promoted, &neighborhood_name) {
+                    effects.push(Effect::SendSms {
+                        to: member.phone.as_str().to_owned(),
+                        body: promotion_text(actor, role, name, &sign_in_url),
+                    });
+                }
             }
             let pausing = changes.status.is_some_and(|status| status != member.status);
             let muting = changes.muted.is_some_and(|muted| muted != member.muted);
@@ -276,13 +294,25 @@ pub async fn update(
             if let Some(muted) = changes.muted {
                 member.muted = muted;
             }
-            match changes.status.filter(|status| *status != member.status) {
-                Some(status) => pause_or_resume(member, status, actor),
-                None => Ok(Vec::new()),
+            if let Some(status) = changes.status.filter(|status| *status != member.status) {
+                effects.extend(pause_or_resume(member, status, actor)?);
             }
+            Ok(effects)
         })
         .await?;
     Ok(updated)
+}
+
+/// The text a newly made captain or moderator gets: who made them one, and where to sign in
+/// (with this phone: the code comes by text).
+fn promotion_text(actor: &str, role: Role, neighborhood: &str, sign_in_url: &str) -> String {
+    let (what, to_do) = match role {
+        Role::Moderator => ("a moderator", "see join requests and members"),
+        _ => ("a captain", "approve neighbors and post announcements"),
+    };
+    format!(
+        "{actor} made you {what} of {neighborhood}. Sign in at {sign_in_url} with this phone to {to_do}."
+    )
 }
 
 fn pause_or_resume(

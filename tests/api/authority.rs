@@ -595,3 +595,54 @@ async fn a_revocation_is_not_undone_by_a_last_use_written_from_an_older_read() {
         401
     );
 }
+
+/// A neighbor made a captain or a moderator learns it by text, from whom, and where to sign in; a
+/// demotion, or a promotion that changes nothing, sends nothing.
+#[tokio::test]
+async fn a_new_captain_gets_a_text_with_who_made_them_one_and_the_sign_in_link() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "415").await;
+    let olive = Who::session(&app, OWNER).await;
+    let cara = app.add_member_by_api(&id, CARA, "Cara").await;
+    let ben = app.add_member_by_api(&id, BEN, "Ben").await;
+    let promote = |member_id: String, role: &'static str| {
+        let (app, id, olive) = (&app, &id, &olive);
+        async move {
+            app.patch(
+                olive,
+                &format!("/api/v1/neighborhoods/{id}/members/{member_id}"),
+                &json!({"role": role}),
+                200,
+            )
+            .await
+        }
+    };
+    promote(cara.clone(), "captain").await;
+    promote(ben.clone(), "moderator").await;
+    let sign_in = app.state.settings.public_url.as_str().to_owned();
+    let to_cara = app.wait_for_text(CARA, "made you").await;
+    assert_eq!(
+        to_cara,
+        format!(
+            "Olive made you a captain of Authority Street 415. Sign in at {sign_in} with this phone to approve neighbors and post announcements."
+        )
+    );
+    let to_ben = app.wait_for_text(BEN, "made you").await;
+    assert!(
+        to_ben.starts_with("Olive made you a moderator of Authority Street 415."),
+        "{to_ben}"
+    );
+    // Back to member, then captain again: one more text, for the promotion only.
+    promote(cara.clone(), "member").await;
+    promote(cara.clone(), "captain").await;
+    promote(cara, "captain").await;
+    eventually(WAIT, "the second promotion's text", || async {
+        app.inbox(CARA)
+            .await
+            .iter()
+            .filter(|(_, body, _)| body.contains("made you"))
+            .count()
+            == 2
+    })
+    .await;
+}

@@ -167,3 +167,26 @@ async fn invites_stop_at_the_daily_limit_of_the_neighborhood() {
         .expect("Retry-After");
     assert!(retry_after >= 1);
 }
+
+#[tokio::test]
+async fn an_invite_names_the_captain_who_sent_it() {
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Named Invites", "area_code": "602", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let owner = Who::session(&app, OWNER).await;
+    let invitee = "+15550009902";
+    app.post(
+        &owner,
+        &format!("/api/v1/neighborhoods/{id}/invites"),
+        &json!({"phones": [invitee]}),
+        202,
+    )
+    .await;
+    let text = app.wait_for_text(invitee, "invited you").await;
+    assert!(
+        text.starts_with("Olive invited you to Named Invites's neighborhood group text. Join at "),
+        "{text}"
+    );
+}

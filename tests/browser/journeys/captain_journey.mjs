@@ -115,7 +115,7 @@ export default async function captainJourney({ browser, base2 }) {
   await desk.goto('/');
   await expect(desk.getByRole('heading', { name: 'Elm Street' })).toBeVisible();
   await expect(desk.getByText('3 members'), 'the member count on the home page').toBeVisible();
-  await expect(desk.getByText('3 of 50 SMS places in 1 group'), 'the SMS places').toBeVisible();
+  await expect(desk.getByText('3 phones on the group text', { exact: true }), 'the phones on the group text, in plain words').toBeVisible();
   await screenshot(desk, 'home-1280');
   const loaded = {
     members: () => desk.getByRole('heading', { name: 'Ben Brown' }),

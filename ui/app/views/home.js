@@ -15,10 +15,14 @@ export function textsTodayText(today) {
   return `${today.sent} of ${today.cap} one-to-one texts today`;
 }
 
-/** "73 of 100 SMS places in 2 groups" */
+/**
+ * "3 phones on the group text", and past Twilio's 50 a thread: "73 phones on the group text,
+ * carried in 2 linked threads (50 each at most)". Captains need not know more: it grows by itself.
+ */
 export function placesText(summary) {
-  const groups = summary.groups === 1 ? '1 group' : `${summary.groups} groups`;
-  return `${summary.sms_places_used} of ${summary.sms_places} SMS places in ${groups}`;
+  const phones = plural(summary.sms_places_used, 'phone', 'phones');
+  if (summary.groups <= 1) return `${phones} on the group text`;
+  return `${phones} on the group text, carried in ${summary.groups} linked threads (50 each at most)`;
 }
 
 function plural(count, one, many) {
@@ -40,7 +44,7 @@ async function neighborhoodCard(neighborhood) {
       h('dt', {}, 'Waiting'), h('dd', {}, summary.pending_requests
         ? h('a', { href: `#/n/${neighborhood.id}/requests` }, plural(summary.pending_requests, 'join request', 'join requests'))
         : 'No join requests'),
-      h('dt', {}, 'Texting'), h('dd', {}, placesText(summary)),
+      h('dt', {}, 'Group text'), h('dd', {}, placesText(summary)),
       h('dt', {}, 'Today'), h('dd', {}, summary.texts_today.paused || summary.texts_today.deployment_paused
         ? h('span', { class: 'badge warn' }, textsTodayText(summary.texts_today))
         : textsTodayText(summary.texts_today)),
