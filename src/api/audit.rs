@@ -14,6 +14,7 @@ use super::error::{ApiError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::auth::principal::Principal;
+use crate::services::audit_log::{self, AuditFilter, AuditPage as AuditLogPage};
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
 
@@ -44,7 +45,9 @@ pub struct AuditEntryOut {
 pub struct AuditPage {
     /// Newest first.
     pub items: Vec<AuditEntryOut>,
-    /// Pass as `before` for the next (older) page; absent on the last page.
+    /// Pass as `before` for the next (older) page; absent on the last page. With filters a page
+    /// may hold fewer than `limit` entries (even none) and still have a next one: only so much
+    /// of the log is read per request.
     pub next_before: Option<String>,
 }
 
@@ -63,7 +66,9 @@ impl AuditApi {
     /// Audit log
     ///
     /// Every privileged action in the neighborhood, newest first. Entries are never edited.
+    /// `action` and `actor` narrow it down, e.g. every member change by one captain.
     #[oai(path = "/:id/audit", method = "get", operation_id = "list_audit")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
@@ -73,19 +78,38 @@ impl AuditApi {
         before: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
+        /// Only this action (`member.remove`), or a family of actions ending with a dot
+        /// (`member.`, `join_request.`).
+        action: Query<Option<String>>,
+        /// Only what this actor did, as entries name it (`phone:+15550000001`, `token:<id>`).
+        actor: Query<Option<String>>,
     ) -> Result<AuditResponse, ApiError<(SignedIn, Invalid)>> {
         policy::authorize(&state, auth.principal(), "list_audit", Some(id.0)).await?;
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
         errors.stream_cursor("before", before.0.as_deref());
+        let action = action.0.filter(|action| !action.is_empty());
+        if action.as_deref().is_some_and(|action| {
+            action.len() > 64
+                || !action
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+        }) {
+            errors.add(
+                "action",
+                "An action is lower-case words joined by `_` and `.`, like `member.remove` or `member.`.",
+            );
+        }
+        let actor = actor.0.filter(|actor| !actor.is_empty());
+        if actor.as_deref().is_some_and(|actor| actor.len() > 100) {
+            errors.add("actor", "An actor is at most 100 characters.");
+        }
         errors.finish()?;
-        let records = state
-            .store
-            .audit(Some(id.0), before.0.as_deref(), limit as usize)
-            .await?;
-        let next_before = (records.len() == limit as usize)
-            .then(|| records.last().map(|r| r.id.clone()))
-            .flatten();
+        let filter = AuditFilter { action, actor };
+        let AuditLogPage {
+            records,
+            next_before,
+        } = audit_log::page(&state.store, id.0, &filter, before.0, limit as usize).await?;
         let items = records
             .into_iter()
             .map(|record| AuditEntryOut {

@@ -3,6 +3,7 @@
 
 pub mod additions;
 pub mod announcements;
+pub mod audit_log;
 pub mod catch_up;
 pub mod codes;
 pub mod costs;

@@ -5,6 +5,7 @@
 mod abuse;
 mod announcements;
 mod archive;
+mod audit_log;
 mod auth;
 mod authority;
 mod backfill;

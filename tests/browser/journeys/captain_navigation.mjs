@@ -112,6 +112,19 @@ export default async function captainNavigation({ browser }) {
   for (const [label] of TABS) await expect(row.getByRole('link', { name: label }), `${label} in the row`).toBeVisible();
   await expect(row.getByRole('button', { name: MORE }), 'no More on a laptop').toBeHidden();
   await walkTabs(desk, 'desktop');
+
+  // ---- the audit log, filtered by kind and by person ----
+  const log = desk.getByRole('list').filter({ has: desk.getByRole('listitem') }).last();
+  await expect(desk.getByText('Created the neighborhood'), 'everything at first').toBeVisible();
+  await desk.getByRole('combobox', { name: 'What' }).selectOption({ label: 'Members' });
+  await expect(desk.getByText('Created the neighborhood'), 'only member changes').toBeHidden();
+  await expect(log.getByText('Added a member'), 'the two added').toHaveCount(2);
+  await desk.getByRole('combobox', { name: 'Who' }).selectOption({ label: 'Dana' });
+  await expect(desk.getByText('No entry matches these filters.'), 'Dana added nobody').toBeVisible();
+  await desk.getByRole('combobox', { name: 'What' }).selectOption({ label: 'Every kind of change' });
+  await expect(log.getByText('Changed the settings'), "Dana's quiet hours").toBeVisible();
+  await expect(log.getByRole('listitem'), 'and nothing else of hers').toHaveCount(1);
+  await expectAccessible(desk, 'audit log filtered (desktop)');
   await desk.goto('/#/new');
   await expect(desk.getByRole('heading', { name: 'Create a neighborhood' }), 'the create view').toBeVisible();
   await expect(desk.locator('input[name="name"]'), 'a form view keeps focus in its first field').toBeFocused();

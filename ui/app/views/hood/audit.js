@@ -3,7 +3,7 @@
 // reads "Ana made Ben a captain" rather than a list of ids.
 
 import { api, errorText } from '../../api.js';
-import { h, busy, when, phoneText } from '../../dom.js';
+import { h, busy, field, when, phoneText } from '../../dom.js';
 
 const ACTIONS = {
   'neighborhood.create': 'Created the neighborhood',
@@ -37,6 +37,18 @@ const ACTIONS = {
 
 const PAGE = 50;
 
+/** The "What" filter: families of actions (a trailing dot matches all of them). */
+const KINDS = [
+  ['', 'Every kind of change'],
+  ['member.', 'Members'],
+  ['join_request.', 'Join requests'],
+  ['message.', 'Messages and announcements'],
+  ['announcement.', 'Scheduled announcements'],
+  ['neighborhood.', 'Settings and the neighborhood'],
+  ['invites.', 'Invites'],
+  ['token.', 'API tokens'],
+];
+
 /** Detail keys that read better renamed; the rest are shown as their words. */
 const KEYS = {
   count: 'Invites texted',
@@ -60,6 +72,7 @@ async function directory(ctx) {
   const byMember = new Map();
   const byPhone = new Map();
   const byToken = new Map();
+  const actors = []; // [actor as the log names it, name]: who can act here
   const members = (async () => {
     let after;
     do {
@@ -67,6 +80,7 @@ async function directory(ctx) {
       for (const member of page.items) {
         byMember.set(member.id, member.display_name);
         if (member.phone) byPhone.set(member.phone, member.display_name);
+        if (member.phone && member.role !== 'member') actors.push([`phone:${member.phone}`, member.display_name]);
       }
       after = page.next_after;
     } while (after);
@@ -75,7 +89,9 @@ async function directory(ctx) {
     for (const token of items) byToken.set(token.id, token.name);
   });
   await Promise.allSettled([members, tokens]);
-  return { byMember, byPhone, byToken };
+  for (const [id, name] of byToken) actors.push([`token:${id}`, `API token “${name}”`]);
+  actors.sort((a, b) => a[1].localeCompare(b[1]));
+  return { byMember, byPhone, byToken, actors };
 }
 
 function describer(ctx, names) {
@@ -148,10 +164,12 @@ export default async function audit(container, ctx) {
   const list = h('ol', { class: 'list audit' });
   const status = h('div', { 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true }, 'Load older entries');
+  const kind = field({ label: 'What', name: 'action', type: 'select', value: '', options: KINDS });
+  const filters = h('div', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log' }, kind);
   container.append(
     h('h2', { id: 'tab-heading' }, 'Audit log'),
     h('p', { class: 'hint' }, 'Every change made by captains, API tokens, texted commands and Twilio, newest first. Entries are never edited.'),
-    list, status, h('div', { class: 'actions' }, more),
+    filters, list, status, h('div', { class: 'actions' }, more),
   );
 
   const [names, first] = await Promise.all([
@@ -159,6 +177,8 @@ export default async function audit(container, ctx) {
     api(`neighborhoods/${ctx.id}/audit`, { query: { limit: PAGE } }),
   ]);
   const { ref, source } = describer(ctx, names);
+  const who = field({ label: 'Who', name: 'actor', type: 'select', value: '', options: [['', 'Anyone'], ...names.actors] });
+  filters.append(who);
 
   const entry = (item) => h('li', {},
     h('div', { class: 'row' },
@@ -169,14 +189,21 @@ export default async function audit(container, ctx) {
       item.target && !item.target.startsWith('neighborhood:') ? ` · ${ref(item.target)}` : ''),
     detailList(item.detail, ref));
 
+  const query = () => ({ action: kind.control.value || undefined, actor: who.control.value || undefined, limit: PAGE });
+  const filtered = () => Boolean(kind.control.value || who.control.value);
   let before = null;
   const show = (page, { focusFirst = false } = {}) => {
     const items = page.items.map(entry);
     list.append(...items);
     before = page.next_before ?? null;
     more.hidden = !before;
-    if (list.children.length === 0) status.replaceChildren(h('p', { class: 'empty' }, 'Nothing has been recorded yet.'));
-    else if (!before) status.replaceChildren(h('p', { class: 'empty' }, 'That is the beginning of the log.'));
+    if (list.children.length === 0 && !before) {
+      status.replaceChildren(h('p', { class: 'empty' }, filtered() ? 'No entry matches these filters.' : 'Nothing has been recorded yet.'));
+    } else if (!before) {
+      status.replaceChildren(h('p', { class: 'empty' }, 'That is the beginning of the log.'));
+    } else {
+      status.replaceChildren();
+    }
     if (focusFirst && items[0]) {
       items[0].setAttribute('tabindex', '-1');
       items[0].focus();
@@ -184,9 +211,25 @@ export default async function audit(container, ctx) {
   };
   show(first);
 
+  // A new filter starts again from the newest entry.
+  let asked = 0;
+  const refilter = async () => {
+    const ticket = ++asked;
+    try {
+      const page = await api(`neighborhoods/${ctx.id}/audit`, { query: query() });
+      if (ticket !== asked) return;
+      list.replaceChildren();
+      show(page);
+    } catch (error) {
+      if (ticket === asked) status.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
+    }
+  };
+  kind.control.addEventListener('change', refilter);
+  who.control.addEventListener('change', refilter);
+
   more.addEventListener('click', () => busy(more, async () => {
     try {
-      show(await api(`neighborhoods/${ctx.id}/audit`, { query: { before, limit: PAGE } }), { focusFirst: true });
+      show(await api(`neighborhoods/${ctx.id}/audit`, { query: { ...query(), before } }), { focusFirst: true });
     } catch (error) {
       status.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
     }
