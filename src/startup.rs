@@ -285,7 +285,8 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
             .nest("/sandbox/twilio", emulator.rest_endpoint());
     }
     route
-        .at("/join/:slug", ui::page("join.html"))
+        .at("/join/:slug", ui::join_page())
+        .at("/favicon.ico", ui::page("favicon.svg"))
         .at("/history/:id/:code", ui::page("history.html"))
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)

@@ -3,7 +3,11 @@
 use poem::endpoint::{EmbeddedFileEndpoint, EmbeddedFilesEndpoint};
 use poem::http::header;
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt};
+use poem::web::{Data, Html, Path};
+use poem::{Endpoint, EndpointExt, IntoResponse, handler};
+
+use crate::services::neighborhoods;
+use crate::state::AppState;
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "ui/"]
@@ -48,4 +52,51 @@ pub fn endpoint() -> impl Endpoint {
 /// One file of `ui/`, e.g. the page behind `/join/{slug}`.
 pub fn page(path: &str) -> impl Endpoint {
     secured(EmbeddedFileEndpoint::<Assets>::new(path))
+}
+
+/// The join page's static title, replaced by one naming the neighborhood.
+const JOIN_TITLE: &str = "<title>Join your neighborhood's group text</title>";
+
+/// `/join/{slug}`: the join page, its title and link-preview tags (`og:`) naming the neighborhood,
+/// so a link shared in iMessage, WhatsApp or Facebook reads "Join Oak Hollow's group text" (the
+/// preview bots run no script). An unknown link, or a store that does not answer, gets the plain
+/// page, whose script then says what is wrong.
+pub fn join_page() -> impl Endpoint {
+    secured(join_page_html.with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-cache")))
+}
+
+#[handler]
+async fn join_page_html(Path(slug): Path<String>, state: Data<&AppState>) -> impl IntoResponse {
+    let template =
+        Assets::get("join.html").map(|file| String::from_utf8_lossy(&file.data).into_owned());
+    let template = template.unwrap_or_default();
+    match neighborhoods::active_by_slug(&state, &slug).await {
+        Ok(neighborhood) => {
+            let url = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
+            let title = format!("Join {}'s group text", neighborhood.name.as_str());
+            let description = match neighborhood.description.as_str() {
+                "" => "One number to text your neighbors. A captain approves who joins.",
+                text => text,
+            };
+            Html(template.replacen(JOIN_TITLE, &preview_tags(&title, description, &url), 1))
+        }
+        Err(_) => Html(template),
+    }
+}
+
+fn preview_tags(title: &str, description: &str, url: &str) -> String {
+    let attribute = |text: &str| html_escape::encode_double_quoted_attribute(text).into_owned();
+    format!(
+        "<title>{}</title>\n  \
+         <meta name=\"description\" content=\"{description}\">\n  \
+         <meta property=\"og:type\" content=\"website\">\n  \
+         <meta property=\"og:site_name\" content=\"neighborhood-text\">\n  \
+         <meta property=\"og:title\" content=\"{title_attribute}\">\n  \
+         <meta property=\"og:description\" content=\"{description}\">\n  \
+         <meta property=\"og:url\" content=\"{url}\">",
+        html_escape::encode_text(title),
+        description = attribute(description),
+        title_attribute = attribute(title),
+        url = attribute(url),
+    )
 }

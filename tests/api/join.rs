@@ -766,3 +766,45 @@ async fn saved_join_questions_are_audited_with_their_text_and_an_unchanged_save_
         json!(["Which street do you live on?"])
     );
 }
+
+/// A join link shared in a chat app previews with the neighborhood's name: the page's title and
+/// `og:` tags name it (escaped), since preview bots run no script; an unknown link gets the plain
+/// page, and the icon every browser asks for is there.
+#[tokio::test]
+async fn a_shared_join_link_previews_with_the_neighborhoods_name() {
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Elm & \"Oak\" Row", "area_code": "415", "owner_phone": "+15550007700", "description": "Porch lights <on> at dusk"}))
+        .await;
+    let slug = created["slug"].as_str().expect("slug");
+    let page = app.get_raw(&format!("/join/{slug}")).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("<title>Join Elm &amp; \"Oak\" Row's group text</title>"),
+        "{html}"
+    );
+    assert!(html.contains(
+        "<meta property=\"og:title\" content=\"Join Elm &amp; &quot;Oak&quot; Row's group text\">"
+    ));
+    assert!(html.contains(
+        "<meta property=\"og:description\" content=\"Porch lights &lt;on&gt; at dusk\">"
+    ));
+    assert!(html.contains(&format!(
+        "<meta property=\"og:url\" content=\"{}join/{slug}\">",
+        app.state.settings.public_url.as_str()
+    )));
+
+    let unknown = app.get_raw("/join/no-such-place").await;
+    assert_eq!(unknown.status().as_u16(), 200);
+    let html = unknown.text().await.expect("html");
+    assert!(html.contains("<title>Join your neighborhood's group text</title>"));
+    assert!(!html.contains("og:title"));
+
+    let icon = app.get_raw("/favicon.ico").await;
+    assert_eq!(icon.status().as_u16(), 200);
+    assert_eq!(
+        icon.headers()[reqwest::header::CONTENT_TYPE],
+        "image/svg+xml"
+    );
+}
