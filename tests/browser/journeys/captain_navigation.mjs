@@ -6,7 +6,7 @@
 // and finds one among many by name (accents ignored) or by digits.
 
 import {
-  DESKTOP, MORE, PHONE, api, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, openTab, screenshot,
+  DESKTOP, MORE, PHONE, api, codeCount, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, openTab, screenshot,
 } from '../lib.mjs';
 
 const ANA = '+15550420002';
@@ -23,12 +23,24 @@ const TABS = [
   ['Audit log', 'Audit log'],
 ];
 
-async function signIn(page, phone) {
+const SIGN_IN_CODE = /(\d{6}) is your neighborhood-text sign-in code/;
+
+/** Signs in; with `resend`, asks for a second code from the code step and uses that one. */
+async function signIn(page, phone, { resend = false } = {}) {
   await page.goto('/');
   await expect(page.getByRole('textbox', { name: 'Your phone' }), 'the phone field has focus on load').toBeFocused();
   await expectAccessible(page, 'sign-in');
+  // Codes of earlier sign-ins are on the simulated phone too: wait for this one.
+  const earlier = await codeCount(page, phone, { matching: SIGN_IN_CODE });
   await page.getByRole('button', { name: 'Text me a code' }).click();
-  const code = await latestCode(page, phone, { matching: /(\d{6}) is your neighborhood-text sign-in code/ });
+  let code = await latestCode(page, phone, { atLeast: earlier + 1, matching: SIGN_IN_CODE });
+  await expectAccessible(page, 'sign-in, the code step');
+  if (resend) {
+    const before = await codeCount(page, phone, { matching: SIGN_IN_CODE });
+    await page.getByRole('button', { name: 'Text me a new code' }).click();
+    await expect(page.getByText(/^A new code is on its way/), 'the resend is confirmed').toBeVisible();
+    code = await latestCode(page, phone, { atLeast: before + 1, matching: SIGN_IN_CODE });
+  }
   await page.getByRole('textbox', { name: 'Code from the text' }).fill(code);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
@@ -59,7 +71,7 @@ export default async function captainNavigation({ browser }) {
 
   // ---- a phone: the bottom bar ----
   const captain = await newPage(browser, { viewport: PHONE });
-  await signIn(captain, captainPhone);
+  await signIn(captain, captainPhone, { resend: true });
   await expectFocusOnHeading(captain, 'Your neighborhoods', 'home after sign-in');
   await expectAccessible(captain, 'home (phone)');
   await captain.getByRole('link', { name: 'Birch Row' }).click();

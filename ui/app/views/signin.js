@@ -23,6 +23,19 @@ export default function signIn(container, ctx) {
   const sendButton = h('button', { class: 'primary', type: 'submit' }, 'Text me a code');
   const signInButton = h('button', { class: 'primary', type: 'submit' }, 'Sign in');
   const where = h('p', { class: 'hint', role: 'status' });
+  // A code that never came (or expired) is asked for again here, without retyping the phone.
+  const resendButton = h('button', { type: 'button', onclick: () => busy(resendButton, async () => {
+    clearErrors(codeForm);
+    try {
+      await api('auth/code', { method: 'POST', body: { phone: phone.control.value } });
+    } catch (error) {
+      showErrors(codeForm, error);
+      return;
+    }
+    where.textContent = `A new code is on its way to ${phoneText(phone.control.value.trim())}; the one before no longer works.`;
+    code.control.value = '';
+    code.control.focus();
+  }) }, 'Text me a new code');
 
   const phoneForm = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
@@ -59,7 +72,7 @@ export default function signIn(container, ctx) {
       await ctx.refreshMe();
       ctx.navigate('#/');
     });
-  } }, where, code, h('div', { class: 'actions' }, signInButton,
+  } }, where, code, h('div', { class: 'actions' }, signInButton, resendButton,
     h('button', { type: 'button', onclick: () => {
       codeForm.hidden = true;
       phoneForm.hidden = false;
