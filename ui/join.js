@@ -129,7 +129,7 @@ function buildDetails() {
   }
   const fields = [
     field({ label: 'Your name', name: 'name', required: true, hint: 'Neighbors see it on your texts, for example “Ana R.”', attrs: { autocomplete: 'name', maxlength: 40 } }),
-    field({ label: 'Mobile number', name: 'phone', type: 'tel', required: true, hint: 'We text a 6-digit code to it, for example (415) 555-0100.', attrs: { autocomplete: 'tel', inputmode: 'tel' } }),
+    field({ label: 'Mobile number', name: 'phone', type: 'tel', required: true, hint: 'Your own mobile, with its area code. We text a 6-digit code to it.', attrs: { autocomplete: 'tel', inputmode: 'tel' } }),
     field({ label: 'Street address', name: 'address', hint: 'Optional. Only the captains see it.', attrs: { autocomplete: 'street-address', maxlength: 200 } }),
     ...card.join_questions.map((question) => field({
       label: question.text, name: `answers.${question.id}`, type: 'textarea', required: question.required,
