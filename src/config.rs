@@ -5,9 +5,11 @@
 //! operator can act on. Secrets are held in [`Secret`] and print as `[redacted]`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use crate::domain::client_ip::TrustedProxies;
@@ -51,7 +53,7 @@ pub enum Command {
 pub enum AdminCommand {
     /// Create a platform admin (or find the existing one for this phone) and print a new
     /// platform API token, shown once.
-    Create(AdminCreate),
+    Create(Box<AdminCreate>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,6 +69,9 @@ pub struct AdminCreate {
     /// Redis URL.
     #[arg(long, env = "NT_REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: RedisUrl,
+
+    #[command(flatten)]
+    pub redis_reach: RedisReach,
 
     /// Prefix of every Redis key (the same as the service's).
     #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt", value_parser = parse_redis_prefix)]
@@ -97,6 +102,21 @@ impl AdminCreate {
             self.redis_prefix.clone()
         }
     }
+}
+
+/// How Redis is reached beyond its URL: as a cluster, and which CA to trust over TLS.
+#[derive(Debug, Clone, Args)]
+pub struct RedisReach {
+    /// `on` when NT_REDIS_URL names a node of a Redis Cluster, or a managed cluster's
+    /// configuration endpoint: the slot map is learned from it, and `MOVED` and failovers are
+    /// followed.
+    #[arg(long, env = "NT_REDIS_CLUSTER", default_value = "off", value_parser = BoolishValueParser::new(), action = ArgAction::Set)]
+    pub redis_cluster: bool,
+
+    /// A CA certificate (PEM file) to trust for rediss:// instead of the system's roots, e.g. a
+    /// provider's own CA.
+    #[arg(long, env = "NT_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
 }
 
 /// Whether the built-in Twilio emulator stands in for Twilio.
@@ -176,6 +196,9 @@ pub struct EmulatorSettings {
     #[arg(long, env = "NT_REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: RedisUrl,
 
+    #[command(flatten)]
+    pub redis_reach: RedisReach,
+
     /// Prefix of the emulator's Redis keys.
     #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt-emulator", value_parser = parse_redis_prefix)]
     pub redis_prefix: String,
@@ -222,6 +245,9 @@ pub struct Settings {
     /// Redis URL: redis://[user:password@]host:port[/db], or rediss:// for TLS (Upstash).
     #[arg(long, env = "NT_REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: RedisUrl,
+
+    #[command(flatten)]
+    pub redis_reach: RedisReach,
 
     /// Prefix of every Redis key, so several deployments or tests can share one Redis.
     #[arg(long, env = "NT_REDIS_PREFIX", default_value = "nt", value_parser = parse_redis_prefix)]

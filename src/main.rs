@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         }
         Command::Serve(settings) => serve(*settings),
         Command::TwilioEmulator(settings) => run_emulator(*settings),
-        Command::Admin(AdminCommand::Create(args)) => create_admin(args),
+        Command::Admin(AdminCommand::Create(args)) => create_admin(*args),
     }
 }
 
@@ -45,8 +45,13 @@ fn create_admin(args: AdminCreate) -> ExitCode {
         return ExitCode::from(2);
     }
     run(async move {
-        let store = neighborhood_text::store::Store::connect(
+        let endpoint = neighborhood_text::store::connection::RedisEndpoint::configured(
             &args.redis_url,
+            &args.redis_reach,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let store = neighborhood_text::store::Store::connect(
+            &endpoint,
             &args.key_prefix(),
             std::time::Duration::from_secs(5),
         )?;

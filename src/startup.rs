@@ -25,6 +25,7 @@ use crate::sandbox::{self, Emulator, EmulatorConfig, WebhookTargets};
 use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::Store;
+use crate::store::connection::RedisEndpoint;
 use crate::store::keys::Keys;
 use crate::telemetry;
 use crate::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
@@ -90,7 +91,9 @@ impl App {
             TwilioMode::Sandbox => Keys::sandbox_prefix(&settings.redis_prefix),
             _ => settings.redis_prefix.clone(),
         };
-        let store = Store::connect(&settings.redis_url, &key_prefix, settings.redis_timeout())?;
+        let endpoint = RedisEndpoint::configured(&settings.redis_url, &settings.redis_reach)
+            .map_err(anyhow::Error::msg)?;
+        let store = Store::connect(&endpoint, &key_prefix, settings.redis_timeout())?;
         let public_base = settings
             .public_url
             .as_str()
@@ -385,10 +388,11 @@ async fn watch_redis(state: AppState) {
                 reachable = Some(true);
             }
             Err(error) if reachable != Some(false) => {
+                let hint = crate::store::connection::hint(&error).unwrap_or("is it running?");
                 tracing::error!(
                     redis,
                     %error,
-                    "Redis is unreachable; /ready answers 503 and retrying every {} s",
+                    "Redis is unreachable ({hint}); /ready answers 503 and retrying every {} s",
                     REDIS_WATCH_INTERVAL.as_secs()
                 );
                 reachable = Some(false);
@@ -409,11 +413,9 @@ impl EmulatorApp {
     pub async fn build(settings: EmulatorSettings) -> anyhow::Result<Self> {
         let (listener, port) = bind(settings.bind).await?;
         let acceptor = TcpAcceptor::from_tokio(listener)?;
-        let store = Store::connect(
-            &settings.redis_url,
-            &settings.redis_prefix,
-            Duration::from_secs(2),
-        )?;
+        let endpoint = RedisEndpoint::configured(&settings.redis_url, &settings.redis_reach)
+            .map_err(anyhow::Error::msg)?;
+        let store = Store::connect(&endpoint, &settings.redis_prefix, Duration::from_secs(2))?;
         let public_base = match &settings.public_url {
             Some(url) => url.as_str().trim_end_matches('/').to_owned(),
             None => format!("http://{}", loopback(settings.bind, port)),

@@ -1,6 +1,6 @@
-//! Redis, the system of record. [`Store`] wraps one multiplexed `ConnectionManager` and the key
-//! prefix; each aggregate has its own file with the commands for it. Key formats live in
-//! [`keys`] only.
+//! Redis, the system of record. [`Store`] wraps one shared connection (to a node or a cluster,
+//! see [`connection`]) and the key prefix; each aggregate has its own file with the commands for
+//! it. Key formats live in [`keys`] only.
 //!
 //! Every command runs under explicit timeouts. A command that is safe to repeat is retried once
 //! when the connection dropped under it: the connection manager reconnects in the background but
@@ -12,6 +12,7 @@ pub mod auth;
 pub mod backfill;
 pub mod blocks;
 pub mod catch_up;
+pub mod connection;
 pub mod costs;
 pub mod daily_additions;
 pub mod daily_texts;
@@ -37,11 +38,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::RedisError;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use uuid::Uuid;
 
-use crate::secret::RedisUrl;
+use connection::{RedisConnection, RedisEndpoint};
 use keys::Keys;
 
 /// How many times a read-modify-write is retried when another writer got there first.
@@ -131,7 +131,7 @@ impl StoreError {
 
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keys,
     /// The instance's one pub/sub connection, shared by every live-update stream.
     subscriber: Arc<pubsub::Subscriber>,
@@ -143,19 +143,14 @@ pub struct Store {
 impl Store {
     /// Prepares the connection without touching the network: the service must start (and
     /// answer `/health`) while Redis is still unreachable.
-    pub fn connect(url: &RedisUrl, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url.expose())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            // Few, quick reconnect attempts: callers get a clear "unavailable" instead of a hang,
-            // and the next command starts a fresh attempt anyway.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+    pub fn connect(
+        endpoint: &RedisEndpoint,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let conn = RedisConnection::open(endpoint, timeout)?;
         Ok(Self {
-            subscriber: Arc::new(pubsub::Subscriber::new(client, timeout)),
+            subscriber: Arc::new(pubsub::Subscriber::new(endpoint.node_client()?, timeout)),
             conn,
             keys: Keys::new(prefix),
             conversation_index: Arc::default(),
@@ -168,7 +163,7 @@ impl Store {
 
     /// A clone of the shared connection, for code that issues several commands of its own
     /// (the sandbox emulator). Prefer the methods of the store.
-    pub(crate) fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> RedisConnection {
         self.conn.clone()
     }
 
@@ -192,7 +187,7 @@ impl Store {
     /// Runs an idempotent operation, once more if the connection dropped under the first try.
     pub(crate) async fn retrying_once<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(RedisConnection) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         match operation(self.conn.clone()).await {

@@ -16,8 +16,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, Who, eventually, parse_redis_url, poll_until, redis_url, sandbox_settings,
-    spawn_sandbox_app_with, spawn_sandbox_instance, unique_prefix, wait_until_synced,
+    TestApp, Who, eventually, poll_until, redis_endpoint, sandbox_settings, spawn_sandbox_app_with,
+    spawn_sandbox_instance, unique_prefix, wait_until_synced,
 };
 
 const OWNER: &str = "+15550008800";
@@ -611,14 +611,8 @@ async fn bad_send_times_and_quiet_hours_get_field_errors() {
 /// Two stores on one key prefix, as two instances see Redis, with no scheduler running on them.
 fn two_instances_stores() -> (Store, Store) {
     let prefix = unique_prefix();
-    let connect = || {
-        Store::connect(
-            &parse_redis_url(&redis_url()),
-            &prefix,
-            Duration::from_secs(2),
-        )
-        .expect("store")
-    };
+    let connect =
+        || Store::connect(&redis_endpoint(), &prefix, Duration::from_secs(2)).expect("store");
     (connect(), connect())
 }
 

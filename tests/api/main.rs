@@ -26,6 +26,7 @@ mod outbox;
 mod permissions;
 mod rate_limits;
 mod reconcile;
+mod redis_tls;
 mod relay;
 mod sandbox;
 mod sandbox_conformance;

@@ -15,9 +15,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    KillableApp, SANDBOX_SERVICE_SID, TestApp, Who, json_of, parse_redis_url,
-    participants_by_shard, poll_until, redis_url, spawn_sandbox_app, spawn_sandbox_instance,
-    wait_until_synced,
+    KillableApp, SANDBOX_SERVICE_SID, TestApp, Who, json_of, participants_by_shard, poll_until,
+    redis_endpoint, redis_url, spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
 };
 
 /// Requests the tests send at once (texts, approvals).
@@ -222,12 +221,7 @@ async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
     let id = Uuid::parse_str(id).expect("id");
     let prefix = Keys::sandbox_prefix(prefix);
     let prefix = prefix.as_str();
-    let store = Store::connect(
-        &parse_redis_url(&redis_url()),
-        prefix,
-        Duration::from_secs(5),
-    )
-    .expect("store");
+    let store = Store::connect(&redis_endpoint(), prefix, Duration::from_secs(5)).expect("store");
     let done = store
         .members(id)
         .await
@@ -647,12 +641,8 @@ async fn texts_received(app: &TestApp, prefix: &str) -> HashMap<String, usize> {
 /// Waits until at least `count` members are done, reading Redis directly: listing them through
 /// the API would take long enough to overshoot.
 async fn wait_for_done_in_redis(app: &TestApp, id: &str, count: usize, within: Duration) {
-    let store = Store::connect(
-        &parse_redis_url(&redis_url()),
-        &app.keys_prefix,
-        Duration::from_secs(5),
-    )
-    .expect("store");
+    let store =
+        Store::connect(&redis_endpoint(), &app.keys_prefix, Duration::from_secs(5)).expect("store");
     let id = Uuid::parse_str(id).expect("id");
     poll_until(within, &format!("{count} members to be done"), || async {
         let members = store.members(id).await.expect("members");

@@ -7,15 +7,10 @@ use neighborhood_text::store::Store;
 use neighborhood_text::store::keys::Keys;
 use neighborhood_text::store::rate_limits::{RateDecision, RateLimit, retry_after_secs};
 
-use crate::helpers::{parse_redis_url, redis_url, unique_prefix};
+use crate::helpers::{redis_endpoint, redis_url, unique_prefix};
 
 fn store_with_prefix(prefix: &str) -> Store {
-    Store::connect(
-        &parse_redis_url(&redis_url()),
-        prefix,
-        Duration::from_secs(2),
-    )
-    .expect("store")
+    Store::connect(&redis_endpoint(), prefix, Duration::from_secs(2)).expect("store")
 }
 
 fn limit(max: u32, window: Duration) -> RateLimit {

@@ -10,7 +10,7 @@ mod numbers;
 mod participants;
 mod phones;
 
-use redis::aio::ConnectionManager;
+use crate::store::connection::RedisConnection;
 use serde_json::Value;
 
 use super::Emulator;
@@ -73,7 +73,7 @@ pub struct Slice {
 }
 
 impl Emulator {
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> RedisConnection {
         self.store().connection()
     }
 

@@ -77,6 +77,11 @@ pub fn test_settings(twilio: &MockServer) -> Settings {
     settings
 }
 
+/// The tests' Redis, as the store connects to it.
+pub fn redis_endpoint() -> neighborhood_text::store::connection::RedisEndpoint {
+    neighborhood_text::store::connection::RedisEndpoint::single(parse_redis_url(&redis_url()))
+}
+
 pub fn parse_redis_url(url: &str) -> neighborhood_text::secret::RedisUrl {
     use clap::Parser;
     let cli =

@@ -1,5 +1,6 @@
 //! A `redis-server` of the test's own, on a free port, that the test can kill (SIGKILL), start
-//! again with its data (append-only file, fsync on every write) and fill (`maxmemory`).
+//! again with its data (append-only file, fsync on every write) and fill (`maxmemory`); or one
+//! that speaks only TLS, with a certificate from a CA the test made with `openssl`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,21 +18,37 @@ pub struct OwnRedis {
     port: u16,
     dir: PathBuf,
     process: Option<Child>,
+    /// TLS only: the CA (PEM) that signed the server's certificate.
+    tls_ca: Option<Vec<u8>>,
 }
 
 impl OwnRedis {
     /// Starts a `redis-server` (it must be on the PATH) on a free port, with an empty data
     /// directory of its own.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// Starts a `redis-server` that accepts TLS only (`rediss://`), its certificate for
+    /// 127.0.0.1 signed by a CA made for this server; [`Self::ca_file`] is that CA, and
+    /// [`Self::other_ca_file`] one that signed nothing here.
+    pub async fn start_tls() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         let dir = std::env::temp_dir().join(format!("nt-redis-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("a data directory");
+        let tls_ca = tls.then(|| make_certificates(&dir));
+        let scheme = if tls { "rediss" } else { "redis" };
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
             let mut redis = Self {
-                url: format!("redis://127.0.0.1:{port}"),
+                url: format!("{scheme}://127.0.0.1:{port}"),
                 port,
                 dir: dir.clone(),
                 process: None,
+                tls_ca: tls_ca.clone(),
             };
             if redis.launch().await {
                 return redis;
@@ -58,10 +75,23 @@ impl OwnRedis {
         );
     }
 
+    /// The CA that signed a TLS server's certificate (PEM file).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// A CA that signed nothing this server shows.
+    pub fn other_ca_file(&self) -> PathBuf {
+        self.dir.join("other-ca.pem")
+    }
+
+    fn client(&self) -> redis::Client {
+        client_for(&self.url, self.tls_ca.as_deref())
+    }
+
     /// A connection to the server, for the test's own commands.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url.as_str())
-            .expect("redis url")
+        self.client()
             .get_multiplexed_async_connection()
             .await
             .expect("a connection to the test's redis-server")
@@ -95,8 +125,20 @@ impl OwnRedis {
 
     /// Spawns the server and waits for its PING; false when it exited (its port was taken).
     async fn launch(&mut self) -> bool {
-        let process = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        if self.tls_ca.is_some() {
+            let file = |name: &str| self.dir.join(name).display().to_string();
+            command
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args(["--tls-cert-file", &file("server.pem")])
+                .args(["--tls-key-file", &file("server.key")])
+                .args(["--tls-ca-cert-file", &file("ca.pem")])
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            command.args(["--port", &self.port.to_string()]);
+        }
+        let process = command
+            .args(["--bind", "127.0.0.1"])
             .args([
                 "--save",
                 "",
@@ -113,9 +155,9 @@ impl OwnRedis {
             .spawn()
             .expect("redis-server on the PATH");
         self.process = Some(process);
-        let url = self.url.clone();
+        let (url, ca) = (self.url.clone(), self.tls_ca.clone());
         let answered = poll_until(START_WAIT, "the test's redis-server to answer", || {
-            let url = url.clone();
+            let client = client_for(&url, ca.as_deref());
             let exited = self
                 .process
                 .as_mut()
@@ -124,7 +166,6 @@ impl OwnRedis {
                 if exited {
                     return Some(false);
                 }
-                let client = redis::Client::open(url.as_str()).ok()?;
                 let mut conn = client.get_multiplexed_async_connection().await.ok()?;
                 let pong: String = redis::cmd("PING").query_async(&mut conn).await.ok()?;
                 (pong == "PONG").then_some(true)
@@ -143,6 +184,84 @@ impl Drop for OwnRedis {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+fn client_for(url: &str, ca: Option<&[u8]>) -> redis::Client {
+    match ca {
+        Some(ca) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.to_vec()),
+            },
+        ),
+        None => redis::Client::open(url),
+    }
+    .expect("redis url")
+}
+
+/// A CA, a server certificate for 127.0.0.1 it signed, and a second CA, in `dir`; returns the
+/// first CA (PEM).
+fn make_certificates(dir: &std::path::Path) -> Vec<u8> {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl on the PATH");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    for ca in ["ca", "other-ca"] {
+        let (key, pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=neighborhood-text test {ca}"),
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+        ]);
+    }
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("san.cnf");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+        "-out",
+        "server.pem",
+    ]);
+    std::fs::read(dir.join("ca.pem")).expect("ca.pem")
 }
 
 fn free_port() -> u16 {

@@ -1,0 +1,180 @@
+//! Where Redis is and how to reach it: one node or a Redis Cluster, in the clear or over TLS. The
+//! rest of the store issues commands through [`RedisConnection`] and does not know which.
+//!
+//! - One node: a multiplexed `ConnectionManager` that reconnects by itself.
+//! - A cluster (`NT_REDIS_CLUSTER=on`, `NT_REDIS_URL` naming any node or the provider's
+//!   configuration endpoint): the redis crate's async cluster client, which learns the slot map
+//!   from that node, follows `MOVED`/`ASK` and reconnects after a failover. Every command and
+//!   script of the store touches the keys of one hash slot (`{nb:<id>}` or `{global}`).
+//! - TLS (`rediss://`): the system's roots by default, or the CA in `NT_REDIS_CA_FILE` (a
+//!   provider's own CA, or a test's).
+
+use std::path::Path;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, TlsCertificates, Value};
+
+use crate::config::RedisReach;
+use crate::secret::RedisUrl;
+
+/// What the service is told about Redis.
+#[derive(Debug, Clone)]
+pub struct RedisEndpoint {
+    pub url: RedisUrl,
+    /// The URL is one node of a Redis Cluster (or its configuration endpoint).
+    pub cluster: bool,
+    /// A CA certificate (PEM) to trust instead of the system's roots, for `rediss://`.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl RedisEndpoint {
+    /// One node, trusted the usual way.
+    pub fn single(url: RedisUrl) -> Self {
+        Self {
+            url,
+            cluster: false,
+            ca_pem: None,
+        }
+    }
+
+    /// The endpoint the settings describe; reads the CA file, if one is named.
+    pub fn configured(url: &RedisUrl, reach: &RedisReach) -> Result<Self, String> {
+        let ca_pem = reach
+            .redis_ca_file
+            .as_deref()
+            .map(Self::read_ca_file)
+            .transpose()?;
+        Ok(Self {
+            url: url.clone(),
+            cluster: reach.redis_cluster,
+            ca_pem,
+        })
+    }
+
+    /// Reads the CA file named by `NT_REDIS_CA_FILE`, refusing anything that holds no PEM
+    /// certificate, so a wrong path fails the boot with one sentence rather than every request.
+    pub fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
+        let pem = std::fs::read(path).map_err(|error| {
+            format!(
+                "NT_REDIS_CA_FILE {} could not be read: {error}.",
+                path.display()
+            )
+        })?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!(
+                "NT_REDIS_CA_FILE {} holds no PEM certificate (-----BEGIN CERTIFICATE-----).",
+                path.display()
+            ));
+        }
+        Ok(pem)
+    }
+
+    fn certificates(&self) -> Option<TlsCertificates> {
+        self.ca_pem.as_ref().map(|pem| TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        })
+    }
+
+    /// A client for one node (the URL's), for connections that are not routed by slot: the
+    /// pub/sub connection (a cluster forwards every `PUBLISH` to every node, so one node
+    /// hears them all).
+    pub fn node_client(&self) -> redis::RedisResult<redis::Client> {
+        match self.certificates() {
+            Some(certificates) => redis::Client::build_with_tls(self.url.expose(), certificates),
+            None => redis::Client::open(self.url.expose()),
+        }
+    }
+}
+
+/// The store's connection: to one node, or to a cluster. Cheap to clone; clones share it.
+#[derive(Clone)]
+pub enum RedisConnection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl RedisConnection {
+    /// Prepares the connection without touching the network: the service starts (and answers
+    /// `/health`) while Redis is still unreachable.
+    pub fn open(endpoint: &RedisEndpoint, timeout: Duration) -> redis::RedisResult<Self> {
+        if endpoint.cluster {
+            let mut builder = ClusterClientBuilder::new(vec![endpoint.url.expose()])
+                // One quick retry of a command whose node moved or dropped; a caller gets a
+                // clear "unavailable" rather than a hang.
+                .retries(1)
+                .min_retry_wait(50)
+                .max_retry_wait(500);
+            if let Some(certificates) = endpoint.certificates() {
+                builder = builder.certs(certificates);
+            }
+            let client = builder.build()?;
+            let config = ClusterConfig::new()
+                .set_connection_timeout(timeout)
+                .set_response_timeout(timeout);
+            return Ok(Self::Cluster(
+                client.get_pending_async_connection_with_config(config),
+            ));
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // Few, quick reconnect attempts: callers get a clear "unavailable" instead of a hang,
+            // and the next command starts a fresh attempt anyway.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        Ok(Self::Single(ConnectionManager::new_lazy_with_config(
+            endpoint.node_client()?,
+            config,
+        )?))
+    }
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// What an operator can change when Redis cannot be reached for a reason of configuration: a
+/// certificate not trusted, or credentials refused. `None` for the rest (Redis down, a network
+/// problem).
+pub fn hint(error: &impl std::fmt::Display) -> Option<&'static str> {
+    let text = error.to_string().to_lowercase();
+    if text.contains("certificate") || text.contains("unknownissuer") {
+        Some(
+            "the server's TLS certificate is not trusted: set NT_REDIS_CA_FILE to the CA that \
+             signed it (without it the system's roots are used)",
+        )
+    } else if text.contains("wrongpass") || text.contains("noauth") || text.contains("noperm") {
+        Some("Redis refused the credentials: check the user and password in NT_REDIS_URL")
+    } else {
+        None
+    }
+}
