@@ -119,6 +119,20 @@ pub struct RedisReach {
     pub redis_ca_file: Option<PathBuf>,
 }
 
+impl RedisReach {
+    /// The Redis endpoint these settings and `url` describe; reads the CA file, if one is named.
+    pub fn endpoint(
+        &self,
+        url: &RedisUrl,
+    ) -> Result<crate::store::connection::RedisEndpoint, String> {
+        crate::store::connection::RedisEndpoint::configured(
+            url,
+            self.redis_cluster,
+            self.redis_ca_file.as_deref(),
+        )
+    }
+}
+
 /// Whether the built-in Twilio emulator stands in for Twilio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SandboxMode {

@@ -45,11 +45,10 @@ fn create_admin(args: AdminCreate) -> ExitCode {
         return ExitCode::from(2);
     }
     run(async move {
-        let endpoint = neighborhood_text::store::connection::RedisEndpoint::configured(
-            &args.redis_url,
-            &args.redis_reach,
-        )
-        .map_err(anyhow::Error::msg)?;
+        let endpoint = args
+            .redis_reach
+            .endpoint(&args.redis_url)
+            .map_err(anyhow::Error::msg)?;
         let store = neighborhood_text::store::Store::connect(
             &endpoint,
             &args.key_prefix(),

@@ -25,7 +25,6 @@ use crate::sandbox::{self, Emulator, EmulatorConfig, WebhookTargets};
 use crate::secret::Secret;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::Store;
-use crate::store::connection::RedisEndpoint;
 use crate::store::keys::Keys;
 use crate::telemetry;
 use crate::twilio::{Credentials, RetryPolicy, TwilioClient, TwilioConfig};
@@ -91,7 +90,9 @@ impl App {
             TwilioMode::Sandbox => Keys::sandbox_prefix(&settings.redis_prefix),
             _ => settings.redis_prefix.clone(),
         };
-        let endpoint = RedisEndpoint::configured(&settings.redis_url, &settings.redis_reach)
+        let endpoint = settings
+            .redis_reach
+            .endpoint(&settings.redis_url)
             .map_err(anyhow::Error::msg)?;
         let store = Store::connect(&endpoint, &key_prefix, settings.redis_timeout())?;
         let public_base = settings
@@ -413,7 +414,9 @@ impl EmulatorApp {
     pub async fn build(settings: EmulatorSettings) -> anyhow::Result<Self> {
         let (listener, port) = bind(settings.bind).await?;
         let acceptor = TcpAcceptor::from_tokio(listener)?;
-        let endpoint = RedisEndpoint::configured(&settings.redis_url, &settings.redis_reach)
+        let endpoint = settings
+            .redis_reach
+            .endpoint(&settings.redis_url)
             .map_err(anyhow::Error::msg)?;
         let store = Store::connect(&endpoint, &settings.redis_prefix, Duration::from_secs(2))?;
         let public_base = match &settings.public_url {

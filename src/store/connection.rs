@@ -17,7 +17,6 @@ use redis::cluster::{ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, TlsCertificates, Value};
 
-use crate::config::RedisReach;
 use crate::secret::RedisUrl;
 
 /// What the service is told about Redis.
@@ -40,16 +39,17 @@ impl RedisEndpoint {
         }
     }
 
-    /// The endpoint the settings describe; reads the CA file, if one is named.
-    pub fn configured(url: &RedisUrl, reach: &RedisReach) -> Result<Self, String> {
-        let ca_pem = reach
-            .redis_ca_file
-            .as_deref()
-            .map(Self::read_ca_file)
-            .transpose()?;
+    /// The endpoint the settings describe (`NT_REDIS_URL`, `NT_REDIS_CLUSTER`,
+    /// `NT_REDIS_CA_FILE`); reads the CA file, if one is named.
+    pub fn configured(
+        url: &RedisUrl,
+        cluster: bool,
+        ca_file: Option<&Path>,
+    ) -> Result<Self, String> {
+        let ca_pem = ca_file.map(Self::read_ca_file).transpose()?;
         Ok(Self {
             url: url.clone(),
-            cluster: reach.redis_cluster,
+            cluster,
             ca_pem,
         })
     }

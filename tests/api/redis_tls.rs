@@ -7,7 +7,7 @@ use serde_json::json;
 
 use neighborhood_text::config::RedisReach;
 use neighborhood_text::store::Store;
-use neighborhood_text::store::connection::{self, RedisEndpoint};
+use neighborhood_text::store::connection;
 
 use crate::helpers::{OwnRedis, parse_redis_url, sandbox_settings, spawn_sandbox_app_with};
 
@@ -66,11 +66,9 @@ async fn the_service_runs_on_redis_over_tls_with_the_ca_it_is_given() {
 #[tokio::test]
 async fn a_ca_that_did_not_sign_the_servers_certificate_is_refused_with_a_hint() {
     let redis = OwnRedis::start_tls().await;
-    let endpoint = RedisEndpoint::configured(
-        &parse_redis_url(&redis.url),
-        &reach(Some(redis.other_ca_file())),
-    )
-    .expect("a readable CA file");
+    let endpoint = reach(Some(redis.other_ca_file()))
+        .endpoint(&parse_redis_url(&redis.url))
+        .expect("a readable CA file");
     let store = Store::connect(&endpoint, "tls-wrong-ca", Duration::from_secs(2)).expect("lazy");
     let error = store
         .ping()
@@ -96,7 +94,8 @@ async fn a_ca_that_did_not_sign_the_servers_certificate_is_refused_with_a_hint()
 #[tokio::test]
 async fn a_ca_file_that_cannot_be_used_stops_the_boot_with_one_sentence() {
     let url = parse_redis_url("rediss://127.0.0.1:6380");
-    let missing = RedisEndpoint::configured(&url, &reach(Some("/nonexistent/ca.pem".into())))
+    let missing = reach(Some("/nonexistent/ca.pem".into()))
+        .endpoint(&url)
         .expect_err("a missing file");
     assert!(
         missing.starts_with("NT_REDIS_CA_FILE /nonexistent/ca.pem could not be read"),
@@ -104,7 +103,8 @@ async fn a_ca_file_that_cannot_be_used_stops_the_boot_with_one_sentence() {
     );
     let not_pem = std::env::temp_dir().join(format!("nt-not-a-ca-{}.txt", uuid::Uuid::new_v4()));
     std::fs::write(&not_pem, "hello").expect("a file");
-    let refused = RedisEndpoint::configured(&url, &reach(Some(not_pem.clone())))
+    let refused = reach(Some(not_pem.clone()))
+        .endpoint(&url)
         .expect_err("not a certificate");
     let _ = std::fs::remove_file(&not_pem);
     assert!(refused.contains("holds no PEM certificate"), "{refused}");
