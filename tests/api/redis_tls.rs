@@ -84,8 +84,9 @@ async fn a_ca_that_did_not_sign_the_servers_certificate_is_refused_with_a_hint()
     );
 
     // Nor do the system's roots trust a test CA.
-    let endpoint =
-        RedisEndpoint::configured(&parse_redis_url(&redis.url), &reach(None)).expect("no CA file");
+    let endpoint = reach(None)
+        .endpoint(&parse_redis_url(&redis.url))
+        .expect("no CA file");
     let store =
         Store::connect(&endpoint, "tls-system-roots", Duration::from_secs(2)).expect("lazy");
     assert!(store.ping().await.is_err());
