@@ -28,9 +28,7 @@ use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
 use crate::services::additions::Adder;
 use crate::services::member_list::{self, ListRequest};
-use crate::services::members::{
-    self, BulkAction, BulkOutcome, MemberChanges, NewMember, Transfer,
-};
+use crate::services::members::{self, BulkAction, BulkOutcome, MemberChanges, NewMember, Transfer};
 use crate::services::{neighborhoods, sending};
 use crate::state::AppState;
 use crate::store::member_changes::MemberUpdate;
@@ -460,8 +458,7 @@ impl MembersApi {
         body: Json<BulkIn>,
     ) -> Result<BulkResponse, ApiError<(SignedIn, JsonBody, NotFound)>> {
         let grant =
-            policy::authorize(&state, auth.principal(), "bulk_update_members", Some(id.0))
-                .await?;
+            policy::authorize(&state, auth.principal(), "bulk_update_members", Some(id.0)).await?;
         let BulkIn {
             member_ids,
             action,

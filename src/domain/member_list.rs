@@ -66,7 +66,11 @@ pub struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     /// `captain_view`: the reader sees phones and addresses, so the search may match them.
     pub fn new(filter: &'a MemberFilter, captain_view: bool) -> Self {
-        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let text = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
         Matcher {
             filter,
             folded: text.map(fold),
@@ -284,7 +288,13 @@ mod tests {
         for text in ["nunez", "NÚÑEZ", "jose n", "Ｎｕｎｅｚ"] {
             assert!(search(text, false, &nunez), "{text}");
         }
-        for text in ["555-2042", "(415) 555-2042", "+1 415 555 2042", "4155552042", "alamo"] {
+        for text in [
+            "555-2042",
+            "(415) 555-2042",
+            "+1 415 555 2042",
+            "4155552042",
+            "alamo",
+        ] {
             assert!(search(text, true, &nunez), "{text}");
             assert!(!search(text, false, &nunez), "{text} needs a captain");
         }

@@ -418,9 +418,11 @@ pub async fn remove(
     remover: &str,
     notice: Option<&str>,
 ) -> Result<Member, MemberError> {
-    Ok(remove_member(state, neighborhood_id, member_id, remover, notice)
-        .await?
-        .after)
+    Ok(
+        remove_member(state, neighborhood_id, member_id, remover, notice)
+            .await?
+            .after,
+    )
 }
 
 /// [`remove`], answering with the member before and after (equal when they were removed
@@ -521,12 +523,12 @@ pub async fn apply_bulk(
                 Err(MemberError::NotFound) => {
                     BulkOutcome::Skipped("Not a member of this neighborhood.".to_owned())
                 }
-                Err(
-                    MemberError::Forbidden(reason) | MemberError::InvalidStatus(reason),
-                ) => BulkOutcome::Skipped(reason.to_owned()),
-                Err(MemberError::KeptChanging) => BulkOutcome::Skipped(
-                    "Their record kept changing; try them again.".to_owned(),
-                ),
+                Err(MemberError::Forbidden(reason) | MemberError::InvalidStatus(reason)) => {
+                    BulkOutcome::Skipped(reason.to_owned())
+                }
+                Err(MemberError::KeptChanging) => {
+                    BulkOutcome::Skipped("Their record kept changing; try them again.".to_owned())
+                }
                 Err(error) => return Err(error),
             };
             Ok((member_id, outcome))
