@@ -187,11 +187,6 @@ export default async function members(container, ctx) {
 
   function showCounts(page) {
     const counts = page.counts;
-    for (const option of status.control.options) {
-      const base = statusOptions.find(([value]) => value === option.value)?.[1];
-      const n = option.value ? counts[option.value] : undefined;
-      option.textContent = n === undefined ? base : `${base} (${n})`;
-    }
     const filters = query();
     // The default view counts what the home page counts, in its words.
     if (filters.status === 'active' && !filters.q && !filters.role) {
@@ -208,7 +203,7 @@ export default async function members(container, ctx) {
   const refresh = coalesce(async () => {
     const asked = generation;
     try {
-      const wanted = Math.max(items.length, PAGE);
+      const wanted = fromTheTop ? PAGE : Math.max(items.length, PAGE);
       let page = await fetchPage(null, Math.min(wanted, MAX_PAGE));
       const loaded = [...page.items];
       while (page.next_after && loaded.length < wanted) {
@@ -216,6 +211,7 @@ export default async function members(container, ctx) {
         loaded.push(...page.items);
       }
       if (asked !== generation) return;
+      fromTheTop = false;
       items = loaded;
       total = page.total;
       nextAfter = page.next_after ?? null;
@@ -254,10 +250,12 @@ export default async function members(container, ctx) {
   }, { rootMargin: '600px 0px' });
   nearEnd.observe(footer);
 
+  // New filters: the rows on screen stay (an open one too, if it still matches) until the
+  // first page of the new answer replaces them.
+  let fromTheTop = false;
   function restart() {
     generation += 1;
-    items = [];
-    openId = null;
+    fromTheTop = true;
     refresh();
   }
   let typing = null;
