@@ -119,13 +119,15 @@ export default async function captainMemberList({ browser }) {
     await expect(phone.getByRole('button', { name: NUNEZ.name }), `"${query}" finds Núñez`).toBeVisible();
   }
   await search.fill('nunez');
-  const toggle = phone.getByRole('button', { name: NUNEZ.name });
+  const toggle = phone.getByRole('button', { name: NUNEZ.name, exact: true });
   await toggle.click();
   await expect(toggle, 'the details are open').toHaveAttribute('aria-expanded', 'true');
   await expect(toggle, 'focus stays on the name').toBeFocused();
   const details = phone.getByRole('region', { name: NUNEZ.name });
   await expect(details, "Núñez's phone").toContainText('+1 415 555 2042');
   await expect(details, 'the address').toContainText(NUNEZ.address);
+  const nameWidth = (await toggle.boundingBox()).width;
+  expect(nameWidth > 150, `the open details leave the name its room (${nameWidth} px)`).toBeTruthy();
   await expectAccessible(phone, 'members with details open, phone');
   await screenshot(phone, 'members-details-phone');
   await details.getByRole('button', { name: 'Pause texts' }).focus();

@@ -17,7 +17,10 @@ const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
 
 export default async function members(container, ctx) {
   const canManage = ctx.atLeast('captain');
-  const columns = canManage ? 6 : 5;
+  // Phones hide the street, role and texts columns (app.css); a details row spans only the
+  // columns shown, or the hidden ones would take room from the name.
+  const narrow = matchMedia('(max-width: 39.99rem)');
+  const columns = () => (canManage ? 1 : 0) + (narrow.matches ? 2 : 5);
   const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { autocomplete: 'off', placeholder: canManage ? 'Name, phone or street' : 'Name' } });
   const statusOptions = [['', 'Any status'], ...Object.entries(STATUS).map(([value, [text]]) => [value, text])];
   const status = field({ label: 'Status', name: 'status', type: 'select', value: 'active', options: statusOptions });
@@ -117,7 +120,7 @@ export default async function members(container, ctx) {
     const open = openId === member.id;
     entry.row.querySelector('[data-focus="toggle"]').setAttribute('aria-expanded', String(open));
     if (open && !entry.details) {
-      entry.details = detailsRow(member, { columns, ctx, manage: canManage, changed, onClose: toggle });
+      entry.details = detailsRow(member, { columns: columns(), ctx, manage: canManage, changed, onClose: toggle });
     }
     if (!open) entry.details = null;
     const box = entry.row.querySelector('input[type="checkbox"]');
@@ -265,11 +268,17 @@ export default async function members(container, ctx) {
   });
   for (const select of [status, role, sort]) select.control.addEventListener('change', restart);
 
+  const fitDetails = () => {
+    for (const cell of tbody.querySelectorAll('tr[data-details] > td')) cell.colSpan = columns();
+  };
+  narrow.addEventListener('change', fitDetails);
+
   await refresh();
   const stop = ctx.live.on('member', refresh);
   return () => {
     clearTimeout(typing);
     nearEnd.disconnect();
+    narrow.removeEventListener('change', fitDetails);
     stop();
   };
 }
