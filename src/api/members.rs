@@ -404,12 +404,6 @@ impl MembersApi {
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
         errors.finish()?;
-        let shards = state
-            .store
-            .get_neighborhood(id.0)
-            .await?
-            .map(|n| n.shards)
-            .unwrap_or_default();
         let request = ListRequest {
             filter: MemberFilter {
                 text: q.0.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
@@ -427,7 +421,7 @@ impl MembersApi {
             .iter()
             .map(|member| MemberOut {
                 possible_duplicate_of: listing.duplicates.get(&member.id).map(duplicate_out),
-                ..to_out_in(member, &grant, &shards)
+                ..to_out_in(member, &grant, &listing.shards)
             })
             .collect();
         Ok(ListResponse::Ok(Json(MemberList {

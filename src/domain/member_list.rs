@@ -116,7 +116,7 @@ pub fn sort_members(members: &mut [Member], sort: MemberSort) {
         MemberSort::Name => {
             members.sort_by_cached_key(|member| (fold(member.display_name.as_str()), member.id))
         }
-        MemberSort::Newest => members.sort_by(|a, b| b.id.cmp(&a.id)),
+        MemberSort::Newest => members.sort_by_key(|member| std::cmp::Reverse(member.id)),
         MemberSort::Oldest => members.sort_by_key(|member| member.id),
     }
 }

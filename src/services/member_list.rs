@@ -11,6 +11,7 @@ use crate::domain::member_list::{
     Lookalike, Matcher, MemberFilter, MemberSort, StatusCounts, comes_after, lookalikes,
     sort_members,
 };
+use crate::domain::neighborhood::Shard;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -39,6 +40,8 @@ pub struct MemberListing {
     pub counts: StatusCounts,
     /// Lookalikes of the members on the page.
     pub duplicates: HashMap<Uuid, Lookalike>,
+    /// The neighborhood's Conversations, to number the one each member is in.
+    pub shards: Vec<Shard>,
 }
 
 /// Why a page could not be listed.
@@ -57,21 +60,26 @@ pub async fn list(
     neighborhood_id: Uuid,
     request: &ListRequest,
 ) -> Result<MemberListing, ListError> {
-    let roster = state.store.members(neighborhood_id).await?;
-    page_of(roster, request)
+    let (roster, neighborhood) = tokio::try_join!(
+        state.store.members(neighborhood_id),
+        state.store.get_neighborhood(neighborhood_id),
+    )?;
+    let mut listing = page_of(roster, request)?;
+    listing.shards = neighborhood.map(|n| n.shards).unwrap_or_default();
+    Ok(listing)
 }
 
 fn page_of(roster: Vec<Member>, request: &ListRequest) -> Result<MemberListing, ListError> {
     let cursor = match request.after {
         // Joining order is the id order, so any id marks a place in it.
         Some(after) if request.sort != MemberSort::Name => Some(Cursor::Id(after)),
-        Some(after) => Some(Cursor::Member(
+        Some(after) => Some(Cursor::Member(Box::new(
             roster
                 .iter()
                 .find(|member| member.id == after)
                 .cloned()
                 .ok_or(ListError::UnknownCursor)?,
-        )),
+        ))),
         None => None,
     };
     let counts = StatusCounts::of(&roster);
@@ -101,13 +109,14 @@ fn page_of(roster: Vec<Member>, request: &ListRequest) -> Result<MemberListing, 
         total,
         counts,
         duplicates,
+        shards: Vec::new(),
     })
 }
 
 /// Where the previous page ended.
 enum Cursor {
     Id(Uuid),
-    Member(Member),
+    Member(Box<Member>),
 }
 
 impl Cursor {

@@ -472,7 +472,7 @@ pub enum BulkAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BulkOutcome {
     /// Changed.
-    Done(Member),
+    Done(Box<Member>),
     /// Left as it was, and why, phrased for people.
     Skipped(String),
 }
@@ -519,7 +519,7 @@ pub async fn apply_bulk(
                 Ok(MemberUpdate { before, after }) if before == after => {
                     BulkOutcome::Skipped(unchanged_reason(action).to_owned())
                 }
-                Ok(MemberUpdate { after, .. }) => BulkOutcome::Done(after),
+                Ok(MemberUpdate { after, .. }) => BulkOutcome::Done(Box::new(after)),
                 Err(MemberError::NotFound) => {
                     BulkOutcome::Skipped("Not a member of this neighborhood.".to_owned())
                 }
