@@ -151,6 +151,14 @@ export default async function captainMemberList({ browser }) {
   await expectCompact(desk, 'desktop');
   await expectAccessible(desk, 'members, desktop');
   await screenshot(desk, 'members-desktop');
+  const first = desk.getByRole('button', { name: aToZ[0], exact: true });
+  await first.click();
+  const firstDetails = desk.getByRole('region', { name: aToZ[0] });
+  await expect(firstDetails.getByRole('button', { name: 'Pause texts' }), 'the actions are in the details').toBeVisible();
+  await expectAccessible(desk, 'members with details open, desktop');
+  await firstDetails.getByRole('button', { name: `Close ${aToZ[0]}` }).click();
+  await expect(firstDetails, 'closed').toHaveCount(0);
+  await expect(first, 'focus back on the name').toBeFocused();
   // Oldest first puts the owner on top: she is ticked with the next nine, and skipped.
   await desk.getByRole('combobox', { name: 'Sort' }).selectOption('oldest');
   const joined = ['Olive', ...people.map((p) => (p.name === 'María García' ? 'María García 2' : p.name))];
