@@ -176,6 +176,14 @@ async fn a_captain_finds_every_view_on_a_phone_and_a_laptop_and_each_passes_axe(
     run_journey("captain_navigation").await;
 }
 
+/// A captain of a thousand neighbors finds people A to Z and by a search that ignores accents and
+/// phone formatting, flags likely duplicates, filters by status, and removes ten at once after a
+/// confirmation, at phone and desktop widths.
+#[tokio::test]
+async fn a_captain_manages_a_thousand_members_in_compact_rows() {
+    run_journey("captain_member_list").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

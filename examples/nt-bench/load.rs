@@ -141,11 +141,21 @@ impl Target {
         }
     }
 
-    /// The first page of the member list, as the admin app asks for it.
+    /// The first page of the member list in joining order, every status.
     pub fn member_page(service: &Service, fixture: &Fixture, token: &str) -> Self {
+        Self::member_page_where(service, fixture, token, "")
+    }
+
+    /// The first page of the member list as the admin app opens it: in the group, A to Z.
+    pub fn member_page_a_to_z(service: &Service, fixture: &Fixture, token: &str) -> Self {
+        Self::member_page_where(service, fixture, token, "?status=active&sort=name")
+    }
+
+    /// The first page of the member list narrowed by `query` (which every member matches).
+    fn member_page_where(service: &Service, fixture: &Fixture, token: &str, query: &str) -> Self {
         Self {
             url: format!(
-                "{}/api/v1/neighborhoods/{}/members",
+                "{}/api/v1/neighborhoods/{}/members{query}",
                 service.base, fixture.neighborhood_id
             ),
             kind: Kind::MemberPage {

@@ -282,6 +282,7 @@ const POST_NAME: &str = "post-event `onMessageAdded`";
 const HEALTH_NAME: &str = "baseline `GET /health`";
 const JOIN_NAME: &str = "public join request submit";
 const MEMBERS_NAME: &str = "member list, first page";
+const MEMBERS_A_TO_Z_NAME: &str = "member list, first page A to Z in the group";
 
 /// Everything measured in one run.
 pub struct Results {
@@ -294,6 +295,7 @@ pub struct Results {
     pub relays: Relays,
     pub join: load::Scenario,
     pub members_page: load::Scenario,
+    pub members_a_to_z: load::Scenario,
     pub redis_ping: load::Measured,
     pub footprint: Footprint,
     pub fan_out: Vec<economy::FanOut>,
@@ -327,7 +329,7 @@ pub struct Footprint {
 
 impl Results {
     /// The request scenarios, in the order of the report's table.
-    pub fn scenarios(&self) -> [&load::Scenario; 6] {
+    pub fn scenarios(&self) -> [&load::Scenario; 7] {
         [
             &self.pre_max,
             &self.health,
@@ -335,6 +337,7 @@ impl Results {
             &self.post,
             &self.join,
             &self.members_page,
+            &self.members_a_to_z,
         ]
     }
 
@@ -418,6 +421,20 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
     let page = Arc::new(Target::member_page(service, &fixture, &fixture.token));
     let members_page = load::closed_loop(&client, &page, plan, &cpu, MEMBERS_NAME).await?;
     println!("  {}", members_page.measured.one_line());
+    service.wait_until_idle().await;
+
+    println!(
+        "nt-bench: member list page in the group, A to Z (the admin app's first view), closed loop, {} workers",
+        plan.workers
+    );
+    let a_to_z = Arc::new(Target::member_page_a_to_z(
+        service,
+        &fixture,
+        &fixture.token,
+    ));
+    let members_a_to_z =
+        load::closed_loop(&client, &a_to_z, plan, &cpu, MEMBERS_A_TO_Z_NAME).await?;
+    println!("  {}", members_a_to_z.measured.one_line());
     let (_, rss_peak_load) = service.memory().unwrap_or_default();
     service.wait_until_idle().await;
 
@@ -464,6 +481,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         relays,
         join,
         members_page,
+        members_a_to_z,
         redis_ping,
         footprint: Footprint {
             binary_bytes: std::fs::metadata(&env.bin).map_or(0, |meta| meta.len()),

@@ -31,6 +31,7 @@ use crate::jobs::reconcile::ReconcileError;
 use crate::services::additions::AdditionError;
 use crate::services::announcements::AnnouncementError;
 use crate::services::joining::{DecisionError, FileError};
+use crate::services::member_list::ListError;
 use crate::services::members::MemberError;
 use crate::services::neighborhoods::NeighborhoodError;
 use crate::services::provisioning::ProvisionError;
@@ -551,6 +552,18 @@ impl<S> From<MemberError> for ApiError<S> {
             MemberError::Additions(AdditionError::Store(cause)) => cause.into(),
             MemberError::NoOwner => Self::internal(&error),
             MemberError::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl<S> From<ListError> for ApiError<S> {
+    fn from(error: ListError) -> Self {
+        match error {
+            ListError::UnknownCursor => Self::validation(vec![FieldError {
+                field: "after".to_owned(),
+                message: error.to_string(),
+            }]),
+            ListError::Store(cause) => cause.into(),
         }
     }
 }

@@ -23,10 +23,12 @@ use crate::domain::member::{
     ConsentRecord, DeliveryHealth, DisplayName, Member, MemberStatus, Role, SyncState,
     street_address,
 };
+use crate::domain::member_list::{Lookalike, MemberFilter, MemberSort, Sameness, StatusCounts};
 use crate::domain::neighborhood::Shard;
 use crate::domain::phone::Phone;
 use crate::services::additions::Adder;
-use crate::services::members::{self, MemberChanges, NewMember, Transfer};
+use crate::services::member_list::{self, ListRequest};
+use crate::services::members::{self, BulkAction, BulkOutcome, MemberChanges, NewMember, Transfer};
 use crate::services::{neighborhoods, sending};
 use crate::state::AppState;
 use crate::store::member_changes::MemberUpdate;
@@ -75,6 +77,36 @@ pub struct MemberOut {
     pub answers: Option<BTreeMap<String, String>>,
     /// How they came in and what they agreed to; captains and the owner only.
     pub consent: Option<ConsentOut>,
+    /// Another member in (or paused from) the group with the same name, or for captains the same
+    /// street address, ignoring case, accents and punctuation: perhaps one neighbor twice. Set in
+    /// the member list only.
+    pub possible_duplicate_of: Option<DuplicateOut>,
+}
+
+/// The member someone may be a duplicate of.
+#[derive(Debug, Object)]
+pub struct DuplicateOut {
+    /// Their id.
+    pub id: Uuid,
+    /// Their name.
+    pub display_name: String,
+    /// What the two share: `name` or `address`.
+    pub same: Sameness,
+}
+
+/// How many members stand where, over the whole neighborhood whatever the filters.
+#[derive(Debug, Object)]
+pub struct MemberCountsOut {
+    /// In the group text (status `active`): the members the neighborhood's summary counts.
+    pub active: u32,
+    /// Paused.
+    pub paused: u32,
+    /// Left with LEAVE.
+    pub left: u32,
+    /// Removed by a captain.
+    pub removed: u32,
+    /// Texted STOP.
+    pub opted_out: u32,
 }
 
 /// A member's opt-in evidence.
@@ -112,12 +144,77 @@ pub struct MemberIn {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct MemberList {
-    /// In joining order (oldest first).
+    /// In the order asked for with `sort` (joining order by default).
     pub items: Vec<MemberOut>,
     /// How many members match the filters, over all pages.
     pub total: u32,
-    /// Pass as `after` for the next page; absent on the last page.
+    /// Pass as `after` (with the same `sort` and filters) for the next page; absent on the last
+    /// page.
     pub next_after: Option<Uuid>,
+    /// Everyone in the neighborhood by status, whatever the filters.
+    pub counts: MemberCountsOut,
+}
+
+/// A change to many members at once.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(deny_unknown_fields)]
+pub struct BulkIn {
+    /// The members to change: 1 to 500 ids (repeats count once).
+    pub member_ids: Vec<Uuid>,
+    /// `pause`, `resume`, `remove` or `set_role`.
+    pub action: BulkActionIn,
+    /// With `set_role` only: `member`, `moderator` or `captain`.
+    pub role: Option<Role>,
+}
+
+/// What a bulk change does to each member; the same rules as changing them one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum BulkActionIn {
+    /// Out of the group text for now, as `PATCH` with `status: paused`.
+    Pause,
+    /// Back in the group text, as `PATCH` with `status: active`.
+    Resume,
+    /// Removed, as `DELETE` (no notice is texted).
+    Remove,
+    /// A new role (`role`), as `PATCH` with `role`.
+    SetRole,
+}
+
+/// What became of one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum BulkOutcomeOut {
+    /// Changed.
+    Done,
+    /// Left as it was; `reason` says why.
+    Skipped,
+}
+
+/// One member's result in a bulk change.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct BulkResultOut {
+    /// The member.
+    pub member_id: Uuid,
+    /// `done` or `skipped`.
+    pub outcome: BulkOutcomeOut,
+    /// Why they were skipped, phrased for people ("The owner cannot be removed: ...").
+    pub reason: Option<String>,
+    /// The member as they are now, when changed.
+    pub member: Option<MemberOut>,
+}
+
+/// The results of a bulk change.
+#[derive(Debug, Object)]
+pub struct BulkOut {
+    /// How many members were changed.
+    pub done: u32,
+    /// How many were left as they were.
+    pub skipped: u32,
+    /// Per member, in the order asked.
+    pub results: Vec<BulkResultOut>,
 }
 
 /// Changes to a member; omitted fields stay.
@@ -151,6 +248,13 @@ enum ListResponse {
     /// The members.
     #[oai(status = 200)]
     Ok(Json<MemberList>),
+}
+
+#[derive(ApiResponse)]
+enum BulkResponse {
+    /// What became of each member.
+    #[oai(status = 200)]
+    Ok(Json<BulkOut>),
 }
 
 #[derive(ApiResponse)]
@@ -217,6 +321,25 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
         consent: captain_view
             .then(|| member.consent.as_ref().map(consent_out))
             .flatten(),
+        possible_duplicate_of: None,
+    }
+}
+
+fn duplicate_out(lookalike: &Lookalike) -> DuplicateOut {
+    DuplicateOut {
+        id: lookalike.id,
+        display_name: lookalike.display_name.clone(),
+        same: lookalike.same,
+    }
+}
+
+fn counts_out(counts: StatusCounts) -> MemberCountsOut {
+    MemberCountsOut {
+        active: counts.active,
+        paused: counts.paused,
+        left: counts.left,
+        removed: counts.removed,
+        opted_out: counts.opted_out,
     }
 }
 
@@ -231,35 +354,12 @@ fn consent_out(consent: &ConsentRecord) -> ConsentOut {
     }
 }
 
-/// Whether a member matches the list filters. `q` matches the name, and for captains the phone.
-fn matches(member: &Member, filters: &MemberFilters, captain_view: bool) -> bool {
-    let query = filters.q.as_deref().map(str::to_lowercase);
-    let text_matches = query.as_deref().is_none_or(|q| {
-        member.display_name.as_str().to_lowercase().contains(q)
-            || (captain_view && member.phone.as_str().contains(q.trim_start_matches('+')))
-    });
-    text_matches
-        && filters.status.is_none_or(|status| member.status == status)
-        && filters.role.is_none_or(|role| member.role == role)
-}
-
-/// What the member list is narrowed to.
-struct MemberFilters {
-    q: Option<String>,
-    status: Option<MemberStatus>,
-    role: Option<Role>,
-}
-
-impl MemberFilters {
-    fn is_empty(&self) -> bool {
-        self.q.is_none() && self.status.is_none() && self.role.is_none()
-    }
-}
-
 /// A removal notice fits in two SMS segments.
 const MAX_NOTICE_CHARS: usize = 320;
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
+/// The most members one bulk change may name.
+const MAX_BULK: usize = 500;
 
 /// The role someone acts with here; a platform admin acts as the owner.
 fn acting_role(grant: &Grant) -> Role {
@@ -274,8 +374,9 @@ fn acting_role(grant: &Grant) -> Role {
 impl MembersApi {
     /// List members
     ///
-    /// Everyone in the neighborhood, oldest first. Phone numbers are shown to captains and the
-    /// owner only.
+    /// Everyone in the neighborhood, in joining order unless `sort` says otherwise; `counts`
+    /// gives everyone by status. Phone numbers and addresses are shown to captains and the owner
+    /// only.
     #[oai(path = "/:id/members", method = "get", operation_id = "list_members")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -283,13 +384,18 @@ impl MembersApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        /// Part of a name (any case), or for captains part of a phone number.
+        /// Part of a name, ignoring case and accents ("nunez" finds "Núñez"); for captains also
+        /// part of a phone number however it is written ("(415) 555-2042", "555-2042") or of a
+        /// street address.
         q: Query<Option<String>>,
-        /// Only members in this status.
+        /// Only members in this status (`active` is "in the group").
         status: Query<Option<MemberStatus>>,
         /// Only members with this role.
         role: Query<Option<Role>>,
-        /// Members after this id (the previous page's `next_after`).
+        /// `name` (A to Z, ignoring case and accents), `newest` or `oldest` (joining order, the
+        /// default).
+        sort: Query<Option<MemberSort>>,
+        /// Members after this one in the chosen order (the previous page's `next_after`).
         after: Query<Option<Uuid>>,
         /// Page size, 1 to 500 (default 100).
         limit: Query<Option<u32>>,
@@ -298,49 +404,149 @@ impl MembersApi {
         let mut errors = FieldErrors::default();
         let limit = errors.page_size(limit.0, DEFAULT_PAGE, MAX_PAGE);
         errors.finish()?;
-        let shards = state
-            .store
-            .get_neighborhood(id.0)
-            .await?
-            .map(|n| n.shards)
-            .unwrap_or_default();
-        let filters = MemberFilters {
-            q: q.0.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
-            status: status.0,
-            role: role.0,
+        let request = ListRequest {
+            filter: MemberFilter {
+                text: q.0.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+                status: status.0,
+                role: role.0,
+            },
+            sort: sort.0.unwrap_or_default(),
+            after: after.0,
+            limit: limit as usize,
+            captain_view: policy::may_see_phones(&grant),
         };
-        let captain_view = policy::may_see_phones(&grant);
-        // Ids are time-ordered (v7): joining order, stable for paging.
-        let (mut page, total) = if filters.is_empty() {
-            // The admin app's first view: only the page is read, whatever the neighborhood's size.
-            state
-                .store
-                .member_page(id.0, after.0, limit as usize + 1)
-                .await?
-        } else {
-            let mut members: Vec<Member> = state
-                .store
-                .members(id.0)
-                .await?
-                .into_iter()
-                .filter(|member| matches(member, &filters, captain_view))
-                .collect();
-            let total = members.len();
-            members.sort_by_key(|member| member.id);
-            members.retain(|member| after.0.is_none_or(|after| member.id > after));
-            members.truncate(limit as usize + 1);
-            (members, total)
-        };
-        let total = total as u32;
-        let more = page.len() > limit as usize;
-        page.truncate(limit as usize);
+        let listing = member_list::list(&state, id.0, &request).await?;
+        let items = listing
+            .page
+            .iter()
+            .map(|member| MemberOut {
+                possible_duplicate_of: listing.duplicates.get(&member.id).map(duplicate_out),
+                ..to_out_in(member, &grant, &listing.shards)
+            })
+            .collect();
         Ok(ListResponse::Ok(Json(MemberList {
-            items: page
-                .iter()
-                .map(|member| to_out_in(member, &grant, &shards))
-                .collect(),
-            total,
-            next_after: more.then(|| page.last().map(|m| m.id)).flatten(),
+            items,
+            total: listing.total as u32,
+            next_after: listing.next_after,
+            counts: counts_out(listing.counts),
+        })))
+    }
+
+    /// Change many members
+    ///
+    /// Pauses, resumes, removes or gives a role to up to 500 members at once, with the same
+    /// rules as changing each one (`PATCH`, `DELETE`): a member a rule protects (the owner cannot
+    /// be removed), one not in the neighborhood, or one already as asked is skipped, with the
+    /// reason. Answers per member; the change is one entry in the audit log.
+    #[oai(
+        path = "/:id/members/bulk",
+        method = "post",
+        operation_id = "bulk_update_members"
+    )]
+    async fn bulk(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<BulkIn>,
+    ) -> Result<BulkResponse, ApiError<(SignedIn, JsonBody, NotFound)>> {
+        let grant =
+            policy::authorize(&state, auth.principal(), "bulk_update_members", Some(id.0)).await?;
+        let BulkIn {
+            member_ids,
+            action,
+            role,
+        } = body.0;
+        let mut errors = FieldErrors::default();
+        let mut seen = std::collections::HashSet::new();
+        let member_ids: Vec<Uuid> = member_ids.into_iter().filter(|m| seen.insert(*m)).collect();
+        if member_ids.is_empty() || member_ids.len() > MAX_BULK {
+            errors.add(
+                "member_ids",
+                format!("Choose 1 to {MAX_BULK} members at a time."),
+            );
+        }
+        let action = match (action, role) {
+            (BulkActionIn::SetRole, Some(role)) => Some(BulkAction::SetRole(role)),
+            (BulkActionIn::SetRole, None) => {
+                errors.add("role", "Choose the role to give them.");
+                None
+            }
+            (_, Some(_)) => {
+                errors.add("role", "A role goes only with the action `set_role`.");
+                None
+            }
+            (BulkActionIn::Pause, None) => Some(BulkAction::Pause),
+            (BulkActionIn::Resume, None) => Some(BulkAction::Resume),
+            (BulkActionIn::Remove, None) => Some(BulkAction::Remove),
+        };
+        let Some(action) = action else {
+            return Err(errors.into_error());
+        };
+        errors.finish()?;
+        let actor = auth.principal().name_in(&state, id.0).await?;
+        let outcomes = members::apply_bulk(
+            &state,
+            id.0,
+            &member_ids,
+            action,
+            (acting_role(&grant), &actor),
+        )
+        .await?;
+        let changed: Vec<String> = outcomes
+            .iter()
+            .filter(|(_, outcome)| matches!(outcome, BulkOutcome::Done(_)))
+            .map(|(member_id, _)| format!("member:{member_id}"))
+            .collect();
+        if !changed.is_empty() {
+            let (verb, role) = match action {
+                BulkAction::Pause => ("pause", None),
+                BulkAction::Resume => ("resume", None),
+                BulkAction::Remove => ("remove", None),
+                BulkAction::SetRole(role) => ("role_change", Some(role)),
+            };
+            record(
+                &state,
+                auth.principal(),
+                request,
+                Some(id.0),
+                &format!("member.bulk_{verb}"),
+                format!("neighborhood:{}", id.0),
+                json!({
+                    "changed": changed.len(),
+                    "skipped": outcomes.len() - changed.len(),
+                    "role": role,
+                    "members": changed,
+                }),
+            )
+            .await;
+        }
+        let results: Vec<BulkResultOut> = outcomes
+            .into_iter()
+            .map(|(member_id, outcome)| match outcome {
+                BulkOutcome::Done(member) => BulkResultOut {
+                    member_id,
+                    outcome: BulkOutcomeOut::Done,
+                    reason: None,
+                    member: Some(to_out(&member, &grant)),
+                },
+                BulkOutcome::Skipped(reason) => BulkResultOut {
+                    member_id,
+                    outcome: BulkOutcomeOut::Skipped,
+                    reason: Some(reason),
+                    member: None,
+                },
+            })
+            .collect();
+        let done = results
+            .iter()
+            .filter(|r| r.outcome == BulkOutcomeOut::Done)
+            .count() as u32;
+        Ok(BulkResponse::Ok(Json(BulkOut {
+            done,
+            skipped: results.len() as u32 - done,
+            results,
         })))
     }
 

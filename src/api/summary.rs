@@ -12,7 +12,8 @@ use super::error::statuses::{Invalid, NotFound, SignedIn};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::domain::join_request::JoinState;
-use crate::domain::member::{MemberStatus, SyncState};
+use crate::domain::member::SyncState;
+use crate::domain::member_list::StatusCounts;
 use crate::jobs::outbox::SHARD_CAPACITY;
 use crate::services::provisioning::ProvisionError;
 use crate::services::sending;
@@ -100,10 +101,11 @@ impl SummaryApi {
         let count = |keep: &dyn Fn(&crate::domain::member::Member) -> bool| {
             members.iter().filter(|member| keep(member)).count() as u32
         };
+        let by_status = StatusCounts::of(&members);
         let groups = neighborhood.shards.len() as u32;
         Ok(SummaryResponse::Ok(Json(SummaryOut {
-            members: count(&|member| member.status == MemberStatus::Active),
-            paused: count(&|member| member.status == MemberStatus::Paused),
+            members: by_status.active,
+            paused: by_status.paused,
             pending_requests: requests
                 .iter()
                 .filter(|request| request.state == JoinState::Pending)

@@ -48,6 +48,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("add_member", Access::Neighborhood(Role::Captain)),
     ("update_member", Access::Neighborhood(Role::Captain)),
     ("remove_member", Access::Neighborhood(Role::Captain)),
+    ("bulk_update_members", Access::Neighborhood(Role::Captain)),
     ("retry_member_sync", Access::Neighborhood(Role::Captain)),
     ("sync_neighborhood", Access::Neighborhood(Role::Captain)),
     (

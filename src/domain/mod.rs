@@ -10,6 +10,7 @@ pub mod join_questions;
 pub mod join_request;
 pub mod keywords;
 pub mod member;
+pub mod member_list;
 pub mod neighborhood;
 pub mod phone;
 pub mod quiet_hours;

@@ -448,6 +448,22 @@ pub async fn remove(
     remover: &str,
     notice: Option<&str>,
 ) -> Result<Member, MemberError> {
+    Ok(
+        remove_member(state, neighborhood_id, member_id, remover, notice)
+            .await?
+            .after,
+    )
+}
+
+/// [`remove`], answering with the member before and after (equal when they were removed
+/// already).
+async fn remove_member(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+    remover: &str,
+    notice: Option<&str>,
+) -> Result<MemberUpdate, MemberError> {
     let removed = state
         .store
         .update_member(neighborhood_id, member_id, |member| {
@@ -470,7 +486,96 @@ pub async fn remove(
             Ok(effects)
         })
         .await?;
-    Ok(removed.after)
+    Ok(removed)
+}
+
+/// One change a captain makes to many members at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    Pause,
+    Resume,
+    Remove,
+    SetRole(Role),
+}
+
+/// What became of one member in a bulk change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkOutcome {
+    /// Changed.
+    Done(Box<Member>),
+    /// Left as it was, and why, phrased for people.
+    Skipped(String),
+}
+
+/// How many members a bulk change is applied to at the same time: each is its own write, and a
+/// few at once keep a 500-member change quick without crowding the store.
+const BULK_CONCURRENCY: usize = 8;
+
+/// Applies `action` to each of `member_ids` with the same rules as changing them one by one
+/// ([`update`], [`remove`]): a member a rule protects (the owner cannot be removed or paused),
+/// one not in the neighborhood, or one already as asked is skipped with the reason. Answers per
+/// member, in the order asked; only a store failure stops it.
+pub async fn apply_bulk(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_ids: &[Uuid],
+    action: BulkAction,
+    (acting, actor): (Role, &str),
+) -> Result<Vec<(Uuid, BulkOutcome)>, MemberError> {
+    use futures::{StreamExt, TryStreamExt};
+    futures::stream::iter(member_ids.iter().copied())
+        .map(|member_id| async move {
+            let changed = match action {
+                BulkAction::Remove => {
+                    remove_member(state, neighborhood_id, member_id, actor, None).await
+                }
+                BulkAction::Pause | BulkAction::Resume | BulkAction::SetRole(_) => {
+                    let changes = MemberChanges {
+                        role: match action {
+                            BulkAction::SetRole(role) => Some(role),
+                            _ => None,
+                        },
+                        status: match action {
+                            BulkAction::Pause => Some(MemberStatus::Paused),
+                            BulkAction::Resume => Some(MemberStatus::Active),
+                            _ => None,
+                        },
+                        ..MemberChanges::default()
+                    };
+                    update(state, neighborhood_id, member_id, &changes, acting, actor).await
+                }
+            };
+            let outcome = match changed {
+                Ok(MemberUpdate { before, after }) if before == after => {
+                    BulkOutcome::Skipped(unchanged_reason(action).to_owned())
+                }
+                Ok(MemberUpdate { after, .. }) => BulkOutcome::Done(Box::new(after)),
+                Err(MemberError::NotFound) => {
+                    BulkOutcome::Skipped("Not a member of this neighborhood.".to_owned())
+                }
+                Err(MemberError::Forbidden(reason) | MemberError::InvalidStatus(reason)) => {
+                    BulkOutcome::Skipped(reason.to_owned())
+                }
+                Err(MemberError::KeptChanging) => {
+                    BulkOutcome::Skipped("Their record kept changing; try them again.".to_owned())
+                }
+                Err(error) => return Err(error),
+            };
+            Ok((member_id, outcome))
+        })
+        .buffered(BULK_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+/// Why a member a bulk change did not change was left alone.
+fn unchanged_reason(action: BulkAction) -> &'static str {
+    match action {
+        BulkAction::Pause => "Already paused.",
+        BulkAction::Resume => "Already in the group.",
+        BulkAction::Remove => "Already removed.",
+        BulkAction::SetRole(_) => "Already has that role.",
+    }
 }
 
 /// LEAVE: out of this neighborhood's group only, with a confirming text. The owner cannot leave

@@ -11,6 +11,7 @@ pub mod deliveries;
 pub mod group_messages;
 pub mod inbound;
 pub mod joining;
+pub mod member_list;
 pub mod members;
 pub mod neighborhoods;
 pub mod phone_names;

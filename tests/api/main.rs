@@ -20,6 +20,7 @@ mod import_export;
 mod invites;
 mod join;
 mod keywords;
+mod member_lists;
 mod neighborhoods;
 mod outages;
 mod outbox;

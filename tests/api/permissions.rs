@@ -261,6 +261,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         // A wrong name: allowed principals get 400 and nothing is deleted.
         "delete_neighborhood" => json!({"confirm_name": "Not its name"}),
         "update_member" => json!({"role": "moderator"}),
+        "bulk_update_members" => json!({"member_ids": [fixture.member_id], "action": "pause"}),
         "post_announcement" | "estimate_announcement" => {
             json!({"body": "Street fair Saturday"})
         }

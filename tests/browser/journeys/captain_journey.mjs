@@ -79,7 +79,8 @@ export default async function captainJourney({ browser, base2 }) {
 
   // The member list catches up live as Twilio adds Ben (no reload).
   await openTab(captain, 'Members');
-  const ben = captain.getByRole('listitem').filter({ has: captain.getByRole('heading', { name: 'Ben Brown' }) });
+  await captain.getByRole('button', { name: 'Ben Brown' }).click();
+  const ben = captain.getByRole('region', { name: 'Ben Brown' });
   await expect(ben.getByText('Synced'), 'Ben in the group text').toBeVisible();
   await expect(ben, 'phones are shown to captains').toContainText('+1 555 030 0002');
   await screenshot(captain, 'members-360');
@@ -118,7 +119,7 @@ export default async function captainJourney({ browser, base2 }) {
   await expect(desk.getByText('3 phones on the group text', { exact: true }), 'the phones on the group text, in plain words').toBeVisible();
   await screenshot(desk, 'home-1280');
   const loaded = {
-    members: () => desk.getByRole('heading', { name: 'Ben Brown' }),
+    members: () => desk.getByRole('button', { name: 'Ben Brown' }),
     messages: () => desk.getByText(signed),
     invite: () => desk.getByRole('img', { name: /QR code/ }),
     settings: () => desk.getByRole('heading', { name: 'API tokens' }),

@@ -85,15 +85,18 @@ export default async function captainModeration({ browser }) {
 
   // ---- remove, with a notice only Cara gets ----
   await openTab(captain, 'Members');
-  const cara = captain.getByRole('listitem').filter({ has: captain.getByRole('heading', { name: 'Cara' }) });
+  await captain.getByRole('button', { name: 'Cara', exact: true }).click();
+  const cara = captain.getByRole('region', { name: 'Cara', exact: true });
   await expect(cara.getByText('Synced'), 'Cara in the group text').toBeVisible();
-  await cara.getByText('Manage Cara').click();
   await cara.getByText('Remove from the group').click();
   await cara.getByRole('textbox', { name: 'Text to Cara (optional)' }).fill('We are closing your spot, thanks for everything.');
   await screenshot(captain, 'remove-360');
   await cara.getByRole('button', { name: 'Remove Cara' }).click();
   await expect(captain.getByText('Cara is removed from the group.'), 'the removal note').toBeVisible();
-  await expect(cara.getByText('Removed', { exact: true }), 'Cara marked removed').toBeVisible();
+  await expect(captain.getByRole('button', { name: 'Cara', exact: true }), 'Cara leaves the "In the group" list').toHaveCount(0);
+  await captain.getByRole('combobox', { name: 'Status' }).selectOption('');
+  const caraRow = captain.getByRole('row').filter({ has: captain.getByRole('button', { name: 'Cara', exact: true }) });
+  await expect(caraRow.getByText('Removed', { exact: true }), 'Cara marked removed').toBeVisible();
   await expect(inboxItems(inboxes, CARA).filter({ hasText: 'We are closing your spot' }), "Cara's notice").toHaveCount(1);
 
   // ---- announcements only: a member's text goes to the captains, not the group ----

@@ -14,6 +14,10 @@ const ACTIONS = {
   'member.update': 'Changed a member',
   'member.role_change': 'Changed a role',
   'member.remove': 'Removed a member',
+  'member.bulk_remove': (detail) => `Removed ${members(detail.changed)}`,
+  'member.bulk_pause': (detail) => `Paused ${members(detail.changed)}`,
+  'member.bulk_resume': (detail) => `Resumed ${members(detail.changed)}`,
+  'member.bulk_role_change': (detail) => `Made ${members(detail.changed)} ${detail.role ?? 'another role'}`,
   'member.retry_sync': 'Retried adding a member at Twilio',
   'member.mute': 'Muted a member',
   'member.unmute': 'Unmuted a member',
@@ -49,6 +53,18 @@ const KINDS = [
   ['token.', 'API tokens'],
 ];
 
+/** "10 members", for the entries of changes made to many members at once. */
+function members(count) {
+  return `${count} ${count === 1 ? 'member' : 'members'}`;
+}
+
+/** An entry's action in words. */
+function actionText(item) {
+  const text = ACTIONS[item.action];
+  if (typeof text === 'function') return text(item.detail ?? {});
+  return text ?? item.action;
+}
+
 /** Detail keys that read better renamed; the rest are shown as their words. */
 const KEYS = {
   count: 'Invites texted',
@@ -65,6 +81,9 @@ const KEYS = {
   estimate: 'Estimated cost ($)',
   captains_texted: 'Captains texted',
   join_questions: 'Join questions',
+  changed: 'Members changed',
+  skipped: 'Members left as they were',
+  members: 'Members',
 };
 
 /** Names for the ids an entry mentions; a failed lookup just leaves the ids showing. */
@@ -182,7 +201,7 @@ export default async function audit(container, ctx) {
 
   const entry = (item) => h('li', {},
     h('div', { class: 'row' },
-      h('strong', {}, ACTIONS[item.action] ?? item.action),
+      h('strong', {}, actionText(item)),
       h('time', { datetime: item.at, class: 'muted' }, when(item.at))),
     h('p', { class: 'muted audit-who' },
       `By ${ref(item.actor)}`, item.source ? ` ${source(item.source)}` : '',

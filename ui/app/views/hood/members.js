@@ -1,169 +1,284 @@
-// Members: search and filters, and per member their role, mute, removal, delivery health and
-// whether Twilio has caught up with them (with a retry when it gave up).
+// Members: one compact row per person (a table on desktop, a dense list on phones), A to Z and
+// "In the group" by default, a search that ignores accents and phone formatting, details that
+// open under a row, ticking rows to change many at once, and pages that load as you scroll.
 
 import { api, errorText } from '../../api.js';
-import { h, field, when, phoneText, toast, busy } from '../../dom.js';
+import { h, field, toast, busy } from '../../dom.js';
 import { coalesce } from '../../live.js';
+import { STATUS, ROLES, memberRow, detailsRow } from './members/rows.js';
+import { bulkBar } from './members/bulk.js';
 
-const STATUS = {
-  active: ['In the group', 'ok'],
-  paused: ['Paused', 'warn'],
-  left: ['Left', ''],
-  removed: ['Removed', ''],
-  opted_out: ['Texted STOP', 'bad'],
-};
-const SYNC = {
-  done: ['Synced', 'ok'],
-  pending: ['Syncing with Twilio…', 'warn'],
-  failed: ['Sync failed', 'bad'],
-};
-const ROLES = [['member', 'Member'], ['moderator', 'Moderator'], ['captain', 'Captain']];
+const PAGE = 100;
+/** The API's largest page: a reload of more rows than this takes several requests. */
+const MAX_PAGE = 500;
+const SORTS = [['name', 'A to Z'], ['newest', 'Newest first'], ['oldest', 'Oldest first']];
 
-function deliveryText(delivery) {
-  if (!delivery) return 'No texts reported yet';
-  const last = delivery.last_error_code
-    ? `Last text ${delivery.last_status} (error ${delivery.last_error_code})`
-    : `Last text ${delivery.last_status}`;
-  return delivery.failures_in_a_row
-    ? `${last}; ${delivery.failures_in_a_row} failed in a row`
-    : last;
-}
+const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
 
 export default async function members(container, ctx) {
   const canManage = ctx.atLeast('captain');
-  const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { autocomplete: 'off', placeholder: 'Name or phone digits' } });
-  const status = field({ label: 'Status', name: 'status', type: 'select', value: '', options: [['', 'Any status'], ...Object.entries(STATUS).map(([value, [text]]) => [value, text])] });
+  // Phones hide the street, role and texts columns (app.css); a details row spans only the
+  // columns shown, or the hidden ones would take room from the name.
+  const narrow = matchMedia('(max-width: 39.99rem)');
+  const columns = () => (canManage ? 1 : 0) + (narrow.matches ? 2 : 5);
+  const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { autocomplete: 'off', placeholder: canManage ? 'Name, phone or street' : 'Name' } });
+  const statusOptions = [['', 'Any status'], ...Object.entries(STATUS).map(([value, [text]]) => [value, text])];
+  const status = field({ label: 'Status', name: 'status', type: 'select', value: 'active', options: statusOptions });
   const role = field({ label: 'Role', name: 'role', type: 'select', value: '', options: [['', 'Any role'], ...ROLES, ['owner', 'Owner']] });
-  const count = h('p', { class: 'muted', role: 'status' });
-  const list = h('ul', { class: 'list' });
-  const more = h('button', { type: 'button', hidden: true }, 'Show more');
-  container.append(h('h2', { id: 'tab-heading' }, 'Members'), h('div', { class: 'filters', role: 'search' }, search, status, role), count, list, more);
+  const sort = field({ label: 'Sort', name: 'sort', type: 'select', value: 'name', options: SORTS });
+  const count = h('p', { class: 'muted member-count', role: 'status', tabindex: '-1' });
+  const caption = h('caption', { class: 'vh' });
+  const selectAll = canManage
+    ? h('input', { type: 'checkbox', 'aria-label': 'Select all shown', 'data-focus': 'select-all' })
+    : null;
+  const tbody = h('tbody', {});
+  const table = h('table', { class: 'member-table' },
+    caption,
+    h('thead', {}, h('tr', {},
+      canManage ? h('th', { scope: 'col', class: 'pick' }, h('label', { class: 'pick-target' }, selectAll)) : null,
+      h('th', { scope: 'col' }, 'Name'),
+      h('th', { scope: 'col', class: 'wide' }, 'Street'),
+      h('th', { scope: 'col', class: 'wide' }, 'Role'),
+      h('th', { scope: 'col', class: 'state' }, 'Status'),
+      h('th', { scope: 'col', class: 'wide' }, 'Texts'))),
+    tbody);
+  const empty = h('p', { class: 'empty', hidden: true }, 'No member matches.');
+  const shownText = h('p', { class: 'muted' });
+  const more = h('button', { type: 'button', hidden: true }, `Show ${PAGE} more`);
+  const footer = h('div', { class: 'member-more' }, shownText, more);
 
-  let shown = 0;
+  let items = [];
+  let total = 0;
   let nextAfter = null;
+  let openId = null;
+  /** Bumped when the filters change, so an answer to an older query is dropped. */
+  let generation = 0;
+  const selected = new Set();
+  /** Rows already built, by member id, kept while the member's record stays the same. */
+  const built = new Map();
 
-  function change(member, patch, done) {
-    return api(`neighborhoods/${ctx.id}/members/${member.id}`, { method: 'PATCH', body: patch }).then((updated) => {
-      toast(done(updated));
-      return refresh();
-    });
+  const selection = {
+    has: (id) => selected.has(id),
+    ids: () => [...selected],
+    toggle(id, on) {
+      if (on) selected.add(id); else selected.delete(id);
+      showSelection();
+    },
+    clear() {
+      selected.clear();
+      for (const box of tbody.querySelectorAll('input[type="checkbox"]')) box.checked = false;
+      showSelection();
+    },
+  };
+  const nameOf = (id) => items.find((member) => member.id === id)?.display_name ?? 'a member';
+  const bar = canManage
+    ? bulkBar(ctx, { selection, nameOf, changed: () => refresh(), focusAway: () => count.focus() })
+    : null;
+
+  container.append(
+    h('h2', { id: 'tab-heading' }, 'Members'),
+    h('div', { class: 'filters member-filters', role: 'search' }, search, status, role, sort),
+    count, bar, table, empty, footer);
+
+  function showSelection() {
+    if (!canManage) return;
+    const shown = items.filter((member) => selected.has(member.id)).length;
+    selectAll.checked = items.length > 0 && shown === items.length;
+    selectAll.indeterminate = shown > 0 && shown < items.length;
+    bar.update(selected.size);
   }
 
-  function manage(member) {
-    const outcome = h('div', { role: 'status' });
-    const fail = (error) => outcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
-    const act = (button, work) => busy(button, async () => {
-      outcome.replaceChildren();
-      try {
-        await work();
-      } catch (error) {
-        fail(error);
+  selectAll?.addEventListener('change', () => {
+    for (const member of items) {
+      if (selectAll.checked) selected.add(member.id); else selected.delete(member.id);
+    }
+    for (const box of tbody.querySelectorAll('tr[data-member] input[type="checkbox"]')) box.checked = selectAll.checked;
+    showSelection();
+  });
+
+  function toggle(id) {
+    const closing = openId === id;
+    openId = closing ? null : id;
+    render();
+    // The button that opened the details keeps focus; Tab goes on into them.
+    tbody.querySelector(`tr[data-member="${id}"] [data-focus="toggle"]`)?.focus();
+  }
+
+  /** A change made in a details row worked: say so, and reload what is shown. */
+  async function changed(message) {
+    await refresh();
+    if (message) toast(message);
+  }
+
+  function rowFor(member) {
+    const json = JSON.stringify(member);
+    let entry = built.get(member.id);
+    if (!entry || entry.json !== json) {
+      entry = { json, row: memberRow(member, { selection: canManage ? selection : null, onToggle: toggle }) };
+      built.set(member.id, entry);
+    }
+    const open = openId === member.id;
+    entry.row.querySelector('[data-focus="toggle"]').setAttribute('aria-expanded', String(open));
+    if (open && !entry.details) {
+      entry.details = detailsRow(member, { columns: columns(), ctx, manage: canManage, changed, onClose: toggle });
+    }
+    if (!open) entry.details = null;
+    const box = entry.row.querySelector('input[type="checkbox"]');
+    if (box) box.checked = selected.has(member.id);
+    return open ? [entry.row, entry.details] : [entry.row];
+  }
+
+  /** Where focus is in the table, to put it back on the same control after rows are rebuilt. */
+  function focusSpot() {
+    const active = document.activeElement;
+    if (!active || !tbody.contains(active)) return null;
+    const holder = active.closest('[data-member], [data-details]');
+    return {
+      id: holder?.dataset.member ?? holder?.dataset.details,
+      key: active.dataset.focus,
+      inDetails: Boolean(holder?.dataset.details),
+    };
+  }
+
+  function restoreFocus(spot) {
+    if (!spot || tbody.contains(document.activeElement)) return;
+    const row = tbody.querySelector(`tr[data-member="${spot.id}"]`);
+    const details = tbody.querySelector(`tr[data-details="${spot.id}"]`);
+    const scope = spot.inDetails ? details : row;
+    const target = (spot.key && scope?.querySelector(`[data-focus="${spot.key}"]`))
+      ?? (spot.inDetails ? details?.querySelector('[data-focus="heading"]') : null)
+      ?? row?.querySelector('[data-focus="toggle"]')
+      ?? count;
+    target.focus();
+  }
+
+  /** Puts the loaded members on screen, moving as few rows as possible (focus stays put). */
+  function render() {
+    const spot = focusSpot();
+    const ids = new Set(items.map((member) => member.id));
+    for (const id of built.keys()) if (!ids.has(id)) built.delete(id);
+    if (openId && !ids.has(openId)) openId = null;
+    for (const id of selected) if (!ids.has(id)) selected.delete(id);
+    const wanted = items.flatMap(rowFor);
+    let cursor = tbody.firstChild;
+    for (const node of wanted) {
+      if (node === cursor) {
+        cursor = cursor.nextSibling;
+      } else {
+        tbody.insertBefore(node, cursor);
       }
-    });
-    const parts = [];
-    if (member.role !== 'owner' && ['active', 'paused'].includes(member.status)) {
-      const roleField = field({ label: 'Role', name: 'role', type: 'select', value: member.role, options: ROLES });
-      const save = h('button', { type: 'button' }, 'Change role');
-      save.addEventListener('click', () => act(save, () => change(member, { role: roleField.control.value },
-        (updated) => `${updated.display_name} is now ${updated.role}.`)));
-      parts.push(h('div', { class: 'filters' }, roleField, save));
     }
-    if (member.status === 'active' || member.status === 'paused') {
-      const mute = h('button', { type: 'button' }, member.muted ? 'Unmute' : 'Mute');
-      mute.addEventListener('click', () => act(mute, () => change(member, { muted: !member.muted },
-        (updated) => (updated.muted ? `${updated.display_name} is muted: their texts are held back.` : `${updated.display_name} can post again.`))));
-      const pause = h('button', { type: 'button' }, member.status === 'paused' ? 'Resume texts' : 'Pause texts');
-      pause.addEventListener('click', () => act(pause, () => change(member, { status: member.status === 'paused' ? 'active' : 'paused' },
-        (updated) => (updated.status === 'paused' ? `${updated.display_name} is paused.` : `${updated.display_name} is back in the group.`))));
-      parts.push(h('div', { class: 'actions' }, mute, pause));
+    while (cursor) {
+      const next = cursor.nextSibling;
+      cursor.remove();
+      cursor = next;
     }
-    if (member.sync === 'failed') {
-      const retry = h('button', { type: 'button', class: 'primary' }, 'Retry sync');
-      retry.addEventListener('click', () => act(retry, async () => {
-        await api(`neighborhoods/${ctx.id}/members/${member.id}/retry`, { method: 'POST' });
-        toast(`Trying ${member.display_name} again.`);
-        await refresh();
-      }));
-      parts.push(h('div', { class: 'actions' }, retry));
-    }
-    if (member.role !== 'owner' && ['active', 'paused'].includes(member.status)) {
-      const notice = field({ label: `Text to ${member.display_name} (optional)`, name: 'notice', type: 'textarea', hint: 'Sent to them alone when they are removed.' });
-      const remove = h('button', { type: 'button', class: 'danger' }, `Remove ${member.display_name}`);
-      remove.addEventListener('click', () => act(remove, async () => {
-        await api(`neighborhoods/${ctx.id}/members/${member.id}`, { method: 'DELETE', query: { notice: notice.control.value.trim() } });
-        toast(`${member.display_name} is removed from the group.`);
-        await refresh();
-      }));
-      parts.push(h('details', { class: 'danger-zone' }, h('summary', {}, 'Remove from the group'), notice, remove));
-    }
-    if (parts.length === 0) return null;
-    return h('details', {}, h('summary', {}, `Manage ${member.display_name}`), ...parts, outcome);
-  }
-
-  function item(member) {
-    const [statusText, statusTone] = STATUS[member.status] ?? [member.status, ''];
-    const [syncText, syncTone] = SYNC[member.sync] ?? [member.sync, ''];
-    return h('li', { 'data-member': member.id },
-      h('div', { class: 'row' },
-        h('h3', {}, member.display_name),
-        h('span', { class: 'actions' },
-          member.role !== 'member' ? h('span', { class: 'badge' }, member.role) : null,
-          h('span', { class: `badge ${statusTone}` }, statusText),
-          member.muted ? h('span', { class: 'badge warn' }, 'Muted') : null,
-          h('span', { class: `badge ${syncTone}` }, syncText))),
-      h('dl', { class: 'facts' },
-        member.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(member.phone))] : null,
-        member.address ? [h('dt', {}, 'Address'), h('dd', {}, member.address)] : null,
-        h('dt', {}, 'Texts'), h('dd', {}, deliveryText(member.delivery)),
-        member.shard ? [h('dt', {}, 'Group'), h('dd', {}, `${member.shard}`)] : null,
-        member.sync_error ? [h('dt', {}, 'Sync error'), h('dd', {}, member.sync_error)] : null,
-        member.status_reason ? [h('dt', {}, 'Why'), h('dd', {}, member.status_reason)] : null,
-        h('dt', {}, 'Since'), h('dd', {}, when(member.joined_at))),
-      canManage ? manage(member) : null);
+    table.hidden = items.length === 0;
+    empty.hidden = items.length > 0;
+    more.hidden = !nextAfter;
+    shownText.textContent = items.length < total ? `Showing ${items.length} of ${total}.` : '';
+    restoreFocus(spot);
+    showSelection();
   }
 
   const query = () => ({
     q: search.control.value.trim(),
     status: status.control.value,
     role: role.control.value,
+    sort: sort.control.value,
   });
 
-  // Live updates reload what is on screen (at least one page); open panels stay open.
+  function showCounts(page) {
+    const counts = page.counts;
+    const filters = query();
+    // The default view counts what the home page counts, in its words.
+    if (filters.status === 'active' && !filters.q && !filters.role) {
+      count.textContent = plural(counts.active, 'member', 'members') + (counts.paused ? `, ${counts.paused} paused` : '');
+    } else {
+      count.textContent = plural(page.total, 'member matches', 'members match');
+    }
+    caption.textContent = `Members, ${SORTS.find(([value]) => value === filters.sort)?.[1] ?? ''}`;
+  }
+
+  const fetchPage = (after, limit) => api(`neighborhoods/${ctx.id}/members`, { query: { ...query(), after, limit } });
+
+  // Reloads as many rows as are shown (at least a page), for a new filter or a live update.
   const refresh = coalesce(async () => {
+    const asked = generation;
     try {
-      const page = await api(`neighborhoods/${ctx.id}/members`, { query: { ...query(), limit: Math.min(Math.max(shown, 100), 500) } });
-      const open = new Set([...list.querySelectorAll('li[data-member] > details[open]')].map((node) => node.parentElement.dataset.member));
-      list.replaceChildren(...page.items.map(item));
-      for (const node of list.querySelectorAll('li[data-member] > details')) node.open = open.has(node.parentElement.dataset.member);
-      shown = page.items.length;
+      const wanted = fromTheTop ? PAGE : Math.max(items.length, PAGE);
+      let page = await fetchPage(null, Math.min(wanted, MAX_PAGE));
+      const loaded = [...page.items];
+      while (page.next_after && loaded.length < wanted) {
+        page = await fetchPage(page.next_after, Math.min(wanted - loaded.length, MAX_PAGE));
+        loaded.push(...page.items);
+      }
+      if (asked !== generation) return;
+      fromTheTop = false;
+      items = loaded;
+      total = page.total;
       nextAfter = page.next_after ?? null;
-      more.hidden = !nextAfter;
-      count.textContent = page.total === 1 ? '1 member' : `${page.total} members`;
+      showCounts(page);
+      render();
     } catch (error) {
       count.replaceChildren(h('span', { class: 'alert', role: 'alert' }, errorText(error)));
     }
   });
-  more.addEventListener('click', () => busy(more, async () => {
+
+  let loading = false;
+  async function loadMore() {
+    if (loading || !nextAfter) return;
+    loading = true;
+    const asked = generation;
     try {
-      const page = await api(`neighborhoods/${ctx.id}/members`, { query: { ...query(), after: nextAfter, limit: 100 } });
-      list.append(...page.items.map(item));
-      shown += page.items.length;
-      nextAfter = page.next_after ?? null;
-      more.hidden = !nextAfter;
+      await busy(more, async () => {
+        const page = await fetchPage(nextAfter, PAGE);
+        if (asked !== generation) return;
+        const known = new Set(items.map((member) => member.id));
+        items = [...items, ...page.items.filter((member) => !known.has(member.id))];
+        total = page.total;
+        nextAfter = page.next_after ?? null;
+        render();
+      });
     } catch (error) {
       toast(errorText(error), { error: true });
+    } finally {
+      loading = false;
     }
-  }));
+  }
+  more.addEventListener('click', loadMore);
+  // Scrolling near the end loads the next page; the button stays for keyboards.
+  const nearEnd = new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) loadMore();
+  }, { rootMargin: '600px 0px' });
+  nearEnd.observe(footer);
+
+  // New filters: the rows on screen stay (an open one too, if it still matches) until the
+  // first page of the new answer replaces them.
+  let fromTheTop = false;
+  function restart() {
+    generation += 1;
+    fromTheTop = true;
+    refresh();
+  }
   let typing = null;
   search.control.addEventListener('input', () => {
     clearTimeout(typing);
-    typing = setTimeout(() => { shown = 0; refresh(); }, 250);
+    typing = setTimeout(restart, 250);
   });
-  for (const select of [status, role]) select.control.addEventListener('change', () => { shown = 0; refresh(); });
+  for (const select of [status, role, sort]) select.control.addEventListener('change', restart);
+
+  const fitDetails = () => {
+    for (const cell of tbody.querySelectorAll('tr[data-details] > td')) cell.colSpan = columns();
+  };
+  narrow.addEventListener('change', fitDetails);
+
   await refresh();
   const stop = ctx.live.on('member', refresh);
   return () => {
     clearTimeout(typing);
+    nearEnd.disconnect();
+    narrow.removeEventListener('change', fitDetails);
     stop();
   };
 }
