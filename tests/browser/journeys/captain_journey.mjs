@@ -81,7 +81,7 @@ export default async function captainJourney({ browser, base2 }) {
   await openTab(captain, 'Members');
   await captain.getByRole('button', { name: 'Ben Brown' }).click();
   const ben = captain.getByRole('region', { name: 'Ben Brown' });
-  await expect(ben.getByText('Synced'), 'Ben in the group text').toBeVisible();
+  await expect(ben.getByText('Gets the group text'), 'Ben in the group text').toBeVisible();
   await expect(ben, 'phones are shown to captains').toContainText('+1 555 030 0002');
   await screenshot(captain, 'members-360');
   await openTab(captain, 'Messages');

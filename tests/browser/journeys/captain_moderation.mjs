@@ -87,7 +87,7 @@ export default async function captainModeration({ browser }) {
   await openTab(captain, 'Members');
   await captain.getByRole('button', { name: 'Cara', exact: true }).click();
   const cara = captain.getByRole('region', { name: 'Cara', exact: true });
-  await expect(cara.getByText('Synced'), 'Cara in the group text').toBeVisible();
+  await expect(cara.getByText('Gets the group text'), 'Cara in the group text').toBeVisible();
   await cara.getByText('Remove from the group').click();
   await cara.getByRole('textbox', { name: 'Text to Cara (optional)' }).fill('We are closing your spot, thanks for everything.');
   await screenshot(captain, 'remove-360');

@@ -57,7 +57,7 @@ async function neighborhoodCard(neighborhood) {
     }
     if (summary.sync_failed) {
       facts.append(h('dt', {}, 'Attention'), h('dd', {}, h('a', { href: `#/n/${neighborhood.id}/members` },
-        `${plural(summary.sync_failed, 'member', 'members')} could not be synced with Twilio`)));
+        `${plural(summary.sync_failed, 'member', 'members')} could not be added to or taken off the group text`)));
     }
   } catch (error) {
     // A neighborhood where the viewer is a plain member has no summary for them.

@@ -12,11 +12,17 @@ export const STATUS = {
   removed: ['Removed', ''],
   opted_out: ['Texted STOP', 'bad'],
 };
-const SYNC = {
-  done: ['Synced', 'ok'],
-  pending: ['Syncing with Twilio…', 'warn'],
-  failed: ['Sync failed', 'bad'],
-};
+/**
+ * Where the member stands with the group text itself, in plain words: whether Twilio has them
+ * on it (an active member) or off it (anyone else), on the way, or stuck.
+ */
+function syncWords(member) {
+  const on = member.status === 'active';
+  if (member.sync === 'done') return [on ? 'Gets the group text' : 'Off the group text', on ? 'ok' : ''];
+  if (member.sync === 'pending') return [on ? 'Being added to the group text…' : 'Being taken off the group text…', 'warn'];
+  if (member.sync === 'failed') return [on ? 'Could not be added to the group text' : 'Could not be taken off the group text', 'bad'];
+  return [member.sync, ''];
+}
 export const ROLES = [['member', 'Member'], ['moderator', 'Moderator'], ['captain', 'Captain']];
 const ROLE_NAMES = { ...Object.fromEntries(ROLES), owner: 'Owner' };
 
@@ -63,7 +69,7 @@ export function memberRow(member, { selection, onToggle }) {
     box.addEventListener('change', () => selection.toggle(member.id, box.checked));
     pick = h('td', { class: 'pick' }, h('label', { class: 'pick-target' }, box));
   }
-  const sync = member.sync !== 'done' ? SYNC[member.sync] : null;
+  const sync = member.sync !== 'done' ? syncWords(member) : null;
   return h('tr', { 'data-member': member.id },
     pick,
     h('th', { scope: 'row', class: 'who' },
@@ -85,7 +91,7 @@ export function memberRow(member, { selection, onToggle }) {
  * each calls `changed(message)` after it worked so the list reloads. `onClose` closes it.
  */
 export function detailsRow(member, { columns, ctx, manage, changed, onClose }) {
-  const [syncText, syncTone] = SYNC[member.sync] ?? [member.sync, ''];
+  const [syncText, syncTone] = syncWords(member);
   const heading = h('h3', { id: `member-heading-${member.id}`, tabindex: '-1', 'data-focus': 'heading' }, member.display_name);
   const close = h('button', { type: 'button', class: 'link', 'data-focus': 'close' }, `Close ${member.display_name}`);
   close.addEventListener('click', () => onClose(member.id));
@@ -96,10 +102,9 @@ export function detailsRow(member, { columns, ctx, manage, changed, onClose }) {
       member.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(member.phone))] : null,
       member.address ? [h('dt', {}, 'Address'), h('dd', {}, member.address)] : null,
       h('dt', {}, 'Role'), h('dd', {}, ROLE_NAMES[member.role] ?? member.role),
-      h('dt', {}, 'Twilio'), h('dd', {}, h('span', { class: `badge ${syncTone}` }, syncText)),
+      h('dt', {}, 'Group text'), h('dd', {}, h('span', { class: `badge ${syncTone}` }, syncText)),
       h('dt', {}, 'Texts'), h('dd', {}, deliveryText(member.delivery)),
-      member.shard ? [h('dt', {}, 'Group'), h('dd', {}, `${member.shard}`)] : null,
-      member.sync_error ? [h('dt', {}, 'Sync error'), h('dd', {}, member.sync_error)] : null,
+      member.sync_error ? [h('dt', {}, 'What went wrong'), h('dd', {}, member.sync_error)] : null,
       member.status_reason ? [h('dt', {}, 'Why'), h('dd', {}, member.status_reason)] : null,
       h('dt', {}, 'Since'), h('dd', {}, when(member.joined_at))),
     manage ? actions(member, ctx, changed) : null);
@@ -149,7 +154,7 @@ function actions(member, ctx, changed) {
     parts.push(h('div', { class: 'actions' }, mute, pause));
   }
   if (member.sync === 'failed') {
-    const retry = h('button', { type: 'button', class: 'primary' }, 'Retry sync');
+    const retry = h('button', { type: 'button', class: 'primary' }, 'Try again');
     retry.addEventListener('click', () => act(retry, async () => {
       await api(`neighborhoods/${ctx.id}/members/${member.id}/retry`, { method: 'POST' });
       return `Trying ${member.display_name} again.`;
