@@ -15,7 +15,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, TlsCertificates, Value};
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, TlsCertificates, Value};
 
 use crate::secret::RedisUrl;
 
@@ -132,6 +133,90 @@ impl RedisConnection {
             config,
         )?))
     }
+}
+
+impl RedisConnection {
+    /// Every key matching `pattern` (SCAN, `count` at a time): on a cluster, on every primary,
+    /// since a SCAN sent through the cluster client would read one node only.
+    pub async fn scan_matching(
+        &self,
+        pattern: &str,
+        count: usize,
+    ) -> redis::RedisResult<Vec<String>> {
+        match self {
+            Self::Single(conn) => {
+                scan_node(pattern, count, |command| {
+                    let mut conn = conn.clone();
+                    async move { command.query_async::<Value>(&mut conn).await }
+                })
+                .await
+            }
+            Self::Cluster(conn) => {
+                let mut keys = Vec::new();
+                for (host, port) in primaries(conn).await? {
+                    let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                        host: host.clone(),
+                        port,
+                    });
+                    keys.extend(
+                        scan_node(pattern, count, |command| {
+                            let (mut conn, node) = (conn.clone(), node.clone());
+                            async move { conn.route_command(command, node).await }
+                        })
+                        .await?,
+                    );
+                }
+                Ok(keys)
+            }
+        }
+    }
+}
+
+/// One node's keys matching `pattern`, SCAN after SCAN until its cursor comes back to 0.
+async fn scan_node<F, Fut>(pattern: &str, count: usize, send: F) -> redis::RedisResult<Vec<String>>
+where
+    F: Fn(Cmd) -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<Value>>,
+{
+    let mut keys = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let mut command = redis::cmd("SCAN");
+        command
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count);
+        let (next, found): (u64, Vec<String>) =
+            FromRedisValue::from_redis_value(send(command).await?)?;
+        keys.extend(found);
+        if next == 0 {
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
+/// The primaries of the cluster, as `CLUSTER NODES` lists them (`host:port@bus ... master`).
+async fn primaries(conn: &ClusterConnection) -> redis::RedisResult<Vec<(String, u16)>> {
+    let mut conn = conn.clone();
+    let listing: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut conn)
+        .await?;
+    Ok(listing
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (address, flags) = (fields.get(1)?, fields.get(2)?);
+            if !flags.split(',').any(|flag| flag == "master") || flags.contains("fail") {
+                return None;
+            }
+            let (host, port) = address.split('@').next()?.rsplit_once(':')?;
+            Some((host.to_owned(), port.parse().ok()?))
+        })
+        .collect())
 }
 
 impl ConnectionLike for RedisConnection {

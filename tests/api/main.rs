@@ -27,6 +27,7 @@ mod outbox;
 mod permissions;
 mod rate_limits;
 mod reconcile;
+mod redis_cluster;
 mod redis_tls;
 mod relay;
 mod sandbox;

@@ -24,7 +24,7 @@ use wiremock::MockServer;
 
 pub use poll::{eventually, poll_until};
 pub use redis_gate::RedisGate;
-pub use redis_server::OwnRedis;
+pub use redis_server::{OwnCluster, OwnRedis};
 pub use requests::Who;
 pub use sandbox::{
     KillableApp, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, add_members,

@@ -270,3 +270,127 @@ fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+/// A Redis Cluster of the test's own: `masters` primaries, each with `replicas_each` replicas,
+/// on free ports, data in a temporary directory, every node stopped (SIGKILL) when dropped.
+pub struct OwnCluster {
+    /// A node to start from, as `NT_REDIS_URL` names it.
+    pub url: String,
+    ports: Vec<u16>,
+    dir: PathBuf,
+    processes: Vec<Option<Child>>,
+}
+
+impl OwnCluster {
+    pub async fn start(masters: usize, replicas_each: usize) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("nt-cluster-{}", uuid::Uuid::new_v4().simple()));
+        let count = masters * (1 + replicas_each);
+        let ports: Vec<u16> = (0..count).map(|_| free_port()).collect();
+        let mut processes = Vec::new();
+        for port in &ports {
+            let node_dir = dir.join(port.to_string());
+            std::fs::create_dir_all(&node_dir).expect("a node directory");
+            let process = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args([
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                ])
+                .args(["--cluster-node-timeout", "2000"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&node_dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server on the PATH");
+            processes.push(Some(process));
+        }
+        let cluster = Self {
+            url: format!("redis://127.0.0.1:{}", ports[0]),
+            ports: ports.clone(),
+            dir,
+            processes,
+        };
+        for port in &ports {
+            let url = format!("redis://127.0.0.1:{port}");
+            poll_until(START_WAIT, "a cluster node to answer", || {
+                let url = url.clone();
+                async move {
+                    let mut conn = redis::Client::open(url.as_str())
+                        .ok()?
+                        .get_multiplexed_async_connection()
+                        .await
+                        .ok()?;
+                    redis::cmd("PING")
+                        .query_async::<String>(&mut conn)
+                        .await
+                        .ok()
+                }
+            })
+            .await;
+        }
+        let nodes: Vec<String> = ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args([
+                "--cluster-replicas",
+                &replicas_each.to_string(),
+                "--cluster-yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli on the PATH");
+        assert!(created.success(), "redis-cli --cluster create");
+        for port in &ports {
+            cluster.wait_until_ok(*port).await;
+        }
+        cluster
+    }
+
+    /// Waits until the node at `port` sees the whole cluster as ok (every slot served).
+    async fn wait_until_ok(&self, port: u16) {
+        let url = format!("redis://127.0.0.1:{port}");
+        poll_until(Duration::from_secs(30), "the cluster to be ok", || {
+            let url = url.clone();
+            async move {
+                let mut conn = redis::Client::open(url.as_str())
+                    .ok()?
+                    .get_multiplexed_async_connection()
+                    .await
+                    .ok()?;
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut conn)
+                    .await
+                    .ok()?;
+                info.contains("cluster_state:ok").then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// The ports of the nodes.
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        for process in self.processes.iter_mut().filter_map(Option::take) {
+            let mut process = process;
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,85 @@
+//! The service on a Redis Cluster of the test's own (`NT_REDIS_CLUSTER=on`, `NT_REDIS_URL`
+//! naming one node): every command and script touches one hash slot, so joining, approving,
+//! members, announcements and the outbox work as on one node.
+
+use serde_json::json;
+
+use crate::helpers::{
+    OwnCluster, TestApp, Who, parse_redis_url, sandbox_settings, spawn_sandbox_app_with,
+};
+
+const OWNER: &str = "+15550033000";
+const NEIGHBOR: &str = "+15550033001";
+const STRANGER: &str = "+15550033002";
+
+async fn app_on(cluster: &OwnCluster) -> TestApp {
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.redis_url = parse_redis_url(&cluster.url);
+    settings.redis_reach.redis_cluster = true;
+    spawn_sandbox_app_with(receiver, settings).await
+}
+
+#[tokio::test]
+async fn a_neighborhood_runs_end_to_end_on_a_redis_cluster() {
+    let cluster = OwnCluster::start(3, 0).await;
+    let app = app_on(&cluster).await;
+    assert_eq!(app.get_raw("/ready").await.status().as_u16(), 200);
+
+    let created = app
+        .create_neighborhood(&json!({"name": "Cluster Court", "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let number = created["phone_number"].as_str().expect("number");
+    app.add_member_by_api(id, NEIGHBOR, "Nia").await;
+    app.wait_for_text(NEIGHBOR, "Cluster Court").await;
+
+    // A stranger asks by text; the owner approves; they are welcomed.
+    app.text(STRANGER, number, "JOIN Sam Stone").await;
+    let requests = crate::helpers::poll_until(
+        std::time::Duration::from_secs(20),
+        "the join request",
+        || async {
+            let listed = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/join-requests"),
+                    200,
+                )
+                .await;
+            listed["items"]
+                .as_array()
+                .filter(|items| !items.is_empty())
+                .cloned()
+        },
+    )
+    .await;
+    let request_id = requests[0]["id"].as_str().expect("request id");
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+    app.wait_for_text(STRANGER, "Cluster Court").await;
+
+    // An announcement reaches the members through the group Conversation.
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Street sweeping Tuesday"}),
+        202,
+    )
+    .await;
+    app.wait_for_text(NEIGHBOR, "Street sweeping Tuesday").await;
+    app.wait_for_text(STRANGER, "Street sweeping Tuesday").await;
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            200,
+        )
+        .await;
+    assert_eq!(members["total"], 3);
+}
