@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::domain::announcement::{
     Announcement, AnnouncementBody, AnnouncementChanges, AnnouncementState, Closed,
 };
+use crate::domain::audience::Audience;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::services::costs::{self, Estimate};
 use crate::state::AppState;
@@ -34,6 +35,12 @@ pub enum AnnouncementError {
     Closed(#[from] Closed),
     #[error("the announcement kept changing under this edit")]
     Contended,
+    /// Members picked by id that are not members of the neighborhood.
+    #[error("no member has some of the ids picked")]
+    UnknownMembers(Vec<Uuid>),
+    /// A chosen audience no active member belongs to.
+    #[error("nobody in the audience can be texted")]
+    EmptyAudience,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -48,6 +55,8 @@ pub struct NewAnnouncement {
     pub signer: (Option<Uuid>, String),
     /// The principal, as the audit log names them.
     pub created_by: String,
+    /// A chosen set of members, texted 1:1; None: the whole group.
+    pub audience: Option<Audience>,
 }
 
 /// What became of a new announcement.
@@ -72,12 +81,55 @@ pub enum Due {
     Settled,
 }
 
-/// Sends at once unless a time was given or quiet hours hold it (and it is not urgent).
+/// Checks a chosen audience against the members as they are now: every member picked by id is
+/// one of the neighborhood's, and, unless `allow_empty`, someone in it can be texted.
+pub async fn check_audience(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    audience: Option<&Audience>,
+    allow_empty: bool,
+) -> Result<(), AnnouncementError> {
+    let Some(audience) = audience else {
+        return Ok(());
+    };
+    let members = state.store.members(neighborhood_id).await?;
+    if let Audience::Members { member_ids } = audience {
+        let unknown: Vec<Uuid> = member_ids
+            .iter()
+            .filter(|id| !members.iter().any(|m| m.id == **id))
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(AnnouncementError::UnknownMembers(unknown));
+        }
+    }
+    if !allow_empty && audience.recipients(&members).is_empty() {
+        return Err(AnnouncementError::EmptyAudience);
+    }
+    Ok(())
+}
+
+/// What an announcement signed `signed` would cost if sent now, to everyone or to `audience`
+/// (which may be empty: the estimate then says it reaches nobody).
+pub async fn estimate(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    signed: &str,
+    audience: Option<&Audience>,
+) -> Result<Estimate, AnnouncementError> {
+    check_audience(state, neighborhood.id, audience, true).await?;
+    let plan = costs::plan_announcement(state, neighborhood, signed, "estimate", audience).await?;
+    Ok(plan.estimate)
+}
+
+/// Sends at once unless a time was given or quiet hours hold it (and it is not urgent). A chosen
+/// audience must hold someone who can be texted now.
 pub async fn post(
     state: &AppState,
     neighborhood: &Neighborhood,
     new: NewAnnouncement,
 ) -> Result<Posted, AnnouncementError> {
+    check_audience(state, neighborhood.id, new.audience.as_ref(), false).await?;
     let now = OffsetDateTime::now_utc();
     let announcement = Announcement {
         id: Uuid::now_v7(),
@@ -93,6 +145,7 @@ pub async fn post(
         updated_at: now,
         sent_at: None,
         cancelled_at: None,
+        audience: new.audience,
     };
     let sends_at = announcement.sends_at(neighborhood.quiet_hours.as_ref(), now);
     if new.send_at.is_none() && sends_at <= now {
@@ -101,6 +154,7 @@ pub async fn post(
             neighborhood,
             &announcement.signed_text(),
             &announcement.message_sid(),
+            announcement.audience.as_ref(),
         )
         .await?;
         if plan.estimate.held {
@@ -111,6 +165,7 @@ pub async fn post(
                 body: announcement.body.as_str().to_owned(),
                 signed: announcement.signed_text(),
                 held_at: rfc3339_now(),
+                audience: announcement.audience.clone(),
             };
             costs::hold(state, neighborhood.id, &held).await?;
             return Ok(Posted::Held(held, plan.estimate));
@@ -154,16 +209,20 @@ async fn send(
     let plan = match checked {
         Some(plan) => plan,
         None => {
-            let plan =
-                costs::plan_announcement(state, neighborhood, &sent.signed_text(), &message_sid)
-                    .await?;
+            let plan = costs::plan_announcement(
+                state,
+                neighborhood,
+                &sent.signed_text(),
+                &message_sid,
+                sent.audience.as_ref(),
+            )
+            .await?;
             if plan.estimate.held {
                 return Err(SendError::Held);
             }
             plan
         }
     };
-    let relays = plan.relays;
     let entry = HistoryEntry {
         message_sid,
         member_id: sent.signer_member_id,
@@ -171,10 +230,11 @@ async fn send(
         body: sent.body.as_str().to_owned(),
         conversation_sid: String::new(),
         at: rfc3339_now(),
+        audience: plan.estimate.audience.clone(),
     };
     let send = Send {
         entry: &entry,
-        relays: &relays,
+        effects: &plan.effects,
         retention: state.settings.history_messages,
     };
     if state

@@ -3,6 +3,7 @@
 
 pub mod additions;
 pub mod announcements;
+pub mod audiences;
 pub mod catch_up;
 pub mod codes;
 pub mod costs;
@@ -15,4 +16,5 @@ pub mod neighborhoods;
 pub mod provisioning;
 pub mod relay;
 pub mod sending;
+pub mod templates;
 pub mod texts;
