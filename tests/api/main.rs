@@ -9,6 +9,7 @@ mod auth;
 mod authority;
 mod backfill;
 mod catch_up;
+mod composer;
 mod cli;
 mod conformance;
 mod costs;
