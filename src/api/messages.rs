@@ -22,7 +22,7 @@ use crate::auth::policy;
 use crate::auth::principal::Principal;
 use crate::domain::announcement::{AnnouncementBody, parse_send_at};
 use crate::domain::neighborhood::Neighborhood;
-use crate::domain::segments::{Encoding, first_non_gsm};
+use crate::domain::segments::Encoding;
 use super::audiences::AudienceBody;
 use crate::services::announcements::{self, NewAnnouncement, Posted};
 use crate::services::costs;
@@ -333,9 +333,10 @@ impl MessagesApi {
         let signed = format!("{name}: {}", text.as_str());
         let estimate =
             announcements::estimate(&state, &neighborhood, &signed, audience.as_ref()).await?;
-        let mut out = estimate_out(&estimate, &neighborhood);
-        out.ucs2_character = first_non_gsm(&signed).map(String::from);
-        Ok(EstimateResponse::Ok(Json(out)))
+        Ok(EstimateResponse::Ok(Json(estimate_out(
+            &estimate,
+            &neighborhood,
+        ))))
     }
 
     /// Message history
@@ -398,7 +399,7 @@ impl MessagesApi {
 fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> AnnouncementEstimate {
     AnnouncementEstimate {
         encoding: estimate.encoding,
-        ucs2_character: None,
+        ucs2_character: estimate.ucs2_character.map(String::from),
         audience: estimate.audience.clone(),
         segments: estimate.segments,
         recipients: estimate.recipients,

@@ -274,6 +274,8 @@ fn alert_text(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Estimate {
     pub encoding: Encoding,
+    /// With UCS-2: the first character outside GSM-7, which made it so.
+    pub ucs2_character: Option<char>,
     /// Segments of the signed text.
     pub segments: u32,
     /// Members it reaches, in every shard (or texted 1:1, for a chosen audience).
@@ -386,6 +388,7 @@ pub async fn plan_announcement(
     );
     let estimate = Estimate {
         encoding,
+        ucs2_character: segments::first_non_gsm(signed),
         segments,
         recipients: reached.len() as u64,
         new_active_users,

@@ -358,6 +358,13 @@ async fn unknown_members_empty_audiences_and_mixed_lists_are_refused() {
     let estimate = post(&app, &id, "messages/estimate", body(nowhere.clone()), 200).await;
     assert_eq!(estimate["recipients"], 0);
     assert_eq!(estimate["cost"], "0.00");
+    assert_eq!(estimate["encoding"], "gsm7");
+    assert!(estimate["ucs2_character"].is_null(), "{estimate}");
+    let party = json!({"body": "Party 🎉 at Ana’s", "audience": {"kind": "streets", "streets": ["Birch Ln"]}});
+    let estimate = post(&app, &id, "messages/estimate", party, 200).await;
+    assert_eq!(estimate["encoding"], "ucs2");
+    assert_eq!(estimate["ucs2_character"], "🎉", "the first one: {estimate}");
+    assert_eq!(estimate["recipients"], 1);
     let refused = post(&app, &id, "messages", body(nowhere.clone()), 400).await;
     assert_eq!(fields(&refused), ["audience"], "{refused}");
     let scheduled = json!({"body": "Hello", "audience": nowhere, "send_at": in_a_moment(60_000)});
