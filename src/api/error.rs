@@ -644,6 +644,12 @@ impl<S> From<AnnouncementError> for ApiError<S> {
                 message: "Nobody in this audience can get texts now: no active member matches it."
                     .to_owned(),
             }]),
+            AnnouncementError::OverDailyCap(cap) => Self::validation(vec![FieldError {
+                field: "audience".to_owned(),
+                message: format!(
+                    "A chosen audience is texted one to one, and this neighborhood sends at most {cap} such texts a day: choose fewer people, or send to everyone."
+                ),
+            }]),
             AnnouncementError::Store(cause) => cause.into(),
         }
     }

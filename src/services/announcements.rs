@@ -41,6 +41,10 @@ pub enum AnnouncementError {
     /// A chosen audience no active member belongs to.
     #[error("nobody in the audience can be texted")]
     EmptyAudience,
+    /// A chosen audience larger than the neighborhood's daily cap on 1:1 texts: past the cap the
+    /// rest would be dropped.
+    #[error("the audience is larger than the daily cap on 1:1 texts")]
+    OverDailyCap(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -82,7 +86,8 @@ pub enum Due {
 }
 
 /// Checks a chosen audience against the members as they are now: every member picked by id is
-/// one of the neighborhood's, and, unless `allow_empty`, someone in it can be texted.
+/// one of the neighborhood's, and, unless `allow_empty` (an estimate), someone in it can be
+/// texted and it fits in a day's 1:1 texts.
 pub async fn check_audience(
     state: &AppState,
     neighborhood_id: Uuid,
@@ -103,8 +108,16 @@ pub async fn check_audience(
             return Err(AnnouncementError::UnknownMembers(unknown));
         }
     }
-    if !allow_empty && audience.recipients(&members).is_empty() {
+    let recipients = audience.recipients(&members).len() as u64;
+    if !allow_empty && recipients == 0 {
         return Err(AnnouncementError::EmptyAudience);
+    }
+    // 1:1 texts past the daily cap are dropped (see `services::sending`): an audience that
+    // could never fit is refused rather than half sent. One that fits may still meet a cap
+    // that other texts have mostly used today.
+    let cap = state.settings.daily_texts_per_neighborhood;
+    if !allow_empty && recipients > cap {
+        return Err(AnnouncementError::OverDailyCap(cap));
     }
     Ok(())
 }

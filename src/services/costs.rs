@@ -471,7 +471,12 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             "message.release",
             format!("message:{}", announcement.message_sid),
             "cost ledger".to_owned(),
-            serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()}),
+            match &entry.audience {
+                None => serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()}),
+                Some(audience) => {
+                    serde_json::json!({"held_at": announcement.held_at, "audience": audience})
+                }
+            },
         );
         state
             .store

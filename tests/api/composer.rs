@@ -655,3 +655,126 @@ async fn captains_save_edit_delete_and_reuse_templates_up_to_a_cap() {
     assert_eq!(actions.iter().filter(|a| **a == "template.create").count(), 51);
     assert!(actions.contains(&"template.update") && actions.contains(&"template.delete"));
 }
+
+/// Quiet hours in Los Angeles from an hour ago to two hours ahead.
+fn quiet_hours_around_now() -> Value {
+    let zone = jiff::tz::TimeZone::get("America/Los_Angeles").expect("zone");
+    let now = jiff::Timestamp::now().to_zoned(zone);
+    let minute = i32::from(now.hour()) * 60 + i32::from(now.minute());
+    let clock = |m: i32| {
+        let m = m.rem_euclid(24 * 60);
+        format!("{:02}:{:02}", m / 60, m % 60)
+    };
+    json!({"start": clock(minute - 60), "end": clock(minute + 120), "time_zone": "America/Los_Angeles"})
+}
+
+async fn change_neighborhood(app: &TestApp, id: &str, changes: Value) -> Value {
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &changes,
+        200,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_budget_and_quiet_hours_hold_a_targeted_announcement_like_any_other() {
+    let app = spawn_app().await;
+    let neighbors = [neighbor(61, Some("5 Linden St")), neighbor(62, Some("6 Alder St"))];
+    let (id, _) = neighborhood(&app, &neighbors).await;
+    let linden = json!({"kind": "streets", "streets": ["Linden St"]});
+    let everyone = [OWNER, &neighbors[0].phone, &neighbors[1].phone];
+
+    // Over budget (the number's month alone costs more than a cent): held, then released once.
+    change_neighborhood(&app, &id, json!({"monthly_budget": "0.01"})).await;
+    let held = post(
+        &app,
+        &id,
+        "messages",
+        json!({"body": "Linden St: bins out tonight", "audience": linden}),
+        202,
+    )
+    .await;
+    assert_eq!(held["held"], true, "{held}");
+    assert_eq!(held["audience"], "To 1 person on Linden St");
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let bins = "Composer Court: Linden St: bins out tonight";
+    assert_eq!(copies_each(&app, &everyone, bins).await, [0, 0, 0], "held");
+    change_neighborhood(&app, &id, json!({"monthly_budget": "1000"})).await;
+    eventually(WAIT, "the held announcement to go out", || async {
+        copies(&app, &neighbors[0].phone, bins).await == 1
+    })
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    assert_eq!(copies_each(&app, &everyone, bins).await, [0, 1, 0], "to Linden St only, once");
+    let history = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            200,
+        )
+        .await;
+    assert_eq!(history["items"][0]["audience"], "To 1 person on Linden St");
+
+    // Quiet hours: it waits for them to end (here, for them to be lifted), then goes.
+    change_neighborhood(&app, &id, json!({"quiet_hours": quiet_hours_around_now()})).await;
+    let waiting = post(
+        &app,
+        &id,
+        "messages",
+        json!({"body": "Linden St: tree down, road closed", "audience": linden}),
+        201,
+    )
+    .await;
+    assert_eq!(waiting["waits_for_quiet_hours"], true, "{waiting}");
+    assert_eq!(waiting["audience"]["kind"], "streets");
+    change_neighborhood(&app, &id, json!({"quiet_hours": null})).await;
+    let tree = "Composer Court: Linden St: tree down, road closed";
+    eventually(WAIT, "the announcement to go once quiet hours are lifted", || async {
+        copies(&app, &neighbors[0].phone, tree).await == 1
+    })
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    assert_eq!(copies_each(&app, &everyone, tree).await, [0, 1, 0]);
+}
+
+#[tokio::test]
+async fn an_audience_larger_than_a_days_one_to_one_texts_is_refused() {
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    settings.daily_texts_per_neighborhood = 10;
+    let app = spawn_sandbox_app_with(receiver, settings).await;
+    let neighbors: Vec<Neighbor> = (71..73).map(|n| neighbor(n, None)).collect();
+    let (id, ids) = neighborhood(&app, &neighbors).await;
+    // Two neighbors fit in a day's 10 texts; the cap is checked against the audience, not the
+    // texts sent so far (the welcomes took some of them).
+    post(
+        &app,
+        &id,
+        "messages",
+        json!({"body": "Hi both", "audience": {"kind": "members", "member_ids": ids}}),
+        202,
+    )
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    // An instance whose cap is a single text a day refuses the same two.
+    let refused = spawn_sandbox_instance(&app.prefix, |settings| {
+        settings.reconcile_every_secs = 0;
+        settings.daily_texts_per_neighborhood = 1;
+    })
+    .await
+    .post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Hi both", "audience": {"kind": "members", "member_ids": ids}}),
+        400,
+    )
+    .await;
+    assert_eq!(fields(&refused), ["audience"], "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap_or_default().contains("at most 1 such texts a day"),
+        "{refused}"
+    );
+}
