@@ -137,7 +137,7 @@ export default async function captainComposer({ browser }) {
   await expect(deskText, 'the composer in view on a desktop').toBeVisible();
   await expect(desk.getByRole('button', { name: 'New announcement' }), 'no opener needed').toBeHidden();
   await desk.getByRole('combobox', { name: 'Template' }).selectOption({ label: 'Street sweeping' });
-  await desk.getByRole('button', { name: 'Use template' }).click();
+  await desk.getByRole('button', { name: 'Use a template' }).click();
   await expect(deskText, 'the template in the text box').toHaveValue('Street sweeping Tuesday: please move your cars.');
   await expect(desk.locator('.composer .review')).toContainText(/1 segment \(GSM-7\) · 4 people/);
   await expectAccessible(desk, 'Messages, desktop');

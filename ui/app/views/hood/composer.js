@@ -195,7 +195,7 @@ export async function composer(ctx, { onScheduled }) {
   // ---- templates ----
   let saved = templates.items;
   const templateSelect = field({ label: 'Template', name: 'template', type: 'select', options: [] });
-  const useTemplate = h('button', { type: 'button' }, 'Use template');
+  const useTemplate = h('button', { type: 'button' }, 'Use a template');
   const templatePicker = h('div', { class: 'template-picker' }, templateSelect, h('div', { class: 'actions' }, useTemplate));
   const showTemplates = () => {
     templateSelect.control.replaceChildren(...saved.map((template) => h('option', { value: template.id }, template.name)));
@@ -275,6 +275,11 @@ export async function composer(ctx, { onScheduled }) {
       const mine = ++asked;
       if (!body.control.value.trim()) {
         estimateLine.textContent = 'Type the announcement to see what it costs.';
+        return;
+      }
+      const chosen = audience.value();
+      if (chosen && (chosen.streets ?? chosen.roles ?? chosen.member_ids).length === 0) {
+        estimateLine.textContent = 'Choose who gets it.';
         return;
       }
       try {
