@@ -318,6 +318,9 @@ pub fn to_out(
         updated_at: announcement.updated_at,
         sent_at: announcement.sent_at,
         cancelled_at: announcement.cancelled_at,
-        audience: announcement.audience.as_ref().map(super::audiences::to_body),
+        audience: announcement
+            .audience
+            .as_ref()
+            .map(super::audiences::to_body),
     }
 }

@@ -26,16 +26,16 @@ use crate::auth::policy::Refusal;
 use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
 use crate::domain::join_request::JoinState;
+use crate::domain::template::MAX_TEMPLATES;
 use crate::import::{self, ImportError, ImportReport, Limit};
 use crate::jobs::reconcile::ReconcileError;
 use crate::services::additions::AdditionError;
-use crate::domain::template::MAX_TEMPLATES;
 use crate::services::announcements::AnnouncementError;
-use crate::services::templates::TemplateError;
 use crate::services::joining::{DecisionError, FileError};
 use crate::services::members::MemberError;
 use crate::services::neighborhoods::NeighborhoodError;
 use crate::services::provisioning::ProvisionError;
+use crate::services::templates::TemplateError;
 use crate::store::StoreError;
 use crate::twilio::TwilioError;
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::announcements::{AnnouncementOut, to_out as announcement_out};
+use super::audiences::AudienceBody;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
@@ -23,7 +24,6 @@ use crate::auth::principal::Principal;
 use crate::domain::announcement::{AnnouncementBody, parse_send_at};
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::segments::Encoding;
-use super::audiences::AudienceBody;
 use crate::services::announcements::{self, NewAnnouncement, Posted};
 use crate::services::costs;
 use crate::state::AppState;

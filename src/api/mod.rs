@@ -20,9 +20,9 @@ pub mod messages;
 pub mod neighborhoods;
 pub mod security;
 pub mod summary;
-pub mod templates;
 pub mod sync;
 pub mod system;
+pub mod templates;
 pub mod tokens;
 
 use poem_openapi::{OpenApiService, Tags};

@@ -66,7 +66,16 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
 ];
 
 /// Words that start a unit rather than a street ("Apt 4", "Unit B", "#3").
-const UNIT_WORDS: &[&str] = &["apt", "apartment", "unit", "suite", "ste", "fl", "floor", "#"];
+const UNIT_WORDS: &[&str] = &[
+    "apt",
+    "apartment",
+    "unit",
+    "suite",
+    "ste",
+    "fl",
+    "floor",
+    "#",
+];
 
 fn is_unit_word(word: &str) -> bool {
     let word = word.trim_end_matches('.').to_lowercase();
@@ -96,10 +105,11 @@ fn title(word: &str) -> String {
 impl Street {
     /// The street of an address, or None when it names none (a bare number, a PO box line).
     pub fn of(address: &str) -> Option<Self> {
-        let line = address
-            .split([',', '\n'])
-            .map(str::trim)
-            .find(|part| part.split_whitespace().next().is_some_and(|w| !is_unit_word(w)))?;
+        let line = address.split([',', '\n']).map(str::trim).find(|part| {
+            part.split_whitespace()
+                .next()
+                .is_some_and(|w| !is_unit_word(w))
+        })?;
         let words: Vec<&str> = line
             .split_whitespace()
             .skip_while(|w| is_house_number(w))
@@ -164,9 +174,7 @@ impl Audience {
 
     pub fn members(ids: &[Uuid]) -> Result<Self, ParseError> {
         if ids.is_empty() || ids.len() > MAX_PICKED {
-            return Err(ParseError(format!(
-                "Pick 1 to {MAX_PICKED} members."
-            )));
+            return Err(ParseError(format!("Pick 1 to {MAX_PICKED} members.")));
         }
         Ok(Self::Members {
             member_ids: ids.iter().copied().collect(),
@@ -259,7 +267,10 @@ pub fn streets_with_counts(members: &[Member]) -> Vec<(Street, usize)> {
         .filter(|m| reachable(m))
         .filter_map(|m| m.address.as_deref().and_then(Street::of))
     {
-        match counted.iter_mut().find(|(known, _)| known.key == street.key) {
+        match counted
+            .iter_mut()
+            .find(|(known, _)| known.key == street.key)
+        {
             Some((_, count)) => *count += 1,
             None => counted.push((street, 1)),
         }
@@ -333,10 +344,16 @@ mod tests {
         ];
         let elm = Audience::streets(&["Elm Ave".to_owned()]).unwrap();
         let ids = |picked: Vec<&Member>| picked.iter().map(|m| m.id).collect::<Vec<_>>();
-        assert_eq!(ids(elm.recipients(&members)), [members[0].id, members[1].id]);
+        assert_eq!(
+            ids(elm.recipients(&members)),
+            [members[0].id, members[1].id]
+        );
         assert_eq!(elm.describe(2, &members), "2 people on Elm Ave");
         let roles = Audience::roles(&[Role::Captain, Role::Moderator]).unwrap();
-        assert_eq!(ids(roles.recipients(&members)), [members[1].id, members[4].id]);
+        assert_eq!(
+            ids(roles.recipients(&members)),
+            [members[1].id, members[4].id]
+        );
         assert_eq!(roles.describe(2, &members), "2 moderators or captains");
         let picked = Audience::members(&[members[2].id, members[3].id]).unwrap();
         assert_eq!(ids(picked.recipients(&members)), [members[3].id]);

@@ -67,7 +67,7 @@ pub struct NewAnnouncement {
 pub enum Posted {
     /// On its way to every Conversation; recorded in the history as `HistoryEntry`, at about
     /// `Estimate`.
-    Sent(Announcement, HistoryEntry, Estimate),
+    Sent(Box<Announcement>, HistoryEntry, Estimate),
     /// To go now, but the month's budget is spent: it waits with the other held announcements
     /// until a captain raises the budget or the month ends (see `costs::release_held`).
     Held(HeldAnnouncement, Estimate),
@@ -186,7 +186,7 @@ pub async fn post(
         let estimate = plan.estimate.clone();
         // A new id cannot be taken, so this send cannot lose the compare-and-set.
         let (sent, entry) = send(state, neighborhood, None, &announcement, now, Some(plan)).await?;
-        return Ok(Posted::Sent(sent, entry, estimate));
+        return Ok(Posted::Sent(Box::new(sent), entry, estimate));
     }
     // The due index first (see `store::announcements`): if the record is then not written, the
     // entry finds nothing when it comes due and is dropped.

@@ -472,7 +472,9 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             format!("message:{}", announcement.message_sid),
             "cost ledger".to_owned(),
             match &entry.audience {
-                None => serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()}),
+                None => {
+                    serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()})
+                }
                 Some(audience) => {
                     serde_json::json!({"held_at": announcement.held_at, "audience": audience})
                 }

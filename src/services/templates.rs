@@ -68,14 +68,22 @@ pub async fn update(
         ..current
     };
     // Last write wins: a template is one captain's wording, not a record two edit together.
-    if state.store.replace_template(neighborhood_id, &updated).await? {
+    if state
+        .store
+        .replace_template(neighborhood_id, &updated)
+        .await?
+    {
         Ok(updated)
     } else {
         Err(TemplateError::NotFound)
     }
 }
 
-pub async fn delete(state: &AppState, neighborhood_id: Uuid, id: Uuid) -> Result<(), TemplateError> {
+pub async fn delete(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    id: Uuid,
+) -> Result<(), TemplateError> {
     if state.store.delete_template(neighborhood_id, id).await? {
         Ok(())
     } else {

@@ -100,7 +100,11 @@ impl Store {
     }
 
     /// Deletes a template; false when there was none.
-    pub async fn delete_template(&self, neighborhood_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    pub async fn delete_template(
+        &self,
+        neighborhood_id: Uuid,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
         let key = self.keys.templates(neighborhood_id);
         let deleted: i64 = self
             .retrying_once(|mut conn| {

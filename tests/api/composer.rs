@@ -187,8 +187,14 @@ async fn an_announcement_to_a_street_reaches_exactly_its_active_neighbors_once()
     assert_eq!(estimate["recipients"], 3, "{estimate}");
     assert_eq!(estimate["audience"], "3 people on Elm Ave");
     assert_eq!(estimate["segments"], 1);
-    assert_eq!(estimate["new_active_users"], 0, "1:1 texts make nobody active");
-    assert_eq!(estimate["cost"], "0.0249", "3 texts of one segment at $0.0083");
+    assert_eq!(
+        estimate["new_active_users"], 0,
+        "1:1 texts make nobody active"
+    );
+    assert_eq!(
+        estimate["cost"], "0.0249",
+        "3 texts of one segment at $0.0083"
+    );
     app.rest_calls(true).await;
 
     let sent = post(
@@ -209,7 +215,13 @@ async fn an_announcement_to_a_street_reaches_exactly_its_active_neighbors_once()
     .await;
     app.wait_for_outbox_drained(&id, WAIT).await;
     assert_eq!(copies_each(&app, &elm, &signed).await, [1, 1, 1]);
-    let others = [OWNER, &neighbors[3].phone, &neighbors[4].phone, &neighbors[5].phone, &neighbors[6].phone];
+    let others = [
+        OWNER,
+        &neighbors[3].phone,
+        &neighbors[4].phone,
+        &neighbors[5].phone,
+        &neighbors[6].phone,
+    ];
     assert_eq!(
         copies_each(&app, &others, &signed).await,
         [0, 0, 0, 0, 0],
@@ -303,7 +315,12 @@ async fn announcements_to_a_role_or_picked_members_reach_only_them() {
     eventually(WAIT, "both announcements to arrive", || async {
         copies_each(&app, &phones, "Composer Court: Moderators: meeting at 7").await
             == [0, 1, 1, 0, 0]
-            && copies_each(&app, &phones, "Composer Court: Your packages are at my door").await
+            && copies_each(
+                &app,
+                &phones,
+                "Composer Court: Your packages are at my door",
+            )
+            .await
                 == [0, 0, 1, 0, 1]
     })
     .await;
@@ -326,7 +343,12 @@ async fn unknown_members_empty_audiences_and_mixed_lists_are_refused() {
     .await;
     assert_eq!(refused["code"], "validation_failed");
     assert_eq!(fields(&refused), ["audience.member_ids"], "{refused}");
-    assert!(refused["message"].as_str().unwrap_or_default().contains(&stranger));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&stranger)
+    );
     let refused = post(
         &app,
         &id,
@@ -338,12 +360,24 @@ async fn unknown_members_empty_audiences_and_mixed_lists_are_refused() {
     assert_eq!(fields(&refused), ["audience.member_ids"]);
 
     for (audience, field) in [
-        (json!({"kind": "members", "member_ids": []}), "audience.member_ids"),
+        (
+            json!({"kind": "members", "member_ids": []}),
+            "audience.member_ids",
+        ),
         (json!({"kind": "members"}), "audience.member_ids"),
-        (json!({"kind": "streets", "streets": []}), "audience.streets"),
-        (json!({"kind": "streets", "streets": ["12"]}), "audience.streets"),
+        (
+            json!({"kind": "streets", "streets": []}),
+            "audience.streets",
+        ),
+        (
+            json!({"kind": "streets", "streets": ["12"]}),
+            "audience.streets",
+        ),
         (json!({"kind": "roles", "roles": []}), "audience.roles"),
-        (json!({"kind": "everyone", "roles": ["captain"]}), "audience.roles"),
+        (
+            json!({"kind": "everyone", "roles": ["captain"]}),
+            "audience.roles",
+        ),
         (
             json!({"kind": "streets", "streets": ["Birch Ln"], "member_ids": [ids[0]]}),
             "audience.member_ids",
@@ -363,7 +397,10 @@ async fn unknown_members_empty_audiences_and_mixed_lists_are_refused() {
     let party = json!({"body": "Party 🎉 at Ana’s", "audience": {"kind": "streets", "streets": ["Birch Ln"]}});
     let estimate = post(&app, &id, "messages/estimate", party, 200).await;
     assert_eq!(estimate["encoding"], "ucs2");
-    assert_eq!(estimate["ucs2_character"], "🎉", "the first one: {estimate}");
+    assert_eq!(
+        estimate["ucs2_character"], "🎉",
+        "the first one: {estimate}"
+    );
     assert_eq!(estimate["recipients"], 1);
     let refused = post(&app, &id, "messages", body(nowhere.clone()), 400).await;
     assert_eq!(fields(&refused), ["audience"], "{refused}");
@@ -378,13 +415,19 @@ async fn unknown_members_empty_audiences_and_mixed_lists_are_refused() {
         .await;
     assert_eq!(listed["items"], json!([]), "nothing refused was kept");
     app.wait_for_outbox_drained(&id, WAIT).await;
-    assert_eq!(copies(&app, &neighbor(21, None).phone, "Composer Court: Hello").await, 0);
+    assert_eq!(
+        copies(&app, &neighbor(21, None).phone, "Composer Court: Hello").await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn a_scheduled_announcement_to_a_street_goes_at_its_time_to_that_street() {
     let app = spawn_app().await;
-    let neighbors = [neighbor(31, Some("2 Pine Rd")), neighbor(32, Some("4 Fir Rd"))];
+    let neighbors = [
+        neighbor(31, Some("2 Pine Rd")),
+        neighbor(32, Some("4 Fir Rd")),
+    ];
     let (id, _) = neighborhood(&app, &neighbors).await;
     let audience = json!({"kind": "streets", "streets": ["Pine Road"]});
     let scheduled = post(
@@ -401,7 +444,11 @@ async fn a_scheduled_announcement_to_a_street_goes_at_its_time_to_that_street() 
         "{scheduled}"
     );
     let text = "Composer Court: Pine Rd block party moved to 4pm";
-    assert_eq!(copies(&app, &neighbors[0].phone, text).await, 0, "not before its time");
+    assert_eq!(
+        copies(&app, &neighbors[0].phone, text).await,
+        0,
+        "not before its time"
+    );
     eventually(WAIT, "the Pine Rd neighbor to have it", || async {
         copies(&app, &neighbors[0].phone, text).await == 1
     })
@@ -462,9 +509,11 @@ async fn two_instances_sending_the_same_targeted_announcement_text_each_neighbor
     let announcement_id = Uuid::parse_str(scheduled["id"].as_str().expect("id")).expect("id");
     let due = OffsetDateTime::parse(scheduled["send_at"].as_str().expect("time"), &Rfc3339)
         .expect("time");
-    eventually(Duration::from_secs(5), "the announcement to be due", || async {
-        OffsetDateTime::now_utc() > due
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the announcement to be due",
+        || async { OffsetDateTime::now_utc() > due },
+    )
     .await;
     let deliver = |state| {
         neighborhood_text::services::announcements::deliver_due(
@@ -484,7 +533,12 @@ async fn two_instances_sending_the_same_targeted_announcement_text_each_neighbor
     first.wait_for_outbox_drained(&id, WAIT).await;
     let phones: Vec<&str> = neighbors.iter().map(|n| n.phone.as_str()).collect();
     assert_eq!(
-        copies_each(&first, &phones, "Composer Court: Ash St recycling moves to Monday").await,
+        copies_each(
+            &first,
+            &phones,
+            "Composer Court: Ash St recycling moves to Monday"
+        )
+        .await,
         [1, 1, 1, 1, 1]
     );
 }
@@ -509,8 +563,13 @@ async fn a_targeted_announcement_through_lost_answers_and_a_killed_service_texts
     let app = KillableApp::spawn_with(|settings| settings.reconcile_every_secs = 0).await;
     let neighbors: Vec<Neighbor> = (51..91).map(|n| neighbor(n, Some("21 Maple Dr"))).collect();
     let (id, _) = neighborhood(&app, &neighbors).await;
-    app.put(&Who::Admin, "/sandbox/api/faults", &faults_with_lost_answers(), 200)
-        .await;
+    app.put(
+        &Who::Admin,
+        "/sandbox/api/faults",
+        &faults_with_lost_answers(),
+        200,
+    )
+    .await;
     let text = "Composer Court: Maple Dr tree trimming Friday, move your cars";
     post(
         &app,
@@ -579,7 +638,11 @@ async fn captains_save_edit_delete_and_reuse_templates_up_to_a_cap() {
         .iter()
         .filter_map(|t| t["name"].as_str())
         .collect();
-    assert_eq!(names, ["bulky pickup", "Street sweeping"], "by name, any case");
+    assert_eq!(
+        names,
+        ["bulky pickup", "Street sweeping"],
+        "by name, any case"
+    );
 
     let template = format!("{path}/{}", sweeping["id"].as_str().expect("id"));
     let edited = app
@@ -652,7 +715,10 @@ async fn captains_save_edit_delete_and_reuse_templates_up_to_a_cap() {
         .filter_map(|e| e["action"].as_str())
         .filter(|a| a.starts_with("template."))
         .collect();
-    assert_eq!(actions.iter().filter(|a| **a == "template.create").count(), 51);
+    assert_eq!(
+        actions.iter().filter(|a| **a == "template.create").count(),
+        51
+    );
     assert!(actions.contains(&"template.update") && actions.contains(&"template.delete"));
 }
 
@@ -681,7 +747,10 @@ async fn change_neighborhood(app: &TestApp, id: &str, changes: Value) -> Value {
 #[tokio::test]
 async fn the_budget_and_quiet_hours_hold_a_targeted_announcement_like_any_other() {
     let app = spawn_app().await;
-    let neighbors = [neighbor(61, Some("5 Linden St")), neighbor(62, Some("6 Alder St"))];
+    let neighbors = [
+        neighbor(61, Some("5 Linden St")),
+        neighbor(62, Some("6 Alder St")),
+    ];
     let (id, _) = neighborhood(&app, &neighbors).await;
     let linden = json!({"kind": "streets", "streets": ["Linden St"]});
     let everyone = [OWNER, &neighbors[0].phone, &neighbors[1].phone];
@@ -707,7 +776,11 @@ async fn the_budget_and_quiet_hours_hold_a_targeted_announcement_like_any_other(
     })
     .await;
     app.wait_for_outbox_drained(&id, WAIT).await;
-    assert_eq!(copies_each(&app, &everyone, bins).await, [0, 1, 0], "to Linden St only, once");
+    assert_eq!(
+        copies_each(&app, &everyone, bins).await,
+        [0, 1, 0],
+        "to Linden St only, once"
+    );
     let history = app
         .get(
             &Who::Admin,
@@ -731,9 +804,11 @@ async fn the_budget_and_quiet_hours_hold_a_targeted_announcement_like_any_other(
     assert_eq!(waiting["audience"]["kind"], "streets");
     change_neighborhood(&app, &id, json!({"quiet_hours": null})).await;
     let tree = "Composer Court: Linden St: tree down, road closed";
-    eventually(WAIT, "the announcement to go once quiet hours are lifted", || async {
-        copies(&app, &neighbors[0].phone, tree).await == 1
-    })
+    eventually(
+        WAIT,
+        "the announcement to go once quiet hours are lifted",
+        || async { copies(&app, &neighbors[0].phone, tree).await == 1 },
+    )
     .await;
     app.wait_for_outbox_drained(&id, WAIT).await;
     assert_eq!(copies_each(&app, &everyone, tree).await, [0, 1, 0]);
@@ -774,7 +849,10 @@ async fn an_audience_larger_than_a_days_one_to_one_texts_is_refused() {
     .await;
     assert_eq!(fields(&refused), ["audience"], "{refused}");
     assert!(
-        refused["message"].as_str().unwrap_or_default().contains("at most 1 such texts a day"),
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 1 such texts a day"),
         "{refused}"
     );
 }
