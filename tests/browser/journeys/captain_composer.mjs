@@ -3,9 +3,9 @@
 // segments change past 160 characters of the signed text and with an emoji, which it names as
 // the reason for UCS-2. The confirm sheet says whom, how many segments and what it costs; Cancel
 // sends nothing and returns to the button, Confirm sends. An announcement to Elm Ave reaches only
-// the Elm Ave phones, and the history says to whom. A text saved as a template on the phone is
-// reused on a desktop, where the composer stays in view. Each view passes axe at both widths and
-// with the confirm sheet open.
+// the Elm Ave phones, and the history says to whom; one picked neighbor is counted alone. A text
+// saved as a template on the phone is reused on a desktop, where the composer stays in view. Each
+// view passes axe at both widths and with the confirm sheet open; phone targets are 44 px.
 
 import {
   DESKTOP, PHONE, api, createNeighborhood, expect, expectAccessible, health, inboxItems, latestCode, newPage,
@@ -61,6 +61,8 @@ export default async function captainComposer({ browser }) {
   await expectAccessible(captain, 'Messages, phone');
   await screenshot(captain, 'messages-phone');
 
+  const tall = await opener.boundingBox();
+  expect(tall.height >= 44, `the opener is a 44 px target (${tall.height})`).toBe(true);
   await opener.click();
   await expect(text, 'the composer open, its text box focused').toBeFocused();
   await expect(opener).toHaveAttribute('aria-expanded', 'true');
@@ -87,6 +89,10 @@ export default async function captainComposer({ browser }) {
   const sheet = captain.getByRole('dialog', { name: 'Send this announcement?' });
   await expect(sheet.getByText(/^Text 4 people, 1 segment each, about \$0\.\d\d$/), 'people, segments, cost').toBeVisible();
   await expect(sheet.getByRole('button', { name: 'Cancel' }), 'focus starts on Cancel').toBeFocused();
+  for (const name of ['Confirm', 'Cancel']) {
+    const box = await sheet.getByRole('button', { name }).boundingBox();
+    expect(box.height >= 44, `${name} is a 44 px target (${box.height})`).toBe(true);
+  }
   await expectAccessible(captain, 'the confirm sheet, phone');
   await screenshot(captain, 'confirm-phone');
   await sheet.getByRole('button', { name: 'Cancel' }).click();
@@ -136,6 +142,15 @@ export default async function captainComposer({ browser }) {
   const deskText = desk.getByRole('textbox', { name: 'Announcement', exact: true });
   await expect(deskText, 'the composer in view on a desktop').toBeVisible();
   await expect(desk.getByRole('button', { name: 'New announcement' }), 'no opener needed').toBeHidden();
+  // Picked by name: the review line counts exactly them.
+  await desk.getByRole('radio', { name: 'People I pick' }).check();
+  await desk.getByRole('searchbox', { name: 'Find a member' }).fill('dev');
+  await desk.getByRole('checkbox', { name: 'Dev, 3 Oak St' }).check();
+  await deskText.fill('Your parcel is with me.');
+  await expect(desk.locator('.composer .review')).toContainText(/1 segment \(GSM-7\) · 1 person · about \$0\.01/);
+  await expect(desk.getByRole('button', { name: 'Send to chosen people' })).toBeVisible();
+  await expectAccessible(desk, 'the composer picking members, desktop');
+  await desk.getByRole('radio', { name: /^Everyone/ }).check();
   await desk.getByRole('combobox', { name: 'Template' }).selectOption({ label: 'Street sweeping' });
   await desk.getByRole('button', { name: 'Use a template' }).click();
   await expect(deskText, 'the template in the text box').toHaveValue('Street sweeping Tuesday: please move your cars.');
