@@ -8,6 +8,8 @@
 //! Quiet hours are read when an announcement is due, so changing them moves every waiting one;
 //! [`reschedule_neighborhood`] tells the due index at once.
 
+use std::collections::HashSet;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -86,22 +88,23 @@ pub enum Due {
 }
 
 /// Checks a chosen audience against the members as they are now: every member picked by id is
-/// one of the neighborhood's, and, unless `allow_empty` (an estimate), someone in it can be
-/// texted and it fits in a day's 1:1 texts.
+/// one of the neighborhood's, and when `sending` (not for an estimate, which may say "nobody"),
+/// someone in it can be texted and it fits in a day's 1:1 texts.
 pub async fn check_audience(
     state: &AppState,
     neighborhood_id: Uuid,
     audience: Option<&Audience>,
-    allow_empty: bool,
+    sending: bool,
 ) -> Result<(), AnnouncementError> {
     let Some(audience) = audience else {
         return Ok(());
     };
     let members = state.store.members(neighborhood_id).await?;
     if let Audience::Members { member_ids } = audience {
+        let known: HashSet<Uuid> = members.iter().map(|m| m.id).collect();
         let unknown: Vec<Uuid> = member_ids
             .iter()
-            .filter(|id| !members.iter().any(|m| m.id == **id))
+            .filter(|id| !known.contains(id))
             .copied()
             .collect();
         if !unknown.is_empty() {
@@ -109,14 +112,14 @@ pub async fn check_audience(
         }
     }
     let recipients = audience.recipients(&members).len() as u64;
-    if !allow_empty && recipients == 0 {
+    if sending && recipients == 0 {
         return Err(AnnouncementError::EmptyAudience);
     }
     // 1:1 texts past the daily cap are dropped (see `services::sending`): an audience that
     // could never fit is refused rather than half sent. One that fits may still meet a cap
     // that other texts have mostly used today.
     let cap = state.settings.daily_texts_per_neighborhood;
-    if !allow_empty && recipients > cap {
+    if sending && recipients > cap {
         return Err(AnnouncementError::OverDailyCap(cap));
     }
     Ok(())
@@ -130,7 +133,7 @@ pub async fn estimate(
     signed: &str,
     audience: Option<&Audience>,
 ) -> Result<Estimate, AnnouncementError> {
-    check_audience(state, neighborhood.id, audience, true).await?;
+    check_audience(state, neighborhood.id, audience, false).await?;
     let plan = costs::plan_announcement(state, neighborhood, signed, "estimate", audience).await?;
     Ok(plan.estimate)
 }
@@ -142,7 +145,7 @@ pub async fn post(
     neighborhood: &Neighborhood,
     new: NewAnnouncement,
 ) -> Result<Posted, AnnouncementError> {
-    check_audience(state, neighborhood.id, new.audience.as_ref(), false).await?;
+    check_audience(state, neighborhood.id, new.audience.as_ref(), true).await?;
     let now = OffsetDateTime::now_utc();
     let announcement = Announcement {
         id: Uuid::now_v7(),
