@@ -856,3 +856,61 @@ async fn an_audience_larger_than_a_days_one_to_one_texts_is_refused() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_newcomer_catching_up_does_not_see_announcements_to_others() {
+    let app = spawn_app().await;
+    let (id, _) = neighborhood(&app, &[neighbor(81, Some("1 Quince Ct"))]).await;
+    change_neighborhood(
+        &app,
+        &id,
+        json!({"catch_up": {"mode": "text", "messages": 5}}),
+    )
+    .await;
+    post(
+        &app,
+        &id,
+        "messages",
+        json!({"body": "Garden club Sunday"}),
+        202,
+    )
+    .await;
+    post(
+        &app,
+        &id,
+        "messages",
+        json!({"body": "Quince Ct only: gate code changed",
+               "audience": {"kind": "streets", "streets": ["Quince Ct"]}}),
+        202,
+    )
+    .await;
+    let hood = app
+        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 200)
+        .await;
+    let number = hood["phone_number"].as_str().expect("number");
+    let newcomer = neighbor(82, None).phone;
+    app.text(&newcomer, number, "JOIN Newcomer").await;
+    let requests = poll_until(WAIT, "the join request", || async {
+        let page = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+                200,
+            )
+            .await;
+        page["items"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{requests}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+    let catch_up = app
+        .wait_for_text(&newcomer, "Catch up on Composer Court")
+        .await;
+    assert!(catch_up.contains("Garden club Sunday"), "{catch_up}");
+    assert!(!catch_up.contains("gate code"), "{catch_up}");
+}
