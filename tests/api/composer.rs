@@ -2,7 +2,8 @@
 //! announcement to a street, a role or picked members reaches exactly those phones, once, as
 //! 1:1 texts from the neighborhood's number (no Conversation message); the estimate counts
 //! exactly those recipients; a scheduled one goes at its time to its audience; sending it twice,
-//! or through lost answers and a killed service, still texts each phone once. Bad audiences get
+//! or through lost answers and a killed service, still texts each phone once; the budget and quiet
+//! hours hold it like any announcement, and a newcomer's catch-up leaves it out. Bad audiences get
 //! field errors; templates are saved, listed, edited, deleted and capped.
 
 use std::time::Duration;
