@@ -184,6 +184,14 @@ async fn a_captain_manages_a_thousand_members_in_compact_rows() {
     run_journey("captain_member_list").await;
 }
 
+/// A captain writes announcements in the composer, on a phone (behind "New announcement") and a
+/// desktop: the review line, the confirm sheet (Cancel sends nothing), an announcement to one
+/// street that reaches only its phones, and a template saved and reused.
+#[tokio::test]
+async fn a_captain_reviews_targets_and_confirms_announcements_at_phone_and_desktop_widths() {
+    run_journey("captain_composer").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::audiences::AudienceBody;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
@@ -25,7 +26,7 @@ use crate::state::AppState;
 
 pub struct AnnouncementsApi;
 
-/// An announcement to the whole group.
+/// An announcement to the whole group or a chosen audience.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct AnnouncementOut {
@@ -58,6 +59,8 @@ pub struct AnnouncementOut {
     pub sent_at: Option<OffsetDateTime>,
     /// When it was cancelled.
     pub cancelled_at: Option<OffsetDateTime>,
+    /// Whom it goes to, when not everyone.
+    pub audience: Option<AudienceBody>,
 }
 
 /// A page of announcements.
@@ -315,5 +318,9 @@ pub fn to_out(
         updated_at: announcement.updated_at,
         sent_at: announcement.sent_at,
         cancelled_at: announcement.cancelled_at,
+        audience: announcement
+            .audience
+            .as_ref()
+            .map(super::audiences::to_body),
     }
 }

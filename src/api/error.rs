@@ -26,6 +26,7 @@ use crate::auth::policy::Refusal;
 use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
 use crate::domain::join_request::JoinState;
+use crate::domain::template::MAX_TEMPLATES;
 use crate::import::{self, ImportError, ImportReport, Limit};
 use crate::jobs::reconcile::ReconcileError;
 use crate::services::additions::AdditionError;
@@ -35,6 +36,7 @@ use crate::services::member_list::ListError;
 use crate::services::members::MemberError;
 use crate::services::neighborhoods::NeighborhoodError;
 use crate::services::provisioning::ProvisionError;
+use crate::services::templates::TemplateError;
 use crate::store::StoreError;
 use crate::twilio::TwilioError;
 
@@ -101,6 +103,8 @@ pub enum ErrorCode {
     AnnouncementSent,
     /// The announcement was cancelled: it can no longer change.
     AnnouncementCancelled,
+    /// The neighborhood keeps as many announcement templates as it may (50): delete one first.
+    TooManyTemplates,
     /// Twilio failed or refused; nothing was left half-done.
     TwilioError,
     /// No Twilio account is configured on this deployment.
@@ -609,6 +613,21 @@ impl<S> From<FileError> for ApiError<S> {
     }
 }
 
+impl<S> From<TemplateError> for ApiError<S> {
+    fn from(error: TemplateError) -> Self {
+        match error {
+            TemplateError::NotFound => Self::not_found("template"),
+            TemplateError::TooMany => Self::conflict(
+                ErrorCode::TooManyTemplates,
+                &format!(
+                    "This neighborhood keeps {MAX_TEMPLATES} templates already; delete one to save another."
+                ),
+            ),
+            TemplateError::Store(cause) => cause.into(),
+        }
+    }
+}
+
 impl<S> From<AnnouncementError> for ApiError<S> {
     fn from(error: AnnouncementError) -> Self {
         match error {
@@ -625,6 +644,25 @@ impl<S> From<AnnouncementError> for ApiError<S> {
                 ErrorCode::Conflict,
                 "The announcement changed at the same moment; try again.",
             ),
+            AnnouncementError::UnknownMembers(ids) => Self::validation(
+                ids.iter()
+                    .map(|id| FieldError {
+                        field: "audience.member_ids".to_owned(),
+                        message: format!("No member of this neighborhood has the id {id}."),
+                    })
+                    .collect(),
+            ),
+            AnnouncementError::EmptyAudience => Self::validation(vec![FieldError {
+                field: "audience".to_owned(),
+                message: "Nobody in this audience can get texts now: no active member matches it."
+                    .to_owned(),
+            }]),
+            AnnouncementError::OverDailyCap(cap) => Self::validation(vec![FieldError {
+                field: "audience".to_owned(),
+                message: format!(
+                    "A chosen audience is texted one to one, and this neighborhood sends at most {cap} such texts a day: choose fewer people, or send to everyone."
+                ),
+            }]),
             AnnouncementError::Store(cause) => cause.into(),
         }
     }

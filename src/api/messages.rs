@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::announcements::{AnnouncementOut, to_out as announcement_out};
+use super::audiences::AudienceBody;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
@@ -44,6 +45,9 @@ pub struct MessageOut {
     pub sender_name: String,
     /// The text, without the name the group saw in front of it.
     pub body: String,
+    /// An announcement to a chosen audience: who it was texted to, in words ("14 people on Elm
+    /// Ave"). Absent for the group's messages and announcements to everyone.
+    pub audience: Option<String>,
     /// Which of the neighborhood's Conversations it was written in (1 for the first).
     pub shard: Option<u32>,
     /// When it was received (RFC 3339).
@@ -60,7 +64,7 @@ pub struct MessagePage {
     pub next_before: Option<String>,
 }
 
-/// An announcement to the whole group, now or at a time.
+/// An announcement to the whole group or a chosen audience, now or at a time.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 #[oai(deny_unknown_fields)]
@@ -72,6 +76,10 @@ pub struct AnnouncementIn {
     pub send_at: Option<String>,
     /// Send even during the neighborhood's quiet hours (default false).
     pub urgent: Option<bool>,
+    /// Whom it goes to; omitted: everyone, through the group's Conversations. Any other
+    /// audience is texted one to one from the neighborhood's number, each member once, and must
+    /// hold at least one active member when posted.
+    pub audience: Option<AudienceBody>,
 }
 
 /// What an announcement is expected to cost, before it is sent.
@@ -80,10 +88,16 @@ pub struct AnnouncementIn {
 pub struct AnnouncementEstimate {
     /// Encoding of the signed text: `gsm7`, or `ucs2` when any character is outside GSM-7.
     pub encoding: Encoding,
+    /// With `ucs2`: the first character outside GSM-7, which made the whole text UCS-2 (it may
+    /// be in the name the text is signed with).
+    pub ucs2_character: Option<String>,
     /// SMS segments of the text as the group sees it (signed with the sender's name).
     pub segments: u32,
-    /// Members it reaches, across every Conversation.
+    /// Members it reaches, across every Conversation, or texted one to one for a chosen
+    /// audience.
     pub recipients: u64,
+    /// For a chosen audience, whom it reaches in words ("14 people on Elm Ave").
+    pub audience: Option<String>,
     /// Of those, members not yet counted as Conversations active users this month.
     pub new_active_users: u64,
     /// segments × recipients × the outbound segment price, in US dollars.
@@ -154,6 +168,13 @@ impl MessagesApi {
     /// held instead (202, `held: true`) and goes out once the budget allows. With `send_at` it is
     /// scheduled (201). During the neighborhood's quiet hours an announcement waits for them to
     /// end, unless `urgent`: posted to go now, it is then scheduled for their end (201).
+    ///
+    /// With an `audience` other than everyone (streets, roles, picked members; see
+    /// `GET .../audiences`) it is texted one to one from the neighborhood's number to each
+    /// active member of the audience when it goes out, each once (a text whose answer was lost
+    /// is looked up at Twilio before it is sent again), under the same budget, quiet hours and
+    /// signature; 1:1 texts also count against the daily cap on 1:1 texts
+    /// (`NT_DAILY_TEXTS_PER_NEIGHBORHOOD`). The history shows it with its audience.
     #[oai(
         path = "/:id/messages",
         method = "post",
@@ -175,6 +196,7 @@ impl MessagesApi {
             Some(at) => errors.check("send_at", parse_send_at(at, now)),
             None => None,
         };
+        let audience = super::audiences::parse(body.0.audience.as_ref(), &mut errors);
         // A missing body always comes with its field error.
         let Some(text) = text else {
             return Err(errors.into_error());
@@ -188,6 +210,7 @@ impl MessagesApi {
             urgent: body.0.urgent.unwrap_or(false),
             signer: (member_id, name),
             created_by: auth.principal().actor(),
+            audience,
         };
         match announcements::post(&state, &neighborhood, new).await? {
             Posted::Held(waiting, estimate) => {
@@ -198,7 +221,7 @@ impl MessagesApi {
                     Some(id.0),
                     "message.hold",
                     format!("message:{}", waiting.message_sid),
-                    serde_json::json!({"shards": neighborhood.shards.len(), "estimate": estimate.cost.to_string()}),
+                    serde_json::json!({"shards": neighborhood.shards.len(), "estimate": estimate.cost.to_string(), "audience": estimate.audience}),
                 )
                 .await;
                 let entry = HistoryEntry {
@@ -208,6 +231,7 @@ impl MessagesApi {
                     body: waiting.body,
                     conversation_sid: String::new(),
                     at: waiting.held_at,
+                    audience: estimate.audience.clone(),
                 };
                 Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
                     message: to_out(
@@ -226,6 +250,7 @@ impl MessagesApi {
                     "shards": neighborhood.shards.len(),
                     "announcement": format!("announcement:{}", announcement.id),
                     "urgent": announcement.urgent,
+                    "audience": estimate.audience,
                 });
                 record(
                     &state,
@@ -254,6 +279,7 @@ impl MessagesApi {
                     "scheduled_for": out.scheduled_for.and_then(|at| at.format(&Rfc3339).ok()),
                     "waits_for_quiet_hours": out.waits_for_quiet_hours,
                     "urgent": out.urgent,
+                    "audience": out.audience.as_ref().map(|a| a.kind.as_str()),
                 });
                 record(
                     &state,
@@ -274,7 +300,8 @@ impl MessagesApi {
     ///
     /// What an announcement would cost if sent now: its encoding and segments (signed with
     /// your name, as the group would see it), the members it reaches, and the price, from the
-    /// configured price table. Whether it would be held by the budget. Nothing is sent.
+    /// configured price table. Whether it would be held by the budget. Nothing is sent. With an
+    /// `audience`, the members of it who would be texted now (none is not an error here).
     #[oai(
         path = "/:id/messages/estimate",
         method = "post",
@@ -296,20 +323,18 @@ impl MessagesApi {
         .await?;
         let mut errors = FieldErrors::default();
         let text = errors.check("body", AnnouncementBody::parse(&body.0.body));
+        let audience = super::audiences::parse(body.0.audience.as_ref(), &mut errors);
         let Some(text) = text else {
             return Err(errors.into_error());
         };
+        errors.finish()?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let (_, name) = signer(&state, auth.principal(), &neighborhood).await?;
-        let plan = costs::plan_announcement(
-            &state,
-            &neighborhood,
-            &format!("{name}: {}", text.as_str()),
-            "estimate",
-        )
-        .await?;
+        let signed = format!("{name}: {}", text.as_str());
+        let estimate =
+            announcements::estimate(&state, &neighborhood, &signed, audience.as_ref()).await?;
         Ok(EstimateResponse::Ok(Json(estimate_out(
-            &plan.estimate,
+            &estimate,
             &neighborhood,
         ))))
     }
@@ -374,6 +399,8 @@ impl MessagesApi {
 fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> AnnouncementEstimate {
     AnnouncementEstimate {
         encoding: estimate.encoding,
+        ucs2_character: estimate.ucs2_character.map(String::from),
+        audience: estimate.audience.clone(),
         segments: estimate.segments,
         recipients: estimate.recipients,
         new_active_users: estimate.new_active_users,
@@ -412,6 +439,7 @@ fn to_out(stored: StoredMessage, shards: &[crate::domain::neighborhood::Shard]) 
         sender_member_id: entry.member_id,
         sender_name: entry.sender_name,
         body: entry.body,
+        audience: entry.audience.map(|audience| format!("To {audience}")),
         at: entry.at,
     }
 }

@@ -2,6 +2,7 @@
 //! merged into one `OpenApiService` whose document is committed at `openapi/openapi.json`.
 
 pub mod announcements;
+pub mod audiences;
 pub mod audit;
 pub mod auth;
 pub mod blocks;
@@ -21,6 +22,7 @@ pub mod security;
 pub mod summary;
 pub mod sync;
 pub mod system;
+pub mod templates;
 pub mod tokens;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -83,6 +85,8 @@ pub type RunningApis = (
     import::ImportApi,
     export::ExportApi,
     costs::CostsApi,
+    audiences::AudiencesApi,
+    templates::TemplatesApi,
 );
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
@@ -108,6 +112,8 @@ pub fn service() -> OpenApiService<Api, ()> {
             import::ImportApi,
             export::ExportApi,
             costs::CostsApi,
+            audiences::AudiencesApi,
+            templates::TemplatesApi,
         ),
     );
     OpenApiService::new(apis, "neighborhood-text", API_VERSION)

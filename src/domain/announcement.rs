@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::ParseError;
+use super::audience::Audience;
 use super::quiet_hours::QuietHours;
 
 /// Twilio's limit for one outbound message body.
@@ -113,6 +114,11 @@ pub struct Announcement {
     pub sent_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub cancelled_at: Option<OffsetDateTime>,
+    /// A chosen set of members, texted 1:1; None: the whole group, through its Conversations.
+    /// Last and left out when None, so announcements stored before audiences read and compare
+    /// byte for byte as they were written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
 }
 
 /// What an edit changes; None keeps the current value.
@@ -228,6 +234,7 @@ mod tests {
             updated_at: send_at,
             sent_at: None,
             cancelled_at: None,
+            audience: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod announcement;
+pub mod audience;
 pub mod catch_up;
 pub mod client_ip;
 pub mod costs;
@@ -15,6 +16,7 @@ pub mod neighborhood;
 pub mod phone;
 pub mod quiet_hours;
 pub mod segments;
+pub mod template;
 
 /// Why an input value was refused, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

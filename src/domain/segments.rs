@@ -48,6 +48,11 @@ pub fn count(body: &str) -> (Encoding, u32) {
     }
 }
 
+/// The first character of `body` outside GSM-7: the one that makes the whole text UCS-2.
+pub fn first_non_gsm(body: &str) -> Option<char> {
+    body.chars().find(|c| gsm_septets(*c).is_none())
+}
+
 /// Septets of one character in GSM-7, or None when it has none (the text must be UCS-2).
 fn gsm_septets(c: char) -> Option<u32> {
     if GSM_BASIC.contains(c) {
@@ -130,6 +135,12 @@ mod tests {
         assert_eq!(count(&"ж".repeat(71)), (Encoding::Ucs2, 2));
         assert_eq!(count(&"ж".repeat(134)), (Encoding::Ucs2, 2));
         assert_eq!(count(&"ж".repeat(135)), (Encoding::Ucs2, 3));
+    }
+
+    #[test]
+    fn the_character_that_forces_ucs2_is_named() {
+        assert_eq!(first_non_gsm("Café at 5 {ok}"), None);
+        assert_eq!(first_non_gsm("Party 🎉 at Ana’s"), Some('🎉'));
     }
 
     #[test]

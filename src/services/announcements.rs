@@ -8,12 +8,15 @@
 //! Quiet hours are read when an announcement is due, so changing them moves every waiting one;
 //! [`reschedule_neighborhood`] tells the due index at once.
 
+use std::collections::HashSet;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::announcement::{
     Announcement, AnnouncementBody, AnnouncementChanges, AnnouncementState, Closed,
 };
+use crate::domain::audience::Audience;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::services::costs::{self, Estimate};
 use crate::state::AppState;
@@ -34,6 +37,16 @@ pub enum AnnouncementError {
     Closed(#[from] Closed),
     #[error("the announcement kept changing under this edit")]
     Contended,
+    /// Members picked by id that are not members of the neighborhood.
+    #[error("no member has some of the ids picked")]
+    UnknownMembers(Vec<Uuid>),
+    /// A chosen audience no active member belongs to.
+    #[error("nobody in the audience can be texted")]
+    EmptyAudience,
+    /// A chosen audience larger than the neighborhood's daily cap on 1:1 texts: past the cap the
+    /// rest would be dropped.
+    #[error("the audience is larger than the daily cap on 1:1 texts")]
+    OverDailyCap(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -48,13 +61,15 @@ pub struct NewAnnouncement {
     pub signer: (Option<Uuid>, String),
     /// The principal, as the audit log names them.
     pub created_by: String,
+    /// A chosen set of members, texted 1:1; None: the whole group.
+    pub audience: Option<Audience>,
 }
 
 /// What became of a new announcement.
 pub enum Posted {
     /// On its way to every Conversation; recorded in the history as `HistoryEntry`, at about
     /// `Estimate`.
-    Sent(Announcement, HistoryEntry, Estimate),
+    Sent(Box<Announcement>, HistoryEntry, Estimate),
     /// To go now, but the month's budget is spent: it waits with the other held announcements
     /// until a captain raises the budget or the month ends (see `costs::release_held`).
     Held(HeldAnnouncement, Estimate),
@@ -72,12 +87,65 @@ pub enum Due {
     Settled,
 }
 
-/// Sends at once unless a time was given or quiet hours hold it (and it is not urgent).
+/// Checks a chosen audience against the members as they are now: every member picked by id is
+/// one of the neighborhood's, and when `sending` (not for an estimate, which may say "nobody"),
+/// someone in it can be texted and it fits in a day's 1:1 texts.
+pub async fn check_audience(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    audience: Option<&Audience>,
+    sending: bool,
+) -> Result<(), AnnouncementError> {
+    let Some(audience) = audience else {
+        return Ok(());
+    };
+    let members = state.store.members(neighborhood_id).await?;
+    if let Audience::Members { member_ids } = audience {
+        let known: HashSet<Uuid> = members.iter().map(|m| m.id).collect();
+        let unknown: Vec<Uuid> = member_ids
+            .iter()
+            .filter(|id| !known.contains(id))
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(AnnouncementError::UnknownMembers(unknown));
+        }
+    }
+    let recipients = audience.recipients(&members).len() as u64;
+    if sending && recipients == 0 {
+        return Err(AnnouncementError::EmptyAudience);
+    }
+    // 1:1 texts past the daily cap are dropped (see `services::sending`): an audience that
+    // could never fit is refused rather than half sent. One that fits may still meet a cap
+    // that other texts have mostly used today.
+    let cap = state.settings.daily_texts_per_neighborhood;
+    if sending && recipients > cap {
+        return Err(AnnouncementError::OverDailyCap(cap));
+    }
+    Ok(())
+}
+
+/// What an announcement signed `signed` would cost if sent now, to everyone or to `audience`
+/// (which may be empty: the estimate then says it reaches nobody).
+pub async fn estimate(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    signed: &str,
+    audience: Option<&Audience>,
+) -> Result<Estimate, AnnouncementError> {
+    check_audience(state, neighborhood.id, audience, false).await?;
+    let plan = costs::plan_announcement(state, neighborhood, signed, "estimate", audience).await?;
+    Ok(plan.estimate)
+}
+
+/// Sends at once unless a time was given or quiet hours hold it (and it is not urgent). A chosen
+/// audience must hold someone who can be texted now.
 pub async fn post(
     state: &AppState,
     neighborhood: &Neighborhood,
     new: NewAnnouncement,
 ) -> Result<Posted, AnnouncementError> {
+    check_audience(state, neighborhood.id, new.audience.as_ref(), true).await?;
     let now = OffsetDateTime::now_utc();
     let announcement = Announcement {
         id: Uuid::now_v7(),
@@ -93,6 +161,7 @@ pub async fn post(
         updated_at: now,
         sent_at: None,
         cancelled_at: None,
+        audience: new.audience,
     };
     let sends_at = announcement.sends_at(neighborhood.quiet_hours.as_ref(), now);
     if new.send_at.is_none() && sends_at <= now {
@@ -101,6 +170,7 @@ pub async fn post(
             neighborhood,
             &announcement.signed_text(),
             &announcement.message_sid(),
+            announcement.audience.as_ref(),
         )
         .await?;
         if plan.estimate.held {
@@ -111,6 +181,7 @@ pub async fn post(
                 body: announcement.body.as_str().to_owned(),
                 signed: announcement.signed_text(),
                 held_at: rfc3339_now(),
+                audience: announcement.audience.clone(),
             };
             costs::hold(state, neighborhood.id, &held).await?;
             return Ok(Posted::Held(held, plan.estimate));
@@ -118,7 +189,7 @@ pub async fn post(
         let estimate = plan.estimate.clone();
         // A new id cannot be taken, so this send cannot lose the compare-and-set.
         let (sent, entry) = send(state, neighborhood, None, &announcement, now, Some(plan)).await?;
-        return Ok(Posted::Sent(sent, entry, estimate));
+        return Ok(Posted::Sent(Box::new(sent), entry, estimate));
     }
     // The due index first (see `store::announcements`): if the record is then not written, the
     // entry finds nothing when it comes due and is dropped.
@@ -154,16 +225,20 @@ async fn send(
     let plan = match checked {
         Some(plan) => plan,
         None => {
-            let plan =
-                costs::plan_announcement(state, neighborhood, &sent.signed_text(), &message_sid)
-                    .await?;
+            let plan = costs::plan_announcement(
+                state,
+                neighborhood,
+                &sent.signed_text(),
+                &message_sid,
+                sent.audience.as_ref(),
+            )
+            .await?;
             if plan.estimate.held {
                 return Err(SendError::Held);
             }
             plan
         }
     };
-    let relays = plan.relays;
     let entry = HistoryEntry {
         message_sid,
         member_id: sent.signer_member_id,
@@ -171,10 +246,11 @@ async fn send(
         body: sent.body.as_str().to_owned(),
         conversation_sid: String::new(),
         at: rfc3339_now(),
+        audience: plan.estimate.audience.clone(),
     };
     let send = Send {
         entry: &entry,
-        relays: &relays,
+        effects: &plan.effects,
         retention: state.settings.history_messages,
     };
     if state

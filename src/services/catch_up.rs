@@ -72,11 +72,12 @@ pub async fn redeem(
     }
 }
 
-/// The last `count` messages, oldest first.
+/// The last `count` messages of the group, oldest first. Announcements to a chosen audience
+/// are left out: they were never the group's, and a newcomer was not among those texted.
 async fn latest(state: &AppState, id: Uuid, count: u32) -> Result<Vec<StoredMessage>, StoreError> {
     let mut newest_first = state
         .store
-        .messages(id, None, count as usize, |_| true)
+        .messages(id, None, count as usize, |entry| entry.audience.is_none())
         .await?;
     newest_first.reverse();
     Ok(newest_first)

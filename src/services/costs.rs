@@ -21,9 +21,11 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::audience::Audience;
 use crate::domain::costs::{
     self, Bill, Money, Month, Threshold, Usage, charged_active_users, over_budget,
 };
+use crate::domain::member::Member;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::segments::{self, Encoding};
 use crate::services::texts;
@@ -272,9 +274,11 @@ fn alert_text(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Estimate {
     pub encoding: Encoding,
+    /// With UCS-2: the first character outside GSM-7, which made it so.
+    pub ucs2_character: Option<char>,
     /// Segments of the signed text.
     pub segments: u32,
-    /// Members it reaches, in every shard.
+    /// Members it reaches, in every shard (or texted 1:1, for a chosen audience).
     pub recipients: u64,
     /// Of those, members not yet counted active this month (each adds an active user charge).
     pub new_active_users: u64,
@@ -286,36 +290,92 @@ pub struct Estimate {
     pub month_cost: Money,
     /// True when the month is at or over the budget, so it would be held.
     pub held: bool,
+    /// For a chosen audience, who it reaches in words ("14 people on Elm Ave").
+    pub audience: Option<String>,
 }
 
-/// An announcement ready to go: its estimate and the relays that carry it.
+/// An announcement ready to go: its estimate and the effects that carry it (relays into every
+/// Conversation, or one 1:1 text per member of a chosen audience).
 #[derive(Debug, Clone)]
 pub struct Announcement {
     pub estimate: Estimate,
-    pub relays: Vec<Effect>,
+    pub effects: Vec<Effect>,
 }
 
-/// Prices a signed announcement (`message_sid` names it) and builds its relays.
+/// The effects that carry a signed announcement, and the members they reach.
+struct Delivery {
+    effects: Vec<Effect>,
+    reached: Vec<Uuid>,
+    audience: Option<String>,
+}
+
+fn delivery(
+    neighborhood: &Neighborhood,
+    members: &[Member],
+    signed: &str,
+    message_sid: &str,
+    audience: Option<&Audience>,
+) -> Delivery {
+    match audience {
+        None => {
+            let effects =
+                super::relay::relays(neighborhood, members, "system", signed, message_sid, None);
+            let reached = effects
+                .iter()
+                .flat_map(|relay| match relay {
+                    Effect::Relay { recipients, .. } => recipients.clone(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            Delivery {
+                effects,
+                reached,
+                audience: None,
+            }
+        }
+        // 1:1 texts through the outbox, each sent once (see `jobs::outbox::send_sms`).
+        Some(audience) => {
+            let recipients = audience.recipients(members);
+            Delivery {
+                effects: recipients
+                    .iter()
+                    .map(|member| Effect::SendSms {
+                        to: member.phone.as_str().to_owned(),
+                        body: signed.to_owned(),
+                    })
+                    .collect(),
+                reached: recipients.iter().map(|member| member.id).collect(),
+                audience: Some(audience.describe(recipients.len(), members)),
+            }
+        }
+    }
+}
+
+/// Prices a signed announcement (`message_sid` names it) to the whole group or to `audience`,
+/// and builds the effects that carry it. A chosen audience is texted 1:1: SMS segments only,
+/// nobody becomes a Conversations active user.
 pub async fn plan_announcement(
     state: &AppState,
     neighborhood: &Neighborhood,
     signed: &str,
     message_sid: &str,
+    audience: Option<&Audience>,
 ) -> Result<Announcement, StoreError> {
     let members = state.store.members(neighborhood.id).await?;
-    let relays = super::relay::relays(neighborhood, &members, "system", signed, message_sid, None);
-    let reached: Vec<Uuid> = relays
-        .iter()
-        .flat_map(|relay| match relay {
-            Effect::Relay { recipients, .. } => recipients.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
+    let Delivery {
+        effects,
+        reached,
+        audience,
+    } = delivery(neighborhood, &members, signed, message_sid, audience);
     let (current, _) = this_month(state, neighborhood).await?;
-    let new_active_users = state
-        .store
-        .not_yet_active(neighborhood.id, &current.month.key(), &reached)
-        .await?;
+    let new_active_users = if audience.is_some() {
+        0
+    } else {
+        state
+            .store
+            .not_yet_active(neighborhood.id, &current.month.key(), &reached)
+            .await?
+    };
     let prices = &state.settings.prices;
     let (encoding, segments) = segments::count(signed);
     let sms = prices
@@ -328,6 +388,7 @@ pub async fn plan_announcement(
     );
     let estimate = Estimate {
         encoding,
+        ucs2_character: segments::first_non_gsm(signed),
         segments,
         recipients: reached.len() as u64,
         new_active_users,
@@ -336,8 +397,9 @@ pub async fn plan_announcement(
         cost: sms.saturating_add(active_users),
         month_cost: current.bill.total,
         held: over_budget(current.bill.total, neighborhood.monthly_budget),
+        audience,
     };
-    Ok(Announcement { estimate, relays })
+    Ok(Announcement { estimate, effects })
 }
 
 /// Holds an announcement until the budget allows it.
@@ -369,13 +431,16 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
     let members = state.store.members(neighborhood_id).await?;
     let mut released = 0;
     for (raw, announcement) in held {
-        let relays = super::relay::relays(
+        let Delivery {
+            effects: relays,
+            audience,
+            ..
+        } = delivery(
             &neighborhood,
             &members,
-            "system",
             &announcement.signed,
             &announcement.message_sid,
-            None,
+            announcement.audience.as_ref(),
         );
         let entry = HistoryEntry {
             message_sid: announcement.message_sid.clone(),
@@ -384,6 +449,7 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             body: announcement.body.clone(),
             conversation_sid: String::new(),
             at: rfc3339_now(),
+            audience,
         };
         if !state
             .store
@@ -405,7 +471,14 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             "message.release",
             format!("message:{}", announcement.message_sid),
             "cost ledger".to_owned(),
-            serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()}),
+            match &entry.audience {
+                None => {
+                    serde_json::json!({"held_at": announcement.held_at, "shards": relays.len()})
+                }
+                Some(audience) => {
+                    serde_json::json!({"held_at": announcement.held_at, "audience": audience})
+                }
+            },
         );
         state
             .store

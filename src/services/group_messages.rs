@@ -114,6 +114,7 @@ async fn record(
         body: text.to_owned(),
         conversation_sid: conversation_sid.to_owned(),
         at: rfc3339_now(),
+        audience: None,
     };
     let relays = relay::relays(
         &neighborhood,

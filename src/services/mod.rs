@@ -3,6 +3,7 @@
 
 pub mod additions;
 pub mod announcements;
+pub mod audiences;
 pub mod audit_log;
 pub mod catch_up;
 pub mod codes;
@@ -18,4 +19,5 @@ pub mod phone_names;
 pub mod provisioning;
 pub mod relay;
 pub mod sending;
+pub mod templates;
 pub mod texts;

@@ -59,10 +59,11 @@ return due",
     )
 });
 
-/// A send: the history entry and the relays that go with the state change.
+/// A send: the history entry and the effects that go with the state change (relays into every
+/// Conversation, or the 1:1 texts to a chosen audience).
 pub struct Send<'a> {
     pub entry: &'a HistoryEntry,
-    pub relays: &'a [Effect],
+    pub effects: &'a [Effect],
     pub retention: u64,
 }
 
@@ -96,7 +97,7 @@ impl Store {
             AnnouncementState::Scheduled => invocation.arg(millis(after.send_at)),
             _ => invocation.arg(""),
         };
-        let relays = send.as_ref().map_or(&[][..], |send| send.relays);
+        let relays = send.as_ref().map_or(&[][..], |send| send.effects);
         invocation
             .arg(send.as_ref().map_or(0, |send| send.retention))
             .arg(

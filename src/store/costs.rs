@@ -24,6 +24,7 @@ use super::events::EventKind;
 use super::messages::HistoryEntry;
 use super::outbox::Effect;
 use super::{Store, StoreError, decode, encode};
+use crate::domain::audience::Audience;
 use crate::domain::neighborhood::Neighborhood;
 
 /// How long a month's ledger is kept after it was last touched: the API shows 12 months.
@@ -138,6 +139,9 @@ pub struct HeldAnnouncement {
     pub signed: String,
     /// RFC 3339.
     pub held_at: String,
+    /// A chosen audience, texted 1:1 when released; None: the whole group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
 }
 
 impl Store {

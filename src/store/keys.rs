@@ -333,6 +333,11 @@ impl Keys {
         format!("{}:{{nb:{}}}:announcements", self.prefix, id.simple())
     }
 
+    /// A neighborhood's saved announcement templates: hash id -> JSON.
+    pub fn templates(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:templates", self.prefix, id.simple())
+    }
+
     /// A neighborhood's scheduled announcements: sorted set of ids by requested send time (ms),
     /// written with the record; read when quiet hours change.
     pub fn scheduled_announcements(&self, id: Uuid) -> String {

@@ -23,6 +23,10 @@ pub struct HistoryEntry {
     pub conversation_sid: String,
     /// RFC 3339.
     pub at: String,
+    /// An announcement to a chosen audience: who it went to, in words ("14 people on Elm
+    /// Ave"). None for the group's own messages and announcements to everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 /// A history entry with its stream id (the paging cursor).

@@ -30,6 +30,7 @@ pub mod outbox;
 mod pubsub;
 pub mod rate_limits;
 pub mod shards;
+pub mod templates;
 pub mod webhooks;
 
 use std::collections::HashMap;

@@ -11,6 +11,7 @@ mod authority;
 mod backfill;
 mod catch_up;
 mod cli;
+mod composer;
 mod conformance;
 mod costs;
 mod directory;

@@ -98,6 +98,7 @@ struct Fixture {
     captain_id: Uuid,
     token_id: Uuid,
     announcement_id: String,
+    template_id: String,
     clients: Vec<(Who, reqwest::Client)>,
 }
 
@@ -145,6 +146,7 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
     let slug = here["slug"].as_str().expect("slug").to_owned();
     let request_id = pending_join_request(app, neighborhood).await;
     let announcement_id = scheduled_announcement(app, neighborhood).await;
+    let template_id = saved_template(app, neighborhood).await;
     let captain_id = add_member(app, neighborhood, CAPTAIN, Role::Captain).await;
     add_member(app, neighborhood, MODERATOR, Role::Moderator).await;
     let member_id = add_member(app, neighborhood, MEMBER, Role::Member).await;
@@ -195,6 +197,7 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
         captain_id,
         token_id,
         announcement_id,
+        template_id,
         clients,
     }
 }
@@ -213,6 +216,18 @@ async fn scheduled_announcement(app: &TestApp, neighborhood: Uuid) -> String {
     assert_eq!(response.status().as_u16(), 201);
     let scheduled: Value = response.json().await.expect("json");
     scheduled["id"].as_str().expect("id").to_owned()
+}
+
+async fn saved_template(app: &TestApp, neighborhood: Uuid) -> String {
+    let response = app
+        .post_raw(
+            &format!("/api/v1/neighborhoods/{neighborhood}/templates"),
+            &json!({"name": "Street fair", "body": "Street fair next week"}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let saved: Value = response.json().await.expect("json");
+    saved["id"].as_str().expect("id").to_owned()
 }
 
 /// A verified request waiting for a captain.
@@ -266,6 +281,8 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
             json!({"body": "Street fair Saturday"})
         }
         "update_announcement" => json!({"body": "Street fair Sunday", "urgent": true}),
+        "create_template" => json!({"name": "Sweeping", "body": "Street sweeping Tuesday"}),
+        "update_template" => json!({"body": "Street fair Sunday"}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
         "send_invites" => json!({"phones": ["+15550004097"]}),
         "submit_join_request" => {
@@ -346,6 +363,7 @@ async fn check(
             .replace("{token_id}", &fixture.token_id.to_string())
             .replace("{request_id}", &fixture.request_id.to_string())
             .replace("{announcement_id}", &fixture.announcement_id)
+            .replace("{template_id}", &fixture.template_id)
             .replace("{slug}", &fixture.slug)
             .replace("{phone}", "+15550004095"),
     );

@@ -276,7 +276,6 @@ fn free_port() -> u16 {
 pub struct OwnCluster {
     /// A node to start from, as `NT_REDIS_URL` names it.
     pub url: String,
-    ports: Vec<u16>,
     dir: PathBuf,
     processes: Vec<Option<Child>>,
 }
@@ -311,7 +310,6 @@ impl OwnCluster {
         }
         let cluster = Self {
             url: format!("redis://127.0.0.1:{}", ports[0]),
-            ports: ports.clone(),
             dir,
             processes,
         };
@@ -376,11 +374,6 @@ impl OwnCluster {
             }
         })
         .await;
-    }
-
-    /// The ports of the nodes.
-    pub fn ports(&self) -> &[u16] {
-        &self.ports
     }
 }
 

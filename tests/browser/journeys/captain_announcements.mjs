@@ -1,7 +1,8 @@
 // A captain on a phone sets quiet hours (the time zone prefilled with the browser's own), posts an
 // announcement that quiet hours hold, sees it in the Scheduled list, edits it into an urgent one
 // that goes out at once to a member's phone, then schedules another for tomorrow (the form is back
-// on "Send now", its button saying so) and cancels it.
+// on "Send now", its button saying so) and cancels it. On a phone the composer opens from "New
+// announcement", and each send is confirmed in a sheet first.
 
 import {
   PHONE, api, openTab, createNeighborhood, expect, health, inboxItems, latestCode, newPage, sandboxTab, screenshot,
@@ -50,8 +51,12 @@ export default async function captainAnnouncements({ browser }) {
 
   // ---- posted during quiet hours: held, and listed as scheduled ----
   await openTab(captain, 'Messages');
-  await captain.getByRole('textbox', { name: 'Announcement to everyone' }).fill('Book swap Saturday');
+  // On a phone the composer opens from its button; every send is confirmed first.
+  await captain.getByRole('button', { name: 'New announcement' }).click();
+  const confirm = captain.getByRole('dialog');
+  await captain.getByRole('textbox', { name: 'Announcement', exact: true }).fill('Book swap Saturday');
   await captain.getByRole('button', { name: 'Send to everyone' }).click();
+  await confirm.getByRole('button', { name: 'Confirm' }).click();
   await expect(captain.getByText(/^Quiet hours: it goes out/), 'the answer says it waits').toBeVisible();
   const scheduled = captain.getByRole('list', { name: 'Scheduled announcements, soonest first' });
   const held = scheduled.getByRole('listitem').filter({ hasText: 'Book swap Saturday' });
@@ -71,7 +76,7 @@ export default async function captainAnnouncements({ browser }) {
   await expect(scheduled.getByRole('listitem'), 'no longer scheduled').toHaveCount(0);
 
   // ---- scheduled for tomorrow, then cancelled ----
-  await captain.getByRole('textbox', { name: 'Announcement to everyone' }).fill('Potluck tomorrow');
+  await captain.getByRole('textbox', { name: 'Announcement', exact: true }).fill('Potluck tomorrow');
   await captain.getByRole('radio', { name: 'Schedule for a time' }).check();
   const tomorrow = await captain.evaluate(() => {
     const at = new Date(Date.now() + 26 * 3_600_000);
@@ -80,6 +85,9 @@ export default async function captainAnnouncements({ browser }) {
   });
   await captain.getByLabel('Send at').fill(tomorrow);
   await captain.getByRole('button', { name: 'Schedule', exact: true }).click();
+  await expect(confirm.getByText(/^Schedule for \w{3} \w{3} \d{1,2}, \d{1,2}:\d\d [AP]M: 2 people, 1 segment each, about \$0\.\d\d$/), 'the confirm sheet names the time')
+    .toBeVisible();
+  await confirm.getByRole('button', { name: 'Confirm' }).click();
   await expect(captain.getByText(/^Scheduled: it goes out/)).toBeVisible();
   // B1: the form is back on "Send now" and its button says so. A "Schedule" button left behind
   // sent the next announcement to everyone at once.

@@ -110,13 +110,15 @@ export default async function captainModeration({ browser }) {
 
   // ---- an announcement: refused while empty, then sent to the remaining members ----
   await openTab(captain, 'Messages');
+  await captain.getByRole('button', { name: 'New announcement' }).click();
   const send = captain.getByRole('button', { name: 'Send to everyone' });
-  const announcement = captain.getByRole('textbox', { name: 'Announcement to everyone' });
+  const announcement = captain.getByRole('textbox', { name: 'Announcement', exact: true });
   await send.click();
   await expect(announcement, 'the empty announcement').toHaveAttribute('aria-invalid', 'true');
   await expect(captain.getByRole('alert'), "the API's message").toBeVisible();
   await announcement.fill('Street sweeping Tuesday: please move your cars.');
   await send.click();
+  await captain.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
   await expect(captain.getByText(/^Announcement sent to the group \(about \$\d+\.\d\d\)\.$/)).toBeVisible();
   const signed = 'Ana: Street sweeping Tuesday: please move your cars.';
   await expect(inboxItems(inboxes, BEN).filter({ hasText: signed }), "the announcement on Ben's phone").toHaveCount(1);

@@ -1,21 +1,23 @@
-// Messages: the group's history, newest first, arriving live; captains post announcements now
-// or at a time, and see the scheduled ones with edit and cancel.
+// Messages: the group's history, newest first, arriving live; captains write announcements in
+// the composer (composer.js) and see the scheduled ones with edit and cancel.
 
 import { api, errorText } from '../../api.js';
-import { h, field, when, showErrors, clearErrors, busy, toast, phoneText, uid } from '../../dom.js';
+import { h, field, when, showErrors, clearErrors, busy, toast } from '../../dom.js';
 import { coalesce } from '../../live.js';
-import { moneyText } from '../../money.js';
+import { composer } from './composer.js';
 
 const PAGE = 50;
 
 function item(message) {
-  // As the group saw it: the sender's name in front of the text.
+  // As the group saw it: the sender's name in front of the text; an announcement to some
+  // neighbors says to whom.
   return h('li', { 'data-message': message.id },
     h('p', { class: 'body' }, h('strong', {}, `${message.sender_name ?? 'Someone'}: `), message.body),
-    h('p', { class: 'meta' }, h('time', { datetime: message.at }, when(message.at))));
+    h('p', { class: 'meta' }, h('time', { datetime: message.at }, when(message.at)),
+      message.audience ? ` · ${message.audience}` : ''));
 }
 
-// ---- announcements: now or at a time; the scheduled ones with edit and cancel ----
+// ---- scheduled announcements, with edit and cancel ----
 
 /** A datetime-local value ("2026-12-24T18:00") as RFC 3339 in the browser's own zone. */
 function sendAtFromLocal(value) {
@@ -32,70 +34,19 @@ function localFromIso(iso) {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
 
+/** " · to Elm Ave", " · to captains", " · to 3 chosen people"; nothing for everyone. */
+function audienceText(audience) {
+  switch (audience?.kind) {
+    case 'streets': return ` · to ${audience.streets.join(', ')}`;
+    case 'roles': return ` · to ${audience.roles.map((role) => `${role}s`).join(', ')}`;
+    case 'members': return ` · to ${audience.member_ids.length} chosen ${audience.member_ids.length === 1 ? 'person' : 'people'}`;
+    default: return '';
+  }
+}
+
 function whenText(announcement) {
   const at = when(announcement.scheduled_for);
   return announcement.waits_for_quiet_hours ? `Goes out ${at}, after quiet hours` : `Goes out ${at}`;
-}
-
-function announcementForm(ctx, onScheduled) {
-  const body = field({
-    label: 'Announcement to everyone', name: 'body', type: 'textarea', required: true,
-    hint: `Texted to the whole group from ${phoneText(ctx.neighborhood.phone_number)}, signed with your name.`,
-    attrs: { maxlength: 1600 },
-  });
-  const timing = uid('timing');
-  const now = h('input', { type: 'radio', id: `${timing}-now`, name: 'timing', value: 'now', checked: true });
-  const later = h('input', { type: 'radio', id: `${timing}-later`, name: 'timing', value: 'later' });
-  const sendAt = field({ label: 'Send at', name: 'send_at', type: 'datetime-local',
-    hint: 'Your local time. Up to a year ahead.' });
-  const choice = h('fieldset', { class: 'choices' }, h('legend', {}, 'When'),
-    h('div', { class: 'choice' }, now, h('label', { for: now.id }, 'Send now')),
-    h('div', { class: 'choice' }, later, h('label', { for: later.id }, 'Schedule for a time')));
-  const quiet = ctx.neighborhood.quiet_hours;
-  const urgent = field({ label: 'Urgent (ignore quiet hours)', name: 'urgent', type: 'checkbox',
-    hint: quiet
-      ? `Quiet hours are ${quiet.start} to ${quiet.end} (${quiet.time_zone}); other announcements wait for them to end.`
-      : 'This neighborhood has no quiet hours (Settings).' });
-  const send = h('button', { class: 'primary', type: 'submit' }, 'Send to everyone');
-  const showTiming = () => {
-    sendAt.hidden = !later.checked;
-    send.textContent = later.checked ? 'Schedule' : 'Send to everyone';
-  };
-  now.addEventListener('change', showTiming);
-  later.addEventListener('change', showTiming);
-  showTiming();
-  const form = h('form', { class: 'card', novalidate: true, onsubmit: async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const request = { body: body.control.value, urgent: urgent.control.checked };
-    if (later.checked) {
-      // Left empty, the API's field error names send_at.
-      request.send_at = sendAtFromLocal(sendAt.control.value) ?? '';
-    }
-    await busy(send, async () => {
-      try {
-        const answer = await api(`neighborhoods/${ctx.id}/messages`, { method: 'POST', body: request });
-        body.control.value = '';
-        sendAt.control.value = '';
-        urgent.control.checked = false;
-        now.checked = true;
-        showTiming();
-        if (answer?.state === 'scheduled') {
-          toast(answer.waits_for_quiet_hours && !later.checked
-            ? `Quiet hours: it goes out ${when(answer.scheduled_for)}.`
-            : `Scheduled: it goes out ${when(answer.scheduled_for)}.`);
-          onScheduled();
-        } else if (answer?.held) {
-          toast('The monthly budget is spent: the announcement waits until a captain raises it (Settings, Costs and budget).');
-        } else {
-          toast(`Announcement sent to the group (about ${moneyText(answer?.estimate?.cost ?? '0')}).`);
-        }
-      } catch (error) {
-        showErrors(form, error);
-      }
-    });
-  } }, body, choice, sendAt, urgent, h('div', { class: 'actions' }, send));
-  return form;
 }
 
 /** One scheduled announcement's edit form, in place of its row. */
@@ -137,7 +88,7 @@ function scheduledSection(ctx) {
     const show = () => li.replaceChildren(
       h('p', { class: 'body' }, h('strong', {}, `${announcement.signed_as}: `), announcement.body),
       h('p', { class: 'meta' }, h('time', { datetime: announcement.scheduled_for }, whenText(announcement)),
-        announcement.urgent ? ' · urgent' : ''),
+        announcement.urgent ? ' · urgent' : '', audienceText(announcement.audience)),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => {
           li.replaceChildren(editForm(ctx, announcement, (changed) => {
@@ -186,9 +137,12 @@ export default async function messages(container, ctx) {
   const older = h('button', { type: 'button', hidden: true }, 'Show older messages');
   const captain = ctx.atLeast('captain');
   const scheduled = captain ? scheduledSection(ctx) : null;
+  const compose = captain ? await composer(ctx, { onScheduled: () => scheduled.refresh() }) : null;
   container.append(
     h('h2', { id: 'tab-heading' }, 'Messages'),
-    captain ? announcementForm(ctx, () => scheduled.refresh()) : null,
+    compose?.opener,
+    compose?.node,
+    compose?.sheet,
     scheduled?.node,
     h('div', { class: 'filters', role: 'search' }, search),
     status, list, older,
