@@ -43,33 +43,18 @@ impl Store {
         // The record goes last: until then a retry of a half-done erase still finds it.
         let record = self.keys.neighborhood(id);
         let pattern = format!("{}*", record.trim_end_matches("neighborhood"));
-        let mut removed = 0;
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .retrying_once(|mut conn| {
-                    let pattern = pattern.clone();
-                    async move {
-                        redis::cmd("SCAN")
-                            .arg(cursor)
-                            .arg("MATCH")
-                            .arg(pattern)
-                            .arg("COUNT")
-                            .arg(UNLINK_BATCH)
-                            .query_async(&mut conn)
-                            .await
-                    }
-                })
-                .await?;
-            let doomed: Vec<String> = keys.into_iter().filter(|key| *key != record).collect();
-            if !doomed.is_empty() {
-                removed += doomed.len();
-                self.unlink(&doomed).await?;
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
+        // Every key of the neighborhood shares its hash slot, but the scan reads every primary:
+        // a cluster client would send a plain SCAN to one node at random.
+        let keys = self
+            .retrying_once(|conn| {
+                let pattern = pattern.clone();
+                async move { conn.scan_matching(&pattern, UNLINK_BATCH).await }
+            })
+            .await?;
+        let doomed: Vec<String> = keys.into_iter().filter(|key| *key != record).collect();
+        let removed = doomed.len();
+        for batch in doomed.chunks(UNLINK_BATCH) {
+            self.unlink(batch).await?;
         }
         // One round trip for every member's role, however many members there were.
         let mut forget_roles = redis::pipe();

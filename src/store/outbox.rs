@@ -159,43 +159,31 @@ impl Store {
         self.neighborhood_set(&self.keys.outbox_active()).await
     }
 
-    /// Finds every non-empty outbox and marks it active (recovers a lost mark).
+    /// Finds every non-empty outbox and marks it active (recovers a lost mark); on a cluster,
+    /// on every primary.
     pub async fn rescan_outboxes(&self) -> Result<(), StoreError> {
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .retrying_once(|mut conn| async move {
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(self.keys.outbox_pattern())
-                        .arg("COUNT")
-                        .arg(500)
-                        .query_async(&mut conn)
-                        .await
+        let keys = self
+            .retrying_once(|conn| async move {
+                conn.scan_matching(&self.keys.outbox_pattern(), 500).await
+            })
+            .await?;
+        for key in keys {
+            let id = key
+                .split("{nb:")
+                .nth(1)
+                .and_then(|rest| rest.split('}').next())
+                .and_then(|id| Uuid::parse_str(id).ok());
+            let length: u64 = self
+                .retrying_once(|mut conn| {
+                    let key = key.clone();
+                    async move { redis::cmd("XLEN").arg(key).query_async(&mut conn).await }
                 })
                 .await?;
-            for key in keys {
-                let id = key
-                    .split("{nb:")
-                    .nth(1)
-                    .and_then(|rest| rest.split('}').next())
-                    .and_then(|id| Uuid::parse_str(id).ok());
-                let length: u64 = self
-                    .retrying_once(|mut conn| {
-                        let key = key.clone();
-                        async move { redis::cmd("XLEN").arg(key).query_async(&mut conn).await }
-                    })
-                    .await?;
-                if let (Some(id), true) = (id, length > 0) {
-                    self.mark_outbox_active(id).await?;
-                }
+            if let (Some(id), true) = (id, length > 0) {
+                self.mark_outbox_active(id).await?;
             }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
         }
+        Ok(())
     }
 
     /// Takes up to `count` entries for `consumer`: first those another consumer left unacked for

@@ -82,4 +82,24 @@ async fn a_neighborhood_runs_end_to_end_on_a_redis_cluster() {
         )
         .await;
     assert_eq!(members["total"], 3);
+
+    // Archived and deleted, it leaves no key on any node: the erase scans every primary.
+    let pattern = format!("{}:{{nb:{}}}:*", app.keys_prefix, id.replace('-', ""));
+    assert!(!cluster.keys(&pattern).await.is_empty());
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
+    )
+    .await;
+    app.send(
+        &Who::Admin,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/neighborhoods/{id}"),
+        Some(&json!({"confirm_name": "Cluster Court"})),
+        200,
+    )
+    .await;
+    assert_eq!(cluster.keys(&pattern).await, Vec::<String>::new());
 }

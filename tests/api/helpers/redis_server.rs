@@ -276,6 +276,7 @@ fn free_port() -> u16 {
 pub struct OwnCluster {
     /// A node to start from, as `NT_REDIS_URL` names it.
     pub url: String,
+    ports: Vec<u16>,
     dir: PathBuf,
     processes: Vec<Option<Child>>,
 }
@@ -310,6 +311,7 @@ impl OwnCluster {
         }
         let cluster = Self {
             url: format!("redis://127.0.0.1:{}", ports[0]),
+            ports: ports.clone(),
             dir,
             processes,
         };
@@ -352,6 +354,27 @@ impl OwnCluster {
             cluster.wait_until_ok(*port).await;
         }
         cluster
+    }
+
+    /// Every key matching `pattern`, on every node (the test's own `KEYS`, never the service's).
+    pub async fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        for port in &self.ports {
+            let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+                .expect("url")
+                .get_multiplexed_async_connection()
+                .await
+                .expect("a connection to a cluster node");
+            let found: Vec<String> = redis::cmd("KEYS")
+                .arg(pattern)
+                .query_async(&mut conn)
+                .await
+                .expect("KEYS");
+            keys.extend(found);
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 
     /// Waits until the node at `port` sees the whole cluster as ok (every slot served).
