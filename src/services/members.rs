@@ -7,6 +7,7 @@
 use uuid::Uuid;
 
 use crate::domain::access::{may_change_role, may_pause_or_mute, may_remove};
+use crate::domain::join_digest::JoinRequestNotices;
 use crate::domain::join_request::{Consent, JoinChannel};
 use crate::domain::member::{
     Admission, ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, name_in_use,
@@ -227,6 +228,8 @@ pub struct MemberChanges {
     pub role: Option<Role>,
     pub display_name: Option<DisplayName>,
     pub join_request_texts: Option<bool>,
+    /// How often they hear about join requests; wins over `join_request_texts`.
+    pub join_request_notices: Option<JoinRequestNotices>,
     pub muted: Option<bool>,
     /// `paused` or `active`: pause or resume.
     pub status: Option<MemberStatus>,
@@ -272,6 +275,9 @@ pub async fn update(
             }
             if let Some(texts) = changes.join_request_texts {
                 member.join_request_texts = texts;
+            }
+            if let Some(notices) = changes.join_request_notices {
+                member.set_join_request_notices(notices);
             }
             if let Some(muted) = changes.muted {
                 member.muted = muted;

@@ -9,6 +9,7 @@ pub mod costs;
 pub mod deliveries;
 pub mod group_messages;
 pub mod inbound;
+pub mod join_digests;
 pub mod joining;
 pub mod members;
 pub mod neighborhoods;
