@@ -20,7 +20,8 @@ use super::security::Auth;
 use crate::auth::policy;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
 use crate::services::additions::Adder;
-use crate::services::joining::{self, Approval};
+use crate::services::join_history::{self, PastDecision, RequestHistory};
+use crate::services::joining::{self, Approval, Denial};
 use crate::state::AppState;
 
 pub struct JoinRequestsApi;
@@ -60,6 +61,48 @@ pub struct JoinRequestOut {
     /// When a captain removed this phone before: by whom and when ("Removed by Olive on Dec 4, 2026").
     /// Such a request waits for a captain, even under the `open` policy.
     pub previously: Option<String>,
+    /// What captains should know before deciding: the phone's and the name's history here.
+    /// Captains and the owner only, like the phone.
+    pub history: Option<JoinRequestHistoryOut>,
+}
+
+/// Flags about a request's phone and name, worked out when the list is read.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct JoinRequestHistoryOut {
+    /// A captain removed this phone from the group before ("Removed by Olive on Dec 4, 2026").
+    pub removed: Option<String>,
+    /// A captain denied an earlier request from this phone: the latest such denial.
+    pub denied_before: Option<PastDecisionOut>,
+    /// The phone is a member a captain paused, and why ("Paused by Olive"): approving does not
+    /// resume them (a captain's resume does).
+    pub paused: Option<String>,
+    /// The captains blocked this phone (after it asked).
+    pub blocked: Option<PastDecisionOut>,
+    /// A current member (another phone) has the same name: maybe the same person twice.
+    pub same_name_as: Option<String>,
+}
+
+/// An earlier decision about a phone.
+#[derive(Debug, Object)]
+pub struct PastDecisionOut {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who, by name: a member's display name, "an API token", "the open join policy".
+    pub by: String,
+}
+
+impl From<RequestHistory> for JoinRequestHistoryOut {
+    fn from(history: RequestHistory) -> Self {
+        let decision = |d: PastDecision| PastDecisionOut { at: d.at, by: d.by };
+        Self {
+            removed: history.removed,
+            denied_before: history.denied_before.map(decision),
+            paused: history.paused,
+            blocked: history.blocked.map(decision),
+            same_name_as: history.same_name_as,
+        }
+    }
 }
 
 /// Join requests, newest first.
@@ -97,7 +140,8 @@ enum ApproveResponse {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct ApprovalsIn {
-    /// The requests, 1 to 1,000 different ids (for example every pending one on the list).
+    /// The requests, 1 to 1,000 different ids (for example the ones a captain ticked). A batch
+    /// of more than one writes one audit entry (`join_request.approve_many`) naming them all.
     pub request_ids: Vec<Uuid>,
 }
 
@@ -143,6 +187,57 @@ enum ApproveManyResponse {
 /// Most join requests one batch approves.
 const MAX_BATCH: usize = 1_000;
 
+/// Join requests to deny together.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DenialsIn {
+    /// The requests, 1 to 1,000 different ids.
+    pub request_ids: Vec<Uuid>,
+    /// Why, for the captains (at most 500 characters): written in the audit log only. The
+    /// neighbor is never told it; each gets the same polite text.
+    pub reason: Option<String>,
+}
+
+/// A request of a batch that is denied, now or before.
+#[derive(Debug, Object)]
+pub struct BatchDenied {
+    /// The request.
+    pub request_id: Uuid,
+    /// False when it had been denied before this call (no second text is sent).
+    pub newly: bool,
+}
+
+/// What a batch of denials did, request by request, in the order asked.
+#[derive(Debug, Object)]
+pub struct DenialsOut {
+    /// Denied: a polite text to each is on its way.
+    pub denied: Vec<BatchDenied>,
+    /// Not denied (approved already, no such request, ...); the others were denied all the same.
+    pub refused: Vec<BatchRefused>,
+}
+
+#[derive(ApiResponse)]
+enum DenyManyResponse {
+    /// Each request denied or refused on its own; see `refused`.
+    #[oai(status = 200)]
+    Ok(Json<DenialsOut>),
+}
+
+/// Longest denial reason, in characters.
+const MAX_REASON: usize = 500;
+
+/// The batch's ids, checked: 1 to [`MAX_BATCH`], each once.
+fn check_batch(ids: &[Uuid], errors: &mut FieldErrors) {
+    if !(1..=MAX_BATCH).contains(&ids.len()) {
+        errors.add(
+            "request_ids",
+            format!("Give 1 to {MAX_BATCH} join request ids."),
+        );
+    } else if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
+        errors.add("request_ids", "Give each join request id once.");
+    }
+}
+
 #[derive(ApiResponse)]
 enum DenyResponse {
     /// Denied: a polite text is on its way.
@@ -169,6 +264,7 @@ fn to_out(request: &JoinRequest, captain_view: bool) -> JoinRequestOut {
         decided_at: request.decided_at,
         member_id: request.member_id,
         previously: request.previously.clone(),
+        history: None,
     }
 }
 
@@ -193,13 +289,24 @@ impl JoinRequestsApi {
             policy::authorize(&state, auth.principal(), "list_join_requests", Some(id.0)).await?;
         let show_phone = policy::may_see_phones(&grant);
         joining::expire_unverified(&state, id.0).await?;
-        let items = state
-            .store
-            .join_requests(id.0)
-            .await?
+        let all = state.store.join_requests(id.0).await?;
+        let listed: Vec<JoinRequest> = all
             .iter()
             .filter(|request| wanted.0.is_none_or(|wanted| request.state == wanted))
-            .map(|request| to_out(request, show_phone))
+            .cloned()
+            .collect();
+        let histories = if show_phone {
+            join_history::histories(&state, id.0, &listed, &all).await?
+        } else {
+            Vec::new()
+        };
+        let mut histories = histories.into_iter();
+        let items = listed
+            .iter()
+            .map(|request| JoinRequestOut {
+                history: histories.next().map(Into::into),
+                ..to_out(request, show_phone)
+            })
             .collect();
         Ok(ListResponse::Ok(Json(JoinRequestList { items })))
     }
@@ -263,14 +370,7 @@ impl JoinRequestsApi {
         .await?;
         let ids = &body.0.request_ids;
         let mut errors = FieldErrors::default();
-        if !(1..=MAX_BATCH).contains(&ids.len()) {
-            errors.add(
-                "request_ids",
-                format!("Give 1 to {MAX_BATCH} join request ids."),
-            );
-        } else if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
-            errors.add("request_ids", "Give each join request id once.");
-        }
+        check_batch(ids, &mut errors);
         errors.finish()?;
         let actor = auth.principal().actor();
         let adder = Adder::platform_admin(auth.principal().is_platform_admin());
@@ -279,10 +379,35 @@ impl JoinRequestsApi {
             approved: Vec::new(),
             refused: Vec::new(),
         };
+        let newly: Vec<&Approval> = answers
+            .iter()
+            .filter_map(|(_, answer)| answer.as_ref().ok())
+            .filter(|approval| approval.newly)
+            .collect();
+        // One entry for the whole batch (118 identical entries buried the log before).
+        match newly.as_slice() {
+            [] => {}
+            [one] => record_approval(&state, &auth, request, one).await,
+            many => {
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "join_request.approve_many",
+                    format!("neighborhood:{}", id.0),
+                    json!({
+                        "approved": many.len(),
+                        "request_ids": many.iter().map(|a| a.request.id).collect::<Vec<_>>(),
+                        "names": many.iter().map(|a| a.member.display_name.as_str()).collect::<Vec<_>>(),
+                    }),
+                )
+                .await;
+            }
+        }
         for (request_id, answer) in answers {
             match answer {
                 Ok(approval) => {
-                    record_approval(&state, &auth, request, &approval).await;
                     out.approved.push(BatchApproved {
                         request_id,
                         member_id: approval.member.id,
@@ -297,6 +422,100 @@ impl JoinRequestsApi {
             }
         }
         Ok(ApproveManyResponse::Accepted(Json(out)))
+    }
+
+    /// Deny many join requests
+    ///
+    /// Denies up to 1,000 requests in one call (one is fine too), with an optional reason for
+    /// the captains that goes in the audit log only. Each neighbor gets the usual polite text,
+    /// never the reason. Each request stands on its own: one that cannot be denied is listed
+    /// under `refused` and the others go ahead. The call writes one audit entry.
+    #[oai(
+        path = "/:id/join-requests/deny",
+        method = "post",
+        operation_id = "deny_join_requests"
+    )]
+    async fn deny_many(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        body: Json<DenialsIn>,
+    ) -> Result<DenyManyResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
+        policy::authorize(&state, auth.principal(), "deny_join_requests", Some(id.0)).await?;
+        let ids = &body.0.request_ids;
+        let reason = body
+            .0
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|reason| !reason.is_empty());
+        let mut errors = FieldErrors::default();
+        check_batch(ids, &mut errors);
+        if reason.is_some_and(|reason| reason.chars().count() > MAX_REASON) {
+            errors.add(
+                "reason",
+                format!("A reason has at most {MAX_REASON} characters."),
+            );
+        }
+        errors.finish()?;
+        let actor = auth.principal().actor();
+        let answers = joining::deny_many(&state, id.0, ids, &actor).await?;
+        let newly: Vec<&Denial> = answers
+            .iter()
+            .filter_map(|(_, answer)| answer.as_ref().ok())
+            .filter(|denial| denial.newly)
+            .collect();
+        match newly.as_slice() {
+            [] => {}
+            [one] => {
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "join_request.deny",
+                    format!("join_request:{}", one.request.id),
+                    json!({"reason": reason, "name": one.request.name.as_str()}),
+                )
+                .await;
+            }
+            many => {
+                record(
+                    &state,
+                    auth.principal(),
+                    request,
+                    Some(id.0),
+                    "join_request.deny_many",
+                    format!("neighborhood:{}", id.0),
+                    json!({
+                        "denied": many.len(),
+                        "request_ids": many.iter().map(|d| d.request.id).collect::<Vec<_>>(),
+                        "names": many.iter().map(|d| d.request.name.as_str()).collect::<Vec<_>>(),
+                        "reason": reason,
+                    }),
+                )
+                .await;
+            }
+        }
+        let mut out = DenialsOut {
+            denied: Vec::new(),
+            refused: Vec::new(),
+        };
+        for (request_id, answer) in answers {
+            match answer {
+                Ok(denial) => out.denied.push(BatchDenied {
+                    request_id,
+                    newly: denial.newly,
+                }),
+                Err(error) => out.refused.push(BatchRefused {
+                    request_id,
+                    error: ApiError::<AnyStatus>::from(error).into_body(),
+                }),
+            }
+        }
+        Ok(DenyManyResponse::Ok(Json(out)))
     }
 
     /// Deny a join request

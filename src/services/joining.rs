@@ -663,6 +663,36 @@ pub async fn deny(
     decided_by: &str,
 ) -> Result<Denial, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
+    deny_in(state, &neighborhood, request_id, decided_by).await
+}
+
+/// Denies many requests at once, each on its own (one that cannot be denied is answered as
+/// such and the others go ahead), in the order asked.
+pub async fn deny_many(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    request_ids: &[Uuid],
+    decided_by: &str,
+) -> Result<Vec<(Uuid, Result<Denial, DecisionError>)>, DecisionError> {
+    let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
+    let denials: Vec<_> = request_ids
+        .iter()
+        .map(|request_id| deny_in(state, &neighborhood, *request_id, decided_by))
+        .collect();
+    let answers = futures::stream::iter(denials)
+        .buffered(APPROVALS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(request_ids.iter().copied().zip(answers).collect())
+}
+
+async fn deny_in(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    request_id: Uuid,
+    decided_by: &str,
+) -> Result<Denial, DecisionError> {
+    let neighborhood_id = neighborhood.id;
     for _ in 0..ATTEMPTS {
         let before = state
             .store

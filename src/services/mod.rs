@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod group_messages;
 pub mod inbound;
 pub mod join_digests;
+pub mod join_history;
 pub mod joining;
 pub mod members;
 pub mod neighborhoods;
