@@ -71,12 +71,10 @@ pub async fn histories(
                 .iter()
                 .find(|m| m.phone == request.phone && m.status == MemberStatus::Paused)
                 .map(|m| m.status_reason.clone().unwrap_or_else(|| "Paused".into())),
-            blocked: blocked
-                .get(request.phone.as_str())
-                .map(|b| PastDecision {
-                    at: b.blocked_at,
-                    by: names.actor(&b.blocked_by),
-                }),
+            blocked: blocked.get(request.phone.as_str()).map(|b| PastDecision {
+                at: b.blocked_at,
+                by: names.actor(&b.blocked_by),
+            }),
             same_name_as: members
                 .iter()
                 .filter(|m| matches!(m.status, MemberStatus::Active | MemberStatus::Paused))

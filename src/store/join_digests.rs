@@ -162,7 +162,12 @@ impl Store {
             .key(self.keys.join_digest_sent(neighborhood_id))
             .key(self.keys.outbox(neighborhood_id))
             .arg(member_id.simple().to_string())
-            .arg(sent_at.map(millis).map(|ms| ms.to_string()).unwrap_or_default())
+            .arg(
+                sent_at
+                    .map(millis)
+                    .map(|ms| ms.to_string())
+                    .unwrap_or_default(),
+            )
             .arg(read.items.len());
         for (field, value) in &read.items {
             invocation.arg(field).arg(value);
