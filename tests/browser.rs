@@ -168,6 +168,14 @@ async fn a_captain_schedules_announcements_around_quiet_hours() {
     run_journey("captain_announcements").await;
 }
 
+/// A captain triages join requests on a phone and a desktop: compact rows with history flags,
+/// approve with focus moving on and Undo that really undoes, Deny that asks first, and 300
+/// requests approved at once while her phone gets a digest instead of 300 texts.
+#[tokio::test]
+async fn a_captain_triages_join_requests_quickly_and_safely() {
+    run_journey("captain_triage").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

@@ -323,7 +323,7 @@ export default async function requests(container, ctx) {
         h('button', { type: 'button', class: 'danger', 'data-key': 'deny', 'aria-label': `Deny ${request.name}`, onclick: () => decide(request, 'deny') }, 'Deny'))
       : null;
     const block = request.phone && pending
-      ? h('button', { type: 'button', 'data-key': 'block', 'aria-label': `Block ${request.name}'s phone`, onclick: () => blockPhone(request) }, 'Block this phone')
+      ? h('button', { type: 'button', 'data-key': 'block', 'aria-label': `Block ${request.name}'s phone`, onclick: () => blockPhone(request) }, 'Block')
       : null;
     const details = h('details', {},
       h('summary', { 'data-key': 'details' }, 'Details', h('span', { class: 'vh' }, ` for ${request.name}`)),
