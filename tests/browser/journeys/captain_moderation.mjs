@@ -78,7 +78,7 @@ export default async function captainModeration({ browser }) {
   // ---- block: Eve's phone is refused from now on, politely, and no captain is told ----
   await captain.getByRole('combobox', { name: 'Show' }).selectOption('pending');
   captain.once('dialog', (dialog) => dialog.accept());
-  await captain.locator('summary', { hasText: 'Details for Eve' }).click();
+  await captain.getByRole('button', { name: 'Details for Eve' }).click();
   await captain.getByRole('button', { name: "Block Eve's phone" }).click();
   await expect(captain.getByText("Eve's request is denied."), 'the block denies the request').toBeVisible();
   const blocked = await api('GET', `/api/v1/neighborhoods/${id}/blocked-phones`);

@@ -17,7 +17,7 @@ const CHANNELS = {
 };
 
 const STATES = [
-  ['pending', 'Waiting for a decision'],
+  ['pending', 'Waiting'],
   ['pending_verification', 'Waiting for their code'],
   ['approved', 'Approved'],
   ['denied', 'Denied'],
@@ -117,6 +117,8 @@ export default async function requests(container, ctx) {
 
   let items = [];
   const selected = new Set();
+  /** Requests whose details are open, kept open across redraws. */
+  const expanded = new Set();
   /** Decisions waiting for Undo: request id -> { request, action, reason, sent }. */
   const held = new Map();
 
@@ -159,7 +161,7 @@ export default async function requests(container, ctx) {
     return () => {
       const next = nextId ? list.querySelector(`[data-request="${CSS.escape(nextId)}"]`) : null;
       const target = next
-        ? (next.querySelector('[data-key="approve"]') ?? next.querySelector('summary'))
+        ? (next.querySelector('[data-key="approve"]') ?? next.querySelector('[data-key="details"]'))
         : heading;
       target.focus();
       if (target !== heading) keepClear(target);
@@ -317,16 +319,26 @@ export default async function requests(container, ctx) {
       CHANNELS[request.channel] ?? request.channel,
     ].filter(Boolean).flatMap((part, index) => (index ? [' · ', part] : [part]));
     const flags = flagsOf(request);
-    const actions = pending
-      ? h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'primary', 'data-key': 'approve', 'aria-label': `Approve ${request.name}`, onclick: () => decide(request, 'approve') }, 'Approve'),
-        h('button', { type: 'button', class: 'danger', 'data-key': 'deny', 'aria-label': `Deny ${request.name}`, onclick: () => decide(request, 'deny') }, 'Deny'))
-      : null;
+    const detailsId = `details-${request.id}`;
+    const open = expanded.has(request.id);
+    const toggle = h('button', {
+      type: 'button', class: 'link toggle', 'data-key': 'details', 'aria-expanded': String(open), 'aria-controls': detailsId,
+      onclick: () => {
+        const opening = !expanded.has(request.id);
+        if (opening) expanded.add(request.id);
+        else expanded.delete(request.id);
+        toggle.setAttribute('aria-expanded', String(opening));
+        panel.hidden = !opening;
+      },
+    }, 'Details', h('span', { class: 'vh' }, ` for ${request.name}`));
+    const actions = h('div', { class: 'actions' }, toggle, pending
+      ? [h('button', { type: 'button', class: 'primary', 'data-key': 'approve', 'aria-label': `Approve ${request.name}`, onclick: () => decide(request, 'approve') }, 'Approve'),
+        h('button', { type: 'button', class: 'danger', 'data-key': 'deny', 'aria-label': `Deny ${request.name}`, onclick: () => decide(request, 'deny') }, 'Deny')]
+      : null);
     const block = request.phone && pending
       ? h('button', { type: 'button', 'data-key': 'block', 'aria-label': `Block ${request.name}'s phone`, onclick: () => blockPhone(request) }, 'Block')
       : null;
-    const details = h('details', {},
-      h('summary', { 'data-key': 'details' }, 'Details', h('span', { class: 'vh' }, ` for ${request.name}`)),
+    const panel = h('div', { id: detailsId, class: 'request-details', hidden: !open },
       h('dl', { class: 'stacked' },
         request.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(request.phone))] : null,
         h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
@@ -342,7 +354,7 @@ export default async function requests(container, ctx) {
           h('p', { class: 'meta' }, meta),
           flags.length ? h('p', { class: 'flags' }, flags.map(([text, serious]) => h('span', { class: serious ? 'flag bad' : 'flag' }, text))) : null),
         actions),
-      details);
+      panel);
   };
 
   const render = () => {
@@ -350,10 +362,8 @@ export default async function requests(container, ctx) {
     const active = document.activeElement;
     const focusedRow = list.contains(active) ? active.closest('[data-request]')?.dataset.request : null;
     const focusedKey = active?.dataset?.key;
-    const openDetails = new Set([...list.querySelectorAll('details[open]')].map((d) => d.closest('[data-request]').dataset.request));
     const shown = visible();
     list.replaceChildren(...shown.map(row));
-    for (const id of openDetails) list.querySelector(`[data-request="${CSS.escape(id)}"] details`)?.setAttribute('open', '');
     if (focusedRow && focusedKey) {
       list.querySelector(`[data-request="${CSS.escape(focusedRow)}"] [data-key="${focusedKey}"]`)?.focus();
     }
