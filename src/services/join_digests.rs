@@ -78,6 +78,18 @@ pub async fn schedule(
     Ok(())
 }
 
+/// Asks for a captain's digest to be looked at now, whatever was planned (their cadence changed).
+pub async fn reconsider(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    member_id: Uuid,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .schedule_join_digest(neighborhood_id, member_id, state.settings.clock.now(), true)
+        .await
+}
+
 /// What looking at a due digest did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {

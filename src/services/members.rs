@@ -15,7 +15,7 @@ use crate::domain::member::{
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
 use crate::services::additions::{self, Adder, AdditionError};
-use crate::services::texts;
+use crate::services::{join_digests, texts};
 use crate::state::AppState;
 use crate::store::member_changes::{MemberUpdate, RosterChange};
 use crate::store::outbox::Effect;
@@ -288,6 +288,10 @@ pub async fn update(
             }
         })
         .await?;
+    if updated.before.join_request_notices() != updated.after.join_request_notices() {
+        // A digest waiting for the old interval is looked at again under the new one.
+        join_digests::reconsider(state, neighborhood_id, member_id).await?;
+    }
     Ok(updated)
 }
 

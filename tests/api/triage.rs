@@ -489,6 +489,20 @@ async fn captains_on_a_digest_get_one_text_per_interval_and_the_others_as_they_c
         "never is never"
     );
     assert_eq!(request_texts(&app, OWNER).await.len(), 2);
+
+    // A request waiting for Hana's next hour goes out at once when she switches to `each`.
+    app.text("+15550008859", &number, "JOIN Fay Fox").await;
+    pending(&app, &id, 4).await;
+    app.wait_for_text(each, "New join request #5: Fay Fox")
+        .await;
+    assert_eq!(
+        request_texts(&app, hourly).await.len(),
+        2,
+        "Fay waits the hour"
+    );
+    notices(&app, &id, &hourly_id, "each").await;
+    app.wait_for_text(hourly, "New join request #5: Fay Fox")
+        .await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 // then taken back; it is sent at once when the toast goes, the view closes or the page is left.
 // Checked rows are approved or denied together; Deny always asks first.
 
-import { api, errorText } from '../../api.js';
+import { api, ApiError, errorText } from '../../api.js';
 import { h, field, when, timeAgo, phoneText, toast, keepClear, uid } from '../../dom.js';
 import { coalesce } from '../../live.js';
 
@@ -135,17 +135,18 @@ export default async function requests(container, ctx) {
         const out = await api(`neighborhoods/${ctx.id}/join-requests/deny`, {
           method: 'POST', keepalive, body: { request_ids: [request.id], reason: reason || undefined },
         });
-        if (out.refused.length) throw new Error(out.refused[0].error.message);
+        const [refused] = out.refused;
+        if (refused) throw new ApiError(409, refused.error.code, refused.error.message);
       }
     } catch (error) {
-      if (keepalive) return;
       held.delete(request.id);
+      if (keepalive) return;
       render();
       toast(`${request.name}: ${errorText(error)}`, { error: true });
       return;
     }
-    if (keepalive) return;
     held.delete(request.id);
+    if (keepalive) return;
     await refresh();
     ctx.refreshCount();
   };
