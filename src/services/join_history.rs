@@ -50,35 +50,57 @@ pub async fn histories(
         .map(|b| (b.phone.as_str().to_owned(), b))
         .collect();
     let names = Names::of(&members);
+    // Indexed once, so a long list costs one pass over each source, not one per request.
+    let mut denied_by_phone: HashMap<&str, Vec<(OffsetDateTime, Uuid, &str)>> = HashMap::new();
+    for other in all_requests.iter().filter(|r| r.state == JoinState::Denied) {
+        if let (Some(at), Some(by)) = (other.decided_at, other.decided_by.as_deref()) {
+            denied_by_phone
+                .entry(other.phone.as_str())
+                .or_default()
+                .push((at, other.id, by));
+        }
+    }
+    let paused: HashMap<&str, &Member> = members
+        .iter()
+        .filter(|m| m.status == MemberStatus::Paused)
+        .map(|m| (m.phone.as_str(), m))
+        .collect();
+    let mut by_name: HashMap<String, Vec<&Member>> = HashMap::new();
+    for member in members
+        .iter()
+        .filter(|m| matches!(m.status, MemberStatus::Active | MemberStatus::Paused))
+    {
+        by_name
+            .entry(member.display_name.key())
+            .or_default()
+            .push(member);
+    }
     Ok(requests
         .iter()
         .map(|request| RequestHistory {
             removed: request.previously.clone(),
-            denied_before: all_requests
-                .iter()
-                .filter(|other| {
-                    other.id != request.id
-                        && other.phone == request.phone
-                        && other.state == JoinState::Denied
-                })
-                .filter_map(|other| Some((other.decided_at?, other.decided_by.as_deref()?)))
-                .max_by_key(|(at, _)| *at)
-                .map(|(at, by)| PastDecision {
-                    at,
+            denied_before: denied_by_phone
+                .get(request.phone.as_str())
+                .into_iter()
+                .flatten()
+                .filter(|(_, id, _)| *id != request.id)
+                .max_by_key(|(at, _, _)| *at)
+                .map(|(at, _, by)| PastDecision {
+                    at: *at,
                     by: names.actor(by),
                 }),
-            paused: members
-                .iter()
-                .find(|m| m.phone == request.phone && m.status == MemberStatus::Paused)
+            paused: paused
+                .get(request.phone.as_str())
                 .map(|m| m.status_reason.clone().unwrap_or_else(|| "Paused".into())),
             blocked: blocked.get(request.phone.as_str()).map(|b| PastDecision {
                 at: b.blocked_at,
                 by: names.actor(&b.blocked_by),
             }),
-            same_name_as: members
-                .iter()
-                .filter(|m| matches!(m.status, MemberStatus::Active | MemberStatus::Paused))
-                .find(|m| m.phone != request.phone && m.display_name.key() == request.name.key())
+            same_name_as: by_name
+                .get(&request.name.key())
+                .into_iter()
+                .flatten()
+                .find(|m| m.phone != request.phone)
                 .map(|m| m.display_name.as_str().to_owned()),
         })
         .collect())

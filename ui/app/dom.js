@@ -140,14 +140,21 @@ let current = null;
 export function toast(message, { error = false, action = null, duration, onClose } = {}) {
   let region = document.getElementById('toasts');
   if (!region) {
-    // One live region that stays in the page: screen readers announce what is put in it.
-    region = h('div', { id: 'toasts', class: 'toasts', 'aria-live': 'polite' });
+    region = h('div', { id: 'toasts', class: 'toasts' });
     document.body.append(region);
   }
+  // Live regions that stay in the page are announced reliably; they get the words only, not
+  // the buttons' names. Errors interrupt, the rest waits its turn.
+  const said = (id, role) => document.getElementById(id)
+    ?? document.body.appendChild(h('p', { id, class: 'vh', role }));
+  const live = said('toast-status', 'status');
+  const alert = said('toast-alert', 'alert');
+  (error ? live : alert).textContent = '';
+  (error ? alert : live).textContent = message;
   current?.close('replaced');
   let timer = null;
   let closed = false;
-  const text = h('p', { class: 'toast-text', role: error ? 'alert' : null }, message);
+  const text = h('p', { class: 'toast-text' }, message);
   const actionButton = action ? h('button', { type: 'button', class: 'toast-action' }, action.label) : null;
   const dismiss = h('button', { type: 'button', class: 'toast-dismiss' }, 'Dismiss');
   const note = h('div', { class: error ? 'toast bad' : 'toast' }, text, h('div', { class: 'toast-buttons' }, actionButton, dismiss));
