@@ -67,6 +67,7 @@ export default async function captainTriage({ browser }) {
   await notices.getByRole('radio', { name: 'A digest at most every 15 minutes' }).check();
   await notices.getByRole('button', { name: 'Save join request texts' }).click();
   await expect(notices.getByText('Saved: A digest at most every 15 minutes.'), 'the setting saved').toBeVisible();
+  await expectAccessible(captain, 'settings with join request texts at 360 px');
 
   // ---- requests: Dora was denied once and asks again; someone uses Cy's name; one asks on the web ----
   await text(DORA, number, 'JOIN Dora Diaz');
@@ -198,6 +199,11 @@ export default async function captainTriage({ browser }) {
   const actions = audit.body.items.map((entry) => entry.action);
   expect(actions.filter((action) => action === 'join_request.approve_many').length, 'one entry for the batch').toBe(1);
   expect(audit.body.items.find((entry) => entry.action === 'join_request.deny')?.detail?.reason, "Eve's reason").toBe('Lives across town');
+  await desk.getByRole('link', { name: 'Audit log' }).click();
+  const batchEntry = desk.getByRole('listitem').filter({ hasText: 'Approved join requests' });
+  await expect(batchEntry, 'the batch in the audit log, in words').toContainText(`Requests approved${waiting - 1}`);
+  await expect(batchEntry).toHaveCount(1);
+  await expectAccessible(desk, 'the audit log at 1280 px');
   await desk.getByRole('link', { name: 'Members' }).click();
   await desk.getByRole('searchbox', { name: 'Search' }).fill('Neighbor 300');
   await expect(desk.getByRole('heading', { name: 'Neighbor 300' }), 'the crowd among the members').toBeVisible();
