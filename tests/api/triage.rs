@@ -522,7 +522,12 @@ async fn a_digest_due_across_a_restart_is_sent_once() {
     // Killed mid-window; a new instance takes over the same Redis and sends it when due.
     let prefix = app.kill();
     let second_clock = clock.clone();
-    let app = spawn_sandbox_instance(&prefix, move |settings| settings.clock = second_clock).await;
+    // Texts the killed instance had claimed are taken over after a second, not the default 30.
+    let app = spawn_sandbox_instance(&prefix, move |settings| {
+        settings.clock = second_clock;
+        settings.outbox_reclaim_secs = 1;
+    })
+    .await;
     clock.advance(FIFTEEN_MINUTES);
     let digest = app.wait_for_text(OWNER, "2 new join requests").await;
     assert!(digest.contains("#2 Ben Two, #3 Cat Three"), "{digest}");
