@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
@@ -454,6 +455,32 @@ pub struct Settings {
     /// 503. A budget of their own: the public routes never use it up.
     #[arg(long, env = "NT_MAX_WEBHOOK_REQUESTS", default_value = "100", value_parser = WholeNumber::count("NT_MAX_WEBHOOK_REQUESTS", 1, 100_000).parser::<usize>())]
     pub max_webhook_requests: usize,
+
+    /// The time join-request digests go by: the system's, which tests move forward to pass a
+    /// digest's interval without waiting. Not a flag.
+    #[arg(skip)]
+    pub clock: Clock,
+}
+
+/// The system clock, plus however far a test moved it forward. Clones share the offset, so a
+/// test holding one moves every instance built with it.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    ahead_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> time::OffsetDateTime {
+        let ahead = self.ahead_ms.load(std::sync::atomic::Ordering::SeqCst);
+        time::OffsetDateTime::now_utc() + time::Duration::milliseconds(ahead)
+    }
+
+    /// Moves this clock (and its clones) forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.ahead_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// The Twilio credentials, once validated as a whole.

@@ -205,6 +205,7 @@ impl App {
             tokio::spawn(crate::jobs::outbox::run(self.state.clone(), consumer)),
             tokio::spawn(crate::jobs::held::run(self.state.clone())),
             tokio::spawn(crate::jobs::scheduler::run(self.state.clone())),
+            tokio::spawn(crate::jobs::digests::run(self.state.clone())),
         ];
         if self.state.twilio.is_some() {
             background.push(tokio::spawn(crate::jobs::backfill::run(self.state.clone())));

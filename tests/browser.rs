@@ -192,6 +192,14 @@ async fn a_captain_reviews_targets_and_confirms_announcements_at_phone_and_deskt
     run_journey("captain_composer").await;
 }
 
+/// A captain triages join requests on a phone and a desktop: compact rows with history flags,
+/// approve with focus moving on and Undo that really undoes, Deny that asks first, and 300
+/// requests approved at once while her phone gets a digest instead of 300 texts.
+#[tokio::test]
+async fn a_captain_triages_join_requests_quickly_and_safely() {
+    run_journey("captain_triage").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

@@ -1,6 +1,6 @@
 //! `/api/v1/neighborhoods/{id}/join-requests`: captains see who asked and let them in (or not).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use poem::Request;
 use poem::web::Data;
@@ -13,13 +13,14 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited, SignedIn};
-use super::error::{AnyStatus, ApiError, ErrorBody, FieldErrors};
+use super::error::ApiError;
+use super::error::statuses::{Conflict, Invalid, NotFound, RateLimited, SignedIn};
 use super::members::{self, MemberOut};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::domain::join_request::{JoinChannel, JoinRequest, JoinState};
 use crate::services::additions::Adder;
+use crate::services::join_history::{self, PastDecision, RequestHistory};
 use crate::services::joining::{self, Approval};
 use crate::state::AppState;
 
@@ -60,6 +61,48 @@ pub struct JoinRequestOut {
     /// When a captain removed this phone before: by whom and when ("Removed by Olive on Dec 4, 2026").
     /// Such a request waits for a captain, even under the `open` policy.
     pub previously: Option<String>,
+    /// What captains should know before deciding: the phone's and the name's history here.
+    /// Captains and the owner only, like the phone.
+    pub history: Option<JoinRequestHistoryOut>,
+}
+
+/// Flags about a request's phone and name, worked out when the list is read.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct JoinRequestHistoryOut {
+    /// A captain removed this phone from the group before ("Removed by Olive on Dec 4, 2026").
+    pub removed: Option<String>,
+    /// A captain denied an earlier request from this phone: the latest such denial.
+    pub denied_before: Option<PastDecisionOut>,
+    /// The phone is a member a captain paused, and why ("Paused by Olive"): approving does not
+    /// resume them (a captain's resume does).
+    pub paused: Option<String>,
+    /// The captains blocked this phone (after it asked).
+    pub blocked: Option<PastDecisionOut>,
+    /// A current member (another phone) has the same name: maybe the same person twice.
+    pub same_name_as: Option<String>,
+}
+
+/// An earlier decision about a phone.
+#[derive(Debug, Object)]
+pub struct PastDecisionOut {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who, by name: a member's display name, "an API token", "the open join policy".
+    pub by: String,
+}
+
+impl From<RequestHistory> for JoinRequestHistoryOut {
+    fn from(history: RequestHistory) -> Self {
+        let decision = |d: PastDecision| PastDecisionOut { at: d.at, by: d.by };
+        Self {
+            removed: history.removed,
+            denied_before: history.denied_before.map(decision),
+            paused: history.paused,
+            blocked: history.blocked.map(decision),
+            same_name_as: history.same_name_as,
+        }
+    }
 }
 
 /// Join requests, newest first.
@@ -93,56 +136,6 @@ enum ApproveResponse {
     Accepted(Json<ApprovalOut>),
 }
 
-/// Join requests to approve together.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct ApprovalsIn {
-    /// The requests, 1 to 1,000 different ids (for example every pending one on the list).
-    pub request_ids: Vec<Uuid>,
-}
-
-/// A request of a batch that is approved, now or before.
-#[derive(Debug, Object)]
-pub struct BatchApproved {
-    /// The request.
-    pub request_id: Uuid,
-    /// The member it made: `sync` stays `pending` until Twilio has added them.
-    pub member_id: Uuid,
-    /// Their name in the group (a number is added when another member has it).
-    pub display_name: String,
-    /// False when it had been approved before this call.
-    pub newly: bool,
-}
-
-/// A request of a batch that could not be approved, and why.
-#[derive(Debug, Object)]
-pub struct BatchRefused {
-    /// The request.
-    pub request_id: Uuid,
-    /// Why, in the body every error has (`not_found`, `conflict`).
-    pub error: ErrorBody,
-}
-
-/// What a batch of approvals did, request by request, in the order asked.
-#[derive(Debug, Object)]
-pub struct ApprovalsOut {
-    /// Approved: adding them to the group text and their welcome texts are under way.
-    pub approved: Vec<BatchApproved>,
-    /// Not approved (denied already, not confirmed, a member already, no such request, or
-    /// Redis unavailable for it); the others were approved all the same.
-    pub refused: Vec<BatchRefused>,
-}
-
-#[derive(ApiResponse)]
-enum ApproveManyResponse {
-    /// Each request approved or refused on its own; see `refused`.
-    #[oai(status = 202)]
-    Accepted(Json<ApprovalsOut>),
-}
-
-/// Most join requests one batch approves.
-const MAX_BATCH: usize = 1_000;
-
 #[derive(ApiResponse)]
 enum DenyResponse {
     /// Denied: a polite text is on its way.
@@ -169,6 +162,7 @@ fn to_out(request: &JoinRequest, captain_view: bool) -> JoinRequestOut {
         decided_at: request.decided_at,
         member_id: request.member_id,
         previously: request.previously.clone(),
+        history: None,
     }
 }
 
@@ -193,13 +187,24 @@ impl JoinRequestsApi {
             policy::authorize(&state, auth.principal(), "list_join_requests", Some(id.0)).await?;
         let show_phone = policy::may_see_phones(&grant);
         joining::expire_unverified(&state, id.0).await?;
-        let items = state
-            .store
-            .join_requests(id.0)
-            .await?
+        let all = state.store.join_requests(id.0).await?;
+        let listed: Vec<JoinRequest> = all
             .iter()
             .filter(|request| wanted.0.is_none_or(|wanted| request.state == wanted))
-            .map(|request| to_out(request, show_phone))
+            .cloned()
+            .collect();
+        let histories = if show_phone {
+            join_history::histories(&state, id.0, &listed, &all).await?
+        } else {
+            Vec::new()
+        };
+        let mut histories = histories.into_iter();
+        let items = listed
+            .iter()
+            .map(|request| JoinRequestOut {
+                history: histories.next().map(Into::into),
+                ..to_out(request, show_phone)
+            })
             .collect();
         Ok(ListResponse::Ok(Json(JoinRequestList { items })))
     }
@@ -233,70 +238,6 @@ impl JoinRequestsApi {
             request: to_out(&approval.request, show_phone),
             member: members::to_out(&approval.member, &grant),
         })))
-    }
-
-    /// Approve many join requests
-    ///
-    /// Approves up to 1,000 requests in one call, as a captain approving each would, but reading
-    /// the members once: the way to let in a street's worth of neighbors at once. Each request
-    /// stands on its own: one that cannot be approved is listed under `refused` with the error
-    /// its own approval would answer, and the others go ahead.
-    #[oai(
-        path = "/:id/join-requests/approve",
-        method = "post",
-        operation_id = "approve_join_requests"
-    )]
-    async fn approve_many(
-        &self,
-        auth: Auth,
-        state: Data<&AppState>,
-        request: &Request,
-        id: Path<Uuid>,
-        body: Json<ApprovalsIn>,
-    ) -> Result<ApproveManyResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
-        policy::authorize(
-            &state,
-            auth.principal(),
-            "approve_join_requests",
-            Some(id.0),
-        )
-        .await?;
-        let ids = &body.0.request_ids;
-        let mut errors = FieldErrors::default();
-        if !(1..=MAX_BATCH).contains(&ids.len()) {
-            errors.add(
-                "request_ids",
-                format!("Give 1 to {MAX_BATCH} join request ids."),
-            );
-        } else if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
-            errors.add("request_ids", "Give each join request id once.");
-        }
-        errors.finish()?;
-        let actor = auth.principal().actor();
-        let adder = Adder::platform_admin(auth.principal().is_platform_admin());
-        let answers = joining::approve_many(&state, id.0, ids, (&actor, adder)).await?;
-        let mut out = ApprovalsOut {
-            approved: Vec::new(),
-            refused: Vec::new(),
-        };
-        for (request_id, answer) in answers {
-            match answer {
-                Ok(approval) => {
-                    record_approval(&state, &auth, request, &approval).await;
-                    out.approved.push(BatchApproved {
-                        request_id,
-                        member_id: approval.member.id,
-                        display_name: approval.member.display_name.as_str().to_owned(),
-                        newly: approval.newly,
-                    });
-                }
-                Err(error) => out.refused.push(BatchRefused {
-                    request_id,
-                    error: ApiError::<AnyStatus>::from(error).into_body(),
-                }),
-            }
-        }
-        Ok(ApproveManyResponse::Accepted(Json(out)))
     }
 
     /// Deny a join request
@@ -340,7 +281,12 @@ impl JoinRequestsApi {
 }
 
 /// The audit entry of an approval this call made (none when it was approved before).
-async fn record_approval(state: &AppState, auth: &Auth, request: &Request, approval: &Approval) {
+pub(super) async fn record_approval(
+    state: &AppState,
+    auth: &Auth,
+    request: &Request,
+    approval: &Approval,
+) {
     if approval.newly {
         record(
             state,

@@ -18,6 +18,7 @@ use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited,
 use super::error::{ApiError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy::{self, Grant};
+use crate::domain::join_digest::JoinRequestNotices;
 use crate::domain::join_request::JoinChannel;
 use crate::domain::member::{
     ConsentRecord, DeliveryHealth, DisplayName, Member, MemberStatus, Role, SyncState,
@@ -65,8 +66,13 @@ pub struct MemberOut {
     pub shard: Option<u32>,
     /// Why the status is what it is ("Texted LEAVE", "Removed by Olive").
     pub status_reason: Option<String>,
-    /// Whether they get a text for each new join request (captains and the owner).
+    /// Whether they get texts about new join requests at all (captains and the owner); see
+    /// `join_request_notices` for how often.
     pub join_request_texts: bool,
+    /// How they hear about new join requests: `each` (a text per request), `every_15_minutes` or
+    /// `hourly` (at most one digest text per interval, naming the requests waiting), or `never`
+    /// (then `join_request_texts` is false).
+    pub join_request_notices: JoinRequestNotices,
     /// Muted: they receive the group's texts, but theirs are kept from the group.
     pub muted: bool,
     /// How the group's texts to them have been faring, once Twilio has reported on one.
@@ -229,8 +235,12 @@ pub struct MemberPatch {
     /// `paused` takes them out of the group text for now (they stay a member); `active` puts
     /// them back. Left, removed and opted-out members come back only through a join request.
     pub status: Option<MemberStatus>,
-    /// Whether they get a text for each new join request (captains and the owner).
+    /// Whether they get texts about new join requests (captains and the owner): false is
+    /// `join_request_notices: never`; true turns them back on at the cadence they had.
     pub join_request_texts: Option<bool>,
+    /// How they hear about new join requests: `each`, `every_15_minutes`, `hourly` or `never`.
+    /// Given with `join_request_texts`, the two must agree.
+    pub join_request_notices: Option<JoinRequestNotices>,
     /// Mute (their texts stop reaching the group; they still receive it) or unmute.
     pub muted: Option<bool>,
 }
@@ -314,6 +324,7 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
         shard,
         status_reason: member.status_reason.clone(),
         join_request_texts: member.join_request_texts,
+        join_request_notices: member.join_request_notices(),
         muted: member.muted,
         delivery: member.delivery.clone(),
         address: captain_view.then(|| member.address.clone()).flatten(),
@@ -641,11 +652,21 @@ impl MembersApi {
             .display_name
             .as_deref()
             .and_then(|name| errors.check("display_name", DisplayName::parse(name)));
+        if let (Some(texts), Some(notices)) =
+            (body.0.join_request_texts, body.0.join_request_notices)
+            && texts != (notices != JoinRequestNotices::Never)
+        {
+            errors.add(
+                "join_request_notices",
+                "join_request_texts and join_request_notices disagree; give one of them.",
+            );
+        }
         errors.finish()?;
         let changes = MemberChanges {
             role: body.0.role,
             display_name: name,
             join_request_texts: body.0.join_request_texts,
+            join_request_notices: body.0.join_request_notices,
             muted: body.0.muted,
             status: body.0.status,
         };

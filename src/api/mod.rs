@@ -14,6 +14,7 @@ pub mod export;
 pub mod import;
 pub mod invites;
 pub mod join;
+pub mod join_request_batches;
 pub mod join_requests;
 pub mod members;
 pub mod messages;
@@ -69,11 +70,17 @@ pub type Api = (
     sync::SyncApi,
     events::EventsApi,
     join::JoinApi,
-    join_requests::JoinRequestsApi,
+    JoinRequestApis,
     invites::InvitesApi,
     audit::AuditApi,
     tokens::TokensApi,
     RunningApis,
+);
+
+/// Deciding join requests, one at a time and in batches.
+pub type JoinRequestApis = (
+    join_requests::JoinRequestsApi,
+    join_request_batches::JoinRequestBatchesApi,
 );
 
 /// Running a neighborhood week to week; a tuple of its own because poem-openapi takes at most 16
@@ -101,7 +108,10 @@ pub fn service() -> OpenApiService<Api, ()> {
         sync::SyncApi,
         events::EventsApi,
         join::JoinApi,
-        join_requests::JoinRequestsApi,
+        (
+            join_requests::JoinRequestsApi,
+            join_request_batches::JoinRequestBatchesApi,
+        ),
         invites::InvitesApi,
         audit::AuditApi,
         tokens::TokensApi,

@@ -90,6 +90,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("block_phone", Access::Neighborhood(Role::Captain)),
     ("unblock_phone", Access::Neighborhood(Role::Captain)),
     ("deny_join_request", Access::Neighborhood(Role::Captain)),
+    ("deny_join_requests", Access::Neighborhood(Role::Captain)),
     ("send_invites", Access::Neighborhood(Role::Captain)),
     ("invite_link", Access::Neighborhood(Role::Moderator)),
     ("invite_qr", Access::Neighborhood(Role::Moderator)),

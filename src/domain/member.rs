@@ -8,6 +8,7 @@ use uuid::Uuid;
 use std::collections::BTreeMap;
 
 use super::ParseError;
+use super::join_digest::JoinRequestNotices;
 use super::join_request::{Consent, JoinChannel};
 use super::phone::Phone;
 
@@ -95,6 +96,10 @@ pub struct Member {
     /// Whether a captain or owner gets a text for each new join request.
     #[serde(default = "texts_by_default")]
     pub join_request_texts: bool,
+    /// How often, while `join_request_texts` is on: each request, or a digest at most every so
+    /// often. Kept when texts are turned off, so turning them on again restores it.
+    #[serde(default)]
+    pub join_request_cadence: JoinRequestNotices,
     /// A captain muted them: they still receive the group's texts, but theirs do not go out.
     #[serde(default)]
     pub muted: bool,
@@ -205,6 +210,23 @@ pub struct ConsentRecord {
 }
 
 impl Member {
+    /// How this member hears about new join requests (captains and the owner only hear at all).
+    pub fn join_request_notices(&self) -> JoinRequestNotices {
+        if self.join_request_texts {
+            self.join_request_cadence
+        } else {
+            JoinRequestNotices::Never
+        }
+    }
+
+    /// Sets how this member hears about new join requests; `never` keeps the cadence for later.
+    pub fn set_join_request_notices(&mut self, notices: JoinRequestNotices) {
+        self.join_request_texts = notices != JoinRequestNotices::Never;
+        if notices != JoinRequestNotices::Never {
+            self.join_request_cadence = notices;
+        }
+    }
+
     /// A member who has just joined: active, not yet in Twilio (their participant is queued).
     pub fn joining(
         neighborhood_id: Uuid,
@@ -229,6 +251,7 @@ impl Member {
             consent: None,
             status_reason: None,
             join_request_texts: true,
+            join_request_cadence: JoinRequestNotices::Each,
             muted: false,
             delivery: None,
         }

@@ -269,6 +269,7 @@ mod tests {
             consent: None,
             status_reason: None,
             join_request_texts: false,
+            join_request_cadence: crate::domain::join_digest::JoinRequestNotices::Each,
             muted: false,
             delivery: None,
         }

@@ -7,6 +7,7 @@ pub mod catch_up;
 pub mod client_ip;
 pub mod costs;
 pub mod destinations;
+pub mod join_digest;
 pub mod join_questions;
 pub mod join_request;
 pub mod keywords;

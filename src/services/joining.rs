@@ -21,10 +21,10 @@ use crate::domain::phone::Phone;
 use crate::services::additions::{self, Adder, AdditionError};
 use crate::services::codes;
 use crate::services::neighborhoods::{self, NeighborhoodError};
-use crate::services::{costs, members, sending, texts};
+use crate::services::{costs, join_digests, members, sending};
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::join_requests::{Advance, MemberChange};
+use crate::store::join_requests::{Advance, Digests, MemberChange};
 use crate::store::outbox::Effect;
 
 /// Who decides when the join policy is `open`.
@@ -663,6 +663,36 @@ pub async fn deny(
     decided_by: &str,
 ) -> Result<Denial, DecisionError> {
     let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
+    deny_in(state, &neighborhood, request_id, decided_by).await
+}
+
+/// Denies many requests at once, each on its own (one that cannot be denied is answered as
+/// such and the others go ahead), in the order asked.
+pub async fn deny_many(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    request_ids: &[Uuid],
+    decided_by: &str,
+) -> Result<Vec<(Uuid, Result<Denial, DecisionError>)>, DecisionError> {
+    let neighborhood = neighborhood_taking_members(state, neighborhood_id).await?;
+    let denials: Vec<_> = request_ids
+        .iter()
+        .map(|request_id| deny_in(state, &neighborhood, *request_id, decided_by))
+        .collect();
+    let answers = futures::stream::iter(denials)
+        .buffered(APPROVALS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(request_ids.iter().copied().zip(answers).collect())
+}
+
+async fn deny_in(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    request_id: Uuid,
+    decided_by: &str,
+) -> Result<Denial, DecisionError> {
+    let neighborhood_id = neighborhood.id;
     for _ in 0..ATTEMPTS {
         let before = state
             .store
@@ -720,16 +750,23 @@ pub async fn confirmed(
     };
     // A phone a captain removed waits for a captain, whatever the policy.
     let open = neighborhood.join_policy == JoinPolicy::Open && before.previously.is_none();
-    let effects = if open {
-        Vec::new()
+    let notices = if open {
+        join_digests::Notices::default()
     } else {
-        captain_notices(state, neighborhood.id, &after).await?
+        join_digests::notices_for(state, neighborhood.id, &after).await?
     };
-    match state
+    let digests = notices.item.as_ref().map(|item| Digests {
+        captains: &notices.digest_captains,
+        item,
+    });
+    let advanced = state
         .store
-        .advance_join_request(before, &after, None, false, &effects)
-        .await?
-    {
+        .advance_join_request_into_digests(before, &after, None, false, &notices.texts, digests)
+        .await?;
+    if advanced == Advance::Done && !notices.digest_captains.is_empty() {
+        join_digests::schedule(state, neighborhood.id, &notices.digest_captains).await?;
+    }
+    match advanced {
         Advance::Done if open => Ok(approve(
             state,
             neighborhood.id,
@@ -741,25 +778,4 @@ pub async fn confirmed(
         Advance::Done => Ok(after),
         _ => Err(DecisionError::KeptChanging),
     }
-}
-
-/// The "new join request" texts to every owner and captain who has not turned them off.
-async fn captain_notices(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    request: &JoinRequest,
-) -> Result<Vec<Effect>, StoreError> {
-    let address = request
-        .address
-        .as_deref()
-        .map(|a| format!(", {a}"))
-        .unwrap_or_default();
-    let notice = format!(
-        "New join request #{}: {}{address}. Reply #approve {} or #deny {}",
-        request.number,
-        request.name.as_str(),
-        request.number,
-        request.number
-    );
-    texts::texts_to_captains(state, neighborhood_id, &notice, |m| m.join_request_texts).await
 }

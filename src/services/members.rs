@@ -7,6 +7,7 @@
 use uuid::Uuid;
 
 use crate::domain::access::{may_change_role, may_pause_or_mute, may_remove};
+use crate::domain::join_digest::JoinRequestNotices;
 use crate::domain::join_request::{Consent, JoinChannel};
 use crate::domain::member::{
     Admission, ConsentRecord, DisplayName, Member, MemberStatus, Role, SyncState, name_in_use,
@@ -14,7 +15,7 @@ use crate::domain::member::{
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
 use crate::services::additions::{self, Adder, AdditionError};
-use crate::services::texts;
+use crate::services::{join_digests, texts};
 use crate::state::AppState;
 use crate::store::member_changes::{MemberUpdate, RosterChange};
 use crate::store::outbox::Effect;
@@ -227,6 +228,8 @@ pub struct MemberChanges {
     pub role: Option<Role>,
     pub display_name: Option<DisplayName>,
     pub join_request_texts: Option<bool>,
+    /// How often they hear about join requests; wins over `join_request_texts`.
+    pub join_request_notices: Option<JoinRequestNotices>,
     pub muted: Option<bool>,
     /// `paused` or `active`: pause or resume.
     pub status: Option<MemberStatus>,
@@ -291,6 +294,9 @@ pub async fn update(
             if let Some(texts) = changes.join_request_texts {
                 member.join_request_texts = texts;
             }
+            if let Some(notices) = changes.join_request_notices {
+                member.set_join_request_notices(notices);
+            }
             if let Some(muted) = changes.muted {
                 member.muted = muted;
             }
@@ -300,6 +306,10 @@ pub async fn update(
             Ok(effects)
         })
         .await?;
+    if updated.before.join_request_notices() != updated.after.join_request_notices() {
+        // A digest waiting for the old interval is looked at again under the new one.
+        join_digests::reconsider(state, neighborhood_id, member_id).await?;
+    }
     Ok(updated)
 }
 

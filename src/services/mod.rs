@@ -11,6 +11,8 @@ pub mod costs;
 pub mod deliveries;
 pub mod group_messages;
 pub mod inbound;
+pub mod join_digests;
+pub mod join_history;
 pub mod joining;
 pub mod member_list;
 pub mod members;

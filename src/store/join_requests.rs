@@ -11,6 +11,7 @@ use super::auth::{CHECK_CODE, CodeCheck};
 use super::events::EventKind;
 use super::outbox::Effect;
 use super::{Store, StoreError, decode, encode};
+use crate::domain::join_digest::DigestItem;
 use crate::domain::join_request::{JoinRequest, JoinState};
 use crate::domain::member::Member;
 
@@ -67,12 +68,14 @@ return deleted",
 });
 
 /// Moves a request on, if it is still as read: optionally saves its member (a new one, unless the
-/// phone is taken; or a former member brought back, if unchanged since read) and closes it, and
-/// queues its effects.
+/// phone is taken; or a former member brought back, if unchanged since read) and closes it,
+/// queues its effects, and adds it (ARGV[9] its number, ARGV[10] the item) to the captains'
+/// digests named by KEYS[6] onwards.
 static ADVANCE_REQUEST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'changed' end
+for i = 6, #KEYS do redis.call('HSET', KEYS[i], ARGV[9], ARGV[10]) end
 if ARGV[6] ~= '' then
   if ARGV[8] == '' then
     if redis.call('HSETNX', KEYS[4], ARGV[4], ARGV[6]) == 0 then return 'member_exists' end
@@ -83,7 +86,7 @@ if ARGV[6] ~= '' then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[5] == '1' then redis.call('HDEL', KEYS[2], ARGV[4]) end
-for i = 9, #ARGV do redis.call('XADD', KEYS[5], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 11, #ARGV do redis.call('XADD', KEYS[5], '*', 'effect', ARGV[i], 'attempts', '0') end
 return 'ok'",
     )
 });
@@ -93,6 +96,13 @@ return 'ok'",
 pub struct MemberChange<'a> {
     pub before: Option<&'a Member>,
     pub after: &'a Member,
+}
+
+/// The captains whose next digest names a request, and how it names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Digests<'a> {
+    pub captains: &'a [Uuid],
+    pub item: &'a DigestItem,
 }
 
 /// How a request moved on.
@@ -273,13 +283,33 @@ impl Store {
         close: bool,
         effects: &[Effect],
     ) -> Result<Advance, StoreError> {
+        self.advance_join_request_into_digests(before, after, member, close, effects, None)
+            .await
+    }
+
+    /// [`Store::advance_join_request`], also adding the request to `digests` (the captains whose
+    /// next digest names it) in the same step, so a request that reached the captains is never
+    /// missing from a digest.
+    pub async fn advance_join_request_into_digests(
+        &self,
+        before: &JoinRequest,
+        after: &JoinRequest,
+        member: Option<MemberChange<'_>>,
+        close: bool,
+        effects: &[Effect],
+        digests: Option<Digests<'_>>,
+    ) -> Result<Advance, StoreError> {
         let id = before.neighborhood_id;
         let mut invocation = ADVANCE_REQUEST.key(self.keys.join_requests(id));
         invocation
             .key(self.keys.open_join_requests(id))
             .key(self.keys.members(id))
             .key(self.keys.member_phones(id))
-            .key(self.keys.outbox(id))
+            .key(self.keys.outbox(id));
+        for captain in digests.iter().flat_map(|d| d.captains) {
+            invocation.key(self.keys.join_digest(id, *captain));
+        }
+        invocation
             .arg(before.id.to_string())
             .arg(encode(before))
             .arg(encode(after))
@@ -292,7 +322,9 @@ impl Store {
                     .and_then(|m| m.before)
                     .map(encode)
                     .unwrap_or_default(),
-            );
+            )
+            .arg(after.number)
+            .arg(digests.map(|d| encode(d.item)).unwrap_or_default());
         for effect in effects {
             invocation.arg(encode(effect));
         }

@@ -371,6 +371,34 @@ impl Keys {
     pub fn announcements_due(&self) -> String {
         format!("{}:{{global}}:announcements-due", self.prefix)
     }
+
+    /// The join requests one captain's next digest names: hash request number -> JSON
+    /// (`DigestItem`). Written in the same step as the request reaching the captains.
+    pub fn join_digest(&self, id: Uuid, member_id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:join-digest:{}",
+            self.prefix,
+            id.simple(),
+            member_id.simple()
+        )
+    }
+
+    /// The pattern that finds every captain's digest (to recover a lost `join_digests_due` entry).
+    pub fn join_digest_pattern(&self) -> String {
+        format!("{}:{{nb:*}}:join-digest:*", self.prefix)
+    }
+
+    /// When each captain of a neighborhood was last sent a digest: hash member id -> ms.
+    pub fn join_digest_sent(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:join-digest-sent", self.prefix, id.simple())
+    }
+
+    /// Captains' digests of every neighborhood by when an instance should next look at them:
+    /// sorted set of `<neighborhood id>:<member id>` by ms. A claimed entry's score is pushed to
+    /// the end of its lease.
+    pub fn join_digests_due(&self) -> String {
+        format!("{}:{{global}}:join-digests-due", self.prefix)
+    }
 }
 
 /// Keys of the Twilio emulator (sandbox mode). They all share the hash tag `{sandbox}`: the

@@ -20,6 +20,7 @@ pub mod erase;
 pub mod events;
 pub mod export;
 pub mod import;
+pub mod join_digests;
 pub mod join_requests;
 pub mod keys;
 pub mod member_changes;

@@ -36,5 +36,6 @@ mod sandbox_conformance;
 mod signin;
 mod system;
 mod toll_fraud;
+mod triage;
 mod twilio_client;
 mod webhooks;

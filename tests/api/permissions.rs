@@ -288,7 +288,9 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "submit_join_request" => {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }
-        "approve_join_requests" => json!({"request_ids": [fixture.request_id]}),
+        "approve_join_requests" | "deny_join_requests" => {
+            json!({"request_ids": [fixture.request_id]})
+        }
         "block_phone" => json!({"phone": "+15550004095", "note": "spam"}),
         "verify_join_request" => json!({"request_id": fixture.request_id, "code": "000000"}),
         "transfer_ownership" => json!({"member_id": fixture.captain_id}),

@@ -38,9 +38,10 @@ function withQuery(path, query) {
 
 /**
  * Calls the API. `path` is relative to /api/v1 unless it starts with "/".
- * Resolves with the parsed JSON (or null for 204); rejects with an ApiError.
+ * Resolves with the parsed JSON (or null for 204); rejects with an ApiError. `keepalive` lets the
+ * request finish after the page is gone (pagehide).
  */
-export async function api(path, { method = 'GET', body, contentType, query, signedOutIsError = false } = {}) {
+export async function api(path, { method = 'GET', body, contentType, query, signedOutIsError = false, keepalive = false } = {}) {
   const url = withQuery(path.startsWith('/') ? path : `/api/v1/${path}`, query);
   const headers = { accept: 'application/json' };
   // JSON unless the caller sends something else as is (a CSV file, say).
@@ -52,6 +53,8 @@ export async function api(path, { method = 'GET', body, contentType, query, sign
       headers,
       body: body === undefined || contentType ? body : JSON.stringify(body),
       credentials: 'same-origin',
+      // Outlives the page: a decision sent as the captain leaves still arrives.
+      keepalive,
     });
   } catch {
     throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');

@@ -127,21 +127,108 @@ export async function busy(button, work) {
   }
 }
 
-/** A short-lived message read out by screen readers; errors use role=alert. */
-export function toast(message, { error = false } = {}) {
+let current = null;
+
+/**
+ * A short message, one at a time, read out by screen readers (errors as alerts): a newer toast
+ * replaces the older. It has a Dismiss button and may carry one `action` ({ label, run }), e.g.
+ * Undo. It sits at the bottom of the screen and the page gets that much room below its content,
+ * so the last controls can always be scrolled clear of it (see `keepClear`). `onClose(how)` hears
+ * how it ended: 'timeout', 'dismissed', 'replaced' or 'action'. While focus is inside it, it
+ * stays. Returns { close }.
+ */
+export function toast(message, { error = false, action = null, duration, onClose } = {}) {
   let region = document.getElementById('toasts');
   if (!region) {
     region = h('div', { id: 'toasts', class: 'toasts' });
     document.body.append(region);
   }
-  const note = h('p', { class: error ? 'toast bad' : 'toast', role: error ? 'alert' : 'status' }, message);
-  region.append(note);
-  setTimeout(() => note.remove(), error ? 10000 : 5000);
+  // Live regions that stay in the page are announced reliably; they get the words only, not
+  // the buttons' names. Errors interrupt, the rest waits its turn.
+  const said = (id, role) => document.getElementById(id)
+    ?? document.body.appendChild(h('p', { id, class: 'vh', role }));
+  const live = said('toast-status', 'status');
+  const alert = said('toast-alert', 'alert');
+  (error ? live : alert).textContent = '';
+  (error ? alert : live).textContent = message;
+  current?.close('replaced');
+  let timer = null;
+  let closed = false;
+  const text = h('p', { class: 'toast-text' }, message);
+  const actionButton = action ? h('button', { type: 'button', class: 'toast-action' }, action.label) : null;
+  const dismiss = h('button', { type: 'button', class: 'toast-dismiss' }, 'Dismiss');
+  const note = h('div', { class: error ? 'toast bad' : 'toast' }, text, h('div', { class: 'toast-buttons' }, actionButton, dismiss));
+  const handle = {
+    close(how = 'dismissed') {
+      if (closed) return;
+      closed = true;
+      clearTimeout(timer);
+      const hadFocus = note.contains(document.activeElement);
+      note.remove();
+      if (current === handle) current = null;
+      makeRoom(region);
+      onClose?.(how);
+      if (hadFocus && how !== 'replaced') document.querySelector('main h2[tabindex], main h2, main')?.focus?.();
+    },
+  };
+  const wait = duration ?? (error ? 10000 : action ? 6000 : 5000);
+  const start = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      // Someone working in the toast (about to press Undo) keeps it.
+      if (note.contains(document.activeElement)) return;
+      handle.close('timeout');
+    }, wait);
+  };
+  note.addEventListener('focusout', (event) => {
+    if (!note.contains(event.relatedTarget)) start();
+  });
+  dismiss.addEventListener('click', () => handle.close('dismissed'));
+  actionButton?.addEventListener('click', () => {
+    handle.close('action');
+    action.run();
+  });
+  region.replaceChildren(note);
+  current = handle;
+  makeRoom(region);
+  start();
+  return handle;
+}
+
+/** Gives the page room below its content for the toast, so nothing is left under it. */
+function makeRoom(region) {
+  const height = region.childElementCount ? region.getBoundingClientRect().height : 0;
+  document.body.style.setProperty('--toast-room', `${Math.ceil(height)}px`);
+}
+
+/** Scrolls `element` into view, above the toast if one is showing. */
+export function keepClear(element) {
+  element.scrollIntoView({ block: 'nearest' });
+  const region = document.getElementById('toasts');
+  if (!region?.childElementCount) return;
+  const covered = element.getBoundingClientRect().bottom - region.getBoundingClientRect().top;
+  if (covered > 0) window.scrollBy(0, covered + 8);
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** "Nov 21, 2026, 3:04 PM" in the reader's own locale and zone. */
 export const when = (iso) => (iso ? dateFormat.format(new Date(iso)) : '');
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+/** "2 min. ago", "yesterday": how long ago, for scanning a list (`when` gives the exact time). */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '';
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const steps = [[60, 'second'], [3600, 'minute', 60], [86400, 'hour', 3600], [604800, 'day', 86400], [Infinity, 'week', 604800]];
+  if (Math.abs(seconds) < 45) return 'just now';
+  for (const [limit, unit, size = 1] of steps) {
+    if (Math.abs(seconds) < limit) return relative.format(Math.round(seconds / size), unit);
+  }
+  return when(iso);
+}
+
+/** A <time> saying how long ago, with the exact date and time in its tooltip. */
+export const timeAgo = (iso) => h('time', { datetime: iso, title: when(iso) }, ago(iso));
 
 /** A phone as people read it: +1 555 010 0123 for North American numbers. */
 export function phoneText(e164) {

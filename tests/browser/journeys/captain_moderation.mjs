@@ -64,6 +64,10 @@ export default async function captainModeration({ browser }) {
   const danRequest = captain.getByRole('listitem').filter({ hasText: '#1 Dan' });
   await expect(danRequest, 'how Dan asked').toContainText('Texted the number');
   await captain.getByRole('button', { name: 'Deny Dan' }).click();
+  // Deny asks first, in a dialog that says what Dan is told.
+  const denyDialog = captain.getByRole('dialog', { name: 'Deny Dan?' });
+  await expect(denyDialog, 'the deny dialog').toContainText('could not add you this time');
+  await denyDialog.getByRole('button', { name: 'Deny', exact: true }).click();
   await expect(captain.getByText("Dan's request is denied."), 'the denial note').toBeVisible();
   await expect(danRequest, 'the waiting list without Dan').toHaveCount(0);
   await captain.getByRole('combobox', { name: 'Show' }).selectOption('denied');
@@ -74,6 +78,7 @@ export default async function captainModeration({ browser }) {
   // ---- block: Eve's phone is refused from now on, politely, and no captain is told ----
   await captain.getByRole('combobox', { name: 'Show' }).selectOption('pending');
   captain.once('dialog', (dialog) => dialog.accept());
+  await captain.getByRole('button', { name: 'Details for Eve' }).click();
   await captain.getByRole('button', { name: "Block Eve's phone" }).click();
   await expect(captain.getByText("Eve's request is denied."), 'the block denies the request').toBeVisible();
   const blocked = await api('GET', `/api/v1/neighborhoods/${id}/blocked-phones`);

@@ -26,6 +26,8 @@ const ACTIONS = {
   'ownership.transfer': 'Handed over ownership',
   'join_request.approve': 'Approved a join request',
   'join_request.deny': 'Denied a join request',
+  'join_request.approve_many': 'Approved join requests',
+  'join_request.deny_many': 'Denied join requests',
   'invites.send': 'Texted invites',
   'message.announce': 'Sent an announcement',
   'message.hold': 'Announcement held: the monthly budget is used up',
@@ -84,7 +86,15 @@ const KEYS = {
   changed: 'Members changed',
   skipped: 'Members left as they were',
   members: 'Members',
+  approved: 'Requests approved',
+  denied: 'Requests denied',
+  names: 'Who',
+  name: 'Who',
+  reason: 'Reason (for captains; not texted)',
 };
+
+/** Detail keys kept for integrations but not worth a line in the log (ids of a whole batch). */
+const HIDDEN = new Set(['request_ids']);
 
 /** Names for the ids an entry mentions; a failed lookup just leaves the ids showing. */
 async function directory(ctx) {
@@ -172,6 +182,7 @@ function detailList(detail, ref) {
     return text ? h('p', { class: 'audit-detail' }, text) : null;
   }
   const rows = Object.entries(detail)
+    .filter(([key]) => !HIDDEN.has(key))
     .map(([key, value]) => [key, phrase(value, ref)])
     .filter(([, text]) => text !== undefined && text !== '');
   if (rows.length === 0) return null;

@@ -1,7 +1,11 @@
-// Join requests: newest first, one tap to approve or deny, with everything the asker told us.
+// Join requests: one compact row per request, with search, sort and the history captains should
+// see before deciding; details (answers, consent) open in the row. A decision is held here for a
+// few seconds with Undo before it reaches the server, so a neighbor never gets a text that is
+// then taken back; it is sent at once when the toast goes, the view closes or the page is left.
+// Checked rows are approved or denied together; Deny always asks first.
 
-import { api, errorText } from '../../api.js';
-import { h, field, when, phoneText, toast } from '../../dom.js';
+import { api, ApiError, errorText } from '../../api.js';
+import { h, field, when, timeAgo, phoneText, toast, keepClear, uid } from '../../dom.js';
 import { coalesce } from '../../live.js';
 
 const CHANNELS = {
@@ -13,11 +17,20 @@ const CHANNELS = {
 };
 
 const STATES = [
-  ['pending', 'Waiting for a decision'],
-  ['pending_verification', 'Waiting for their phone code'],
+  ['pending', 'Waiting'],
+  ['pending_verification', 'Waiting for their code'],
   ['approved', 'Approved'],
   ['denied', 'Denied'],
 ];
+
+const SORTS = [
+  ['newest', 'Newest first'],
+  ['oldest', 'Oldest first'],
+  ['name', 'Name, A to Z'],
+];
+
+/** How long a decision waits for Undo before it is sent. */
+const UNDO_MS = 6000;
 
 /** "phone:+15550000001" as people read it; tokens and the system by what they are. */
 function actorText(actor) {
@@ -28,123 +41,384 @@ function actorText(actor) {
   return actor;
 }
 
-function answersList(request, questions) {
-  const entries = Object.entries(request.answers ?? {});
-  if (entries.length === 0) return [];
-  const textOf = (id) => questions.find((question) => question.id === id)?.text ?? id;
-  return entries.flatMap(([id, answer]) => [h('dt', {}, textOf(id)), h('dd', {}, answer)]);
+/** Lower case, accents off: "Núñez" is found by "nunez". */
+const folded = (text) => (text ?? '').normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const digits = (text) => (text ?? '').replace(/\D/g, '');
+
+const shortDate = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+/** The history flags of a request, in words: [text, serious]. */
+function flagsOf(request) {
+  const history = request.history ?? {};
+  const flags = [];
+  if (history.blocked) flags.push([`Blocked phone (by ${history.blocked.by})`, true]);
+  if (history.paused) flags.push([`Paused member: ${history.paused}`, true]);
+  if (history.removed ?? request.previously) flags.push([`Removed before: ${history.removed ?? request.previously}`, true]);
+  if (history.denied_before) {
+    flags.push([`Denied before, ${shortDate.format(new Date(history.denied_before.at))} by ${history.denied_before.by}`, false]);
+  }
+  if (history.same_name_as) flags.push([`Same name as member ${history.same_name_as}`, false]);
+  return flags;
+}
+
+/**
+ * An accessible modal dialog; resolves with the reason typed (maybe '') when confirmed, null when
+ * cancelled. `reason` adds the optional reason box.
+ */
+function confirmDialog({ title, text, confirmLabel, danger = false, reason = false }) {
+  return new Promise((resolve) => {
+    const titleId = uid('dialog-title');
+    const textId = uid('dialog-text');
+    const box = reason ? field({ label: 'Reason (optional)', name: 'reason', type: 'textarea', hint: 'For the captains: it goes in the audit log and is not texted to anyone.' }) : null;
+    const confirm = h('button', { type: 'submit', class: danger ? 'danger primary' : 'primary', value: 'confirm' }, confirmLabel);
+    const cancel = h('button', { type: 'button' }, 'Cancel');
+    const opener = document.activeElement;
+    const dialog = h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': textId },
+      h('form', { method: 'dialog' },
+        h('h2', { id: titleId }, title),
+        h('p', { id: textId }, text),
+        box,
+        h('div', { class: 'actions' }, confirm, cancel)));
+    let answer = null;
+    confirm.addEventListener('click', () => { answer = box ? box.control.value.trim() : ''; });
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      if (answer === null && opener?.isConnected) opener.focus();
+      resolve(answer);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (box?.control ?? confirm).focus();
+  });
 }
 
 export default async function requests(container, ctx) {
   const canDecide = ctx.atLeast('captain');
+  const neighborhoodName = ctx.neighborhood.name;
+  const heading = h('h2', { id: 'tab-heading', tabindex: '-1' }, 'Join requests');
   const show = field({ label: 'Show', name: 'state', type: 'select', value: 'pending', options: STATES });
-  const list = h('ul', { class: 'list', 'aria-live': 'polite' });
+  const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { placeholder: canDecide ? 'Name or phone digits' : 'Name', autocomplete: 'off' } });
+  const sort = field({ label: 'Sort', name: 'sort', type: 'select', value: 'newest', options: SORTS });
+  const list = h('ul', { class: 'requests', 'aria-labelledby': 'tab-heading' });
   const status = h('p', { class: 'empty', role: 'status' });
-  const approveAll = h('button', { class: 'primary', type: 'button', hidden: true });
-  const batchOutcome = h('div', { role: 'status' });
-  let pending = [];
+  const selectAll = h('input', { type: 'checkbox', id: uid('all') });
+  const approveSelected = h('button', { type: 'button', class: 'primary' });
+  const denySelected = h('button', { type: 'button', class: 'danger' });
+  const bulk = h('div', { class: 'bulk', hidden: true },
+    h('label', { class: 'request-pick', for: selectAll.id }, selectAll, h('span', {}, 'Select all shown')),
+    approveSelected, denySelected);
+  const outcome = h('div', { role: 'status' });
   container.append(
-    h('h2', { id: 'tab-heading' }, 'Join requests'),
-    h('div', { class: 'filters' }, show, approveAll),
-    batchOutcome,
-    status,
-    list,
+    heading,
+    h('div', { class: 'filters' }, show, search, sort),
+    bulk, outcome, status, list,
   );
 
-  // A street's worth of requests at once (an import, a flyer at a block party), oldest first,
-  // at most the 1,000 one call takes.
-  approveAll.addEventListener('click', async () => {
-    const batch = [...pending].sort((a, b) => (a.created_at < b.created_at ? -1 : 1)).slice(0, 1000);
-    if (!window.confirm(`Approve ${batch.length} neighbors? Each gets a welcome text.`)) return;
-    approveAll.disabled = true;
-    approveAll.setAttribute('aria-busy', 'true');
+  let items = [];
+  const selected = new Set();
+  /** Requests whose details are open, kept open across redraws. */
+  const expanded = new Set();
+  /** Decisions waiting for Undo: request id -> { request, action, reason, sent }. */
+  const held = new Map();
+
+  // ---- sending decisions ----
+
+  const send = async (decision, { keepalive = false } = {}) => {
+    if (decision.sent) return;
+    decision.sent = true;
+    const { request, action, reason } = decision;
     try {
-      const out = await api(`neighborhoods/${ctx.id}/join-requests/approve`, {
-        method: 'POST',
-        body: { request_ids: batch.map((request) => request.id) },
+      if (action === 'approve') {
+        await api(`neighborhoods/${ctx.id}/join-requests/${request.id}/approve`, { method: 'POST', keepalive });
+      } else {
+        const out = await api(`neighborhoods/${ctx.id}/join-requests/deny`, {
+          method: 'POST', keepalive, body: { request_ids: [request.id], reason: reason || undefined },
+        });
+        const [refused] = out.refused;
+        if (refused) throw new ApiError(409, refused.error.code, refused.error.message);
+      }
+    } catch (error) {
+      held.delete(request.id);
+      if (keepalive) return;
+      render();
+      toast(`${request.name}: ${errorText(error)}`, { error: true });
+      return;
+    }
+    held.delete(request.id);
+    if (keepalive) return;
+    await refresh();
+    ctx.refreshCount();
+  };
+  const sendAll = (options) => { for (const decision of held.values()) send(decision, options); };
+  const onPageHide = () => sendAll({ keepalive: true });
+  window.addEventListener('pagehide', onPageHide);
+
+  /** Where focus goes once `request` leaves the list: the next row, else the one before, else the heading. */
+  const focusAfter = (id) => {
+    const rows = [...list.children];
+    const at = rows.findIndex((row) => row.dataset.request === id);
+    const nextId = (rows[at + 1] ?? rows[at - 1])?.dataset.request;
+    return () => {
+      const next = nextId ? list.querySelector(`[data-request="${CSS.escape(nextId)}"]`) : null;
+      const target = next
+        ? (next.querySelector('[data-key="approve"]') ?? next.querySelector('[data-key="details"]'))
+        : heading;
+      target.focus();
+      if (target !== heading) keepClear(target);
+    };
+  };
+
+  const decide = async (request, action) => {
+    let reason = '';
+    if (action === 'deny') {
+      reason = await confirmDialog({
+        title: `Deny ${request.name}?`,
+        text: `${request.name} gets a polite text: “Thanks for asking to join ${neighborhoodName}. The captains could not add you this time.” The reason, if you give one, is not texted.`,
+        confirmLabel: 'Deny',
+        danger: true,
+        reason: true,
       });
-      const refused = out.refused.length ? ` ${out.refused.length} could not be: ${out.refused[0].error.message}` : '';
-      toast(`${out.approved.length} approved; each gets a welcome text.${refused}`);
-      batchOutcome.replaceChildren();
+      if (reason === null) return;
+    }
+    const moveFocus = focusAfter(request.id);
+    const decision = { request, action, reason, sent: false };
+    held.set(request.id, decision);
+    selected.delete(request.id);
+    render();
+    toast(action === 'approve'
+      ? `${request.name} is approved and gets a welcome text.`
+      : `${request.name}'s request is denied.`, {
+      action: { label: 'Undo', run: () => undo(decision) },
+      duration: UNDO_MS,
+      onClose: (how) => { if (how !== 'action') send(decision); },
+    });
+    moveFocus();
+  };
+
+  const undo = (decision) => {
+    if (decision.sent) return;
+    held.delete(decision.request.id);
+    render();
+    toast(`Undone: ${decision.request.name} still waits; nothing was sent.`);
+    list.querySelector(`[data-request="${CSS.escape(decision.request.id)}"] [data-key="approve"]`)?.focus();
+  };
+
+  // ---- bulk ----
+
+  const shownPending = () => visible().filter((request) => request.state === 'pending');
+
+  const bulkDecide = async (action) => {
+    const chosen = shownPending().filter((request) => selected.has(request.id));
+    if (chosen.length === 0) return;
+    const count = chosen.length;
+    const who = count === 1 ? chosen[0].name : `${count} neighbors`;
+    const reason = await confirmDialog(action === 'approve'
+      ? { title: `Approve ${who}?`, text: `Each gets a welcome text and joins the group text.`, confirmLabel: `Approve ${count}` }
+      : { title: `Deny ${who}?`, text: `Each gets a polite text: “Thanks for asking to join ${neighborhoodName}. The captains could not add you this time.” The reason, if you give one, is not texted.`, confirmLabel: `Deny ${count}`, danger: true, reason: true });
+    if (reason === null) return;
+    const button = action === 'approve' ? approveSelected : denySelected;
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const ids = chosen.map((request) => request.id);
+      let done = 0;
+      const refused = [];
+      // The API takes 1,000 at a time.
+      for (let start = 0; start < ids.length; start += 1000) {
+        const out = await api(`neighborhoods/${ctx.id}/join-requests/${action}`, {
+          method: 'POST',
+          body: action === 'approve'
+            ? { request_ids: ids.slice(start, start + 1000) }
+            : { request_ids: ids.slice(start, start + 1000), reason: reason || undefined },
+        });
+        done += (action === 'approve' ? out.approved : out.denied).length;
+        refused.push(...out.refused);
+      }
+      for (const id of ids) selected.delete(id);
+      const more = refused.length ? ` ${refused.length} could not be: ${refused[0].error.message}` : '';
+      toast(action === 'approve'
+        ? `${done} approved; each gets a welcome text.${more}`
+        : `${done} denied; each gets a polite text.${more}`);
+      outcome.replaceChildren();
       await refresh();
       ctx.refreshCount();
+      heading.focus();
     } catch (error) {
-      batchOutcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
+      outcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
     } finally {
-      approveAll.disabled = false;
-      approveAll.removeAttribute('aria-busy');
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+      renderBulk();
     }
+  };
+  approveSelected.addEventListener('click', () => bulkDecide('approve'));
+  denySelected.addEventListener('click', () => bulkDecide('deny'));
+  selectAll.addEventListener('change', () => {
+    for (const request of shownPending()) {
+      if (selectAll.checked) selected.add(request.id);
+      else selected.delete(request.id);
+    }
+    for (const box of list.querySelectorAll('input[data-key="pick"]')) box.checked = selectAll.checked;
+    renderBulk();
   });
 
-  function item(request) {
-    const outcome = h('div', { role: 'status' });
-    const decide = async (action, button) => {
-      for (const other of buttons) other.disabled = true;
-      button.setAttribute('aria-busy', 'true');
-      try {
-        await api(`neighborhoods/${ctx.id}/join-requests/${request.id}/${action}`, { method: 'POST' });
-        toast(action === 'approve'
-          ? `${request.name} is approved and gets a welcome text.`
-          : `${request.name}'s request is denied.`);
-        await refresh();
-        ctx.refreshCount();
-      } catch (error) {
-        outcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
-        for (const other of buttons) other.disabled = false;
-        button.removeAttribute('aria-busy');
-      }
-    };
-    const approve = h('button', { class: 'primary', type: 'button', 'aria-label': `Approve ${request.name}` }, 'Approve');
-    const deny = h('button', { class: 'danger', type: 'button', 'aria-label': `Deny ${request.name}` }, 'Deny');
-    approve.addEventListener('click', () => decide('approve', approve));
-    deny.addEventListener('click', () => decide('deny', deny));
-    // Blocking refuses this phone's requests from now on, without a text to the captains each time.
-    const block = request.phone
-      ? h('button', { type: 'button', 'aria-label': `Block ${request.name}'s phone` }, 'Block')
-      : null;
-    block?.addEventListener('click', async () => {
-      if (!window.confirm(`Block ${phoneText(request.phone)}? Its requests to join will be refused from now on, and captains will not be told.`)) return;
-      try {
-        await api(`neighborhoods/${ctx.id}/blocked-phones`, { method: 'POST', body: { phone: request.phone } });
-      } catch (error) {
-        outcome.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
-        return;
-      }
-      await decide('deny', block);
+  const renderBulk = () => {
+    const pendingShown = shownPending();
+    const chosen = pendingShown.filter((request) => selected.has(request.id)).length;
+    bulk.hidden = !canDecide || pendingShown.length === 0;
+    selectAll.checked = chosen > 0 && chosen === pendingShown.length;
+    selectAll.indeterminate = chosen > 0 && chosen < pendingShown.length;
+    approveSelected.textContent = `Approve selected (${chosen})`;
+    denySelected.textContent = `Deny selected (${chosen})`;
+    approveSelected.disabled = chosen === 0;
+    denySelected.disabled = chosen === 0;
+  };
+
+  // ---- the list ----
+
+  const visible = () => {
+    const query = search.control.value.trim();
+    const words = folded(query);
+    const number = digits(query);
+    const found = items.filter((request) => !held.has(request.id)).filter((request) => {
+      if (!query) return true;
+      if (folded(request.name).includes(words)) return true;
+      if (request.address && folded(request.address).includes(words)) return true;
+      return number.length >= 3 && digits(request.phone).includes(number);
     });
-    const buttons = [approve, deny, block].filter(Boolean);
-    const facts = h('dl', { class: 'facts' },
-      request.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(request.phone))] : null,
-      request.address ? [h('dt', {}, 'Address'), h('dd', {}, request.address)] : null,
-      h('dt', {}, 'How'), h('dd', {}, CHANNELS[request.channel] ?? request.channel),
-      h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
-      answersList(request, ctx.neighborhood.join_questions ?? []),
-      request.previously ? [h('dt', {}, 'Before'), h('dd', {}, h('strong', {}, request.previously))] : null,
-      request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${actorText(request.decided_by)}`)] : null,
-    );
+    const order = sort.control.value;
+    return found.sort((a, b) => {
+      if (order === 'name') return a.name.localeCompare(b.name, undefined, { sensitivity: 'base' });
+      const newer = a.created_at < b.created_at ? 1 : -1;
+      return order === 'oldest' ? -newer : newer;
+    });
+  };
+
+  const answersOf = (request) => {
+    const questions = ctx.neighborhood.join_questions ?? [];
+    const textOf = (id) => questions.find((question) => question.id === id)?.text ?? id;
+    return Object.entries(request.answers ?? {}).flatMap(([id, answer]) => [h('dt', {}, textOf(id)), h('dd', {}, answer)]);
+  };
+
+  const row = (request) => {
+    const pending = request.state === 'pending' && canDecide;
+    const pick = pending
+      ? h('label', { class: 'request-pick' }, h('input', {
+        type: 'checkbox', 'data-key': 'pick', checked: selected.has(request.id),
+        'aria-label': `Select ${request.name}`,
+        onchange: (event) => {
+          if (event.target.checked) selected.add(request.id);
+          else selected.delete(request.id);
+          renderBulk();
+        },
+      }))
+      : null;
+    const meta = [
+      request.address,
+      timeAgo(request.created_at),
+      CHANNELS[request.channel] ?? request.channel,
+    ].filter(Boolean).flatMap((part, index) => (index ? [' · ', part] : [part]));
+    const flags = flagsOf(request);
+    const detailsId = `details-${request.id}`;
+    const open = expanded.has(request.id);
+    const toggle = h('button', {
+      type: 'button', class: 'link toggle', 'data-key': 'details', 'aria-expanded': String(open), 'aria-controls': detailsId,
+      onclick: () => {
+        const opening = !expanded.has(request.id);
+        if (opening) expanded.add(request.id);
+        else expanded.delete(request.id);
+        toggle.setAttribute('aria-expanded', String(opening));
+        panel.hidden = !opening;
+      },
+    }, 'Details', h('span', { class: 'vh' }, ` for ${request.name}`));
+    const actions = h('div', { class: 'actions' }, toggle, pending
+      ? [h('button', { type: 'button', class: 'primary', 'data-key': 'approve', 'aria-label': `Approve ${request.name}`, onclick: () => decide(request, 'approve') }, 'Approve'),
+        h('button', { type: 'button', class: 'danger', 'data-key': 'deny', 'aria-label': `Deny ${request.name}`, onclick: () => decide(request, 'deny') }, 'Deny')]
+      : null);
+    const block = request.phone && pending
+      ? h('button', { type: 'button', 'data-key': 'block', 'aria-label': `Block ${request.name}'s phone`, onclick: () => blockPhone(request) }, 'Block')
+      : null;
+    const panel = h('div', { id: detailsId, class: 'request-details', hidden: !open },
+      h('dl', { class: 'stacked' },
+        request.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(request.phone))] : null,
+        h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
+        answersOf(request),
+        h('dt', {}, 'Agreed to'), h('dd', {}, `${request.consent_text} (${when(request.consent_at)})`),
+        request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${actorText(request.decided_by)}`)] : null),
+      block ? h('div', { class: 'actions' }, block) : null);
     return h('li', { 'data-request': request.id },
-      h('div', { class: 'row' }, h('h3', {}, `#${request.number} ${request.name}`),
-        request.state === 'pending' && canDecide ? h('div', { class: 'actions' }, approve, deny, block) : null),
-      facts, outcome);
-  }
+      h('div', { class: 'request-row' },
+        pick,
+        h('div', { class: 'request-who' },
+          h('h3', {}, `#${request.number} ${request.name}`),
+          h('p', { class: 'meta' }, meta),
+          flags.length ? h('p', { class: 'flags' }, flags.map(([text, serious]) => h('span', { class: serious ? 'flag bad' : 'flag' }, text))) : null),
+        actions),
+      panel);
+  };
+
+  const render = () => {
+    // Keep focus on the same control of the same request across a redraw (live updates).
+    const active = document.activeElement;
+    const focusedRow = list.contains(active) ? active.closest('[data-request]')?.dataset.request : null;
+    const focusedKey = active?.dataset?.key;
+    const shown = visible();
+    list.replaceChildren(...shown.map(row));
+    if (focusedRow && focusedKey) {
+      list.querySelector(`[data-request="${CSS.escape(focusedRow)}"] [data-key="${focusedKey}"]`)?.focus();
+    }
+    const state = show.control.value;
+    status.hidden = shown.length > 0;
+    if (shown.length === 0) {
+      status.replaceChildren(search.control.value.trim()
+        ? 'No request matches the search.'
+        : state === 'pending'
+          ? h('span', {}, 'No requests are waiting. ', h('a', { href: `#/n/${ctx.id}/invite` }, 'Invite neighbors'), ' to get more.')
+          : 'Nothing here.');
+    }
+    renderBulk();
+  };
+
+  const blockPhone = async (request) => {
+    if (!window.confirm(`Block ${phoneText(request.phone)}? Its requests to join will be refused from now on, and captains will not be told.`)) return;
+    try {
+      await api(`neighborhoods/${ctx.id}/blocked-phones`, { method: 'POST', body: { phone: request.phone } });
+      const moveFocus = focusAfter(request.id);
+      // Blocking is deliberate (it asked first): the denial goes at once.
+      const decision = { request, action: 'deny', reason: 'Blocked the phone', sent: false };
+      held.set(request.id, decision);
+      render();
+      moveFocus();
+      await send(decision);
+      toast(`${request.name}'s request is denied.`);
+    } catch (error) {
+      toast(errorText(error), { error: true });
+    }
+  };
 
   const refresh = coalesce(async () => {
     const state = show.control.value;
     try {
       const page = await api(`neighborhoods/${ctx.id}/join-requests`, { query: { state } });
-      const items = [...page.items].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
-      list.replaceChildren(...items.map(item));
-      pending = state === 'pending' && canDecide ? items : [];
-      approveAll.hidden = pending.length < 2;
-      approveAll.textContent = `Approve all ${Math.min(pending.length, 1000)}`;
-      status.textContent = items.length ? '' : 'Nothing here.';
-      status.hidden = items.length > 0;
+      items = page.items;
+      const ids = new Set(items.map((request) => request.id));
+      for (const id of selected) if (!ids.has(id)) selected.delete(id);
+      render();
     } catch (error) {
       status.hidden = false;
       status.replaceChildren(h('span', { class: 'alert', role: 'alert' }, errorText(error)));
     }
   });
-  show.control.addEventListener('change', refresh);
+  show.control.addEventListener('change', () => { selected.clear(); refresh(); });
+  search.control.addEventListener('input', render);
+  sort.control.addEventListener('change', render);
   await refresh();
-  return ctx.live.on('join_request', refresh);
+  const stopLive = ctx.live.on('join_request', refresh);
+  return () => {
+    stopLive();
+    window.removeEventListener('pagehide', onPageHide);
+    // Leaving the view ends the chance to undo: what is held goes now.
+    sendAll();
+  };
 }

@@ -7,6 +7,7 @@ import { h, phoneText } from '../../../dom.js';
 import { neighborhoodForm, budgetSection, catchUpForm } from './neighborhood.js';
 import { quietHoursSection } from './quiet_hours.js';
 import { questionsForm } from './questions.js';
+import { noticesSection } from './notices.js';
 import { rolesSection } from './team.js';
 import { tokensSection } from './tokens.js';
 import { archiveSection, deleteSection } from './closing.js';
@@ -37,9 +38,10 @@ export default async function settings(container, ctx) {
   }
 
   const roles = rolesSection(ctx);
+  const notices = noticesSection(ctx);
   const owner = ctx.role === 'owner';
   const costs = budgetSection(ctx);
-  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
+  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['notices', 'Join request texts'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
   if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
   container.append(
     h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
@@ -54,12 +56,13 @@ export default async function settings(container, ctx) {
     quietHoursSection(ctx),
     costs.node,
     questionsForm(ctx),
+    notices.node,
     catchUpForm(ctx),
     roles.node,
     tokens.node,
     owner ? roles.handOver : null,
     owner ? archiveSection(ctx) : null,
   );
-  await Promise.all([roles.refresh(), tokens.refresh(), costs.refresh()]);
+  await Promise.all([roles.refresh(), tokens.refresh(), costs.refresh(), notices.refresh()]);
   return ctx.live.on('member', roles.refresh);
 }
