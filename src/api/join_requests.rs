@@ -81,6 +81,9 @@ pub struct JoinRequestHistoryOut {
     pub blocked: Option<PastDecisionOut>,
     /// A current member (another phone) has the same name: maybe the same person twice.
     pub same_name_as: Option<String>,
+    /// Who decided this request, by name ("Olive", "an API token"), once it is decided;
+    /// `decided_by` on the request keeps the actor as the audit log names it.
+    pub decided_by: Option<String>,
 }
 
 /// An earlier decision about a phone.
@@ -101,6 +104,7 @@ impl From<RequestHistory> for JoinRequestHistoryOut {
             paused: history.paused,
             blocked: history.blocked.map(decision),
             same_name_as: history.same_name_as,
+            decided_by: history.decided_by,
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct RequestHistory {
     pub blocked: Option<PastDecision>,
     /// A current member with the same name (another phone).
     pub same_name_as: Option<String>,
+    /// Who decided this request, by name, once it is decided.
+    pub decided_by: Option<String>,
 }
 
 /// The history of each of `requests`, in the same order.
@@ -102,6 +104,7 @@ pub async fn histories(
                 .flatten()
                 .find(|m| m.phone != request.phone)
                 .map(|m| m.display_name.as_str().to_owned()),
+            decided_by: request.decided_by.as_deref().map(|by| names.actor(by)),
         })
         .collect())
 }

@@ -320,25 +320,34 @@ impl Store {
 
     /// Drops a neighborhood from the active set when its outbox is empty.
     pub async fn retire_outbox_if_empty(&self, id: Uuid) -> Result<(), StoreError> {
-        let length: u64 = self
-            .retrying_once(|mut conn| async move {
-                redis::cmd("XLEN")
-                    .arg(self.keys.outbox(id))
-                    .query_async(&mut conn)
-                    .await
-            })
-            .await?;
-        if length == 0 {
-            self.retrying_once(|mut conn| async move {
-                redis::cmd("SREM")
-                    .arg(self.keys.outbox_active())
-                    .arg(id.to_string())
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
-            .await?;
+        if self.outbox_length(id).await? > 0 {
+            return Ok(());
+        }
+        // The stream and the mark live in different hash slots, so no one script holds both.
+        // An entry added between the look and the removal (its mark set just before ours went)
+        // is seen by the second look, which puts the mark back.
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("SREM")
+                .arg(self.keys.outbox_active())
+                .arg(id.to_string())
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await?;
+        if self.outbox_length(id).await? > 0 {
+            self.mark_outbox_active(id).await?;
         }
         Ok(())
+    }
+
+    async fn outbox_length(&self, id: Uuid) -> Result<u64, StoreError> {
+        self.retrying_once(|mut conn| async move {
+            redis::cmd("XLEN")
+                .arg(self.keys.outbox(id))
+                .query_async(&mut conn)
+                .await
+        })
+        .await
     }
 
     // ----- shard bookkeeping --------------------------------------------------------------------

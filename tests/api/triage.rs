@@ -279,6 +279,16 @@ async fn each_request_carries_its_phones_and_names_history_by_name() {
         Some(1),
         "no other flag on a fresh phone"
     );
+    // A decided request names who decided it, not their phone.
+    let denied = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests?state=denied"),
+            200,
+        )
+        .await;
+    assert_eq!(denied["items"][0]["decided_by"], format!("phone:{OWNER}"));
+    assert_eq!(denied["items"][0]["history"]["decided_by"], "Olive");
 
     // Moderators see no history, as they see no phone.
     let moderator = "+15550008836";

@@ -34,9 +34,12 @@ pub type Work =
 pub struct InFlight {
     work: Work,
     tasks: JoinSet<Finished>,
-    /// Every entry running or queued behind its subject, by id (a reclaimed entry that is still
-    /// running here is not started twice).
-    entries: HashSet<String>,
+    /// Every entry running or queued behind its subject, by neighborhood and id (a reclaimed
+    /// entry that is still running here is not started twice). The neighborhood is part of the
+    /// key: each outbox is a stream of its own, and two streams written in the same millisecond
+    /// hand out the same id (`1733411488463-0`), which alone once held one neighborhood's entry
+    /// back until it was reclaimed, 30 s later.
+    entries: HashSet<(Uuid, String)>,
     /// Entries queued behind the running one of their subject.
     queued: HashMap<String, VecDeque<(Uuid, OutboxEntry)>>,
     per_neighborhood: HashMap<Uuid, usize>,
@@ -72,7 +75,7 @@ impl InFlight {
     /// Starts an entry now, or queues it behind its subject's running one. False when it is
     /// already here.
     pub fn start(&mut self, neighborhood_id: Uuid, entry: OutboxEntry) -> bool {
-        if !self.entries.insert(entry.id.clone()) {
+        if !self.entries.insert((neighborhood_id, entry.id.clone())) {
             return false;
         }
         *self.per_neighborhood.entry(neighborhood_id).or_default() += 1;
@@ -131,7 +134,8 @@ impl InFlight {
     }
 
     fn settle(&mut self, finished: &Finished) {
-        self.entries.remove(&finished.entry_id);
+        self.entries
+            .remove(&(finished.neighborhood_id, finished.entry_id.clone()));
         if let Some(count) = self.per_neighborhood.get_mut(&finished.neighborhood_id) {
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -236,6 +240,32 @@ mod tests {
             in_flight.room_for(neighborhood),
             MAX_IN_FLIGHT_PER_NEIGHBORHOOD
         );
+    }
+
+    #[tokio::test]
+    async fn entries_of_two_neighborhoods_with_the_same_stream_id_both_run() {
+        let (sender, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let work: Work = Arc::new(move |neighborhood: Uuid, _: OutboxEntry| {
+            let sender = sender.clone();
+            async move {
+                sender.send(neighborhood).unwrap();
+                Ok(true)
+            }
+            .boxed()
+        });
+        let mut in_flight = InFlight::new(work);
+        let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+        // Two streams written in the same millisecond: the same id, different entries.
+        assert!(in_flight.start(first, entry("1733411488463-0", add(Uuid::new_v4()))));
+        assert!(in_flight.start(second, entry("1733411488463-0", add(Uuid::new_v4()))));
+        while !in_flight.is_empty() {
+            in_flight.next_finished().await;
+        }
+        let mut ran = vec![started.recv().await.unwrap(), started.recv().await.unwrap()];
+        ran.sort();
+        let mut expected = vec![first, second];
+        expected.sort();
+        assert_eq!(ran, expected);
     }
 
     #[test]

@@ -345,7 +345,7 @@ export default async function requests(container, ctx) {
         h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
         answersOf(request),
         h('dt', {}, 'Agreed to'), h('dd', {}, `${request.consent_text} (${when(request.consent_at)})`),
-        request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${actorText(request.decided_by)}`)] : null),
+        request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${request.history?.decided_by ?? actorText(request.decided_by)}`)] : null),
       block ? h('div', { class: 'actions' }, block) : null);
     return h('li', { 'data-request': request.id },
       h('div', { class: 'request-row' },
