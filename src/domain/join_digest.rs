@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 #[oai(rename_all = "snake_case")]
 pub enum JoinRequestNotices {
     /// A text for each request, as it arrives.
-    #[default]
     Each,
-    /// At most one text every 15 minutes, naming the requests waiting.
+    /// At most one text every 15 minutes, naming the requests waiting (the default: a busy day
+    /// of requests must not flood a captain's phone).
+    #[default]
     #[serde(rename = "every_15_minutes")]
     #[oai(rename = "every_15_minutes")]
     Every15Minutes,

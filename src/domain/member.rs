@@ -251,7 +251,7 @@ impl Member {
             consent: None,
             status_reason: None,
             join_request_texts: true,
-            join_request_cadence: JoinRequestNotices::Each,
+            join_request_cadence: JoinRequestNotices::default(),
             muted: false,
             delivery: None,
         }

@@ -427,7 +427,8 @@ async fn captains_on_a_digest_get_one_text_per_interval_and_the_others_as_they_c
     let owner = member_id(&app, &id, OWNER).await;
     notices(&app, &id, &owner, "every_15_minutes").await;
     let each = "+15550008841";
-    captain(&app, &id, each, "Eddie Each").await;
+    let each_id = captain(&app, &id, each, "Eddie Each").await;
+    notices(&app, &id, &each_id, "each").await;
     let hourly = "+15550008842";
     let hourly_id = captain(&app, &id, hourly, "Hana Hourly").await;
     notices(&app, &id, &hourly_id, "hourly").await;
