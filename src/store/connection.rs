@@ -4,8 +4,10 @@
 //! - One node: a multiplexed `ConnectionManager` that reconnects by itself.
 //! - A cluster (`NT_REDIS_CLUSTER=on`, `NT_REDIS_URL` naming any node or the provider's
 //!   configuration endpoint): the redis crate's async cluster client, which learns the slot map
-//!   from that node, follows `MOVED`/`ASK` and reconnects after a failover. Every command and
-//!   script of the store touches the keys of one hash slot (`{nb:<id>}` or `{global}`).
+//!   from that node and follows `MOVED`/`ASK`. Carrying on through a failover (a primary dead,
+//!   its replica promoted) does not work yet: requests for the dead primary's slots are refused
+//!   with 503 until the service restarts. Every command and script of the store touches the keys
+//!   of one hash slot (`{nb:<id>}` or `{global}`).
 //! - TLS (`rediss://`): the system's roots by default, or the CA in `NT_REDIS_CA_FILE` (a
 //!   provider's own CA, or a test's).
 
