@@ -16,6 +16,7 @@ use redis::Script;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::due_index::{due_member, millis};
 use super::events::EventKind;
 use super::messages::HistoryEntry;
 use super::outbox::Effect;
@@ -48,31 +49,12 @@ return 1",
     )
 });
 
-/// Takes up to ARGV[3] entries due by ARGV[1] (ms) and pushes each to ARGV[2], the end of the
-/// lease: an instance that reads them in the same step is the only one holding them.
-static CLAIM_DUE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, entry in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], entry) end
-return due",
-    )
-});
-
 /// A send: the history entry and the effects that go with the state change (relays into every
 /// Conversation, or the 1:1 texts to a chosen audience).
 pub struct Send<'a> {
     pub entry: &'a HistoryEntry,
     pub effects: &'a [Effect],
     pub retention: u64,
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn due_member(neighborhood_id: Uuid, id: Uuid) -> String {
-    format!("{}:{}", neighborhood_id.simple(), id.simple())
 }
 
 impl Store {
@@ -216,25 +198,7 @@ impl Store {
         lease: Duration,
         count: usize,
     ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-        let until = millis(now) + lease.as_millis() as i64;
-        let mut conn = self.connection();
-        // Not retried: a claim whose answer was lost is taken again when its lease runs out.
-        let claimed: Vec<String> = CLAIM_DUE
-            .key(self.keys.announcements_due())
-            .arg(millis(now))
-            .arg(until)
-            .arg(count)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(claimed
-            .iter()
-            .filter_map(|member| {
-                let (neighborhood, id) = member.split_once(':')?;
-                Some((
-                    Uuid::parse_str(neighborhood).ok()?,
-                    Uuid::parse_str(id).ok()?,
-                ))
-            })
-            .collect())
+        self.claim_due(self.keys.announcements_due(), now, lease, count)
+            .await
     }
 }

@@ -17,19 +17,9 @@ use redis::Script;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::due_index::{due_member, millis};
 use super::outbox::Effect;
 use super::{Store, StoreError, encode};
-
-/// Takes up to ARGV[3] entries due by ARGV[1] (ms) and pushes each to ARGV[2], the end of the
-/// lease.
-static CLAIM_DUE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, entry in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], entry) end
-return due",
-    )
-});
 
 /// Takes the items read (ARGV[4..4+2n): field, value pairs; ARGV[3] is n) out of the digest
 /// (KEYS[1]) if none changed, queues ARGV[4+2n..] as outbox effects (KEYS[3]) and, when
@@ -47,14 +37,6 @@ if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 return 1",
     )
 });
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn due_member(neighborhood_id: Uuid, member_id: Uuid) -> String {
-    format!("{}:{}", neighborhood_id.simple(), member_id.simple())
-}
 
 /// A captain's digest as read: its items (request number, stored JSON) and when the captain was
 /// last sent one.
@@ -99,26 +81,8 @@ impl Store {
         lease: Duration,
         count: usize,
     ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-        let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let mut conn = self.connection();
-        // Not retried: a claim whose answer was lost is taken again when its lease runs out.
-        let claimed: Vec<String> = CLAIM_DUE
-            .key(self.keys.join_digests_due())
-            .arg(millis(now))
-            .arg(until)
-            .arg(count)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(claimed
-            .iter()
-            .filter_map(|entry| {
-                let (neighborhood, member) = entry.split_once(':')?;
-                Some((
-                    Uuid::parse_str(neighborhood).ok()?,
-                    Uuid::parse_str(member).ok()?,
-                ))
-            })
-            .collect())
+        self.claim_due(self.keys.join_digests_due(), now, lease, count)
+            .await
     }
 
     /// A captain's digest: its items and when they were last sent one.

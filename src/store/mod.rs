@@ -16,6 +16,7 @@ pub mod connection;
 pub mod costs;
 pub mod daily_additions;
 pub mod daily_texts;
+mod due_index;
 pub mod erase;
 pub mod events;
 pub mod export;
