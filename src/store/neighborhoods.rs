@@ -218,16 +218,10 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // One GET per key in a pipeline rather than MGET: the keys live in different cluster slots.
-        let values: Vec<Option<String>> = self
-            .retrying_once(|mut conn| {
-                let mut pipeline = redis::pipe();
-                for key in &keys {
-                    pipeline.cmd("GET").arg(key);
-                }
-                async move { pipeline.query_async(&mut conn).await }
-            })
-            .await?;
+        // One GET per key, sent together over the shared connection, rather than MGET or one
+        // pipeline: the keys live in different cluster slots, which neither may span.
+        let values =
+            futures::future::try_join_all(keys.iter().map(|key| self.get_string(key))).await?;
         keys.iter()
             .zip(values)
             .filter_map(|(key, json)| json.map(|json| decode(key, &json)))

@@ -118,12 +118,8 @@ pub(crate) fn cookie_client(response: &reqwest::Response) -> reqwest::Client {
         .expect("client")
 }
 
-pub(crate) async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(crate::helpers::redis_url())
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis")
+pub(crate) async fn redis() -> neighborhood_text::store::connection::RedisConnection {
+    crate::helpers::test_redis().await
 }
 
 #[tokio::test]

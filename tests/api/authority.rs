@@ -526,11 +526,7 @@ async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
 
     let phone = neighborhood_text::domain::phone::Phone::parse(CARA).expect("phone");
     let stale = app.state.store.keys().phone_roles(&phone);
-    let mut redis = redis::Client::open(crate::helpers::redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut redis = crate::helpers::test_redis().await;
     let uuid = uuid::Uuid::parse_str(&id).expect("id");
     redis::cmd("HSET")
         .arg(&stale)

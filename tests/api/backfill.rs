@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    OwnRedis, TestApp, Who, add_members, eventually, parse_redis_url, poll_until, redis_url,
-    spawn_app_with, test_settings, unique_prefix, wait_until_synced,
+    OwnRedis, TestApp, Who, add_members, eventually, poll_until, redis_url, spawn_app_with,
+    test_settings, unique_prefix, wait_until_synced,
 };
 
 const OWNER: &str = "+15550047700";
@@ -30,6 +30,11 @@ const WAIT: Duration = Duration::from_secs(60);
 /// under a prefix of its own; returns its base URL once its Messaging Service exists.
 async fn standalone_emulator() -> String {
     use clap::Parser;
+    let cluster = if crate::helpers::on_test_cluster() {
+        "on"
+    } else {
+        "off"
+    };
     let cli = neighborhood_text::config::Cli::try_parse_from([
         "neighborhood-text",
         "twilio-emulator",
@@ -37,6 +42,8 @@ async fn standalone_emulator() -> String {
         "127.0.0.1:0",
         "--redis-url",
         &redis_url(),
+        "--redis-cluster",
+        cluster,
         "--redis-prefix",
         &unique_prefix(),
     ])
@@ -71,7 +78,7 @@ async fn standalone_emulator() -> String {
 async fn service(redis: &OwnRedis, emulator: &str) -> TestApp {
     let receiver = wiremock::MockServer::start().await;
     let mut settings = test_settings(&receiver);
-    settings.redis_url = parse_redis_url(&redis.url);
+    crate::helpers::use_single_redis(&mut settings, &redis.url);
     // Port 0: the port the service binds, which the emulator calls and signs for.
     settings.public_url = "http://127.0.0.1:0".parse().expect("url");
     settings.twilio_account_sid = Some(DEFAULT_ACCOUNT_SID.into());

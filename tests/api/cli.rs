@@ -23,6 +23,10 @@ fn command(args: &[&str]) -> Command {
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default());
+    if crate::helpers::on_test_cluster() {
+        // The tests' Redis is a cluster: every run that reaches it must say so.
+        command.env("NT_REDIS_CLUSTER", "on");
+    }
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -364,12 +368,17 @@ async fn catch_up_codes_never_appear_in_request_logs() {
             {
                 port = entry["port"].as_u64();
                 let base = format!("http://127.0.0.1:{}", port.unwrap_or_default());
-                for path in [
+                let paths = [
                     format!("/history/{id}/{code}"),
                     format!("/api/v1/neighborhoods/{id}/catch-up/{code}"),
-                ] {
-                    reqwest::get(format!("{base}{path}")).await.expect("sent");
-                }
+                ];
+                // Sent beside this loop, which must keep reading: a full stderr pipe would stop
+                // the service mid-request (trace logging is loud).
+                tokio::spawn(async move {
+                    for path in paths {
+                        reqwest::get(format!("{base}{path}")).await.expect("sent");
+                    }
+                });
             }
             if redacted.iter().all(|path| logged.contains(path.as_str())) {
                 return;

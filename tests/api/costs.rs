@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, Who, eventually, redis_url, sandbox_settings, spawn_sandbox_app_with,
-    spawn_sandbox_instance, wait_until_synced,
+    TestApp, Who, eventually, sandbox_settings, spawn_sandbox_app_with, spawn_sandbox_instance,
+    wait_until_synced,
 };
 
 const OWNER: &str = "+15550008800";
@@ -641,11 +641,7 @@ async fn a_scheduled_announcement_due_past_the_budget_waits_for_a_raised_cap() {
         WAIT,
         "the scheduler to put the due announcement off",
         || async {
-            let mut redis = redis::Client::open(redis_url())
-                .expect("redis url")
-                .get_multiplexed_async_connection()
-                .await
-                .expect("redis connection");
+            let mut redis = crate::helpers::test_redis().await;
             let due: Option<i64> = redis::cmd("ZSCORE")
                 .arg(Keys::new(app.keys_prefix.clone()).announcements_due())
                 .arg(&member)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::{
-    RedisGate, TestApp, Who, eventually, parse_redis_url, sandbox_settings, spawn_sandbox_app,
+    RedisGate, TestApp, Who, eventually, sandbox_settings, spawn_sandbox_app,
     spawn_sandbox_app_with, spawn_second_sandbox_instance,
 };
 
@@ -15,7 +15,7 @@ use crate::helpers::{
 async fn app_behind(gate: &RedisGate) -> TestApp {
     let receiver = wiremock::MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);
-    settings.redis_url = parse_redis_url(&gate.url);
+    crate::helpers::use_single_redis(&mut settings, &gate.url);
     spawn_sandbox_app_with(receiver, settings).await
 }
 

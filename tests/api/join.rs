@@ -533,11 +533,7 @@ async fn an_expired_code_no_longer_confirms_the_phone() {
         .store
         .keys()
         .join_code(id.parse().expect("uuid"), request_id.parse().expect("uuid"));
-    let mut redis = redis::Client::open(crate::helpers::redis_url())
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut redis = crate::helpers::test_redis().await;
     // Codes expire by their Redis TTL: run the clock out on this one.
     let _: () = redis::cmd("PEXPIRE")
         .arg(&key)
@@ -695,11 +691,7 @@ async fn an_unverified_request_expires() {
         .store
         .keys()
         .unverified_join_requests(id.parse().expect("uuid"));
-    let mut redis = redis::Client::open(crate::helpers::redis_url())
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut redis = crate::helpers::test_redis().await;
     let _: () = redis::cmd("ZADD")
         .arg(&key)
         .arg("XX")

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    OwnRedis, TestApp, Who, deliver_webhook, eventually, parse_redis_url, sandbox_settings,
-    session_client, spawn_sandbox_app_with,
+    OwnRedis, TestApp, Who, deliver_webhook, eventually, sandbox_settings, session_client,
+    spawn_sandbox_app_with,
 };
 
 const OWNER: &str = "+15550031000";
@@ -23,7 +23,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn app_on(redis: &OwnRedis) -> TestApp {
     let receiver = wiremock::MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);
-    settings.redis_url = parse_redis_url(&redis.url);
+    crate::helpers::use_single_redis(&mut settings, &redis.url);
     settings.redis_timeout_ms = 500;
     spawn_sandbox_app_with(receiver, settings).await
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     KillableApp, SANDBOX_SERVICE_SID, TestApp, Who, json_of, participants_by_shard, poll_until,
-    redis_endpoint, redis_url, spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
+    redis_endpoint, spawn_sandbox_app, spawn_sandbox_instance, wait_until_synced,
 };
 
 /// Requests the tests send at once (texts, approvals).
@@ -191,11 +191,7 @@ async fn wait_for_shard_creation(
     within: Duration,
 ) -> bool {
     let lock = Keys::new(app.keys_prefix.clone()).shard_lock(Uuid::parse_str(id).expect("id"));
-    let mut redis = redis::Client::open(redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection");
+    let mut redis = crate::helpers::test_redis().await;
     let deadline = tokio::time::Instant::now() + within;
     let mut polls = 0u32;
     loop {
@@ -229,11 +225,8 @@ async fn after_the_kill(prefix: &str, id: &str) -> (usize, bool) {
         .iter()
         .filter(|m| m.sync == SyncState::Done)
         .count();
-    let lock_left: bool = redis::Client::open(redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
+    let lock_left: bool = crate::helpers::test_redis()
         .await
-        .expect("redis connection")
         .exists(Keys::new(prefix).shard_lock(id))
         .await
         .expect("EXISTS");

@@ -7,7 +7,7 @@ use neighborhood_text::store::Store;
 use neighborhood_text::store::keys::Keys;
 use neighborhood_text::store::rate_limits::{RateDecision, RateLimit, retry_after_secs};
 
-use crate::helpers::{redis_endpoint, redis_url, unique_prefix};
+use crate::helpers::{redis_endpoint, unique_prefix};
 
 fn store_with_prefix(prefix: &str) -> Store {
     Store::connect(&redis_endpoint(), prefix, Duration::from_secs(2)).expect("store")
@@ -83,12 +83,8 @@ async fn the_key_expires_when_it_no_longer_constrains_anything() {
     let store = store_with_prefix(&prefix);
     let limit = limit(3, Duration::from_secs(60));
     let key = Keys::new(prefix.as_str()).rate_limit(limit.name, "10.0.0.1");
-    let client = redis::Client::open(redis_url()).expect("client");
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connection");
-    let pttl = |conn: &mut redis::aio::MultiplexedConnection| {
+    let mut conn = crate::helpers::test_redis().await;
+    let pttl = |conn: &mut neighborhood_text::store::connection::RedisConnection| {
         let mut conn = conn.clone();
         let key = key.clone();
         async move {

@@ -4,16 +4,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{
-    RedisGate, Who, eventually, parse_redis_url, spawn_app, spawn_app_with, test_settings,
-};
+use crate::helpers::{RedisGate, Who, eventually, spawn_app, spawn_app_with, test_settings};
 
 #[tokio::test]
 async fn ready_follows_redis_while_health_stays_up() {
     let gate = RedisGate::start(false).await;
     let twilio = wiremock::MockServer::start().await;
     let mut settings = test_settings(&twilio);
-    settings.redis_url = parse_redis_url(&gate.url);
+    crate::helpers::use_single_redis(&mut settings, &gate.url);
     settings.redis_timeout_ms = 500;
     let app = spawn_app_with(twilio, settings).await;
 
@@ -41,7 +39,7 @@ async fn a_dropped_redis_connection_is_retried_once_without_the_caller_noticing(
     let gate = RedisGate::start(true).await;
     let twilio = wiremock::MockServer::start().await;
     let mut settings = test_settings(&twilio);
-    settings.redis_url = parse_redis_url(&gate.url);
+    crate::helpers::use_single_redis(&mut settings, &gate.url);
     let app = spawn_app_with(twilio, settings).await;
     app.get(&Who::Admin, "/api/v1/neighborhoods", 200).await;
 

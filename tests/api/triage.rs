@@ -545,11 +545,7 @@ async fn a_digest_due_across_a_restart_is_sent_once() {
     app.wait_for_outbox_drained(&id, Duration::from_secs(20))
         .await;
     let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
-    let mut redis = redis::Client::open(crate::helpers::redis_url())
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut redis = crate::helpers::test_redis().await;
     eventually(Duration::from_secs(20), "the digest settled", || {
         let mut redis = redis.clone();
         let due = keys.join_digests_due();

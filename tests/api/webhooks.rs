@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     PUBLIC_URL, RedisGate, SANDBOX_AUTH_TOKEN, TestApp, Who, deliver_webhook, eventually, json_of,
-    parse_redis_url, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,
-    spawn_second_sandbox_instance,
+    sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with, spawn_second_sandbox_instance,
 };
 
 const OWNER: &str = "+15550009900";
@@ -373,7 +372,7 @@ async fn when_redis_stalls_the_pre_event_webhook_still_answers_before_twilio_giv
     let gate = RedisGate::start(true).await;
     let receiver = wiremock::MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);
-    settings.redis_url = parse_redis_url(&gate.url);
+    crate::helpers::use_single_redis(&mut settings, &gate.url);
     let app = spawn_sandbox_app_with(receiver, settings).await;
     let (_, number, sid) = neighborhood_with_ana(&app).await;
     assert_eq!(
@@ -860,11 +859,7 @@ async fn a_text_whose_first_delivery_failed_midway_is_acted_on_when_twilio_deliv
     let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
     let neighborhood = uuid::Uuid::parse_str(&id).expect("uuid");
     let broken = uuid::Uuid::new_v4().to_string();
-    let mut redis = redis::Client::open(crate::helpers::redis_url())
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut redis = crate::helpers::test_redis().await;
     let _: () = redis::pipe()
         .hset(keys.member_phones(neighborhood), STRANGER, &broken)
         .hset(keys.members(neighborhood), &broken, "not a member")

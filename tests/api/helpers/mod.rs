@@ -70,6 +70,7 @@ pub fn test_settings(twilio: &MockServer) -> Settings {
     settings.public_url = PUBLIC_URL.parse().expect("url");
     settings.redis_url = parse_redis_url(&redis_url());
     settings.redis_prefix = unique_prefix();
+    settings.redis_reach.redis_cluster = on_test_cluster();
     settings.twilio_account_sid = Some(ACCOUNT_SID.into());
     settings.twilio_auth_token = Some(Secret::new(AUTH_TOKEN));
     settings.twilio_messaging_service_sid = Some(SERVICE_SID.into());
@@ -77,9 +78,36 @@ pub fn test_settings(twilio: &MockServer) -> Settings {
     settings
 }
 
+/// Whether the tests' Redis is a Redis Cluster (`NT_TEST_REDIS_CLUSTER=on`, as
+/// `scripts/with-redis-cluster` sets it): apps and the tests' own connections then speak to it as
+/// a cluster, and every command the suite makes must touch one hash slot.
+pub fn on_test_cluster() -> bool {
+    std::env::var("NT_TEST_REDIS_CLUSTER").is_ok_and(|value| value == "on")
+}
+
 /// The tests' Redis, as the store connects to it.
 pub fn redis_endpoint() -> neighborhood_text::store::connection::RedisEndpoint {
-    neighborhood_text::store::connection::RedisEndpoint::single(parse_redis_url(&redis_url()))
+    let mut endpoint =
+        neighborhood_text::store::connection::RedisEndpoint::single(parse_redis_url(&redis_url()));
+    endpoint.cluster = on_test_cluster();
+    endpoint
+}
+
+/// A connection of the test's own to the tests' Redis (a node or a cluster), for looking at
+/// and changing keys behind the app's back.
+pub async fn test_redis() -> neighborhood_text::store::connection::RedisConnection {
+    neighborhood_text::store::connection::RedisConnection::open(
+        &redis_endpoint(),
+        Duration::from_secs(5),
+    )
+    .expect("a connection to the tests' Redis")
+}
+
+/// Points `settings` at a single Redis of the test's own (or a gate in front of one), whatever
+/// the tests' Redis is.
+pub fn use_single_redis(settings: &mut Settings, url: &str) {
+    settings.redis_url = parse_redis_url(url);
+    settings.redis_reach.redis_cluster = false;
 }
 
 pub fn parse_redis_url(url: &str) -> neighborhood_text::secret::RedisUrl {
@@ -167,11 +195,7 @@ impl TestApp {
     pub async fn outbox_len(&self, id: &str) -> u64 {
         let key = neighborhood_text::store::keys::Keys::new(self.keys_prefix.clone())
             .outbox(Uuid::parse_str(id).expect("id"));
-        let mut redis = redis::Client::open(redis_url())
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis connection");
+        let mut redis = crate::helpers::test_redis().await;
         redis::cmd("XLEN")
             .arg(key)
             .query_async(&mut redis)
@@ -189,11 +213,7 @@ impl TestApp {
 
     /// Every Redis key under this test's prefix.
     pub async fn stored_keys(&self) -> Vec<String> {
-        let client = redis::Client::open(redis_url()).expect("redis url");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis connection");
+        let mut conn = test_redis().await;
         let mut keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{}:*", self.prefix))
             .query_async(&mut conn)

@@ -1,4 +1,6 @@
 //! A TCP proxy in front of the test Redis, to make Redis disappear and come back for one app.
+//! When the tests' Redis is a cluster, which a proxy cannot stand in front of (its nodes name
+//! each other), the gate stands in front of a single Redis of its own.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -7,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::redis_url;
+use super::{OwnRedis, on_test_cluster, redis_url};
 
 /// A TCP proxy in front of the test Redis that can refuse connections and cut open ones, so a
 /// test can make Redis disappear and come back without touching the shared server.
@@ -19,13 +21,25 @@ pub struct RedisGate {
     /// The local addresses of the gate's open connections to Redis: how Redis's `CLIENT LIST`
     /// names the app's connections.
     upstream: Arc<Mutex<HashSet<SocketAddr>>>,
+    /// The Redis behind the gate.
+    upstream_url: String,
+    /// The gate's own Redis, when the tests' Redis is a cluster.
+    _own_redis: Option<OwnRedis>,
 }
 
 impl RedisGate {
     pub async fn start(open: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind gate");
         let port = listener.local_addr().expect("gate address").port();
-        let upstream = url::Url::parse(&redis_url()).expect("redis url");
+        let own_redis = if on_test_cluster() {
+            Some(OwnRedis::start().await)
+        } else {
+            None
+        };
+        let upstream_url = own_redis
+            .as_ref()
+            .map_or_else(redis_url, |redis| redis.url.clone());
+        let upstream = url::Url::parse(&upstream_url).expect("redis url");
         let upstream = format!(
             "{}:{}",
             upstream.host_str().unwrap_or("127.0.0.1"),
@@ -74,6 +88,8 @@ impl RedisGate {
             cut: cut_tx,
             stalled: stalled_tx,
             upstream: upstream_addresses,
+            upstream_url,
+            _own_redis: own_redis,
         }
     }
 
@@ -101,7 +117,7 @@ impl RedisGate {
     /// Redis's view (`CLIENT LIST`) of the connections through this gate that are subscribed to
     /// something: for each, its `sub` (channels) and `psub` (patterns) counts.
     pub async fn subscribed_connections(&self) -> Vec<(u64, u64)> {
-        let mut redis = redis::Client::open(redis_url())
+        let mut redis = redis::Client::open(self.upstream_url.as_str())
             .expect("redis url")
             .get_multiplexed_async_connection()
             .await
