@@ -116,6 +116,26 @@ fn is_connection_problem(error: &RedisError) -> bool {
         || error.is_connection_dropped()
         || error.is_connection_refusal()
         || error.is_unrecoverable_error()
+        || is_cluster_in_motion(error)
+}
+
+/// A Redis Cluster between two states: a primary down and its replica not yet promoted
+/// (`CLUSTERDOWN`, `MASTERDOWN`, `TRYAGAIN`), no connection to the node a slot moved to, or a
+/// transaction whose commands were all redirected (`MOVED` inside an aborted `EXEC`). Nothing
+/// was written; the same call works once the cluster settles, within seconds.
+fn is_cluster_in_motion(error: &RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    match error.kind() {
+        ErrorKind::ClusterConnectionNotFound
+        | ErrorKind::Server(ServerErrorKind::MasterDown | ServerErrorKind::TryAgain) => true,
+        ErrorKind::Server(ServerErrorKind::ExecAbort) => {
+            let text = error.to_string();
+            ["Moved", "Ask", "ClusterDown", "TryAgain", "MasterDown"]
+                .iter()
+                .any(|kind| text.contains(&format!("error: {kind}")))
+        }
+        _ => error.is_cluster_error(),
+    }
 }
 
 /// Redis's `OOM command not allowed when used memory > 'maxmemory'`, as a command's own error,

@@ -29,6 +29,7 @@ mod permissions;
 mod rate_limits;
 mod reconcile;
 mod redis_cluster;
+mod redis_failover;
 mod redis_tls;
 mod relay;
 mod sandbox;

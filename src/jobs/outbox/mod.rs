@@ -47,8 +47,9 @@ const TEXTS_AT_ONCE: usize = 32;
 /// How often the streams are rescanned for work the active set missed.
 const RESCAN_EVERY: Duration = Duration::from_secs(5);
 const SHARD_LOCK_TTL: Duration = Duration::from_secs(30);
-/// How many of a shard's newest messages a relay checks for an earlier copy of itself.
-const RELAY_LOOKBACK: u32 = 20;
+/// How many pages of a shard's messages (newest first, 100 a page) a relay reads at most,
+/// looking for an earlier copy of itself among those added since its first attempt.
+const RELAY_LOOKBACK_PAGES: usize = 20;
 
 /// Why an effect did not complete this time.
 #[derive(Debug, thiserror::Error)]

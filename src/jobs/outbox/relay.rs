@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{CONVERSATION_SPACING, EffectError, RELAY_LOOKBACK, Worker};
+use super::{CONVERSATION_SPACING, EffectError, RELAY_LOOKBACK_PAGES, TWILIO_CLOCK_SKEW, Worker};
 use crate::state::TwilioAccount;
 use crate::twilio::TwilioError;
 use crate::twilio::types::{CreateConversationMessage, ListConversationMessages, MessageOrder};
@@ -17,8 +17,9 @@ pub(super) struct RelayCopy<'a> {
 
 /// Posts a group message into one more shard: one REST call. The copy is marked with its source,
 /// each attempt is recorded before Twilio is asked, and a later attempt (after a lost answer, a
-/// failure, a crash: the client itself never repeats the post after a 5xx) first looks for it
-/// among the shard's newest messages, so a copy is not posted twice.
+/// failure, a crash, a Redis failover: the client itself never repeats the post after a 5xx)
+/// first looks for it among the messages the shard received since the first attempt, however
+/// many, so a copy is not posted twice.
 /// The post waits for the Conversation's next slot, like every change to it.
 pub(super) async fn relay(
     worker: &Worker,
@@ -29,13 +30,17 @@ pub(super) async fn relay(
     let twilio = &worker.twilio;
     let now_ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(0);
-    let (_, retry) = worker
+    let (first_attempt_ms, retry) = worker
         .state
         .store
         .mark_effect_attempt(neighborhood_id, effect_id, now_ms)
         .await?;
     let marker = serde_json::json!({"relay_of": copy.source_message_sid}).to_string();
-    if retry && already_relayed(twilio, copy.conversation_sid, &marker).await? {
+    let since =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(first_attempt_ms) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            - TWILIO_CLOCK_SKEW;
+    if retry && already_relayed(twilio, copy.conversation_sid, &marker, since).await? {
         return Ok(());
     }
     let wait = worker
@@ -57,23 +62,47 @@ pub(super) async fn relay(
     Ok(())
 }
 
+/// Whether the shard holds a message marked `marker` among those added since `since`, read
+/// newest first, page after page, until one older than `since`.
 async fn already_relayed(
     twilio: &TwilioAccount,
     conversation_sid: &str,
     marker: &str,
+    since: time::OffsetDateTime,
 ) -> Result<bool, TwilioError> {
-    let recent = twilio
+    let mut page = twilio
         .client
         .list_conversation_messages(
             conversation_sid,
             &ListConversationMessages {
                 order: Some(MessageOrder::Desc),
-                page_size: Some(RELAY_LOOKBACK),
+                page_size: Some(100),
             },
         )
         .await?;
-    Ok(recent
-        .items
-        .iter()
-        .any(|m| m.attributes.as_deref() == Some(marker)))
+    for _ in 0..RELAY_LOOKBACK_PAGES {
+        if page
+            .items
+            .iter()
+            .any(|m| m.attributes.as_deref() == Some(marker))
+        {
+            return Ok(true);
+        }
+        let reached_older = page
+            .items
+            .last()
+            .is_none_or(|oldest| oldest.created_at().is_none_or(|created| created < since));
+        match page.next_page_url {
+            Some(next) if !reached_older => {
+                page = twilio.client.next_conversation_messages(&next).await?;
+            }
+            _ => return Ok(false),
+        }
+    }
+    tracing::warn!(
+        conversation_sid,
+        pages = RELAY_LOOKBACK_PAGES,
+        "a relay retried so late that its earlier copy could not be looked for; posting it"
+    );
+    Ok(false)
 }

@@ -10,6 +10,7 @@ mod redis_gate;
 mod redis_server;
 mod requests;
 mod sandbox;
+pub mod standalone_twilio;
 mod twilio_mock;
 
 use std::time::Duration;

@@ -359,12 +359,8 @@ impl OwnCluster {
     /// Every key matching `pattern`, on every node (the test's own `KEYS`, never the service's).
     pub async fn keys(&self, pattern: &str) -> Vec<String> {
         let mut keys = Vec::new();
-        for port in &self.ports {
-            let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))
-                .expect("url")
-                .get_multiplexed_async_connection()
-                .await
-                .expect("a connection to a cluster node");
+        for port in self.live_ports() {
+            let mut conn = node_connection(port).await;
             let found: Vec<String> = redis::cmd("KEYS")
                 .arg(pattern)
                 .query_async(&mut conn)
@@ -375,6 +371,99 @@ impl OwnCluster {
         keys.sort();
         keys.dedup();
         keys
+    }
+
+    /// The port of the primary that serves `key`'s hash slot, as the cluster sees it now.
+    pub async fn primary_of(&self, key: &str) -> u16 {
+        let live = self.live_ports();
+        let mut conn = node_connection(live[0]).await;
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .expect("CLUSTER KEYSLOT");
+        let ranges: Vec<redis::Value> = redis::cmd("CLUSTER")
+            .arg("SLOTS")
+            .query_async(&mut conn)
+            .await
+            .expect("CLUSTER SLOTS");
+        ranges
+            .iter()
+            .find_map(|range| {
+                let redis::Value::Array(fields) = range else {
+                    return None;
+                };
+                let bound = |at: usize| match fields.get(at) {
+                    Some(redis::Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                let (first, last) = (bound(0)?, bound(1)?);
+                if !(first..=last).contains(&i64::from(slot)) {
+                    return None;
+                }
+                let redis::Value::Array(primary) = fields.get(2)? else {
+                    return None;
+                };
+                match primary.get(1) {
+                    Some(redis::Value::Int(port)) => u16::try_from(*port).ok(),
+                    _ => None,
+                }
+            })
+            .expect("a primary for the slot")
+    }
+
+    /// Kills the node at `port` at once (SIGKILL), as a crashed machine would go.
+    pub fn kill(&mut self, port: u16) {
+        let at = self
+            .ports
+            .iter()
+            .position(|candidate| *candidate == port)
+            .expect("a node of this cluster");
+        if let Some(mut process) = self.processes[at].take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+
+    /// Waits until the surviving nodes have promoted a replica in place of the primary that was
+    /// at `port` (for `key`'s slot) and serve every slot again; returns the new primary's port.
+    pub async fn wait_for_failover(&self, key: &str, port: u16, within: Duration) -> u16 {
+        poll_until(
+            within,
+            "a replica to take over the dead primary's slots",
+            || async {
+                let promoted = self.primary_of(key).await;
+                if promoted == port {
+                    return None;
+                }
+                let mut conn = node_connection(promoted).await;
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut conn)
+                    .await
+                    .ok()?;
+                info.contains("cluster_state:ok").then_some(promoted)
+            },
+        )
+        .await
+    }
+
+    /// A live node other than the one at `port`.
+    pub fn other_than(&self, port: u16) -> u16 {
+        self.live_ports()
+            .into_iter()
+            .find(|candidate| *candidate != port)
+            .expect("another live node")
+    }
+
+    fn live_ports(&self) -> Vec<u16> {
+        self.ports
+            .iter()
+            .zip(&self.processes)
+            .filter(|(_, process)| process.is_some())
+            .map(|(port, _)| *port)
+            .collect()
     }
 
     /// Waits until the node at `port` sees the whole cluster as ok (every slot served).
@@ -398,6 +487,14 @@ impl OwnCluster {
         })
         .await;
     }
+}
+
+async fn node_connection(port: u16) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(format!("redis://127.0.0.1:{port}"))
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a connection to a cluster node")
 }
 
 impl Drop for OwnCluster {
