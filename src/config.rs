@@ -118,6 +118,12 @@ pub struct RedisReach {
     /// provider's own CA.
     #[arg(long, env = "NT_REDIS_CA_FILE")]
     pub redis_ca_file: Option<PathBuf>,
+
+    /// How many Redis replicas must hold a change before the service acknowledges it (`WAIT`
+    /// after every request that changed something, for at most half of NT_REDIS_TIMEOUT_MS;
+    /// short of it, the answer is a 503 that says so). 0: acknowledge once the primary has it.
+    #[arg(long, env = "NT_REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    pub redis_wait_replicas: u32,
 }
 
 impl RedisReach {
@@ -130,6 +136,7 @@ impl RedisReach {
             url,
             self.redis_cluster,
             self.redis_ca_file.as_deref(),
+            self.redis_wait_replicas,
         )
     }
 }

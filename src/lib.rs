@@ -2,7 +2,8 @@
 //!
 //! Layers, top to bottom; each uses only those below it (the `layering` test fails on a circle):
 //! - `main`, `startup`: settings in, the HTTP app and the background jobs out; `admin` is the CLI.
-//!   `serve` is the connection loop (header-read timeout), `limits` bounds request bodies.
+//!   `serve` is the connection loop (header-read timeout), `limits` bounds request bodies,
+//!   `replication` holds an answer until Redis replicas have the change (`NT_REDIS_WAIT_REPLICAS`).
 //! - Edges: `api` (the REST surface and its OpenAPI document), `webhooks` (Twilio's way in, with
 //!   captains' `#commands`), `jobs` (the outbox of Twilio side effects, scheduled announcements,
 //!   reconciliation with Twilio). They authorize, call one service function, audit and answer.
@@ -26,6 +27,7 @@ pub mod import;
 pub mod jobs;
 pub mod limits;
 pub mod qr;
+pub mod replication;
 pub mod sandbox;
 pub mod secret;
 pub mod serve;

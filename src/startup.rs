@@ -295,6 +295,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/history/:id/:code", ui::page("history.html"))
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
+        .around(crate::replication::acknowledge_when_replicated)
         .with(poem::middleware::CookieJarManager::new())
         .around(limits::bound_requests)
         .around(limits::within_budget)

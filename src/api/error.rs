@@ -114,6 +114,10 @@ pub enum ErrorCode {
     /// Redis is out of memory and refuses writes (reads still work); nothing was written. Try
     /// again after `Retry-After` seconds: the operator has to make room.
     StoreFull,
+    /// The change was made, but fewer Redis replicas than the deployment asks for
+    /// (`NT_REDIS_WAIT_REPLICAS`) took it in time: it may be lost if Redis fails over now. Look
+    /// before repeating it.
+    StoreNotReplicated,
     /// Something broke on our side; it has been logged.
     Internal,
 }
@@ -462,8 +466,35 @@ fn store_failure(error: &StoreError) -> Option<(ErrorCode, &'static str, u64)> {
                 STORE_FULL_RETRY_SECS,
             ))
         }
+        StoreError::NotReplicated { copies, wanted } => {
+            tracing::warn!(
+                copies,
+                wanted,
+                "a change was not copied to enough Redis replicas in time"
+            );
+            Some((
+                ErrorCode::StoreNotReplicated,
+                "The change was made, but the database could not copy it to a replica in time, so it may be lost if the database fails over now. Look before repeating it.",
+                STORE_UNAVAILABLE_RETRY_SECS,
+            ))
+        }
         StoreError::Command(_) | StoreError::Corrupt { .. } => None,
     }
+}
+
+/// The answer to a request that found Redis unable to serve it (down, full, or short of
+/// replicas), for middleware that has no endpoint's error type: a 503 in the one error shape
+/// with its `Retry-After`; `None` for other store errors.
+pub fn store_refusal(error: &StoreError) -> Option<poem::Response> {
+    let (code, message, retry_after) = store_failure(error)?;
+    let mut response = body(code, message).into_response();
+    response.set_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
+    if let Ok(value) = retry_after.to_string().parse() {
+        response
+            .headers_mut()
+            .insert(poem::http::header::RETRY_AFTER, value);
+    }
+    Some(response)
 }
 
 impl<S> From<ProvisionError> for ApiError<S> {

@@ -30,6 +30,8 @@ pub struct RedisEndpoint {
     pub cluster: bool,
     /// A CA certificate (PEM) to trust instead of the system's roots, for `rediss://`.
     pub ca_pem: Option<Vec<u8>>,
+    /// Replicas that must hold a change before it is acknowledged (0: none).
+    pub wait_replicas: u32,
 }
 
 impl RedisEndpoint {
@@ -39,21 +41,24 @@ impl RedisEndpoint {
             url,
             cluster: false,
             ca_pem: None,
+            wait_replicas: 0,
         }
     }
 
     /// The endpoint the settings describe (`NT_REDIS_URL`, `NT_REDIS_CLUSTER`,
-    /// `NT_REDIS_CA_FILE`); reads the CA file, if one is named.
+    /// `NT_REDIS_CA_FILE`, `NT_REDIS_WAIT_REPLICAS`); reads the CA file, if one is named.
     pub fn configured(
         url: &RedisUrl,
         cluster: bool,
         ca_file: Option<&Path>,
+        wait_replicas: u32,
     ) -> Result<Self, String> {
         let ca_pem = ca_file.map(Self::read_ca_file).transpose()?;
         Ok(Self {
             url: url.clone(),
             cluster,
             ca_pem,
+            wait_replicas,
         })
     }
 
@@ -171,6 +176,24 @@ impl RedisConnection {
                 Ok(keys)
             }
         }
+    }
+}
+
+impl RedisConnection {
+    /// Waits until `replicas` replicas hold every write sent so far over this connection (on a
+    /// cluster, over each primary's: the client sends `WAIT` to every primary and keeps the
+    /// fewest), for at most `timeout`; returns how many do.
+    pub async fn wait_for_replicas(
+        &self,
+        replicas: u32,
+        timeout: Duration,
+    ) -> redis::RedisResult<u64> {
+        let mut conn = self.clone();
+        redis::cmd("WAIT")
+            .arg(replicas)
+            .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+            .query_async(&mut conn)
+            .await
     }
 }
 

@@ -89,6 +89,10 @@ pub enum StoreError {
     /// Redis answered with an error.
     #[error("Redis command failed: {0}")]
     Command(#[source] RedisError),
+    /// The change was made on the primary but fewer replicas than `NT_REDIS_WAIT_REPLICAS` took
+    /// it in time: it may be lost if Redis fails over now.
+    #[error("only {copies} of {wanted} Redis replicas took the change in time")]
+    NotReplicated { copies: u64, wanted: u32 },
     /// A stored value no longer matches its type.
     #[error("stored value at {key} is unreadable: {source}")]
     Corrupt {
@@ -148,7 +152,10 @@ impl StoreError {
     /// Whether Redis could not serve the call (down, or full): the caller should retry later,
     /// and nothing is wrong with the request.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_) | Self::Full(_))
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::Full(_) | Self::NotReplicated { .. }
+        )
     }
 }
 
@@ -158,6 +165,9 @@ pub struct Store {
     keys: Keys,
     /// The instance's one pub/sub connection, shared by every live-update stream.
     subscriber: Arc<pubsub::Subscriber>,
+    /// Replicas that must hold a change before it is acknowledged, and how long to wait for them.
+    wait_replicas: u32,
+    wait_timeout: Duration,
     /// Conversation sid -> neighborhood id, as read from Redis. The pair never changes once
     /// written, so caching it saves the pre-event webhook a round trip on every message.
     conversation_index: Arc<RwLock<HashMap<String, Uuid>>>,
@@ -176,6 +186,9 @@ impl Store {
             subscriber: Arc::new(pubsub::Subscriber::new(endpoint.node_client()?, timeout)),
             conn,
             keys: Keys::new(prefix),
+            wait_replicas: endpoint.wait_replicas,
+            // Inside the connection's own response timeout, so the wait is what gives up.
+            wait_timeout: timeout / 2,
             conversation_index: Arc::default(),
         })
     }
@@ -197,6 +210,25 @@ impl Store {
         channel: &str,
     ) -> Result<impl futures::Stream<Item = String> + use<>, StoreError> {
         self.subscriber.subscribe(channel).await
+    }
+
+    /// Returns once `NT_REDIS_WAIT_REPLICAS` replicas hold every change made so far through this
+    /// store (at once when that is 0), so an acknowledged change survives a failover.
+    pub async fn wait_for_replicas(&self) -> Result<(), StoreError> {
+        if self.wait_replicas == 0 {
+            return Ok(());
+        }
+        let copies = self
+            .conn
+            .wait_for_replicas(self.wait_replicas, self.wait_timeout)
+            .await?;
+        if copies < u64::from(self.wait_replicas) {
+            return Err(StoreError::NotReplicated {
+                copies,
+                wanted: self.wait_replicas,
+            });
+        }
+        Ok(())
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -103,3 +103,59 @@ async fn a_neighborhood_runs_end_to_end_on_a_redis_cluster() {
     .await;
     assert_eq!(cluster.keys(&pattern).await, Vec::<String>::new());
 }
+
+/// `NT_REDIS_WAIT_REPLICAS=1`: a change is acknowledged once a replica holds it. With every
+/// replica stalled, the change is made but answered 503 `store_not_replicated`, which says so;
+/// with the replicas back, the same kind of change is acknowledged as usual. Reads never wait.
+#[tokio::test]
+async fn a_change_no_replica_took_in_time_is_answered_503_and_says_so() {
+    let cluster = OwnCluster::start(3, 1).await;
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.redis_url = parse_redis_url(&cluster.url);
+    settings.redis_reach.redis_cluster = true;
+    settings.redis_reach.redis_wait_replicas = 1;
+    let app = spawn_sandbox_app_with(receiver, settings).await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Replica Row", "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let path = format!("/api/v1/neighborhoods/{id}/messages");
+
+    let replicas = cluster.replica_ports().await;
+    assert_eq!(replicas.len(), 3);
+    for port in &replicas {
+        cluster.signal(*port, "STOP");
+    }
+    let refused = app
+        .post_raw(&path, &json!({"body": "Sent while no replica listens"}))
+        .await;
+    let retry_after = refused.headers().get("retry-after").cloned();
+    let (status, body) = crate::helpers::json_of(refused).await;
+    for port in &replicas {
+        cluster.signal(*port, "CONT");
+    }
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "store_not_replicated");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("may be lost")),
+        "{body}"
+    );
+    assert!(retry_after.is_some());
+    // Reads do not wait on replicas.
+    app.get(&Who::Admin, &path, 200).await;
+    // The change was made, and said so: it is there.
+    let listed = app.get(&Who::Admin, &path, 200).await;
+    assert!(listed.to_string().contains("Sent while no replica listens"));
+
+    // Replicas back: acknowledged as usual.
+    app.post(
+        &Who::Admin,
+        &path,
+        &json!({"body": "Sent with the replicas back"}),
+        202,
+    )
+    .await;
+}

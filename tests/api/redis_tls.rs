@@ -18,6 +18,7 @@ fn reach(ca_file: Option<std::path::PathBuf>) -> RedisReach {
     RedisReach {
         redis_cluster: false,
         redis_ca_file: ca_file,
+        redis_wait_replicas: 0,
     }
 }
 

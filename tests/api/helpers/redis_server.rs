@@ -287,28 +287,10 @@ impl OwnCluster {
             std::env::temp_dir().join(format!("nt-cluster-{}", uuid::Uuid::new_v4().simple()));
         let count = masters * (1 + replicas_each);
         let ports: Vec<u16> = (0..count).map(|_| free_port()).collect();
-        let mut processes = Vec::new();
-        for port in &ports {
-            let node_dir = dir.join(port.to_string());
-            std::fs::create_dir_all(&node_dir).expect("a node directory");
-            let process = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args([
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                ])
-                .args(["--cluster-node-timeout", "2000"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&node_dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server on the PATH");
-            processes.push(Some(process));
-        }
+        let processes = ports
+            .iter()
+            .map(|port| Some(launch_node(*port, &dir)))
+            .collect();
         let cluster = Self {
             url: format!("redis://127.0.0.1:{}", ports[0]),
             ports: ports.clone(),
@@ -353,6 +335,29 @@ impl OwnCluster {
         for port in &ports {
             cluster.wait_until_ok(*port).await;
         }
+        // Replicas take a moment to copy their primary; until then `WAIT` counts none.
+        poll_until(
+            Duration::from_secs(30),
+            "every replica to be in sync with its primary",
+            || async {
+                let replicas = cluster.replica_ports().await;
+                if replicas.len() != masters * replicas_each {
+                    return None;
+                }
+                for port in replicas {
+                    let info: String = redis::cmd("INFO")
+                        .arg("replication")
+                        .query_async(&mut node_connection(port).await)
+                        .await
+                        .ok()?;
+                    if !info.contains("master_link_status:up") {
+                        return None;
+                    }
+                }
+                Some(())
+            },
+        )
+        .await;
         cluster
     }
 
@@ -449,6 +454,56 @@ impl OwnCluster {
         .await
     }
 
+    /// Starts again the node killed at `port`, as a supervisor would: it rejoins the cluster
+    /// (as a replica, if its slots were taken over meanwhile).
+    pub fn restart(&mut self, port: u16) {
+        let at = self
+            .ports
+            .iter()
+            .position(|candidate| *candidate == port)
+            .expect("a node of this cluster");
+        assert!(self.processes[at].is_none(), "the node is running");
+        self.processes[at] = Some(launch_node(port, &self.dir));
+    }
+
+    /// The ports of the nodes that are replicas now.
+    pub async fn replica_ports(&self) -> Vec<u16> {
+        let mut conn = node_connection(self.live_ports()[0]).await;
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut conn)
+            .await
+            .expect("CLUSTER NODES");
+        nodes
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let (address, flags) = (fields.get(1)?, fields.get(2)?);
+                if !flags.split(',').any(|flag| flag == "slave") {
+                    return None;
+                }
+                address.split('@').next()?.rsplit_once(':')?.1.parse().ok()
+            })
+            .collect()
+    }
+
+    /// Stops (SIGSTOP) or resumes (SIGCONT) the node at `port`: a stopped node keeps its
+    /// connections but answers nothing, as a stalled machine would.
+    pub fn signal(&self, port: u16, signal: &str) {
+        let at = self
+            .ports
+            .iter()
+            .position(|candidate| *candidate == port)
+            .expect("a node of this cluster");
+        let pid = self.processes[at].as_ref().expect("a live node").id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     /// A live node other than the one at `port`.
     pub fn other_than(&self, port: u16) -> u16 {
         self.live_ports()
@@ -487,6 +542,29 @@ impl OwnCluster {
         })
         .await;
     }
+}
+
+/// Starts the cluster node at `port`, its data (and `nodes.conf`, the cluster's view) in a
+/// directory of its own under `dir`, kept across restarts.
+fn launch_node(port: u16, dir: &std::path::Path) -> Child {
+    let node_dir = dir.join(port.to_string());
+    std::fs::create_dir_all(&node_dir).expect("a node directory");
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ])
+        .args(["--cluster-node-timeout", "2000"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&node_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server on the PATH")
 }
 
 async fn node_connection(port: u16) -> redis::aio::MultiplexedConnection {

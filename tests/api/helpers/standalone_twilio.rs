@@ -71,6 +71,16 @@ pub async fn standalone_emulator() -> String {
 /// The service on the Redis at `redis_url` (a cluster when `cluster`), with the emulator at
 /// `emulator` as its Twilio account, whose Conversations webhooks point at it.
 pub async fn service(redis_url: &str, cluster: bool, emulator: &str) -> TestApp {
+    service_with(redis_url, cluster, emulator, |_| {}).await
+}
+
+/// [`service`], with `adjust` applied to its settings.
+pub async fn service_with(
+    redis_url: &str,
+    cluster: bool,
+    emulator: &str,
+    adjust: impl FnOnce(&mut neighborhood_text::config::Settings),
+) -> TestApp {
     let receiver = wiremock::MockServer::start().await;
     let mut settings = test_settings(&receiver);
     settings.redis_url = parse_redis_url(redis_url);
@@ -82,6 +92,7 @@ pub async fn service(redis_url: &str, cluster: bool, emulator: &str) -> TestApp 
     settings.twilio_messaging_service_sid = Some(DEFAULT_MESSAGING_SERVICE_SID.into());
     settings.twilio_api_base = Some(format!("{emulator}/").parse().expect("url"));
     settings.reconcile_every_secs = 0;
+    adjust(&mut settings);
     let app = spawn_app_with(receiver, settings).await;
     // Message events only: each group text then makes exactly one post-event call.
     let configured = reqwest::Client::new()
