@@ -296,6 +296,8 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/", ui::endpoint())
         .around(crate::auth::session::rotate)
         .around(crate::replication::acknowledge_when_replicated)
+        // Boxed: each layer nests its type in the next, and the compiler's depth has a limit.
+        .boxed()
         .with(poem::middleware::CookieJarManager::new())
         .around(limits::bound_requests)
         .around(limits::within_budget)
