@@ -23,11 +23,14 @@ pub async fn acknowledge_when_replicated<E: Endpoint<Output = Response>>(
     // The emulated Twilio (sandbox mode) stands for Twilio, whose durability is not ours to
     // vouch for; a 503 there would have the service retry a purchase that went through.
     let emulated = request.uri().path().starts_with("/sandbox/");
+    // The pre-event webhook decides whether Twilio delivers a text, within Twilio's 5 s, and
+    // fails open: a 503 from it would stop a neighbor's text rather than protect a change.
+    let decides_delivery = request.uri().path() == "/webhooks/twilio/conversations/pre";
     let response = next.call(request).await?;
     let Some(state) = state else {
         return Ok(response);
     };
-    if reads_only || emulated || !response.status().is_success() {
+    if reads_only || emulated || decides_delivery || !response.status().is_success() {
         return Ok(response);
     }
     match state.store.wait_for_replicas().await {
