@@ -198,6 +198,13 @@ impl Keys {
         format!("{}:{{nb:{}}}:effect-attempts", self.prefix, id.simple())
     }
 
+    /// A neighborhood's outbox effects carried out lately: sorted set effect id -> when (Unix
+    /// ms), so a second stream entry for the same effect (a requeue repeated after a lost
+    /// answer) is dropped rather than done again. Trimmed to the last hour on every ack.
+    pub fn effects_done(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:effects-done", self.prefix, id.simple())
+    }
+
     /// When each Conversation of a neighborhood may next be changed (Redis clock, ms), so every
     /// instance keeps to Twilio's mutations per second per Conversation: hash sid -> time.
     pub fn shard_pace(&self, id: Uuid) -> String {

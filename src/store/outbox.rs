@@ -22,6 +22,14 @@ type StreamRow = (String, Vec<(String, String)>);
 /// The consumer group every instance's workers join.
 pub const GROUP: &str = "workers";
 
+/// How long a carried-out effect is remembered: a second entry for it (a requeue repeated after
+/// a lost answer, then claimed) surfaces within a reclaim period or two, well inside this.
+const EFFECTS_DONE_KEPT: Duration = Duration::from_secs(3600);
+
+fn now_ms() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
 /// A Twilio side effect of a member change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -248,19 +256,42 @@ impl Store {
     pub async fn ack_outbox(&self, id: Uuid, entry: &OutboxEntry) -> Result<(), StoreError> {
         let key = self.keys.outbox(id);
         let attempts = self.keys.effect_attempts(id);
+        let done = self.keys.effects_done(id);
+        let now_ms = now_ms();
+        let forget_before = now_ms.saturating_sub(EFFECTS_DONE_KEPT.as_millis() as u64);
         self.retrying_once(|mut conn| {
-            let (key, attempts) = (key.clone(), attempts.clone());
+            let (key, attempts, done) = (key.clone(), attempts.clone(), done.clone());
             async move {
                 redis::pipe()
                     .atomic()
                     .xack(&key, GROUP, &[&entry.id])
                     .xdel(&key, &[&entry.id])
                     .hdel(&attempts, &entry.effect_id)
+                    .zadd(&done, &entry.effect_id, now_ms)
+                    .zrembyscore(&done, "-inf", forget_before)
                     .query_async::<()>(&mut conn)
                     .await
             }
         })
         .await
+    }
+
+    /// Whether the effect was carried out lately (by an earlier stream entry of the same effect).
+    pub async fn effect_done(&self, id: Uuid, effect_id: &str) -> Result<bool, StoreError> {
+        let done = self.keys.effects_done(id);
+        let score: Option<f64> = self
+            .retrying_once(|mut conn| {
+                let done = done.clone();
+                async move {
+                    redis::cmd("ZSCORE")
+                        .arg(done)
+                        .arg(effect_id)
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        Ok(score.is_some())
     }
 
     /// Records, before a create (a 1:1 text, a relay) goes to Twilio, that the effect may have
@@ -288,6 +319,10 @@ impl Store {
                 }
             })
             .await?;
+        // The mark is what keeps a retry from posting twice: it must outlive a failover before
+        // Twilio is asked (with `NT_REDIS_WAIT_REPLICAS`; otherwise a failover in the moment
+        // between the two can double one text).
+        self.wait_for_replicas().await?;
         Ok((started, !first))
     }
 

@@ -836,3 +836,50 @@ async fn add_participant_at_twilio(app: &TestApp, conversation: &str, phone: &st
     .await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// A requeue repeated after a lost answer (the cluster client resends a command whose answer
+/// timed out) leaves two stream entries of one effect: the second is dropped once the first is
+/// carried out, so the text goes out once.
+#[tokio::test]
+async fn a_second_stream_entry_of_an_effect_already_carried_out_is_not_done_again() {
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Once Street", "area_code": "415", "owner_phone": "+15550071000", "owner_name": "Olive"}))
+        .await;
+    let id = Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid");
+    app.wait_for_outbox_drained(&id.to_string(), Duration::from_secs(30))
+        .await;
+    let phone = "+15550071001";
+    let effect = json!({"kind": "send_sms", "to": phone, "body": "Only once, please"}).to_string();
+    let key = Keys::new(app.keys_prefix.clone()).outbox(id);
+    let mut redis = crate::helpers::test_redis().await;
+    for _ in 0..2 {
+        let _: String = redis::cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("effect")
+            .arg(&effect)
+            .arg("attempts")
+            .arg(0)
+            .arg("effect_id")
+            .arg("requeued-effect-1")
+            .query_async(&mut redis)
+            .await
+            .expect("XADD");
+    }
+    app.state
+        .store
+        .mark_outbox_active(id)
+        .await
+        .expect("marked active");
+    app.wait_for_outbox_drained(&id.to_string(), Duration::from_secs(30))
+        .await;
+    let received: Vec<String> = app
+        .inbox(phone)
+        .await
+        .into_iter()
+        .map(|(_, body, _)| body)
+        .filter(|body| body == "Only once, please")
+        .collect();
+    assert_eq!(received.len(), 1, "{received:?}");
+}

@@ -185,6 +185,16 @@ async fn handle(
     entry: &OutboxEntry,
 ) -> Result<bool, StoreError> {
     let state = &worker.state;
+    // A second stream entry of an effect already carried out (its requeue was repeated after a
+    // lost answer) is dropped, not done twice.
+    if state
+        .store
+        .effect_done(neighborhood_id, &entry.effect_id)
+        .await?
+    {
+        state.store.ack_outbox(neighborhood_id, entry).await?;
+        return Ok(true);
+    }
     let outcome = match &entry.effect {
         Effect::AddParticipant { member_id } => {
             placement::add_participant(worker, neighborhood_id, *member_id).await
