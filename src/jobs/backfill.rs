@@ -121,16 +121,40 @@ pub async fn pass(state: &AppState) -> Result<Pass, BackfillError> {
         return Ok(Pass::Done(Report::default()));
     };
     let token = Uuid::new_v4().to_string();
-    if !state.store.lock_backfill(&token, LOCK_TTL).await? {
-        return Ok(Pass::Busy);
+    match state.store.lock_backfill(&token, LOCK_TTL).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(Pass::Busy),
+        // The lock may have been taken though the answer was lost: let it go once Redis answers,
+        // rather than hold every pass off until it expires.
+        Err(error) => {
+            tokio::spawn(release_later(state.store.clone(), token));
+            return Err(error.into());
+        }
     }
     let result = pass_locked(state, twilio).await;
     if let Err(error) = state.store.unlock_backfill(&token).await {
-        tracing::warn!(%error, "could not release the backfill lock; it expires by itself");
+        // Redis failing now (a failover) is likely why the pass failed too: the lock is released
+        // once Redis answers again, rather than holding every pass off until it expires.
+        tracing::warn!(%error, "could not release the backfill lock; trying again in the background");
+        tokio::spawn(release_later(state.store.clone(), token));
     }
     let report = result?;
     state.backfill.count_pass();
     Ok(Pass::Done(report))
+}
+
+/// Releases the backfill lock held by `token` once Redis answers, trying for as long as the lock
+/// could live.
+async fn release_later(store: crate::store::Store, token: String) {
+    let started = tokio::time::Instant::now();
+    let mut pause = POLL;
+    while started.elapsed() < LOCK_TTL {
+        tokio::time::sleep(pause).await;
+        if store.unlock_backfill(&token).await.is_ok() {
+            return;
+        }
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
 }
 
 async fn pass_locked(state: &AppState, twilio: &TwilioAccount) -> Result<Report, BackfillError> {

@@ -4,10 +4,9 @@
 //! - One node: a multiplexed `ConnectionManager` that reconnects by itself.
 //! - A cluster (`NT_REDIS_CLUSTER=on`, `NT_REDIS_URL` naming any node or the provider's
 //!   configuration endpoint): the redis crate's async cluster client, which learns the slot map
-//!   from that node and follows `MOVED`/`ASK`. Carrying on through a failover (a primary dead,
-//!   its replica promoted) does not work yet: requests for the dead primary's slots are refused
-//!   with 503 until the service restarts. Every command and script of the store touches the keys
-//!   of one hash slot (`{nb:<id>}` or `{global}`).
+//!   from that node, re-learns it on `MOVED` and after a failover (a primary dead, its replica
+//!   promoted), and never sends a command twice. Every command and script of the store touches
+//!   the keys of one hash slot (`{nb:<id>}` or `{global}`).
 //! - TLS (`rediss://`): the system's roots by default, or the CA in `NT_REDIS_CA_FILE` (a
 //!   provider's own CA, or a test's).
 
@@ -111,11 +110,13 @@ impl RedisConnection {
     pub fn open(endpoint: &RedisEndpoint, timeout: Duration) -> redis::RedisResult<Self> {
         if endpoint.cluster {
             let mut builder = ClusterClientBuilder::new(vec![endpoint.url.expose()])
-                // One quick retry of a command whose node moved or dropped; a caller gets a
-                // clear "unavailable" rather than a hang.
-                .retries(1)
-                .min_retry_wait(50)
-                .max_retry_wait(500);
+                // No command is sent twice by the client. Its retries resend a command whose
+                // answer was lost (a timeout, a dropped connection), which the store must not do
+                // for a write that is not safe to repeat (a history entry and its relays would
+                // be queued twice); the store retries what is safe itself, as on one node. A
+                // `MOVED` or `ASK` then fails its command as "unavailable" (503) while the client
+                // learns the new slot map, and the next command goes to the right node.
+                .retries(0);
             if let Some(certificates) = endpoint.certificates() {
                 builder = builder.certs(certificates);
             }

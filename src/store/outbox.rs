@@ -474,7 +474,9 @@ impl Store {
         instance: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        self.take_lock(&self.keys.reconcile_schedule(), instance, ttl)
+        // A token of this claim alone: the instance's own earlier claim must count as taken.
+        let claim = format!("{instance} {}", Uuid::new_v4().simple());
+        self.take_lock(&self.keys.reconcile_schedule(), &claim, ttl)
             .await
     }
 
@@ -484,19 +486,23 @@ impl Store {
         token: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let set: Option<String> = self
+        // `GET` returns what the key held: nothing (the lock is now ours), or a token. Our own
+        // token means an earlier try took the lock though its answer was lost (and the command
+        // was sent again): still ours, rather than held by no one until it expires.
+        let held_before: Option<String> = self
             .retrying_once(|mut conn| async move {
                 redis::cmd("SET")
                     .arg(key)
                     .arg(token)
                     .arg("NX")
+                    .arg("GET")
                     .arg("PX")
                     .arg(ttl.as_millis().max(1) as u64)
                     .query_async(&mut conn)
                     .await
             })
             .await?;
-        Ok(set.is_some())
+        Ok(held_before.is_none_or(|holder| holder == token))
     }
 
     pub(super) async fn release_lock(&self, key: &str, token: &str) -> Result<(), StoreError> {

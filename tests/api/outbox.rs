@@ -883,3 +883,43 @@ async fn a_second_stream_entry_of_an_effect_already_carried_out_is_not_done_agai
         .collect();
     assert_eq!(received.len(), 1, "{received:?}");
 }
+
+/// A lock taken by a try whose answer was lost, then taken again with the same token (the cluster
+/// client resends a command whose answer timed out), is its taker's: not held by no one until
+/// it expires. Another token still finds it taken, and the period's reconciliation claim still
+/// counts this instance's own earlier claim.
+#[tokio::test]
+async fn a_lock_taken_again_with_its_own_token_is_still_its_takers() {
+    let store = Store::connect(
+        &redis_endpoint(),
+        &crate::helpers::unique_prefix(),
+        Duration::from_secs(5),
+    )
+    .expect("store");
+    let id = Uuid::now_v7();
+    let ttl = Duration::from_secs(30);
+    let take = |token: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .lock_shard_creation(id, token, ttl)
+                .await
+                .expect("a lock try")
+        }
+    };
+    assert!(take("first").await);
+    assert!(take("first").await, "the same token again");
+    assert!(!take("second").await, "another token");
+    store
+        .unlock_shard_creation(id, "first")
+        .await
+        .expect("unlocked");
+    assert!(take("second").await);
+
+    let claim = || store.claim_reconcile_period("instance-a", ttl);
+    assert!(claim().await.expect("a claim"));
+    assert!(
+        !claim().await.expect("a claim"),
+        "claimed this period already"
+    );
+}
