@@ -354,6 +354,10 @@ async fn renaming_a_neighborhood_renames_its_conversation_and_other_changes_stay
     assert_eq!(renamed["name"], "Cedar Court");
     assert_eq!(renamed["slug"], "cedar", "the join link survives a rename");
 
+    // The owner's participant is added in the background: settled first, so the count below
+    // sees only what the next change does.
+    app.wait_for_outbox_drained(id, std::time::Duration::from_secs(30))
+        .await;
     let calls_before = app
         .twilio
         .received_requests()
