@@ -200,7 +200,8 @@ impl Keys {
 
     /// A neighborhood's outbox effects carried out lately: sorted set effect id -> when (Unix
     /// ms), so a second stream entry for the same effect (a requeue repeated after a lost
-    /// answer) is dropped rather than done again. Trimmed to the last hour on every ack.
+    /// answer) is dropped rather than done again. Trimmed to the last hour on every ack, and gone
+    /// an hour after the last.
     pub fn effects_done(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:effects-done", self.prefix, id.simple())
     }

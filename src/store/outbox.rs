@@ -269,6 +269,8 @@ impl Store {
                     .hdel(&attempts, &entry.effect_id)
                     .zadd(&done, &entry.effect_id, now_ms)
                     .zrembyscore(&done, "-inf", forget_before)
+                    // A quiet neighborhood's set goes with its last hour.
+                    .expire(&done, EFFECTS_DONE_KEPT.as_secs() as i64)
                     .query_async::<()>(&mut conn)
                     .await
             }
