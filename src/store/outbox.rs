@@ -304,9 +304,9 @@ impl Store {
         &self,
         id: Uuid,
         effect_id: &str,
-        now_ms: u64,
     ) -> Result<(u64, bool), StoreError> {
         let key = self.keys.effect_attempts(id);
+        let now_ms = now_ms();
         // HSETNX then HGET: repeating both after a lost answer changes nothing.
         let (first, started): (bool, u64) = self
             .retrying_once(|mut conn| {

@@ -340,13 +340,11 @@ async fn send_sms(
         return Ok(());
     };
     let from: String = neighborhood.phone_number.into();
-    let now_ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(0);
     let (first_attempt_ms, retried) = state
         .store
-        .mark_effect_attempt(neighborhood_id, text.effect_id, now_ms)
+        .mark_effect_attempt(neighborhood_id, text.effect_id)
         .await?;
-    if retried && already_sent(twilio, &from, text, first_attempt_ms).await? {
+    if retried && already_sent(twilio, &from, text, twilio_since(first_attempt_ms)).await? {
         return Ok(());
     }
     // The last guard: a phone outside `NT_SMS_COUNTRIES`, or a day past its cap, drops the text
@@ -380,18 +378,22 @@ async fn send_sms(
     }
 }
 
-/// Whether Twilio sent `text` from `from` since `first_attempt_ms` (less its clock's possible
-/// skew). Twilio filters by the day sent; the time and body are compared here.
+/// When, by Twilio's clock, an effect's first attempt may have reached it: the attempt's start
+/// (Unix ms) less the clock skew allowed between us and Twilio.
+fn twilio_since(first_attempt_ms: u64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(first_attempt_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        - TWILIO_CLOCK_SKEW
+}
+
+/// Whether Twilio sent `text` from `from` since `since`. Twilio filters by the day sent; the
+/// time and body are compared here.
 async fn already_sent(
     twilio: &TwilioAccount,
     from: &str,
     text: &Text<'_>,
-    first_attempt_ms: u64,
+    since: time::OffsetDateTime,
 ) -> Result<bool, TwilioError> {
-    let since =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(first_attempt_ms) * 1_000_000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            - TWILIO_CLOCK_SKEW;
     let sent = twilio
         .client
         .list_messages(&ListMessages {

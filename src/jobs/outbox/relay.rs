@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{CONVERSATION_SPACING, EffectError, RELAY_LOOKBACK_PAGES, TWILIO_CLOCK_SKEW, Worker};
+use super::{CONVERSATION_SPACING, EffectError, RELAY_LOOKBACK_PAGES, Worker, twilio_since};
 use crate::state::TwilioAccount;
 use crate::twilio::TwilioError;
 use crate::twilio::types::{CreateConversationMessage, ListConversationMessages, MessageOrder};
@@ -28,18 +28,13 @@ pub(super) async fn relay(
     effect_id: &str,
 ) -> Result<(), EffectError> {
     let twilio = &worker.twilio;
-    let now_ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(0);
     let (first_attempt_ms, retry) = worker
         .state
         .store
-        .mark_effect_attempt(neighborhood_id, effect_id, now_ms)
+        .mark_effect_attempt(neighborhood_id, effect_id)
         .await?;
     let marker = serde_json::json!({"relay_of": copy.source_message_sid}).to_string();
-    let since =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(first_attempt_ms) * 1_000_000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            - TWILIO_CLOCK_SKEW;
+    let since = twilio_since(first_attempt_ms);
     if retry && already_relayed(twilio, copy.conversation_sid, &marker, since).await? {
         return Ok(());
     }
