@@ -346,6 +346,8 @@ function loadState() {
       try {
         applyState(await api('/sandbox/api/state'));
         stateLoaded = true;
+        // Until now an empty list meant "not loaded yet", not "no phone".
+        phonesEl.removeAttribute('aria-busy');
         // Events that raced the fetch may be missing from its answer.
         for (const ev of liveDuringLoad) applyDelivered(ev, false);
         loadError.replaceChildren();

@@ -170,6 +170,9 @@ export function sandboxTab(context) {
       const tab = await context.newPage();
       watch(tab, []);
       await tab.goto(new URL('/sandbox', config.base).href);
+      // Counting texts before the phones have loaded would count none, and an older code would
+      // then pass for the one just asked for.
+      await tab.locator('#phones:not([aria-busy])').waitFor({ state: 'attached' });
       return tab;
     })());
   }
