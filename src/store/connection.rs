@@ -86,14 +86,29 @@ impl RedisEndpoint {
         })
     }
 
-    /// A client for one node (the URL's), for connections that are not routed by slot: the
-    /// pub/sub connection (a cluster forwards every `PUBLISH` to every node, so one node
-    /// hears them all).
+    /// A client for the URL's node: the store's connection to one node, and its pub/sub one.
     pub fn node_client(&self) -> redis::RedisResult<redis::Client> {
         match self.certificates() {
             Some(certificates) => redis::Client::build_with_tls(self.url.expose(), certificates),
             None => redis::Client::open(self.url.expose()),
         }
+    }
+}
+
+impl RedisEndpoint {
+    /// A cluster client that learns the cluster from the URL's node, trusting the configured CA.
+    pub(super) fn cluster_client_builder(&self) -> ClusterClientBuilder {
+        let builder = ClusterClientBuilder::new(vec![self.url.expose()]);
+        match self.certificates() {
+            Some(certificates) => builder.certs(certificates),
+            None => builder,
+        }
+    }
+
+    pub(super) fn cluster_config(&self, timeout: Duration) -> ClusterConfig {
+        ClusterConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
     }
 }
 
@@ -109,23 +124,18 @@ impl RedisConnection {
     /// `/health`) while Redis is still unreachable.
     pub fn open(endpoint: &RedisEndpoint, timeout: Duration) -> redis::RedisResult<Self> {
         if endpoint.cluster {
-            let mut builder = ClusterClientBuilder::new(vec![endpoint.url.expose()])
+            let client = endpoint
+                .cluster_client_builder()
                 // No command is sent twice by the client. Its retries resend a command whose
                 // answer was lost (a timeout, a dropped connection), which the store must not do
                 // for a write that is not safe to repeat (a history entry and its relays would
                 // be queued twice); the store retries what is safe itself, as on one node. A
                 // `MOVED` or `ASK` then fails its command as "unavailable" (503) while the client
                 // learns the new slot map, and the next command goes to the right node.
-                .retries(0);
-            if let Some(certificates) = endpoint.certificates() {
-                builder = builder.certs(certificates);
-            }
-            let client = builder.build()?;
-            let config = ClusterConfig::new()
-                .set_connection_timeout(timeout)
-                .set_response_timeout(timeout);
+                .retries(0)
+                .build()?;
             return Ok(Self::Cluster(
-                client.get_pending_async_connection_with_config(config),
+                client.get_pending_async_connection_with_config(endpoint.cluster_config(timeout)),
             ));
         }
         let config = ConnectionManagerConfig::new()
@@ -181,6 +191,20 @@ impl RedisConnection {
 }
 
 impl RedisConnection {
+    /// Publishes a live update on `channel`: on a cluster with sharded pub/sub (`SPUBLISH`, to
+    /// the one node holding the channel's slot; see `pubsub::feed`).
+    pub async fn publish(&self, channel: &str, payload: &str) -> redis::RedisResult<()> {
+        let command = match self {
+            Self::Single(_) => "PUBLISH",
+            Self::Cluster(_) => "SPUBLISH",
+        };
+        redis::cmd(command)
+            .arg(channel)
+            .arg(payload)
+            .query_async::<()>(&mut self.clone())
+            .await
+    }
+
     /// Waits until `replicas` replicas hold every write sent so far over this connection (on a
     /// cluster, over each primary's: the client sends `WAIT` to every primary and keeps the
     /// fewest), for at most `timeout`; returns how many do.

@@ -39,11 +39,12 @@ impl Store {
             kind,
             id: id.to_string(),
         };
-        let mut conn = self.connection();
-        let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(self.keys.events_channel(neighborhood_id))
-            .arg(super::encode(&event))
-            .query_async(&mut conn)
+        let published = self
+            .conn
+            .publish(
+                &self.keys.events_channel(neighborhood_id),
+                &super::encode(&event),
+            )
             .await;
         if let Err(error) = published {
             tracing::debug!(%error, "live update not published");

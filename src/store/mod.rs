@@ -183,7 +183,7 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let conn = RedisConnection::open(endpoint, timeout)?;
         Ok(Self {
-            subscriber: Arc::new(pubsub::Subscriber::new(endpoint.node_client()?, timeout)),
+            subscriber: Arc::new(pubsub::Subscriber::new(endpoint.clone(), timeout)),
             conn,
             keys: Keys::new(prefix),
             wait_replicas: endpoint.wait_replicas,

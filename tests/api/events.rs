@@ -26,7 +26,7 @@ async fn neighborhood(app: &TestApp, name: &str, owner: &str) -> String {
     created["id"].as_str().expect("id").to_owned()
 }
 
-async fn open_stream(app: &TestApp, id: &str) -> reqwest::Response {
+pub(crate) async fn open_stream(app: &TestApp, id: &str) -> reqwest::Response {
     let stream = app
         .get_raw(&format!("/api/v1/neighborhoods/{id}/events"))
         .await;
@@ -35,13 +35,13 @@ async fn open_stream(app: &TestApp, id: &str) -> reqwest::Response {
 }
 
 /// Adds a member to the neighborhood and returns the event line its streams should carry.
-async fn add_member(app: &TestApp, id: &str, phone: &str) -> String {
+pub(crate) async fn add_member(app: &TestApp, id: &str, phone: &str) -> String {
     let member_id = app.add_member_by_api(id, phone, "Neighbor").await;
     format!(r#"data: {{"id":"{member_id}","kind":"member"}}"#)
 }
 
 /// Reads the stream until `wanted` arrives (failing after 20 s).
-async fn hear(stream: &mut reqwest::Response, wanted: &str) {
+pub(crate) async fn hear(stream: &mut reqwest::Response, wanted: &str) {
     let mut received = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !received.contains(wanted) {
@@ -55,7 +55,7 @@ async fn hear(stream: &mut reqwest::Response, wanted: &str) {
 }
 
 /// Reads the stream until it ends (failing after 10 s).
-async fn ended(stream: &mut reqwest::Response) {
+pub(crate) async fn ended(stream: &mut reqwest::Response) {
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
         while let Ok(Some(_)) = stream.chunk().await {}
     })

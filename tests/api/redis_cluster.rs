@@ -4,8 +4,10 @@
 
 use serde_json::json;
 
+use crate::events::{add_member, hear, open_stream};
 use crate::helpers::{
     OwnCluster, TestApp, Who, parse_redis_url, sandbox_settings, spawn_sandbox_app_with,
+    spawn_sandbox_instance,
 };
 
 const OWNER: &str = "+15550033000";
@@ -102,6 +104,34 @@ async fn a_neighborhood_runs_end_to_end_on_a_redis_cluster() {
     )
     .await;
     assert_eq!(cluster.keys(&pattern).await, Vec::<String>::new());
+}
+
+/// Live updates use sharded pub/sub: a browser's stream is subscribed on the one node that holds
+/// its neighborhood's slot (a classic subscription would hear every `PUBLISH` of the cluster),
+/// and hears a change another instance made.
+#[tokio::test]
+async fn live_updates_are_sharded_onto_the_node_of_their_neighborhood() {
+    let cluster = OwnCluster::start(3, 0).await;
+    let app = app_on(&cluster).await;
+    let other = spawn_sandbox_instance(&app.prefix, |settings| {
+        settings.redis_url = parse_redis_url(&cluster.url);
+        settings.redis_reach.redis_cluster = true;
+    })
+    .await;
+    let created = app
+        .create_neighborhood(
+            &json!({"name": "Shard Street", "area_code": "415", "owner_phone": OWNER}),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let channel = format!("{}:{{nb:{}}}:events", app.keys_prefix, id.replace('-', ""));
+
+    let mut stream = open_stream(&app, id).await;
+    let home = cluster.primary_of(&channel).await;
+    assert_eq!(cluster.subscribers(&channel).await, vec![(home, 1, 0)]);
+
+    let added = add_member(&other, id, NEIGHBOR).await;
+    hear(&mut stream, &added).await;
 }
 
 /// `NT_REDIS_WAIT_REPLICAS=1`: a change is acknowledged once a replica holds it. With every

@@ -5,7 +5,9 @@
 //!
 //! Counted, and printed for the README: what the service acknowledged and then lost (none may
 //! be: it acknowledges a change once a replica holds it, `NT_REDIS_WAIT_REPLICAS=1`), what it
-//! did twice (none), and for how long it refused requests.
+//! did twice (none), and for how long it refused requests. A browser's live-update stream on the
+//! neighborhood ends when the node serving its channel dies (it may have missed changes; the
+//! browser reconnects and refetches), and a new one hears changes from the new primary.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use neighborhood_text::store::connection::{RedisConnection, RedisEndpoint};
 use serde_json::{Value, json};
 
+use crate::events::{add_member, ended, hear, open_stream};
 use crate::helpers::standalone_twilio::{
     Sent, drained, inboxes, pass_now, service_with, standalone_emulator, tally, text,
 };
@@ -128,11 +131,13 @@ async fn when_a_primary_dies_its_replica_takes_over_and_nothing_acknowledged_is_
     let mut announcements: Vec<(String, Answer)> = Vec::new();
     let mut texts: Vec<Sent> = Vec::new();
     let mut killed_at = None;
+    let mut live = None;
     let mut restarted = false;
     let mut calm = 0;
     let mut next_request = 0;
     for round in 0..MAX_ROUNDS {
         if round == ROUNDS_BEFORE {
+            live = Some(open_stream(&app, &id).await);
             cluster.kill(doomed);
             killed_at = Some(Instant::now());
         }
@@ -322,4 +327,9 @@ async fn when_a_primary_dies_its_replica_takes_over_and_nothing_acknowledged_is_
         "group texts doubled: {texts_tally:?}"
     );
     assert_eq!(approved.len(), STRANGERS);
+
+    ended(live.as_mut().expect("a stream opened before the kill")).await;
+    let mut stream = open_stream(&app, &id).await;
+    let added = add_member(&app, &id, "+15550058000").await;
+    hear(&mut stream, &added).await;
 }

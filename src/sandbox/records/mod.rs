@@ -137,10 +137,9 @@ impl Emulator {
 
     /// Publishes a live event; losing one only delays a page's refresh, so errors are logged.
     pub(in crate::sandbox) async fn publish(&self, event: &Value) {
-        let result = redis::cmd("PUBLISH")
-            .arg(self.keys().events_channel())
-            .arg(event.to_string())
-            .query_async::<()>(&mut self.conn())
+        let result = self
+            .conn()
+            .publish(&self.keys().events_channel(), &event.to_string())
             .await;
         if let Err(error) = result {
             tracing::debug!(%error, "sandbox event not published");

@@ -504,6 +504,31 @@ impl OwnCluster {
         assert!(status.success(), "kill -{signal} {pid}");
     }
 
+    /// The nodes with a subscriber on `channel`: (port, sharded subscribers, classic ones).
+    pub async fn subscribers(&self, channel: &str) -> Vec<(u16, i64, i64)> {
+        let mut found = Vec::new();
+        for port in self.live_ports() {
+            let conn = node_connection(port).await;
+            let count = |kind: &'static str| {
+                let mut conn = conn.clone();
+                async move {
+                    let (_, count): (String, i64) = redis::cmd("PUBSUB")
+                        .arg(kind)
+                        .arg(channel)
+                        .query_async(&mut conn)
+                        .await
+                        .expect("PUBSUB");
+                    count
+                }
+            };
+            let (sharded, classic) = (count("SHARDNUMSUB").await, count("NUMSUB").await);
+            if sharded + classic > 0 {
+                found.push((port, sharded, classic));
+            }
+        }
+        found
+    }
+
     /// A live node other than the one at `port`.
     pub fn other_than(&self, port: u16) -> u16 {
         self.live_ports()

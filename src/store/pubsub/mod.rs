@@ -6,6 +6,9 @@
 //! each message out in process through a `tokio::sync::broadcast` per channel, unsubscribes when
 //! the channel's last stream ends, and closes the connection when no channel is left.
 //!
+//! On a Redis Cluster the subscriptions are sharded ([`feed`]); a channel whose slot moves to
+//! another node (a failover, a resharding) ends its streams the same way.
+//!
 //! When the connection drops (Redis restarts, a proxy cuts it, a ping goes unanswered) every open
 //! stream ends, rather than carrying on over a fresh connection: pub/sub keeps nothing for an
 //! absent subscriber, so a stream that lived through the gap would silently miss the changes made
@@ -17,11 +20,14 @@ use std::io;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
-use redis::aio::{PubSubSink, PubSubStream};
+use futures::Stream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::StoreError;
+use super::connection::RedisEndpoint;
+use feed::{Feed, Heard};
+
+mod feed;
 
 /// How often the shared connection is pinged: a connection that died without a word (or that a
 /// managed Redis closes for idling) is noticed within this and the Redis timeout.
@@ -33,7 +39,7 @@ const BACKLOG: usize = 128;
 /// Hands out subscriptions over the instance's one pub/sub connection; the owning task starts
 /// with the first subscription (and again if it ever stopped).
 pub(super) struct Subscriber {
-    client: redis::Client,
+    endpoint: RedisEndpoint,
     timeout: Duration,
     commands: Mutex<Option<mpsc::UnboundedSender<Command>>>,
 }
@@ -49,9 +55,9 @@ enum Command {
 
 impl Subscriber {
     /// Does no I/O: the connection opens with the first subscription.
-    pub(super) fn new(client: redis::Client, timeout: Duration) -> Self {
+    pub(super) fn new(endpoint: RedisEndpoint, timeout: Duration) -> Self {
         Self {
-            client,
+            endpoint,
             timeout,
             commands: Mutex::new(None),
         }
@@ -105,7 +111,7 @@ impl Subscriber {
             _ => {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 let owner = Owner {
-                    client: self.client.clone(),
+                    endpoint: self.endpoint.clone(),
                     timeout: self.timeout,
                     channels: HashMap::new(),
                     connection: None,
@@ -155,17 +161,17 @@ impl Drop for Release {
 
 /// The task that owns the connection.
 struct Owner {
-    client: redis::Client,
+    endpoint: RedisEndpoint,
     timeout: Duration,
     /// Every subscribed channel, with its streams' shared sender.
     channels: HashMap<String, broadcast::Sender<String>>,
-    connection: Option<(PubSubSink, PubSubStream)>,
+    connection: Option<Feed>,
 }
 
 /// What woke the owner.
 enum Wake {
     Command(Option<Command>),
-    Message(Option<redis::Msg>),
+    Heard(Heard),
     Ping,
 }
 
@@ -176,7 +182,7 @@ impl Owner {
         loop {
             let wake = tokio::select! {
                 command = commands.recv() => Wake::Command(command),
-                message = next_message(&mut self.connection) => Wake::Message(message),
+                heard = next_heard(&mut self.connection) => Wake::Heard(heard),
                 _ = pings.tick() => Wake::Ping,
             };
             match wake {
@@ -188,8 +194,11 @@ impl Owner {
                 Wake::Command(Some(Command::Released { channel })) => {
                     self.release(&channel).await;
                 }
-                Wake::Message(Some(message)) => self.deliver(&message),
-                Wake::Message(None) => self.lose("the connection closed"),
+                Wake::Heard(Heard::Message { channel, payload }) => {
+                    self.deliver(&channel, payload);
+                }
+                Wake::Heard(Heard::Unsubscribed { channel }) => self.end(&channel),
+                Wake::Heard(Heard::Lost(why)) => self.lose(why),
                 Wake::Ping => self.ping().await,
             }
         }
@@ -206,14 +215,14 @@ impl Owner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sink = match &mut self.connection {
-                Some((sink, _)) => sink,
+            let feed = match &mut self.connection {
+                Some(feed) => feed,
                 None => {
-                    let connection = self.connect().await?;
-                    &mut self.connection.insert(connection).0
+                    let feed = self.connect().await?;
+                    self.connection.insert(feed)
                 }
             };
-            let subscribed = tokio::time::timeout(self.timeout, sink.subscribe(&channel))
+            let subscribed = tokio::time::timeout(self.timeout, feed.subscribe(&channel))
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
             match subscribed {
@@ -232,12 +241,12 @@ impl Owner {
         }
     }
 
-    async fn connect(&self) -> Result<(PubSubSink, PubSubStream), StoreError> {
-        let pubsub = tokio::time::timeout(self.timeout, self.client.get_async_pubsub())
+    async fn connect(&self) -> Result<Feed, StoreError> {
+        let feed = tokio::time::timeout(self.timeout, Feed::open(&self.endpoint, self.timeout))
             .await
             .unwrap_or_else(|_| Err(timed_out()))?;
         tracing::debug!("live-update subscriber connected to Redis");
-        Ok(pubsub.split())
+        Ok(feed)
     }
 
     /// Unsubscribes a channel no stream listens to any more, and closes the connection once no
@@ -255,10 +264,10 @@ impl Owner {
             self.connection = None;
             return;
         }
-        let Some((sink, _)) = &mut self.connection else {
+        let Some(feed) = &mut self.connection else {
             return;
         };
-        let unsubscribed = tokio::time::timeout(self.timeout, sink.unsubscribe(channel))
+        let unsubscribed = tokio::time::timeout(self.timeout, feed.unsubscribe(channel))
             .await
             .unwrap_or_else(|_| Err(timed_out()));
         if unsubscribed.is_err() {
@@ -266,21 +275,29 @@ impl Owner {
         }
     }
 
-    fn deliver(&self, message: &redis::Msg) {
-        let Some(sender) = self.channels.get(message.get_channel_name()) else {
-            return;
-        };
-        if let Ok(payload) = message.get_payload::<String>() {
+    fn deliver(&self, channel: &str, payload: String) {
+        if let Some(sender) = self.channels.get(channel) {
             // No receiver left: its release is on its way.
             let _ = sender.send(payload);
         }
     }
 
+    /// Ends the streams of a channel Redis unsubscribed by itself (its slot moved): they would
+    /// hear nothing more. A channel we released ourselves is no longer listed, and its
+    /// confirmation changes nothing.
+    fn end(&mut self, channel: &str) {
+        if self.channels.remove(channel).is_some() {
+            tracing::info!(
+                "live-update channel moved to another Redis node; its streams end and browsers reconnect"
+            );
+        }
+    }
+
     async fn ping(&mut self) {
-        let Some((sink, _)) = &mut self.connection else {
+        let Some(feed) = &mut self.connection else {
             return;
         };
-        let answered = tokio::time::timeout(self.timeout, sink.ping::<redis::Value>())
+        let answered = tokio::time::timeout(self.timeout, feed.ping())
             .await
             .unwrap_or_else(|_| Err(timed_out()));
         if answered.is_err() {
@@ -305,9 +322,9 @@ impl Owner {
     }
 }
 
-async fn next_message(connection: &mut Option<(PubSubSink, PubSubStream)>) -> Option<redis::Msg> {
+async fn next_heard(connection: &mut Option<Feed>) -> Heard {
     match connection {
-        Some((_, messages)) => messages.next().await,
+        Some(feed) => feed.next().await,
         None => std::future::pending().await,
     }
 }
