@@ -459,6 +459,15 @@ impl Cpu {
         }
     }
 
+    /// The service's CPU only: on a cluster, Redis's CPU is spread over nodes this does not read.
+    pub fn service_only(service: &Service) -> Self {
+        Self {
+            pid: service.pid,
+            redis: None,
+            metrics_url: format!("{}/metrics", service.base),
+        }
+    }
+
     async fn snapshot(&self, client: &reqwest::Client, route: &str) -> Usage {
         let redis_cpu = match self.redis.clone() {
             Some(mut conn) => machine::redis_cpu_seconds(&mut conn).await,

@@ -194,11 +194,13 @@ pub async fn delete_prefix(mut conn: MultiplexedConnection, prefix: &str) -> any
             .query_async(&mut conn)
             .await?;
         if !keys.is_empty() {
-            let removed: u64 = redis::cmd("UNLINK")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await?;
-            deleted += removed;
+            // One UNLINK per key: on a cluster node one command may not span two slots.
+            let mut unlink = redis::pipe();
+            for key in &keys {
+                unlink.cmd("UNLINK").arg(key);
+            }
+            let removed: Vec<u64> = unlink.query_async(&mut conn).await?;
+            deleted += removed.iter().sum::<u64>();
         }
         if next == 0 {
             return Ok(deleted);

@@ -17,6 +17,7 @@
 //! every scenario ran without errors, and writes nothing.
 
 mod approvals;
+mod cluster;
 mod economy;
 mod footprint;
 mod load;
@@ -53,6 +54,12 @@ struct Args {
     /// Redis the service uses (and this generator reads INFO from and cleans up).
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
+
+    /// A node of a Redis Cluster to measure the service on as well (the pre-event webhook,
+    /// `/health` and the approvals), beside the single node of `--redis-url`. Its keys of the
+    /// run are deleted at the end, as on the single node.
+    #[arg(long)]
+    redis_cluster_url: Option<String>,
 
     /// Members of the benchmark neighborhood, the owner included [default: 1000; smoke: 60].
     #[arg(long)]
@@ -239,6 +246,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             log_path.display()
         )
     })?;
+    let cluster = match &args.redis_cluster_url {
+        Some(url) => Some(cluster::measure(&plan, &args.service_bin, url, &run_id).await?),
+        None => None,
+    };
 
     let report = Report {
         command: args.recorded_command.clone().unwrap_or_else(|| {
@@ -250,15 +261,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         plan: plan.clone(),
         machine,
         results,
+        cluster,
         wall: started.elapsed(),
     };
     print!("{}", report.summary());
-    let errors = report.results.total_errors();
+    let errors = report.total_errors();
     if plan.smoke {
         if errors > 0 {
             bail!("smoke: {errors} request(s) failed");
         }
-        for scenario in report.results.scenarios() {
+        for scenario in report.scenarios() {
             if scenario.measured.ok == 0 {
                 bail!("smoke: scenario `{}` completed no request", scenario.name);
             }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::cluster::OnCluster;
 use crate::load::Scenario;
 use crate::machine::Machine;
 use crate::{Plan, Results};
@@ -24,10 +25,25 @@ pub struct Report {
     pub plan: Plan,
     pub machine: Machine,
     pub results: Results,
+    /// The same service on a Redis Cluster, when `--redis-cluster-url` named one.
+    pub cluster: Option<OnCluster>,
     pub wall: Duration,
 }
 
 impl Report {
+    /// Every request scenario of the run, the cluster's included.
+    pub fn scenarios(&self) -> Vec<&Scenario> {
+        let mut all = self.results.scenarios().to_vec();
+        if let Some(cluster) = &self.cluster {
+            all.extend([&cluster.pre_max, &cluster.health]);
+        }
+        all
+    }
+
+    pub fn total_errors(&self) -> u64 {
+        self.scenarios().iter().map(|s| s.measured.errors).sum()
+    }
+
     fn ratio(&self) -> f64 {
         self.to_baseline(&self.results.pre_max)
     }
@@ -271,6 +287,7 @@ The open loop offered {rate:.0} req/s, {share:.0} % of the pre-event maximum abo
         md.push_str(&self.footprint());
         md.push_str(&self.fan_out());
         md.push_str(&self.approvals());
+        md.push_str(&self.cluster());
         md.push_str(&self.where_time_goes());
         md.push_str(&self.limits());
         md.push_str(&self.explanation());
@@ -479,6 +496,73 @@ second) could not take less than {serial:.2} s.
             bound = approvals.lower_bound().as_secs_f64(),
             ratio = approvals.ratio(),
             serial = approvals.one_at_a_time_bound().as_secs_f64(),
+        )
+    }
+
+    fn cluster(&self) -> String {
+        let Some(cluster) = &self.cluster else {
+            return String::new();
+        };
+        let single = &self.results;
+        let row = |what: &str, one: &Scenario, many: &Scenario| {
+            format!(
+                "| {what} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} |\n",
+                one.measured.throughput(),
+                one.measured.ms(0.5),
+                one.measured.ms(0.99),
+                many.measured.throughput(),
+                many.measured.ms(0.5),
+                many.measured.ms(0.99),
+            )
+        };
+        let share = |pre: &Scenario, health: &Scenario| {
+            let baseline = health.measured.throughput();
+            if baseline > 0.0 {
+                pre.measured.throughput() / baseline
+            } else {
+                0.0
+            }
+        };
+        format!(
+            "
+## On a Redis Cluster
+
+The service started again with `NT_REDIS_CLUSTER=on`, against a local Redis Cluster of
+{nodes} (`./scripts/with-redis-cluster`: every node on this machine, replication on), with a
+neighborhood of {members} members in {shards} shards set up the same way, and measured the
+same way ({load}). Redis's CPU is not read there (it is spread over the nodes).
+
+| Scenario | one node (req/s) | p50 (ms) | p99 (ms) | cluster (req/s) | p50 (ms) | p99 (ms) |
+|---|--:|--:|--:|--:|--:|--:|
+{pre}{health}
+The pre-event webhook reached {single_share:.2} of `/health` on one node and {cluster_share:.2}
+on the cluster.
+
+{count} approvals at once, as above: **{single_wall:.2} s** on one node ({single_ratio:.2}x the
+lower bound), **{cluster_wall:.2} s** on the cluster ({cluster_ratio:.2}x), no error on either.
+
+On one machine a cluster cannot be faster than one node: its six processes share the same
+CPUs as the service and the generator, and each command goes to the node of its slot over a
+connection of its own. What this shows is what the cluster client costs the service; what a
+cluster buys is room (memory and CPU on more machines), which this run cannot show.
+",
+            nodes = cluster.nodes,
+            members = cluster.members,
+            shards = cluster.shards,
+            load = cluster.pre_max.load,
+            pre = row(
+                "pre-event `onMessageAdd`",
+                &single.pre_max,
+                &cluster.pre_max
+            ),
+            health = row("baseline `GET /health`", &single.health, &cluster.health),
+            single_share = share(&single.pre_max, &single.health),
+            cluster_share = share(&cluster.pre_max, &cluster.health),
+            count = cluster.approvals.approvals,
+            single_wall = single.approvals.wall.as_secs_f64(),
+            single_ratio = single.approvals.ratio(),
+            cluster_wall = cluster.approvals.wall.as_secs_f64(),
+            cluster_ratio = cluster.approvals.ratio(),
         )
     }
 

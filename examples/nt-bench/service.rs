@@ -14,6 +14,8 @@ use crate::machine;
 pub struct ServiceEnv {
     pub bin: PathBuf,
     pub redis_url: String,
+    /// `redis_url` names a node of a Redis Cluster (`NT_REDIS_CLUSTER=on`).
+    pub cluster: bool,
     pub prefix: String,
     /// The emulated Twilio account: its SID goes into webhook parameters, its token signs them.
     pub account_sid: String,
@@ -48,6 +50,7 @@ impl ServiceEnv {
         Ok(Self {
             bin: bin.to_owned(),
             redis_url: redis_url.to_owned(),
+            cluster: false,
             prefix: format!("ntbench-{run_id}"),
             account_sid: format!("AC{}", uuid::Uuid::new_v4().simple()),
             auth_token: uuid::Uuid::new_v4().simple().to_string(),
@@ -68,6 +71,9 @@ impl ServiceEnv {
             if name.to_string_lossy().starts_with("NT_") {
                 command.env_remove(name);
             }
+        }
+        if self.cluster {
+            command.env("NT_REDIS_CLUSTER", "on");
         }
         command
             .env("NT_REDIS_URL", &self.redis_url)
