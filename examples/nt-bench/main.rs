@@ -275,6 +275,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 bail!("smoke: scenario `{}` completed no request", scenario.name);
             }
         }
+        // Every copy is one REST call (more after a 429): fewer means the run stopped counting
+        // before the outbox was done, and every figure after the webhook's answer is wrong.
+        let relays = &report.results.relays;
+        if relays.calls < relays.copies {
+            bail!(
+                "smoke: {} relay copies but {} REST calls counted",
+                relays.copies,
+                relays.calls
+            );
+        }
+        for fan_out in &report.results.fan_out {
+            let copies = fan_out.shards.saturating_sub(1) as u64;
+            if fan_out.calls < copies {
+                bail!(
+                    "smoke: one message in {} shards made {} REST calls, not {copies}",
+                    fan_out.shards,
+                    fan_out.calls
+                );
+            }
+        }
         println!(
             "nt-bench: smoke passed: every scenario ran without errors (BENCHMARKS.md untouched)"
         );

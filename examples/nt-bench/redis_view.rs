@@ -9,16 +9,19 @@ use uuid::Uuid;
 
 pub struct RedisView {
     conn: MultiplexedConnection,
+    /// The prefix of the service's keys: in sandbox mode, as here, not `NT_REDIS_PREFIX` itself
+    /// but its sandbox keyspace beneath it.
     prefix: String,
 }
 
 impl RedisView {
+    /// `prefix` is the run's `NT_REDIS_PREFIX`.
     pub async fn connect(redis_url: &str, prefix: &str) -> anyhow::Result<Self> {
         Ok(Self {
             conn: redis::Client::open(redis_url)?
                 .get_multiplexed_async_connection()
                 .await?,
-            prefix: prefix.to_owned(),
+            prefix: Keys::sandbox_prefix(prefix),
         })
     }
 
