@@ -17,6 +17,7 @@ use crate::domain::client_ip::TrustedProxies;
 use crate::domain::costs::PriceTable;
 use crate::domain::destinations::SmsCountries;
 use crate::secret::{RedisUrl, Secret};
+use crate::store::connection::NodeAddress;
 
 /// The `neighborhood-text` command line.
 #[derive(Debug, Parser)]
@@ -114,6 +115,13 @@ pub struct RedisReach {
     #[arg(long, env = "NT_REDIS_CLUSTER", default_value = "off", value_parser = BoolishValueParser::new(), action = ArgAction::Set)]
     pub redis_cluster: bool,
 
+    /// More nodes of the Redis Cluster to start from, `host:port` separated by commas, reached
+    /// with NT_REDIS_URL's scheme, user and password: the service learns the cluster from
+    /// whichever answers first, so it starts while the node NT_REDIS_URL names is down. With
+    /// NT_REDIS_CLUSTER=on only.
+    #[arg(long, env = "NT_REDIS_CLUSTER_NODES", value_delimiter = ',', value_parser = parse_node_address)]
+    pub redis_cluster_nodes: Vec<NodeAddress>,
+
     /// A CA certificate (PEM file) to trust for rediss:// instead of the system's roots, e.g. a
     /// provider's own CA.
     #[arg(long, env = "NT_REDIS_CA_FILE")]
@@ -132,9 +140,16 @@ impl RedisReach {
         &self,
         url: &RedisUrl,
     ) -> Result<crate::store::connection::RedisEndpoint, String> {
+        if !self.redis_cluster_nodes.is_empty() && !self.redis_cluster {
+            return Err(
+                "NT_REDIS_CLUSTER_NODES lists nodes of a Redis Cluster: set NT_REDIS_CLUSTER=on too."
+                    .into(),
+            );
+        }
         crate::store::connection::RedisEndpoint::configured(
             url,
             self.redis_cluster,
+            &self.redis_cluster_nodes,
             self.redis_ca_file.as_deref(),
             self.redis_wait_replicas,
         )
@@ -690,6 +705,10 @@ fn parse_webhook_base(value: &str) -> Result<Url, String> {
             "NT_SANDBOX_WEBHOOK_URLS must list http:// or https:// URLs with a host, not `{value}`."
         )),
     }
+}
+
+fn parse_node_address(value: &str) -> Result<NodeAddress, String> {
+    NodeAddress::parse(value)
 }
 
 fn parse_redis_url(value: &str) -> Result<RedisUrl, String> {

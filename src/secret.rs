@@ -54,6 +54,17 @@ impl RedisUrl {
         self.0.as_str()
     }
 
+    /// The same URL (scheme, credentials, database) at another host and port: another node of
+    /// the same cluster.
+    pub fn at(&self, host: &str, port: u16) -> Result<Self, String> {
+        let mut url = self.0.clone();
+        url.set_host(Some(host))
+            .map_err(|error| format!("{host:?} is not a host name: {error}."))?;
+        // Only fails for URLs without a host, which the parser rejected.
+        let _ = url.set_port(Some(port));
+        Ok(Self(url))
+    }
+
     /// The URL with any password replaced, for log lines.
     pub fn redacted(&self) -> String {
         let mut shown = self.0.clone();

@@ -21,12 +21,44 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, TlsCertificates, Value};
 
 use crate::secret::RedisUrl;
 
+/// One `host:port` of `NT_REDIS_CLUSTER_NODES`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeAddress {
+    pub host: String,
+    pub port: u16,
+}
+
+impl NodeAddress {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let invalid = || {
+            format!(
+                "{value:?} is not host:port (NT_REDIS_CLUSTER_NODES, e.g. 10.0.0.2:6379,10.0.0.3:6379)."
+            )
+        };
+        let (host, port) = value.trim().rsplit_once(':').ok_or_else(invalid)?;
+        if host.is_empty() || host.contains(['/', '@', ' ']) {
+            return Err(invalid());
+        }
+        let port = port
+            .parse()
+            .ok()
+            .filter(|port| *port > 0)
+            .ok_or_else(invalid)?;
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
 /// What the service is told about Redis.
 #[derive(Debug, Clone)]
 pub struct RedisEndpoint {
     pub url: RedisUrl,
     /// The URL is one node of a Redis Cluster (or its configuration endpoint).
     pub cluster: bool,
+    /// More nodes of the cluster to learn it from, as URLs like the first.
+    pub more_nodes: Vec<RedisUrl>,
     /// A CA certificate (PEM) to trust instead of the system's roots, for `rediss://`.
     pub ca_pem: Option<Vec<u8>>,
     /// Replicas that must hold a change before it is acknowledged (0: none).
@@ -39,16 +71,19 @@ impl RedisEndpoint {
         Self {
             url,
             cluster: false,
+            more_nodes: Vec::new(),
             ca_pem: None,
             wait_replicas: 0,
         }
     }
 
     /// The endpoint the settings describe (`NT_REDIS_URL`, `NT_REDIS_CLUSTER`,
-    /// `NT_REDIS_CA_FILE`, `NT_REDIS_WAIT_REPLICAS`); reads the CA file, if one is named.
+    /// `NT_REDIS_CLUSTER_NODES`, `NT_REDIS_CA_FILE`, `NT_REDIS_WAIT_REPLICAS`); reads the CA
+    /// file, if one is named.
     pub fn configured(
         url: &RedisUrl,
         cluster: bool,
+        more_nodes: &[NodeAddress],
         ca_file: Option<&Path>,
         wait_replicas: u32,
     ) -> Result<Self, String> {
@@ -56,6 +91,10 @@ impl RedisEndpoint {
         Ok(Self {
             url: url.clone(),
             cluster,
+            more_nodes: more_nodes
+                .iter()
+                .map(|node| url.at(&node.host, node.port))
+                .collect::<Result<_, _>>()?,
             ca_pem,
             wait_replicas,
         })
@@ -98,7 +137,8 @@ impl RedisEndpoint {
 impl RedisEndpoint {
     /// A cluster client that learns the cluster from the URL's node, trusting the configured CA.
     pub(super) fn cluster_client_builder(&self) -> ClusterClientBuilder {
-        let builder = ClusterClientBuilder::new(vec![self.url.expose()]);
+        let nodes = std::iter::once(&self.url).chain(&self.more_nodes);
+        let builder = ClusterClientBuilder::new(nodes.map(RedisUrl::expose));
         match self.certificates() {
             Some(certificates) => builder.certs(certificates),
             None => builder,
@@ -311,5 +351,51 @@ pub fn hint(error: &impl std::fmt::Display) -> Option<&'static str> {
         Some("Redis refused the credentials: check the user and password in NT_REDIS_URL")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(value: &str) -> RedisUrl {
+        RedisUrl::new(url::Url::parse(value).expect("a URL"))
+    }
+
+    #[test]
+    fn listed_nodes_are_reached_like_the_first_one() {
+        let nodes = ["10.0.0.3:7001", "redis-b.internal:6380", "[::1]:7002"]
+            .map(|node| NodeAddress::parse(node).expect("host:port"));
+        let endpoint = RedisEndpoint::configured(
+            &url("rediss://app:s3cret@10.0.0.2:7000/0"),
+            true,
+            &nodes,
+            None,
+            0,
+        )
+        .expect("an endpoint");
+        let seeds: Vec<&str> = endpoint.more_nodes.iter().map(RedisUrl::expose).collect();
+        assert_eq!(
+            seeds,
+            [
+                "rediss://app:s3cret@10.0.0.3:7001/0",
+                "rediss://app:s3cret@redis-b.internal:6380/0",
+                "rediss://app:s3cret@[::1]:7002/0",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_node_must_be_a_host_and_a_port() {
+        for wrong in [
+            "10.0.0.3",
+            ":6379",
+            "host:0",
+            "host:port",
+            "redis://host:6379",
+            "a b:1",
+        ] {
+            assert!(NodeAddress::parse(wrong).is_err(), "{wrong} accepted");
+        }
     }
 }

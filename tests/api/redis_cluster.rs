@@ -2,6 +2,7 @@
 //! naming one node): every command and script touches one hash slot, so joining, approving,
 //! members, announcements and the outbox work as on one node.
 
+use neighborhood_text::store::connection::{NodeAddress, RedisConnection, RedisEndpoint};
 use serde_json::json;
 
 use crate::events::{add_member, hear, open_stream};
@@ -188,4 +189,91 @@ async fn a_change_no_replica_took_in_time_is_answered_503_and_says_so() {
         202,
     )
     .await;
+}
+
+/// `NT_REDIS_CLUSTER_NODES`: with the node NT_REDIS_URL names down, a service that lists another
+/// node starts from it and works; one that knows only the dead node cannot reach Redis.
+#[tokio::test]
+async fn the_service_learns_the_cluster_from_any_listed_node_while_the_first_is_down() {
+    let mut cluster = OwnCluster::start(3, 1).await;
+    // A replica: the cluster stays whole without it.
+    let dead = cluster.replica_ports().await[0];
+    cluster.kill(dead);
+    let alive = cluster.other_than(dead);
+
+    let service = |listed: Vec<u16>| {
+        let url = format!("redis://127.0.0.1:{dead}");
+        async move {
+            let receiver = wiremock::MockServer::start().await;
+            let mut settings = sandbox_settings(&receiver);
+            settings.redis_url = parse_redis_url(&url);
+            settings.redis_reach.redis_cluster = true;
+            settings.redis_reach.redis_cluster_nodes = listed
+                .into_iter()
+                .map(|port| NodeAddress {
+                    host: "127.0.0.1".into(),
+                    port,
+                })
+                .collect();
+            spawn_sandbox_app_with(receiver, settings).await
+        }
+    };
+    // Knowing only the dead node, a client cannot learn the cluster.
+    let alone = RedisConnection::open(
+        &RedisEndpoint {
+            cluster: true,
+            ..RedisEndpoint::single(parse_redis_url(&format!("redis://127.0.0.1:{dead}")))
+        },
+        std::time::Duration::from_secs(2),
+    )
+    .expect("a connection prepared");
+    let answered: redis::RedisResult<String> =
+        redis::cmd("PING").query_async(&mut alone.clone()).await;
+    assert!(answered.is_err(), "{answered:?}");
+
+    let listed = service(vec![alive]).await;
+    assert_eq!(listed.get_raw("/ready").await.status().as_u16(), 200);
+    let created = listed
+        .create_neighborhood(
+            &json!({"name": "Seed Street", "area_code": "415", "owner_phone": OWNER}),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id");
+    listed.add_member_by_api(id, NEIGHBOR, "Nia").await;
+    listed.wait_for_text(NEIGHBOR, "Seed Street").await;
+}
+
+/// Listed nodes that cannot be used stop the boot with one sentence: one that is not
+/// `host:port`, or a list without `NT_REDIS_CLUSTER=on`.
+#[test]
+fn cluster_nodes_that_cannot_be_used_stop_the_boot_with_one_sentence() {
+    use clap::Parser;
+    let parse = |args: &[&str]| {
+        neighborhood_text::config::Cli::try_parse_from(
+            ["neighborhood-text", "--redis-url", "redis://10.0.0.2:7000"]
+                .iter()
+                .chain(args),
+        )
+    };
+    let malformed = parse(&[
+        "--redis-cluster",
+        "on",
+        "--redis-cluster-nodes",
+        "10.0.0.3:7001,10.0.0.4",
+    ])
+    .expect_err("a node without a port");
+    assert!(
+        malformed
+            .to_string()
+            .contains("\"10.0.0.4\" is not host:port"),
+        "{malformed}"
+    );
+    let settings = parse(&["--redis-cluster-nodes", "10.0.0.3:7001"])
+        .expect("parsed")
+        .settings;
+    let refused = settings
+        .redis_reach
+        .endpoint(&settings.redis_url)
+        .expect_err("nodes without a cluster");
+    assert!(refused.contains("set NT_REDIS_CLUSTER=on"), "{refused}");
 }

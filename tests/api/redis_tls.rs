@@ -17,6 +17,7 @@ const NEIGHBOR: &str = "+15550032001";
 fn reach(ca_file: Option<std::path::PathBuf>) -> RedisReach {
     RedisReach {
         redis_cluster: false,
+        redis_cluster_nodes: Vec::new(),
         redis_ca_file: ca_file,
         redis_wait_replicas: 0,
     }
