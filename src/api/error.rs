@@ -521,6 +521,13 @@ impl<S> From<ProvisionError> for ApiError<S> {
                     .into()
             }
             E::NumberTaken(_) => R::Conflict(body(ErrorCode::NumberTaken, message + ".")).into(),
+            E::NotWhatsappSender(_) => Self::validation(vec![FieldError {
+                field: "whatsapp_sender".to_owned(),
+                message: capitalized(&message) + ".",
+            }]),
+            E::WhatsappMembersIn(_) => {
+                Self::conflict(ErrorCode::Conflict, &(capitalized(&message) + "."))
+            }
             E::SlugTaken(_) => R::Conflict(body(
                 ErrorCode::SlugTaken,
                 capitalized(&message) + "; choose another.",
@@ -573,6 +580,11 @@ impl<S> From<MemberError> for ApiError<S> {
             MemberError::InvalidStatus(message) => {
                 let mut errors = FieldErrors::default();
                 errors.add("status", message);
+                errors.into_error()
+            }
+            MemberError::NoWhatsappSender => {
+                let mut errors = FieldErrors::default();
+                errors.add("channel", error.to_string());
                 errors.into_error()
             }
             MemberError::AlreadyMember(_)

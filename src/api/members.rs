@@ -18,6 +18,7 @@ use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited,
 use super::error::{ApiError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy::{self, Grant};
+use crate::domain::channel::Channel;
 use crate::domain::join_digest::JoinRequestNotices;
 use crate::domain::join_request::JoinChannel;
 use crate::domain::member::{
@@ -48,6 +49,8 @@ pub struct MemberOut {
     pub phone: Option<String>,
     /// Their role.
     pub role: Role,
+    /// How they get the group's texts: `sms` or `whatsapp`.
+    pub channel: Channel,
     /// Where they stand.
     pub status: MemberStatus,
     /// When they joined.
@@ -144,6 +147,9 @@ pub struct MemberIn {
     pub display_name: String,
     /// Their street address, for the captains (at most 200 characters).
     pub address: Option<String>,
+    /// How they get the group's texts: `sms` (the default), or `whatsapp` from the
+    /// neighborhood's WhatsApp sender (`whatsapp_sender`, which must be set).
+    pub channel: Option<Channel>,
 }
 
 /// One page of members.
@@ -303,6 +309,7 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
         display_name: member.display_name.as_str().to_owned(),
         phone: captain_view.then(|| member.phone.as_str().to_owned()),
         role: member.role,
+        channel: member.channel,
         status: member.status,
         joined_at: member.joined_at,
         updated_at: member.updated_at,
@@ -597,6 +604,7 @@ impl MembersApi {
         let neighborhood = neighborhoods::active(&state, id.0).await?;
         let new = NewMember {
             phone,
+            channel: body.0.channel.unwrap_or_default(),
             name,
             address,
         };

@@ -90,6 +90,10 @@ pub struct NeighborhoodPatch {
     pub monthly_budget: MaybeUndefined<String>,
     /// Quiet hours, when announcements wait (unless urgent); `null` removes them.
     pub quiet_hours: MaybeUndefined<QuietHoursIn>,
+    /// A number of the account registered as a WhatsApp sender on the Messaging Service
+    /// (E.164), through which members can be in the group on WhatsApp; `null` removes it. It
+    /// cannot change while members are on WhatsApp through it.
+    pub whatsapp_sender: MaybeUndefined<String>,
 }
 
 /// A daily window, in the neighborhood's time zone, when announcements wait for its end (unless
@@ -176,6 +180,8 @@ pub struct NeighborhoodOut {
     pub phone_number: String,
     /// Twilio SID of the number (`PN...`).
     pub phone_number_sid: String,
+    /// The WhatsApp sender members on WhatsApp are in the group through (E.164), if any.
+    pub whatsapp_sender: Option<String>,
     /// Conversations that carry the group text.
     pub shards: Vec<ShardOut>,
     /// Who may post.
@@ -371,6 +377,7 @@ impl NeighborhoodsApi {
             "mode": changes.mode,
             "join_policy": changes.join_policy,
             "quiet_hours": changes.quiet_hours.as_ref().map(|quiet| quiet.clone().map(StoredQuietHours::from)),
+            "whatsapp_sender": changes.whatsapp_sender.as_ref().map(|sender| sender.as_ref().map(|phone| phone.as_str().to_owned())),
             "join_questions": changes.join_questions.as_ref().map(|questions| {
                 questions.iter().map(|q| q.text.clone()).collect::<Vec<_>>()
             }),
@@ -690,6 +697,13 @@ fn parse_patch<S>(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiErr
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(quiet) => parse_quiet_hours(&quiet, &mut errors).map(Some),
     };
+    let whatsapp_sender = match body.whatsapp_sender {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(phone) => errors
+            .check("whatsapp_sender", Phone::parse(&phone))
+            .map(Some),
+    };
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
@@ -700,6 +714,7 @@ fn parse_patch<S>(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiErr
         catch_up,
         monthly_budget,
         quiet_hours,
+        whatsapp_sender,
     })
 }
 
@@ -735,6 +750,10 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
         description: neighborhood.description.into(),
         phone_number: neighborhood.phone_number.into(),
         phone_number_sid: neighborhood.phone_number_sid,
+        whatsapp_sender: neighborhood
+            .whatsapp_sender
+            .as_ref()
+            .map(|sender| sender.as_str().to_owned()),
         shards: neighborhood
             .shards
             .into_iter()

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use std::collections::BTreeMap;
 
 use super::ParseError;
+use super::channel::Channel;
 use super::join_digest::JoinRequestNotices;
 use super::join_request::{Consent, JoinChannel};
 use super::phone::Phone;
@@ -68,6 +69,9 @@ pub struct Member {
     pub id: Uuid,
     pub neighborhood_id: Uuid,
     pub phone: Phone,
+    /// How they get the group's texts: SMS, or WhatsApp from the neighborhood's sender.
+    #[serde(default)]
+    pub channel: Channel,
     pub display_name: DisplayName,
     pub role: Role,
     pub status: MemberStatus,
@@ -210,6 +214,11 @@ pub struct ConsentRecord {
 }
 
 impl Member {
+    /// The address Twilio reaches them at: their phone, or `whatsapp:` and their phone.
+    pub fn address(&self) -> String {
+        self.channel.address(&self.phone)
+    }
+
     /// How this member hears about new join requests (captains and the owner only hear at all).
     pub fn join_request_notices(&self) -> JoinRequestNotices {
         if self.join_request_texts {
@@ -239,6 +248,7 @@ impl Member {
             id: Uuid::now_v7(),
             neighborhood_id,
             phone,
+            channel: Channel::Sms,
             display_name,
             role,
             status: MemberStatus::Active,
@@ -264,6 +274,8 @@ impl Member {
 pub struct Admission {
     pub neighborhood_id: Uuid,
     pub phone: Phone,
+    /// The channel they are in the group on; None: a former member's own, or SMS.
+    pub channel: Option<Channel>,
     pub name: DisplayName,
     pub address: Option<String>,
     pub answers: BTreeMap<String, String>,
@@ -310,6 +322,7 @@ impl Admission {
                 self.answers
             },
             consent: self.consent.or(base.consent.clone()),
+            channel: self.channel.unwrap_or(base.channel),
             ..base
         }
     }

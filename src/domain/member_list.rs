@@ -257,6 +257,7 @@ mod tests {
             id: Uuid::now_v7(),
             neighborhood_id: Uuid::nil(),
             phone: Phone::parse(phone).expect("a phone"),
+            channel: Default::default(),
             display_name: DisplayName::parse(name).expect("a name"),
             role: Role::Member,
             status: MemberStatus::Active,

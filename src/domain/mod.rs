@@ -4,6 +4,7 @@ pub mod access;
 pub mod announcement;
 pub mod audience;
 pub mod catch_up;
+pub mod channel;
 pub mod client_ip;
 pub mod costs;
 pub mod destinations;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::ParseError;
 use super::catch_up::CatchUp;
+use super::channel::Channel;
 use super::costs::Money;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
@@ -66,6 +67,10 @@ pub struct Neighborhood {
     pub description: Description,
     pub phone_number: Phone,
     pub phone_number_sid: String,
+    /// A number of the account registered as a WhatsApp sender, through which WhatsApp members
+    /// are in the group; none: every member is on SMS.
+    #[serde(default)]
+    pub whatsapp_sender: Option<Phone>,
     /// True when we bought the number for this neighborhood, false when the account already owned it.
     pub number_bought: bool,
     pub shards: Vec<Shard>,
@@ -93,6 +98,20 @@ pub struct Neighborhood {
 
 /// Conversation UniqueName of a shard: derived from the neighborhood id, so a retried or
 /// repeated create finds the Conversation it already made instead of making a second one.
+impl Neighborhood {
+    /// Where members on `channel` are reached from: the number, or `whatsapp:` and the WhatsApp
+    /// sender; None on WhatsApp while the neighborhood has no sender.
+    pub fn proxy_address(&self, channel: Channel) -> Option<String> {
+        match channel {
+            Channel::Sms => Some(self.phone_number.as_str().to_owned()),
+            Channel::Whatsapp => self
+                .whatsapp_sender
+                .as_ref()
+                .map(|sender| channel.address(sender)),
+        }
+    }
+}
+
 pub fn shard_unique_name(id: Uuid, index: usize) -> String {
     format!("nb-{}-{index}", id.simple())
 }

@@ -265,6 +265,7 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
         approved_by: Some(context.actor.to_owned()),
     };
     let admission = Admission {
+        channel: None,
         neighborhood_id: neighborhood.id,
         phone: candidate.phone.clone(),
         name,

@@ -6,6 +6,8 @@
 //! - `GET  /events`: Server-Sent Events of deliveries and sends, fed by Redis pub/sub so a page
 //!   connected to one instance sees what another handled;
 //! - `GET` / `PUT /faults`: latency and fault injection of the REST API;
+//! - `POST /whatsapp-senders` `{"phone"}`: registers one of the account's numbers as a WhatsApp
+//!   sender of its Messaging Service (Twilio: WhatsApp sender registration with Meta);
 //! - `GET /requests`: the REST calls the emulator received since the last reset, by operation
 //!   (method and Twilio's path with `{sid}` for identifiers), `{"counts": {"POST
 //!   /v1/Conversations/{sid}/Messages": 2, ...}, "total": 2}`; every authenticated call counts,
@@ -26,7 +28,7 @@ use serde_json::{Value, json};
 
 use super::records::{EmulatorError, ErrorAnswer};
 use super::{Emulator, InjectedFaults};
-use crate::domain::phone::Phone;
+use crate::domain::channel::Channel;
 
 /// Keeps proxies from closing an idle event stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -47,8 +49,43 @@ impl Emulator {
             .at("/events", get(events))
             .at("/faults", get(read_faults).put(write_faults))
             .at("/requests", get(read_requests).delete(reset_requests))
+            .at("/whatsapp-senders", post(register_whatsapp_sender))
             .data(self.clone())
             .data(names)
+    }
+}
+
+#[derive(Deserialize)]
+struct SenderIn {
+    phone: String,
+}
+
+/// Registers one of the account's numbers as a WhatsApp sender, as Twilio's WhatsApp sender
+/// registration would (there, with Meta, over days).
+#[handler]
+async fn register_whatsapp_sender(
+    emulator: Data<&Emulator>,
+    body: poem::Result<Json<SenderIn>>,
+) -> Response {
+    let Ok(Json(sender)) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send JSON like {\"phone\": \"+14155550100\"}.",
+            None,
+        );
+    };
+    let Some((Channel::Sms, phone)) = Channel::of_address(&sender.phone) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!("`{}` is not a phone number.", sender.phone),
+            Some("phone"),
+        );
+    };
+    match emulator.register_whatsapp_sender(phone.as_str()).await {
+        Ok(sender) => (StatusCode::CREATED, Json(sender)).into_response(),
+        Err(error) => failure(error),
     }
 }
 
@@ -151,22 +188,34 @@ async fn send_text(
             None,
         );
     };
-    let Ok(from) = Phone::parse(&phone) else {
+    // A phone on WhatsApp texts as `whatsapp:+1...`, to a number's WhatsApp sender address.
+    let Some((channel, from)) = Channel::of_address(&phone) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "validation_failed",
-            format!("`{phone}` is not a phone number."),
+            format!("`{phone}` is not a phone number (or whatsapp: and one)."),
             Some("phone"),
         );
     };
-    let Ok(to) = Phone::parse(&text.to) else {
+    let Some((to_channel, to)) = Channel::of_address(&text.to) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "validation_failed",
-            format!("`{}` is not a phone number.", text.to),
+            format!(
+                "`{}` is not a phone number (or whatsapp: and one).",
+                text.to
+            ),
             Some("to"),
         );
     };
+    if channel != to_channel {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "A phone texts on one channel: an SMS phone texts a number, a WhatsApp one (whatsapp:+1...) a WhatsApp sender (whatsapp:+1...).",
+            Some("to"),
+        );
+    }
     if text.body.trim().is_empty() || text.body.chars().count() > MAX_BODY_CHARS {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -176,7 +225,7 @@ async fn send_text(
         );
     }
     match emulator
-        .receive_text(from.as_str(), to.as_str(), &text.body)
+        .receive_text(&channel.address(&from), &channel.address(&to), &text.body)
         .await
     {
         Ok(routed) => Json(

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::records::{EmulatorResult, ErrorAnswer};
+use super::records::{EmulatorResult, ErrorAnswer, is_whatsapp};
 use super::resources::{iso, new_sid, now};
 use super::twiml;
 use super::webhooks::configured_url;
@@ -83,9 +83,16 @@ impl Emulator {
         json!({"sid": sid, "from": from, "to": to, "body": body, "date_created": iso(at), "status": status})
     }
 
-    /// Phone `from` texts `body` to our number `to`.
+    /// Phone `from` texts `body` to our number `to`; on WhatsApp, `whatsapp:` and a phone to
+    /// `whatsapp:` and one of our WhatsApp senders.
     pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmulatorResult<Routed> {
-        let Some(number) = self.number_by_phone(to).await? else {
+        let whatsapp = is_whatsapp(to);
+        let number = if whatsapp {
+            self.whatsapp_number(to).await?
+        } else {
+            self.number_by_phone(to).await?
+        };
+        let Some(number) = number else {
             return Err(ErrorAnswer::new(
                 404,
                 21606,
@@ -113,8 +120,11 @@ impl Emulator {
         self.publish(&json!({"type": "sent", "phone": from, "to": to, "body": body}))
             .await;
 
-        self.apply_opt_out_keywords(from, to, service_sid.as_deref().unwrap_or(to), body)
-            .await?;
+        // Twilio applies no opt-out keywords on WhatsApp: STOP there is the app's to honor.
+        if !whatsapp {
+            self.apply_opt_out_keywords(from, to, service_sid.as_deref().unwrap_or(to), body)
+                .await?;
+        }
 
         let mut routed = Routed {
             sid: sid.clone(),
@@ -217,7 +227,10 @@ impl Emulator {
             ("Author".to_owned(), from.to_owned()),
             ("ParticipantSid".to_owned(), participant_sid.to_owned()),
             ("Attributes".to_owned(), "{}".to_owned()),
-            ("Source".to_owned(), "SMS".to_owned()),
+            (
+                "Source".to_owned(),
+                if is_whatsapp(from) { "WHATSAPP" } else { "SMS" }.to_owned(),
+            ),
         ];
         if let Some(service_sid) = service_sid {
             params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));

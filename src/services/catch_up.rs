@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use crate::domain::catch_up::{self, CatchUpMode};
 use crate::domain::neighborhood::Neighborhood;
-use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::messages::StoredMessage;
@@ -16,12 +15,12 @@ use crate::store::outbox::Effect;
 /// How long a catch-up link waits to be opened.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// The text that catches `phone` up, per the neighborhood's setting; None when it is off or
-/// there is nothing to catch up on.
+/// The text that catches up the member at `address` (see `Member::address`), per the
+/// neighborhood's setting; None when it is off or there is nothing to catch up on.
 pub async fn effect(
     state: &AppState,
     neighborhood: &Neighborhood,
-    phone: &Phone,
+    address: &str,
 ) -> Result<Option<Effect>, StoreError> {
     let setting = neighborhood.catch_up;
     let body = match setting.mode {
@@ -54,7 +53,7 @@ pub async fn effect(
         }
     };
     Ok(Some(Effect::SendSms {
-        to: phone.as_str().to_owned(),
+        to: address.to_owned(),
         body,
     }))
 }

@@ -340,7 +340,7 @@ fn delivery(
                 effects: recipients
                     .iter()
                     .map(|member| Effect::SendSms {
-                        to: member.phone.as_str().to_owned(),
+                        to: member.address(),
                         body: signed.to_owned(),
                     })
                     .collect(),

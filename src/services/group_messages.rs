@@ -9,6 +9,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::phone::Phone;
 use crate::services::costs;
 use crate::services::deliveries::{Once, once};
@@ -31,14 +32,14 @@ pub struct GroupMessage<'a> {
 }
 
 impl GroupMessage<'_> {
-    /// The member's phone that wrote it, or `None` for what needs nothing from us: our own
-    /// relays (marked `relay_of`), and messages posted over the API (announcements, welcomes),
-    /// whose author is no phone.
+    /// The member's phone that wrote it (on SMS or WhatsApp), or `None` for what needs nothing
+    /// from us: our own relays (marked `relay_of`), and messages posted over the API
+    /// (announcements, welcomes), whose author is no phone.
     pub fn phone_author(&self) -> Option<Phone> {
         if self.attributes.contains("relay_of") {
             return None;
         }
-        Phone::parse(self.author).ok()
+        Channel::of_address(self.author).map(|(_, phone)| phone)
     }
 
     /// The name its claim is held under, by the webhook and the backfill alike.

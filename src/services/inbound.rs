@@ -78,7 +78,7 @@ async fn act(
         }
     };
     if let Some(reply) = reply {
-        texts::queue_text(state, neighborhood_id, from, reply).await?;
+        texts::queue_text(state, neighborhood_id, from.as_str(), reply).await?;
     }
     Ok(())
 }

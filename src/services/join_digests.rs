@@ -44,7 +44,7 @@ pub async fn notices_for(
     {
         match captain.join_request_notices() {
             JoinRequestNotices::Each => notices.texts.push(Effect::SendSms {
-                to: captain.phone.as_str().to_owned(),
+                to: captain.address(),
                 body: crate::domain::join_digest::single_notice(&item),
             }),
             JoinRequestNotices::Never => {}
@@ -188,7 +188,7 @@ async fn deliver_once(
         };
         let effects: Vec<Effect> = match (&captain, &text) {
             (Some(captain), Some(text)) => vec![Effect::SendSms {
-                to: captain.phone.as_str().to_owned(),
+                to: captain.address(),
                 body: text.clone(),
             }],
             _ => Vec::new(),

@@ -275,7 +275,9 @@ async fn advance(
     member: &Member,
     mut effects: Vec<Effect>,
 ) -> Result<Advance, StoreError> {
-    effects.extend(crate::services::catch_up::effect(state, neighborhood, &before.phone).await?);
+    effects.extend(
+        crate::services::catch_up::effect(state, neighborhood, before.phone.as_str()).await?,
+    );
     let change = MemberChange {
         before: former,
         after: member,
@@ -297,6 +299,7 @@ fn member_from(
     let admission = Admission {
         neighborhood_id: request.neighborhood_id,
         phone: request.phone.clone(),
+        channel: None,
         name: request.name.clone(),
         address: request.address.clone(),
         answers: request.answers.clone(),

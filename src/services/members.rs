@@ -7,6 +7,7 @@
 use uuid::Uuid;
 
 use crate::domain::access::{may_change_role, may_pause_or_mute, may_remove};
+use crate::domain::channel::Channel;
 use crate::domain::join_digest::JoinRequestNotices;
 use crate::domain::join_request::{Consent, JoinChannel};
 use crate::domain::member::{
@@ -37,6 +38,11 @@ pub enum MemberError {
     AlreadyMember(String),
     #[error("Another member already uses that name.")]
     NameTaken,
+    /// WhatsApp members need the neighborhood's WhatsApp sender.
+    #[error(
+        "This neighborhood has no WhatsApp sender yet: a captain sets one in Settings (whatsapp_sender) before members can be on WhatsApp."
+    )]
+    NoWhatsappSender,
     #[error("Nothing to retry: this member's last change did not fail.")]
     NothingToRetry,
     #[error("the neighborhood has no owner")]
@@ -80,7 +86,7 @@ pub fn admission_effects(neighborhood: &Neighborhood, member: &Member) -> Vec<Ef
             member_id: member.id,
         },
         Effect::SendSms {
-            to: member.phone.as_str().to_owned(),
+            to: member.address(),
             body: texts::welcome_text(neighborhood),
         },
     ]
@@ -104,6 +110,7 @@ fn take_out(member: &mut Member, status: MemberStatus, reason: String) -> Vec<Ef
 #[derive(Debug, Clone)]
 pub struct NewMember {
     pub phone: Phone,
+    pub channel: Channel,
     pub name: DisplayName,
     pub address: Option<String>,
 }
@@ -117,6 +124,9 @@ pub async fn add(
     (actor, adder): (&str, Adder),
     ip: String,
 ) -> Result<Member, MemberError> {
+    if neighborhood.proxy_address(new.channel).is_none() {
+        return Err(MemberError::NoWhatsappSender);
+    }
     let reserved = additions::reserve(state, neighborhood.id, 1, adder).await?;
     let consent = ConsentRecord {
         channel: JoinChannel::Captain,
@@ -134,6 +144,7 @@ pub async fn add(
     let admission = Admission {
         neighborhood_id: neighborhood.id,
         phone: new.phone,
+        channel: Some(new.channel),
         name: new.name,
         address: new.address,
         answers: Default::default(),
@@ -193,6 +204,7 @@ pub async fn admit_added_in_twilio(
             let admission = Admission {
                 neighborhood_id,
                 phone: phone.clone(),
+                channel: None,
                 name: former.map_or_else(|| stranger_name.clone(), |f| f.display_name.clone()),
                 address: None,
                 answers: Default::default(),
@@ -278,7 +290,7 @@ pub async fn update(
                 member.role = role;
                 if let (true, Some(name)) = (promoted, &neighborhood_name) {
                     effects.push(Effect::SendSms {
-                        to: member.phone.as_str().to_owned(),
+                        to: member.address(),
                         body: promotion_text(actor, role, name, &sign_in_url),
                     });
                 }
@@ -483,7 +495,7 @@ async fn remove_member(
             }
             let mut effects: Vec<Effect> = notice
                 .map(|notice| Effect::SendSms {
-                    to: member.phone.as_str().to_owned(),
+                    to: member.address(),
                     body: notice.to_owned(),
                 })
                 .into_iter()
@@ -605,7 +617,7 @@ pub async fn leave(
             neighborhood.name.as_str()
         )
     };
-    texts::queue_text(state, neighborhood.id, &member.phone, reply).await
+    texts::queue_text(state, neighborhood.id, &member.address(), reply).await
 }
 
 /// STOP: Twilio now blocks every text to this phone from the Messaging Service, so the phone is

@@ -12,8 +12,10 @@ use uuid::Uuid;
 
 use crate::domain::access::TokenScope;
 use crate::domain::catch_up::CatchUp;
+use crate::domain::channel::Channel;
 use crate::domain::costs::Money;
 use crate::domain::join_questions::JoinQuestion;
+use crate::domain::member::MemberStatus;
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
     Shard, Slug, shard_unique_name,
@@ -64,6 +66,8 @@ pub struct NeighborhoodChanges {
     pub monthly_budget: Option<Option<Money>>,
     /// `Some(None)` clears quiet hours.
     pub quiet_hours: Option<Option<QuietHours>>,
+    /// `Some(None)` removes the WhatsApp sender.
+    pub whatsapp_sender: Option<Option<Phone>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,14 @@ pub enum ProvisionError {
     NoNumberAvailable(String),
     #[error("the Twilio account does not own {0}")]
     NumberNotOwned(Phone),
+    #[error(
+        "{0} is not a WhatsApp sender of the Messaging Service: register it with WhatsApp in Twilio (Messaging > Senders > WhatsApp senders) and add it to the service first"
+    )]
+    NotWhatsappSender(Phone),
+    #[error(
+        "{0} members are on WhatsApp through the current sender: move them to SMS before changing or removing it"
+    )]
+    WhatsappMembersIn(usize),
     #[error("{0} already belongs to another neighborhood")]
     NumberTaken(Phone),
     #[error("the link name `{0}` is taken")]
@@ -219,6 +231,7 @@ async fn provision(
         description: new.description,
         phone_number: number.clone(),
         phone_number_sid: number_sid,
+        whatsapp_sender: None,
         number_bought,
         shards: vec![Shard {
             conversation_sid: conversation.sid,
@@ -406,6 +419,13 @@ pub async fn update_neighborhood(
     changes: NeighborhoodChanges,
 ) -> Result<Neighborhood, ProvisionError> {
     let current = super::neighborhoods::active(state, id).await?;
+    if let Some(sender) = changes
+        .whatsapp_sender
+        .as_ref()
+        .filter(|sender| **sender != current.whatsapp_sender)
+    {
+        check_whatsapp_sender(state, &current, sender.as_ref()).await?;
+    }
     if let Some(name) = changes.name.as_ref().filter(|name| **name != current.name) {
         let account = twilio(state)?;
         for shard in &current.shards {
@@ -449,10 +469,53 @@ pub async fn update_neighborhood(
             if let Some(quiet_hours) = &changes.quiet_hours {
                 neighborhood.quiet_hours = quiet_hours.clone();
             }
+            if let Some(sender) = &changes.whatsapp_sender {
+                neighborhood.whatsapp_sender = sender.clone();
+            }
             Ok(())
         })
         .await?;
     Ok(updated)
+}
+
+/// A new WhatsApp sender must be one of the Messaging Service's (Twilio will not send from
+/// another); the current one stays while members are in the group through it, since their
+/// participants are bound to it.
+async fn check_whatsapp_sender(
+    state: &AppState,
+    current: &Neighborhood,
+    sender: Option<&Phone>,
+) -> Result<(), ProvisionError> {
+    if current.whatsapp_sender.is_some() {
+        let on_whatsapp = state
+            .store
+            .members(current.id)
+            .await?
+            .iter()
+            .filter(|member| {
+                member.channel == Channel::Whatsapp && member.status == MemberStatus::Active
+            })
+            .count();
+        if on_whatsapp > 0 {
+            return Err(ProvisionError::WhatsappMembersIn(on_whatsapp));
+        }
+    }
+    let Some(sender) = sender else {
+        return Ok(());
+    };
+    let account = twilio(state)?;
+    let address = Channel::Whatsapp.address(sender);
+    let registered = account
+        .client
+        .list_channel_senders(&account.messaging_service_sid)
+        .await?
+        .iter()
+        .any(|registered| registered.sender.as_deref() == Some(address.as_str()));
+    if registered {
+        Ok(())
+    } else {
+        Err(ProvisionError::NotWhatsappSender(sender.clone()))
+    }
 }
 
 /// Closes every Conversation, releases the number or hands it back, and marks the neighborhood

@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::Neighborhood;
-use crate::domain::phone::Phone;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
@@ -25,7 +24,7 @@ pub async fn texts_to_captains(
         .iter()
         .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active && wanted(m))
         .map(|captain| Effect::SendSms {
-            to: captain.phone.as_str().to_owned(),
+            to: captain.address(),
             body: text.to_owned(),
         })
         .collect())
@@ -35,7 +34,7 @@ pub async fn texts_to_captains(
 pub async fn queue_text(
     state: &AppState,
     neighborhood_id: Uuid,
-    to: &Phone,
+    to: &str,
     body: String,
 ) -> Result<(), StoreError> {
     state
@@ -43,7 +42,7 @@ pub async fn queue_text(
         .enqueue_effects(
             neighborhood_id,
             &[Effect::SendSms {
-                to: to.as_str().to_owned(),
+                to: to.to_owned(),
                 body,
             }],
         )

@@ -464,6 +464,11 @@ impl SandboxKeys {
         format!("{}:service-numbers:{service_sid}", self.base)
     }
 
+    /// WhatsApp senders of the account: hash `whatsapp:+E164` -> ChannelSender JSON.
+    pub fn whatsapp_senders(&self) -> String {
+        format!("{}:whatsapp-senders", self.base)
+    }
+
     /// Which Messaging Service a number belongs to: hash PN sid -> MG sid.
     pub fn number_service(&self) -> String {
         format!("{}:number-service", self.base)

@@ -7,8 +7,8 @@ use super::client::{ListPage, TwilioClient, decode, observe, push_some};
 use super::error::TwilioError;
 use super::types::{
     Conversation, ConversationMessage, ConversationParams, CreateConversationMessage,
-    CreateSmsParticipant, ListConversationMessages, Page, Participant, ParticipantConversation,
-    UpdateWebhookConfiguration, WebhookConfiguration,
+    CreateMessagingParticipant, ListConversationMessages, Page, Participant,
+    ParticipantConversation, UpdateWebhookConfiguration, WebhookConfiguration,
 };
 use super::urls::{Host, rebase_next_page};
 
@@ -88,14 +88,15 @@ impl TwilioClient {
         .await
     }
 
-    /// SMS participant: MessagingBinding.Address + MessagingBinding.ProxyAddress (+ Attributes)
+    /// SMS or WhatsApp participant: MessagingBinding.Address + MessagingBinding.ProxyAddress
+    /// (+ Attributes)
     #[tracing::instrument(skip_all, fields(conversation_sid = %conversation_sid))]
-    pub async fn create_sms_participant(
+    pub async fn create_messaging_participant(
         &self,
         conversation_sid: &str,
-        request: &CreateSmsParticipant,
+        request: &CreateMessagingParticipant,
     ) -> Result<Participant, TwilioError> {
-        observe("create_sms_participant", async {
+        observe("create_messaging_participant", async {
             let url = self.url(
                 Host::Conversations,
                 &["v1", "Conversations", conversation_sid, "Participants"],

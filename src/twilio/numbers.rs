@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::client::{TwilioClient, decode, observe, push_some};
 use super::error::TwilioError;
 use super::types::{
-    AvailablePhoneNumber, BuyNumber, IncomingPhoneNumber, ListMessages, SendSms,
+    AvailablePhoneNumber, BuyNumber, ChannelSender, IncomingPhoneNumber, ListMessages, SendSms,
     ServicePhoneNumber, SmsMessage, SmsSender, UpdateIncomingNumber,
 };
 use super::urls::{Host, rebase_next_page};
@@ -30,6 +30,20 @@ struct MessageList {
     messages: Vec<SmsMessage>,
     #[serde(default)]
     next_page_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChannelSenderList {
+    #[serde(default)]
+    senders: Vec<ChannelSender>,
+    #[serde(default)]
+    meta: ListMeta,
+}
+
+#[derive(Default, Deserialize)]
+struct ListMeta {
+    #[serde(default)]
+    next_page_url: Option<String>,
 }
 
 /// Pages of messages read at most by one listing: a filter that matches more is too broad.
@@ -190,6 +204,37 @@ impl TwilioClient {
             Err(TwilioError::Malformed {
                 status: 200,
                 detail: format!("more than {MAX_MESSAGE_PAGES} pages of messages"),
+            })
+        })
+        .await
+    }
+
+    /// GET /v1/Services/{MG}/ChannelSenders (every page): the Messaging Service's WhatsApp and
+    /// other non-number senders.
+    #[tracing::instrument(skip_all, fields(service_sid = %service_sid))]
+    pub async fn list_channel_senders(
+        &self,
+        service_sid: &str,
+    ) -> Result<Vec<ChannelSender>, TwilioError> {
+        observe("list_channel_senders", async {
+            let mut url = self.url(
+                Host::Messaging,
+                &["v1", "Services", service_sid, "ChannelSenders"],
+            )?;
+            url.query_pairs_mut().append_pair("PageSize", "50");
+            let mut senders = Vec::new();
+            for _ in 0..MAX_MESSAGE_PAGES {
+                let page: ChannelSenderList =
+                    decode(&self.send(Method::GET, url, &[], false).await?)?;
+                senders.extend(page.senders);
+                match page.meta.next_page_url.filter(|next| !next.is_empty()) {
+                    Some(next) => url = rebase_next_page(self.base(Host::Messaging), &next)?,
+                    None => return Ok(senders),
+                }
+            }
+            Err(TwilioError::Malformed {
+                status: 200,
+                detail: format!("more than {MAX_MESSAGE_PAGES} pages of channel senders"),
             })
         })
         .await

@@ -48,9 +48,10 @@ impl ConversationState {
     }
 }
 
-/// An SMS participant: `Address` is the neighbor's phone, `ProxyAddress` our Twilio number.
+/// A messaging participant: `Address` is the neighbor's phone (SMS) or `whatsapp:` and their
+/// phone, `ProxyAddress` our number or `whatsapp:` and our WhatsApp sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateSmsParticipant {
+pub struct CreateMessagingParticipant {
     pub address: String,
     pub proxy_address: String,
     pub attributes: Option<String>,
@@ -462,6 +463,20 @@ pub struct ServicePhoneNumber {
     pub capabilities: Vec<String>,
     #[serde(default)]
     pub date_created: Option<String>,
+}
+
+/// A sender on a Messaging Service other than a number: a WhatsApp sender (Messaging v1
+/// `ChannelSenders`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSender {
+    /// The `XE...` sid.
+    pub sid: String,
+    /// The address it sends from, e.g. `whatsapp:+15551234567`.
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// `WhatsApp`, `Messenger`, ...
+    #[serde(default)]
+    pub sender_type: Option<String>,
 }
 
 /// A v2010 Message (`SM...`), as returned by create.

@@ -23,10 +23,10 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 
 use super::commands::{self, CaptainCommand};
 use super::{delivery_token, param, receive};
+use crate::domain::channel::Channel;
 use crate::domain::keywords::Keyword;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::{Mode, Neighborhood};
-use crate::domain::phone::Phone;
 use crate::services::{members, texts};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -150,7 +150,7 @@ async fn decide(
         // Not one of ours: leave it alone.
         return Ok(StatusCode::OK.into_response());
     };
-    let Ok(author) = Phone::try_from(param(&params, "Author").to_owned()) else {
+    let Some((_, author)) = Channel::of_address(param(&params, "Author")) else {
         return Ok(reject());
     };
     let context = state
@@ -190,14 +190,14 @@ async fn decide(
                 Ok(command) => commands::run(&state, &neighborhood, &member, command).await?,
                 Err(usage) => usage.to_owned(),
             };
-            texts::queue_text(&state, neighborhood.id, &member.phone, reply).await?;
+            texts::queue_text(&state, neighborhood.id, &member.address(), reply).await?;
         }
         return Ok(reject());
     }
     if member.muted {
         if act {
             let note = "A captain has muted you in this group: your texts do not reach it for now.";
-            texts::queue_text(&state, neighborhood.id, &member.phone, note.to_owned()).await?;
+            texts::queue_text(&state, neighborhood.id, &member.address(), note.to_owned()).await?;
         }
         return Ok(reject());
     }
@@ -209,7 +209,7 @@ async fn decide(
     }
     recent_authors.remember(
         conversation_sid,
-        author.as_str(),
+        param(&params, "Author"),
         member.display_name.as_str(),
     );
     Ok(signed(member.display_name.as_str(), body))

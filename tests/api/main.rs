@@ -40,3 +40,4 @@ mod toll_fraud;
 mod triage;
 mod twilio_client;
 mod webhooks;
+mod whatsapp;

@@ -401,14 +401,14 @@ async fn a_conversation_holds_at_most_50_sms_participants() {
         })
         .expect("client");
     for n in 0..50 {
-        let request = neighborhood_text::twilio::types::CreateSmsParticipant {
+        let request = neighborhood_text::twilio::types::CreateMessagingParticipant {
             address: format!("+1555020{n:04}"),
             proxy_address: group.number.clone(),
             attributes: None,
             webhook_enabled: false,
         };
         client
-            .create_sms_participant(&conversation_sid, &request)
+            .create_messaging_participant(&conversation_sid, &request)
             .await
             .expect("room for 50");
     }

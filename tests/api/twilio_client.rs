@@ -7,7 +7,7 @@ use base64::Engine;
 use neighborhood_text::secret::Secret;
 use neighborhood_text::twilio::types::{
     BuyNumber, ConversationParams, ConversationState, CreateConversationMessage,
-    CreateSmsParticipant, ListConversationMessages, MessageOrder, SendSms, SmsSender,
+    CreateMessagingParticipant, ListConversationMessages, MessageOrder, SendSms, SmsSender,
     UpdateIncomingNumber, UpdateWebhookConfiguration, WebhookMethod, WebhookTarget,
 };
 use neighborhood_text::twilio::{
@@ -158,8 +158,8 @@ fn incoming_number_json() -> Value {
     })
 }
 
-fn sms_participant_request(webhook_enabled: bool) -> CreateSmsParticipant {
-    CreateSmsParticipant {
+fn sms_participant_request(webhook_enabled: bool) -> CreateMessagingParticipant {
+    CreateMessagingParticipant {
         address: NEIGHBOR.to_owned(),
         proxy_address: OUR_NUMBER.to_owned(),
         attributes: None,
@@ -197,7 +197,7 @@ async fn creating_an_sms_participant_posts_the_binding_form_with_basic_auth_and_
         .await;
 
     let participant = client_for(&server)
-        .create_sms_participant(CONVERSATION_SID, &sms_participant_request(true))
+        .create_messaging_participant(CONVERSATION_SID, &sms_participant_request(true))
         .await
         .expect("participant created");
 
@@ -238,7 +238,7 @@ async fn creating_an_sms_participant_without_webhooks_sends_no_webhook_header() 
         .await;
 
     client_for(&server)
-        .create_sms_participant(CONVERSATION_SID, &sms_participant_request(false))
+        .create_messaging_participant(CONVERSATION_SID, &sms_participant_request(false))
         .await
         .expect("participant created");
 
@@ -924,7 +924,7 @@ async fn a_binding_in_another_conversation_is_api_error_50416_naming_that_conver
         .await;
 
     let error = client_for(&server)
-        .create_sms_participant(CONVERSATION_SID, &sms_participant_request(false))
+        .create_messaging_participant(CONVERSATION_SID, &sms_participant_request(false))
         .await
         .expect_err("binding conflict");
 
@@ -951,7 +951,7 @@ async fn too_many_sms_participants_is_api_error_50422_and_not_retried() {
         .await;
 
     let error = client_for(&server)
-        .create_sms_participant(CONVERSATION_SID, &sms_participant_request(false))
+        .create_messaging_participant(CONVERSATION_SID, &sms_participant_request(false))
         .await
         .expect_err("limit reached");
 
@@ -1035,7 +1035,7 @@ async fn a_429_that_persists_is_retried_up_to_max_attempts_then_surfaced() {
         .await;
 
     let error = client_for(&server)
-        .create_sms_participant(CONVERSATION_SID, &sms_participant_request(false))
+        .create_messaging_participant(CONVERSATION_SID, &sms_participant_request(false))
         .await
         .expect_err("still throttled");
 

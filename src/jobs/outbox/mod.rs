@@ -18,8 +18,8 @@ use futures::FutureExt;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::member::{Member, MemberStatus, SyncState};
-use crate::domain::phone::Phone;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::outbox::{Effect, OutboxEntry};
 use crate::store::{StoreError, UpdateError};
@@ -65,6 +65,9 @@ enum EffectError {
     /// or it died doing so and the lock lasts until `SHARD_LOCK_TTL`. Waiting is not an attempt.
     #[error("another worker holds the lock for creating a new Conversation")]
     ShardLocked,
+    /// A WhatsApp member of a neighborhood without a WhatsApp sender (the API refuses both).
+    #[error("the neighborhood has no WhatsApp sender to reach this member from")]
+    NoWhatsappSender,
 }
 
 impl EffectError {
@@ -339,7 +342,16 @@ async fn send_sms(
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(());
     };
-    let from: String = neighborhood.phone_number.into();
+    // `to` is an address: a phone, or `whatsapp:` and a phone (a WhatsApp member).
+    let Some((channel, phone)) = Channel::of_address(text.to) else {
+        return Ok(());
+    };
+    let Some(from) = neighborhood.proxy_address(channel) else {
+        tracing::warn!(
+            "a text to a WhatsApp member was dropped: the neighborhood has no WhatsApp sender"
+        );
+        return Ok(());
+    };
     let (first_attempt_ms, retried) = state
         .store
         .mark_effect_attempt(neighborhood_id, text.effect_id)
@@ -349,10 +361,7 @@ async fn send_sms(
     }
     // The last guard: a phone outside `NT_SMS_COUNTRIES`, or a day past its cap, drops the text
     // (warned and counted there); retrying would not change the answer.
-    let cleared = match Phone::parse(text.to) {
-        Ok(phone) => crate::services::sending::clear(state, neighborhood_id, &phone).await?,
-        Err(_) => Err(crate::services::sending::Refusal::Country),
-    };
+    let cleared = crate::services::sending::clear(state, neighborhood_id, &phone).await?;
     if cleared.is_err() {
         return Ok(());
     }

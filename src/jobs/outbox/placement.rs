@@ -25,7 +25,7 @@ use crate::store::outbox::Effect;
 use crate::store::shards::Place;
 use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
-use crate::twilio::types::{ConversationParams, ConversationState, CreateSmsParticipant};
+use crate::twilio::types::{ConversationParams, ConversationState, CreateMessagingParticipant};
 
 /// New Conversations opened in one go, at most (Twilio allows 30 creations a second per
 /// Messaging Service).
@@ -122,16 +122,23 @@ pub(super) async fn add_participant(
         let place = reserve_place(worker, neighborhood_id, member_id).await?;
         tokio::time::sleep(place.wait).await;
         let shard = place.conversation_sid;
-        let request = CreateSmsParticipant {
-            address: member.phone.as_str().to_owned(),
-            proxy_address: neighborhood.phone_number.as_str().to_owned(),
+        let Some(proxy_address) = neighborhood.proxy_address(member.channel) else {
+            state
+                .store
+                .settle_place(neighborhood_id, member_id, None)
+                .await?;
+            return Err(EffectError::NoWhatsappSender);
+        };
+        let request = CreateMessagingParticipant {
+            address: member.address(),
+            proxy_address,
             attributes: Some(serde_json::json!({"member_id": member.id}).to_string()),
             webhook_enabled: false,
         };
         let placed = match worker
             .twilio
             .client
-            .create_sms_participant(&shard, &request)
+            .create_messaging_participant(&shard, &request)
             .await
         {
             Ok(participant) => Participant {
@@ -422,7 +429,7 @@ async fn existing_participant(
 ) -> Result<Option<Participant>, EffectError> {
     let found = twilio
         .client
-        .participant_conversations_by_address(member.phone.as_str())
+        .participant_conversations_by_address(&member.address())
         .await?;
     let Some(neighborhood) = state.store.get_neighborhood(member.neighborhood_id).await? else {
         return Ok(None);

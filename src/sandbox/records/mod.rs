@@ -9,6 +9,9 @@ mod conversations;
 mod numbers;
 mod participants;
 mod phones;
+mod whatsapp;
+
+pub(in crate::sandbox) use whatsapp::{is_whatsapp, phone_of};
 
 use crate::store::connection::RedisConnection;
 use serde_json::Value;

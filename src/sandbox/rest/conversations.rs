@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok};
 use crate::sandbox::Emulator;
-use crate::sandbox::records::{EmulatorResult, ErrorAnswer};
+use crate::sandbox::records::{EmulatorResult, ErrorAnswer, is_whatsapp, phone_of};
 use crate::sandbox::resources::{ConversationFields, is_e164, iso, now};
 
 const STATES: [&str; 4] = ["initializing", "inactive", "active", "closed"];
@@ -155,7 +155,7 @@ impl Emulator {
             )
             .into());
         };
-        if !is_e164(address) {
+        if !is_e164(phone_of(address)) {
             return Err(ErrorAnswer::new(
                 400,
                 50407,
@@ -166,11 +166,20 @@ impl Emulator {
         let proxy = call
             .form("MessagingBinding.ProxyAddress")
             .unwrap_or_default();
-        if !is_e164(proxy) || self.number_by_phone(proxy).await?.is_none() {
+        // SMS: a number of the account; WhatsApp: one of its WhatsApp senders, for a WhatsApp
+        // address only.
+        let proxy_number = if is_whatsapp(proxy) {
+            self.whatsapp_number(proxy).await?
+        } else if is_e164(proxy) {
+            self.number_by_phone(proxy).await?
+        } else {
+            None
+        };
+        if proxy_number.is_none() || is_whatsapp(proxy) != is_whatsapp(address) {
             return Err(ErrorAnswer::new(
                 400,
                 50408,
-                format!("Invalid participant proxy address {proxy}: not a number of this account"),
+                format!("Invalid participant proxy address {proxy}: not a number or WhatsApp sender of this account on the address's channel"),
             )
             .into());
         }

@@ -7,7 +7,7 @@ use time::{Date, OffsetDateTime};
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok, required, v2010_page};
 use crate::sandbox::Emulator;
-use crate::sandbox::records::{ErrorAnswer, Slice};
+use crate::sandbox::records::{ErrorAnswer, Slice, is_whatsapp, phone_of};
 use crate::sandbox::resources::{is_e164, new_sid, now};
 
 /// How a `DateSent` filter bounds the day a message was sent.
@@ -285,7 +285,7 @@ impl Emulator {
         if body.is_empty() {
             return Err(ErrorAnswer::new(400, 21602, "Message body is required.").into());
         }
-        if !is_e164(&to) {
+        if !is_e164(phone_of(&to)) {
             return Err(ErrorAnswer::new(
                 400,
                 21211,
@@ -294,6 +294,23 @@ impl Emulator {
             .into());
         }
         let (from, service_sid) = match (call.form("From"), call.form("MessagingServiceSid")) {
+            (Some(from), _) if is_whatsapp(from) != is_whatsapp(&to) => {
+                return Err(ErrorAnswer::new(
+                    400,
+                    21910,
+                    "Invalid From and To pair. From and To should be of the same channel",
+                )
+                .into());
+            }
+            (Some(from), _) if is_whatsapp(from) => {
+                let Some(number) = self.whatsapp_number(from).await? else {
+                    return Err(ErrorAnswer::new(400, 63007, format!("Twilio could not find a Channel with the specified From address: {from}")).into());
+                };
+                let service = self
+                    .service_of_number(number["sid"].as_str().unwrap_or_default())
+                    .await?;
+                (from.to_owned(), service)
+            }
             (Some(from), _) => {
                 let Some(number) = self.number_by_phone(from).await? else {
                     return Err(ErrorAnswer::new(400, 21606, format!("The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.")).into());
@@ -338,7 +355,8 @@ impl Emulator {
             Some(service) => service.clone(),
             None => from.clone(),
         };
-        if self.is_opted_out(&scope, &to).await? {
+        // Twilio keeps no opt-outs on WhatsApp (the app honors STOP there itself).
+        if !is_whatsapp(&to) && self.is_opted_out(&scope, &to).await? {
             return Err(
                 ErrorAnswer::new(400, 21610, "Attempt to send to unsubscribed recipient").into(),
             );
@@ -399,6 +417,17 @@ impl Emulator {
                 Some(service) => ok(service),
                 None => not_found(call),
             },
+            (&Method::GET, ["Services", service_sid, "ChannelSenders"]) => {
+                if self.service(service_sid).await?.is_none() {
+                    return not_found(call);
+                }
+                let items = self.channel_senders(service_sid).await?;
+                let slice = Slice { items, more: false };
+                let url = self.messaging_url(&format!("/v1/Services/{service_sid}/ChannelSenders"));
+                let size = call.paging(50, 1000).1;
+                let meta = meta_page(call, &url, "senders", 0, size, 0, &slice);
+                ok(json!({"senders": slice.items, "meta": meta}))
+            }
             (method, ["Services", service_sid, "PhoneNumbers", rest @ ..]) => {
                 if self.service(service_sid).await?.is_none() {
                     return not_found(call);

@@ -1,0 +1,101 @@
+//! WhatsApp senders: numbers of the account registered with WhatsApp and attached to a
+//! Messaging Service, as Twilio's `ChannelSenders` lists them. At Twilio a sender is registered
+//! with Meta (days, with a business profile); the sandbox registers one at once.
+
+use serde_json::{Value, json};
+
+use super::{EmulatorResult, ErrorAnswer};
+use crate::sandbox::Emulator;
+use crate::sandbox::resources::{iso, new_sid, now};
+
+const WHATSAPP_PREFIX: &str = "whatsapp:";
+
+impl Emulator {
+    /// Registers the account's number `phone` as a WhatsApp sender of its Messaging Service (the
+    /// default one if the number is in none). Registering it again answers the same sender.
+    pub async fn register_whatsapp_sender(&self, phone: &str) -> EmulatorResult<Value> {
+        let address = format!("{WHATSAPP_PREFIX}{phone}");
+        if let Some(sender) = self
+            .hget_json(&self.keys().whatsapp_senders(), &address)
+            .await?
+        {
+            return Ok(sender);
+        }
+        let Some(number) = self.number_by_phone(phone).await? else {
+            return Err(ErrorAnswer::new(
+                400,
+                21606,
+                format!("{phone} is not a number of the emulated account"),
+            )
+            .into());
+        };
+        let service_sid = self
+            .service_of_number(number["sid"].as_str().unwrap_or_default())
+            .await?
+            .unwrap_or_else(|| crate::sandbox::DEFAULT_MESSAGING_SERVICE_SID.to_owned());
+        let sid = new_sid("XE");
+        let at = iso(now());
+        let sender = json!({
+            "sid": sid,
+            "account_sid": self.account_sid(),
+            "messaging_service_sid": service_sid,
+            "sender": address,
+            "sender_type": "WhatsApp",
+            "country_code": "US",
+            "date_created": at,
+            "date_updated": at,
+            "url": self.messaging_url(&format!("/v1/Services/{service_sid}/ChannelSenders/{sid}")),
+        });
+        self.hset_json(&self.keys().whatsapp_senders(), &address, &sender)
+            .await?;
+        self.publish(&json!({"type": "numbers"})).await;
+        Ok(sender)
+    }
+
+    /// The WhatsApp senders of a Messaging Service.
+    pub(in crate::sandbox) async fn channel_senders(
+        &self,
+        service_sid: &str,
+    ) -> EmulatorResult<Vec<Value>> {
+        let all: Vec<String> = redis::cmd("HVALS")
+            .arg(self.keys().whatsapp_senders())
+            .query_async(&mut self.conn())
+            .await?;
+        let mut senders: Vec<Value> = all
+            .iter()
+            .filter_map(|json| serde_json::from_str::<Value>(json).ok())
+            .filter(|sender| sender["messaging_service_sid"] == service_sid)
+            .collect();
+        senders.sort_by(|a, b| a["sid"].as_str().cmp(&b["sid"].as_str()));
+        Ok(senders)
+    }
+
+    /// The number behind a WhatsApp sender address (`whatsapp:+1...`), if it is one.
+    pub(in crate::sandbox) async fn whatsapp_number(
+        &self,
+        address: &str,
+    ) -> EmulatorResult<Option<Value>> {
+        let Some(phone) = address.strip_prefix(WHATSAPP_PREFIX) else {
+            return Ok(None);
+        };
+        let registered: bool = redis::cmd("HEXISTS")
+            .arg(self.keys().whatsapp_senders())
+            .arg(address)
+            .query_async(&mut self.conn())
+            .await?;
+        if !registered {
+            return Ok(None);
+        }
+        self.number_by_phone(phone).await
+    }
+}
+
+/// Whether an address is on WhatsApp (`whatsapp:+E164`).
+pub(in crate::sandbox) fn is_whatsapp(address: &str) -> bool {
+    address.starts_with(WHATSAPP_PREFIX)
+}
+
+/// The phone of an address on either channel.
+pub(in crate::sandbox) fn phone_of(address: &str) -> &str {
+    address.strip_prefix(WHATSAPP_PREFIX).unwrap_or(address)
+}

@@ -1,0 +1,327 @@
+//! Issue 21: members on SMS or WhatsApp are one group. The emulator stands in for Twilio with a
+//! WhatsApp sender registered on the Messaging Service; WhatsApp members are participants bound
+//! `whatsapp:+E164` to `whatsapp:` and the sender, in the same Conversations as SMS members.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, Who, participants_by_shard, poll_until, sandbox_settings, spawn_sandbox_app_with,
+    wait_until_synced,
+};
+
+const OWNER: &str = "+15550021000";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A sandbox app without the periodic reconciliation, whose REST calls would blur the counts.
+async fn spawn_app() -> TestApp {
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    spawn_sandbox_app_with(receiver, settings).await
+}
+
+/// A neighborhood owned by Olive on SMS; returns (id, number).
+async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
+    let created = app
+        .create_neighborhood(
+            &json!({"name": name, "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}),
+        )
+        .await;
+    (
+        created["id"].as_str().expect("id").to_owned(),
+        created["phone_number"].as_str().expect("number").to_owned(),
+    )
+}
+
+/// Registers `number` as a WhatsApp sender at the emulated Twilio (Meta's part, at Twilio).
+async fn register_sender(app: &TestApp, number: &str) {
+    app.post(
+        &Who::Admin,
+        "/sandbox/api/whatsapp-senders",
+        &json!({"phone": number}),
+        201,
+    )
+    .await;
+}
+
+/// A neighborhood whose own number is also its WhatsApp sender; returns (id, number).
+async fn whatsapp_neighborhood(app: &TestApp, name: &str) -> (String, String) {
+    let (id, number) = neighborhood(app, name).await;
+    register_sender(app, &number).await;
+    let updated = app
+        .patch(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}"),
+            &json!({"whatsapp_sender": number}),
+            200,
+        )
+        .await;
+    assert_eq!(updated["whatsapp_sender"], number.as_str());
+    (id, number)
+}
+
+async fn add(app: &TestApp, id: &str, phone: &str, name: &str, channel: &str) -> Value {
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &json!({"phone": phone, "display_name": name, "channel": channel}),
+        202,
+    )
+    .await
+}
+
+/// Every address's inbox: (from, body), oldest first.
+async fn inboxes(app: &TestApp) -> HashMap<String, Vec<(String, String)>> {
+    let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
+    state["phones"]
+        .as_array()
+        .expect("phones")
+        .iter()
+        .map(|entry| {
+            let inbox = entry["inbox"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|item| {
+                    let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+                    (text("from"), text("body"))
+                })
+                .collect();
+            (entry["phone"].as_str().expect("phone").to_owned(), inbox)
+        })
+        .collect()
+}
+
+fn received(inboxes: &HashMap<String, Vec<(String, String)>>, address: &str, body: &str) -> usize {
+    inboxes.get(address).map_or(0, |inbox| {
+        inbox.iter().filter(|(_, text)| text == body).count()
+    })
+}
+
+/// The address Twilio reaches a member at: `whatsapp:` and their phone on WhatsApp.
+fn address_of(member: &Value) -> String {
+    let phone = member["phone"].as_str().expect("phone");
+    match member["channel"].as_str() {
+        Some("whatsapp") => format!("whatsapp:{phone}"),
+        _ => phone.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn sms_and_whatsapp_members_are_one_group_across_three_shards() {
+    let app = spawn_app().await;
+    let (id, number) = whatsapp_neighborhood(&app, "Mixed Street").await;
+
+    // 119 more, SMS and WhatsApp alternating, in waves that fill a Conversation each (50, 50, 20):
+    // both channels count toward Twilio's 50.
+    let people: Vec<(String, &str)> = (1..=119)
+        .map(|n| {
+            let channel = if n % 2 == 0 { "whatsapp" } else { "sms" };
+            (format!("+1555021{n:04}"), channel)
+        })
+        .collect();
+    let mut synced = 1;
+    for wave in [&people[..49], &people[49..99], &people[99..]] {
+        stream::iter(wave.iter().enumerate())
+            .map(|(n, (phone, channel))| {
+                let (app, id) = (&app, &id);
+                async move {
+                    let added =
+                        add(app, id, phone, &format!("Neighbor {}", synced + n), channel).await;
+                    assert_eq!(added["channel"], *channel);
+                }
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<()>>()
+            .await;
+        synced += wave.len();
+        wait_until_synced(&app, &id, synced, WAIT).await;
+    }
+    let members = wait_until_synced(&app, &id, 120, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let shards = participants_by_shard(&app, &id).await;
+    let sizes: Vec<usize> = shards
+        .iter()
+        .map(|(_, addresses)| addresses.len())
+        .collect();
+    assert_eq!(
+        sizes,
+        [50, 50, 20],
+        "three shards, both channels counted together"
+    );
+    let whatsapp_bound = shards
+        .iter()
+        .flat_map(|(_, addresses)| addresses)
+        .filter(|address| address.starts_with("whatsapp:+"))
+        .count();
+    assert_eq!(
+        whatsapp_bound, 59,
+        "every WhatsApp member bound as whatsapp:+E164"
+    );
+
+    // The welcome went over each member's own channel.
+    let before = inboxes(&app).await;
+    let welcome = "Welcome to Mixed Street!";
+    for member in members.iter().filter(|m| m["phone"] != OWNER) {
+        let address = address_of(member);
+        let inbox = before.get(&address).cloned().unwrap_or_default();
+        let from = if address.starts_with("whatsapp:") {
+            format!("whatsapp:{number}")
+        } else {
+            number.clone()
+        };
+        assert!(
+            inbox
+                .iter()
+                .any(|(sender, body)| *sender == from && body.starts_with(welcome)),
+            "{address} got no welcome from {from}: {inbox:?}"
+        );
+    }
+
+    // One member of each channel in the middle shard writes to the group.
+    let middle = &shards[1].0;
+    for channel in ["sms", "whatsapp"] {
+        let author = members
+            .iter()
+            .find(|m| m["conversation_sid"] == middle.as_str() && m["channel"] == channel)
+            .expect("a member of the middle shard on the channel");
+        let author_address = address_of(author);
+        let text = format!("Found keys by the mailboxes ({channel})");
+        let signed = format!("{}: {text}", author["display_name"].as_str().expect("name"));
+        let others: Vec<String> = members
+            .iter()
+            .map(address_of)
+            .filter(|address| *address != author_address)
+            .collect();
+        let before = inboxes(&app).await;
+        app.rest_calls(true).await;
+
+        let to = if channel == "whatsapp" {
+            format!("whatsapp:{number}")
+        } else {
+            number.clone()
+        };
+        let routed = app.text(&author_address, &to, &text).await;
+        assert_eq!(routed["outcome"], "conversation", "{routed}");
+
+        poll_until(WAIT, "every other member to get the text", || async {
+            let now = inboxes(&app).await;
+            others
+                .iter()
+                .all(|address| {
+                    received(&now, address, &signed) > received(&before, address, &signed)
+                })
+                .then_some(())
+        })
+        .await;
+        app.wait_for_outbox_drained(&id, WAIT).await;
+        let calls = app.rest_calls(false).await;
+        assert_eq!(
+            calls,
+            json!({"counts": {"POST /v1/Conversations/{sid}/Messages": 2}, "total": 2}),
+            "one relay into each other shard, as on SMS alone"
+        );
+        // Read once the outbox is empty: a copy still on its way would show as a second one.
+        let after = inboxes(&app).await;
+        for address in &others {
+            assert_eq!(
+                received(&after, address, &signed) - received(&before, address, &signed),
+                1,
+                "{address} gets the {channel} text exactly once"
+            );
+        }
+        assert_eq!(
+            received(&after, &author_address, &signed),
+            received(&before, &author_address, &signed),
+            "the author gets nothing back"
+        );
+    }
+    println!(
+        "mixed group: 120 members (61 SMS, 59 WhatsApp) in shards of {sizes:?}; a text from each channel reached the 119 others once, for 2 REST calls each"
+    );
+}
+
+#[tokio::test]
+async fn whatsapp_members_need_a_sender_of_the_account_which_stays_while_they_use_it() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app, "Sender Street").await;
+    let members = format!("/api/v1/neighborhoods/{id}/members");
+    let settings = format!("/api/v1/neighborhoods/{id}");
+
+    // No sender yet: nobody can be on WhatsApp.
+    let refused = app
+        .post(
+            &Who::Admin,
+            &members,
+            &json!({"phone": "+15550021901", "display_name": "Wen", "channel": "whatsapp"}),
+            400,
+        )
+        .await;
+    assert_eq!(refused["details"][0]["field"], "channel", "{refused}");
+
+    // A number Twilio has no WhatsApp sender for is refused, and says what to do.
+    let unregistered = app
+        .patch(
+            &Who::Admin,
+            &settings,
+            &json!({"whatsapp_sender": number}),
+            400,
+        )
+        .await;
+    assert_eq!(unregistered["details"][0]["field"], "whatsapp_sender");
+    assert!(
+        unregistered["details"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("is not a WhatsApp sender")),
+        "{unregistered}"
+    );
+
+    register_sender(&app, &number).await;
+    let set = app
+        .patch(
+            &Who::Admin,
+            &settings,
+            &json!({"whatsapp_sender": number}),
+            200,
+        )
+        .await;
+    assert_eq!(set["whatsapp_sender"], number.as_str());
+    let wen = add(&app, &id, "+15550021901", "Wen", "whatsapp").await;
+    assert_eq!(wen["channel"], "whatsapp");
+    let sam = add(&app, &id, "+15550021902", "Sam", "sms").await;
+    assert_eq!(sam["channel"], "sms");
+    let listed = wait_until_synced(&app, &id, 3, WAIT).await;
+    let channels: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|m| {
+            (
+                m["display_name"].as_str().unwrap_or_default(),
+                m["channel"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(channels.contains(&("Wen", "whatsapp")), "{channels:?}");
+    assert!(channels.contains(&("Sam", "sms")), "{channels:?}");
+
+    // Wen's participant is bound to the sender: it cannot go while Wen is in.
+    let kept = app
+        .patch(
+            &Who::Admin,
+            &settings,
+            &json!({"whatsapp_sender": null}),
+            409,
+        )
+        .await;
+    assert!(
+        kept["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("1 members are on WhatsApp")),
+        "{kept}"
+    );
+    let unchanged = app.get(&Who::Admin, &settings, 200).await;
+    assert_eq!(unchanged["whatsapp_sender"], number.as_str());
+}
