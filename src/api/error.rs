@@ -525,6 +525,9 @@ impl<S> From<ProvisionError> for ApiError<S> {
                 field: "whatsapp_sender".to_owned(),
                 message: capitalized(&message) + ".",
             }]),
+            E::WhatsappSenderTaken(_) => {
+                R::Conflict(body(ErrorCode::NumberTaken, capitalized(&message) + ".")).into()
+            }
             E::WhatsappMembersIn(_) => {
                 Self::conflict(ErrorCode::Conflict, &(capitalized(&message) + "."))
             }

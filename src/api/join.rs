@@ -221,6 +221,8 @@ impl JoinApi {
         .await?;
         let asking = Asking {
             phone,
+            // The join page asks for SMS members; WhatsApp members ask by texting the sender.
+            channel: Default::default(),
             name,
             address,
             answers,

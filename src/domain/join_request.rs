@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::channel::Channel;
 use super::member::DisplayName;
 use super::phone::Phone;
 
@@ -70,6 +71,9 @@ pub struct JoinRequest {
     pub number: u64,
     pub neighborhood_id: Uuid,
     pub phone: Phone,
+    /// The channel they will be in the group on: SMS, or WhatsApp when they asked there.
+    #[serde(default)]
+    pub member_channel: Channel,
     pub name: DisplayName,
     pub address: Option<String>,
     /// Answers to the captains' join questions, by question text.
@@ -90,6 +94,13 @@ pub struct JoinRequest {
     /// 2026-12-04"): such a request waits for a captain whatever the join policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previously: Option<String>,
+}
+
+impl JoinRequest {
+    /// The address Twilio reaches the asker at on their channel (see `Member::address`).
+    pub fn address(&self) -> String {
+        self.member_channel.address(&self.phone)
+    }
 }
 
 /// A phone the captains blocked: its join requests, by text or on the web, are refused politely,

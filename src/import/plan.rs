@@ -288,6 +288,7 @@ fn new_request(candidate: &Candidate, context: &Context) -> JoinRequest {
         number: 0,
         neighborhood_id: neighborhood.id,
         phone: candidate.phone.clone(),
+        member_channel: Default::default(),
         name: candidate.name.clone(),
         address: candidate.address.clone(),
         answers: candidate.answers.clone(),

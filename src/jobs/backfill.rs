@@ -25,6 +25,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::phone::Phone;
 use crate::services::deliveries::Once;
@@ -342,7 +343,8 @@ async fn number_pass(
     let mut handled_through = None;
     let mut blocked = false;
     for text in &texts {
-        let Ok(from) = Phone::parse(text.from.as_deref().unwrap_or_default()) else {
+        let Some((channel, from)) = Channel::of_address(text.from.as_deref().unwrap_or_default())
+        else {
             continue;
         };
         if text.sid.is_empty() {
@@ -351,6 +353,7 @@ async fn number_pass(
         if !placed.contains(&from) {
             let facts = InboundText {
                 sid: &text.sid,
+                channel,
                 from: &from,
                 body: text.body.as_deref().unwrap_or_default(),
                 segments: text.num_segments.as_deref().and_then(|n| n.parse().ok()),

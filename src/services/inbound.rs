@@ -10,6 +10,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::join_request::JoinState;
 use crate::domain::keywords::Keyword;
 use crate::domain::member::{DisplayName, MemberStatus};
@@ -29,6 +30,8 @@ use crate::store::StoreError;
 pub struct InboundText<'a> {
     /// Twilio's `MessageSid` (`SM...`); empty when unknown.
     pub sid: &'a str,
+    /// The channel it came on: replies go back on it, and a request it files is for it.
+    pub channel: Channel,
     pub from: &'a Phone,
     pub body: &'a str,
     /// `NumSegments` as Twilio counted them, when it said.
@@ -78,7 +81,7 @@ async fn act(
         }
     };
     if let Some(reply) = reply {
-        texts::queue_text(state, neighborhood_id, from.as_str(), reply).await?;
+        texts::queue_text(state, neighborhood_id, &text.channel.address(from), reply).await?;
     }
     Ok(())
 }
@@ -123,8 +126,22 @@ async fn sms_reply(
     let name = neighborhood.name.as_str();
     let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
     Ok(match Keyword::parse(text.body) {
-        // Twilio itself answers the opt-out family.
-        Some(Keyword::Stop | Keyword::Help) => None,
+        // Twilio itself answers the opt-out family on SMS; on WhatsApp it is ours.
+        Some(Keyword::Stop | Keyword::Help) if text.channel == Channel::Sms => None,
+        Some(Keyword::Help) => Some(texts::whatsapp_help_text(&neighborhood)),
+        // A member's STOP in the group was confirmed by the group's webhook, which may have run
+        // first; stopped is stopped.
+        Some(Keyword::Stop)
+            if member
+                .as_ref()
+                .is_some_and(|m| m.status == MemberStatus::OptedOut) =>
+        {
+            None
+        }
+        Some(Keyword::Stop) => {
+            crate::services::members::opt_out_everywhere(state, from).await?;
+            Some(texts::whatsapp_stopped_text())
+        }
         // Paused by a captain: a JOIN or anything else does not bring them back; a resume does.
         _ if member
             .as_ref()
@@ -153,6 +170,7 @@ async fn sms_reply(
             };
             let asking = Asking {
                 phone: from.clone(),
+                channel: text.channel,
                 name: former.display_name,
                 address: None,
                 answers: Default::default(),
@@ -177,6 +195,7 @@ async fn sms_reply(
             Ok(display) => {
                 let asking = Asking {
                     phone: from.clone(),
+                    channel: text.channel,
                     name: display,
                     address: None,
                     answers: Default::default(),

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::join_request::{
     BlockedPhone, Consent, JoinChannel, JoinRequest, JoinState, consent_text,
 };
@@ -275,9 +276,8 @@ async fn advance(
     member: &Member,
     mut effects: Vec<Effect>,
 ) -> Result<Advance, StoreError> {
-    effects.extend(
-        crate::services::catch_up::effect(state, neighborhood, before.phone.as_str()).await?,
-    );
+    effects
+        .extend(crate::services::catch_up::effect(state, neighborhood, &before.address()).await?);
     let change = MemberChange {
         before: former,
         after: member,
@@ -299,7 +299,7 @@ fn member_from(
     let admission = Admission {
         neighborhood_id: request.neighborhood_id,
         phone: request.phone.clone(),
-        channel: None,
+        channel: Some(request.member_channel),
         name: request.name.clone(),
         address: request.address.clone(),
         answers: request.answers.clone(),
@@ -330,6 +330,8 @@ pub enum Asked {
 #[derive(Debug, Clone)]
 pub struct Asking {
     pub phone: Phone,
+    /// The channel they will be in the group on.
+    pub channel: Channel,
     pub name: DisplayName,
     pub address: Option<String>,
     pub answers: BTreeMap<String, String>,
@@ -486,6 +488,7 @@ pub async fn file(
             .await?,
         neighborhood_id: neighborhood.id,
         phone: asking.phone.clone(),
+        member_channel: asking.channel,
         name: asking.name,
         address: asking.address,
         answers: asking.answers,
@@ -569,6 +572,7 @@ fn answered_by_text(
         number: 0,
         neighborhood_id: neighborhood.id,
         phone: asking.phone,
+        member_channel: asking.channel,
         name: asking.name,
         address: None,
         answers: BTreeMap::new(),
@@ -722,7 +726,7 @@ async fn deny_in(
             neighborhood.name.as_str()
         );
         let effects = [Effect::SendSms {
-            to: before.phone.as_str().to_owned(),
+            to: before.address(),
             body: note,
         }];
         if state

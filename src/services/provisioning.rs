@@ -86,6 +86,8 @@ pub enum ProvisionError {
         "{0} members are on WhatsApp through the current sender: move them to SMS before changing or removing it"
     )]
     WhatsappMembersIn(usize),
+    #[error("{0} is the WhatsApp sender of another neighborhood")]
+    WhatsappSenderTaken(Phone),
     #[error("{0} already belongs to another neighborhood")]
     NumberTaken(Phone),
     #[error("the link name `{0}` is taken")]
@@ -425,6 +427,11 @@ pub async fn update_neighborhood(
         .filter(|sender| **sender != current.whatsapp_sender)
     {
         check_whatsapp_sender(state, &current, sender.as_ref()).await?;
+        if let Some(sender) = sender
+            && !state.store.claim_whatsapp_sender(sender, id).await?
+        {
+            return Err(ProvisionError::WhatsappSenderTaken(sender.clone()));
+        }
     }
     if let Some(name) = changes.name.as_ref().filter(|name| **name != current.name) {
         let account = twilio(state)?;
@@ -474,8 +481,23 @@ pub async fn update_neighborhood(
             }
             Ok(())
         })
-        .await?;
-    Ok(updated)
+        .await;
+    // The claim follows the setting: a new sender's is dropped if the change did not land, and
+    // the old one's once it did.
+    let new_sender = changes
+        .whatsapp_sender
+        .as_ref()
+        .filter(|sender| **sender != current.whatsapp_sender);
+    if let Some(new_sender) = new_sender {
+        let (kept, dropped) = match &updated {
+            Ok(_) => (new_sender.as_ref(), current.whatsapp_sender.as_ref()),
+            Err(_) => (current.whatsapp_sender.as_ref(), new_sender.as_ref()),
+        };
+        if let Some(dropped) = dropped.filter(|dropped| Some(*dropped) != kept) {
+            state.store.release_whatsapp_sender(dropped, id).await?;
+        }
+    }
+    Ok(updated?)
 }
 
 /// A new WhatsApp sender must be one of the Messaging Service's (Twilio will not send from

@@ -49,6 +49,19 @@ pub async fn queue_text(
         .await
 }
 
+/// The answer to HELP on WhatsApp, where Twilio answers nothing itself (on SMS it does).
+pub fn whatsapp_help_text(neighborhood: &Neighborhood) -> String {
+    format!(
+        "{}: messages to this WhatsApp number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all messages.",
+        neighborhood.name.as_str()
+    )
+}
+
+/// The confirmation of STOP on WhatsApp, which Twilio sends on SMS but not there.
+pub fn whatsapp_stopped_text() -> String {
+    "You will get no more messages from this number. Reply START to get them again.".to_owned()
+}
+
 /// The first text a new member gets: what the number is and how to get out.
 pub fn welcome_text(neighborhood: &Neighborhood) -> String {
     format!(

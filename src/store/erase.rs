@@ -87,6 +87,9 @@ impl Store {
             async move { invocation.invoke_async::<i64>(&mut conn).await }
         })
         .await?;
+        if let Some(sender) = &neighborhood.whatsapp_sender {
+            self.release_whatsapp_sender(sender, id).await?;
+        }
         self.unlink(std::slice::from_ref(&record)).await?;
         Ok(removed + 1)
     }

@@ -75,6 +75,15 @@ impl Keys {
         format!("{}:{{global}}:number:{}", self.prefix, number.as_str())
     }
 
+    /// Which neighborhood texts from a WhatsApp sender: one sender, one neighborhood.
+    pub fn whatsapp_sender_claim(&self, sender: &Phone) -> String {
+        format!(
+            "{}:{{global}}:whatsapp-sender:{}",
+            self.prefix,
+            sender.as_str()
+        )
+    }
+
     /// Which neighborhood owns a `/join/{slug}` link.
     pub fn slug_claim(&self, slug: &Slug) -> String {
         format!("{}:{{global}}:slug:{}", self.prefix, slug.as_str())

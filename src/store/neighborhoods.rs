@@ -83,6 +83,36 @@ impl Store {
         self.claim(self.keys.number_claim(number), id).await
     }
 
+    /// Claims the WhatsApp sender `sender` for `id`; false when another neighborhood holds it.
+    pub async fn claim_whatsapp_sender(
+        &self,
+        sender: &Phone,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        self.claim(self.keys.whatsapp_sender_claim(sender), id)
+            .await
+    }
+
+    pub async fn release_whatsapp_sender(
+        &self,
+        sender: &Phone,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
+        self.release(self.keys.whatsapp_sender_claim(sender), id)
+            .await
+    }
+
+    /// The neighborhood texting from the WhatsApp sender `sender`, if any.
+    pub async fn neighborhood_of_whatsapp_sender(
+        &self,
+        sender: &Phone,
+    ) -> Result<Option<Uuid>, StoreError> {
+        Ok(self
+            .get_string(&self.keys.whatsapp_sender_claim(sender))
+            .await?
+            .and_then(|id| Uuid::parse_str(&id).ok()))
+    }
+
     /// The neighborhood that holds `number` now, if any.
     pub async fn number_claimed_by(&self, number: &Phone) -> Result<Option<Uuid>, StoreError> {
         let key = self.keys.number_claim(number);

@@ -150,7 +150,7 @@ async fn decide(
         // Not one of ours: leave it alone.
         return Ok(StatusCode::OK.into_response());
     };
-    let Some((_, author)) = Channel::of_address(param(&params, "Author")) else {
+    let Some((channel, author)) = Channel::of_address(param(&params, "Author")) else {
         return Ok(reject());
     };
     let context = state
@@ -176,10 +176,22 @@ async fn decide(
         Some(Keyword::Stop) => {
             if act {
                 members::opt_out_everywhere(&state, &author).await?;
+                // Twilio confirms STOP on SMS, not on WhatsApp.
+                if channel == Channel::Whatsapp {
+                    let stopped = texts::whatsapp_stopped_text();
+                    texts::queue_text(&state, neighborhood.id, &member.address(), stopped).await?;
+                }
             }
             return Ok(reject());
         }
-        // Twilio answers START and HELP itself.
+        Some(Keyword::Help) if channel == Channel::Whatsapp => {
+            if act {
+                let help = texts::whatsapp_help_text(&neighborhood);
+                texts::queue_text(&state, neighborhood.id, &member.address(), help).await?;
+            }
+            return Ok(reject());
+        }
+        // Twilio answers START and HELP itself on SMS; START from a member changes nothing.
         Some(Keyword::Start | Keyword::Help) => return Ok(reject()),
         // JOIN is a keyword for strangers only: "join us at 7" from a member is a message.
         Some(Keyword::Join(_)) | None => {}

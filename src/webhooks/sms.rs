@@ -8,7 +8,7 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use super::{delivery_marks, in_progress, param, receive, store_failed};
-use crate::domain::phone::Phone;
+use crate::domain::channel::Channel;
 use crate::services::deliveries::Once;
 use crate::services::inbound::{self, InboundText};
 use crate::state::AppState;
@@ -41,17 +41,23 @@ async fn answer(
     request: &Request,
     params: &[(String, String)],
 ) -> Result<Once, StoreError> {
-    let (Ok(from), Ok(to)) = (
-        Phone::parse(param(params, "From")),
-        Phone::parse(param(params, "To")),
+    // On WhatsApp both are `whatsapp:+E164`, and `To` is a neighborhood's WhatsApp sender.
+    let (Some((channel, from)), Some((to_channel, to))) = (
+        Channel::of_address(param(params, "From")),
+        Channel::of_address(param(params, "To")),
     ) else {
         return Ok(Once::Acted);
     };
-    let Some(neighborhood_id) = state.store.neighborhood_of_number(&to).await? else {
+    let neighborhood_id = match to_channel {
+        Channel::Sms => state.store.neighborhood_of_number(&to).await?,
+        Channel::Whatsapp => state.store.neighborhood_of_whatsapp_sender(&to).await?,
+    };
+    let Some(neighborhood_id) = neighborhood_id.filter(|_| channel == to_channel) else {
         return Ok(Once::Acted);
     };
     let text = InboundText {
         sid: param(params, "MessageSid"),
+        channel,
         from: &from,
         body: param(params, "Body"),
         segments: param(params, "NumSegments").parse().ok(),

@@ -792,6 +792,7 @@ async fn join_request_addresses_and_answers_are_for_captains_and_above_only() {
         number: 7,
         neighborhood_id: id,
         phone: Phone::parse("+15550005009").expect("phone"),
+        member_channel: Default::default(),
         name: DisplayName::parse("Rae").expect("name"),
         address: Some("12 Secret Lane".into()),
         answers: [("Why?".to_owned(), "private answer".to_owned())].into(),

@@ -239,6 +239,7 @@ async fn pending_join_request(app: &TestApp, neighborhood: Uuid) -> Uuid {
         number: 1,
         neighborhood_id: neighborhood,
         phone: neighborhood_text::domain::phone::Phone::parse("+15550004050").expect("phone"),
+        member_channel: Default::default(),
         name: neighborhood_text::domain::member::DisplayName::parse("Asker").expect("name"),
         address: None,
         answers: Default::default(),

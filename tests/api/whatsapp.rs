@@ -324,4 +324,153 @@ async fn whatsapp_members_need_a_sender_of_the_account_which_stays_while_they_us
     );
     let unchanged = app.get(&Who::Admin, &settings, 200).await;
     assert_eq!(unchanged["whatsapp_sender"], number.as_str());
+
+    // One sender, one neighborhood: a text to it must find its group.
+    let (other, _) = neighborhood(&app, "Other Street").await;
+    let taken = app
+        .patch(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{other}"),
+            &json!({"whatsapp_sender": number}),
+            409,
+        )
+        .await;
+    assert_eq!(taken["code"], "number_taken", "{taken}");
+}
+
+/// The texts `address` received from `from`, oldest first.
+async fn texts_from(app: &TestApp, address: &str, from: &str) -> Vec<String> {
+    inboxes(app)
+        .await
+        .remove(address)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(sender, _)| sender == from)
+        .map(|(_, body)| body)
+        .collect()
+}
+
+/// Waits until `address` has received a text from `from` containing `words`.
+async fn wait_for(app: &TestApp, address: &str, from: &str, words: &str) -> Vec<String> {
+    poll_until(WAIT, &format!("{address} to get \"{words}\""), || async {
+        let texts = texts_from(app, address, from).await;
+        texts
+            .iter()
+            .any(|text| text.contains(words))
+            .then_some(texts)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_neighbor_joins_on_whatsapp_and_help_stop_and_start_work_there() {
+    let app = spawn_app().await;
+    let (id, number) = whatsapp_neighborhood(&app, "Wharf Street").await;
+    let sender = format!("whatsapp:{number}");
+    let wanda = "whatsapp:+15550021951";
+    add(&app, &id, "+15550021952", "Sid", "sms").await;
+
+    // JOIN to the WhatsApp sender files a request for WhatsApp, answered there.
+    let routed = app.text(wanda, &sender, "JOIN Wanda W.").await;
+    assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
+    wait_for(
+        &app,
+        wanda,
+        &sender,
+        "Your request to join Wharf Street is with the captains",
+    )
+    .await;
+    let requests = poll_until(WAIT, "the join request", || async {
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/join-requests"),
+                200,
+            )
+            .await;
+        listed["items"]
+            .as_array()
+            .filter(|items| !items.is_empty())
+            .cloned()
+    })
+    .await;
+    let request_id = requests[0]["id"].as_str().expect("request id");
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request_id}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+    wait_for(&app, wanda, &sender, "Welcome to Wharf Street!").await;
+    let members = wait_until_synced(&app, &id, 3, WAIT).await;
+    let member = members
+        .iter()
+        .find(|m| m["display_name"] == "Wanda W.")
+        .expect("Wanda a member");
+    assert_eq!(member["channel"], "whatsapp");
+    let shards = participants_by_shard(&app, &id).await;
+    assert!(shards[0].1.contains(&wanda.to_owned()), "{shards:?}");
+
+    // HELP: Twilio answers nothing on WhatsApp, so we do; the group sees nothing.
+    let routed = app.text(wanda, &sender, "HELP").await;
+    assert_eq!(routed["outcome"], "rejected", "{routed}");
+    wait_for(
+        &app,
+        wanda,
+        &sender,
+        "Reply LEAVE to leave this group, STOP to stop all messages",
+    )
+    .await;
+
+    // STOP: out of every group, confirmed once.
+    let routed = app.text(wanda, &sender, "STOP").await;
+    assert_eq!(routed["outcome"], "rejected", "{routed}");
+    wait_for(
+        &app,
+        wanda,
+        &sender,
+        "You will get no more messages from this number",
+    )
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let stopped = texts_from(&app, wanda, &sender).await;
+    assert_eq!(
+        stopped
+            .iter()
+            .filter(|text| text.contains("You will get no more messages"))
+            .count(),
+        1,
+        "{stopped:?}"
+    );
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members?limit=10"),
+            200,
+        )
+        .await;
+    let wanda_now = members["items"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["display_name"] == "Wanda W.")
+        .cloned()
+        .expect("Wanda listed");
+    assert_eq!(wanda_now["status"], "opted_out", "{wanda_now}");
+    let sid_inbox = texts_from(&app, "+15550021952", &number).await;
+    assert!(
+        sid_inbox.iter().all(|text| !text.starts_with("Wanda W.:")),
+        "keywords reach nobody else: {sid_inbox:?}"
+    );
+
+    // START asks back in, on WhatsApp again.
+    app.text(wanda, &sender, "START").await;
+    wait_for(
+        &app,
+        wanda,
+        &sender,
+        "Your request to rejoin Wharf Street is with the captains",
+    )
+    .await;
 }
