@@ -58,10 +58,11 @@ pub struct Table {
 }
 
 /// Columns of the member export, before one column per join question.
-pub const MEMBER_COLUMNS: [&str; 17] = [
+pub const MEMBER_COLUMNS: [&str; 18] = [
     "id",
     "name",
     "phone",
+    "channel",
     "address",
     "role",
     "status",
@@ -79,13 +80,14 @@ pub const MEMBER_COLUMNS: [&str; 17] = [
 ];
 
 /// Columns of the join-request export, before one column per join question.
-pub const JOIN_REQUEST_COLUMNS: [&str; 15] = [
+pub const JOIN_REQUEST_COLUMNS: [&str; 16] = [
     "id",
     "number",
     "name",
     "phone",
-    "address",
     "channel",
+    "address",
+    "asked_by",
     "state",
     "consent_text",
     "consent_at",
@@ -259,6 +261,7 @@ fn member_row(member: &Member, questions: &[JoinQuestion], captain_view: bool) -
         Some(member.id.to_string()),
         Some(member.display_name.as_str().to_owned()),
         private(Some(member.phone.as_str().to_owned())),
+        Some(member.channel.as_str().to_owned()),
         private(member.address.clone()),
         Some(member.role.as_str().to_owned()),
         label(&member.status),
@@ -296,6 +299,7 @@ fn join_request_row(request: &JoinRequest, questions: &[JoinQuestion], captain_v
         Some(request.number.to_string()),
         Some(request.name.as_str().to_owned()),
         private(Some(request.phone.as_str().to_owned())),
+        Some(request.member_channel.as_str().to_owned()),
         private(request.address.clone()),
         label(&request.channel),
         label(&request.state),

@@ -39,6 +39,14 @@ impl Channel {
             .map(|phone| (channel, phone))
     }
 
+    /// As people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sms => "SMS",
+            Self::Whatsapp => "WhatsApp",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sms => "sms",

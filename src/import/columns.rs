@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use poem_openapi::Object;
 
 use crate::domain::ParseError;
+use crate::domain::channel::Channel;
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::member::{DisplayName, street_address};
 use crate::domain::phone::Phone;
@@ -16,6 +17,8 @@ use crate::export::{JOIN_REQUEST_COLUMNS, MEMBER_COLUMNS, from_spreadsheet_safe}
 const NAME: [&str; 4] = ["name", "display name", "display_name", "full name"];
 const PHONE: [&str; 4] = ["phone", "phone number", "mobile", "cell"];
 const ADDRESS: [&str; 2] = ["address", "street address"];
+/// The header of a member's channel, `sms` or `whatsapp`.
+const CHANNEL: [&str; 1] = ["channel"];
 
 /// Problems with a header row, as (field, message) pairs.
 pub type HeaderProblems = Vec<(String, String)>;
@@ -26,6 +29,7 @@ pub struct Columns {
     name: usize,
     phone: usize,
     address: Option<usize>,
+    channel: Option<usize>,
     /// Columns that answer a join question.
     answers: Vec<(usize, JoinQuestion)>,
     /// Columns the header names: values past them belong to no column.
@@ -50,6 +54,9 @@ pub struct Candidate {
     pub name: DisplayName,
     /// None: the file does not say (no column, or an empty cell), so a stored address stays.
     pub address: Option<String>,
+    /// `sms` or `whatsapp`; None: the file does not say (a new person is on SMS, a member keeps
+    /// theirs).
+    pub channel: Option<Channel>,
     /// Answers given, by question text (as they are filed); unanswered questions are absent.
     pub answers: BTreeMap<String, String>,
 }
@@ -102,6 +109,7 @@ impl Columns {
         let mut name = None;
         let mut phone = None;
         let mut address = None;
+        let mut channel = None;
         let mut answers: Vec<(usize, JoinQuestion)> = Vec::new();
         let mut warnings = Vec::new();
         let mut problems = Vec::new();
@@ -113,6 +121,8 @@ impl Columns {
                 claim(&mut phone, "phone", index, &mut problems);
             } else if ADDRESS.contains(&key.as_str()) {
                 claim(&mut address, "address", index, &mut problems);
+            } else if CHANNEL.contains(&key.as_str()) {
+                claim(&mut channel, "channel", index, &mut problems);
             } else if let Some(question) = questions
                 .iter()
                 .find(|q| q.id.eq_ignore_ascii_case(&key) || normalized(&q.text) == key)
@@ -139,7 +149,7 @@ impl Columns {
                 let message = if key.is_empty() {
                     "Not imported: the column has no header.".to_owned()
                 } else {
-                    "Not imported: it is not name, phone, address or one of the neighborhood's join questions (by id or exact text).".to_owned()
+                    "Not imported: it is not name, phone, address, channel or one of the neighborhood's join questions (by id or exact text).".to_owned()
                 };
                 warnings.push(ColumnWarning {
                     column: described(header, index),
@@ -161,6 +171,7 @@ impl Columns {
                     name,
                     phone,
                     address,
+                    channel,
                     answers,
                     width: headers.len(),
                 },
@@ -193,6 +204,18 @@ impl Columns {
             Some(index) => note(&mut problems, street_address(Some(cell(index)))).flatten(),
             None => None,
         };
+        let channel = match self.channel.map(cell).map(str::trim) {
+            None | Some("") => None,
+            Some(value) => {
+                let parsed = Channel::parse(value);
+                if parsed.is_none() {
+                    problems.push(format!(
+                        "The channel is `sms` or `whatsapp`, not `{value}`."
+                    ));
+                }
+                parsed
+            }
+        };
         let mut answers = BTreeMap::new();
         for (index, question) in &self.answers {
             if let Some(answer) = note(&mut problems, join_questions::answer_text(cell(*index)))
@@ -216,6 +239,7 @@ impl Columns {
                 phone,
                 name,
                 address,
+                channel,
                 answers,
             }),
             (phone, _) => Err(Refusal {

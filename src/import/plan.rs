@@ -110,6 +110,9 @@ impl Names {
 /// Decides what `candidate` changes, given what is `stored` for its phone.
 pub fn plan(candidate: &Candidate, stored: Stored, names: &mut Names, context: &Context) -> Change {
     let Stored { member, request } = stored;
+    if let Some(reason) = channel_refusal(candidate, member.as_ref().map(|(_, m)| m), context) {
+        return Change::Rejected { reason };
+    }
     match (member, request) {
         (Some((before, member)), _)
             if matches!(member.status, MemberStatus::Active | MemberStatus::Paused) =>
@@ -158,6 +161,29 @@ pub fn plan(candidate: &Candidate, stored: Stored, names: &mut Names, context: &
         (None, None) if context.attest_consent => new_member(candidate, names, context),
         (None, None) => Change::AddRequest(new_request(candidate, context)),
     }
+}
+
+/// Why the row's channel cannot be taken: WhatsApp without the neighborhood's WhatsApp sender,
+/// or a member moved between channels (their participant would have to be replaced).
+fn channel_refusal(
+    candidate: &Candidate,
+    member: Option<&Member>,
+    context: &Context,
+) -> Option<String> {
+    let wanted = candidate.channel?;
+    if let Some(member) = member.filter(|m| m.channel != wanted) {
+        return Some(format!(
+            "{} is on {}: an import does not move a member to {}.",
+            member.display_name.as_str(),
+            member.channel.label(),
+            wanted.label()
+        ));
+    }
+    context
+        .neighborhood
+        .proxy_address(wanted)
+        .is_none()
+        .then(|| "WhatsApp: this neighborhood has no WhatsApp sender yet (Settings).".to_owned())
 }
 
 fn why_they_stay_out(status: MemberStatus) -> String {
@@ -265,7 +291,7 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
         approved_by: Some(context.actor.to_owned()),
     };
     let admission = Admission {
-        channel: None,
+        channel: candidate.channel,
         neighborhood_id: neighborhood.id,
         phone: candidate.phone.clone(),
         name,
@@ -288,7 +314,7 @@ fn new_request(candidate: &Candidate, context: &Context) -> JoinRequest {
         number: 0,
         neighborhood_id: neighborhood.id,
         phone: candidate.phone.clone(),
-        member_channel: Default::default(),
+        member_channel: candidate.channel.unwrap_or_default(),
         name: candidate.name.clone(),
         address: candidate.address.clone(),
         answers: candidate.answers.clone(),
@@ -336,6 +362,7 @@ mod tests {
             phone: Phone::parse(phone).unwrap(),
             name: DisplayName::parse(name).unwrap(),
             address: None,
+            channel: None,
             answers: BTreeMap::new(),
         }
     }

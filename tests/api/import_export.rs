@@ -585,10 +585,17 @@ async fn ten_thousand_rows_stream_in_as_ten_thousand_join_requests() {
     assert_eq!(exported.len(), 10_001);
     let numbers: HashSet<&String> = exported[1..].iter().map(|row| &row[1]).collect();
     assert_eq!(numbers.len(), 10_000, "every request has its own number");
+    let column = |name: &str| {
+        exported[0]
+            .iter()
+            .position(|header| header == name)
+            .expect("column")
+    };
+    let (asked_by, state) = (column("asked_by"), column("state"));
     assert!(
         exported[1..]
             .iter()
-            .all(|row| row[5] == "import" && row[6] == "pending")
+            .all(|row| row[asked_by] == "import" && row[state] == "pending")
     );
 }
 
@@ -602,4 +609,88 @@ async fn a_file_past_the_row_limit_is_refused_with_413() {
     assert_eq!(status, 413, "{refused}");
     assert_eq!(refused["code"], "payload_too_large");
     assert!(join_requests(&app, &id).await.is_empty());
+}
+
+/// Issue 21: a `channel` column puts new members on SMS or WhatsApp, shows in the exports and
+/// imports back unchanged; a member is not moved between channels by an import, and WhatsApp
+/// needs the neighborhood's WhatsApp sender.
+#[tokio::test]
+async fn the_channel_column_imports_exports_and_round_trips() {
+    let app = spawn_sandbox_app().await;
+    let (id, number) = neighborhood(&app, "Channel Street").await;
+    let sheet = "name,phone,channel\n\
+                 Wen,+15550030901,whatsapp\n\
+                 Sam,+15550030902,SMS\n\
+                 Tess,+15550030903,\n\
+                 Pip,+15550030904,pigeon\n";
+    // No WhatsApp sender yet: the WhatsApp row is refused and says why.
+    let (_, before_sender) = import(&app, &id, "", sheet).await;
+    let refused = details(&before_sender);
+    assert!(
+        refused.iter().any(|(row, outcome, reason)| *row == 2
+            && outcome == "rejected"
+            && reason.contains("no WhatsApp sender")),
+        "{before_sender}"
+    );
+
+    app.post(
+        &Who::Admin,
+        "/sandbox/api/whatsapp-senders",
+        &json!({"phone": number}),
+        201,
+    )
+    .await;
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"whatsapp_sender": number}),
+        200,
+    )
+    .await;
+    let (status, report) = import(&app, &id, "dry_run=false&attest_consent=true", sheet).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(counts(&report), [4, 3, 0, 0, 1], "{report}");
+    assert!(
+        details(&report)
+            .iter()
+            .any(|(row, _, reason)| *row == 5
+                && reason.contains("`sms` or `whatsapp`, not `pigeon`")),
+        "{report}"
+    );
+    let synced = wait_until_synced(&app, &id, 4, WAIT).await;
+    let channel_of = |phone: &str| with_phone(&synced, phone)[0]["channel"].clone();
+    assert_eq!(channel_of("+15550030901"), "whatsapp");
+    assert_eq!(channel_of("+15550030902"), "sms");
+    assert_eq!(channel_of("+15550030903"), "sms", "an empty cell is SMS");
+
+    let exported = export_as(&app.http, &app, &id, "members", "csv").await;
+    let rows = csv_rows(&exported);
+    assert_eq!(
+        row_where(&rows, "phone", "+15550030901")["channel"],
+        "whatsapp"
+    );
+    assert_eq!(row_where(&rows, "phone", "+15550030902")["channel"], "sms");
+    let (_, again) = import(&app, &id, "dry_run=false", &exported).await;
+    assert_eq!(counts(&again), [4, 0, 0, 4, 0], "{again}");
+    assert_eq!(
+        export_as(&app.http, &app, &id, "members", "csv").await,
+        exported,
+        "the import changed nothing"
+    );
+
+    // Moving a member between channels is not an import's to do.
+    let (_, moved) = import(
+        &app,
+        &id,
+        "",
+        "name,phone,channel\nSam,+15550030902,whatsapp\n",
+    )
+    .await;
+    assert_eq!(counts(&moved), [1, 0, 0, 0, 1], "{moved}");
+    assert!(
+        details(&moved)[0]
+            .2
+            .contains("Sam is on SMS: an import does not move a member to WhatsApp"),
+        "{moved}"
+    );
 }
