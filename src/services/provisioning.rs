@@ -83,7 +83,7 @@ pub enum ProvisionError {
     )]
     NotWhatsappSender(Phone),
     #[error(
-        "{0} members are on WhatsApp through the current sender: move them to SMS before changing or removing it"
+        "{0} members are on WhatsApp through the current sender, bound to it at Twilio: it cannot change or go while they are in the group (paused ones included)"
     )]
     WhatsappMembersIn(usize),
     #[error("{0} is the WhatsApp sender of another neighborhood")]
@@ -427,11 +427,6 @@ pub async fn update_neighborhood(
         .filter(|sender| **sender != current.whatsapp_sender)
     {
         check_whatsapp_sender(state, &current, sender.as_ref()).await?;
-        if let Some(sender) = sender
-            && !state.store.claim_whatsapp_sender(sender, id).await?
-        {
-            return Err(ProvisionError::WhatsappSenderTaken(sender.clone()));
-        }
     }
     if let Some(name) = changes.name.as_ref().filter(|name| **name != current.name) {
         let account = twilio(state)?;
@@ -445,6 +440,17 @@ pub async fn update_neighborhood(
                 .update_conversation(&shard.conversation_sid, &params)
                 .await?;
         }
+    }
+    // Claimed last before the change, so nothing that can fail comes between the two but the
+    // change itself (whose failure gives the claim back, below).
+    let new_sender = changes
+        .whatsapp_sender
+        .as_ref()
+        .filter(|sender| **sender != current.whatsapp_sender);
+    if let Some(Some(sender)) = new_sender
+        && !state.store.claim_whatsapp_sender(sender, id).await?
+    {
+        return Err(ProvisionError::WhatsappSenderTaken(sender.clone()));
     }
     let updated = state
         .store
@@ -484,10 +490,6 @@ pub async fn update_neighborhood(
         .await;
     // The claim follows the setting: a new sender's is dropped if the change did not land, and
     // the old one's once it did.
-    let new_sender = changes
-        .whatsapp_sender
-        .as_ref()
-        .filter(|sender| **sender != current.whatsapp_sender);
     if let Some(new_sender) = new_sender {
         let (kept, dropped) = match &updated {
             Ok(_) => (new_sender.as_ref(), current.whatsapp_sender.as_ref()),
@@ -515,7 +517,8 @@ async fn check_whatsapp_sender(
             .await?
             .iter()
             .filter(|member| {
-                member.channel == Channel::Whatsapp && member.status == MemberStatus::Active
+                member.channel == Channel::Whatsapp
+                    && matches!(member.status, MemberStatus::Active | MemberStatus::Paused)
             })
             .count();
         if on_whatsapp > 0 {
