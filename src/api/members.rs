@@ -249,6 +249,9 @@ pub struct MemberPatch {
     pub join_request_notices: Option<JoinRequestNotices>,
     /// Mute (their texts stop reaching the group; they still receive it) or unmute.
     pub muted: Option<bool>,
+    /// Move them between `sms` and `whatsapp` (captains and the owner; WhatsApp needs the
+    /// neighborhood's `whatsapp_sender`): their participant is replaced in the background.
+    pub channel: Option<Channel>,
 }
 
 /// Who becomes the owner.
@@ -677,6 +680,7 @@ impl MembersApi {
             join_request_notices: body.0.join_request_notices,
             muted: body.0.muted,
             status: body.0.status,
+            channel: body.0.channel,
         };
         let MemberUpdate { before, after } = members::update(
             &state,
@@ -692,6 +696,7 @@ impl MembersApi {
                 "role": {"from": before.role, "to": after.role},
                 "display_name": {"from": before.display_name, "to": after.display_name},
                 "status": {"from": before.status, "to": after.status},
+                "channel": {"from": before.channel, "to": after.channel},
             });
             let action = if before.role == after.role {
                 "member.update"

@@ -83,6 +83,15 @@ pub fn may_change_role(
 
 /// Whether someone acting with `acting` (a platform admin acts as the owner) may pause or mute a
 /// member in `target`: never the owner, whose access would end; a captain only by the owner.
+/// Moving a member between SMS and WhatsApp replaces their participant: captains and the owner.
+pub fn may_move_channel(acting: Role) -> Result<(), &'static str> {
+    if acting >= Role::Captain {
+        Ok(())
+    } else {
+        Err("Only captains and the owner move a member between SMS and WhatsApp.")
+    }
+}
+
 pub fn may_pause_or_mute(acting: Role, target: Role) -> Result<(), &'static str> {
     match target {
         Role::Owner => Err("The owner cannot be paused or muted."),

@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::access::{may_change_role, may_pause_or_mute, may_remove};
+use crate::domain::access::{may_change_role, may_move_channel, may_pause_or_mute, may_remove};
 use crate::domain::channel::Channel;
 use crate::domain::join_digest::JoinRequestNotices;
 use crate::domain::join_request::{Consent, JoinChannel};
@@ -245,6 +245,8 @@ pub struct MemberChanges {
     pub muted: Option<bool>,
     /// `paused` or `active`: pause or resume.
     pub status: Option<MemberStatus>,
+    /// Moves them between SMS and WhatsApp.
+    pub channel: Option<Channel>,
 }
 
 /// Someone whose role here is `acting` (a platform admin acts as the owner) changes a member;
@@ -267,6 +269,17 @@ pub async fn update(
             .any(|other| other.id != member_id && other.display_name.key() == name.key());
         if taken {
             return Err(MemberError::NameTaken);
+        }
+    }
+    if let Some(channel) = changes.channel {
+        let neighborhood = super::neighborhoods::active(state, neighborhood_id)
+            .await
+            .map_err(|error| match error {
+                super::neighborhoods::NeighborhoodError::Store(error) => MemberError::Store(error),
+                _ => MemberError::NotFound,
+            })?;
+        if neighborhood.proxy_address(channel).is_none() {
+            return Err(MemberError::NoWhatsappSender);
         }
     }
     // Only a promotion needs the neighborhood's name, for the text that tells them.
@@ -315,6 +328,10 @@ pub async fn update(
             if let Some(status) = changes.status.filter(|status| *status != member.status) {
                 effects.extend(pause_or_resume(member, status, actor)?);
             }
+            if let Some(channel) = changes.channel.filter(|channel| *channel != member.channel) {
+                may_move_channel(acting).map_err(MemberError::Forbidden)?;
+                effects.extend(move_channel(member, channel));
+            }
             Ok(effects)
         })
         .await?;
@@ -335,6 +352,32 @@ fn promotion_text(actor: &str, role: Role, neighborhood: &str, sign_in_url: &str
     format!(
         "{actor} made you {what} of {neighborhood}. Sign in at {sign_in_url} with this phone to {to_do}."
     )
+}
+
+/// Moves a member to `channel`. One in the group gets a new participant on it, after the old one
+/// is taken out (the outbox carries out a member's effects in order); the record forgets the old
+/// participant at once, so its removal is not mistaken for one a resume made moot.
+fn move_channel(member: &mut Member, channel: Channel) -> Vec<Effect> {
+    member.channel = channel;
+    if member.status != MemberStatus::Active {
+        // Out of the group: they come back on the new channel.
+        return Vec::new();
+    }
+    member.sync = SyncState::Pending;
+    let removal = member
+        .participant
+        .take()
+        .map(|old| Effect::RemoveParticipant {
+            member_id: member.id,
+            conversation_sid: old.conversation_sid,
+            participant_sid: old.participant_sid,
+        });
+    removal
+        .into_iter()
+        .chain([Effect::AddParticipant {
+            member_id: member.id,
+        }])
+        .collect()
 }
 
 fn pause_or_resume(

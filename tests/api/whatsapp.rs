@@ -474,3 +474,88 @@ async fn a_neighbor_joins_on_whatsapp_and_help_stop_and_start_work_there() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_captain_moves_a_member_between_sms_and_whatsapp_and_their_participant_is_replaced_once()
+{
+    let app = spawn_app().await;
+    let (id, number) = whatsapp_neighborhood(&app, "Switch Street").await;
+    let sam = add(&app, &id, "+15550021971", "Sam", "sms").await;
+    add(&app, &id, "+15550021972", "Tia", "sms").await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let sam_path = format!(
+        "/api/v1/neighborhoods/{id}/members/{}",
+        sam["id"].as_str().expect("id")
+    );
+
+    let moved = app
+        .patch(&Who::Admin, &sam_path, &json!({"channel": "whatsapp"}), 200)
+        .await;
+    assert_eq!(moved["channel"], "whatsapp");
+    let members = wait_until_synced(&app, &id, 3, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let shards = participants_by_shard(&app, &id).await;
+    let mut bound: Vec<String> = shards.iter().flat_map(|(_, a)| a.clone()).collect();
+    bound.sort();
+    assert_eq!(
+        bound,
+        [OWNER, "+15550021972", "whatsapp:+15550021971"],
+        "Sam's SMS participant replaced by a WhatsApp one, once"
+    );
+    assert!(members.iter().all(|m| m["sync"] == "done"), "{members:?}");
+
+    // The group reaches Sam on WhatsApp now.
+    app.text("+15550021972", &number, "Bins go out tonight")
+        .await;
+    wait_for(
+        &app,
+        "whatsapp:+15550021971",
+        &format!("whatsapp:{number}"),
+        "Tia: Bins go out tonight",
+    )
+    .await;
+    let on_sms = texts_from(&app, "+15550021971", &number).await;
+    assert!(
+        on_sms
+            .iter()
+            .all(|text| !text.contains("Bins go out tonight")),
+        "{on_sms:?}"
+    );
+
+    // And back.
+    app.patch(&Who::Admin, &sam_path, &json!({"channel": "sms"}), 200)
+        .await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let mut bound: Vec<String> = participants_by_shard(&app, &id)
+        .await
+        .into_iter()
+        .flat_map(|(_, a)| a)
+        .collect();
+    bound.sort();
+    assert_eq!(bound, [OWNER, "+15550021971", "+15550021972"]);
+
+    // Without a sender there is no WhatsApp to move to.
+    let (plain, _) = neighborhood(&app, "Plain Street").await;
+    let pat = app
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{plain}/members"),
+            &json!({"phone": "+15550021973", "display_name": "Pat"}),
+            202,
+        )
+        .await;
+    let refused = app
+        .patch(
+            &Who::Admin,
+            &format!(
+                "/api/v1/neighborhoods/{plain}/members/{}",
+                pat["id"].as_str().expect("id")
+            ),
+            &json!({"channel": "whatsapp"}),
+            400,
+        )
+        .await;
+    assert_eq!(refused["details"][0]["field"], "channel", "{refused}");
+}

@@ -427,8 +427,14 @@ async fn remove_participant(
 ) -> Result<(), EffectError> {
     let state = &worker.state;
     let member = state.store.member(neighborhood_id, member_id).await?;
-    if member.is_some_and(|m| m.status == MemberStatus::Active) {
+    let still_theirs = |m: &Member| {
+        m.participant
+            .as_ref()
+            .is_some_and(|p| p.participant_sid == participant_sid)
+    };
+    if member.is_some_and(|m| m.status == MemberStatus::Active && still_theirs(&m)) {
         // Back in before their removal ran (approved again, resumed): the participant stays.
+        // (One moved to another channel has forgotten it: that removal goes ahead.)
         return Ok(update_member(state, neighborhood_id, member_id, |m| {
             m.sync = SyncState::Done
         })
