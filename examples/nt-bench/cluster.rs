@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use neighborhood_text::store::connection::{ListedNode, listed_nodes};
 use redis::aio::MultiplexedConnection;
 
 use crate::approvals::{self, Approvals};
@@ -88,14 +89,9 @@ async fn scenarios(
 
 /// "3 primaries, 3 replicas".
 async fn describe(url: &str) -> anyhow::Result<String> {
-    let listing = cluster_nodes(url).await?;
-    let (primaries, replicas) =
-        listing.iter().fold(
-            (0, 0),
-            |(p, r), node| {
-                if node.primary { (p + 1, r) } else { (p, r + 1) }
-            },
-        );
+    let nodes = cluster_nodes(url).await?;
+    let primaries = nodes.iter().filter(|node| node.primary).count();
+    let replicas = nodes.len() - primaries;
     Ok(format!("{primaries} primaries, {replicas} replicas"))
 }
 
@@ -103,33 +99,18 @@ async fn describe(url: &str) -> anyhow::Result<String> {
 async fn delete_prefix(url: &str, prefix: &str) -> anyhow::Result<u64> {
     let mut deleted = 0;
     for node in cluster_nodes(url).await?.iter().filter(|node| node.primary) {
-        deleted += machine::delete_prefix(connect(&node.url).await?, prefix).await?;
+        let node_url = format!("redis://{}:{}", node.host, node.port);
+        deleted += machine::delete_prefix(connect(&node_url).await?, prefix).await?;
     }
     Ok(deleted)
 }
 
-struct Node {
-    url: String,
-    primary: bool,
-}
-
-async fn cluster_nodes(url: &str) -> anyhow::Result<Vec<Node>> {
+async fn cluster_nodes(url: &str) -> anyhow::Result<Vec<ListedNode>> {
     let listing: String = redis::cmd("CLUSTER")
         .arg("NODES")
         .query_async(&mut connect(url).await?)
         .await?;
-    Ok(listing
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (address, flags) = (fields.get(1)?, fields.get(2)?);
-            let address = address.split('@').next()?;
-            Some(Node {
-                url: format!("redis://{address}"),
-                primary: flags.split(',').any(|flag| flag == "master"),
-            })
-        })
-        .collect())
+    Ok(listed_nodes(&listing))
 }
 
 async fn connect(url: &str) -> anyhow::Result<MultiplexedConnection> {

@@ -295,18 +295,39 @@ async fn primaries(conn: &ClusterConnection) -> redis::RedisResult<Vec<(String, 
         .arg("NODES")
         .query_async(&mut conn)
         .await?;
-    Ok(listing
+    Ok(listed_nodes(&listing)
+        .into_iter()
+        .filter(|node| node.primary && !node.failing)
+        .map(|node| (node.host, node.port))
+        .collect())
+}
+
+/// One node as `CLUSTER NODES` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedNode {
+    pub host: String,
+    pub port: u16,
+    pub primary: bool,
+    /// Flagged `fail` or `fail?` (suspected).
+    pub failing: bool,
+}
+
+/// The nodes in a `CLUSTER NODES` answer (`<id> host:port@bus flags ...`, a line each).
+pub fn listed_nodes(listing: &str) -> Vec<ListedNode> {
+    listing
         .lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (address, flags) = (fields.get(1)?, fields.get(2)?);
-            if !flags.split(',').any(|flag| flag == "master") || flags.contains("fail") {
-                return None;
-            }
             let (host, port) = address.split('@').next()?.rsplit_once(':')?;
-            Some((host.to_owned(), port.parse().ok()?))
+            Some(ListedNode {
+                host: host.to_owned(),
+                port: port.parse().ok()?,
+                primary: flags.split(',').any(|flag| flag == "master"),
+                failing: flags.contains("fail"),
+            })
         })
-        .collect())
+        .collect()
 }
 
 impl ConnectionLike for RedisConnection {

@@ -633,13 +633,7 @@ async fn the_channel_column_imports_exports_and_round_trips() {
         "{before_sender}"
     );
 
-    app.post(
-        &Who::Admin,
-        "/sandbox/api/whatsapp-senders",
-        &json!({"phone": number}),
-        201,
-    )
-    .await;
+    app.register_whatsapp_sender(&number).await;
     app.patch(
         &Who::Admin,
         &format!("/api/v1/neighborhoods/{id}"),

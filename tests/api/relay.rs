@@ -43,24 +43,7 @@ async fn neighborhood(app: &TestApp) -> (String, String) {
 
 /// Every phone's inbox, from one read of the emulator's state (no REST call, so not counted).
 async fn inboxes(app: &TestApp) -> Inboxes {
-    let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
-    state["phones"]
-        .as_array()
-        .expect("phones")
-        .iter()
-        .map(|entry| {
-            let inbox = entry["inbox"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|item| {
-                    let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
-                    (text("from"), text("body"), text("status"))
-                })
-                .collect();
-            (entry["phone"].as_str().expect("phone").to_owned(), inbox)
-        })
-        .collect()
+    app.inboxes().await
 }
 
 /// The bodies `phone` received after `before` was taken.

@@ -37,21 +37,10 @@ async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
     )
 }
 
-/// Registers `number` as a WhatsApp sender at the emulated Twilio (Meta's part, at Twilio).
-async fn register_sender(app: &TestApp, number: &str) {
-    app.post(
-        &Who::Admin,
-        "/sandbox/api/whatsapp-senders",
-        &json!({"phone": number}),
-        201,
-    )
-    .await;
-}
-
 /// A neighborhood whose own number is also its WhatsApp sender; returns (id, number).
 async fn whatsapp_neighborhood(app: &TestApp, name: &str) -> (String, String) {
     let (id, number) = neighborhood(app, name).await;
-    register_sender(app, &number).await;
+    app.register_whatsapp_sender(&number).await;
     let updated = app
         .patch(
             &Who::Admin,
@@ -76,22 +65,15 @@ async fn add(app: &TestApp, id: &str, phone: &str, name: &str, channel: &str) ->
 
 /// Every address's inbox: (from, body), oldest first.
 async fn inboxes(app: &TestApp) -> HashMap<String, Vec<(String, String)>> {
-    let state = app.get(&Who::Admin, "/sandbox/api/state", 200).await;
-    state["phones"]
-        .as_array()
-        .expect("phones")
-        .iter()
-        .map(|entry| {
-            let inbox = entry["inbox"]
-                .as_array()
+    app.inboxes()
+        .await
+        .into_iter()
+        .map(|(address, inbox)| {
+            let texts = inbox
                 .into_iter()
-                .flatten()
-                .map(|item| {
-                    let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
-                    (text("from"), text("body"))
-                })
+                .map(|(from, body, _)| (from, body))
                 .collect();
-            (entry["phone"].as_str().expect("phone").to_owned(), inbox)
+            (address, texts)
         })
         .collect()
 }
@@ -280,7 +262,7 @@ async fn whatsapp_members_need_a_sender_of_the_account_which_stays_while_they_us
         "{unregistered}"
     );
 
-    register_sender(&app, &number).await;
+    app.register_whatsapp_sender(&number).await;
     let set = app
         .patch(
             &Who::Admin,

@@ -188,20 +188,48 @@ impl TestApp {
         .await
     }
 
-    /// What a simulated phone has received: (from, body, status) oldest first.
+    /// What a simulated phone (or WhatsApp address) has received: (from, body, status) oldest
+    /// first.
     pub async fn inbox(&self, phone: &str) -> Vec<(String, String, String)> {
+        self.inboxes().await.remove(phone).unwrap_or_default()
+    }
+
+    /// Every simulated phone's inbox, by its address, from one read of the emulator's state (no
+    /// REST call, so none is counted).
+    pub async fn inboxes(
+        &self,
+    ) -> std::collections::HashMap<String, Vec<(String, String, String)>> {
         let state = self.get(&Who::Admin, "/sandbox/api/state", 200).await;
         state["phones"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|entry| entry["phone"] == phone)
-            .flat_map(|entry| entry["inbox"].as_array().cloned().unwrap_or_default())
-            .map(|item| {
-                let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
-                (text("from"), text("body"), text("status"))
+            .map(|entry| {
+                let inbox = entry["inbox"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|item| {
+                        let text =
+                            |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+                        (text("from"), text("body"), text("status"))
+                    })
+                    .collect();
+                (entry["phone"].as_str().expect("phone").to_owned(), inbox)
             })
             .collect()
+    }
+
+    /// Registers the account's number `number` as a WhatsApp sender at the emulated Twilio
+    /// (Meta's part, at Twilio).
+    pub async fn register_whatsapp_sender(&self, number: &str) {
+        self.post(
+            &Who::Admin,
+            "/sandbox/api/whatsapp-senders",
+            &json!({"phone": number}),
+            201,
+        )
+        .await;
     }
 
     /// The newest text in `phone`'s inbox containing `needle`, polling until one arrives (20 s).
