@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
@@ -14,6 +13,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use crate::domain::client_ip::TrustedProxies;
+pub use crate::domain::clock::Clock;
 use crate::domain::costs::PriceTable;
 use crate::domain::destinations::SmsCountries;
 use crate::secret::{RedisUrl, Secret};
@@ -315,6 +315,20 @@ pub struct Settings {
     #[arg(long, env = "NT_TWILIO_MESSAGING_SERVICE_SID", value_parser = sid("NT_TWILIO_MESSAGING_SERVICE_SID", "MG"))]
     pub twilio_messaging_service_sid: Option<String>,
 
+    /// Content template (HX...) sent to a WhatsApp member outside WhatsApp's 24-hour window
+    /// when the group wrote to them, at most once a day: one variable, the neighborhood's name
+    /// ("There are new messages in {{1}}. Reply READ to read them."). Unset: no such notice (the
+    /// sandbox uses its own approved copy).
+    #[arg(long, env = "NT_WHATSAPP_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_TEMPLATE_SID", "HX"))]
+    pub whatsapp_template_sid: Option<String>,
+
+    /// Content template (HX...) that carries an announcement to a WhatsApp member outside the
+    /// window: two variables, the neighborhood's name and the announcement ("{{1}}: {{2}} Reply
+    /// READ to read the group."). Unset, or an announcement that cannot be a variable (a line
+    /// break, over 900 characters): the new-messages notice instead.
+    #[arg(long, env = "NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", "HX"))]
+    pub whatsapp_announcement_template_sid: Option<String>,
+
     /// Base URL standing in for all Twilio hosts (an emulator or a test server); each host is a
     /// path segment under it: {base}/api/2010-04-01/..., {base}/conversations/v1/...,
     /// {base}/messaging/v1/.... Unset: Twilio itself.
@@ -482,27 +496,6 @@ pub struct Settings {
     /// digest's interval without waiting. Not a flag.
     #[arg(skip)]
     pub clock: Clock,
-}
-
-/// The system clock, plus however far a test moved it forward. Clones share the offset, so a
-/// test holding one moves every instance built with it.
-#[derive(Debug, Clone, Default)]
-pub struct Clock {
-    ahead_ms: Arc<std::sync::atomic::AtomicI64>,
-}
-
-impl Clock {
-    pub fn now(&self) -> time::OffsetDateTime {
-        let ahead = self.ahead_ms.load(std::sync::atomic::Ordering::SeqCst);
-        time::OffsetDateTime::now_utc() + time::Duration::milliseconds(ahead)
-    }
-
-    /// Moves this clock (and its clones) forward by `by`.
-    pub fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.ahead_ms
-            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 /// The Twilio credentials, once validated as a whole.

@@ -23,7 +23,7 @@ use crate::limits;
 use crate::sandbox::phones::PhoneNames;
 use crate::sandbox::{self, Emulator, EmulatorConfig, WebhookTargets};
 use crate::secret::Secret;
-use crate::state::{AppState, TwilioAccount};
+use crate::state::{AppState, TwilioAccount, WhatsappTemplates};
 use crate::store::Store;
 use crate::store::keys::Keys;
 use crate::telemetry;
@@ -114,6 +114,10 @@ impl App {
                     client,
                     messaging_service_sid: twilio.messaging_service_sid,
                     webhook_auth_token: twilio.auth_token,
+                    whatsapp_templates: WhatsappTemplates {
+                        new_messages: settings.whatsapp_template_sid.clone(),
+                        announcement: settings.whatsapp_announcement_template_sid.clone(),
+                    },
                 };
                 (Some(account), None)
             }
@@ -137,6 +141,7 @@ impl App {
                                 .collect(),
                             any_loopback: false,
                         },
+                        clock: settings.clock.clone(),
                     },
                 );
                 let client = twilio_client(
@@ -148,6 +153,20 @@ impl App {
                     client,
                     messaging_service_sid: sandbox::DEFAULT_MESSAGING_SERVICE_SID.to_owned(),
                     webhook_auth_token: Some(account.auth_token.clone()),
+                    whatsapp_templates: WhatsappTemplates {
+                        new_messages: Some(
+                            settings
+                                .whatsapp_template_sid
+                                .clone()
+                                .unwrap_or_else(|| sandbox::NOTICE_TEMPLATE_SID.to_owned()),
+                        ),
+                        announcement: Some(
+                            settings
+                                .whatsapp_announcement_template_sid
+                                .clone()
+                                .unwrap_or_else(|| sandbox::ANNOUNCEMENT_TEMPLATE_SID.to_owned()),
+                        ),
+                    },
                 };
                 (Some(twilio), Some(emulator))
             }
@@ -440,6 +459,7 @@ impl EmulatorApp {
                     bases: settings.account.webhook_urls.clone(),
                     any_loopback: true,
                 },
+                clock: crate::domain::clock::Clock::default(),
             },
         );
         Ok(Self {

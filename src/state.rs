@@ -175,6 +175,17 @@ pub struct TwilioAccount {
     /// The account's Auth Token, which signs Twilio's webhook requests. None when only an API
     /// key is configured: webhooks cannot be verified then, and are refused.
     pub webhook_auth_token: Option<Secret>,
+    /// The approved WhatsApp templates for members outside their 24-hour window.
+    pub whatsapp_templates: WhatsappTemplates,
+}
+
+/// Content templates (HX...) approved for the account's WhatsApp senders.
+#[derive(Debug, Clone, Default)]
+pub struct WhatsappTemplates {
+    /// "There are new messages in {{1}}. Reply READ to read them."
+    pub new_messages: Option<String>,
+    /// "{{1}}: {{2}} Reply READ to read the group."
+    pub announcement: Option<String>,
 }
 
 impl AppState {

@@ -51,6 +51,12 @@ pub struct MonthCostOut {
     pub sms_messages_in: u64,
     /// Members who sent or received a group message (Conversations active users).
     pub active_users: u64,
+    /// WhatsApp messages out: group copies, 1:1 texts and templates, one per recipient.
+    pub whatsapp_messages_out: u64,
+    /// WhatsApp messages in.
+    pub whatsapp_messages_in: u64,
+    /// WhatsApp templates sent to members outside the 24-hour window.
+    pub whatsapp_templates: u64,
     /// The month priced, line by line.
     pub lines: Vec<CostLineOut>,
     /// Sum of the lines, in US dollars.
@@ -68,6 +74,10 @@ pub struct PricesOut {
     pub sms_segment_in: String,
     /// One Conversations active user, per month.
     pub active_user: String,
+    /// Twilio's fee for one WhatsApp message, in or out.
+    pub whatsapp_message: String,
+    /// Meta's fee for one template outside the 24-hour window.
+    pub whatsapp_template: String,
     /// Active users a month not charged.
     pub free_active_users: u64,
     /// When the prices were read (`YYYY-MM-DD`), or where they come from.
@@ -189,6 +199,9 @@ fn month_out(month: &MonthCost) -> MonthCostOut {
         sms_segments_in: month.usage.segments_in,
         sms_messages_in: month.usage.messages_in,
         active_users: month.usage.active_users,
+        whatsapp_messages_out: month.usage.whatsapp_out,
+        whatsapp_messages_in: month.usage.whatsapp_in,
+        whatsapp_templates: month.usage.whatsapp_templates,
         lines: month
             .bill
             .lines
@@ -210,6 +223,8 @@ fn prices_out(prices: &PriceTable) -> PricesOut {
         sms_segment_out: prices.sms_segment_out.to_string(),
         sms_segment_in: prices.sms_segment_in.to_string(),
         active_user: prices.active_user.to_string(),
+        whatsapp_message: prices.whatsapp_message.to_string(),
+        whatsapp_template: prices.whatsapp_template.to_string(),
         free_active_users: prices.free_active_users,
         as_of: prices.as_of.clone(),
     }

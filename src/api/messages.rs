@@ -102,6 +102,8 @@ pub struct AnnouncementEstimate {
     pub new_active_users: u64,
     /// segments × recipients × the outbound segment price, in US dollars.
     pub sms_cost: String,
+    /// WhatsApp recipients × the per-message fee, in US dollars.
+    pub whatsapp_cost: String,
     /// new active users × the active user price (beyond the free allowance), in US dollars.
     pub active_users_cost: String,
     /// The whole estimate, in US dollars.
@@ -405,6 +407,7 @@ fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> Anno
         recipients: estimate.recipients,
         new_active_users: estimate.new_active_users,
         sms_cost: estimate.sms.to_string(),
+        whatsapp_cost: estimate.whatsapp.to_string(),
         active_users_cost: estimate.active_users.to_string(),
         cost: estimate.cost.to_string(),
         month_cost: estimate.month_cost.to_string(),

@@ -117,6 +117,10 @@ pub struct PriceTable {
     pub sms_segment_in: Money,
     /// One Conversations active user, per month.
     pub active_user: Money,
+    /// Twilio's fee for one WhatsApp message, inbound or outbound.
+    pub whatsapp_message: Money,
+    /// Meta's fee for one utility template delivered outside the 24-hour window (US).
+    pub whatsapp_template: Money,
     /// Active users a month not charged (see the module docs for why the default is 0).
     pub free_active_users: u64,
     /// When the prices were read (`YYYY-MM-DD`), or a note on where they come from.
@@ -134,6 +138,12 @@ impl Default for PriceTable {
             sms_segment_out: Money(8_300),
             sms_segment_in: Money(8_300),
             active_user: Money(50_000),
+            // $0.005 a message: twilio.com/whatsapp/pricing, read 2026-12-05.
+            whatsapp_message: Money(5_000),
+            // Meta's North America utility rate card of July 2025; Meta lowered North America
+            // utility rates on 2026-01-01 and the new figure could not be read offline: set
+            // NT_PRICES.whatsapp_template from Meta's current rate card.
+            whatsapp_template: Money(4_000),
             free_active_users: 0,
             as_of: DEFAULT_PRICES_AS_OF.to_owned(),
         }
@@ -148,6 +158,8 @@ struct PriceOverrides {
     sms_segment_out: Option<String>,
     sms_segment_in: Option<String>,
     active_user: Option<String>,
+    whatsapp_message: Option<String>,
+    whatsapp_template: Option<String>,
     free_active_users: Option<u64>,
     as_of: Option<String>,
 }
@@ -162,7 +174,7 @@ impl PriceTable {
         }
         let overrides: PriceOverrides = serde_json::from_str(json).map_err(|error| {
             ParseError(format!(
-                "NT_PRICES must be a JSON object of number_month, sms_segment_out, sms_segment_in, active_user (dollar strings), free_active_users and as_of: {error}"
+                "NT_PRICES must be a JSON object of number_month, sms_segment_out, sms_segment_in, active_user, whatsapp_message, whatsapp_template (dollar strings), free_active_users and as_of: {error}"
             ))
         })?;
         let price = |name: &str, value: Option<String>, current: Money| match value {
@@ -174,6 +186,8 @@ impl PriceTable {
             || overrides.sms_segment_out.is_some()
             || overrides.sms_segment_in.is_some()
             || overrides.active_user.is_some()
+            || overrides.whatsapp_message.is_some()
+            || overrides.whatsapp_template.is_some()
             || overrides.free_active_users.is_some();
         table.number_month = price("number_month", overrides.number_month, table.number_month)?;
         table.sms_segment_out = price(
@@ -187,6 +201,16 @@ impl PriceTable {
             table.sms_segment_in,
         )?;
         table.active_user = price("active_user", overrides.active_user, table.active_user)?;
+        table.whatsapp_message = price(
+            "whatsapp_message",
+            overrides.whatsapp_message,
+            table.whatsapp_message,
+        )?;
+        table.whatsapp_template = price(
+            "whatsapp_template",
+            overrides.whatsapp_template,
+            table.whatsapp_template,
+        )?;
         table.free_active_users = overrides
             .free_active_users
             .unwrap_or(table.free_active_users);
@@ -286,6 +310,11 @@ pub struct Usage {
     pub messages_in: u64,
     /// Members who sent or received a group message.
     pub active_users: u64,
+    /// WhatsApp messages out (group copies, 1:1 texts, templates) and in.
+    pub whatsapp_out: u64,
+    pub whatsapp_in: u64,
+    /// WhatsApp templates sent outside the 24-hour window.
+    pub whatsapp_templates: u64,
 }
 
 /// What a line of the bill is for.
@@ -300,6 +329,10 @@ pub enum CostItem {
     SmsInbound,
     /// Conversations active users beyond the free allowance.
     ActiveUsers,
+    /// WhatsApp messages, in and out (Twilio's fee).
+    WhatsappMessages,
+    /// WhatsApp templates outside the 24-hour window (Meta's fee).
+    WhatsappTemplates,
 }
 
 /// One priced line.
@@ -359,6 +392,16 @@ pub fn price(usage: &Usage, prices: &PriceTable) -> Bill {
             CostItem::ActiveUsers,
             charged_active_users(usage.active_users, prices),
             prices.active_user,
+        ),
+        line(
+            CostItem::WhatsappMessages,
+            usage.whatsapp_out + usage.whatsapp_in,
+            prices.whatsapp_message,
+        ),
+        line(
+            CostItem::WhatsappTemplates,
+            usage.whatsapp_templates,
+            prices.whatsapp_template,
         ),
     ];
     let total = lines
@@ -480,12 +523,18 @@ mod tests {
             segments_in: 40,
             messages_in: 30,
             active_users: 12,
+            whatsapp_out: 60,
+            whatsapp_in: 20,
+            whatsapp_templates: 5,
         };
         let bill = price(&usage, &PriceTable::default());
-        // 1.15 + 200 x 0.0083 + 40 x 0.0083 + 12 x 0.05 = 1.15 + 1.66 + 0.332 + 0.60
+        // 1.15 + 200 x 0.0083 + 40 x 0.0083 + 12 x 0.05 + 80 x 0.005 + 5 x 0.004
+        // = 1.15 + 1.66 + 0.332 + 0.60 + 0.40 + 0.02
         assert_eq!(bill.amount(CostItem::SmsOutbound).to_string(), "1.66");
         assert_eq!(bill.amount(CostItem::SmsInbound).to_string(), "0.332");
-        assert_eq!(bill.total.to_string(), "3.742");
+        assert_eq!(bill.amount(CostItem::WhatsappMessages).to_string(), "0.40");
+        assert_eq!(bill.amount(CostItem::WhatsappTemplates).to_string(), "0.02");
+        assert_eq!(bill.total.to_string(), "4.162");
         let free = PriceTable {
             free_active_users: 10,
             ..PriceTable::default()

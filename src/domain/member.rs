@@ -356,6 +356,8 @@ pub struct RosterEntry {
     pub status: MemberStatus,
     #[serde(default)]
     pub participant: Option<PlacedIn>,
+    #[serde(default)]
+    pub channel: Channel,
 }
 
 /// The Conversation a member is placed in.
@@ -369,11 +371,19 @@ pub trait Placed {
     fn member_id(&self) -> Uuid;
     fn status(&self) -> MemberStatus;
     fn conversation_sid(&self) -> Option<&str>;
+    fn phone(&self) -> &Phone;
+    fn channel(&self) -> Channel;
 }
 
 impl Placed for Member {
     fn member_id(&self) -> Uuid {
         self.id
+    }
+    fn phone(&self) -> &Phone {
+        &self.phone
+    }
+    fn channel(&self) -> Channel {
+        self.channel
     }
     fn status(&self) -> MemberStatus {
         self.status
@@ -388,6 +398,12 @@ impl Placed for Member {
 impl Placed for RosterEntry {
     fn member_id(&self) -> Uuid {
         self.id
+    }
+    fn phone(&self) -> &Phone {
+        &self.phone
+    }
+    fn channel(&self) -> Channel {
+        self.channel
     }
     fn status(&self) -> MemberStatus {
         self.status

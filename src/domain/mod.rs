@@ -6,6 +6,7 @@ pub mod audience;
 pub mod catch_up;
 pub mod channel;
 pub mod client_ip;
+pub mod clock;
 pub mod costs;
 pub mod destinations;
 pub mod join_digest;

@@ -28,11 +28,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::clock::Clock;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::keys::SandboxKeys;
 
 pub use records::EmulatorError;
+pub use records::content::{ANNOUNCEMENT_TEMPLATE_SID, NOTICE_TEMPLATE_SID};
 pub use routing::{Outcome, Routed};
 
 /// The emulated account, unless configured otherwise. Nothing real hides behind these values.
@@ -114,6 +116,9 @@ pub struct EmulatorConfig {
     pub faults: InjectedFaults,
     /// Where webhooks may be sent; any other URL is never fetched.
     pub webhook_targets: WebhookTargets,
+    /// What WhatsApp's 24-hour windows are measured by; in sandbox mode the service's own, so a
+    /// test moves both.
+    pub clock: Clock,
 }
 
 /// The URLs the emulator will send webhooks to (security review, finding 22). Its REST API takes

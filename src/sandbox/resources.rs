@@ -143,7 +143,10 @@ impl Emulator {
             "to": to,
             "date_updated": rfc2822(at),
             "price": null,
-            "error_message": error_code.map(|_| "Attempt to send to unsubscribed recipient"),
+            "error_message": error_code.map(|code| match code {
+                63016 => "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.",
+                _ => "Attempt to send to unsubscribed recipient",
+            }),
             "uri": format!("{}/Messages/{sid}.json", self.account_path()),
             "account_sid": self.account_sid(),
             "num_media": "0",

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::records::{EmulatorResult, ErrorAnswer, is_whatsapp};
+use super::records::{EmulatorResult, ErrorAnswer, OUTSIDE_WINDOW, is_whatsapp};
 use super::resources::{iso, new_sid, now};
 use super::twiml;
 use super::webhooks::configured_url;
@@ -121,7 +121,9 @@ impl Emulator {
             .await;
 
         // Twilio applies no opt-out keywords on WhatsApp: STOP there is the app's to honor.
-        if !whatsapp {
+        if whatsapp {
+            self.open_whatsapp_window(to, from).await?;
+        } else {
             self.apply_opt_out_keywords(from, to, service_sid.as_deref().unwrap_or(to), body)
                 .await?;
         }
@@ -363,13 +365,18 @@ impl Emulator {
                 continue;
             }
             let scope = service_sid.map_or_else(|| proxy.to_owned(), str::to_owned);
-            let opted_out = self.is_opted_out(&scope, address).await?;
+            let refusal = if self.is_opted_out(&scope, address).await? {
+                Some(UNSUBSCRIBED)
+            } else if !self.reaches_free_form(proxy, address).await? {
+                Some(OUTSIDE_WINDOW)
+            } else {
+                None
+            };
             let at = now();
             let channel_sid = new_sid("SM");
-            let (status, error_code) = if opted_out {
-                ("failed", Some(UNSUBSCRIBED))
-            } else {
-                ("delivered", None)
+            let (status, error_code) = match refusal {
+                Some(code) => ("failed", Some(code)),
+                None => ("delivered", None),
             };
             let copy = self.sms_message(
                 &channel_sid,
@@ -383,7 +390,7 @@ impl Emulator {
                 at,
             );
             self.save_sms_message(&copy).await?;
-            if !opted_out {
+            if refusal.is_none() {
                 self.deliver_to_inbox(
                     address,
                     &self.inbox_item(&channel_sid, proxy, address, body, status, at),
@@ -420,7 +427,12 @@ impl Emulator {
             ),
             (
                 "Source".to_owned(),
-                if sender.is_some() { "SMS" } else { "API" }.to_owned(),
+                match sender {
+                    Some(_) if is_whatsapp(author) => "WHATSAPP",
+                    Some(_) => "SMS",
+                    None => "API",
+                }
+                .to_owned(),
             ),
         ];
         if let Some(participant_sid) = message["participant_sid"].as_str() {

@@ -19,6 +19,7 @@ use crate::domain::announcement::{
 use crate::domain::audience::Audience;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::services::costs::{self, Estimate};
+use crate::services::whatsapp_window;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::announcements::Send;
@@ -248,9 +249,14 @@ async fn send(
         at: rfc3339_now(),
         audience: plan.estimate.audience.clone(),
     };
+    let mut effects = plan.effects.clone();
+    if sent.audience.is_none() {
+        effects
+            .extend(whatsapp_window::announcement(state, neighborhood, &sent.signed_text()).await?);
+    }
     let send = Send {
         entry: &entry,
-        effects: &plan.effects,
+        effects: &effects,
         retention: state.settings.history_messages,
     };
     if state

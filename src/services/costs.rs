@@ -33,7 +33,8 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::{AuditEntry, rfc3339_now};
 use crate::store::costs::{
-    HeldAnnouncement, LedgerMonth, MESSAGES_IN, MESSAGES_OUT, SEGMENTS_IN, SEGMENTS_OUT, UsageDelta,
+    HeldAnnouncement, LedgerMonth, MESSAGES_IN, MESSAGES_OUT, SEGMENTS_IN, SEGMENTS_OUT,
+    UsageDelta, WHATSAPP_IN, WHATSAPP_OUT, WHATSAPP_TEMPLATES,
 };
 use crate::store::messages::HistoryEntry;
 use crate::store::outbox::Effect;
@@ -46,17 +47,42 @@ pub const MONTHS_SHOWN: usize = 12;
 pub struct Charge(UsageDelta);
 
 impl Charge {
-    /// A group message as Twilio delivers it, one copy to each of `recipients`, who become
-    /// active users of the month.
-    pub fn group_copy(body: &str, recipients: &[Uuid]) -> Self {
+    /// A group message as Twilio delivers it, one copy to each of `sms` and of `whatsapp`
+    /// recipients, who become active users of the month.
+    pub fn group_copy(body: &str, sms: &[Uuid], whatsapp: &[Uuid]) -> Self {
         let (_, segments) = segments::count(body);
-        let copies = recipients.len() as u64;
+        let copies = sms.len() as u64;
         Self(UsageDelta {
             counters: vec![
                 (SEGMENTS_OUT, u64::from(segments) * copies),
                 (MESSAGES_OUT, copies),
+                (WHATSAPP_OUT, whatsapp.len() as u64),
             ],
-            active: recipients.to_vec(),
+            active: sms.iter().chain(whatsapp).copied().collect(),
+        })
+    }
+
+    /// A 1:1 WhatsApp message from the neighborhood's sender (in the window: no Meta fee).
+    pub fn whatsapp_out() -> Self {
+        Self(UsageDelta {
+            counters: vec![(WHATSAPP_OUT, 1)],
+            active: Vec::new(),
+        })
+    }
+
+    /// An approved template to a WhatsApp member outside their window: Twilio's and Meta's fee.
+    pub fn whatsapp_template() -> Self {
+        Self(UsageDelta {
+            counters: vec![(WHATSAPP_OUT, 1), (WHATSAPP_TEMPLATES, 1)],
+            active: Vec::new(),
+        })
+    }
+
+    /// A WhatsApp message to the neighborhood's sender.
+    pub fn whatsapp_in() -> Self {
+        Self(UsageDelta {
+            counters: vec![(WHATSAPP_IN, 1)],
+            active: Vec::new(),
         })
     }
 
@@ -133,6 +159,9 @@ fn usage(neighborhood: &Neighborhood, month: Month, ledger: &LedgerMonth) -> Usa
         segments_in: ledger.counter(SEGMENTS_IN),
         messages_in: ledger.counter(MESSAGES_IN),
         active_users: ledger.active_users,
+        whatsapp_out: ledger.counter(WHATSAPP_OUT),
+        whatsapp_in: ledger.counter(WHATSAPP_IN),
+        whatsapp_templates: ledger.counter(WHATSAPP_TEMPLATES),
     }
 }
 
@@ -283,6 +312,8 @@ pub struct Estimate {
     /// Of those, members not yet counted active this month (each adds an active user charge).
     pub new_active_users: u64,
     pub sms: Money,
+    /// WhatsApp recipients × Twilio's per-message fee.
+    pub whatsapp: Money,
     pub active_users: Money,
     /// `sms` + `active_users`.
     pub cost: Money,
@@ -323,7 +354,15 @@ fn delivery(
             let reached = effects
                 .iter()
                 .flat_map(|relay| match relay {
-                    Effect::Relay { recipients, .. } => recipients.clone(),
+                    Effect::Relay {
+                        recipients,
+                        whatsapp_recipients,
+                        ..
+                    } => recipients
+                        .iter()
+                        .chain(whatsapp_recipients)
+                        .copied()
+                        .collect(),
                     _ => Vec::new(),
                 })
                 .collect();
@@ -378,9 +417,11 @@ pub async fn plan_announcement(
     };
     let prices = &state.settings.prices;
     let (encoding, segments) = segments::count(signed);
+    let (on_whatsapp, on_sms) = super::relay::by_channel(&members, reached.clone());
     let sms = prices
         .sms_segment_out
-        .times(u64::from(segments) * reached.len() as u64);
+        .times(u64::from(segments) * on_sms.len() as u64);
+    let whatsapp = prices.whatsapp_message.times(on_whatsapp.len() as u64);
     let active = current.usage.active_users;
     let active_users = prices.active_user.times(
         charged_active_users(active + new_active_users, prices)
@@ -393,8 +434,9 @@ pub async fn plan_announcement(
         recipients: reached.len() as u64,
         new_active_users,
         sms,
+        whatsapp,
         active_users,
-        cost: sms.saturating_add(active_users),
+        cost: sms.saturating_add(whatsapp).saturating_add(active_users),
         month_cost: current.bill.total,
         held: over_budget(current.bill.total, neighborhood.monthly_budget),
         audience,
@@ -521,9 +563,13 @@ mod tests {
     #[test]
     fn a_group_copy_charges_every_recipient_and_makes_them_active() {
         let (ana, bo) = (Uuid::now_v7(), Uuid::now_v7());
-        let Charge(delta) = Charge::group_copy(&"a".repeat(161), &[ana, bo]);
-        assert_eq!(delta.counters, vec![(SEGMENTS_OUT, 4), (MESSAGES_OUT, 2)]);
-        assert_eq!(delta.active, vec![ana, bo]);
+        let cy = Uuid::now_v7();
+        let Charge(delta) = Charge::group_copy(&"a".repeat(161), &[ana, bo], &[cy]);
+        assert_eq!(
+            delta.counters,
+            vec![(SEGMENTS_OUT, 4), (MESSAGES_OUT, 2), (WHATSAPP_OUT, 1)]
+        );
+        assert_eq!(delta.active, vec![ana, bo, cy]);
         let Charge(delta) = Charge::text_in(0);
         assert_eq!(delta.counters, vec![(SEGMENTS_IN, 1), (MESSAGES_IN, 1)]);
         let Charge(delta) = Charge::text_out("🙂").with_active(ana);

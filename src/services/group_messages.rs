@@ -13,7 +13,7 @@ use crate::domain::channel::Channel;
 use crate::domain::phone::Phone;
 use crate::services::costs;
 use crate::services::deliveries::{Once, once};
-use crate::services::relay;
+use crate::services::{relay, whatsapp_window};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::rfc3339_now;
@@ -88,8 +88,15 @@ async fn record(
     let (sid, conversation_sid, body) = (message.sid, message.conversation_sid, message.body);
     // Twilio has delivered it in this shard by now. Counted under its own mark: a retry after a
     // failure further on counts it only once.
-    let delivered = relay::recipients(&members, conversation_sid, member.map(|m| m.id));
-    let mut charge = costs::Charge::group_copy(body, &delivered);
+    // WhatsApp members outside their 24-hour window miss it (Twilio fails their copies, and
+    // bills nothing for them): told once, caught up when they write.
+    let missed =
+        whatsapp_window::group_message(state, neighborhood_id, &members, member.map(|m| m.id))
+            .await?;
+    let mut delivered = relay::recipients(&members, conversation_sid, member.map(|m| m.id));
+    delivered.retain(|id| !missed.unreached.contains(id));
+    let (on_whatsapp, on_sms) = relay::by_channel(&members, delivered);
+    let mut charge = costs::Charge::group_copy(body, &on_sms, &on_whatsapp);
     if let Some(member) = member {
         charge = charge.with_active(member.id);
     }
@@ -117,7 +124,7 @@ async fn record(
         at: rfc3339_now(),
         audience: None,
     };
-    let relays = relay::relays(
+    let mut effects = relay::relays(
         &neighborhood,
         &members,
         author.as_str(),
@@ -125,12 +132,13 @@ async fn record(
         sid,
         Some(conversation_sid),
     );
+    effects.extend(missed.effects);
     state
         .store
         .record_message(
             neighborhood_id,
             &entry,
-            &relays,
+            &effects,
             state.settings.history_messages,
         )
         .await

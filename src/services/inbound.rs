@@ -21,7 +21,7 @@ use crate::services::costs;
 use crate::services::deliveries::{Once, once};
 use crate::services::joining::{self, Asked, Asking, DecisionError, FileError};
 use crate::services::neighborhoods::{self, NeighborhoodError};
-use crate::services::texts;
+use crate::services::{texts, whatsapp_window};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -70,6 +70,9 @@ async fn act(
     text: &InboundText<'_>,
 ) -> Result<(), StoreError> {
     let from = text.from;
+    if text.channel == Channel::Whatsapp {
+        reopen_window(state, neighborhood_id, from).await?;
+    }
     let reply = match sms_reply(state, neighborhood_id, text).await {
         Ok(reply) => reply,
         Err(FileError::Store(error) | FileError::Decision(DecisionError::Store(error))) => {
@@ -86,6 +89,24 @@ async fn act(
     Ok(())
 }
 
+/// A WhatsApp message to the sender opens the writer's 24-hour window; a member gets what they
+/// missed meanwhile (see `whatsapp_window`).
+async fn reopen_window(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    from: &Phone,
+) -> Result<(), StoreError> {
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(());
+    };
+    let member = state.store.member_by_phone(neighborhood_id, from).await?;
+    let member_id = member
+        .filter(|member| member.status == MemberStatus::Active)
+        .map(|member| member.id);
+    whatsapp_window::wrote(state, &neighborhood, from, member_id).await?;
+    Ok(())
+}
+
 /// Counts the text in the cost ledger. Twilio calls this webhook for every text to the number,
 /// members' group messages included, so this is where each inbound text is counted, once (by its
 /// sid), with the segments Twilio reports. A failure is logged: the reply matters more.
@@ -94,7 +115,10 @@ async fn count_inbound(state: &AppState, neighborhood_id: Uuid, text: &InboundTe
         .segments
         .unwrap_or_else(|| u64::from(segments::count(text.body).1));
     let event = format!("in:{}", text.sid);
-    let charge = costs::Charge::text_in(segments);
+    let charge = match text.channel {
+        Channel::Sms => costs::Charge::text_in(segments),
+        Channel::Whatsapp => costs::Charge::whatsapp_in(),
+    };
     if let Err(error) = costs::record(state, neighborhood_id, Some(&event), charge).await {
         tracing::warn!(%error, "an inbound text was not counted in the cost ledger");
     }

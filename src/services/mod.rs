@@ -23,3 +23,4 @@ pub mod relay;
 pub mod sending;
 pub mod templates;
 pub mod texts;
+pub mod whatsapp_window;

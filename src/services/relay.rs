@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::member::{MemberStatus, Placed};
 use crate::domain::neighborhood::Neighborhood;
 use crate::store::outbox::Effect;
@@ -41,14 +42,28 @@ pub fn relays<M: Placed>(
         .shards
         .iter()
         .filter(|shard| Some(shard.conversation_sid.as_str()) != written_in)
-        .map(|shard| Effect::Relay {
-            conversation_sid: shard.conversation_sid.clone(),
-            author: author.to_owned(),
-            body: body.to_owned(),
-            source_message_sid: source_message_sid.to_owned(),
-            recipients: recipients(members, &shard.conversation_sid, None),
+        .map(|shard| {
+            let (whatsapp_recipients, recipients) =
+                by_channel(members, recipients(members, &shard.conversation_sid, None));
+            Effect::Relay {
+                conversation_sid: shard.conversation_sid.clone(),
+                author: author.to_owned(),
+                body: body.to_owned(),
+                source_message_sid: source_message_sid.to_owned(),
+                recipients,
+                whatsapp_recipients,
+            }
         })
         .collect()
+}
+
+/// `ids` split into (those on WhatsApp, those on SMS).
+pub fn by_channel<M: Placed>(members: &[M], ids: Vec<Uuid>) -> (Vec<Uuid>, Vec<Uuid>) {
+    ids.into_iter().partition(|id| {
+        members
+            .iter()
+            .any(|member| member.member_id() == *id && member.channel() == Channel::Whatsapp)
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,11 @@ pub const SEGMENTS_OUT: &str = "segments_out";
 pub const MESSAGES_OUT: &str = "messages_out";
 pub const SEGMENTS_IN: &str = "segments_in";
 pub const MESSAGES_IN: &str = "messages_in";
+/// WhatsApp messages out (group copies, 1:1 texts and templates) and in: Twilio's fee is per message.
+pub const WHATSAPP_OUT: &str = "whatsapp_out";
+pub const WHATSAPP_IN: &str = "whatsapp_in";
+/// WhatsApp templates sent outside the 24-hour window: Meta's fee on top of Twilio's.
+pub const WHATSAPP_TEMPLATES: &str = "whatsapp_templates";
 
 /// Counts an event once (when it carries an id), bumps the counters, adds the active members,
 /// and answers the month's counters, its number of active users and the neighborhood.

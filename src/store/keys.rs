@@ -313,6 +313,37 @@ impl Keys {
         format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())
     }
 
+    /// When each WhatsApp member last wrote to the neighborhood's sender (their 24-hour window
+    /// runs from it): hash phone -> Unix ms by the service's clock.
+    pub fn whatsapp_last_inbound(&self, id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:whatsapp:last-inbound",
+            self.prefix,
+            id.simple()
+        )
+    }
+
+    /// WhatsApp members whose window closed with the group still writing: hash phone -> the
+    /// history stream position (Redis ms) from which they missed messages.
+    pub fn whatsapp_missed(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:whatsapp:missed", self.prefix, id.simple())
+    }
+
+    /// When each WhatsApp member was last sent the new-messages template: hash phone -> Unix ms.
+    pub fn whatsapp_notices(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:whatsapp:notices", self.prefix, id.simple())
+    }
+
+    /// Our 1:1 texts to a WhatsApp member kept until their window opens: a list, oldest first.
+    pub fn whatsapp_held(&self, id: Uuid, phone: &Phone) -> String {
+        format!(
+            "{}:{{nb:{}}}:whatsapp:held:{}",
+            self.prefix,
+            id.simple(),
+            phone.as_str()
+        )
+    }
+
     /// A new member's one-time catch-up link: how many messages it shows; expires.
     pub fn catch_up_code(&self, id: Uuid, code: &str) -> String {
         format!("{}:{{nb:{}}}:catch-up:{code}", self.prefix, id.simple())
@@ -476,6 +507,12 @@ impl SandboxKeys {
     /// WhatsApp senders of the account: hash `whatsapp:+E164` -> ChannelSender JSON.
     pub fn whatsapp_senders(&self) -> String {
         format!("{}:whatsapp-senders", self.base)
+    }
+
+    /// WhatsApp's customer service windows: hash `<sender>|<user>` (both `whatsapp:+E164`) -> when
+    /// the user last wrote to the sender (Unix ms, by the emulator's clock).
+    pub fn whatsapp_windows(&self) -> String {
+        format!("{}:whatsapp-windows", self.base)
     }
 
     /// Which Messaging Service a number belongs to: hash PN sid -> MG sid.

@@ -34,6 +34,7 @@ pub mod rate_limits;
 pub mod shards;
 pub mod templates;
 pub mod webhooks;
+pub mod whatsapp_windows;
 
 use std::collections::HashMap;
 use std::future::Future;

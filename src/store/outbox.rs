@@ -45,6 +45,13 @@ pub enum Effect {
     /// Text one phone from the neighborhood's number (notices, welcomes). At least once: Twilio
     /// has no idempotency key for sends.
     SendSms { to: String, body: String },
+    /// Send a WhatsApp member an approved template: outside their 24-hour window nothing else
+    /// reaches them.
+    SendWhatsappTemplate {
+        /// `whatsapp:+E164`.
+        to: String,
+        template: WhatsappTemplate,
+    },
     /// Post a group message (already signed with its author's name) into one more shard, so
     /// members of every Conversation see one group. Created without webhooks, so it does not come
     /// back to us as a new message.
@@ -58,7 +65,20 @@ pub enum Effect {
         /// ledger charges their segments once the copy is posted.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         recipients: Vec<Uuid>,
+        /// Of the members it reaches, those on WhatsApp (charged per message, not per segment).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        whatsapp_recipients: Vec<Uuid>,
     },
+}
+
+/// Which approved WhatsApp template goes, and with what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WhatsappTemplate {
+    /// "There are new messages in {neighborhood}. Reply READ to read them." At most one a day.
+    NewMessages,
+    /// "{neighborhood}: {text} Reply READ to read the group."
+    Announcement { text: String },
 }
 
 /// An effect read from a stream, with how often it was tried.

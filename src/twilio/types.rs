@@ -163,6 +163,19 @@ pub struct SendSms {
     pub body: String,
 }
 
+/// A WhatsApp message made from an approved Content template (`ContentSid`, `ContentVariables`),
+/// the only kind that reaches a user outside WhatsApp's 24-hour window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendTemplate {
+    /// `whatsapp:+E164`.
+    pub to: String,
+    /// The sender, `whatsapp:+E164`.
+    pub from: String,
+    pub content_sid: String,
+    /// The template's variables by number ("1", "2", ...).
+    pub variables: Vec<(String, String)>,
+}
+
 /// Filters of the v2010 Messages list. Twilio compares the dates with the day a message was sent
 /// (GMT), both bounds included.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

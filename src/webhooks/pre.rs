@@ -24,10 +24,10 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use super::commands::{self, CaptainCommand};
 use super::{delivery_token, param, receive};
 use crate::domain::channel::Channel;
-use crate::domain::keywords::Keyword;
+use crate::domain::keywords::{Keyword, asks_to_read};
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::{Mode, Neighborhood};
-use crate::services::{members, texts};
+use crate::services::{members, texts, whatsapp_window};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
@@ -166,6 +166,21 @@ async fn decide(
     // A repeated delivery is answered the same way, but acted on only the first time.
     let act = context.first_delivery;
     let body = param(&params, "Body");
+    if channel == Channel::Whatsapp {
+        // Any message opens their 24-hour window again, and brings what they missed.
+        let caught_up =
+            act && whatsapp_window::wrote(&state, &neighborhood, &author, Some(member.id)).await?;
+        if asks_to_read(body) {
+            if act && !caught_up {
+                let note = format!(
+                    "You are up to date with {}: its messages reach you here as long as you write at least once a day.",
+                    neighborhood.name.as_str()
+                );
+                texts::queue_text(&state, neighborhood.id, &member.address(), note).await?;
+            }
+            return Ok(reject());
+        }
+    }
     match Keyword::parse(body) {
         Some(Keyword::Leave) => {
             if act {
@@ -238,7 +253,7 @@ async fn forward_to_captains(
     let mut effects =
         texts::texts_to_captains(state, neighborhood.id, &forwarded, |_| true).await?;
     effects.push(Effect::SendSms {
-        to: member.phone.as_str().to_owned(),
+        to: member.address(),
         body: "This group is for announcements: your text went to the captains only.".to_owned(),
     });
     state.store.enqueue_effects(neighborhood.id, &effects).await

@@ -145,6 +145,43 @@ async fn sms_and_whatsapp_members_are_one_group_across_three_shards() {
         "every WhatsApp member bound as whatsapp:+E164"
     );
 
+    // Added by a captain, the WhatsApp members never wrote to the sender: outside WhatsApp's
+    // 24-hour window only the approved template reaches them, and their welcome waits.
+    let notice = "There are new messages in Mixed Street. Reply READ to read them.";
+    let on_whatsapp: Vec<String> = members
+        .iter()
+        .filter(|m| m["channel"] == "whatsapp")
+        .map(address_of)
+        .collect();
+    let before = inboxes(&app).await;
+    for address in &on_whatsapp {
+        assert_eq!(
+            received(&before, address, notice),
+            1,
+            "{address}: {:?}",
+            before.get(address)
+        );
+        assert_eq!(
+            before[address].len(),
+            1,
+            "only the template: {:?}",
+            before[address]
+        );
+    }
+    // Their READ opens the window and brings the welcome; the group sees none of it.
+    stream::iter(&on_whatsapp)
+        .map(|address| {
+            let (app, sender) = (&app, format!("whatsapp:{number}"));
+            async move {
+                let routed = app.text(address, &sender, "READ").await;
+                assert_eq!(routed["outcome"], "rejected", "{routed}");
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+
     // The welcome went over each member's own channel.
     let before = inboxes(&app).await;
     let welcome = "Welcome to Mixed Street!";
@@ -487,13 +524,23 @@ async fn a_captain_moves_a_member_between_sms_and_whatsapp_and_their_participant
     );
     assert!(members.iter().all(|m| m["sync"] == "done"), "{members:?}");
 
-    // The group reaches Sam on WhatsApp now.
+    // The group reaches Sam on WhatsApp now: first as the template (Sam never wrote there),
+    // then, once Sam answers, as the message itself.
+    let sender = format!("whatsapp:{number}");
     app.text("+15550021972", &number, "Bins go out tonight")
         .await;
     wait_for(
         &app,
         "whatsapp:+15550021971",
-        &format!("whatsapp:{number}"),
+        &sender,
+        "There are new messages in Switch Street",
+    )
+    .await;
+    app.text("whatsapp:+15550021971", &sender, "READ").await;
+    wait_for(
+        &app,
+        "whatsapp:+15550021971",
+        &sender,
         "Tia: Bins go out tonight",
     )
     .await;
@@ -540,4 +587,174 @@ async fn a_captain_moves_a_member_between_sms_and_whatsapp_and_their_participant
         )
         .await;
     assert_eq!(refused["details"][0]["field"], "channel", "{refused}");
+}
+
+/// A sandbox app whose clock (the service's and the emulator's) the test moves.
+async fn spawn_app_with_clock() -> (TestApp, neighborhood_text::config::Clock) {
+    let clock = neighborhood_text::config::Clock::default();
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    settings.clock = clock.clone();
+    (spawn_sandbox_app_with(receiver, settings).await, clock)
+}
+
+/// How many texts of `address`'s inbox from `from` contain `words`.
+async fn count_of(app: &TestApp, address: &str, from: &str, words: &str) -> usize {
+    texts_from(app, address, from)
+        .await
+        .iter()
+        .filter(|text| text.contains(words))
+        .count()
+}
+
+#[tokio::test]
+async fn a_whatsapp_member_silent_for_a_day_gets_one_template_then_what_they_missed_once() {
+    let (app, clock) = spawn_app_with_clock().await;
+    let (id, number) = whatsapp_neighborhood(&app, "Quiet Street").await;
+    let sender = format!("whatsapp:{number}");
+    let wanda = "whatsapp:+15550021981";
+    let sid = "+15550021982";
+    add(&app, &id, sid, "Sid", "sms").await;
+    // Wanda asks on WhatsApp, so her window is open when she is let in.
+    app.text(wanda, &sender, "JOIN Wanda").await;
+    let request = poll_until(WAIT, "Wanda's request", || async {
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/join-requests"),
+                200,
+            )
+            .await;
+        listed["items"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
+    wait_for(&app, wanda, &sender, "Welcome to Quiet Street!").await;
+
+    // Within the window the group's texts reach her as they are.
+    app.text(sid, &number, "Lost cat on Elm").await;
+    wait_for(&app, wanda, &sender, "Sid: Lost cat on Elm").await;
+
+    // 25 hours of silence: the window is closed.
+    clock.advance(Duration::from_secs(25 * 3600));
+    app.text(sid, &number, "Cat found!").await;
+    let notice = "There are new messages in Quiet Street. Reply READ to read them.";
+    wait_for(&app, wanda, &sender, notice).await;
+    app.text(sid, &number, "Thanks everyone").await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    assert_eq!(
+        count_of(&app, wanda, &sender, notice).await,
+        1,
+        "one template a day"
+    );
+    assert_eq!(
+        count_of(&app, wanda, &sender, "Cat found!").await,
+        0,
+        "free-form fails outside the window"
+    );
+    let failed = app
+        .emulator_get(&format!(
+            "/api/2010-04-01/Accounts/{}/Messages.json?To={}",
+            neighborhood_text::sandbox::DEFAULT_ACCOUNT_SID,
+            wanda.replace('+', "%2B").replace(':', "%3A")
+        ))
+        .await
+        .json::<Value>()
+        .await
+        .expect("messages");
+    let refused: Vec<&Value> = failed["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["error_code"] == 63016)
+        .collect();
+    assert_eq!(
+        refused.len(),
+        2,
+        "Twilio failed both group copies with 63016: {failed}"
+    );
+
+    // She answers: the window opens, and what she missed comes once, in one text.
+    let routed = app.text(wanda, &sender, "READ").await;
+    assert_eq!(
+        routed["outcome"], "rejected",
+        "READ is hers alone: {routed}"
+    );
+    let texts = wait_for(&app, wanda, &sender, "Catch up on Quiet Street").await;
+    let catch_up: Vec<&String> = texts.iter().filter(|t| t.contains("Catch up on")).collect();
+    assert_eq!(catch_up.len(), 1, "{texts:?}");
+    assert!(
+        catch_up[0].contains("Sid: Cat found!") && catch_up[0].contains("Sid: Thanks everyone"),
+        "{}",
+        catch_up[0]
+    );
+    assert!(
+        !catch_up[0].contains("Lost cat"),
+        "what she had seen is not repeated: {}",
+        catch_up[0]
+    );
+    let sid_inbox = texts_from(&app, sid, &number).await;
+    assert!(
+        sid_inbox.iter().all(|t| !t.contains("READ")),
+        "{sid_inbox:?}"
+    );
+
+    // Open again: texts reach her as they are, and a READ now just says so.
+    app.text(sid, &number, "Block party Saturday").await;
+    wait_for(&app, wanda, &sender, "Sid: Block party Saturday").await;
+    app.text(wanda, &sender, "READ").await;
+    wait_for(&app, wanda, &sender, "You are up to date with Quiet Street").await;
+
+    // Another day of silence: an announcement goes as its own template.
+    clock.advance(Duration::from_secs(25 * 3600));
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Street sweeping moved to Tuesday"}),
+        202,
+    )
+    .await;
+    wait_for(
+        &app,
+        wanda,
+        &sender,
+        "Street sweeping moved to Tuesday Reply READ to read the group.",
+    )
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    assert_eq!(
+        count_of(&app, wanda, &sender, notice).await,
+        1,
+        "the announcement needed no notice"
+    );
+
+    // The ledger counts WhatsApp by the message, and the templates with Meta's fee.
+    let costs = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/costs"),
+            200,
+        )
+        .await;
+    let month = &costs["months"][0];
+    assert_eq!(month["whatsapp_templates"], 2, "{month}");
+    assert!(
+        month["whatsapp_messages_in"].as_u64().unwrap_or(0) >= 3,
+        "{month}"
+    );
+    let lines: Vec<&str> = month["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|line| line["item"].as_str())
+        .collect();
+    assert!(lines.contains(&"whatsapp_templates"), "{lines:?}");
 }

@@ -163,7 +163,9 @@ fn subject(neighborhood_id: Uuid, effect: &Effect) -> String {
         Effect::AddParticipant { member_id } | Effect::RemoveParticipant { member_id, .. } => {
             format!("member:{member_id}")
         }
-        Effect::SendSms { to, .. } => format!("phone:{neighborhood_id}:{to}"),
+        Effect::SendSms { to, .. } | Effect::SendWhatsappTemplate { to, .. } => {
+            format!("phone:{neighborhood_id}:{to}")
+        }
         Effect::Relay {
             conversation_sid, ..
         } => format!("conversation:{conversation_sid}"),

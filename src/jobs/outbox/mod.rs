@@ -21,10 +21,10 @@ use uuid::Uuid;
 use crate::domain::channel::Channel;
 use crate::domain::member::{Member, MemberStatus, SyncState};
 use crate::state::{AppState, TwilioAccount};
-use crate::store::outbox::{Effect, OutboxEntry};
+use crate::store::outbox::{Effect, OutboxEntry, WhatsappTemplate};
 use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
-use crate::twilio::types::{ListMessages, SendSms, SmsSender};
+use crate::twilio::types::{ListMessages, SendSms, SendTemplate, SmsSender};
 use in_flight::InFlight;
 use relay::RelayCopy;
 
@@ -211,12 +211,22 @@ async fn handle(
             };
             send_sms(state, &worker.twilio, neighborhood_id, &text).await
         }
+        Effect::SendWhatsappTemplate { to, template } => {
+            let _permit = worker.texts.acquire().await;
+            let text = Template {
+                effect_id: &entry.effect_id,
+                to,
+                template,
+            };
+            send_template(state, &worker.twilio, neighborhood_id, &text).await
+        }
         Effect::Relay {
             conversation_sid,
             author,
             body,
             source_message_sid,
             recipients,
+            whatsapp_recipients,
         } => {
             let copy = RelayCopy {
                 conversation_sid,
@@ -230,7 +240,11 @@ async fn handle(
                     state,
                     neighborhood_id,
                     Some(&format!("relay:{source_message_sid}:{conversation_sid}")),
-                    crate::services::costs::Charge::group_copy(body, recipients),
+                    crate::services::costs::Charge::group_copy(
+                        body,
+                        recipients,
+                        whatsapp_recipients,
+                    ),
                 )
                 .await
                 .map_err(EffectError::from),
@@ -273,7 +287,9 @@ async fn handle(
             tracing::error!(error = %error.redacted(), "outbox effect failed for good; the member is marked failed");
             tracing::debug!(%error, "outbox effect failed: Twilio's words");
             let member_id = match &entry.effect {
-                Effect::SendSms { .. } | Effect::Relay { .. } => {
+                Effect::SendSms { .. }
+                | Effect::SendWhatsappTemplate { .. }
+                | Effect::Relay { .. } => {
                     state.store.ack_outbox(neighborhood_id, entry).await?;
                     return Ok(true);
                 }
@@ -359,6 +375,18 @@ async fn send_sms(
     if retried && already_sent(twilio, &from, text, twilio_since(first_attempt_ms)).await? {
         return Ok(());
     }
+    // Outside a WhatsApp member's 24-hour window the text would fail (63016): it waits for them.
+    if channel == Channel::Whatsapp
+        && crate::services::whatsapp_window::hold_if_closed(
+            state,
+            neighborhood_id,
+            &phone,
+            text.body,
+        )
+        .await?
+    {
+        return Ok(());
+    }
     // The last guard: a phone outside `NT_SMS_COUNTRIES`, or a day past its cap, drops the text
     // (warned and counted there); retrying would not change the answer.
     let cleared = crate::services::sending::clear(state, neighborhood_id, &phone).await?;
@@ -373,7 +401,10 @@ async fn send_sms(
     match twilio.client.send_sms(&request).await {
         Ok(_) => {
             // A text that went out is not sent again because the ledger could not count it.
-            let charge = crate::services::costs::Charge::text_out(text.body);
+            let charge = match channel {
+                Channel::Sms => crate::services::costs::Charge::text_out(text.body),
+                Channel::Whatsapp => crate::services::costs::Charge::whatsapp_out(),
+            };
             if let Err(error) =
                 crate::services::costs::record(state, neighborhood_id, None, charge).await
             {
@@ -385,6 +416,106 @@ async fn send_sms(
         Err(error) if error.code() == Some(21610) => Ok(()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// A WhatsApp template of the outbox.
+struct Template<'a> {
+    /// The effect's id, the same on every attempt.
+    effect_id: &'a str,
+    to: &'a str,
+    template: &'a WhatsappTemplate,
+}
+
+/// Sends an approved WhatsApp template once, as `send_sms` sends a text: the attempt recorded
+/// first, and a retry looks in Twilio before sending again. The new-messages template goes at
+/// most once a day to a member, and not at all once they wrote again.
+async fn send_template(
+    state: &AppState,
+    twilio: &TwilioAccount,
+    neighborhood_id: Uuid,
+    text: &Template<'_>,
+) -> Result<(), EffectError> {
+    let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
+        return Ok(());
+    };
+    let (Some(from), Some((Channel::Whatsapp, phone))) = (
+        neighborhood.proxy_address(Channel::Whatsapp),
+        Channel::of_address(text.to),
+    ) else {
+        return Ok(());
+    };
+    let templates = &twilio.whatsapp_templates;
+    let name = neighborhood.name.as_str().to_owned();
+    let (content_sid, variables) = match text.template {
+        WhatsappTemplate::NewMessages => (&templates.new_messages, vec![name]),
+        WhatsappTemplate::Announcement { text } => {
+            (&templates.announcement, vec![name, text.clone()])
+        }
+    };
+    let Some(content_sid) = content_sid.clone() else {
+        tracing::debug!(
+            "no WhatsApp template configured: a member outside their window is not told"
+        );
+        return Ok(());
+    };
+    let (first_attempt_ms, retried) = state
+        .store
+        .mark_effect_attempt(neighborhood_id, text.effect_id)
+        .await?;
+    if retried {
+        let sent = twilio
+            .client
+            .list_messages(&ListMessages {
+                to: Some(text.to.to_owned()),
+                from: Some(from.clone()),
+                sent_on_or_after: Some(twilio_since(first_attempt_ms).date()),
+                ..ListMessages::default()
+            })
+            .await?;
+        let since = twilio_since(first_attempt_ms);
+        // Only a template gets through outside the window: anything that did since the first
+        // attempt is this one.
+        if sent.iter().any(|message| {
+            !matches!(message.status.as_deref(), Some("failed" | "undelivered"))
+                && message.created_at().is_none_or(|created| created >= since)
+        }) {
+            return Ok(());
+        }
+    } else if *text.template == WhatsappTemplate::NewMessages
+        && !state
+            .store
+            .claim_whatsapp_notice(
+                neighborhood_id,
+                &phone,
+                state.settings.clock.now_ms(),
+                crate::services::whatsapp_window::NOTICE_INTERVAL_MS,
+            )
+            .await?
+    {
+        return Ok(());
+    }
+    if crate::services::sending::clear(state, neighborhood_id, &phone)
+        .await?
+        .is_err()
+    {
+        return Ok(());
+    }
+    let request = SendTemplate {
+        to: text.to.to_owned(),
+        from,
+        content_sid,
+        variables: variables
+            .into_iter()
+            .enumerate()
+            .map(|(at, value)| ((at + 1).to_string(), value))
+            .collect(),
+    };
+    twilio.client.send_template(&request).await?;
+    let charge = crate::services::costs::Charge::whatsapp_template();
+    if let Err(error) = crate::services::costs::record(state, neighborhood_id, None, charge).await {
+        tracing::warn!(%error, "a sent WhatsApp template was not counted in the cost ledger");
+    }
+    Ok(())
 }
 
 /// When, by Twilio's clock, an effect's first attempt may have reached it: the attempt's start

@@ -5,13 +5,14 @@
 //! unique names, numbers sold once) are checked and applied in one Lua script or one atomic
 //! command, never as a read followed by a write.
 
+pub(in crate::sandbox) mod content;
 mod conversations;
 mod numbers;
 mod participants;
 mod phones;
 mod whatsapp;
 
-pub(in crate::sandbox) use whatsapp::{is_whatsapp, phone_of};
+pub(in crate::sandbox) use whatsapp::{OUTSIDE_WINDOW, is_whatsapp, phone_of};
 
 use crate::store::connection::RedisConnection;
 use serde_json::Value;

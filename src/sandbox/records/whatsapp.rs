@@ -99,3 +99,45 @@ pub(in crate::sandbox) fn is_whatsapp(address: &str) -> bool {
 pub(in crate::sandbox) fn phone_of(address: &str) -> &str {
     address.strip_prefix(WHATSAPP_PREFIX).unwrap_or(address)
 }
+
+/// WhatsApp's customer service window: free-form messages reach a user only this long after
+/// they last wrote to the sender.
+pub const SERVICE_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// Twilio's error for a free-form WhatsApp message outside the customer service window.
+pub const OUTSIDE_WINDOW: u32 = 63016;
+
+impl Emulator {
+    /// `user` (`whatsapp:+E164`) wrote to `sender`: their window opens for 24 hours.
+    pub(in crate::sandbox) async fn open_whatsapp_window(
+        &self,
+        sender: &str,
+        user: &str,
+    ) -> EmulatorResult<()> {
+        let _: () = redis::cmd("HSET")
+            .arg(self.keys().whatsapp_windows())
+            .arg(format!("{sender}|{user}"))
+            .arg(self.config().clock.now_ms())
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a free-form message from `sender` reaches `user` now. Anything not on WhatsApp
+    /// has no window.
+    pub(in crate::sandbox) async fn reaches_free_form(
+        &self,
+        sender: &str,
+        user: &str,
+    ) -> EmulatorResult<bool> {
+        if !is_whatsapp(user) {
+            return Ok(true);
+        }
+        let last: Option<i64> = redis::cmd("HGET")
+            .arg(self.keys().whatsapp_windows())
+            .arg(format!("{sender}|{user}"))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(last.is_some_and(|last| self.config().clock.now_ms() - last < SERVICE_WINDOW_MS))
+    }
+}

@@ -2,12 +2,12 @@
 //! messaging.twilio.com (Services and their PhoneNumbers).
 
 use poem::http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok, required, v2010_page};
 use crate::sandbox::Emulator;
-use crate::sandbox::records::{ErrorAnswer, Slice, is_whatsapp, phone_of};
+use crate::sandbox::records::{ErrorAnswer, OUTSIDE_WINDOW, Slice, content, is_whatsapp, phone_of};
 use crate::sandbox::resources::{is_e164, new_sid, now};
 
 /// How a `DateSent` filter bounds the day a message was sent.
@@ -281,7 +281,13 @@ impl Emulator {
     /// `POST Messages.json`: a 1:1 text from one of our numbers, delivered to the simulated phone.
     async fn send_sms_over_rest(&self, call: &Call) -> Answer {
         let to = required(call, "To")?;
-        let body = call.form("Body").unwrap_or("");
+        // A template's text stands in for the body (WhatsApp outside the 24-hour window).
+        let template = call.form("ContentSid").filter(|sid| !sid.is_empty());
+        let body = match template {
+            Some(sid) => content::render(sid, call.form("ContentVariables"))?,
+            None => call.form("Body").unwrap_or("").to_owned(),
+        };
+        let body = body.as_str();
         if body.is_empty() {
             return Err(ErrorAnswer::new(400, 21602, "Message body is required.").into());
         }
@@ -363,6 +369,27 @@ impl Emulator {
         }
         let sid = new_sid("SM");
         let at = now();
+        // Accepted, then failed with 63016 (Twilio tells the status callback, not the caller):
+        // free-form text outside a WhatsApp user's 24-hour window.
+        if template.is_none() && !self.reaches_free_form(&from, &to).await? {
+            let failed = self.sms_message(
+                &sid,
+                &from,
+                &to,
+                body,
+                service_sid.as_deref(),
+                "failed",
+                Some(OUTSIDE_WINDOW),
+                false,
+                at,
+            );
+            self.save_sms_message(&failed).await?;
+            let mut answer = failed;
+            answer["status"] = json!("queued");
+            answer["error_code"] = Value::Null;
+            answer["error_message"] = Value::Null;
+            return created(answer);
+        }
         let message = self.sms_message(
             &sid,
             &from,

@@ -1,0 +1,81 @@
+//! Content templates, as WhatsApp needs them outside the 24-hour window: a message sent with
+//! `ContentSid` and `ContentVariables` instead of `Body`. At Twilio a template is made with the
+//! Content API and approved by Meta (hours to days); the sandbox account has two approved ones,
+//! the texts the README asks operators to submit.
+
+use serde_json::Value;
+
+use super::{EmulatorResult, ErrorAnswer};
+
+/// "There are new messages in {{1}}. Reply READ to read them."
+pub const NOTICE_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c1";
+/// "{{1}}: {{2}} Reply READ to read the group."
+pub const ANNOUNCEMENT_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c2";
+
+const TEMPLATES: [(&str, &str); 2] = [
+    (
+        NOTICE_TEMPLATE_SID,
+        "There are new messages in {{1}}. Reply READ to read them.",
+    ),
+    (
+        ANNOUNCEMENT_TEMPLATE_SID,
+        "{{1}}: {{2}} Reply READ to read the group.",
+    ),
+];
+
+/// Twilio's errors for an unknown template and for variables that are not a JSON object of
+/// strings.
+const INVALID_CONTENT_SID: u32 = 21655;
+const INVALID_CONTENT_VARIABLES: u32 = 21656;
+
+/// The text a template sends with `variables` (`{"1": "Elm Street"}`); a variable left out keeps
+/// its placeholder, as a template without sample values does.
+pub(in crate::sandbox) fn render(sid: &str, variables: Option<&str>) -> EmulatorResult<String> {
+    let Some((_, template)) = TEMPLATES.iter().find(|(known, _)| *known == sid) else {
+        return Err(ErrorAnswer::new(400, INVALID_CONTENT_SID, "The ContentSid is Invalid").into());
+    };
+    let values: serde_json::Map<String, Value> = match variables {
+        None => serde_json::Map::new(),
+        Some(json) => match serde_json::from_str(json) {
+            Ok(Value::Object(values)) => values,
+            _ => {
+                return Err(ErrorAnswer::new(
+                    400,
+                    INVALID_CONTENT_VARIABLES,
+                    "The ContentVariables Parameter is invalid",
+                )
+                .into());
+            }
+        },
+    };
+    let mut text = (*template).to_owned();
+    for (name, value) in &values {
+        let Some(value) = value.as_str() else {
+            return Err(ErrorAnswer::new(
+                400,
+                INVALID_CONTENT_VARIABLES,
+                "The ContentVariables Parameter is invalid",
+            )
+            .into());
+        };
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_fill_the_placeholders_and_bad_ones_are_refused() {
+        let text = render(NOTICE_TEMPLATE_SID, Some(r#"{"1": "Elm Street"}"#)).unwrap();
+        assert_eq!(
+            text,
+            "There are new messages in Elm Street. Reply READ to read them."
+        );
+        assert!(render(NOTICE_TEMPLATE_SID, Some("[1]")).is_err());
+        assert!(render(NOTICE_TEMPLATE_SID, Some(r#"{"1": 2}"#)).is_err());
+        assert!(render("HX00000000000000000000000000000000", None).is_err());
+    }
+}
