@@ -81,6 +81,7 @@ export function memberRow(member, { selection, onToggle }) {
     h('td', { class: 'wide' }, ROLE_NAMES[member.role] ?? member.role),
     h('td', { class: 'state' },
       h('span', { class: `badge ${statusTone}` }, statusText),
+      member.channel === 'whatsapp' ? h('span', { class: 'badge' }, 'WhatsApp') : null,
       member.muted ? h('span', { class: 'badge warn' }, 'Muted') : null,
       sync ? h('span', { class: `badge ${sync[1]}` }, sync[0]) : null),
     h('td', { class: 'wide' }, healthText(member.delivery)));
@@ -100,6 +101,7 @@ export function detailsRow(member, { columns, ctx, manage, changed, onClose }) {
     h('dl', { class: 'facts' },
       member.possible_duplicate_of ? [h('dt', {}, 'Check'), h('dd', {}, duplicateText(member.possible_duplicate_of))] : null,
       member.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(member.phone))] : null,
+      h('dt', {}, 'Texts by'), h('dd', {}, member.channel === 'whatsapp' ? 'WhatsApp' : 'SMS'),
       member.address ? [h('dt', {}, 'Address'), h('dd', {}, member.address)] : null,
       h('dt', {}, 'Role'), h('dd', {}, ROLE_NAMES[member.role] ?? member.role),
       h('dt', {}, 'Group text'), h('dd', {}, h('span', { class: `badge ${syncTone}` }, syncText)),
