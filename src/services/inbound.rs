@@ -71,7 +71,11 @@ async fn act(
 ) -> Result<(), StoreError> {
     let from = text.from;
     if text.channel == Channel::Whatsapp {
-        reopen_window(state, neighborhood_id, from).await?;
+        let leaving = matches!(
+            Keyword::parse(text.body),
+            Some(Keyword::Leave | Keyword::Stop)
+        );
+        reopen_window(state, neighborhood_id, from, leaving).await?;
     }
     let reply = match sms_reply(state, neighborhood_id, text).await {
         Ok(reply) => reply,
@@ -95,6 +99,7 @@ async fn reopen_window(
     state: &AppState,
     neighborhood_id: Uuid,
     from: &Phone,
+    leaving: bool,
 ) -> Result<(), StoreError> {
     let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await? else {
         return Ok(());
@@ -103,7 +108,7 @@ async fn reopen_window(
     let member_id = member
         .filter(|member| member.status == MemberStatus::Active)
         .map(|member| member.id);
-    whatsapp_window::wrote(state, &neighborhood, from, member_id).await?;
+    whatsapp_window::wrote(state, &neighborhood, from, member_id, leaving).await?;
     Ok(())
 }
 

@@ -187,17 +187,22 @@ pub async fn hold_if_closed(
 
 /// `phone` wrote to the neighborhood's WhatsApp sender: their window is open again, and what
 /// they missed is queued to them, once: our kept texts first, then the group's messages since
-/// they began to miss it. True when something was queued.
+/// they began to miss it. True when something was queued. A LEAVE or STOP (`leaving`) drops
+/// what was kept instead: nothing more goes to someone on their way out.
 pub async fn wrote(
     state: &AppState,
     neighborhood: &Neighborhood,
     phone: &Phone,
     member_id: Option<Uuid>,
+    leaving: bool,
 ) -> Result<bool, StoreError> {
     let reopened = state
         .store
         .reopen_whatsapp_window(neighborhood.id, phone, state.settings.clock.now_ms())
         .await?;
+    if leaving {
+        return Ok(false);
+    }
     let address = Channel::Whatsapp.address(phone);
     let mut effects: Vec<Effect> = reopened
         .held

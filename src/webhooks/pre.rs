@@ -168,8 +168,10 @@ async fn decide(
     let body = param(&params, "Body");
     if channel == Channel::Whatsapp {
         // Any message opens their 24-hour window again, and brings what they missed.
-        let caught_up =
-            act && whatsapp_window::wrote(&state, &neighborhood, &author, Some(member.id)).await?;
+        let leaving = matches!(Keyword::parse(body), Some(Keyword::Leave | Keyword::Stop));
+        let caught_up = act
+            && whatsapp_window::wrote(&state, &neighborhood, &author, Some(member.id), leaving)
+                .await?;
         if asks_to_read(body) {
             if act && !caught_up {
                 let note = format!(
