@@ -24,7 +24,7 @@ use crate::state::{AppState, TwilioAccount};
 use crate::store::outbox::{Effect, OutboxEntry, WhatsappTemplate};
 use crate::store::{StoreError, UpdateError};
 use crate::twilio::TwilioError;
-use crate::twilio::types::{ListMessages, SendSms, SendTemplate, SmsSender};
+use crate::twilio::types::{ListMessages, SendSms, SendTemplate, SmsMessage, SmsSender};
 use in_flight::InFlight;
 use relay::RelayCopy;
 
@@ -372,7 +372,17 @@ async fn send_sms(
         .store
         .mark_effect_attempt(neighborhood_id, text.effect_id)
         .await?;
-    if retried && already_sent(twilio, &from, text, twilio_since(first_attempt_ms)).await? {
+    let same_body = |message: &SmsMessage| message.body.as_deref() == Some(text.body);
+    if retried
+        && already_sent(
+            twilio,
+            &from,
+            text.to,
+            twilio_since(first_attempt_ms),
+            same_body,
+        )
+        .await?
+    {
         return Ok(());
     }
     // Outside a WhatsApp member's 24-hour window the text would fail (63016): it waits for them.
@@ -462,23 +472,20 @@ async fn send_template(
         .store
         .mark_effect_attempt(neighborhood_id, text.effect_id)
         .await?;
+    // Only a template gets through outside the window: anything delivered since the first
+    // attempt is this one.
+    let got_through =
+        |message: &SmsMessage| !matches!(message.status.as_deref(), Some("failed" | "undelivered"));
     if retried {
-        let sent = twilio
-            .client
-            .list_messages(&ListMessages {
-                to: Some(text.to.to_owned()),
-                from: Some(from.clone()),
-                sent_on_or_after: Some(twilio_since(first_attempt_ms).date()),
-                ..ListMessages::default()
-            })
-            .await?;
-        let since = twilio_since(first_attempt_ms);
-        // Only a template gets through outside the window: anything that did since the first
-        // attempt is this one.
-        if sent.iter().any(|message| {
-            !matches!(message.status.as_deref(), Some("failed" | "undelivered"))
-                && message.created_at().is_none_or(|created| created >= since)
-        }) {
+        if already_sent(
+            twilio,
+            &from,
+            text.to,
+            twilio_since(first_attempt_ms),
+            got_through,
+        )
+        .await?
+        {
             return Ok(());
         }
     } else if *text.template == WhatsappTemplate::NewMessages
@@ -526,26 +533,26 @@ fn twilio_since(first_attempt_ms: u64) -> time::OffsetDateTime {
         - TWILIO_CLOCK_SKEW
 }
 
-/// Whether Twilio sent `text` from `from` since `since`. Twilio filters by the day sent; the
-/// time and body are compared here.
+/// Whether Twilio sent a message that is `this` from `from` to `to` since `since`. Twilio
+/// filters by the day sent; the time is compared here.
 async fn already_sent(
     twilio: &TwilioAccount,
     from: &str,
-    text: &Text<'_>,
+    to: &str,
     since: time::OffsetDateTime,
+    this: impl Fn(&SmsMessage) -> bool,
 ) -> Result<bool, TwilioError> {
     let sent = twilio
         .client
         .list_messages(&ListMessages {
-            to: Some(text.to.to_owned()),
+            to: Some(to.to_owned()),
             from: Some(from.to_owned()),
             sent_on_or_after: Some(since.date()),
             ..ListMessages::default()
         })
         .await?;
     Ok(sent.iter().any(|message| {
-        message.body.as_deref() == Some(text.body)
-            && message.created_at().is_none_or(|created| created >= since)
+        this(message) && message.created_at().is_none_or(|created| created >= since)
     }))
 }
 
