@@ -329,6 +329,13 @@ pub struct Settings {
     #[arg(long, env = "NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", "HX"))]
     pub whatsapp_announcement_template_sid: Option<String>,
 
+    /// Content template (HX...) of the authentication category that carries the join page's
+    /// 6-digit code to a neighbor joining on WhatsApp: one variable, the code ("{{1}} is your
+    /// verification code. For your security, do not share this code."). Unset: the join page
+    /// offers WhatsApp only by texting JOIN to the sender (the sandbox uses its own copy).
+    #[arg(long, env = "NT_WHATSAPP_CODE_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_CODE_TEMPLATE_SID", "HX"))]
+    pub whatsapp_code_template_sid: Option<String>,
+
     /// Base URL standing in for all Twilio hosts (an emulator or a test server); each host is a
     /// path segment under it: {base}/api/2010-04-01/..., {base}/conversations/v1/...,
     /// {base}/messaging/v1/.... Unset: Twilio itself.

@@ -117,6 +117,7 @@ impl App {
                     whatsapp_templates: WhatsappTemplates {
                         new_messages: settings.whatsapp_template_sid.clone(),
                         announcement: settings.whatsapp_announcement_template_sid.clone(),
+                        code: settings.whatsapp_code_template_sid.clone(),
                     },
                 };
                 (Some(account), None)
@@ -165,6 +166,12 @@ impl App {
                                 .whatsapp_announcement_template_sid
                                 .clone()
                                 .unwrap_or_else(|| sandbox::ANNOUNCEMENT_TEMPLATE_SID.to_owned()),
+                        ),
+                        code: Some(
+                            settings
+                                .whatsapp_code_template_sid
+                                .clone()
+                                .unwrap_or_else(|| sandbox::CODE_TEMPLATE_SID.to_owned()),
                         ),
                     },
                 };

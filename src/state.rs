@@ -186,6 +186,9 @@ pub struct WhatsappTemplates {
     pub new_messages: Option<String>,
     /// "{{1}}: {{2}} Reply READ to read the group."
     pub announcement: Option<String>,
+    /// Meta's authentication template, "{{1}} is your verification code. ...": the join page's
+    /// code to a neighbor joining on WhatsApp, who has never written to the sender.
+    pub code: Option<String>,
 }
 
 impl AppState {

@@ -146,6 +146,13 @@ async fn a_neighbor_asks_to_join_from_the_public_page() {
     run_journey("join_page").await;
 }
 
+/// A neighbor picks WhatsApp on the join page, gets the code on the simulated WhatsApp phone,
+/// and the captain sees the channel and moves her between channels (issue 21).
+#[tokio::test]
+async fn a_neighbor_joins_on_whatsapp_from_the_join_page_and_the_captain_sees_the_channel() {
+    run_journey("join_whatsapp").await;
+}
+
 /// The whole story: a captain signs in and creates a neighborhood, a neighbor signs up from the
 /// invite link with the phone code, the captain approves, the neighbor texts from /sandbox (served
 /// by a second instance) and the captain's Messages view and the other members' phones show it.

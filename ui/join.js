@@ -4,7 +4,7 @@
 // API's own words. Text is only ever set with textContent.
 
 import { api, ApiError, errorText } from '/app/api.js';
-import { h, field, showErrors, clearErrors, busy, phoneText } from '/app/dom.js';
+import { h, field, choices, showErrors, clearErrors, busy, phoneText } from '/app/dom.js';
 
 const main = document.getElementById('main');
 const banner = document.getElementById('sandbox-banner');
@@ -19,6 +19,10 @@ let sandbox = false;
 let detailsView = null; // step 1, kept so "Change my details" brings back what was typed
 let submitted = null; // the JoinIn body last accepted, for "Text me a new code"
 let request = null; // the JoinOut of that request
+
+const onWhatsapp = () => submitted?.channel === 'whatsapp';
+/** A WhatsApp chat link for an E.164 number: wa.me takes the digits alone. */
+const whatsappLink = (e164) => `https://wa.me/${e164.replace(/\D/g, '')}`;
 
 function slugFromPath(path) {
   const match = /^\/join\/([^/]+)\/?$/.exec(path);
@@ -129,23 +133,40 @@ function buildDetails() {
   }
   const fields = [
     field({ label: 'Your name', name: 'name', required: true, hint: 'Neighbors see it on your texts, for example “Ana R.”', attrs: { autocomplete: 'name', maxlength: 40 } }),
-    field({ label: 'Mobile number', name: 'phone', type: 'tel', required: true, hint: 'Your own mobile, with its area code. We text a 6-digit code to it.', attrs: { autocomplete: 'tel', inputmode: 'tel' } }),
+    field({ label: 'Mobile number', name: 'phone', type: 'tel', required: true, hint: card.whatsapp
+      ? 'Your own mobile, with its area code. We send a 6-digit code to it, by text or on WhatsApp as you choose below.'
+      : 'Your own mobile, with its area code. We text a 6-digit code to it.', attrs: { autocomplete: 'tel', inputmode: 'tel' } }),
     field({ label: 'Street address', name: 'address', hint: 'Optional. Only the captains see it.', attrs: { autocomplete: 'street-address', maxlength: 200 } }),
     ...card.join_questions.map((question) => field({
       label: question.text, name: `answers.${question.id}`, type: 'textarea', required: question.required,
       hint: question.required ? null : 'Optional.', attrs: { rows: 2, maxlength: 500 },
     })),
   ];
-  const consent = field({ label: [card.consent_text, h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')], name: 'consent', type: 'checkbox' });
+  const consentText = h('span', {}, card.consent_text);
+  const consent = field({ label: [consentText, h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')], name: 'consent', type: 'checkbox' });
   consent.classList.add('join-consent');
   consent.control.required = true;
+  // Where the neighborhood has a WhatsApp number, the neighbor picks the app the group reaches
+  // them in; what they agree to names it.
+  const channel = card.whatsapp ? choices({
+    legend: 'How you get the group’s messages', name: 'channel', value: 'sms', options: [
+      ['sms', 'Text messages (SMS)', 'Any phone that can text. Messages come from ' + phoneText(card.phone_number) + '.'],
+      ['whatsapp', 'WhatsApp', 'In the WhatsApp app. Messages come from ' + phoneText(card.whatsapp.number) + ' on WhatsApp, and so does your code.'],
+    ],
+  }) : null;
   const button = h('button', { type: 'submit', class: 'primary' }, 'Text me a code');
+  channel?.addEventListener('change', () => {
+    const whatsapp = channel.value() === 'whatsapp';
+    consentText.textContent = whatsapp ? card.whatsapp.consent_text : card.consent_text;
+    button.textContent = whatsapp ? 'Send me a code on WhatsApp' : 'Text me a code';
+  });
+  if (channel) fields.splice(2, 0, channel);
   const form = h('form', { novalidate: true, 'aria-labelledby': 'details-h' },
     h('p', { class: 'hint' }, 'Fields marked ', h('span', { class: 'req' }, '*'), ' are required.'),
     fields, consent, h('div', { class: 'actions' }, button));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    busy(button, () => submitDetails(form, fields, consent));
+    busy(button, () => submitDetails(form, consent, channel));
   });
   return { heading, node: h('div', {}, intro(), h('section', { class: 'card', 'aria-labelledby': 'details-h' }, step, heading, form)) };
 }
@@ -154,7 +175,7 @@ function showDetails() {
   show(`Join ${card.name}`, detailsView.node.querySelector('h1'), detailsView.node);
 }
 
-async function submitDetails(form, fields, consent) {
+async function submitDetails(form, consent, channel) {
   clearErrors(form);
   const value = (name) => form.querySelector(`[name="${CSS.escape(name)}"]`).value.trim();
   const answers = {};
@@ -165,6 +186,7 @@ async function submitDetails(form, fields, consent) {
   const body = { name: value('name'), phone: value('phone'), answers, consent: consent.control.checked };
   if (value('address')) body.address = value('address');
   if (invite) body.invite = invite;
+  if (channel?.value() === 'whatsapp') body.channel = 'whatsapp';
   try {
     const out = await api(joinPath, { method: 'POST', body });
     submitted = body;
@@ -200,12 +222,14 @@ function showCode(notice = '') {
   const phone = phoneText(likelyE164(submitted.phone));
   const heading = h('h2', { id: 'code-h' }, 'Confirm your phone');
   const code = field({
-    label: '6-digit code', name: 'code', required: true, hint: 'The code expires in 10 minutes.',
+    label: '6-digit code', name: 'code', required: true, hint: onWhatsapp()
+      ? 'It comes in WhatsApp, from the neighborhood’s WhatsApp number. The code expires in 10 minutes.'
+      : 'The code expires in 10 minutes.',
     attrs: { inputmode: 'numeric', autocomplete: 'one-time-code', enterkeyhint: 'done', maxlength: 12 },
   });
   const status = h('p', { class: 'join-status', role: 'status' }, notice);
   const confirm = h('button', { type: 'submit', class: 'primary' }, 'Confirm');
-  const resend = h('button', { type: 'button' }, 'Text me a new code');
+  const resend = h('button', { type: 'button' }, onWhatsapp() ? 'Send me a new code' : 'Text me a new code');
   const back = h('button', { type: 'button', class: 'link' }, 'Change my details');
   const form = h('form', { novalidate: true, 'aria-labelledby': 'code-h' }, code,
     h('div', { class: 'actions' }, confirm, resend));
@@ -217,9 +241,11 @@ function showCode(notice = '') {
   back.addEventListener('click', () => showDetails());
   show(`Confirm your phone · ${card.name}`, heading, h('section', { class: 'card', 'aria-labelledby': 'code-h' },
     h('p', { class: 'join-step' }, 'Step 2 of 2'), heading,
-    h('p', {}, 'Enter the code we texted to ', h('strong', { class: 'join-number' }, phone), '.'),
-    sandbox && h('p', { class: 'join-sandbox' }, 'Sandbox: no real text is sent. The code arrives on the simulated phone ',
-      h('strong', { class: 'join-number' }, phone), ' at ', sandboxLink('/sandbox'), '.'),
+    onWhatsapp()
+      ? h('p', {}, 'Enter the code we sent on WhatsApp to ', h('strong', { class: 'join-number' }, phone), '.')
+      : h('p', {}, 'Enter the code we texted to ', h('strong', { class: 'join-number' }, phone), '.'),
+    sandbox && h('p', { class: 'join-sandbox' }, 'Sandbox: no real message is sent. The code arrives on the simulated ',
+      onWhatsapp() ? 'WhatsApp phone ' : 'phone ', h('strong', { class: 'join-number' }, phone), ' at ', sandboxLink('/sandbox'), '.'),
     form, status, h('p', {}, 'Wrong number? ', back)));
 }
 
@@ -250,7 +276,9 @@ async function sendAgain(form, status, phone) {
     const out = await api(joinPath, { method: 'POST', body: submitted });
     request = out;
     if (out.state !== 'pending_verification') return showDone(out);
-    status.textContent = `We texted a new code to ${phone}. Use the newest one.`;
+    status.textContent = onWhatsapp()
+      ? `We sent a new code on WhatsApp to ${phone}. Use the newest one.`
+      : `We texted a new code to ${phone}. Use the newest one.`;
     form.querySelector('[name="code"]').focus();
   } catch (error) {
     showErrors(form, error);
@@ -266,15 +294,19 @@ function showDone(out) {
   let next;
   if (out.state === 'approved') {
     heading = h('h2', { id: 'done-h' }, `You’re in, ${name}!`);
-    next = [h('p', {}, 'Your welcome text is on its way. From now on, what you text to the number reaches the whole group.')];
+    next = [h('p', {}, onWhatsapp()
+      ? 'Your welcome is waiting for you on WhatsApp. From now on, what you write to the group’s WhatsApp number reaches the whole group.'
+      : 'Your welcome text is on its way. From now on, what you text to the number reaches the whole group.')];
   } else if (out.state === 'pending') {
     heading = h('h2', { id: 'done-h' }, `Thanks, ${name}: your phone is confirmed`);
-    next = [h('p', {}, 'A captain will review your request. When they let you in, you’ll get a welcome text from the group’s number, and from then on what you text to it reaches the whole group.')];
+    next = [h('p', {}, onWhatsapp()
+      ? 'A captain will review your request. When they let you in, your welcome waits for you on WhatsApp, and from then on what you write to the group’s WhatsApp number reaches the whole group.'
+      : 'A captain will review your request. When they let you in, you’ll get a welcome text from the group’s number, and from then on what you text to it reaches the whole group.')];
   } else {
     heading = h('h2', { id: 'done-h' }, 'Your request');
     next = [h('p', {}, out.message)];
   }
-  const tips = h('ul', { class: 'join-next' },
+  const tips = onWhatsapp() ? whatsappTips(out) : h('ul', { class: 'join-next' },
     h('li', {}, 'The number to text: ', h('a', { class: 'join-number', href: `sms:${card.phone_number}` }, number),
       `. Save it in your contacts as “${card.name}”.`),
     h('li', {}, 'Text ', h('strong', {}, 'LEAVE'), ' to that number to leave the group at any time.'),
@@ -283,6 +315,23 @@ function showDone(out) {
     h('section', { class: 'card join-done', 'aria-labelledby': 'done-h' },
       h('div', { class: 'success' }, heading, next), h('h3', {}, 'What happens next'), tips,
       sandbox && h('p', { class: 'join-sandbox' }, 'Sandbox: texts to and from this phone appear at ', sandboxLink('/sandbox'), '.')));
+}
+
+/**
+ * On WhatsApp the group reaches a neighbor freely only within 24 hours of their own last message
+ * (WhatsApp's rule): until they write, they get a short notice and reply READ for the rest.
+ */
+function whatsappTips(out) {
+  const number = card.whatsapp.number;
+  return h('ul', { class: 'join-next' },
+    h('li', {}, 'The group’s WhatsApp number: ', h('a', { class: 'join-number', href: whatsappLink(number), target: '_blank', rel: 'noopener' },
+      phoneText(number), h('span', { class: 'vh' }, ' (opens WhatsApp)')), `. Save it in your contacts as “${card.name}”.`),
+    h('li', {}, out.state === 'approved'
+      ? 'WhatsApp tells you there are new messages in the group: reply '
+      : 'When you are in, WhatsApp tells you there are new messages in the group: reply ',
+    h('strong', {}, 'READ'), ' to read them. After a day without writing to the group, you get that notice again instead of every message.'),
+    h('li', {}, 'Write ', h('strong', {}, 'LEAVE'), ' to that number to leave the group at any time, ',
+      h('strong', {}, 'STOP'), ' to stop all messages, or ', h('strong', {}, 'HELP'), ' for help.'));
 }
 
 window.addEventListener('unhandledrejection', (event) => {

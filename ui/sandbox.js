@@ -29,7 +29,12 @@ const OUTCOMES = {
 // Keywords that may flip a phone's opted-out flag.
 const KEYWORD = /^\s*(stop|stopall|unsubscribe|cancel|end|quit|optout|revoke|start|yes|unstop|optin)\s*$/i;
 
-const numberNames = new Map(); // phone_number -> friendly_name
+// A WhatsApp phone or sender is its number with this prefix, as Twilio writes it.
+const WHATSAPP = 'whatsapp:';
+const onWhatsapp = (address) => address.startsWith(WHATSAPP);
+const bare = (address) => (onWhatsapp(address) ? address.slice(WHATSAPP.length) : address);
+
+const numberNames = new Map(); // phone_number or whatsapp:phone_number -> what the page calls it
 const cards = new Map(); // phone -> { article, title, list, badge, empty, keys, items, name, latest }
 let numbersKnown = false;
 let busy = false;
@@ -117,13 +122,21 @@ function labelSender(span, from) {
   span.title = name ? from : '';
 }
 
-function applyNumbers(numbers) {
+function applyNumbers(numbers, whatsappSenders) {
   numberNames.clear();
   const valid = numbers.filter((n) => n && typeof n.phone_number === 'string');
   for (const n of valid) numberNames.set(n.phone_number, n.friendly_name || '');
+  // A WhatsApp sender is one of the numbers, reached in the WhatsApp app.
+  const senders = whatsappSenders.filter((address) => typeof address === 'string' && onWhatsapp(address));
+  for (const address of senders) {
+    const name = numberNames.get(bare(address));
+    numberNames.set(address, `${name || bare(address)} on WhatsApp`);
+  }
   const previous = toSelect.value || store.get(TO_KEY);
-  toSelect.replaceChildren(...valid.map((n) => new Option(
-    n.friendly_name ? `${n.friendly_name} (${n.phone_number})` : n.phone_number, n.phone_number)));
+  toSelect.replaceChildren(
+    ...valid.map((n) => new Option(
+      n.friendly_name ? `${n.friendly_name} (${n.phone_number})` : n.phone_number, n.phone_number)),
+    ...senders.map((address) => new Option(`${numberNames.get(address)} (${bare(address)})`, address)));
   if (numberNames.has(previous)) toSelect.value = previous;
   numbersKnown = true;
   toSelect.disabled = valid.length === 0;
@@ -158,35 +171,56 @@ function messageItem(m) {
   return li;
 }
 
+/** What the list of a phone's messages is called: "Texts received by …" or, on WhatsApp, "WhatsApp messages received by …". */
+const inboxLabel = (phone, who) => `${onWhatsapp(phone) ? 'WhatsApp messages' : 'Texts'} received by ${who}`;
+
+/**
+ * Points "To" at the same neighborhood on the phone's channel: a WhatsApp phone writes to a
+ * WhatsApp sender, an SMS phone texts a number. Returns false when that neighborhood has none.
+ */
+function matchChannel(from) {
+  const to = toSelect.value;
+  if (!to || onWhatsapp(from) === onWhatsapp(to)) return true;
+  const counterpart = onWhatsapp(from) ? `${WHATSAPP}${to}` : bare(to);
+  if (!numberNames.has(counterpart)) return false;
+  toSelect.value = counterpart;
+  return true;
+}
+
 function ensureCard(phone) {
   let card = cards.get(phone);
   if (card) return card;
+  const whatsapp = onWhatsapp(phone);
+  const shown = bare(phone);
   const headingId = `phone-${cards.size + 1}`;
-  const article = el('article', 'card');
+  const article = el('article', whatsapp ? 'card whatsapp' : 'card');
   article.setAttribute('aria-labelledby', headingId);
   const head = el('div', 'card-head');
-  const h = el('h3', null, phone);
+  const h = el('h3', null, shown);
   h.id = headingId;
   const badge = el('span', 'badge', 'opted out');
   badge.hidden = true;
-  head.append(h, badge);
-  const number = el('p', 'card-number', phone);
+  head.append(h);
+  if (whatsapp) head.append(el('span', 'badge channel', 'WhatsApp'));
+  head.append(badge);
+  const number = el('p', 'card-number', shown);
   number.hidden = true;
 
   const list = el('ol', 'inbox');
   list.tabIndex = 0; // scrollable region must be reachable by keyboard
-  list.setAttribute('aria-label', `Texts received by ${phone}`);
+  list.setAttribute('aria-label', inboxLabel(phone, shown));
   list.hidden = true;
-  const empty = el('p', 'inbox-empty', 'No texts received yet.');
+  const empty = el('p', 'inbox-empty', whatsapp ? 'No WhatsApp messages received yet.' : 'No texts received yet.');
 
-  const btn = el('button', 'secondary', 'Text as this phone');
+  const btn = el('button', 'secondary', whatsapp ? 'Write as this WhatsApp phone' : 'Text as this phone');
   btn.type = 'button';
-  btn.append(el('span', 'vh', ` ${phone}`));
+  btn.append(el('span', 'vh', ` ${shown}`));
   btn.addEventListener('click', () => {
     fromInput.value = phone;
     fromInput.removeAttribute('aria-invalid');
     errorEl.replaceChildren();
-    outcomeEl.textContent = `Now texting as ${phone}.`;
+    matchChannel(phone);
+    outcomeEl.textContent = whatsapp ? `Now writing on WhatsApp as ${shown}.` : `Now texting as ${phone}.`;
     bodyInput.focus();
   });
 
@@ -206,7 +240,7 @@ function nameCard(card, name) {
   card.name = name;
   card.title.textContent = name;
   card.number.hidden = false;
-  card.list.setAttribute('aria-label', `Texts received by ${name} (${card.phone})`);
+  card.list.setAttribute('aria-label', inboxLabel(card.phone, `${name} (${bare(card.phone)})`));
   showIfFound(card);
 }
 
@@ -286,7 +320,8 @@ function applyInbox(card, inbox) {
 const latestIn = (inbox) => inbox.reduce((latest, m) => (m?.date_created > latest ? m.date_created : latest), '');
 
 function applyState(state) {
-  applyNumbers(Array.isArray(state.numbers) ? state.numbers : []);
+  applyNumbers(Array.isArray(state.numbers) ? state.numbers : [],
+    Array.isArray(state.whatsapp_senders) ? state.whatsapp_senders : []);
   const phones = (Array.isArray(state.phones) ? state.phones : [])
     .filter((p) => p && typeof p.phone === 'string')
     .map((p) => ({ ...p, inbox: Array.isArray(p.inbox) ? p.inbox : [] }));
@@ -452,6 +487,11 @@ async function send(event) {
     return;
   }
   if (!body.trim()) return invalid(bodyInput, 'Write a message first.');
+  if (!matchChannel(from)) {
+    return invalid(toSelect, onWhatsapp(from)
+      ? 'This neighborhood has no WhatsApp number: a WhatsApp phone (whatsapp:+1…) writes to one. Pick another, or text from a plain number.'
+      : 'A plain number texts a neighborhood number, not its WhatsApp sender: pick the number itself.');
+  }
 
   busy = true;
   updateSendState();
@@ -459,11 +499,11 @@ async function send(event) {
   try {
     const res = await api(`/sandbox/api/phones/${encodeURIComponent(from)}/messages`, {
       method: 'POST',
-      body: JSON.stringify({ to, body }),
+      body: JSON.stringify({ to: toSelect.value, body }),
     });
     fromInput.value = from;
     store.set(PHONE_KEY, from);
-    store.set(TO_KEY, to);
+    store.set(TO_KEY, toSelect.value);
     bodyInput.value = '';
     ensureCard(from);
     const sentence = OUTCOMES[res.outcome] || `Sent (${res.outcome || 'no outcome given'}).`;

@@ -629,6 +629,10 @@ impl<S> From<FileError> for ApiError<S> {
                 field: "phone".to_owned(),
                 message,
             }]),
+            FileError::NoWhatsapp => Self::validation(vec![FieldError {
+                field: "channel".to_owned(),
+                message: "This neighborhood takes requests on the web for SMS only; to be in it on WhatsApp, write JOIN and your name to its WhatsApp number, or ask a captain.".to_owned(),
+            }]),
             FileError::TextsPaused => ErrorResponse::Unavailable(
                 body(
                     ErrorCode::TextsPaused,

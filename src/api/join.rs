@@ -14,6 +14,7 @@ use super::ApiTags;
 use super::auth::enforce;
 use super::error::statuses::{Conflict, JsonBody, NotFound, RateLimited, Refused, Unavailable};
 use super::error::{ApiError, ErrorCode, FieldErrors, PhoneConfirmation};
+use crate::domain::channel::Channel;
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::join_request::{JoinRequest, JoinState, consent_text};
 use crate::domain::member::{DisplayName, street_address};
@@ -30,6 +31,7 @@ pub struct JoinApi;
 
 /// What the join page shows.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JoinCardOut {
     /// The neighborhood's name.
     pub name: String,
@@ -44,6 +46,18 @@ pub struct JoinCardOut {
     pub join_policy: JoinPolicy,
     /// Questions to answer in `answers`, by `id`.
     pub join_questions: Vec<JoinQuestion>,
+    /// Present when a neighbor may ask here to be in the group on WhatsApp (`channel`:
+    /// `whatsapp`); the code then comes on WhatsApp.
+    pub whatsapp: Option<JoinWhatsappOut>,
+}
+
+/// Joining on WhatsApp.
+#[derive(Debug, Object)]
+pub struct JoinWhatsappOut {
+    /// The number to write to on WhatsApp (E.164).
+    pub number: String,
+    /// The text the neighbor agrees to by asking to join on WhatsApp.
+    pub consent_text: String,
 }
 
 /// A request to join.
@@ -53,14 +67,18 @@ pub struct JoinCardOut {
 pub struct JoinIn {
     /// The name neighbors will see on your texts (1 to 40 characters).
     pub name: String,
-    /// Your mobile number; a 6-digit code is texted to it.
+    /// Your mobile number; a 6-digit code is texted to it (sent on WhatsApp for `whatsapp`).
     pub phone: String,
+    /// How you get the group's messages: `sms` (the default) or `whatsapp`, where the join card
+    /// offers it.
+    pub channel: Option<Channel>,
     /// Your street address, for the captains (at most 200 characters).
     pub address: Option<String>,
     /// Answers to the card's `join_questions`, keyed by question `id`; required ones must be
     /// answered.
     pub answers: Option<BTreeMap<String, String>>,
-    /// Must be `true`: you agree to the `consent_text` of the join card.
+    /// Must be `true`: you agree to the `consent_text` of the join card (of its `whatsapp` part
+    /// for `whatsapp`).
     pub consent: bool,
     /// The code of a personal invite link (`?invite=...`), if you came from one.
     pub invite: Option<String>,
@@ -115,6 +133,9 @@ async fn open_neighborhood<S>(state: &AppState, slug: &str) -> Result<Neighborho
 
 fn join_out(request: &JoinRequest) -> JoinOut {
     let message = match request.state {
+        JoinState::PendingVerification if request.member_channel == Channel::Whatsapp => {
+            "We sent you a 6-digit code on WhatsApp: enter it to confirm your phone."
+        }
         JoinState::PendingVerification => {
             "We texted you a 6-digit code: enter it to confirm your phone."
         }
@@ -145,8 +166,16 @@ impl JoinApi {
         slug: Path<String>,
     ) -> Result<CardResponse, ApiError<(NotFound, Conflict, Unavailable)>> {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
+        let whatsapp = joining::whatsapp_on_the_web(&state, &neighborhood)
+            .then_some(neighborhood.whatsapp_sender.as_ref())
+            .flatten()
+            .map(|sender| JoinWhatsappOut {
+                number: sender.as_str().to_owned(),
+                consent_text: consent_text(neighborhood.name.as_str(), Channel::Whatsapp),
+            });
         Ok(CardResponse::Ok(Json(JoinCardOut {
-            consent_text: consent_text(neighborhood.name.as_str()),
+            consent_text: consent_text(neighborhood.name.as_str(), Channel::Sms),
+            whatsapp,
             name: neighborhood.name.into(),
             description: neighborhood.description.into(),
             phone_number: neighborhood.phone_number.into(),
@@ -221,8 +250,7 @@ impl JoinApi {
         .await?;
         let asking = Asking {
             phone,
-            // The join page asks for SMS members; WhatsApp members ask by texting the sender.
-            channel: Default::default(),
+            channel: body.channel.unwrap_or_default(),
             name,
             address,
             answers,

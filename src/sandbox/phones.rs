@@ -1,7 +1,9 @@
 //! The simulated phones: a small JSON control API and a live feed, behind the `/sandbox` page.
 //!
-//! - `GET  /state`: the emulated account's numbers and every phone with its inbox and, where the
-//!   app knows it, the name its member goes by (`name`);
+//! - `GET  /state`: the emulated account's numbers, its WhatsApp senders (`whatsapp_senders`,
+//!   `whatsapp:+1...`), and every phone (an SMS one by its number, a WhatsApp one by its
+//!   `whatsapp:` address) with its inbox and, where the app knows it, the name its member goes
+//!   by (`name`);
 //! - `POST /phones/{phone}/messages` `{"to", "body"}`: text one of our numbers as that phone;
 //! - `GET  /events`: Server-Sent Events of deliveries and sends, fed by Redis pub/sub so a page
 //!   connected to one instance sees what another handled;
@@ -155,6 +157,7 @@ async fn state(emulator: Data<&Emulator>, names: Data<&PhoneNames>) -> Response 
                 break;
             }
         }
+        let whatsapp_senders = emulator.whatsapp_sender_addresses().await?;
         let mut phones = Vec::new();
         for phone in emulator.phones().await? {
             let inbox = emulator.inbox(&phone).await?;
@@ -165,7 +168,12 @@ async fn state(emulator: Data<&Emulator>, names: Data<&PhoneNames>) -> Response 
             }
             phones.push(entry);
         }
-        Ok(json!({"account_sid": emulator.account_sid(), "numbers": numbers, "phones": phones}))
+        Ok(json!({
+            "account_sid": emulator.account_sid(),
+            "numbers": numbers,
+            "whatsapp_senders": whatsapp_senders,
+            "phones": phones,
+        }))
     }
     .await;
     match result {

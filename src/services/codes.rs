@@ -7,9 +7,11 @@ use hmac::{Hmac, Mac};
 use rand::RngExt;
 use sha2::Sha256;
 
+use crate::domain::channel::Channel;
+use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
 use crate::state::AppState;
-use crate::twilio::types::{SendSms, SmsSender};
+use crate::twilio::types::{SendSms, SendTemplate, SmsSender};
 
 pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
 pub const CODE_ATTEMPTS: u32 = 5;
@@ -71,16 +73,60 @@ pub async fn send_lock_warning(state: AppState, phone: Phone, from: Option<Phone
     deliver(&state, phone, from, body).await;
 }
 
-/// Texts the code that confirms a join request's phone, from the neighborhood's number.
+/// Sends the code that confirms a join request's phone from the neighborhood: by SMS from its
+/// number, or on WhatsApp from its sender as the approved authentication template (the neighbor
+/// has never written to the sender, so only a template gets through).
 pub async fn send_join_code(
     state: AppState,
+    neighborhood: Neighborhood,
+    channel: Channel,
     phone: Phone,
-    from: Phone,
-    neighborhood: String,
     code: String,
 ) {
-    let body = format!("{code} is your code to join {neighborhood}. It expires in 10 minutes.");
-    deliver(&state, phone, Some(from), body).await;
+    match channel {
+        Channel::Sms => {
+            let body = format!(
+                "{code} is your code to join {}. It expires in 10 minutes.",
+                neighborhood.name.as_str()
+            );
+            deliver(&state, phone, Some(neighborhood.phone_number), body).await;
+        }
+        Channel::Whatsapp => deliver_on_whatsapp(&state, &neighborhood, &phone, code).await,
+    }
+}
+
+async fn deliver_on_whatsapp(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    phone: &Phone,
+    code: String,
+) {
+    let Some(twilio) = &state.twilio else {
+        tracing::error!("a code could not be sent: no Twilio account is configured");
+        return;
+    };
+    let (Some(from), Some(content_sid)) = (
+        neighborhood.proxy_address(Channel::Whatsapp),
+        twilio.whatsapp_templates.code.clone(),
+    ) else {
+        tracing::warn!("a WhatsApp code could not be sent: no sender or no code template");
+        return;
+    };
+    let request = SendTemplate {
+        to: Channel::Whatsapp.address(phone),
+        from,
+        content_sid,
+        variables: vec![("1".to_owned(), code)],
+    };
+    if let Err(error) = twilio.client.send_template(&request).await {
+        tracing::warn!(error = %error.redacted(), "code template failed");
+        tracing::debug!(%error, "code template failed: Twilio's words");
+        return;
+    }
+    let charge = crate::services::costs::Charge::whatsapp_template();
+    if let Err(error) = crate::services::costs::record(state, neighborhood.id, None, charge).await {
+        tracing::warn!(%error, "a code template was not counted in the cost ledger");
+    }
 }
 
 /// Texts `body` to a phone that asked on the join form but gets no code (finding 14: a member,

@@ -360,6 +360,9 @@ pub enum FileError {
     /// deployment's), or its month is over budget.
     #[error("the neighborhood's codes are paused")]
     TextsPaused,
+    /// Asked on the web for WhatsApp where the join page cannot send a WhatsApp code.
+    #[error("the neighborhood takes no WhatsApp requests on the web")]
+    NoWhatsapp,
     #[error(transparent)]
     Decision(#[from] DecisionError),
     #[error(transparent)]
@@ -381,6 +384,17 @@ pub async fn expire_unverified(state: &AppState, neighborhood_id: Uuid) -> Resul
     Ok(())
 }
 
+/// Whether the join page offers WhatsApp: the neighborhood has a WhatsApp sender, and the
+/// account an approved authentication template to carry the code (a neighbor who never wrote
+/// to the sender is outside WhatsApp's 24-hour window, where only a template gets through).
+pub fn whatsapp_on_the_web(state: &AppState, neighborhood: &Neighborhood) -> bool {
+    neighborhood.whatsapp_sender.is_some()
+        && state
+            .twilio
+            .as_ref()
+            .is_some_and(|twilio| twilio.whatsapp_templates.code.is_some())
+}
+
 /// Files a join request, whichever way it came in. A phone with a verified open request gets
 /// that request back, never a second one; an unverified one gets this one's fields (finding 9).
 /// A request on the web waits for the code texted to its phone (sent from here); one by text is
@@ -392,6 +406,12 @@ pub async fn file(
 ) -> Result<JoinRequest, FileError> {
     if !sending::country_allowed(state, &asking.phone) {
         return Err(FileError::Country(sending::country_refusal(state)));
+    }
+    if matches!(asking.asked, Asked::Web { .. })
+        && asking.channel == Channel::Whatsapp
+        && !whatsapp_on_the_web(state, neighborhood)
+    {
+        return Err(FileError::NoWhatsapp);
     }
     let blocked = state
         .store
@@ -464,7 +484,7 @@ pub async fn file(
                 JoinChannel::Web
             },
             Consent {
-                text: consent_text(neighborhood.name.as_str()),
+                text: consent_text(neighborhood.name.as_str(), asking.channel),
                 at: now,
                 ip: Some(ip.clone()),
                 message_sid: None,
@@ -473,7 +493,13 @@ pub async fn file(
         Asked::Text { message_sid } | Asked::Back { message_sid } => (
             JoinChannel::Sms,
             Consent {
-                text: format!("Texted to ask to join {}", neighborhood.name.as_str()),
+                text: match asking.channel {
+                    Channel::Sms => format!("Texted to ask to join {}", neighborhood.name.as_str()),
+                    Channel::Whatsapp => format!(
+                        "Wrote on WhatsApp to ask to join {}",
+                        neighborhood.name.as_str()
+                    ),
+                },
                 at: now,
                 ip: None,
                 message_sid: Some(message_sid.clone()),
@@ -654,9 +680,9 @@ async fn send_join_code(
         .await?;
     tokio::spawn(codes::send_join_code(
         state.clone(),
+        neighborhood.clone(),
+        request.member_channel,
         request.phone.clone(),
-        neighborhood.phone_number.clone(),
-        neighborhood.name.as_str().to_owned(),
         code,
     ));
     Ok(())

@@ -9,8 +9,9 @@ use crate::store::{Store, StoreError};
 /// Neighborhoods read per step.
 const PAGE: usize = 100;
 
-/// Phone (E.164) -> the names its members go by, joined with " / " when a phone belongs to
-/// several neighborhoods under different names.
+/// Address (an SMS member's phone, `whatsapp:` and the phone for a WhatsApp member) -> the names
+/// its members go by, joined with " / " when it belongs to several neighborhoods under different
+/// names.
 pub async fn member_names(store: &Store) -> Result<HashMap<String, String>, StoreError> {
     let mut names: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut after = None;
@@ -21,7 +22,7 @@ pub async fn member_names(store: &Store) -> Result<HashMap<String, String>, Stor
         for neighborhood in &page {
             for member in store.members(neighborhood.id).await? {
                 names
-                    .entry(member.phone.as_str().to_owned())
+                    .entry(member.channel.address(&member.phone))
                     .or_default()
                     .insert(member.display_name.as_str().to_owned());
             }

@@ -758,3 +758,148 @@ async fn a_whatsapp_member_silent_for_a_day_gets_one_template_then_what_they_mis
         .collect();
     assert!(lines.contains(&"whatsapp_templates"), "{lines:?}");
 }
+
+/// The join page offers WhatsApp where it can send the code there: the neighborhood has a
+/// sender and the account an authentication template. The code comes as that template (she has
+/// never written to the sender), and once she is in, her welcome waits for her first message.
+#[tokio::test]
+async fn a_neighbor_asks_on_the_join_page_for_whatsapp_and_gets_the_code_there() {
+    let app = spawn_app().await;
+    let created = app
+        .create_neighborhood(&json!({
+            "name": "Web Street", "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"
+        }))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let slug = created["slug"].as_str().expect("slug");
+    let number = created["phone_number"].as_str().expect("number");
+    let phone = "+15550021991";
+    let wanda = format!("whatsapp:{phone}");
+    let sender = format!("whatsapp:{number}");
+    let asking = json!({
+        "name": "Wanda W.", "phone": phone, "channel": "whatsapp", "consent": true
+    });
+
+    // Without a sender the card offers SMS only, and a request for WhatsApp says why.
+    let card = app
+        .get(&Who::Anonymous, &format!("/api/v1/join/{slug}"), 200)
+        .await;
+    assert!(card.get("whatsapp").is_none(), "{card}");
+    let refused = app
+        .post(
+            &Who::Anonymous,
+            &format!("/api/v1/join/{slug}"),
+            &asking,
+            400,
+        )
+        .await;
+    assert_eq!(refused["details"][0]["field"], "channel", "{refused}");
+
+    app.register_whatsapp_sender(number).await;
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"whatsapp_sender": number}),
+        200,
+    )
+    .await;
+    let card = app
+        .get(&Who::Anonymous, &format!("/api/v1/join/{slug}"), 200)
+        .await;
+    assert_eq!(card["whatsapp"]["number"], number, "{card}");
+    let consent = card["whatsapp"]["consent_text"].as_str().expect("consent");
+    assert!(
+        consent.contains("Web Street neighbors on WhatsApp"),
+        "{consent}"
+    );
+
+    let asked = app
+        .post(
+            &Who::Anonymous,
+            &format!("/api/v1/join/{slug}"),
+            &asking,
+            202,
+        )
+        .await;
+    assert!(
+        asked["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("on WhatsApp")),
+        "{asked}"
+    );
+    let texts = wait_for(&app, &wanda, &sender, "is your verification code").await;
+    let code: String = texts
+        .iter()
+        .find(|text| text.contains("is your verification code"))
+        .expect("the code")
+        .chars()
+        .take(6)
+        .collect();
+    assert!(
+        app.inbox(phone).await.is_empty(),
+        "nothing came by SMS: {:?}",
+        app.inbox(phone).await
+    );
+    let verified = app
+        .post(
+            &Who::Anonymous,
+            &format!("/api/v1/join/{slug}/verify"),
+            &json!({"request_id": asked["request_id"], "code": code}),
+            200,
+        )
+        .await;
+    assert_eq!(verified["state"], "pending", "{verified}");
+    let listed = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
+    let request = &listed["items"][0];
+    assert_eq!(request["consent_text"], consent, "{request}");
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+            request["id"].as_str().expect("request id")
+        ),
+        &json!({}),
+        202,
+    )
+    .await;
+    let members = wait_until_synced(&app, id, 2, WAIT).await;
+    let member = members
+        .iter()
+        .find(|m| m["display_name"] == "Wanda W.")
+        .expect("Wanda a member");
+    assert_eq!(member["channel"], "whatsapp", "{member}");
+    let shards = participants_by_shard(&app, id).await;
+    assert!(shards[0].1.contains(&wanda), "{shards:?}");
+
+    // Outside her window the welcome waits behind the notice; her READ brings it.
+    wait_for(
+        &app,
+        &wanda,
+        &sender,
+        "There are new messages in Web Street. Reply READ to read them.",
+    )
+    .await;
+    assert_eq!(
+        count_of(&app, &wanda, &sender, "Welcome to Web Street!").await,
+        0
+    );
+    app.text(&wanda, &sender, "READ").await;
+    wait_for(&app, &wanda, &sender, "Welcome to Web Street!").await;
+
+    // Both templates are in the ledger at the template price.
+    app.wait_for_outbox_drained(id, WAIT).await;
+    let costs = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/costs"),
+            200,
+        )
+        .await;
+    assert_eq!(costs["months"][0]["whatsapp_templates"], 2, "{costs}");
+}

@@ -71,6 +71,22 @@ export function field({ label, name, type = 'text', value = '', hint, required =
   return wrapper;
 }
 
+/** Radio buttons with an explanation under each; wrapped as a .field so showErrors finds it. */
+export function choices({ legend, name, value, options }) {
+  const error = h('p', { class: 'field-error', hidden: true });
+  const set = h('fieldset', { class: 'choices' }, h('legend', {}, legend),
+    options.map(([option, label, explanation], index) => {
+      const id = `${name}-${index}`;
+      return h('div', { class: 'choice' },
+        h('input', { type: 'radio', id, name, value: option, checked: option === value, 'aria-describedby': `${id}-hint` }),
+        h('label', { for: id }, label),
+        h('p', { class: 'hint', id: `${id}-hint` }, explanation));
+    }));
+  const wrapper = h('div', { class: 'field' }, set, error);
+  wrapper.value = () => set.querySelector('input:checked')?.value;
+  return wrapper;
+}
+
 /** Clears what showErrors left in `form`. */
 export function clearErrors(form) {
   for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');

@@ -1,6 +1,6 @@
 //! Content templates, as WhatsApp needs them outside the 24-hour window: a message sent with
 //! `ContentSid` and `ContentVariables` instead of `Body`. At Twilio a template is made with the
-//! Content API and approved by Meta (hours to days); the sandbox account has two approved ones,
+//! Content API and approved by Meta (hours to days); the sandbox account has three approved ones,
 //! the texts the README asks operators to submit.
 
 use serde_json::Value;
@@ -12,7 +12,11 @@ pub const NOTICE_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c1";
 /// "{{1}}: {{2}} Reply READ to read the group."
 pub const ANNOUNCEMENT_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c2";
 
-const TEMPLATES: [(&str, &str); 2] = [
+/// Meta's fixed authentication text (a `whatsapp/authentication` Content template): "{{1}} is
+/// your verification code. For your security, do not share this code."
+pub const CODE_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c3";
+
+const TEMPLATES: [(&str, &str); 3] = [
     (
         NOTICE_TEMPLATE_SID,
         "There are new messages in {{1}}. Reply READ to read them.",
@@ -20,6 +24,10 @@ const TEMPLATES: [(&str, &str); 2] = [
     (
         ANNOUNCEMENT_TEMPLATE_SID,
         "{{1}}: {{2}} Reply READ to read the group.",
+    ),
+    (
+        CODE_TEMPLATE_SID,
+        "{{1}} is your verification code. For your security, do not share this code.",
     ),
 ];
 

@@ -52,6 +52,16 @@ impl Emulator {
         Ok(sender)
     }
 
+    /// Every WhatsApp sender address of the account (`whatsapp:+1...`), sorted.
+    pub async fn whatsapp_sender_addresses(&self) -> EmulatorResult<Vec<String>> {
+        let mut addresses: Vec<String> = redis::cmd("HKEYS")
+            .arg(self.keys().whatsapp_senders())
+            .query_async(&mut self.conn())
+            .await?;
+        addresses.sort();
+        Ok(addresses)
+    }
+
     /// The WhatsApp senders of a Messaging Service.
     pub(in crate::sandbox) async fn channel_senders(
         &self,

@@ -155,6 +155,18 @@ function actions(member, ctx, changed) {
     }));
     parts.push(h('div', { class: 'actions' }, mute, pause));
   }
+  // Between SMS and WhatsApp where the neighborhood has a WhatsApp sender: their participant is
+  // replaced at Twilio, and they are told on the new channel.
+  if (current && ctx.neighborhood?.whatsapp_sender) {
+    const to = member.channel === 'whatsapp' ? 'sms' : 'whatsapp';
+    const label = to === 'whatsapp' ? 'Move to WhatsApp' : 'Move to SMS';
+    const move = h('button', { type: 'button' }, label);
+    move.addEventListener('click', () => act(move, async () => {
+      const updated = await patch({ channel: to });
+      return `${updated.display_name} now gets the group ${updated.channel === 'whatsapp' ? 'on WhatsApp' : 'by SMS'}.`;
+    }));
+    parts.push(h('div', { class: 'actions' }, move));
+  }
   if (member.sync === 'failed') {
     const retry = h('button', { type: 'button', class: 'primary' }, 'Try again');
     retry.addEventListener('click', () => act(retry, async () => {

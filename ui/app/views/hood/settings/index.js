@@ -1,11 +1,12 @@
 // Settings (captains): the neighborhood itself, its budget and catch-up (neighborhood.js), its
-// quiet hours, its join questions, who helps run it and handing it over (team.js), API tokens,
+// quiet hours, its join questions, its WhatsApp sender (whatsapp.js), who helps run it and handing it over (team.js), API tokens,
 // and for the owner archiving or deleting it (closing.js). Each part saves on its own, so one
 // failure never loses what was typed in another.
 
 import { h, phoneText } from '../../../dom.js';
 import { neighborhoodForm, budgetSection, catchUpForm } from './neighborhood.js';
 import { quietHoursSection } from './quiet_hours.js';
+import { whatsappSection } from './whatsapp.js';
 import { questionsForm } from './questions.js';
 import { noticesSection } from './notices.js';
 import { rolesSection } from './team.js';
@@ -41,7 +42,7 @@ export default async function settings(container, ctx) {
   const notices = noticesSection(ctx);
   const owner = ctx.role === 'owner';
   const costs = budgetSection(ctx);
-  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['notices', 'Join request texts'], ['catch-up', 'Catch-up'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
+  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['notices', 'Join request texts'], ['catch-up', 'Catch-up'], ['whatsapp', 'WhatsApp'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
   if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
   container.append(
     h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
@@ -58,6 +59,7 @@ export default async function settings(container, ctx) {
     questionsForm(ctx),
     notices.node,
     catchUpForm(ctx),
+    whatsappSection(ctx),
     roles.node,
     tokens.node,
     owner ? roles.handOver : null,
