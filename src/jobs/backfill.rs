@@ -9,8 +9,9 @@
 //!   index handled with every one before it, which the webhook moves on too), and hands each
 //!   member's message to [`group_messages::added`], as the webhook does: recorded, counted and
 //!   relayed to the other shards, signed with the author's name;
-//! - each number's inbound texts (`To=<number>`, from the day of the newest handled one), and
-//!   hands each from a phone placed in none of the neighborhood's Conversations to
+//! - each number's inbound texts (`To=<number>`, and `To=whatsapp:<sender>` for its WhatsApp
+//!   sender, from the day of the newest handled one), and hands each from an address placed in
+//!   none of the neighborhood's Conversations to
 //!   [`inbound::received`], as the SMS webhook does (a `JOIN` texted during the outage is filed
 //!   and answered).
 //!
@@ -27,7 +28,6 @@ use uuid::Uuid;
 
 use crate::domain::channel::Channel;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
-use crate::domain::phone::Phone;
 use crate::services::deliveries::Once;
 use crate::services::group_messages::{self, GroupMessage};
 use crate::services::inbound::{self, InboundText};
@@ -307,26 +307,37 @@ async fn number_pass(
         .await?
         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
     let since = watermark.map_or(oldest, |handled| handled.max(oldest));
-    let mut texts = twilio
-        .client
-        .list_messages(&ListMessages {
-            to: Some(neighborhood.phone_number.as_str().to_owned()),
-            // Twilio filters by the GMT day sent: from the day of the newest handled one.
-            sent_on_or_after: Some(since.to_offset(time::UtcOffset::UTC).date()),
-            ..ListMessages::default()
-        })
-        .await?;
+    // Texts to the number, and messages to its WhatsApp sender (`To=whatsapp:+1...`): Twilio
+    // lists each address on its own.
+    let mut texts = Vec::new();
+    for to in [Channel::Sms, Channel::Whatsapp]
+        .into_iter()
+        .filter_map(|channel| neighborhood.proxy_address(channel))
+    {
+        texts.extend(
+            twilio
+                .client
+                .list_messages(&ListMessages {
+                    to: Some(to),
+                    // Twilio filters by the GMT day sent: from the day of the newest handled one.
+                    sent_on_or_after: Some(since.to_offset(time::UtcOffset::UTC).date()),
+                    ..ListMessages::default()
+                })
+                .await?,
+        );
+    }
     texts.retain(|text| text.sent_at().is_some_and(|at| at >= oldest));
     texts.sort_by_key(|text| text.sent_at());
-    // A phone placed in one of the neighborhood's Conversations texts the Conversation: Twilio
-    // routes its texts there (the shard pass repairs those), not to the number's SMS webhook, so
-    // acting on them here would treat a group message as a text to the number.
+    // An address placed in one of the neighborhood's Conversations writes to the Conversation:
+    // Twilio routes its messages there (the shard pass repairs those), not to the SMS webhook, so
+    // acting on them here would treat a group message as a text to the number. Placement is by
+    // address: a WhatsApp member's SMS text to the number is theirs alone, as the webhook sees it.
     let conversations: HashSet<&str> = neighborhood
         .shards
         .iter()
         .map(|shard| shard.conversation_sid.as_str())
         .collect();
-    let placed: HashSet<Phone> = state
+    let placed: HashSet<String> = state
         .store
         .members(neighborhood.id)
         .await?
@@ -337,7 +348,7 @@ async fn number_pass(
                 .as_ref()
                 .is_some_and(|p| conversations.contains(p.conversation_sid.as_str()))
         })
-        .map(|member| member.phone)
+        .map(|member| member.channel.address(&member.phone))
         .collect();
     let mut acted = 0;
     let mut handled_through = None;
@@ -350,7 +361,7 @@ async fn number_pass(
         if text.sid.is_empty() {
             continue;
         }
-        if !placed.contains(&from) {
+        if !placed.contains(&channel.address(&from)) {
             let facts = InboundText {
                 sid: &text.sid,
                 channel,

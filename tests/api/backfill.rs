@@ -204,3 +204,107 @@ async fn group_texts_and_a_join_sent_while_redis_was_down_are_recorded_relayed_a
     assert_eq!(history(&app, &id).await.len(), recorded.len());
     assert_eq!(answered(inboxes(&emulator).await), 1);
 }
+
+/// Issue 21: WhatsApp messages to the neighborhood's sender are in Twilio's Messages log under
+/// `To=whatsapp:<sender>`. A `JOIN` written on WhatsApp while Redis was down is filed for
+/// WhatsApp and answered there, once, by the pass after.
+#[tokio::test]
+async fn a_join_written_on_whatsapp_while_redis_was_down_is_filed_and_answered_there_once_after() {
+    let emulator = standalone_emulator().await;
+    let mut redis = OwnRedis::start().await;
+    let app = service(&redis.url, false, &emulator).await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Pier Street", "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}))
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let number = created["phone_number"].as_str().expect("number").to_owned();
+    let registered = reqwest::Client::new()
+        .post(format!("{emulator}/sandbox/api/whatsapp-senders"))
+        .json(&json!({"phone": number}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(registered.status(), 201, "the WhatsApp sender");
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"whatsapp_sender": number}),
+        200,
+    )
+    .await;
+    let sender = format!("whatsapp:{number}");
+    let wanda = format!("whatsapp:{STRANGER}");
+
+    redis.kill();
+    let turned_away = app.state.backfill.turned_away();
+    let passes = app.state.backfill.passes();
+    let routed = text(&emulator, &wanda, &sender, "JOIN Wanda W.").await;
+    assert_eq!(routed["outcome"], "sms_webhook", "{routed}");
+    eventually(WAIT, "the webhook turned away", || async {
+        app.state.backfill.turned_away() > turned_away
+    })
+    .await;
+    redis.restart().await;
+    eventually(WAIT, "the backfill pass after the outage", || async {
+        app.state.backfill.passes() > passes
+    })
+    .await;
+
+    let answer = "Your request to join Pier Street is with the captains";
+    let answered = |inboxes: HashMap<String, Vec<String>>| {
+        inboxes
+            .get(&wanda)
+            .into_iter()
+            .flatten()
+            .filter(|body| body.contains(answer))
+            .count()
+    };
+    poll_until(WAIT, "the answer on WhatsApp", || async {
+        (answered(inboxes(&emulator).await) > 0).then_some(())
+    })
+    .await;
+    let requests = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/join-requests"),
+            200,
+        )
+        .await;
+    let items = requests["items"].as_array().expect("requests");
+    assert_eq!(items.len(), 1, "filed once: {requests}");
+    assert_eq!(items[0]["name"], "Wanda W.");
+    assert!(
+        items[0]["consent_text"]
+            .as_str()
+            .is_some_and(|text| text.contains("on WhatsApp")),
+        "{requests}"
+    );
+
+    // Another pass, with the watermark forgotten, acts on nothing again.
+    let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
+    let _: () = redis::cmd("DEL")
+        .arg(keys.inbound_watermark(Uuid::parse_str(&id).expect("id")))
+        .query_async(&mut redis.connection().await)
+        .await
+        .expect("DEL");
+    assert_eq!(pass_now(&app).await, Report::default());
+    assert_eq!(answered(inboxes(&emulator).await), 1, "answered once");
+
+    // Let in, she is a WhatsApp member.
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/approve",
+            items[0]["id"].as_str().expect("id")
+        ),
+        &json!({}),
+        202,
+    )
+    .await;
+    let members = wait_until_synced(&app, &id, 2, WAIT).await;
+    let member = members
+        .iter()
+        .find(|m| m["display_name"] == "Wanda W.")
+        .expect("a member");
+    assert_eq!(member["channel"], "whatsapp", "{member}");
+}
