@@ -336,6 +336,13 @@ pub struct Settings {
     #[arg(long, env = "NT_WHATSAPP_CODE_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_CODE_TEMPLATE_SID", "HX"))]
     pub whatsapp_code_template_sid: Option<String>,
 
+    /// Content template (HX...) that carries a captain's invite to a phone on WhatsApp: three
+    /// variables, the inviter, the neighborhood and the personal join link ("{{1}} invited you to
+    /// {{2}}'s neighborhood group on WhatsApp. Join at {{3}} or reply JOIN and your name.").
+    /// Unset: invites go by SMS only (the sandbox uses its own copy).
+    #[arg(long, env = "NT_WHATSAPP_INVITE_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_INVITE_TEMPLATE_SID", "HX"))]
+    pub whatsapp_invite_template_sid: Option<String>,
+
     /// Base URL standing in for all Twilio hosts (an emulator or a test server); each host is a
     /// path segment under it: {base}/api/2010-04-01/..., {base}/conversations/v1/...,
     /// {base}/messaging/v1/.... Unset: Twilio itself.

@@ -118,6 +118,7 @@ impl App {
                         new_messages: settings.whatsapp_template_sid.clone(),
                         announcement: settings.whatsapp_announcement_template_sid.clone(),
                         code: settings.whatsapp_code_template_sid.clone(),
+                        invite: settings.whatsapp_invite_template_sid.clone(),
                     },
                 };
                 (Some(account), None)
@@ -172,6 +173,12 @@ impl App {
                                 .whatsapp_code_template_sid
                                 .clone()
                                 .unwrap_or_else(|| sandbox::CODE_TEMPLATE_SID.to_owned()),
+                        ),
+                        invite: Some(
+                            settings
+                                .whatsapp_invite_template_sid
+                                .clone()
+                                .unwrap_or_else(|| sandbox::INVITE_TEMPLATE_SID.to_owned()),
                         ),
                     },
                 };

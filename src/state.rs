@@ -189,6 +189,9 @@ pub struct WhatsappTemplates {
     /// Meta's authentication template, "{{1}} is your verification code. ...": the join page's
     /// code to a neighbor joining on WhatsApp, who has never written to the sender.
     pub code: Option<String>,
+    /// "{{1}} invited you to {{2}}'s neighborhood group on WhatsApp. Join at {{3}} or reply JOIN
+    /// and your name.": a captain's invite to a phone on WhatsApp.
+    pub invite: Option<String>,
 }
 
 impl AppState {

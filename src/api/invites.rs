@@ -6,23 +6,20 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json, PlainText};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent};
-use rand::RngExt;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, RateLimited, SignedIn};
-use super::error::{ApiError, FieldErrors};
+use super::error::{ApiError, FieldError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
-use crate::domain::member::MemberStatus;
-use crate::domain::neighborhood::Neighborhood;
+use crate::domain::channel::Channel;
 use crate::domain::phone::Phone;
+use crate::services::invites::{self, InviteError};
 use crate::services::sending;
 use crate::state::AppState;
-use crate::store::outbox::Effect;
-use crate::store::rate_limits::{self, RateDecision};
 
 pub struct InvitesApi;
 
@@ -32,6 +29,9 @@ pub struct InvitesApi;
 pub struct InvitesIn {
     /// Up to 100 phone numbers, as people write them.
     pub phones: Vec<String>,
+    /// `sms` (the default), or `whatsapp` where the neighborhood has a WhatsApp sender and the
+    /// account the invite template: the invite then goes on WhatsApp as that template.
+    pub channel: Option<Channel>,
 }
 
 /// A phone that was not invited, and why.
@@ -46,7 +46,7 @@ pub struct SkippedInvite {
 /// What was sent.
 #[derive(Debug, Object)]
 pub struct InvitesOut {
-    /// Phones an invite text is on its way to (E.164).
+    /// Phones an invite is on its way to (E.164).
     pub invited: Vec<String>,
     /// Phones left out.
     pub skipped: Vec<SkippedInvite>,
@@ -59,6 +59,8 @@ pub struct InviteLinkOut {
     pub url: String,
     /// The number to text.
     pub phone_number: String,
+    /// The number to write to on WhatsApp, when the neighborhood has a WhatsApp sender.
+    pub whatsapp_number: Option<String>,
     /// A line for flyers.
     pub flyer_text: String,
 }
@@ -106,28 +108,13 @@ enum QrResponse {
 
 const MAX_INVITES: usize = 100;
 
-/// "Olive invited you to Oak Hollow's neighborhood group text. Join at …": named after the
-/// captain who sent it when they are a member, as a neighbor would say it.
-fn invite_text(inviter: Option<&str>, neighborhood: &str, link: &str, code: &str) -> String {
-    let opening = match inviter {
-        Some(name) => format!("{name} invited you to"),
-        None => "You're invited to".to_owned(),
-    };
-    format!(
-        "{opening} {neighborhood}'s neighborhood group text. Join at {link}?invite={code} or reply JOIN and your name."
-    )
-}
-
-fn join_url(state: &AppState, neighborhood: &Neighborhood) -> String {
-    state.public_url(&format!("join/{}", neighborhood.slug.as_str()))
-}
-
 #[OpenApi(prefix_path = "/api/v1/neighborhoods", tag = "ApiTags::Invites")]
 impl InvitesApi {
     /// Text invites
     ///
-    /// Texts each phone a personal join link from the neighborhood's number. Members and repeats
-    /// are skipped; at most 200 invites per neighborhood per day.
+    /// Texts each phone a personal join link from the neighborhood's number (or sends it on
+    /// WhatsApp from its sender, `channel`: `whatsapp`). Members and repeats are skipped; at most
+    /// 200 invites per neighborhood per day.
     #[oai(path = "/:id/invites", method = "post", operation_id = "send_invites")]
     async fn send(
         &self,
@@ -157,51 +144,32 @@ impl InvitesApi {
             .collect();
         errors.finish()?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
-        let link = join_url(&state, &neighborhood);
         // An invite from someone the neighbor knows reads as one, not as spam.
         let inviter = auth.principal().member_name_in(&state, id.0).await?;
-        let (mut invited, mut skipped, mut effects) = (Vec::new(), Vec::new(), Vec::new());
-        for phone in phones {
-            let skip = |reason: &str| SkippedInvite {
+        let channel = body.0.channel.unwrap_or_default();
+        let sent = invites::send(&state, &neighborhood, inviter.as_deref(), phones, channel)
+            .await
+            .map_err(|error| match error {
+                InviteError::Limited { retry_after_secs } => ApiError::rate_limited(retry_after_secs),
+                InviteError::NoWhatsapp => ApiError::validation(vec![FieldError {
+                    field: "channel".to_owned(),
+                    message: "This neighborhood cannot invite on WhatsApp: it needs a WhatsApp sender (Settings) and the invite template (NT_WHATSAPP_INVITE_TEMPLATE_SID).".to_owned(),
+                }]),
+                InviteError::Store(cause) => cause.into(),
+            })?;
+        let invited: Vec<String> = sent
+            .invited
+            .iter()
+            .map(|phone| phone.as_str().to_owned())
+            .collect();
+        let skipped = sent
+            .skipped
+            .iter()
+            .map(|(phone, why)| SkippedInvite {
                 phone: phone.as_str().to_owned(),
-                reason: reason.into(),
-            };
-            if invited.contains(&phone.as_str().to_owned()) {
-                skipped.push(skip("duplicate"));
-                continue;
-            }
-            if state
-                .store
-                .member_by_phone(id.0, &phone)
-                .await?
-                .is_some_and(|m| m.status == MemberStatus::Active)
-            {
-                skipped.push(skip("already_member"));
-                continue;
-            }
-            if let RateDecision::Limited { retry_after } = state
-                .store
-                .hit_rate_limit(&rate_limits::INVITES_PER_NEIGHBORHOOD, &id.0.to_string())
-                .await?
-            {
-                if invited.is_empty() {
-                    return Err(ApiError::rate_limited(rate_limits::retry_after_secs(
-                        retry_after,
-                    )));
-                }
-                skipped.push(skip("daily_limit"));
-                continue;
-            }
-            let code = format!("{:08x}", rand::rng().random::<u32>());
-            state.store.store_invite(id.0, &code, &phone).await?;
-            let body = invite_text(inviter.as_deref(), neighborhood.name.as_str(), &link, &code);
-            effects.push(Effect::SendSms {
-                to: phone.as_str().to_owned(),
-                body,
-            });
-            invited.push(phone.as_str().to_owned());
-        }
-        state.store.enqueue_effects(id.0, &effects).await?;
+                reason: why.as_str().to_owned(),
+            })
+            .collect();
         record(
             &state,
             auth.principal(),
@@ -209,7 +177,7 @@ impl InvitesApi {
             Some(id.0),
             "invites.send",
             format!("neighborhood:{}", id.0),
-            json!({"count": invited.len()}),
+            json!({"count": invited.len(), "channel": channel}),
         )
         .await;
         Ok(SendResponse::Accepted(Json(InvitesOut {
@@ -235,8 +203,12 @@ impl InvitesApi {
         policy::authorize(&state, auth.principal(), "invite_link", Some(id.0)).await?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         Ok(LinkResponse::Ok(Json(InviteLinkOut {
-            url: join_url(&state, &neighborhood),
-            flyer_text: format!("Text JOIN and your name to {}", neighborhood.phone_number),
+            url: invites::join_url(&state, &neighborhood),
+            flyer_text: invites::flyer_text(&neighborhood),
+            whatsapp_number: neighborhood
+                .whatsapp_sender
+                .as_ref()
+                .map(|sender| sender.as_str().to_owned()),
             phone_number: neighborhood.phone_number.into(),
         })))
     }
@@ -254,7 +226,7 @@ impl InvitesApi {
     ) -> Result<QrResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "invite_qr", Some(id.0)).await?;
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
-        let link = join_url(&state, &neighborhood);
+        let link = invites::join_url(&state, &neighborhood);
         let failed = |error: crate::qr::QrError| ApiError::internal_message(&error.to_string());
         Ok(match format.0.unwrap_or(QrFormat::Svg) {
             QrFormat::Svg => QrResponse::Ok(QrImage::Svg(PlainText(

@@ -34,7 +34,9 @@ use crate::store::Store;
 use crate::store::keys::SandboxKeys;
 
 pub use records::EmulatorError;
-pub use records::content::{ANNOUNCEMENT_TEMPLATE_SID, CODE_TEMPLATE_SID, NOTICE_TEMPLATE_SID};
+pub use records::content::{
+    ANNOUNCEMENT_TEMPLATE_SID, CODE_TEMPLATE_SID, INVITE_TEMPLATE_SID, NOTICE_TEMPLATE_SID,
+};
 pub use routing::{Outcome, Routed};
 
 /// The emulated account, unless configured otherwise. Nothing real hides behind these values.

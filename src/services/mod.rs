@@ -11,6 +11,7 @@ pub mod costs;
 pub mod deliveries;
 pub mod group_messages;
 pub mod inbound;
+pub mod invites;
 pub mod join_digests;
 pub mod join_history;
 pub mod joining;

@@ -79,6 +79,9 @@ pub enum WhatsappTemplate {
     NewMessages,
     /// "{neighborhood}: {text} Reply READ to read the group."
     Announcement { text: String },
+    /// "{inviter} invited you to {neighborhood}'s neighborhood group on WhatsApp. Join at {link}
+    /// or reply JOIN and your name."
+    Invite { inviter: String, link: String },
 }
 
 /// An effect read from a stream, with how often it was tried.

@@ -903,3 +903,94 @@ async fn a_neighbor_asks_on_the_join_page_for_whatsapp_and_gets_the_code_there()
         .await;
     assert_eq!(costs["months"][0]["whatsapp_templates"], 2, "{costs}");
 }
+
+/// Invites go either way: on WhatsApp a personal invite is the invite template (the phone never
+/// wrote to the sender), with the personal link; the neighbor's JOIN on WhatsApp is then
+/// recognised as invited, in an invite-only neighborhood too.
+#[tokio::test]
+async fn a_captain_invites_a_phone_on_whatsapp_and_its_join_there_counts_as_invited() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app, "Invite Lane").await;
+    let phone = "+15550021971";
+    let wanda = format!("whatsapp:{phone}");
+    let sender = format!("whatsapp:{number}");
+    let invite = json!({"phones": [phone], "channel": "whatsapp"});
+
+    let refused = app
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/invites"),
+            &invite,
+            400,
+        )
+        .await;
+    assert_eq!(refused["details"][0]["field"], "channel", "{refused}");
+
+    app.register_whatsapp_sender(&number).await;
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"whatsapp_sender": number, "join_policy": "invite_only"}),
+        200,
+    )
+    .await;
+    let link = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/invites/link"),
+            200,
+        )
+        .await;
+    assert_eq!(link["whatsapp_number"], number.as_str(), "{link}");
+    assert!(
+        link["flyer_text"]
+            .as_str()
+            .is_some_and(|text| text.contains("on WhatsApp to")),
+        "{link}"
+    );
+    let sent = app
+        .post(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/invites"),
+            &invite,
+            202,
+        )
+        .await;
+    assert_eq!(sent["invited"], json!([phone]), "{sent}");
+    let texts = wait_for(
+        &app,
+        &wanda,
+        &sender,
+        "neighborhood group on WhatsApp. Join at",
+    )
+    .await;
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].starts_with("A neighbor invited you to Invite Lane's neighborhood group")
+            && texts[0].contains("/join/invite-lane?invite="),
+        "{}",
+        texts[0]
+    );
+    assert!(app.inbox(phone).await.is_empty(), "nothing by SMS");
+
+    // Invite-only: her JOIN on WhatsApp is taken because she was invited.
+    app.text(&wanda, &sender, "JOIN Wanda W.").await;
+    wait_for(
+        &app,
+        &wanda,
+        &sender,
+        "Your request to join Invite Lane is with the captains",
+    )
+    .await;
+
+    // The template is in the ledger.
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let costs = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/costs"),
+            200,
+        )
+        .await;
+    assert_eq!(costs["months"][0]["whatsapp_templates"], 1, "{costs}");
+}

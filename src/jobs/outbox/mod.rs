@@ -461,6 +461,9 @@ async fn send_template(
         WhatsappTemplate::Announcement { text } => {
             (&templates.announcement, vec![name, text.clone()])
         }
+        WhatsappTemplate::Invite { inviter, link } => {
+            (&templates.invite, vec![inviter.clone(), name, link.clone()])
+        }
     };
     let Some(content_sid) = content_sid.clone() else {
         tracing::debug!(

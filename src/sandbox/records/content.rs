@@ -1,6 +1,6 @@
 //! Content templates, as WhatsApp needs them outside the 24-hour window: a message sent with
 //! `ContentSid` and `ContentVariables` instead of `Body`. At Twilio a template is made with the
-//! Content API and approved by Meta (hours to days); the sandbox account has three approved ones,
+//! Content API and approved by Meta (hours to days); the sandbox account has four approved ones,
 //! the texts the README asks operators to submit.
 
 use serde_json::Value;
@@ -16,7 +16,11 @@ pub const ANNOUNCEMENT_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c2"
 /// your verification code. For your security, do not share this code."
 pub const CODE_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c3";
 
-const TEMPLATES: [(&str, &str); 3] = [
+/// "{{1}} invited you to {{2}}'s neighborhood group on WhatsApp. Join at {{3}} or reply JOIN and
+/// your name."
+pub const INVITE_TEMPLATE_SID: &str = "HX5a4db0c05a4db0c05a4db0c05a4db0c4";
+
+const TEMPLATES: [(&str, &str); 4] = [
     (
         NOTICE_TEMPLATE_SID,
         "There are new messages in {{1}}. Reply READ to read them.",
@@ -28,6 +32,10 @@ const TEMPLATES: [(&str, &str); 3] = [
     (
         CODE_TEMPLATE_SID,
         "{{1}} is your verification code. For your security, do not share this code.",
+    ),
+    (
+        INVITE_TEMPLATE_SID,
+        "{{1}} invited you to {{2}}'s neighborhood group on WhatsApp. Join at {{3}} or reply JOIN and your name.",
     ),
 ];
 

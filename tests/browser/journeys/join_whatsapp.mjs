@@ -3,7 +3,7 @@
 // WhatsApp consent, and the code arrives on the simulated WhatsApp phone, which /sandbox shows in
 // WhatsApp's look, from "<neighborhood> on WhatsApp". The captain approves and sees the channel in
 // Members; her welcome waits behind WhatsApp's notice until she replies READ; the captain moves
-// her to SMS and back.
+// her to SMS, and invites another neighbor on WhatsApp.
 
 import {
   PHONE, api, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, openTab, poll, sandboxTab, screenshot,
@@ -124,4 +124,21 @@ export default async function joinWhatsapp({ browser }) {
     return wanda?.channel === 'sms' && wanda.sync === 'done';
   }, { message: () => 'Wanda on SMS at Twilio' });
   await expect(row.getByText('WhatsApp', { exact: true }), 'the badge goes').toHaveCount(0);
+
+  await inviteOnWhatsapp(captain, phones);
+}
+
+/** The captain invites a neighbor on WhatsApp from the Invite view; it arrives on WhatsApp. */
+async function inviteOnWhatsapp(captain, phones) {
+  await openTab(captain, 'Invite');
+  await captain.getByRole('group', { name: 'Send invites by' }).getByRole('radio', { name: 'WhatsApp' }).check();
+  await captain.getByRole('textbox', { name: 'Phone numbers to invite' }).fill('+1 555 060 0002');
+  await captain.getByRole('button', { name: 'Send WhatsApp invites' }).click();
+  await expect(captain.getByRole('heading', { name: '1 invite is on the way' }), 'sent').toBeVisible();
+  await expectAccessible(captain, 'the Invite view with WhatsApp');
+  await phones.bringToFront();
+  const invite = phones.getByRole('list', { name: /^WhatsApp messages received by \+15550600002$/ }).getByRole('listitem');
+  await expect(invite.filter({ hasText: "Hana invited you to Harbor Lane's neighborhood group on WhatsApp. Join at" }),
+    'the invite on WhatsApp, from the captain by name').toHaveCount(1);
+  await expect(invite.locator('.from'), 'from the neighborhood on WhatsApp').toHaveText('Harbor Lane on WhatsApp');
 }

@@ -2,7 +2,7 @@
 // for captains (each carries a link that works even when the neighborhood is invite-only).
 
 import { api, ApiError } from '../../api.js';
-import { h, field, clearErrors, showErrors, busy, phoneText, copyField } from '../../dom.js';
+import { h, field, choices, clearErrors, showErrors, busy, phoneText, copyField } from '../../dom.js';
 
 const SKIP_REASONS = {
   already_member: 'already a member',
@@ -43,6 +43,17 @@ function sendForm(ctx) {
   });
   const result = h('div', { class: 'invite-result', 'aria-live': 'polite' });
   const submit = h('button', { class: 'primary', type: 'submit' }, 'Text invites');
+  // With a WhatsApp sender, invites may go on WhatsApp instead (as the approved invite template).
+  const sender = ctx.neighborhood?.whatsapp_sender;
+  const channel = sender ? choices({
+    legend: 'Send invites by', name: 'channel', value: 'sms', options: [
+      ['sms', 'Text message (SMS)', `From ${phoneText(ctx.neighborhood.phone_number)}.`],
+      ['whatsapp', 'WhatsApp', `From ${phoneText(sender)} on WhatsApp, for neighbors who use it.`],
+    ],
+  }) : null;
+  channel?.addEventListener('change', () => {
+    submit.textContent = channel.value() === 'whatsapp' ? 'Send WhatsApp invites' : 'Text invites';
+  });
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -50,7 +61,9 @@ function sendForm(ctx) {
     const entries = phones.control.value.split(/[\n,;]+/).map((entry) => entry.trim()).filter(Boolean);
     await busy(submit, async () => {
       try {
-        const sent = await api(`neighborhoods/${ctx.id}/invites`, { method: 'POST', body: { phones: entries } });
+        const body = { phones: entries };
+        if (channel?.value() === 'whatsapp') body.channel = 'whatsapp';
+        const sent = await api(`neighborhoods/${ctx.id}/invites`, { method: 'POST', body });
         phones.control.value = '';
         result.replaceChildren(outcome(sent));
         result.querySelector('h4')?.focus();
@@ -58,7 +71,7 @@ function sendForm(ctx) {
         showPhoneErrors(form, phones.control, error);
       }
     });
-  } }, phones, h('div', { class: 'actions' }, submit), result);
+  } }, phones, channel, h('div', { class: 'actions' }, submit), result);
   return form;
 }
 
