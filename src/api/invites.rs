@@ -54,6 +54,7 @@ pub struct InvitesOut {
 
 /// How to share the neighborhood.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct InviteLinkOut {
     /// The public join page.
     pub url: String,
