@@ -23,10 +23,12 @@ FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
 
 # Everything the release build reads: the manifest and lockfile, the sources,
-# the UI embedded by rust-embed at compile time, and the OpenAPI documents.
+# the UI embedded by rust-embed at compile time, the message catalogs
+# (include_str!), and the OpenAPI documents.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY ui ./ui
+COPY locales ./locales
 COPY openapi ./openapi
 
 # The registry, git checkouts and target dir live in BuildKit cache mounts, so

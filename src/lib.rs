@@ -23,6 +23,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod export;
+pub mod i18n;
 pub mod import;
 pub mod jobs;
 pub mod limits;

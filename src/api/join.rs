@@ -17,9 +17,10 @@ use super::error::{ApiError, ErrorCode, FieldErrors, PhoneConfirmation};
 use crate::domain::channel::Channel;
 use crate::domain::join_questions::{self, JoinQuestion};
 use crate::domain::join_request::{JoinRequest, JoinState, consent_text};
-use crate::domain::member::{DisplayName, street_address};
+use crate::domain::member::{self, DisplayName, street_address};
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
+use crate::i18n::Language;
 use crate::services::codes;
 use crate::services::joining::{self, Asked, Asking};
 use crate::services::neighborhoods;
@@ -72,6 +73,9 @@ pub struct JoinIn {
     /// How you get the group's messages: `sms` (the default) or `whatsapp`, where the join card
     /// offers it.
     pub channel: Option<Channel>,
+    /// The language of the texts you get (`en`, `es`); unset: the browser's `Accept-Language`
+    /// where it names one of them, else the neighborhood's default.
+    pub language: Option<String>,
     /// Your street address, for the captains (at most 200 characters).
     pub address: Option<String>,
     /// Answers to the card's `join_questions`, keyed by question `id`; required ones must be
@@ -216,6 +220,12 @@ impl JoinApi {
         let address = errors
             .check("address", street_address(body.address.as_deref()))
             .flatten();
+        let language = match body.language.as_deref() {
+            Some(tag) => errors.check("language", member::language(tag)),
+            None => request
+                .header("accept-language")
+                .and_then(Language::from_accept_language),
+        };
         let answers = match join_questions::answers(
             &neighborhood.join_questions,
             body.answers.unwrap_or_default(),
@@ -249,6 +259,7 @@ impl JoinApi {
         )
         .await?;
         let asking = Asking {
+            language,
             phone,
             channel: body.channel.unwrap_or_default(),
             name,

@@ -44,6 +44,8 @@ pub struct JoinRequestOut {
     pub answers: Option<BTreeMap<String, String>>,
     /// How they asked.
     pub channel: JoinChannel,
+    /// The language they asked in (`en`, `es`), when known: their texts use it.
+    pub language: Option<String>,
     /// Where it stands.
     pub state: JoinState,
     /// The exact consent text they agreed to.
@@ -158,6 +160,7 @@ fn to_out(request: &JoinRequest, captain_view: bool) -> JoinRequestOut {
         address: captain_view.then(|| request.address.clone()).flatten(),
         answers: captain_view.then(|| request.answers.clone()),
         channel: request.channel,
+        language: request.language.map(|language| language.code().to_owned()),
         state: request.state,
         consent_text: request.consent.text.clone(),
         consent_at: request.consent.at,

@@ -51,6 +51,9 @@ pub struct MemberOut {
     pub role: Role,
     /// How they get the group's texts: `sms` or `whatsapp`.
     pub channel: Channel,
+    /// The language of the texts we send them (`en`, `es`); absent: the neighborhood's
+    /// `default_language`.
+    pub language: Option<String>,
     /// Where they stand.
     pub status: MemberStatus,
     /// When they joined.
@@ -252,6 +255,8 @@ pub struct MemberPatch {
     /// Move them between `sms` and `whatsapp` (captains and the owner; WhatsApp needs the
     /// neighborhood's `whatsapp_sender`): their participant is replaced in the background.
     pub channel: Option<Channel>,
+    /// The language of the texts we send them: `en` or `es`.
+    pub language: Option<String>,
 }
 
 /// Who becomes the owner.
@@ -313,6 +318,7 @@ fn to_out_in(member: &Member, grant: &Grant, shards: &[Shard]) -> MemberOut {
         phone: captain_view.then(|| member.phone.as_str().to_owned()),
         role: member.role,
         channel: member.channel,
+        language: member.language.map(|language| language.code().to_owned()),
         status: member.status,
         joined_at: member.joined_at,
         updated_at: member.updated_at,
@@ -672,6 +678,11 @@ impl MembersApi {
                 "join_request_texts and join_request_notices disagree; give one of them.",
             );
         }
+        let language = body
+            .0
+            .language
+            .as_deref()
+            .and_then(|tag| errors.check("language", crate::domain::member::language(tag)));
         errors.finish()?;
         let changes = MemberChanges {
             role: body.0.role,
@@ -681,6 +692,7 @@ impl MembersApi {
             muted: body.0.muted,
             status: body.0.status,
             channel: body.0.channel,
+            language,
         };
         let MemberUpdate { before, after } = members::update(
             &state,
@@ -697,6 +709,7 @@ impl MembersApi {
                 "display_name": {"from": before.display_name, "to": after.display_name},
                 "status": {"from": before.status, "to": after.status},
                 "channel": {"from": before.channel, "to": after.channel},
+                "language": {"from": before.language, "to": after.language},
             });
             let action = if before.role == after.role {
                 "member.update"

@@ -22,7 +22,7 @@ use crate::auth::principal::Principal;
 use crate::domain::catch_up::CatchUp;
 use crate::domain::costs::Money;
 use crate::domain::join_questions::{self, JoinQuestion};
-use crate::domain::member::{DisplayName, Member, Role};
+use crate::domain::member::{self, DisplayName, Member, Role};
 use crate::domain::neighborhood::{
     AreaCode, Description, JoinPolicy, Mode, Neighborhood, NeighborhoodName, NeighborhoodState,
     Slug,
@@ -94,6 +94,8 @@ pub struct NeighborhoodPatch {
     /// (E.164), through which members can be in the group on WhatsApp; `null` removes it. It
     /// cannot change while members are on WhatsApp through it.
     pub whatsapp_sender: MaybeUndefined<String>,
+    /// The language of texts to people whose own we do not know yet: `en` or `es`.
+    pub default_language: Option<String>,
 }
 
 /// A daily window, in the neighborhood's time zone, when announcements wait for its end (unless
@@ -182,6 +184,8 @@ pub struct NeighborhoodOut {
     pub phone_number_sid: String,
     /// The WhatsApp sender members on WhatsApp are in the group through (E.164), if any.
     pub whatsapp_sender: Option<String>,
+    /// The language of texts to people whose own we do not know yet (`en`, `es`).
+    pub default_language: String,
     /// Conversations that carry the group text.
     pub shards: Vec<ShardOut>,
     /// Who may post.
@@ -378,6 +382,7 @@ impl NeighborhoodsApi {
             "join_policy": changes.join_policy,
             "quiet_hours": changes.quiet_hours.as_ref().map(|quiet| quiet.clone().map(StoredQuietHours::from)),
             "whatsapp_sender": changes.whatsapp_sender.as_ref().map(|sender| sender.as_ref().map(|phone| phone.as_str().to_owned())),
+            "default_language": changes.default_language,
             "join_questions": changes.join_questions.as_ref().map(|questions| {
                 questions.iter().map(|q| q.text.clone()).collect::<Vec<_>>()
             }),
@@ -704,6 +709,10 @@ fn parse_patch<S>(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiErr
             .check("whatsapp_sender", Phone::parse(&phone))
             .map(Some),
     };
+    let default_language = body
+        .default_language
+        .as_deref()
+        .and_then(|tag| errors.check("default_language", member::language(tag)));
     errors.finish()?;
     Ok(NeighborhoodChanges {
         name,
@@ -715,6 +724,7 @@ fn parse_patch<S>(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiErr
         monthly_budget,
         quiet_hours,
         whatsapp_sender,
+        default_language,
     })
 }
 
@@ -754,6 +764,7 @@ fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
             .whatsapp_sender
             .as_ref()
             .map(|sender| sender.as_str().to_owned()),
+        default_language: neighborhood.default_language.code().to_owned(),
         shards: neighborhood
             .shards
             .into_iter()

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::channel::Channel;
 use super::member::DisplayName;
 use super::phone::Phone;
+use crate::i18n::Language;
 
 /// How the request came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
@@ -74,6 +75,10 @@ pub struct JoinRequest {
     /// The channel they will be in the group on: SMS, or WhatsApp when they asked there.
     #[serde(default)]
     pub member_channel: Channel,
+    /// The language they asked in (the join page's, or their JOIN/UNIRME), for every text to
+    /// them; their member takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
     pub name: DisplayName,
     pub address: Option<String>,
     /// Answers to the captains' join questions, by question text.

@@ -12,6 +12,7 @@ use super::channel::Channel;
 use super::join_digest::JoinRequestNotices;
 use super::join_request::{Consent, JoinChannel};
 use super::phone::Phone;
+use crate::i18n::Language;
 
 /// What a member may do in their neighborhood, from least to most.
 #[derive(
@@ -72,6 +73,9 @@ pub struct Member {
     /// How they get the group's texts: SMS, or WhatsApp from the neighborhood's sender.
     #[serde(default)]
     pub channel: Channel,
+    /// The language of the texts we send them; unknown: the neighborhood's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
     pub display_name: DisplayName,
     pub role: Role,
     pub status: MemberStatus,
@@ -245,6 +249,7 @@ impl Member {
     ) -> Self {
         let now = OffsetDateTime::now_utc();
         Self {
+            language: None,
             id: Uuid::now_v7(),
             neighborhood_id,
             phone,
@@ -276,6 +281,8 @@ pub struct Admission {
     pub phone: Phone,
     /// The channel they are in the group on; None: a former member's own, or SMS.
     pub channel: Option<Channel>,
+    /// The language of their texts; None: a former member's own, or the neighborhood's default.
+    pub language: Option<Language>,
     pub name: DisplayName,
     pub address: Option<String>,
     pub answers: BTreeMap<String, String>,
@@ -323,9 +330,21 @@ impl Admission {
             },
             consent: self.consent.or(base.consent.clone()),
             channel: self.channel.unwrap_or(base.channel),
+            language: self.language.or(base.language),
             ..base
         }
     }
+}
+
+/// A language of the texts we send, as an API or an import names it (`es`, `es-MX`).
+pub fn language(tag: &str) -> Result<Language, ParseError> {
+    Language::parse(tag).ok_or_else(|| {
+        ParseError(format!(
+            "`{}` is not one of the languages we text in: {}.",
+            tag.trim(),
+            Language::codes().join(", ")
+        ))
+    })
 }
 
 /// Whether `name` is used by one of `members` other than `except` (compared by [`name_key`]).

@@ -254,6 +254,7 @@ mod tests {
     fn member(name: &str, phone: &str, address: Option<&str>) -> Member {
         let now = time::OffsetDateTime::now_utc();
         Member {
+            language: None,
             id: Uuid::now_v7(),
             neighborhood_id: Uuid::nil(),
             phone: Phone::parse(phone).expect("a phone"),

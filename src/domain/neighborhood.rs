@@ -12,6 +12,7 @@ use super::costs::Money;
 use super::join_questions::JoinQuestion;
 use super::phone::Phone;
 use super::quiet_hours::QuietHours;
+use crate::i18n::Language;
 
 /// Who may post to the group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum, Default)]
@@ -71,6 +72,9 @@ pub struct Neighborhood {
     /// are in the group; none: every member is on SMS.
     #[serde(default)]
     pub whatsapp_sender: Option<Phone>,
+    /// The language of texts to people whose own we do not know yet.
+    #[serde(default)]
+    pub default_language: Language,
     /// True when we bought the number for this neighborhood, false when the account already owned it.
     pub number_bought: bool,
     pub shards: Vec<Shard>,
@@ -101,6 +105,11 @@ pub struct Neighborhood {
 impl Neighborhood {
     /// Where members on `channel` are reached from: the number, or `whatsapp:` and the WhatsApp
     /// sender; None on WhatsApp while the neighborhood has no sender.
+    /// The language to text someone in: theirs when known, else the neighborhood's default.
+    pub fn language_for(&self, known: Option<Language>) -> Language {
+        known.unwrap_or(self.default_language)
+    }
+
     pub fn proxy_address(&self, channel: Channel) -> Option<String> {
         match channel {
             Channel::Sms => Some(self.phone_number.as_str().to_owned()),

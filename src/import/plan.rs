@@ -291,6 +291,7 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
         approved_by: Some(context.actor.to_owned()),
     };
     let admission = Admission {
+        language: None,
         channel: candidate.channel,
         neighborhood_id: neighborhood.id,
         phone: candidate.phone.clone(),
@@ -310,6 +311,7 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
 fn new_request(candidate: &Candidate, context: &Context) -> JoinRequest {
     let neighborhood = context.neighborhood;
     JoinRequest {
+        language: None,
         id: Uuid::now_v7(),
         number: 0,
         neighborhood_id: neighborhood.id,

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use crate::domain::channel::Channel;
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::i18n::Language;
 use crate::state::AppState;
 use crate::twilio::types::{SendSms, SendTemplate, SmsSender};
 
@@ -80,14 +81,19 @@ pub async fn send_join_code(
     state: AppState,
     neighborhood: Neighborhood,
     channel: Channel,
+    language: Language,
     phone: Phone,
     code: String,
 ) {
     match channel {
         Channel::Sms => {
-            let body = format!(
-                "{code} is your code to join {}. It expires in 10 minutes.",
-                neighborhood.name.as_str()
+            let body = crate::i18n::text(
+                language,
+                "join-code",
+                &[
+                    ("code", code.as_str().into()),
+                    ("neighborhood", neighborhood.name.as_str().into()),
+                ],
             );
             deliver(&state, phone, Some(neighborhood.phone_number), body).await;
         }

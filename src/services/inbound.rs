@@ -17,6 +17,7 @@ use crate::domain::member::{DisplayName, MemberStatus};
 use crate::domain::neighborhood::JoinPolicy;
 use crate::domain::phone::Phone;
 use crate::domain::segments;
+use crate::i18n::{self, FluentValue};
 use crate::services::costs;
 use crate::services::deliveries::{Once, once};
 use crate::services::joining::{self, Asked, Asking, DecisionError, FileError};
@@ -152,12 +153,26 @@ async fn sms_reply(
     }
     let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
         && !state.store.was_invited(neighborhood_id, from).await?;
+    let (keyword, written_in) = Keyword::read(text.body).unzip();
+    let written_in = written_in.flatten();
+    // The language of the words they just used, else what we know of them, else the
+    // neighborhood's.
+    let language =
+        neighborhood.language_for(written_in.or_else(|| member.as_ref().and_then(|m| m.language)));
     let name = neighborhood.name.as_str();
+    let say = |id: &str, args: &i18n::Args<'_>| {
+        let mut all = vec![("neighborhood", FluentValue::from(name))];
+        all.extend(args.iter().cloned());
+        i18n::text(language, id, &all)
+    };
     let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
-    Ok(match Keyword::parse(text.body) {
-        // Twilio itself answers the opt-out family on SMS; on WhatsApp it is ours.
-        Some(Keyword::Stop | Keyword::Help) if text.channel == Channel::Sms => None,
-        Some(Keyword::Help) => Some(texts::whatsapp_help_text(&neighborhood)),
+    Ok(match keyword {
+        // Twilio itself answers the opt-out family and its HELP words on SMS; on WhatsApp, and
+        // for words it does not know, it is ours.
+        Some(Keyword::Stop | Keyword::Help { twilio: true }) if text.channel == Channel::Sms => {
+            None
+        }
+        Some(Keyword::Help { .. }) => Some(texts::help_text(&neighborhood, text.channel, language)),
         // A member's STOP in the group was confirmed by the group's webhook, which may have run
         // first; stopped is stopped.
         Some(Keyword::Stop)
@@ -169,16 +184,14 @@ async fn sms_reply(
         }
         Some(Keyword::Stop) => {
             crate::services::members::opt_out_everywhere(state, from).await?;
-            Some(texts::whatsapp_stopped_text())
+            Some(say("stopped-whatsapp", &[]))
         }
         // Paused by a captain: a JOIN or anything else does not bring them back; a resume does.
         _ if member
             .as_ref()
             .is_some_and(|m| m.status == MemberStatus::Paused) =>
         {
-            Some(format!(
-                "You are paused in the {name} group text, so your texts do not reach it. A captain can resume you."
-            ))
+            Some(say("paused", &[]))
         }
         // A member's LEAVE is carried out by the Conversation's pre-event webhook, which may have
         // run before this one: they get "You left ..." from there, not join instructions here.
@@ -200,6 +213,7 @@ async fn sms_reply(
             let asking = Asking {
                 phone: from.clone(),
                 channel: text.channel,
+                language: former.language,
                 name: former.display_name,
                 address: None,
                 answers: Default::default(),
@@ -208,23 +222,22 @@ async fn sms_reply(
                 },
             };
             let request = match joining::file(state, &neighborhood, asking).await {
-                Err(FileError::Blocked) => return Ok(Some(joining::blocked_note(name))),
+                Err(FileError::Blocked) => return Ok(Some(say("blocked", &[]))),
                 filed => filed?,
             };
             Some(if request.state == JoinState::Approved {
-                format!("Welcome back to {name}! You are in the group text again.")
+                say("rejoined", &[])
             } else {
-                format!("Welcome back! Your request to rejoin {name} is with the captains.")
+                say("rejoin-filed", &[])
             })
         }
-        Some(Keyword::Join(_)) if uninvited => Some(format!(
-            "{name} takes new members by invitation only: ask a captain for an invite."
-        )),
+        Some(Keyword::Join(_)) if uninvited => Some(say("join-invite-only", &[])),
         Some(Keyword::Join(Some(requested))) => match DisplayName::parse(&requested) {
             Ok(display) => {
                 let asking = Asking {
                     phone: from.clone(),
                     channel: text.channel,
+                    language: Some(language),
                     name: display,
                     address: None,
                     answers: Default::default(),
@@ -233,34 +246,38 @@ async fn sms_reply(
                     },
                 };
                 let request = match joining::file(state, &neighborhood, asking).await {
-                    Err(FileError::Blocked) => return Ok(Some(joining::blocked_note(name))),
+                    Err(FileError::Blocked) => return Ok(Some(say("blocked", &[]))),
                     filed => filed?,
                 };
                 // Under the open policy the welcome text follows from the outbox.
-                (request.state != JoinState::Approved).then(|| format!(
-                    "Thanks, {}! Your request to join {name} is with the captains; you will get a text when you are in.",
-                    request.name.as_str()
-                ))
+                (request.state != JoinState::Approved).then(|| {
+                    say(
+                        "join-filed",
+                        &[("name", FluentValue::from(request.name.as_str()))],
+                    )
+                })
             }
             // Usability review B11: a name that is only too long is told so, with its length.
-            Err(_) if requested.trim().chars().count() > DisplayName::MAX_CHARS => Some(format!(
-                "That name is {} characters long; names are up to {}. Reply JOIN with a shorter one, like: JOIN Ana R.",
-                requested.trim().chars().count(),
-                DisplayName::MAX_CHARS
+            Err(_) if requested.trim().chars().count() > DisplayName::MAX_CHARS => Some(say(
+                "join-name-too-long",
+                &[
+                    (
+                        "length",
+                        FluentValue::from(requested.trim().chars().count()),
+                    ),
+                    ("max", FluentValue::from(DisplayName::MAX_CHARS)),
+                ],
             )),
-            Err(_) => Some(format!(
-                "Reply JOIN followed by your name (up to {} characters), like: JOIN Ana R.",
-                DisplayName::MAX_CHARS
+            Err(_) => Some(say(
+                "join-name-invalid",
+                &[("max", FluentValue::from(DisplayName::MAX_CHARS))],
             )),
         },
-        Some(Keyword::Join(None)) => {
-            Some("Reply JOIN followed by your name, like: JOIN Ana R.".to_owned())
-        }
-        _ if uninvited => Some(format!(
-            "This number is the {name} neighborhood group text, by invitation only: ask a captain for an invite."
-        )),
-        _ => Some(format!(
-            "This number is the {name} neighborhood group text. To join, visit {link} or reply JOIN followed by your name."
+        Some(Keyword::Join(None)) => Some(say("join-name-missing", &[])),
+        _ if uninvited => Some(say("number-intro-invite-only", &[])),
+        _ => Some(say(
+            "number-intro",
+            &[("link", FluentValue::from(link.as_str()))],
         )),
     })
 }

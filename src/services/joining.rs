@@ -19,6 +19,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
+use crate::i18n::Language;
 use crate::services::additions::{self, Adder, AdditionError};
 use crate::services::codes;
 use crate::services::neighborhoods::{self, NeighborhoodError};
@@ -300,6 +301,7 @@ fn member_from(
         neighborhood_id: request.neighborhood_id,
         phone: request.phone.clone(),
         channel: Some(request.member_channel),
+        language: request.language,
         name: request.name.clone(),
         address: request.address.clone(),
         answers: request.answers.clone(),
@@ -332,6 +334,8 @@ pub struct Asking {
     pub phone: Phone,
     /// The channel they will be in the group on.
     pub channel: Channel,
+    /// The language they asked in, when known.
+    pub language: Option<Language>,
     pub name: DisplayName,
     pub address: Option<String>,
     pub answers: BTreeMap<String, String>,
@@ -515,6 +519,7 @@ pub async fn file(
         neighborhood_id: neighborhood.id,
         phone: asking.phone.clone(),
         member_channel: asking.channel,
+        language: asking.language,
         name: asking.name,
         address: asking.address,
         answers: asking.answers,
@@ -576,7 +581,11 @@ impl WebNote {
 
 /// The answer to a blocked phone, by text or on the web: polite, and the captains are not told.
 pub fn blocked_note(neighborhood: &str) -> String {
-    format!("Sorry, {neighborhood} cannot take a request to join from this number.")
+    crate::i18n::text(
+        Language::ENGLISH,
+        "blocked",
+        &[("neighborhood", neighborhood.into())],
+    )
 }
 
 /// The form's usual answer, with nothing filed: the phone gets `note` by text in place of a code.
@@ -599,6 +608,7 @@ fn answered_by_text(
         neighborhood_id: neighborhood.id,
         phone: asking.phone,
         member_channel: asking.channel,
+        language: asking.language,
         name: asking.name,
         address: None,
         answers: BTreeMap::new(),
@@ -682,6 +692,7 @@ async fn send_join_code(
         state.clone(),
         neighborhood.clone(),
         request.member_channel,
+        neighborhood.language_for(request.language),
         request.phone.clone(),
         code,
     ));
@@ -747,9 +758,10 @@ async fn deny_in(
             decided_at: Some(OffsetDateTime::now_utc()),
             ..before.clone()
         };
-        let note = format!(
-            "Thanks for asking to join {}. The captains could not add you this time.",
-            neighborhood.name.as_str()
+        let note = crate::i18n::text(
+            neighborhood.language_for(before.language),
+            "denied",
+            &[("neighborhood", neighborhood.name.as_str().into())],
         );
         let effects = [Effect::SendSms {
             to: before.address(),

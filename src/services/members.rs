@@ -15,6 +15,7 @@ use crate::domain::member::{
 };
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::i18n::{self, Language};
 use crate::services::additions::{self, Adder, AdditionError};
 use crate::services::{join_digests, texts};
 use crate::state::AppState;
@@ -87,7 +88,7 @@ pub fn admission_effects(neighborhood: &Neighborhood, member: &Member) -> Vec<Ef
         },
         Effect::SendSms {
             to: member.address(),
-            body: texts::welcome_text(neighborhood),
+            body: texts::welcome_text(neighborhood, neighborhood.language_for(member.language)),
         },
     ]
 }
@@ -142,6 +143,7 @@ pub async fn add(
         approved_by: Some(actor.to_owned()),
     };
     let admission = Admission {
+        language: None,
         neighborhood_id: neighborhood.id,
         phone: new.phone,
         channel: Some(new.channel),
@@ -202,6 +204,7 @@ pub async fn admit_added_in_twilio(
                 return Ok::<_, StoreError>(RosterChange::none(None));
             }
             let admission = Admission {
+                language: None,
                 neighborhood_id,
                 phone: phone.clone(),
                 channel: None,
@@ -247,6 +250,8 @@ pub struct MemberChanges {
     pub status: Option<MemberStatus>,
     /// Moves them between SMS and WhatsApp.
     pub channel: Option<Channel>,
+    /// The language of the texts we send them.
+    pub language: Option<Language>,
 }
 
 /// Someone whose role here is `acting` (a platform admin acts as the owner) changes a member;
@@ -324,6 +329,9 @@ pub async fn update(
             }
             if let Some(muted) = changes.muted {
                 member.muted = muted;
+            }
+            if let Some(language) = changes.language {
+                member.language = Some(language);
             }
             if let Some(status) = changes.status.filter(|status| *status != member.status) {
                 effects.extend(pause_or_resume(member, status, actor)?);
@@ -649,18 +657,49 @@ pub async fn leave(
     state: &AppState,
     neighborhood: &Neighborhood,
     member: &Member,
+    language: Language,
 ) -> Result<(), StoreError> {
+    let args = [("neighborhood", neighborhood.name.as_str().into())];
     let reply = if member.role == Role::Owner {
-        "You own this neighborhood: hand it to another member before leaving (in the admin app)."
-            .to_owned()
+        i18n::text(language, "owner-cannot-leave", &args)
     } else {
         take_out_by_text(state, member, MemberStatus::Left, "Texted LEAVE").await?;
-        format!(
-            "You left {}. Text JOIN and your name to this number to ask to rejoin.",
-            neighborhood.name.as_str()
-        )
+        i18n::text(language, "left", &args)
     };
     texts::queue_text(state, neighborhood.id, &member.address(), reply).await
+}
+
+/// ENGLISH, ESPAÑOL: the member's texts are in `language` from now on, which a text in it says.
+pub async fn set_language(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    member: &Member,
+    language: Language,
+) -> Result<(), StoreError> {
+    let confirmation = Effect::SendSms {
+        to: member.address(),
+        body: i18n::text(
+            language,
+            "language-set",
+            &[("neighborhood", neighborhood.name.as_str().into())],
+        ),
+    };
+    let changed = state
+        .store
+        .update_member(neighborhood.id, member.id, |member| {
+            member.language = Some(language);
+            Ok::<_, std::convert::Infallible>(vec![confirmation.clone()])
+        })
+        .await;
+    match changed {
+        Ok(_) | Err(UpdateError::NotFound) => Ok(()),
+        Err(UpdateError::Contended) => {
+            tracing::warn!("a member's language change kept meeting other changes; not made");
+            Ok(())
+        }
+        Err(UpdateError::Store(error)) => Err(error),
+        Err(UpdateError::Rejected(never)) => match never {},
+    }
 }
 
 /// STOP: Twilio now blocks every text to this phone from the Messaging Service, so the phone is

@@ -22,6 +22,7 @@ use crate::domain::neighborhood::{
 };
 use crate::domain::phone::Phone;
 use crate::domain::quiet_hours::QuietHours;
+use crate::i18n::Language;
 use crate::services::neighborhoods::NeighborhoodError;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::StoreError;
@@ -68,6 +69,7 @@ pub struct NeighborhoodChanges {
     pub quiet_hours: Option<Option<QuietHours>>,
     /// `Some(None)` removes the WhatsApp sender.
     pub whatsapp_sender: Option<Option<Phone>>,
+    pub default_language: Option<Language>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +228,7 @@ async fn provision(
 
     let now = OffsetDateTime::now_utc();
     let neighborhood = Neighborhood {
+        default_language: Default::default(),
         id,
         version: 1,
         slug,
@@ -484,6 +487,9 @@ pub async fn update_neighborhood(
             }
             if let Some(sender) = &changes.whatsapp_sender {
                 neighborhood.whatsapp_sender = sender.clone();
+            }
+            if let Some(language) = changes.default_language {
+                neighborhood.default_language = language;
             }
             Ok(())
         })

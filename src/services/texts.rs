@@ -4,8 +4,10 @@
 
 use uuid::Uuid;
 
+use crate::domain::channel::Channel;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::Neighborhood;
+use crate::i18n::{self, Language};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
@@ -49,23 +51,29 @@ pub async fn queue_text(
         .await
 }
 
-/// The answer to HELP on WhatsApp, where Twilio answers nothing itself (on SMS it does).
-pub fn whatsapp_help_text(neighborhood: &Neighborhood) -> String {
-    format!(
-        "{}: messages to this WhatsApp number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all messages.",
-        neighborhood.name.as_str()
+/// The answer to a help word Twilio does not answer itself: any on WhatsApp, ours (AYUDA) on SMS.
+pub fn help_text(neighborhood: &Neighborhood, channel: Channel, language: Language) -> String {
+    let id = match channel {
+        Channel::Sms => "help",
+        Channel::Whatsapp => "help-whatsapp",
+    };
+    i18n::text(
+        language,
+        id,
+        &[("neighborhood", neighborhood.name.as_str().into())],
     )
 }
 
 /// The confirmation of STOP on WhatsApp, which Twilio sends on SMS but not there.
-pub fn whatsapp_stopped_text() -> String {
-    "You will get no more messages from this number. Reply START to get them again.".to_owned()
+pub fn whatsapp_stopped_text(language: Language) -> String {
+    i18n::text(language, "stopped-whatsapp", &[])
 }
 
 /// The first text a new member gets: what the number is and how to get out.
-pub fn welcome_text(neighborhood: &Neighborhood) -> String {
-    format!(
-        "Welcome to {}! Texts to this number go to all your neighbors in the group, signed with your name. Reply LEAVE to leave this group, STOP to stop all texts, HELP for help.",
-        neighborhood.name.as_str()
+pub fn welcome_text(neighborhood: &Neighborhood, language: Language) -> String {
+    i18n::text(
+        language,
+        "welcome",
+        &[("neighborhood", neighborhood.name.as_str().into())],
     )
 }

@@ -183,10 +183,13 @@ async fn decide(
             return Ok(reject());
         }
     }
-    match Keyword::parse(body) {
+    let (keyword, written_in) = Keyword::read(body).unzip();
+    // An answer to a keyword is in the keyword's language (SALIR, AYUDA), else theirs.
+    let language = neighborhood.language_for(written_in.flatten().or(member.language));
+    match keyword {
         Some(Keyword::Leave) => {
             if act {
-                members::leave(&state, &neighborhood, &member).await?;
+                members::leave(&state, &neighborhood, &member, language).await?;
             }
             return Ok(reject());
         }
@@ -195,21 +198,28 @@ async fn decide(
                 members::opt_out_everywhere(&state, &author).await?;
                 // Twilio confirms STOP on SMS, not on WhatsApp.
                 if channel == Channel::Whatsapp {
-                    let stopped = texts::whatsapp_stopped_text();
+                    let stopped = texts::whatsapp_stopped_text(language);
                     texts::queue_text(&state, neighborhood.id, &member.address(), stopped).await?;
                 }
             }
             return Ok(reject());
         }
-        Some(Keyword::Help) if channel == Channel::Whatsapp => {
+        Some(Keyword::Language(chosen)) => {
             if act {
-                let help = texts::whatsapp_help_text(&neighborhood);
+                members::set_language(&state, &neighborhood, &member, chosen).await?;
+            }
+            return Ok(reject());
+        }
+        // Twilio answers its own HELP words on SMS; the others, and any on WhatsApp, are ours.
+        Some(Keyword::Help { twilio }) if !twilio || channel == Channel::Whatsapp => {
+            if act {
+                let help = texts::help_text(&neighborhood, channel, language);
                 texts::queue_text(&state, neighborhood.id, &member.address(), help).await?;
             }
             return Ok(reject());
         }
-        // Twilio answers START and HELP itself on SMS; START from a member changes nothing.
-        Some(Keyword::Start | Keyword::Help) => return Ok(reject()),
+        // START from a member changes nothing.
+        Some(Keyword::Start | Keyword::Help { .. }) => return Ok(reject()),
         // JOIN is a keyword for strangers only: "join us at 7" from a member is a message.
         Some(Keyword::Join(_)) | None => {}
     }

@@ -788,6 +788,7 @@ async fn join_request_addresses_and_answers_are_for_captains_and_above_only() {
     .await;
     let now = time::OffsetDateTime::now_utc();
     let request = JoinRequest {
+        language: None,
         id: Uuid::now_v7(),
         number: 7,
         neighborhood_id: id,

@@ -21,6 +21,7 @@ mod import_export;
 mod invites;
 mod join;
 mod keywords;
+mod languages;
 mod member_lists;
 mod neighborhoods;
 mod outages;

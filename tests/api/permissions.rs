@@ -235,6 +235,7 @@ async fn pending_join_request(app: &TestApp, neighborhood: Uuid) -> Uuid {
     use neighborhood_text::domain::join_request::{Consent, JoinChannel, JoinRequest, JoinState};
     let now = time::OffsetDateTime::now_utc();
     let request = JoinRequest {
+        language: None,
         id: Uuid::now_v7(),
         number: 1,
         neighborhood_id: neighborhood,

@@ -1,0 +1,388 @@
+//! Texts to one neighbor in their own language, from Project Fluent catalogs: one file per
+//! language under `locales/`, embedded in the binary. Adding a language is its file and one line
+//! in [`SHIPPED`]; a test fails when a message of the English catalog is missing from another,
+//! or uses other variables. Plurals and numbers are the catalog's (Fluent's select expressions
+//! and `NUMBER()`), not ours.
+//!
+//! Texts to the whole group (announcements, the neighbors' own messages) are never translated.
+
+use std::sync::LazyLock;
+
+pub use fluent_bundle::FluentValue;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use unic_langid::LanguageIdentifier;
+
+/// A shipped language: its BCP 47 code, its own name for itself, and its catalog.
+struct Shipped {
+    code: &'static str,
+    name: &'static str,
+    catalog: &'static str,
+}
+
+/// The shipped languages; English first, the fallback for a message missing elsewhere.
+const SHIPPED: [Shipped; 2] = [
+    Shipped {
+        code: "en",
+        name: "English",
+        catalog: include_str!("../locales/en.ftl"),
+    },
+    Shipped {
+        code: "es",
+        name: "Español",
+        catalog: include_str!("../locales/es.ftl"),
+    },
+];
+
+/// One of the shipped languages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Language(usize);
+
+impl Language {
+    pub const ENGLISH: Self = Self(0);
+    pub const SPANISH: Self = Self(1);
+
+    /// Every shipped language, English first.
+    pub fn all() -> impl Iterator<Item = Self> {
+        (0..SHIPPED.len()).map(Self)
+    }
+
+    /// The shipped language of a BCP 47 tag (`es`, `es-MX`, `EN_us`), by its primary subtag.
+    pub fn parse(tag: &str) -> Option<Self> {
+        let primary = tag
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        SHIPPED
+            .iter()
+            .position(|shipped| shipped.code == primary)
+            .map(Self)
+    }
+
+    /// The first shipped language of an `Accept-Language` header, by preference (`q`).
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut ranked: Vec<(f32, Self)> = header
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let language = Self::parse(parts.next()?)?;
+                let weight = parts
+                    .find_map(|part| part.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                (weight > 0.0).then_some((weight, language))
+            })
+            .collect();
+        // Stable: of equal weights, the first listed wins.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map(|(_, language)| *language)
+    }
+
+    /// Its code (`en`, `es`).
+    pub fn code(self) -> &'static str {
+        SHIPPED[self.0].code
+    }
+
+    /// Its name in itself (`Español`).
+    pub fn name(self) -> &'static str {
+        SHIPPED[self.0].name
+    }
+
+    /// Every shipped code, for the API's descriptions and errors.
+    pub fn codes() -> Vec<&'static str> {
+        SHIPPED.iter().map(|shipped| shipped.code).collect()
+    }
+}
+
+impl Serialize for Language {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+/// A stored record names a language by its code; one no longer shipped reads as English, so
+/// dropping a catalog never makes a record unreadable.
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Ok(Self::parse(&code).unwrap_or(Self::ENGLISH))
+    }
+}
+
+static BUNDLES: LazyLock<Vec<FluentBundle<FluentResource>>> = LazyLock::new(|| {
+    SHIPPED
+        .iter()
+        .map(|shipped| {
+            let id: LanguageIdentifier = shipped.code.parse().expect("a shipped language code");
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // Unicode isolation marks around each variable would make every SMS UCS-2.
+            bundle.set_use_isolating(false);
+            let resource = FluentResource::try_new(shipped.catalog.to_owned())
+                .unwrap_or_else(|(resource, _)| resource);
+            bundle.add_resource(resource).unwrap_or_else(|_| {
+                tracing::error!(language = shipped.code, "a duplicate message in a catalog")
+            });
+            bundle
+        })
+        .collect()
+});
+
+/// A message's variables: `("neighborhood", "Elm Street".into())`, `("max", 40.into())`.
+pub type Args<'a> = [(&'a str, FluentValue<'a>)];
+
+/// The message `id` in `language` with `args`; English when the language lacks it (never shipped
+/// that way: the catalog test fails first), the id itself when English does too.
+pub fn text(language: Language, id: &str, args: &Args<'_>) -> String {
+    let mut fluent_args = FluentArgs::new();
+    for (name, value) in args {
+        fluent_args.set(*name, value.clone());
+    }
+    for candidate in [language, Language::ENGLISH] {
+        let bundle = &BUNDLES[candidate.0];
+        let Some(pattern) = bundle.get_message(id).and_then(|message| message.value()) else {
+            continue;
+        };
+        let mut errors = Vec::new();
+        let formatted = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+        if !errors.is_empty() {
+            tracing::error!(
+                id,
+                language = candidate.code(),
+                ?errors,
+                "a message did not format cleanly"
+            );
+        }
+        return formatted.into_owned();
+    }
+    tracing::error!(id, "no catalog has this message");
+    id.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use fluent_syntax::ast;
+
+    use super::*;
+
+    /// Each message of a catalog with the variables it uses.
+    fn messages(catalog: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let resource = fluent_syntax::parser::parse(catalog).expect("a catalog that parses");
+        resource
+            .body
+            .iter()
+            .filter_map(|entry| match entry {
+                ast::Entry::Message(message) => {
+                    let mut variables = BTreeSet::new();
+                    if let Some(pattern) = &message.value {
+                        variables_of(pattern, &mut variables);
+                    }
+                    Some((message.id.name.to_owned(), variables))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn variables_of(pattern: &ast::Pattern<&str>, found: &mut BTreeSet<String>) {
+        for element in &pattern.elements {
+            if let ast::PatternElement::Placeable { expression } = element {
+                expression_variables(expression, found);
+            }
+        }
+    }
+
+    fn expression_variables(expression: &ast::Expression<&str>, found: &mut BTreeSet<String>) {
+        match expression {
+            ast::Expression::Inline(inline) => inline_variables(inline, found),
+            ast::Expression::Select { selector, variants } => {
+                inline_variables(selector, found);
+                for variant in variants {
+                    variables_of(&variant.value, found);
+                }
+            }
+        }
+    }
+
+    fn inline_variables(inline: &ast::InlineExpression<&str>, found: &mut BTreeSet<String>) {
+        match inline {
+            ast::InlineExpression::VariableReference { id } => {
+                found.insert(id.name.to_owned());
+            }
+            ast::InlineExpression::FunctionReference { arguments, .. } => {
+                for argument in &arguments.positional {
+                    inline_variables(argument, found);
+                }
+            }
+            ast::InlineExpression::Placeable { expression } => {
+                expression_variables(expression, found);
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_language_has_every_english_message_with_the_same_variables() {
+        let english = messages(SHIPPED[0].catalog);
+        assert!(english.len() > 10, "the English catalog reads: {english:?}");
+        for shipped in &SHIPPED[1..] {
+            let other = messages(shipped.catalog);
+            for (id, variables) in &english {
+                assert_eq!(
+                    other.get(id),
+                    Some(variables),
+                    "{}: message `{id}` missing or with other variables",
+                    shipped.code
+                );
+            }
+            let extra: Vec<&String> = other
+                .keys()
+                .filter(|id| !english.contains_key(*id))
+                .collect();
+            assert!(
+                extra.is_empty(),
+                "{}: messages English lacks: {extra:?}",
+                shipped.code
+            );
+        }
+    }
+
+    #[test]
+    fn catalogs_parse_without_errors_and_format_without_isolation_marks() {
+        for shipped in &SHIPPED {
+            assert!(
+                FluentResource::try_new(shipped.catalog.to_owned()).is_ok(),
+                "{} does not parse",
+                shipped.code
+            );
+        }
+        let text = text(
+            Language::SPANISH,
+            "left",
+            &[("neighborhood", "Elm Street".into())],
+        );
+        assert_eq!(
+            text,
+            "Saliste de Elm Street. Para volver, responde UNIRME y tu nombre."
+        );
+    }
+
+    #[test]
+    fn languages_are_read_from_tags_and_accept_language() {
+        assert_eq!(Language::parse("es-MX"), Some(Language::SPANISH));
+        assert_eq!(Language::parse("EN_us"), Some(Language::ENGLISH));
+        assert_eq!(Language::parse("fr"), None);
+        assert_eq!(
+            Language::from_accept_language("fr-FR, es-419;q=0.8, en;q=0.5"),
+            Some(Language::SPANISH)
+        );
+        assert_eq!(
+            Language::from_accept_language("en;q=0.4, es;q=0.9"),
+            Some(Language::SPANISH)
+        );
+        assert_eq!(Language::from_accept_language("es;q=0, de"), None);
+        let stored: Language = serde_json::from_str("\"xx\"").expect("lenient");
+        assert_eq!(stored, Language::ENGLISH);
+        assert_eq!(
+            serde_json::to_string(&Language::SPANISH).expect("json"),
+            "\"es\""
+        );
+    }
+}
+
+/// The table of every shipped system text with sample values: language, message, encoding and
+/// SMS segments, as `docs/system-texts.md` shows it (a test keeps that file current).
+#[cfg(test)]
+mod system_texts {
+    use super::*;
+    use crate::domain::segments::{self, Encoding};
+
+    /// Values as long as typical ones: a neighborhood name of 11 characters, a join link.
+    fn samples() -> Vec<(&'static str, FluentValue<'static>)> {
+        vec![
+            ("neighborhood", "Maple Court".into()),
+            ("name", "Ana Ruiz".into()),
+            ("code", "123456".into()),
+            ("link", "https://text.example.org/join/maple-court".into()),
+            ("length", 46.into()),
+            ("max", 40.into()),
+        ]
+    }
+
+    fn ids() -> Vec<String> {
+        let resource = fluent_syntax::parser::parse(SHIPPED[0].catalog).expect("English parses");
+        resource
+            .body
+            .iter()
+            .filter_map(|entry| match entry {
+                fluent_syntax::ast::Entry::Message(message) => Some(message.id.name.to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn table() -> String {
+        let mut out = String::from(
+            "# System texts: encoding and SMS segments\n\n\
+             Generated by `cargo test --lib system_texts` from `locales/`, with a neighborhood \
+             named \"Maple Court\", a member named \"Ana Ruiz\" and a join link of 41 characters. \
+             GSM-7 carries 160 characters in one segment (153 each when split); UCS-2, which one \
+             character outside GSM-7 (such as á, í, ó, ú) forces on the whole text, 70 (67).\n\n\
+             | language | message | characters | encoding | segments | first non-GSM character |\n\
+             |---|---|--:|---|--:|---|\n",
+        );
+        for language in Language::all() {
+            for id in ids() {
+                let body = text(language, &id, &samples());
+                let (encoding, segments) = segments::count(&body);
+                let encoding = match encoding {
+                    Encoding::Gsm7 => "GSM-7",
+                    Encoding::Ucs2 => "UCS-2",
+                };
+                let first = segments::first_non_gsm(&body)
+                    .map(|c| format!("`{c}`"))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "| {} | `{id}` | {} | {encoding} | {segments} | {first} |\n",
+                    language.code(),
+                    body.chars().count()
+                ));
+            }
+        }
+        out
+    }
+
+    const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/system-texts.md");
+
+    #[test]
+    fn the_committed_table_of_system_texts_is_current() {
+        let table = table();
+        if std::env::var_os("NT_WRITE_SYSTEM_TEXTS").is_some() {
+            std::fs::write(FILE, &table).expect("docs/system-texts.md written");
+        }
+        let committed = std::fs::read_to_string(FILE).unwrap_or_default();
+        assert!(
+            committed == table,
+            "docs/system-texts.md is stale: run `NT_WRITE_SYSTEM_TEXTS=1 cargo test --lib system_texts` and commit it"
+        );
+    }
+
+    /// Every catalog is written to cost no more segments than the English one.
+    #[test]
+    fn no_text_costs_more_segments_than_its_english_one() {
+        for language in Language::all() {
+            for id in ids() {
+                let english = segments::count(&text(Language::ENGLISH, &id, &samples())).1;
+                let other = segments::count(&text(language, &id, &samples())).1;
+                assert!(
+                    other <= english,
+                    "{id}: {other} segments in {}, {english} in English",
+                    language.code()
+                );
+            }
+        }
+    }
+}
