@@ -6,11 +6,13 @@
 //!
 //! Texts to the whole group (announcements, the neighbors' own messages) are never translated.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 pub use fluent_bundle::FluentValue;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
+use fluent_syntax::ast;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use unic_langid::LanguageIdentifier;
 
@@ -128,6 +130,61 @@ static BUNDLES: LazyLock<Vec<FluentBundle<FluentResource>>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// The messages of the public pages (`page-…`) as patterns the page fills itself: their text
+/// with each variable written `{$name}`. A page message is plain text and variables (a test
+/// checks), so the browser needs no Fluent of its own. English fills what a language lacks.
+pub fn page_messages(language: Language) -> BTreeMap<String, String> {
+    static PAGES: LazyLock<Vec<BTreeMap<String, String>>> = LazyLock::new(|| {
+        SHIPPED
+            .iter()
+            .map(|shipped| page_patterns(shipped.catalog))
+            .collect()
+    });
+    let mut messages = PAGES[Language::ENGLISH.0].clone();
+    messages.extend(PAGES[language.0].clone());
+    messages
+}
+
+fn page_patterns(catalog: &str) -> BTreeMap<String, String> {
+    let Ok(resource) = fluent_syntax::parser::parse(catalog) else {
+        return BTreeMap::new();
+    };
+    resource
+        .body
+        .iter()
+        .filter_map(|entry| match entry {
+            ast::Entry::Message(message) if message.id.name.starts_with("page-") => {
+                let pattern = message.value.as_ref()?;
+                Some((message.id.name.to_owned(), plain_pattern(pattern)?))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A pattern of text and variables written out, `{$name}` for each variable; None for anything
+/// else (a select, a function), which a page cannot fill.
+fn plain_pattern(pattern: &ast::Pattern<&str>) -> Option<String> {
+    let mut out = String::new();
+    for element in &pattern.elements {
+        match element {
+            ast::PatternElement::TextElement { value } => out.push_str(value),
+            ast::PatternElement::Placeable {
+                expression: ast::Expression::Inline(ast::InlineExpression::VariableReference { id }),
+            } => {
+                out.push_str("{$");
+                out.push_str(id.name);
+                out.push('}');
+            }
+            ast::PatternElement::Placeable {
+                expression: ast::Expression::Inline(ast::InlineExpression::StringLiteral { value }),
+            } => out.push_str(value),
+            ast::PatternElement::Placeable { .. } => return None,
+        }
+    }
+    Some(out)
+}
 
 /// A message's variables: `("neighborhood", "Elm Street".into())`, `("max", 40.into())`.
 pub type Args<'a> = [(&'a str, FluentValue<'a>)];
@@ -271,6 +328,29 @@ mod tests {
     }
 
     #[test]
+    fn every_page_message_is_plain_text_and_variables() {
+        for shipped in &SHIPPED {
+            let all: Vec<String> = messages(shipped.catalog)
+                .into_keys()
+                .filter(|id| id.starts_with("page-"))
+                .collect();
+            let plain = page_patterns(shipped.catalog);
+            for id in &all {
+                assert!(
+                    plain.contains_key(id),
+                    "{}: `{id}` is not plain",
+                    shipped.code
+                );
+            }
+        }
+        let spanish = page_messages(Language::SPANISH);
+        assert_eq!(
+            spanish.get("page-join-title").map(String::as_str),
+            Some("Unirte a {$neighborhood}")
+        );
+    }
+
+    #[test]
     fn languages_are_read_from_tags_and_accept_language() {
         assert_eq!(Language::parse("es-MX"), Some(Language::SPANISH));
         assert_eq!(Language::parse("EN_us"), Some(Language::ENGLISH));
@@ -321,6 +401,8 @@ mod system_texts {
                 fluent_syntax::ast::Entry::Message(message) => Some(message.id.name.to_owned()),
                 _ => None,
             })
+            // Texts, not the pages' words or the consent shown on them.
+            .filter(|id| !id.starts_with("page-") && !id.starts_with("consent-"))
             .collect()
     }
 

@@ -324,6 +324,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     }
     route
         .at("/join/:slug", ui::join_page())
+        .at("/locales/:code", ui::page_messages())
         .at("/favicon.ico", ui::page("favicon.svg"))
         .at("/history/:id/:code", ui::page("history.html"))
         .nest("/", ui::endpoint())

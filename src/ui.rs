@@ -6,6 +6,7 @@ use poem::middleware::SetHeader;
 use poem::web::{Data, Html, Path};
 use poem::{Endpoint, EndpointExt, IntoResponse, handler};
 
+use crate::i18n::{self, Language};
 use crate::services::neighborhoods;
 use crate::state::AppState;
 
@@ -52,6 +53,25 @@ pub fn endpoint() -> impl Endpoint {
 /// One file of `ui/`, e.g. the page behind `/join/{slug}`.
 pub fn page(path: &str) -> impl Endpoint {
     secured(EmbeddedFileEndpoint::<Assets>::new(path))
+}
+
+/// `/locales/{code}`: the public pages' words in a shipped language (`{"language", "name",
+/// "messages": {id: pattern}}`, see [`i18n::page_messages`]); 404 for a language not shipped.
+pub fn page_messages() -> impl Endpoint {
+    secured(page_messages_json.with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-cache")))
+}
+
+#[handler]
+fn page_messages_json(Path(code): Path<String>) -> poem::Response {
+    match Language::parse(&code).filter(|language| language.code() == code) {
+        Some(language) => poem::web::Json(serde_json::json!({
+            "language": language.code(),
+            "name": language.name(),
+            "messages": i18n::page_messages(language),
+        }))
+        .into_response(),
+        None => poem::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The join page's static title, replaced by one naming the neighborhood.

@@ -153,6 +153,13 @@ async fn a_neighbor_joins_on_whatsapp_from_the_join_page_and_the_captain_sees_th
     run_journey("join_whatsapp").await;
 }
 
+/// A neighbor whose phone reads Spanish joins in Spanish, switches the page's language and back,
+/// and gets the code and the welcome in Spanish (issue 22).
+#[tokio::test]
+async fn a_neighbor_joins_in_spanish_from_the_join_page() {
+    run_journey("join_spanish").await;
+}
+
 /// The whole story: a captain signs in and creates a neighborhood, a neighbor signs up from the
 /// invite link with the phone code, the captain approves, the neighbor texts from /sandbox (served
 /// by a second instance) and the captain's Messages view and the other members' phones show it.

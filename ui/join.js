@@ -1,9 +1,12 @@
 // The public join page, /join/{slug}: a neighbor asks to join a neighborhood's group text (step 1),
 // then confirms their phone with the 6-digit code texted to it (step 2). Everything it says about
 // the neighborhood comes from the join card (GET /api/v1/join/{slug}); every failure shows the
-// API's own words. Text is only ever set with textContent.
+// API's own words. Its own words come from the service's catalogs in the neighbor's language
+// (ui/app/i18n.js), with a switch at the top; the texts the neighbor then gets are in the same
+// language. Text is only ever set with textContent.
 
 import { api, ApiError, errorText } from '/app/api.js';
+import { t, useLanguage, wanted, language } from '/app/i18n.js';
 import { h, field, choices, showErrors, clearErrors, busy, phoneText } from '/app/dom.js';
 
 const main = document.getElementById('main');
@@ -60,7 +63,61 @@ function show(title, heading, ...nodes) {
 
 function sandboxLink(text) {
   return h('a', { href: '/sandbox', target: '_blank', rel: 'noopener' }, text,
-    h('span', { class: 'vh' }, ' (opens in a new tab)'));
+    h('span', { class: 'vh' }, ` ${t('page-join-new-tab')}`));
+}
+
+/** The language switch: the card's languages, each named in itself. */
+function languageSwitch() {
+  if (!card || card.languages.length < 2) return null;
+  const select = h('select', { id: 'join-language' },
+    card.languages.map(({ code, name }) => h('option', { value: code, selected: code === language() }, name)));
+  select.addEventListener('change', async () => {
+    const typed = detailsView ? typedValues(detailsView.node) : null;
+    await useLanguage([select.value], { remember: true });
+    renderBanner();
+    detailsView = buildDetails();
+    if (typed) restoreValues(detailsView.node, typed);
+    showDetails();
+    document.getElementById('join-language')?.focus();
+  });
+  return h('p', { class: 'join-language' }, h('label', { for: 'join-language' }, t('page-join-language'), ' '), select);
+}
+
+/** What was typed or chosen in step 1, by field name, to carry over a change of language. */
+function typedValues(node) {
+  const values = {};
+  for (const control of node.querySelectorAll('input, textarea, select')) {
+    if (!control.name) continue;
+    if (control.type === 'radio') {
+      if (control.checked) values[control.name] = control.value;
+    } else if (control.type === 'checkbox') {
+      values[control.name] = control.checked;
+    } else {
+      values[control.name] = control.value;
+    }
+  }
+  return values;
+}
+
+function restoreValues(node, values) {
+  for (const control of node.querySelectorAll('input, textarea, select')) {
+    if (!(control.name in values)) continue;
+    if (control.type === 'radio') {
+      control.checked = control.value === values[control.name];
+      if (control.checked) control.dispatchEvent(new Event('change', { bubbles: true }));
+    } else if (control.type === 'checkbox') {
+      control.checked = values[control.name];
+    } else {
+      control.value = values[control.name];
+    }
+  }
+}
+
+function renderBanner() {
+  if (!sandbox) return;
+  const [before] = t('page-join-sandbox-banner').split(t('page-join-simulated-phones'));
+  banner.replaceChildren(before, sandboxLink(t('page-join-simulated-phones')), '.');
+  banner.hidden = false;
 }
 
 // ---- loading ----
@@ -69,100 +126,112 @@ async function load() {
   if (!slug) return notFound();
   main.setAttribute('aria-busy', 'true');
   const health = api('/health').catch(() => null);
+  const words = useLanguage(wanted());
   try {
     card = await api(joinPath);
   } catch (error) {
+    await words;
     return loadFailed(error);
   }
+  await words;
   sandbox = Boolean((await health)?.sandbox);
-  if (sandbox) {
-    banner.replaceChildren(h('strong', {}, 'Sandbox: '),
-      'no real texts are sent. Codes and texts arrive on the ', sandboxLink('simulated phones'), '.');
-    banner.hidden = false;
-  }
+  renderBanner();
   detailsView = buildDetails();
   showDetails();
 }
 
 function notFound() {
-  const heading = h('h1', {}, 'We can’t find this neighborhood');
-  show('Neighborhood not found', heading, h('section', { class: 'card join-state' }, heading,
-    h('p', {}, 'The link may be mistyped or out of date. Check it against the one you were sent, or ask the neighbor who shared it for the link again.'),
-    h('p', { class: 'muted' }, 'If a neighborhood’s number texted you, you can also text JOIN and your name to that number.')));
+  const heading = h('h1', {}, t('page-join-not-found'));
+  show(t('page-join-not-found-title'), heading, h('section', { class: 'card join-state' }, heading,
+    h('p', {}, t('page-join-not-found-body')),
+    h('p', { class: 'muted' }, t('page-join-not-found-hint'))));
 }
 
 function loadFailed(error) {
   if (error instanceof ApiError && error.status === 404) return notFound();
   if (error instanceof ApiError && error.code === 'neighborhood_archived') {
-    const heading = h('h1', {}, 'This neighborhood is closed');
-    return show('Neighborhood closed', heading,
+    const heading = h('h1', {}, t('page-join-closed'));
+    return show(t('page-join-closed-title'), heading,
       h('section', { class: 'card join-state' }, heading, h('p', {}, error.message)));
   }
-  const heading = h('h1', {}, 'We couldn’t load this page');
-  const retry = h('button', { type: 'button', class: 'primary', onclick: () => load() }, 'Try again');
-  show('Could not load', heading, h('section', { class: 'card join-state' }, heading,
+  const heading = h('h1', {}, t('page-join-failed'));
+  const retry = h('button', { type: 'button', class: 'primary', onclick: () => load() }, t('page-join-try-again'));
+  show(t('page-join-failed-title'), heading, h('section', { class: 'card join-state' }, heading,
     h('div', { class: 'alert', role: 'alert' }, h('p', {}, errorText(error))), retry));
 }
 
 // ---- step 1: who you are ----
 
 const POLICY_NOTES = {
-  approval: 'A captain looks at each request before letting someone in.',
-  open: 'You’re in as soon as you confirm your phone.',
-  invite_only: 'This group takes new members by personal invitation.',
+  approval: 'page-join-policy-approval',
+  open: 'page-join-policy-open',
+  invite_only: 'page-join-policy-invite-only',
 };
-const INVITED_NOTE = 'You were invited: ask with the phone number your invite was texted to.';
+
+/** `text` with `value` (a node) where `marker` stands in it. */
+function around(text, marker, value) {
+  const at = text.indexOf(marker);
+  return at < 0 ? [text] : [text.slice(0, at), value, text.slice(at + marker.length)];
+}
 
 function intro() {
+  const number = phoneText(card.phone_number);
+  const policy = card.join_policy === 'invite_only' && invite ? 'page-join-invited' : POLICY_NOTES[card.join_policy];
   return h('header', { class: 'join-head' },
-    h('p', { class: 'join-kicker' }, 'Neighborhood group text'),
-    h('h1', { id: 'join-title' }, `Join ${card.name}`),
+    languageSwitch(),
+    h('p', { class: 'join-kicker' }, t('page-join-kicker')),
+    h('h1', { id: 'join-title' }, t('page-join-title', { neighborhood: card.name })),
     card.description && h('p', { class: 'join-description' }, card.description),
-    h('p', {}, 'Everyone texts one number, ', h('strong', { class: 'join-number' }, phoneText(card.phone_number)),
-      ', and each text reaches the whole group, signed with the sender’s name. No app needed: any phone that can text works.'),
-    h('p', { class: 'muted' }, card.join_policy === 'invite_only' && invite ? INVITED_NOTE : POLICY_NOTES[card.join_policy] ?? ''));
+    h('p', {}, around(t('page-join-intro', { number }), number, h('strong', { class: 'join-number' }, number))),
+    h('p', { class: 'muted' }, policy ? t(policy) : ''));
+}
+
+/** The consent text of the page's language: what the neighbor agrees to, as they read it. */
+function consentFor(channel) {
+  const texts = card.consent_texts?.[language()];
+  if (channel === 'whatsapp') return texts?.whatsapp ?? card.whatsapp.consent_text;
+  return texts?.sms ?? card.consent_text;
 }
 
 function buildDetails() {
-  const heading = h('h2', { id: 'details-h' }, 'Your details');
-  const step = h('p', { class: 'join-step' }, 'Step 1 of 2');
+  const heading = h('h2', { id: 'details-h' }, t('page-join-details'));
+  const step = h('p', { class: 'join-step' }, t('page-join-step-1'));
   if (card.join_policy === 'invite_only' && !invite) {
-    heading.textContent = 'How to join';
+    heading.textContent = t('page-join-how');
     return { heading, node: h('div', {}, intro(), h('section', { class: 'card', 'aria-labelledby': 'details-h' }, heading,
-      h('p', {}, 'This neighborhood takes new members by invitation only. Ask a captain for a personal invite link: it is texted to your phone and brings you back here.'))) };
+      h('p', {}, t('page-join-invite-only')))) };
   }
   const fields = [
-    field({ label: 'Your name', name: 'name', required: true, hint: 'Neighbors see it on your texts, for example “Ana R.”', attrs: { autocomplete: 'name', maxlength: 40 } }),
-    field({ label: 'Mobile number', name: 'phone', type: 'tel', required: true, hint: card.whatsapp
-      ? 'Your own mobile, with its area code. We send a 6-digit code to it, by text or on WhatsApp as you choose below.'
-      : 'Your own mobile, with its area code. We text a 6-digit code to it.', attrs: { autocomplete: 'tel', inputmode: 'tel' } }),
-    field({ label: 'Street address', name: 'address', hint: 'Optional. Only the captains see it.', attrs: { autocomplete: 'street-address', maxlength: 200 } }),
+    field({ label: t('page-join-name'), name: 'name', required: true, hint: t('page-join-name-hint'), attrs: { autocomplete: 'name', maxlength: 40 } }),
+    field({ label: t('page-join-phone'), name: 'phone', type: 'tel', required: true,
+      hint: t(card.whatsapp ? 'page-join-phone-hint-whatsapp' : 'page-join-phone-hint'), attrs: { autocomplete: 'tel', inputmode: 'tel' } }),
+    field({ label: t('page-join-address'), name: 'address', hint: t('page-join-address-hint'), attrs: { autocomplete: 'street-address', maxlength: 200 } }),
     ...card.join_questions.map((question) => field({
       label: question.text, name: `answers.${question.id}`, type: 'textarea', required: question.required,
-      hint: question.required ? null : 'Optional.', attrs: { rows: 2, maxlength: 500 },
+      hint: question.required ? null : t('page-join-optional'), attrs: { rows: 2, maxlength: 500 },
     })),
   ];
-  const consentText = h('span', {}, card.consent_text);
+  const consentText = h('span', {}, consentFor('sms'));
   const consent = field({ label: [consentText, h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')], name: 'consent', type: 'checkbox' });
   consent.classList.add('join-consent');
   consent.control.required = true;
   // Where the neighborhood has a WhatsApp number, the neighbor picks the app the group reaches
   // them in; what they agree to names it.
   const channel = card.whatsapp ? choices({
-    legend: 'How you get the group’s messages', name: 'channel', value: 'sms', options: [
-      ['sms', 'Text messages (SMS)', 'Any phone that can text. Messages come from ' + phoneText(card.phone_number) + '.'],
-      ['whatsapp', 'WhatsApp', 'In the WhatsApp app. Messages come from ' + phoneText(card.whatsapp.number) + ' on WhatsApp, and so does your code.'],
+    legend: t('page-join-channel'), name: 'channel', value: 'sms', options: [
+      ['sms', t('page-join-channel-sms'), t('page-join-channel-sms-hint', { number: phoneText(card.phone_number) })],
+      ['whatsapp', t('page-join-channel-whatsapp'), t('page-join-channel-whatsapp-hint', { number: phoneText(card.whatsapp.number) })],
     ],
   }) : null;
-  const button = h('button', { type: 'submit', class: 'primary' }, 'Text me a code');
+  const button = h('button', { type: 'submit', class: 'primary' }, t('page-join-send-code'));
   channel?.addEventListener('change', () => {
     const whatsapp = channel.value() === 'whatsapp';
-    consentText.textContent = whatsapp ? card.whatsapp.consent_text : card.consent_text;
-    button.textContent = whatsapp ? 'Send me a code on WhatsApp' : 'Text me a code';
+    consentText.textContent = consentFor(whatsapp ? 'whatsapp' : 'sms');
+    button.textContent = t(whatsapp ? 'page-join-send-code-whatsapp' : 'page-join-send-code');
   });
   if (channel) fields.splice(2, 0, channel);
   const form = h('form', { novalidate: true, 'aria-labelledby': 'details-h' },
-    h('p', { class: 'hint' }, 'Fields marked ', h('span', { class: 'req' }, '*'), ' are required.'),
+    h('p', { class: 'hint' }, around(t('page-join-required'), '*', h('span', { class: 'req' }, '*'))),
     fields, consent, h('div', { class: 'actions' }, button));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -172,7 +241,7 @@ function buildDetails() {
 }
 
 function showDetails() {
-  show(`Join ${card.name}`, detailsView.node.querySelector('h1'), detailsView.node);
+  show(t('page-join-title', { neighborhood: card.name }), detailsView.node.querySelector('h1'), detailsView.node);
 }
 
 async function submitDetails(form, consent, channel) {
@@ -183,7 +252,7 @@ async function submitDetails(form, consent, channel) {
     const answer = value(`answers.${question.id}`);
     if (answer) answers[question.id] = answer;
   }
-  const body = { name: value('name'), phone: value('phone'), answers, consent: consent.control.checked };
+  const body = { name: value('name'), phone: value('phone'), answers, consent: consent.control.checked, language: language() };
   if (value('address')) body.address = value('address');
   if (invite) body.invite = invite;
   if (channel?.value() === 'whatsapp') body.channel = 'whatsapp';
@@ -204,10 +273,10 @@ async function submitDetails(form, consent, channel) {
 function forNeighbors(error, body) {
   if (!(error instanceof ApiError) || error.code !== 'validation_failed' || error.details.length === 0) return error;
   const details = error.details.map((detail) => (detail.field === 'phone' && !body.phone
-    ? { ...detail, message: 'Enter your mobile number.' } : detail));
+    ? { ...detail, message: t('page-join-enter-phone') } : detail));
   const message = details.length === 1
-    ? 'Please fix the field marked below.'
-    : `Please fix the ${details.length} fields marked below.`;
+    ? t('page-join-fix-one')
+    : t('page-join-fix-many', { count: details.length });
   return new ApiError(error.status, error.code, message, details);
 }
 
@@ -220,17 +289,16 @@ function afterRequest(out) {
 
 function showCode(notice = '') {
   const phone = phoneText(likelyE164(submitted.phone));
-  const heading = h('h2', { id: 'code-h' }, 'Confirm your phone');
+  const heading = h('h2', { id: 'code-h' }, t('page-join-confirm-title'));
   const code = field({
-    label: '6-digit code', name: 'code', required: true, hint: onWhatsapp()
-      ? 'It comes in WhatsApp, from the neighborhood’s WhatsApp number. The code expires in 10 minutes.'
-      : 'The code expires in 10 minutes.',
+    label: t('page-join-code'), name: 'code', required: true,
+    hint: t(onWhatsapp() ? 'page-join-code-hint-whatsapp' : 'page-join-code-hint'),
     attrs: { inputmode: 'numeric', autocomplete: 'one-time-code', enterkeyhint: 'done', maxlength: 12 },
   });
   const status = h('p', { class: 'join-status', role: 'status' }, notice);
-  const confirm = h('button', { type: 'submit', class: 'primary' }, 'Confirm');
-  const resend = h('button', { type: 'button' }, onWhatsapp() ? 'Send me a new code' : 'Text me a new code');
-  const back = h('button', { type: 'button', class: 'link' }, 'Change my details');
+  const confirm = h('button', { type: 'submit', class: 'primary' }, t('page-join-confirm'));
+  const resend = h('button', { type: 'button' }, t(onWhatsapp() ? 'page-join-resend-whatsapp' : 'page-join-resend'));
+  const back = h('button', { type: 'button', class: 'link' }, t('page-join-change'));
   const form = h('form', { novalidate: true, 'aria-labelledby': 'code-h' }, code,
     h('div', { class: 'actions' }, confirm, resend));
   form.addEventListener('submit', (event) => {
@@ -239,22 +307,22 @@ function showCode(notice = '') {
   });
   resend.addEventListener('click', () => busy(resend, () => sendAgain(form, status, phone)));
   back.addEventListener('click', () => showDetails());
-  show(`Confirm your phone · ${card.name}`, heading, h('section', { class: 'card', 'aria-labelledby': 'code-h' },
-    h('p', { class: 'join-step' }, 'Step 2 of 2'), heading,
-    onWhatsapp()
-      ? h('p', {}, 'Enter the code we sent on WhatsApp to ', h('strong', { class: 'join-number' }, phone), '.')
-      : h('p', {}, 'Enter the code we texted to ', h('strong', { class: 'join-number' }, phone), '.'),
-    sandbox && h('p', { class: 'join-sandbox' }, 'Sandbox: no real message is sent. The code arrives on the simulated ',
-      onWhatsapp() ? 'WhatsApp phone ' : 'phone ', h('strong', { class: 'join-number' }, phone), ' at ', sandboxLink('/sandbox'), '.'),
-    form, status, h('p', {}, 'Wrong number? ', back)));
+  const strongPhone = () => h('strong', { class: 'join-number' }, phone);
+  show(`${t('page-join-confirm-title')} · ${card.name}`, heading, h('section', { class: 'card', 'aria-labelledby': 'code-h' },
+    h('p', { class: 'join-step' }, t('page-join-step-2')), heading,
+    h('p', {}, around(t(onWhatsapp() ? 'page-join-code-sent-whatsapp' : 'page-join-code-sent', { phone }), phone, strongPhone())),
+    sandbox && h('p', { class: 'join-sandbox' },
+      around(t(onWhatsapp() ? 'page-join-code-sandbox-whatsapp' : 'page-join-code-sandbox', { phone }), phone, strongPhone()),
+      ' ', sandboxLink('/sandbox'), '.'),
+    form, status, h('p', {}, t('page-join-wrong-number'), ' ', back)));
 }
 
 async function verify(form, code) {
   clearErrors(form);
   const digits = code.control.value.replace(/\D/g, '');
   if (!digits) {
-    showErrors(form, new ApiError(400, 'validation_failed', 'Enter the code from the text.',
-      [{ field: 'code', message: 'Enter the 6 digits from the text we sent.' }]));
+    showErrors(form, new ApiError(400, 'validation_failed', t('page-join-enter-code'),
+      [{ field: 'code', message: t('page-join-enter-code-field') }]));
     return;
   }
   try {
@@ -276,9 +344,7 @@ async function sendAgain(form, status, phone) {
     const out = await api(joinPath, { method: 'POST', body: submitted });
     request = out;
     if (out.state !== 'pending_verification') return showDone(out);
-    status.textContent = onWhatsapp()
-      ? `We sent a new code on WhatsApp to ${phone}. Use the newest one.`
-      : `We texted a new code to ${phone}. Use the newest one.`;
+    status.textContent = t(onWhatsapp() ? 'page-join-resent-whatsapp' : 'page-join-resent', { phone });
     form.querySelector('[name="code"]').focus();
   } catch (error) {
     showErrors(form, error);
@@ -290,31 +356,28 @@ async function sendAgain(form, status, phone) {
 function showDone(out) {
   const number = phoneText(card.phone_number);
   const name = submitted?.name ?? '';
+  const whatsapp = onWhatsapp();
   let heading;
   let next;
   if (out.state === 'approved') {
-    heading = h('h2', { id: 'done-h' }, `You’re in, ${name}!`);
-    next = [h('p', {}, onWhatsapp()
-      ? 'Your welcome is waiting for you on WhatsApp. From now on, what you write to the group’s WhatsApp number reaches the whole group.'
-      : 'Your welcome text is on its way. From now on, what you text to the number reaches the whole group.')];
+    heading = h('h2', { id: 'done-h' }, t('page-join-in', { name }));
+    next = [h('p', {}, t(whatsapp ? 'page-join-in-next-whatsapp' : 'page-join-in-next'))];
   } else if (out.state === 'pending') {
-    heading = h('h2', { id: 'done-h' }, `Thanks, ${name}: your phone is confirmed`);
-    next = [h('p', {}, onWhatsapp()
-      ? 'A captain will review your request. When they let you in, your welcome waits for you on WhatsApp, and from then on what you write to the group’s WhatsApp number reaches the whole group.'
-      : 'A captain will review your request. When they let you in, you’ll get a welcome text from the group’s number, and from then on what you text to it reaches the whole group.')];
+    heading = h('h2', { id: 'done-h' }, t('page-join-pending', { name }));
+    next = [h('p', {}, t(whatsapp ? 'page-join-pending-next-whatsapp' : 'page-join-pending-next'))];
   } else {
-    heading = h('h2', { id: 'done-h' }, 'Your request');
+    heading = h('h2', { id: 'done-h' }, t('page-join-request'));
     next = [h('p', {}, out.message)];
   }
-  const tips = onWhatsapp() ? whatsappTips(out) : h('ul', { class: 'join-next' },
-    h('li', {}, 'The number to text: ', h('a', { class: 'join-number', href: `sms:${card.phone_number}` }, number),
-      `. Save it in your contacts as “${card.name}”.`),
-    h('li', {}, 'Text ', h('strong', {}, 'LEAVE'), ' to that number to leave the group at any time.'),
-    h('li', {}, 'Text ', h('strong', {}, 'STOP'), ' to stop all texts from this service, or ', h('strong', {}, 'HELP'), ' for help.'));
-  show(`${out.state === 'approved' ? 'You’re in' : 'Request sent'} · ${card.name}`, heading,
+  const tips = whatsapp ? whatsappTips(out) : h('ul', { class: 'join-next' },
+    h('li', {}, t('page-join-tip-number'), ' ', h('a', { class: 'join-number', href: `sms:${card.phone_number}` }, number),
+      t('page-join-tip-save', { neighborhood: card.name })),
+    h('li', {}, t('page-join-tip-leave')),
+    h('li', {}, t('page-join-tip-stop')));
+  show(`${t(out.state === 'approved' ? 'page-join-in-title' : 'page-join-sent-title')} · ${card.name}`, heading,
     h('section', { class: 'card join-done', 'aria-labelledby': 'done-h' },
-      h('div', { class: 'success' }, heading, next), h('h3', {}, 'What happens next'), tips,
-      sandbox && h('p', { class: 'join-sandbox' }, 'Sandbox: texts to and from this phone appear at ', sandboxLink('/sandbox'), '.')));
+      h('div', { class: 'success' }, heading, next), h('h3', {}, t('page-join-next')), tips,
+      sandbox && h('p', { class: 'join-sandbox' }, t('page-join-done-sandbox'), ' ', sandboxLink('/sandbox'), '.')));
 }
 
 /**
@@ -324,14 +387,12 @@ function showDone(out) {
 function whatsappTips(out) {
   const number = card.whatsapp.number;
   return h('ul', { class: 'join-next' },
-    h('li', {}, 'The group’s WhatsApp number: ', h('a', { class: 'join-number', href: whatsappLink(number), target: '_blank', rel: 'noopener' },
-      phoneText(number), h('span', { class: 'vh' }, ' (opens WhatsApp)')), `. Save it in your contacts as “${card.name}”.`),
-    h('li', {}, out.state === 'approved'
-      ? 'WhatsApp tells you there are new messages in the group: reply '
-      : 'When you are in, WhatsApp tells you there are new messages in the group: reply ',
-    h('strong', {}, 'READ'), ' to read them. After a day without writing to the group, you get that notice again instead of every message.'),
-    h('li', {}, 'Write ', h('strong', {}, 'LEAVE'), ' to that number to leave the group at any time, ',
-      h('strong', {}, 'STOP'), ' to stop all messages, or ', h('strong', {}, 'HELP'), ' for help.'));
+    h('li', {}, t('page-join-tip-whatsapp-number'), ' ',
+      h('a', { class: 'join-number', href: whatsappLink(number), target: '_blank', rel: 'noopener' },
+        phoneText(number), h('span', { class: 'vh' }, ` ${t('page-join-opens-whatsapp')}`)),
+      t('page-join-tip-save', { neighborhood: card.name })),
+    h('li', {}, t(out.state === 'approved' ? 'page-join-tip-read-in' : 'page-join-tip-read-pending')),
+    h('li', {}, t('page-join-tip-whatsapp-leave')));
 }
 
 window.addEventListener('unhandledrejection', (event) => {

@@ -50,6 +50,32 @@ pub struct JoinCardOut {
     /// Present when a neighbor may ask here to be in the group on WhatsApp (`channel`:
     /// `whatsapp`); the code then comes on WhatsApp.
     pub whatsapp: Option<JoinWhatsappOut>,
+    /// The languages texts can be in, each `{code, name}`: a request's `language`.
+    pub languages: Vec<LanguageOut>,
+    /// The language of texts to a neighbor who names none (`en`, `es`).
+    pub default_language: String,
+    /// The consent text in each language, by code: what a neighbor agrees to in the language
+    /// they read (`consent_text` and `whatsapp.consent_text` are the default language's).
+    pub consent_texts: BTreeMap<String, ConsentTextsOut>,
+}
+
+/// A language texts can be in.
+#[derive(Debug, Object)]
+pub struct LanguageOut {
+    /// `en`, `es`.
+    pub code: String,
+    /// Its name in itself: `English`, `Español`.
+    pub name: String,
+}
+
+/// The consent texts of one language.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ConsentTextsOut {
+    /// For SMS.
+    pub sms: String,
+    /// For WhatsApp, where the card offers it.
+    pub whatsapp: Option<String>,
 }
 
 /// Joining on WhatsApp.
@@ -170,16 +196,36 @@ impl JoinApi {
         slug: Path<String>,
     ) -> Result<CardResponse, ApiError<(NotFound, Conflict, Unavailable)>> {
         let neighborhood = open_neighborhood(&state, &slug.0).await?;
-        let whatsapp = joining::whatsapp_on_the_web(&state, &neighborhood)
+        let name = neighborhood.name.as_str();
+        let default = neighborhood.default_language;
+        let on_whatsapp = joining::whatsapp_on_the_web(&state, &neighborhood);
+        let whatsapp = on_whatsapp
             .then_some(neighborhood.whatsapp_sender.as_ref())
             .flatten()
             .map(|sender| JoinWhatsappOut {
                 number: sender.as_str().to_owned(),
-                consent_text: consent_text(neighborhood.name.as_str(), Channel::Whatsapp),
+                consent_text: consent_text(name, Channel::Whatsapp, default),
             });
+        let consent_texts = Language::all()
+            .map(|language| {
+                let texts = ConsentTextsOut {
+                    sms: consent_text(name, Channel::Sms, language),
+                    whatsapp: on_whatsapp.then(|| consent_text(name, Channel::Whatsapp, language)),
+                };
+                (language.code().to_owned(), texts)
+            })
+            .collect();
         Ok(CardResponse::Ok(Json(JoinCardOut {
-            consent_text: consent_text(neighborhood.name.as_str(), Channel::Sms),
+            consent_text: consent_text(name, Channel::Sms, default),
             whatsapp,
+            languages: Language::all()
+                .map(|language| LanguageOut {
+                    code: language.code().to_owned(),
+                    name: language.name().to_owned(),
+                })
+                .collect(),
+            default_language: default.code().to_owned(),
+            consent_texts,
             name: neighborhood.name.into(),
             description: neighborhood.description.into(),
             phone_number: neighborhood.phone_number.into(),

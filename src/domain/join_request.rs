@@ -122,17 +122,10 @@ pub struct BlockedPhone {
 }
 
 /// The consent text shown on the join page and stored with each request.
-pub fn consent_text(neighborhood_name: &str, channel: Channel) -> String {
-    match channel {
-        Channel::Sms => format!(
-            "I agree to receive group text messages from {neighborhood_name} neighbors at this number. \
-             Message frequency varies. Msg & data rates may apply. Reply LEAVE to leave the group, \
-             STOP to stop all texts, HELP for help."
-        ),
-        Channel::Whatsapp => format!(
-            "I agree to receive group messages from {neighborhood_name} neighbors on WhatsApp at this number. \
-             Message frequency varies. Data rates may apply. Reply LEAVE to leave the group, \
-             STOP to stop all messages, HELP for help."
-        ),
-    }
+pub fn consent_text(neighborhood_name: &str, channel: Channel, language: Language) -> String {
+    let id = match channel {
+        Channel::Sms => "consent-sms",
+        Channel::Whatsapp => "consent-whatsapp",
+    };
+    crate::i18n::text(language, id, &[("neighborhood", neighborhood_name.into())])
 }

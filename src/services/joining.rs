@@ -488,7 +488,11 @@ pub async fn file(
                 JoinChannel::Web
             },
             Consent {
-                text: consent_text(neighborhood.name.as_str(), asking.channel),
+                text: consent_text(
+                    neighborhood.name.as_str(),
+                    asking.channel,
+                    neighborhood.language_for(asking.language),
+                ),
                 at: now,
                 ip: Some(ip.clone()),
                 message_sid: None,
