@@ -58,11 +58,12 @@ pub struct Table {
 }
 
 /// Columns of the member export, before one column per join question.
-pub const MEMBER_COLUMNS: [&str; 18] = [
+pub const MEMBER_COLUMNS: [&str; 19] = [
     "id",
     "name",
     "phone",
     "channel",
+    "language",
     "address",
     "role",
     "status",
@@ -80,12 +81,13 @@ pub const MEMBER_COLUMNS: [&str; 18] = [
 ];
 
 /// Columns of the join-request export, before one column per join question.
-pub const JOIN_REQUEST_COLUMNS: [&str; 16] = [
+pub const JOIN_REQUEST_COLUMNS: [&str; 17] = [
     "id",
     "number",
     "name",
     "phone",
     "channel",
+    "language",
     "address",
     "asked_by",
     "state",
@@ -262,6 +264,7 @@ fn member_row(member: &Member, questions: &[JoinQuestion], captain_view: bool) -
         Some(member.display_name.as_str().to_owned()),
         private(Some(member.phone.as_str().to_owned())),
         Some(member.channel.as_str().to_owned()),
+        member.language.map(|language| language.code().to_owned()),
         private(member.address.clone()),
         Some(member.role.as_str().to_owned()),
         label(&member.status),
@@ -300,6 +303,7 @@ fn join_request_row(request: &JoinRequest, questions: &[JoinQuestion], captain_v
         Some(request.name.as_str().to_owned()),
         private(Some(request.phone.as_str().to_owned())),
         Some(request.member_channel.as_str().to_owned()),
+        request.language.map(|language| language.code().to_owned()),
         private(request.address.clone()),
         label(&request.channel),
         label(&request.state),

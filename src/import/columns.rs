@@ -9,9 +9,10 @@ use poem_openapi::Object;
 use crate::domain::ParseError;
 use crate::domain::channel::Channel;
 use crate::domain::join_questions::{self, JoinQuestion};
-use crate::domain::member::{DisplayName, street_address};
+use crate::domain::member::{self, DisplayName, street_address};
 use crate::domain::phone::Phone;
 use crate::export::{JOIN_REQUEST_COLUMNS, MEMBER_COLUMNS, from_spreadsheet_safe};
+use crate::i18n::Language;
 
 /// Headers that mean the neighbor's name, phone or address.
 const NAME: [&str; 4] = ["name", "display name", "display_name", "full name"];
@@ -19,6 +20,8 @@ const PHONE: [&str; 4] = ["phone", "phone number", "mobile", "cell"];
 const ADDRESS: [&str; 2] = ["address", "street address"];
 /// The header of a member's channel, `sms` or `whatsapp`.
 const CHANNEL: [&str; 1] = ["channel"];
+/// The header of the language of their texts (`en`, `es`).
+const LANGUAGE: [&str; 2] = ["language", "idioma"];
 
 /// Problems with a header row, as (field, message) pairs.
 pub type HeaderProblems = Vec<(String, String)>;
@@ -30,6 +33,7 @@ pub struct Columns {
     phone: usize,
     address: Option<usize>,
     channel: Option<usize>,
+    language: Option<usize>,
     /// Columns that answer a join question.
     answers: Vec<(usize, JoinQuestion)>,
     /// Columns the header names: values past them belong to no column.
@@ -57,6 +61,8 @@ pub struct Candidate {
     /// `sms` or `whatsapp`; None: the file does not say (a new person is on SMS, a member keeps
     /// theirs).
     pub channel: Option<Channel>,
+    /// The language of their texts; None: the file does not say.
+    pub language: Option<Language>,
     /// Answers given, by question text (as they are filed); unanswered questions are absent.
     pub answers: BTreeMap<String, String>,
 }
@@ -110,6 +116,7 @@ impl Columns {
         let mut phone = None;
         let mut address = None;
         let mut channel = None;
+        let mut language = None;
         let mut answers: Vec<(usize, JoinQuestion)> = Vec::new();
         let mut warnings = Vec::new();
         let mut problems = Vec::new();
@@ -123,6 +130,8 @@ impl Columns {
                 claim(&mut address, "address", index, &mut problems);
             } else if CHANNEL.contains(&key.as_str()) {
                 claim(&mut channel, "channel", index, &mut problems);
+            } else if LANGUAGE.contains(&key.as_str()) {
+                claim(&mut language, "language", index, &mut problems);
             } else if let Some(question) = questions
                 .iter()
                 .find(|q| q.id.eq_ignore_ascii_case(&key) || normalized(&q.text) == key)
@@ -149,7 +158,7 @@ impl Columns {
                 let message = if key.is_empty() {
                     "Not imported: the column has no header.".to_owned()
                 } else {
-                    "Not imported: it is not name, phone, address, channel or one of the neighborhood's join questions (by id or exact text).".to_owned()
+                    "Not imported: it is not name, phone, address, channel, language or one of the neighborhood's join questions (by id or exact text).".to_owned()
                 };
                 warnings.push(ColumnWarning {
                     column: described(header, index),
@@ -172,6 +181,7 @@ impl Columns {
                     phone,
                     address,
                     channel,
+                    language,
                     answers,
                     width: headers.len(),
                 },
@@ -216,6 +226,10 @@ impl Columns {
                 parsed
             }
         };
+        let language = match self.language.map(cell).map(str::trim) {
+            None | Some("") => None,
+            Some(value) => note(&mut problems, member::language(value)),
+        };
         let mut answers = BTreeMap::new();
         for (index, question) in &self.answers {
             if let Some(answer) = note(&mut problems, join_questions::answer_text(cell(*index)))
@@ -240,6 +254,7 @@ impl Columns {
                 name,
                 address,
                 channel,
+                language,
                 answers,
             }),
             (phone, _) => Err(Refusal {

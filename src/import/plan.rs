@@ -20,6 +20,7 @@ use crate::domain::member::{
     Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_key,
 };
 use crate::domain::neighborhood::Neighborhood;
+use crate::i18n::Language;
 use crate::services::members;
 pub use crate::store::import::Stored;
 use crate::store::outbox::Effect;
@@ -216,7 +217,7 @@ fn edited_member(
         changed.push("name");
     }
     edit_details(
-        &mut after.address,
+        (&mut after.address, &mut after.language),
         &mut after.answers,
         candidate,
         &mut changed,
@@ -239,7 +240,7 @@ fn edited_request(
         changed.push("name");
     }
     edit_details(
-        &mut after.address,
+        (&mut after.address, &mut after.language),
         &mut after.answers,
         candidate,
         &mut changed,
@@ -249,11 +250,17 @@ fn edited_request(
 
 /// Applies the row's address and answers, noting which changed. Empty cells change nothing.
 fn edit_details(
-    address: &mut Option<String>,
+    (address, language): (&mut Option<String>, &mut Option<Language>),
     answers: &mut BTreeMap<String, String>,
     candidate: &Candidate,
     changed: &mut Vec<&'static str>,
 ) {
+    if let Some(new) = candidate.language
+        && *language != Some(new)
+    {
+        *language = Some(new);
+        changed.push("language");
+    }
     if let Some(new) = &candidate.address
         && address.as_ref() != Some(new)
     {
@@ -291,7 +298,7 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
         approved_by: Some(context.actor.to_owned()),
     };
     let admission = Admission {
-        language: None,
+        language: candidate.language,
         channel: candidate.channel,
         neighborhood_id: neighborhood.id,
         phone: candidate.phone.clone(),
@@ -311,7 +318,7 @@ fn new_member(candidate: &Candidate, names: &mut Names, context: &Context) -> Ch
 fn new_request(candidate: &Candidate, context: &Context) -> JoinRequest {
     let neighborhood = context.neighborhood;
     JoinRequest {
-        language: None,
+        language: candidate.language,
         id: Uuid::now_v7(),
         number: 0,
         neighborhood_id: neighborhood.id,
@@ -365,6 +372,7 @@ mod tests {
             name: DisplayName::parse(name).unwrap(),
             address: None,
             channel: None,
+            language: None,
             answers: BTreeMap::new(),
         }
     }

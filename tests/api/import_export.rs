@@ -688,3 +688,71 @@ async fn the_channel_column_imports_exports_and_round_trips() {
         "{moved}"
     );
 }
+
+/// Issue 22: a `language` column (or `idioma`) gives each neighbor the language of their texts:
+/// a new member is welcomed in it, a member's changes, the exports carry it and import back
+/// unchanged, and a language we do not ship is refused with the ones we do.
+#[tokio::test]
+async fn the_language_column_imports_exports_and_round_trips() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "Idioma Street").await;
+    let sheet = "name,phone,idioma\n\
+                 Lupe,+15550030911,es\n\
+                 Lou,+15550030912,\n\
+                 Lia,+15550030913,fr\n";
+    let (status, report) = import(&app, &id, "dry_run=false&attest_consent=true", sheet).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(
+        details(&report)
+            .iter()
+            .any(|(row, outcome, reason)| *row == 4
+                && outcome == "rejected"
+                && reason.contains("`fr` is not one of the languages we text in: en, es")),
+        "{report}"
+    );
+    let synced = wait_until_synced(&app, &id, 3, WAIT).await;
+    assert_eq!(with_phone(&synced, "+15550030911")[0]["language"], "es");
+    assert!(
+        with_phone(&synced, "+15550030912")[0]
+            .get("language")
+            .is_none()
+    );
+    let lupe = app.wait_for_text("+15550030911", "Idioma Street").await;
+    assert!(
+        lupe.starts_with("¡Te damos la bienvenida a Idioma Street!"),
+        "{lupe}"
+    );
+    let lou = app.wait_for_text("+15550030912", "Idioma Street").await;
+    assert!(lou.starts_with("Welcome to Idioma Street!"), "{lou}");
+
+    let exported = export_as(&app.http, &app, &id, "members", "csv").await;
+    let rows = csv_rows(&exported);
+    assert_eq!(row_where(&rows, "phone", "+15550030911")["language"], "es");
+    let (_, again) = import(&app, &id, "dry_run=false", &exported).await;
+    assert_eq!(counts(&again), [3, 0, 0, 3, 0], "{again}");
+
+    // A member's language changes by the column.
+    let (_, changed) = import(
+        &app,
+        &id,
+        "dry_run=false",
+        "name,phone,language\nLou,+15550030912,es\n",
+    )
+    .await;
+    assert_eq!(counts(&changed), [1, 0, 1, 0, 0], "{changed}");
+    let members = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members"),
+            200,
+        )
+        .await;
+    let lou_now = members["items"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["phone"] == "+15550030912")
+        .cloned()
+        .expect("Lou");
+    assert_eq!(lou_now["language"], "es", "{lou_now}");
+}
