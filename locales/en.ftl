@@ -40,6 +40,18 @@ stopped-whatsapp = You will get no more messages from this number. Reply START t
 # ENGLISH, or another language's keyword.
 language-set = Done: { $neighborhood } texts you in English from now on.
 
+## Catching up
+
+# The heading of the last messages in one text, for a new member or a WhatsApp member back in
+# their window.
+catch-up-heading = { $count ->
+    [one] Catch up on { $neighborhood }, the latest message:
+   *[other] Catch up on { $neighborhood }, the last { $count } messages:
+}
+catch-up-link = Catch up on what { $neighborhood } said lately: { $link } (opens once, within 7 days)
+# READ on WhatsApp with nothing missed.
+whatsapp-up-to-date = You are up to date with { $neighborhood }: its messages reach you here as long as you write at least once a day.
+
 ## What a neighbor agrees to on the join page, kept as evidence in the language shown
 
 consent-sms = I agree to receive group text messages from { $neighborhood } neighbors at this number. Message frequency varies. Msg & data rates may apply. Reply LEAVE to leave the group, STOP to stop all texts, HELP for help.
@@ -130,3 +142,12 @@ page-join-tip-read-in = WhatsApp tells you there are new messages in the group: 
 page-join-tip-read-pending = When you are in, WhatsApp tells you there are new messages in the group: reply READ to read them. After a day without writing to the group, you get that notice again instead of every message.
 page-join-tip-whatsapp-leave = Write LEAVE to that number to leave the group at any time, STOP to stop all messages, or HELP for help.
 page-join-done-sandbox = Sandbox: texts to and from this phone appear at
+
+## The catch-up page (/history/{id}/{code})
+
+page-history-title = Catch up on {$neighborhood}
+page-history-intro = The latest messages of the group, oldest first. This link works once: keep this page open while you read.
+page-history-list = Latest messages, oldest first
+page-history-after = New messages arrive by text, like the rest of the group.
+page-history-gone-title = Link no longer opens
+page-history-gone = This link no longer opens

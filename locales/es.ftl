@@ -31,6 +31,15 @@ owner-cannot-leave = Eres el dueño de este vecindario: entrégalo a otro miembr
 stopped-whatsapp = Ya no te enviaremos mensajes desde este contacto. Responde START para volver a recibirlos.
 language-set = Listo: { $neighborhood } te escribe en español desde ahora.
 
+## Catching up
+
+catch-up-heading = { $count ->
+    [one] Resumen de { $neighborhood }, el mensaje reciente:
+   *[other] Resumen de { $neighborhood }, los { $count } mensajes recientes:
+}
+catch-up-link = Lee lo que se dijo en { $neighborhood }: { $link } (se abre una vez y vence en una semana)
+whatsapp-up-to-date = Ya tienes todo lo nuevo de { $neighborhood }: sus mensajes te siguen llegando si escribes al menos una vez cada 24 horas.
+
 ## What a neighbor agrees to on the join page, kept as evidence in the language shown
 
 consent-sms = Acepto recibir mensajes de texto del grupo de vecinos de { $neighborhood } en este número. La frecuencia de los mensajes varía. Pueden aplicarse tarifas de mensajes y datos. Responde SALIR para salir del grupo, STOP para dejar de recibir textos, AYUDA para ayuda.
@@ -120,3 +129,12 @@ page-join-tip-read-in = WhatsApp te avisa que hay mensajes nuevos en el grupo: r
 page-join-tip-read-pending = Cuando estés dentro, WhatsApp te avisará que hay mensajes nuevos en el grupo: responde READ para leerlos. Si pasas un día sin escribir al grupo, vuelves a recibir ese aviso en lugar de cada mensaje.
 page-join-tip-whatsapp-leave = Escribe SALIR a ese número para salir del grupo cuando quieras, STOP para dejar de recibir mensajes, o AYUDA para ayuda.
 page-join-done-sandbox = Sandbox: los textos de este teléfono aparecen en
+
+## The catch-up page (/history/{id}/{code})
+
+page-history-title = Resumen de {$neighborhood}
+page-history-intro = Los últimos mensajes del grupo, del más antiguo al más reciente. Este enlace funciona una sola vez: deja esta página abierta mientras lees.
+page-history-list = Últimos mensajes, del más antiguo al más reciente
+page-history-after = Los mensajes nuevos llegan por texto, como el resto del grupo.
+page-history-gone-title = El enlace ya no abre
+page-history-gone = Este enlace ya no abre

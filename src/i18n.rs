@@ -389,6 +389,7 @@ mod system_texts {
             ("link", "https://text.example.org/join/maple-court".into()),
             ("length", 46.into()),
             ("max", 40.into()),
+            ("count", 3.into()),
         ]
     }
 

@@ -5,6 +5,7 @@ use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 
 use super::ParseError;
+use crate::i18n::Language;
 
 /// How a new member catches up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum, Default)]
@@ -57,13 +58,17 @@ impl CatchUp {
 
 /// One text with the last messages (`lines`, oldest first, each `Name: text`): the oldest are
 /// dropped until it fits one Twilio message.
-pub fn digest(neighborhood: &str, lines: &[String]) -> Option<String> {
+pub fn digest(language: Language, neighborhood: &str, lines: &[String]) -> Option<String> {
     for skip in 0..lines.len() {
         let kept = &lines[skip..];
-        let heading = match kept.len() {
-            1 => format!("Catch up on {neighborhood}, the latest message:"),
-            n => format!("Catch up on {neighborhood}, the last {n} messages:"),
-        };
+        let heading = crate::i18n::text(
+            language,
+            "catch-up-heading",
+            &[
+                ("neighborhood", neighborhood.into()),
+                ("count", kept.len().into()),
+            ],
+        );
         let text = std::iter::once(heading)
             .chain(kept.iter().cloned())
             .collect::<Vec<_>>()
@@ -86,19 +91,23 @@ mod tests {
             "Ben: I'll bring chairs".to_owned(),
         ];
         assert_eq!(
-            digest("Elm Street", &lines).as_deref(),
+            digest(Language::ENGLISH, "Elm Street", &lines).as_deref(),
             Some(
                 "Catch up on Elm Street, the last 2 messages:\nAna: Street fair Saturday\nBen: I'll bring chairs"
             )
         );
-        assert_eq!(digest("Elm Street", &[]), None);
+        assert_eq!(digest(Language::ENGLISH, "Elm Street", &[]), None);
+        assert_eq!(
+            digest(Language::SPANISH, "Calle Olmo", &lines[..1]).as_deref(),
+            Some("Resumen de Calle Olmo, el mensaje reciente:\nAna: Street fair Saturday")
+        );
     }
 
     #[test]
     fn the_oldest_messages_give_way_until_the_digest_is_one_text() {
         let long = format!("Ana: {}", "x".repeat(1000));
         let lines = vec![long.clone(), long, "Ben: short".to_owned()];
-        let text = digest("Elm Street", &lines).expect("a digest");
+        let text = digest(Language::ENGLISH, "Elm Street", &lines).expect("a digest");
         assert!(text.chars().count() <= MAX_TEXT_CHARS);
         assert!(
             text.starts_with("Catch up on Elm Street, the last 2 messages:"),

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::catch_up::{self, CatchUpMode};
 use crate::domain::neighborhood::Neighborhood;
+use crate::i18n::{self, Language};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::messages::StoredMessage;
@@ -21,6 +22,7 @@ pub async fn effect(
     state: &AppState,
     neighborhood: &Neighborhood,
     address: &str,
+    language: Language,
 ) -> Result<Option<Effect>, StoreError> {
     let setting = neighborhood.catch_up;
     let body = match setting.mode {
@@ -31,7 +33,7 @@ pub async fn effect(
                 .into_iter()
                 .map(|message| format!("{}: {}", message.entry.sender_name, message.entry.body))
                 .collect();
-            match catch_up::digest(neighborhood.name.as_str(), &lines) {
+            match catch_up::digest(language, neighborhood.name.as_str(), &lines) {
                 Some(text) => text,
                 None => return Ok(None),
             }
@@ -45,10 +47,19 @@ pub async fn effect(
                 .store
                 .store_catch_up_code(neighborhood.id, &code, setting.messages, LINK_LIFETIME)
                 .await?;
-            let url = state.public_url(&format!("history/{}/{code}", neighborhood.id));
-            format!(
-                "Catch up on what {} said lately: {url} (opens once, within 7 days)",
-                neighborhood.name.as_str()
+            // The page opens in the language of the text that links to it.
+            let url = state.public_url(&format!(
+                "history/{}/{code}?lang={}",
+                neighborhood.id,
+                language.code()
+            ));
+            i18n::text(
+                language,
+                "catch-up-link",
+                &[
+                    ("neighborhood", neighborhood.name.as_str().into()),
+                    ("link", url.into()),
+                ],
             )
         }
     };

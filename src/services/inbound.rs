@@ -106,10 +106,11 @@ async fn reopen_window(
         return Ok(());
     };
     let member = state.store.member_by_phone(neighborhood_id, from).await?;
+    let language = neighborhood.language_for(member.as_ref().and_then(|member| member.language));
     let member_id = member
         .filter(|member| member.status == MemberStatus::Active)
         .map(|member| member.id);
-    whatsapp_window::wrote(state, &neighborhood, from, member_id, leaving).await?;
+    whatsapp_window::wrote(state, &neighborhood, from, member_id, leaving, language).await?;
     Ok(())
 }
 

@@ -277,8 +277,10 @@ async fn advance(
     member: &Member,
     mut effects: Vec<Effect>,
 ) -> Result<Advance, StoreError> {
-    effects
-        .extend(crate::services::catch_up::effect(state, neighborhood, &before.address()).await?);
+    let language = neighborhood.language_for(member.language);
+    effects.extend(
+        crate::services::catch_up::effect(state, neighborhood, &before.address(), language).await?,
+    );
     let change = MemberChange {
         before: former,
         after: member,

@@ -23,6 +23,7 @@ use crate::domain::channel::Channel;
 use crate::domain::member::{MemberStatus, Placed};
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::phone::Phone;
+use crate::i18n::Language;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::{Effect, WhatsappTemplate};
@@ -195,6 +196,7 @@ pub async fn wrote(
     phone: &Phone,
     member_id: Option<Uuid>,
     leaving: bool,
+    language: Language,
 ) -> Result<bool, StoreError> {
     let reopened = state
         .store
@@ -214,7 +216,7 @@ pub async fn wrote(
         .collect();
     if let Some(from) = reopened.missed_from {
         let lines = missed_messages(state, neighborhood.id, &from, member_id).await?;
-        if let Some(body) = catch_up::digest(neighborhood.name.as_str(), &lines) {
+        if let Some(body) = catch_up::digest(language, neighborhood.name.as_str(), &lines) {
             effects.push(Effect::SendSms {
                 to: address.clone(),
                 body,

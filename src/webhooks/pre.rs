@@ -27,6 +27,7 @@ use crate::domain::channel::Channel;
 use crate::domain::keywords::{Keyword, asks_to_read};
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::{Mode, Neighborhood};
+use crate::i18n;
 use crate::services::{members, texts, whatsapp_window};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -166,26 +167,35 @@ async fn decide(
     // A repeated delivery is answered the same way, but acted on only the first time.
     let act = context.first_delivery;
     let body = param(&params, "Body");
+    let (keyword, written_in) = Keyword::read(body).unzip();
+    // An answer to a keyword is in the keyword's language (SALIR, AYUDA), else theirs.
+    let language = neighborhood.language_for(written_in.flatten().or(member.language));
     if channel == Channel::Whatsapp {
         // Any message opens their 24-hour window again, and brings what they missed.
-        let leaving = matches!(Keyword::parse(body), Some(Keyword::Leave | Keyword::Stop));
+        let leaving = matches!(keyword, Some(Keyword::Leave | Keyword::Stop));
+        let theirs = neighborhood.language_for(member.language);
         let caught_up = act
-            && whatsapp_window::wrote(&state, &neighborhood, &author, Some(member.id), leaving)
-                .await?;
+            && whatsapp_window::wrote(
+                &state,
+                &neighborhood,
+                &author,
+                Some(member.id),
+                leaving,
+                theirs,
+            )
+            .await?;
         if asks_to_read(body) {
             if act && !caught_up {
-                let note = format!(
-                    "You are up to date with {}: its messages reach you here as long as you write at least once a day.",
-                    neighborhood.name.as_str()
+                let note = i18n::text(
+                    theirs,
+                    "whatsapp-up-to-date",
+                    &[("neighborhood", neighborhood.name.as_str().into())],
                 );
                 texts::queue_text(&state, neighborhood.id, &member.address(), note).await?;
             }
             return Ok(reject());
         }
     }
-    let (keyword, written_in) = Keyword::read(body).unzip();
-    // An answer to a keyword is in the keyword's language (SALIR, AYUDA), else theirs.
-    let language = neighborhood.language_for(written_in.flatten().or(member.language));
     match keyword {
         Some(Keyword::Leave) => {
             if act {

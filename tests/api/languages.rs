@@ -246,3 +246,42 @@ async fn strangers_get_the_neighborhoods_default_language_which_captains_set() {
     let request = only_request(&app, &id).await;
     assert_eq!(request["language"], "en", "{request}");
 }
+
+/// The catch-up a new member gets is in their language too; its plural is the catalog's.
+#[tokio::test]
+async fn a_spanish_member_catches_up_in_spanish() {
+    let app = spawn_sandbox_app().await;
+    let (id, _, number) = neighborhood(&app).await;
+    app.patch(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}"),
+        &json!({"catch_up": {"mode": "text", "messages": 5}}),
+        200,
+    )
+    .await;
+    wait_until_synced(&app, &id, 1, WAIT).await;
+    app.text(OWNER, &number, "Hola vecinos").await;
+    poll_until(WAIT, "the owner's message in the history", || async {
+        let history = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/messages"),
+                200,
+            )
+            .await;
+        history["items"]
+            .as_array()
+            .filter(|items| !items.is_empty())
+            .map(|_| ())
+    })
+    .await;
+    let eva = "+15550022006";
+    app.text(eva, &number, "UNIRME Eva").await;
+    approve(&app, &id, &only_request(&app, &id).await).await;
+    let texts = texts_from(&app, eva, &number, 3).await;
+    assert_eq!(texts[1], WELCOME_ES);
+    assert_eq!(
+        texts[2],
+        "Resumen de Calle Olmo, el mensaje reciente:\nOlga: Hola vecinos"
+    );
+}
