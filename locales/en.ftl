@@ -52,6 +52,26 @@ catch-up-link = Catch up on what { $neighborhood } said lately: { $link } (opens
 # READ on WhatsApp with nothing missed.
 whatsapp-up-to-date = You are up to date with { $neighborhood }: its messages reach you here as long as you write at least once a day.
 
+## Notes to members and captains
+
+# A phone already in the group (or paused) was used on the join page.
+web-already-in = Someone asked on the web to join { $neighborhood } with this number. You are already in, so nothing changed and there is nothing to do.
+web-paused = Someone asked on the web to join { $neighborhood } with this number. You are paused in the group text, so nothing changed: a captain can resume you.
+muted = A captain has muted you in this group: your texts do not reach it for now.
+announce-only = This group is for announcements: your text went to the captains only.
+# A member's text in an announcements-only group, to each captain.
+to-the-captains = { $name } (to the captains): { $body }
+promoted-moderator = { $actor } made you a moderator of { $neighborhood }. Sign in at { $link } with this phone to see join requests and members.
+promoted-captain = { $actor } made you a captain of { $neighborhood }. Sign in at { $link } with this phone to approve neighbors and post announcements.
+delivery-paused = Texts to { $name } keep failing (Twilio error { $code }), so they are paused. Resume them in the admin app once their phone works.
+budget-warning = { $neighborhood } has used { $percent }% of its { $budget } monthly texting budget ({ $cost } so far this month). At 100% new announcements are held until a captain raises the budget.
+budget-reached = { $neighborhood } has reached its { $budget } monthly texting budget ({ $cost } this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on.
+join-request = New join request #{ $number }: { $name }. Reply #approve { $number } or #deny { $number }
+join-request-with-address = New join request #{ $number }: { $name }, { $address }. Reply #approve { $number } or #deny { $number }
+# $names lists the first five as "#12 Ana R., #13 Bo".
+join-requests = { $count } new join requests: { $names }. Reply #pending to list them, #approve N or #deny N.
+join-requests-and-more = { $count } new join requests: { $names } and { $more } more. Reply #pending to list them, #approve N or #deny N.
+
 ## What a neighbor agrees to on the join page, kept as evidence in the language shown
 
 consent-sms = I agree to receive group text messages from { $neighborhood } neighbors at this number. Message frequency varies. Msg & data rates may apply. Reply LEAVE to leave the group, STOP to stop all texts, HELP for help.

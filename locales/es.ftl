@@ -40,6 +40,23 @@ catch-up-heading = { $count ->
 catch-up-link = Lee lo que se dijo en { $neighborhood }: { $link } (se abre una vez y vence en una semana)
 whatsapp-up-to-date = Ya tienes todo lo nuevo de { $neighborhood }: sus mensajes te siguen llegando si escribes al menos una vez cada 24 horas.
 
+## Notes to members and captains
+
+web-already-in = Alguien quiso unirse a { $neighborhood } desde la web con este celular. Ya eres parte del grupo: no cambia nada y no tienes que hacer nada.
+web-paused = Alguien quiso unirse a { $neighborhood } desde la web con este celular. Los capitanes te pausaron en el grupo: no cambia nada, y ellos pueden reactivarte.
+muted = Los capitanes te silenciaron en este grupo: por ahora tus textos no llegan al grupo.
+announce-only = Este grupo es solo para anuncios: tu texto fue solo a los capitanes.
+to-the-captains = { $name } (a los capitanes): { $body }
+promoted-moderator = { $actor } te hizo moderador de { $neighborhood }. Entra en { $link } con este celular para ver las solicitudes y los miembros.
+promoted-captain = { $actor } te puso entre los capitanes de { $neighborhood }. Entra en { $link } con este celular para aprobar vecinos y anunciar.
+delivery-paused = Los textos a { $name } siguen fallando (error de Twilio { $code }) y quedan en pausa. Puedes reactivarlos en el panel cuando su celular funcione.
+budget-warning = { $neighborhood } lleva gastado el { $percent }% de su presupuesto mensual de { $budget } ({ $cost } en lo que va del mes). Al 100% los anuncios nuevos esperan hasta que los capitanes suban el presupuesto.
+budget-reached = { $neighborhood } ya tiene gastado todo su presupuesto mensual de { $budget } ({ $cost } este mes). Los anuncios nuevos esperan hasta que los capitanes suban el presupuesto en el panel; el grupo sigue funcionando.
+join-request = Nueva solicitud #{ $number }: { $name }. Responde #approve { $number } o #deny { $number }
+join-request-with-address = Nueva solicitud #{ $number }: { $name }, { $address }. Responde #approve { $number } o #deny { $number }
+join-requests = { $count } solicitudes nuevas: { $names }. Responde #pending para verlas, #approve N o #deny N.
+join-requests-and-more = { $count } solicitudes nuevas: { $names } y otras { $more }. Responde #pending para verlas, #approve N o #deny N.
+
 ## What a neighbor agrees to on the join page, kept as evidence in the language shown
 
 consent-sms = Acepto recibir mensajes de texto del grupo de vecinos de { $neighborhood } en este número. La frecuencia de los mensajes varía. Pueden aplicarse tarifas de mensajes y datos. Responde SALIR para salir del grupo, STOP para dejar de recibir textos, AYUDA para ayuda.

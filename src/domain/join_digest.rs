@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Language;
+
 /// How a captain hears about new join requests.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum, Default,
@@ -52,10 +54,10 @@ const NAMED: usize = 5;
 
 /// The text for `items` (requests still waiting, oldest first); None when there are none. One
 /// request reads exactly like the per-request notice.
-pub fn digest_text(items: &[DigestItem]) -> Option<String> {
+pub fn digest_text(items: &[DigestItem], language: Language) -> Option<String> {
     match items {
         [] => None,
-        [one] => Some(single_notice(one)),
+        [one] => Some(single_notice(one, language)),
         many => {
             let names: Vec<String> = many
                 .iter()
@@ -63,31 +65,38 @@ pub fn digest_text(items: &[DigestItem]) -> Option<String> {
                 .map(|item| format!("#{} {}", item.number, item.name))
                 .collect();
             let more = many.len().saturating_sub(NAMED);
-            let more = if more > 0 {
-                format!(" and {more} more")
+            let id = if more > 0 {
+                "join-requests-and-more"
             } else {
-                String::new()
+                "join-requests"
             };
-            Some(format!(
-                "{} new join requests: {}{more}. Reply #pending to list them, #approve N or #deny N.",
-                many.len(),
-                names.join(", ")
+            Some(crate::i18n::text(
+                language,
+                id,
+                &[
+                    ("count", many.len().into()),
+                    ("names", names.join(", ").into()),
+                    ("more", more.into()),
+                ],
             ))
         }
     }
 }
 
 /// The "new join request" text captains who want each request get.
-pub fn single_notice(item: &DigestItem) -> String {
-    let address = item
-        .address
-        .as_deref()
-        .map(|a| format!(", {a}"))
-        .unwrap_or_default();
-    format!(
-        "New join request #{}: {}{address}. Reply #approve {} or #deny {}",
-        item.number, item.name, item.number, item.number
-    )
+pub fn single_notice(item: &DigestItem, language: Language) -> String {
+    let mut args = vec![
+        ("number", item.number.into()),
+        ("name", item.name.as_str().into()),
+    ];
+    let id = match item.address.as_deref() {
+        Some(address) => {
+            args.push(("address", address.into()));
+            "join-request-with-address"
+        }
+        None => "join-request",
+    };
+    crate::i18n::text(language, id, &args)
 }
 
 #[cfg(test)]
@@ -109,7 +118,7 @@ mod tests {
             ..item(4, "Ana P.")
         };
         assert_eq!(
-            digest_text(&[one]).as_deref(),
+            digest_text(&[one], Language::ENGLISH).as_deref(),
             Some("New join request #4: Ana P., 12 Elm. Reply #approve 4 or #deny 4")
         );
     }
@@ -117,7 +126,7 @@ mod tests {
     #[test]
     fn many_requests_name_five_and_count_the_rest() {
         let items: Vec<_> = (1..=7).map(|n| item(n, &format!("N{n}"))).collect();
-        let text = digest_text(&items).expect("a text");
+        let text = digest_text(&items, Language::ENGLISH).expect("a text");
         assert!(
             text.starts_with("7 new join requests: #1 N1, #2 N2, #3 N3, #4 N4, #5 N5 and 2 more."),
             "{text}"
@@ -127,7 +136,7 @@ mod tests {
 
     #[test]
     fn nothing_waiting_is_no_text() {
-        assert_eq!(digest_text(&[]), None);
+        assert_eq!(digest_text(&[], Language::ENGLISH), None);
     }
 
     #[test]

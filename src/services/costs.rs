@@ -28,6 +28,7 @@ use crate::domain::costs::{
 use crate::domain::member::Member;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::segments::{self, Encoding};
+use crate::i18n::Language;
 use crate::services::texts;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -247,8 +248,8 @@ async fn alert(
     cost: Money,
     budget: Money,
 ) -> Result<(), StoreError> {
-    let text = alert_text(neighborhood, threshold, cost, budget);
-    let alerts = texts::texts_to_captains(state, neighborhood.id, &text, |_| true).await?;
+    let text = |language| alert_text(neighborhood, threshold, cost, budget, language);
+    let alerts = texts::texts_to_captains(state, neighborhood, text, |_| true).await?;
     if !state
         .store
         .claim_budget_alert(neighborhood.id, &month.key(), threshold.flag(), &alerts)
@@ -285,18 +286,22 @@ fn alert_text(
     threshold: Threshold,
     cost: Money,
     budget: Money,
+    language: Language,
 ) -> String {
-    let name = neighborhood.name.as_str();
-    let (cost, budget) = (cost.in_cents(), budget.in_cents());
-    match threshold {
-        Threshold::Warning => format!(
-            "{name} has used {}% of its {budget} monthly texting budget ({cost} so far this month). At 100% new announcements are held until a captain raises the budget.",
-            threshold.percent()
-        ),
-        Threshold::Reached => format!(
-            "{name} has reached its {budget} monthly texting budget ({cost} this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on."
-        ),
-    }
+    let id = match threshold {
+        Threshold::Warning => "budget-warning",
+        Threshold::Reached => "budget-reached",
+    };
+    crate::i18n::text(
+        language,
+        id,
+        &[
+            ("neighborhood", neighborhood.name.as_str().into()),
+            ("percent", threshold.percent().into()),
+            ("budget", budget.in_cents().into()),
+            ("cost", cost.in_cents().into()),
+        ],
+    )
 }
 
 /// What an announcement will cost before it goes out.

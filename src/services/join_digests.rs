@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::domain::join_digest::{DigestItem, JoinRequestNotices, digest_text};
 use crate::domain::join_request::{JoinRequest, JoinState};
 use crate::domain::member::{Member, MemberStatus, Role};
+use crate::i18n::Language;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
@@ -34,6 +35,7 @@ pub async fn notices_for(
         name: request.name.as_str().to_owned(),
         address: request.address.clone(),
     };
+    let default = default_language(state, neighborhood_id).await?;
     let mut notices = Notices::default();
     for captain in state
         .store
@@ -45,7 +47,10 @@ pub async fn notices_for(
         match captain.join_request_notices() {
             JoinRequestNotices::Each => notices.texts.push(Effect::SendSms {
                 to: captain.address(),
-                body: crate::domain::join_digest::single_notice(&item),
+                body: crate::domain::join_digest::single_notice(
+                    &item,
+                    captain.language.unwrap_or(default),
+                ),
             }),
             JoinRequestNotices::Never => {}
             JoinRequestNotices::Every15Minutes | JoinRequestNotices::Hourly => {
@@ -55,6 +60,16 @@ pub async fn notices_for(
     }
     notices.item = Some(item);
     Ok(notices)
+}
+
+/// The language of texts to captains whose own is not known.
+async fn default_language(state: &AppState, neighborhood_id: Uuid) -> Result<Language, StoreError> {
+    Ok(state
+        .store
+        .get_neighborhood(neighborhood_id)
+        .await?
+        .map(|neighborhood| neighborhood.default_language)
+        .unwrap_or_default())
 }
 
 /// Active owners and captains hear of join requests.
@@ -184,7 +199,13 @@ async fn deliver_once(
         let waiting = still_waiting(state, neighborhood_id, &read.items).await?;
         let text = match (&captain, notices) {
             (_, JoinRequestNotices::Never) | (None, _) => None,
-            (Some(_), _) => digest_text(&waiting),
+            (Some(captain), _) => digest_text(
+                &waiting,
+                match captain.language {
+                    Some(language) => language,
+                    None => default_language(state, neighborhood_id).await?,
+                },
+            ),
         };
         let effects: Vec<Effect> = match (&captain, &text) {
             (Some(captain), Some(text)) => vec![Effect::SendSms {

@@ -572,26 +572,16 @@ enum WebNote {
 }
 
 impl WebNote {
-    fn text(self, neighborhood: &str) -> String {
-        match self {
-            Self::AlreadyIn => format!(
-                "Someone asked on the web to join {neighborhood} with this number. You are already in, so nothing changed and there is nothing to do."
-            ),
-            Self::Paused => format!(
-                "Someone asked on the web to join {neighborhood} with this number. You are paused in the group text, so nothing changed: a captain can resume you."
-            ),
-            Self::Blocked => blocked_note(neighborhood),
-        }
+    /// In the language they asked in; a blocked phone is answered politely, and the captains
+    /// are not told.
+    fn text(self, neighborhood: &str, language: Language) -> String {
+        let id = match self {
+            Self::AlreadyIn => "web-already-in",
+            Self::Paused => "web-paused",
+            Self::Blocked => "blocked",
+        };
+        crate::i18n::text(language, id, &[("neighborhood", neighborhood.into())])
     }
-}
-
-/// The answer to a blocked phone, by text or on the web: polite, and the captains are not told.
-pub fn blocked_note(neighborhood: &str) -> String {
-    crate::i18n::text(
-        Language::ENGLISH,
-        "blocked",
-        &[("neighborhood", neighborhood.into())],
-    )
 }
 
 /// The form's usual answer, with nothing filed: the phone gets `note` by text in place of a code.
@@ -605,7 +595,10 @@ fn answered_by_text(
         state.clone(),
         asking.phone.clone(),
         neighborhood.phone_number.clone(),
-        note.text(neighborhood.name.as_str()),
+        note.text(
+            neighborhood.name.as_str(),
+            neighborhood.language_for(asking.language),
+        ),
     ));
     let now = OffsetDateTime::now_utc();
     JoinRequest {

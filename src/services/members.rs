@@ -287,13 +287,9 @@ pub async fn update(
             return Err(MemberError::NoWhatsappSender);
         }
     }
-    // Only a promotion needs the neighborhood's name, for the text that tells them.
-    let neighborhood_name = match changes.role {
-        Some(role) if role.can_sign_in() => state
-            .store
-            .get_neighborhood(neighborhood_id)
-            .await?
-            .map(|neighborhood| neighborhood.name.as_str().to_owned()),
+    // Only a promotion needs the neighborhood, for the text that tells them.
+    let promoting_in = match changes.role {
+        Some(role) if role.can_sign_in() => state.store.get_neighborhood(neighborhood_id).await?,
         _ => None,
     };
     let sign_in_url = state.public_url("");
@@ -306,10 +302,12 @@ pub async fn update(
                     .map_err(MemberError::Forbidden)?;
                 let promoted = role > member.role && role.can_sign_in();
                 member.role = role;
-                if let (true, Some(name)) = (promoted, &neighborhood_name) {
+                if let (true, Some(neighborhood)) = (promoted, &promoting_in) {
+                    let name = neighborhood.name.as_str();
+                    let language = neighborhood.language_for(member.language);
                     effects.push(Effect::SendSms {
                         to: member.address(),
-                        body: promotion_text(actor, role, name, &sign_in_url),
+                        body: promotion_text(actor, role, name, &sign_in_url, language),
                     });
                 }
             }
@@ -352,13 +350,25 @@ pub async fn update(
 
 /// The text a newly made captain or moderator gets: who made them one, and where to sign in
 /// (with this phone: the code comes by text).
-fn promotion_text(actor: &str, role: Role, neighborhood: &str, sign_in_url: &str) -> String {
-    let (what, to_do) = match role {
-        Role::Moderator => ("a moderator", "see join requests and members"),
-        _ => ("a captain", "approve neighbors and post announcements"),
+fn promotion_text(
+    actor: &str,
+    role: Role,
+    neighborhood: &str,
+    sign_in_url: &str,
+    language: Language,
+) -> String {
+    let id = match role {
+        Role::Moderator => "promoted-moderator",
+        _ => "promoted-captain",
     };
-    format!(
-        "{actor} made you {what} of {neighborhood}. Sign in at {sign_in_url} with this phone to {to_do}."
+    i18n::text(
+        language,
+        id,
+        &[
+            ("actor", actor.into()),
+            ("neighborhood", neighborhood.into()),
+            ("link", sign_in_url.into()),
+        ],
     )
 }
 

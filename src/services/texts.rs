@@ -12,22 +12,22 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::outbox::Effect;
 
-/// A text to every active owner and captain that `wanted` accepts.
+/// A text to every active owner and captain that `wanted` accepts, each in their language.
 pub async fn texts_to_captains(
     state: &AppState,
-    neighborhood_id: Uuid,
-    text: &str,
+    neighborhood: &Neighborhood,
+    text: impl Fn(Language) -> String,
     wanted: impl Fn(&Member) -> bool,
 ) -> Result<Vec<Effect>, StoreError> {
     Ok(state
         .store
-        .members(neighborhood_id)
+        .members(neighborhood.id)
         .await?
         .iter()
         .filter(|m| m.role >= Role::Captain && m.status == MemberStatus::Active && wanted(m))
         .map(|captain| Effect::SendSms {
             to: captain.address(),
-            body: text.to_owned(),
+            body: text(neighborhood.language_for(captain.language)),
         })
         .collect())
 }

@@ -151,11 +151,16 @@ async fn delivery_updated(
     else {
         return Ok(());
     };
-    let notice = format!(
-        "Texts to {} keep failing (Twilio error {}), so they are paused. Resume them in the admin app once their phone works.",
-        member.display_name.as_str(),
-        error_code.unwrap_or_default()
-    );
+    let notice = |language| {
+        crate::i18n::text(
+            language,
+            "delivery-paused",
+            &[
+                ("name", member.display_name.as_str().into()),
+                ("code", error_code.unwrap_or_default().to_string().into()),
+            ],
+        )
+    };
     // The captains are read only for a pause (rare), which this first try finds out.
     let mut captains: Option<Vec<Effect>> = None;
     let mut read = Some(member.clone());
@@ -203,9 +208,12 @@ async fn delivery_updated(
         };
         return match updated {
             Err(UpdateError::Rejected(NeedsCaptains)) => {
-                captains = Some(
-                    texts::texts_to_captains(state, neighborhood_id, &notice, |_| true).await?,
-                );
+                let Some(neighborhood) = state.store.get_neighborhood(neighborhood_id).await?
+                else {
+                    return Ok(());
+                };
+                captains =
+                    Some(texts::texts_to_captains(state, &neighborhood, notice, |_| true).await?);
                 continue;
             }
             Ok(_) if verdict == DeliveryVerdict::OptedOut => {

@@ -245,8 +245,8 @@ async fn decide(
     }
     if member.muted {
         if act {
-            let note = "A captain has muted you in this group: your texts do not reach it for now.";
-            texts::queue_text(&state, neighborhood.id, &member.address(), note.to_owned()).await?;
+            let note = i18n::text(neighborhood.language_for(member.language), "muted", &[]);
+            texts::queue_text(&state, neighborhood.id, &member.address(), note).await?;
         }
         return Ok(reject());
     }
@@ -271,12 +271,24 @@ async fn forward_to_captains(
     member: &Member,
     body: &str,
 ) -> Result<(), StoreError> {
-    let forwarded = format!("{} (to the captains): {body}", member.display_name.as_str());
-    let mut effects =
-        texts::texts_to_captains(state, neighborhood.id, &forwarded, |_| true).await?;
+    let forwarded = |language| {
+        i18n::text(
+            language,
+            "to-the-captains",
+            &[
+                ("name", member.display_name.as_str().into()),
+                ("body", body.into()),
+            ],
+        )
+    };
+    let mut effects = texts::texts_to_captains(state, neighborhood, forwarded, |_| true).await?;
     effects.push(Effect::SendSms {
         to: member.address(),
-        body: "This group is for announcements: your text went to the captains only.".to_owned(),
+        body: i18n::text(
+            neighborhood.language_for(member.language),
+            "announce-only",
+            &[],
+        ),
     });
     state.store.enqueue_effects(neighborhood.id, &effects).await
 }

@@ -285,3 +285,20 @@ async fn a_spanish_member_catches_up_in_spanish() {
         "Resumen de Calle Olmo, el mensaje reciente:\nOlga: Hola vecinos"
     );
 }
+
+/// Texts to captains are in each captain's language: the owner switched to Spanish hears of a
+/// join request in Spanish.
+#[tokio::test]
+async fn a_spanish_captain_hears_of_join_requests_in_spanish() {
+    let app = spawn_sandbox_app().await;
+    let (id, _, number) = neighborhood(&app).await;
+    wait_until_synced(&app, &id, 1, WAIT).await;
+    app.text(OWNER, &number, "ESPAÑOL").await;
+    texts_from(&app, OWNER, &number, 1).await;
+    app.text("+15550022007", &number, "JOIN Pia").await;
+    let texts = texts_from(&app, OWNER, &number, 2).await;
+    assert_eq!(
+        texts[1],
+        "Nueva solicitud #1: Pia. Responde #approve 1 o #deny 1"
+    );
+}
