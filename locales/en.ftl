@@ -72,6 +72,33 @@ join-request-with-address = New join request #{ $number }: { $name }, { $address
 join-requests = { $count } new join requests: { $names }. Reply #pending to list them, #approve N or #deny N.
 join-requests-and-more = { $count } new join requests: { $names } and { $more } more. Reply #pending to list them, #approve N or #deny N.
 
+## Replies to captains' #commands
+
+cmd-help = Captain commands: #pending (open requests), #approve 12, #deny 12, #remove Name, #mute Name, #unmute Name.
+cmd-usage-number = Give the request's number, like: #approve 12
+# $command: remove, mute or unmute.
+cmd-usage-name = Give the member's name, like: #{ $command } Ana R.
+cmd-not-allowed = Only the neighborhood's captains can use that command.
+cmd-no-request = No join request #{ $number }.
+cmd-approved = Approved #{ $number }: { $name } is being added to the group.
+cmd-approved-already = #{ $number } was approved already.
+cmd-denied = Denied #{ $number } ({ $name }); they get a polite text.
+cmd-denied-already = #{ $number } was denied already.
+cmd-removed = Removed { $name } from the group.
+cmd-try-again = Something changed at the same moment; try again.
+cmd-none-waiting = No join requests are waiting.
+# $list: "#12 Ana R.; #13 Bo".
+cmd-waiting = Waiting: { $list }. Reply #approve N or #deny N.
+cmd-waiting-more = Waiting: { $list } (and { $more } more in the admin app). Reply #approve N or #deny N.
+cmd-over-cap = #{ $number } was listed by an import, and captains added { $cap } such people today: approve it tomorrow, or ask a platform admin.
+cmd-unconfirmed = #{ $number } has not confirmed their phone yet.
+cmd-already-member = #{ $number }'s phone is a member already.
+cmd-archived = This neighborhood is archived.
+cmd-no-member = No active member is named "{ $name }". Names are as they appear on the group's texts.
+cmd-cannot-mute = You cannot mute { $name }: only someone with a higher role than theirs can.
+cmd-muted = { $name } is muted: their texts no longer reach the group.
+cmd-unmuted = { $name } is unmuted.
+
 ## What a neighbor agrees to on the join page, kept as evidence in the language shown
 
 consent-sms = I agree to receive group text messages from { $neighborhood } neighbors at this number. Message frequency varies. Msg & data rates may apply. Reply LEAVE to leave the group, STOP to stop all texts, HELP for help.

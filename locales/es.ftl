@@ -57,6 +57,31 @@ join-request-with-address = Nueva solicitud #{ $number }: { $name }, { $address 
 join-requests = { $count } solicitudes nuevas: { $names }. Responde #pending para verlas, #approve N o #deny N.
 join-requests-and-more = { $count } solicitudes nuevas: { $names } y otras { $more }. Responde #pending para verlas, #approve N o #deny N.
 
+## Replies to captains' #commands
+
+cmd-help = Comandos: #pending (solicitudes abiertas), #approve 12, #deny 12, #remove Nombre, #mute Nombre, #unmute Nombre.
+cmd-usage-number = Escribe el # de la solicitud, por ejemplo: #approve 12
+cmd-usage-name = Escribe el nombre del miembro, por ejemplo: #{ $command } Ana R.
+cmd-not-allowed = Solo los capitanes del vecindario pueden usar ese comando.
+cmd-no-request = No hay solicitud #{ $number }.
+cmd-approved = Aprobada #{ $number }: { $name } entra al grupo en breve.
+cmd-approved-already = #{ $number } ya estaba aprobada.
+cmd-denied = Rechazada #{ $number } ({ $name }); le llega un texto amable.
+cmd-denied-already = #{ $number } ya estaba rechazada.
+cmd-removed = { $name } ya no es parte del grupo.
+cmd-try-again = Hubo otro cambio al mismo tiempo; intenta de nuevo.
+cmd-none-waiting = No hay solicitudes esperando.
+cmd-waiting = Esperando: { $list }. Responde #approve N o #deny N.
+cmd-waiting-more = Esperando: { $list } (y otras { $more } en el panel). Responde #approve N o #deny N.
+cmd-over-cap = #{ $number } vino de una planilla importada, y hoy ya se agregaron { $cap } personas de ese modo: apruébala mañana o pide ayuda a un administrador.
+cmd-unconfirmed = #{ $number } sigue sin confirmar su celular.
+cmd-already-member = El celular de #{ $number } ya es de un miembro.
+cmd-archived = Este vecindario ya fue archivado.
+cmd-no-member = No hay un miembro activo llamado "{ $name }". Usa el nombre tal como sale en los textos del grupo.
+cmd-cannot-mute = No puedes silenciar a { $name }: solo alguien con un rol mayor que el suyo puede hacerlo.
+cmd-muted = Silenciaste a { $name }: sus textos ya no llegan al grupo.
+cmd-unmuted = { $name } puede volver a escribir al grupo.
+
 ## What a neighbor agrees to on the join page, kept as evidence in the language shown
 
 consent-sms = Acepto recibir mensajes de texto del grupo de vecinos de { $neighborhood } en este número. La frecuencia de los mensajes varía. Pueden aplicarse tarifas de mensajes y datos. Responde SALIR para salir del grupo, STOP para dejar de recibir textos, AYUDA para ayuda.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::domain::join_request::JoinState;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::Neighborhood;
+use crate::i18n::{self, Language};
 use crate::services::additions::{Adder, AdditionError};
 use crate::services::joining::{self, DecisionError};
 use crate::services::members::{self, MemberError};
@@ -28,12 +29,31 @@ pub enum CaptainCommand {
     Help,
 }
 
-const HELP: &str = "Captain commands: #pending (open requests), #approve 12, #deny 12, #remove Name, #mute Name, #unmute Name.";
+/// How to write a command that was written wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// `#approve` or `#deny` without a request number.
+    Number,
+    /// `#remove`, `#mute` or `#unmute` (the word) without a name.
+    Name(&'static str),
+}
+
+impl Usage {
+    /// The reply that says how, in `language`.
+    pub fn text(self, language: Language) -> String {
+        match self {
+            Self::Number => i18n::text(language, "cmd-usage-number", &[]),
+            Self::Name(command) => {
+                i18n::text(language, "cmd-usage-name", &[("command", command.into())])
+            }
+        }
+    }
+}
 
 impl CaptainCommand {
     /// A text that starts with one of our `#words`: the command, or how to write it properly.
     /// Any other text (a `#hashtag` included) is None: a message for the group.
-    pub fn parse(body: &str) -> Option<Result<Self, &'static str>> {
+    pub fn parse(body: &str) -> Option<Result<Self, Usage>> {
         let text = body.trim();
         let rest = text.strip_prefix('#')?;
         let mut words = rest.splitn(2, char::is_whitespace);
@@ -43,20 +63,20 @@ impl CaptainCommand {
             argument
                 .trim_start_matches('#')
                 .parse::<u64>()
-                .map_err(|_| "Give the request's number, like: #approve 12")
+                .map_err(|_| Usage::Number)
         };
-        let name = |usage: &'static str| {
+        let name = |command: &'static str| {
             (!argument.is_empty())
                 .then(|| argument.to_owned())
-                .ok_or(usage)
+                .ok_or(Usage::Name(command))
         };
         Some(match word.as_str() {
             "pending" => Ok(Self::Pending),
             "approve" => number().map(Self::Approve),
             "deny" => number().map(Self::Deny),
-            "remove" => name("Give the member's name, like: #remove Ana R.").map(Self::Remove),
-            "mute" => name("Give the member's name, like: #mute Ana R.").map(Self::Mute),
-            "unmute" => name("Give the member's name, like: #unmute Ana R.").map(Self::Unmute),
+            "remove" => name("remove").map(Self::Remove),
+            "mute" => name("mute").map(Self::Mute),
+            "unmute" => name("unmute").map(Self::Unmute),
             "help" => Ok(Self::Help),
             _ => return None,
         })
@@ -71,28 +91,30 @@ impl CaptainCommand {
     }
 }
 
-/// Carries out `command` for `sender` and returns the reply to text them.
+/// Carries out `command` for `sender` and returns the reply to text them, in their language.
 pub async fn run(
     state: &AppState,
     neighborhood: &Neighborhood,
     sender: &Member,
     command: CaptainCommand,
 ) -> Result<String, StoreError> {
+    let say = Say(neighborhood.language_for(sender.language));
     if sender.role < command.needs() {
-        return Ok("Only the neighborhood's captains can use that command.".to_owned());
+        return Ok(say.text("cmd-not-allowed", &[]));
     }
     let actor = format!("phone:{}", sender.phone.as_str());
     let id = neighborhood.id;
+    let no_request = |number: u64| say.text("cmd-no-request", &[("number", number.into())]);
     Ok(match command {
-        CaptainCommand::Help => HELP.to_owned(),
+        CaptainCommand::Help => say.text("cmd-help", &[]),
         // Addresses are for captains and up, as in the admin app (finding 13).
-        CaptainCommand::Pending => pending(state, id, sender.role >= Role::Captain).await?,
+        CaptainCommand::Pending => pending(state, id, sender.role >= Role::Captain, say).await?,
         CaptainCommand::Approve(number) => match request_id(state, id, number).await? {
-            None => format!("No join request #{number}."),
+            None => no_request(number),
             Some(request_id) => {
                 match joining::approve(state, id, request_id, (&actor, Adder::Captain)).await {
                     Ok(approval) if !approval.newly => {
-                        format!("#{number} was approved already.")
+                        say.text("cmd-approved-already", &[("number", number.into())])
                     }
                     Ok(approval) => {
                         audit(
@@ -103,19 +125,24 @@ pub async fn run(
                             format!("join_request:{request_id}"),
                         )
                         .await;
-                        format!(
-                            "Approved #{number}: {} is being added to the group.",
-                            approval.member.display_name.as_str()
+                        say.text(
+                            "cmd-approved",
+                            &[
+                                ("number", number.into()),
+                                ("name", approval.member.display_name.as_str().into()),
+                            ],
                         )
                     }
-                    Err(error) => decision_reply(number, error)?,
+                    Err(error) => decision_reply(number, error, say)?,
                 }
             }
         },
         CaptainCommand::Deny(number) => match request_id(state, id, number).await? {
-            None => format!("No join request #{number}."),
+            None => no_request(number),
             Some(request_id) => match joining::deny(state, id, request_id, &actor).await {
-                Ok(denial) if !denial.newly => format!("#{number} was denied already."),
+                Ok(denial) if !denial.newly => {
+                    say.text("cmd-denied-already", &[("number", number.into())])
+                }
                 Ok(denial) => {
                     audit(
                         state,
@@ -125,16 +152,19 @@ pub async fn run(
                         format!("join_request:{request_id}"),
                     )
                     .await;
-                    format!(
-                        "Denied #{number} ({}); they get a polite text.",
-                        denial.request.name.as_str()
+                    say.text(
+                        "cmd-denied",
+                        &[
+                            ("number", number.into()),
+                            ("name", denial.request.name.as_str().into()),
+                        ],
                     )
                 }
-                Err(error) => decision_reply(number, error)?,
+                Err(error) => decision_reply(number, error, say)?,
             },
         },
         CaptainCommand::Remove(name) => match active_member_named(state, id, &name).await? {
-            None => no_member_named(&name),
+            None => no_member_named(&name, say),
             Some(member) => {
                 match members::remove(state, id, member.id, sender.display_name.as_str(), None)
                     .await
@@ -148,21 +178,43 @@ pub async fn run(
                             format!("member:{}", removed.id),
                         )
                         .await;
-                        format!("Removed {} from the group.", removed.display_name.as_str())
+                        say.text(
+                            "cmd-removed",
+                            &[("name", removed.display_name.as_str().into())],
+                        )
                     }
                     Err(MemberError::Forbidden(rule)) => rule.to_owned(),
-                    Err(MemberError::NotFound) => no_member_named(&name),
+                    Err(MemberError::NotFound) => no_member_named(&name, say),
                     Err(MemberError::Store(error)) => return Err(error),
-                    Err(_) => "Something changed at the same moment; try again.".to_owned(),
+                    Err(_) => say.text("cmd-try-again", &[]),
                 }
             }
         },
-        CaptainCommand::Mute(name) => set_muted(state, id, sender, &actor, &name, true).await?,
-        CaptainCommand::Unmute(name) => set_muted(state, id, sender, &actor, &name, false).await?,
+        CaptainCommand::Mute(name) => {
+            set_muted(state, id, (sender, &actor), &name, true, say).await?
+        }
+        CaptainCommand::Unmute(name) => {
+            set_muted(state, id, (sender, &actor), &name, false, say).await?
+        }
     })
 }
 
-async fn pending(state: &AppState, id: Uuid, captain_view: bool) -> Result<String, StoreError> {
+/// Replies in one language.
+#[derive(Debug, Clone, Copy)]
+struct Say(Language);
+
+impl Say {
+    fn text(self, id: &str, args: &i18n::Args<'_>) -> String {
+        i18n::text(self.0, id, args)
+    }
+}
+
+async fn pending(
+    state: &AppState,
+    id: Uuid,
+    captain_view: bool,
+    say: Say,
+) -> Result<String, StoreError> {
     let mut waiting: Vec<_> = state
         .store
         .join_requests(id)
@@ -171,7 +223,7 @@ async fn pending(state: &AppState, id: Uuid, captain_view: bool) -> Result<Strin
         .filter(|request| request.state == JoinState::Pending)
         .collect();
     if waiting.is_empty() {
-        return Ok("No join requests are waiting.".to_owned());
+        return Ok(say.text("cmd-none-waiting", &[]));
     }
     waiting.sort_by_key(|request| request.number);
     let listed: Vec<String> = waiting
@@ -188,15 +240,15 @@ async fn pending(state: &AppState, id: Uuid, captain_view: bool) -> Result<Strin
         })
         .collect();
     let more = waiting.len().saturating_sub(PENDING_LISTED);
-    let more = if more > 0 {
-        format!(" (and {more} more in the admin app)")
+    let list = listed.join("; ");
+    Ok(if more > 0 {
+        say.text(
+            "cmd-waiting-more",
+            &[("list", list.into()), ("more", more.into())],
+        )
     } else {
-        String::new()
-    };
-    Ok(format!(
-        "Waiting: {}{more}. Reply #approve N or #deny N.",
-        listed.join("; ")
-    ))
+        say.text("cmd-waiting", &[("list", list.into())])
+    })
 }
 
 /// The id of the request with short number `number`.
@@ -210,29 +262,23 @@ async fn request_id(state: &AppState, id: Uuid, number: u64) -> Result<Option<Uu
         .map(|request| request.id))
 }
 
-fn decision_reply(number: u64, error: DecisionError) -> Result<String, StoreError> {
+fn decision_reply(number: u64, error: DecisionError, say: Say) -> Result<String, StoreError> {
+    let about = |id: &str| say.text(id, &[("number", number.into())]);
     Ok(match error {
         DecisionError::Store(error) | DecisionError::Additions(AdditionError::Store(error)) => {
             return Err(error);
         }
-        DecisionError::Additions(AdditionError::OverCap { cap, .. }) => format!(
-            "#{number} was listed by an import, and captains added {cap} such people today: approve it tomorrow, or ask a platform admin."
+        DecisionError::Additions(AdditionError::OverCap { cap, .. }) => say.text(
+            "cmd-over-cap",
+            &[("number", number.into()), ("cap", cap.into())],
         ),
-        DecisionError::NotPending(JoinState::PendingVerification) => {
-            format!("#{number} has not confirmed their phone yet.")
-        }
-        DecisionError::NotPending(JoinState::Approved) => {
-            format!("#{number} was approved already.")
-        }
-        DecisionError::NotPending(_) => format!("#{number} was denied already."),
-        DecisionError::AlreadyMember => format!("#{number}'s phone is a member already."),
-        DecisionError::Archived => "This neighborhood is archived.".to_owned(),
-        DecisionError::NotFound | DecisionError::NeighborhoodNotFound => {
-            format!("No join request #{number}.")
-        }
-        DecisionError::KeptChanging => {
-            "Something changed at the same moment; try again.".to_owned()
-        }
+        DecisionError::NotPending(JoinState::PendingVerification) => about("cmd-unconfirmed"),
+        DecisionError::NotPending(JoinState::Approved) => about("cmd-approved-already"),
+        DecisionError::NotPending(_) => about("cmd-denied-already"),
+        DecisionError::AlreadyMember => about("cmd-already-member"),
+        DecisionError::Archived => about("cmd-archived"),
+        DecisionError::NotFound | DecisionError::NeighborhoodNotFound => about("cmd-no-request"),
+        DecisionError::KeptChanging => about("cmd-try-again"),
     })
 }
 
@@ -251,26 +297,26 @@ async fn active_member_named(
         .find(|member| member.status == MemberStatus::Active && member.display_name.key() == key))
 }
 
-fn no_member_named(name: &str) -> String {
-    format!("No active member is named \"{name}\". Names are as they appear on the group's texts.")
+fn no_member_named(name: &str, say: Say) -> String {
+    say.text("cmd-no-member", &[("name", name.into())])
 }
 
 async fn set_muted(
     state: &AppState,
     id: Uuid,
-    sender: &Member,
-    actor: &str,
+    (sender, actor): (&Member, &str),
     name: &str,
     muted: bool,
+    say: Say,
 ) -> Result<String, StoreError> {
     let Some(member) = active_member_named(state, id, name).await? else {
-        return Ok(no_member_named(name));
+        return Ok(no_member_named(name, say));
     };
     // By text, only someone above a member's role mutes them (so never the owner).
     if member.role >= sender.role {
-        return Ok(format!(
-            "You cannot mute {}: only someone with a higher role than theirs can.",
-            member.display_name.as_str()
+        return Ok(say.text(
+            "cmd-cannot-mute",
+            &[("name", member.display_name.as_str().into())],
         ));
     }
     let changed = state
@@ -288,14 +334,8 @@ async fn set_muted(
         };
         audit(state, id, actor, action, format!("member:{}", member.id)).await;
     }
-    Ok(if muted {
-        format!(
-            "{} is muted: their texts no longer reach the group.",
-            name.trim()
-        )
-    } else {
-        format!("{} is unmuted.", name.trim())
-    })
+    let id = if muted { "cmd-muted" } else { "cmd-unmuted" };
+    Ok(say.text(id, &[("name", name.trim().into())]))
 }
 
 async fn audit(state: &AppState, id: Uuid, actor: &str, action: &str, target: String) {

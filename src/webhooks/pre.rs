@@ -237,7 +237,7 @@ async fn decide(
         if act {
             let reply = match command {
                 Ok(command) => commands::run(&state, &neighborhood, &member, command).await?,
-                Err(usage) => usage.to_owned(),
+                Err(usage) => usage.text(neighborhood.language_for(member.language)),
             };
             texts::queue_text(&state, neighborhood.id, &member.address(), reply).await?;
         }

@@ -301,4 +301,16 @@ async fn a_spanish_captain_hears_of_join_requests_in_spanish() {
         texts[1],
         "Nueva solicitud #1: Pia. Responde #approve 1 o #deny 1"
     );
+
+    // Her #commands are answered in Spanish too.
+    app.text(OWNER, &number, "#pending").await;
+    app.text(OWNER, &number, "#approve").await;
+    let texts = texts_from(&app, OWNER, &number, 4).await;
+    assert_eq!(
+        texts[2..],
+        [
+            "Esperando: #1 Pia. Responde #approve N o #deny N.",
+            "Escribe el # de la solicitud, por ejemplo: #approve 12",
+        ]
+    );
 }
