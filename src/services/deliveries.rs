@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::webhooks::Delivery;
+use crate::store::webhooks::{CLAIM_LEASE, Claim, Delivery};
 
 /// How long a repeat waits for the request acting on the same delivery (on this instance or
 /// another) to finish, so that it is answered alike; then it gets 503 and Twilio asks again.
@@ -26,6 +26,27 @@ pub enum Once {
     Repeat,
     /// Another request is still acting on it past [`REPEAT_WAIT`].
     InProgress,
+}
+
+/// How long a failed "done" mark is tried again: well within the claim's lease, after which a
+/// repeat (the backfill re-reading the message, say) would act a second time. A Redis failover
+/// takes seconds, so the mark lands once the new primary answers.
+const FINISH_RETRIES_FOR: Duration = Duration::from_secs(CLAIM_LEASE.as_secs() - 5);
+
+/// Marks an acted-on delivery done once Redis answers again.
+async fn finish_later(state: AppState, claim: Claim) {
+    let deadline = tokio::time::Instant::now() + FINISH_RETRIES_FOR;
+    let mut pause = Duration::from_millis(200);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(pause).await;
+        match state.store.finish_delivery(&claim).await {
+            Ok(()) => return,
+            Err(_) => pause = (pause * 2).min(Duration::from_secs(2)),
+        }
+    }
+    tracing::error!(
+        "a handled delivery could not be marked done within its lease: a repeat may act on it again"
+    );
 }
 
 /// Runs `act` on a delivery unless it was acted on already (by any instance): claims it under
@@ -53,11 +74,11 @@ where
     };
     match act().await {
         Ok(()) => {
-            // Acted on: a mark that fails to say so ends with its lease, after which a repeat
-            // would act again. Rare (Redis failing within a few ms of having answered), and
-            // answering 503 now would bring that repeat sooner.
+            // Acted on. Answering 503 for a mark that fails would bring a repeat sooner; the mark
+            // is tried again in the background instead, within the claim's lease.
             if let Err(error) = state.store.finish_delivery(&claim).await {
-                tracing::warn!(%error, "a handled webhook delivery was not marked done");
+                tracing::warn!(%error, "a handled delivery was not marked done yet; trying again");
+                tokio::spawn(finish_later(state.clone(), claim));
             }
             Ok(Once::Acted)
         }
