@@ -92,7 +92,7 @@ async fn join_page_html(Path(slug): Path<String>, state: Data<&AppState>) -> imp
     let template = template.unwrap_or_default();
     match neighborhoods::active_by_slug(&state, &slug).await {
         Ok(neighborhood) => {
-            let url = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
+            let url = crate::services::invites::join_url(&state, &neighborhood);
             let title = format!("Join {}'s group text", neighborhood.name.as_str());
             let description = match neighborhood.description.as_str() {
                 "" => "One number to text your neighbors. A captain approves who joins.",

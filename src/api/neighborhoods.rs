@@ -754,7 +754,7 @@ fn quiet_hours_out(quiet: QuietHours) -> QuietHoursOut {
 fn to_out(state: &AppState, neighborhood: Neighborhood) -> NeighborhoodOut {
     NeighborhoodOut {
         id: neighborhood.id,
-        join_url: state.public_url(&format!("join/{}", neighborhood.slug.as_str())),
+        join_url: crate::services::invites::join_url(state, &neighborhood),
         slug: neighborhood.slug.into(),
         name: neighborhood.name.into(),
         description: neighborhood.description.into(),

@@ -166,7 +166,7 @@ async fn sms_reply(
         all.extend(args.iter().cloned());
         i18n::text(language, id, &all)
     };
-    let link = state.public_url(&format!("join/{}", neighborhood.slug.as_str()));
+    let link = crate::services::invites::join_url(state, &neighborhood);
     Ok(match keyword {
         // Twilio itself answers the opt-out family and its HELP words on SMS; on WhatsApp, and
         // for words it does not know, it is ours.
@@ -185,7 +185,7 @@ async fn sms_reply(
         }
         Some(Keyword::Stop) => {
             crate::services::members::opt_out_everywhere(state, from).await?;
-            Some(say("stopped-whatsapp", &[]))
+            Some(texts::whatsapp_stopped_text(language))
         }
         // Paused by a captain: a JOIN or anything else does not bring them back; a resume does.
         _ if member

@@ -740,19 +740,6 @@ async fn the_language_column_imports_exports_and_round_trips() {
     )
     .await;
     assert_eq!(counts(&changed), [1, 0, 1, 0, 0], "{changed}");
-    let members = app
-        .get(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            200,
-        )
-        .await;
-    let lou_now = members["items"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|m| m["phone"] == "+15550030912")
-        .cloned()
-        .expect("Lou");
+    let lou_now = app.listed_member(&id, "phone", "+15550030912").await;
     assert_eq!(lou_now["language"], "es", "{lou_now}");
 }

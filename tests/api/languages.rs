@@ -89,20 +89,7 @@ async fn a_neighbor_joins_is_welcomed_asks_for_help_and_leaves_in_spanish_by_tex
             "Saliste de Calle Olmo. Para volver, responde UNIRME y tu nombre.",
         ]
     );
-    let members = app
-        .get(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/members"),
-            200,
-        )
-        .await;
-    let ana_now = members["items"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|m| m["display_name"] == "Ana Ruiz")
-        .cloned()
-        .expect("Ana listed");
+    let ana_now = app.listed_member(&id, "display_name", "Ana Ruiz").await;
     assert_eq!(ana_now["status"], "left", "{ana_now}");
     assert_eq!(ana_now["language"], "es", "{ana_now}");
 }

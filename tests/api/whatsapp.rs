@@ -462,20 +462,7 @@ async fn a_neighbor_joins_on_whatsapp_and_help_stop_and_start_work_there() {
         1,
         "{stopped:?}"
     );
-    let members = app
-        .get(
-            &Who::Admin,
-            &format!("/api/v1/neighborhoods/{id}/members?limit=10"),
-            200,
-        )
-        .await;
-    let wanda_now = members["items"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|m| m["display_name"] == "Wanda W.")
-        .cloned()
-        .expect("Wanda listed");
+    let wanda_now = app.listed_member(&id, "display_name", "Wanda W.").await;
     assert_eq!(wanda_now["status"], "opted_out", "{wanda_now}");
     let sid_inbox = texts_from(&app, "+15550021952", &number).await;
     assert!(

@@ -192,6 +192,25 @@ impl TestApp {
         member["id"].as_str().expect("id").to_owned()
     }
 
+    /// The member of neighborhood `id` whose `field` (`phone`, `display_name`) is `value`, as the
+    /// members list shows it to the platform admin (any status); fails when none is listed.
+    pub async fn listed_member(&self, id: &str, field: &str, value: &str) -> Value {
+        let members = self
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/members?limit=500"),
+                200,
+            )
+            .await;
+        members["items"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|m| m[field] == value)
+            .cloned()
+            .unwrap_or_else(|| panic!("no member with {field} {value}: {members}"))
+    }
+
     /// Entries in the neighborhood's outbox: queued, or being carried out (removed once done).
     pub async fn outbox_len(&self, id: &str) -> u64 {
         let key = neighborhood_text::store::keys::Keys::new(self.keys_prefix.clone())
