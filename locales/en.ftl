@@ -198,3 +198,45 @@ page-history-list = Latest messages, oldest first
 page-history-after = New messages arrive by text, like the rest of the group.
 page-history-gone-title = Link no longer opens
 page-history-gone = This link no longer opens
+
+## The join endpoints' answers (the join page shows them): refused fields, the request's state
+## and errors, said in the language the neighbor asked in. Not texts: never sent as SMS.
+
+input-name-blank = Give a name neighbors will see.
+input-name-too-long = A name has at most { $max } characters.
+input-name-one-line = A name is one line of text.
+input-name-invisible = A name cannot hold invisible characters (zero-width, direction marks or the like).
+input-address-too-long = An address has at most { $max } characters.
+input-phone-invalid = `{ $phone }` is not a phone number we can text.
+# $languages lists the codes, like "en, es".
+input-language-unknown = `{ $tag }` is not one of the languages we text in: { $languages }.
+input-answer-unknown = This neighborhood asks no such question.
+input-answer-missing = Answer "{ $question }" to ask to join.
+input-answer-too-long = An answer has at most { $max } characters.
+input-consent = Agree to receive the group's texts to join.
+# $field is the request's field name, like `phone`; $message says what is wrong with it.
+api-invalid-field = `{ $field }` is invalid: { $message }
+api-invalid-fields = { $count } fields are invalid; see details.
+api-join-code-sent = We texted you a 6-digit code: enter it to confirm your phone.
+api-join-code-sent-whatsapp = We sent you a 6-digit code on WhatsApp: enter it to confirm your phone.
+api-join-pending = Your phone is confirmed. A captain will look at your request; you will get a text when you are in.
+api-join-approved = You are in: texts to the neighborhood number go to the whole group.
+api-join-denied = A captain declined this request.
+api-join-code-wrong = That code is wrong, expired or used. Ask to join again for a new one.
+api-join-already-member = This phone is already in the group.
+api-join-paused = This phone is paused in the group: a captain can resume it.
+api-join-blocked = This phone cannot ask to join this neighborhood.
+api-join-changed = The request changed meanwhile; try again.
+api-join-no-whatsapp = This neighborhood takes requests on the web for SMS only; to be in it on WhatsApp, write JOIN and your name to its WhatsApp number, or ask a captain.
+api-join-texts-paused = This neighborhood cannot text more codes today. Please try again tomorrow, or ask a neighbor in the group to tell a captain.
+api-country-refused = We can only text phone numbers from { $countries }. Please use a number from there.
+api-country-us = the US
+api-country-ca = Canada
+# "GB, IE or FR": $first lists all but the last.
+api-countries-or = { $first } or { $last }
+api-invite-only = This neighborhood takes new members by invitation only: ask a captain for a personal invite link.
+api-neighborhood-closed = The neighborhood is archived: it takes no new members and can no longer change.
+api-rate-limited = Too many tries; wait { $seconds } s and try again.
+api-store-unavailable = The database is unreachable; try again shortly.
+api-store-full = The database is full and takes no changes for now; nothing was changed. Try again later.
+api-internal = Internal error.

@@ -180,3 +180,42 @@ page-history-list = Últimos mensajes, del más antiguo al más reciente
 page-history-after = Los mensajes nuevos llegan por texto, como el resto del grupo.
 page-history-gone-title = El enlace ya no abre
 page-history-gone = Este enlace ya no abre
+
+## The join endpoints' answers (the join page shows them): shown on the web, never sent as SMS,
+## so written with every accent.
+
+input-name-blank = Escribe un nombre que verán tus vecinos.
+input-name-too-long = Un nombre tiene como máximo { $max } caracteres.
+input-name-one-line = Un nombre es una sola línea de texto.
+input-name-invisible = Un nombre no puede tener caracteres invisibles (de ancho cero, marcas de dirección o similares).
+input-address-too-long = Una dirección tiene como máximo { $max } caracteres.
+input-phone-invalid = `{ $phone }` no es un número de teléfono al que podamos escribir.
+input-language-unknown = `{ $tag }` no es uno de los idiomas en que escribimos: { $languages }.
+input-answer-unknown = Este vecindario no hace esa pregunta.
+input-answer-missing = Responde «{ $question }» para pedir unirte.
+input-answer-too-long = Una respuesta tiene como máximo { $max } caracteres.
+input-consent = Acepta recibir los textos del grupo para unirte.
+api-invalid-field = `{ $field }` no es válido: { $message }
+api-invalid-fields = Hay { $count } campos que no son válidos; mira los detalles.
+api-join-code-sent = Te enviamos por texto una clave de 6 dígitos: escríbela para confirmar tu teléfono.
+api-join-code-sent-whatsapp = Te enviamos por WhatsApp una clave de 6 dígitos: escríbela para confirmar tu teléfono.
+api-join-pending = Tu teléfono está confirmado. Un capitán verá tu solicitud; te escribiremos cuando estés dentro.
+api-join-approved = Ya estás dentro: lo que escribas al número del vecindario llega a todo el grupo.
+api-join-denied = Un capitán rechazó esta solicitud.
+api-join-code-wrong = Esa clave es incorrecta, venció o ya se usó. Pide unirte de nuevo para recibir otra.
+api-join-already-member = Este teléfono ya está en el grupo.
+api-join-paused = Este teléfono está en pausa en el grupo: un capitán puede reactivarlo.
+api-join-blocked = Este teléfono no puede pedir unirse a este vecindario.
+api-join-changed = La solicitud cambió mientras tanto; inténtalo de nuevo.
+api-join-no-whatsapp = Este vecindario acepta solicitudes en la web solo por SMS; para estar en él por WhatsApp, escribe UNIRME y tu nombre a su número de WhatsApp, o pídeselo a un capitán.
+api-join-texts-paused = Este vecindario no puede enviar más claves hoy. Inténtalo mañana, o pide a un vecino del grupo que avise a un capitán.
+api-country-refused = Solo podemos escribir a números de { $countries }. Usa un número de allí.
+api-country-us = EE. UU.
+api-country-ca = Canadá
+api-countries-or = { $first } o { $last }
+api-invite-only = Este vecindario acepta nuevos miembros solo por invitación: pide a un capitán un enlace de invitación personal.
+api-neighborhood-closed = Este vecindario está archivado: no acepta nuevos miembros y ya no puede cambiar.
+api-rate-limited = Demasiados intentos; espera { $seconds } s e inténtalo de nuevo.
+api-store-unavailable = No podemos llegar a la base de datos; inténtalo de nuevo en un momento.
+api-store-full = La base de datos está llena y no acepta cambios por ahora; no se cambió nada. Inténtalo más tarde.
+api-internal = Error interno.

@@ -895,7 +895,7 @@ fn parse_metrics_token(value: &str) -> Result<Secret, String> {
 }
 
 fn parse_prices(value: &str) -> Result<PriceTable, String> {
-    PriceTable::with_overrides(value).map_err(|error| error.0)
+    PriceTable::with_overrides(value).map_err(|error| error.into_message())
 }
 
 fn parse_log_filter(value: &str) -> Result<String, String> {

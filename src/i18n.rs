@@ -402,8 +402,12 @@ mod system_texts {
                 fluent_syntax::ast::Entry::Message(message) => Some(message.id.name.to_owned()),
                 _ => None,
             })
-            // Texts, not the pages' words or the consent shown on them.
-            .filter(|id| !id.starts_with("page-") && !id.starts_with("consent-"))
+            // Texts, not the pages' words, the consent shown on them or the API's answers.
+            .filter(|id| {
+                !["page-", "consent-", "input-", "api-"]
+                    .iter()
+                    .any(|prefix| id.starts_with(prefix))
+            })
             .collect()
     }
 

@@ -168,7 +168,7 @@ impl AuthApi {
         if !sending::country_allowed(&state, &phone) {
             return Err(ApiError::validation(vec![FieldError {
                 field: "phone".to_owned(),
-                message: sending::country_refusal(&state),
+                message: sending::country_refusal(&state, crate::i18n::Language::ENGLISH),
             }]));
         }
         enforce(

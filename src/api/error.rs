@@ -27,6 +27,7 @@ use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
 use crate::domain::join_request::JoinState;
 use crate::domain::template::MAX_TEMPLATES;
+use crate::i18n::{self, Language};
 use crate::import::{self, ImportError, ImportReport, Limit};
 use crate::jobs::reconcile::ReconcileError;
 use crate::services::additions::AdditionError;
@@ -258,6 +259,19 @@ pub fn unsupported_encoding(message: &str, accepted: &'static str) -> Response {
     response
 }
 
+/// A message of the catalogs in English, the API's language for everyone but neighbors.
+fn english(id: &str) -> String {
+    i18n::text(Language::ENGLISH, id, &[])
+}
+
+fn rate_limited_message(retry_after_secs: u64, language: Language) -> String {
+    i18n::text(
+        language,
+        "api-rate-limited",
+        &[("seconds", retry_after_secs.into())],
+    )
+}
+
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         code,
@@ -270,6 +284,46 @@ impl<S> ApiError<S> {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         self.response.status()
+    }
+
+    /// This error said in a neighbor's `language`, for the public pages' endpoints: the errors
+    /// whose code has one meaning there (too many tries, the database down or full, ours, an
+    /// archived neighborhood, invitation only) get the catalog's sentence; the rest (field
+    /// errors, join refusals) were said in that language where they were made.
+    pub fn in_language(mut self, language: Language) -> Self {
+        use ErrorResponse as R;
+        let retry_after = match &self.response {
+            R::TooManyRequests(_, seconds) => Some(*seconds),
+            _ => None,
+        };
+        let body = match &mut self.response {
+            R::BadRequest(Json(body))
+            | R::Unauthorized(Json(body))
+            | R::Forbidden(Json(body))
+            | R::NotFound(Json(body))
+            | R::Conflict(Json(body))
+            | R::PayloadTooLarge(Json(body))
+            | R::UnsupportedMediaType(Json(body))
+            | R::Unprocessable(Json(body))
+            | R::TooManyRequests(Json(body), _)
+            | R::Internal(Json(body))
+            | R::BadGateway(Json(body))
+            | R::Unavailable(Json(body), _) => body,
+        };
+        let id = match body.code {
+            ErrorCode::RateLimited => {
+                body.message = rate_limited_message(retry_after.unwrap_or(1), language);
+                return self;
+            }
+            ErrorCode::StoreUnavailable => "api-store-unavailable",
+            ErrorCode::StoreFull => "api-store-full",
+            ErrorCode::Internal => "api-internal",
+            ErrorCode::NeighborhoodArchived => "api-neighborhood-closed",
+            ErrorCode::InviteOnly => "api-invite-only",
+            _ => return self,
+        };
+        body.message = i18n::text(language, id, &[]);
+        self
     }
 
     /// The body this error answers with, for a batch that reports each item's failure.
@@ -306,9 +360,25 @@ impl<S> ApiError<S> {
 
     /// A 400 listing every invalid field.
     pub fn validation(details: Vec<FieldError>) -> Self {
+        Self::validation_in(details, Language::ENGLISH)
+    }
+
+    /// A 400 listing every invalid field, its summary in `language` (the details are as given).
+    fn validation_in(details: Vec<FieldError>, language: Language) -> Self {
         let message = match details.as_slice() {
-            [one] => format!("`{}` is invalid: {}", one.field, one.message),
-            many => format!("{} fields are invalid; see details.", many.len()),
+            [one] => i18n::text(
+                language,
+                "api-invalid-field",
+                &[
+                    ("field", one.field.as_str().into()),
+                    ("message", one.message.as_str().into()),
+                ],
+            ),
+            many => i18n::text(
+                language,
+                "api-invalid-fields",
+                &[("count", many.len().into())],
+            ),
         };
         ErrorResponse::BadRequest(Json(ErrorBody {
             code: ErrorCode::ValidationFailed,
@@ -327,11 +397,7 @@ impl<S> ApiError<S> {
     }
 
     pub fn invite_only() -> Self {
-        ErrorResponse::Forbidden(body(
-            ErrorCode::InviteOnly,
-            "This neighborhood takes new members by invitation only: ask a captain for a personal invite link.",
-        ))
-        .into()
+        ErrorResponse::Forbidden(body(ErrorCode::InviteOnly, english("api-invite-only"))).into()
     }
 
     pub fn conflict(code: ErrorCode, message: &str) -> Self {
@@ -357,7 +423,7 @@ impl<S> ApiError<S> {
         ErrorResponse::TooManyRequests(
             body(
                 ErrorCode::RateLimited,
-                format!("Too many tries; wait {retry_after_secs} s and try again."),
+                rate_limited_message(retry_after_secs, Language::ENGLISH),
             ),
             retry_after_secs,
         )
@@ -405,7 +471,7 @@ impl<S> ApiError<S> {
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        ErrorResponse::Internal(body(ErrorCode::Internal, "Internal error.")).into()
+        ErrorResponse::Internal(body(ErrorCode::Internal, english("api-internal"))).into()
     }
 
     fn twilio_failed(cause: &TwilioError) -> Self {
@@ -448,13 +514,13 @@ pub const STORE_FULL_RETRY_SECS: u64 = 60;
 
 /// The code, sentence and `Retry-After` of a Redis that could not serve the call (down or full),
 /// logged here once; `None` for other store errors (a bug or corrupt data: a 500).
-fn store_failure(error: &StoreError) -> Option<(ErrorCode, &'static str, u64)> {
+fn store_failure(error: &StoreError) -> Option<(ErrorCode, String, u64)> {
     match error {
         StoreError::Unavailable(cause) => {
             tracing::warn!(%cause, "Redis unavailable");
             Some((
                 ErrorCode::StoreUnavailable,
-                "The database is unreachable; try again shortly.",
+                english("api-store-unavailable"),
                 STORE_UNAVAILABLE_RETRY_SECS,
             ))
         }
@@ -462,7 +528,7 @@ fn store_failure(error: &StoreError) -> Option<(ErrorCode, &'static str, u64)> {
             tracing::error!(%cause, "Redis is full and refuses writes");
             Some((
                 ErrorCode::StoreFull,
-                "The database is full and takes no changes for now; nothing was changed. Try again later.",
+                english("api-store-full"),
                 STORE_FULL_RETRY_SECS,
             ))
         }
@@ -474,7 +540,7 @@ fn store_failure(error: &StoreError) -> Option<(ErrorCode, &'static str, u64)> {
             );
             Some((
                 ErrorCode::StoreNotReplicated,
-                "The change was made, but the database could not copy it to a replica in time, so it may be lost if the database fails over now. Look before repeating it.",
+                "The change was made, but the database could not copy it to a replica in time, so it may be lost if the database fails over now. Look before repeating it.".to_owned(),
                 STORE_UNAVAILABLE_RETRY_SECS,
             ))
         }
@@ -568,7 +634,7 @@ impl<S> From<NeighborhoodError> for ApiError<S> {
             NeighborhoodError::NotFound => Self::not_found("neighborhood"),
             NeighborhoodError::Archived => Self::conflict(
                 ErrorCode::NeighborhoodArchived,
-                "The neighborhood is archived: it takes no new members and can no longer change.",
+                &english("api-neighborhood-closed"),
             ),
             NeighborhoodError::Store(cause) => cause.into(),
         }
@@ -620,45 +686,51 @@ impl<S> From<ListError> for ApiError<S> {
 
 impl<S> From<FileError> for ApiError<S> {
     fn from(error: FileError) -> Self {
+        Self::join_refusal(error, Language::ENGLISH)
+    }
+}
+
+impl<S> ApiError<S> {
+    /// A join request refused, said in the neighbor's `language`.
+    pub fn join_refusal(error: FileError, language: Language) -> Self {
+        let say = |id: &str| i18n::text(language, id, &[]);
         match error {
             FileError::AlreadyMember => {
-                Self::conflict(ErrorCode::Conflict, "This phone is already in the group.")
+                Self::conflict(ErrorCode::Conflict, &say("api-join-already-member"))
             }
-            FileError::InviteOnly => Self::invite_only(),
-            FileError::Country(message) => Self::validation(vec![FieldError {
-                field: "phone".to_owned(),
-                message,
-            }]),
-            FileError::NoWhatsapp => Self::validation(vec![FieldError {
-                field: "channel".to_owned(),
-                message: "This neighborhood takes requests on the web for SMS only; to be in it on WhatsApp, write JOIN and your name to its WhatsApp number, or ask a captain.".to_owned(),
-            }]),
+            FileError::InviteOnly => {
+                ErrorResponse::Forbidden(body(ErrorCode::InviteOnly, say("api-invite-only"))).into()
+            }
+            // The service said it in the neighbor's language already.
+            FileError::Country(message) => Self::validation_in(
+                vec![FieldError {
+                    field: "phone".to_owned(),
+                    message,
+                }],
+                language,
+            ),
+            FileError::NoWhatsapp => Self::validation_in(
+                vec![FieldError {
+                    field: "channel".to_owned(),
+                    message: say("api-join-no-whatsapp"),
+                }],
+                language,
+            ),
             FileError::TextsPaused => ErrorResponse::Unavailable(
-                body(
-                    ErrorCode::TextsPaused,
-                    "This neighborhood cannot text more codes today. Please try again tomorrow, or ask a neighbor in the group to tell a captain.",
-                ),
+                body(ErrorCode::TextsPaused, say("api-join-texts-paused")),
                 None,
             )
             .into(),
             // The join form answers blocked phones like anyone's (finding 14); this is for
             // callers that may say so.
-            FileError::Blocked => ErrorResponse::Forbidden(body(
-                ErrorCode::Forbidden,
-                "This phone cannot ask to join this neighborhood.",
-            ))
-            .into(),
-            FileError::Paused => Self::conflict(
-                ErrorCode::Conflict,
-                "This phone is paused in the group: a captain can resume it.",
-            ),
-            FileError::Decision(DecisionError::Store(cause)) | FileError::Store(cause) => {
-                cause.into()
+            FileError::Blocked => {
+                ErrorResponse::Forbidden(body(ErrorCode::Forbidden, say("api-join-blocked"))).into()
             }
-            FileError::Decision(_) => Self::conflict(
-                ErrorCode::Conflict,
-                "The request changed meanwhile; try again.",
-            ),
+            FileError::Paused => Self::conflict(ErrorCode::Conflict, &say("api-join-paused")),
+            FileError::Decision(DecisionError::Store(cause)) | FileError::Store(cause) => {
+                ApiError::from(cause).in_language(language)
+            }
+            FileError::Decision(_) => Self::conflict(ErrorCode::Conflict, &say("api-join-changed")),
         }
     }
 }
@@ -926,20 +998,43 @@ fn capitalized(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Collects the field errors of one request, so the caller hears about all of them at once.
-#[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
+/// Collects the field errors of one request, so the caller hears about all of them at once:
+/// in English, or in a neighbor's language on the public pages' endpoints.
+#[derive(Debug)]
+pub struct FieldErrors {
+    errors: Vec<FieldError>,
+    language: Language,
+}
+
+impl Default for FieldErrors {
+    fn default() -> Self {
+        Self::in_language(Language::ENGLISH)
+    }
+}
 
 impl FieldErrors {
+    /// Errors said in `language` where the catalogs have them.
+    pub fn in_language(language: Language) -> Self {
+        Self {
+            errors: Vec::new(),
+            language,
+        }
+    }
+
     /// Parses one field, remembering its error.
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, ParseError>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
             Err(error) => {
-                self.add(field, error.0);
+                self.refused(field, &error);
                 None
             }
         }
+    }
+
+    /// Remembers a field's refusal, in this request's language.
+    pub fn refused(&mut self, field: &str, error: &ParseError) {
+        self.add(field, error.in_language(self.language));
     }
 
     /// The page size asked for (`default` when none), noting an error when it is not 1 to `max`.
@@ -964,7 +1059,7 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
+        self.errors.push(FieldError {
             field: field.to_owned(),
             message: message.into(),
         });
@@ -972,15 +1067,15 @@ impl FieldErrors {
 
     /// The 400 listing every collected error.
     pub fn into_error<S>(self) -> ApiError<S> {
-        ApiError::validation(self.0)
+        ApiError::validation_in(self.errors, self.language)
     }
 
     /// `Err` with every collected error, or `Ok` when there were none.
     pub fn finish<S>(self) -> Result<(), ApiError<S>> {
-        if self.0.is_empty() {
+        if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::validation(self.0))
+            Err(self.into_error())
         }
     }
 }

@@ -138,7 +138,10 @@ impl InvitesApi {
             .filter_map(|(n, phone)| {
                 let phone = errors.check(&format!("phones[{n}]"), Phone::parse(phone))?;
                 if !sending::country_allowed(&state, &phone) {
-                    errors.add(&format!("phones[{n}]"), sending::country_refusal(&state));
+                    errors.add(
+                        &format!("phones[{n}]"),
+                        sending::country_refusal(&state, crate::i18n::Language::ENGLISH),
+                    );
                 }
                 Some(phone)
             })

@@ -20,7 +20,7 @@ use crate::domain::join_request::{JoinRequest, JoinState, consent_text};
 use crate::domain::member::{self, DisplayName, street_address};
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
-use crate::i18n::Language;
+use crate::i18n::{self, Language};
 use crate::services::codes;
 use crate::services::joining::{self, Asked, Asking};
 use crate::services::neighborhoods;
@@ -156,31 +156,39 @@ enum VerifyResponse {
     Ok(Json<JoinOut>),
 }
 
-/// The active neighborhood behind a join link: 404, or 409 when archived.
-async fn open_neighborhood<S>(state: &AppState, slug: &str) -> Result<Neighborhood, ApiError<S>> {
-    Ok(neighborhoods::active_by_slug(state, slug).await?)
+/// The active neighborhood behind a join link: 404, or 409 when archived, said in `asked`
+/// (English when the neighbor named no language we ship).
+async fn open_neighborhood<S>(
+    state: &AppState,
+    slug: &str,
+    asked: Option<Language>,
+) -> Result<Neighborhood, ApiError<S>> {
+    neighborhoods::active_by_slug(state, slug)
+        .await
+        .map_err(|error| ApiError::from(error).in_language(asked.unwrap_or(Language::ENGLISH)))
 }
 
-fn join_out(request: &JoinRequest) -> JoinOut {
-    let message = match request.state {
+/// The language the browser asks for, when it names one we ship.
+fn browser_language(request: &Request) -> Option<Language> {
+    request
+        .header("accept-language")
+        .and_then(Language::from_accept_language)
+}
+
+fn join_out(request: &JoinRequest, language: Language) -> JoinOut {
+    let id = match request.state {
         JoinState::PendingVerification if request.member_channel == Channel::Whatsapp => {
-            "We sent you a 6-digit code on WhatsApp: enter it to confirm your phone."
+            "api-join-code-sent-whatsapp"
         }
-        JoinState::PendingVerification => {
-            "We texted you a 6-digit code: enter it to confirm your phone."
-        }
-        JoinState::Pending => {
-            "Your phone is confirmed. A captain will look at your request; you will get a text when you are in."
-        }
-        JoinState::Approved => {
-            "You are in: texts to the neighborhood number go to the whole group."
-        }
-        JoinState::Denied => "A captain declined this request.",
+        JoinState::PendingVerification => "api-join-code-sent",
+        JoinState::Pending => "api-join-pending",
+        JoinState::Approved => "api-join-approved",
+        JoinState::Denied => "api-join-denied",
     };
     JoinOut {
         request_id: request.id,
         state: request.state,
-        message: message.into(),
+        message: i18n::text(language, id, &[]),
     }
 }
 
@@ -193,9 +201,10 @@ impl JoinApi {
     async fn card(
         &self,
         state: Data<&AppState>,
+        request: &Request,
         slug: Path<String>,
     ) -> Result<CardResponse, ApiError<(NotFound, Conflict, Unavailable)>> {
-        let neighborhood = open_neighborhood(&state, &slug.0).await?;
+        let neighborhood = open_neighborhood(&state, &slug.0, browser_language(request)).await?;
         let name = neighborhood.name.as_str();
         let default = neighborhood.default_language;
         let on_whatsapp = joining::whatsapp_on_the_web(&state, &neighborhood);
@@ -258,34 +267,39 @@ impl JoinApi {
             Unavailable,
         )>,
     > {
-        let neighborhood = open_neighborhood(&state, &slug.0).await?;
         let body = body.0;
-        let mut errors = FieldErrors::default();
+        let named = body.language.as_deref().map(member::language);
+        let asked = match &named {
+            Some(Ok(language)) => Some(*language),
+            _ => browser_language(request),
+        };
+        let neighborhood = open_neighborhood(&state, &slug.0, asked).await?;
+        // Every answer from here on is in the neighbor's language.
+        let language = neighborhood.language_for(asked);
+        let said = |error: ApiError<_>| error.in_language(language);
+        let mut errors = FieldErrors::in_language(language);
         let name = errors.check("name", DisplayName::parse(&body.name));
         let phone = errors.check("phone", Phone::parse(&body.phone));
         let address = errors
             .check("address", street_address(body.address.as_deref()))
             .flatten();
-        let language = match body.language.as_deref() {
-            Some(tag) => errors.check("language", member::language(tag)),
-            None => request
-                .header("accept-language")
-                .and_then(Language::from_accept_language),
-        };
+        if let Some(Err(refused)) = &named {
+            errors.refused("language", refused);
+        }
         let answers = match join_questions::answers(
             &neighborhood.join_questions,
             body.answers.unwrap_or_default(),
         ) {
             Ok(answers) => answers,
             Err(problems) => {
-                for (field, message) in problems {
-                    errors.add(&field, message);
+                for (field, refused) in problems {
+                    errors.refused(&field, &refused);
                 }
                 BTreeMap::new()
             }
         };
         if !body.consent {
-            errors.add("consent", "Agree to receive the group's texts to join.");
+            errors.add("consent", i18n::text(language, "input-consent", &[]));
         }
         let (Some(name), Some(phone)) = (name, phone) else {
             return Err(errors.into_error());
@@ -297,15 +311,17 @@ impl JoinApi {
             &rate_limits::JOIN_REQUESTS_PER_IP,
             &state.client_rate_subject(request),
         )
-        .await?;
+        .await
+        .map_err(said)?;
         enforce(
             &state,
             &rate_limits::JOIN_REQUESTS_PER_PHONE,
             phone.as_str(),
         )
-        .await?;
+        .await
+        .map_err(said)?;
         let asking = Asking {
-            language,
+            language: asked,
             phone,
             channel: body.channel.unwrap_or_default(),
             name,
@@ -316,8 +332,10 @@ impl JoinApi {
                 ip,
             },
         };
-        let stored = joining::file(&state, &neighborhood, asking).await?;
-        Ok(JoinResponse::Accepted(Json(join_out(&stored))))
+        let stored = joining::file(&state, &neighborhood, asking)
+            .await
+            .map_err(|error| ApiError::join_refusal(error, language))?;
+        Ok(JoinResponse::Accepted(Json(join_out(&stored, language))))
     }
 
     /// Confirm the phone
@@ -336,28 +354,35 @@ impl JoinApi {
         body: Json<VerifyIn>,
     ) -> Result<VerifyResponse, ApiError<(JsonBody, NotFound, Conflict, RateLimited, Unavailable)>>
     {
-        let neighborhood = open_neighborhood(&state, &slug.0).await?;
+        let asked = browser_language(request);
+        let neighborhood = open_neighborhood(&state, &slug.0, asked).await?;
+        // The browser's language until the request says which the neighbor chose.
+        let mut language = neighborhood.language_for(asked);
+        let said = |error: ApiError<_>, language| error.in_language(language);
         enforce(
             &state,
             &rate_limits::CODE_CHECKS_PER_IP,
             &state.client_rate_subject(request),
         )
-        .await?;
-        let invalid = || {
+        .await
+        .map_err(|error| said(error, language))?;
+        let invalid = |language| {
             ApiError::bad_request(
                 ErrorCode::InvalidCode,
-                "That code is wrong, expired or used. Ask to join again for a new one.",
+                &i18n::text(language, "api-join-code-wrong", &[]),
             )
         };
         let Some(before) = state
             .store
             .join_request(neighborhood.id, body.0.request_id)
-            .await?
+            .await
+            .map_err(|error| said(error.into(), language))?
         else {
-            return Err(invalid());
+            return Err(invalid(language));
         };
+        language = neighborhood.language_for(before.language.or(asked));
         if before.state != JoinState::PendingVerification {
-            return Ok(VerifyResponse::Ok(Json(join_out(&before))));
+            return Ok(VerifyResponse::Ok(Json(join_out(&before, language))));
         }
         let hash = codes::hash(
             state.session_key.expose(),
@@ -367,14 +392,15 @@ impl JoinApi {
         if state
             .store
             .check_join_code(neighborhood.id, before.id, &hash)
-            .await?
+            .await
+            .map_err(|error| said(error.into(), language))?
             != CodeCheck::Accepted
         {
-            return Err(invalid());
+            return Err(invalid(language));
         }
         let after = joining::confirmed(&state, &neighborhood, &before)
             .await
-            .map_err(PhoneConfirmation)?;
-        Ok(VerifyResponse::Ok(Json(join_out(&after))))
+            .map_err(|error| said(PhoneConfirmation(error).into(), language))?;
+        Ok(VerifyResponse::Ok(Json(join_out(&after, language))))
     }
 }

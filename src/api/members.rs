@@ -600,7 +600,10 @@ impl MembersApi {
             .as_ref()
             .is_some_and(|phone| !sending::country_allowed(&state, phone))
         {
-            errors.add("phone", sending::country_refusal(&state));
+            errors.add(
+                "phone",
+                sending::country_refusal(&state, crate::i18n::Language::ENGLISH),
+            );
         }
         let name = errors.check("display_name", DisplayName::parse(&body.0.display_name));
         let address = errors

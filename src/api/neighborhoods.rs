@@ -692,7 +692,7 @@ fn parse_patch<S>(body: NeighborhoodPatch) -> Result<NeighborhoodChanges, ApiErr
                 None
             }
             Err(error) => {
-                errors.add("monthly_budget", error.0);
+                errors.add("monthly_budget", error.into_message());
                 None
             }
         },

@@ -41,7 +41,7 @@ impl AnnouncementBody {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let text = input.trim();
         if text.is_empty() || text.chars().count() > MAX_BODY_CHARS {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "An announcement has 1 to {MAX_BODY_CHARS} characters."
             )));
         }
@@ -72,17 +72,17 @@ impl From<AnnouncementBody> for String {
 pub fn parse_send_at(input: &str, now: OffsetDateTime) -> Result<OffsetDateTime, ParseError> {
     let at = OffsetDateTime::parse(input.trim(), &time::format_description::well_known::Rfc3339)
         .map_err(|_| {
-            ParseError(format!(
+            ParseError::new(format!(
                 "Use an RFC 3339 time with its offset, like 2026-12-24T18:00:00-08:00, not `{input}`."
             ))
         })?;
     if at <= now {
-        return Err(ParseError(
-            "Choose a time in the future (or leave it out to send now).".into(),
+        return Err(ParseError::new(
+            "Choose a time in the future (or leave it out to send now).",
         ));
     }
     if at > now + MAX_LEAD {
-        return Err(ParseError("Schedule at most one year ahead.".into()));
+        return Err(ParseError::new("Schedule at most one year ahead."));
     }
     Ok(at)
 }

@@ -156,7 +156,7 @@ impl Audience {
             .filter_map(|name| Street::of(name).map(|street| street.key))
             .collect();
         if streets.is_empty() || names.len() > MAX_STREETS {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "Choose 1 to {MAX_STREETS} streets, as the list of streets names them."
             )));
         }
@@ -165,7 +165,7 @@ impl Audience {
 
     pub fn roles(roles: &[Role]) -> Result<Self, ParseError> {
         if roles.is_empty() {
-            return Err(ParseError("Choose at least one role.".into()));
+            return Err(ParseError::new("Choose at least one role."));
         }
         Ok(Self::Roles {
             roles: roles.iter().copied().collect(),
@@ -174,7 +174,7 @@ impl Audience {
 
     pub fn members(ids: &[Uuid]) -> Result<Self, ParseError> {
         if ids.is_empty() || ids.len() > MAX_PICKED {
-            return Err(ParseError(format!("Pick 1 to {MAX_PICKED} members.")));
+            return Err(ParseError::new(format!("Pick 1 to {MAX_PICKED} members.")));
         }
         Ok(Self::Members {
             member_ids: ids.iter().copied().collect(),

@@ -49,7 +49,7 @@ impl CatchUp {
         if (1..=MAX_MESSAGES).contains(&self.messages) {
             Ok(self)
         } else {
-            Err(ParseError(format!(
+            Err(ParseError::new(format!(
                 "Catch up with 1 to {MAX_MESSAGES} messages."
             )))
         }

@@ -44,7 +44,7 @@ impl Money {
     /// decimals, no sign, at most a million).
     pub fn parse_dollars(input: &str) -> Result<Self, ParseError> {
         let invalid = || {
-            ParseError(format!(
+            ParseError::new(format!(
                 "Give an amount in dollars such as 25 or 0.0083 (at most 6 decimals, at most {}), not `{input}`.",
                 Self::MAX_DOLLARS
             ))
@@ -173,13 +173,13 @@ impl PriceTable {
             return Ok(table);
         }
         let overrides: PriceOverrides = serde_json::from_str(json).map_err(|error| {
-            ParseError(format!(
+            ParseError::new(format!(
                 "NT_PRICES must be a JSON object of number_month, sms_segment_out, sms_segment_in, active_user, whatsapp_message, whatsapp_template (dollar strings), free_active_users and as_of: {error}"
             ))
         })?;
         let price = |name: &str, value: Option<String>, current: Money| match value {
             Some(text) => Money::parse_dollars(&text)
-                .map_err(|error| ParseError(format!("NT_PRICES.{name}: {}", error.0))),
+                .map_err(|error| ParseError::new(format!("NT_PRICES.{name}: {}", error.message()))),
             None => Ok(current),
         };
         let changed = overrides.number_month.is_some()

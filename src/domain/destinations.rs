@@ -5,6 +5,7 @@
 use std::fmt;
 
 use super::phone::Phone;
+use crate::i18n::{self, Language};
 
 /// The ISO 3166 codes of the countries texts may go to, upper case (`US`, `CA`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +32,27 @@ impl SmsCountries {
         Ok(Self(codes))
     }
 
-    /// The countries for people: `the US or Canada`, else the codes (`GB, IE or FR`).
-    pub fn names(&self) -> String {
-        let named: Vec<&str> = self
+    /// The countries for people in `language`: `the US or Canada`, else the codes (`GB, IE or FR`).
+    pub fn names(&self, language: Language) -> String {
+        let named: Vec<String> = self
             .0
             .iter()
             .map(|code| match code.as_str() {
-                "US" => "the US",
-                "CA" => "Canada",
-                other => other,
+                "US" => i18n::text(language, "api-country-us", &[]),
+                "CA" => i18n::text(language, "api-country-ca", &[]),
+                other => other.to_owned(),
             })
             .collect();
         match named.split_last() {
-            Some((last, [])) => (*last).to_owned(),
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => i18n::text(
+                language,
+                "api-countries-or",
+                &[
+                    ("first", rest.join(", ").into()),
+                    ("last", last.as_str().into()),
+                ],
+            ),
             None => String::new(),
         }
     }

@@ -31,7 +31,7 @@ pub struct JoinQuestion {
 /// Checks a whole list of questions: each well-formed, ids unique, at most [`MAX_QUESTIONS`].
 pub fn validate(questions: Vec<JoinQuestion>) -> Result<Vec<JoinQuestion>, ParseError> {
     if questions.len() > MAX_QUESTIONS {
-        return Err(ParseError(format!(
+        return Err(ParseError::new(format!(
             "Ask at most {MAX_QUESTIONS} join questions."
         )));
     }
@@ -43,12 +43,14 @@ pub fn validate(questions: Vec<JoinQuestion>) -> Result<Vec<JoinQuestion>, Parse
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !id_ok {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "A question id is 1 to {MAX_ID_CHARS} lowercase letters, digits or `_`, not `{id}`."
             )));
         }
         if checked.iter().any(|q| q.id == id) {
-            return Err(ParseError(format!("Two questions have the id `{id}`.")));
+            return Err(ParseError::new(format!(
+                "Two questions have the id `{id}`."
+            )));
         }
         let text = question
             .text
@@ -56,7 +58,7 @@ pub fn validate(questions: Vec<JoinQuestion>) -> Result<Vec<JoinQuestion>, Parse
             .collect::<Vec<_>>()
             .join(" ");
         if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "Question `{id}` needs a text of 1 to {MAX_TEXT_CHARS} characters."
             )));
         }
@@ -75,13 +77,13 @@ pub fn validate(questions: Vec<JoinQuestion>) -> Result<Vec<JoinQuestion>, Parse
 pub fn answers(
     questions: &[JoinQuestion],
     given: BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, Vec<(String, String)>> {
+) -> Result<BTreeMap<String, String>, Vec<(String, ParseError)>> {
     let mut problems = Vec::new();
     for id in given.keys() {
         if !questions.iter().any(|q| &q.id == id) {
             problems.push((
                 format!("answers.{id}"),
-                "This neighborhood asks no such question.".to_owned(),
+                ParseError::said("input-answer-unknown", &[]),
             ));
         }
     }
@@ -94,12 +96,15 @@ pub fn answers(
         match answer {
             None if question.required => problems.push((
                 format!("answers.{}", question.id),
-                format!("Answer \"{}\" to ask to join.", question.text),
+                ParseError::said(
+                    "input-answer-missing",
+                    &[("question", question.text.clone())],
+                ),
             )),
             None => {}
             Some(a) => match answer_text(a) {
-                Err(ParseError(message)) => {
-                    problems.push((format!("answers.{}", question.id), message));
+                Err(error) => {
+                    problems.push((format!("answers.{}", question.id), error));
                 }
                 Ok(a) => {
                     filed.insert(question.text.clone(), a.to_owned());
@@ -118,9 +123,10 @@ pub fn answers(
 pub fn answer_text(answer: &str) -> Result<&str, ParseError> {
     let answer = answer.trim();
     if answer.chars().count() > MAX_ANSWER_CHARS {
-        Err(ParseError(format!(
-            "An answer has at most {MAX_ANSWER_CHARS} characters."
-        )))
+        Err(ParseError::said(
+            "input-answer-too-long",
+            &[("max", MAX_ANSWER_CHARS.to_string())],
+        ))
     } else {
         Ok(answer)
     }

@@ -200,9 +200,10 @@ pub fn street_address(input: Option<&str>) -> Result<Option<String>, ParseError>
     const MAX_CHARS: usize = 200;
     let address = input.map(str::trim).filter(|a| !a.is_empty());
     match address {
-        Some(a) if a.chars().count() > MAX_CHARS => Err(ParseError(format!(
-            "An address has at most {MAX_CHARS} characters."
-        ))),
+        Some(a) if a.chars().count() > MAX_CHARS => Err(ParseError::said(
+            "input-address-too-long",
+            &[("max", MAX_CHARS.to_string())],
+        )),
         _ => Ok(address.map(str::to_owned)),
     }
 }
@@ -339,11 +340,13 @@ impl Admission {
 /// A language of the texts we send, as an API or an import names it (`es`, `es-MX`).
 pub fn language(tag: &str) -> Result<Language, ParseError> {
     Language::parse(tag).ok_or_else(|| {
-        ParseError(format!(
-            "`{}` is not one of the languages we text in: {}.",
-            tag.trim(),
-            Language::codes().join(", ")
-        ))
+        ParseError::said(
+            "input-language-unknown",
+            &[
+                ("tag", tag.trim().to_owned()),
+                ("languages", Language::codes().join(", ")),
+            ],
+        )
     })
 }
 
@@ -490,22 +493,19 @@ impl DisplayName {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
         if name.is_empty() {
-            return Err(ParseError("Give a name neighbors will see.".into()));
+            return Err(ParseError::said("input-name-blank", &[]));
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!(
-                "A name has at most {} characters.",
-                Self::MAX_CHARS
-            )));
+            return Err(ParseError::said(
+                "input-name-too-long",
+                &[("max", Self::MAX_CHARS.to_string())],
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ParseError("A name is one line of text.".into()));
+            return Err(ParseError::said("input-name-one-line", &[]));
         }
         if name.chars().any(is_invisible) {
-            return Err(ParseError(
-                "A name cannot hold invisible characters (zero-width, direction marks or the like)."
-                    .into(),
-            ));
+            return Err(ParseError::said("input-name-invisible", &[]));
         }
         Ok(Self(name))
     }

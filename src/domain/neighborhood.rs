@@ -160,16 +160,16 @@ impl NeighborhoodName {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let name = input.trim();
         if name.is_empty() {
-            return Err(ParseError("Give the neighborhood a name.".into()));
+            return Err(ParseError::new("Give the neighborhood a name."));
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "A name has at most {} characters.",
                 Self::MAX_CHARS
             )));
         }
         if name.chars().any(char::is_control) {
-            return Err(ParseError("A name is one line of text.".into()));
+            return Err(ParseError::new("A name is one line of text."));
         }
         Ok(Self(name.to_owned()))
     }
@@ -187,14 +187,14 @@ impl Description {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let text = input.trim();
         if text.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "A description has at most {} characters.",
                 Self::MAX_CHARS
             )));
         }
         if text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(ParseError(
-                "A description may not contain control characters.".into(),
+            return Err(ParseError::new(
+                "A description may not contain control characters.",
             ));
         }
         Ok(Self(text.to_owned()))
@@ -221,9 +221,8 @@ impl Slug {
         if valid {
             Ok(Self(input.to_owned()))
         } else {
-            Err(ParseError(
-                "A link name is 3 to 40 lowercase letters, digits and single hyphens, like `elm-street`."
-                    .into(),
+            Err(ParseError::new(
+                "A link name is 3 to 40 lowercase letters, digits and single hyphens, like `elm-street`.",
             ))
         }
     }
@@ -267,8 +266,8 @@ impl AreaCode {
         if valid {
             Ok(Self(code.to_owned()))
         } else {
-            Err(ParseError(
-                "An area code is three digits and does not start with 0 or 1, like 415.".into(),
+            Err(ParseError::new(
+                "An area code is three digits and does not start with 0 or 1, like 415.",
             ))
         }
     }

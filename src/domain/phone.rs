@@ -15,12 +15,8 @@ impl Phone {
     /// Accepts what people type (`(415) 555-0123`, `+44 20 7946 0958`); numbers without a country
     /// code are read as US numbers, since that is where our Twilio numbers live.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let refused = || {
-            ParseError(format!(
-                "`{}` is not a phone number we can text.",
-                input.trim()
-            ))
-        };
+        let refused =
+            || ParseError::said("input-phone-invalid", &[("phone", input.trim().to_owned())]);
         let number = phonenumber::parse(Some(phonenumber::country::Id::US), input.trim())
             .map_err(|_| refused())?;
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();

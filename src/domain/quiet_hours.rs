@@ -21,7 +21,7 @@ pub struct ClockTime(u16);
 impl ClockTime {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let refused = || {
-            ParseError(format!(
+            ParseError::new(format!(
                 "Use a time like 22:00 (HH:MM, 24-hour), not `{input}`."
             ))
         };
@@ -64,7 +64,7 @@ impl TimeZoneName {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let name = input.trim();
         let refused = || {
-            ParseError(format!(
+            ParseError::new(format!(
                 "`{name}` is not a time zone: use an IANA name like America/Los_Angeles."
             ))
         };
@@ -133,8 +133,8 @@ impl QuietHours {
         time_zone: TimeZoneName,
     ) -> Result<Self, ParseError> {
         if start == end {
-            return Err(ParseError(
-                "Quiet hours need different start and end times.".into(),
+            return Err(ParseError::new(
+                "Quiet hours need different start and end times.",
             ));
         }
         Ok(Self {

@@ -23,7 +23,7 @@ impl TemplateName {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let name = input.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.contains(['\n', '\r']) {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "A template's name has 1 to {MAX_NAME_CHARS} characters on one line."
             )));
         }

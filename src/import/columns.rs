@@ -281,7 +281,9 @@ fn claim(slot: &mut Option<usize>, field: &str, index: usize, problems: &mut Hea
 }
 
 fn note<T>(problems: &mut Vec<String>, parsed: Result<T, ParseError>) -> Option<T> {
-    parsed.map_err(|error| problems.push(error.0)).ok()
+    parsed
+        .map_err(|error| problems.push(error.into_message()))
+        .ok()
 }
 
 #[cfg(test)]

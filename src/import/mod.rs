@@ -343,7 +343,10 @@ impl Import<'_> {
                         Entry::Refused {
                             row,
                             refusal: Refusal {
-                                reason: crate::services::sending::country_refusal(self.state),
+                                reason: crate::services::sending::country_refusal(
+                                    self.state,
+                                    crate::i18n::Language::ENGLISH,
+                                ),
                                 phone: Some(candidate.phone),
                             },
                         }

@@ -359,7 +359,7 @@ pub enum FileError {
     #[error("the neighborhood takes members by invitation only")]
     InviteOnly,
     /// The phone is outside the countries texts may go to (`NT_SMS_COUNTRIES`).
-    /// Carries the sentence for the neighbor.
+    /// Carries the sentence for the neighbor, in their language.
     #[error("the phone is outside the countries we text")]
     Country(String),
     /// The neighborhood cannot text a code now: its daily cap on 1:1 texts is reached (or the
@@ -411,7 +411,10 @@ pub async fn file(
     asking: Asking,
 ) -> Result<JoinRequest, FileError> {
     if !sending::country_allowed(state, &asking.phone) {
-        return Err(FileError::Country(sending::country_refusal(state)));
+        let language = neighborhood.language_for(asking.language);
+        return Err(FileError::Country(sending::country_refusal(
+            state, language,
+        )));
     }
     if matches!(asking.asked, Asked::Web { .. })
         && asking.channel == Channel::Whatsapp
@@ -671,7 +674,10 @@ async fn send_join_code(
     match sending::clear(state, neighborhood.id, &request.phone).await? {
         Ok(()) => {}
         Err(sending::Refusal::Country) => {
-            return Err(FileError::Country(sending::country_refusal(state)));
+            let language = neighborhood.language_for(request.language);
+            return Err(FileError::Country(sending::country_refusal(
+                state, language,
+            )));
         }
         Err(_) => return Err(FileError::TextsPaused),
     }

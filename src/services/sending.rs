@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::member::{MemberStatus, Role};
 use crate::domain::phone::Phone;
+use crate::i18n::{self, Language};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::AuditEntry;
@@ -61,10 +62,12 @@ pub fn country_allowed(state: &AppState, phone: &Phone) -> bool {
 
 /// The sentence a neighbor or captain reads when a phone is outside the allowed countries (the
 /// README names the setting, `NT_SMS_COUNTRIES`; a neighbor cannot change it).
-pub fn country_refusal(state: &AppState) -> String {
-    format!(
-        "We can only text phone numbers from {}. Please use a number from there.",
-        state.settings.sms_countries.names()
+pub fn country_refusal(state: &AppState, language: Language) -> String {
+    let countries = state.settings.sms_countries.names(language);
+    i18n::text(
+        language,
+        "api-country-refused",
+        &[("countries", countries.into())],
     )
 }
 

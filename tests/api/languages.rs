@@ -301,3 +301,113 @@ async fn a_spanish_captain_hears_of_join_requests_in_spanish() {
         ]
     );
 }
+
+/// `POST path` as an anonymous browser that reads Spanish first; the status and JSON body.
+async fn post_in_spanish(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .client(&Who::Anonymous)
+        .post(app.url(path))
+        .header("accept-language", "es-MX,es;q=0.9,en;q=0.5")
+        .json(body)
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn the_join_endpoints_answer_in_the_neighbors_language() {
+    let app = spawn_sandbox_app().await;
+    let (_, slug, number) = neighborhood(&app).await;
+    let join = format!("/api/v1/join/{slug}");
+    let careless = json!({"name": " ", "phone": "12", "consent": false});
+
+    // The language the request names...
+    let mut named = careless.clone();
+    named["language"] = json!("es");
+    let refused = app.post(&Who::Anonymous, &join, &named, 400).await;
+    assert_eq!(
+        refused["message"],
+        "Hay 3 campos que no son válidos; mira los detalles."
+    );
+    let said: Vec<(&str, &str)> = refused["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|d| (d["field"].as_str().unwrap(), d["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("name", "Escribe un nombre que verán tus vecinos."),
+            (
+                "phone",
+                "`12` no es un número de teléfono al que podamos escribir."
+            ),
+            (
+                "consent",
+                "Acepta recibir los textos del grupo para unirte."
+            ),
+        ]
+    );
+    // ...else the browser's; English for neither (the neighborhood's default).
+    let (status, refused) = post_in_spanish(
+        &app,
+        &join,
+        &json!({"name": "Beto", "phone": "+15550022010", "consent": false}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["message"],
+        "`consent` no es válido: Acepta recibir los textos del grupo para unirte."
+    );
+    let refused = app.post(&Who::Anonymous, &join, &careless, 400).await;
+    assert_eq!(refused["message"], "3 fields are invalid; see details.");
+    assert_eq!(
+        refused["details"][0]["message"],
+        "Give a name neighbors will see."
+    );
+
+    // A phone outside the countries we text, named in Spanish.
+    let (status, refused) = post_in_spanish(
+        &app,
+        &join,
+        &json!({"name": "Beto", "phone": "+44 20 7946 0958", "consent": true}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["details"][0]["message"],
+        "Solo podemos escribir a números de EE. UU. o Canadá. Usa un número de allí."
+    );
+
+    // The request's state, and a wrong code: in the language of the request even when the
+    // browser asks for none.
+    let (status, asked) = post_in_spanish(
+        &app,
+        &join,
+        &json!({"name": "Beto", "phone": "+15550022010", "consent": true}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        asked["message"],
+        "Te enviamos por texto una clave de 6 dígitos: escríbela para confirmar tu teléfono."
+    );
+    texts_from(&app, "+15550022010", &number, 1).await;
+    let wrong = app
+        .post(
+            &Who::Anonymous,
+            &format!("{join}/verify"),
+            &json!({"request_id": asked["request_id"], "code": "000000x"}),
+            400,
+        )
+        .await;
+    assert_eq!(wrong["code"], "invalid_code");
+    assert_eq!(
+        wrong["message"],
+        "Esa clave es incorrecta, venció o ya se usó. Pide unirte de nuevo para recibir otra."
+    );
+}

@@ -40,9 +40,10 @@ export default async function joinSpanish({ browser }) {
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Unirte a Calle Roble');
   await expect(page.getByRole('textbox', { name: 'Número de celular' }), 'the phone kept').toHaveValue('(555) 070-0001');
 
-  // Without the consent, the page says so in Spanish (the field's own words are the API's).
+  // Without the consent, the page says so in Spanish, and so does the API in the field's own words.
   await page.getByRole('button', { name: 'Envíame una clave' }).click();
   await expect(page.getByRole('alert'), 'the summary in Spanish').toHaveText('Corrige el campo marcado abajo.');
+  await expect(page.getByText('Acepta recibir los textos del grupo para unirte.'), "the API's words in Spanish").toBeVisible();
   await consent.check();
   await page.getByRole('button', { name: 'Envíame una clave' }).click();
   await expect(page.getByRole('heading', { name: 'Confirma tu teléfono' })).toBeVisible();
