@@ -167,8 +167,8 @@ page-join-tip-leave = Escribe SALIR a ese número para salir del grupo cuando qu
 page-join-tip-stop = Escribe STOP para dejar de recibir textos de este servicio, o AYUDA para ayuda.
 page-join-tip-whatsapp-number = El número de WhatsApp del grupo:
 page-join-opens-whatsapp = (abre WhatsApp)
-page-join-tip-read-in = WhatsApp te avisa que hay mensajes nuevos en el grupo: responde READ para leerlos. Si pasas un día sin escribir al grupo, vuelves a recibir ese aviso en lugar de cada mensaje.
-page-join-tip-read-pending = Cuando estés dentro, WhatsApp te avisará que hay mensajes nuevos en el grupo: responde READ para leerlos. Si pasas un día sin escribir al grupo, vuelves a recibir ese aviso en lugar de cada mensaje.
+page-join-tip-read-in = WhatsApp te avisa que hay mensajes nuevos en el grupo: responde LEER para leerlos. Si pasas un día sin escribir al grupo, vuelves a recibir ese aviso en lugar de cada mensaje.
+page-join-tip-read-pending = Cuando estés dentro, WhatsApp te avisará que hay mensajes nuevos en el grupo: responde LEER para leerlos. Si pasas un día sin escribir al grupo, vuelves a recibir ese aviso en lugar de cada mensaje.
 page-join-tip-whatsapp-leave = Escribe SALIR a ese número para salir del grupo cuando quieras, STOP para dejar de recibir mensajes, o AYUDA para ayuda.
 page-join-done-sandbox = Sandbox: los textos de este teléfono aparecen en
 

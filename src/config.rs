@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::domain::client_ip::TrustedProxies;
 pub use crate::domain::clock::Clock;
+use crate::domain::content_template::ContentTemplate;
 use crate::domain::costs::PriceTable;
 use crate::domain::destinations::SmsCountries;
 use crate::secret::{RedisUrl, Secret};
@@ -319,29 +320,33 @@ pub struct Settings {
     /// when the group wrote to them, at most once a day: one variable, the neighborhood's name
     /// ("There are new messages in {{1}}. Reply READ to read them."). Unset: no such notice (the
     /// sandbox uses its own approved copy).
-    #[arg(long, env = "NT_WHATSAPP_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_TEMPLATE_SID", "HX"))]
-    pub whatsapp_template_sid: Option<String>,
+    /// Per language: `HX...,es=HX...` (the default's SID, then each approved translation's).
+    #[arg(long, env = "NT_WHATSAPP_TEMPLATE_SID", value_parser = content_template("NT_WHATSAPP_TEMPLATE_SID"))]
+    pub whatsapp_template_sid: Option<ContentTemplate>,
 
     /// Content template (HX...) that carries an announcement to a WhatsApp member outside the
     /// window: two variables, the neighborhood's name and the announcement ("{{1}}: {{2}} Reply
     /// READ to read the group."). Unset, or an announcement that cannot be a variable (a line
     /// break, over 900 characters): the new-messages notice instead.
-    #[arg(long, env = "NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", "HX"))]
-    pub whatsapp_announcement_template_sid: Option<String>,
+    /// Per language: `HX...,es=HX...` (the default's SID, then each approved translation's).
+    #[arg(long, env = "NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID", value_parser = content_template("NT_WHATSAPP_ANNOUNCEMENT_TEMPLATE_SID"))]
+    pub whatsapp_announcement_template_sid: Option<ContentTemplate>,
 
     /// Content template (HX...) of the authentication category that carries the join page's
     /// 6-digit code to a neighbor joining on WhatsApp: one variable, the code ("{{1}} is your
     /// verification code. For your security, do not share this code."). Unset: the join page
     /// offers WhatsApp only by texting JOIN to the sender (the sandbox uses its own copy).
-    #[arg(long, env = "NT_WHATSAPP_CODE_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_CODE_TEMPLATE_SID", "HX"))]
-    pub whatsapp_code_template_sid: Option<String>,
+    /// Per language: `HX...,es=HX...` (the default's SID, then each approved translation's).
+    #[arg(long, env = "NT_WHATSAPP_CODE_TEMPLATE_SID", value_parser = content_template("NT_WHATSAPP_CODE_TEMPLATE_SID"))]
+    pub whatsapp_code_template_sid: Option<ContentTemplate>,
 
     /// Content template (HX...) that carries a captain's invite to a phone on WhatsApp: three
     /// variables, the inviter, the neighborhood and the personal join link ("{{1}} invited you to
     /// {{2}}'s neighborhood group on WhatsApp. Join at {{3}} or reply JOIN and your name.").
     /// Unset: invites go by SMS only (the sandbox uses its own copy).
-    #[arg(long, env = "NT_WHATSAPP_INVITE_TEMPLATE_SID", value_parser = sid("NT_WHATSAPP_INVITE_TEMPLATE_SID", "HX"))]
-    pub whatsapp_invite_template_sid: Option<String>,
+    /// Per language: `HX...,es=HX...` (the default's SID, then each approved translation's).
+    #[arg(long, env = "NT_WHATSAPP_INVITE_TEMPLATE_SID", value_parser = content_template("NT_WHATSAPP_INVITE_TEMPLATE_SID"))]
+    pub whatsapp_invite_template_sid: Option<ContentTemplate>,
 
     /// Base URL standing in for all Twilio hosts (an emulator or a test server); each host is a
     /// path segment under it: {base}/api/2010-04-01/..., {base}/conversations/v1/...,
@@ -842,6 +847,16 @@ fn sid(
                 "{variable} must be {prefix} followed by 32 hexadecimal digits."
             ))
         }
+    }
+}
+
+/// A Content template setting: `HX...`, or `HX...,es=HX...` with each language's own copy.
+fn content_template(
+    variable: &'static str,
+) -> impl Fn(&str) -> Result<ContentTemplate, String> + Clone + Send + Sync {
+    move |value| {
+        ContentTemplate::parse(value, |sid| is_sid(sid, "HX"))
+            .map_err(|problem| format!("{variable}: {problem}"))
     }
 }
 

@@ -155,30 +155,30 @@ impl App {
                     client,
                     messaging_service_sid: sandbox::DEFAULT_MESSAGING_SERVICE_SID.to_owned(),
                     webhook_auth_token: Some(account.auth_token.clone()),
+                    // The sandbox account has each template approved in every shipped
+                    // language; a setting names other ones.
                     whatsapp_templates: WhatsappTemplates {
-                        new_messages: Some(
-                            settings
-                                .whatsapp_template_sid
-                                .clone()
-                                .unwrap_or_else(|| sandbox::NOTICE_TEMPLATE_SID.to_owned()),
-                        ),
+                        new_messages: Some(settings.whatsapp_template_sid.clone().unwrap_or_else(
+                            || sandbox::approved_template(sandbox::NOTICE_TEMPLATE_SID),
+                        )),
                         announcement: Some(
                             settings
                                 .whatsapp_announcement_template_sid
                                 .clone()
-                                .unwrap_or_else(|| sandbox::ANNOUNCEMENT_TEMPLATE_SID.to_owned()),
+                                .unwrap_or_else(|| {
+                                    sandbox::approved_template(sandbox::ANNOUNCEMENT_TEMPLATE_SID)
+                                }),
                         ),
-                        code: Some(
-                            settings
-                                .whatsapp_code_template_sid
-                                .clone()
-                                .unwrap_or_else(|| sandbox::CODE_TEMPLATE_SID.to_owned()),
-                        ),
+                        code: Some(settings.whatsapp_code_template_sid.clone().unwrap_or_else(
+                            || sandbox::approved_template(sandbox::CODE_TEMPLATE_SID),
+                        )),
                         invite: Some(
                             settings
                                 .whatsapp_invite_template_sid
                                 .clone()
-                                .unwrap_or_else(|| sandbox::INVITE_TEMPLATE_SID.to_owned()),
+                                .unwrap_or_else(|| {
+                                    sandbox::approved_template(sandbox::INVITE_TEMPLATE_SID)
+                                }),
                         ),
                     },
                 };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Settings;
+use crate::domain::content_template::ContentTemplate;
 use crate::sandbox::Emulator;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -179,19 +180,19 @@ pub struct TwilioAccount {
     pub whatsapp_templates: WhatsappTemplates,
 }
 
-/// Content templates (HX...) approved for the account's WhatsApp senders.
+/// Content templates approved for the account's WhatsApp senders, each with its languages.
 #[derive(Debug, Clone, Default)]
 pub struct WhatsappTemplates {
     /// "There are new messages in {{1}}. Reply READ to read them."
-    pub new_messages: Option<String>,
+    pub new_messages: Option<ContentTemplate>,
     /// "{{1}}: {{2}} Reply READ to read the group."
-    pub announcement: Option<String>,
+    pub announcement: Option<ContentTemplate>,
     /// Meta's authentication template, "{{1}} is your verification code. ...": the join page's
     /// code to a neighbor joining on WhatsApp, who has never written to the sender.
-    pub code: Option<String>,
+    pub code: Option<ContentTemplate>,
     /// "{{1}} invited you to {{2}}'s neighborhood group on WhatsApp. Join at {{3}} or reply JOIN
     /// and your name.": a captain's invite to a phone on WhatsApp.
-    pub invite: Option<String>,
+    pub invite: Option<ContentTemplate>,
 }
 
 impl AppState {

@@ -127,11 +127,14 @@ impl Keyword {
     }
 }
 
-/// `READ` on WhatsApp: the reply the new-messages template asks for, answered privately with
-/// what the member missed (see `services::whatsapp_window`). Never a keyword on SMS, where the
-/// group reaches everyone without it.
+/// `READ` (`LEER` in Spanish) on WhatsApp: the reply the new-messages template asks for,
+/// answered privately with what the member missed (see `services::whatsapp_window`). Never a
+/// keyword on SMS, where the group reaches everyone without it.
 pub fn asks_to_read(body: &str) -> bool {
-    body.trim().eq_ignore_ascii_case("READ")
+    let word = body.trim();
+    ["READ", "LEER"]
+        .iter()
+        .any(|read| word.eq_ignore_ascii_case(read))
 }
 
 #[cfg(test)]

@@ -380,6 +380,8 @@ pub struct RosterEntry {
     pub participant: Option<PlacedIn>,
     #[serde(default)]
     pub channel: Channel,
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 /// The Conversation a member is placed in.
@@ -395,6 +397,7 @@ pub trait Placed {
     fn conversation_sid(&self) -> Option<&str>;
     fn phone(&self) -> &Phone;
     fn channel(&self) -> Channel;
+    fn language(&self) -> Option<Language>;
 }
 
 impl Placed for Member {
@@ -406,6 +409,9 @@ impl Placed for Member {
     }
     fn channel(&self) -> Channel {
         self.channel
+    }
+    fn language(&self) -> Option<Language> {
+        self.language
     }
     fn status(&self) -> MemberStatus {
         self.status
@@ -426,6 +432,9 @@ impl Placed for RosterEntry {
     }
     fn channel(&self) -> Channel {
         self.channel
+    }
+    fn language(&self) -> Option<Language> {
+        self.language
     }
     fn status(&self) -> MemberStatus {
         self.status

@@ -7,6 +7,7 @@ pub mod catch_up;
 pub mod channel;
 pub mod client_ip;
 pub mod clock;
+pub mod content_template;
 pub mod costs;
 pub mod destinations;
 pub mod join_digest;

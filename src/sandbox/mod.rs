@@ -36,6 +36,7 @@ use crate::store::keys::SandboxKeys;
 pub use records::EmulatorError;
 pub use records::content::{
     ANNOUNCEMENT_TEMPLATE_SID, CODE_TEMPLATE_SID, INVITE_TEMPLATE_SID, NOTICE_TEMPLATE_SID,
+    approved_template,
 };
 pub use routing::{Outcome, Routed};
 

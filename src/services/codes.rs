@@ -97,7 +97,9 @@ pub async fn send_join_code(
             );
             deliver(&state, phone, Some(neighborhood.phone_number), body).await;
         }
-        Channel::Whatsapp => deliver_on_whatsapp(&state, &neighborhood, &phone, code).await,
+        Channel::Whatsapp => {
+            deliver_on_whatsapp(&state, &neighborhood, &phone, language, code).await;
+        }
     }
 }
 
@@ -105,15 +107,16 @@ async fn deliver_on_whatsapp(
     state: &AppState,
     neighborhood: &Neighborhood,
     phone: &Phone,
+    language: Language,
     code: String,
 ) {
     let Some(twilio) = &state.twilio else {
         tracing::error!("a code could not be sent: no Twilio account is configured");
         return;
     };
-    let (Some(from), Some(content_sid)) = (
+    let (Some(from), Some(template)) = (
         neighborhood.proxy_address(Channel::Whatsapp),
-        twilio.whatsapp_templates.code.clone(),
+        &twilio.whatsapp_templates.code,
     ) else {
         tracing::warn!("a WhatsApp code could not be sent: no sender or no code template");
         return;
@@ -121,7 +124,7 @@ async fn deliver_on_whatsapp(
     let request = SendTemplate {
         to: Channel::Whatsapp.address(phone),
         from,
-        content_sid,
+        content_sid: template.sid(language).to_owned(),
         variables: vec![("1".to_owned(), code)],
     };
     if let Err(error) = twilio.client.send_template(&request).await {

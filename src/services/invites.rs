@@ -148,6 +148,8 @@ fn invite(
                 inviter: inviter.unwrap_or("A neighbor").to_owned(),
                 link,
             },
+            // Nobody knows the invitee's language yet: the neighborhood's default.
+            language: None,
         },
     }
 }

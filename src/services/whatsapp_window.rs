@@ -87,6 +87,7 @@ async fn mark_missing<M: Placed>(
         .map(|member| Effect::SendWhatsappTemplate {
             to: Channel::Whatsapp.address(member.phone()),
             template: WhatsappTemplate::NewMessages,
+            language: member.language(),
         })
         .collect())
 }
@@ -134,6 +135,7 @@ pub async fn announcement(
             template: WhatsappTemplate::Announcement {
                 text: as_template.clone().unwrap_or_default(),
             },
+            language: member.language(),
         })
         .collect();
     effects.extend(mark_missing(state, neighborhood.id, &noticed).await?);
@@ -155,7 +157,7 @@ fn announcement_variable(state: &AppState, text: &str) -> Option<String> {
 }
 
 /// A 1:1 text to `phone` on WhatsApp: kept for later (true) when their window is closed, with the
-/// new-messages template queued if this is the first thing they miss.
+/// new-messages template queued (in their language) if this is the first thing they miss.
 pub async fn hold_if_closed(
     state: &AppState,
     neighborhood_id: Uuid,
@@ -174,9 +176,15 @@ pub async fn hold_if_closed(
         .hold_whatsapp_text(neighborhood_id, phone, text)
         .await?
     {
+        let language = state
+            .store
+            .member_by_phone(neighborhood_id, phone)
+            .await?
+            .and_then(|member| member.language);
         let notice = Effect::SendWhatsappTemplate {
             to: Channel::Whatsapp.address(phone),
             template: WhatsappTemplate::NewMessages,
+            language,
         };
         state
             .store

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::events::EventKind;
 use super::{Store, StoreError, encode};
 use crate::domain::member::Member;
+use crate::i18n::Language;
 
 /// A stream entry as Redis returns it: id and field/value pairs.
 type StreamRow = (String, Vec<(String, String)>);
@@ -51,6 +52,10 @@ pub enum Effect {
         /// `whatsapp:+E164`.
         to: String,
         template: WhatsappTemplate,
+        /// The member's language, when known; else the neighborhood's default (and for effects
+        /// queued before templates had languages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Language>,
     },
     /// Post a group message (already signed with its author's name) into one more shard, so
     /// members of every Conversation see one group. Created without webhooks, so it does not come

@@ -981,3 +981,89 @@ async fn a_captain_invites_a_phone_on_whatsapp_and_its_join_there_counts_as_invi
         .await;
     assert_eq!(costs["months"][0]["whatsapp_templates"], 1, "{costs}");
 }
+
+#[tokio::test]
+async fn a_spanish_whatsapp_member_gets_the_spanish_templates_and_reads_with_leer() {
+    let (app, clock) = spawn_app_with_clock().await;
+    let (id, number) = whatsapp_neighborhood(&app, "Calle Quieta").await;
+    let sender = format!("whatsapp:{number}");
+    let lucia = "whatsapp:+15550021991";
+    let sid = "+15550021992";
+    add(&app, &id, sid, "Sid", "sms").await;
+    app.text(lucia, &sender, "UNIRME Lucía").await;
+    let request = poll_until(WAIT, "Lucía's request", || async {
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/join-requests"),
+                200,
+            )
+            .await;
+        listed["items"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+    wait_until_synced(&app, &id, 3, WAIT).await;
+    wait_for(
+        &app,
+        lucia,
+        &sender,
+        "¡Te damos la bienvenida a Calle Quieta!",
+    )
+    .await;
+
+    // A day of silence: the notice is the Spanish copy of the template.
+    clock.advance(Duration::from_secs(25 * 3600));
+    app.text(sid, &number, "Cat found!").await;
+    wait_for(
+        &app,
+        lucia,
+        &sender,
+        "Hay mensajes nuevos en Calle Quieta. Responde LEER para leerlos.",
+    )
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    assert_eq!(
+        count_of(&app, lucia, &sender, "There are new messages").await,
+        0,
+        "no English notice"
+    );
+
+    // LEER is READ: hers alone, and what she missed comes in Spanish.
+    let routed = app.text(lucia, &sender, "leer").await;
+    assert_eq!(routed["outcome"], "rejected", "{routed}");
+    let texts = wait_for(&app, lucia, &sender, "Resumen de Calle Quieta").await;
+    assert!(
+        texts.iter().any(|t| t.contains("Sid: Cat found!")),
+        "{texts:?}"
+    );
+    let sid_inbox = texts_from(&app, sid, &number).await;
+    assert!(
+        sid_inbox.iter().all(|t| !t.contains("leer")),
+        "{sid_inbox:?}"
+    );
+
+    // Another day: an announcement goes as the Spanish announcement template (its text as
+    // written: group texts are never translated).
+    clock.advance(Duration::from_secs(25 * 3600));
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Street sweeping moved to Tuesday"}),
+        202,
+    )
+    .await;
+    wait_for(
+        &app,
+        lucia,
+        &sender,
+        "Calle Quieta: Street sweeping moved to Tuesday Responde LEER para leer el grupo.",
+    )
+    .await;
+}

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::channel::Channel;
 use crate::domain::member::{Member, MemberStatus, SyncState};
+use crate::i18n::Language;
 use crate::state::{AppState, TwilioAccount};
 use crate::store::outbox::{Effect, OutboxEntry, WhatsappTemplate};
 use crate::store::{StoreError, UpdateError};
@@ -211,12 +212,17 @@ async fn handle(
             };
             send_sms(state, &worker.twilio, neighborhood_id, &text).await
         }
-        Effect::SendWhatsappTemplate { to, template } => {
+        Effect::SendWhatsappTemplate {
+            to,
+            template,
+            language,
+        } => {
             let _permit = worker.texts.acquire().await;
             let text = Template {
                 effect_id: &entry.effect_id,
                 to,
                 template,
+                language: *language,
             };
             send_template(state, &worker.twilio, neighborhood_id, &text).await
         }
@@ -434,6 +440,7 @@ struct Template<'a> {
     effect_id: &'a str,
     to: &'a str,
     template: &'a WhatsappTemplate,
+    language: Option<Language>,
 }
 
 /// Sends an approved WhatsApp template once, as `send_sms` sends a text: the attempt recorded
@@ -456,7 +463,7 @@ async fn send_template(
     };
     let templates = &twilio.whatsapp_templates;
     let name = neighborhood.name.as_str().to_owned();
-    let (content_sid, variables) = match text.template {
+    let (template, variables) = match text.template {
         WhatsappTemplate::NewMessages => (&templates.new_messages, vec![name]),
         WhatsappTemplate::Announcement { text } => {
             (&templates.announcement, vec![name, text.clone()])
@@ -465,7 +472,7 @@ async fn send_template(
             (&templates.invite, vec![inviter.clone(), name, link.clone()])
         }
     };
-    let Some(content_sid) = content_sid.clone() else {
+    let Some(template) = template else {
         tracing::debug!(
             "no WhatsApp template configured: a member outside their window is not told"
         );
@@ -510,10 +517,11 @@ async fn send_template(
     {
         return Ok(());
     }
+    let language = neighborhood.language_for(text.language);
     let request = SendTemplate {
         to: text.to.to_owned(),
         from,
-        content_sid,
+        content_sid: template.sid(language).to_owned(),
         variables: variables
             .into_iter()
             .enumerate()
