@@ -4,6 +4,12 @@
 //! or uses other variables. Plurals and numbers are the catalog's (Fluent's select expressions
 //! and `NUMBER()`), not ours.
 //!
+//! The captains' admin app has its own catalogs, `locales/app/<code>.ftl` (English complete;
+//! another language may ship one later, and falls back to English message by message until it
+//! does). Its messages are plain text and variables, like the public pages' (`page-…`), so the
+//! browser fills them without Fluent; tests hold every admin file to the English one's messages
+//! and the app's scripts to the English file's ids.
+//!
 //! Texts to the whole group (announcements, the neighbors' own messages) are never translated.
 
 use std::collections::BTreeMap;
@@ -16,11 +22,13 @@ use fluent_syntax::ast;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use unic_langid::LanguageIdentifier;
 
-/// A shipped language: its BCP 47 code, its own name for itself, and its catalog.
+/// A shipped language: its BCP 47 code, its own name for itself, its catalog, and the admin
+/// app's catalog if it has one.
 struct Shipped {
     code: &'static str,
     name: &'static str,
     catalog: &'static str,
+    app: Option<&'static str>,
 }
 
 /// The shipped languages; English first, the fallback for a message missing elsewhere.
@@ -29,11 +37,13 @@ const SHIPPED: [Shipped; 2] = [
         code: "en",
         name: "English",
         catalog: include_str!("../locales/en.ftl"),
+        app: Some(include_str!("../locales/app/en.ftl")),
     },
     Shipped {
         code: "es",
         name: "Español",
         catalog: include_str!("../locales/es.ftl"),
+        app: None,
     },
 ];
 
@@ -133,20 +143,53 @@ static BUNDLES: LazyLock<Vec<FluentBundle<FluentResource>>> = LazyLock::new(|| {
 
 /// The messages of the public pages (`page-…`) as patterns the page fills itself: their text
 /// with each variable written `{$name}`. A page message is plain text and variables (a test
-/// checks), so the browser needs no Fluent of its own. English fills what a language lacks.
+/// checks), so the browser needs no Fluent of its own. English fills what a language lacks. The
+/// admin catalog's `app-shared-…` messages come along: the pages use the admin app's modules
+/// that build forms and call the API (`dom.js`, `api.js`), and those speak through them.
 pub fn page_messages(language: Language) -> BTreeMap<String, String> {
     static PAGES: LazyLock<Vec<BTreeMap<String, String>>> = LazyLock::new(|| {
         SHIPPED
             .iter()
-            .map(|shipped| page_patterns(shipped.catalog))
+            .map(|shipped| patterns(shipped.catalog, "page-"))
             .collect()
     });
     let mut messages = PAGES[Language::ENGLISH.0].clone();
     messages.extend(PAGES[language.0].clone());
+    messages.extend(
+        app_messages(language)
+            .1
+            .into_iter()
+            .filter(|(id, _)| id.starts_with("app-shared-")),
+    );
     messages
 }
 
-fn page_patterns(catalog: &str) -> BTreeMap<String, String> {
+/// The admin app's messages (`locales/app/<code>.ftl`) as patterns, like [`page_messages`], and
+/// the language they are in: `language` when it ships an admin catalog (English filling in any
+/// message it lacks), English when it ships none.
+pub fn app_messages(language: Language) -> (Language, BTreeMap<String, String>) {
+    static APP: LazyLock<Vec<BTreeMap<String, String>>> = LazyLock::new(|| {
+        SHIPPED
+            .iter()
+            .map(|shipped| {
+                shipped
+                    .app
+                    .map(|catalog| patterns(catalog, "app-"))
+                    .unwrap_or_default()
+            })
+            .collect()
+    });
+    let mut messages = APP[Language::ENGLISH.0].clone();
+    if SHIPPED[language.0].app.is_none() {
+        return (Language::ENGLISH, messages);
+    }
+    messages.extend(APP[language.0].clone());
+    (language, messages)
+}
+
+/// The messages of `catalog` whose id starts with `prefix`, as plain patterns; one that is not
+/// plain (a select, a function) is left out, and a test fails on it first.
+fn patterns(catalog: &str, prefix: &str) -> BTreeMap<String, String> {
     let Ok(resource) = fluent_syntax::parser::parse(catalog) else {
         return BTreeMap::new();
     };
@@ -154,7 +197,7 @@ fn page_patterns(catalog: &str) -> BTreeMap<String, String> {
         .body
         .iter()
         .filter_map(|entry| match entry {
-            ast::Entry::Message(message) if message.id.name.starts_with("page-") => {
+            ast::Entry::Message(message) if message.id.name.starts_with(prefix) => {
                 let pattern = message.value.as_ref()?;
                 Some((message.id.name.to_owned(), plain_pattern(pattern)?))
             }
@@ -334,7 +377,7 @@ mod tests {
                 .into_keys()
                 .filter(|id| id.starts_with("page-"))
                 .collect();
-            let plain = page_patterns(shipped.catalog);
+            let plain = patterns(shipped.catalog, "page-");
             for id in &all {
                 assert!(
                     plain.contains_key(id),
@@ -347,6 +390,147 @@ mod tests {
         assert_eq!(
             spanish.get("page-join-title").map(String::as_str),
             Some("Unirte a {$neighborhood}")
+        );
+    }
+
+    #[test]
+    fn every_admin_message_is_plain_text_and_variables() {
+        for (code, catalog) in SHIPPED
+            .iter()
+            .filter_map(|shipped| Some((shipped.code, shipped.app?)))
+        {
+            assert!(
+                FluentResource::try_new(catalog.to_owned()).is_ok(),
+                "{code}: locales/app does not parse"
+            );
+            let all = messages(catalog);
+            let resource = fluent_syntax::parser::parse(catalog).expect("it parses");
+            let defined = resource
+                .body
+                .iter()
+                .filter(|entry| matches!(entry, ast::Entry::Message(_)))
+                .count();
+            assert_eq!(defined, all.len(), "{code}: a message defined twice");
+            let plain = patterns(catalog, "app-");
+            for id in all.keys() {
+                assert!(id.starts_with("app-"), "{code}: `{id}` lacks app-");
+                assert!(
+                    plain.contains_key(id),
+                    "{code}: `{id}` is not plain text and variables"
+                );
+            }
+        }
+        let (served, english) = app_messages(Language::ENGLISH);
+        assert_eq!(served, Language::ENGLISH);
+        assert!(
+            english.len() > 100,
+            "the English admin catalog: {english:?}"
+        );
+        assert_eq!(
+            english.get("app-members-count-other").map(String::as_str),
+            Some("{$count} members")
+        );
+        assert_eq!(
+            english
+                .get("app-invite-phones-placeholder")
+                .map(String::as_str),
+            Some("+1 415 555 0123\n(415) 555-0199"),
+            "a pattern of several lines keeps its line breaks"
+        );
+        // A language without an admin catalog gets English, and says so.
+        for language in Language::all().filter(|language| SHIPPED[language.0].app.is_none()) {
+            assert_eq!(app_messages(language), (Language::ENGLISH, english.clone()));
+        }
+    }
+
+    #[test]
+    fn every_shipped_admin_catalog_has_exactly_the_english_messages_and_variables() {
+        let english = messages(SHIPPED[0].app.expect("the English admin catalog"));
+        for shipped in &SHIPPED[1..] {
+            if let Some(catalog) = shipped.app {
+                assert_eq!(
+                    messages(catalog),
+                    english,
+                    "{}: locales/app differs from English in its messages or variables",
+                    shipped.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_public_pages_get_the_shared_admin_messages_and_no_other() {
+        let pages = page_messages(Language::SPANISH);
+        assert!(pages.contains_key("app-shared-network"));
+        assert!(
+            pages
+                .keys()
+                .all(|id| id.starts_with("page-") || id.starts_with("app-shared-"))
+        );
+    }
+
+    /// Every quoted `'app-…'` in `source` (single, double or back quotes, closed by the same):
+    /// the message ids the admin app's scripts name. Ids are always written whole, never
+    /// assembled, so this finds every one (one assembled from pieces shows up as an unknown id).
+    fn quoted_ids(source: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let bytes = source.as_bytes();
+        for (at, _) in source.match_indices("app-") {
+            let Some(quote) = at.checked_sub(1).map(|before| bytes[before]) else {
+                continue;
+            };
+            if !matches!(quote, b'\'' | b'"' | b'`') {
+                continue;
+            }
+            let rest = &source[at..];
+            let length = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+                .unwrap_or(rest.len());
+            if rest.as_bytes().get(length) == Some(&quote) {
+                ids.push(rest[..length].to_owned());
+            }
+        }
+        ids
+    }
+
+    fn scripts(folder: &std::path::Path, found: &mut Vec<(String, String)>) {
+        let entries = std::fs::read_dir(folder).expect("ui/app is readable");
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                scripts(&path, found);
+            } else if path.extension().is_some_and(|extension| extension == "js") {
+                let source = std::fs::read_to_string(&path).expect("a script");
+                found.push((path.display().to_string(), source));
+            }
+        }
+    }
+
+    #[test]
+    fn the_admin_app_names_only_messages_of_its_catalog_and_uses_them_all() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/app");
+        let mut files = Vec::new();
+        scripts(&folder, &mut files);
+        assert!(files.len() > 10, "the admin app's scripts: {files:?}");
+        let english = messages(SHIPPED[0].app.expect("the English admin catalog"));
+        let mut used = BTreeSet::new();
+        for (path, source) in &files {
+            for id in quoted_ids(source) {
+                assert!(
+                    english.contains_key(&id),
+                    "{path} names `{id}`, which locales/app/en.ftl lacks"
+                );
+                used.insert(id);
+            }
+        }
+        let unused: Vec<&String> = english.keys().filter(|id| !used.contains(*id)).collect();
+        assert!(
+            unused.is_empty(),
+            "messages of locales/app/en.ftl no script uses: {unused:?}"
+        );
+        assert_eq!(
+            quoted_ids("t('app-a-b', x); \"app-c\" `app-d` 'app-e\" 'app-f-' + n"),
+            ["app-a-b", "app-c", "app-d", "app-f-"]
         );
     }
 

@@ -3,7 +3,7 @@
 use poem::endpoint::{EmbeddedFileEndpoint, EmbeddedFilesEndpoint};
 use poem::http::header;
 use poem::middleware::SetHeader;
-use poem::web::{Data, Html, Path};
+use poem::web::{Data, Html, Path, Query};
 use poem::{Endpoint, EndpointExt, IntoResponse, handler};
 
 use crate::i18n::{self, Language};
@@ -56,22 +56,38 @@ pub fn page(path: &str) -> impl Endpoint {
 }
 
 /// `/locales/{code}`: the public pages' words in a shipped language (`{"language", "name",
-/// "messages": {id: pattern}}`, see [`i18n::page_messages`]); 404 for a language not shipped.
+/// "messages": {id: pattern}}`, see [`i18n::page_messages`]); with `?catalog=app`, the admin
+/// app's (see [`i18n::app_messages`]; `language` then names the language they are in, English
+/// for one that ships no admin catalog). 404 for a language not shipped or another catalog.
 pub fn page_messages() -> impl Endpoint {
     secured(page_messages_json.with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-cache")))
 }
 
+/// The query of `/locales/{code}`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct CatalogQuery {
+    catalog: Option<String>,
+}
+
 #[handler]
-fn page_messages_json(Path(code): Path<String>) -> poem::Response {
-    match Language::parse(&code).filter(|language| language.code() == code) {
-        Some(language) => poem::web::Json(serde_json::json!({
-            "language": language.code(),
-            "name": language.name(),
-            "messages": i18n::page_messages(language),
-        }))
-        .into_response(),
-        None => poem::http::StatusCode::NOT_FOUND.into_response(),
-    }
+fn page_messages_json(
+    Path(code): Path<String>,
+    Query(query): Query<CatalogQuery>,
+) -> poem::Response {
+    let Some(language) = Language::parse(&code).filter(|language| language.code() == code) else {
+        return poem::http::StatusCode::NOT_FOUND.into_response();
+    };
+    let (language, messages) = match query.catalog.as_deref() {
+        None => (language, i18n::page_messages(language)),
+        Some("app") => i18n::app_messages(language),
+        Some(_) => return poem::http::StatusCode::NOT_FOUND.into_response(),
+    };
+    poem::web::Json(serde_json::json!({
+        "language": language.code(),
+        "name": language.name(),
+        "messages": messages,
+    }))
+    .into_response()
 }
 
 /// The join page's static title, replaced by one naming the neighborhood.
@@ -119,4 +135,51 @@ fn preview_tags(title: &str, description: &str, url: &str) -> String {
         title_attribute = attribute(title),
         url = attribute(url),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::{StatusCode, header};
+    use poem::{Endpoint, Request, Route};
+
+    async fn get(uri: &str) -> poem::Response {
+        let route = Route::new().at("/locales/:code", super::page_messages());
+        let request = Request::builder().uri(uri.parse().expect("a uri")).finish();
+        route.get_response(request).await
+    }
+
+    async fn json(response: poem::Response) -> serde_json::Value {
+        let body = response.into_body().into_bytes().await.expect("a body");
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    #[tokio::test]
+    async fn the_admin_catalog_is_served_in_english_with_the_pages_headers() {
+        let response = get("/locales/es?catalog=app").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        for name in [
+            header::CONTENT_SECURITY_POLICY,
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::CACHE_CONTROL,
+        ] {
+            assert!(response.headers().contains_key(&name), "{name} missing");
+        }
+        let body = json(response).await;
+        assert_eq!(body["language"], "en", "Spanish has no admin catalog yet");
+        assert_eq!(body["messages"]["app-signin-title"], "Sign in");
+        assert!(body["messages"]["page-join-title"].is_null());
+
+        let pages = json(get("/locales/es").await).await;
+        assert_eq!(pages["language"], "es");
+        assert_eq!(
+            pages["messages"]["page-join-title"],
+            "Unirte a {$neighborhood}"
+        );
+        assert!(pages["messages"]["app-shared-network"].is_string());
+        assert!(pages["messages"]["app-signin-title"].is_null());
+
+        for uri in ["/locales/fr?catalog=app", "/locales/en?catalog=other"] {
+            assert_eq!(get(uri).await.status(), StatusCode::NOT_FOUND, "{uri}");
+        }
+    }
 }

@@ -1,6 +1,8 @@
 // The one way the pages talk to /api/v1: JSON in and out, and every failure turned into an
 // ApiError carrying the API's own message, so a page can always show what went wrong.
 
+import { t } from './i18n.js';
+
 export class ApiError extends Error {
   constructor(status, code, message, details = []) {
     super(message);
@@ -17,6 +19,17 @@ export class ApiError extends Error {
     }
     return byField;
   }
+}
+
+/**
+ * An error of the page's own making (no answer, or an answer without a message). Its words are
+ * looked up again when shown (`errorText`), so a page whose catalog arrives after the failure
+ * (the join page asks for both at once) still shows words, not the message's id.
+ */
+function ownError(status, code, id, vars = {}) {
+  const error = new ApiError(status, code, t(id, vars));
+  error.words = [id, vars];
+  return error;
 }
 
 let onSignedOut = null;
@@ -57,7 +70,7 @@ export async function api(path, { method = 'GET', body, contentType, query, sign
       keepalive,
     });
   } catch {
-    throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
+    throw ownError(0, 'network', 'app-shared-network');
   }
   if (response.status === 204) return null;
   let data = null;
@@ -67,11 +80,11 @@ export async function api(path, { method = 'GET', body, contentType, query, sign
     // Not JSON: the message below says what happened.
   }
   if (!response.ok) {
-    const message = typeof data?.message === 'string' && data.message
-      ? data.message
-      : `The server answered with status ${response.status}. Please try again.`;
-    const error = new ApiError(response.status, data?.code ?? 'unknown', message,
-      Array.isArray(data?.details) ? data.details : []);
+    const details = Array.isArray(data?.details) ? data.details : [];
+    const error = typeof data?.message === 'string' && data.message
+      ? new ApiError(response.status, data?.code ?? 'unknown', data.message, details)
+      : ownError(response.status, data?.code ?? 'unknown', 'app-shared-status', { status: response.status });
+    error.details = details;
     if (response.status === 401 && !signedOutIsError && onSignedOut) onSignedOut(error);
     throw error;
   }
@@ -80,6 +93,6 @@ export async function api(path, { method = 'GET', body, contentType, query, sign
 
 /** The text to show for any failure: the API's message, or a plain sentence. */
 export function errorText(error) {
-  if (error instanceof ApiError) return error.message;
-  return 'Something went wrong. Please try again.';
+  if (error instanceof ApiError) return error.words ? t(...error.words) : error.message;
+  return t('app-shared-failed');
 }

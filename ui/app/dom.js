@@ -2,6 +2,7 @@
 // neighbor types can become markup.
 
 import { ApiError, errorText } from './api.js';
+import { t } from './i18n.js';
 
 /**
  * h('button', { class: 'primary', onclick: fn, 'aria-label': 'Approve Ben' }, 'Approve')
@@ -118,7 +119,7 @@ export function showErrors(form, error) {
         slot.hidden = false;
         first ??= control;
       } else {
-        summary.append(h('p', {}, `${name}: ${message}`));
+        summary.append(h('p', {}, t('app-shared-field-error', { field: name, message })));
       }
     }
   }
@@ -172,7 +173,7 @@ export function toast(message, { error = false, action = null, duration, onClose
   let closed = false;
   const text = h('p', { class: 'toast-text' }, message);
   const actionButton = action ? h('button', { type: 'button', class: 'toast-action' }, action.label) : null;
-  const dismiss = h('button', { type: 'button', class: 'toast-dismiss' }, 'Dismiss');
+  const dismiss = h('button', { type: 'button', class: 'toast-dismiss' }, t('app-shared-dismiss'));
   const note = h('div', { class: error ? 'toast bad' : 'toast' }, text, h('div', { class: 'toast-buttons' }, actionButton, dismiss));
   const handle = {
     close(how = 'dismissed') {
@@ -236,7 +237,7 @@ export function ago(iso, now = Date.now()) {
   if (!iso) return '';
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const steps = [[60, 'second'], [3600, 'minute', 60], [86400, 'hour', 3600], [604800, 'day', 86400], [Infinity, 'week', 604800]];
-  if (Math.abs(seconds) < 45) return 'just now';
+  if (Math.abs(seconds) < 45) return t('app-shared-just-now');
   for (const [limit, unit, size = 1] of steps) {
     if (Math.abs(seconds) < limit) return relative.format(Math.round(seconds / size), unit);
   }
@@ -264,12 +265,12 @@ export function copyField({ label, value, hint }) {
     box.control.select();
     try {
       await navigator.clipboard.writeText(value);
-      said.textContent = 'Copied';
+      said.textContent = t('app-shared-copied');
     } catch {
-      said.textContent = 'Selected: press Ctrl+C (or ⌘C) to copy';
+      said.textContent = t('app-shared-copy-by-hand');
     }
     setTimeout(() => { said.textContent = ''; }, 4000);
-  } }, 'Copy');
+  } }, t('app-shared-copy'));
   box.control.addEventListener('focus', () => box.control.select());
   box.append(h('div', { class: 'actions copy-actions' }, copy, said));
   return box;

@@ -1,6 +1,8 @@
 // Live updates of one neighborhood: server-sent events from GET .../events, fed by Redis pub/sub,
 // so a change handled by any instance shows here. Views subscribe by kind and refetch what changed.
 
+import { t } from './i18n.js';
+
 export class LiveFeed {
   constructor(neighborhoodId, statusNode) {
     // Without a neighborhood the feed stays silent (an archived one has nothing to report).
@@ -21,22 +23,22 @@ export class LiveFeed {
   connect() {
     if (this.closed || this.url === null) return;
     if (typeof EventSource === 'undefined') {
-      this.setStatus('off', 'Live updates are not available in this browser; reload to see changes.');
+      this.setStatus('off', t('app-live-unavailable'));
       return;
     }
     this.source = new EventSource(this.url, { withCredentials: true });
     this.source.addEventListener('open', () => {
-      this.setStatus('live', 'Live');
+      this.setStatus('live', t('app-live-on'));
       // Whatever happened while disconnected: every view refetches.
       this.emit({ kind: 'reconnected' });
     });
     this.source.addEventListener('error', () => {
       if (this.source.readyState === EventSource.CLOSED) {
-        this.setStatus('off', 'Live updates paused; retrying…');
+        this.setStatus('off', t('app-live-paused'));
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.connect(), 5000);
       } else {
-        this.setStatus('reconnecting', 'Reconnecting…');
+        this.setStatus('reconnecting', t('app-live-reconnecting'));
       }
     });
     this.source.addEventListener('message', (message) => {

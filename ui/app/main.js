@@ -1,8 +1,10 @@
 // The admin app's shell: who is signed in, the sandbox banner, and hash routes to the views.
-// Each view is a module loaded on first use, so the first load stays small.
+// Each view is a module loaded on first use, so the first load stays small. The words come from
+// the admin catalog (locales/app/<code>.ftl), loaded before anything is drawn.
 
 import { api, whenSignedOut, errorText } from './api.js';
 import { h, phoneText, toast } from './dom.js';
+import { t, tParts, useLanguage, wanted, hasMessages } from './i18n.js';
 
 const main = document.getElementById('main');
 const account = document.getElementById('account');
@@ -30,7 +32,7 @@ const ctx = {
   session,
   navigate,
   /** Sets the browser tab's title. */
-  title(text) { document.title = text ? `${text} · neighborhood-text` : 'neighborhood-text'; },
+  title(text) { document.title = text ? t('app-shell-title', { page: text }) : t('app-shell-title-home'); },
   async refreshMe() {
     session.me = await api('auth/me', { signedOutIsError: true }).catch(() => null);
     renderAccount();
@@ -58,12 +60,12 @@ function renderAccount() {
     navigate('#/signin');
   } }, label);
   const links = [
-    h('a', { href: '#/' }, 'Neighborhoods'),
+    h('a', { href: '#/' }, t('app-shell-neighborhoods')),
     me.phone ? h('span', { class: 'muted who' }, phoneText(me.phone)) : null,
-    h('a', { href: '/docs' }, 'API'),
-    signOutButton('Sign out', 'auth/session', 'Sign out of this browser'),
+    h('a', { href: '/docs' }, t('app-shell-api')),
+    signOutButton(t('app-shell-sign-out'), 'auth/session', t('app-shell-sign-out-title')),
     me.kind === 'session'
-      ? signOutButton('Sign out everywhere', 'auth/sessions', 'End every session of this phone, on every device')
+      ? signOutButton(t('app-shell-sign-out-everywhere'), 'auth/sessions', t('app-shell-sign-out-everywhere-title'))
       : null,
   ];
   account.replaceChildren(...links.filter(Boolean));
@@ -80,8 +82,8 @@ async function route() {
   }
   const found = ROUTES.map(([pattern, make]) => [pattern.exec(hash), make]).find(([m]) => m);
   if (!found) {
-    ctx.title('Not found');
-    main.replaceChildren(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to your neighborhoods')));
+    ctx.title(t('app-shell-not-found-title'));
+    main.replaceChildren(h('h1', {}, t('app-shell-not-found')), h('p', {}, h('a', { href: '#/' }, t('app-shell-back-home'))));
     return;
   }
   const { module, params } = found[1](found[0]);
@@ -100,9 +102,9 @@ async function route() {
   } catch (error) {
     if (ticket !== rendering) return;
     main.replaceChildren(
-      h('h1', {}, 'This page could not load'),
+      h('h1', {}, t('app-shell-failed')),
       h('div', { class: 'alert', role: 'alert' }, h('p', {}, errorText(error))),
-      h('p', {}, h('a', { href: '#/' }, 'Back to your neighborhoods')),
+      h('p', {}, h('a', { href: '#/' }, t('app-shell-back-home'))),
     );
   }
 }
@@ -120,12 +122,33 @@ function focusHeading(container) {
   heading.focus({ preventScroll: false });
 }
 
+/** The page around the views (index.html), in the catalog's words. */
+function shell() {
+  document.querySelector('.skip').textContent = t('app-shell-skip');
+  account.setAttribute('aria-label', t('app-shell-account'));
+  document.getElementById('sandbox-banner').replaceChildren(...tParts('app-shell-sandbox-banner', {
+    sandbox: h('strong', {}, t('app-shell-sandbox')),
+    phones: h('a', { href: '/sandbox', target: '_blank', rel: 'noopener' }, t('app-shell-simulated-phones')),
+  }));
+  const loading = document.getElementById('loading');
+  if (loading) loading.textContent = t('app-shell-loading');
+}
+
 async function start() {
+  // The reader's language if the service has the admin app in it, else English; when even that
+  // does not answer, the service is unreachable and index.html's own note says so.
+  await useLanguage(wanted(), { catalog: 'app' });
+  if (!hasMessages()) {
+    document.getElementById('loading')?.remove();
+    document.getElementById('load-failed').hidden = false;
+    return;
+  }
+  shell();
   whenSignedOut(() => {
     session.me = null;
     renderAccount();
     if (location.hash !== '#/signin') {
-      toast('Your session ended. Please sign in again.');
+      toast(t('app-shell-session-ended'));
       navigate('#/signin');
     }
   });

@@ -1,5 +1,7 @@
 // Dollar amounts as people read them, from the exact dollar strings the API sends.
 
+import { t } from './i18n.js';
+
 /** "$1.23" from an exact dollar string such as "1.2349" (rounded to the cent, no floats). */
 export function moneyText(dollars) {
   const [whole, fraction = ''] = String(dollars).split('.');
@@ -10,8 +12,11 @@ export function moneyText(dollars) {
 
 /** "$1.23 this month of a $10.00 budget, announcements held" */
 export function costText(costs) {
-  let text = `${moneyText(costs.this_month_total)} this month`;
-  if (costs.monthly_budget) text += ` of a ${moneyText(costs.monthly_budget)} budget`;
-  if (costs.announcements_held) text += ', announcements held';
-  return text;
+  const cost = moneyText(costs.this_month_total);
+  const held = Boolean(costs.announcements_held);
+  if (costs.monthly_budget) {
+    const budget = moneyText(costs.monthly_budget);
+    return t(held ? 'app-cost-budget-held' : 'app-cost-budget', { cost, budget });
+  }
+  return t(held ? 'app-cost-held' : 'app-cost', { cost });
 }

@@ -2,22 +2,23 @@
 
 import { api } from '../api.js';
 import { h, field, showErrors, clearErrors, busy } from '../dom.js';
+import { t } from '../i18n.js';
 
 export default function create(container, ctx) {
-  ctx.title('Create a neighborhood');
-  const name = field({ label: 'Name', name: 'name', required: true, hint: 'Neighbors see it in texts, e.g. "Elm Street".' });
-  const description = field({ label: 'Description', name: 'description', type: 'textarea', hint: 'Shown on the join page. Optional.' });
+  ctx.title(t('app-create-title'));
+  const name = field({ label: t('app-create-name'), name: 'name', required: true, hint: t('app-create-name-hint') });
+  const description = field({ label: t('app-create-description'), name: 'description', type: 'textarea', hint: t('app-create-description-hint') });
   const areaCode = field({
-    label: 'Area code for its number', name: 'area_code', required: true,
-    hint: 'Three digits, e.g. 415. A number is bought there (emulated in the sandbox).',
+    label: t('app-create-area-code'), name: 'area_code', required: true,
+    hint: t('app-create-area-code-hint'),
     attrs: { inputmode: 'numeric', maxlength: 3, autocomplete: 'off' },
   });
   const ownerName = field({
-    label: 'Your name on texts', name: 'owner_name', required: true,
-    hint: 'Neighbors see it in front of what you send, e.g. "Ana: ...".',
+    label: t('app-create-owner-name'), name: 'owner_name', required: true,
+    hint: t('app-create-owner-name-hint'),
     attrs: { autocomplete: 'given-name' },
   });
-  const submit = h('button', { class: 'primary', type: 'submit' }, 'Create neighborhood');
+  const submit = h('button', { class: 'primary', type: 'submit' }, t('app-create-submit'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -38,7 +39,7 @@ export default function create(container, ctx) {
         showErrors(form, error);
       }
     });
-  } }, name, description, areaCode, ownerName, h('div', { class: 'actions' }, submit, h('a', { class: 'button', href: '#/' }, 'Cancel')));
-  container.append(h('div', { class: 'narrow' }, h('h1', {}, 'Create a neighborhood'), h('div', { class: 'card' }, form)));
+  } }, name, description, areaCode, ownerName, h('div', { class: 'actions' }, submit, h('a', { class: 'button', href: '#/' }, t('app-create-cancel'))));
+  container.append(h('div', { class: 'narrow' }, h('h1', {}, t('app-create-title')), h('div', { class: 'card' }, form)));
   name.control.focus();
 }

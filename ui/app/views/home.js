@@ -3,16 +3,13 @@
 import { api, errorText } from '../api.js';
 import { h, phoneText } from '../dom.js';
 import { costText } from '../money.js';
+import { t, tCount } from '../i18n.js';
 
 /** "12 of 500 one-to-one texts today", or why none go out until midnight UTC. */
 export function textsTodayText(today) {
-  if (today.paused) {
-    return `Daily limit of ${today.cap} one-to-one texts reached: join codes and welcomes resume at midnight UTC`;
-  }
-  if (today.deployment_paused) {
-    return 'The service reached its daily limit of one-to-one texts: join codes and welcomes resume at midnight UTC';
-  }
-  return `${today.sent} of ${today.cap} one-to-one texts today`;
+  if (today.paused) return t('app-home-today-paused', { cap: today.cap });
+  if (today.deployment_paused) return t('app-home-today-service-paused');
+  return t('app-home-today', { sent: today.sent, cap: today.cap });
 }
 
 /**
@@ -20,13 +17,16 @@ export function textsTodayText(today) {
  * carried in 2 linked threads (50 each at most)". Captains need not know more: it grows by itself.
  */
 export function placesText(summary) {
-  const phones = plural(summary.sms_places_used, 'phone', 'phones');
-  if (summary.groups <= 1) return `${phones} on the group text`;
-  return `${phones} on the group text, carried in ${summary.groups} linked threads (50 each at most)`;
+  const phones = summary.sms_places_used;
+  if (summary.groups <= 1) return tCount(phones, 'app-home-places-one', 'app-home-places-other');
+  return tCount(phones, 'app-home-places-threads-one', 'app-home-places-threads-other', { groups: summary.groups });
 }
 
-function plural(count, one, many) {
-  return `${count} ${count === 1 ? one : many}`;
+/** "12 members, 2 paused": the members in the group, as Home and the Members tab both say it. */
+function membersText(active, paused) {
+  return paused
+    ? tCount(active, 'app-members-count-paused-one', 'app-members-count-paused-other', { paused })
+    : tCount(active, 'app-members-count-one', 'app-members-count-other');
 }
 
 async function neighborhoodCard(neighborhood) {
@@ -34,30 +34,30 @@ async function neighborhoodCard(neighborhood) {
   const card = h('li', { class: 'card' },
     h('h2', {}, h('a', { href: `#/n/${neighborhood.id}/requests` }, neighborhood.name)),
     h('p', { class: 'muted' }, phoneText(neighborhood.phone_number),
-      neighborhood.state === 'archived' ? h('span', { class: 'badge warn' }, ' archived') : null),
+      neighborhood.state === 'archived' ? h('span', { class: 'badge warn' }, ` ${t('app-home-archived')}`) : null),
     facts);
   try {
     const summary = await api(`neighborhoods/${neighborhood.id}/summary`);
     facts.append(
-      h('dt', {}, 'Members'), h('dd', {}, plural(summary.members, 'member', 'members')
-        + (summary.paused ? `, ${summary.paused} paused` : '')),
-      h('dt', {}, 'Waiting'), h('dd', {}, summary.pending_requests
-        ? h('a', { href: `#/n/${neighborhood.id}/requests` }, plural(summary.pending_requests, 'join request', 'join requests'))
-        : 'No join requests'),
-      h('dt', {}, 'Group text'), h('dd', {}, placesText(summary)),
-      h('dt', {}, 'Today'), h('dd', {}, summary.texts_today.paused || summary.texts_today.deployment_paused
+      h('dt', {}, t('app-home-members')), h('dd', {}, membersText(summary.members, summary.paused)),
+      h('dt', {}, t('app-home-waiting')), h('dd', {}, summary.pending_requests
+        ? h('a', { href: `#/n/${neighborhood.id}/requests` },
+          tCount(summary.pending_requests, 'app-home-requests-one', 'app-home-requests-other'))
+        : t('app-home-no-requests')),
+      h('dt', {}, t('app-home-group-text')), h('dd', {}, placesText(summary)),
+      h('dt', {}, t('app-home-today-label')), h('dd', {}, summary.texts_today.paused || summary.texts_today.deployment_paused
         ? h('span', { class: 'badge warn' }, textsTodayText(summary.texts_today))
         : textsTodayText(summary.texts_today)),
     );
     try {
       const costs = await api(`neighborhoods/${neighborhood.id}/costs`);
-      facts.append(h('dt', {}, 'Cost'), h('dd', {}, costText(costs)));
+      facts.append(h('dt', {}, t('app-home-cost')), h('dd', {}, costText(costs)));
     } catch {
       // Costs are for captains and up; a moderator's card simply has no cost line.
     }
     if (summary.sync_failed) {
-      facts.append(h('dt', {}, 'Attention'), h('dd', {}, h('a', { href: `#/n/${neighborhood.id}/members` },
-        `${plural(summary.sync_failed, 'member', 'members')} could not be added to or taken off the group text`)));
+      facts.append(h('dt', {}, t('app-home-attention')), h('dd', {}, h('a', { href: `#/n/${neighborhood.id}/members` },
+        tCount(summary.sync_failed, 'app-home-sync-failed-one', 'app-home-sync-failed-other'))));
     }
   } catch (error) {
     // A neighborhood where the viewer is a plain member has no summary for them.
@@ -67,10 +67,10 @@ async function neighborhoodCard(neighborhood) {
 }
 
 export default async function home(container, ctx) {
-  ctx.title('Your neighborhoods');
+  ctx.title(t('app-home-title'));
   const me = ctx.session.me;
-  const heading = h('div', { class: 'row' }, h('h1', {}, 'Your neighborhoods'),
-    me.platform_admin ? h('a', { class: 'button primary', href: '#/new' }, 'Create a neighborhood') : null);
+  const heading = h('div', { class: 'row' }, h('h1', {}, t('app-home-title')),
+    me.platform_admin ? h('a', { class: 'button primary', href: '#/new' }, t('app-home-create')) : null);
   container.append(heading);
   const items = [];
   // Archived neighborhoods stay readable, so they are listed after the active ones.
@@ -84,8 +84,8 @@ export default async function home(container, ctx) {
   }
   if (items.length === 0) {
     container.append(h('p', { class: 'empty' }, me.platform_admin
-      ? 'No neighborhood yet. Create the first one: it gets its own number to text.'
-      : 'You hold no role in a neighborhood yet. Ask its captain to make you one.'));
+      ? t('app-home-empty-admin')
+      : t('app-home-empty')));
     return;
   }
   const cards = await Promise.all(items.map(neighborhoodCard));

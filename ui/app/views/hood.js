@@ -3,21 +3,23 @@
 import { api } from '../api.js';
 import { h, phoneText } from '../dom.js';
 import { LiveFeed, coalesce } from '../live.js';
+import { t } from '../i18n.js';
 
 const RANK = { member: 0, moderator: 1, captain: 2, owner: 3 };
 
 /**
- * [tab, label, short label for the phone's tab bar, least role, module]. The first three are the
- * phone's bottom bar; the rest sit behind its "More" button (all show in one row on wider screens).
+ * [tab, label, short label for the phone's tab bar, least role, module]; the labels are message
+ * ids. The first three are the phone's bottom bar; the rest sit behind its "More" button (all
+ * show in one row on wider screens).
  */
 const TABS = [
-  ['requests', 'Join requests', 'Requests', 'moderator', './hood/requests.js'],
-  ['members', 'Members', 'Members', 'moderator', './hood/members.js'],
-  ['messages', 'Messages', 'Messages', 'moderator', './hood/messages.js'],
-  ['invite', 'Invite', 'Invite', 'moderator', './hood/invite.js'],
-  ['data', 'Import & export', 'Import', 'moderator', './hood/data.js'],
-  ['settings', 'Settings', 'Settings', 'captain', './hood/settings/index.js'],
-  ['audit', 'Audit log', 'Audit', 'captain', './hood/audit.js'],
+  ['requests', 'app-hood-tab-requests', 'app-hood-tab-requests-short', 'moderator', './hood/requests.js'],
+  ['members', 'app-hood-tab-members', 'app-hood-tab-members-short', 'moderator', './hood/members.js'],
+  ['messages', 'app-hood-tab-messages', 'app-hood-tab-messages-short', 'moderator', './hood/messages.js'],
+  ['invite', 'app-hood-tab-invite', 'app-hood-tab-invite-short', 'moderator', './hood/invite.js'],
+  ['data', 'app-hood-tab-data', 'app-hood-tab-data-short', 'moderator', './hood/data.js'],
+  ['settings', 'app-hood-tab-settings', 'app-hood-tab-settings-short', 'captain', './hood/settings/index.js'],
+  ['audit', 'app-hood-tab-audit', 'app-hood-tab-audit-short', 'captain', './hood/audit.js'],
 ];
 const ON_THE_BAR = 3;
 
@@ -44,7 +46,7 @@ export default async function hood(container, ctx, { id, tab }) {
   const tabLinks = new Map();
   const tabItem = ([name, label, short]) => {
     const link = h('a', { href: `#/n/${id}/${name}`, 'aria-current': name === current[0] ? 'page' : false },
-      h('span', { class: 'tab-long' }, label), h('span', { class: 'tab-short', 'aria-hidden': 'true' }, short));
+      h('span', { class: 'tab-long' }, t(label)), h('span', { class: 'tab-short', 'aria-hidden': 'true' }, t(short)));
     tabLinks.set(name, link);
     return h('li', {}, link);
   };
@@ -62,10 +64,10 @@ export default async function hood(container, ctx, { id, tab }) {
 
   const showHeader = () => {
     heading.textContent = neighborhood.name;
+    const mode = t(neighborhood.mode === 'announce_only' ? 'app-hood-mode-announce-only' : 'app-hood-mode-open');
     subline.replaceChildren(h('span', {},
-      `Text ${phoneText(neighborhood.phone_number)}`,
-      ` · ${neighborhood.mode === 'announce_only' ? 'announcements only' : 'everyone can post'} `,
-      neighborhood.state === 'archived' ? h('span', { class: 'badge warn' }, 'archived') : null));
+      `${t('app-hood-subline', { number: phoneText(neighborhood.phone_number), mode })} `,
+      neighborhood.state === 'archived' ? h('span', { class: 'badge warn' }, t('app-hood-archived')) : null));
   };
   showHeader();
 
@@ -74,11 +76,15 @@ export default async function hood(container, ctx, { id, tab }) {
     const summary = await api(`neighborhoods/${id}/summary`);
     const waiting = summary.pending_requests;
     const link = tabLinks.get('requests');
-    link.querySelector('.tab-long').textContent = waiting ? `Join requests (${waiting})` : 'Join requests';
-    link.querySelector('.tab-short').textContent = waiting ? `Requests (${waiting})` : 'Requests';
-    ctx.title(`${waiting ? `(${waiting}) ` : ''}${current[1]} · ${neighborhood.name}`);
+    link.querySelector('.tab-long').textContent = waiting
+      ? t('app-hood-tab-requests-waiting', { count: waiting }) : t('app-hood-tab-requests');
+    link.querySelector('.tab-short').textContent = waiting
+      ? t('app-hood-tab-requests-short-waiting', { count: waiting }) : t('app-hood-tab-requests-short');
+    ctx.title(waiting
+      ? t('app-hood-title-waiting', { count: waiting, tab: t(current[1]), neighborhood: neighborhood.name })
+      : t('app-hood-title', { tab: t(current[1]), neighborhood: neighborhood.name }));
   });
-  ctx.title(`${current[1]} · ${neighborhood.name}`);
+  ctx.title(t('app-hood-title', { tab: t(current[1]), neighborhood: neighborhood.name }));
   refreshCount();
   const stopCount = live.on('join_request', refreshCount);
 
@@ -112,7 +118,7 @@ export default async function hood(container, ctx, { id, tab }) {
  */
 function tabBar(onTheBar, behindMore, current) {
   if (!behindMore.length) {
-    return h('nav', { 'aria-label': 'Neighborhood', class: 'tabbar' }, h('ul', { class: 'tabs bar-tabs' }, onTheBar));
+    return h('nav', { 'aria-label': t('app-hood-nav'), class: 'tabbar' }, h('ul', { class: 'tabs bar-tabs' }, onTheBar));
   }
   const panelId = 'more-tabs';
   const currentBehind = TABS.slice(ON_THE_BAR).find(([name]) => name === current[0]);
@@ -120,15 +126,15 @@ function tabBar(onTheBar, behindMore, current) {
   const toggle = h('button', {
     type: 'button', class: 'more-toggle', 'aria-expanded': 'false', 'aria-controls': panelId,
     'data-current': currentBehind ? 'true' : false,
-    'aria-label': currentBehind ? `${currentBehind[2]} (more pages)` : false,
-  }, currentBehind ? currentBehind[2] : 'More', h('span', { 'aria-hidden': 'true' }, ' ▾'));
+    'aria-label': currentBehind ? t('app-hood-more-current', { tab: t(currentBehind[2]) }) : false,
+  }, currentBehind ? t(currentBehind[2]) : t('app-hood-more'), h('span', { 'aria-hidden': 'true' }, ' ▾'));
   const panel = h('ul', { class: 'tabs more-tabs', id: panelId }, behindMore);
   const setOpen = (open) => {
     toggle.setAttribute('aria-expanded', String(open));
     panel.classList.toggle('open', open);
   };
   toggle.addEventListener('click', () => setOpen(toggle.getAttribute('aria-expanded') !== 'true'));
-  const nav = h('nav', { 'aria-label': 'Neighborhood', class: 'tabbar' },
+  const nav = h('nav', { 'aria-label': t('app-hood-nav'), class: 'tabbar' },
     h('ul', { class: 'tabs bar-tabs' }, onTheBar, h('li', { class: 'more-item' }, toggle)), panel);
   nav.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape' || toggle.getAttribute('aria-expanded') !== 'true') return;

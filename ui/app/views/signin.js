@@ -2,26 +2,27 @@
 
 import { api } from '../api.js';
 import { h, field, showErrors, clearErrors, busy, phoneText } from '../dom.js';
+import { t, tParts } from '../i18n.js';
 
 export default function signIn(container, ctx) {
-  ctx.title('Sign in');
+  ctx.title(t('app-signin-title'));
   if (ctx.session.me) {
     ctx.navigate('#/');
     return;
   }
   const { sandbox, sandbox_admin_phone: sandboxPhone } = ctx.session.health;
   const phone = field({
-    label: 'Your phone', name: 'phone', type: 'tel', required: true, value: sandboxPhone ?? '',
-    hint: 'The phone of a captain or admin, in international format, e.g. +1 555 010 0123.',
+    label: t('app-signin-phone'), name: 'phone', type: 'tel', required: true, value: sandboxPhone ?? '',
+    hint: t('app-signin-phone-hint'),
     attrs: { autocomplete: 'tel', inputmode: 'tel' },
   });
   const code = field({
-    label: 'Code from the text', name: 'code', required: true,
-    hint: 'Six digits. The code works for 10 minutes.',
+    label: t('app-signin-code'), name: 'code', required: true,
+    hint: t('app-signin-code-hint'),
     attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', pattern: '[0-9]*', maxlength: 6 },
   });
-  const sendButton = h('button', { class: 'primary', type: 'submit' }, 'Text me a code');
-  const signInButton = h('button', { class: 'primary', type: 'submit' }, 'Sign in');
+  const sendButton = h('button', { class: 'primary', type: 'submit' }, t('app-signin-send'));
+  const signInButton = h('button', { class: 'primary', type: 'submit' }, t('app-signin-submit'));
   const where = h('p', { class: 'hint', role: 'status' });
   // A code that never came (or expired) is asked for again here, without retyping the phone.
   const resendButton = h('button', { type: 'button', onclick: () => busy(resendButton, async () => {
@@ -32,10 +33,10 @@ export default function signIn(container, ctx) {
       showErrors(codeForm, error);
       return;
     }
-    where.textContent = `A new code is on its way to ${phoneText(phone.control.value.trim())}; the one before no longer works.`;
+    where.textContent = t('app-signin-resent', { phone: phoneText(phone.control.value.trim()) });
     code.control.value = '';
     code.control.focus();
-  }) }, 'Text me a new code');
+  }) }, t('app-signin-resend'));
 
   const phoneForm = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
@@ -48,9 +49,11 @@ export default function signIn(container, ctx) {
         return;
       }
       where.replaceChildren(sandbox
-        ? h('span', {}, 'Sandbox: the code arrives on the simulated phone ', h('strong', {}, phoneText(phone.control.value.trim())),
-          ' at ', h('a', { href: '/sandbox', target: '_blank', rel: 'noopener' }, 'the simulated phones page'), '.')
-        : `If this phone belongs to a captain or admin, a code is on its way to ${phone.control.value.trim()}.`);
+        ? h('span', {}, ...tParts('app-signin-sandbox-sent', {
+          phone: h('strong', {}, phoneText(phone.control.value.trim())),
+          page: h('a', { href: '/sandbox', target: '_blank', rel: 'noopener' }, t('app-signin-sandbox-page')),
+        }))
+        : t('app-signin-sent', { phone: phone.control.value.trim() }));
       phoneForm.hidden = true;
       codeForm.hidden = false;
       code.control.focus();
@@ -77,13 +80,13 @@ export default function signIn(container, ctx) {
       codeForm.hidden = true;
       phoneForm.hidden = false;
       phone.control.focus();
-    } }, 'Use another phone')));
+    } }, t('app-signin-other-phone'))));
 
   container.append(h('div', { class: 'narrow' },
-    h('h1', {}, 'Sign in'),
-    h('p', {}, 'Captains run their neighborhood here. We text a code to your phone; no password.'),
+    h('h1', {}, t('app-signin-title')),
+    h('p', {}, t('app-signin-intro')),
     sandbox && sandboxPhone
-      ? h('p', { class: 'hint' }, `Sandbox: ${phoneText(sandboxPhone)} is a platform admin, ready to try.`)
+      ? h('p', { class: 'hint' }, t('app-signin-sandbox-admin', { phone: phoneText(sandboxPhone) }))
       : null,
     h('div', { class: 'card' }, phoneForm, codeForm)));
   phone.control.focus();

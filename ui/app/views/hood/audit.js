@@ -4,93 +4,91 @@
 
 import { api, errorText } from '../../api.js';
 import { h, busy, field, when, phoneText } from '../../dom.js';
+import { t, tCount } from '../../i18n.js';
 
+/** Each action in words: a message id, or a function of the entry's detail for changes to many. */
 const ACTIONS = {
-  'neighborhood.create': 'Created the neighborhood',
-  'neighborhood.update': 'Changed the settings',
-  'neighborhood.archive': 'Archived the neighborhood',
-  'neighborhood.sync': 'Repaired the group text to match Twilio',
-  'member.add': 'Added a member',
-  'member.update': 'Changed a member',
-  'member.role_change': 'Changed a role',
-  'member.remove': 'Removed a member',
-  'member.bulk_remove': (detail) => `Removed ${members(detail.changed)}`,
-  'member.bulk_pause': (detail) => `Paused ${members(detail.changed)}`,
-  'member.bulk_resume': (detail) => `Resumed ${members(detail.changed)}`,
-  'member.bulk_role_change': (detail) => `Made ${members(detail.changed)} ${detail.role ?? 'another role'}`,
-  'member.retry_sync': 'Retried adding a member at Twilio',
-  'member.mute': 'Muted a member',
-  'member.unmute': 'Unmuted a member',
-  'member.added_in_twilio': 'A member was added in the Twilio console',
-  'member.removed_in_twilio': 'A member was removed in the Twilio console',
-  'ownership.transfer': 'Handed over ownership',
-  'join_request.approve': 'Approved a join request',
-  'join_request.deny': 'Denied a join request',
-  'join_request.approve_many': 'Approved join requests',
-  'join_request.deny_many': 'Denied join requests',
-  'invites.send': 'Texted invites',
-  'message.announce': 'Sent an announcement',
-  'message.hold': 'Announcement held: the monthly budget is used up',
-  'message.release': 'Sent a held announcement',
-  'neighborhood.budget_alert': 'Told the captains about the monthly budget',
-  'announcement.schedule': 'Scheduled an announcement',
-  'announcement.update': 'Changed a scheduled announcement',
-  'announcement.cancel': 'Cancelled a scheduled announcement',
-  'announcement.send': 'Sent a scheduled announcement',
-  'token.create': 'Created an API token',
-  'token.revoke': 'Revoked an API token',
+  'neighborhood.create': 'app-audit-neighborhood-create',
+  'neighborhood.update': 'app-audit-neighborhood-update',
+  'neighborhood.archive': 'app-audit-neighborhood-archive',
+  'neighborhood.sync': 'app-audit-neighborhood-sync',
+  'member.add': 'app-audit-member-add',
+  'member.update': 'app-audit-member-update',
+  'member.role_change': 'app-audit-member-role-change',
+  'member.remove': 'app-audit-member-remove',
+  'member.bulk_remove': (detail) => tCount(detail.changed, 'app-audit-bulk-remove-one', 'app-audit-bulk-remove-other'),
+  'member.bulk_pause': (detail) => tCount(detail.changed, 'app-audit-bulk-pause-one', 'app-audit-bulk-pause-other'),
+  'member.bulk_resume': (detail) => tCount(detail.changed, 'app-audit-bulk-resume-one', 'app-audit-bulk-resume-other'),
+  'member.bulk_role_change': (detail) => tCount(detail.changed, 'app-audit-bulk-role-one', 'app-audit-bulk-role-other',
+    { role: detail.role ?? t('app-audit-another-role') }),
+  'member.retry_sync': 'app-audit-member-retry-sync',
+  'member.mute': 'app-audit-member-mute',
+  'member.unmute': 'app-audit-member-unmute',
+  'member.added_in_twilio': 'app-audit-member-added-in-twilio',
+  'member.removed_in_twilio': 'app-audit-member-removed-in-twilio',
+  'ownership.transfer': 'app-audit-ownership-transfer',
+  'join_request.approve': 'app-audit-request-approve',
+  'join_request.deny': 'app-audit-request-deny',
+  'join_request.approve_many': 'app-audit-request-approve-many',
+  'join_request.deny_many': 'app-audit-request-deny-many',
+  'invites.send': 'app-audit-invites-send',
+  'message.announce': 'app-audit-message-announce',
+  'message.hold': 'app-audit-message-hold',
+  'message.release': 'app-audit-message-release',
+  'neighborhood.budget_alert': 'app-audit-budget-alert',
+  'announcement.schedule': 'app-audit-announcement-schedule',
+  'announcement.update': 'app-audit-announcement-update',
+  'announcement.cancel': 'app-audit-announcement-cancel',
+  'announcement.send': 'app-audit-announcement-send',
+  'token.create': 'app-audit-token-create',
+  'token.revoke': 'app-audit-token-revoke',
 };
 
 const PAGE = 50;
 
 /** The "What" filter: families of actions (a trailing dot matches all of them). */
 const KINDS = [
-  ['', 'Every kind of change'],
-  ['member.', 'Members'],
-  ['join_request.', 'Join requests'],
-  ['message.', 'Messages and announcements'],
-  ['announcement.', 'Scheduled announcements'],
-  ['neighborhood.', 'Settings and the neighborhood'],
-  ['invites.', 'Invites'],
-  ['token.', 'API tokens'],
+  ['', 'app-audit-kind-any'],
+  ['member.', 'app-audit-kind-members'],
+  ['join_request.', 'app-audit-kind-requests'],
+  ['message.', 'app-audit-kind-messages'],
+  ['announcement.', 'app-audit-kind-scheduled'],
+  ['neighborhood.', 'app-audit-kind-neighborhood'],
+  ['invites.', 'app-audit-kind-invites'],
+  ['token.', 'app-audit-kind-tokens'],
 ];
-
-/** "10 members", for the entries of changes made to many members at once. */
-function members(count) {
-  return `${count} ${count === 1 ? 'member' : 'members'}`;
-}
 
 /** An entry's action in words. */
 function actionText(item) {
   const text = ACTIONS[item.action];
   if (typeof text === 'function') return text(item.detail ?? {});
-  return text ?? item.action;
+  return text ? t(text) : item.action;
 }
 
-/** Detail keys that read better renamed; the rest are shown as their words. */
+/** Detail keys that read better renamed (message ids); the rest are shown as their words. */
 const KEYS = {
-  count: 'Invites texted',
-  shards: 'Conversations',
-  release_number: 'Number released',
-  notice: 'Notice texted',
-  requeued: 'Changes sent again',
-  relinked: 'Members relinked',
-  removed_strays: 'Strangers removed',
-  removed_departed: 'Departed members removed',
-  threshold_percent: 'Share of the budget (%)',
-  monthly_budget: 'Monthly budget ($)',
-  cost: 'Cost so far ($)',
-  estimate: 'Estimated cost ($)',
-  captains_texted: 'Captains texted',
-  join_questions: 'Join questions',
-  changed: 'Members changed',
-  skipped: 'Members left as they were',
-  members: 'Members',
-  approved: 'Requests approved',
-  denied: 'Requests denied',
-  names: 'Who',
-  name: 'Who',
-  reason: 'Reason (for captains; not texted)',
+  count: 'app-audit-key-count',
+  shards: 'app-audit-key-shards',
+  release_number: 'app-audit-key-release-number',
+  notice: 'app-audit-key-notice',
+  requeued: 'app-audit-key-requeued',
+  relinked: 'app-audit-key-relinked',
+  removed_strays: 'app-audit-key-removed-strays',
+  removed_departed: 'app-audit-key-removed-departed',
+  threshold_percent: 'app-audit-key-threshold',
+  monthly_budget: 'app-audit-key-budget',
+  cost: 'app-audit-key-cost',
+  estimate: 'app-audit-key-estimate',
+  captains_texted: 'app-audit-key-captains-texted',
+  join_questions: 'app-audit-key-join-questions',
+  changed: 'app-audit-key-changed',
+  skipped: 'app-audit-key-skipped',
+  members: 'app-audit-key-members',
+  approved: 'app-audit-key-approved',
+  denied: 'app-audit-key-denied',
+  names: 'app-audit-key-who',
+  name: 'app-audit-key-who',
+  reason: 'app-audit-key-reason',
 };
 
 /** Detail keys kept for integrations but not worth a line in the log (ids of a whole batch). */
@@ -118,7 +116,7 @@ async function directory(ctx) {
     for (const token of items) byToken.set(token.id, token.name);
   });
   await Promise.allSettled([members, tokens]);
-  for (const [id, name] of byToken) actors.push([`token:${id}`, `API token “${name}”`]);
+  for (const [id, name] of byToken) actors.push([`token:${id}`, t('app-audit-token-named', { name })]);
   actors.sort((a, b) => a[1].localeCompare(b[1]));
   return { byMember, byPhone, byToken, actors };
 }
@@ -130,24 +128,33 @@ function describer(ctx, names) {
     if (typeof text !== 'string') return String(text);
     const [kind, ...rest] = text.split(':');
     const value = rest.join(':');
-    if (kind === 'member') return names.byMember.get(value) ?? 'a former member';
-    if (kind === 'token') return names.byToken.has(value) ? `API token “${names.byToken.get(value)}”` : 'an API token';
-    if (kind === 'neighborhood') return value === ctx.id ? 'this neighborhood' : 'another neighborhood';
-    if (kind === 'join_request') return 'a join request';
-    if (kind === 'phone') {
-      if (value === me.phone) return `you (${phoneText(value)})`;
-      const name = names.byPhone.get(value);
-      return name ? `${name} (${phoneText(value)})` : phoneText(value);
+    if (kind === 'member') return names.byMember.get(value) ?? t('app-audit-former-member');
+    if (kind === 'token') {
+      return names.byToken.has(value) ? t('app-audit-token-named', { name: names.byToken.get(value) }) : t('app-audit-a-token');
     }
-    if (text === 'cli') return 'the command line';
-    if (text === 'twilio') return 'Twilio';
-    if (text === 'scheduler') return 'the scheduler';
-    if (kind === 'announcement') return 'an announcement';
+    if (kind === 'neighborhood') return t(value === ctx.id ? 'app-audit-this-neighborhood' : 'app-audit-another-neighborhood');
+    if (kind === 'join_request') return t('app-audit-a-request');
+    if (kind === 'phone') {
+      if (value === me.phone) return t('app-audit-you', { phone: phoneText(value) });
+      const name = names.byPhone.get(value);
+      return name ? t('app-audit-named-phone', { name, phone: phoneText(value) }) : phoneText(value);
+    }
+    if (text === 'cli') return t('app-audit-cli');
+    if (text === 'twilio') return t('app-audit-twilio');
+    if (text === 'scheduler') return t('app-audit-scheduler');
+    if (kind === 'announcement') return t('app-audit-an-announcement');
     return text;
   };
+  const SOURCES = {
+    sms: 'app-audit-source-sms',
+    cli: 'app-audit-source-cli',
+    webhook: 'app-audit-source-webhook',
+    'cost ledger': 'app-audit-source-ledger',
+    scheduler: 'app-audit-source-scheduler',
+  };
   const source = (text) => {
-    if (text?.startsWith('ip:')) return `from ${text.slice(3)}`;
-    return { sms: 'by text message', cli: 'on the command line', webhook: 'reported by Twilio', 'cost ledger': 'by the cost ledger', scheduler: 'when it was due' }[text] ?? text;
+    if (text?.startsWith('ip:')) return t('app-audit-source-ip', { ip: text.slice(3) });
+    return SOURCES[text] ? t(SOURCES[text]) : text;
   };
   return { ref, source };
 }
@@ -157,7 +164,7 @@ const REFERENCE = /^(member|token|neighborhood|join_request|phone|announcement):
 /** A detail value as a short phrase; null and unchanged values are left out (undefined). */
 function phrase(value, ref) {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'boolean') return t(value ? 'app-audit-yes' : 'app-audit-no');
   if (typeof value === 'string') {
     if (REFERENCE.test(value)) return ref(value);
     if (/^\+\d{8,15}$/.test(value)) return phoneText(value);
@@ -168,7 +175,8 @@ function phrase(value, ref) {
   if (typeof value === 'object') {
     if ('from' in value && 'to' in value && Object.keys(value).length === 2) {
       if (JSON.stringify(value.from) === JSON.stringify(value.to)) return undefined;
-      return `${phrase(value.from, ref) ?? 'none'} → ${phrase(value.to, ref) ?? 'none'}`;
+      const none = t('app-audit-none');
+      return t('app-audit-from-to', { from: phrase(value.from, ref) ?? none, to: phrase(value.to, ref) ?? none });
     }
     const parts = Object.entries(value).map(([key, inner]) => [key, phrase(inner, ref)]).filter(([, text]) => text !== undefined);
     return parts.length ? parts.map(([key, text]) => `${key.replaceAll('_', ' ')}: ${text}`).join('; ') : undefined;
@@ -186,19 +194,20 @@ function detailList(detail, ref) {
     .map(([key, value]) => [key, phrase(value, ref)])
     .filter(([, text]) => text !== undefined && text !== '');
   if (rows.length === 0) return null;
-  const label = (key) => KEYS[key] ?? key.charAt(0).toUpperCase() + key.slice(1).replaceAll('_', ' ');
+  const label = (key) => (KEYS[key] ? t(KEYS[key]) : key.charAt(0).toUpperCase() + key.slice(1).replaceAll('_', ' '));
   return h('dl', { class: 'facts audit-detail' }, rows.map(([key, text]) => [h('dt', {}, label(key)), h('dd', {}, text)]));
 }
 
 export default async function audit(container, ctx) {
   const list = h('ol', { class: 'list audit' });
   const status = h('div', { 'aria-live': 'polite' });
-  const more = h('button', { type: 'button', hidden: true }, 'Load older entries');
-  const kind = field({ label: 'What', name: 'action', type: 'select', value: '', options: KINDS });
-  const filters = h('div', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log' }, kind);
+  const more = h('button', { type: 'button', hidden: true }, t('app-audit-older'));
+  const kind = field({ label: t('app-audit-what'), name: 'action', type: 'select', value: '',
+    options: KINDS.map(([value, id]) => [value, t(id)]) });
+  const filters = h('div', { class: 'filters', role: 'search', 'aria-label': t('app-audit-filters') }, kind);
   container.append(
-    h('h2', { id: 'tab-heading' }, 'Audit log'),
-    h('p', { class: 'hint' }, 'Every change made by captains, API tokens, texted commands and Twilio, newest first. Entries are never edited.'),
+    h('h2', { id: 'tab-heading' }, t('app-audit-title')),
+    h('p', { class: 'hint' }, t('app-audit-hint')),
     filters, list, status, h('div', { class: 'actions' }, more),
   );
 
@@ -207,7 +216,7 @@ export default async function audit(container, ctx) {
     api(`neighborhoods/${ctx.id}/audit`, { query: { limit: PAGE } }),
   ]);
   const { ref, source } = describer(ctx, names);
-  const who = field({ label: 'Who', name: 'actor', type: 'select', value: '', options: [['', 'Anyone'], ...names.actors] });
+  const who = field({ label: t('app-audit-who'), name: 'actor', type: 'select', value: '', options: [['', t('app-audit-anyone')], ...names.actors] });
   filters.append(who);
 
   const entry = (item) => h('li', {},
@@ -215,7 +224,9 @@ export default async function audit(container, ctx) {
       h('strong', {}, actionText(item)),
       h('time', { datetime: item.at, class: 'muted' }, when(item.at))),
     h('p', { class: 'muted audit-who' },
-      `By ${ref(item.actor)}`, item.source ? ` ${source(item.source)}` : '',
+      item.source
+        ? t('app-audit-by-source', { who: ref(item.actor), source: source(item.source) })
+        : t('app-audit-by', { who: ref(item.actor) }),
       item.target && !item.target.startsWith('neighborhood:') ? ` · ${ref(item.target)}` : ''),
     detailList(item.detail, ref));
 
@@ -228,9 +239,9 @@ export default async function audit(container, ctx) {
     before = page.next_before ?? null;
     more.hidden = !before;
     if (list.children.length === 0 && !before) {
-      status.replaceChildren(h('p', { class: 'empty' }, filtered() ? 'No entry matches these filters.' : 'Nothing has been recorded yet.'));
+      status.replaceChildren(h('p', { class: 'empty' }, t(filtered() ? 'app-audit-no-match' : 'app-audit-empty')));
     } else if (!before) {
-      status.replaceChildren(h('p', { class: 'empty' }, 'That is the beginning of the log.'));
+      status.replaceChildren(h('p', { class: 'empty' }, t('app-audit-beginning')));
     } else {
       status.replaceChildren();
     }

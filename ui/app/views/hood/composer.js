@@ -6,12 +6,18 @@
 import { ApiError, api, errorText } from '../../api.js';
 import { h, field, when, showErrors, clearErrors, busy, toast, phoneText, uid } from '../../dom.js';
 import { moneyText } from '../../money.js';
+import { t, tCount } from '../../i18n.js';
 
 /** How long typing must pause before the review line asks for a new estimate. */
 const SETTLE_MS = 400;
 const MAX_CHARS = 1600;
 
-const ROLE_NAMES = { member: 'Members', moderator: 'Moderators', captain: 'Captains', owner: 'Owner' };
+const ROLE_NAMES = {
+  member: 'app-composer-role-members',
+  moderator: 'app-composer-role-moderators',
+  captain: 'app-composer-role-captains',
+  owner: 'app-composer-role-owner',
+};
 
 /** A datetime-local value ("2026-12-24T18:00") as RFC 3339 in the browser's own zone. */
 function sendAtFromLocal(value) {
@@ -29,22 +35,25 @@ function dayAndTime(iso) {
   return `${parts.weekday} ${parts.month} ${parts.day}, ${parts.hour}:${parts.minute} ${parts.dayPeriod ?? ''}`.trim();
 }
 
-const people = (n) => `${n} ${n === 1 ? 'person' : 'people'}`;
-const segmentsText = (n) => `${n} ${n === 1 ? 'segment' : 'segments'}`;
+const people = (n) => tCount(n, 'app-composer-people-one', 'app-composer-people-other');
+const segmentsText = (n) => tCount(n, 'app-composer-segments-one', 'app-composer-segments-other');
 
 /** "121 people, 2 segments each, about $2.01": what the confirm sheet says it will cost. */
 export function reachText(estimate) {
-  const each = estimate.recipients === 1 ? '' : ' each';
-  return `${people(estimate.recipients)}, ${segmentsText(estimate.segments)}${each}, about ${moneyText(estimate.cost)}`;
+  return t(estimate.recipients === 1 ? 'app-composer-reach' : 'app-composer-reach-each', {
+    people: people(estimate.recipients), segments: segmentsText(estimate.segments), cost: moneyText(estimate.cost),
+  });
 }
 
 /** "1 segment (GSM-7)" or "2 segments (UCS-2 because of “🎉”)". */
 function encodingText(estimate) {
+  const segments = segmentsText(estimate.segments);
   if (estimate.encoding === 'ucs2') {
-    const culprit = estimate.ucs2_character ? ` because of “${estimate.ucs2_character}”` : '';
-    return `${segmentsText(estimate.segments)} (UCS-2${culprit})`;
+    return estimate.ucs2_character
+      ? t('app-composer-ucs2-because', { segments, character: estimate.ucs2_character })
+      : t('app-composer-ucs2', { segments });
   }
-  return `${segmentsText(estimate.segments)} (GSM-7)`;
+  return t('app-composer-gsm7', { segments });
 }
 
 /** Checkboxes in a fieldset, one per [value, label]. */
@@ -54,7 +63,7 @@ function checkboxes(legend, name, options) {
     return h('div', { class: 'choice' }, box, h('label', { for: box.id }, label));
   });
   const set = h('fieldset', { class: 'choices pick' }, h('legend', {}, legend),
-    boxes.length ? boxes : h('p', { class: 'hint' }, 'None yet.'));
+    boxes.length ? boxes : h('p', { class: 'hint' }, t('app-composer-none-yet')));
   set.checked = () => [...set.querySelectorAll('input:checked')].map((box) => box.value);
   return set;
 }
@@ -63,32 +72,36 @@ function checkboxes(legend, name, options) {
 function audiencePicker(ctx, choices, onChange) {
   const group = uid('audience');
   const kinds = [
-    ['everyone', `Everyone (${people(choices.everyone)})`],
-    ['streets', 'People on a street'],
-    ['roles', 'People with a role'],
-    ['members', 'People I pick'],
+    ['everyone', t('app-composer-everyone', { people: people(choices.everyone) })],
+    ['streets', t('app-composer-streets')],
+    ['roles', t('app-composer-roles')],
+    ['members', t('app-composer-members')],
   ];
   const radios = kinds.map(([value, label]) => {
     const radio = h('input', { type: 'radio', id: `${group}-${value}`, name: 'audience.kind', value, checked: value === 'everyone' });
     return [value, radio, h('div', { class: 'choice' }, radio, h('label', { for: radio.id }, label))];
   });
-  const streets = checkboxes('Streets', 'audience.streets',
-    choices.streets.map((street) => [street.name, `${street.name} (${people(street.members)})`]));
-  const roles = checkboxes('Roles', 'audience.roles',
-    choices.roles.map((role) => [role.role, `${ROLE_NAMES[role.role] ?? role.role} (${people(role.members)})`]));
+  const streets = checkboxes(t('app-composer-streets-legend'), 'audience.streets',
+    choices.streets.map((street) => [street.name, t('app-composer-choice', { name: street.name, people: people(street.members) })]));
+  const roles = checkboxes(t('app-composer-roles-legend'), 'audience.roles',
+    choices.roles.map((role) => [role.role, t('app-composer-choice', {
+      name: ROLE_NAMES[role.role] ? t(ROLE_NAMES[role.role]) : role.role, people: people(role.members),
+    })]));
   const members = h('div', { class: 'pick' });
   const panels = { streets, roles, members };
   let memberList = null;
 
   const showMembers = async () => {
     if (memberList) return;
-    memberList = h('p', { class: 'hint', role: 'status' }, 'Loading members…');
+    memberList = h('p', { class: 'hint', role: 'status' }, t('app-composer-loading-members'));
     members.replaceChildren(memberList);
     try {
       const page = await api(`neighborhoods/${ctx.id}/members`, { query: { status: 'active', limit: 500 } });
-      const search = field({ label: 'Find a member', name: 'member-search', type: 'search', attrs: { autocomplete: 'off' } });
-      memberList = checkboxes('Members', 'audience.member_ids', page.items.map((member) =>
-        [member.id, member.address ? `${member.display_name}, ${member.address}` : member.display_name]));
+      const search = field({ label: t('app-composer-find-member'), name: 'member-search', type: 'search', attrs: { autocomplete: 'off' } });
+      memberList = checkboxes(t('app-composer-members-legend'), 'audience.member_ids', page.items.map((member) =>
+        [member.id, member.address
+          ? t('app-composer-member-address', { name: member.display_name, address: member.address })
+          : member.display_name]));
       search.control.addEventListener('input', () => {
         const wanted = search.control.value.trim().toLowerCase();
         for (const row of memberList.querySelectorAll('.choice')) {
@@ -107,7 +120,7 @@ function audiencePicker(ctx, choices, onChange) {
     for (const [name, panel] of Object.entries(panels)) panel.hidden = kind() !== name;
     if (kind() === 'members') showMembers();
   };
-  const node = h('fieldset', { class: 'choices audience' }, h('legend', {}, 'To'),
+  const node = h('fieldset', { class: 'choices audience' }, h('legend', {}, t('app-composer-to')),
     radios.map(([, , row]) => row), streets, roles, members);
   node.addEventListener('change', () => {
     show();
@@ -145,10 +158,10 @@ function confirmSheet() {
   const summary = h('p', { class: 'summary' });
   const note = h('p', { class: 'hint' });
   const preview = h('blockquote', { class: 'preview' });
-  const ok = h('button', { type: 'button', class: 'primary' }, 'Confirm');
-  const cancel = h('button', { type: 'button' }, 'Cancel');
+  const ok = h('button', { type: 'button', class: 'primary' }, t('app-composer-confirm'));
+  const cancel = h('button', { type: 'button' }, t('app-composer-cancel'));
   const dialog = h('dialog', { class: 'sheet', 'aria-labelledby': titleId, 'aria-describedby': summary.id = uid('confirm-summary') },
-    h('h3', { id: titleId }, 'Send this announcement?'), summary, preview, note, h('div', { class: 'actions' }, ok, cancel));
+    h('h3', { id: titleId }, t('app-composer-send-title')), summary, preview, note, h('div', { class: 'actions' }, ok, cancel));
   let settle = () => {};
   ok.addEventListener('click', () => dialog.close('confirm'));
   cancel.addEventListener('click', () => dialog.close('cancel'));
@@ -159,7 +172,7 @@ function confirmSheet() {
       dialog.querySelector('h3').textContent = title;
       summary.textContent = text;
       preview.textContent = body;
-      note.textContent = held ? 'The monthly budget is spent: it waits until a captain raises it (Settings, Costs and budget).' : '';
+      note.textContent = held ? t('app-composer-held-note') : '';
       note.hidden = !held;
       dialog.returnValue = '';
       dialog.showModal();
@@ -182,11 +195,11 @@ export async function composer(ctx, { onScheduled }) {
   const sheet = confirmSheet();
 
   const body = field({
-    label: 'Announcement', name: 'body', type: 'textarea', required: true,
-    hint: `Texted from ${phoneText(ctx.neighborhood.phone_number)}, signed with your name.`,
+    label: t('app-composer-body'), name: 'body', type: 'textarea', required: true,
+    hint: t('app-composer-body-hint', { number: phoneText(ctx.neighborhood.phone_number) }),
     attrs: { maxlength: MAX_CHARS },
   });
-  const count = h('span', { class: 'count' }, `0/${MAX_CHARS} characters`);
+  const count = h('span', { class: 'count' }, t('app-composer-count', { count: 0, max: MAX_CHARS }));
   const estimateLine = h('span', { role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }, '');
   const review = h('p', { class: 'review' }, count, ' · ', estimateLine);
 
@@ -194,28 +207,28 @@ export async function composer(ctx, { onScheduled }) {
 
   // ---- templates ----
   let saved = templates.items;
-  const templateSelect = field({ label: 'Template', name: 'template', type: 'select', options: [] });
-  const useTemplate = h('button', { type: 'button' }, 'Use a template');
+  const templateSelect = field({ label: t('app-composer-template'), name: 'template', type: 'select', options: [] });
+  const useTemplate = h('button', { type: 'button' }, t('app-composer-use-template'));
   const templatePicker = h('div', { class: 'template-picker' }, templateSelect, h('div', { class: 'actions' }, useTemplate));
   const showTemplates = () => {
     templateSelect.control.replaceChildren(...saved.map((template) => h('option', { value: template.id }, template.name)));
     templatePicker.hidden = saved.length === 0;
   };
   useTemplate.addEventListener('click', () => {
-    const template = saved.find((t) => t.id === templateSelect.control.value);
+    const template = saved.find((one) => one.id === templateSelect.control.value);
     if (!template) return;
     body.control.value = template.body;
     body.control.focus();
     refreshEstimate();
   });
-  const templateName = field({ label: 'Template name', name: 'name', attrs: { maxlength: 60, autocomplete: 'off' } });
-  const saveTemplate = h('button', { type: 'button', class: 'primary' }, 'Save template');
-  const saveAs = h('button', { type: 'button' }, 'Save as template');
+  const templateName = field({ label: t('app-composer-template-name'), name: 'name', attrs: { maxlength: 60, autocomplete: 'off' } });
+  const saveTemplate = h('button', { type: 'button', class: 'primary' }, t('app-composer-save-template'));
+  const saveAs = h('button', { type: 'button' }, t('app-composer-save-as-template'));
   const naming = h('div', { class: 'template-save', hidden: true }, templateName,
     h('div', { class: 'actions' }, saveTemplate, h('button', { type: 'button', onclick: () => {
       naming.hidden = true;
       saveAs.focus();
-    } }, 'Cancel')));
+    } }, t('app-composer-cancel'))));
   saveAs.addEventListener('click', () => {
     naming.hidden = false;
     templateName.control.focus();
@@ -231,7 +244,7 @@ export async function composer(ctx, { onScheduled }) {
       templateName.control.value = '';
       naming.hidden = true;
       saveAs.focus();
-      toast(`Saved the template “${template.name}”.`);
+      toast(t('app-composer-template-saved', { name: template.name }));
     } catch (error) {
       showErrors(naming, error);
     }
@@ -242,21 +255,21 @@ export async function composer(ctx, { onScheduled }) {
   const timing = uid('timing');
   const now = h('input', { type: 'radio', id: `${timing}-now`, name: 'timing', value: 'now', checked: true });
   const later = h('input', { type: 'radio', id: `${timing}-later`, name: 'timing', value: 'later' });
-  const sendAt = field({ label: 'Send at', name: 'send_at', type: 'datetime-local',
-    hint: 'Your local time. Up to a year ahead.' });
-  const choice = h('fieldset', { class: 'choices' }, h('legend', {}, 'When'),
-    h('div', { class: 'choice' }, now, h('label', { for: now.id }, 'Send now')),
-    h('div', { class: 'choice' }, later, h('label', { for: later.id }, 'Schedule for a time')));
+  const sendAt = field({ label: t('app-composer-send-at'), name: 'send_at', type: 'datetime-local',
+    hint: t('app-composer-send-at-hint') });
+  const choice = h('fieldset', { class: 'choices' }, h('legend', {}, t('app-composer-when')),
+    h('div', { class: 'choice' }, now, h('label', { for: now.id }, t('app-composer-now'))),
+    h('div', { class: 'choice' }, later, h('label', { for: later.id }, t('app-composer-later'))));
   const quiet = ctx.neighborhood.quiet_hours;
-  const urgent = field({ label: 'Urgent (ignore quiet hours)', name: 'urgent', type: 'checkbox',
+  const urgent = field({ label: t('app-urgent'), name: 'urgent', type: 'checkbox',
     hint: quiet
-      ? `Quiet hours are ${quiet.start} to ${quiet.end} (${quiet.time_zone}); other announcements wait for them to end.`
-      : 'This neighborhood has no quiet hours (Settings).' });
-  const send = h('button', { class: 'primary', type: 'submit' }, 'Send to everyone');
+      ? t('app-composer-quiet-hint', { start: quiet.start, end: quiet.end, zone: quiet.time_zone })
+      : t('app-composer-no-quiet-hint') });
+  const send = h('button', { class: 'primary', type: 'submit' }, t('app-composer-send-everyone'));
   const showTiming = () => {
     sendAt.hidden = !later.checked;
-    if (later.checked) send.textContent = 'Schedule';
-    else send.textContent = audience.everyone() ? 'Send to everyone' : 'Send to chosen people';
+    if (later.checked) send.textContent = t('app-composer-schedule');
+    else send.textContent = t(audience.everyone() ? 'app-composer-send-everyone' : 'app-composer-send-chosen');
   };
   now.addEventListener('change', showTiming);
   later.addEventListener('change', showTiming);
@@ -269,24 +282,24 @@ export async function composer(ctx, { onScheduled }) {
   const estimate = () => api(`neighborhoods/${ctx.id}/messages/estimate`, { method: 'POST', body: request() });
   function refreshEstimate() {
     const characters = [...body.control.value].length;
-    count.textContent = `${characters}/${MAX_CHARS} characters`;
+    count.textContent = t('app-composer-count', { count: characters, max: MAX_CHARS });
     clearTimeout(settleTimer);
     settleTimer = setTimeout(async () => {
       const mine = ++asked;
       if (!body.control.value.trim()) {
-        estimateLine.textContent = 'Type the announcement to see what it costs.';
+        estimateLine.textContent = t('app-composer-type-first');
         return;
       }
       const chosen = audience.value();
       if (chosen && (chosen.streets ?? chosen.roles ?? chosen.member_ids).length === 0) {
-        estimateLine.textContent = 'Choose who gets it.';
+        estimateLine.textContent = t('app-composer-choose-who');
         return;
       }
       try {
         const answer = await estimate();
         if (mine !== asked) return;
-        const reach = answer.recipients === 0 ? 'nobody yet' : people(answer.recipients);
-        const text = `${encodingText(answer)} · ${reach} · about ${moneyText(answer.cost)}`;
+        const reach = answer.recipients === 0 ? t('app-composer-nobody') : people(answer.recipients);
+        const text = t('app-composer-review', { encoding: encodingText(answer), reach, cost: moneyText(answer.cost) });
         // Unchanged words are not set again, so screen readers hear only what changed.
         if (estimateLine.textContent !== text) estimateLine.textContent = text;
       } catch (error) {
@@ -296,7 +309,7 @@ export async function composer(ctx, { onScheduled }) {
     }, SETTLE_MS);
   }
   body.control.addEventListener('input', refreshEstimate);
-  estimateLine.textContent = 'Type the announcement to see what it costs.';
+  estimateLine.textContent = t('app-composer-type-first');
 
   const reset = () => {
     body.control.value = '';
@@ -315,16 +328,18 @@ export async function composer(ctx, { onScheduled }) {
       const wasLater = later.checked;
       reset();
       if (answer?.state === 'scheduled') {
-        toast(answer.waits_for_quiet_hours && !wasLater
-          ? `Quiet hours: it goes out ${when(answer.scheduled_for)}.`
-          : `Scheduled: it goes out ${when(answer.scheduled_for)}.`);
+        toast(t(answer.waits_for_quiet_hours && !wasLater ? 'app-composer-quiet-scheduled' : 'app-composer-scheduled',
+          { when: when(answer.scheduled_for) }));
         onScheduled();
       } else if (answer?.held) {
-        toast('The monthly budget is spent: the announcement waits until a captain raises it (Settings, Costs and budget).');
+        toast(t('app-composer-held'));
       } else if (answer?.audience) {
-        toast(`Announcement sent ${answer.audience.replace(/^To/, 'to')} (about ${moneyText(answer.estimate?.cost ?? '0')}).`);
+        // The API names the audience in a sentence of its own ("To Elm Ave"): mid-sentence here.
+        toast(t('app-composer-sent-to', {
+          audience: answer.audience.replace(/^To/, 'to'), cost: moneyText(answer.estimate?.cost ?? '0'),
+        }));
       } else {
-        toast(`Announcement sent to the group (about ${moneyText(answer?.estimate?.cost ?? '0')}).`);
+        toast(t('app-composer-sent', { cost: moneyText(answer?.estimate?.cost ?? '0') }));
       }
     } catch (error) {
       showErrors(form, error);
@@ -339,7 +354,7 @@ export async function composer(ctx, { onScheduled }) {
     if (scheduling) {
       const at = sendAtFromLocal(sendAt.control.value);
       if (!at || Number.isNaN(new Date(at).getTime())) {
-        showErrors(form, fieldError('send_at', 'Choose the day and time to send it.'));
+        showErrors(form, fieldError('send_at', t('app-composer-choose-time')));
         return;
       }
       payload.send_at = at;
@@ -355,8 +370,10 @@ export async function composer(ctx, { onScheduled }) {
     });
     if (!priced) return;
     const confirmed = await sheet.ask({
-      title: scheduling ? 'Schedule this announcement?' : 'Send this announcement?',
-      text: scheduling ? `Schedule for ${dayAndTime(payload.send_at)}: ${reachText(priced)}` : `Text ${reachText(priced)}`,
+      title: t(scheduling ? 'app-composer-schedule-title' : 'app-composer-send-title'),
+      text: scheduling
+        ? t('app-composer-schedule-summary', { when: dayAndTime(payload.send_at), reach: reachText(priced) })
+        : t('app-composer-send-summary', { reach: reachText(priced) }),
       body: body.control.value.trim(),
       held: priced.held && !scheduling,
     });
@@ -367,10 +384,10 @@ export async function composer(ctx, { onScheduled }) {
   showTiming();
 
   // ---- phones: the conversation first, the composer behind a button ----
-  const opener = h('button', { type: 'button', class: 'primary new-announcement', 'aria-expanded': 'false' }, 'New announcement');
-  const close = h('button', { type: 'button', class: 'close-composer' }, 'Close');
+  const opener = h('button', { type: 'button', class: 'primary new-announcement', 'aria-expanded': 'false' }, t('app-composer-new'));
+  const close = h('button', { type: 'button', class: 'close-composer' }, t('app-composer-close'));
   const node = h('section', { class: 'card composer', 'aria-labelledby': headingId },
-    h('div', { class: 'composer-head' }, h('h3', { id: headingId }, 'New announcement'), close), form);
+    h('div', { class: 'composer-head' }, h('h3', { id: headingId }, t('app-composer-new')), close), form);
   opener.setAttribute('aria-controls', node.id = uid('composer'));
   opener.addEventListener('click', () => {
     node.dataset.open = 'true';

@@ -7,13 +7,12 @@ import { h, field, toast, busy } from '../../dom.js';
 import { coalesce } from '../../live.js';
 import { STATUS, ROLES, memberRow, detailsRow } from './members/rows.js';
 import { bulkBar } from './members/bulk.js';
+import { t, tCount } from '../../i18n.js';
 
 const PAGE = 100;
 /** The API's largest page: a reload of more rows than this takes several requests. */
 const MAX_PAGE = 500;
-const SORTS = [['name', 'A to Z'], ['newest', 'Newest first'], ['oldest', 'Oldest first']];
-
-const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+const SORTS = [['name', 'app-members-sort-name'], ['newest', 'app-members-sort-newest'], ['oldest', 'app-members-sort-oldest']];
 
 export default async function members(container, ctx) {
   const canManage = ctx.atLeast('captain');
@@ -21,30 +20,34 @@ export default async function members(container, ctx) {
   // columns shown, or the hidden ones would take room from the name.
   const narrow = matchMedia('(max-width: 39.99rem)');
   const columns = () => (canManage ? 1 : 0) + (narrow.matches ? 2 : 5);
-  const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { autocomplete: 'off', placeholder: canManage ? 'Name, phone or street' : 'Name' } });
-  const statusOptions = [['', 'Any status'], ...Object.entries(STATUS).map(([value, [text]]) => [value, text])];
-  const status = field({ label: 'Status', name: 'status', type: 'select', value: 'active', options: statusOptions });
-  const role = field({ label: 'Role', name: 'role', type: 'select', value: '', options: [['', 'Any role'], ...ROLES, ['owner', 'Owner']] });
-  const sort = field({ label: 'Sort', name: 'sort', type: 'select', value: 'name', options: SORTS });
+  const search = field({ label: t('app-members-search'), name: 'q', type: 'search', attrs: {
+    autocomplete: 'off', placeholder: t(canManage ? 'app-members-search-placeholder-captain' : 'app-members-search-placeholder'),
+  } });
+  const statusOptions = [['', t('app-members-any-status')], ...Object.entries(STATUS).map(([value, [text]]) => [value, t(text)])];
+  const status = field({ label: t('app-members-status'), name: 'status', type: 'select', value: 'active', options: statusOptions });
+  const roleOptions = [['', t('app-members-any-role')], ...ROLES.map(([value, text]) => [value, t(text)]), ['owner', t('app-role-owner')]];
+  const role = field({ label: t('app-members-role'), name: 'role', type: 'select', value: '', options: roleOptions });
+  const sort = field({ label: t('app-members-sort'), name: 'sort', type: 'select', value: 'name',
+    options: SORTS.map(([value, text]) => [value, t(text)]) });
   const count = h('p', { class: 'muted member-count', role: 'status', tabindex: '-1' });
   const caption = h('caption', { class: 'vh' });
   const selectAll = canManage
-    ? h('input', { type: 'checkbox', 'aria-label': 'Select all shown', 'data-focus': 'select-all' })
+    ? h('input', { type: 'checkbox', 'aria-label': t('app-members-select-all'), 'data-focus': 'select-all' })
     : null;
   const tbody = h('tbody', {});
   const table = h('table', { class: 'member-table' },
     caption,
     h('thead', {}, h('tr', {},
       canManage ? h('th', { scope: 'col', class: 'pick' }, h('label', { class: 'pick-target' }, selectAll)) : null,
-      h('th', { scope: 'col' }, 'Name'),
-      h('th', { scope: 'col', class: 'wide' }, 'Street'),
-      h('th', { scope: 'col', class: 'wide' }, 'Role'),
-      h('th', { scope: 'col', class: 'state' }, 'Status'),
-      h('th', { scope: 'col', class: 'wide' }, 'Texts'))),
+      h('th', { scope: 'col' }, t('app-members-column-name')),
+      h('th', { scope: 'col', class: 'wide' }, t('app-members-column-street')),
+      h('th', { scope: 'col', class: 'wide' }, t('app-members-column-role')),
+      h('th', { scope: 'col', class: 'state' }, t('app-members-column-status')),
+      h('th', { scope: 'col', class: 'wide' }, t('app-members-column-texts')))),
     tbody);
-  const empty = h('p', { class: 'empty', hidden: true }, 'No member matches.');
+  const empty = h('p', { class: 'empty', hidden: true }, t('app-members-no-match'));
   const shownText = h('p', { class: 'muted' });
-  const more = h('button', { type: 'button', hidden: true }, `Show ${PAGE} more`);
+  const more = h('button', { type: 'button', hidden: true }, t('app-members-more', { count: PAGE }));
   const footer = h('div', { class: 'member-more' }, shownText, more);
 
   let items = [];
@@ -70,13 +73,13 @@ export default async function members(container, ctx) {
       showSelection();
     },
   };
-  const nameOf = (id) => items.find((member) => member.id === id)?.display_name ?? 'a member';
+  const nameOf = (id) => items.find((member) => member.id === id)?.display_name ?? t('app-members-someone');
   const bar = canManage
     ? bulkBar(ctx, { selection, nameOf, changed: () => refresh(), focusAway: () => count.focus() })
     : null;
 
   container.append(
-    h('h2', { id: 'tab-heading' }, 'Members'),
+    h('h2', { id: 'tab-heading' }, t('app-members-title')),
     h('div', { class: 'filters member-filters', role: 'search' }, search, status, role, sort),
     count, bar, table, empty, footer);
 
@@ -176,7 +179,7 @@ export default async function members(container, ctx) {
     table.hidden = items.length === 0;
     empty.hidden = items.length > 0;
     more.hidden = !nextAfter;
-    shownText.textContent = items.length < total ? `Showing ${items.length} of ${total}.` : '';
+    shownText.textContent = items.length < total ? t('app-members-showing', { shown: items.length, total }) : '';
     restoreFocus(spot);
     showSelection();
   }
@@ -193,11 +196,14 @@ export default async function members(container, ctx) {
     const filters = query();
     // The default view counts what the home page counts, in its words.
     if (filters.status === 'active' && !filters.q && !filters.role) {
-      count.textContent = plural(counts.active, 'member', 'members') + (counts.paused ? `, ${counts.paused} paused` : '');
+      count.textContent = counts.paused
+        ? tCount(counts.active, 'app-members-count-paused-one', 'app-members-count-paused-other', { paused: counts.paused })
+        : tCount(counts.active, 'app-members-count-one', 'app-members-count-other');
     } else {
-      count.textContent = plural(page.total, 'member matches', 'members match');
+      count.textContent = tCount(page.total, 'app-members-matches-one', 'app-members-matches-other');
     }
-    caption.textContent = `Members, ${SORTS.find(([value]) => value === filters.sort)?.[1] ?? ''}`;
+    const sorted = SORTS.find(([value]) => value === filters.sort)?.[1];
+    caption.textContent = t('app-members-caption', { sort: sorted ? t(sorted) : '' });
   }
 
   const fetchPage = (after, limit) => api(`neighborhoods/${ctx.id}/members`, { query: { ...query(), after, limit } });

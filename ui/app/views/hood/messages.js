@@ -5,6 +5,7 @@ import { api, errorText } from '../../api.js';
 import { h, field, when, showErrors, clearErrors, busy, toast } from '../../dom.js';
 import { coalesce } from '../../live.js';
 import { composer } from './composer.js';
+import { t, tCount } from '../../i18n.js';
 
 const PAGE = 50;
 
@@ -12,7 +13,7 @@ function item(message) {
   // As the group saw it: the sender's name in front of the text; an announcement to some
   // neighbors says to whom.
   return h('li', { 'data-message': message.id },
-    h('p', { class: 'body' }, h('strong', {}, `${message.sender_name ?? 'Someone'}: `), message.body),
+    h('p', { class: 'body' }, h('strong', {}, `${t('app-messages-signed', { name: message.sender_name ?? t('app-messages-someone') })} `), message.body),
     h('p', { class: 'meta' }, h('time', { datetime: message.at }, when(message.at)),
       message.audience ? ` · ${message.audience}` : ''));
 }
@@ -34,30 +35,44 @@ function localFromIso(iso) {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
 
+/** A role's people, as an announcement's audience names them (message ids). */
+const ROLE_PEOPLE = {
+  member: 'app-scheduled-role-members',
+  moderator: 'app-scheduled-role-moderators',
+  captain: 'app-scheduled-role-captains',
+  owner: 'app-scheduled-role-owners',
+};
+
 /** " · to Elm Ave", " · to captains", " · to 3 chosen people"; nothing for everyone. */
 function audienceText(audience) {
   switch (audience?.kind) {
-    case 'streets': return ` · to ${audience.streets.join(', ')}`;
-    case 'roles': return ` · to ${audience.roles.map((role) => `${role}s`).join(', ')}`;
-    case 'members': return ` · to ${audience.member_ids.length} chosen ${audience.member_ids.length === 1 ? 'person' : 'people'}`;
+    case 'streets': return ` · ${t('app-scheduled-to', { who: audience.streets.join(', ') })}`;
+    case 'roles': {
+      const who = audience.roles.map((role) => (ROLE_PEOPLE[role] ? t(ROLE_PEOPLE[role]) : role)).join(', ');
+      return ` · ${t('app-scheduled-to', { who })}`;
+    }
+    case 'members': {
+      const count = audience.member_ids.length;
+      return ` · ${tCount(count, 'app-scheduled-to-chosen-one', 'app-scheduled-to-chosen-other')}`;
+    }
     default: return '';
   }
 }
 
 function whenText(announcement) {
   const at = when(announcement.scheduled_for);
-  return announcement.waits_for_quiet_hours ? `Goes out ${at}, after quiet hours` : `Goes out ${at}`;
+  return t(announcement.waits_for_quiet_hours ? 'app-scheduled-goes-out-after-quiet' : 'app-scheduled-goes-out', { when: at });
 }
 
 /** One scheduled announcement's edit form, in place of its row. */
 function editForm(ctx, announcement, done) {
-  const body = field({ label: 'Text', name: 'body', type: 'textarea', value: announcement.body, required: true,
+  const body = field({ label: t('app-scheduled-text'), name: 'body', type: 'textarea', value: announcement.body, required: true,
     attrs: { maxlength: 1600 } });
-  const sendAt = field({ label: 'Send at', name: 'send_at', type: 'datetime-local', value: localFromIso(announcement.send_at),
-    hint: 'Your local time.' });
-  const urgent = field({ label: 'Urgent (ignore quiet hours)', name: 'urgent', type: 'checkbox', value: announcement.urgent });
-  const save = h('button', { class: 'primary', type: 'submit' }, 'Save');
-  const back = h('button', { type: 'button', onclick: () => done(false) }, 'Back');
+  const sendAt = field({ label: t('app-scheduled-send-at'), name: 'send_at', type: 'datetime-local', value: localFromIso(announcement.send_at),
+    hint: t('app-scheduled-send-at-hint') });
+  const urgent = field({ label: t('app-urgent'), name: 'urgent', type: 'checkbox', value: announcement.urgent });
+  const save = h('button', { class: 'primary', type: 'submit' }, t('app-scheduled-save'));
+  const back = h('button', { type: 'button', onclick: () => done(false) }, t('app-scheduled-back'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -68,7 +83,7 @@ function editForm(ctx, announcement, done) {
     await busy(save, async () => {
       try {
         await api(`neighborhoods/${ctx.id}/announcements/${announcement.id}`, { method: 'PATCH', body: changes });
-        toast('Scheduled announcement saved.');
+        toast(t('app-scheduled-saved'));
         done(true);
       } catch (error) {
         showErrors(form, error);
@@ -79,16 +94,16 @@ function editForm(ctx, announcement, done) {
 }
 
 function scheduledSection(ctx) {
-  const list = h('ol', { class: 'messages', 'aria-label': 'Scheduled announcements, soonest first' });
+  const list = h('ol', { class: 'messages', 'aria-label': t('app-scheduled-list') });
   const node = h('section', { class: 'card', 'aria-labelledby': 'scheduled-heading', hidden: true },
-    h('h3', { id: 'scheduled-heading' }, 'Scheduled'), list);
+    h('h3', { id: 'scheduled-heading' }, t('app-scheduled-title')), list);
 
   const row = (announcement) => {
     const li = h('li', { 'data-announcement': announcement.id });
     const show = () => li.replaceChildren(
-      h('p', { class: 'body' }, h('strong', {}, `${announcement.signed_as}: `), announcement.body),
+      h('p', { class: 'body' }, h('strong', {}, `${t('app-messages-signed', { name: announcement.signed_as })} `), announcement.body),
       h('p', { class: 'meta' }, h('time', { datetime: announcement.scheduled_for }, whenText(announcement)),
-        announcement.urgent ? ' · urgent' : '', audienceText(announcement.audience)),
+        announcement.urgent ? ` · ${t('app-scheduled-urgent')}` : '', audienceText(announcement.audience)),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => {
           li.replaceChildren(editForm(ctx, announcement, (changed) => {
@@ -96,20 +111,20 @@ function scheduledSection(ctx) {
             if (changed) refresh();
           }));
           li.querySelector('textarea')?.focus();
-        } }, 'Edit'),
+        } }, t('app-scheduled-edit')),
         h('button', { type: 'button', class: 'danger', onclick: async (event) => {
-          if (!window.confirm('Cancel this announcement? It will not be sent.')) return;
+          if (!window.confirm(t('app-scheduled-cancel-confirm'))) return;
           await busy(event.currentTarget, async () => {
             try {
               await api(`neighborhoods/${ctx.id}/announcements/${announcement.id}`, { method: 'DELETE' });
-              toast('Announcement cancelled.');
+              toast(t('app-scheduled-cancelled'));
               await refresh();
             } catch (error) {
               toast(errorText(error), { error: true });
               await refresh();
             }
           });
-        } }, 'Cancel announcement')));
+        } }, t('app-scheduled-cancel'))));
     show();
     return li;
   };
@@ -131,15 +146,15 @@ function scheduledSection(ctx) {
 }
 
 export default async function messages(container, ctx) {
-  const search = field({ label: 'Search messages', name: 'q', type: 'search', attrs: { autocomplete: 'off' } });
+  const search = field({ label: t('app-messages-search'), name: 'q', type: 'search', attrs: { autocomplete: 'off' } });
   const status = h('p', { class: 'empty', role: 'status' });
-  const list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': 'Messages, newest first' });
-  const older = h('button', { type: 'button', hidden: true }, 'Show older messages');
+  const list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': t('app-messages-list') });
+  const older = h('button', { type: 'button', hidden: true }, t('app-messages-older'));
   const captain = ctx.atLeast('captain');
   const scheduled = captain ? scheduledSection(ctx) : null;
   const compose = captain ? await composer(ctx, { onScheduled: () => scheduled.refresh() }) : null;
   container.append(
-    h('h2', { id: 'tab-heading' }, 'Messages'),
+    h('h2', { id: 'tab-heading' }, t('app-messages-title')),
     compose?.opener,
     compose?.node,
     compose?.sheet,
@@ -157,7 +172,7 @@ export default async function messages(container, ctx) {
     older.hidden = !nextBefore;
     const empty = list.children.length === 0;
     status.hidden = !empty;
-    status.textContent = empty ? (search.control.value.trim() ? 'No message matches.' : 'No messages yet.') : '';
+    status.textContent = empty ? t(search.control.value.trim() ? 'app-messages-no-match' : 'app-messages-none') : '';
   };
 
   // New messages reload the newest page; older pages already shown stay below it.

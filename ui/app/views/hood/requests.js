@@ -7,27 +7,32 @@
 import { api, ApiError, errorText } from '../../api.js';
 import { h, field, when, timeAgo, phoneText, toast, keepClear, uid } from '../../dom.js';
 import { coalesce } from '../../live.js';
+import { t, tParts } from '../../i18n.js';
 
+/** How each request came in (message ids). */
 const CHANNELS = {
-  web: 'Asked on the join page',
-  sms: 'Texted the number',
-  invite: 'Came through an invite',
-  import: 'Imported',
-  captain: 'Added by a captain',
+  web: 'app-requests-channel-web',
+  sms: 'app-requests-channel-sms',
+  invite: 'app-requests-channel-invite',
+  import: 'app-requests-channel-import',
+  captain: 'app-requests-channel-captain',
 };
 
 const STATES = [
-  ['pending', 'Waiting'],
-  ['pending_verification', 'Waiting for their code'],
-  ['approved', 'Approved'],
-  ['denied', 'Denied'],
+  ['pending', 'app-requests-state-pending'],
+  ['pending_verification', 'app-requests-state-verification'],
+  ['approved', 'app-requests-state-approved'],
+  ['denied', 'app-requests-state-denied'],
 ];
 
 const SORTS = [
-  ['newest', 'Newest first'],
-  ['oldest', 'Oldest first'],
-  ['name', 'Name, A to Z'],
+  ['newest', 'app-requests-sort-newest'],
+  ['oldest', 'app-requests-sort-oldest'],
+  ['name', 'app-requests-sort-name'],
 ];
+
+/** [value, message id] pairs as a select's options. */
+const options = (pairs) => pairs.map(([value, id]) => [value, t(id)]);
 
 /** How long a decision waits for Undo before it is sent. */
 const UNDO_MS = 6000;
@@ -36,8 +41,8 @@ const UNDO_MS = 6000;
 function actorText(actor) {
   const [kind, value] = actor.split(/:(.*)/s);
   if (kind === 'phone') return phoneText(value);
-  if (kind === 'token') return 'an API token';
-  if (kind === 'policy') return 'the open join policy';
+  if (kind === 'token') return t('app-requests-by-token');
+  if (kind === 'policy') return t('app-requests-by-policy');
   return actor;
 }
 
@@ -51,13 +56,17 @@ const shortDate = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 function flagsOf(request) {
   const history = request.history ?? {};
   const flags = [];
-  if (history.blocked) flags.push([`Blocked phone (by ${history.blocked.by})`, true]);
-  if (history.paused) flags.push([`Paused member: ${history.paused}`, true]);
-  if (history.removed ?? request.previously) flags.push([`Removed before: ${history.removed ?? request.previously}`, true]);
-  if (history.denied_before) {
-    flags.push([`Denied before, ${shortDate.format(new Date(history.denied_before.at))} by ${history.denied_before.by}`, false]);
+  if (history.blocked) flags.push([t('app-requests-flag-blocked', { who: history.blocked.by }), true]);
+  if (history.paused) flags.push([t('app-requests-flag-paused', { what: history.paused }), true]);
+  if (history.removed ?? request.previously) {
+    flags.push([t('app-requests-flag-removed', { what: history.removed ?? request.previously }), true]);
   }
-  if (history.same_name_as) flags.push([`Same name as member ${history.same_name_as}`, false]);
+  if (history.denied_before) {
+    flags.push([t('app-requests-flag-denied', {
+      date: shortDate.format(new Date(history.denied_before.at)), who: history.denied_before.by,
+    }), false]);
+  }
+  if (history.same_name_as) flags.push([t('app-requests-flag-same-name', { name: history.same_name_as }), false]);
   return flags;
 }
 
@@ -69,9 +78,9 @@ function confirmDialog({ title, text, confirmLabel, danger = false, reason = fal
   return new Promise((resolve) => {
     const titleId = uid('dialog-title');
     const textId = uid('dialog-text');
-    const box = reason ? field({ label: 'Reason (optional)', name: 'reason', type: 'textarea', hint: 'For the captains: it goes in the audit log and is not texted to anyone.' }) : null;
+    const box = reason ? field({ label: t('app-requests-reason'), name: 'reason', type: 'textarea', hint: t('app-requests-reason-hint') }) : null;
     const confirm = h('button', { type: 'submit', class: danger ? 'danger primary' : 'primary', value: 'confirm' }, confirmLabel);
-    const cancel = h('button', { type: 'button' }, 'Cancel');
+    const cancel = h('button', { type: 'button' }, t('app-requests-cancel'));
     const opener = document.activeElement;
     const dialog = h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': textId },
       h('form', { method: 'dialog' },
@@ -96,17 +105,19 @@ function confirmDialog({ title, text, confirmLabel, danger = false, reason = fal
 export default async function requests(container, ctx) {
   const canDecide = ctx.atLeast('captain');
   const neighborhoodName = ctx.neighborhood.name;
-  const heading = h('h2', { id: 'tab-heading', tabindex: '-1' }, 'Join requests');
-  const show = field({ label: 'Show', name: 'state', type: 'select', value: 'pending', options: STATES });
-  const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { placeholder: canDecide ? 'Name or phone digits' : 'Name', autocomplete: 'off' } });
-  const sort = field({ label: 'Sort', name: 'sort', type: 'select', value: 'newest', options: SORTS });
+  const heading = h('h2', { id: 'tab-heading', tabindex: '-1' }, t('app-requests-title'));
+  const show = field({ label: t('app-requests-show'), name: 'state', type: 'select', value: 'pending', options: options(STATES) });
+  const search = field({ label: t('app-requests-search'), name: 'q', type: 'search', attrs: {
+    placeholder: t(canDecide ? 'app-requests-search-placeholder-captain' : 'app-requests-search-placeholder'), autocomplete: 'off',
+  } });
+  const sort = field({ label: t('app-requests-sort'), name: 'sort', type: 'select', value: 'newest', options: options(SORTS) });
   const list = h('ul', { class: 'requests', 'aria-labelledby': 'tab-heading' });
   const status = h('p', { class: 'empty', role: 'status' });
   const selectAll = h('input', { type: 'checkbox', id: uid('all') });
   const approveSelected = h('button', { type: 'button', class: 'primary' });
   const denySelected = h('button', { type: 'button', class: 'danger' });
   const bulk = h('div', { class: 'bulk', hidden: true },
-    h('label', { class: 'request-pick', for: selectAll.id }, selectAll, h('span', {}, 'Select all shown')),
+    h('label', { class: 'request-pick', for: selectAll.id }, selectAll, h('span', {}, t('app-requests-select-all'))),
     approveSelected, denySelected);
   const outcome = h('div', { role: 'status' });
   container.append(
@@ -142,7 +153,7 @@ export default async function requests(container, ctx) {
       held.delete(request.id);
       if (keepalive) return;
       render();
-      toast(`${request.name}: ${errorText(error)}`, { error: true });
+      toast(t('app-requests-failed', { name: request.name, error: errorText(error) }), { error: true });
       return;
     }
     held.delete(request.id);
@@ -173,9 +184,9 @@ export default async function requests(container, ctx) {
     let reason = '';
     if (action === 'deny') {
       reason = await confirmDialog({
-        title: `Deny ${request.name}?`,
-        text: `${request.name} gets a polite text: “Thanks for asking to join ${neighborhoodName}. The captains could not add you this time.” The reason, if you give one, is not texted.`,
-        confirmLabel: 'Deny',
+        title: t('app-requests-deny-title', { who: request.name }),
+        text: t('app-requests-deny-text', { name: request.name, neighborhood: neighborhoodName }),
+        confirmLabel: t('app-requests-deny'),
         danger: true,
         reason: true,
       });
@@ -187,9 +198,9 @@ export default async function requests(container, ctx) {
     selected.delete(request.id);
     render();
     toast(action === 'approve'
-      ? `${request.name} is approved and gets a welcome text.`
-      : `${request.name}'s request is denied.`, {
-      action: { label: 'Undo', run: () => undo(decision) },
+      ? t('app-requests-approved', { name: request.name })
+      : t('app-requests-denied', { name: request.name }), {
+      action: { label: t('app-requests-undo'), run: () => undo(decision) },
       duration: UNDO_MS,
       onClose: (how) => { if (how !== 'action') send(decision); },
     });
@@ -200,7 +211,7 @@ export default async function requests(container, ctx) {
     if (decision.sent) return;
     held.delete(decision.request.id);
     render();
-    toast(`Undone: ${decision.request.name} still waits; nothing was sent.`);
+    toast(t('app-requests-undone', { name: decision.request.name }));
     list.querySelector(`[data-request="${CSS.escape(decision.request.id)}"] [data-key="approve"]`)?.focus();
   };
 
@@ -212,10 +223,20 @@ export default async function requests(container, ctx) {
     const chosen = shownPending().filter((request) => selected.has(request.id));
     if (chosen.length === 0) return;
     const count = chosen.length;
-    const who = count === 1 ? chosen[0].name : `${count} neighbors`;
+    const who = count === 1 ? chosen[0].name : t('app-requests-neighbors', { count });
     const reason = await confirmDialog(action === 'approve'
-      ? { title: `Approve ${who}?`, text: `Each gets a welcome text and joins the group text.`, confirmLabel: `Approve ${count}` }
-      : { title: `Deny ${who}?`, text: `Each gets a polite text: “Thanks for asking to join ${neighborhoodName}. The captains could not add you this time.” The reason, if you give one, is not texted.`, confirmLabel: `Deny ${count}`, danger: true, reason: true });
+      ? {
+        title: t('app-requests-approve-title', { who }),
+        text: t('app-requests-approve-many-text'),
+        confirmLabel: t('app-requests-approve-count', { count }),
+      }
+      : {
+        title: t('app-requests-deny-title', { who }),
+        text: t('app-requests-deny-many-text', { neighborhood: neighborhoodName }),
+        confirmLabel: t('app-requests-deny-count', { count }),
+        danger: true,
+        reason: true,
+      });
     if (reason === null) return;
     const button = action === 'approve' ? approveSelected : denySelected;
     button.disabled = true;
@@ -236,10 +257,10 @@ export default async function requests(container, ctx) {
         refused.push(...out.refused);
       }
       for (const id of ids) selected.delete(id);
-      const more = refused.length ? ` ${refused.length} could not be: ${refused[0].error.message}` : '';
+      const vars = { count: done, refused: refused.length, error: refused[0]?.error.message };
       toast(action === 'approve'
-        ? `${done} approved; each gets a welcome text.${more}`
-        : `${done} denied; each gets a polite text.${more}`);
+        ? t(refused.length ? 'app-requests-approved-many-refused' : 'app-requests-approved-many', vars)
+        : t(refused.length ? 'app-requests-denied-many-refused' : 'app-requests-denied-many', vars));
       outcome.replaceChildren();
       await refresh();
       ctx.refreshCount();
@@ -269,8 +290,8 @@ export default async function requests(container, ctx) {
     bulk.hidden = !canDecide || pendingShown.length === 0;
     selectAll.checked = chosen > 0 && chosen === pendingShown.length;
     selectAll.indeterminate = chosen > 0 && chosen < pendingShown.length;
-    approveSelected.textContent = `Approve selected (${chosen})`;
-    denySelected.textContent = `Deny selected (${chosen})`;
+    approveSelected.textContent = t('app-requests-approve-selected', { count: chosen });
+    denySelected.textContent = t('app-requests-deny-selected', { count: chosen });
     approveSelected.disabled = chosen === 0;
     denySelected.disabled = chosen === 0;
   };
@@ -306,7 +327,7 @@ export default async function requests(container, ctx) {
     const pick = pending
       ? h('label', { class: 'request-pick' }, h('input', {
         type: 'checkbox', 'data-key': 'pick', checked: selected.has(request.id),
-        'aria-label': `Select ${request.name}`,
+        'aria-label': t('app-requests-select', { name: request.name }),
         onchange: (event) => {
           if (event.target.checked) selected.add(request.id);
           else selected.delete(request.id);
@@ -317,7 +338,7 @@ export default async function requests(container, ctx) {
     const meta = [
       request.address,
       timeAgo(request.created_at),
-      CHANNELS[request.channel] ?? request.channel,
+      CHANNELS[request.channel] ? t(CHANNELS[request.channel]) : request.channel,
     ].filter(Boolean).flatMap((part, index) => (index ? [' · ', part] : [part]));
     const flags = flagsOf(request);
     const detailsId = `details-${request.id}`;
@@ -331,27 +352,40 @@ export default async function requests(container, ctx) {
         toggle.setAttribute('aria-expanded', String(opening));
         panel.hidden = !opening;
       },
-    }, 'Details', h('span', { class: 'vh' }, ` for ${request.name}`));
+    }, t('app-requests-details'), h('span', { class: 'vh' }, ` ${t('app-requests-details-for', { name: request.name })}`));
     const actions = h('div', { class: 'actions' }, toggle, pending
-      ? [h('button', { type: 'button', class: 'primary', 'data-key': 'approve', 'aria-label': `Approve ${request.name}`, onclick: () => decide(request, 'approve') }, 'Approve'),
-        h('button', { type: 'button', class: 'danger', 'data-key': 'deny', 'aria-label': `Deny ${request.name}`, onclick: () => decide(request, 'deny') }, 'Deny')]
+      ? [h('button', {
+        type: 'button', class: 'primary', 'data-key': 'approve', 'aria-label': t('app-requests-approve-label', { name: request.name }),
+        onclick: () => decide(request, 'approve'),
+      }, t('app-requests-approve')),
+      h('button', {
+        type: 'button', class: 'danger', 'data-key': 'deny', 'aria-label': t('app-requests-deny-label', { name: request.name }),
+        onclick: () => decide(request, 'deny'),
+      }, t('app-requests-deny'))]
       : null);
     const block = request.phone && pending
-      ? h('button', { type: 'button', 'data-key': 'block', 'aria-label': `Block ${request.name}'s phone`, onclick: () => blockPhone(request) }, 'Block')
+      ? h('button', {
+        type: 'button', 'data-key': 'block', 'aria-label': t('app-requests-block-label', { name: request.name }),
+        onclick: () => blockPhone(request),
+      }, t('app-requests-block'))
       : null;
     const panel = h('div', { id: detailsId, class: 'request-details', hidden: !open },
       h('dl', { class: 'stacked' },
-        request.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(request.phone))] : null,
-        h('dt', {}, 'Asked'), h('dd', {}, when(request.created_at)),
+        request.phone ? [h('dt', {}, t('app-requests-phone')), h('dd', {}, phoneText(request.phone))] : null,
+        h('dt', {}, t('app-requests-asked')), h('dd', {}, when(request.created_at)),
         answersOf(request),
-        h('dt', {}, 'Agreed to'), h('dd', {}, `${request.consent_text} (${when(request.consent_at)})`),
-        request.decided_by ? [h('dt', {}, 'Decided'), h('dd', {}, `${when(request.decided_at)} by ${request.history?.decided_by ?? actorText(request.decided_by)}`)] : null),
+        h('dt', {}, t('app-requests-agreed')), h('dd', {}, t('app-requests-agreed-text', {
+          consent: request.consent_text, when: when(request.consent_at),
+        })),
+        request.decided_by ? [h('dt', {}, t('app-requests-decided')), h('dd', {}, t('app-requests-decided-text', {
+          when: when(request.decided_at), who: request.history?.decided_by ?? actorText(request.decided_by),
+        }))] : null),
       block ? h('div', { class: 'actions' }, block) : null);
     return h('li', { 'data-request': request.id },
       h('div', { class: 'request-row' },
         pick,
         h('div', { class: 'request-who' },
-          h('h3', {}, `#${request.number} ${request.name}`),
+          h('h3', {}, t('app-requests-heading', { number: request.number, name: request.name })),
           h('p', { class: 'meta' }, meta),
           flags.length ? h('p', { class: 'flags' }, flags.map(([text, serious]) => h('span', { class: serious ? 'flag bad' : 'flag' }, text))) : null),
         actions),
@@ -372,26 +406,28 @@ export default async function requests(container, ctx) {
     status.hidden = shown.length > 0;
     if (shown.length === 0) {
       status.replaceChildren(search.control.value.trim()
-        ? 'No request matches the search.'
+        ? t('app-requests-no-match')
         : state === 'pending'
-          ? h('span', {}, 'No requests are waiting. ', h('a', { href: `#/n/${ctx.id}/invite` }, 'Invite neighbors'), ' to get more.')
-          : 'Nothing here.');
+          ? h('span', {}, ...tParts('app-requests-none-waiting', {
+            invite: h('a', { href: `#/n/${ctx.id}/invite` }, t('app-requests-invite-link')),
+          }))
+          : t('app-requests-nothing'));
     }
     renderBulk();
   };
 
   const blockPhone = async (request) => {
-    if (!window.confirm(`Block ${phoneText(request.phone)}? Its requests to join will be refused from now on, and captains will not be told.`)) return;
+    if (!window.confirm(t('app-requests-block-confirm', { phone: phoneText(request.phone) }))) return;
     try {
       await api(`neighborhoods/${ctx.id}/blocked-phones`, { method: 'POST', body: { phone: request.phone } });
       const moveFocus = focusAfter(request.id);
       // Blocking is deliberate (it asked first): the denial goes at once.
-      const decision = { request, action: 'deny', reason: 'Blocked the phone', sent: false };
+      const decision = { request, action: 'deny', reason: t('app-requests-blocked-reason'), sent: false };
       held.set(request.id, decision);
       render();
       moveFocus();
       await send(decision);
-      toast(`${request.name}'s request is denied.`);
+      toast(t('app-requests-denied', { name: request.name }));
     } catch (error) {
       toast(errorText(error), { error: true });
     }

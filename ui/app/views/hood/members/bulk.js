@@ -3,23 +3,25 @@
 
 import { api, errorText } from '../../../api.js';
 import { h, field, toast, busy, uid } from '../../../dom.js';
+import { t, tCount } from '../../../i18n.js';
 
 const CHOICES = [
-  ['pause', 'Pause texts'],
-  ['resume', 'Resume texts'],
-  ['role:member', 'Make member'],
-  ['role:moderator', 'Make moderator'],
-  ['role:captain', 'Make captain'],
-  ['remove', 'Remove from the group'],
+  ['pause', 'app-bulk-pause'],
+  ['resume', 'app-bulk-resume'],
+  ['role:member', 'app-bulk-make-member'],
+  ['role:moderator', 'app-bulk-make-moderator'],
+  ['role:captain', 'app-bulk-make-captain'],
+  ['remove', 'app-bulk-remove'],
 ];
+/** What was done, as [one, other] message ids by how many members it was done to. */
 const DONE = {
-  pause: 'Paused',
-  resume: 'Resumed',
-  remove: 'Removed',
-  set_role: 'Changed the role of',
+  pause: ['app-bulk-paused-one', 'app-bulk-paused-other'],
+  resume: ['app-bulk-resumed-one', 'app-bulk-resumed-other'],
+  remove: ['app-bulk-removed-one', 'app-bulk-removed-other'],
+  set_role: ['app-bulk-role-set-one', 'app-bulk-role-set-other'],
 };
 
-const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+const members = (count) => tCount(count, 'app-bulk-members-one', 'app-bulk-members-other');
 
 /** A modal asking to confirm `question`; resolves true when confirmed. */
 function confirm(host, { title, text, yes }) {
@@ -29,7 +31,7 @@ function confirm(host, { title, text, yes }) {
     h('h2', { id: titleId }, title),
     h('p', { id: textId }, text),
     h('div', { class: 'actions' },
-      h('button', { type: 'submit', value: 'cancel' }, 'Cancel'),
+      h('button', { type: 'submit', value: 'cancel' }, t('app-bulk-cancel')),
       h('button', { type: 'submit', value: 'confirm', class: 'danger primary' }, yes)));
   const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': titleId, 'aria-describedby': textId }, form);
   host.append(dialog);
@@ -45,20 +47,23 @@ function confirm(host, { title, text, yes }) {
 /** "Ana, Ben, Cy and 7 more". */
 function someNames(names) {
   if (names.length <= 3) return names.join(', ');
-  return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+  return t('app-bulk-names-more', { names: names.slice(0, 3).join(', '), count: names.length - 3 });
 }
 
 /** The outcome in one sentence: what was done, and what was skipped and why. */
 function outcomeText(kind, role, result, nameOf) {
-  const verb = DONE[kind];
+  const [one, other] = DONE[kind];
   const done = result.done
-    ? `${verb} ${plural(result.done, 'member', 'members')}${role ? ` to ${role}` : ''}.`
-    : 'No member was changed.';
+    ? tCount(result.done, one, other, { role })
+    : t('app-bulk-none-changed');
   const skipped = result.results.filter((item) => item.outcome === 'skipped');
   if (skipped.length === 0) return done;
   const reasons = [...new Set(skipped.map((item) => item.reason))];
   const who = someNames(skipped.map((item) => nameOf(item.member_id)));
-  return `${done} Skipped ${plural(skipped.length, 'member', 'members')} (${who}): ${reasons.slice(0, 2).join(' ')}`;
+  // The reasons are the API's own sentences.
+  return tCount(skipped.length, 'app-bulk-skipped-one', 'app-bulk-skipped-other', {
+    done, names: who, reasons: reasons.slice(0, 2).join(' '),
+  });
 }
 
 /**
@@ -68,10 +73,11 @@ function outcomeText(kind, role, result, nameOf) {
  */
 export function bulkBar(ctx, { selection, nameOf, changed, focusAway }) {
   const count = h('p', { class: 'bulk-count', role: 'status' });
-  const choice = field({ label: 'Change the selected', name: 'bulk-action', type: 'select', value: 'pause', options: CHOICES });
-  const apply = h('button', { type: 'button', class: 'primary' }, 'Apply');
-  const clear = h('button', { type: 'button' }, 'Clear selection');
-  const bar = h('div', { class: 'bulk-bar', role: 'region', 'aria-label': 'Selected members', hidden: true },
+  const choice = field({ label: t('app-bulk-change'), name: 'bulk-action', type: 'select', value: 'pause',
+    options: CHOICES.map(([value, id]) => [value, t(id)]) });
+  const apply = h('button', { type: 'button', class: 'primary' }, t('app-bulk-apply'));
+  const clear = h('button', { type: 'button' }, t('app-bulk-clear'));
+  const bar = h('div', { class: 'bulk-bar', role: 'region', 'aria-label': t('app-bulk-label'), hidden: true },
     count, h('div', { class: 'filters' }, choice, apply, clear));
 
   clear.addEventListener('click', () => {
@@ -86,11 +92,11 @@ export function bulkBar(ctx, { selection, nameOf, changed, focusAway }) {
       : [choice.control.value, undefined];
     if (kind === 'remove') {
       const names = ids.map(nameOf);
-      const many = plural(ids.length, 'member', 'members');
+      const many = members(ids.length);
       const sure = await confirm(bar.parentElement ?? document.body, {
-        title: `Remove ${many}?`,
-        text: `${someNames(names)} will be taken out of the group text and listed as removed. They get no text about it. To come back, they ask to join again.`,
-        yes: `Remove ${many}`,
+        title: t('app-bulk-remove-title', { members: many }),
+        text: t('app-bulk-remove-text', { names: someNames(names) }),
+        yes: t('app-bulk-remove-yes', { members: many }),
       });
       apply.focus();
       if (!sure) return;
@@ -113,8 +119,8 @@ export function bulkBar(ctx, { selection, nameOf, changed, focusAway }) {
   /** Shows how many are selected (the bar hides when none are). */
   bar.update = (selected) => {
     bar.hidden = selected === 0;
-    count.textContent = `${plural(selected, 'member', 'members')} selected`;
-    apply.textContent = `Apply to ${plural(selected, 'member', 'members')}`;
+    count.textContent = tCount(selected, 'app-bulk-selected-one', 'app-bulk-selected-other');
+    apply.textContent = t('app-bulk-apply-to', { members: members(selected) });
   };
   return bar;
 }

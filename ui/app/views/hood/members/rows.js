@@ -4,13 +4,15 @@
 
 import { api, errorText } from '../../../api.js';
 import { h, field, when, phoneText, busy } from '../../../dom.js';
+import { t } from '../../../i18n.js';
 
+/** Each status: [message id, badge tone]. */
 export const STATUS = {
-  active: ['In the group', 'ok'],
-  paused: ['Paused', 'warn'],
-  left: ['Left', ''],
-  removed: ['Removed', ''],
-  opted_out: ['Texted STOP', 'bad'],
+  active: ['app-member-status-active', 'ok'],
+  paused: ['app-member-status-paused', 'warn'],
+  left: ['app-member-status-left', ''],
+  removed: ['app-member-status-removed', ''],
+  opted_out: ['app-member-status-opted-out', 'bad'],
 };
 /**
  * Where the member stands with the group text itself, in plain words: whether Twilio has them
@@ -18,34 +20,35 @@ export const STATUS = {
  */
 function syncWords(member) {
   const on = member.status === 'active';
-  if (member.sync === 'done') return [on ? 'Gets the group text' : 'Off the group text', on ? 'ok' : ''];
-  if (member.sync === 'pending') return [on ? 'Being added to the group text…' : 'Being taken off the group text…', 'warn'];
-  if (member.sync === 'failed') return [on ? 'Could not be added to the group text' : 'Could not be taken off the group text', 'bad'];
+  if (member.sync === 'done') return [t(on ? 'app-member-sync-on' : 'app-member-sync-off'), on ? 'ok' : ''];
+  if (member.sync === 'pending') return [t(on ? 'app-member-sync-adding' : 'app-member-sync-removing'), 'warn'];
+  if (member.sync === 'failed') return [t(on ? 'app-member-sync-add-failed' : 'app-member-sync-remove-failed'), 'bad'];
   return [member.sync, ''];
 }
-export const ROLES = [['member', 'Member'], ['moderator', 'Moderator'], ['captain', 'Captain']];
-const ROLE_NAMES = { ...Object.fromEntries(ROLES), owner: 'Owner' };
+/** The roles a captain can give: [role, message id]. */
+export const ROLES = [['member', 'app-role-member'], ['moderator', 'app-role-moderator'], ['captain', 'app-role-captain']];
+const ROLE_NAMES = { ...Object.fromEntries(ROLES), owner: 'app-role-owner' };
+const roleName = (role) => (ROLE_NAMES[role] ? t(ROLE_NAMES[role]) : role);
 
 /** The delivery health in a few words, for the row. */
 function healthText(delivery) {
-  if (!delivery) return 'No texts yet';
-  if (delivery.failures_in_a_row) return `${delivery.failures_in_a_row} failed in a row`;
-  return delivery.last_status ? `Last text ${delivery.last_status}` : 'No texts yet';
+  if (!delivery) return t('app-member-health-none');
+  if (delivery.failures_in_a_row) return t('app-member-health-failing', { count: delivery.failures_in_a_row });
+  return delivery.last_status ? t('app-member-health-last', { status: delivery.last_status }) : t('app-member-health-none');
 }
 
 /** The delivery health in full, for the details. */
 function deliveryText(delivery) {
-  if (!delivery) return 'No texts reported yet';
-  const last = delivery.last_error_code
-    ? `Last text ${delivery.last_status} (error ${delivery.last_error_code})`
-    : `Last text ${delivery.last_status}`;
-  return delivery.failures_in_a_row
-    ? `${last}; ${delivery.failures_in_a_row} failed in a row`
-    : last;
+  if (!delivery) return t('app-member-delivery-none');
+  const vars = { status: delivery.last_status, error: delivery.last_error_code, count: delivery.failures_in_a_row };
+  if (delivery.failures_in_a_row) {
+    return t(delivery.last_error_code ? 'app-member-delivery-error-failing' : 'app-member-delivery-failing', vars);
+  }
+  return t(delivery.last_error_code ? 'app-member-delivery-error' : 'app-member-delivery', vars);
 }
 
 function duplicateText(duplicate) {
-  return `Possible duplicate of ${duplicate.display_name}${duplicate.same === 'address' ? ' (same address)' : ''}`;
+  return t(duplicate.same === 'address' ? 'app-member-duplicate-address' : 'app-member-duplicate', { name: duplicate.display_name });
 }
 
 /**
@@ -53,7 +56,8 @@ function duplicateText(duplicate) {
  * opens or closes the details.
  */
 export function memberRow(member, { selection, onToggle }) {
-  const [statusText, statusTone] = STATUS[member.status] ?? [member.status, ''];
+  const [statusId, statusTone] = STATUS[member.status] ?? [null, ''];
+  const statusText = statusId ? t(statusId) : member.status;
   const detailsId = `member-details-${member.id}`;
   const name = h('button', {
     type: 'button', class: 'member-name', 'aria-expanded': 'false', 'aria-controls': detailsId,
@@ -63,7 +67,7 @@ export function memberRow(member, { selection, onToggle }) {
   let pick = null;
   if (selection) {
     const box = h('input', {
-      type: 'checkbox', 'aria-label': `Select ${member.display_name}`, checked: selection.has(member.id),
+      type: 'checkbox', 'aria-label': t('app-member-select', { name: member.display_name }), checked: selection.has(member.id),
       'data-focus': 'pick',
     });
     box.addEventListener('change', () => selection.toggle(member.id, box.checked));
@@ -78,11 +82,11 @@ export function memberRow(member, { selection, onToggle }) {
         ? h('span', { class: 'badge warn duplicate' }, duplicateText(member.possible_duplicate_of))
         : null),
     h('td', { class: 'wide' }, member.address ?? ''),
-    h('td', { class: 'wide' }, ROLE_NAMES[member.role] ?? member.role),
+    h('td', { class: 'wide' }, roleName(member.role)),
     h('td', { class: 'state' },
       h('span', { class: `badge ${statusTone}` }, statusText),
-      member.channel === 'whatsapp' ? h('span', { class: 'badge' }, 'WhatsApp') : null,
-      member.muted ? h('span', { class: 'badge warn' }, 'Muted') : null,
+      member.channel === 'whatsapp' ? h('span', { class: 'badge' }, t('app-member-whatsapp')) : null,
+      member.muted ? h('span', { class: 'badge warn' }, t('app-member-muted')) : null,
       sync ? h('span', { class: `badge ${sync[1]}` }, sync[0]) : null),
     h('td', { class: 'wide' }, healthText(member.delivery)));
 }
@@ -94,21 +98,22 @@ export function memberRow(member, { selection, onToggle }) {
 export function detailsRow(member, { columns, ctx, manage, changed, onClose }) {
   const [syncText, syncTone] = syncWords(member);
   const heading = h('h3', { id: `member-heading-${member.id}`, tabindex: '-1', 'data-focus': 'heading' }, member.display_name);
-  const close = h('button', { type: 'button', class: 'link', 'data-focus': 'close' }, `Close ${member.display_name}`);
+  const close = h('button', { type: 'button', class: 'link', 'data-focus': 'close' }, t('app-member-close', { name: member.display_name }));
   close.addEventListener('click', () => onClose(member.id));
   const panel = h('section', { class: 'member-panel', 'aria-labelledby': heading.id },
     h('div', { class: 'row' }, heading, close),
     h('dl', { class: 'facts' },
-      member.possible_duplicate_of ? [h('dt', {}, 'Check'), h('dd', {}, duplicateText(member.possible_duplicate_of))] : null,
-      member.phone ? [h('dt', {}, 'Phone'), h('dd', {}, phoneText(member.phone))] : null,
-      h('dt', {}, 'Texts by'), h('dd', {}, member.channel === 'whatsapp' ? 'WhatsApp' : 'SMS'),
-      member.address ? [h('dt', {}, 'Address'), h('dd', {}, member.address)] : null,
-      h('dt', {}, 'Role'), h('dd', {}, ROLE_NAMES[member.role] ?? member.role),
-      h('dt', {}, 'Group text'), h('dd', {}, h('span', { class: `badge ${syncTone}` }, syncText)),
-      h('dt', {}, 'Texts'), h('dd', {}, deliveryText(member.delivery)),
-      member.sync_error ? [h('dt', {}, 'What went wrong'), h('dd', {}, member.sync_error)] : null,
-      member.status_reason ? [h('dt', {}, 'Why'), h('dd', {}, member.status_reason)] : null,
-      h('dt', {}, 'Since'), h('dd', {}, when(member.joined_at))),
+      member.possible_duplicate_of
+        ? [h('dt', {}, t('app-member-check')), h('dd', {}, duplicateText(member.possible_duplicate_of))] : null,
+      member.phone ? [h('dt', {}, t('app-member-phone')), h('dd', {}, phoneText(member.phone))] : null,
+      h('dt', {}, t('app-member-channel')), h('dd', {}, t(member.channel === 'whatsapp' ? 'app-member-whatsapp' : 'app-member-sms')),
+      member.address ? [h('dt', {}, t('app-member-address')), h('dd', {}, member.address)] : null,
+      h('dt', {}, t('app-member-role')), h('dd', {}, roleName(member.role)),
+      h('dt', {}, t('app-member-group-text')), h('dd', {}, h('span', { class: `badge ${syncTone}` }, syncText)),
+      h('dt', {}, t('app-member-texts')), h('dd', {}, deliveryText(member.delivery)),
+      member.sync_error ? [h('dt', {}, t('app-member-sync-error')), h('dd', {}, member.sync_error)] : null,
+      member.status_reason ? [h('dt', {}, t('app-member-why')), h('dd', {}, member.status_reason)] : null,
+      h('dt', {}, t('app-member-since')), h('dd', {}, when(member.joined_at))),
     manage ? actions(member, ctx, changed) : null);
   panel.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') {
@@ -134,24 +139,25 @@ function actions(member, ctx, changed) {
   const current = ['active', 'paused'].includes(member.status);
   const parts = [];
   if (member.role !== 'owner' && current) {
-    const roleField = field({ label: `Role of ${member.display_name}`, name: 'role', type: 'select', value: member.role, options: ROLES });
-    const save = h('button', { type: 'button' }, 'Change role');
+    const roleField = field({ label: t('app-member-role-of', { name: member.display_name }), name: 'role', type: 'select',
+      value: member.role, options: ROLES.map(([value, id]) => [value, t(id)]) });
+    const save = h('button', { type: 'button' }, t('app-member-change-role'));
     save.addEventListener('click', () => act(save, async () => {
       const updated = await patch({ role: roleField.control.value });
-      return `${updated.display_name} is now ${updated.role}.`;
+      return t('app-member-role-changed', { name: updated.display_name, role: updated.role });
     }));
     parts.push(h('div', { class: 'filters' }, roleField, save));
   }
   if (current) {
-    const mute = h('button', { type: 'button' }, member.muted ? 'Unmute' : 'Mute');
+    const mute = h('button', { type: 'button' }, t(member.muted ? 'app-member-unmute' : 'app-member-mute'));
     mute.addEventListener('click', () => act(mute, async () => {
       const updated = await patch({ muted: !member.muted });
-      return updated.muted ? `${updated.display_name} is muted: their texts are held back.` : `${updated.display_name} can post again.`;
+      return t(updated.muted ? 'app-member-muted-done' : 'app-member-unmuted-done', { name: updated.display_name });
     }));
-    const pause = h('button', { type: 'button' }, member.status === 'paused' ? 'Resume texts' : 'Pause texts');
+    const pause = h('button', { type: 'button' }, t(member.status === 'paused' ? 'app-member-resume' : 'app-member-pause'));
     pause.addEventListener('click', () => act(pause, async () => {
       const updated = await patch({ status: member.status === 'paused' ? 'active' : 'paused' });
-      return updated.status === 'paused' ? `${updated.display_name} is paused.` : `${updated.display_name} is back in the group.`;
+      return t(updated.status === 'paused' ? 'app-member-paused-done' : 'app-member-resumed-done', { name: updated.display_name });
     }));
     parts.push(h('div', { class: 'actions' }, mute, pause));
   }
@@ -159,30 +165,30 @@ function actions(member, ctx, changed) {
   // replaced at Twilio, and they are told on the new channel.
   if (current && ctx.neighborhood?.whatsapp_sender) {
     const to = member.channel === 'whatsapp' ? 'sms' : 'whatsapp';
-    const label = to === 'whatsapp' ? 'Move to WhatsApp' : 'Move to SMS';
-    const move = h('button', { type: 'button' }, label);
+    const move = h('button', { type: 'button' }, t(to === 'whatsapp' ? 'app-member-move-whatsapp' : 'app-member-move-sms'));
     move.addEventListener('click', () => act(move, async () => {
       const updated = await patch({ channel: to });
-      return `${updated.display_name} now gets the group ${updated.channel === 'whatsapp' ? 'on WhatsApp' : 'by SMS'}.`;
+      return t(updated.channel === 'whatsapp' ? 'app-member-moved-whatsapp' : 'app-member-moved-sms', { name: updated.display_name });
     }));
     parts.push(h('div', { class: 'actions' }, move));
   }
   if (member.sync === 'failed') {
-    const retry = h('button', { type: 'button', class: 'primary' }, 'Try again');
+    const retry = h('button', { type: 'button', class: 'primary' }, t('app-member-retry'));
     retry.addEventListener('click', () => act(retry, async () => {
       await api(`neighborhoods/${ctx.id}/members/${member.id}/retry`, { method: 'POST' });
-      return `Trying ${member.display_name} again.`;
+      return t('app-member-retrying', { name: member.display_name });
     }));
     parts.push(h('div', { class: 'actions' }, retry));
   }
   if (member.role !== 'owner' && current) {
-    const notice = field({ label: `Text to ${member.display_name} (optional)`, name: 'notice', type: 'textarea', hint: 'Sent to them alone when they are removed.' });
-    const remove = h('button', { type: 'button', class: 'danger' }, `Remove ${member.display_name}`);
+    const notice = field({ label: t('app-member-notice', { name: member.display_name }), name: 'notice', type: 'textarea',
+      hint: t('app-member-notice-hint') });
+    const remove = h('button', { type: 'button', class: 'danger' }, t('app-member-remove', { name: member.display_name }));
     remove.addEventListener('click', () => act(remove, async () => {
       await api(`neighborhoods/${ctx.id}/members/${member.id}`, { method: 'DELETE', query: { notice: notice.control.value.trim() } });
-      return `${member.display_name} is removed from the group.`;
+      return t('app-member-removed', { name: member.display_name });
     }));
-    parts.push(h('details', { class: 'danger-zone' }, h('summary', {}, 'Remove from the group'), notice, remove));
+    parts.push(h('details', { class: 'danger-zone' }, h('summary', {}, t('app-member-remove-from-group')), notice, remove));
   }
   if (parts.length === 0) return null;
   return h('div', { class: 'member-actions' }, ...parts, outcome);

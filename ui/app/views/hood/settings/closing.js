@@ -4,25 +4,27 @@
 import { api, ApiError } from '../../../api.js';
 import { h, field, clearErrors, showErrors, busy, toast } from '../../../dom.js';
 import { choices, same } from './parts.js';
+import { t, tParts } from '../../../i18n.js';
 
 // ---- archive ----
 
 export function archiveSection(ctx) {
   const neighborhood = ctx.neighborhood;
-  const release = choices({ legend: 'Its phone number', name: 'release_number', value: 'keep', options: [
-    ['keep', 'Keep the number', 'It stays in the Twilio account (and keeps costing its monthly rent) and can be given to a new neighborhood.'],
-    ['release', 'Release the number', 'It goes back to Twilio and stops costing money. It cannot be recovered.'],
+  const release = choices({ legend: t('app-archive-number'), name: 'release_number', value: 'keep', options: [
+    ['keep', t('app-archive-keep'), t('app-archive-keep-hint')],
+    ['release', t('app-archive-release'), t('app-archive-release-hint')],
   ] });
-  const farewell = field({ label: 'Farewell text (optional)', name: 'farewell', type: 'textarea',
-    hint: `Texted to the whole group before it closes, signed “${neighborhood.name}:”.`, attrs: { maxlength: 1600 } });
-  const confirm = field({ label: `Type “${neighborhood.name}” to confirm`, name: 'confirm_name', attrs: { autocomplete: 'off', spellcheck: 'false' } });
-  const submit = h('button', { class: 'danger primary', type: 'submit' }, 'Archive neighborhood');
+  const farewell = field({ label: t('app-archive-farewell'), name: 'farewell', type: 'textarea',
+    hint: t('app-archive-farewell-hint', { neighborhood: neighborhood.name }), attrs: { maxlength: 1600 } });
+  const confirm = field({ label: t('app-closing-type-name', { name: neighborhood.name }), name: 'confirm_name',
+    attrs: { autocomplete: 'off', spellcheck: 'false' } });
+  const submit = h('button', { class: 'danger primary', type: 'submit' }, t('app-archive-submit'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
     if (!same(confirm.control.value, ctx.neighborhood.name)) {
-      showErrors(form, new ApiError(400, 'validation_failed', 'Not archived yet:',
-        [{ field: 'confirm_name', message: `Type “${ctx.neighborhood.name}” exactly as shown.` }]));
+      showErrors(form, new ApiError(400, 'validation_failed', t('app-archive-not-yet'),
+        [{ field: 'confirm_name', message: t('app-closing-type-exactly', { name: ctx.neighborhood.name }) }]));
       return;
     }
     await busy(submit, async () => {
@@ -36,15 +38,14 @@ export function archiveSection(ctx) {
         showErrors(form, error);
         return;
       }
-      toast(`${ctx.neighborhood.name} is archived.`);
+      toast(t('app-archive-done', { neighborhood: ctx.neighborhood.name }));
       await ctx.refreshMe();
       ctx.navigate(`#/n/${ctx.id}/settings`);
     });
   } }, release, farewell, confirm, h('div', { class: 'actions' }, submit));
   return h('section', { class: 'card danger-zone', id: 'archive', 'aria-labelledby': 'archive-heading' },
-    h('h3', { id: 'archive-heading' }, 'Archive the neighborhood'),
-    h('p', {}, 'Archiving ends the group text for good: its conversations at Twilio are closed, members stop receiving the group\'s texts, and nothing here can change any more. ',
-      h('strong', {}, 'It cannot be undone.')),
+    h('h3', { id: 'archive-heading' }, t('app-archive-title')),
+    h('p', {}, ...tParts('app-archive-text', { warning: h('strong', {}, t('app-archive-warning')) })),
     form);
 }
 
@@ -52,8 +53,9 @@ export function archiveSection(ctx) {
 
 export function deleteSection(ctx) {
   const neighborhood = ctx.neighborhood;
-  const confirm = field({ label: `Type “${neighborhood.name}” to confirm`, name: 'confirm_name', attrs: { autocomplete: 'off', spellcheck: 'false' } });
-  const submit = h('button', { class: 'danger primary', type: 'submit' }, 'Delete everything');
+  const confirm = field({ label: t('app-closing-type-name', { name: neighborhood.name }), name: 'confirm_name',
+    attrs: { autocomplete: 'off', spellcheck: 'false' } });
+  const submit = h('button', { class: 'danger primary', type: 'submit' }, t('app-delete-submit'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -65,14 +67,13 @@ export function deleteSection(ctx) {
         showErrors(form, error);
         return;
       }
-      toast(`${neighborhood.name} is deleted.`);
+      toast(t('app-delete-done', { neighborhood: neighborhood.name }));
       await ctx.refreshMe();
       ctx.navigate('#/');
     });
   } }, confirm, h('div', { class: 'actions' }, submit));
   return h('section', { class: 'card danger-zone', id: 'delete', 'aria-labelledby': 'delete-heading' },
-    h('h3', { id: 'delete-heading' }, 'Delete the neighborhood'),
-    h('p', {}, 'Deleting removes its members, join requests, message history and audit log from this service, deletes its conversations at Twilio and releases its number unless another neighborhood uses it. ',
-      h('strong', {}, 'Nothing can be recovered.')),
+    h('h3', { id: 'delete-heading' }, t('app-delete-title')),
+    h('p', {}, ...tParts('app-delete-text', { warning: h('strong', {}, t('app-delete-warning')) })),
     form);
 }

@@ -12,26 +12,27 @@ import { noticesSection } from './notices.js';
 import { rolesSection } from './team.js';
 import { tokensSection } from './tokens.js';
 import { archiveSection, deleteSection } from './closing.js';
+import { t } from '../../../i18n.js';
 
 export default async function settings(container, ctx) {
-  container.append(h('h2', { id: 'tab-heading' }, 'Settings'));
+  container.append(h('h2', { id: 'tab-heading' }, t('app-settings-title')));
   const me = ctx.session.me;
   // Creators are recorded as "phone:+1...", "token:<id>" or "cli"; show them as people read them.
   const whoIs = (actor, tokenNames) => {
     if (actor?.startsWith('token:')) {
       const name = tokenNames.get(actor.slice(6));
-      return name ? `the API token “${name}”` : 'an API token';
+      return name ? t('app-settings-by-token', { name }) : t('app-settings-by-a-token');
     }
-    if (!actor?.startsWith('phone:')) return actor === 'cli' ? 'the command line' : (actor ?? 'someone');
+    if (!actor?.startsWith('phone:')) return actor === 'cli' ? t('app-settings-by-cli') : (actor ?? t('app-settings-by-someone'));
     const phone = actor.slice(6);
-    return phone === me.phone ? 'you' : phoneText(phone);
+    return phone === me.phone ? t('app-settings-by-you') : phoneText(phone);
   };
   const archived = ctx.neighborhood.state === 'archived';
   const tokens = tokensSection(ctx, whoIs, { canCreate: !archived });
 
   if (archived) {
     container.append(
-      h('p', { class: 'note' }, `${ctx.neighborhood.name} is archived: its group text has ended and its settings can no longer change. Its API tokens can still be revoked.`),
+      h('p', { class: 'note' }, t('app-settings-archived', { neighborhood: ctx.neighborhood.name })),
       tokens.node,
       ctx.role === 'owner' ? deleteSection(ctx) : null);
     await tokens.refresh();
@@ -42,10 +43,20 @@ export default async function settings(container, ctx) {
   const notices = noticesSection(ctx);
   const owner = ctx.role === 'owner';
   const costs = budgetSection(ctx);
-  const jump = [['neighborhood', 'Neighborhood'], ['quiet', 'Quiet hours'], ['costs', 'Costs and budget'], ['questions', 'Join questions'], ['notices', 'Join request texts'], ['catch-up', 'Catch-up'], ['whatsapp', 'WhatsApp'], ['roles', 'Captains and moderators'], ['tokens', 'API tokens']];
-  if (owner) jump.push(['owner', 'Hand over'], ['archive', 'Archive']);
+  const jump = [
+    ['neighborhood', t('app-settings-jump-neighborhood')],
+    ['quiet', t('app-settings-jump-quiet')],
+    ['costs', t('app-settings-jump-costs')],
+    ['questions', t('app-settings-jump-questions')],
+    ['notices', t('app-settings-jump-notices')],
+    ['catch-up', t('app-settings-jump-catch-up')],
+    ['whatsapp', t('app-settings-jump-whatsapp')],
+    ['roles', t('app-settings-jump-roles')],
+    ['tokens', t('app-settings-jump-tokens')],
+  ];
+  if (owner) jump.push(['owner', t('app-settings-jump-owner')], ['archive', t('app-settings-jump-archive')]);
   container.append(
-    h('nav', { class: 'jump', 'aria-label': 'Settings sections' }, h('ul', {}, jump.map(([id, label]) =>
+    h('nav', { class: 'jump', 'aria-label': t('app-settings-jump') }, h('ul', {}, jump.map(([id, label]) =>
       h('li', {}, h('a', { href: `#/n/${ctx.id}/settings`, onclick: (event) => {
         // The hash is the route, so jump by scrolling and moving focus instead.
         event.preventDefault();

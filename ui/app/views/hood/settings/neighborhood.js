@@ -5,28 +5,37 @@ import { api, errorText } from '../../../api.js';
 import { h, field, clearErrors, showErrors, busy } from '../../../dom.js';
 import { costText } from '../../../money.js';
 import { choices, section } from './parts.js';
+import { t } from '../../../i18n.js';
 
+/** Radio choices as [value, label, explanation], the words message ids. */
 const MODES = [
-  ['open', 'Everyone can post', 'Every member\'s text goes to the whole group.'],
-  ['announce_only', 'Announcements only', 'Only captains post to the group. Members\' replies go privately to the captains.'],
+  ['open', 'app-neighborhood-mode-open', 'app-neighborhood-mode-open-hint'],
+  ['announce_only', 'app-neighborhood-mode-announce', 'app-neighborhood-mode-announce-hint'],
 ];
 const POLICIES = [
-  ['approval', 'Captains approve', 'Anyone can ask on the join page or by texting JOIN; a captain approves each request.'],
-  ['open', 'Open', 'Anyone who confirms their phone is in at once, without waiting for a captain.'],
-  ['invite_only', 'Invite only', 'Only phones you text an invite to can ask to join; a captain still approves each request.'],
+  ['approval', 'app-neighborhood-policy-approval', 'app-neighborhood-policy-approval-hint'],
+  ['open', 'app-neighborhood-policy-open', 'app-neighborhood-policy-open-hint'],
+  ['invite_only', 'app-neighborhood-policy-invite', 'app-neighborhood-policy-invite-hint'],
 ];
+const CATCH_UP = [
+  ['off', 'app-catch-up-off', 'app-catch-up-off-hint'],
+  ['text', 'app-catch-up-text', 'app-catch-up-text-hint'],
+  ['link', 'app-catch-up-link', 'app-catch-up-link-hint'],
+];
+const options = (list) => list.map(([value, label, hint]) => [value, t(label), t(hint)]);
+const savedAt = () => t('app-settings-saved-at', { time: new Date().toLocaleTimeString() });
 
 export function neighborhoodForm(ctx) {
   const current = ctx.neighborhood;
-  const name = field({ label: 'Name', name: 'name', value: current.name, required: true,
-    hint: 'Neighbors see it on the join page and the flyer; renaming also renames the group at Twilio.',
+  const name = field({ label: t('app-neighborhood-name'), name: 'name', value: current.name, required: true,
+    hint: t('app-neighborhood-name-hint'),
     attrs: { maxlength: 80 } });
-  const description = field({ label: 'Description', name: 'description', type: 'textarea', value: current.description,
-    hint: 'Shown on the join page and the flyer. At most 500 characters.', attrs: { maxlength: 500, rows: 3 } });
-  const mode = choices({ legend: 'Who can post', name: 'mode', value: current.mode, options: MODES });
-  const policy = choices({ legend: 'How neighbors join', name: 'join_policy', value: current.join_policy, options: POLICIES });
+  const description = field({ label: t('app-neighborhood-description'), name: 'description', type: 'textarea', value: current.description,
+    hint: t('app-neighborhood-description-hint'), attrs: { maxlength: 500, rows: 3 } });
+  const mode = choices({ legend: t('app-neighborhood-mode'), name: 'mode', value: current.mode, options: options(MODES) });
+  const policy = choices({ legend: t('app-neighborhood-policy'), name: 'join_policy', value: current.join_policy, options: options(POLICIES) });
   const saved = h('p', { class: 'hint', role: 'status' });
-  const submit = h('button', { class: 'primary', type: 'submit' }, 'Save');
+  const submit = h('button', { class: 'primary', type: 'submit' }, t('app-neighborhood-save'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -41,29 +50,29 @@ export function neighborhoodForm(ctx) {
     // Only what changed: an unchanged name must not rename the group at Twilio again.
     const body = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== now[key]));
     if (Object.keys(body).length === 0) {
-      saved.textContent = 'Nothing has changed.';
+      saved.textContent = t('app-settings-unchanged');
       return;
     }
     await busy(submit, async () => {
       try {
         await api(`neighborhoods/${ctx.id}`, { method: 'PATCH', body });
         await ctx.reloadNeighborhood();
-        saved.textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+        saved.textContent = savedAt();
       } catch (error) {
         showErrors(form, error);
       }
     });
   } }, name, description, mode, policy, h('div', { class: 'actions' }, submit, saved));
-  return section('neighborhood', 'Neighborhood', form);
+  return section('neighborhood', t('app-neighborhood-title'), form);
 }
 
 export function budgetSection(ctx) {
-  const now = h('p', {}, 'Loading this month\'s cost…');
-  const budget = field({ label: 'Monthly budget (US dollars)', name: 'monthly_budget', value: ctx.neighborhood.monthly_budget ?? '',
-    hint: 'Captains get a text at 80% and at 100% of it. From 100%, announcements wait until you raise it (the group chat goes on). Leave empty for no budget.',
+  const now = h('p', {}, t('app-budget-loading'));
+  const budget = field({ label: t('app-budget'), name: 'monthly_budget', value: ctx.neighborhood.monthly_budget ?? '',
+    hint: t('app-budget-hint'),
     attrs: { inputmode: 'decimal', autocomplete: 'off' } });
   const saved = h('p', { class: 'hint', role: 'status' });
-  const submit = h('button', { class: 'primary', type: 'submit' }, 'Save budget');
+  const submit = h('button', { class: 'primary', type: 'submit' }, t('app-budget-save'));
   const refresh = async () => {
     try {
       now.textContent = costText(await api(`neighborhoods/${ctx.id}/costs`));
@@ -81,29 +90,22 @@ export function budgetSection(ctx) {
         await api(`neighborhoods/${ctx.id}`, { method: 'PATCH', body: { monthly_budget: value === '' ? null : value } });
         await ctx.reloadNeighborhood();
         await refresh();
-        saved.textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+        saved.textContent = savedAt();
       } catch (error) {
         showErrors(form, error);
       }
     });
   } }, budget, h('div', { class: 'actions' }, submit, saved));
-  return { node: section('costs', 'Costs and budget', now, form), refresh };
+  return { node: section('costs', t('app-budget-title'), now, form), refresh };
 }
-
-
-const CATCH_UP = [
-  ['off', 'Off', 'New members get the welcome text only.'],
-  ['text', 'In one text', 'The latest messages follow the welcome text, as many as fit one text.'],
-  ['link', 'As a link', 'A link to a page of the latest messages; it opens once, within 7 days.'],
-];
 
 export function catchUpForm(ctx) {
   const current = ctx.neighborhood.catch_up;
-  const mode = choices({ legend: 'How new members catch up', name: 'catch_up.mode', value: current.mode, options: CATCH_UP });
-  const messages = field({ label: 'How many of the latest messages', name: 'catch_up.messages', type: 'number', value: String(current.messages),
-    hint: 'From 1 to 20.', attrs: { min: 1, max: 20, inputmode: 'numeric' } });
+  const mode = choices({ legend: t('app-catch-up-mode'), name: 'catch_up.mode', value: current.mode, options: options(CATCH_UP) });
+  const messages = field({ label: t('app-catch-up-messages'), name: 'catch_up.messages', type: 'number', value: String(current.messages),
+    hint: t('app-catch-up-messages-hint'), attrs: { min: 1, max: 20, inputmode: 'numeric' } });
   const saved = h('p', { class: 'hint', role: 'status' });
-  const submit = h('button', { class: 'primary', type: 'submit' }, 'Save catch-up');
+  const submit = h('button', { class: 'primary', type: 'submit' }, t('app-catch-up-save'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -112,11 +114,11 @@ export function catchUpForm(ctx) {
       try {
         await api(`neighborhoods/${ctx.id}`, { method: 'PATCH', body: { catch_up: { mode: mode.value(), messages: Number(messages.control.value) } } });
         await ctx.reloadNeighborhood();
-        saved.textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+        saved.textContent = savedAt();
       } catch (error) {
         showErrors(form, error);
       }
     });
   } }, mode, messages, h('div', { class: 'actions' }, submit, saved));
-  return section('catch-up', 'Catch-up for new members', h('p', { class: 'hint' }, 'What someone you approve gets of the conversation so far.'), form);
+  return section('catch-up', t('app-catch-up-title'), h('p', { class: 'hint' }, t('app-catch-up-hint')), form);
 }

@@ -5,12 +5,14 @@
 import { api } from '../../../api.js';
 import { h, clearErrors, showErrors, busy } from '../../../dom.js';
 import { choices, section } from './parts.js';
+import { t } from '../../../i18n.js';
 
+/** [value, label, explanation], as message ids. */
 const OPTIONS = [
-  ['each', 'A text for each request', 'As soon as each neighbor asks. Busy weeks can mean many texts.'],
-  ['every_15_minutes', 'A digest at most every 15 minutes', 'One text naming the requests waiting, like “5 new join requests: …”.'],
-  ['hourly', 'A digest at most every hour', 'The same, at most once an hour.'],
-  ['never', 'No texts', 'Check this page, or text #pending to the number.'],
+  ['each', 'app-notices-each', 'app-notices-each-hint'],
+  ['every_15_minutes', 'app-notices-15-minutes', 'app-notices-15-minutes-hint'],
+  ['hourly', 'app-notices-hourly', 'app-notices-hourly-hint'],
+  ['never', 'app-notices-never', 'app-notices-never-hint'],
 ];
 
 /** The signed-in captain's own member record here, if they are one. */
@@ -28,16 +30,17 @@ async function myMember(ctx) {
 }
 
 export function noticesSection(ctx) {
-  const node = section('notices', 'Join request texts');
+  const node = section('notices', t('app-notices-title'));
   const refresh = async () => {
     const me = await myMember(ctx);
     if (!me) {
-      node.append(h('p', { class: 'hint' }, 'You are not a captain of this neighborhood, so no join request texts reach you.'));
+      node.append(h('p', { class: 'hint' }, t('app-notices-not-captain')));
       return;
     }
-    const how = choices({ legend: 'When a neighbor asks to join, text me', name: 'join_request_notices', value: me.join_request_notices, options: OPTIONS });
+    const how = choices({ legend: t('app-notices-legend'), name: 'join_request_notices', value: me.join_request_notices,
+      options: OPTIONS.map(([value, label, hint]) => [value, t(label), t(hint)]) });
     const saved = h('p', { class: 'hint', role: 'status' });
-    const submit = h('button', { class: 'primary', type: 'submit' }, 'Save join request texts');
+    const submit = h('button', { class: 'primary', type: 'submit' }, t('app-notices-save'));
     const form = h('form', { novalidate: true, onsubmit: async (event) => {
       event.preventDefault();
       clearErrors(form);
@@ -45,7 +48,8 @@ export function noticesSection(ctx) {
       await busy(submit, async () => {
         try {
           const updated = await api(`neighborhoods/${ctx.id}/members/${me.id}`, { method: 'PATCH', body: { join_request_notices: how.value() } });
-          saved.textContent = `Saved: ${OPTIONS.find(([value]) => value === updated.join_request_notices)?.[1] ?? updated.join_request_notices}.`;
+          const chosen = OPTIONS.find(([value]) => value === updated.join_request_notices)?.[1];
+          saved.textContent = t('app-notices-saved', { choice: chosen ? t(chosen) : updated.join_request_notices });
         } catch (error) {
           showErrors(form, error);
         }

@@ -4,6 +4,7 @@
 
 import { api } from '../../../api.js';
 import { h, field, clearErrors, showErrors, busy, uid } from '../../../dom.js';
+import { t } from '../../../i18n.js';
 
 /** The browser's own zone, the likeliest answer for a captain setting this up at home. */
 function browserZone() {
@@ -29,27 +30,27 @@ function clockText(hhmm) {
 }
 
 function describe(quiet) {
-  if (!quiet) return 'No quiet hours: announcements go out when they are due, day or night.';
-  const now = quiet.now ? ' It is quiet hours now.' : '';
-  return `Announcements wait from ${clockText(quiet.start)} until ${clockText(quiet.end)} (${quiet.time_zone}), unless marked urgent.${now}`;
+  if (!quiet) return t('app-quiet-none');
+  return t(quiet.now ? 'app-quiet-summary-now' : 'app-quiet-summary',
+    { start: clockText(quiet.start), end: clockText(quiet.end), zone: quiet.time_zone });
 }
 
 export function quietHoursSection(ctx) {
   const current = ctx.neighborhood.quiet_hours;
-  const enabled = field({ label: 'Hold announcements during quiet hours', name: 'quiet_hours_enabled', type: 'checkbox',
-    value: Boolean(current), hint: 'Scheduled and new announcements wait for the end of quiet hours; urgent ones go at once.' });
-  const start = field({ label: 'Quiet from', name: 'quiet_hours.start', type: 'time', value: current?.start ?? '21:00', required: true });
-  const end = field({ label: 'Until', name: 'quiet_hours.end', type: 'time', value: current?.end ?? '08:00', required: true,
-    hint: `May cross midnight, like ${clockText('22:00')} until ${clockText('07:00')}.` });
+  const enabled = field({ label: t('app-quiet-enabled'), name: 'quiet_hours_enabled', type: 'checkbox',
+    value: Boolean(current), hint: t('app-quiet-enabled-hint') });
+  const start = field({ label: t('app-quiet-start'), name: 'quiet_hours.start', type: 'time', value: current?.start ?? '21:00', required: true });
+  const end = field({ label: t('app-quiet-end'), name: 'quiet_hours.end', type: 'time', value: current?.end ?? '08:00', required: true,
+    hint: t('app-quiet-end-hint', { start: clockText('22:00'), end: clockText('07:00') }) });
   const zonesId = uid('zones');
-  const zone = field({ label: 'Time zone', name: 'quiet_hours.time_zone', value: current?.time_zone ?? browserZone(), required: true,
-    hint: 'A name like America/Los_Angeles; daylight saving time is followed.',
+  const zone = field({ label: t('app-quiet-zone'), name: 'quiet_hours.time_zone', value: current?.time_zone ?? browserZone(), required: true,
+    hint: t('app-quiet-zone-hint'),
     attrs: { list: zonesId, autocomplete: 'off', spellcheck: 'false' } });
   const zones = h('datalist', { id: zonesId }, knownZones().map((name) => h('option', { value: name })));
   const times = h('div', { class: 'row' }, start, end);
   const summary = h('p', { class: 'hint' }, describe(current));
   const saved = h('p', { class: 'hint', role: 'status' });
-  const submit = h('button', { class: 'primary', type: 'submit' }, 'Save quiet hours');
+  const submit = h('button', { class: 'primary', type: 'submit' }, t('app-quiet-save'));
   const showTimes = () => {
     const on = enabled.control.checked;
     for (const part of [times, zone]) part.hidden = !on;
@@ -68,12 +69,12 @@ export function quietHoursSection(ctx) {
         const updated = await api(`neighborhoods/${ctx.id}`, { method: 'PATCH', body: { quiet_hours: quiet } });
         summary.textContent = describe(updated.quiet_hours);
         await ctx.reloadNeighborhood();
-        saved.textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+        saved.textContent = t('app-settings-saved-at', { time: new Date().toLocaleTimeString() });
       } catch (error) {
         showErrors(form, error);
       }
     });
   } }, summary, enabled, times, zone, zones, h('div', { class: 'actions' }, submit, saved));
   return h('section', { class: 'card', id: 'quiet', 'aria-labelledby': 'quiet-heading' },
-    h('h3', { id: 'quiet-heading', tabindex: '-1' }, 'Quiet hours'), form);
+    h('h3', { id: 'quiet-heading', tabindex: '-1' }, t('app-quiet-title')), form);
 }

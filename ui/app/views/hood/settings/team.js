@@ -4,7 +4,19 @@
 import { api, ApiError, errorText } from '../../../api.js';
 import { h, field, clearErrors, showErrors, busy, toast, phoneText } from '../../../dom.js';
 import { coalesce } from '../../../live.js';
-import { RANK, ROLE_NAMES, same, section } from './parts.js';
+import { RANK, roleName, same, section } from './parts.js';
+import { t } from '../../../i18n.js';
+
+/** A role as a word inside a sentence ("moderator"), as message ids. */
+const ROLE_WORDS = { member: 'app-team-role-member', moderator: 'app-team-role-moderator', captain: 'app-team-role-captain' };
+const roleWord = (role) => (ROLE_WORDS[role] ? t(ROLE_WORDS[role]) : role);
+/** The buttons that give a role, and the toast once given (message ids). */
+const MAKE = { captain: 'app-team-make-captain', moderator: 'app-team-make-moderator', member: 'app-team-remove-role' };
+const NOW = { captain: 'app-team-now-captain', moderator: 'app-team-now-moderator', member: 'app-team-no-role' };
+/** A member's status other than active, as a badge. */
+const STATUS_WORDS = {
+  paused: 'app-team-status-paused', left: 'app-team-status-left', removed: 'app-team-status-removed', opted_out: 'app-team-status-opted-out',
+};
 
 async function membersWith(ctx, query) {
   const items = [];
@@ -27,7 +39,7 @@ export function rolesSection(ctx) {
   const changeRole = async (member, role, button) => {
     const self = Boolean(me.phone) && member.phone === me.phone;
     if (self && RANK[role] < RANK[member.role]
-      && !window.confirm(`Step down to ${ROLE_NAMES[role].toLowerCase()}? You may lose access to this page.`)) return;
+      && !window.confirm(t('app-team-step-down', { role: roleWord(role) }))) return;
     await busy(button, async () => {
       try {
         await api(`neighborhoods/${ctx.id}/members/${member.id}`, { method: 'PATCH', body: { role } });
@@ -35,9 +47,7 @@ export function rolesSection(ctx) {
         toast(errorText(error), { error: true });
         return;
       }
-      toast(role === 'member'
-        ? `${member.display_name} no longer has a role.`
-        : `${member.display_name} is now a ${ROLE_NAMES[role].toLowerCase()}.`);
+      toast(t(NOW[role], { name: member.display_name }));
       if (self) {
         // Our own role changed: the tabs we may see changed too.
         await ctx.refreshMe();
@@ -54,9 +64,9 @@ export function rolesSection(ctx) {
   const roleButtons = (member) => ['captain', 'moderator', 'member']
     .filter((role) => role !== member.role)
     .map((role) => {
-      const label = role === 'member' ? 'Remove role' : `Make ${ROLE_NAMES[role].toLowerCase()}`;
+      const label = t(MAKE[role]);
       const button = h('button', { type: 'button', class: role === 'member' ? 'danger' : '',
-        'aria-label': `${label}: ${member.display_name}` }, label);
+        'aria-label': t('app-team-button-label', { action: label, name: member.display_name }) }, label);
       button.addEventListener('click', () => changeRole(member, role, button));
       return button;
     });
@@ -64,15 +74,17 @@ export function rolesSection(ctx) {
   const row = (member) => h('li', { 'data-member': member.id, tabindex: '-1' },
     h('div', { class: 'row' },
       h('div', {},
-        h('strong', {}, member.display_name), me.phone && member.phone === me.phone ? ' (you) ' : ' ',
-        h('span', { class: `badge${member.role === 'owner' ? ' ok' : ''}` }, ROLE_NAMES[member.role]), ' ',
-        member.status !== 'active' ? h('span', { class: 'badge warn' }, member.status.replace('_', ' ')) : null,
+        h('strong', {}, member.display_name), me.phone && member.phone === me.phone ? ` ${t('app-team-you')} ` : ' ',
+        h('span', { class: `badge${member.role === 'owner' ? ' ok' : ''}` }, roleName(member.role)), ' ',
+        member.status !== 'active'
+          ? h('span', { class: 'badge warn' }, STATUS_WORDS[member.status] ? t(STATUS_WORDS[member.status]) : member.status)
+          : null,
         member.phone ? h('div', { class: 'muted' }, phoneText(member.phone)) : null),
       member.role === 'owner'
-        ? h('p', { class: 'hint' }, 'The owner changes only by handing over.')
+        ? h('p', { class: 'hint' }, t('app-team-owner-hint'))
         : h('div', { class: 'actions' }, roleButtons(member))));
 
-  const heading = h('h4', { tabindex: '-1' }, 'Who helps run it');
+  const heading = h('h4', { tabindex: '-1' }, t('app-team-heading'));
   let handOverKey = null;
   const refresh = coalesce(async () => {
     try {
@@ -92,8 +104,8 @@ export function rolesSection(ctx) {
     }
   });
 
-  const search = field({ label: 'Find a member by name', name: 'q', type: 'search',
-    hint: 'Active members without a role. Type part of a name.', attrs: { autocomplete: 'off' } });
+  const search = field({ label: t('app-team-search'), name: 'q', type: 'search',
+    hint: t('app-team-search-hint'), attrs: { autocomplete: 'off' } });
   const found = h('ul', { class: 'list compact', 'aria-live': 'polite' });
   let timer = null;
   let asked = 0;
@@ -110,8 +122,10 @@ export function rolesSection(ctx) {
       found.replaceChildren(...page.items.map((member) => h('li', {}, h('div', { class: 'row' },
         h('div', {}, h('strong', {}, member.display_name), member.phone ? h('div', { class: 'muted' }, phoneText(member.phone)) : null),
         h('div', { class: 'actions' }, roleButtons(member))))));
-      if (page.items.length === 0) found.append(h('li', { class: 'empty' }, `No active member without a role matches “${q}”.`));
-      else if (page.total > page.items.length) found.append(h('li', { class: 'empty' }, `${page.total - page.items.length} more: type more of the name.`));
+      if (page.items.length === 0) found.append(h('li', { class: 'empty' }, t('app-team-no-match', { query: q })));
+      else if (page.total > page.items.length) {
+        found.append(h('li', { class: 'empty' }, t('app-team-more', { count: page.total - page.items.length })));
+      }
     } catch (error) {
       if (ticket === asked) found.replaceChildren(h('li', { class: 'alert', role: 'alert' }, errorText(error)));
     }
@@ -124,37 +138,37 @@ export function rolesSection(ctx) {
     if (event.key === 'Enter') event.preventDefault();
   });
 
-  const node = section('roles', 'Captains and moderators',
+  const node = section('roles', t('app-team-title'),
     h('dl', { class: 'facts roles' },
-      h('dt', {}, 'Moderators'), h('dd', {}, 'See join requests, members and messages; mute and unmute by text.'),
-      h('dt', {}, 'Captains'), h('dd', {}, 'Also approve and remove members, send invites and announcements, and change these settings.'),
-      h('dt', {}, 'Owner'), h('dd', {}, 'Also archives the neighborhood or hands it over to someone else.')),
+      h('dt', {}, t('app-team-moderators')), h('dd', {}, t('app-team-moderators-can')),
+      h('dt', {}, t('app-team-captains')), h('dd', {}, t('app-team-captains-can')),
+      h('dt', {}, t('app-role-owner')), h('dd', {}, t('app-team-owner-can'))),
     heading, listStatus, list,
-    h('h4', {}, 'Give someone a role'), search, found);
+    h('h4', {}, t('app-team-give')), search, found);
   return { node, handOver, refresh };
 }
 
 function transferForm(ctx, team) {
   const candidates = team.filter((member) => member.role !== 'owner' && member.status === 'active');
   if (candidates.length === 0) {
-    return section('owner', 'Hand over the neighborhood',
-      h('p', {}, 'Make someone a captain or moderator first; then you can hand the neighborhood over to them.'));
+    return section('owner', t('app-owner-title'), h('p', {}, t('app-owner-nobody')));
   }
-  const who = field({ label: 'New owner', name: 'member_id', type: 'select', value: '',
-    options: [['', 'Choose…'], ...candidates.map((member) => [member.id, `${member.display_name} (${ROLE_NAMES[member.role].toLowerCase()})`])] });
-  const confirm = field({ label: 'Type their name to confirm', name: 'confirm_name', attrs: { autocomplete: 'off', spellcheck: 'false' } });
-  const submit = h('button', { class: 'danger primary', type: 'submit' }, 'Hand over');
+  const who = field({ label: t('app-owner-new'), name: 'member_id', type: 'select', value: '',
+    options: [['', t('app-owner-choose')], ...candidates.map((member) => [member.id,
+      t('app-owner-candidate', { name: member.display_name, role: roleWord(member.role) })])] });
+  const confirm = field({ label: t('app-owner-confirm'), name: 'confirm_name', attrs: { autocomplete: 'off', spellcheck: 'false' } });
+  const submit = h('button', { class: 'danger primary', type: 'submit' }, t('app-owner-submit'));
   const form = h('form', { novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     clearErrors(form);
     const member = candidates.find((candidate) => candidate.id === who.control.value);
     const problems = [];
-    if (!member) problems.push({ field: 'member_id', message: 'Choose who becomes the owner.' });
+    if (!member) problems.push({ field: 'member_id', message: t('app-owner-choose-error') });
     else if (!same(confirm.control.value, member.display_name)) {
-      problems.push({ field: 'confirm_name', message: `Type “${member.display_name}” exactly as shown.` });
+      problems.push({ field: 'confirm_name', message: t('app-closing-type-exactly', { name: member.display_name }) });
     }
     if (problems.length) {
-      showErrors(form, new ApiError(400, 'validation_failed', 'Not handed over yet:', problems));
+      showErrors(form, new ApiError(400, 'validation_failed', t('app-owner-not-yet'), problems));
       return;
     }
     await busy(submit, async () => {
@@ -164,12 +178,10 @@ function transferForm(ctx, team) {
         showErrors(form, error);
         return;
       }
-      toast(`${member.display_name} is now the owner. You are a captain.`);
+      toast(t('app-owner-done', { name: member.display_name }));
       await ctx.refreshMe();
       ctx.navigate(`#/n/${ctx.id}/settings`);
     });
   } }, who, confirm, h('div', { class: 'actions' }, submit));
-  return section('owner', 'Hand over the neighborhood',
-    h('p', {}, 'The new owner can do everything the owner does now, including handing it over again; the current owner stays on as a captain.'),
-    form);
+  return section('owner', t('app-owner-title'), h('p', {}, t('app-owner-text')), form);
 }
