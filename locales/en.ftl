@@ -59,6 +59,11 @@ web-already-in = Someone asked on the web to join { $neighborhood } with this nu
 web-paused = Someone asked on the web to join { $neighborhood } with this number. You are paused in the group text, so nothing changed: a captain can resume you.
 muted = A captain has muted you in this group: your texts do not reach it for now.
 announce-only = This group is for announcements: your text went to the captains only.
+# Pictures the group does not take: nobody got the message. $size and $max are in MB.
+media-too-many = Your message was not sent: a message to the group takes at most { $max } pictures. Send them in a few messages.
+media-too-large = Your message was not sent: its pictures come to { $size } MB, and a message to the group takes at most { $max } MB. Send fewer or smaller pictures.
+# $type is the file's type, like video/mp4.
+media-unsupported = Your message was not sent: the group takes pictures only (JPEG, PNG or GIF), not { $type }.
 # A member's text in an announcements-only group, to each captain.
 to-the-captains = { $name } (to the captains): { $body }
 promoted-moderator = { $actor } made you a moderator of { $neighborhood }. Sign in at { $link } with this phone to see join requests and members.

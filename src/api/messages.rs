@@ -52,6 +52,17 @@ pub struct MessageOut {
     pub shard: Option<u32>,
     /// When it was received (RFC 3339).
     pub at: String,
+    /// Its pictures, by type and size (their content stays at Twilio).
+    pub media: Vec<MediaOut>,
+}
+
+/// One picture of a message.
+#[derive(Debug, Object)]
+pub struct MediaOut {
+    /// Its type, like `image/jpeg`.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// One page of messages.
@@ -234,6 +245,7 @@ impl MessagesApi {
                     conversation_sid: String::new(),
                     at: waiting.held_at,
                     audience: estimate.audience.clone(),
+                    media: Vec::new(),
                 };
                 Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
                     message: to_out(
@@ -444,5 +456,13 @@ fn to_out(stored: StoredMessage, shards: &[crate::domain::neighborhood::Shard]) 
         body: entry.body,
         audience: entry.audience.map(|audience| format!("To {audience}")),
         at: entry.at,
+        media: entry
+            .media
+            .into_iter()
+            .map(|item| MediaOut {
+                content_type: item.content_type,
+                size: item.size,
+            })
+            .collect(),
     }
 }

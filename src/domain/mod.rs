@@ -14,6 +14,7 @@ pub mod join_digest;
 pub mod join_questions;
 pub mod join_request;
 pub mod keywords;
+pub mod media;
 pub mod member;
 pub mod member_list;
 pub mod neighborhood;

@@ -270,6 +270,8 @@ async fn shard_pass(
             author: message.author.as_deref().unwrap_or_default(),
             body: message.body.as_deref().unwrap_or_default(),
             attributes: message.attributes.as_deref().unwrap_or_default(),
+            media: message.media.as_deref().unwrap_or_default(),
+            chat_service_sid: None,
         };
         if facts.phone_author().is_some() {
             match group_messages::added(state, neighborhood_id, &facts, &[facts.mark()]).await? {

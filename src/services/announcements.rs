@@ -248,6 +248,7 @@ async fn send(
         conversation_sid: String::new(),
         at: rfc3339_now(),
         audience: plan.estimate.audience.clone(),
+        media: Vec::new(),
     };
     let mut effects = plan.effects.clone();
     if sent.audience.is_none() {

@@ -29,6 +29,7 @@ use crate::domain::member::Member;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::segments::{self, Encoding};
 use crate::i18n::Language;
+use crate::services::relay::Original;
 use crate::services::texts;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -354,8 +355,11 @@ fn delivery(
 ) -> Delivery {
     match audience {
         None => {
-            let effects =
-                super::relay::relays(neighborhood, members, "system", signed, message_sid, None);
+            let effects = super::relay::relays(
+                neighborhood,
+                members,
+                &Original::text("system", signed, message_sid),
+            );
             let reached = effects
                 .iter()
                 .flat_map(|relay| match relay {
@@ -497,6 +501,7 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             conversation_sid: String::new(),
             at: rfc3339_now(),
             audience,
+            media: Vec::new(),
         };
         if !state
             .store

@@ -10,6 +10,7 @@
 use uuid::Uuid;
 
 use crate::domain::channel::Channel;
+use crate::domain::media::{self, MediaItem};
 use crate::domain::phone::Phone;
 use crate::services::costs;
 use crate::services::deliveries::{Once, once};
@@ -29,6 +30,10 @@ pub struct GroupMessage<'a> {
     pub author: &'a str,
     pub body: &'a str,
     pub attributes: &'a str,
+    /// Its pictures.
+    pub media: &'a [MediaItem],
+    /// The Conversations service it is in, when the webhook said.
+    pub chat_service_sid: Option<&'a str>,
 }
 
 impl GroupMessage<'_> {
@@ -115,6 +120,15 @@ async fn record(
     } else {
         format!("{sender_name}: {text}")
     };
+    // Pictures the pre-event webhook let through; any other (it failed open) stay in the shard
+    // they were written in rather than go out half-checked.
+    let media = match media::check(message.media) {
+        Ok(()) => message.media,
+        Err(refusal) => {
+            tracing::warn!(?refusal, "a message's pictures are not relayed");
+            &[]
+        }
+    };
     let entry = HistoryEntry {
         message_sid: sid.to_owned(),
         member_id: member.map(|m| m.id),
@@ -123,15 +137,17 @@ async fn record(
         conversation_sid: conversation_sid.to_owned(),
         at: rfc3339_now(),
         audience: None,
+        media: message.media.to_vec(),
     };
-    let mut effects = relay::relays(
-        &neighborhood,
-        &members,
-        author.as_str(),
-        &signed,
-        sid,
-        Some(conversation_sid),
-    );
+    let original = relay::Original {
+        author: author.as_str(),
+        body: &signed,
+        message_sid: sid,
+        written_in: Some(conversation_sid),
+        media,
+        chat_service_sid: message.chat_service_sid,
+    };
+    let mut effects = relay::relays(&neighborhood, &members, &original);
     effects.extend(missed.effects);
     state
         .store

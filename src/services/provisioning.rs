@@ -568,6 +568,7 @@ pub async fn archive_neighborhood(
                 body: format!("{}: {text}", current.name.as_str()),
                 attributes: None,
                 webhook_enabled: false,
+                media_sid: None,
             };
             account
                 .client

@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use crate::domain::channel::Channel;
+use crate::domain::media::MediaItem;
 use crate::domain::member::{MemberStatus, Placed};
 use crate::domain::neighborhood::Neighborhood;
 use crate::store::outbox::Effect;
@@ -28,30 +29,56 @@ pub fn recipients<M: Placed>(
         .collect()
 }
 
-/// The copies of a group message into the neighborhood's shards (all but `written_in`, where
-/// Twilio delivers it itself), each knowing whom it reaches.
+/// A message to copy into the other shards.
+pub struct Original<'a> {
+    /// Who the copies are posted as (`system` for ours).
+    pub author: &'a str,
+    /// The text, signed with the writer's name.
+    pub body: &'a str,
+    pub message_sid: &'a str,
+    /// The shard it was written in, where Twilio delivers it itself.
+    pub written_in: Option<&'a str>,
+    pub media: &'a [MediaItem],
+    pub chat_service_sid: Option<&'a str>,
+}
+
+impl<'a> Original<'a> {
+    /// A text of ours, with no pictures, written in no shard.
+    pub fn text(author: &'a str, body: &'a str, message_sid: &'a str) -> Self {
+        Self {
+            author,
+            body,
+            message_sid,
+            written_in: None,
+            media: &[],
+            chat_service_sid: None,
+        }
+    }
+}
+
+/// The copies of a group message into the neighborhood's shards (all but the one it was written
+/// in), each knowing whom it reaches.
 pub fn relays<M: Placed>(
     neighborhood: &Neighborhood,
     members: &[M],
-    author: &str,
-    body: &str,
-    source_message_sid: &str,
-    written_in: Option<&str>,
+    original: &Original<'_>,
 ) -> Vec<Effect> {
     neighborhood
         .shards
         .iter()
-        .filter(|shard| Some(shard.conversation_sid.as_str()) != written_in)
+        .filter(|shard| Some(shard.conversation_sid.as_str()) != original.written_in)
         .map(|shard| {
             let (whatsapp_recipients, recipients) =
                 by_channel(members, recipients(members, &shard.conversation_sid, None));
             Effect::Relay {
                 conversation_sid: shard.conversation_sid.clone(),
-                author: author.to_owned(),
-                body: body.to_owned(),
-                source_message_sid: source_message_sid.to_owned(),
+                author: original.author.to_owned(),
+                body: original.body.to_owned(),
+                source_message_sid: original.message_sid.to_owned(),
                 recipients,
                 whatsapp_recipients,
+                media: original.media.to_vec(),
+                chat_service_sid: original.chat_service_sid.map(str::to_owned),
             }
         })
         .collect()

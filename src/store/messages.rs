@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::events::EventKind;
 use super::outbox::Effect;
 use super::{Store, StoreError, encode};
+use crate::domain::media::MediaItem;
 
 /// One group message as the history keeps it. Never a phone number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,9 @@ pub struct HistoryEntry {
     /// Ave"). None for the group's own messages and announcements to everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// Its pictures, as Twilio described them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<MediaItem>,
 }
 
 /// A history entry with its stream id (the paging cursor).

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::events::EventKind;
 use super::{Store, StoreError, encode};
+use crate::domain::media::MediaItem;
 use crate::domain::member::Member;
 use crate::i18n::Language;
 
@@ -73,6 +74,13 @@ pub enum Effect {
         /// Of the members it reaches, those on WhatsApp (charged per message, not per segment).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         whatsapp_recipients: Vec<Uuid>,
+        /// The original's pictures, copied with it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        media: Vec<MediaItem>,
+        /// The Conversations service the pictures are in (the webhook's `ChatServiceSid`);
+        /// unknown (a message the backfill found): read from the Conversation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat_service_sid: Option<String>,
     },
 }
 

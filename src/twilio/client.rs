@@ -100,6 +100,16 @@ pub(crate) struct RawResponse {
     pub(crate) body: Vec<u8>,
 }
 
+/// What a POST carries: Twilio's form parameters, or a file as it is.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Form(&'a [(&'a str, String)]),
+    File {
+        content_type: &'a str,
+        data: &'a [u8],
+    },
+}
+
 /// Which failed calls the retry loop repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Repeat {
@@ -204,8 +214,32 @@ impl TwilioClient {
         form: &[(&str, String)],
         webhook_enabled: bool,
     ) -> Result<RawResponse, TwilioError> {
-        self.send_with(method, url, form, webhook_enabled, Repeat::Whatever)
-            .await
+        self.send_with(
+            method,
+            url,
+            Payload::Form(form),
+            webhook_enabled,
+            Repeat::Whatever,
+        )
+        .await
+    }
+
+    /// POSTs `data` as it is, typed `content_type` (an upload to the Media Content Service),
+    /// retried only when Twilio surely did not take it, as [`Self::send_unrepeated`].
+    pub(crate) async fn send_file(
+        &self,
+        url: Url,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<RawResponse, TwilioError> {
+        self.send_with(
+            Method::POST,
+            url,
+            Payload::File { content_type, data },
+            false,
+            Repeat::OnlyIfNotApplied,
+        )
+        .await
     }
 
     /// Sends a create that must not be carried out twice: retried only when Twilio surely did
@@ -220,7 +254,7 @@ impl TwilioClient {
         self.send_with(
             Method::POST,
             url,
-            form,
+            Payload::Form(form),
             webhook_enabled,
             Repeat::OnlyIfNotApplied,
         )
@@ -231,7 +265,7 @@ impl TwilioClient {
         &self,
         method: Method,
         url: Url,
-        form: &[(&str, String)],
+        payload: Payload<'_>,
         webhook_enabled: bool,
         repeat: Repeat,
     ) -> Result<RawResponse, TwilioError> {
@@ -245,7 +279,7 @@ impl TwilioClient {
         let mut unsure: Option<TwilioError> = None;
         loop {
             let failure = match self
-                .attempt(&method, &url, form, webhook_enabled, repeat)
+                .attempt(&method, &url, payload, webhook_enabled, repeat)
                 .await
             {
                 Ok(raw) => return Ok(raw),
@@ -285,7 +319,7 @@ impl TwilioClient {
         &self,
         method: &Method,
         url: &Url,
-        form: &[(&str, String)],
+        payload: Payload<'_>,
         webhook_enabled: bool,
         repeat: Repeat,
     ) -> Result<RawResponse, Failure> {
@@ -302,7 +336,12 @@ impl TwilioClient {
             request = request.header("X-Twilio-Webhook-Enabled", "true");
         }
         if *method == Method::POST {
-            request = request.form(form);
+            request = match payload {
+                Payload::Form(form) => request.form(form),
+                Payload::File { content_type, data } => request
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(data.to_vec()),
+            };
         }
         let response = match request.send().await {
             Ok(response) => response,
@@ -340,6 +379,50 @@ impl TwilioClient {
             retry_after: retry_after.filter(|_| throttled),
             error,
         })
+    }
+
+    /// GETs a pre-signed address Twilio handed out (a picture's temporary content URL): without
+    /// our credentials, which it does not need and whose host may not be Twilio's API; at most
+    /// `max_bytes`, read as it arrives. Not retried: the caller asks Twilio for a fresh address.
+    pub(crate) async fn fetch_anonymously(
+        &self,
+        address: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, TwilioError> {
+        let url = Url::parse(address).map_err(|error| TwilioError::Malformed {
+            status: 200,
+            detail: format!("bad content address: {error}"),
+        })?;
+        let mut response = self
+            .inner
+            .http
+            .get(url)
+            .timeout(self.inner.request_timeout)
+            .send()
+            .await
+            .map_err(TwilioError::from_reqwest)?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(TwilioError::from_response(status, &[]));
+        }
+        let too_large = || TwilioError::Malformed {
+            status,
+            detail: format!("the content is larger than {max_bytes} bytes"),
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > max_bytes)
+        {
+            return Err(too_large());
+        }
+        let mut data = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(TwilioError::from_reqwest)? {
+            data.extend_from_slice(&chunk);
+            if data.len() as u64 > max_bytes {
+                return Err(too_large());
+            }
+        }
+        Ok(data)
     }
 
     /// GETs `first` and every following page (`meta.next_page_url`), at most [`MAX_PAGES`].

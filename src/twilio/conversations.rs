@@ -173,8 +173,12 @@ impl TwilioClient {
             )?;
             let mut form = Vec::new();
             push_some(&mut form, "Author", request.author.as_deref());
-            form.push(("Body", request.body.clone()));
+            // A picture may go without words.
+            if !request.body.is_empty() || request.media_sid.is_none() {
+                form.push(("Body", request.body.clone()));
+            }
             push_some(&mut form, "Attributes", request.attributes.as_deref());
+            push_some(&mut form, "MediaSid", request.media_sid.as_deref());
             // Twilio cannot be asked to post a message once only: a 5xx is the caller's to check
             // (`jobs::outbox::relay` looks for its copy before posting again).
             let raw = self

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::domain::media::MediaItem;
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +67,8 @@ pub struct CreateConversationMessage {
     pub body: String,
     pub attributes: Option<String>,
     pub webhook_enabled: bool,
+    /// A picture uploaded to the Media Content Service (`ME...`): one per message over REST.
+    pub media_sid: Option<String>,
 }
 
 /// One page of `GET /v1/Conversations/{CH}/Messages`.
@@ -317,6 +321,9 @@ pub struct ConversationMessage {
     pub delivery: Option<Delivery>,
     #[serde(default)]
     pub url: Option<String>,
+    /// Its pictures; `null` when it has none.
+    #[serde(default)]
+    pub media: Option<Vec<MediaItem>>,
 }
 
 /// Delivery summary of a message across recipients; each status is `all`, `some` or `none`.

@@ -11,6 +11,8 @@ pub(crate) enum Host {
     Api,
     Conversations,
     Messaging,
+    /// The Media Content Service, where Conversations keep pictures.
+    Mcs,
 }
 
 /// Base URL of each host, always ending in `/`.
@@ -19,6 +21,7 @@ pub(crate) struct Bases {
     api: Url,
     conversations: Url,
     messaging: Url,
+    mcs: Url,
 }
 
 impl Bases {
@@ -28,11 +31,13 @@ impl Bases {
                 api: parse_base("https://api.twilio.com/")?,
                 conversations: parse_base("https://conversations.twilio.com/")?,
                 messaging: parse_base("https://messaging.twilio.com/")?,
+                mcs: parse_base("https://mcs.us1.twilio.com/")?,
             }),
             Some(base) => Ok(Self {
                 api: under(base, "api")?,
                 conversations: under(base, "conversations")?,
                 messaging: under(base, "messaging")?,
+                mcs: under(base, "mcs")?,
             }),
         }
     }
@@ -42,6 +47,7 @@ impl Bases {
             Host::Api => &self.api,
             Host::Conversations => &self.conversations,
             Host::Messaging => &self.messaging,
+            Host::Mcs => &self.mcs,
         }
     }
 }

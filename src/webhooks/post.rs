@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{delivery_marks, in_progress, param, receive, store_failed};
+use crate::domain::media;
 use crate::domain::member::{
     DeliveryHealth, DeliveryVerdict, Member, MemberStatus, Participant, SyncState,
 };
@@ -112,6 +113,10 @@ async fn message_added(
     request: &Request,
     params: &[(String, String)],
 ) -> Result<Once, StoreError> {
+    let media = media::from_webhook(param(params, "Media")).unwrap_or_else(|error| {
+        tracing::warn!(%error, "a message's Media could not be read");
+        Vec::new()
+    });
     let message = GroupMessage {
         sid: param(params, "MessageSid"),
         conversation_sid: param(params, "ConversationSid"),
@@ -119,6 +124,8 @@ async fn message_added(
         author: param(params, "Author"),
         body: param(params, "Body"),
         attributes: param(params, "Attributes"),
+        media: &media,
+        chat_service_sid: Some(param(params, "ChatServiceSid")).filter(|sid| !sid.is_empty()),
     };
     // Our own relays and announcements: nothing to do, and no Redis round trip for them.
     if message.phone_author().is_none() {

@@ -5,7 +5,8 @@
 //!
 //! The answer: the body signed with the author's name (`Ana R.: see you at 7`), or a rejection
 //! (4xx: nothing is published) for keywords, captain commands, muted members, members' texts in
-//! an announcements-only neighborhood (forwarded to the captains instead) and non-members.
+//! an announcements-only neighborhood (forwarded to the captains instead), pictures the group
+//! does not take (too many, too large, not a picture: the sender is told) and non-members.
 //!
 //! Past the deadline we fail open, as Twilio itself would at 5 s, but sooner and better: the
 //! work carries on in the background (a LEAVE is still carried out), keywords and commands are
@@ -25,6 +26,7 @@ use super::commands::{self, CaptainCommand};
 use super::{delivery_token, param, receive};
 use crate::domain::channel::Channel;
 use crate::domain::keywords::{Keyword, asks_to_read};
+use crate::domain::media::{self, MediaRefusal};
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::neighborhood::{Mode, Neighborhood};
 use crate::i18n;
@@ -126,7 +128,7 @@ fn signed(member_name: &str, body: &str) -> Response {
 fn without_redis(recent_authors: &RecentAuthors, params: &[(String, String)]) -> Response {
     let body = param(params, "Body");
     let keyword = Keyword::parse(body).is_some_and(|k| !matches!(k, Keyword::Join(_)));
-    if keyword || CaptainCommand::parse(body).is_some() {
+    if keyword || CaptainCommand::parse(body).is_some() || media_of(params).is_err() {
         return reject();
     }
     match recent_authors.name_of(param(params, "ConversationSid"), param(params, "Author")) {
@@ -256,12 +258,59 @@ async fn decide(
         }
         return Ok(reject());
     }
+    if let Err(refusal) = media_of(&params) {
+        if act {
+            let note = refusal_note(&refusal, neighborhood.language_for(member.language));
+            texts::queue_text(&state, neighborhood.id, &member.address(), note).await?;
+        }
+        return Ok(reject());
+    }
     recent_authors.remember(
         conversation_sid,
         param(&params, "Author"),
         member.display_name.as_str(),
     );
     Ok(signed(member.display_name.as_str(), body))
+}
+
+/// Whether the group takes the message's pictures (see [`media::check`]). Media Twilio
+/// describes in a way we cannot read is refused too: it would go out to this shard and not
+/// into the others.
+fn media_of(params: &[(String, String)]) -> Result<(), MediaRefusal> {
+    match media::from_webhook(param(params, "Media")) {
+        Ok(items) => media::check(&items),
+        Err(error) => {
+            tracing::warn!(%error, "a message's Media could not be read; refused");
+            Err(MediaRefusal::Unsupported {
+                content_type: "?".to_owned(),
+            })
+        }
+    }
+}
+
+/// The private note to a member whose pictures the group does not take.
+fn refusal_note(refusal: &MediaRefusal, language: i18n::Language) -> String {
+    let megabytes = |bytes: u64| format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
+    match refusal {
+        MediaRefusal::TooMany { .. } => i18n::text(
+            language,
+            "media-too-many",
+            &[("max", media::MAX_ITEMS.into())],
+        ),
+        MediaRefusal::TooLarge { bytes } => i18n::text(
+            language,
+            "media-too-large",
+            &[
+                ("size", megabytes(*bytes).into()),
+                ("max", megabytes(media::MAX_TOTAL_BYTES).into()),
+            ],
+        ),
+        MediaRefusal::Unsupported { content_type } => i18n::text(
+            language,
+            "media-unsupported",
+            &[("type", content_type.as_str().into())],
+        ),
+    }
 }
 
 /// In an announcements-only neighborhood a member's text goes to the captains, not the group.

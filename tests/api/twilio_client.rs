@@ -658,6 +658,7 @@ async fn posting_a_conversation_message_sends_author_body_attributes_and_the_web
                 body: "Alice: Block party Saturday".to_owned(),
                 attributes: Some(r#"{"nt_id":"7"}"#.to_owned()),
                 webhook_enabled: true,
+                media_sid: None,
             },
         )
         .await
@@ -1014,6 +1015,7 @@ async fn a_429_with_code_20429_is_retried_until_it_succeeds() {
                 body: "Hello".to_owned(),
                 attributes: None,
                 webhook_enabled: false,
+                media_sid: None,
             },
         )
         .await
@@ -1125,6 +1127,7 @@ async fn a_post_that_times_out_is_surfaced_without_being_repeated() {
                 body: "Hello".to_owned(),
                 attributes: None,
                 webhook_enabled: false,
+                media_sid: None,
             },
         )
         .await
@@ -1182,5 +1185,103 @@ async fn a_refused_connection_is_a_transport_error_without_secrets() {
     assert!(
         !text.contains(AUTH_TOKEN) && !text.contains("5551234567"),
         "{text}"
+    );
+}
+
+const CHAT_SERVICE_SID: &str = "IS0123456789abcdef0123456789abcdef";
+const MEDIA_SID: &str = "ME0123456789abcdef0123456789abcdef";
+
+#[tokio::test]
+async fn a_picture_is_uploaded_as_it_is_and_attached_by_its_media_sid() {
+    let server = MockServer::start().await;
+    let picture = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    Mock::given(method("POST"))
+        .and(path(format!("/mcs/v1/Services/{CHAT_SERVICE_SID}/Media")))
+        .and(header("content-type", "image/jpeg"))
+        .and(wiremock::matchers::body_bytes(picture.clone()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "sid": MEDIA_SID, "service_sid": CHAT_SERVICE_SID, "content_type": "image/jpeg",
+            "size": 7, "filename": null, "category": "media", "message_sid": null,
+            "links": {"content": format!("/v1/Services/{CHAT_SERVICE_SID}/Media/{MEDIA_SID}/Content"),
+                      "content_direct_temporary": null}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(messages_path()))
+        .and(body_string(format!(
+            "Author=system&Attributes=%7B%7D&MediaSid={MEDIA_SID}"
+        )))
+        .respond_with(ResponseTemplate::new(201).set_body_json(message_json("IM2", 8)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client_for(&server);
+    let uploaded = client
+        .upload_media(CHAT_SERVICE_SID, "image/jpeg", &picture)
+        .await
+        .expect("uploaded");
+    assert_eq!(uploaded.sid, MEDIA_SID);
+    client
+        .create_conversation_message(
+            CONVERSATION_SID,
+            &CreateConversationMessage {
+                author: Some("system".to_owned()),
+                body: String::new(),
+                attributes: Some("{}".to_owned()),
+                webhook_enabled: false,
+                media_sid: Some(uploaded.sid),
+            },
+        )
+        .await
+        .expect("a picture without words posted");
+}
+
+#[tokio::test]
+async fn a_picture_is_read_through_its_temporary_address_without_our_credentials() {
+    let server = MockServer::start().await;
+    let temporary = format!("{}/cdn/{MEDIA_SID}?Expires=1&Signature=abc", server.uri());
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/mcs/v1/Services/{CHAT_SERVICE_SID}/Media/{MEDIA_SID}"
+        )))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sid": MEDIA_SID, "content_type": "image/png", "size": 4,
+            "links": {"content_direct_temporary": temporary}
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/cdn/{MEDIA_SID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![1, 2, 3, 4]))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let client = client_for(&server);
+    let data = client
+        .download_media(CHAT_SERVICE_SID, MEDIA_SID, 10)
+        .await
+        .expect("downloaded");
+    assert_eq!(data, vec![1, 2, 3, 4]);
+    let requests = server.received_requests().await.expect("recorded");
+    let content = requests
+        .iter()
+        .find(|request| request.url.path().starts_with("/cdn/"))
+        .expect("the content was read");
+    assert!(
+        !content.headers.contains_key("authorization"),
+        "no credentials go to the content address"
+    );
+    // Past the bound it is refused, not read on.
+    assert!(
+        client
+            .download_media(CHAT_SERVICE_SID, MEDIA_SID, 3)
+            .await
+            .is_err()
     );
 }

@@ -89,6 +89,7 @@ pub(crate) struct Worker {
     /// so this keeps a backlog of welcomes from opening thousands of requests to Twilio.
     texts: Semaphore,
     openers: placement::ShardOpeners,
+    media: relay::MediaCache,
 }
 
 /// Runs forever: claims queued effects of every neighborhood and carries them out, many at once.
@@ -101,6 +102,7 @@ pub async fn run(state: AppState, consumer: String) {
         twilio,
         texts: Semaphore::new(TEXTS_AT_ONCE),
         openers: placement::ShardOpeners::default(),
+        media: relay::MediaCache::default(),
     });
     let work: in_flight::Work = {
         let worker = worker.clone();
@@ -233,12 +235,16 @@ async fn handle(
             source_message_sid,
             recipients,
             whatsapp_recipients,
+            media,
+            chat_service_sid,
         } => {
             let copy = RelayCopy {
                 conversation_sid,
                 author,
                 body,
                 source_message_sid,
+                media,
+                chat_service_sid: chat_service_sid.as_deref(),
             };
             match relay::relay(worker, neighborhood_id, &copy, &entry.effect_id).await {
                 // Counted once posted (a retry that finds the copy posted counts it, once).

@@ -1,8 +1,18 @@
-//! Copying a group message into the neighborhood's other Conversations.
+//! Copying a group message into the neighborhood's other Conversations, pictures and all.
+//!
+//! Twilio's REST API attaches one picture (`MediaSid`) to a message, so a message with several
+//! goes into each shard as one copy per picture, the text with the first. And a picture in the
+//! Media Content Service belongs to the one message it is attached to (its resource has one
+//! `message_sid`), so each copy gets its own upload: every picture is downloaded from Twilio
+//! once per instance (kept in [`MediaCache`] while its relays run) and uploaded once per shard.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
 use super::{CONVERSATION_SPACING, EffectError, RELAY_LOOKBACK_PAGES, Worker, twilio_since};
+use crate::domain::media::{self, MediaItem};
 use crate::state::TwilioAccount;
 use crate::twilio::TwilioError;
 use crate::twilio::types::{CreateConversationMessage, ListConversationMessages, MessageOrder};
@@ -13,14 +23,74 @@ pub(super) struct RelayCopy<'a> {
     pub author: &'a str,
     pub body: &'a str,
     pub source_message_sid: &'a str,
+    pub media: &'a [MediaItem],
+    /// The Conversations service the pictures are in; `None`: the target shard's.
+    pub chat_service_sid: Option<&'a str>,
 }
 
-/// Posts a group message into one more shard: one REST call. The copy is marked with its source,
-/// each attempt is recorded before Twilio is asked, and a later attempt (after a lost answer, a
-/// failure, a crash, a Redis failover: the client itself never repeats the post after a 5xx)
-/// first looks for it among the messages the shard received since the first attempt, however
-/// many, so a copy is not posted twice.
-/// The post waits for the Conversation's next slot, like every change to it.
+/// One message posted into the shard: the text with the first picture, then one per picture.
+struct Part<'a> {
+    marker: String,
+    body: &'a str,
+    media: Option<&'a MediaItem>,
+}
+
+impl RelayCopy<'_> {
+    fn parts(&self) -> Vec<Part<'_>> {
+        let marker = |part: usize| {
+            if part == 0 {
+                serde_json::json!({"relay_of": self.source_message_sid}).to_string()
+            } else {
+                serde_json::json!({"relay_of": self.source_message_sid, "part": part}).to_string()
+            }
+        };
+        if self.media.is_empty() {
+            return vec![Part {
+                marker: marker(0),
+                body: self.body,
+                media: None,
+            }];
+        }
+        self.media
+            .iter()
+            .enumerate()
+            .map(|(part, item)| Part {
+                marker: marker(part),
+                body: if part == 0 { self.body } else { "" },
+                media: Some(item),
+            })
+            .collect()
+    }
+}
+
+/// Pictures downloaded for relays under way, by media SID: a message's relays into every shard
+/// download each picture once. Emptied when it holds more than [`MediaCache::MAX_BYTES`].
+#[derive(Default)]
+pub(crate) struct MediaCache(Mutex<HashMap<String, Arc<Vec<u8>>>>);
+
+impl MediaCache {
+    const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+    fn get(&self, sid: &str) -> Option<Arc<Vec<u8>>> {
+        self.0.lock().ok()?.get(sid).cloned()
+    }
+
+    fn keep(&self, sid: &str, data: Arc<Vec<u8>>) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.values().map(|d| d.len()).sum::<usize>() + data.len() > Self::MAX_BYTES {
+                kept.clear();
+            }
+            kept.insert(sid.to_owned(), data);
+        }
+    }
+}
+
+/// Posts a group message into one more shard: one REST call per part (plus, per picture, its
+/// upload). Each copy is marked with its source (and part), each attempt is recorded before
+/// Twilio is asked, and a later attempt (after a lost answer, a failure, a crash, a Redis
+/// failover: the client itself never repeats the post after a 5xx) first looks for the parts
+/// among the messages the shard received since the first attempt, however many, so no part is
+/// posted twice. Each post waits for the Conversation's next slot, like every change to it.
 pub(super) async fn relay(
     worker: &Worker,
     neighborhood_id: Uuid,
@@ -33,38 +103,99 @@ pub(super) async fn relay(
         .store
         .mark_effect_attempt(neighborhood_id, effect_id)
         .await?;
-    let marker = serde_json::json!({"relay_of": copy.source_message_sid}).to_string();
+    let parts = copy.parts();
     let since = twilio_since(first_attempt_ms);
-    if retry && already_relayed(twilio, copy.conversation_sid, &marker, since).await? {
-        return Ok(());
-    }
-    let wait = worker
-        .state
-        .store
-        .take_slot(neighborhood_id, copy.conversation_sid, CONVERSATION_SPACING)
-        .await?;
-    tokio::time::sleep(wait).await;
-    let request = CreateConversationMessage {
-        author: Some(copy.author.to_owned()),
-        body: copy.body.to_owned(),
-        attributes: Some(marker),
-        webhook_enabled: false,
+    let posted = if retry {
+        let markers: Vec<&str> = parts.iter().map(|part| part.marker.as_str()).collect();
+        relayed(twilio, copy.conversation_sid, &markers, since).await?
+    } else {
+        HashSet::new()
     };
-    twilio
-        .client
-        .create_conversation_message(copy.conversation_sid, &request)
-        .await?;
+    let mut chat_service_sid = copy.chat_service_sid.map(str::to_owned);
+    for part in parts.iter().filter(|part| !posted.contains(&part.marker)) {
+        let media_sid = match part.media {
+            Some(item) => {
+                let service = match &chat_service_sid {
+                    Some(service) => service.clone(),
+                    None => {
+                        let service = chat_service_of(twilio, copy.conversation_sid).await?;
+                        chat_service_sid.insert(service).clone()
+                    }
+                };
+                Some(copy_media(worker, &service, item).await?)
+            }
+            None => None,
+        };
+        let wait = worker
+            .state
+            .store
+            .take_slot(neighborhood_id, copy.conversation_sid, CONVERSATION_SPACING)
+            .await?;
+        tokio::time::sleep(wait).await;
+        let request = CreateConversationMessage {
+            author: Some(copy.author.to_owned()),
+            body: part.body.to_owned(),
+            attributes: Some(part.marker.clone()),
+            webhook_enabled: false,
+            media_sid,
+        };
+        twilio
+            .client
+            .create_conversation_message(copy.conversation_sid, &request)
+            .await?;
+    }
     Ok(())
 }
 
-/// Whether the shard holds a message marked `marker` among those added since `since`, read
-/// newest first, page after page, until one older than `since`.
-async fn already_relayed(
+/// The Conversations service a shard is in (every shard of ours is in the account's default one).
+async fn chat_service_of(
     twilio: &TwilioAccount,
     conversation_sid: &str,
-    marker: &str,
+) -> Result<String, TwilioError> {
+    let conversation = twilio.client.fetch_conversation(conversation_sid).await?;
+    conversation
+        .chat_service_sid
+        .ok_or_else(|| TwilioError::Malformed {
+            status: 200,
+            detail: "the Conversation names no chat service".to_owned(),
+        })
+}
+
+/// Uploads a copy of `item` for one more message, downloading it first unless this instance
+/// has it already; the new media SID.
+async fn copy_media(
+    worker: &Worker,
+    chat_service_sid: &str,
+    item: &MediaItem,
+) -> Result<String, TwilioError> {
+    let client = &worker.twilio.client;
+    let data = match worker.media.get(&item.sid) {
+        Some(data) => data,
+        None => {
+            let data = Arc::new(
+                client
+                    .download_media(chat_service_sid, &item.sid, media::MAX_TOTAL_BYTES)
+                    .await?,
+            );
+            worker.media.keep(&item.sid, data.clone());
+            data
+        }
+    };
+    let uploaded = client
+        .upload_media(chat_service_sid, &item.content_type, &data)
+        .await?;
+    Ok(uploaded.sid)
+}
+
+/// Which of `markers` the shard holds among the messages added since `since`, read newest
+/// first, page after page, until one older than `since`.
+async fn relayed(
+    twilio: &TwilioAccount,
+    conversation_sid: &str,
+    markers: &[&str],
     since: time::OffsetDateTime,
-) -> Result<bool, TwilioError> {
+) -> Result<HashSet<String>, TwilioError> {
+    let mut found = HashSet::new();
     let mut page = twilio
         .client
         .list_conversation_messages(
@@ -76,12 +207,15 @@ async fn already_relayed(
         )
         .await?;
     for _ in 0..RELAY_LOOKBACK_PAGES {
-        if page
-            .items
-            .iter()
-            .any(|m| m.attributes.as_deref() == Some(marker))
-        {
-            return Ok(true);
+        found.extend(
+            page.items
+                .iter()
+                .filter_map(|m| m.attributes.as_deref())
+                .filter(|attributes| markers.contains(attributes))
+                .map(str::to_owned),
+        );
+        if found.len() == markers.len() {
+            return Ok(found);
         }
         let reached_older = page
             .items
@@ -91,7 +225,7 @@ async fn already_relayed(
             Some(next) if !reached_older => {
                 page = twilio.client.next_conversation_messages(&next).await?;
             }
-            _ => return Ok(false),
+            _ => return Ok(found),
         }
     }
     tracing::warn!(
@@ -99,5 +233,5 @@ async fn already_relayed(
         pages = RELAY_LOOKBACK_PAGES,
         "a relay retried so late that its earlier copy could not be looked for; posting it"
     );
-    Ok(false)
+    Ok(found)
 }
