@@ -10,11 +10,16 @@
 //! All state lives in Redis under its own keys (`store::keys::SandboxKeys`), so the sandbox survives
 //! a restart and several instances share one emulated account.
 //!
-//! `rest` serves the REST API, `records` keeps the resources, `resources` renders them as Twilio
-//! does, `routing` carries a text from a phone to a conversation or a webhook, `twiml` reads a
-//! webhook's TwiML answer, `webhooks` signs and sends webhook requests, `phones` is the control
-//! API and live feed behind the `/sandbox` page.
+//! `rest` serves the REST API (the Media Content Service too, as `/mcs/v1/...`), `records` keeps
+//! the resources, `resources` renders them as Twilio does, `media` holds what Twilio does with
+//! pictures (limits, webhook and message shapes, signed content URLs), `routing` carries a text
+//! from a phone to a conversation or a webhook, `delivery` hands a conversation message to its
+//! participants, `twiml` reads a webhook's TwiML answer,
+//! `webhooks` signs and sends webhook requests, `phones` is the control API and live feed behind
+//! the `/sandbox` page.
 
+mod delivery;
+mod media;
 pub mod phones;
 mod records;
 mod resources;
@@ -146,6 +151,7 @@ pub struct Emulator {
 struct Inner {
     store: Store,
     keys: SandboxKeys,
+    media_keys: records::media::MediaKeys,
     config: EmulatorConfig,
     http: reqwest::Client,
 }
@@ -162,6 +168,7 @@ impl Emulator {
             inner: Arc::new(Inner {
                 store,
                 keys: SandboxKeys::new(prefix),
+                media_keys: records::media::MediaKeys::new(prefix),
                 config,
                 http,
             }),

@@ -145,6 +145,7 @@ impl Emulator {
             "price": null,
             "error_message": error_code.map(|code| match code {
                 63016 => "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.",
+                30019 => "Content size exceeds carrier limit",
                 _ => "Attempt to send to unsubscribed recipient",
             }),
             "uri": format!("{}/Messages/{sid}.json", self.account_path()),

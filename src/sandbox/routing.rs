@@ -4,16 +4,17 @@
 //! out of N's Messaging Service with Twilio's auto-reply; START-family opt back in; HELP answers),
 //! with the keyword still passed on. Then, if (P, N) is bound in an active Conversation: the
 //! pre-event `onMessageAdd` webhook (5 s, fail-open; a JSON answer may change body, author or
-//! attributes; a 4xx/5xx rejects the message), the message is stored, delivered to every other SMS
-//! participant from N (opted-out phones fail with 21610), then `onMessageAdded` and one
-//! `onDeliveryUpdated` per recipient. Twilio also calls N's own `SmsUrl` for every inbound text,
-//! bound or not ("it will always fire regardless"); for an unbound sender that is the only place
-//! the text goes, and `<Message>` replies in the TwiML answer are sent back to P.
+//! attributes; a 4xx/5xx rejects the message), the message is stored and delivered (see
+//! `delivery`). Twilio also calls N's own `SmsUrl` for every inbound text, bound or not ("it will
+//! always fire regardless"); for an unbound sender that is the only place the text goes, and
+//! `<Message>` replies in the TwiML answer are sent back to P. Pictures a phone sends are stored in
+//! MCS first: their SIDs travel in the webhooks' `Media`, on the SMS webhook as `MediaUrl{N}`.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::records::{EmulatorResult, ErrorAnswer, OUTSIDE_WINDOW, is_whatsapp};
+use super::media::{Item, webhook_param as media_param};
+use super::records::{EmulatorResult, ErrorAnswer, is_whatsapp};
 use super::resources::{iso, new_sid, now};
 use super::twiml;
 use super::webhooks::configured_url;
@@ -25,7 +26,7 @@ const OPT_IN_REPLY: &str = "You have successfully been re-subscribed to messages
 const HELP_REPLY: &str = "Reply STOP to unsubscribe. Msg&Data Rates May Apply.";
 
 /// Twilio's error for a delivery to an opted-out phone.
-const UNSUBSCRIBED: u32 = 21610;
+pub(super) const UNSUBSCRIBED: u32 = 21610;
 
 /// Where a text went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +81,24 @@ impl Emulator {
         status: &str,
         at: OffsetDateTime,
     ) -> Value {
-        json!({"sid": sid, "from": from, "to": to, "body": body, "date_created": iso(at), "status": status})
+        json!({"sid": sid, "from": from, "to": to, "body": body, "date_created": iso(at), "status": status, "media": []})
     }
 
     /// Phone `from` texts `body` to our number `to`; on WhatsApp, `whatsapp:` and a phone to
     /// `whatsapp:` and one of our WhatsApp senders.
     pub async fn receive_text(&self, from: &str, to: &str, body: &str) -> EmulatorResult<Routed> {
+        self.receive_text_with_media(from, to, body, &[]).await
+    }
+
+    /// [`Emulator::receive_text`] with pictures: `media` is (content type, bytes) per item, each
+    /// stored in MCS as Twilio stores what a phone sends.
+    pub async fn receive_text_with_media(
+        &self,
+        from: &str,
+        to: &str,
+        body: &str,
+        media: &[(String, Vec<u8>)],
+    ) -> EmulatorResult<Routed> {
         let whatsapp = is_whatsapp(to);
         let number = if whatsapp {
             self.whatsapp_number(to).await?
@@ -105,7 +118,7 @@ impl Emulator {
         self.touch_phone(from).await?;
         let at = now();
         let sid = new_sid("SM");
-        let inbound = self.sms_message(
+        let mut inbound = self.sms_message(
             &sid,
             from,
             to,
@@ -116,6 +129,7 @@ impl Emulator {
             true,
             at,
         );
+        inbound["num_media"] = json!(media.len().to_string());
         self.save_sms_message(&inbound).await?;
         self.publish(&json!({"type": "sent", "phone": from, "to": to, "body": body}))
             .await;
@@ -134,7 +148,20 @@ impl Emulator {
             detail: "The number has no SMS webhook and the phone is in no Conversation on it."
                 .into(),
         };
-        if let Some((conversation_sid, participant_sid)) = self.binding(from, to).await? {
+        let binding = self.binding(from, to).await?;
+        // Stored before anything sees the text, as Twilio stores a phone's media first; in a
+        // Conversation, attached to the message once it is published.
+        let mut items = Vec::new();
+        for (content_type, bytes) in media {
+            let conversation_sid = binding
+                .as_ref()
+                .map(|(conversation, _)| conversation.as_str());
+            let stored = self
+                .create_media(content_type, bytes, conversation_sid, None)
+                .await?;
+            items.push(Item::of_resource(&stored));
+        }
+        if let Some((conversation_sid, participant_sid)) = binding {
             routed = self
                 .publish_in_conversation(
                     &conversation_sid,
@@ -142,6 +169,7 @@ impl Emulator {
                     from,
                     body,
                     service_sid.as_deref(),
+                    &items,
                 )
                 .await?;
             routed.sid = sid.clone();
@@ -149,7 +177,7 @@ impl Emulator {
         let sms_url = number["sms_url"].as_str().filter(|url| !url.is_empty());
         if let Some(sms_url) = sms_url {
             let method = number["sms_method"].as_str().unwrap_or("POST");
-            let params = inbound_params(
+            let mut params = inbound_params(
                 &sid,
                 self.account_sid(),
                 service_sid.as_deref(),
@@ -157,6 +185,7 @@ impl Emulator {
                 to,
                 body,
             );
+            self.add_media_params(&mut params, &items);
             let replies = match self
                 .call_webhook(sms_url, method, params, std::time::Duration::from_secs(15))
                 .await
@@ -217,6 +246,7 @@ impl Emulator {
         from: &str,
         body: &str,
         service_sid: Option<&str>,
+        media: &[Item],
     ) -> EmulatorResult<Routed> {
         let Some(conversation) = self.find_conversation(conversation_sid).await? else {
             return Err(
@@ -237,6 +267,9 @@ impl Emulator {
         if let Some(service_sid) = service_sid {
             params.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
         }
+        if let Some(media) = media_param(media) {
+            params.push(("Media".to_owned(), media));
+        }
         let (body, author, attributes) = match self.pre_event(params).await? {
             PreEvent::Publish {
                 body,
@@ -253,13 +286,21 @@ impl Emulator {
                 });
             }
         };
+        let message_sid = new_sid("IM");
+        let chat_service_sid = self.chat_service_sid();
+        for item in media {
+            self.attach_media(&item.sid, &chat_service_sid, conversation_sid, &message_sid)
+                .await?;
+        }
         let message = self
             .add_conversation_message(
                 conversation_sid,
+                &message_sid,
                 &author,
                 &body,
                 &attributes,
                 Some(participant_sid),
+                media,
             )
             .await?;
         self.fan_out(&conversation, &message, Some(participant_sid), true)
@@ -336,130 +377,22 @@ impl Emulator {
         })
     }
 
-    /// Delivers a stored conversation message to every SMS participant but its sender, then (when
-    /// webhooks apply) fires `onMessageAdded` and one `onDeliveryUpdated` per recipient.
-    pub(super) async fn fan_out(
-        &self,
-        conversation: &Value,
-        message: &Value,
-        sender: Option<&str>,
-        webhooks: bool,
-    ) -> EmulatorResult<()> {
-        let conversation_sid = conversation["sid"].as_str().unwrap_or_default();
-        let body = message["body"].as_str().unwrap_or_default();
-        let author = message["author"].as_str().unwrap_or_default();
-        let message_sid = message["sid"].as_str().unwrap_or_default();
-        let service_sid = conversation["messaging_service_sid"].as_str();
-        let mut receipts = Vec::new();
-        for participant in self.all_participants(conversation_sid).await? {
-            let participant_sid = participant["sid"].as_str().unwrap_or_default();
-            let binding = &participant["messaging_binding"];
-            let (Some(address), Some(proxy)) = (
-                binding["address"].as_str(),
-                binding["proxy_address"].as_str(),
-            ) else {
-                continue;
-            };
-            // The sender does not get its own text back; nor does a phone whose address authored it.
-            if Some(participant_sid) == sender || address == author {
-                continue;
+    /// Twilio's `NumMedia`, `MediaUrl{N}` and `MediaContentType{N}` of an incoming-message
+    /// webhook (`NumMedia` is there already). The URLs are temporary content URLs: they need no
+    /// credentials for 300 seconds, and take the account's Basic auth after that.
+    fn add_media_params(&self, params: &mut Vec<(String, String)>, media: &[Item]) {
+        for (key, value) in params.iter_mut() {
+            if key == "NumMedia" {
+                *value = media.len().to_string();
             }
-            let scope = service_sid.map_or_else(|| proxy.to_owned(), str::to_owned);
-            let refusal = if self.is_opted_out(&scope, address).await? {
-                Some(UNSUBSCRIBED)
-            } else if !self.reaches_free_form(proxy, address).await? {
-                Some(OUTSIDE_WINDOW)
-            } else {
-                None
-            };
-            let at = now();
-            let channel_sid = new_sid("SM");
-            let (status, error_code) = match refusal {
-                Some(code) => ("failed", Some(code)),
-                None => ("delivered", None),
-            };
-            let copy = self.sms_message(
-                &channel_sid,
-                proxy,
-                address,
-                body,
-                service_sid,
-                status,
-                error_code,
-                false,
-                at,
-            );
-            self.save_sms_message(&copy).await?;
-            if refusal.is_none() {
-                self.deliver_to_inbox(
-                    address,
-                    &self.inbox_item(&channel_sid, proxy, address, body, status, at),
-                )
-                .await?;
-            }
-            receipts.push((
-                participant_sid.to_owned(),
-                channel_sid,
-                status,
-                error_code,
-                at,
+        }
+        for (n, item) in media.iter().enumerate() {
+            params.push((
+                format!("MediaUrl{n}"),
+                self.temporary_content_url(&item.sid),
             ));
+            params.push((format!("MediaContentType{n}"), item.content_type.clone()));
         }
-        if !webhooks {
-            return Ok(());
-        }
-        let mut added = vec![
-            ("ConversationSid".to_owned(), conversation_sid.to_owned()),
-            ("MessageSid".to_owned(), message_sid.to_owned()),
-            ("Index".to_owned(), message["index"].to_string()),
-            (
-                "DateCreated".to_owned(),
-                message["date_created"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            ("Body".to_owned(), body.to_owned()),
-            ("Author".to_owned(), author.to_owned()),
-            (
-                "Attributes".to_owned(),
-                message["attributes"].as_str().unwrap_or("{}").to_owned(),
-            ),
-            (
-                "Source".to_owned(),
-                match sender {
-                    Some(_) if is_whatsapp(author) => "WHATSAPP",
-                    Some(_) => "SMS",
-                    None => "API",
-                }
-                .to_owned(),
-            ),
-        ];
-        if let Some(participant_sid) = message["participant_sid"].as_str() {
-            added.push(("ParticipantSid".to_owned(), participant_sid.to_owned()));
-        }
-        if let Some(service_sid) = service_sid {
-            added.push(("MessagingServiceSid".to_owned(), service_sid.to_owned()));
-        }
-        self.post_event("onMessageAdded", added);
-        for (participant_sid, channel_sid, status, error_code, at) in receipts {
-            let stamp = iso(at);
-            self.post_event(
-                "onDeliveryUpdated",
-                vec![
-                    ("ConversationSid".to_owned(), conversation_sid.to_owned()),
-                    ("MessageSid".to_owned(), message_sid.to_owned()),
-                    ("DeliveryReceiptSid".to_owned(), new_sid("DY")),
-                    ("ChannelMessageSid".to_owned(), channel_sid),
-                    ("ParticipantSid".to_owned(), participant_sid),
-                    ("Status".to_owned(), status.to_owned()),
-                    ("ErrorCode".to_owned(), error_code.unwrap_or(0).to_string()),
-                    ("DateCreated".to_owned(), stamp.clone()),
-                    ("DateUpdated".to_owned(), stamp),
-                ],
-            );
-        }
-        Ok(())
     }
 
     /// A reply from a TwiML `<Message>`: a direct text from our number to a phone.

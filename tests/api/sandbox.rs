@@ -11,6 +11,8 @@ use sha1::Sha1;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
+mod media;
+
 use crate::helpers::{
     SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, TestApp, Who, eventually,
     json_of, poll_until, sandbox_settings, spawn_sandbox_app, spawn_sandbox_app_with,

@@ -6,6 +6,7 @@ use redis::Script;
 use serde_json::Value;
 
 use super::{EmulatorResult, ErrorAnswer, Slice};
+use crate::sandbox::media::{Item, message_media};
 use crate::sandbox::resources::{ConversationFields, new_sid, now};
 use crate::sandbox::{Emulator, MUTATIONS_PER_SECOND};
 
@@ -213,22 +214,26 @@ impl Emulator {
 
     // ----- conversation messages -----------------------------------------------------------------
 
+    /// Stores a message as `sid` (chosen by the caller, so its media can be attached to it first).
+    #[allow(clippy::too_many_arguments)]
     pub(in crate::sandbox) async fn add_conversation_message(
         &self,
         conversation_sid: &str,
+        sid: &str,
         author: &str,
         body: &str,
         attributes: &str,
         participant_sid: Option<&str>,
+        media: &[Item],
     ) -> EmulatorResult<Value> {
         let next: u64 = redis::cmd("INCR")
             .arg(self.keys().message_index(conversation_sid))
             .query_async(&mut self.conn())
             .await?;
         let index = next - 1;
-        let message = self.conversation_message(
+        let mut message = self.conversation_message(
             conversation_sid,
-            &new_sid("IM"),
+            sid,
             index,
             author,
             body,
@@ -236,6 +241,7 @@ impl Emulator {
             participant_sid,
             now(),
         );
+        message["media"] = message_media(media);
         redis::cmd("ZADD")
             .arg(self.keys().messages(conversation_sid))
             .arg(index)

@@ -7,6 +7,7 @@
 
 pub(in crate::sandbox) mod content;
 mod conversations;
+pub(in crate::sandbox) mod media;
 mod numbers;
 mod participants;
 mod phones;

@@ -1,13 +1,15 @@
-//! conversations.twilio.com: Conversations, Participants, Messages, ParticipantConversations and
-//! the account's webhook configuration.
+//! conversations.twilio.com: Conversations, Participants, Messages (with media from MCS),
+//! ParticipantConversations and the account's webhook configuration. A Conversation is also
+//! served under its service, `/v1/Services/{ChatServiceSid}/Conversations/{sid}/...`.
 
 use poem::http::Method;
 use serde_json::{Value, json};
 
 use super::{Answer, Call, created, meta_page, no_content, not_found, ok};
 use crate::sandbox::Emulator;
+use crate::sandbox::media::{Item, is_media_sid};
 use crate::sandbox::records::{EmulatorResult, ErrorAnswer, is_whatsapp, phone_of};
-use crate::sandbox::resources::{ConversationFields, is_e164, iso, now};
+use crate::sandbox::resources::{ConversationFields, is_e164, iso, new_sid, now};
 
 const STATES: [&str; 4] = ["initializing", "inactive", "active", "closed"];
 
@@ -38,6 +40,15 @@ impl Emulator {
                 ok(json!({"conversations": slice.items, "meta": meta}))
             }
             (method, ["Conversations", sid, rest @ ..]) => {
+                let Some(conversation) = self.find_conversation(sid).await? else {
+                    return not_found(call);
+                };
+                self.serve_conversation(call, method, conversation, rest)
+                    .await
+            }
+            (method, ["Services", service, "Conversations", sid, rest @ ..])
+                if *service == self.chat_service_sid() =>
+            {
                 let Some(conversation) = self.find_conversation(sid).await? else {
                     return not_found(call);
                 };
@@ -213,11 +224,31 @@ impl Emulator {
             )
             .into());
         }
+        let media_sid = call.form("MediaSid").filter(|media| !media.is_empty());
+        if let Some(media_sid) = media_sid.filter(|media| !is_media_sid(media)) {
+            return Err(ErrorAnswer::new(
+                400,
+                20001,
+                format!("Invalid MediaSid {media_sid}: ME and 32 hex digits"),
+            )
+            .into());
+        }
         self.count_mutation(sid).await?;
         let author = call.form("Author").unwrap_or("system");
         let attributes = call.form("Attributes").unwrap_or("{}");
+        let message_sid = new_sid("IM");
+        let mut media = Vec::new();
+        if let Some(media_sid) = media_sid {
+            let service_sid = conversation["chat_service_sid"]
+                .as_str()
+                .unwrap_or_default();
+            let attached = self
+                .attach_media(media_sid, service_sid, sid, &message_sid)
+                .await?;
+            media.push(Item::of_resource(&attached));
+        }
         let message = self
-            .add_conversation_message(sid, author, body, attributes, None)
+            .add_conversation_message(sid, &message_sid, author, body, attributes, None, &media)
             .await?;
         self.fan_out(conversation, &message, None, call.webhook_enabled)
             .await?;

@@ -1,9 +1,11 @@
 //! The emulated REST API: one endpoint that checks Basic auth (20003), counts the call by
 //! operation (`GET /sandbox/api/requests`), injects the configured latency and faults, and
 //! dispatches on Twilio's paths. `numbers` serves api.twilio.com and
-//! messaging.twilio.com, `conversations` serves conversations.twilio.com.
+//! messaging.twilio.com, `conversations` serves conversations.twilio.com, `media` serves
+//! mcs.us1.twilio.com (whose temporary content URLs are the one call served without Basic auth).
 
 mod conversations;
+mod media;
 mod numbers;
 
 use std::time::Duration;
@@ -14,8 +16,12 @@ use poem::{Endpoint, Request, Response};
 use rand::RngExt;
 use serde_json::{Value, json};
 
+use super::media::MAX_UPLOAD_BYTES;
 use super::records::{EmulatorError, EmulatorResult, ErrorAnswer, Slice};
 use super::{Emulator, InjectedFaults};
+
+/// The largest request body: an upload of [`MAX_UPLOAD_BYTES`]; forms are a few KB.
+const MAX_REQUEST_BYTES: usize = MAX_UPLOAD_BYTES;
 
 /// A failure injected into one REST call (see [`InjectedFaults`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +64,9 @@ pub(super) struct Call {
     pub form: Vec<(String, String)>,
     /// `X-Twilio-Webhook-Enabled: true`.
     pub webhook_enabled: bool,
+    /// The raw body and its `Content-Type` (an MCS upload is the file itself).
+    pub body: bytes::Bytes,
+    pub content_type: Option<String>,
 }
 
 impl Call {
@@ -104,6 +113,15 @@ impl Call {
 
 /// A handler's answer: a status and a JSON body (204 has none).
 pub(super) type Answer = EmulatorResult<(StatusCode, Option<Value>)>;
+
+/// What the endpoint sends back: JSON, or a media's bytes.
+pub(super) enum Reply {
+    Json(StatusCode, Option<Value>),
+    Content {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
+}
 
 pub(super) fn created(value: Value) -> Answer {
     Ok((StatusCode::CREATED, Some(value)))
@@ -234,6 +252,20 @@ fn error_response(answer: &ErrorAnswer) -> Response {
     )
 }
 
+/// A media's bytes. Served from the service's own origin in sandbox mode (Twilio serves them from
+/// another), so never sniffed nor run: an uploaded page opens in a sandbox of its own.
+fn content_response(content_type: &str, bytes: Vec<u8>) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        )
+        .body(bytes)
+}
+
 fn json_response(status: StatusCode, body: Option<&Value>) -> Response {
     match body {
         Some(body) => Response::builder()
@@ -325,9 +357,9 @@ impl RestEndpoint {
         }
     }
 
-    async fn dispatch(&self, call: &Call) -> Answer {
+    async fn dispatch(&self, call: &Call) -> EmulatorResult<Reply> {
         let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
-        match segments.as_slice() {
+        let answer = match segments.as_slice() {
             ["api", "2010-04-01", "Accounts", account, rest @ ..] => {
                 if *account != self.emulator.account_sid()
                     && *account != format!("{}.json", self.emulator.account_sid())
@@ -340,8 +372,10 @@ impl RestEndpoint {
             ["conversations", "v1", rest @ ..] => {
                 self.emulator.serve_conversations(call, rest).await
             }
+            ["mcs", "v1", rest @ ..] => return self.emulator.serve_mcs(call, rest).await,
             _ => not_found(call),
-        }
+        };
+        answer.map(|(status, body)| Reply::Json(status, body))
     }
 }
 
@@ -349,15 +383,6 @@ impl Endpoint for RestEndpoint {
     type Output = Response;
 
     async fn call(&self, request: Request) -> poem::Result<Response> {
-        if !self.authorized(&request) {
-            let answer = ErrorAnswer::new(401, 20003, "Authenticate");
-            let mut response = error_response(&answer);
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                poem::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
-            );
-            return Ok(response);
-        }
         let method = request.method().clone();
         let segments: Vec<String> = request
             .uri()
@@ -366,12 +391,7 @@ impl Endpoint for RestEndpoint {
             .filter(|segment| !segment.is_empty())
             .map(percent_decode)
             .collect();
-        let faults = self.count(&method, &segments).await;
-        let fault = self.draw_fault(faults).await;
-        if let Some(fault) = fault.filter(|fault| !fault.applies_the_call()) {
-            return Ok(Self::faulty_answer(fault, faults).await);
-        }
-        let query = request
+        let query: Vec<(String, String)> = request
             .uri()
             .query()
             .map(|query| {
@@ -380,19 +400,78 @@ impl Endpoint for RestEndpoint {
                     .collect()
             })
             .unwrap_or_default();
+        if !self.authorized(&request) {
+            // A temporary media URL carries its own credential, good for one media a while.
+            match self
+                .emulator
+                .signed_content_holds(&method, &segments, &query)
+            {
+                Some(true) => {}
+                Some(false) => {
+                    return Ok(error_response(&ErrorAnswer::new(
+                        403,
+                        20403,
+                        "Forbidden: the media URL expired or its signature is wrong",
+                    )));
+                }
+                None => {
+                    let answer = ErrorAnswer::new(401, 20003, "Authenticate");
+                    let mut response = error_response(&answer);
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        poem::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
+                    );
+                    return Ok(response);
+                }
+            }
+        }
+        let faults = self.count(&method, &segments).await;
+        let fault = self.draw_fault(faults).await;
+        if let Some(fault) = fault.filter(|fault| !fault.applies_the_call()) {
+            return Ok(Self::faulty_answer(fault, faults).await);
+        }
         let webhook_enabled = request
             .headers()
             .get("X-Twilio-Webhook-Enabled")
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.eq_ignore_ascii_case("true"));
-        let body = request.into_body().into_bytes().await.unwrap_or_default();
-        let form = url::form_urlencoded::parse(&body).into_owned().collect();
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = match request
+            .into_body()
+            .into_bytes_limit(MAX_REQUEST_BYTES)
+            .await
+        {
+            Ok(body) => body,
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+                return Ok(error_response(&ErrorAnswer::new(
+                    413,
+                    20413,
+                    format!(
+                        "The request body is larger than the emulator takes ({} MiB)",
+                        MAX_REQUEST_BYTES / (1024 * 1024)
+                    ),
+                )));
+            }
+            Err(_) => bytes::Bytes::new(),
+        };
+        // Every host takes forms but MCS, whose uploads are the file itself.
+        let form = if segments.first().is_some_and(|host| host == "mcs") {
+            Vec::new()
+        } else {
+            url::form_urlencoded::parse(&body).into_owned().collect()
+        };
         let call = Call {
             method,
             segments,
             query,
             form,
             webhook_enabled,
+            body,
+            content_type,
         };
         let answer = self.dispatch(&call).await;
         if let Some(fault) = fault {
@@ -400,7 +479,11 @@ impl Endpoint for RestEndpoint {
             return Ok(Self::faulty_answer(fault, faults).await);
         }
         Ok(match answer {
-            Ok((status, body)) => json_response(status, body.as_ref()),
+            Ok(Reply::Json(status, body)) => json_response(status, body.as_ref()),
+            Ok(Reply::Content {
+                content_type,
+                bytes,
+            }) => content_response(&content_type, bytes),
             Err(EmulatorError::Twilio(answer)) => error_response(&answer),
             Err(EmulatorError::Store(error)) => {
                 tracing::error!(%error, "sandbox emulator storage failed");
@@ -418,7 +501,7 @@ impl Endpoint for RestEndpoint {
 pub(super) fn operation(method: &Method, segments: &[String]) -> String {
     let host = matches!(
         segments.first().map(String::as_str),
-        Some("api" | "conversations" | "messaging")
+        Some("api" | "conversations" | "messaging" | "mcs")
     );
     let mut path = String::new();
     let mut previous = "";
@@ -515,6 +598,13 @@ mod tests {
         assert_eq!(
             op(Method::GET, "/elsewhere/%2B15550001111"),
             "GET /elsewhere/{phone}"
+        );
+        assert_eq!(
+            op(
+                Method::GET,
+                "/mcs/v1/Services/IS5a4db0c05a4db0c05a4db0c05a4db0c0/Media/ME0123456789abcdef0123456789abcdef/Content"
+            ),
+            "GET /v1/Services/{sid}/Media/{sid}/Content"
         );
         assert_eq!(op(Method::GET, "/"), "GET /");
     }

@@ -188,6 +188,70 @@ impl TestApp {
         .await
     }
 
+    /// Texts `to` as the simulated phone `from` with pictures, each (content type, bytes);
+    /// returns the control API's answer.
+    pub async fn text_with_media(
+        &self,
+        from: &str,
+        to: &str,
+        body: &str,
+        media: &[(&str, Vec<u8>)],
+    ) -> Value {
+        use base64::Engine;
+        let media: Vec<Value> = media
+            .iter()
+            .map(|(content_type, bytes)| {
+                json!({
+                    "content_type": content_type,
+                    "data_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+                })
+            })
+            .collect();
+        self.post(
+            &Who::Admin,
+            &format!("/sandbox/api/phones/{}/messages", from.replace('+', "%2B")),
+            &json!({"to": to, "body": body, "media": media}),
+            200,
+        )
+        .await
+    }
+
+    /// What a simulated phone has received, with its media: (from, body, [(content type,
+    /// size)]) oldest first.
+    pub async fn inbox_media(&self, phone: &str) -> Vec<(String, String, Vec<(String, u64)>)> {
+        let state = self.get(&Who::Admin, "/sandbox/api/state", 200).await;
+        let entry = state["phones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|entry| entry["phone"] == phone)
+            .cloned()
+            .unwrap_or_default();
+        entry["inbox"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| {
+                let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+                let media = item["media"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|media| {
+                        (
+                            media["content_type"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                            media["size"].as_u64().unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                (text("from"), text("body"), media)
+            })
+            .collect()
+    }
+
     /// What a simulated phone (or WhatsApp address) has received: (from, body, status) oldest
     /// first.
     pub async fn inbox(&self, phone: &str) -> Vec<(String, String, String)> {
