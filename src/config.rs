@@ -477,9 +477,10 @@ pub struct Settings {
 
     /// Prices the cost ledger uses, as a JSON object overriding any of the defaults (US long
     /// code, read 2026-11-09): {"number_month": "1.15", "sms_segment_out": "0.0083",
-    /// "sms_segment_in": "0.0083", "active_user": "0.05", "free_active_users": 0, "as_of":
-    /// "2026-11-09"}. Prices are dollar strings; free_active_users is how many Conversations
-    /// active users a neighborhood's month is not charged for (Twilio's 200 free are per account).
+    /// "sms_segment_in": "0.0083", "mms_out": "0.022", "mms_in": "0.0165", "active_user": "0.05",
+    /// "free_active_users": 0, "as_of": "2026-11-09"}. Prices are dollar strings;
+    /// free_active_users is how many Conversations active users a neighborhood's month is not
+    /// charged for (Twilio's 200 free are per account).
     #[arg(long, env = "NT_PRICES", default_value = "{}", value_parser = parse_prices)]
     pub prices: PriceTable,
     /// Milliseconds between two looks for scheduled announcements that are due (on every

@@ -49,6 +49,10 @@ pub struct MonthCostOut {
     pub sms_segments_in: u64,
     /// Inbound texts.
     pub sms_messages_in: u64,
+    /// Outbound MMS (messages with pictures), one per SMS recipient.
+    pub mms_out: u64,
+    /// Inbound MMS.
+    pub mms_in: u64,
     /// Members who sent or received a group message (Conversations active users).
     pub active_users: u64,
     /// WhatsApp messages out: group copies, 1:1 texts and templates, one per recipient.
@@ -72,6 +76,10 @@ pub struct PricesOut {
     pub sms_segment_out: String,
     /// One inbound SMS segment.
     pub sms_segment_in: String,
+    /// One outbound MMS.
+    pub mms_out: String,
+    /// One inbound MMS.
+    pub mms_in: String,
     /// One Conversations active user, per month.
     pub active_user: String,
     /// Twilio's fee for one WhatsApp message, in or out.
@@ -198,6 +206,8 @@ fn month_out(month: &MonthCost) -> MonthCostOut {
         sms_recipients: month.usage.messages_out,
         sms_segments_in: month.usage.segments_in,
         sms_messages_in: month.usage.messages_in,
+        mms_out: month.usage.mms_out,
+        mms_in: month.usage.mms_in,
         active_users: month.usage.active_users,
         whatsapp_messages_out: month.usage.whatsapp_out,
         whatsapp_messages_in: month.usage.whatsapp_in,
@@ -222,6 +232,8 @@ fn prices_out(prices: &PriceTable) -> PricesOut {
         number_month: prices.number_month.to_string(),
         sms_segment_out: prices.sms_segment_out.to_string(),
         sms_segment_in: prices.sms_segment_in.to_string(),
+        mms_out: prices.mms_out.to_string(),
+        mms_in: prices.mms_in.to_string(),
         active_user: prices.active_user.to_string(),
         whatsapp_message: prices.whatsapp_message.to_string(),
         whatsapp_template: prices.whatsapp_template.to_string(),

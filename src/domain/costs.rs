@@ -115,6 +115,10 @@ pub struct PriceTable {
     pub sms_segment_out: Money,
     /// One inbound SMS segment.
     pub sms_segment_in: Money,
+    /// One outbound MMS (a picture to one SMS recipient, with its words).
+    pub mms_out: Money,
+    /// One inbound MMS.
+    pub mms_in: Money,
     /// One Conversations active user, per month.
     pub active_user: Money,
     /// Twilio's fee for one WhatsApp message, inbound or outbound.
@@ -137,6 +141,9 @@ impl Default for PriceTable {
             number_month: Money(1_150_000),
             sms_segment_out: Money(8_300),
             sms_segment_in: Money(8_300),
+            // US long code MMS, per message, as TWILIO.md section 9 records it.
+            mms_out: Money(22_000),
+            mms_in: Money(16_500),
             active_user: Money(50_000),
             // $0.005 a message: twilio.com/whatsapp/pricing, read 2026-12-05.
             whatsapp_message: Money(5_000),
@@ -157,6 +164,8 @@ struct PriceOverrides {
     number_month: Option<String>,
     sms_segment_out: Option<String>,
     sms_segment_in: Option<String>,
+    mms_out: Option<String>,
+    mms_in: Option<String>,
     active_user: Option<String>,
     whatsapp_message: Option<String>,
     whatsapp_template: Option<String>,
@@ -174,7 +183,7 @@ impl PriceTable {
         }
         let overrides: PriceOverrides = serde_json::from_str(json).map_err(|error| {
             ParseError::new(format!(
-                "NT_PRICES must be a JSON object of number_month, sms_segment_out, sms_segment_in, active_user, whatsapp_message, whatsapp_template (dollar strings), free_active_users and as_of: {error}"
+                "NT_PRICES must be a JSON object of number_month, sms_segment_out, sms_segment_in, mms_out, mms_in, active_user, whatsapp_message, whatsapp_template (dollar strings), free_active_users and as_of: {error}"
             ))
         })?;
         let price = |name: &str, value: Option<String>, current: Money| match value {
@@ -185,6 +194,8 @@ impl PriceTable {
         let changed = overrides.number_month.is_some()
             || overrides.sms_segment_out.is_some()
             || overrides.sms_segment_in.is_some()
+            || overrides.mms_out.is_some()
+            || overrides.mms_in.is_some()
             || overrides.active_user.is_some()
             || overrides.whatsapp_message.is_some()
             || overrides.whatsapp_template.is_some()
@@ -200,6 +211,8 @@ impl PriceTable {
             overrides.sms_segment_in,
             table.sms_segment_in,
         )?;
+        table.mms_out = price("mms_out", overrides.mms_out, table.mms_out)?;
+        table.mms_in = price("mms_in", overrides.mms_in, table.mms_in)?;
         table.active_user = price("active_user", overrides.active_user, table.active_user)?;
         table.whatsapp_message = price(
             "whatsapp_message",
@@ -308,6 +321,10 @@ pub struct Usage {
     pub segments_in: u64,
     /// Inbound texts.
     pub messages_in: u64,
+    /// Outbound MMS: one per SMS recipient of each message with a picture.
+    pub mms_out: u64,
+    /// Inbound MMS.
+    pub mms_in: u64,
     /// Members who sent or received a group message.
     pub active_users: u64,
     /// WhatsApp messages out (group copies, 1:1 texts, templates) and in.
@@ -327,6 +344,10 @@ pub enum CostItem {
     SmsOutbound,
     /// Inbound SMS segments.
     SmsInbound,
+    /// Outbound MMS (pictures; a group message counts once per SMS recipient).
+    MmsOutbound,
+    /// Inbound MMS.
+    MmsInbound,
     /// Conversations active users beyond the free allowance.
     ActiveUsers,
     /// WhatsApp messages, in and out (Twilio's fee).
@@ -388,6 +409,8 @@ pub fn price(usage: &Usage, prices: &PriceTable) -> Bill {
             usage.segments_in,
             prices.sms_segment_in,
         ),
+        line(CostItem::MmsOutbound, usage.mms_out, prices.mms_out),
+        line(CostItem::MmsInbound, usage.mms_in, prices.mms_in),
         line(
             CostItem::ActiveUsers,
             charged_active_users(usage.active_users, prices),
@@ -526,6 +549,7 @@ mod tests {
             whatsapp_out: 60,
             whatsapp_in: 20,
             whatsapp_templates: 5,
+            ..Usage::default()
         };
         let bill = price(&usage, &PriceTable::default());
         // 1.15 + 200 x 0.0083 + 40 x 0.0083 + 12 x 0.05 + 80 x 0.005 + 5 x 0.004

@@ -35,8 +35,8 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::{AuditEntry, rfc3339_now};
 use crate::store::costs::{
-    HeldAnnouncement, LedgerMonth, MESSAGES_IN, MESSAGES_OUT, SEGMENTS_IN, SEGMENTS_OUT,
-    UsageDelta, WHATSAPP_IN, WHATSAPP_OUT, WHATSAPP_TEMPLATES,
+    HeldAnnouncement, LedgerMonth, MESSAGES_IN, MESSAGES_OUT, MMS_IN, MMS_OUT, SEGMENTS_IN,
+    SEGMENTS_OUT, UsageDelta, WHATSAPP_IN, WHATSAPP_OUT, WHATSAPP_TEMPLATES,
 };
 use crate::store::messages::HistoryEntry;
 use crate::store::outbox::Effect;
@@ -62,6 +62,36 @@ impl Charge {
             ],
             active: sms.iter().chain(whatsapp).copied().collect(),
         })
+    }
+
+    /// A group message with pictures as Twilio delivers it: `messages` of them (one per picture
+    /// in a relay, which posts them one by one; one in the shard it was written in) to each of
+    /// `sms` recipients as MMS (priced per message, words included) and of `whatsapp` recipients.
+    pub fn group_mms(messages: u64, sms: &[Uuid], whatsapp: &[Uuid]) -> Self {
+        let copies = messages * sms.len() as u64;
+        Self(UsageDelta {
+            counters: vec![
+                (MMS_OUT, copies),
+                (MESSAGES_OUT, copies),
+                (WHATSAPP_OUT, messages * whatsapp.len() as u64),
+            ],
+            active: sms.iter().chain(whatsapp).copied().collect(),
+        })
+    }
+
+    /// A member's message with pictures, received from their phone.
+    pub fn mms_in() -> Self {
+        Self(UsageDelta {
+            counters: vec![(MMS_IN, 1)],
+            active: Vec::new(),
+        })
+    }
+
+    /// This charge and `other`'s, as one.
+    pub fn and(mut self, other: Self) -> Self {
+        self.0.counters.extend(other.0.counters);
+        self.0.active.extend(other.0.active);
+        self
     }
 
     /// A 1:1 WhatsApp message from the neighborhood's sender (in the window: no Meta fee).
@@ -160,6 +190,8 @@ fn usage(neighborhood: &Neighborhood, month: Month, ledger: &LedgerMonth) -> Usa
         messages_out: ledger.counter(MESSAGES_OUT),
         segments_in: ledger.counter(SEGMENTS_IN),
         messages_in: ledger.counter(MESSAGES_IN),
+        mms_out: ledger.counter(MMS_OUT),
+        mms_in: ledger.counter(MMS_IN),
         active_users: ledger.active_users,
         whatsapp_out: ledger.counter(WHATSAPP_OUT),
         whatsapp_in: ledger.counter(WHATSAPP_IN),
@@ -569,6 +601,38 @@ pub async fn month_over_budget(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pictures_are_one_mms_per_message_and_sms_recipient_whatever_the_words() {
+        let (ana, bo, cy) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let Charge(delta) = Charge::group_mms(3, &[ana, bo], &[cy]).and(Charge::mms_in());
+        assert_eq!(
+            delta.counters,
+            vec![
+                (MMS_OUT, 6),
+                (MESSAGES_OUT, 6),
+                (WHATSAPP_OUT, 3),
+                (MMS_IN, 1)
+            ]
+        );
+        assert_eq!(delta.active, vec![ana, bo, cy]);
+        let bill = costs::price(
+            &costs::Usage {
+                mms_out: 6,
+                mms_in: 1,
+                ..costs::Usage::default()
+            },
+            &costs::PriceTable::default(),
+        );
+        assert_eq!(
+            bill.amount(costs::CostItem::MmsOutbound).to_string(),
+            "0.132"
+        );
+        assert_eq!(
+            bill.amount(costs::CostItem::MmsInbound).to_string(),
+            "0.0165"
+        );
+    }
 
     #[test]
     fn a_group_copy_charges_every_recipient_and_makes_them_active() {

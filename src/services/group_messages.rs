@@ -101,7 +101,17 @@ async fn record(
     let mut delivered = relay::recipients(&members, conversation_sid, member.map(|m| m.id));
     delivered.retain(|id| !missed.unreached.contains(id));
     let (on_whatsapp, on_sms) = relay::by_channel(&members, delivered);
-    let mut charge = costs::Charge::group_copy(body, &on_sms, &on_whatsapp);
+    // With pictures, one MMS to each SMS recipient (Twilio carries them all in one), and the
+    // author's MMS in.
+    let mut charge = if message.media.is_empty() {
+        costs::Charge::group_copy(body, &on_sms, &on_whatsapp)
+    } else {
+        let charge = costs::Charge::group_mms(1, &on_sms, &on_whatsapp);
+        match member.map(|m| m.channel) {
+            Some(Channel::Whatsapp) => charge,
+            _ => charge.and(costs::Charge::mms_in()),
+        }
+    };
     if let Some(member) = member {
         charge = charge.with_active(member.id);
     }

@@ -38,6 +38,9 @@ pub const SEGMENTS_OUT: &str = "segments_out";
 pub const MESSAGES_OUT: &str = "messages_out";
 pub const SEGMENTS_IN: &str = "segments_in";
 pub const MESSAGES_IN: &str = "messages_in";
+/// MMS (messages with pictures) out, one per SMS recipient, and in: priced per message.
+pub const MMS_OUT: &str = "mms_out";
+pub const MMS_IN: &str = "mms_in";
 /// WhatsApp messages out (group copies, 1:1 texts and templates) and in: Twilio's fee is per message.
 pub const WHATSAPP_OUT: &str = "whatsapp_out";
 pub const WHATSAPP_IN: &str = "whatsapp_in";

@@ -252,11 +252,20 @@ async fn handle(
                     state,
                     neighborhood_id,
                     Some(&format!("relay:{source_message_sid}:{conversation_sid}")),
-                    crate::services::costs::Charge::group_copy(
-                        body,
-                        recipients,
-                        whatsapp_recipients,
-                    ),
+                    if media.is_empty() {
+                        crate::services::costs::Charge::group_copy(
+                            body,
+                            recipients,
+                            whatsapp_recipients,
+                        )
+                    } else {
+                        // One message per picture (see `relay`).
+                        crate::services::costs::Charge::group_mms(
+                            media.len() as u64,
+                            recipients,
+                            whatsapp_recipients,
+                        )
+                    },
                 )
                 .await
                 .map_err(EffectError::from),
