@@ -6,6 +6,8 @@ const form = $('send-form');
 const fromInput = $('from');
 const toSelect = $('to');
 const bodyInput = $('body');
+const mediaInput = $('media');
+const mediaHint = $('media-hint');
 const sendBtn = $('send');
 const outcomeEl = $('outcome');
 const errorEl = $('error');
@@ -96,6 +98,71 @@ function showError(target, err, prefix = '') {
   }
 }
 
+// ---- Pictures ----
+
+// What the control API takes from a phone (more than carriers do, on purpose: see the API).
+const MAX_MEDIA = 20;
+const MAX_MEDIA_BYTES = 10 * 1024 * 1024;
+// Shown inline; anything else is a download link. Served by /sandbox/api/media/{sid}.
+const PICTURE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+const MEDIA_SID = /^ME[0-9a-fA-F]{32}$/;
+
+function sizeText(bytes) {
+  if (!Number.isFinite(bytes)) return '';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+const mediaOf = (m) => (Array.isArray(m.media) ? m.media.filter((x) => x && MEDIA_SID.test(x.sid || '')) : []);
+
+function mediaList(media) {
+  const ul = el('ul', 'media');
+  for (const item of media) {
+    const li = el('li');
+    const type = typeof item.content_type === 'string' ? item.content_type : '';
+    const label = `${PICTURE_TYPES.has(type) ? 'Picture' : 'Attachment'} (${type || 'unknown type'}, ${sizeText(item.size)})`;
+    const url = `/sandbox/api/media/${encodeURIComponent(item.sid)}`;
+    const link = el('a');
+    link.href = url;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    if (PICTURE_TYPES.has(type)) {
+      const img = el('img');
+      img.src = url;
+      img.alt = label;
+      img.loading = 'lazy';
+      link.append(img);
+    } else {
+      link.textContent = label;
+    }
+    li.append(link);
+    ul.append(li);
+  }
+  return ul;
+}
+
+/** The chosen files as the control API takes them: [{content_type, data_base64}]. */
+function readMedia(files) {
+  return Promise.all([...files].map((file) => new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      resolve({ content_type: file.type || 'application/octet-stream', data_base64: url.slice(url.indexOf(',') + 1) });
+    };
+    reader.onerror = () => reject(new ApiError(`Could not read ${file.name}.`));
+    reader.readAsDataURL(file);
+  })));
+}
+
+function describeChosen() {
+  const files = [...mediaInput.files];
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  mediaHint.textContent = files.length
+    ? `${files.length} file${files.length === 1 ? '' : 's'}, ${sizeText(total)}. Carriers take 10 items and 5 MB in one MMS.`
+    : 'Optional. Carriers take 10 items and 5 MB in one MMS.';
+}
+
 // ---- Time ----
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
@@ -166,7 +233,11 @@ function messageItem(m) {
   labelSender(from, m.from);
   who.append(el('span', 'vh', 'From '), from);
   meta.append(who, timeEl(m.date_created));
-  li.append(meta, el('p', 'text', m.body ?? ''), el('p', 'status'));
+  li.append(meta);
+  if (m.body) li.append(el('p', 'text', m.body));
+  const media = mediaOf(m);
+  if (media.length) li.append(mediaList(media));
+  li.append(el('p', 'status'));
   setStatus(li, m.status);
   return li;
 }
@@ -358,7 +429,9 @@ function applyDelivered(ev, live) {
   bringToTop(card, m.date_created);
   if (live) {
     const sender = numberNames.get(m.from) || m.from || 'unknown sender';
-    announce(`New text to ${ev.phone} from ${sender}: ${m.body ?? ''}`);
+    const count = mediaOf(m).length;
+    const pictures = count ? ` (with ${count} attachment${count === 1 ? '' : 's'})` : '';
+    announce(`New text to ${ev.phone} from ${sender}${pictures}: ${m.body ?? ''}`);
   }
 }
 
@@ -475,7 +548,7 @@ async function send(event) {
   if (busy) return;
   outcomeEl.replaceChildren();
   errorEl.replaceChildren();
-  for (const f of [fromInput, toSelect, bodyInput]) f.removeAttribute('aria-invalid');
+  for (const f of [fromInput, toSelect, bodyInput, mediaInput]) f.removeAttribute('aria-invalid');
 
   const from = normalizePhone(fromInput.value);
   const to = toSelect.value;
@@ -486,7 +559,12 @@ async function send(event) {
     errorEl.replaceChildren(el('p', null, 'There is no number to text yet: create a neighborhood first (see the API docs).'));
     return;
   }
-  if (!body.trim()) return invalid(bodyInput, 'Write a message first.');
+  const files = [...mediaInput.files];
+  if (!body.trim() && !files.length) return invalid(bodyInput, 'Write a message or attach a picture first.');
+  if (files.length > MAX_MEDIA) return invalid(mediaInput, `Attach at most ${MAX_MEDIA} files.`);
+  if (files.reduce((sum, f) => sum + f.size, 0) > MAX_MEDIA_BYTES) {
+    return invalid(mediaInput, 'Attach at most 10 MB in all.');
+  }
   if (!matchChannel(from)) {
     return invalid(toSelect, onWhatsapp(from)
       ? 'This neighborhood has no WhatsApp number: a WhatsApp phone (whatsapp:+1…) writes to one. Pick another, or text from a plain number.'
@@ -497,14 +575,17 @@ async function send(event) {
   updateSendState();
   form.setAttribute('aria-busy', 'true');
   try {
+    const media = await readMedia(files);
     const res = await api(`/sandbox/api/phones/${encodeURIComponent(from)}/messages`, {
       method: 'POST',
-      body: JSON.stringify({ to: toSelect.value, body }),
+      body: JSON.stringify({ to: toSelect.value, body, media }),
     });
     fromInput.value = from;
     store.set(PHONE_KEY, from);
     store.set(TO_KEY, toSelect.value);
     bodyInput.value = '';
+    mediaInput.value = '';
+    describeChosen();
     ensureCard(from);
     const sentence = OUTCOMES[res.outcome] || `Sent (${res.outcome || 'no outcome given'}).`;
     outcomeEl.replaceChildren(el('strong', null, sentence));
@@ -525,9 +606,10 @@ bodyInput.addEventListener('keydown', (e) => {
   if (form.requestSubmit) form.requestSubmit();
   else sendBtn.click();
 });
-for (const f of [fromInput, toSelect, bodyInput]) {
+for (const f of [fromInput, toSelect, bodyInput, mediaInput]) {
   f.addEventListener('input', () => f.removeAttribute('aria-invalid'));
 }
+mediaInput.addEventListener('change', describeChosen);
 toSelect.addEventListener('change', () => store.set(TO_KEY, toSelect.value));
 
 fromInput.value = store.get(PHONE_KEY);
