@@ -47,7 +47,7 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
         Some(state) => state.settings.request_read_timeout(),
         None => Duration::from_secs(10),
     };
-    if is_import(&request) {
+    if is_import(&request) || is_sandbox_picture(&request) {
         let deadline = Instant::now() + IMPORT_READ;
         let body = request.take_body();
         request.set_body(with_deadline(body, deadline));
@@ -163,6 +163,19 @@ fn is_import(request: &Request) -> bool {
         && matches!(
             segments.as_slice(),
             ["", "api", "v1", "neighborhoods", _, "import"]
+        )
+}
+
+/// The sandbox's routes that carry pictures: an upload to its Media Content Service and a
+/// simulated phone's message. The emulator bounds their bodies itself (as Twilio and a carrier
+/// would), above our 64 KiB; they exist only in sandbox mode.
+fn is_sandbox_picture(request: &Request) -> bool {
+    let segments: Vec<&str> = request.uri().path().split('/').collect();
+    request.method() == Method::POST
+        && matches!(
+            segments.as_slice(),
+            ["", "sandbox", "twilio", "mcs", "v1", "Services", _, "Media"]
+                | ["", "sandbox", "api", "phones", _, "messages"]
         )
 }
 

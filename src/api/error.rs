@@ -36,6 +36,7 @@ use crate::services::joining::{DecisionError, FileError};
 use crate::services::member_list::ListError;
 use crate::services::members::MemberError;
 use crate::services::neighborhoods::NeighborhoodError;
+use crate::services::pictures::PictureError;
 use crate::services::provisioning::ProvisionError;
 use crate::services::templates::TemplateError;
 use crate::store::StoreError;
@@ -731,6 +732,17 @@ impl<S> ApiError<S> {
                 ApiError::from(cause).in_language(language)
             }
             FileError::Decision(_) => Self::conflict(ErrorCode::Conflict, &say("api-join-changed")),
+        }
+    }
+}
+
+impl<S> From<PictureError> for ApiError<S> {
+    fn from(error: PictureError) -> Self {
+        match error {
+            PictureError::NotFound => Self::not_found("picture"),
+            PictureError::NoTwilio => ProvisionError::TwilioNotConfigured.into(),
+            PictureError::Twilio(cause) => Self::twilio_failed(&cause),
+            PictureError::Store(cause) => cause.into(),
         }
     }
 }

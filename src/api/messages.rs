@@ -3,10 +3,12 @@
 //! with what they cost (and held while the month is over its budget). The history holds names,
 //! never phone numbers, and keeps the newest `NT_HISTORY_MESSAGES` messages.
 
-use poem::Request;
+use poem::http::header;
 use poem::web::Data;
+use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -16,7 +18,9 @@ use super::ApiTags;
 use super::announcements::{AnnouncementOut, to_out as announcement_out};
 use super::audiences::AudienceBody;
 use super::audit::record;
-use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
+use super::error::statuses::{
+    Conflict, Invalid, JsonBody, NotFound, SignedIn, Twilio, Unavailable,
+};
 use super::error::{ApiError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
@@ -26,6 +30,7 @@ use crate::domain::neighborhood::Neighborhood;
 use crate::domain::segments::Encoding;
 use crate::services::announcements::{self, NewAnnouncement, Posted};
 use crate::services::costs;
+use crate::services::pictures::{self, Picture};
 use crate::state::AppState;
 use crate::store::messages::{HistoryEntry, StoredMessage};
 
@@ -63,6 +68,8 @@ pub struct MediaOut {
     pub content_type: String,
     /// Its size in bytes.
     pub size: u64,
+    /// Its id: `GET .../media/{media_sid}` shows it.
+    pub media_sid: String,
 }
 
 /// One page of messages.
@@ -408,6 +415,70 @@ impl MessagesApi {
         let next_before = more.then(|| items.last().map(|m| m.id.clone())).flatten();
         Ok(ListResponse::Ok(Json(MessagePage { items, next_before })))
     }
+
+    /// A message's picture
+    ///
+    /// The picture `media_sid` of one of the neighborhood's messages (each message's `media`
+    /// lists them), read from Twilio through the service: Twilio's addresses and credentials
+    /// never reach the caller. Only pictures of this neighborhood's messages; 404 otherwise.
+    #[oai(
+        path = "/:id/media/:media_sid",
+        method = "get",
+        operation_id = "get_message_picture"
+    )]
+    async fn picture(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        media_sid: Path<String>,
+    ) -> Result<PictureResponse, ApiError<(SignedIn, Invalid, NotFound, Twilio, Unavailable)>> {
+        policy::authorize(&state, auth.principal(), "get_message_picture", Some(id.0)).await?;
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
+        let picture = pictures::picture(&state, &neighborhood, &media_sid.0).await?;
+        Ok(PictureResponse::Ok(PictureFile(picture)))
+    }
+}
+
+/// A picture, in its own type.
+pub struct PictureFile(Picture);
+
+impl Payload for PictureFile {
+    const CONTENT_TYPE: &'static str = "image/*";
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("The picture: JPEG, PNG or GIF, as its Content-Type says."),
+            format: Some("binary"),
+            ..MetaSchema::new("string")
+        }))
+    }
+}
+
+impl IntoResponse for PictureFile {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(self.0.content_type)
+            // Private to whoever may see it, and never read as anything but a picture.
+            .header(header::CACHE_CONTROL, "private, max-age=3600")
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .header(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            )
+            .body(self.0.data)
+    }
+}
+
+#[derive(ApiResponse)]
+enum PictureResponse {
+    /// The picture.
+    #[oai(status = 200)]
+    Ok(PictureFile),
 }
 
 fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> AnnouncementEstimate {
@@ -462,6 +533,7 @@ fn to_out(stored: StoredMessage, shards: &[crate::domain::neighborhood::Shard]) 
             .map(|item| MediaOut {
                 content_type: item.content_type,
                 size: item.size,
+                media_sid: item.sid,
             })
             .collect(),
     }

@@ -56,6 +56,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
         Access::Neighborhood(Role::Moderator),
     ),
     ("list_messages", Access::Neighborhood(Role::Moderator)),
+    ("get_message_picture", Access::Neighborhood(Role::Moderator)),
     ("neighborhood_events", Access::Neighborhood(Role::Moderator)),
     ("post_announcement", Access::Neighborhood(Role::Captain)),
     ("estimate_announcement", Access::Neighborhood(Role::Captain)),

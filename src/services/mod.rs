@@ -19,6 +19,7 @@ pub mod member_list;
 pub mod members;
 pub mod neighborhoods;
 pub mod phone_names;
+pub mod pictures;
 pub mod provisioning;
 pub mod relay;
 pub mod sending;

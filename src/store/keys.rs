@@ -313,6 +313,12 @@ impl Keys {
         format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())
     }
 
+    /// The pictures of the neighborhood's messages: hash media SID -> its type and size, so
+    /// only a picture of this neighborhood is ever shown through it.
+    pub fn media(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:media", self.prefix, id.simple())
+    }
+
     /// When each WhatsApp member last wrote to the neighborhood's sender (their 24-hour window
     /// runs from it): hash phone -> Unix ms by the service's clock.
     pub fn whatsapp_last_inbound(&self, id: Uuid) -> String {

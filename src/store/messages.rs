@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::events::EventKind;
 use super::outbox::Effect;
-use super::{Store, StoreError, encode};
+use super::{Store, StoreError, decode, encode};
 use crate::domain::media::MediaItem;
 
 /// One group message as the history keeps it. Never a phone number.
@@ -45,6 +45,28 @@ const READ_BATCH: usize = 500;
 
 impl Store {
     /// Appends `entry` (keeping at most about `retention` entries) and queues `relays`, in one step.
+    /// A picture of one of the neighborhood's messages, if `media_sid` is one.
+    pub async fn message_media(
+        &self,
+        neighborhood_id: Uuid,
+        media_sid: &str,
+    ) -> Result<Option<MediaItem>, StoreError> {
+        let key = self.keys.media(neighborhood_id);
+        let stored: Option<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg(media_sid)
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        stored.map(|json| decode(&key, &json)).transpose()
+    }
+
     pub async fn record_message(
         &self,
         neighborhood_id: Uuid,
@@ -65,6 +87,16 @@ impl Store {
             .arg("message")
             .arg(encode(entry))
             .ignore();
+        if !entry.media.is_empty() {
+            let media = self.keys.media(neighborhood_id);
+            for item in &entry.media {
+                pipe.cmd("HSET")
+                    .arg(&media)
+                    .arg(&item.sid)
+                    .arg(encode(item))
+                    .ignore();
+            }
+        }
         for relay in relays {
             pipe.cmd("XADD")
                 .arg(&outbox)

@@ -389,10 +389,7 @@ impl TwilioClient {
         address: &str,
         max_bytes: u64,
     ) -> Result<Vec<u8>, TwilioError> {
-        let url = Url::parse(address).map_err(|error| TwilioError::Malformed {
-            status: 200,
-            detail: format!("bad content address: {error}"),
-        })?;
+        let url = self.inner.bases.content_address(address)?;
         let mut response = self
             .inner
             .http

@@ -22,6 +22,8 @@ pub(crate) struct Bases {
     conversations: Url,
     messaging: Url,
     mcs: Url,
+    /// Every host is a path under one stand-in (`NT_TWILIO_API_BASE`).
+    stand_in: bool,
 }
 
 impl Bases {
@@ -32,13 +34,29 @@ impl Bases {
                 conversations: parse_base("https://conversations.twilio.com/")?,
                 messaging: parse_base("https://messaging.twilio.com/")?,
                 mcs: parse_base("https://mcs.us1.twilio.com/")?,
+                stand_in: false,
             }),
             Some(base) => Ok(Self {
                 api: under(base, "api")?,
                 conversations: under(base, "conversations")?,
                 messaging: under(base, "messaging")?,
                 mcs: under(base, "mcs")?,
+                stand_in: true,
             }),
+        }
+    }
+
+    /// A picture's temporary content address as given: Twilio's own host for it, or, behind a
+    /// stand-in, the same path under the stand-in's MCS base (a stand-in names itself by the
+    /// address the public reaches it at, which the service may not).
+    pub(crate) fn content_address(&self, address: &str) -> Result<Url, TwilioError> {
+        if self.stand_in {
+            rebase_next_page(&self.mcs, address)
+        } else {
+            Url::parse(address).map_err(|error| TwilioError::Malformed {
+                status: 200,
+                detail: format!("bad content address: {error}"),
+            })
         }
     }
 

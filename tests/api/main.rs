@@ -27,6 +27,7 @@ mod neighborhoods;
 mod outages;
 mod outbox;
 mod permissions;
+mod photos;
 mod rate_limits;
 mod reconcile;
 mod redis_cluster;

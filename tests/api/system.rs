@@ -182,6 +182,7 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
         "archive_neighborhood",
         "delete_neighborhood",
         "sync_neighborhood",
+        "get_message_picture",
     ];
     for (id, statuses) in &listed {
         assert!(statuses.contains(&415), "{id} lists {statuses:?}");

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::{CONVERSATION_SPACING, EffectError, RELAY_LOOKBACK_PAGES, Worker, twilio_since};
@@ -64,24 +65,30 @@ impl RelayCopy<'_> {
 }
 
 /// Pictures downloaded for relays under way, by media SID: a message's relays into every shard
-/// download each picture once. Emptied when it holds more than [`MediaCache::MAX_BYTES`].
+/// (which run at once) download each picture once, the first asking and the others waiting for
+/// it. Emptied when it holds more than [`MediaCache::MAX_BYTES`].
 #[derive(Default)]
-pub(crate) struct MediaCache(Mutex<HashMap<String, Arc<Vec<u8>>>>);
+pub(crate) struct MediaCache(Mutex<HashMap<String, Download>>);
+
+/// One picture's bytes, once the first relay that needs them has them.
+type Download = Arc<OnceCell<Arc<Vec<u8>>>>;
 
 impl MediaCache {
     const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-    fn get(&self, sid: &str) -> Option<Arc<Vec<u8>>> {
-        self.0.lock().ok()?.get(sid).cloned()
-    }
-
-    fn keep(&self, sid: &str, data: Arc<Vec<u8>>) {
-        if let Ok(mut kept) = self.0.lock() {
-            if kept.values().map(|d| d.len()).sum::<usize>() + data.len() > Self::MAX_BYTES {
-                kept.clear();
-            }
-            kept.insert(sid.to_owned(), data);
+    /// The one cell of `sid`, made empty if there is none.
+    fn cell(&self, sid: &str) -> Download {
+        let Ok(mut kept) = self.0.lock() else {
+            return Arc::default();
+        };
+        let held: usize = kept
+            .values()
+            .filter_map(|cell| cell.get().map(|data| data.len()))
+            .sum();
+        if held > Self::MAX_BYTES {
+            kept.clear();
         }
+        kept.entry(sid.to_owned()).or_default().clone()
     }
 }
 
@@ -169,18 +176,17 @@ async fn copy_media(
     item: &MediaItem,
 ) -> Result<String, TwilioError> {
     let client = &worker.twilio.client;
-    let data = match worker.media.get(&item.sid) {
-        Some(data) => data,
-        None => {
-            let data = Arc::new(
-                client
-                    .download_media(chat_service_sid, &item.sid, media::MAX_TOTAL_BYTES)
-                    .await?,
-            );
-            worker.media.keep(&item.sid, data.clone());
-            data
-        }
-    };
+    let data = worker
+        .media
+        .cell(&item.sid)
+        .get_or_try_init(|| async {
+            client
+                .download_media(chat_service_sid, &item.sid, media::MAX_TOTAL_BYTES)
+                .await
+                .map(Arc::new)
+        })
+        .await?
+        .clone();
     let uploaded = client
         .upload_media(chat_service_sid, &item.content_type, &data)
         .await?;

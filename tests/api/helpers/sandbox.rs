@@ -216,38 +216,48 @@ impl TestApp {
         .await
     }
 
-    /// What a simulated phone has received, with its media: (from, body, [(content type,
-    /// size)]) oldest first.
+    /// What a simulated phone has received, with each message's pictures: (from, body,
+    /// [(content type, size)]), oldest first.
     pub async fn inbox_media(&self, phone: &str) -> Vec<(String, String, Vec<(String, u64)>)> {
+        self.inboxes_media().await.remove(phone).unwrap_or_default()
+    }
+
+    /// Every simulated phone's inbox with the pictures, from one read of the emulator's state.
+    pub async fn inboxes_media(
+        &self,
+    ) -> std::collections::HashMap<String, Vec<(String, String, Vec<(String, u64)>)>> {
         let state = self.get(&Who::Admin, "/sandbox/api/state", 200).await;
-        let entry = state["phones"]
+        let read = |item: &Value| {
+            let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+            let media = item["media"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|media| {
+                    (
+                        media["content_type"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        media["size"].as_u64().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            (text("from"), text("body"), media)
+        };
+        state["phones"]
             .as_array()
             .into_iter()
             .flatten()
-            .find(|entry| entry["phone"] == phone)
-            .cloned()
-            .unwrap_or_default();
-        entry["inbox"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|item| {
-                let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
-                let media = item["media"]
+            .map(|entry| {
+                let phone = entry["phone"].as_str().unwrap_or_default().to_owned();
+                let inbox = entry["inbox"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|media| {
-                        (
-                            media["content_type"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_owned(),
-                            media["size"].as_u64().unwrap_or_default(),
-                        )
-                    })
+                    .map(read)
                     .collect();
-                (text("from"), text("body"), media)
+                (phone, inbox)
             })
             .collect()
     }

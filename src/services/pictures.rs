@@ -1,0 +1,90 @@
+//! A message's picture shown to captains and moderators through the service: its content stays
+//! at Twilio behind our credentials and a short-lived address, neither of which reaches the
+//! browser, and only a picture of the neighborhood's own messages is ever read.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use uuid::Uuid;
+
+use crate::domain::media::{self, MediaItem};
+use crate::domain::neighborhood::Neighborhood;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::twilio::TwilioError;
+
+/// A picture and its type.
+pub struct Picture {
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    /// Not a picture of this neighborhood's messages (or not one we show).
+    #[error("no such picture")]
+    NotFound,
+    #[error("no Twilio account is configured")]
+    NoTwilio,
+    #[error(transparent)]
+    Twilio(#[from] TwilioError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The Conversations service of each neighborhood's shards, once read: it never changes.
+static CHAT_SERVICES: LazyLock<Mutex<HashMap<Uuid, String>>> = LazyLock::new(Default::default);
+
+/// The picture `media_sid` of one of `neighborhood`'s messages.
+pub async fn picture(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    media_sid: &str,
+) -> Result<Picture, PictureError> {
+    let Some(item) = state
+        .store
+        .message_media(neighborhood.id, media_sid)
+        .await?
+    else {
+        return Err(PictureError::NotFound);
+    };
+    if media::check(std::slice::from_ref(&item)).is_err() {
+        return Err(PictureError::NotFound);
+    }
+    let twilio = state.twilio.as_ref().ok_or(PictureError::NoTwilio)?;
+    let chat_service_sid = chat_service(state, neighborhood).await?;
+    let data = twilio
+        .client
+        .download_media(&chat_service_sid, &item.sid, media::MAX_TOTAL_BYTES)
+        .await?;
+    let MediaItem { content_type, .. } = item;
+    Ok(Picture { content_type, data })
+}
+
+async fn chat_service(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+) -> Result<String, PictureError> {
+    if let Some(known) = CHAT_SERVICES
+        .lock()
+        .ok()
+        .and_then(|known| known.get(&neighborhood.id).cloned())
+    {
+        return Ok(known);
+    }
+    let twilio = state.twilio.as_ref().ok_or(PictureError::NoTwilio)?;
+    let Some(shard) = neighborhood.shards.first() else {
+        return Err(PictureError::NotFound);
+    };
+    let conversation = twilio
+        .client
+        .fetch_conversation(&shard.conversation_sid)
+        .await?;
+    let sid = conversation
+        .chat_service_sid
+        .ok_or(PictureError::NotFound)?;
+    if let Ok(mut known) = CHAT_SERVICES.lock() {
+        known.insert(neighborhood.id, sid.clone());
+    }
+    Ok(sid)
+}

@@ -1,0 +1,244 @@
+//! Issue 23: a member's photo reaches the whole group, end to end against the emulator: every
+//! other member once, across shards, signed, for a counted number of REST calls; the history
+//! keeps it; the ledger counts MMS; pictures the group does not take reach nobody.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, Who, add_members, eventually, participants_by_shard, poll_until, sandbox_settings,
+    spawn_sandbox_app_with, wait_until_synced,
+};
+
+const OWNER: &str = "+15550023000";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A sandbox app without the periodic reconciliation, whose REST calls would blur the counts.
+async fn spawn_app() -> TestApp {
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    spawn_sandbox_app_with(receiver, settings).await
+}
+
+async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {
+    let created = app
+        .create_neighborhood(
+            &json!({"name": name, "area_code": "415", "owner_phone": OWNER, "owner_name": "Olive"}),
+        )
+        .await;
+    (
+        created["id"].as_str().expect("id").to_owned(),
+        created["phone_number"].as_str().expect("number").to_owned(),
+    )
+}
+
+/// A JPEG's first bytes and filler: what the emulator stores as the picture.
+fn photo(size: usize) -> Vec<u8> {
+    let mut data = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    data.resize(size, 0x42);
+    data
+}
+
+#[tokio::test]
+async fn a_photo_from_shard_3_of_150_members_reaches_the_149_others_once_signed_and_counted() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app, "Photo Street").await;
+    let phones: Vec<String> = (1..=149).map(|n| format!("+1555024{n:04}")).collect();
+    // In waves that each fill a Conversation before the next arrives: shards of 50, 50 and 50.
+    let mut synced = 1;
+    for wave in [&phones[..49], &phones[49..99], &phones[99..]] {
+        add_members(&app, &id, wave, synced).await;
+        synced += wave.len();
+        wait_until_synced(&app, &id, synced, Duration::from_secs(180)).await;
+    }
+    let members = wait_until_synced(&app, &id, 150, Duration::from_secs(180)).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let shards = participants_by_shard(&app, &id).await;
+    let sizes: Vec<usize> = shards.iter().map(|(_, phones)| phones.len()).collect();
+    assert_eq!(sizes, [50, 50, 50], "three shards");
+    let sender = members
+        .iter()
+        .find(|m| m["conversation_sid"] == shards[2].0.as_str())
+        .expect("a member of the third shard");
+    let sender_phone = sender["phone"].as_str().expect("phone").to_owned();
+    let name = sender["display_name"].as_str().expect("name");
+    let signed = format!("{name}: Lost dog, brown lab, answers to Rex");
+    let everyone_else: Vec<String> = members
+        .iter()
+        .filter_map(|m| m["phone"].as_str())
+        .filter(|phone| *phone != sender_phone)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(everyone_else.len(), 149);
+    let picture = photo(48_000);
+    let before = app.inboxes_media().await;
+    app.rest_calls(true).await;
+
+    let routed = app
+        .text_with_media(
+            &sender_phone,
+            &number,
+            "Lost dog, brown lab, answers to Rex",
+            &[("image/jpeg", picture.clone())],
+        )
+        .await;
+    assert_eq!(routed["outcome"], "conversation", "{routed}");
+
+    let seen = |phone: &str| before.get(phone).map_or(0, Vec::len);
+    poll_until(WAIT, "every other member to get the photo", || async {
+        let after = app.inboxes_media().await;
+        everyone_else
+            .iter()
+            .all(|phone| {
+                after
+                    .get(phone)
+                    .is_some_and(|inbox| inbox.len() > seen(phone))
+            })
+            .then_some(())
+    })
+    .await;
+    eventually(WAIT, "the photo in the history", || async {
+        let page = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/messages"),
+                200,
+            )
+            .await;
+        page["items"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty())
+    })
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+
+    let after = app.inboxes_media().await;
+    let one_photo = vec![("image/jpeg".to_owned(), picture.len() as u64)];
+    for phone in &everyone_else {
+        let new = &after[phone][seen(phone)..];
+        assert_eq!(new.len(), 1, "{phone} gets the photo exactly once: {new:?}");
+        assert_eq!(new[0].1, signed, "{phone}: signed with the sender's name");
+        assert_eq!(new[0].2, one_photo, "{phone}: with the picture");
+    }
+    assert_eq!(
+        after.get(&sender_phone).map_or(0, Vec::len),
+        seen(&sender_phone),
+        "the sender gets nothing"
+    );
+    let calls = app.rest_calls(false).await;
+    println!("REST calls to the emulator for one photo to 150 members over 3 shards: {calls}");
+    assert_eq!(
+        calls["counts"]["POST /v1/Conversations/{sid}/Messages"], 2,
+        "one relay into each other shard: {calls}"
+    );
+    assert_eq!(
+        calls["counts"]["POST /v1/Services/{sid}/Media"], 2,
+        "the picture uploaded once per relay: {calls}"
+    );
+    assert_eq!(
+        calls["counts"]["GET /v1/Services/{sid}/Media/{sid}/Content"], 1,
+        "the picture downloaded once: {calls}"
+    );
+
+    let page = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            200,
+        )
+        .await;
+    let message = &page["items"][0];
+    assert_eq!(message["body"], "Lost dog, brown lab, answers to Rex");
+    assert_eq!(message["media"][0]["content_type"], "image/jpeg");
+    assert_eq!(message["media"][0]["size"], picture.len());
+    // Captains see it through the service, never at Twilio's address.
+    let media_sid = message["media"][0]["media_sid"]
+        .as_str()
+        .expect("media sid");
+    let shown = app
+        .get_raw(&format!("/api/v1/neighborhoods/{id}/media/{media_sid}"))
+        .await;
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/jpeg");
+    assert_eq!(shown.bytes().await.expect("bytes").to_vec(), picture);
+    let stranger = app
+        .get_raw(&format!(
+            "/api/v1/neighborhoods/{id}/media/ME0123456789abcdef0123456789abcdef"
+        ))
+        .await;
+    assert_eq!(stranger.status(), 404, "only this neighborhood's pictures");
+
+    let costs: Value = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/costs"),
+            200,
+        )
+        .await;
+    let month = &costs["months"][0];
+    assert_eq!(
+        month["mms_out"], 149,
+        "one MMS to each other member: {month}"
+    );
+    assert_eq!(month["mms_in"], 1, "{month}");
+}
+
+#[tokio::test]
+async fn too_many_too_large_or_not_a_picture_reaches_nobody_and_the_sender_is_told() {
+    let app = spawn_app().await;
+    let (id, number) = neighborhood(&app, "Careful Street").await;
+    let ana = "+15550023001";
+    add_members(&app, &id, &[ana.to_owned()], 1).await;
+    wait_until_synced(&app, &id, 2, WAIT).await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    app.rest_calls(true).await;
+
+    let eleven: Vec<(&str, Vec<u8>)> = (0..11).map(|_| ("image/png", photo(100))).collect();
+    let too_large = [("image/jpeg", photo(5 * 1024 * 1024 + 1))];
+    let a_film = [("video/mp4", photo(100))];
+    let notes = [
+        "Your message was not sent: a message to the group takes at most 10 pictures. Send them in a few messages.",
+        "Your message was not sent: its pictures come to 5.0 MB, and a message to the group takes at most 5.0 MB. Send fewer or smaller pictures.",
+        "Your message was not sent: the group takes pictures only (JPEG, PNG or GIF), not video/mp4.",
+    ];
+    for (media, note) in [&eleven[..], &too_large[..], &a_film[..]]
+        .into_iter()
+        .zip(notes)
+    {
+        let routed = app.text_with_media(ana, &number, "look", media).await;
+        assert_eq!(routed["outcome"], "rejected", "{routed}");
+        poll_until(WAIT, note, || async {
+            app.inbox(ana)
+                .await
+                .iter()
+                .any(|(_, body, _)| body == note)
+                .then_some(())
+        })
+        .await;
+    }
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let owner_inbox = app.inbox_media(OWNER).await;
+    assert!(
+        owner_inbox
+            .iter()
+            .all(|(_, body, media)| !body.ends_with(": look") && media.is_empty()),
+        "nothing reached the group: {owner_inbox:?}"
+    );
+    let page = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/messages"),
+            200,
+        )
+        .await;
+    assert_eq!(page["items"], json!([]), "nothing in the history");
+    let calls = app.rest_calls(false).await;
+    assert!(
+        calls["counts"].as_object().is_none_or(|counts| counts
+            .keys()
+            .all(|op| !op.contains("Media") && !op.contains("Conversations/{sid}/Messages"))),
+        "nothing relayed or uploaded: {calls}"
+    );
+}
