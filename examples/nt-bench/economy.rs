@@ -14,6 +14,9 @@ use crate::setup::{self, Api, Fixture};
 /// every other neighborhood's.
 const FIRST_PHONE: usize = 3_300_000;
 const MESSAGE: &str = "Street sweeping moved to Friday this week";
+const PHOTO_MESSAGE: &str = "Lost dog near the park, brown lab";
+/// A phone camera's picture after MMS resizing: about what carriers pass (600 KB).
+const PHOTO_BYTES: usize = 600 * 1024;
 
 pub struct FanOut {
     pub members: usize,
@@ -21,9 +24,21 @@ pub struct FanOut {
     /// REST calls to Twilio (the emulator) for the one message, in all and by operation.
     pub calls: u64,
     pub by_operation: Value,
+    /// The same for one message with one picture of [`PHOTO_BYTES`].
+    pub photo_calls: u64,
+    pub photo_by_operation: Value,
 }
 
 impl FanOut {
+    /// The picture's bytes the service moved for the photo: each download from Twilio and each
+    /// upload back, counted at the emulator, times the picture's size.
+    pub fn photo_bytes(&self) -> u64 {
+        let count = |operation: &str| self.photo_by_operation[operation].as_u64().unwrap_or(0);
+        (count("GET /v1/Services/{sid}/Media/{sid}/Content")
+            + count("POST /v1/Services/{sid}/Media"))
+            * PHOTO_BYTES as u64
+    }
+
     /// What a service that sends to each member itself would make: one per other member.
     pub fn naive(&self) -> u64 {
         self.members.saturating_sub(1) as u64
@@ -74,11 +89,24 @@ pub async fn measure(
             "  {size} members in {shards} shard(s): {calls} REST call(s) for one message ({by_operation}); routed: {}",
             routed["outcome"]
         );
+        let mut picture = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        picture.resize(PHOTO_BYTES, 0x42);
+        api.twilio_calls(true).await?;
+        api.photo_from(&sender, &number, PHOTO_MESSAGE, "image/jpeg", &picture)
+            .await?;
+        wait_for_history(api, &id, PHOTO_MESSAGE).await?;
+        redis.wait_for_outbox(&id, Duration::from_secs(60)).await?;
+        let (photo_calls, photo_by_operation) = api.twilio_calls(false).await?;
+        println!(
+            "  {size} members in {shards} shard(s): {photo_calls} REST call(s) for one photo ({photo_by_operation})"
+        );
         results.push(FanOut {
             members: size,
             shards,
             calls,
             by_operation,
+            photo_calls,
+            photo_by_operation,
         });
     }
     Ok(results)

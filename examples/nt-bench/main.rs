@@ -294,6 +294,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     fan_out.calls
                 );
             }
+            // The picture fetched once (2 calls), then uploaded and posted per other shard.
+            let photo = if copies == 0 { 0 } else { 2 + 2 * copies };
+            if fan_out.photo_calls < photo {
+                bail!(
+                    "smoke: one photo in {} shards made {} REST calls, not {photo}",
+                    fan_out.shards,
+                    fan_out.photo_calls
+                );
+            }
         }
         println!(
             "nt-bench: smoke passed: every scenario ran without errors (BENCHMARKS.md untouched)"

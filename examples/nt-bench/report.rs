@@ -441,24 +441,31 @@ REST calls the service made to Twilio (the emulator counts them) for one group m
 from a member's simulated phone, until the message was in the history and the outbox was empty,
 next to the N-1 sends of a service that texts each member itself:
 
-| Members | Conversations | REST calls per message | Sending to each member (N-1) |
-|--:|--:|--:|--:|
+| Members | Conversations | REST calls per message | Sending to each member (N-1) | REST calls per photo | Picture bytes moved per photo |
+|--:|--:|--:|--:|--:|--:|
 ",
         );
         for fan_out in &self.results.fan_out {
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 fan_out.members,
                 fan_out.shards,
                 fan_out.calls,
-                fan_out.naive()
+                fan_out.naive(),
+                fan_out.photo_calls,
+                fan_out.photo_bytes()
             );
         }
         md.push_str(
             "
 Twilio delivers a message to every participant of the Conversation it was written in; the
-service posts one copy into each other Conversation (`ceil(N/50) - 1` calls).
+service posts one copy into each other Conversation (`ceil(N/50) - 1` calls). A photo (one
+600 KB JPEG, texted with a line of words) costs more per other Conversation: its picture is
+fetched from Twilio's Media Content Service once (2 calls: the Media resource, then its
+content), then uploaded and posted once into each other Conversation (2 calls each), since a
+picture there belongs to the one message it is attached to. Bytes moved are the picture's size
+times its downloads and uploads, as counted at the emulator.
 ",
         );
         md

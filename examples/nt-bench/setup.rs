@@ -466,6 +466,27 @@ impl Api {
 
     /// Texts the neighborhood's number from a simulated phone, as a neighbor would.
     pub async fn text_from(&self, phone: &str, to: &str, body: &str) -> anyhow::Result<Value> {
+        self.send_from(phone, &json!({ "to": to, "body": body }))
+            .await
+    }
+
+    /// A simulated phone's message with one picture, `content_type`.
+    pub async fn photo_from(
+        &self,
+        phone: &str,
+        to: &str,
+        body: &str,
+        content_type: &str,
+        picture: &[u8],
+    ) -> anyhow::Result<Value> {
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD.encode(picture);
+        let media = json!([{ "content_type": content_type, "data_base64": data }]);
+        self.send_from(phone, &json!({ "to": to, "body": body, "media": media }))
+            .await
+    }
+
+    async fn send_from(&self, phone: &str, message: &Value) -> anyhow::Result<Value> {
         let response = self
             .client
             .post(format!(
@@ -473,7 +494,7 @@ impl Api {
                 self.base,
                 phone.replace('+', "%2B")
             ))
-            .json(&json!({ "to": to, "body": body }))
+            .json(message)
             .send()
             .await?;
         let status = response.status();
