@@ -151,7 +151,6 @@ pub struct Emulator {
 struct Inner {
     store: Store,
     keys: SandboxKeys,
-    media_keys: records::media::MediaKeys,
     config: EmulatorConfig,
     http: reqwest::Client,
 }
@@ -168,7 +167,6 @@ impl Emulator {
             inner: Arc::new(Inner {
                 store,
                 keys: SandboxKeys::new(prefix),
-                media_keys: records::media::MediaKeys::new(prefix),
                 config,
                 http,
             }),

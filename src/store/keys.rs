@@ -611,6 +611,16 @@ impl SandboxKeys {
     pub fn sms_messages_to(&self, phone: &str) -> String {
         format!("{}:sms-messages-to:{phone}", self.base)
     }
+
+    /// Media Content Service resources: hash ME sid -> JSON.
+    pub fn media(&self) -> String {
+        format!("{}:media", self.base)
+    }
+
+    /// One media's bytes: a string, expiring after `sandbox::records::media::CONTENT_TTL`.
+    pub fn media_content(&self, media_sid: &str) -> String {
+        format!("{}:media-content:{media_sid}", self.base)
+    }
 }
 
 #[cfg(test)]
@@ -634,5 +644,7 @@ mod tests {
         let keys = SandboxKeys::new("nt");
         assert_eq!(keys.bindings(), "nt:{sandbox}:bindings");
         assert_eq!(keys.participants("CH1"), "nt:{sandbox}:participants:CH1");
+        assert_eq!(keys.media(), "nt:{sandbox}:media");
+        assert_eq!(keys.media_content("ME1"), "nt:{sandbox}:media-content:ME1");
     }
 }

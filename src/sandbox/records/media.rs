@@ -1,7 +1,9 @@
 //! The Media Content Service's records: each Media resource (JSON) in one hash and its bytes under
-//! a key of their own, and attaching a media to the one message it belongs to.
+//! a key of their own (both in `store::keys::SandboxKeys`), and attaching a media to the one
+//! message it belongs to.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use redis::Script;
 use serde_json::{Value, json};
@@ -10,30 +12,12 @@ use super::{EmulatorResult, ErrorAnswer};
 use crate::sandbox::Emulator;
 use crate::sandbox::resources::{iso, new_sid, now};
 
-/// The MCS keys, under the emulator's `{sandbox}` hash tag like all its others. They belong with
-/// the rest in `store::keys::SandboxKeys`; they are built here from the same prefix until they move.
-#[derive(Debug, Clone)]
-pub(in crate::sandbox) struct MediaKeys {
-    base: String,
-}
-
-impl MediaKeys {
-    pub fn new(prefix: &str) -> Self {
-        Self {
-            base: format!("{prefix}:{{sandbox}}"),
-        }
-    }
-
-    /// Media resources: hash ME sid -> JSON.
-    fn media(&self) -> String {
-        format!("{}:media", self.base)
-    }
-
-    /// One media's bytes: a string.
-    fn content(&self, media_sid: &str) -> String {
-        format!("{}:media-content:{media_sid}", self.base)
-    }
-}
+/// How long a media's bytes stay. The emulator's other state never expires: it is small JSON a
+/// sandbox needs for as long as it runs. Pictures are up to megabytes each, and every test run
+/// stores some under a fresh prefix in a shared Redis, so their bytes drain away after a week,
+/// far longer than anyone looks at a sandbox picture (and the resource stays; its content then
+/// answers 404, as a deleted one would).
+pub const CONTENT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Attaches a media to a message, once. `KEYS`: the media hash. `ARGV`: the ME sid, the chat
 /// service it must belong to, the message and conversation SIDs, the update's date. Answers the
@@ -94,8 +78,12 @@ impl Emulator {
         });
         redis::pipe()
             .atomic()
-            .hset(self.inner.media_keys.media(), &sid, media.to_string())
-            .set(self.inner.media_keys.content(&sid), bytes)
+            .hset(self.keys().media(), &sid, media.to_string())
+            .set_ex(
+                self.keys().media_content(&sid),
+                bytes,
+                CONTENT_TTL.as_secs(),
+            )
             .query_async::<()>(&mut self.conn())
             .await?;
         Ok(media)
@@ -105,8 +93,7 @@ impl Emulator {
         &self,
         media_sid: &str,
     ) -> EmulatorResult<Option<Value>> {
-        self.hget_json(&self.inner.media_keys.media(), media_sid)
-            .await
+        self.hget_json(&self.keys().media(), media_sid).await
     }
 
     pub(in crate::sandbox) async fn media_content(
@@ -114,7 +101,7 @@ impl Emulator {
         media_sid: &str,
     ) -> EmulatorResult<Option<Vec<u8>>> {
         Ok(redis::cmd("GET")
-            .arg(self.inner.media_keys.content(media_sid))
+            .arg(self.keys().media_content(media_sid))
             .query_async(&mut self.conn())
             .await?)
     }
@@ -130,7 +117,7 @@ impl Emulator {
         message_sid: &str,
     ) -> EmulatorResult<Value> {
         let outcome: String = ATTACH_MEDIA
-            .key(self.inner.media_keys.media())
+            .key(self.keys().media())
             .arg(media_sid)
             .arg(service_sid)
             .arg(message_sid)

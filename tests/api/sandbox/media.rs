@@ -118,6 +118,19 @@ async fn an_upload_is_fetched_with_a_temporary_url_that_expires_after_300_second
             .as_str()
             .is_some_and(|date| date.ends_with('Z'))
     );
+    // The bytes drain away from the shared Redis after a week; the resource stays.
+    let content_key = app
+        .stored_keys()
+        .await
+        .into_iter()
+        .find(|key| key.ends_with(&format!(":{{sandbox}}:media-content:{sid}")))
+        .expect("the picture's content key");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&content_key)
+        .query_async(&mut crate::helpers::test_redis().await)
+        .await
+        .expect("TTL");
+    assert!((7 * 24 * 3600 - 60..=7 * 24 * 3600).contains(&ttl), "{ttl}");
 
     let (status, fetched) = json_of(
         app.emulator_get(&format!("/mcs/v1/Services/{service}/Media/{sid}"))
