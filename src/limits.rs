@@ -47,7 +47,7 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
         Some(state) => state.settings.request_read_timeout(),
         None => Duration::from_secs(10),
     };
-    if is_import(&request) || is_sandbox_picture(&request) {
+    if is_import(&request) || is_picture_upload(&request) || is_sandbox_picture(&request) {
         let deadline = Instant::now() + IMPORT_READ;
         let body = request.take_body();
         request.set_body(with_deadline(body, deadline));
@@ -176,6 +176,16 @@ fn is_sandbox_picture(request: &Request) -> bool {
             segments.as_slice(),
             ["", "sandbox", "twilio", "mcs", "v1", "Services", _, "Media"]
                 | ["", "sandbox", "api", "phones", _, "messages"]
+        )
+}
+
+/// `POST /api/v1/neighborhoods/{id}/pictures`: a picture of up to 5 MB, bounded by the route.
+fn is_picture_upload(request: &Request) -> bool {
+    let segments: Vec<&str> = request.uri().path().split('/').collect();
+    request.method() == Method::POST
+        && matches!(
+            segments.as_slice(),
+            ["", "api", "v1", "neighborhoods", _, "pictures"]
         )
 }
 

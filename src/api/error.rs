@@ -26,6 +26,7 @@ use crate::auth::policy::Refusal;
 use crate::domain::ParseError;
 use crate::domain::announcement::Closed;
 use crate::domain::join_request::JoinState;
+use crate::domain::media::MediaRefusal;
 use crate::domain::template::MAX_TEMPLATES;
 use crate::i18n::{self, Language};
 use crate::import::{self, ImportError, ImportReport, Limit};
@@ -415,6 +416,18 @@ impl<S> ApiError<S> {
         Self::conflict(ErrorCode::Conflict, "The member kept changing; try again.")
     }
 
+    /// 413 for a picture over what a message to phones may carry.
+    pub fn picture_too_large() -> Self {
+        ErrorResponse::PayloadTooLarge(body(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "A picture has at most {} MB: send a smaller one.",
+                crate::domain::media::MAX_TOTAL_BYTES / (1024 * 1024)
+            ),
+        ))
+        .into()
+    }
+
     pub fn bad_request(code: ErrorCode, message: &str) -> Self {
         ErrorResponse::BadRequest(body(code, message)).into()
     }
@@ -740,6 +753,16 @@ impl<S> From<PictureError> for ApiError<S> {
     fn from(error: PictureError) -> Self {
         match error {
             PictureError::NotFound => Self::not_found("picture"),
+            PictureError::Refused(MediaRefusal::TooLarge { .. } | MediaRefusal::TooMany { .. }) => {
+                Self::picture_too_large()
+            }
+            PictureError::Refused(MediaRefusal::Unsupported { .. }) => {
+                ErrorResponse::UnsupportedMediaType(body(
+                    ErrorCode::UnsupportedMediaType,
+                    "Send a picture as image/jpeg, image/png or image/gif: every phone shows those.",
+                ))
+                .into()
+            }
             PictureError::NoTwilio => ProvisionError::TwilioNotConfigured.into(),
             PictureError::Twilio(cause) => Self::twilio_failed(&cause),
             PictureError::Store(cause) => cause.into(),

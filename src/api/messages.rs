@@ -3,12 +3,10 @@
 //! with what they cost (and held while the month is over its budget). The history holds names,
 //! never phone numbers, and keeps the newest `NT_HISTORY_MESSAGES` messages.
 
-use poem::http::header;
+use poem::Request;
 use poem::web::Data;
-use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Json, Payload};
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -18,19 +16,18 @@ use super::ApiTags;
 use super::announcements::{AnnouncementOut, to_out as announcement_out};
 use super::audiences::AudienceBody;
 use super::audit::record;
-use super::error::statuses::{
-    Conflict, Invalid, JsonBody, NotFound, SignedIn, Twilio, Unavailable,
-};
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::auth::principal::Principal;
 use crate::domain::announcement::{AnnouncementBody, parse_send_at};
+use crate::domain::media::MediaItem;
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::segments::Encoding;
 use crate::services::announcements::{self, NewAnnouncement, Posted};
 use crate::services::costs;
-use crate::services::pictures::{self, Picture};
+use crate::services::pictures;
 use crate::state::AppState;
 use crate::store::messages::{HistoryEntry, StoredMessage};
 
@@ -98,6 +95,8 @@ pub struct AnnouncementIn {
     /// audience is texted one to one from the neighborhood's number, each member once, and must
     /// hold at least one active member when posted.
     pub audience: Option<AudienceBody>,
+    /// A picture to send with it, uploaded first (`POST .../pictures`); to everyone only.
+    pub media_sid: Option<String>,
 }
 
 /// What an announcement is expected to cost, before it is sent.
@@ -118,7 +117,8 @@ pub struct AnnouncementEstimate {
     pub audience: Option<String>,
     /// Of those, members not yet counted as Conversations active users this month.
     pub new_active_users: u64,
-    /// segments × recipients × the outbound segment price, in US dollars.
+    /// segments × SMS recipients × the outbound segment price, in US dollars; with a picture,
+    /// SMS recipients × the MMS price.
     pub sms_cost: String,
     /// WhatsApp recipients × the per-message fee, in US dollars.
     pub whatsapp_cost: String,
@@ -217,6 +217,7 @@ impl MessagesApi {
             None => None,
         };
         let audience = super::audiences::parse(body.0.audience.as_ref(), &mut errors);
+        let media = picture(&state, id.0, &body.0, audience.is_some(), &mut errors).await?;
         // A missing body always comes with its field error.
         let Some(text) = text else {
             return Err(errors.into_error());
@@ -231,6 +232,7 @@ impl MessagesApi {
             signer: (member_id, name),
             created_by: auth.principal().actor(),
             audience,
+            media,
         };
         match announcements::post(&state, &neighborhood, new).await? {
             Posted::Held(waiting, estimate) => {
@@ -252,7 +254,7 @@ impl MessagesApi {
                     conversation_sid: String::new(),
                     at: waiting.held_at,
                     audience: estimate.audience.clone(),
-                    media: Vec::new(),
+                    media: waiting.media.into_iter().collect(),
                 };
                 Ok(AnnounceResponse::Accepted(Json(AnnouncedOut {
                     message: to_out(
@@ -345,6 +347,7 @@ impl MessagesApi {
         let mut errors = FieldErrors::default();
         let text = errors.check("body", AnnouncementBody::parse(&body.0.body));
         let audience = super::audiences::parse(body.0.audience.as_ref(), &mut errors);
+        let media = picture(&state, id.0, &body.0, audience.is_some(), &mut errors).await?;
         let Some(text) = text else {
             return Err(errors.into_error());
         };
@@ -352,8 +355,14 @@ impl MessagesApi {
         let neighborhood = crate::services::neighborhoods::active(&state, id.0).await?;
         let (_, name) = signer(&state, auth.principal(), &neighborhood).await?;
         let signed = format!("{name}: {}", text.as_str());
-        let estimate =
-            announcements::estimate(&state, &neighborhood, &signed, audience.as_ref()).await?;
+        let estimate = announcements::estimate(
+            &state,
+            &neighborhood,
+            &signed,
+            audience.as_ref(),
+            media.as_ref(),
+        )
+        .await?;
         Ok(EstimateResponse::Ok(Json(estimate_out(
             &estimate,
             &neighborhood,
@@ -415,70 +424,35 @@ impl MessagesApi {
         let next_before = more.then(|| items.last().map(|m| m.id.clone())).flatten();
         Ok(ListResponse::Ok(Json(MessagePage { items, next_before })))
     }
-
-    /// A message's picture
-    ///
-    /// The picture `media_sid` of one of the neighborhood's messages (each message's `media`
-    /// lists them), read from Twilio through the service: Twilio's addresses and credentials
-    /// never reach the caller. Only pictures of this neighborhood's messages; 404 otherwise.
-    #[oai(
-        path = "/:id/media/:media_sid",
-        method = "get",
-        operation_id = "get_message_picture"
-    )]
-    async fn picture(
-        &self,
-        auth: Auth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-        media_sid: Path<String>,
-    ) -> Result<PictureResponse, ApiError<(SignedIn, Invalid, NotFound, Twilio, Unavailable)>> {
-        policy::authorize(&state, auth.principal(), "get_message_picture", Some(id.0)).await?;
-        let neighborhood = state
-            .store
-            .get_neighborhood(id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("neighborhood"))?;
-        let picture = pictures::picture(&state, &neighborhood, &media_sid.0).await?;
-        Ok(PictureResponse::Ok(PictureFile(picture)))
-    }
 }
 
-/// A picture, in its own type.
-pub struct PictureFile(Picture);
-
-impl Payload for PictureFile {
-    const CONTENT_TYPE: &'static str = "image/*";
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("The picture: JPEG, PNG or GIF, as its Content-Type says."),
-            format: Some("binary"),
-            ..MetaSchema::new("string")
-        }))
+/// The announcement's picture, if it names one: one of the neighborhood's uploads, and for
+/// everyone (a chosen audience is texted one to one, without pictures).
+async fn picture<S>(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    body: &AnnouncementIn,
+    chosen_audience: bool,
+    errors: &mut FieldErrors,
+) -> Result<Option<MediaItem>, ApiError<S>> {
+    let Some(media_sid) = body.media_sid.as_deref() else {
+        return Ok(None);
+    };
+    if chosen_audience {
+        errors.add(
+            "media_sid",
+            "A picture goes to the whole group only: leave out the audience, or the picture.",
+        );
+        return Ok(None);
     }
-}
-
-impl IntoResponse for PictureFile {
-    fn into_response(self) -> Response {
-        Response::builder()
-            .content_type(self.0.content_type)
-            // Private to whoever may see it, and never read as anything but a picture.
-            .header(header::CACHE_CONTROL, "private, max-age=3600")
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .header(
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; sandbox",
-            )
-            .body(self.0.data)
+    let item = pictures::uploaded(state, neighborhood_id, media_sid).await?;
+    if item.is_none() {
+        errors.add(
+            "media_sid",
+            "No picture of this neighborhood has that id: upload it first (POST .../pictures).",
+        );
     }
-}
-
-#[derive(ApiResponse)]
-enum PictureResponse {
-    /// The picture.
-    #[oai(status = 200)]
-    Ok(PictureFile),
+    Ok(item)
 }
 
 fn estimate_out(estimate: &costs::Estimate, neighborhood: &Neighborhood) -> AnnouncementEstimate {

@@ -19,6 +19,7 @@ pub mod join_requests;
 pub mod members;
 pub mod messages;
 pub mod neighborhoods;
+pub mod pictures;
 pub mod security;
 pub mod summary;
 pub mod sync;
@@ -94,6 +95,7 @@ pub type RunningApis = (
     costs::CostsApi,
     audiences::AudiencesApi,
     templates::TemplatesApi,
+    pictures::PicturesApi,
 );
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
@@ -124,6 +126,7 @@ pub fn service() -> OpenApiService<Api, ()> {
             costs::CostsApi,
             audiences::AudiencesApi,
             templates::TemplatesApi,
+            pictures::PicturesApi,
         ),
     );
     OpenApiService::new(apis, "neighborhood-text", API_VERSION)

@@ -57,6 +57,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ),
     ("list_messages", Access::Neighborhood(Role::Moderator)),
     ("get_message_picture", Access::Neighborhood(Role::Moderator)),
+    ("upload_picture", Access::Neighborhood(Role::Captain)),
     ("neighborhood_events", Access::Neighborhood(Role::Moderator)),
     ("post_announcement", Access::Neighborhood(Role::Captain)),
     ("estimate_announcement", Access::Neighborhood(Role::Captain)),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::ParseError;
 use super::audience::Audience;
+use super::media::MediaItem;
 use super::quiet_hours::QuietHours;
 
 /// Twilio's limit for one outbound message body.
@@ -119,6 +120,10 @@ pub struct Announcement {
     /// byte for byte as they were written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<Audience>,
+    /// A picture sent with it (to the whole group only), uploaded to Twilio beforehand. Left
+    /// out when None, as `audience`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaItem>,
 }
 
 /// What an edit changes; None keeps the current value.
@@ -235,6 +240,7 @@ mod tests {
             sent_at: None,
             cancelled_at: None,
             audience: None,
+            media: None,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::domain::announcement::{
     Announcement, AnnouncementBody, AnnouncementChanges, AnnouncementState, Closed,
 };
 use crate::domain::audience::Audience;
+use crate::domain::media::MediaItem;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::services::costs::{self, Estimate};
 use crate::services::whatsapp_window;
@@ -64,6 +65,8 @@ pub struct NewAnnouncement {
     pub created_by: String,
     /// A chosen set of members, texted 1:1; None: the whole group.
     pub audience: Option<Audience>,
+    /// A picture uploaded for it (to the whole group only).
+    pub media: Option<MediaItem>,
 }
 
 /// What became of a new announcement.
@@ -133,9 +136,11 @@ pub async fn estimate(
     neighborhood: &Neighborhood,
     signed: &str,
     audience: Option<&Audience>,
+    media: Option<&MediaItem>,
 ) -> Result<Estimate, AnnouncementError> {
     check_audience(state, neighborhood.id, audience, false).await?;
-    let plan = costs::plan_announcement(state, neighborhood, signed, "estimate", audience).await?;
+    let plan =
+        costs::plan_announcement(state, neighborhood, signed, "estimate", audience, media).await?;
     Ok(plan.estimate)
 }
 
@@ -163,6 +168,7 @@ pub async fn post(
         sent_at: None,
         cancelled_at: None,
         audience: new.audience,
+        media: new.media,
     };
     let sends_at = announcement.sends_at(neighborhood.quiet_hours.as_ref(), now);
     if new.send_at.is_none() && sends_at <= now {
@@ -172,6 +178,7 @@ pub async fn post(
             &announcement.signed_text(),
             &announcement.message_sid(),
             announcement.audience.as_ref(),
+            announcement.media.as_ref(),
         )
         .await?;
         if plan.estimate.held {
@@ -183,6 +190,7 @@ pub async fn post(
                 signed: announcement.signed_text(),
                 held_at: rfc3339_now(),
                 audience: announcement.audience.clone(),
+                media: announcement.media.clone(),
             };
             costs::hold(state, neighborhood.id, &held).await?;
             return Ok(Posted::Held(held, plan.estimate));
@@ -232,6 +240,7 @@ async fn send(
                 &sent.signed_text(),
                 &message_sid,
                 sent.audience.as_ref(),
+                sent.media.as_ref(),
             )
             .await?;
             if plan.estimate.held {
@@ -248,7 +257,7 @@ async fn send(
         conversation_sid: String::new(),
         at: rfc3339_now(),
         audience: plan.estimate.audience.clone(),
-        media: Vec::new(),
+        media: sent.media.clone().into_iter().collect(),
     };
     let mut effects = plan.effects.clone();
     if sent.audience.is_none() {

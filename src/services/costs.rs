@@ -25,6 +25,7 @@ use crate::domain::audience::Audience;
 use crate::domain::costs::{
     self, Bill, Money, Month, Threshold, Usage, charged_active_users, over_budget,
 };
+use crate::domain::media::MediaItem;
 use crate::domain::member::Member;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
 use crate::domain::segments::{self, Encoding};
@@ -384,14 +385,15 @@ fn delivery(
     signed: &str,
     message_sid: &str,
     audience: Option<&Audience>,
+    media: Option<&MediaItem>,
 ) -> Delivery {
     match audience {
         None => {
-            let effects = super::relay::relays(
-                neighborhood,
-                members,
-                &Original::text("system", signed, message_sid),
-            );
+            let original = Original {
+                media: media.map(std::slice::from_ref).unwrap_or_default(),
+                ..Original::text("system", signed, message_sid)
+            };
+            let effects = super::relay::relays(neighborhood, members, &original);
             let reached = effects
                 .iter()
                 .flat_map(|relay| match relay {
@@ -440,13 +442,14 @@ pub async fn plan_announcement(
     signed: &str,
     message_sid: &str,
     audience: Option<&Audience>,
+    media: Option<&MediaItem>,
 ) -> Result<Announcement, StoreError> {
     let members = state.store.members(neighborhood.id).await?;
     let Delivery {
         effects,
         reached,
         audience,
-    } = delivery(neighborhood, &members, signed, message_sid, audience);
+    } = delivery(neighborhood, &members, signed, message_sid, audience, media);
     let (current, _) = this_month(state, neighborhood).await?;
     let new_active_users = if audience.is_some() {
         0
@@ -459,9 +462,13 @@ pub async fn plan_announcement(
     let prices = &state.settings.prices;
     let (encoding, segments) = segments::count(signed);
     let (on_whatsapp, on_sms) = super::relay::by_channel(&members, reached.clone());
-    let sms = prices
-        .sms_segment_out
-        .times(u64::from(segments) * on_sms.len() as u64);
+    // With a picture, one MMS to each SMS phone in place of the segments.
+    let sms = match media {
+        Some(_) => prices.mms_out.times(on_sms.len() as u64),
+        None => prices
+            .sms_segment_out
+            .times(u64::from(segments) * on_sms.len() as u64),
+    };
     let whatsapp = prices.whatsapp_message.times(on_whatsapp.len() as u64);
     let active = current.usage.active_users;
     let active_users = prices.active_user.times(
@@ -524,6 +531,7 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             &announcement.signed,
             &announcement.message_sid,
             announcement.audience.as_ref(),
+            announcement.media.as_ref(),
         );
         let entry = HistoryEntry {
             message_sid: announcement.message_sid.clone(),
@@ -533,7 +541,7 @@ pub async fn release_held(state: &AppState, neighborhood_id: Uuid) -> Result<usi
             conversation_sid: String::new(),
             at: rfc3339_now(),
             audience,
-            media: Vec::new(),
+            media: announcement.media.clone().into_iter().collect(),
         };
         if !state
             .store

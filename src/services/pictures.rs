@@ -1,13 +1,14 @@
-//! A message's picture shown to captains and moderators through the service: its content stays
-//! at Twilio behind our credentials and a short-lived address, neither of which reaches the
-//! browser, and only a picture of the neighborhood's own messages is ever read.
+//! Pictures of a neighborhood's messages: uploaded by captains for an announcement, and shown to
+//! captains and moderators through the service. Their content stays at Twilio behind our
+//! credentials and a short-lived address, neither of which reaches the browser, and only a
+//! picture of the neighborhood's own messages is ever read.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use uuid::Uuid;
 
-use crate::domain::media::{self, MediaItem};
+use crate::domain::media::{self, MediaItem, MediaRefusal};
 use crate::domain::neighborhood::Neighborhood;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -24,6 +25,9 @@ pub enum PictureError {
     /// Not a picture of this neighborhood's messages (or not one we show).
     #[error("no such picture")]
     NotFound,
+    /// Not a picture the group takes (see `domain::media::check`).
+    #[error("the group does not take this picture: {0:?}")]
+    Refused(MediaRefusal),
     #[error("no Twilio account is configured")]
     NoTwilio,
     #[error(transparent)]
@@ -35,22 +39,57 @@ pub enum PictureError {
 /// The Conversations service of each neighborhood's shards, once read: it never changes.
 static CHAT_SERVICES: LazyLock<Mutex<HashMap<Uuid, String>>> = LazyLock::new(Default::default);
 
+/// Uploads a picture for an announcement of `neighborhood` to Twilio, and keeps it as one of
+/// the neighborhood's: what an announcement's `media_sid` then names.
+pub async fn upload(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    content_type: &str,
+    data: &[u8],
+) -> Result<MediaItem, PictureError> {
+    let candidate = MediaItem {
+        sid: String::new(),
+        content_type: content_type.to_ascii_lowercase(),
+        filename: None,
+        size: data.len() as u64,
+    };
+    media::check(std::slice::from_ref(&candidate)).map_err(PictureError::Refused)?;
+    let twilio = state.twilio.as_ref().ok_or(PictureError::NoTwilio)?;
+    let chat_service_sid = chat_service(state, neighborhood).await?;
+    let uploaded = twilio
+        .client
+        .upload_media(&chat_service_sid, &candidate.content_type, data)
+        .await?;
+    let item = MediaItem {
+        sid: uploaded.sid,
+        ..candidate
+    };
+    state.store.keep_picture(neighborhood.id, &item).await?;
+    Ok(item)
+}
+
+/// The picture `media_sid` of the neighborhood's, if it is one the group takes.
+pub async fn uploaded(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    media_sid: &str,
+) -> Result<Option<MediaItem>, StoreError> {
+    let item = state
+        .store
+        .message_media(neighborhood_id, media_sid)
+        .await?;
+    Ok(item.filter(|item| media::check(std::slice::from_ref(item)).is_ok()))
+}
+
 /// The picture `media_sid` of one of `neighborhood`'s messages.
 pub async fn picture(
     state: &AppState,
     neighborhood: &Neighborhood,
     media_sid: &str,
 ) -> Result<Picture, PictureError> {
-    let Some(item) = state
-        .store
-        .message_media(neighborhood.id, media_sid)
-        .await?
-    else {
+    let Some(item) = uploaded(state, neighborhood.id, media_sid).await? else {
         return Err(PictureError::NotFound);
     };
-    if media::check(std::slice::from_ref(&item)).is_err() {
-        return Err(PictureError::NotFound);
-    }
     let twilio = state.twilio.as_ref().ok_or(PictureError::NoTwilio)?;
     let chat_service_sid = chat_service(state, neighborhood).await?;
     let data = twilio

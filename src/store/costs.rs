@@ -25,6 +25,7 @@ use super::messages::HistoryEntry;
 use super::outbox::Effect;
 use super::{Store, StoreError, decode, encode};
 use crate::domain::audience::Audience;
+use crate::domain::media::MediaItem;
 use crate::domain::neighborhood::Neighborhood;
 
 /// How long a month's ledger is kept after it was last touched: the API shows 12 months.
@@ -150,6 +151,9 @@ pub struct HeldAnnouncement {
     /// A chosen audience, texted 1:1 when released; None: the whole group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<Audience>,
+    /// Its picture, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaItem>,
 }
 
 impl Store {

@@ -67,6 +67,29 @@ impl Store {
         stored.map(|json| decode(&key, &json)).transpose()
     }
 
+    /// Keeps an uploaded picture as one of the neighborhood's (an announcement's, before it
+    /// goes), so it can be sent and shown.
+    pub async fn keep_picture(
+        &self,
+        neighborhood_id: Uuid,
+        item: &MediaItem,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.media(neighborhood_id);
+        let value = encode(item);
+        self.retrying_once(|mut conn| {
+            let (key, value) = (key.clone(), value.clone());
+            async move {
+                redis::cmd("HSET")
+                    .arg(key)
+                    .arg(&item.sid)
+                    .arg(value)
+                    .query_async::<()>(&mut conn)
+                    .await
+            }
+        })
+        .await
+    }
+
     pub async fn record_message(
         &self,
         neighborhood_id: Uuid,

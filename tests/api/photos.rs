@@ -242,3 +242,151 @@ async fn too_many_too_large_or_not_a_picture_reaches_nobody_and_the_sender_is_to
         "nothing relayed or uploaded: {calls}"
     );
 }
+
+/// `POST .../pictures` with `data` typed `content_type`, as the platform admin.
+async fn upload(app: &TestApp, id: &str, content_type: &str, data: Vec<u8>) -> (u16, Value) {
+    let response = app
+        .client(&Who::Admin)
+        .post(app.url(&format!("/api/v1/neighborhoods/{id}/pictures")))
+        .header("content-type", content_type)
+        .body(data)
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn a_captains_announcement_with_a_picture_reaches_every_shard_once() {
+    let app = spawn_app().await;
+    let (id, _) = neighborhood(&app, "Notice Street").await;
+    let phones: Vec<String> = (1..=59).map(|n| format!("+1555025{n:04}")).collect();
+    let mut synced = 1;
+    for wave in [&phones[..49], &phones[49..]] {
+        add_members(&app, &id, wave, synced).await;
+        synced += wave.len();
+        wait_until_synced(&app, &id, synced, Duration::from_secs(120)).await;
+    }
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let sizes: Vec<usize> = participants_by_shard(&app, &id)
+        .await
+        .iter()
+        .map(|(_, phones)| phones.len())
+        .collect();
+    assert_eq!(sizes, [50, 10], "two shards");
+
+    // Only a picture every phone shows, within what a message may carry.
+    let (status, refused) = upload(&app, &id, "video/mp4", photo(100)).await;
+    assert_eq!(
+        (status, &refused["code"]),
+        (415, &json!("unsupported_media_type"))
+    );
+    let (status, refused) = upload(&app, &id, "image/jpeg", photo(5 * 1024 * 1024 + 1)).await;
+    assert_eq!(
+        (status, &refused["code"]),
+        (413, &json!("payload_too_large"))
+    );
+    let picture = photo(200_000);
+    let (status, uploaded) = upload(&app, &id, "image/jpeg", picture.clone()).await;
+    assert_eq!(status, 201, "{uploaded}");
+    let media_sid = uploaded["media_sid"]
+        .as_str()
+        .expect("media sid")
+        .to_owned();
+    assert_eq!(uploaded["size"], picture.len());
+
+    let messages = format!("/api/v1/neighborhoods/{id}/messages");
+    let refused = app
+        .post(
+            &Who::Admin,
+            &messages,
+            &json!({"body": "Hi", "media_sid": "ME0123456789abcdef0123456789abcdef"}),
+            400,
+        )
+        .await;
+    assert_eq!(refused["details"][0]["field"], "media_sid", "{refused}");
+    let refused = app
+        .post(
+            &Who::Admin,
+            &messages,
+            &json!({"body": "Hi", "media_sid": media_sid, "audience": {"kind": "roles", "roles": ["owner"]}}),
+            400,
+        )
+        .await;
+    assert_eq!(refused["details"][0]["field"], "media_sid", "{refused}");
+
+    // Priced as MMS: one to each SMS phone.
+    let estimate = app
+        .post(
+            &Who::Admin,
+            &format!("{messages}/estimate"),
+            &json!({"body": "Tree down on Oak", "media_sid": media_sid}),
+            200,
+        )
+        .await;
+    let recipients = estimate["recipients"].as_u64().expect("recipients");
+    assert_eq!(recipients, 60, "{estimate}");
+    assert_eq!(estimate["sms_cost"], "1.32", "60 MMS at $0.022: {estimate}");
+
+    let before = app.inboxes_media().await;
+    app.rest_calls(true).await;
+    let sent = app
+        .post(
+            &Who::Admin,
+            &messages,
+            &json!({"body": "Tree down on Oak", "media_sid": media_sid}),
+            202,
+        )
+        .await;
+    assert_eq!(
+        sent["media"][0]["media_sid"],
+        media_sid.as_str(),
+        "{sent}"
+    );
+    let everyone: Vec<String> = phones.iter().cloned().chain([OWNER.to_owned()]).collect();
+    let seen = |phone: &str| before.get(phone).map_or(0, Vec::len);
+    poll_until(WAIT, "everyone to get the announcement", || async {
+        let after = app.inboxes_media().await;
+        everyone
+            .iter()
+            .all(|phone| {
+                after
+                    .get(phone)
+                    .is_some_and(|inbox| inbox.len() > seen(phone))
+            })
+            .then_some(())
+    })
+    .await;
+    app.wait_for_outbox_drained(&id, WAIT).await;
+    let after = app.inboxes_media().await;
+    for phone in &everyone {
+        let new = &after[phone][seen(phone)..];
+        assert_eq!(new.len(), 1, "{phone} gets it once: {new:?}");
+        assert!(new[0].1.ends_with(": Tree down on Oak"), "{phone}: {new:?}");
+        assert_eq!(
+            new[0].2,
+            [("image/jpeg".to_owned(), picture.len() as u64)],
+            "{phone}: with the picture"
+        );
+    }
+    let calls = app.rest_calls(false).await;
+    println!("REST calls for an announcement with a picture to 60 members in 2 shards: {calls}");
+    assert_eq!(
+        calls["counts"]["GET /v1/Services/{sid}/Media/{sid}/Content"], 1,
+        "downloaded once: {calls}"
+    );
+    assert_eq!(
+        calls["counts"]["POST /v1/Services/{sid}/Media"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        calls["counts"]["POST /v1/Conversations/{sid}/Messages"], 2,
+        "{calls}"
+    );
+    eventually(WAIT, "in the history with its picture", || async {
+        let page = app.get(&Who::Admin, &messages, 200).await;
+        page["items"][0]["media"][0]["media_sid"] == media_sid.as_str()
+    })
+    .await;
+}
