@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::domain::join_questions::JoinQuestion;
 use crate::domain::join_request::JoinRequest;
+use crate::domain::media::MediaItem;
 use crate::domain::member::{Member, SyncState};
 use crate::domain::neighborhood::Neighborhood;
 use crate::store::audit::AuditRecord;
@@ -102,7 +103,7 @@ pub const JOIN_REQUEST_COLUMNS: [&str; 17] = [
 ];
 
 /// Columns of the message export.
-pub const MESSAGE_COLUMNS: [&str; 7] = [
+pub const MESSAGE_COLUMNS: [&str; 8] = [
     "id",
     "at",
     "message_sid",
@@ -110,6 +111,7 @@ pub const MESSAGE_COLUMNS: [&str; 7] = [
     "sender_name",
     "body",
     "shard",
+    "media",
 ];
 
 /// Columns of the audit-log export.
@@ -338,7 +340,21 @@ fn message_row(message: &StoredMessage, shards: &[String]) -> Row {
         Some(entry.sender_name.clone()),
         Some(entry.body.clone()),
         shard,
+        media_cell(&entry.media),
     ]
+}
+
+/// A message's pictures as `image/jpeg 48000; image/png 1200` (type and bytes, in the order
+/// sent); none when it has none. Their SIDs stay out: a picture is read through the service
+/// (`GET .../media/{media_sid}`), and an export is read by people and spreadsheets.
+fn media_cell(media: &[MediaItem]) -> Option<String> {
+    (!media.is_empty()).then(|| {
+        media
+            .iter()
+            .map(|item| format!("{} {}", item.content_type, item.size))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 fn audit_row(record: &AuditRecord) -> Row {
@@ -491,6 +507,25 @@ mod tests {
             assert_eq!(from_spreadsheet_safe(written), cell, "{written}");
         }
         assert_eq!(from_spreadsheet_safe("'quoted'"), "'quoted'");
+    }
+
+    #[test]
+    fn a_messages_pictures_are_listed_by_type_and_size() {
+        let item = |content_type: &str, size| MediaItem {
+            sid: "ME1".into(),
+            content_type: content_type.into(),
+            filename: Some("dog.jpg".into()),
+            size,
+        };
+        assert_eq!(media_cell(&[]), None);
+        assert_eq!(
+            media_cell(&[item("image/jpeg", 48_000)]).as_deref(),
+            Some("image/jpeg 48000")
+        );
+        assert_eq!(
+            media_cell(&[item("image/jpeg", 48_000), item("image/png", 1_200)]).as_deref(),
+            Some("image/jpeg 48000; image/png 1200")
+        );
     }
 
     #[test]

@@ -185,8 +185,11 @@ impl ExportApi {
     /// Export messages
     ///
     /// The message history (the newest `NT_HISTORY_MESSAGES`), oldest first. Columns, in this
-    /// order: `id`, `at`, `message_sid`, `sender_member_id`, `sender_name`, `body`, `shard`.
-    /// Never phone numbers.
+    /// order: `id`, `at`, `message_sid`, `sender_member_id`, `sender_name`, `body`, `shard`,
+    /// `media` (the message's pictures as content type and size in bytes, in the order sent,
+    /// separated by `; `: `image/jpeg 48000; image/png 1200`; empty, or `null` in JSON, when it
+    /// has none; `GET .../messages` gives each one's `media_sid`). Never phone numbers. Not an
+    /// import format: only the member table is read back.
     #[oai(
         path = "/:id/export/messages",
         method = "get",

@@ -491,7 +491,7 @@ async fn an_exported_member_list_imports_back_unchanged() {
 #[tokio::test]
 async fn every_json_export_has_the_same_rows_as_its_csv() {
     let app = spawn_sandbox_app().await;
-    let (id, _) = neighborhood(&app, "Twin Street").await;
+    let (id, number) = neighborhood(&app, "Twin Street").await;
     let sheet = "name,phone,address,street\nAna,+15550030601,\"1 Elm St, Apt 2\",Elm\n";
     import(&app, &id, "dry_run=false&attest_consent=true", sheet).await;
     import(&app, &id, "dry_run=false", "name,phone\nBen,+15550030602\n").await;
@@ -503,6 +503,31 @@ async fn every_json_export_has_the_same_rows_as_its_csv() {
     )
     .await;
     wait_until_synced(&app, &id, 2, WAIT).await;
+    // Ana's two pictures: the messages export lists them by type and size.
+    let jpeg = [vec![0xFF, 0xD8, 0xFF, 0xE0], vec![0x42; 4796]].concat();
+    let png = [b"\x89PNG\r\n\x1a\n".to_vec(), vec![0; 112]].concat();
+    let routed = app
+        .text_with_media(
+            "+15550030601",
+            &number,
+            "Lost cat",
+            &[("image/jpeg", jpeg), ("image/png", png)],
+        )
+        .await;
+    assert_eq!(routed["outcome"], "conversation", "{routed}");
+    eventually(WAIT, "the pictures in the history", || async {
+        let page = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/messages"),
+                200,
+            )
+            .await;
+        page["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|m| m["body"] == "Lost cat"))
+    })
+    .await;
 
     for what in ["members", "join-requests", "messages", "audit"] {
         let csv = csv_rows(&export_as(&app.http, &app, &id, what, "csv").await);
@@ -536,9 +561,12 @@ async fn every_json_export_has_the_same_rows_as_its_csv() {
         assert!(positions.is_sorted(), "{what}: column order in {first}");
     }
     let messages = csv_rows(&export_as(&app.http, &app, &id, "messages", "csv").await);
+    let announcement = row_where(&messages, "sender_name", "Twin Street");
+    assert_eq!(announcement["body"], "Street fair, \"Saturday\"");
+    assert_eq!(announcement["media"], "", "no pictures, an empty cell");
     assert_eq!(
-        row_where(&messages, "sender_name", "Twin Street")["body"],
-        "Street fair, \"Saturday\""
+        row_where(&messages, "body", "Lost cat")["media"],
+        "image/jpeg 4800; image/png 120"
     );
 }
 
