@@ -214,6 +214,14 @@ async fn a_captain_triages_join_requests_quickly_and_safely() {
     run_journey("captain_triage").await;
 }
 
+/// A neighbor's phone texts a photo to the number and the captain, on a phone, sees it in
+/// Messages as a thumbnail that loaded through the service, with its alt text, and opens the full
+/// picture in a new tab (issue 23).
+#[tokio::test]
+async fn a_neighbors_photo_shows_in_the_captains_messages() {
+    run_journey("captain_photos").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

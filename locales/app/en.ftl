@@ -419,6 +419,15 @@ app-messages-none = No messages yet.
 # The sender's name in front of a message, as the group saw it.
 app-messages-signed = { $name }:
 app-messages-someone = Someone
+# A message's picture, for a screen reader and in place of one that does not load: who sent it
+# and its size ("48 kB", the browser writes it).
+app-messages-photo = Photo from { $name }, { $size }
+# One of a message's several pictures.
+app-messages-photo-of = Photo { $number } of { $count } from { $name }, { $size }
+# Read after a picture's description: its link opens the picture at full size.
+app-messages-photo-opens = (opens full size in a new tab)
+# A message's file that is not a picture: its link, with its type ("video/mp4") and size.
+app-messages-file = File from { $name }: { $type }, { $size }
 
 ## Scheduled announcements (Messages, captains)
 

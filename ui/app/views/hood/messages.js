@@ -5,15 +5,51 @@ import { api, errorText } from '../../api.js';
 import { h, field, when, showErrors, clearErrors, busy, toast } from '../../dom.js';
 import { coalesce } from '../../live.js';
 import { composer } from './composer.js';
-import { t, tCount } from '../../i18n.js';
+import { t, tCount, language } from '../../i18n.js';
 
 const PAGE = 50;
 
-function item(message) {
+/**
+ * A picture's size as people read it ("48 kB", "1.2 MB"), in the reader's language; anything
+ * smaller counts as 1 kB (English writes bytes as "75 byte").
+ */
+function sizeText(bytes) {
+  const [value, unit, digits] = bytes >= 999_500 ? [bytes / 1e6, 'megabyte', 1]
+    : [Math.max(1, Math.round(bytes / 1e3)), 'kilobyte', 0];
+  return new Intl.NumberFormat(language(), { style: 'unit', unit, maximumFractionDigits: digits }).format(value);
+}
+
+/**
+ * A message's pictures as thumbnails, each a link to the full picture in a new tab. They come
+ * through the service (GET .../media/{sid}, with the session's cookie), never from Twilio, and
+ * load only when scrolled near.
+ */
+function pictures(ctx, message, name) {
+  const media = message.media ?? [];
+  if (media.length === 0) return null;
+  return h('div', { class: 'photos' }, media.map((picture, index) => {
+    const src = `/api/v1/neighborhoods/${encodeURIComponent(ctx.id)}/media/${encodeURIComponent(picture.media_sid)}`;
+    const size = sizeText(picture.size);
+    if (!picture.content_type.startsWith('image/')) {
+      return h('a', { class: 'file', href: src, target: '_blank', rel: 'noopener' },
+        t('app-messages-file', { name, type: picture.content_type, size }));
+    }
+    const alt = media.length === 1
+      ? t('app-messages-photo', { name, size })
+      : t('app-messages-photo-of', { name, size, number: index + 1, count: media.length });
+    return h('a', { href: src, target: '_blank', rel: 'noopener' },
+      h('img', { src, alt, loading: 'lazy', decoding: 'async' }),
+      h('span', { class: 'vh' }, ` ${t('app-messages-photo-opens')}`));
+  }));
+}
+
+function item(ctx, message) {
   // As the group saw it: the sender's name in front of the text; an announcement to some
   // neighbors says to whom.
+  const name = message.sender_name ?? t('app-messages-someone');
   return h('li', { 'data-message': message.id },
-    h('p', { class: 'body' }, h('strong', {}, `${t('app-messages-signed', { name: message.sender_name ?? t('app-messages-someone') })} `), message.body),
+    h('p', { class: 'body' }, h('strong', {}, `${t('app-messages-signed', { name })} `), message.body),
+    pictures(ctx, message, name),
     h('p', { class: 'meta' }, h('time', { datetime: message.at }, when(message.at)),
       message.audience ? ` · ${message.audience}` : ''));
 }
@@ -165,7 +201,7 @@ export default async function messages(container, ctx) {
 
   let nextBefore = null;
   const showPage = (page, append) => {
-    const nodes = page.items.map(item);
+    const nodes = page.items.map((message) => item(ctx, message));
     if (append) list.append(...nodes);
     else list.replaceChildren(...nodes);
     nextBefore = page.next_before ?? null;
@@ -181,7 +217,7 @@ export default async function messages(container, ctx) {
       const page = await api(`neighborhoods/${ctx.id}/messages`, { query: { q: search.control.value.trim(), limit: PAGE } });
       if (!older.hidden && list.children.length > PAGE) {
         const known = new Set([...list.children].map((node) => node.dataset.message));
-        list.prepend(...page.items.filter((message) => !known.has(message.id)).map(item));
+        list.prepend(...page.items.filter((message) => !known.has(message.id)).map((message) => item(ctx, message)));
       } else {
         showPage(page, false);
       }
