@@ -2,7 +2,9 @@
 // the neighborhood number, and the captain, on a 360 px phone, sees it in the history as a small
 // thumbnail that really loaded (through the service, never from Twilio), described for a screen
 // reader by who sent it and its size; tapping it opens the full picture in a new tab. The view
-// passes axe with the picture in it.
+// passes axe with the picture in it. Then the captain sends an announcement with a picture from
+// the composer: chosen, uploaded and shown back before it goes, it reaches Ben's phone with the
+// picture, and the history shows it.
 
 import {
   PHONE, api, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, poll, screenshot,
@@ -83,4 +85,29 @@ export default async function captainPhotos({ browser }) {
   // The browser shows a picture it is given on its own in a page of one <img>.
   expect(await full.evaluate(() => document.images[0]?.naturalWidth ?? 0), 'the full picture, shown').toBe(8);
   await full.close();
+
+  // ---- an announcement with a picture, from the composer ----
+  await captain.getByRole('button', { name: 'New announcement' }).click();
+  const pictureInput = captain.getByLabel('Picture (optional)');
+  await pictureInput.setInputFiles({ name: 'tree.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BASE64, 'base64') });
+  await expect(captain.getByText('Picture ready: it goes with the announcement.'), 'uploaded').toBeVisible();
+  const preview = captain.getByRole('img', { name: 'The picture to send' });
+  await expect(preview, 'shown back before it goes').toBeVisible();
+  await poll(() => preview.evaluate((img) => img.complete && img.naturalWidth === 8), {
+    message: () => 'the preview loaded through the service',
+  });
+  await captain.getByRole('textbox', { name: 'Announcement', exact: true }).fill('Tree down on Maple, go around');
+  await expectAccessible(captain, 'the composer with a picture, phone');
+  await screenshot(captain, 'composer-picture-phone');
+  await captain.getByRole('button', { name: 'Send to everyone' }).click();
+  await captain.getByRole('dialog', { name: 'Send this announcement?' }).getByRole('button', { name: 'Confirm' }).click();
+  await poll(async () => {
+    const state = (await api('GET', '/sandbox/api/state', undefined, { token: null })).body;
+    const ben = (state.phones ?? []).find((phone) => phone.phone === BEN);
+    return (ben?.inbox ?? []).some((item) => item.body?.endsWith(': Tree down on Maple, go around')
+      && item.media?.length === 1 && item.media[0].content_type === 'image/png');
+  }, { timeout: 30_000, message: () => "the announcement with its picture on Ben's phone" });
+  const announced = captain.getByRole('list', { name: 'Messages, newest first' }).getByRole('listitem')
+    .filter({ hasText: 'Tree down on Maple' });
+  await expect(announced.getByRole('img'), 'the history shows its picture').toBeVisible();
 }

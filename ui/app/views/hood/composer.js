@@ -1,6 +1,6 @@
 // The announcement composer: whom it goes to (everyone, a street, a role, picked members), the
 // text with a live review line (characters, segments and encoding, recipients, cost), saved
-// templates, when it goes, and a confirm sheet before anything is texted. On phones it opens
+// templates, a picture for everyone, when it goes, and a confirm sheet before anything is texted. On phones it opens
 // from a "New announcement" button so the conversation comes first.
 
 import { ApiError, api, errorText } from '../../api.js';
@@ -11,6 +11,9 @@ import { t, tCount } from '../../i18n.js';
 /** How long typing must pause before the review line asks for a new estimate. */
 const SETTLE_MS = 400;
 const MAX_CHARS = 1600;
+/** The pictures every MMS phone shows, and the most a message to phones may carry (Twilio's). */
+const PICTURE_TYPES = ['image/jpeg', 'image/png', 'image/gif'];
+const MAX_PICTURE_BYTES = 5 * 1024 * 1024;
 
 const ROLE_NAMES = {
   member: 'app-composer-role-members',
@@ -205,6 +208,58 @@ export async function composer(ctx, { onScheduled }) {
 
   const audience = audiencePicker(ctx, choices, () => refreshEstimate());
 
+  // ---- a picture: uploaded as soon as it is chosen, shown back from the service ----
+  let mediaSid = null;
+  const picture = field({
+    label: t('app-composer-picture'), name: 'media_sid', type: 'file',
+    hint: t('app-composer-picture-hint'), attrs: { accept: PICTURE_TYPES.join(',') },
+  });
+  const preview = h('img', { class: 'picture-preview', alt: t('app-composer-picture-alt'), hidden: true });
+  const removePicture = h('button', { type: 'button', hidden: true }, t('app-composer-picture-remove'));
+  const pictureStatus = h('p', { class: 'hint', role: 'status' }, '');
+  const clearPicture = () => {
+    mediaSid = null;
+    picture.control.value = '';
+    preview.hidden = true;
+    preview.removeAttribute('src');
+    removePicture.hidden = true;
+    pictureStatus.textContent = '';
+  };
+  removePicture.addEventListener('click', () => {
+    clearPicture();
+    refreshEstimate();
+    picture.control.focus();
+  });
+  picture.control.addEventListener('change', async () => {
+    const file = picture.control.files?.[0];
+    clearErrors(picture);
+    mediaSid = null;
+    if (!file) return clearPicture();
+    // Said here rather than after a 5 MB upload the service would refuse.
+    if (!PICTURE_TYPES.includes(file.type)) {
+      showErrors(picture, fieldError('media_sid', t('app-composer-picture-wrong-type')));
+      return clearPicture();
+    }
+    if (file.size > MAX_PICTURE_BYTES) {
+      showErrors(picture, fieldError('media_sid', t('app-composer-picture-too-large')));
+      return clearPicture();
+    }
+    pictureStatus.textContent = t('app-composer-picture-uploading');
+    try {
+      const uploaded = await api(`neighborhoods/${ctx.id}/pictures`, { method: 'POST', body: file, contentType: file.type });
+      mediaSid = uploaded.media_sid;
+      preview.src = `/api/v1/neighborhoods/${ctx.id}/media/${encodeURIComponent(mediaSid)}`;
+      preview.hidden = false;
+      removePicture.hidden = false;
+      pictureStatus.textContent = t('app-composer-picture-ready');
+      refreshEstimate();
+    } catch (error) {
+      pictureStatus.textContent = '';
+      showErrors(picture, error);
+    }
+  });
+  const pictureBox = h('div', { class: 'picture-box' }, picture, preview, removePicture, pictureStatus);
+
   // ---- templates ----
   let saved = templates.items;
   const templateSelect = field({ label: t('app-composer-template'), name: 'template', type: 'select', options: [] });
@@ -278,7 +333,7 @@ export async function composer(ctx, { onScheduled }) {
   // ---- the review line: debounced, and only the newest answer is shown ----
   let settleTimer = null;
   let asked = 0;
-  const request = () => ({ body: body.control.value, audience: audience.value() });
+  const request = () => ({ body: body.control.value, audience: audience.value(), ...(mediaSid && { media_sid: mediaSid }) });
   const estimate = () => api(`neighborhoods/${ctx.id}/messages/estimate`, { method: 'POST', body: request() });
   function refreshEstimate() {
     const characters = [...body.control.value].length;
@@ -316,6 +371,7 @@ export async function composer(ctx, { onScheduled }) {
     sendAt.control.value = '';
     urgent.control.checked = false;
     now.checked = true;
+    clearPicture();
     audience.reset();
     showTiming();
     refreshEstimate();
@@ -379,7 +435,7 @@ export async function composer(ctx, { onScheduled }) {
     });
     send.focus();
     if (confirmed) await post(payload);
-  } }, audience.node, templatePicker, body, review, choice, sendAt, urgent,
+  } }, audience.node, templatePicker, body, pictureBox, review, choice, sendAt, urgent,
   h('div', { class: 'actions' }, send, saveAs), naming);
   showTiming();
 
