@@ -200,6 +200,7 @@ page-join-done-sandbox = Sandbox: texts to and from this phone appear at
 page-history-title = Catch up on {$neighborhood}
 page-history-intro = The latest messages of the group, oldest first. This link works once: keep this page open while you read.
 page-history-list = Latest messages, oldest first
+page-history-photo = Photo from {$name}
 page-history-after = New messages arrive by text, like the rest of the group.
 page-history-gone-title = Link no longer opens
 page-history-gone = This link no longer opens

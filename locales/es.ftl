@@ -180,6 +180,7 @@ page-join-done-sandbox = Sandbox: los textos de este teléfono aparecen en
 page-history-title = Resumen de {$neighborhood}
 page-history-intro = Los últimos mensajes del grupo, del más antiguo al más reciente. Este enlace funciona una sola vez: deja esta página abierta mientras lees.
 page-history-list = Últimos mensajes, del más antiguo al más reciente
+page-history-photo = Foto de {$name}
 page-history-after = Los mensajes nuevos llegan por texto, como el resto del grupo.
 page-history-gone-title = El enlace ya no abre
 page-history-gone = Este enlace ya no abre

@@ -1,6 +1,7 @@
 // A new member's catch-up page: the group's latest messages, read-only. The link opens once, so
 // the page says so and keeps nothing. Its words are in the language of the text that linked to
-// it (`?lang=`), else the browser's.
+// it (`?lang=`), else the browser's. Pictures come at addresses the page was given, good for an
+// hour.
 
 import { api, errorText } from './app/api.js';
 import { h, when } from './app/dom.js';
@@ -20,6 +21,8 @@ async function show() {
       h('p', { class: 'muted' }, t('page-history-intro')),
       h('ol', { class: 'messages', 'aria-label': t('page-history-list') }, page.messages.map((message) => h('li', {},
         h('p', { class: 'body' }, h('strong', {}, `${message.sender_name}: `), message.body),
+        (message.media ?? []).length > 0 && h('p', { class: 'pictures' }, message.media.map((picture) =>
+          h('img', { src: picture.url, loading: 'lazy', alt: t('page-history-photo', { name: message.sender_name }) }))),
         h('p', { class: 'meta' }, h('time', { datetime: message.at }, when(message.at)))))),
       h('p', {}, t('page-history-after')),
     );

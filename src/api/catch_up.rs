@@ -2,14 +2,16 @@
 //! member's catch-up link opens, once.
 
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiError;
-use super::error::statuses::{Invalid, NotFound, Unavailable};
+use super::error::statuses::{Invalid, NotFound, Twilio, Unavailable};
+use super::pictures::PictureFile;
+use crate::services::pictures;
 use crate::services::provisioning::ProvisionError;
 use crate::state::AppState;
 
@@ -24,6 +26,25 @@ pub struct CatchUpMessage {
     pub body: String,
     /// When (RFC 3339).
     pub at: String,
+    /// Its pictures, each at an address that shows it for an hour (the page has no session).
+    pub media: Vec<CatchUpPicture>,
+}
+
+/// A picture of a message on the catch-up page.
+#[derive(Debug, Object)]
+pub struct CatchUpPicture {
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Where the page reads it (`GET .../shared-pictures/{media_sid}?expires=...&signature=...`).
+    pub url: String,
+}
+
+#[derive(ApiResponse)]
+enum SharedPictureResponse {
+    /// The picture.
+    #[oai(status = 200)]
+    Ok(PictureFile),
 }
 
 /// What a catch-up link shows.
@@ -74,11 +95,55 @@ impl CatchUpApi {
             messages: messages
                 .into_iter()
                 .map(|message| CatchUpMessage {
+                    media: message
+                        .entry
+                        .media
+                        .into_iter()
+                        .map(|item| {
+                            let (expires, signature) = pictures::share(&state, id.0, &item.sid);
+                            CatchUpPicture {
+                                url: format!(
+                                    "/api/v1/neighborhoods/{}/shared-pictures/{}?expires={expires}&signature={signature}",
+                                    id.0, item.sid
+                                ),
+                                content_type: item.content_type,
+                                size: item.size,
+                            }
+                        })
+                        .collect(),
                     sender_name: message.entry.sender_name,
                     body: message.entry.body,
                     at: message.entry.at,
                 })
                 .collect(),
         })))
+    }
+
+    /// A catch-up page's picture
+    ///
+    /// Public: the address `open_catch_up` gave for one picture, signed and good for an hour;
+    /// 404 once it expired, for any other picture or a wrong signature.
+    #[oai(
+        path = "/:id/shared-pictures/:media_sid",
+        method = "get",
+        operation_id = "open_shared_picture"
+    )]
+    async fn shared_picture(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        media_sid: Path<String>,
+        /// When the address stops working (Unix seconds).
+        expires: Query<i64>,
+        signature: Query<String>,
+    ) -> Result<SharedPictureResponse, ApiError<(Invalid, NotFound, Twilio, Unavailable)>> {
+        let neighborhood = state
+            .store
+            .get_neighborhood(id.0)
+            .await?
+            .ok_or(ProvisionError::NotFound)?;
+        let picture =
+            pictures::shared(&state, &neighborhood, &media_sid.0, expires.0, &signature.0).await?;
+        Ok(SharedPictureResponse::Ok(PictureFile(picture)))
     }
 }

@@ -106,7 +106,7 @@ enum UploadResponse {
 }
 
 /// A picture, in its own type.
-pub struct PictureFile(Picture);
+pub struct PictureFile(pub Picture);
 
 impl Payload for PictureFile {
     const CONTENT_TYPE: &'static str = "image/*";

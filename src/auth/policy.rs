@@ -83,6 +83,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("export_audit", Access::Neighborhood(Role::Captain)),
     ("join_card", Access::Public),
     ("open_catch_up", Access::Public),
+    ("open_shared_picture", Access::Public),
     ("submit_join_request", Access::Public),
     ("verify_join_request", Access::Public),
     ("list_join_requests", Access::Neighborhood(Role::Moderator)),

@@ -6,8 +6,11 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use uuid::Uuid;
 
+use crate::auth::tokens::constant_time_eq;
 use crate::domain::media::{self, MediaItem, MediaRefusal};
 use crate::domain::neighborhood::Neighborhood;
 use crate::state::AppState;
@@ -34,6 +37,48 @@ pub enum PictureError {
     Twilio(#[from] TwilioError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How long a catch-up page's picture links work: long enough to read the page.
+pub const SHARED_FOR_SECS: i64 = 3600;
+
+/// A picture link for the catch-up page, which opens once with its code and has no session:
+/// `(expires, signature)`, the signature over the neighborhood, the picture and the expiry with
+/// the service's secret, so the link shows that one picture, for an hour, and nothing else.
+pub fn share(state: &AppState, neighborhood_id: Uuid, media_sid: &str) -> (i64, String) {
+    let expires = state.settings.clock.now_ms() / 1000 + SHARED_FOR_SECS;
+    (
+        expires,
+        signature(state, neighborhood_id, media_sid, expires),
+    )
+}
+
+/// The picture a catch-up page's link names, if its signature holds and it has not expired.
+pub async fn shared(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    media_sid: &str,
+    expires: i64,
+    given: &str,
+) -> Result<Picture, PictureError> {
+    let expected = signature(state, neighborhood.id, media_sid, expires);
+    let fresh = state.settings.clock.now_ms() / 1000 <= expires;
+    if !fresh || !constant_time_eq(&expected, given) {
+        return Err(PictureError::NotFound);
+    }
+    picture(state, neighborhood, media_sid).await
+}
+
+fn signature(state: &AppState, neighborhood_id: Uuid, media_sid: &str, expires: i64) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(state.session_key.expose().as_bytes()) else {
+        return String::new();
+    };
+    mac.update(format!("shared-picture:{neighborhood_id}:{media_sid}:{expires}").as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The Conversations service of each neighborhood's shards, once read: it never changes.

@@ -206,3 +206,85 @@ async fn catch_up_is_off_by_default_and_checked() {
         assert_eq!(refused["details"][0]["field"], "catch_up.messages");
     }
 }
+
+#[tokio::test]
+async fn a_catch_up_link_shows_the_groups_pictures_for_an_hour_and_no_other() {
+    let clock = neighborhood_text::config::Clock::default();
+    let receiver = wiremock::MockServer::start().await;
+    let mut settings = crate::helpers::sandbox_settings(&receiver);
+    settings.clock = clock.clone();
+    let app = crate::helpers::spawn_sandbox_app_with(receiver, settings).await;
+    let (id, number) = elm_street_with_history(&app).await;
+    let picture = vec![0x89, b'P', b'N', b'G', 1, 2, 3, 4];
+    let routed = app
+        .text_with_media(BEN, &number, "lost cat", &[("image/png", picture.clone())])
+        .await;
+    assert_eq!(routed["outcome"], "conversation", "{routed}");
+    eventually(WAIT, "the picture in the history", || async {
+        let page = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/messages"),
+                200,
+            )
+            .await;
+        page["items"][0]["media"]
+            .as_array()
+            .is_some_and(|m| m.len() == 1)
+    })
+    .await;
+    set_catch_up(&app, &id, json!({"mode": "link", "messages": 5}), 200).await;
+    let eve = "+15550060004";
+    join_and_approve(&app, &id, &number, eve, "Eve").await;
+    eventually(WAIT, "the catch-up link", || async {
+        !after_welcome(&app, eve).await.is_empty()
+    })
+    .await;
+    let text = after_welcome(&app, eve).await.remove(0);
+    let url = text
+        .split_whitespace()
+        .find(|word| word.contains("/history/"))
+        .unwrap_or_else(|| panic!("a link in {text:?}"));
+    let code = url.rsplit('/').next().expect("code");
+    let opened = app
+        .get(
+            &Who::Anonymous,
+            &format!("/api/v1/neighborhoods/{id}/catch-up/{code}"),
+            200,
+        )
+        .await;
+    let cat = &opened["messages"][3];
+    assert_eq!(cat["body"], "lost cat", "{opened}");
+    assert_eq!(cat["media"][0]["content_type"], "image/png");
+    let shared = cat["media"][0]["url"].as_str().expect("url").to_owned();
+
+    // The page has no session: the address alone shows the picture...
+    let shown = reqwest::get(app.url(&shared)).await.expect("sent");
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/png");
+    assert_eq!(shown.bytes().await.expect("bytes").to_vec(), picture);
+    // ...that picture only, unaltered...
+    let tampered = shared.replace("signature=", "signature=0");
+    assert_eq!(
+        reqwest::get(app.url(&tampered))
+            .await
+            .expect("sent")
+            .status(),
+        404
+    );
+    let (path, query) = shared.split_once('?').expect("a query");
+    let other = format!(
+        "{}ME0123456789abcdef0123456789abcdef?{query}",
+        &path[..path.rfind('/').expect("slash") + 1]
+    );
+    assert_eq!(
+        reqwest::get(app.url(&other)).await.expect("sent").status(),
+        404
+    );
+    // ...for an hour.
+    clock.advance(Duration::from_secs(3601));
+    assert_eq!(
+        reqwest::get(app.url(&shared)).await.expect("sent").status(),
+        404
+    );
+}

@@ -184,6 +184,7 @@ fn the_openapi_document_lists_only_the_error_statuses_each_operation_can_return(
         "sync_neighborhood",
         "get_message_picture",
         "upload_picture",
+        "open_shared_picture",
     ];
     for (id, statuses) in &listed {
         assert!(statuses.contains(&415), "{id} lists {statuses:?}");
