@@ -47,7 +47,8 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
         Some(state) => state.settings.request_read_timeout(),
         None => Duration::from_secs(10),
     };
-    if is_import(&request) || is_picture_upload(&request) || is_sandbox_picture(&request) {
+    // The import inflates a compressed body itself.
+    if is_import(&request) {
         let deadline = Instant::now() + IMPORT_READ;
         let body = request.take_body();
         request.set_body(with_deadline(body, deadline));
@@ -62,6 +63,13 @@ pub async fn bound_requests<E: Endpoint<Output = Response>>(
             "Send the body uncompressed: no `Content-Encoding` is accepted here.",
             "identity",
         ));
+    }
+    // Pictures, bounded by their routes, have the import's time to arrive.
+    if is_picture_upload(&request) || is_sandbox_picture(&request) {
+        let deadline = Instant::now() + IMPORT_READ;
+        let body = request.take_body();
+        request.set_body(with_deadline(body, deadline));
+        return next.call(request).await;
     }
     let declared = request
         .headers()
