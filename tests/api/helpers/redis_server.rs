@@ -335,9 +335,11 @@ impl OwnCluster {
         for port in &ports {
             cluster.wait_until_ok(*port).await;
         }
-        // Replicas take a moment to copy their primary; until then `WAIT` counts none.
+        // Replicas take a moment to copy their primary; until then `WAIT` counts none. A full
+        // sync forks and waits out Redis's diskless-sync delay, which on a busy 2-CPU machine
+        // running the rest of the suite has taken over 30 s.
         poll_until(
-            Duration::from_secs(30),
+            Duration::from_secs(90),
             "every replica to be in sync with its primary",
             || async {
                 let replicas = cluster.replica_ports().await;
