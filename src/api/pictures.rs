@@ -16,7 +16,9 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::ApiError;
-use super::error::statuses::{Invalid, NotFound, SignedIn, TooLarge, Twilio, Unavailable};
+use super::error::statuses::{
+    Conflict, Invalid, NotFound, SignedIn, TooLarge, Twilio, Unavailable,
+};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::domain::media::{MAX_TOTAL_BYTES, PICTURE_TYPES};
@@ -162,7 +164,8 @@ impl PicturesApi {
         request: &Request,
         id: Path<Uuid>,
         picture: PictureUpload,
-    ) -> Result<UploadResponse, ApiError<(SignedIn, Invalid, NotFound, TooLarge, Twilio)>> {
+    ) -> Result<UploadResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict, TooLarge, Twilio)>>
+    {
         policy::authorize(&state, auth.principal(), "upload_picture", Some(id.0)).await?;
         let neighborhood = neighborhoods::active(&state, id.0).await?;
         let item =
