@@ -200,6 +200,24 @@ pub enum ErrorResponse {
 }
 
 impl ErrorResponse {
+    /// The one body every status carries.
+    fn body_mut(&mut self) -> &mut ErrorBody {
+        match self {
+            Self::BadRequest(Json(body))
+            | Self::Unauthorized(Json(body))
+            | Self::Forbidden(Json(body))
+            | Self::NotFound(Json(body))
+            | Self::Conflict(Json(body))
+            | Self::PayloadTooLarge(Json(body))
+            | Self::UnsupportedMediaType(Json(body))
+            | Self::Unprocessable(Json(body))
+            | Self::TooManyRequests(Json(body), _)
+            | Self::Internal(Json(body))
+            | Self::BadGateway(Json(body))
+            | Self::Unavailable(Json(body), _) => body,
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -298,20 +316,7 @@ impl<S> ApiError<S> {
             R::TooManyRequests(_, seconds) => Some(*seconds),
             _ => None,
         };
-        let body = match &mut self.response {
-            R::BadRequest(Json(body))
-            | R::Unauthorized(Json(body))
-            | R::Forbidden(Json(body))
-            | R::NotFound(Json(body))
-            | R::Conflict(Json(body))
-            | R::PayloadTooLarge(Json(body))
-            | R::UnsupportedMediaType(Json(body))
-            | R::Unprocessable(Json(body))
-            | R::TooManyRequests(Json(body), _)
-            | R::Internal(Json(body))
-            | R::BadGateway(Json(body))
-            | R::Unavailable(Json(body), _) => body,
-        };
+        let body = self.response.body_mut();
         let id = match body.code {
             ErrorCode::RateLimited => {
                 body.message = rate_limited_message(retry_after.unwrap_or(1), language);
@@ -329,22 +334,8 @@ impl<S> ApiError<S> {
     }
 
     /// The body this error answers with, for a batch that reports each item's failure.
-    pub fn into_body(self) -> ErrorBody {
-        use ErrorResponse as R;
-        match self.response {
-            R::BadRequest(Json(body))
-            | R::Unauthorized(Json(body))
-            | R::Forbidden(Json(body))
-            | R::NotFound(Json(body))
-            | R::Conflict(Json(body))
-            | R::PayloadTooLarge(Json(body))
-            | R::UnsupportedMediaType(Json(body))
-            | R::Unprocessable(Json(body))
-            | R::TooManyRequests(Json(body), _)
-            | R::Internal(Json(body))
-            | R::BadGateway(Json(body))
-            | R::Unavailable(Json(body), _) => body,
-        }
+    pub fn into_body(mut self) -> ErrorBody {
+        self.response.body_mut().clone()
     }
 
     pub fn not_found(what: &str) -> Self {
