@@ -576,6 +576,29 @@ async fn a_captain_moves_a_member_between_sms_and_whatsapp_and_their_participant
     assert_eq!(refused["details"][0]["field"], "channel", "{refused}");
 }
 
+/// Waits for the neighborhood's one join request (`what`, for the timeout's message) and
+/// approves it as the platform admin.
+async fn approve_the_request(app: &TestApp, id: &str, what: &str) {
+    let request = poll_until(WAIT, what, || async {
+        let listed = app
+            .get(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/join-requests"),
+                200,
+            )
+            .await;
+        listed["items"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{request}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+}
+
 /// A sandbox app whose clock (the service's and the emulator's) the test moves.
 async fn spawn_app_with_clock() -> (TestApp, neighborhood_text::config::Clock) {
     let clock = neighborhood_text::config::Clock::default();
@@ -605,24 +628,7 @@ async fn a_whatsapp_member_silent_for_a_day_gets_one_template_then_what_they_mis
     add(&app, &id, sid, "Sid", "sms").await;
     // Wanda asks on WhatsApp, so her window is open when she is let in.
     app.text(wanda, &sender, "JOIN Wanda").await;
-    let request = poll_until(WAIT, "Wanda's request", || async {
-        let listed = app
-            .get(
-                &Who::Admin,
-                &format!("/api/v1/neighborhoods/{id}/join-requests"),
-                200,
-            )
-            .await;
-        listed["items"][0]["id"].as_str().map(str::to_owned)
-    })
-    .await;
-    app.post(
-        &Who::Admin,
-        &format!("/api/v1/neighborhoods/{id}/join-requests/{request}/approve"),
-        &json!({}),
-        202,
-    )
-    .await;
+    approve_the_request(&app, &id, "Wanda's request").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     wait_for(&app, wanda, &sender, "Welcome to Quiet Street!").await;
 
@@ -991,24 +997,7 @@ async fn a_spanish_whatsapp_member_gets_the_spanish_templates_and_reads_with_lee
     let sid = "+15550021992";
     add(&app, &id, sid, "Sid", "sms").await;
     app.text(lucia, &sender, "UNIRME Lucía").await;
-    let request = poll_until(WAIT, "Lucía's request", || async {
-        let listed = app
-            .get(
-                &Who::Admin,
-                &format!("/api/v1/neighborhoods/{id}/join-requests"),
-                200,
-            )
-            .await;
-        listed["items"][0]["id"].as_str().map(str::to_owned)
-    })
-    .await;
-    app.post(
-        &Who::Admin,
-        &format!("/api/v1/neighborhoods/{id}/join-requests/{request}/approve"),
-        &json!({}),
-        202,
-    )
-    .await;
+    approve_the_request(&app, &id, "Lucía's request").await;
     wait_until_synced(&app, &id, 3, WAIT).await;
     wait_for(
         &app,
