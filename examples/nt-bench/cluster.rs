@@ -35,12 +35,16 @@ pub async fn measure(
     env.cluster = true;
     let nodes = describe(url).await?;
     println!("nt-bench: the service again, on a Redis Cluster ({nodes})");
+    if !plan.sandbox {
+        env.start_emulator().await?;
+    }
     let service = Service::start(&env).await?;
     let outcome = scenarios(plan, &env, &service, nodes).await;
     let log_path = service.log_path.clone();
     if let Err(error) = service.stop().await {
         eprintln!("nt-bench: stopping the service on the cluster: {error:#}");
     }
+    env.stop_emulator().await;
     match delete_prefix(url, &env.prefix).await {
         Ok(deleted) => println!("nt-bench: deleted {deleted} keys of the run from the cluster"),
         Err(error) => eprintln!("nt-bench: cleaning up the cluster: {error:#}"),
@@ -62,7 +66,7 @@ async fn scenarios(
     let client = load::client()?;
     let fixture = setup::prepare(plan, env, service).await?;
     service.wait_until_idle().await;
-    let cpu = Cpu::service_only(service);
+    let cpu = Cpu::service_only(service, env);
     let pre = Arc::new(Target::pre(service, env, &fixture));
     let pre_max = load::closed_loop(&client, &pre, plan, &cpu, PRE_NAME).await?;
     println!("  pre-event: {}", pre_max.measured.one_line());
@@ -70,7 +74,7 @@ async fn scenarios(
     let health = load::closed_loop(&client, &health, plan, &cpu, HEALTH_NAME).await?;
     println!("  /health: {}", health.measured.one_line());
     service.wait_until_idle().await;
-    let api = setup::Api::new(&service.base, &fixture.token)?;
+    let api = setup::Api::new(service, &fixture.token)?;
     let approvals = approvals::measure(&api, plan.approvals).await?;
     println!(
         "  {} approvals placed in {:.2} s",

@@ -1,5 +1,6 @@
 //! Redis memory per member: `INFO memory` before and after a neighborhood of many members is
-//! imported and placed, less what the emulator (Twilio's stand-in) stored meanwhile.
+//! imported and placed, less what the emulator (Twilio's stand-in) stored meanwhile when it
+//! shares the service's Redis (`--sandbox`).
 
 use std::time::Duration;
 
@@ -42,7 +43,11 @@ pub async fn redis_per_member(
         .await?;
     redis.wait_for_outbox(&id, Duration::from_secs(60)).await?;
     let emulator_keys = redis.emulator_keys();
-    let (emulator_before, _) = redis.usage_of(&emulator_keys).await?;
+    let emulator_usage = async |pattern: &Option<String>| match pattern {
+        Some(pattern) => redis.usage_of(pattern).await.map(|(bytes, _)| bytes),
+        None => Ok(0),
+    };
+    let emulator_before = emulator_usage(&emulator_keys).await?;
     let before = redis.used_memory().await?;
 
     api.import(&id, &setup::people(FIRST_PHONE, members), true)
@@ -54,7 +59,7 @@ pub async fn redis_per_member(
         .await?;
 
     let after = redis.used_memory().await?;
-    let (emulator_after, _) = redis.usage_of(&emulator_keys).await?;
+    let emulator_after = emulator_usage(&emulator_keys).await?;
     let (neighborhood_keys, neighborhood_key_count) =
         redis.usage_of(&redis.neighborhood_keys(&id)?).await?;
     Ok(RedisPerMember {

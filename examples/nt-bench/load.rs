@@ -417,6 +417,8 @@ pub struct Usage {
     pub service_cpu: f64,
     pub generator_cpu: f64,
     pub redis_cpu: Option<f64>,
+    /// Twilio's stand-in and its own Redis, when they run apart from the service.
+    pub emulator_cpu: Option<f64>,
     pub server_seconds: f64,
     pub server_requests: f64,
 }
@@ -427,6 +429,10 @@ impl Usage {
             service_cpu: after.service_cpu - before.service_cpu,
             generator_cpu: after.generator_cpu - before.generator_cpu,
             redis_cpu: after.redis_cpu.zip(before.redis_cpu).map(|(a, b)| a - b),
+            emulator_cpu: after
+                .emulator_cpu
+                .zip(before.emulator_cpu)
+                .map(|(a, b)| a - b),
             server_seconds: after.server_seconds - before.server_seconds,
             server_requests: after.server_requests - before.server_requests,
         }
@@ -443,27 +449,33 @@ impl Usage {
 pub struct Cpu {
     pid: u32,
     redis: Option<MultiplexedConnection>,
+    /// The emulator's process and its Redis server's, when they run apart from the service.
+    emulator_pids: Option<(u32, u32)>,
     metrics_url: String,
 }
 
 impl Cpu {
-    pub async fn connect(service: &Service, redis_url: &str) -> Self {
-        let redis = match redis::Client::open(redis_url) {
+    pub async fn connect(service: &Service, env: &ServiceEnv) -> Self {
+        let redis = match redis::Client::open(env.redis_url.as_str()) {
             Ok(client) => client.get_multiplexed_async_connection().await.ok(),
             Err(_) => None,
         };
         Self {
-            pid: service.pid,
             redis,
-            metrics_url: format!("{}/metrics", service.base),
+            ..Self::service_only(service, env)
         }
     }
 
-    /// The service's CPU only: on a cluster, Redis's CPU is spread over nodes this does not read.
-    pub fn service_only(service: &Service) -> Self {
+    /// The service's CPU (and the emulator's) only: on a cluster, Redis's CPU is spread over
+    /// nodes this does not read.
+    pub fn service_only(service: &Service, env: &ServiceEnv) -> Self {
         Self {
             pid: service.pid,
             redis: None,
+            emulator_pids: env
+                .emulator
+                .as_ref()
+                .map(|emulator| (emulator.pid, emulator.redis_pid)),
             metrics_url: format!("{}/metrics", service.base),
         }
     }
@@ -483,10 +495,17 @@ impl Cpu {
             }
             Err(_) => (0.0, 0.0),
         };
+        let emulator_cpu = self.emulator_pids.and_then(|(emulator, redis)| {
+            Some(
+                machine::process_cpu_seconds(Some(emulator))?
+                    + machine::process_cpu_seconds(Some(redis))?,
+            )
+        });
         Usage {
             service_cpu: machine::process_cpu_seconds(Some(self.pid)).unwrap_or(0.0),
             generator_cpu: machine::process_cpu_seconds(None).unwrap_or(0.0),
             redis_cpu,
+            emulator_cpu,
             server_seconds,
             server_requests,
         }

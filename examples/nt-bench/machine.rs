@@ -141,6 +141,22 @@ async fn redis_version(url: &str) -> Option<String> {
     })
 }
 
+/// A process's resident memory now and at its highest so far (`VmRSS`, `VmHWM`), in bytes.
+pub fn resident_memory(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        let kib: u64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
 /// Seconds of CPU (user + system) a process has used: `None` for this one.
 pub fn process_cpu_seconds(pid: Option<u32>) -> Option<f64> {
     let path = match pid {

@@ -19,6 +19,7 @@
 mod approvals;
 mod cluster;
 mod economy;
+mod emulator;
 mod footprint;
 mod load;
 mod machine;
@@ -109,12 +110,20 @@ struct Args {
     /// Keep the run's Redis keys (normally deleted at the end).
     #[arg(long)]
     keep_data: bool,
+
+    /// Run Twilio's emulator inside the service (sandbox mode, as the README's quick start
+    /// does) rather than as a process of its own: the service's figures then include the
+    /// emulator's work.
+    #[arg(long)]
+    sandbox: bool,
 }
 
 /// The run's settings once `--smoke` has picked its defaults.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub smoke: bool,
+    /// The emulator runs inside the service.
+    pub sandbox: bool,
     pub members: usize,
     pub workers: usize,
     pub duration: Duration,
@@ -144,6 +153,7 @@ impl Args {
         fan_out_sizes.dedup();
         let plan = Plan {
             smoke: self.smoke,
+            sandbox: self.sandbox,
             members,
             workers: self.workers,
             duration: Duration::from_secs_f64(pick(self.duration, 10.0, 1.0)),
@@ -205,13 +215,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("Redis at {} is unreachable", args.redis_url))?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let env = ServiceEnv::new(&args.service_bin, &args.redis_url, &run_id)?;
+    let mut env = ServiceEnv::new(&args.service_bin, &args.redis_url, &run_id)?;
     println!(
         "nt-bench: {} run {run_id}: service {} (Redis prefix {})",
         if plan.smoke { "smoke" } else { "full" },
         env.bin.display(),
         env.prefix
     );
+    if !plan.sandbox {
+        env.start_emulator().await?;
+        if let Some(emulator) = &env.emulator {
+            println!(
+                "nt-bench: Twilio's emulator: pid {} at {}, its Redis pid {} at {}",
+                emulator.pid, emulator.base, emulator.redis_pid, emulator.redis_url
+            );
+        }
+    }
 
     let service = match Service::start(&env).await {
         Ok(service) => service,
@@ -232,6 +251,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Err(error) = service.stop().await {
         eprintln!("nt-bench: stopping the service: {error:#}");
     }
+    env.stop_emulator().await;
     if args.keep_data {
         println!("nt-bench: kept the Redis keys under {}:*", env.prefix);
     } else {
@@ -409,10 +429,10 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         redis_ping.ms(0.5),
         redis_ping.ms(0.99)
     );
-    let api = setup::Api::new(&service.base, &fixture.token)?;
-    let redis = redis_view::RedisView::connect(&env.redis_url, &env.prefix).await?;
+    let api = setup::Api::new(service, &fixture.token)?;
+    let redis = redis_view::RedisView::connect(env).await?;
 
-    let cpu = Cpu::connect(service, &env.redis_url).await;
+    let cpu = Cpu::connect(service, env).await;
     let pre = Arc::new(Target::pre(service, env, &fixture));
     let health = Arc::new(Target::health(service));
 

@@ -7,21 +7,24 @@ use neighborhood_text::store::keys::Keys;
 use redis::aio::MultiplexedConnection;
 use uuid::Uuid;
 
+use crate::service::ServiceEnv;
+
 pub struct RedisView {
     conn: MultiplexedConnection,
-    /// The prefix of the service's keys: in sandbox mode, as here, not `NT_REDIS_PREFIX` itself
-    /// but its sandbox keyspace beneath it.
+    /// The prefix of the service's keys ([`ServiceEnv::key_prefix`]).
     prefix: String,
+    /// Whether the emulator keeps its state here too (sandbox mode).
+    emulator_here: bool,
 }
 
 impl RedisView {
-    /// `prefix` is the run's `NT_REDIS_PREFIX`.
-    pub async fn connect(redis_url: &str, prefix: &str) -> anyhow::Result<Self> {
+    pub async fn connect(env: &ServiceEnv) -> anyhow::Result<Self> {
         Ok(Self {
-            conn: redis::Client::open(redis_url)?
+            conn: redis::Client::open(env.redis_url.as_str())?
                 .get_multiplexed_async_connection()
                 .await?,
-            prefix: Keys::sandbox_prefix(prefix),
+            prefix: env.key_prefix(),
+            emulator_here: env.emulator.is_none(),
         })
     }
 
@@ -99,10 +102,11 @@ impl RedisView {
         }
     }
 
-    /// The pattern of the emulator's keys (the stand-in for Twilio, which in production keeps
-    /// its state at Twilio, not in our Redis).
-    pub fn emulator_keys(&self) -> String {
-        format!("{}:{{sandbox}}:*", self.prefix)
+    /// The pattern of the emulator's keys in this Redis (the stand-in for Twilio, which in
+    /// production keeps its state at Twilio, not in our Redis); `None` when it has its own.
+    pub fn emulator_keys(&self) -> Option<String> {
+        self.emulator_here
+            .then(|| format!("{}:{{sandbox}}:*", self.prefix))
     }
 
     /// The pattern of one neighborhood's keys (they share its hash tag).

@@ -1,5 +1,6 @@
-//! The service under test: the release binary as a child process, in sandbox mode, on a free
-//! loopback port, with a Redis key prefix and an emulated Twilio account of its own.
+//! The service under test: the release binary as a child process on a free loopback port, with
+//! a Redis key prefix and an emulated Twilio account of its own: the emulator as a process of its
+//! own (the default), or inside the service (sandbox mode, `--sandbox`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
+use crate::emulator::EmulatorProcess;
 use crate::machine;
 
 /// How the service and its `admin create` subcommand are started.
@@ -21,7 +23,9 @@ pub struct ServiceEnv {
     pub account_sid: String,
     pub auth_token: String,
     session_secret: String,
-    log_dir: PathBuf,
+    pub log_dir: PathBuf,
+    /// Twilio's stand-in as its own process; `None`: inside the service (sandbox mode).
+    pub emulator: Option<EmulatorProcess>,
 }
 
 impl ServiceEnv {
@@ -60,11 +64,42 @@ impl ServiceEnv {
                 uuid::Uuid::new_v4().simple()
             ),
             log_dir,
+            emulator: None,
         })
     }
 
-    /// A command of the service binary with only our settings: any `NT_*` of the caller's
-    /// environment (a real Twilio account, say) is dropped.
+    /// Starts Twilio's stand-in as a process of its own, for the service to call as Twilio.
+    pub async fn start_emulator(&mut self) -> anyhow::Result<()> {
+        let emulator = EmulatorProcess::start(
+            &self.bin,
+            &self.log_dir,
+            &self.prefix,
+            &self.account_sid,
+            &self.auth_token,
+        )
+        .await?;
+        self.emulator = Some(emulator);
+        Ok(())
+    }
+
+    /// Stops the emulator process, if there is one.
+    pub async fn stop_emulator(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            emulator.stop().await;
+        }
+    }
+
+    /// The prefix of the service's keys: in sandbox mode not `NT_REDIS_PREFIX` itself but its
+    /// sandbox keyspace beneath it.
+    pub fn key_prefix(&self) -> String {
+        match self.emulator {
+            Some(_) => self.prefix.clone(),
+            None => neighborhood_text::store::keys::Keys::sandbox_prefix(&self.prefix),
+        }
+    }
+
+    /// A command of the service binary with only our settings (its Redis, its Twilio): any
+    /// `NT_*` of the caller's environment (a real Twilio account, say) is dropped.
     fn command(&self) -> Command {
         let mut command = Command::new(&self.bin);
         for (name, _) in std::env::vars_os() {
@@ -75,6 +110,21 @@ impl ServiceEnv {
         if self.cluster {
             command.env("NT_REDIS_CLUSTER", "on");
         }
+        match &self.emulator {
+            Some(emulator) => command
+                .env("NT_SANDBOX", "off")
+                .env("NT_TWILIO_ACCOUNT_SID", &self.account_sid)
+                .env("NT_TWILIO_AUTH_TOKEN", &self.auth_token)
+                .env(
+                    "NT_TWILIO_MESSAGING_SERVICE_SID",
+                    neighborhood_text::sandbox::DEFAULT_MESSAGING_SERVICE_SID,
+                )
+                .env("NT_TWILIO_API_BASE", format!("{}/", emulator.base)),
+            None => command
+                .env("NT_SANDBOX", "on")
+                .env("NT_SANDBOX_ACCOUNT_SID", &self.account_sid)
+                .env("NT_SANDBOX_AUTH_TOKEN", &self.auth_token),
+        };
         command
             .env("NT_REDIS_URL", &self.redis_url)
             .env("NT_REDIS_PREFIX", &self.prefix)
@@ -118,6 +168,11 @@ pub struct Service {
     pub log_path: PathBuf,
     /// From the spawn until `/ready` first answered 200.
     pub ready_after: Duration,
+    /// Where the emulator's control API is (`{this}/api/...`) and its REST API.
+    pub emulator_control: String,
+    pub emulator_rest: String,
+    /// The emulator's process, when it runs apart from the service.
+    pub emulator_pid: Option<u32>,
 }
 
 enum StartFailure {
@@ -150,15 +205,25 @@ impl Service {
         let log_path = env.log_dir.join(format!("service-{}.log", env.prefix));
         let log = std::fs::File::create(&log_path).map_err(|error| other(error.into()))?;
         let log_copy = log.try_clone().map_err(|error| other(error.into()))?;
-        let mut child = env
-            .command()
-            .env("NT_SANDBOX", "on")
+        let mut command = env.command();
+        let (emulator_control, emulator_rest) = match &env.emulator {
+            Some(emulator) => {
+                emulator
+                    .route_webhooks_to(&base, &env.account_sid, &env.auth_token)
+                    .await
+                    .map_err(other)?;
+                (
+                    format!("{}/sandbox", emulator.base),
+                    format!("{}/", emulator.base),
+                )
+            }
+            None => (format!("{base}/sandbox"), format!("{base}/sandbox/twilio/")),
+        };
+        let mut child = command
             .env("NT_BIND", format!("127.0.0.1:{port}"))
             .env("NT_PUBLIC_URL", &base)
             .env("NT_LOG_FORMAT", "json")
             .env("NT_LOG", "info")
-            .env("NT_SANDBOX_ACCOUNT_SID", &env.account_sid)
-            .env("NT_SANDBOX_AUTH_TOKEN", &env.auth_token)
             .env("NT_SESSION_SECRET", &env.session_secret)
             // As behind Fly.io's proxy: the join scenario's neighbors each come from an address.
             .env("NT_CLIENT_IP_HEADER", crate::load::CLIENT_IP_HEADER)
@@ -235,35 +300,35 @@ impl Service {
             base,
             log_path,
             ready_after,
+            emulator_control,
+            emulator_rest,
+            emulator_pid: env.emulator.as_ref().map(|emulator| emulator.pid),
         })
     }
 
     /// Resident memory now and at its highest so far (`VmRSS`, `VmHWM`), in bytes.
     pub fn memory(&self) -> Option<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        let field = |name: &str| -> Option<u64> {
-            let line = status.lines().find(|line| line.starts_with(name))?;
-            let kib: u64 = line[name.len()..]
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .ok()?;
-            Some(kib * 1024)
-        };
-        Some((field("VmRSS:")?, field("VmHWM:")?))
+        machine::resident_memory(self.pid)
     }
 
-    /// Waits (at most a minute) until the service's own background work has settled (the
-    /// outbox still texting welcomes, say), so that it does not run during a measurement: two
-    /// seconds in a row under 3 % of a CPU.
+    /// Waits (at most a minute) until the service's own background work, and the emulator's
+    /// deliveries, have settled (the outbox still texting welcomes, say), so that it does not
+    /// run during a measurement: two seconds in a row under 3 % of a CPU.
     pub async fn wait_until_idle(&self) {
         let started = Instant::now();
         let mut quiet = 0;
+        let cpu = || {
+            let service = machine::process_cpu_seconds(Some(self.pid))?;
+            let emulator = match self.emulator_pid {
+                Some(pid) => machine::process_cpu_seconds(Some(pid))?,
+                None => 0.0,
+            };
+            Some(service + emulator)
+        };
         while started.elapsed() < Duration::from_secs(60) {
-            let before = machine::process_cpu_seconds(Some(self.pid));
+            let before = cpu();
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let after = machine::process_cpu_seconds(Some(self.pid));
+            let after = cpu();
             let busy = match (before, after) {
                 (Some(before), Some(after)) => after - before,
                 _ => 0.0,

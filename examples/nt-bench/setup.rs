@@ -44,7 +44,7 @@ pub struct Fixture {
 pub async fn prepare(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Result<Fixture> {
     let started = Instant::now();
     let token = env.create_admin(OWNER_PHONE, "Olive Bench").await?;
-    let api = Api::new(&service.base, &token)?;
+    let api = Api::new(service, &token)?;
 
     let neighborhood = api.create_neighborhood("Bench Street").await?;
     let id = text(&neighborhood, "id")?;
@@ -178,7 +178,7 @@ async fn participant_sid(
     let twilio = TwilioClient::new(TwilioConfig {
         account_sid: env.account_sid.clone(),
         credentials: Credentials::AuthToken(Secret::new(env.auth_token.clone())),
-        api_base: Some(format!("{}/sandbox/twilio/", service.base).parse()?),
+        api_base: Some(service.emulator_rest.parse()?),
         request_timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
     })?;
@@ -200,18 +200,21 @@ async fn participant_sid(
 /// The service's REST API as a platform admin, and the sandbox's control API.
 pub struct Api {
     base: String,
+    /// The emulator's control API (`{this}/api/...`).
+    emulator: String,
     client: reqwest::Client,
 }
 
 impl Api {
-    pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+    pub fn new(service: &Service, token: &str) -> anyhow::Result<Self> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::AUTHORIZATION,
             format!("Bearer {token}").parse()?,
         );
         Ok(Self {
-            base: base.to_owned(),
+            base: service.base.clone(),
+            emulator: service.emulator_control.clone(),
             client: reqwest::Client::builder()
                 .no_proxy()
                 .default_headers(headers)
@@ -430,7 +433,7 @@ impl Api {
     pub async fn set_twilio_latency(&self, latency_ms: u64) -> anyhow::Result<()> {
         let response = self
             .client
-            .put(format!("{}/sandbox/api/faults", self.base))
+            .put(format!("{}/api/faults", self.emulator))
             .json(&json!({ "latency_ms": latency_ms }))
             .send()
             .await?;
@@ -446,7 +449,7 @@ impl Api {
 
     /// The REST calls the emulator counted since the last reset, in all; `reset` starts over.
     pub async fn twilio_calls(&self, reset: bool) -> anyhow::Result<(u64, Value)> {
-        let url = format!("{}/sandbox/api/requests", self.base);
+        let url = format!("{}/api/requests", self.emulator);
         let request = if reset {
             self.client.delete(url)
         } else {
@@ -490,8 +493,8 @@ impl Api {
         let response = self
             .client
             .post(format!(
-                "{}/sandbox/api/phones/{}/messages",
-                self.base,
+                "{}/api/phones/{}/messages",
+                self.emulator,
                 phone.replace('+', "%2B")
             ))
             .json(message)
