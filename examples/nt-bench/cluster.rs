@@ -68,10 +68,10 @@ async fn scenarios(
     service.wait_until_idle().await;
     let cpu = Cpu::service_only(service, env);
     let pre = Arc::new(Target::pre(service, env, &fixture));
-    let pre_max = load::closed_loop(&client, &pre, plan, &cpu, PRE_NAME).await?;
+    let pre_max = crate::wrk::closed_loop(&client, &pre, plan, &cpu, PRE_NAME).await?;
     println!("  pre-event: {}", pre_max.measured.one_line());
     let health = Arc::new(Target::health(service));
-    let health = load::closed_loop(&client, &health, plan, &cpu, HEALTH_NAME).await?;
+    let health = crate::wrk::closed_loop(&client, &health, plan, &cpu, HEALTH_NAME).await?;
     println!("  /health: {}", health.measured.one_line());
     service.wait_until_idle().await;
     let api = setup::Api::new(service, &fixture.token)?;

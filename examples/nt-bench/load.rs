@@ -24,7 +24,7 @@ const ERROR_SAMPLES: usize = 5;
 /// service is started trusting it, so each join request can come from a neighbor of its own.
 pub const CLIENT_IP_HEADER: &str = "Fly-Client-IP";
 /// Numbers of the neighbors who ask to join, well apart from the members' (`setup`).
-const JOINING_PHONES_FROM: u64 = 5_000_000;
+pub(crate) const JOINING_PHONES_FROM: u64 = 5_000_000;
 
 /// One HTTP/1.1 client for every scenario: connections are kept and reused, like Twilio's.
 pub fn client() -> anyhow::Result<reqwest::Client> {
@@ -39,15 +39,15 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
 
 /// What a scenario sends, and how an answer is checked.
 pub struct Target {
-    url: String,
-    kind: Kind,
+    pub(crate) url: String,
+    pub(crate) kind: Kind,
     /// Numbers the requests of every scenario: a new body and idempotency token each time.
-    sequence: AtomicU64,
+    pub(crate) sequence: AtomicU64,
     /// The `route` label of the service's own latency metrics for this request.
-    route: &'static str,
+    pub(crate) route: &'static str,
 }
 
-enum Kind {
+pub(crate) enum Kind {
     Webhook(Box<Webhook>),
     Health,
     Join,
@@ -55,7 +55,7 @@ enum Kind {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Event {
+pub(crate) enum Event {
     /// `onMessageAdd`: answered with the body rewritten to carry the author's name.
     Pre,
     /// `onMessageAdded`: recorded in the history and relayed into the other shards.
@@ -64,14 +64,14 @@ enum Event {
 
 /// A Conversations webhook as Twilio sends it (the emulator's parameters), signed over
 /// `NT_PUBLIC_URL` + path with the account's auth token.
-struct Webhook {
-    event: Event,
-    signed_url: String,
-    auth_token: String,
+pub(crate) struct Webhook {
+    pub(crate) event: Event,
+    pub(crate) signed_url: String,
+    pub(crate) auth_token: String,
     /// Every parameter but the per-request ones (`Body`, and `MessageSid`/`Index` after the fact).
-    params: Vec<(String, String)>,
-    author_name: String,
-    run: String,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) author_name: String,
+    pub(crate) run: String,
 }
 
 impl Target {
@@ -167,6 +167,12 @@ impl Target {
         }
     }
 
+    /// Sends one request and checks its answer, as every request of a scenario nt-bench sends
+    /// itself is checked.
+    pub async fn check_one(&self, client: &reqwest::Client) -> Result<(), String> {
+        self.send(client).await
+    }
+
     /// Sends one request and checks its answer; `Err` says what was wrong.
     async fn send(&self, client: &reqwest::Client) -> Result<(), String> {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
@@ -224,7 +230,8 @@ impl Target {
 }
 
 impl Webhook {
-    async fn send(&self, client: &reqwest::Client, url: &str, n: u64) -> Result<(), String> {
+    /// Request `n`'s form body and signature, and the body the pre-event answer should carry.
+    pub(crate) fn form(&self, n: u64) -> (String, String, String) {
         let text = format!("Block party on Saturday at 7, bring a chair ({n})");
         let named = format!("{}: {text}", self.author_name);
         let mut params = self.params.clone();
@@ -241,6 +248,11 @@ impl Webhook {
         let form = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&params)
             .finish();
+        (form, signature, named)
+    }
+
+    async fn send(&self, client: &reqwest::Client, url: &str, n: u64) -> Result<(), String> {
+        let (form, signature, named) = self.form(n);
         let response = client
             .post(url)
             .header(
@@ -337,6 +349,25 @@ impl Measured {
         }
     }
 
+    /// `ok` answers whose latencies (microseconds) at each of `steps` evenly spaced quantiles
+    /// are `quantiles` (step number, value): each step's share of the answers is recorded at its
+    /// value.
+    pub fn from_quantiles(ok: u64, quantiles: &[(u64, u64)], steps: u64) -> Self {
+        let mut measured = Self::new();
+        measured.ok = ok;
+        let mut recorded = 0;
+        for &(step, micros) in quantiles {
+            let upto = ok * step.min(steps) / steps;
+            if upto > recorded {
+                measured
+                    .latency
+                    .saturating_record_n(micros.max(1), upto - recorded);
+                recorded = upto;
+            }
+        }
+        measured
+    }
+
     fn record(&mut self, latency: Duration, outcome: Result<(), String>) {
         match outcome {
             Ok(()) => {
@@ -424,7 +455,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn since(before: &Self, after: &Self) -> Self {
+    pub(crate) fn since(before: &Self, after: &Self) -> Self {
         Self {
             service_cpu: after.service_cpu - before.service_cpu,
             generator_cpu: after.generator_cpu - before.generator_cpu,
@@ -480,7 +511,7 @@ impl Cpu {
         }
     }
 
-    async fn snapshot(&self, client: &reqwest::Client, route: &str) -> Usage {
+    pub(crate) async fn snapshot(&self, client: &reqwest::Client, route: &str) -> Usage {
         let redis_cpu = match self.redis.clone() {
             Some(mut conn) => machine::redis_cpu_seconds(&mut conn).await,
             None => None,

@@ -27,6 +27,7 @@ mod redis_view;
 mod report;
 mod service;
 mod setup;
+mod wrk;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -207,6 +208,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let plan = args.plan()?;
+    wrk::check_installed()?;
     let started = Instant::now();
     let machine = machine::Machine::describe(&args.redis_url).await;
     let redis = redis::Client::open(args.redis_url.as_str())
@@ -437,14 +439,14 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
     let health = Arc::new(Target::health(service));
 
     println!("nt-bench: pre-event, closed loop, {} workers", plan.workers);
-    let pre_max = load::closed_loop(&client, &pre, plan, &cpu, PRE_NAME).await?;
+    let pre_max = wrk::closed_loop(&client, &pre, plan, &cpu, PRE_NAME).await?;
     println!("  {}", pre_max.measured.one_line());
 
     println!(
         "nt-bench: GET /health, closed loop, {} workers",
         plan.workers
     );
-    let health = load::closed_loop(&client, &health, plan, &cpu, HEALTH_NAME).await?;
+    let health = wrk::closed_loop(&client, &health, plan, &cpu, HEALTH_NAME).await?;
     println!("  {}", health.measured.one_line());
 
     let open_rate = (pre_max.measured.throughput() * plan.open_share).max(1.0);
@@ -472,7 +474,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         plan.workers
     );
     let join = Arc::new(Target::join(service, &fixture.slug));
-    let join = load::closed_loop(&client, &join, plan, &cpu, JOIN_NAME).await?;
+    let join = wrk::closed_loop(&client, &join, plan, &cpu, JOIN_NAME).await?;
     println!("  {}", join.measured.one_line());
 
     println!(
@@ -480,7 +482,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         plan.workers
     );
     let page = Arc::new(Target::member_page(service, &fixture, &fixture.token));
-    let members_page = load::closed_loop(&client, &page, plan, &cpu, MEMBERS_NAME).await?;
+    let members_page = wrk::closed_loop(&client, &page, plan, &cpu, MEMBERS_NAME).await?;
     println!("  {}", members_page.measured.one_line());
     service.wait_until_idle().await;
 
@@ -494,7 +496,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         &fixture.token,
     ));
     let members_a_to_z =
-        load::closed_loop(&client, &a_to_z, plan, &cpu, MEMBERS_A_TO_Z_NAME).await?;
+        wrk::closed_loop(&client, &a_to_z, plan, &cpu, MEMBERS_A_TO_Z_NAME).await?;
     println!("  {}", members_a_to_z.measured.one_line());
     let (_, rss_peak_load) = service.memory().unwrap_or_default();
     service.wait_until_idle().await;
