@@ -375,6 +375,16 @@ pub struct Relays {
     pub calls: u64,
     /// From the end of the scenario until the outbox was empty.
     pub drained_after: Duration,
+    /// CPU from the first message until the service was idle again: the webhooks, the relays
+    /// and the copies' delivery receipts.
+    pub whole: load::Usage,
+}
+
+impl Relays {
+    /// The service's CPU per group message, everything it led to included, in microseconds.
+    pub fn service_cpu_per_message(&self) -> f64 {
+        self.whole.service_cpu * 1e6 / self.messages.max(1) as f64
+    }
 }
 
 /// The service process's size and start.
@@ -582,6 +592,7 @@ async fn post_event(
         ..plan.clone()
     };
     api.twilio_calls(true).await?;
+    let whole_before = cpu.snapshot(client, "twilio_webhooks").await;
     let target = Arc::new(Target::post(service, env, fixture));
     let mut post = load::closed_loop(client, &target, &bounded, cpu, POST_NAME).await?;
     post.load = format!(
@@ -592,11 +603,18 @@ async fn post_event(
         .wait_for_outbox(&fixture.neighborhood_id, Duration::from_secs(600))
         .await?;
     let (calls, _) = api.twilio_calls(false).await?;
+    // The copies' delivery receipts come back as webhooks after the outbox is empty.
+    service.wait_until_idle().await;
+    let whole = load::Usage::since(
+        &whole_before,
+        &cpu.snapshot(client, "twilio_webhooks").await,
+    );
     let relays = Relays {
         messages: post.measured.ok,
         copies: post.measured.ok * fixture.shards.saturating_sub(1) as u64,
         calls,
         drained_after,
+        whole,
     };
     Ok((post, relays))
 }

@@ -8,15 +8,18 @@ use crate::load::Scenario;
 use crate::machine::Machine;
 use crate::{Plan, Results};
 
-/// The issue's targets.
+/// The targets of issue 24, each measured in one run beside its baseline.
 const TARGET_RATIO: f64 = 0.5;
-const TARGET_P99_MS: f64 = 5.0;
+const TARGET_P99_MS: f64 = 2.0;
 const TARGET_JOIN_RATIO: f64 = 0.3;
-const TARGET_IDLE_MB: f64 = 30.0;
-const TARGET_PEAK_MB: f64 = 100.0;
-const TARGET_READY_MS: f64 = 300.0;
-const TARGET_REDIS_BYTES_PER_MEMBER: f64 = 1024.0;
-const TARGET_APPROVAL_RATIO: f64 = 1.25;
+const TARGET_IDLE_MB: f64 = 15.0;
+const TARGET_BINARY_MB: f64 = 16.0;
+const TARGET_READY_MS: f64 = 100.0;
+const TARGET_REDIS_BYTES_PER_MEMBER: f64 = 500.0;
+const TARGET_APPROVAL_RATIO: f64 = 1.1;
+/// The service's CPU per group message with 19 relays, the emulator out of process, when
+/// issue 24 first measured it (2026-12-06, commit e387ed3): the target is half of it.
+const POST_CPU_BASELINE_US: f64 = 0.0;
 
 const MB: f64 = 1024.0 * 1024.0;
 
@@ -64,9 +67,10 @@ impl Report {
         let footprint = &results.footprint;
         let join = self.to_baseline(&results.join);
         let idle = footprint.rss_idle as f64 / MB;
-        let peak = footprint.rss_peak_load as f64 / MB;
+        let binary = footprint.binary_bytes as f64 / MB;
         let ready = footprint.ready_after.as_secs_f64() * 1000.0;
         let per_member = results.redis_per_member.per_member();
+        let post_cpu = results.relays.service_cpu_per_message();
         let approvals = &results.approvals;
         vec![
             (
@@ -76,11 +80,20 @@ impl Report {
             ),
             (
                 format!(
-                    "pre-event p99 under {TARGET_P99_MS} ms at {:.0} % load",
+                    "pre-event p99 at most {TARGET_P99_MS} ms at {:.0} % of its maximum, open loop",
                     self.plan.open_share * 100.0
                 ),
                 format!("{:.2} ms", self.p99_at_share()),
-                self.p99_at_share() < TARGET_P99_MS,
+                self.p99_at_share() <= TARGET_P99_MS,
+            ),
+            (
+                format!(
+                    "post-event with {} relays: service CPU per message at most half of the {:.0} µs first measured",
+                    results.fixture.shards.saturating_sub(1),
+                    POST_CPU_BASELINE_US
+                ),
+                format!("{post_cpu:.0} µs"),
+                post_cpu <= POST_CPU_BASELINE_US / 2.0,
             ),
             (
                 format!("join submit throughput at least {TARGET_JOIN_RATIO} of `/health`'s"),
@@ -88,24 +101,25 @@ impl Report {
                 join >= TARGET_JOIN_RATIO,
             ),
             (
-                format!("idle memory under {TARGET_IDLE_MB} MB"),
+                format!(
+                    "resident memory idle after the {}-member setup at most {TARGET_IDLE_MB} MB",
+                    results.fixture.members
+                ),
                 format!("{idle:.1} MB"),
-                idle < TARGET_IDLE_MB,
+                idle <= TARGET_IDLE_MB,
             ),
             (
-                format!("peak memory under load under {TARGET_PEAK_MB} MB"),
-                format!("{peak:.1} MB"),
-                peak < TARGET_PEAK_MB,
+                format!("release binary, stripped, at most {TARGET_BINARY_MB} MB"),
+                format!("{binary:.1} MB"),
+                binary <= TARGET_BINARY_MB,
             ),
             (
-                format!("ready within {TARGET_READY_MS} ms of start"),
-                format!("{ready:.0} ms"),
-                ready < TARGET_READY_MS,
-            ),
-            (
-                "Redis memory per member under 1 KB".to_owned(),
+                format!(
+                    "Redis memory per member at most {TARGET_REDIS_BYTES_PER_MEMBER} bytes ({} members)",
+                    results.redis_per_member.members
+                ),
                 format!("{per_member:.0} bytes"),
-                per_member < TARGET_REDIS_BYTES_PER_MEMBER,
+                per_member <= TARGET_REDIS_BYTES_PER_MEMBER,
             ),
             (
                 format!(
@@ -119,6 +133,11 @@ impl Report {
                     approvals.lower_bound().as_secs_f64()
                 ),
                 approvals.ratio() <= TARGET_APPROVAL_RATIO,
+            ),
+            (
+                format!("start to `/ready` at most {TARGET_READY_MS} ms"),
+                format!("{ready:.0} ms"),
+                ready <= TARGET_READY_MS,
             ),
         ]
     }
@@ -202,9 +221,9 @@ a few tens of percent.
 | Rust | {rustc}; {builds} |
 | Redis | {redis} on 127.0.0.1:6379, same machine |
 
-The service, Redis and the generator all run on these CPUs, so the generator's own work counts
-against the service's: the figures are for the whole stack on one box, not for the service
-alone.
+The service, its Redis, the generator and {twilio} all run on these CPUs. Each one's CPU
+time is read apart (`/proc/<pid>/stat`, Redis's `INFO cpu`), so the tables below say what the
+service itself spent; throughput and latency are still those of the whole stack on one box.
 
 ## Results
 
@@ -229,6 +248,11 @@ different text from one member, {author} (shard {shard}), with a new idempotency
                 "the service and the generator are release builds (`lto = \"fat\"`, `codegen-units = 1`)"
             },
             redis = machine.redis,
+            twilio = if self.plan.sandbox {
+                "Twilio's emulator (inside the service: `--sandbox`)"
+            } else {
+                "Twilio's emulator (`neighborhood-text twilio-emulator`, a process of its own on a Redis of its own, which the service calls as it calls Twilio)"
+            },
             members = fixture.members,
             added = fixture.members.saturating_sub(1),
             shards = fixture.shards,
@@ -263,7 +287,7 @@ different text from one member, {author} (shard {shard}), with a new idempotency
         let _ = writeln!(
             md,
             "
-The open loop offered {rate:.0} req/s, {share:.0} % of the pre-event maximum above.
+The open loop offered {rate:.0} req/s, {share:.0} % of the pre-event maximum above. {ceiling}
 
 ### Against the targets
 
@@ -271,6 +295,7 @@ The open loop offered {rate:.0} req/s, {share:.0} % of the pre-event maximum abo
 |---|--:|---|",
             rate = results.open_rate,
             share = self.plan.open_share * 100.0,
+            ceiling = self.baseline_ceiling(),
         );
         for (target, measured, met_it) in self.targets() {
             let _ = writeln!(md, "| {target} | {measured} | **{}** |", met(met_it));
@@ -376,10 +401,22 @@ after recording it and queueing its copies, and the outbox then posted {copies} 
 other shard, {others} each) with {calls} REST calls to the emulator; the outbox was empty
 {drained:.2} s after the last answer ({rate:.0} copies/s counted from the scenario's start).
 Each copy is then delivered by the emulator to the 50 phones of its shard, which report their
-delivery back to the post-event webhook, as Twilio's `onDeliveryUpdated` would: that work runs
-in the same process here (sandbox mode), and the run waits for it to settle before the next
-scenario.
+delivery back to the post-event webhook, as Twilio's `onDeliveryUpdated` would ({receipts}
+receipts per message). From the first message until the service was idle again, the service
+spent **{service_cpu:.0} µs of CPU per group message**, all of that included ({where_emulator}).
 ",
+            receipts = self.results.fixture.members.saturating_sub(1),
+            service_cpu = relays.service_cpu_per_message(),
+            where_emulator = match relays.whole.emulator_cpu {
+                Some(emulator) => format!(
+                    "the emulator, in its own process, spent {:.0} µs per message storing, \
+                     delivering and reporting the copies",
+                    emulator * 1e6 / relays.messages.max(1) as f64
+                ),
+                None => "the emulator runs inside the service here (`--sandbox`), so this \
+                         includes its storing, delivering and reporting of the copies"
+                    .to_owned(),
+            },
             messages = relays.messages,
             author = fixture.author_name,
             copies = relays.copies,
@@ -408,13 +445,12 @@ scenario.
 | Resident memory idle, with the {members}-member neighborhood set up | {idle:.1} MB |
 | Peak resident memory during the load scenarios above | {peak_load:.1} MB |
 | Peak resident memory over the whole run (imports, approvals and fan-out included) | {peak_run:.1} MB |
-| Redis memory per member (`INFO memory` growth over {imported} imported members, less the emulator's keys) | {per_member:.0} bytes |
+| Redis memory per member (`INFO memory` growth over {imported} imported members, less any emulator keys) | {per_member:.0} bytes |
 | The neighborhood's own keys per member (`MEMORY USAGE` summed over its {key_count} keys) | {keys_per_member:.0} bytes |
 
 For Redis, {imported} members were imported at once (with consent attested) into a new
 neighborhood and placed in their Conversations, and every welcome text was sent; `used_memory`
-grew by {used:.1} MB, of which {emulator:.1} MB were the emulator's keys (its Conversations,
-participants, texts and simulated inboxes: Twilio's side, which a real deployment does not keep).
+grew by {used:.1} MB{emulator}.
 ",
             binary = footprint.binary_bytes as f64 / MB,
             ready = footprint.ready_after.as_secs_f64() * 1000.0,
@@ -428,7 +464,16 @@ participants, texts and simulated inboxes: Twilio's side, which a real deploymen
             key_count = redis.neighborhood_key_count,
             keys_per_member = redis.keys_per_member(),
             used = redis.used_memory as f64 / MB,
-            emulator = redis.emulator as f64 / MB,
+            emulator = if self.plan.sandbox {
+                format!(
+                    ", of which {:.1} MB were the emulator's keys (its Conversations, \
+                     participants, texts and simulated inboxes: Twilio's side, which a real \
+                     deployment does not keep)",
+                    redis.emulator as f64 / MB
+                )
+            } else {
+                " (the emulator keeps its state in a Redis of its own)".to_owned()
+            },
         )
     }
 
@@ -584,8 +629,8 @@ how busy that kept the machine's CPUs, and the service's own mean time per reque
 `/metrics` (the `http_request_duration_seconds` summary, from its middleware in to the response
 out: without HTTP parsing, the network and the client) against the mean the generator saw.
 
-| Scenario | Load | Service CPU (µs/req) | Generator CPU (µs/req) | Redis CPU (µs/req) | CPUs busy | Service mean (ms) | Client mean (ms) |
-|---|---|--:|--:|--:|--:|--:|--:|
+| Scenario | Load | Service CPU (µs/req) | Generator CPU (µs/req) | Generator ceiling (req/s) | Redis CPU (µs/req) | Emulator CPU (µs/req) | CPUs busy | Service mean (ms) | Client mean (ms) |
+|---|---|--:|--:|--:|--:|--:|--:|--:|--:|
 ",
         );
         for scenario in self.results.scenarios() {
@@ -594,17 +639,27 @@ out: without HTTP parsing, the network and the client) against the mean the gene
             let busy = if elapsed > 0.0 {
                 (scenario.usage.service_cpu
                     + scenario.usage.generator_cpu
-                    + scenario.usage.redis_cpu.unwrap_or(0.0))
+                    + scenario.usage.redis_cpu.unwrap_or(0.0)
+                    + scenario.usage.emulator_cpu.unwrap_or(0.0))
                     / elapsed
             } else {
                 0.0
             };
+            let per = |seconds: Option<f64>| {
+                seconds.map_or_else(
+                    || "-".to_owned(),
+                    |s| format!("{:.1}", s * 1e6 / scenario.measured.ok.max(1) as f64),
+                )
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {service:.0} | {generator:.0} | {} | {busy:.2} of {} | {} | {:.2} |",
+                "| {} | {} | {service:.1} | {generator:.1} | {} | {} | {} | {busy:.2} of {} | {} | {:.2} |",
                 scenario.name,
                 short_load(scenario),
-                redis.map_or_else(|| "?".to_owned(), |r| format!("{r:.0}")),
+                self.generator_ceiling(scenario)
+                    .map_or_else(|| "?".to_owned(), |c| format!("{c:.0}")),
+                redis.map_or_else(|| "?".to_owned(), |r| format!("{r:.1}")),
+                per(scenario.usage.emulator_cpu),
                 self.machine.cpus,
                 scenario
                     .usage
@@ -641,6 +696,30 @@ of each scheduled-time latency is the generator's own).",
             );
         }
         md
+    }
+
+    /// What the baseline's generator could do beside what it measured.
+    fn baseline_ceiling(&self) -> String {
+        let health = &self.results.health;
+        let (_, generator, _) = health.cpu_per_request();
+        match self.generator_ceiling(health) {
+            Some(ceiling) => format!(
+                "The generator of the closed loops (wrk) spent {generator:.1} µs of CPU per \
+                 `/health` request: with the machine's {cpus} CPUs to itself it could send about \
+                 {ceiling:.0} requests a second, {times:.1} times the baseline it measured, so \
+                 the baseline is the service's, not the generator's.",
+                cpus = self.machine.cpus,
+                times = ceiling / health.measured.throughput().max(1.0),
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The most requests a second the scenario's generator could send with every CPU of the
+    /// machine to itself: the CPUs over its CPU time per request.
+    fn generator_ceiling(&self, scenario: &Scenario) -> Option<f64> {
+        let (_, generator, _) = scenario.cpu_per_request();
+        (generator > 0.0).then(|| self.machine.cpus as f64 * 1e6 / generator)
     }
 
     /// What the CPU figures imply for the throughput ratio, when the closed loops were CPU-bound.
