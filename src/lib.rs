@@ -15,7 +15,8 @@
 //!   `catch_up`. `import` and `export` move members in from a spreadsheet and records out.
 //! - `state` (what every handler reaches), `store` (Redis; every key format in `store::keys`),
 //!   `twilio` (the REST client), `sandbox` (the Twilio emulator).
-//! - `domain`: pure types and rules. `config`, `telemetry`, `secret`, `qr`, `ui` stand aside.
+//! - `domain`: pure types and rules. `config`, `telemetry`, `secret`, `qr`, `ui`, `on_first_use`
+//!   stand aside.
 
 pub mod admin;
 pub mod api;
@@ -27,6 +28,7 @@ pub mod i18n;
 pub mod import;
 pub mod jobs;
 pub mod limits;
+pub mod on_first_use;
 pub mod qr;
 pub mod replication;
 pub mod sandbox;

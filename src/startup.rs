@@ -20,6 +20,7 @@ use crate::api;
 use crate::api::error::render_framework_error;
 use crate::config::{EmulatorSettings, Settings, TwilioMode};
 use crate::limits;
+use crate::on_first_use::OnFirstUse;
 use crate::sandbox::phones::PhoneNames;
 use crate::sandbox::{self, Emulator, EmulatorConfig, WebhookTargets};
 use crate::secret::Secret;
@@ -305,11 +306,25 @@ fn twilio_client(
 
 /// Every route of the service.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
-    let service = api::service();
-    let docs = service.swagger_ui();
-    let spec = service.spec_endpoint();
+    // The document and the docs page are generated on first use (see `on_first_use`).
+    let spec = OnFirstUse::new(|| {
+        let spec = bytes::Bytes::from(api::service().spec());
+        poem::endpoint::make_sync(move |_| {
+            poem::Response::builder()
+                .content_type("application/json")
+                .body(spec.clone())
+        })
+    });
+    let docs = OnFirstUse::new(|| {
+        let page = bytes::Bytes::from(api::service().swagger_ui_html());
+        poem::endpoint::make_sync(move |_| {
+            poem::Response::builder()
+                .content_type("text/html; charset=utf-8")
+                .body(page.clone())
+        })
+    });
     // One API endpoint answers under /api and at the probe paths outside it.
-    let api = Arc::new(service.into_endpoint());
+    let api = Arc::new(api::service().into_endpoint());
     let mut route = Route::new()
         .nest_no_strip("/api", api.clone())
         .at("/health", api.clone())
