@@ -16,12 +16,13 @@ use crate::i18n::Language;
 
 /// What a member may do in their neighborhood, from least to most.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Enum,
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Enum,
 )]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 pub enum Role {
     /// A neighbor in the group text.
+    #[default]
     Member,
     /// Helps keep the group civil: can see who is in it.
     Moderator,
@@ -48,11 +49,12 @@ impl Role {
 }
 
 /// Where a member stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 pub enum MemberStatus {
     /// In the group text.
+    #[default]
     Active,
     /// Left with LEAVE.
     Left,
@@ -64,56 +66,144 @@ pub enum MemberStatus {
     Paused,
 }
 
-/// A member as stored.
+/// A member as stored: one JSON record in the neighborhood's members hash. Ten thousand members
+/// are ten thousand records, so the record is kept small: short field names (each with its
+/// older long name as an alias, so records stored before still read), fields at their default
+/// left out, the neighborhood left to the key, ids in simple form, times as Unix numbers (see
+/// [`stored_time`]), and the consent text kept once per neighborhood (see [`ConsentRecord`]).
+///
+/// [`stored_time`]: super::stored_time
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
+    #[serde(with = "super::stored_id")]
     pub id: Uuid,
+    /// Not in the record: the key it is stored under names the neighborhood, and the store sets
+    /// it on reading (records stored before carry it; it reads the same).
+    #[serde(skip_serializing, alias = "neighborhood_id", default)]
     pub neighborhood_id: Uuid,
+    #[serde(rename = "p", alias = "phone")]
     pub phone: Phone,
     /// How they get the group's texts: SMS, or WhatsApp from the neighborhood's sender.
-    #[serde(default)]
+    #[serde(
+        rename = "ch",
+        alias = "channel",
+        default,
+        skip_serializing_if = "is_default"
+    )]
     pub channel: Channel,
     /// The language of the texts we send them; unknown: the neighborhood's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    #[serde(rename = "n", alias = "display_name")]
     pub display_name: DisplayName,
+    #[serde(
+        rename = "r",
+        alias = "role",
+        default,
+        skip_serializing_if = "is_default"
+    )]
     pub role: Role,
+    #[serde(
+        rename = "s",
+        alias = "status",
+        default,
+        skip_serializing_if = "is_default"
+    )]
     pub status: MemberStatus,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(rename = "j", alias = "joined_at", with = "super::stored_time")]
     pub joined_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(rename = "u", alias = "updated_at", with = "super::stored_time")]
     pub updated_at: OffsetDateTime,
     /// Where the member sits in Twilio: their SMS participant, once added.
-    #[serde(default)]
+    #[serde(
+        rename = "pt",
+        alias = "participant",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub participant: Option<Participant>,
     /// Whether Twilio matches this record yet.
-    #[serde(default)]
+    #[serde(
+        rename = "sy",
+        alias = "sync",
+        default,
+        skip_serializing_if = "is_default"
+    )]
     pub sync: SyncState,
     /// Their street address, from their join request.
-    #[serde(default)]
+    #[serde(
+        rename = "a",
+        alias = "address",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub address: Option<String>,
     /// Their answers to the captains' join questions, by question.
-    #[serde(default)]
+    #[serde(
+        rename = "q",
+        alias = "answers",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub answers: BTreeMap<String, String>,
     /// How they came in and what they agreed to: the opt-in evidence carriers ask for.
-    #[serde(default)]
+    #[serde(
+        rename = "c",
+        alias = "consent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consent: Option<ConsentRecord>,
     /// Why the status is what it is, for captains ("Texted LEAVE", "Removed by ...").
-    #[serde(default)]
+    #[serde(
+        rename = "why",
+        alias = "status_reason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status_reason: Option<String>,
     /// Whether a captain or owner gets a text for each new join request.
-    #[serde(default = "texts_by_default")]
+    #[serde(
+        rename = "jt",
+        alias = "join_request_texts",
+        default = "texts_by_default",
+        skip_serializing_if = "is_true"
+    )]
     pub join_request_texts: bool,
     /// How often, while `join_request_texts` is on: each request, or a digest at most every so
     /// often. Kept when texts are turned off, so turning them on again restores it.
-    #[serde(default)]
+    #[serde(
+        rename = "jc",
+        alias = "join_request_cadence",
+        default,
+        skip_serializing_if = "is_default"
+    )]
     pub join_request_cadence: JoinRequestNotices,
     /// A captain muted them: they still receive the group's texts, but theirs do not go out.
-    #[serde(default)]
+    #[serde(
+        rename = "m",
+        alias = "muted",
+        default,
+        skip_serializing_if = "is_default"
+    )]
     pub muted: bool,
     /// How the group's texts to them have been faring, once Twilio has reported on one.
-    #[serde(default)]
+    #[serde(
+        rename = "d",
+        alias = "delivery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub delivery: Option<DeliveryHealth>,
+}
+
+/// Whether a field is at its default, so a record can leave it out (it reads back as the default).
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// What a delivery receipt means for the member it was about.
@@ -208,11 +298,15 @@ pub fn street_address(input: Option<&str>) -> Result<Option<String>, ParseError>
     }
 }
 
-/// A member's opt-in evidence: the consent of their join request, and who let them in.
+/// A member's opt-in evidence: the consent of their join request, and who let them in. Stored
+/// with the shared part by digest: see [`super::consent_terms`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    into = "super::consent_terms::StoredConsent",
+    try_from = "super::consent_terms::StoredConsent"
+)]
 pub struct ConsentRecord {
     pub channel: JoinChannel,
-    #[serde(flatten)]
     pub evidence: Consent,
     /// Who approved the request, or the captain who added them and attests their consent.
     pub approved_by: Option<String>,
@@ -248,7 +342,8 @@ impl Member {
         display_name: DisplayName,
         role: Role,
     ) -> Self {
-        let now = OffsetDateTime::now_utc();
+        // To the second: the record stores it as 10 digits (see `stored_time`).
+        let now = super::stored_time::now_to_the_second();
         Self {
             language: None,
             id: Uuid::now_v7(),
@@ -297,7 +392,7 @@ impl Admission {
     /// name is made unique where `taken` says a name is in use; the address, answers and consent
     /// given replace the former member's, who keeps theirs where none is given.
     pub fn member(self, former: Option<&Member>, taken: impl Fn(&str) -> bool) -> Member {
-        let now = OffsetDateTime::now_utc();
+        let now = super::stored_time::now_to_the_second();
         let base = match former {
             Some(former) => Member {
                 // A role ends with the membership: a former captain comes back as a member.
@@ -363,7 +458,9 @@ pub fn name_in_use(members: &[Member], except: Option<Uuid>) -> impl Fn(&str) ->
 /// A member's SMS participant in one of the neighborhood's Conversations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
 pub struct Participant {
+    #[serde(rename = "c", alias = "conversation_sid")]
     pub conversation_sid: String,
+    #[serde(rename = "p", alias = "participant_sid")]
     pub participant_sid: String,
 }
 
@@ -373,12 +470,15 @@ pub struct Participant {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RosterEntry {
     pub id: Uuid,
+    #[serde(rename = "p", alias = "phone")]
     pub phone: Phone,
+    #[serde(rename = "n", alias = "display_name")]
     pub display_name: DisplayName,
+    #[serde(rename = "s", alias = "status", default)]
     pub status: MemberStatus,
-    #[serde(default)]
+    #[serde(rename = "pt", alias = "participant", default)]
     pub participant: Option<PlacedIn>,
-    #[serde(default)]
+    #[serde(rename = "ch", alias = "channel", default)]
     pub channel: Channel,
     #[serde(default)]
     pub language: Option<Language>,
@@ -387,6 +487,7 @@ pub struct RosterEntry {
 /// The Conversation a member is placed in.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlacedIn {
+    #[serde(rename = "c", alias = "conversation_sid")]
     pub conversation_sid: String,
 }
 

@@ -7,6 +7,7 @@ pub mod catch_up;
 pub mod channel;
 pub mod client_ip;
 pub mod clock;
+pub mod consent_terms;
 pub mod content_template;
 pub mod costs;
 pub mod destinations;
@@ -21,6 +22,8 @@ pub mod neighborhood;
 pub mod phone;
 pub mod quiet_hours;
 pub mod segments;
+pub mod stored_id;
+pub mod stored_time;
 pub mod template;
 
 use crate::i18n::{self, FluentValue, Language};

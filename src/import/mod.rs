@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use csv_async::{AsyncReaderBuilder, ByteRecord, Trim};
 use futures::StreamExt;
 use poem_openapi::{Enum, Object};
-use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use uuid::Uuid;
 
@@ -466,7 +465,8 @@ impl Import<'_> {
                 attest_consent: options.attest_consent,
                 actor: &options.actor,
                 ip: &options.ip,
-                now: OffsetDateTime::now_utc(),
+                // To the second, as members' times are stored (see `domain::stored_time`).
+                now: crate::domain::stored_time::now_to_the_second(),
             };
             let mut changes: Vec<Change> = read
                 .iter()

@@ -27,8 +27,10 @@ impl Store {
         neighborhood_id: Uuid,
         ids: &[String],
     ) -> Result<Vec<Member>, StoreError> {
-        self.values_of(&self.keys.members(neighborhood_id), ids)
-            .await
+        let json = self
+            .raw_values_of(&self.keys.members(neighborhood_id), ids)
+            .await?;
+        self.decode_members(neighborhood_id, &json).await
     }
 
     /// Ids of every join request, oldest first.
@@ -100,6 +102,20 @@ impl Store {
         key: &str,
         fields: &[String],
     ) -> Result<Vec<T>, StoreError> {
+        self.raw_values_of(key, fields)
+            .await?
+            .iter()
+            .map(|json| decode(key, json))
+            .collect()
+    }
+
+    /// The values of these fields of a hash as stored, in the fields' order (fields gone
+    /// meanwhile are left out).
+    pub(super) async fn raw_values_of(
+        &self,
+        key: &str,
+        fields: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         if fields.is_empty() {
             return Ok(Vec::new());
         }
@@ -112,11 +128,7 @@ impl Store {
                     .await
             })
             .await?;
-        values
-            .iter()
-            .flatten()
-            .map(|json| decode(key, json))
-            .collect()
+        Ok(values.into_iter().flatten().collect())
     }
 
     async fn stream_after(

@@ -86,9 +86,11 @@ return failed",
     )
 });
 
-/// Just the name of a stored member.
+/// Just the name of a stored member (the short name of `Member`, or the long one of records
+/// stored before).
 #[derive(Deserialize)]
 struct NameOnly {
+    #[serde(rename = "n", alias = "display_name")]
     display_name: String,
 }
 
@@ -117,6 +119,12 @@ impl Store {
         let requests = self
             .values_by_field(&requests_key, &present(&request_ids))
             .await?;
+        // Every record the batch found, decoded at once (their consent terms in one read).
+        let found: Vec<String> = members.iter().flatten().cloned().collect();
+        let mut decoded = self
+            .decode_members(neighborhood_id, &found)
+            .await?
+            .into_iter();
         let (mut members, mut requests) = (members.into_iter(), requests.into_iter());
         member_ids
             .iter()
@@ -125,8 +133,7 @@ impl Store {
                 let member = member_id
                     .as_ref()
                     .and_then(|_| members.next().flatten())
-                    .map(|json| decode(&members_key, &json).map(|member| (json, member)))
-                    .transpose()?;
+                    .and_then(|json| decoded.next().map(|member| (json, member)));
                 let request = request_id
                     .as_ref()
                     .and_then(|_| requests.next().flatten())
@@ -193,6 +200,12 @@ impl Store {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
+        let written = writes.iter().filter_map(|write| match write {
+            ImportWrite::NewMember { member, .. } => Some(*member),
+            ImportWrite::Member { after, .. } => Some(*after),
+            _ => None,
+        });
+        self.file_consent_terms(neighborhood_id, written).await?;
         let mut invocation = WRITE_BATCH.key(self.keys.members(neighborhood_id));
         invocation
             .key(self.keys.member_phones(neighborhood_id))

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::auth::{CHECK_CODE, CodeCheck};
 use super::events::EventKind;
+use super::member_records::old_form;
 use super::outbox::Effect;
 use super::{Store, StoreError, decode, encode};
 use crate::domain::join_digest::DigestItem;
@@ -300,36 +301,46 @@ impl Store {
         digests: Option<Digests<'_>>,
     ) -> Result<Advance, StoreError> {
         let id = before.neighborhood_id;
-        let mut invocation = ADVANCE_REQUEST.key(self.keys.join_requests(id));
-        invocation
-            .key(self.keys.open_join_requests(id))
-            .key(self.keys.members(id))
-            .key(self.keys.member_phones(id))
-            .key(self.keys.outbox(id));
-        for captain in digests.iter().flat_map(|d| d.captains) {
-            invocation.key(self.keys.join_digest(id, *captain));
+        if let Some(member) = member {
+            self.file_consent_terms(id, [member.after]).await?;
         }
-        invocation
-            .arg(before.id.to_string())
-            .arg(encode(before))
-            .arg(encode(after))
-            .arg(before.phone.as_str())
-            .arg(if close { "1" } else { "0" })
-            .arg(member.map(|m| m.after.id.to_string()).unwrap_or_default())
-            .arg(member.map(|m| encode(m.after)).unwrap_or_default())
-            .arg(
-                member
-                    .and_then(|m| m.before)
-                    .map(encode)
-                    .unwrap_or_default(),
-            )
-            .arg(after.number)
-            .arg(digests.map(|d| encode(d.item)).unwrap_or_default());
-        for effect in effects {
-            invocation.arg(encode(effect));
+        // The member as read, as stored now, then as stored before the compact form (see
+        // `member_records`).
+        let member_forms = match member.and_then(|m| m.before) {
+            Some(read) => vec![encode(read), old_form(read)],
+            None => vec![String::new()],
+        };
+        let mut outcome = String::new();
+        for member_before in member_forms {
+            let mut invocation = ADVANCE_REQUEST.key(self.keys.join_requests(id));
+            invocation
+                .key(self.keys.open_join_requests(id))
+                .key(self.keys.members(id))
+                .key(self.keys.member_phones(id))
+                .key(self.keys.outbox(id));
+            for captain in digests.iter().flat_map(|d| d.captains) {
+                invocation.key(self.keys.join_digest(id, *captain));
+            }
+            invocation
+                .arg(before.id.to_string())
+                .arg(encode(before))
+                .arg(encode(after))
+                .arg(before.phone.as_str())
+                .arg(if close { "1" } else { "0" })
+                .arg(member.map(|m| m.after.id.to_string()).unwrap_or_default())
+                .arg(member.map(|m| encode(m.after)).unwrap_or_default())
+                .arg(member_before)
+                .arg(after.number)
+                .arg(digests.map(|d| encode(d.item)).unwrap_or_default());
+            for effect in effects {
+                invocation.arg(encode(effect));
+            }
+            let mut conn = self.connection();
+            outcome = invocation.invoke_async(&mut conn).await?;
+            if outcome != "changed" {
+                break;
+            }
         }
-        let mut conn = self.connection();
-        let outcome: String = invocation.invoke_async(&mut conn).await?;
         match outcome.as_str() {
             "ok" => {
                 if !effects.is_empty() {

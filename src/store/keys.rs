@@ -94,6 +94,13 @@ impl Keys {
         format!("{}:{{nb:{}}}:members", self.prefix, id.simple())
     }
 
+    /// The consent terms of a neighborhood's members, each kept once: hash digest -> JSON of the
+    /// channel, text and approver that members who joined the same way share (see
+    /// `domain::consent_terms`). Never deleted while a member may refer to them.
+    pub fn consent_terms(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:consent-terms", self.prefix, id.simple())
+    }
+
     /// Which member an SMS participant is: hash participant sid -> member id. Delivery receipts
     /// name only the participant; entries may outlive the participant (readers check the member).
     pub fn participant_members(&self, id: Uuid) -> String {

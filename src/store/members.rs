@@ -9,6 +9,7 @@ use redis::Script;
 use uuid::Uuid;
 
 use super::events::EventKind;
+use super::member_records::old_form;
 use super::{Store, StoreError, encode};
 use crate::domain::member::{Member, MemberStatus, Role, RosterEntry};
 use crate::domain::phone::Phone;
@@ -23,16 +24,18 @@ return 1",
     )
 });
 
-/// Replaces member records only if each is still exactly as read: the one-owner rule is kept by
-/// changing both sides of a transfer in one step.
+/// Replaces member records only if each is still exactly as read (stored in the compact form,
+/// ARGV[i + 1], or in the form before it, ARGV[i + 2]): the one-owner rule is kept by changing
+/// both sides of a transfer in one step.
 static REPLACE_MEMBERS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-for i = 1, #ARGV, 3 do
-  if redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then return 0 end
+for i = 1, #ARGV, 4 do
+  local stored = redis.call('HGET', KEYS[1], ARGV[i])
+  if stored ~= ARGV[i + 1] and stored ~= ARGV[i + 2] then return 0 end
 end
-for i = 1, #ARGV, 3 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+for i = 1, #ARGV, 4 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 3])
 end
 return 1",
     )
@@ -48,16 +51,21 @@ return redis.call('HGET', KEYS[2], id)",
     )
 });
 
-/// What authorization reads of a member record.
+/// What authorization reads of a member record (the short names of `Member`, or the long ones of
+/// records stored before).
 #[derive(serde::Deserialize)]
 struct RoleOfMember {
+    #[serde(rename = "r", alias = "role", default)]
     role: Role,
+    #[serde(rename = "s", alias = "status", default)]
     status: MemberStatus,
 }
 
 impl Store {
     /// Stores a new member; false when the phone is a member already.
     pub async fn insert_member(&self, member: &Member) -> Result<bool, StoreError> {
+        self.file_consent_terms(member.neighborhood_id, [member])
+            .await?;
         let json = encode(member);
         let inserted: i64 = self
             .retrying_once(|mut conn| {
@@ -83,8 +91,23 @@ impl Store {
         neighborhood_id: Uuid,
         member_id: Uuid,
     ) -> Result<Option<Member>, StoreError> {
-        self.hget_json(&self.keys.members(neighborhood_id), &member_id.to_string())
-            .await
+        let key = self.keys.members(neighborhood_id);
+        let json: Option<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg(member_id.to_string())
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        match json {
+            Some(json) => Ok(Some(self.decode_member(neighborhood_id, json).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Remembers that `participant_sid` is `member_id`'s participant.
@@ -170,7 +193,14 @@ impl Store {
 
     /// Every member of a neighborhood, oldest first.
     pub async fn members(&self, neighborhood_id: Uuid) -> Result<Vec<Member>, StoreError> {
-        let mut members: Vec<Member> = self.hvals_json(&self.keys.members(neighborhood_id)).await?;
+        let key = self.keys.members(neighborhood_id);
+        let json: Vec<String> = self
+            .retrying_once(|mut conn| {
+                let key = key.clone();
+                async move { redis::cmd("HVALS").arg(key).query_async(&mut conn).await }
+            })
+            .await?;
+        let mut members = self.decode_members(neighborhood_id, &json).await?;
         members.sort_by_key(|member| (member.joined_at, member.id));
         Ok(members)
     }
@@ -205,8 +235,8 @@ impl Store {
         ids.truncate(limit);
         let fields: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         // A member deleted between the two reads is simply not on the page.
-        let members = self.values_of(&key, &fields).await?;
-        Ok((members, total))
+        let json = self.raw_values_of(&key, &fields).await?;
+        Ok((self.decode_members(neighborhood_id, &json).await?, total))
     }
 
     /// Replaces members as one step, if none changed since `before` was read (pairs of before,
@@ -216,11 +246,14 @@ impl Store {
         neighborhood_id: Uuid,
         changes: &[(&Member, &Member)],
     ) -> Result<bool, StoreError> {
+        self.file_consent_terms(neighborhood_id, changes.iter().map(|(_, after)| *after))
+            .await?;
         let mut invocation = REPLACE_MEMBERS.key(self.keys.members(neighborhood_id));
         for (before, after) in changes {
             invocation
                 .arg(before.id.to_string())
                 .arg(encode(*before))
+                .arg(old_form(before))
                 .arg(encode(*after));
         }
         let mut conn = self.connection();

@@ -25,6 +25,7 @@ pub mod join_digests;
 pub mod join_requests;
 pub mod keys;
 pub mod member_changes;
+mod member_records;
 pub mod members;
 pub mod messages;
 pub mod neighborhoods;
@@ -45,6 +46,7 @@ use redis::RedisError;
 
 use uuid::Uuid;
 
+use crate::domain::consent_terms::ConsentTerms;
 use connection::{RedisConnection, RedisEndpoint};
 use keys::Keys;
 
@@ -172,6 +174,9 @@ pub struct Store {
     /// Conversation sid -> neighborhood id, as read from Redis. The pair never changes once
     /// written, so caching it saves the pre-event webhook a round trip on every message.
     conversation_index: Arc<RwLock<HashMap<String, Uuid>>>,
+    /// Consent terms by digest, as read from Redis: terms never change under their digest, so
+    /// member reads need not fetch the same few texts again and again.
+    consent_terms: Arc<RwLock<HashMap<String, ConsentTerms>>>,
 }
 
 impl Store {
@@ -191,6 +196,7 @@ impl Store {
             // Inside the connection's own response timeout, so the wait is what gives up.
             wait_timeout: timeout / 2,
             conversation_index: Arc::default(),
+            consent_terms: Arc::default(),
         })
     }
 

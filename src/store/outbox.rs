@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::EventKind;
+use super::member_records::old_form;
 use super::{Store, StoreError, encode};
 use crate::domain::media::MediaItem;
 use crate::domain::member::Member;
@@ -142,20 +143,32 @@ impl Store {
         effects: &[Effect],
     ) -> Result<bool, StoreError> {
         let id = after.neighborhood_id;
-        let mut invocation = SAVE_WITH_EFFECTS.key(self.keys.members(id));
-        invocation
-            .key(self.keys.member_phones(id))
-            .key(self.keys.outbox(id))
-            .arg(before.map(encode).unwrap_or_default())
-            .arg(after.id.to_string())
-            .arg(after.phone.as_str())
-            .arg(encode(after));
-        for effect in effects {
-            invocation.arg(encode(effect));
+        self.file_consent_terms(id, [after]).await?;
+        // `before` as stored now, then as stored before the compact form (see `member_records`).
+        let forms = match before {
+            Some(before) => vec![encode(before), old_form(before)],
+            None => vec![String::new()],
+        };
+        let mut saved = 0;
+        for form in forms {
+            let mut invocation = SAVE_WITH_EFFECTS.key(self.keys.members(id));
+            invocation
+                .key(self.keys.member_phones(id))
+                .key(self.keys.outbox(id))
+                .arg(form)
+                .arg(after.id.to_string())
+                .arg(after.phone.as_str())
+                .arg(encode(after));
+            for effect in effects {
+                invocation.arg(encode(effect));
+            }
+            let mut conn = self.connection();
+            // A compare-and-set: repeating it after a lost answer would only report a conflict.
+            saved = invocation.invoke_async(&mut conn).await?;
+            if saved == 1 {
+                break;
+            }
         }
-        let mut conn = self.connection();
-        // A compare-and-set: repeating it after a lost answer would only report a conflict.
-        let saved: i64 = invocation.invoke_async(&mut conn).await?;
         if saved == 1 {
             if !effects.is_empty() {
                 self.mark_outbox_active(id).await?;

@@ -124,13 +124,15 @@ impl Store {
             .arg(DELIVERY_MEMORY.as_millis() as u64)
             .invoke_async(&mut conn)
             .await?;
-        let members_key = self.keys.members(neighborhood_id);
         let neighborhood_key = self.keys.neighborhood(neighborhood_id);
+        let member = if member.is_empty() {
+            None
+        } else {
+            Some(self.decode_member(neighborhood_id, member).await?)
+        };
         Ok(MessageContext {
             first_delivery: first == 1,
-            member: (!member.is_empty())
-                .then(|| decode(&members_key, &member))
-                .transpose()?,
+            member,
             neighborhood: (!neighborhood.is_empty())
                 .then(|| decode(&neighborhood_key, &neighborhood))
                 .transpose()?,
