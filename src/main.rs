@@ -9,6 +9,12 @@ use neighborhood_text::config::{
 use neighborhood_text::startup::{App, EmulatorApp};
 use neighborhood_text::{api, telemetry};
 
+/// mimalloc rather than glibc's allocator: under load glibc's malloc and free took a fifth of the
+/// service's CPU on the webhook paths (perf, BENCHMARKS.md), and after a burst its per-thread
+/// arenas kept the freed memory resident, where mimalloc hands it back.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Before anything touches TLS: redis-rs takes the process default provider.
     if rustls::crypto::aws_lc_rs::default_provider()
