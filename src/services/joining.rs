@@ -4,7 +4,7 @@
 //! policy is `open`, is approved on the spot. Each decision, its member and its texts are written
 //! in one step, so two captains deciding at once make one member.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures::StreamExt;
 use time::OffsetDateTime;
@@ -15,7 +15,7 @@ use crate::domain::join_request::{
     BlockedPhone, Consent, JoinChannel, JoinRequest, JoinState, consent_text,
 };
 use crate::domain::member::{
-    Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_in_use,
+    Admission, ConsentRecord, DisplayName, Member, MemberStatus, name_key,
 };
 use crate::domain::neighborhood::{JoinPolicy, Neighborhood};
 use crate::domain::phone::Phone;
@@ -129,7 +129,49 @@ const APPROVALS_AT_ONCE: usize = 8;
 /// The members approvals check a request against: as last read (None: not read yet), plus the
 /// members approvals of the same batch are making, so their names stay unique.
 #[derive(Default)]
-struct Roster(tokio::sync::Mutex<Option<Vec<Member>>>);
+struct Roster(tokio::sync::Mutex<Option<RosterMembers>>);
+
+/// The members, and who holds each name (by [`name_key`]): computed once per read, since
+/// checking each approval's name against every member's made a big batch quadratic.
+struct RosterMembers {
+    members: Vec<Member>,
+    names: HashMap<String, Vec<Uuid>>,
+}
+
+impl RosterMembers {
+    fn new(members: Vec<Member>) -> Self {
+        let mut names: HashMap<String, Vec<Uuid>> = HashMap::new();
+        for member in &members {
+            names
+                .entry(member.display_name.key())
+                .or_default()
+                .push(member.id);
+        }
+        Self { members, names }
+    }
+
+    /// Whether a member other than `except` goes by `name`.
+    fn name_taken(&self, name: &str, except: Option<Uuid>) -> bool {
+        self.names
+            .get(&name_key(name))
+            .is_some_and(|holders| holders.iter().any(|id| Some(*id) != except))
+    }
+
+    /// Puts `member` in place of the record with its id, if any.
+    fn replace(&mut self, member: Member) {
+        if let Some(old) = self.members.iter().position(|m| m.id == member.id) {
+            let old = self.members.swap_remove(old);
+            if let Some(holders) = self.names.get_mut(&old.display_name.key()) {
+                holders.retain(|id| *id != old.id);
+            }
+        }
+        self.names
+            .entry(member.display_name.key())
+            .or_default()
+            .push(member.id);
+        self.members.push(member);
+    }
+}
 
 impl Roster {
     /// Forgets the members read (and any an approval was making but did not make), so the next
@@ -175,21 +217,25 @@ async fn approve_against(
         // None when the phone is an active member.
         let checked = {
             let mut guard = roster.0.lock().await;
-            let members = match guard.as_mut() {
-                Some(members) => members,
-                None => guard.insert(state.store.members(neighborhood_id).await?),
+            let roster = match guard.as_mut() {
+                Some(roster) => roster,
+                None => guard.insert(RosterMembers::new(
+                    state.store.members(neighborhood_id).await?,
+                )),
             };
-            let former = members.iter().find(|m| m.phone == before.phone);
+            let former = roster.members.iter().find(|m| m.phone == before.phone);
             // Active, or paused (which only a captain's resume ends): not let in again.
             if former
                 .is_some_and(|m| matches!(m.status, MemberStatus::Active | MemberStatus::Paused))
             {
                 None
             } else {
-                let member = member_from(&before, former, members, decided_by);
+                let except = former.map(|f| f.id);
+                let member = member_from(&before, former, decided_by, |name| {
+                    roster.name_taken(name, except)
+                });
                 let former = former.cloned();
-                members.retain(|m| m.id != member.id);
-                members.push(member.clone());
+                roster.replace(member.clone());
                 Some((member, former))
             }
         };
@@ -296,8 +342,8 @@ async fn advance(
 fn member_from(
     request: &JoinRequest,
     former: Option<&Member>,
-    members: &[Member],
     decided_by: &str,
+    name_taken: impl Fn(&str) -> bool,
 ) -> Member {
     let admission = Admission {
         neighborhood_id: request.neighborhood_id,
@@ -314,7 +360,7 @@ fn member_from(
         }),
         back_in: format!("Back in: request #{} approved", request.number),
     };
-    admission.member(former, name_in_use(members, former.map(|f| f.id)))
+    admission.member(former, name_taken)
 }
 
 /// How a neighbor asking to join proves their phone and shows an invitation.
@@ -827,5 +873,42 @@ pub async fn confirmed(
         .request),
         Advance::Done => Ok(after),
         _ => Err(DecisionError::KeptChanging),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::member::Role;
+
+    fn member(name: &str, phone: &str) -> Member {
+        Member::joining(
+            Uuid::nil(),
+            Phone::parse(phone).expect("phone"),
+            DisplayName::parse(name).expect("name"),
+            Role::Member,
+        )
+    }
+
+    #[test]
+    fn a_batchs_roster_knows_each_name_however_it_is_written_and_follows_replacements() {
+        let ana = member("Ana Ruiz", "+15550100001");
+        let ben = member("Ben Ode", "+15550100002");
+        let mut roster = RosterMembers::new(vec![ana.clone(), ben.clone()]);
+        // Look-alikes and case count as the same name; the member themself does not.
+        assert!(roster.name_taken("ANA RUIZ", None));
+        assert!(roster.name_taken("Аna Ruiz", None));
+        assert!(!roster.name_taken("Ana Ruiz", Some(ana.id)));
+        assert!(!roster.name_taken("Cy Lee", None));
+
+        let mut renamed = ana.clone();
+        renamed.display_name = DisplayName::parse("Ana R.").expect("name");
+        roster.replace(renamed);
+        assert!(!roster.name_taken("Ana Ruiz", None));
+        assert!(roster.name_taken("ana r.", None));
+        let cy = member("Cy Lee", "+15550100003");
+        roster.replace(cy.clone());
+        assert!(roster.name_taken("Cy Lee", None));
+        assert_eq!(roster.members.len(), 3);
     }
 }

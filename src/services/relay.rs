@@ -84,13 +84,16 @@ pub fn relays<M: Placed>(
         .collect()
 }
 
-/// `ids` split into (those on WhatsApp, those on SMS).
+/// `ids` split into (those on WhatsApp, those on SMS). The WhatsApp members are gathered once:
+/// a message to a big neighborhood splits every shard's recipients, and looking each one up
+/// among all the members made that quadratic.
 pub fn by_channel<M: Placed>(members: &[M], ids: Vec<Uuid>) -> (Vec<Uuid>, Vec<Uuid>) {
-    ids.into_iter().partition(|id| {
-        members
-            .iter()
-            .any(|member| member.member_id() == *id && member.channel() == Channel::Whatsapp)
-    })
+    let on_whatsapp: std::collections::HashSet<Uuid> = members
+        .iter()
+        .filter(|member| member.channel() == Channel::Whatsapp)
+        .map(Placed::member_id)
+        .collect();
+    ids.into_iter().partition(|id| on_whatsapp.contains(id))
 }
 
 #[cfg(test)]
