@@ -144,17 +144,32 @@ async fn redis_version(url: &str) -> Option<String> {
 /// A process's resident memory now and at its highest so far (`VmRSS`, `VmHWM`), in bytes.
 pub fn resident_memory(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        let kib: u64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kib * 1024)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((
+        status_kib(&status, "VmRSS:")?,
+        status_kib(&status, "VmHWM:")?,
+    ))
+}
+
+/// A process's resident memory split into its heap and stacks (`RssAnon`) and the pages of its
+/// binary and libraries it has touched (`RssFile`), in bytes.
+pub fn resident_split(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some((
+        status_kib(&status, "RssAnon:")?,
+        status_kib(&status, "RssFile:")?,
+    ))
+}
+
+/// A `/proc/<pid>/status` field given in kB, in bytes.
+fn status_kib(status: &str, name: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with(name))?;
+    let kib: u64 = line[name.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }
 
 /// Seconds of CPU (user + system) a process has used: `None` for this one.

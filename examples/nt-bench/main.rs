@@ -395,6 +395,8 @@ pub struct Footprint {
     pub rss_started: u64,
     /// Resident memory with the benchmark's neighborhood set up, idle.
     pub rss_idle: u64,
+    /// The idle figure split into heap (`RssAnon`) and the binary's touched pages (`RssFile`).
+    pub rss_idle_split: (u64, u64),
     /// The most resident memory during the load scenarios, and over the whole run.
     pub rss_peak_load: u64,
     pub rss_peak_run: u64,
@@ -435,6 +437,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
     );
     service.wait_until_idle().await;
     let (rss_idle, _) = service.memory().unwrap_or_default();
+    let rss_idle_split = machine::resident_split(service.pid).unwrap_or_default();
     let redis_ping = load::redis_round_trips(&env.redis_url, 2_000).await?;
     println!(
         "nt-bench: Redis round trip (PING): p50 {:.3} ms, p99 {:.3} ms",
@@ -561,6 +564,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
             ready_after: service.ready_after,
             rss_started,
             rss_idle,
+            rss_idle_split,
             rss_peak_load,
             rss_peak_run,
         },

@@ -445,6 +445,7 @@ whole roster read to count whom it reaches, its cost, one outbox entry per other
 | Process start to `/ready` answering 200 (Redis up, asked every 2 ms) | {ready:.0} ms |
 | Resident memory once ready, nothing stored yet | {started:.1} MB |
 | Resident memory idle, with the {members}-member neighborhood set up | {idle:.1} MB |
+| of which heap and stacks (`RssAnon`) / the binary's pages it has touched (`RssFile`) | {anon:.1} MB / {file:.1} MB |
 | Peak resident memory during the load scenarios above | {peak_load:.1} MB |
 | Peak resident memory over the whole run (imports, approvals and fan-out included) | {peak_run:.1} MB |
 | Redis memory per member (`INFO memory` growth over {imported} imported members, less any emulator keys) | {per_member:.0} bytes |
@@ -459,6 +460,8 @@ grew by {used:.1} MB{emulator}.
             started = footprint.rss_started as f64 / MB,
             members = self.results.fixture.members,
             idle = footprint.rss_idle as f64 / MB,
+            anon = footprint.rss_idle_split.0 as f64 / MB,
+            file = footprint.rss_idle_split.1 as f64 / MB,
             peak_load = footprint.rss_peak_load as f64 / MB,
             peak_run = footprint.rss_peak_run as f64 / MB,
             imported = redis.members,
