@@ -160,6 +160,30 @@ pub fn resident_split(pid: u32) -> Option<(u64, u64)> {
     ))
 }
 
+/// The binary's largest sections (`size -A`, binutils): code, read-only data and the rest, in
+/// bytes, biggest first; empty when `size` is missing.
+pub fn binary_sections(bin: &std::path::Path) -> Vec<(String, u64)> {
+    let Ok(output) = std::process::Command::new("size")
+        .arg("-A")
+        .arg(bin)
+        .output()
+    else {
+        return Vec::new();
+    };
+    let mut sections: Vec<(String, u64)> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let name = fields.next()?;
+            let bytes = fields.next()?.parse().ok()?;
+            (name.starts_with('.')).then(|| (name.to_owned(), bytes))
+        })
+        .collect();
+    sections.sort_by(|a, b| b.1.cmp(&a.1));
+    sections.truncate(5);
+    sections
+}
+
 /// A `/proc/<pid>/status` field given in kB, in bytes.
 fn status_kib(status: &str, name: &str) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with(name))?;

@@ -390,6 +390,8 @@ impl Relays {
 /// The service process's size and start.
 pub struct Footprint {
     pub binary_bytes: u64,
+    /// Its largest sections, biggest first.
+    pub binary_sections: Vec<(String, u64)>,
     pub ready_after: Duration,
     /// Resident memory once ready, before anything was stored.
     pub rss_started: u64,
@@ -561,6 +563,7 @@ async fn measure(plan: &Plan, env: &ServiceEnv, service: &Service) -> anyhow::Re
         redis_ping,
         footprint: Footprint {
             binary_bytes: std::fs::metadata(&env.bin).map_or(0, |meta| meta.len()),
+            binary_sections: machine::binary_sections(&env.bin),
             ready_after: service.ready_after,
             rss_started,
             rss_idle,
