@@ -10,8 +10,8 @@ use neighborhood_text::startup::{App, EmulatorApp};
 use neighborhood_text::{api, telemetry};
 
 /// mimalloc rather than glibc's allocator: under load glibc's malloc and free took a fifth of the
-/// service's CPU on the webhook paths (perf, BENCHMARKS.md), and after a burst its per-thread
-/// arenas kept the freed memory resident, where mimalloc hands it back.
+/// service's CPU on the webhook paths (perf, BENCHMARKS.md). Built without transparent huge
+/// pages (`no_thp`): with them its arenas made the idle process 10 MB bigger.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
