@@ -18,6 +18,8 @@ const PRE_PATH: &str = "/webhooks/twilio/conversations/pre";
 const POST_PATH: &str = "/webhooks/twilio/conversations/post";
 /// Anything slower is an error (Twilio itself gives up on the pre-event webhook at 5 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The open loop's most requests in flight (its connections).
+const OPEN_LOOP_CONNECTIONS: usize = 256;
 /// Error messages kept per scenario, to show what went wrong.
 const ERROR_SAMPLES: usize = 5;
 /// The header a proxy in front of the service (Fly.io's) names the client's address in; the
@@ -680,6 +682,10 @@ pub async fn open_loop(
     let before = cpu.snapshot(client, target.route).await;
     let (sender, mut answers) = tokio::sync::mpsc::unbounded_channel();
     let start = tokio::time::Instant::now() + Duration::from_millis(5);
+    // At most this many requests in flight (so connections), as a real sender keeps a bounded
+    // pool: past it, a request waits for a connection, and that wait counts in its latency
+    // (measured from its scheduled time) rather than opening ever more connections.
+    let connections = Arc::new(tokio::sync::Semaphore::new(OPEN_LOOP_CONNECTIONS));
     let dispatcher = {
         let (client, target) = (client.clone(), target.clone());
         tokio::spawn(async move {
@@ -689,7 +695,11 @@ pub async fn open_loop(
                 tokio::time::sleep_until(scheduled).await;
                 max_lag = max_lag.max(scheduled.elapsed());
                 let (client, target, sender) = (client.clone(), target.clone(), sender.clone());
+                let connections = connections.clone();
                 tokio::spawn(async move {
+                    let Ok(_connection) = connections.acquire().await else {
+                        return;
+                    };
                     let sent = tokio::time::Instant::now();
                     let outcome = target.send(&client).await;
                     let done = tokio::time::Instant::now();

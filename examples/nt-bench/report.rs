@@ -873,7 +873,9 @@ not call.
 - **Open loop** at {share:.0} % of the measured pre-event maximum: requests go out on a fixed
   schedule whatever the answers do, and latency counts from each request's scheduled send time,
   so a slow answer cannot hold back the requests behind it and hide their wait (no coordinated
-  omission). This is the latency a text sees when the service is busy but not saturated.
+  omission); at most 256 are in flight (a sender's bounded pool of connections), a request past
+  that waiting its turn with its wait counted. This is the latency a text sees when the service
+  is busy but not saturated. nt-bench sends it itself (wrk cannot pace an open loop).
 
 The other request scenarios, each against the same server:
 
