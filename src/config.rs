@@ -867,11 +867,14 @@ fn is_sid(value: &str, prefix: &str) -> bool {
         && value[2..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// Read whatever the mode, so the default is taken as written (already E.164) rather than
+/// through libphonenumber, whose metadata takes longer to load than the rest of start-up; any
+/// other value is parsed in full.
 fn parse_sandbox_admin_phone(value: &str) -> Result<String, String> {
     if value.trim().is_empty() {
         return Ok(String::new());
     }
-    crate::domain::phone::Phone::parse(value)
+    crate::domain::phone::Phone::try_from(value.trim().to_owned())
         .map(String::from)
         .map_err(|error| error.to_string())
 }

@@ -240,6 +240,8 @@ impl App {
             tokio::spawn(crate::jobs::held::run(self.state.clone())),
             tokio::spawn(crate::jobs::scheduler::run(self.state.clone())),
             tokio::spawn(crate::jobs::digests::run(self.state.clone())),
+            // Beside `/ready`, not before it.
+            tokio::task::spawn_blocking(crate::domain::phone::load_metadata),
         ];
         if self.state.twilio.is_some() {
             background.push(tokio::spawn(crate::jobs::backfill::run(self.state.clone())));

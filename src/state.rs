@@ -199,7 +199,9 @@ impl AppState {
     /// The phone made a platform admin at start in sandbox mode (`NT_SANDBOX_ADMIN_PHONE`).
     pub fn sandbox_admin_phone(&self) -> Option<crate::domain::phone::Phone> {
         self.sandbox.as_ref()?;
-        crate::domain::phone::Phone::parse(&self.settings.sandbox_admin_phone).ok()
+        // Checked when the settings were read, and canonical since: only its shape is checked
+        // again (`/health` says it on every call).
+        crate::domain::phone::Phone::try_from(self.settings.sandbox_admin_phone.clone()).ok()
     }
 
     /// Where Twilio sends texts to a neighborhood number from people outside the group.

@@ -38,6 +38,12 @@ impl Phone {
     }
 }
 
+/// Loads libphonenumber's metadata, which compiles its regexes on first use (longer than the
+/// rest of start-up), so that the first neighbor to type a number does not wait for it.
+pub fn load_metadata() {
+    let _ = Phone::parse("+12025550123");
+}
+
 /// Phones read back from Redis, and the addresses Twilio reports, are already canonical E.164:
 /// checking that shape is enough. Anything else is parsed in full (which runs libphonenumber's
 /// regexes, a quarter of the pre-event webhook's time when every member read did it).
