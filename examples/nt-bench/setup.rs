@@ -389,7 +389,7 @@ impl Api {
                     count("sync_pending")
                 );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 

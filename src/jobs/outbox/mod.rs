@@ -36,8 +36,9 @@ pub const SHARD_CAPACITY: u32 = 50;
 const MAX_ATTEMPTS: u32 = 6;
 /// Entries a worker claims from one neighborhood at a time.
 const CLAIM_AT_ONCE: usize = 500;
-/// Pause when there was nothing to do.
-const IDLE_PAUSE: Duration = Duration::from_millis(100);
+/// Pause when there was nothing to do: the most a new effect (a relay, a welcome, a member to
+/// place) waits before a worker looks, against one small Redis read per pause while idle.
+const IDLE_PAUSE: Duration = Duration::from_millis(25);
 /// Pause between claims while entries keep coming.
 const BUSY_PAUSE: Duration = Duration::from_millis(10);
 /// Twilio allows 30 changes a second to one Conversation (participants added or removed,
