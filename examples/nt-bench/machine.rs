@@ -179,7 +179,7 @@ pub fn binary_sections(bin: &std::path::Path) -> Vec<(String, u64)> {
             (name.starts_with('.')).then(|| (name.to_owned(), bytes))
         })
         .collect();
-    sections.sort_by(|a, b| b.1.cmp(&a.1));
+    sections.sort_by_key(|section| std::cmp::Reverse(section.1));
     sections.truncate(5);
     sections
 }
