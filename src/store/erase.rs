@@ -59,11 +59,7 @@ impl Store {
         // One round trip for every member's role, however many members there were.
         let mut forget_roles = redis::pipe();
         for phone in phones {
-            forget_roles
-                .cmd("HDEL")
-                .arg(self.keys.phone_roles(phone))
-                .arg(id.to_string())
-                .ignore();
+            self.put_phone_role(&mut forget_roles, phone, id, None);
         }
         if !phones.is_empty() {
             self.retrying_once(|mut conn| {

@@ -13,7 +13,7 @@ use super::events::EventKind;
 use super::outbox::Effect;
 use super::{Store, StoreError, decode, encode};
 use crate::domain::join_request::JoinRequest;
-use crate::domain::member::{Member, MemberStatus};
+use crate::domain::member::Member;
 use crate::domain::phone::Phone;
 
 /// What is stored for one phone: each record as its raw JSON (for compare-and-set) and decoded.
@@ -284,13 +284,7 @@ impl Store {
         if !new_members.is_empty() {
             let mut pipe = redis::pipe();
             for member in &new_members {
-                let key = self.keys.phone_roles(&member.phone);
-                let field = member.neighborhood_id.to_string();
-                if member.status == MemberStatus::Active {
-                    pipe.hset(key, field, member.role.as_str()).ignore();
-                } else {
-                    pipe.hdel(key, field).ignore();
-                }
+                self.set_phone_role(&mut pipe, member);
             }
             self.retrying_once(|mut conn| {
                 let pipe = pipe.clone();

@@ -9,6 +9,21 @@ use uuid::Uuid;
 use crate::domain::neighborhood::Slug;
 use crate::domain::phone::Phone;
 
+/// How many hashes the deployment's phone roles are spread over: with Redis's default
+/// `hash-max-listpack-entries` of 128, each stays a listpack up to about 130,000 memberships.
+const PHONE_ROLE_BUCKETS: u16 = 1024;
+
+/// How many hashes a neighborhood's participant index is spread over: listpacks up to about
+/// 16,000 members, at a key's overhead (about 100 bytes) per bucket in use.
+const PARTICIPANT_BUCKETS: u16 = 128;
+
+/// A bucket number from `text` that every instance and version computes alike.
+fn bucket_of(text: &str, buckets: u16) -> u16 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    u16::from_be_bytes([digest[0], digest[1]]) % buckets
+}
+
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
@@ -101,9 +116,22 @@ impl Keys {
         format!("{}:{{nb:{}}}:consent-terms", self.prefix, id.simple())
     }
 
-    /// Which member an SMS participant is: hash participant sid -> member id. Delivery receipts
+    /// Which member an SMS participant is: hash participant sid -> member id (simple form), one
+    /// of `PARTICIPANT_BUCKETS` hashes chosen by the sid, small enough for Redis to keep each as
+    /// a listpack (a tenth of a hash table's bytes) up to about 16,000 members. Delivery receipts
     /// name only the participant; entries may outlive the participant (readers check the member).
-    pub fn participant_members(&self, id: Uuid) -> String {
+    pub fn participant_members(&self, id: Uuid, participant_sid: &str) -> String {
+        format!(
+            "{}:{{nb:{}}}:participant-members:{}",
+            self.prefix,
+            id.simple(),
+            bucket_of(participant_sid, PARTICIPANT_BUCKETS)
+        )
+    }
+
+    /// The form of `participant_members` before it was split: one hash sid -> member id. Only
+    /// read now.
+    pub fn participant_members_old_form(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:participant-members", self.prefix, id.simple())
     }
 
@@ -122,9 +150,21 @@ impl Keys {
         format!("{}:{{global}}:audit", self.prefix)
     }
 
-    /// The roles a phone holds as an active member: hash neighborhood id -> role. Lets a request
-    /// be authorized with one read.
+    /// The roles phones hold as active members, one of `PHONE_ROLE_BUCKETS` hashes chosen by the
+    /// phone: `<E.164>|<neighborhood id, simple>` -> role (see `store::members`). Says where a
+    /// phone is a member with one read; each hash stays a listpack (a tenth of a hash table's
+    /// bytes, and no key per phone) up to about 130,000 memberships in the deployment.
     pub fn phone_roles(&self, phone: &Phone) -> String {
+        format!(
+            "{}:{{global}}:roles-by-phone:{}",
+            self.prefix,
+            bucket_of(phone.as_str(), PHONE_ROLE_BUCKETS)
+        )
+    }
+
+    /// The form of `phone_roles` before the buckets: a key per phone, hash neighborhood id ->
+    /// role. Read beside them; a write of a phone's role in a neighborhood removes its entry here.
+    pub fn phone_roles_old_form(&self, phone: &Phone) -> String {
         format!("{}:{{global}}:phone-roles:{}", self.prefix, phone.as_str())
     }
 
@@ -214,11 +254,22 @@ impl Keys {
         format!("{}:{{nb:{}}}:effect-attempts", self.prefix, id.simple())
     }
 
-    /// A neighborhood's outbox effects carried out lately: sorted set effect id -> when (Unix
-    /// ms), so a second stream entry for the same effect (a requeue repeated after a lost
-    /// answer) is dropped rather than done again. Trimmed to the last hour on every ack, and gone
-    /// an hour after the last.
-    pub fn effects_done(&self, id: Uuid) -> String {
+    /// A neighborhood's outbox effects carried out lately whose stream ids fall in one second
+    /// (`second`, Unix): a string of records `<ms within the second>-<sequence>,` (see
+    /// `store::outbox::DoneMark`), so a second stream entry for the same effect (a requeue
+    /// repeated after a lost answer, a reclaimed entry) is dropped rather than done again. Gone
+    /// an hour after its last record.
+    pub fn effects_done(&self, id: Uuid, second: u64) -> String {
+        format!(
+            "{}:{{nb:{}}}:effects-done:{second}",
+            self.prefix,
+            id.simple()
+        )
+    }
+
+    /// The form of `effects_done` before it was kept per second: sorted set effect id -> when
+    /// (Unix ms). Only read now, until it expires an hour after its last write.
+    pub fn effects_done_old_form(&self, id: Uuid) -> String {
         format!("{}:{{nb:{}}}:effects-done", self.prefix, id.simple())
     }
 
@@ -644,6 +695,21 @@ mod tests {
         );
         let phone = Phone::parse("+15551234567").unwrap();
         assert_eq!(keys.number_claim(&phone), "nt:{global}:number:+15551234567");
+    }
+
+    #[test]
+    fn buckets_are_fixed_by_their_text() {
+        // Stored data depends on these: a changed function would lose every bucketed entry.
+        let phone = Phone::parse("+15551234567").unwrap();
+        assert_eq!(
+            Keys::new("nt").phone_roles(&phone),
+            format!(
+                "nt:{{global}}:roles-by-phone:{}",
+                bucket_of("+15551234567", 1024)
+            )
+        );
+        assert_eq!(bucket_of("+15551234567", 1024), 0x259);
+        assert_eq!(bucket_of("MB00000000000000000000000000000001", 128), 6);
     }
 
     #[test]

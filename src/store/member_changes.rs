@@ -130,7 +130,8 @@ impl Store {
             if after == before && effects.is_empty() {
                 return Ok(MemberUpdate { before, after });
             }
-            after.updated_at = time::OffsetDateTime::now_utc();
+            // To the second: ten digits in the record where nanoseconds took nineteen.
+            after.updated_at = crate::domain::stored_time::now_to_the_second();
             if self
                 .save_member_with_effects(Some(&before), &after, &effects)
                 .await?

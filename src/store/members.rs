@@ -119,17 +119,21 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.retrying_once(|mut conn| async move {
             redis::cmd("HSET")
-                .arg(self.keys.participant_members(neighborhood_id))
+                .arg(
+                    self.keys
+                        .participant_members(neighborhood_id, participant_sid),
+                )
                 .arg(participant_sid)
-                .arg(member_id.to_string())
+                .arg(member_id.simple().to_string())
                 .query_async::<()>(&mut conn)
                 .await
         })
         .await
     }
 
-    /// The member whose participant `participant_sid` is, if any: the index first, then (for
-    /// participants placed before the index existed) a scan that fills the index in.
+    /// The member whose participant `participant_sid` is, if any: the index first (as written
+    /// now, then in its form before the buckets), then (for participants placed before the index
+    /// existed) a scan that fills the index in.
     pub async fn member_by_participant(
         &self,
         neighborhood_id: Uuid,
@@ -141,15 +145,23 @@ impl Store {
                 .as_ref()
                 .is_some_and(|p| p.participant_sid == participant_sid)
         };
-        let indexed: Option<String> = self
+        let (indexed, indexed_before): (Option<String>, Option<String>) = self
             .retrying_once(|mut conn| async move {
-                redis::cmd("HGET")
-                    .arg(self.keys.participant_members(neighborhood_id))
-                    .arg(participant_sid)
+                redis::pipe()
+                    .hget(
+                        self.keys
+                            .participant_members(neighborhood_id, participant_sid),
+                        participant_sid,
+                    )
+                    .hget(
+                        self.keys.participant_members_old_form(neighborhood_id),
+                        participant_sid,
+                    )
                     .query_async(&mut conn)
                     .await
             })
             .await?;
+        let indexed = indexed.or(indexed_before);
         if let Some(member_id) = indexed.and_then(|id| Uuid::parse_str(&id).ok())
             && let Some(member) = self.member(neighborhood_id, member_id).await?
             && is_theirs(&member)
@@ -292,46 +304,111 @@ impl Store {
             .map(|member| member.role))
     }
 
-    /// Every neighborhood where `phone` is an active member, with its role there.
+    /// Every neighborhood where `phone` is an active member, with its role there: its entries in
+    /// its bucket, and those of its key of the form before that no write has replaced yet.
     pub async fn roles_of(&self, phone: &Phone) -> Result<Vec<(Uuid, Role)>, StoreError> {
-        let pairs: Vec<(String, String)> = self
+        let bucket = self.keys.phone_roles(phone);
+        let prefix = role_fields_of(phone);
+        let prefix = prefix.as_str();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            // A listpack bucket answers in one call; one grown into a hash table may take more.
+            let (next, page): (u64, Vec<(String, String)>) = self
+                .retrying_once(|mut conn| {
+                    let bucket = bucket.clone();
+                    async move {
+                        redis::cmd("HSCAN")
+                            .arg(bucket)
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(format!("{prefix}*"))
+                            .arg("COUNT")
+                            .arg(1000)
+                            .query_async(&mut conn)
+                            .await
+                    }
+                })
+                .await?;
+            pairs.extend(
+                page.into_iter().filter_map(|(field, role)| {
+                    Some((field.strip_prefix(prefix)?.to_owned(), role))
+                }),
+            );
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let before: Vec<(String, String)> = self
             .retrying_once(|mut conn| {
-                let key = self.keys.phone_roles(phone);
+                let key = self.keys.phone_roles_old_form(phone);
                 async move { redis::cmd("HGETALL").arg(key).query_async(&mut conn).await }
             })
             .await?;
         let mut roles: Vec<(Uuid, Role)> = pairs
             .into_iter()
+            .chain(before)
             .filter_map(|(id, role)| {
                 let role = serde_json::from_value(serde_json::Value::String(role)).ok()?;
                 Some((Uuid::parse_str(&id).ok()?, role))
             })
             .collect();
         roles.sort();
+        // A phone's role in one neighborhood is in one form only, but a scan may repeat a field.
+        roles.dedup_by_key(|(id, _)| *id);
         Ok(roles)
     }
 
     /// Keeps the phone-roles index in step with a member record.
     pub(crate) async fn index_member_role(&self, member: &Member) -> Result<(), StoreError> {
-        let key = self.keys.phone_roles(&member.phone);
-        let field = member.neighborhood_id.to_string();
-        let active = member.status == MemberStatus::Active;
-        let role = member.role.as_str();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.set_phone_role(&mut pipe, member);
         self.retrying_once(|mut conn| {
-            let (key, field) = (key.clone(), field.clone());
-            async move {
-                let mut command = if active {
-                    redis::cmd("HSET")
-                } else {
-                    redis::cmd("HDEL")
-                };
-                command.arg(key).arg(field);
-                if active {
-                    command.arg(role);
-                }
-                command.query_async::<()>(&mut conn).await
-            }
+            let pipe = pipe.clone();
+            async move { pipe.query_async::<()>(&mut conn).await }
         })
         .await
     }
+
+    /// Adds to `pipe` what records `member`'s role in the phone-roles index (or its absence, for
+    /// a member who is not active).
+    pub(crate) fn set_phone_role(&self, pipe: &mut redis::Pipeline, member: &Member) {
+        let role = (member.status == MemberStatus::Active).then_some(member.role);
+        self.put_phone_role(pipe, &member.phone, member.neighborhood_id, role);
+    }
+
+    /// Adds to `pipe` what records `phone`'s role in a neighborhood, or that it has none there:
+    /// in its bucket, with its entry of the form before removed, so that entry never outlives a
+    /// change (both are in the `{global}` slot, so an atomic pipeline covers them).
+    pub(crate) fn put_phone_role(
+        &self,
+        pipe: &mut redis::Pipeline,
+        phone: &Phone,
+        neighborhood_id: Uuid,
+        role: Option<Role>,
+    ) {
+        let bucket = self.keys.phone_roles(phone);
+        let field = role_field(phone, neighborhood_id);
+        match role {
+            Some(role) => pipe.hset(bucket, field, role.as_str()).ignore(),
+            None => pipe.hdel(bucket, field).ignore(),
+        };
+        pipe.hdel(
+            self.keys.phone_roles_old_form(phone),
+            neighborhood_id.to_string(),
+        )
+        .ignore();
+    }
+}
+
+/// A phone's entry in its phone-roles bucket for one neighborhood.
+fn role_field(phone: &Phone, neighborhood_id: Uuid) -> String {
+    format!("{}{}", role_fields_of(phone), neighborhood_id.simple())
+}
+
+/// What every entry of a phone in its phone-roles bucket starts with.
+fn role_fields_of(phone: &Phone) -> String {
+    format!("{}|", phone.as_str())
 }

@@ -126,6 +126,53 @@ return 1",
     )
 });
 
+/// Whether an effect is remembered as done: in the sorted set of the form before (KEYS[1], by
+/// its whole id, ARGV[1]), or among the records of its second (KEYS[2]) as one whole record
+/// (ARGV[2], with its closing comma): at the start or after another record's comma.
+static EFFECT_DONE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+local records = redis.call('GET', KEYS[2])
+if not records then return 0 end
+local from = 1
+while true do
+  local at = string.find(records, ARGV[2], from, true)
+  if not at then return 0 end
+  if at == 1 or string.sub(records, at - 1, at - 1) == ',' then return 1 end
+  from = at + 1
+end",
+    )
+});
+
+/// How an effect carried out is remembered: its id, a stream id `<ms>-<sequence>`, split into
+/// the second it falls in (which names the key) and the rest (`<ms within the second>-<sequence>`),
+/// a few bytes of a string where a sorted-set entry took about 230. Any other id (none is
+/// expected) is kept whole under second 0.
+#[derive(Debug, PartialEq, Eq)]
+struct DoneMark {
+    second: u64,
+    record: String,
+}
+
+impl DoneMark {
+    fn of(effect_id: &str) -> Self {
+        let stream_id = effect_id.split_once('-').and_then(|(ms, sequence)| {
+            Some((ms.parse::<u64>().ok()?, sequence.parse::<u64>().ok()?))
+        });
+        match stream_id {
+            Some((ms, sequence)) => Self {
+                second: ms / 1000,
+                record: format!("{}-{sequence}", ms % 1000),
+            },
+            None => Self {
+                second: 0,
+                record: effect_id.to_owned(),
+            },
+        }
+    }
+}
+
 /// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
 static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -301,24 +348,24 @@ impl Store {
     }
 
     /// Done with an entry: acknowledged and removed from the stream, with what was recorded
-    /// about its effect's attempts.
+    /// about its effect's attempts, and the effect remembered as done for an hour.
     pub async fn ack_outbox(&self, id: Uuid, entry: &OutboxEntry) -> Result<(), StoreError> {
         let key = self.keys.outbox(id);
         let attempts = self.keys.effect_attempts(id);
-        let done = self.keys.effects_done(id);
-        let now_ms = now_ms();
-        let forget_before = now_ms.saturating_sub(EFFECTS_DONE_KEPT.as_millis() as u64);
+        let mark = DoneMark::of(&entry.effect_id);
+        let done = self.keys.effects_done(id, mark.second);
         self.retrying_once(|mut conn| {
             let (key, attempts, done) = (key.clone(), attempts.clone(), done.clone());
+            let record = format!("{},", mark.record);
             async move {
+                // A repeat after a lost answer records the effect twice, which only costs bytes.
                 redis::pipe()
                     .atomic()
                     .xack(&key, GROUP, &[&entry.id])
                     .xdel(&key, &[&entry.id])
                     .hdel(&attempts, &entry.effect_id)
-                    .zadd(&done, &entry.effect_id, now_ms)
-                    .zrembyscore(&done, "-inf", forget_before)
-                    // A quiet neighborhood's set goes with its last hour.
+                    .append(&done, record)
+                    // Every record of the second is kept at least an hour after it was written.
                     .expire(&done, EFFECTS_DONE_KEPT.as_secs() as i64)
                     .query_async::<()>(&mut conn)
                     .await
@@ -329,20 +376,18 @@ impl Store {
 
     /// Whether the effect was carried out lately (by an earlier stream entry of the same effect).
     pub async fn effect_done(&self, id: Uuid, effect_id: &str) -> Result<bool, StoreError> {
-        let done = self.keys.effects_done(id);
-        let score: Option<f64> = self
+        let mark = DoneMark::of(effect_id);
+        let done: i64 = self
             .retrying_once(|mut conn| {
-                let done = done.clone();
-                async move {
-                    redis::cmd("ZSCORE")
-                        .arg(done)
-                        .arg(effect_id)
-                        .query_async(&mut conn)
-                        .await
-                }
+                let mut invocation = EFFECT_DONE.key(self.keys.effects_done_old_form(id));
+                invocation
+                    .key(self.keys.effects_done(id, mark.second))
+                    .arg(effect_id)
+                    .arg(format!("{},", mark.record));
+                async move { invocation.invoke_async(&mut conn).await }
             })
             .await?;
-        Ok(score.is_some())
+        Ok(done == 1)
     }
 
     /// Records, before a create (a 1:1 text, a relay) goes to Twilio, that the effect may have
@@ -585,4 +630,36 @@ fn parse_entry((id, fields): StreamRow) -> Option<OutboxEntry> {
         attempts,
         effect_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_id_is_remembered_by_its_second_and_the_rest() {
+        assert_eq!(
+            DoneMark::of("1733456789012-3"),
+            DoneMark {
+                second: 1_733_456_789,
+                record: "12-3".into()
+            }
+        );
+        // A record is never the end of another one of the same second once its comma is added.
+        assert_ne!(
+            DoneMark::of("1733456789002-3").record,
+            DoneMark::of("1733456789012-3").record
+        );
+    }
+
+    #[test]
+    fn an_id_of_another_shape_is_remembered_whole() {
+        assert_eq!(
+            DoneMark::of("requeued-effect-1"),
+            DoneMark {
+                second: 0,
+                record: "requeued-effect-1".into()
+            }
+        );
+    }
 }

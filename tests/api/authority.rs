@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use neighborhood_text::domain::member::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -525,7 +526,7 @@ async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
     .await;
 
     let phone = neighborhood_text::domain::phone::Phone::parse(CARA).expect("phone");
-    let stale = app.state.store.keys().phone_roles(&phone);
+    let stale = app.state.store.keys().phone_roles_old_form(&phone);
     let mut redis = crate::helpers::test_redis().await;
     let uuid = uuid::Uuid::parse_str(&id).expect("id");
     redis::cmd("HSET")
@@ -542,6 +543,43 @@ async fn a_stale_role_index_grants_nothing_the_member_record_does_not() {
         403,
     )
     .await;
+}
+
+/// Phone roles stored before the index was bucketed (a key per phone) still say where a phone
+/// is a member, until a change of its membership there removes them.
+#[tokio::test]
+async fn roles_stored_in_the_form_before_count_until_a_change_replaces_them() {
+    let app = spawn_sandbox_app().await;
+    let (id, _) = neighborhood(&app, "563").await;
+    let cara = add_captain(&app, &id, CARA, "Cara").await;
+    let uuid = uuid::Uuid::parse_str(&id).expect("id");
+    let elsewhere = uuid::Uuid::now_v7();
+    let phone = neighborhood_text::domain::phone::Phone::parse(CARA).expect("phone");
+    let store = &app.state.store;
+    let mut redis = crate::helpers::test_redis().await;
+    redis::cmd("HSET")
+        .arg(store.keys().phone_roles_old_form(&phone))
+        .arg(uuid.to_string())
+        .arg("captain")
+        .arg(elsewhere.to_string())
+        .arg("moderator")
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("written");
+    let mut expected = vec![(uuid, Role::Captain), (elsewhere, Role::Moderator)];
+    expected.sort();
+    assert_eq!(store.roles_of(&phone).await.expect("roles"), expected);
+
+    app.delete(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members/{cara}"),
+        200,
+    )
+    .await;
+    assert_eq!(
+        store.roles_of(&phone).await.expect("roles"),
+        vec![(elsewhere, Role::Moderator)]
+    );
 }
 
 /// Finding 17: the last-use time a request writes is a compare-and-set over the token it read,

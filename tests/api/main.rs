@@ -23,6 +23,7 @@ mod join;
 mod keywords;
 mod languages;
 mod member_lists;
+mod memory;
 mod neighborhoods;
 mod outages;
 mod outbox;

@@ -884,6 +884,73 @@ async fn a_second_stream_entry_of_an_effect_already_carried_out_is_not_done_agai
     assert_eq!(received.len(), 1, "{received:?}");
 }
 
+/// Effects carried out before they were remembered per second (a sorted set of whole ids) are
+/// still not done again, and an effect is told apart from one whose record ends like its own.
+#[tokio::test]
+async fn an_effect_remembered_as_done_in_the_form_before_or_by_a_lookalike_is_judged_right() {
+    let app = spawn_sandbox_app().await;
+    let created = app
+        .create_neighborhood(&json!({"name": "Before Street", "area_code": "415", "owner_phone": "+15550072000", "owner_name": "Olive"}))
+        .await;
+    let id = Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid");
+    app.wait_for_outbox_drained(&id.to_string(), Duration::from_secs(30))
+        .await;
+    let keys = Keys::new(app.keys_prefix.clone());
+    let mut redis = crate::helpers::test_redis().await;
+    let _: () = redis::cmd("ZADD")
+        .arg(keys.effects_done_old_form(id))
+        .arg(1_733_456_789_012u64)
+        .arg("1733456789012-0")
+        .query_async(&mut redis)
+        .await
+        .expect("ZADD");
+    // Carried out: `12-3`, so `2-3` ends like it and must not count as done.
+    let _: () = redis::cmd("APPEND")
+        .arg(keys.effects_done(id, 1_733_456_789))
+        .arg("12-3,")
+        .query_async(&mut redis)
+        .await
+        .expect("APPEND");
+    let (done_before, lookalike) = ("+15550072001", "+15550072002");
+    for (phone, effect_id) in [
+        (done_before, "1733456789012-0"),
+        (lookalike, "1733456789002-3"),
+    ] {
+        let effect = json!({"kind": "send_sms", "to": phone, "body": "Judged right"}).to_string();
+        let _: String = redis::cmd("XADD")
+            .arg(keys.outbox(id))
+            .arg("*")
+            .arg("effect")
+            .arg(&effect)
+            .arg("attempts")
+            .arg(0)
+            .arg("effect_id")
+            .arg(effect_id)
+            .query_async(&mut redis)
+            .await
+            .expect("XADD");
+    }
+    app.state
+        .store
+        .mark_outbox_active(id)
+        .await
+        .expect("marked active");
+    app.wait_for_outbox_drained(&id.to_string(), Duration::from_secs(30))
+        .await;
+    let texted = |phone: &'static str| {
+        let app = &app;
+        async move {
+            app.inbox(phone)
+                .await
+                .into_iter()
+                .filter(|(_, body, _)| body == "Judged right")
+                .count()
+        }
+    };
+    assert_eq!(texted(done_before).await, 0, "done before: dropped");
+    assert_eq!(texted(lookalike).await, 1, "never done: carried out");
+}
+
 /// A lock taken by a try whose answer was lost, then taken again with the same token (the cluster
 /// client resends a command whose answer timed out), is its taker's: not held by no one until
 /// it expires. Another token still finds it taken, and the period's reconciliation claim still

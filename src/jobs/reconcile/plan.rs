@@ -3,8 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use time::OffsetDateTime;
-
 use super::report::SkipReason;
 use crate::domain::member::{Member, MemberStatus, Participant, SyncState};
 use crate::store::outbox::Effect;
@@ -160,7 +158,7 @@ fn in_step(member: &Member, participant: Option<&Participant>) -> bool {
 /// The member record after `repair`, and the outbox effects that go with it.
 pub(super) fn repaired(member: &Member, repair: &Repair) -> (Member, Vec<Effect>) {
     let mut after = member.clone();
-    after.updated_at = OffsetDateTime::now_utc();
+    after.updated_at = crate::domain::stored_time::now_to_the_second();
     let effects = match repair {
         Repair::Nothing | Repair::Skip(_) => Vec::new(),
         Repair::Requeue => {
