@@ -37,8 +37,10 @@ const MAX_ATTEMPTS: u32 = 6;
 /// Entries a worker claims from one neighborhood at a time.
 const CLAIM_AT_ONCE: usize = 500;
 /// Pause when there was nothing to do: the most a new effect (a relay, a welcome, a member to
-/// place) waits before a worker looks, against one small Redis read per pause while idle.
-const IDLE_PAUSE: Duration = Duration::from_millis(25);
+/// place) waits before a worker looks. Each look is a few Redis reads; at 25 ms they added a
+/// third to the service's CPU per relayed message (BENCHMARKS.md), for no difference a neighbor
+/// would notice in a text.
+const IDLE_PAUSE: Duration = Duration::from_millis(100);
 /// Pause between claims while entries keep coming.
 const BUSY_PAUSE: Duration = Duration::from_millis(10);
 /// Twilio allows 30 changes a second to one Conversation (participants added or removed,
