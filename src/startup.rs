@@ -319,11 +319,14 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     });
     let docs = OnFirstUse::new(|| {
         let page = bytes::Bytes::from(api::service().swagger_ui_html());
-        poem::endpoint::make_sync(move |_| {
-            poem::Response::builder()
-                .content_type("text/html; charset=utf-8")
-                .body(page.clone())
-        })
+        Route::new().at(
+            "/",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("text/html; charset=utf-8")
+                    .body(page.clone())
+            }),
+        )
     });
     // One API endpoint answers under /api and at the probe paths outside it.
     let api = Arc::new(api::service().into_endpoint());
