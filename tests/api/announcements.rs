@@ -16,8 +16,9 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, Who, eventually, poll_until, redis_endpoint, sandbox_settings, spawn_sandbox_app_with,
-    spawn_sandbox_instance, unique_prefix, wait_until_synced,
+    TestApp, Who, eventually, poll_until, redis_endpoint, sandbox_settings,
+    spawn_counting_sandbox_app, spawn_sandbox_app_with, spawn_sandbox_instance, unique_prefix,
+    wait_until_synced,
 };
 
 const OWNER: &str = "+15550008800";
@@ -28,11 +29,7 @@ const TICK_MS: u64 = 100;
 /// A sandbox app that looks for due announcements every `TICK_MS`, without the periodic
 /// reconciliation, whose REST calls would blur the counts.
 async fn spawn_app() -> TestApp {
-    let receiver = wiremock::MockServer::start().await;
-    let mut settings = sandbox_settings(&receiver);
-    settings.reconcile_every_secs = 0;
-    settings.scheduler_tick_ms = TICK_MS;
-    spawn_sandbox_app_with(receiver, settings).await
+    spawn_counting_sandbox_app(|settings| settings.scheduler_tick_ms = TICK_MS).await
 }
 
 /// A neighborhood owned by Olive (`OWNER`) with `members` more neighbors added through the API

@@ -16,19 +16,15 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::helpers::{
-    KillableApp, TestApp, Who, eventually, poll_until, sandbox_settings, spawn_sandbox_app_with,
-    spawn_sandbox_instance, wait_until_synced,
+    KillableApp, TestApp, Who, eventually, poll_until, sandbox_settings,
+    spawn_counting_sandbox_app, spawn_sandbox_app_with, spawn_sandbox_instance, wait_until_synced,
 };
 
 const OWNER: &str = "+15550007700";
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn spawn_app() -> TestApp {
-    let receiver = wiremock::MockServer::start().await;
-    let mut settings = sandbox_settings(&receiver);
-    settings.reconcile_every_secs = 0;
-    settings.scheduler_tick_ms = 100;
-    spawn_sandbox_app_with(receiver, settings).await
+    spawn_counting_sandbox_app(|settings| settings.scheduler_tick_ms = 100).await
 }
 
 /// A neighbor: phone, name, address.

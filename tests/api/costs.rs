@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, Who, eventually, sandbox_settings, spawn_sandbox_app_with, spawn_sandbox_instance,
-    wait_until_synced,
+    TestApp, Who, eventually, spawn_counting_sandbox_app, spawn_sandbox_instance, wait_until_synced,
 };
 
 const OWNER: &str = "+15550008800";
@@ -34,11 +33,7 @@ fn round_prices(settings: &mut Settings) {
 
 /// A sandbox app without the periodic reconciliation, with `adjust` applied to its settings.
 async fn spawn_app(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let receiver = wiremock::MockServer::start().await;
-    let mut settings = sandbox_settings(&receiver);
-    settings.reconcile_every_secs = 0;
-    adjust(&mut settings);
-    spawn_sandbox_app_with(receiver, settings).await
+    spawn_counting_sandbox_app(adjust).await
 }
 
 /// A neighborhood owned by Olive with Ana and Bo in its group text; returns (id, number).

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, Who, add_members, eventually, participants_by_shard, poll_until, sandbox_settings,
-    spawn_sandbox_app_with, wait_until_synced,
+    TestApp, Who, add_members, eventually, participants_by_shard, poll_until,
+    spawn_counting_sandbox_app, wait_until_synced,
 };
 
 const OWNER: &str = "+15550023000";
@@ -16,10 +16,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A sandbox app without the periodic reconciliation, whose REST calls would blur the counts.
 async fn spawn_app() -> TestApp {
-    let receiver = wiremock::MockServer::start().await;
-    let mut settings = sandbox_settings(&receiver);
-    settings.reconcile_every_secs = 0;
-    spawn_sandbox_app_with(receiver, settings).await
+    spawn_counting_sandbox_app(|_| {}).await
 }
 
 async fn neighborhood(app: &TestApp, name: &str) -> (String, String) {

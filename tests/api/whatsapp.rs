@@ -9,8 +9,8 @@ use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, Who, participants_by_shard, poll_until, sandbox_settings, spawn_sandbox_app_with,
-    wait_until_synced,
+    TestApp, Who, participants_by_shard, poll_until, sandbox_settings, spawn_counting_sandbox_app,
+    spawn_sandbox_app_with, wait_until_synced,
 };
 
 const OWNER: &str = "+15550021000";
@@ -18,10 +18,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A sandbox app without the periodic reconciliation, whose REST calls would blur the counts.
 async fn spawn_app() -> TestApp {
-    let receiver = wiremock::MockServer::start().await;
-    let mut settings = sandbox_settings(&receiver);
-    settings.reconcile_every_secs = 0;
-    spawn_sandbox_app_with(receiver, settings).await
+    spawn_counting_sandbox_app(|_| {}).await
 }
 
 /// A neighborhood owned by Olive on SMS; returns (id, number).

@@ -29,9 +29,9 @@ pub use redis_server::{OwnCluster, OwnRedis};
 pub use requests::Who;
 pub use sandbox::{
     KillableApp, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID, add_members,
-    deliver_webhook, emulator_client, participants_by_shard, sandbox_settings, spawn_sandbox_app,
-    spawn_sandbox_app_with, spawn_sandbox_instance, spawn_second_sandbox_instance,
-    wait_until_synced,
+    deliver_webhook, emulator_client, participants_by_shard, sandbox_settings,
+    spawn_counting_sandbox_app, spawn_sandbox_app, spawn_sandbox_app_with, spawn_sandbox_instance,
+    spawn_second_sandbox_instance, wait_until_synced,
 };
 pub use twilio_mock::mount_working_twilio;
 

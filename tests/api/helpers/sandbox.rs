@@ -27,6 +27,16 @@ pub async fn spawn_sandbox_app() -> TestApp {
     spawn_sandbox_app_with(receiver, settings).await
 }
 
+/// A sandbox app without the periodic reconciliation (whose REST calls would blur the counts a
+/// test makes at the emulator), with `adjust` applied to its settings.
+pub async fn spawn_counting_sandbox_app(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let receiver = MockServer::start().await;
+    let mut settings = sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    adjust(&mut settings);
+    spawn_sandbox_app_with(receiver, settings).await
+}
+
 /// Settings of an app in sandbox mode (the built-in emulator stands in for Twilio) with its own
 /// key prefix; `receiver` is free to play a webhook receiver, and the emulator may call it.
 pub fn sandbox_settings(receiver: &MockServer) -> Settings {
