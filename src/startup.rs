@@ -37,8 +37,9 @@ use crate::webhooks;
 const REDIS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// Twilio's REST API answers in well under this; a slower answer is treated as a failure.
 const TWILIO_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// Events the sandbox asks its emulated account to send to our webhooks.
-const SANDBOX_WEBHOOK_FILTERS: [&str; 5] = [
+/// Events the sandbox asks its emulated account to send to our webhooks (the ones the service
+/// acts on, which an operator subscribes to in Twilio's console).
+pub const SANDBOX_WEBHOOK_FILTERS: [&str; 5] = [
     "onMessageAdd",
     "onMessageAdded",
     "onDeliveryUpdated",

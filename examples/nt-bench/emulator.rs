@@ -12,14 +12,6 @@ use neighborhood_text::sandbox::DEFAULT_MESSAGING_SERVICE_SID;
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 
-/// The Conversations events the service acts on, as the sandbox subscribes to them.
-const WEBHOOK_FILTERS: [&str; 5] = [
-    "onMessageAdd",
-    "onMessageAdded",
-    "onDeliveryUpdated",
-    "onParticipantAdded",
-    "onParticipantRemoved",
-];
 const START_WITHIN: Duration = Duration::from_secs(30);
 
 /// The emulator and its Redis, stopped (killed) when dropped.
@@ -45,13 +37,7 @@ impl EmulatorProcess {
     ) -> anyhow::Result<Self> {
         let (redis, redis_pid, redis_url) = start_redis(log_dir, run).await?;
         let log_path = log_dir.join(format!("emulator-{run}.log"));
-        let mut emulator = Command::new(bin);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("NT_") {
-                emulator.env_remove(name);
-            }
-        }
-        let mut emulator = emulator
+        let mut emulator = crate::service::service_binary(bin)
             .args(["twilio-emulator", "--bind", "127.0.0.1:0"])
             .args(["--account-sid", account_sid, "--auth-token", auth_token])
             .env("NT_REDIS_URL", &redis_url)
@@ -131,7 +117,10 @@ impl EmulatorProcess {
             ),
             ("Target", "webhook".to_owned()),
         ];
-        form.extend(WEBHOOK_FILTERS.map(|filter| ("Filters", filter.to_owned())));
+        form.extend(
+            neighborhood_text::startup::SANDBOX_WEBHOOK_FILTERS
+                .map(|filter| ("Filters", filter.to_owned())),
+        );
         let response = reqwest::Client::builder()
             .no_proxy()
             .build()?

@@ -101,12 +101,7 @@ impl ServiceEnv {
     /// A command of the service binary with only our settings (its Redis, its Twilio): any
     /// `NT_*` of the caller's environment (a real Twilio account, say) is dropped.
     fn command(&self) -> Command {
-        let mut command = Command::new(&self.bin);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("NT_") {
-                command.env_remove(name);
-            }
-        }
+        let mut command = service_binary(&self.bin);
         if self.cluster {
             command.env("NT_REDIS_CLUSTER", "on");
         }
@@ -156,6 +151,18 @@ impl ServiceEnv {
             .map(str::to_owned)
             .with_context(|| format!("`admin create` printed no token: {stdout}"))
     }
+}
+
+/// A command of the service binary without any `NT_*` setting of the caller's environment (a
+/// real Twilio account, say): the caller sets the run's own.
+pub fn service_binary(bin: &Path) -> Command {
+    let mut command = Command::new(bin);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NT_") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 pub struct Service {
