@@ -198,6 +198,12 @@ fn status_kib(status: &str, name: &str) -> Option<u64> {
 
 /// Seconds of CPU (user + system) a process has used: `None` for this one.
 pub fn process_cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    process_state(pid).map(|(_, seconds)| seconds)
+}
+
+/// A process's state letter (`R`, `S`, `Z` once it has exited unreaped, ...) and CPU seconds
+/// (user + system), from `/proc/<pid>/stat`: `None` for this one.
+pub fn process_state(pid: Option<u32>) -> Option<(char, f64)> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_owned(),
@@ -207,9 +213,10 @@ pub fn process_cpu_seconds(pid: Option<u32>) -> Option<f64> {
     // utime and stime are fields 14 and 15.
     let (_, rest) = stat.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / clock_ticks())
+    Some((state, (utime + stime) / clock_ticks()))
 }
 
 fn clock_ticks() -> f64 {

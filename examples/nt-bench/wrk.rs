@@ -160,7 +160,7 @@ fn run_measured(mut command: std::process::Command) -> anyhow::Result<(std::proc
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut cpu = 0.0;
     loop {
-        match process_state(pid) {
+        match crate::machine::process_state(Some(pid)) {
             Some(('Z', seconds)) => {
                 cpu = seconds;
                 break;
@@ -184,14 +184,6 @@ fn run_measured(mut command: std::process::Command) -> anyhow::Result<(std::proc
         },
         cpu,
     ))
-}
-
-/// A process's state letter and CPU seconds (user + system) from `/proc/<pid>/stat`.
-fn process_state(pid: u32) -> Option<(char, f64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    let state = rest.trim_start().chars().next()?;
-    Some((state, crate::machine::process_cpu_seconds(Some(pid))?))
 }
 
 /// The scenario's Lua script: `request()` builds each request, `done()` writes the results.
