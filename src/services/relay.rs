@@ -20,13 +20,35 @@ pub fn recipients<M: Placed>(
 ) -> Vec<Uuid> {
     members
         .iter()
-        .filter(|member| {
-            member.conversation_sid() == Some(conversation_sid)
-                && member.status() != MemberStatus::OptedOut
-                && Some(member.member_id()) != author
-        })
+        .filter(|member| reached_in(*member, conversation_sid, author))
         .map(Placed::member_id)
         .collect()
+}
+
+/// Whether a message in `conversation_sid` (by `author`, if a member) reaches `member`.
+fn reached_in<M: Placed>(member: &M, conversation_sid: &str, author: Option<Uuid>) -> bool {
+    member.conversation_sid() == Some(conversation_sid)
+        && member.status() != MemberStatus::OptedOut
+        && Some(member.member_id()) != author
+}
+
+/// [`recipients`] in one shard, nobody excluded, split into (on WhatsApp, on SMS) as they are
+/// found: a message makes one such split per shard.
+fn recipients_by_channel<M: Placed>(
+    members: &[M],
+    conversation_sid: &str,
+) -> (Vec<Uuid>, Vec<Uuid>) {
+    let (mut on_whatsapp, mut on_sms) = (Vec::new(), Vec::new());
+    for member in members
+        .iter()
+        .filter(|member| reached_in(*member, conversation_sid, None))
+    {
+        match member.channel() {
+            Channel::Whatsapp => on_whatsapp.push(member.member_id()),
+            Channel::Sms => on_sms.push(member.member_id()),
+        }
+    }
+    (on_whatsapp, on_sms)
 }
 
 /// A message to copy into the other shards.
@@ -69,7 +91,7 @@ pub fn relays<M: Placed>(
         .filter(|shard| Some(shard.conversation_sid.as_str()) != original.written_in)
         .map(|shard| {
             let (whatsapp_recipients, recipients) =
-                by_channel(members, recipients(members, &shard.conversation_sid, None));
+                recipients_by_channel(members, &shard.conversation_sid);
             Effect::Relay {
                 conversation_sid: shard.conversation_sid.clone(),
                 author: original.author.to_owned(),
@@ -84,9 +106,8 @@ pub fn relays<M: Placed>(
         .collect()
 }
 
-/// `ids` split into (those on WhatsApp, those on SMS). The WhatsApp members are gathered once:
-/// a message to a big neighborhood splits every shard's recipients, and looking each one up
-/// among all the members made that quadratic.
+/// `ids` split into (those on WhatsApp, those on SMS). The WhatsApp members are gathered once,
+/// rather than each id looked up among all the members (quadratic in a big neighborhood).
 pub fn by_channel<M: Placed>(members: &[M], ids: Vec<Uuid>) -> (Vec<Uuid>, Vec<Uuid>) {
     let on_whatsapp: std::collections::HashSet<Uuid> = members
         .iter()
