@@ -39,6 +39,10 @@ use crate::twilio::types::{ListConversationMessages, ListMessages, MessageOrder}
 
 /// How often the job looks whether a pass is due.
 const POLL: Duration = Duration::from_secs(1);
+/// How soon a pass that found messages held by another handler's claim is run again. Such a
+/// claim ends with its lease ([`crate::store::webhooks::CLAIM_LEASE`]) at the latest; the periodic pass may be many
+/// minutes away, or off.
+const WAITING_RETRY: Duration = Duration::from_secs(5);
 /// How long a pass may hold the lock if its instance dies mid-way.
 const LOCK_TTL: Duration = Duration::from_secs(300);
 /// Messages per page of a Conversation: a quiet shard is read in one page of this size.
@@ -66,6 +70,18 @@ pub struct Report {
     pub messages: usize,
     /// Inbound texts acted on by this pass.
     pub texts: usize,
+    /// Messages and texts another handler holds the claim on: a webhook acting on them now, or
+    /// one that failed mid-way while Redis was failing and could not let go (its claim ends with
+    /// its lease). A later pass acts on them if that handler did not.
+    pub waiting: usize,
+}
+
+impl Report {
+    fn add(&mut self, other: Report) {
+        self.messages += other.messages;
+        self.texts += other.texts;
+        self.waiting += other.waiting;
+    }
 }
 
 /// What became of a request for a pass.
@@ -81,10 +97,13 @@ pub enum Pass {
 pub async fn run(state: AppState) {
     let every = state.settings.backfill_every();
     let mut last = tokio::time::Instant::now();
+    // Set while a pass left messages to a claim that may yet be let go unacted on.
+    let mut again_at = None;
     loop {
         tokio::time::sleep(POLL).await;
         let periodic = every.is_some_and(|every| last.elapsed() >= every);
-        if !periodic && !state.backfill.is_due() {
+        let again = again_at.is_some_and(|at| tokio::time::Instant::now() >= at);
+        if !periodic && !again && !state.backfill.is_due() {
             continue;
         }
         // Taken before the pass: a webhook turned away during it calls for another.
@@ -92,10 +111,12 @@ pub async fn run(state: AppState) {
         match pass(&state).await {
             Ok(Pass::Done(report)) => {
                 last = tokio::time::Instant::now();
+                again_at = (report.waiting > 0).then(|| last + WAITING_RETRY);
                 if report != Report::default() {
                     tracing::info!(
                         messages = report.messages,
                         texts = report.texts,
+                        waiting = report.waiting,
                         "backfill acted on what the webhooks missed"
                     );
                 }
@@ -174,10 +195,7 @@ async fn pass_locked(state: &AppState, twilio: &TwilioAccount) -> Result<Report,
         for neighborhood in &neighborhoods {
             // One neighborhood's failure (Twilio refusing, say) does not hold the others back.
             match neighborhood_pass(state, twilio, neighborhood).await {
-                Ok(done) => {
-                    report.messages += done.messages;
-                    report.texts += done.texts;
-                }
+                Ok(done) => report.add(done),
                 Err(error) => {
                     tracing::warn!(%error, neighborhood_id = %neighborhood.id, "backfill of a neighborhood failed");
                     failure = Some(error);
@@ -201,21 +219,20 @@ async fn neighborhood_pass(
 ) -> Result<Report, BackfillError> {
     let mut report = Report::default();
     for shard in &neighborhood.shards {
-        report.messages +=
-            shard_pass(state, twilio, neighborhood.id, &shard.conversation_sid).await?;
+        report.add(shard_pass(state, twilio, neighborhood.id, &shard.conversation_sid).await?);
     }
-    report.texts = number_pass(state, twilio, neighborhood).await?;
+    report.add(number_pass(state, twilio, neighborhood).await?);
     Ok(report)
 }
 
 /// Reads a Conversation back to its watermark and acts on every member's message not yet acted
-/// on; returns how many this pass acted on.
+/// on; reports how many this pass acted on, and how many it found held by another claim.
 async fn shard_pass(
     state: &AppState,
     twilio: &TwilioAccount,
     neighborhood_id: Uuid,
     conversation_sid: &str,
-) -> Result<usize, BackfillError> {
+) -> Result<Report, BackfillError> {
     let watermark = state
         .store
         .shard_watermark(neighborhood_id, conversation_sid)
@@ -258,7 +275,7 @@ async fn shard_pass(
             "backfill read {MAX_PAGES} pages of a Conversation without reaching its watermark; older messages are not repaired"
         );
     }
-    let mut acted = 0;
+    let mut report = Report::default();
     let mut handled_through = None;
     let mut blocked = false;
     // Oldest first, so the history keeps the Conversation's order.
@@ -275,10 +292,13 @@ async fn shard_pass(
         };
         if facts.phone_author().is_some() {
             match group_messages::added(state, neighborhood_id, &facts, &[facts.mark()]).await? {
-                Once::Acted => acted += 1,
+                Once::Acted => report.messages += 1,
                 Once::Repeat => {}
                 // A webhook is acting on it right now; the watermark waits for it.
-                Once::InProgress => blocked = true,
+                Once::InProgress => {
+                    report.waiting += 1;
+                    blocked = true;
+                }
             }
         }
         if !blocked {
@@ -291,16 +311,16 @@ async fn shard_pass(
             .advance_shard_watermark(neighborhood_id, conversation_sid, index, false)
             .await?;
     }
-    Ok(acted)
+    Ok(report)
 }
 
 /// Reads the number's inbound texts since the newest handled one and acts on each not yet acted
-/// on; returns how many this pass acted on.
+/// on; reports how many this pass acted on, and how many it found held by another claim.
 async fn number_pass(
     state: &AppState,
     twilio: &TwilioAccount,
     neighborhood: &Neighborhood,
-) -> Result<usize, BackfillError> {
+) -> Result<Report, BackfillError> {
     let now = OffsetDateTime::now_utc();
     let oldest = now - MAX_AGE;
     let watermark = state
@@ -352,7 +372,7 @@ async fn number_pass(
         })
         .map(|member| member.channel.address(&member.phone))
         .collect();
-    let mut acted = 0;
+    let mut report = Report::default();
     let mut handled_through = None;
     let mut blocked = false;
     for text in &texts {
@@ -373,10 +393,13 @@ async fn number_pass(
             };
             let marks: Vec<String> = facts.mark().into_iter().collect();
             match inbound::received(state, neighborhood.id, &facts, &marks).await? {
-                Once::Acted => acted += 1,
+                Once::Acted => report.texts += 1,
                 Once::Repeat => {}
                 // The webhook is acting on it right now; the watermark waits for it.
-                Once::InProgress => blocked = true,
+                Once::InProgress => {
+                    report.waiting += 1;
+                    blocked = true;
+                }
             }
         }
         if !blocked {
@@ -390,5 +413,5 @@ async fn number_pass(
             .advance_inbound_watermark(neighborhood.id, ms)
             .await?;
     }
-    Ok(acted)
+    Ok(report)
 }

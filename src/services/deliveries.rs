@@ -28,25 +28,44 @@ pub enum Once {
     InProgress,
 }
 
-/// How long a failed "done" mark is tried again: well within the claim's lease, after which a
-/// repeat (the backfill re-reading the message, say) would act a second time. A Redis failover
-/// takes seconds, so the mark lands once the new primary answers.
-const FINISH_RETRIES_FOR: Duration = Duration::from_secs(CLAIM_LEASE.as_secs() - 5);
+/// How long a failed "done" mark (or release) is tried again: well within the claim's lease,
+/// after which a repeat (the backfill re-reading the message, say) would act a second time. A
+/// Redis failover takes seconds, so the mark lands once the new primary answers.
+const LATER_RETRIES_FOR: Duration = Duration::from_secs(CLAIM_LEASE.as_secs() - 5);
 
-/// Marks an acted-on delivery done once Redis answers again.
-async fn finish_later(state: AppState, claim: Claim) {
-    let deadline = tokio::time::Instant::now() + FINISH_RETRIES_FOR;
+/// What becomes of a claim whose first answer could not be written.
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    /// Acted on: marked done, so no repeat acts again.
+    Finish,
+    /// Not acted on: let go, so the backfill (or Twilio's repeat) acts on it as soon as Redis
+    /// answers, rather than once the lease ends.
+    Release,
+}
+
+/// Settles a claim once Redis answers again.
+async fn settle_later(state: AppState, claim: Claim, settle: Settle) {
+    let deadline = tokio::time::Instant::now() + LATER_RETRIES_FOR;
     let mut pause = Duration::from_millis(200);
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(pause).await;
-        match state.store.finish_delivery(&claim).await {
+        let settled = match settle {
+            Settle::Finish => state.store.finish_delivery(&claim).await,
+            Settle::Release => state.store.release_delivery(&claim).await,
+        };
+        match settled {
             Ok(()) => return,
             Err(_) => pause = (pause * 2).min(Duration::from_secs(2)),
         }
     }
-    tracing::error!(
-        "a handled delivery could not be marked done within its lease: a repeat may act on it again"
-    );
+    match settle {
+        Settle::Finish => tracing::error!(
+            "a handled delivery could not be marked done within its lease: a repeat may act on it again"
+        ),
+        Settle::Release => tracing::warn!(
+            "a delivery that failed could not be let go; it is acted on once its lease ends"
+        ),
+    }
 }
 
 /// Runs `act` on a delivery unless it was acted on already (by any instance): claims it under
@@ -78,13 +97,14 @@ where
             // is tried again in the background instead, within the claim's lease.
             if let Err(error) = state.store.finish_delivery(&claim).await {
                 tracing::warn!(%error, "a handled delivery was not marked done yet; trying again");
-                tokio::spawn(finish_later(state.clone(), claim));
+                tokio::spawn(settle_later(state.clone(), claim, Settle::Finish));
             }
             Ok(Once::Acted)
         }
         Err(error) => {
             if let Err(release) = state.store.release_delivery(&claim).await {
-                tracing::warn!(error = %release, "a failed webhook delivery's claim is held until its lease ends");
+                tracing::warn!(error = %release, "a failed delivery's claim was not let go yet; trying again");
+                tokio::spawn(settle_later(state.clone(), claim, Settle::Release));
             }
             Err(error)
         }

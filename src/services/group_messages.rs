@@ -168,4 +168,5 @@ async fn record(
             state.settings.history_messages,
         )
         .await
+        .map(drop)
 }

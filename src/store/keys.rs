@@ -371,6 +371,17 @@ impl Keys {
         format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())
     }
 
+    /// Set once a group message (by its sid) is in the history with its relays queued, for
+    /// `DELIVERY_MEMORY`: a second write of it (after a first whose answer was lost) writes
+    /// nothing.
+    pub fn message_recorded(&self, id: Uuid, message_sid: &str) -> String {
+        format!(
+            "{}:{{nb:{}}}:recorded:{message_sid}",
+            self.prefix,
+            id.simple()
+        )
+    }
+
     /// The pictures of the neighborhood's messages: hash media SID -> its type and size, so
     /// only a picture of this neighborhood is ever shown through it.
     pub fn media(&self, id: Uuid) -> String {

@@ -1,13 +1,38 @@
 //! A neighborhood's message history: one Redis Stream, trimmed to the retention setting, written
 //! together with the relays that carry each message into the other shards.
 
+use std::sync::LazyLock;
+
+use redis::Script;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::EventKind;
 use super::outbox::Effect;
+use super::webhooks::DELIVERY_MEMORY;
 use super::{Store, StoreError, decode, encode};
 use crate::domain::media::MediaItem;
+
+/// Writes a message's history entry, its pictures' records and its relays together, unless its
+/// mark says it was written before. KEYS: the mark, the history, the pictures, the outbox. ARGV:
+/// how long the mark lasts (ms), the history's length, the entry, the number of pictures, each
+/// picture's sid and record, then each relay.
+static RECORD_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'message', ARGV[3])
+local next = 5
+for _ = 1, tonumber(ARGV[4]) do
+  redis.call('HSET', KEYS[3], ARGV[next], ARGV[next + 1])
+  next = next + 2
+end
+for i = next, #ARGV do
+  redis.call('XADD', KEYS[4], '*', 'effect', ARGV[i], 'attempts', 0)
+end
+return 1",
+    )
+});
 
 /// One group message as the history keeps it. Never a phone number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,55 +115,53 @@ impl Store {
         .await
     }
 
+    /// Records a member's message in the history and queues its relays, once: `sid` names it,
+    /// and a second call for the same message (the backfill, after a webhook whose write landed
+    /// though its answer was lost in a failover) records nothing. Returns whether this call
+    /// recorded it.
     pub async fn record_message(
         &self,
         neighborhood_id: Uuid,
         entry: &HistoryEntry,
         relays: &[Effect],
         retention: u64,
-    ) -> Result<(), StoreError> {
-        let history = self.keys.messages(neighborhood_id);
-        let outbox = self.keys.outbox(neighborhood_id);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("XADD")
-            .arg(&history)
-            .arg("MAXLEN")
-            .arg("~")
+    ) -> Result<bool, StoreError> {
+        let mut invocation = RECORD_MESSAGE.prepare_invoke();
+        invocation
+            .key(
+                self.keys
+                    .message_recorded(neighborhood_id, &entry.message_sid),
+            )
+            .key(self.keys.messages(neighborhood_id))
+            .key(self.keys.media(neighborhood_id))
+            .key(self.keys.outbox(neighborhood_id))
+            .arg(DELIVERY_MEMORY.as_millis() as u64)
             .arg(retention)
-            .arg("*")
-            .arg("message")
             .arg(encode(entry))
-            .ignore();
-        if !entry.media.is_empty() {
-            let media = self.keys.media(neighborhood_id);
-            for item in &entry.media {
-                pipe.cmd("HSET")
-                    .arg(&media)
-                    .arg(&item.sid)
-                    .arg(encode(item))
-                    .ignore();
-            }
+            .arg(entry.media.len());
+        for item in &entry.media {
+            invocation.arg(&item.sid).arg(encode(item));
         }
         for relay in relays {
-            pipe.cmd("XADD")
-                .arg(&outbox)
-                .arg("*")
-                .arg("effect")
-                .arg(encode(relay))
-                .arg("attempts")
-                .arg(0)
-                .ignore();
+            invocation.arg(encode(relay));
         }
         let mut conn = self.connection();
-        // Not retried: the caller deduplicates deliveries, a blind repeat would record twice.
-        pipe.query_async::<()>(&mut conn).await?;
-        if !relays.is_empty() {
-            self.mark_outbox_active(neighborhood_id).await?;
+        // Not retried blindly: a repeat finds the mark and records nothing, but the caller
+        // decides whether to act again.
+        let recorded: i64 = invocation.invoke_async(&mut conn).await?;
+        // Recorded (now or before): failing from here would have the caller let its claim go,
+        // and the backfill act again for nothing. A lost mark only delays the relays until the
+        // outbox's rescan finds them.
+        if !relays.is_empty()
+            && let Err(error) = self.mark_outbox_active(neighborhood_id).await
+        {
+            tracing::warn!(%error, "a recorded message's relays wait for the outbox's rescan");
         }
-        self.announce(neighborhood_id, EventKind::Message, &entry.message_sid)
-            .await;
-        Ok(())
+        if recorded == 1 {
+            self.announce(neighborhood_id, EventKind::Message, &entry.message_sid)
+                .await;
+        }
+        Ok(recorded == 1)
     }
 
     /// Messages newest first, older than the stream id `before` (all when None), that `keep`

@@ -886,3 +886,46 @@ async fn a_text_whose_first_delivery_failed_midway_is_acted_on_when_twilio_deliv
         .await;
     assert_eq!(texts_to(&app, STRANGER, "Thanks, Dee!").await, 1);
 }
+
+/// A failover can lose the answer to a write that landed: the claim is then let go, and the
+/// backfill acts on the message again under a claim of its own. The message is in the history
+/// (with its relays queued) once all the same.
+#[tokio::test]
+async fn a_message_acted_on_again_after_a_write_whose_answer_was_lost_is_recorded_once() {
+    use neighborhood_text::services::deliveries::Once;
+    use neighborhood_text::services::group_messages::{self, GroupMessage};
+
+    let app = spawn_sandbox_app().await;
+    let (id, _, conversation_sid) = neighborhood_with_ana(&app).await;
+    let neighborhood = uuid::Uuid::parse_str(&id).expect("uuid");
+    let sid = "IM00000000000000000000000000000091";
+    let message = GroupMessage {
+        sid,
+        conversation_sid: &conversation_sid,
+        index: None,
+        author: ANA,
+        body: "Ana R.: Porch lights on tonight",
+        attributes: "{}",
+        media: &[],
+        chat_service_sid: None,
+    };
+    // Two claims under different names: the first one's "done" never landed.
+    for claim in ["the webhook's", "the backfill's"] {
+        let outcome =
+            group_messages::added(&app.state, neighborhood, &message, &[claim.to_owned()])
+                .await
+                .expect("acted on");
+        assert_eq!(outcome, Once::Acted, "{claim} claim acts");
+    }
+    let history = app
+        .state
+        .store
+        .messages(neighborhood, None, 50, |_| true)
+        .await
+        .expect("history");
+    let copies = history
+        .iter()
+        .filter(|stored| stored.entry.message_sid == sid)
+        .count();
+    assert_eq!(copies, 1, "recorded once: {history:?}");
+}

@@ -284,12 +284,17 @@ impl Owner {
 
     /// Ends the streams of a channel Redis unsubscribed by itself (its slot moved): they would
     /// hear nothing more. A channel we released ourselves is no longer listed, and its
-    /// confirmation changes nothing.
+    /// confirmation changes nothing. With no channel left the connection closes, as on a
+    /// release: the next stream starts on a fresh one, with the cluster's slot map as it is now
+    /// rather than the one this connection kept through the move.
     fn end(&mut self, channel: &str) {
         if self.channels.remove(channel).is_some() {
             tracing::info!(
                 "live-update channel moved to another Redis node; its streams end and browsers reconnect"
             );
+            if self.channels.is_empty() {
+                self.connection = None;
+            }
         }
     }
 
