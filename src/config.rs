@@ -267,6 +267,17 @@ pub enum LogFormat {
     Pretty,
 }
 
+impl LogFormat {
+    /// Whether lines are written as JSON.
+    pub fn is_json(self) -> bool {
+        match self {
+            Self::Json => true,
+            Self::Pretty => false,
+            Self::Auto => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+}
+
 /// Every setting of the service. Field docs are the `--help` text.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -425,6 +436,13 @@ pub struct Settings {
         default_value = "auto"
     )]
     pub log_format: LogFormat,
+
+    /// OpenTelemetry: where traces go over OTLP/HTTP (protobuf), e.g. `http://collector:4318`;
+    /// spans are posted to its `/v1/traces`. Unset: no traces leave the process. The exporter
+    /// also reads the standard `OTEL_EXPORTER_OTLP_HEADERS` (a vendor's API key),
+    /// `OTEL_SERVICE_NAME` and `OTEL_BSP_*` settings.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = parse_otlp_endpoint)]
+    pub otlp_endpoint: Option<Url>,
 
     /// Sandbox mode: the built-in Twilio emulator and simulated phones stand in for Twilio, and
     /// no real SMS is sent. `auto` turns it on when no Twilio account is configured.
@@ -709,6 +727,21 @@ fn parse_public_url(value: &str) -> Result<Url, String> {
         return Err("NT_PUBLIC_URL must not carry a query or fragment.".into());
     }
     Ok(url)
+}
+
+fn parse_otlp_endpoint(value: &str) -> Result<Url, String> {
+    match Url::parse(value) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.query().is_none() =>
+        {
+            Ok(url)
+        }
+        _ => Err(format!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL with a host, such as http://collector:4318, not `{value}`."
+        )),
+    }
 }
 
 fn parse_webhook_base(value: &str) -> Result<Url, String> {

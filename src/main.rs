@@ -87,7 +87,7 @@ fn create_admin(args: AdminCreate) -> ExitCode {
 }
 
 fn run_emulator(settings: EmulatorSettings) -> ExitCode {
-    telemetry::init_logging(&settings.log, settings.log_format);
+    telemetry::init_logging(&settings.log, settings.log_format.is_json());
     run(async {
         let app = EmulatorApp::build(settings).await?;
         app.run_until_stopped(shutdown_signal()).await?;
@@ -104,6 +104,14 @@ fn run(main_task: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
             return ExitCode::FAILURE;
         }
     };
+    run_on(&runtime, main_task)
+}
+
+/// Runs `main_task` on `runtime` and turns its outcome into the exit code.
+fn run_on(
+    runtime: &tokio::runtime::Runtime,
+    main_task: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> ExitCode {
     match runtime.block_on(main_task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -120,12 +128,31 @@ fn serve(settings: Settings) -> ExitCode {
         eprintln!("error: {error}");
         return ExitCode::from(2);
     }
-    telemetry::init_logging(&settings.log, settings.log_format);
-    run(async {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let traces = telemetry::init(
+        &settings.log,
+        settings.log_format.is_json(),
+        settings
+            .otlp_endpoint
+            .as_ref()
+            .map(|endpoint| (endpoint, runtime.handle().clone())),
+    );
+    let exit = run_on(&runtime, async {
         let app = App::build(settings).await?;
         app.run_until_stopped(shutdown_signal()).await?;
         anyhow::Ok(())
-    })
+    });
+    // The last spans (the shutdown's own) go out while the runtime still runs their requests.
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    exit
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what Fly, Docker and systemd send).

@@ -21,6 +21,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::AuditEntry;
 use crate::store::daily_texts::{DailyCount, Scope};
+use crate::telemetry::metric_names;
 use crate::twilio::types::{SendSms, SmsSender};
 
 /// Why a text was not sent.
@@ -133,7 +134,7 @@ pub async fn clear(
 
 fn refused(refusal: Refusal) {
     tracing::warn!(reason = refusal.label(), "a 1:1 text was not sent");
-    metrics::counter!("texts_refused_total", "reason" => refusal.label()).increment(1);
+    metrics::counter!(metric_names::TEXTS_REFUSED, "reason" => refusal.label()).increment(1);
 }
 
 /// A cap tripped: one text to the captains (or platform admins), an audit entry, a metric.
@@ -143,7 +144,7 @@ async fn tripped(state: &AppState, neighborhood_id: Option<Uuid>) {
     } else {
         "deployment"
     };
-    metrics::counter!("text_cap_trips_total", "scope" => scope).increment(1);
+    metrics::counter!(metric_names::TEXT_CAP_TRIPS, "scope" => scope).increment(1);
     tracing::warn!(scope, "a daily cap on 1:1 texts was reached");
     let (cap, setting) = match neighborhood_id {
         Some(_) => (

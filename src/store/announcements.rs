@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::due_index::{due_member, millis};
 use super::events::EventKind;
 use super::messages::HistoryEntry;
-use super::outbox::Effect;
+use super::outbox::{Effect, encode_effect};
 use super::{Store, StoreError, encode};
 use crate::domain::announcement::{Announcement, AnnouncementState};
 
@@ -88,7 +88,7 @@ impl Store {
                     .unwrap_or_default(),
             );
         for relay in relays {
-            invocation.arg(encode(relay));
+            invocation.arg(encode_effect(relay));
         }
         let mut conn = self.connection();
         // A compare-and-set: repeating it after a lost answer would only report a conflict.

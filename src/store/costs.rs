@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::events::EventKind;
 use super::messages::HistoryEntry;
-use super::outbox::Effect;
+use super::outbox::{Effect, encode_effect};
 use super::{Store, StoreError, decode, encode};
 use crate::domain::audience::Audience;
 use crate::domain::media::MediaItem;
@@ -349,7 +349,7 @@ impl Store {
             .arg(retention)
             .arg(encode(entry));
         for relay in relays {
-            invocation.arg(encode(relay));
+            invocation.arg(encode_effect(relay));
         }
         let mut conn = self.connection();
         // A compare-and-pop: a repeat after a lost answer finds it gone and reports false.

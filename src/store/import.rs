@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::events::EventKind;
-use super::outbox::Effect;
+use super::outbox::{Effect, encode_effect};
 use super::{Store, StoreError, decode, encode};
 use crate::domain::join_request::JoinRequest;
 use crate::domain::member::Member;
@@ -254,7 +254,7 @@ impl Store {
                 .arg(before)
                 .arg(after);
             for slot in 0..ARGS_PER_WRITE - 5 {
-                invocation.arg(effects.get(slot).map(encode).unwrap_or_default());
+                invocation.arg(effects.get(slot).map(encode_effect).unwrap_or_default());
             }
         }
         let mut conn = self.connection();

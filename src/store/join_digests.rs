@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::due_index::{due_member, millis};
-use super::outbox::Effect;
-use super::{Store, StoreError, encode};
+use super::outbox::{Effect, encode_effect};
+use super::{Store, StoreError};
 
 /// Takes the items read (ARGV[4..4+2n): field, value pairs; ARGV[3] is n) out of the digest
 /// (KEYS[1]) if none changed, queues ARGV[4+2n..] as outbox effects (KEYS[3]) and, when
@@ -137,7 +137,7 @@ impl Store {
             invocation.arg(field).arg(value);
         }
         for effect in effects {
-            invocation.arg(encode(effect));
+            invocation.arg(encode_effect(effect));
         }
         let mut conn = self.connection();
         let settled: i64 = invocation.invoke_async(&mut conn).await?;

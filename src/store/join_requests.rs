@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::auth::{CHECK_CODE, CodeCheck};
 use super::events::EventKind;
 use super::member_records::old_form;
-use super::outbox::Effect;
+use super::outbox::{Effect, encode_effect};
 use super::{Store, StoreError, decode, encode};
 use crate::domain::join_digest::DigestItem;
 use crate::domain::join_request::{JoinRequest, JoinState};
@@ -333,7 +333,7 @@ impl Store {
                 .arg(after.number)
                 .arg(digests.map(|d| encode(d.item)).unwrap_or_default());
             for effect in effects {
-                invocation.arg(encode(effect));
+                invocation.arg(encode_effect(effect));
             }
             let mut conn = self.connection();
             outcome = invocation.invoke_async(&mut conn).await?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::EventKind;
-use super::outbox::Effect;
+use super::outbox::{Effect, encode_effect};
 use super::webhooks::DELIVERY_MEMORY;
 use super::{Store, StoreError, decode, encode};
 use crate::domain::media::MediaItem;
@@ -143,7 +143,7 @@ impl Store {
             invocation.arg(&item.sid).arg(encode(item));
         }
         for relay in relays {
-            invocation.arg(encode(relay));
+            invocation.arg(encode_effect(relay));
         }
         let mut conn = self.connection();
         // Not retried blindly: a repeat finds the mark and records nothing, but the caller

@@ -85,6 +85,19 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// The effect's kind, as its stored form names it (`relay`, `send_sms`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AddParticipant { .. } => "add_participant",
+            Self::RemoveParticipant { .. } => "remove_participant",
+            Self::SendSms { .. } => "send_sms",
+            Self::SendWhatsappTemplate { .. } => "send_whatsapp_template",
+            Self::Relay { .. } => "relay",
+        }
+    }
+}
+
 /// Which approved WhatsApp template goes, and with what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -108,6 +121,41 @@ pub struct OutboxEntry {
     /// is a new entry of the same effect, and what is recorded about the effect (a text that may
     /// have been sent) is recorded under this id.
     pub effect_id: String,
+    /// The trace of the request that queued it (W3C `traceparent`), when traces are exported:
+    /// the effect's span continues it.
+    pub trace: Option<String>,
+}
+
+/// How a queued effect begins when it carries the trace that queued it.
+const TRACE_OPENING: &str = "{\"trace\":\"";
+/// A `traceparent`'s length (version 00).
+const TRACEPARENT_LEN: usize = 55;
+
+/// An effect as the outbox stores it: its JSON, with the current trace's `traceparent` first when
+/// traces are exported (the effect's own fields ignore it).
+pub(super) fn encode_effect(effect: &Effect) -> String {
+    encode_effect_in(
+        effect,
+        crate::telemetry::traces::current_traceparent().as_deref(),
+    )
+}
+
+fn encode_effect_in(effect: &Effect, trace: Option<&str>) -> String {
+    let json = encode(effect);
+    match trace {
+        Some(trace) if trace.len() == TRACEPARENT_LEN && json.starts_with('{') => {
+            format!("{TRACE_OPENING}{trace}\",{}", &json[1..])
+        }
+        _ => json,
+    }
+}
+
+/// The `traceparent` an encoded effect carries, if any.
+fn trace_of(encoded: &str) -> Option<String> {
+    let rest = encoded.strip_prefix(TRACE_OPENING)?;
+    rest.get(..TRACEPARENT_LEN)
+        .filter(|_| rest[TRACEPARENT_LEN..].starts_with('"'))
+        .map(str::to_owned)
 }
 
 /// Stores a member (new: unless the phone is taken; changed: only if unchanged since read) and
@@ -207,7 +255,7 @@ impl Store {
                 .arg(after.phone.as_str())
                 .arg(encode(after));
             for effect in effects {
-                invocation.arg(encode(effect));
+                invocation.arg(encode_effect(effect));
             }
             let mut conn = self.connection();
             // A compare-and-set: repeating it after a lost answer would only report a conflict.
@@ -236,7 +284,7 @@ impl Store {
                 .arg(&key)
                 .arg("*")
                 .arg("effect")
-                .arg(encode(effect))
+                .arg(encode_effect(effect))
                 .arg("attempts")
                 .arg(0)
                 .ignore();
@@ -437,7 +485,7 @@ impl Store {
             .arg(&key)
             .arg("*")
             .arg("effect")
-            .arg(encode(&entry.effect))
+            .arg(encode_effect_in(&entry.effect, entry.trace.as_deref()))
             .arg("attempts")
             .arg(attempts)
             .arg("effect_id")
@@ -621,7 +669,8 @@ fn parse_entry((id, fields): StreamRow) -> Option<OutboxEntry> {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
     };
-    let effect = serde_json::from_str(&field("effect")?).ok()?;
+    let encoded = field("effect")?;
+    let effect = serde_json::from_str(&encoded).ok()?;
     let attempts = field("attempts").and_then(|a| a.parse().ok()).unwrap_or(0);
     let effect_id = field("effect_id").unwrap_or_else(|| id.clone());
     Some(OutboxEntry {
@@ -629,6 +678,7 @@ fn parse_entry((id, fields): StreamRow) -> Option<OutboxEntry> {
         effect,
         attempts,
         effect_id,
+        trace: trace_of(&encoded),
     })
 }
 

@@ -11,11 +11,13 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 use url::Url;
 
 use super::error::{TOO_MANY_REQUESTS, TwilioError};
 use super::urls::{Bases, Host, rebase_next_page};
 use crate::secret::Secret;
+use crate::telemetry::metric_names;
 
 /// How we authenticate to Twilio (HTTP Basic either way).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,6 +358,8 @@ impl TwilioClient {
             }
         };
         let status = response.status().as_u16();
+        // The call's span (see `observe`) shows the last attempt's status.
+        tracing::Span::current().record("http.response.status_code", status);
         let retry_after = retry_after(response.headers());
         let body = match response.bytes().await {
             Ok(body) => body.to_vec(),
@@ -460,20 +464,35 @@ pub(crate) fn push_some<'a>(form: &mut Vec<(&'a str, String)>, name: &'a str, va
     }
 }
 
-/// Runs one public call and records its final outcome and duration.
+/// Runs one public call and records its final outcome and duration, in a span of its own: the
+/// operation, the outcome and Twilio's status, never the address (its query may hold a phone
+/// number) or the form (a body).
 pub(crate) async fn observe<T>(
     operation: &'static str,
     call: impl Future<Output = Result<T, TwilioError>>,
 ) -> Result<T, TwilioError> {
     let started = Instant::now();
-    let result = call.await;
+    let span = tracing::info_span!(
+        "twilio",
+        otel.name = operation,
+        otel.kind = "client",
+        twilio.operation = operation,
+        twilio.outcome = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let result = call.instrument(span.clone()).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(error) => error.outcome(),
     };
-    metrics::counter!("twilio_requests_total", "operation" => operation, "outcome" => outcome)
+    span.record("twilio.outcome", outcome);
+    if result.is_err() {
+        span.record("otel.status_code", "ERROR");
+    }
+    metrics::counter!(metric_names::TWILIO_REQUESTS, "operation" => operation, "outcome" => outcome)
         .increment(1);
-    metrics::histogram!("twilio_request_duration_seconds", "operation" => operation)
+    metrics::histogram!(metric_names::TWILIO_REQUEST_DURATION, "operation" => operation)
         .record(started.elapsed().as_secs_f64());
     result
 }

@@ -17,7 +17,7 @@ use crate::helpers::{
 const BINARY: &str = env!("CARGO_BIN_EXE_neighborhood-text");
 
 /// The binary with a clean environment (no NT_* leaking in from the shell running the tests).
-fn command(args: &[&str]) -> Command {
+pub(crate) fn command(args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command
         .args(args)
@@ -175,7 +175,7 @@ async fn a_port_already_taken_is_reported_clearly() {
 }
 
 /// Reads the JSON log lines of `child` until the service says which port it listens on.
-async fn listening_port(child: &mut Child) -> u16 {
+pub(crate) async fn listening_port(child: &mut Child) -> u16 {
     let stderr = child.stderr.take().expect("stderr piped");
     let mut lines = BufReader::new(stderr).lines();
     let port = tokio::time::timeout(Duration::from_secs(30), async {

@@ -40,6 +40,7 @@ mod sandbox_conformance;
 mod signin;
 mod system;
 mod toll_fraud;
+mod traces;
 mod triage;
 mod twilio_client;
 mod webhooks;

@@ -73,7 +73,13 @@ async fn metrics_count_requests_by_operation_and_twilio_calls_by_outcome() {
         ),
         "{text}"
     );
-    assert!(text.contains("http_request_duration_seconds"), "{text}");
+    // Latency is a summary with quantiles (the Grafana dashboard reads `quantile="0.99"`).
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("http_request_duration_seconds{")
+                && line.contains(r#"quantile="0.99""#)),
+        "{text}"
+    );
     assert!(
         text.lines()
             .any(|line| line.starts_with("twilio_requests_total{")
@@ -276,4 +282,55 @@ fn an_operation_answering_one_status_in_several_media_types_documents_each() {
             .is_none(),
         "CSV is text, not binary: {export}"
     );
+}
+
+/// The Grafana dashboard in `deploy/grafana/` queries only metrics the service exports, and shows
+/// every one of them.
+#[test]
+fn the_grafana_dashboard_queries_every_metric_the_service_exports_and_no_other() {
+    use neighborhood_text::telemetry::metric_names;
+
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/grafana/neighborhood-text.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the dashboard")).expect("JSON");
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .filter(|panel| panel["type"] != "row")
+        .flat_map(|panel| panel["targets"].as_array().expect("targets").iter())
+        .map(|target| target["expr"].as_str().expect("expr"))
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    let mut queried = std::collections::BTreeSet::new();
+    for expr in &exprs {
+        // A metric is a name followed by its label matchers.
+        for (at, _) in expr.match_indices('{') {
+            let name: String = expr[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !name.is_empty() {
+                queried.insert(name);
+            }
+        }
+    }
+    let exported: std::collections::BTreeSet<String> = metric_names::ALL
+        .iter()
+        .map(|name| (*name).to_owned())
+        .collect();
+    assert_eq!(queried, exported, "queried vs exported");
+    // Every panel reads through the dashboard's data source variable, so it imports anywhere.
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        if panel["type"] != "row" {
+            assert_eq!(panel["datasource"]["uid"], "${datasource}", "{panel}");
+        }
+    }
 }

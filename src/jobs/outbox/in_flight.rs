@@ -184,6 +184,7 @@ mod tests {
             effect,
             attempts: 0,
             effect_id: id.to_owned(),
+            trace: None,
         }
     }
 

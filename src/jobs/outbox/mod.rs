@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::channel::Channel;
@@ -187,8 +188,28 @@ async fn claim(
     Ok(started)
 }
 
-/// Carries out one entry; false when it was put back, uncounted, to wait for a shard lock.
+/// Carries out one entry in a span of its own, continuing the trace of the request that queued
+/// it; false when it was put back, uncounted, to wait for a shard lock.
 async fn handle(
+    worker: &Worker,
+    neighborhood_id: Uuid,
+    entry: &OutboxEntry,
+) -> Result<bool, StoreError> {
+    let kind = entry.effect.kind();
+    let span = tracing::info_span!(
+        "outbox_effect",
+        otel.name = %format_args!("outbox {kind}"),
+        otel.kind = "consumer",
+        effect.kind = kind,
+        effect.attempts = entry.attempts,
+    );
+    crate::telemetry::traces::continue_trace(&span, entry.trace.as_deref());
+    carry_out(worker, neighborhood_id, entry)
+        .instrument(span)
+        .await
+}
+
+async fn carry_out(
     worker: &Worker,
     neighborhood_id: Uuid,
     entry: &OutboxEntry,
