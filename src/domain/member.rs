@@ -636,8 +636,34 @@ impl TryFrom<String> for DisplayName {
     type Error = ParseError;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
+        // Every record read back holds a name that was parsed before it was stored: kept as it
+        // is, in one pass and without copying (a group message reads every member's).
+        if is_parsed_form(&value) {
+            return Ok(Self(value));
+        }
         Self::stored(&value)
     }
+}
+
+/// Whether `value` is what [`DisplayName::parse`] returns for it: words of visible characters
+/// joined by single spaces, 1 to `MAX_CHARS` characters.
+fn is_parsed_form(value: &str) -> bool {
+    let mut chars = 0;
+    let mut after_space = true;
+    for c in value.chars() {
+        chars += 1;
+        if c.is_whitespace() {
+            if c != ' ' || after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_control() || is_invisible(c) {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    chars > 0 && !after_space && chars <= DisplayName::MAX_CHARS
 }
 
 /// Characters a name must not hold (finding 18): Unicode format characters (category Cf:
@@ -775,6 +801,37 @@ mod delivery_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_name_reads_back_as_parsing_it_would_make_it() {
+        let long = "a".repeat(DisplayName::MAX_CHARS);
+        let too_long = "a".repeat(DisplayName::MAX_CHARS + 1);
+        for stored in [
+            "Ana R.",
+            "Zoë Ñúñez-Ölçer",
+            "李 小龍",
+            long.as_str(),
+            too_long.as_str(),
+            "",
+            " ",
+            " Ana",
+            "Ana ",
+            "Ana  R.",
+            "Ana\tR.",
+            "Ana\u{00A0}R.",
+            "Ana\nR.",
+            "A\u{200B}na",
+            "\u{200B}",
+            "Ana\u{202E}R.",
+        ] {
+            let read = DisplayName::try_from(stored.to_owned()).map(|name| name.0);
+            let parsed = DisplayName::stored(stored).map(|name| name.0);
+            assert_eq!(read.is_ok(), parsed.is_ok(), "{stored:?}");
+            if let (Ok(read), Ok(parsed)) = (&read, &parsed) {
+                assert_eq!(read, parsed, "{stored:?}");
+            }
+        }
+    }
 
     #[test]
     fn roles_are_ordered_from_member_to_owner() {
