@@ -29,6 +29,7 @@ pub mod import;
 pub mod jobs;
 pub mod limits;
 pub mod on_first_use;
+pub mod outbound;
 pub mod qr;
 pub mod replication;
 pub mod sandbox;

@@ -201,6 +201,11 @@ impl App {
             settings.max_public_requests,
             settings.max_webhook_requests,
         );
+        let endpoints =
+            crate::outbound::Sender::new(crate::outbound::Reach::for_mode(sandbox.is_some()))
+                .map_err(|error| {
+                    std::io::Error::other(format!("the endpoints' HTTP client: {error}"))
+                })?;
         let state = AppState {
             budgets: Arc::new(budgets),
             session_key,
@@ -211,6 +216,7 @@ impl App {
             metrics: telemetry::metrics_handle(),
             streams: Arc::default(),
             backfill: Arc::default(),
+            endpoints,
         };
         Ok(Self {
             listener,

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Whether this instance turned a webhook away because Redis failed, and the backfill passes
     /// it ran since.
     pub backfill: Arc<BackfillSignal>,
+    /// The client that posts events to integrators' endpoints.
+    pub endpoints: crate::outbound::Sender,
 }
 
 /// How many requests an instance serves at once, with a separate budget for Twilio's webhooks:

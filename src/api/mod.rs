@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod catch_up;
 pub mod costs;
 pub mod error;
+pub mod event_endpoints;
 pub mod events;
 pub mod export;
 pub mod import;
@@ -57,6 +58,8 @@ pub enum ApiTags {
     Tokens,
     /// What texting costs: the monthly ledger and the budget.
     Costs,
+    /// Integrators' endpoints: the neighborhood's events posted to your server, signed.
+    Events,
     /// Health, readiness and metrics.
     System,
 }
@@ -96,6 +99,7 @@ pub type RunningApis = (
     audiences::AudiencesApi,
     templates::TemplatesApi,
     pictures::PicturesApi,
+    event_endpoints::EventEndpointsApi,
 );
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
@@ -127,6 +131,7 @@ pub fn service() -> OpenApiService<Api, ()> {
             audiences::AudiencesApi,
             templates::TemplatesApi,
             pictures::PicturesApi,
+            event_endpoints::EventEndpointsApi,
         ),
     );
     OpenApiService::new(apis, "neighborhood-text", API_VERSION)

@@ -11,6 +11,7 @@ pub mod consent_terms;
 pub mod content_template;
 pub mod costs;
 pub mod destinations;
+pub mod event_endpoint;
 pub mod join_digest;
 pub mod join_questions;
 pub mod join_request;

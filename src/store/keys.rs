@@ -382,6 +382,22 @@ impl Keys {
         )
     }
 
+    /// Integrators' endpoints of the neighborhood: hash endpoint id -> record (URL, event types,
+    /// signing secrets).
+    pub fn event_endpoints(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:event-endpoints", self.prefix, id.simple())
+    }
+
+    /// One endpoint's delivery log: a stream of attempts, newest last.
+    pub fn event_deliveries(&self, id: Uuid, endpoint_id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:event-deliveries:{}",
+            self.prefix,
+            id.simple(),
+            endpoint_id.simple()
+        )
+    }
+
     /// The pictures of the neighborhood's messages: hash media SID -> its type and size, so
     /// only a picture of this neighborhood is ever shown through it.
     pub fn media(&self, id: Uuid) -> String {

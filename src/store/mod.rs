@@ -18,6 +18,7 @@ pub mod daily_additions;
 pub mod daily_texts;
 mod due_index;
 pub mod erase;
+pub mod event_endpoints;
 pub mod events;
 pub mod export;
 pub mod import;

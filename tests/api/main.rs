@@ -15,6 +15,7 @@ mod composer;
 mod conformance;
 mod costs;
 mod directory;
+mod event_endpoints;
 mod events;
 mod helpers;
 mod import_export;

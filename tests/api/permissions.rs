@@ -99,6 +99,7 @@ struct Fixture {
     token_id: Uuid,
     announcement_id: String,
     template_id: String,
+    endpoint_id: String,
     clients: Vec<(Who, reqwest::Client)>,
 }
 
@@ -147,6 +148,7 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
     let request_id = pending_join_request(app, neighborhood).await;
     let announcement_id = scheduled_announcement(app, neighborhood).await;
     let template_id = saved_template(app, neighborhood).await;
+    let endpoint_id = event_endpoint(app, neighborhood).await;
     let captain_id = add_member(app, neighborhood, CAPTAIN, Role::Captain).await;
     add_member(app, neighborhood, MODERATOR, Role::Moderator).await;
     let member_id = add_member(app, neighborhood, MEMBER, Role::Member).await;
@@ -198,8 +200,22 @@ async fn fixture(app: &TestApp, other: Uuid) -> Fixture {
         token_id,
         announcement_id,
         template_id,
+        endpoint_id,
         clients,
     }
+}
+
+/// An integrator's endpoint on a loopback port nothing listens on, to rotate, test and delete.
+async fn event_endpoint(app: &TestApp, neighborhood: Uuid) -> String {
+    let response = app
+        .post_raw(
+            &format!("/api/v1/neighborhoods/{neighborhood}/event-endpoints"),
+            &json!({"url": "http://127.0.0.1:9/hooks", "events": ["member.joined"]}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let created: Value = response.json().await.expect("json");
+    created["endpoint"]["id"].as_str().expect("id").to_owned()
 }
 
 /// An announcement scheduled a day ahead, to edit, cancel and read.
@@ -287,6 +303,9 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "update_template" => json!({"body": "Street fair Sunday"}),
         "add_member" => json!({"phone": "+15550004099", "display_name": "Newcomer"}),
         "send_invites" => json!({"phones": ["+15550004097"]}),
+        "create_event_endpoint" => {
+            json!({"url": "http://127.0.0.1:9/other", "events": ["member.left"]})
+        }
         "submit_join_request" => {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }
@@ -370,6 +389,7 @@ async fn check(
             .replace("{request_id}", &fixture.request_id.to_string())
             .replace("{announcement_id}", &fixture.announcement_id)
             .replace("{template_id}", &fixture.template_id)
+            .replace("{endpoint_id}", &fixture.endpoint_id)
             .replace("{slug}", &fixture.slug)
             .replace("{phone}", "+15550004095"),
     );

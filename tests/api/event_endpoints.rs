@@ -1,0 +1,281 @@
+//! Issue 26, first part: integrators register endpoints, get a secret once, send a test event
+//! signed as the Standard Webhooks specification says (checked here by the specification's Rust
+//! library and by an HMAC computed in the test itself), rotate the secret with an overlap, read
+//! the delivery log; and an endpoint cannot point into the service's own network.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{TestApp, Who, mount_working_twilio, spawn_app, spawn_sandbox_app};
+
+async fn neighborhood(app: &TestApp) -> String {
+    let created = app
+        .create_neighborhood(
+            &json!({"name": "Hooked Heights", "area_code": "212", "owner_phone": "+15550081000"}),
+        )
+        .await;
+    created["id"].as_str().expect("id").to_owned()
+}
+
+async fn receiver() -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
+/// The one request the receiver has had, and the `v1,` signatures it carried.
+async fn received(receiver: &MockServer) -> (wiremock::Request, Vec<String>) {
+    let mut requests = receiver.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 1, "one delivery");
+    let request = requests.remove(0);
+    let signatures = header(&request, "webhook-signature")
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    (request, signatures)
+}
+
+fn header<'a>(request: &'a wiremock::Request, name: &str) -> &'a str {
+    request
+        .headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the secret's bytes, as
+/// the specification defines it, computed here rather than by the service's library.
+fn expected_signature(secret: &str, request: &wiremock::Request) -> String {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").expect("prefix"))
+        .expect("base64");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
+    mac.update(header(request, "webhook-id").as_bytes());
+    mac.update(b".");
+    mac.update(header(request, "webhook-timestamp").as_bytes());
+    mac.update(b".");
+    mac.update(&request.body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+fn verifies(secret: &str, request: &wiremock::Request) -> bool {
+    standardwebhooks::Webhook::new(secret)
+        .expect("secret")
+        .verify(&request.body, &request.headers)
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_test_event_reaches_the_endpoint_signed_and_goes_into_its_log() {
+    let app = spawn_sandbox_app().await;
+    let id = neighborhood(&app).await;
+    let receiver = receiver().await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let created = app
+        .post(
+            &Who::Admin,
+            &base,
+            &json!({
+                "url": format!("{}/hooks", receiver.uri()),
+                "events": ["member.joined", "message.posted"],
+                "description": "The association's CRM",
+            }),
+            201,
+        )
+        .await;
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    assert!(secret.starts_with("whsec_"), "{created}");
+    let endpoint = created["endpoint"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        created["endpoint"]["events"],
+        json!(["member.joined", "message.posted"])
+    );
+    // The secret is shown once: never in the list.
+    let listed = app.get(&Who::Admin, &base, 200).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    assert!(!listed.to_string().contains(&secret[6..]), "{listed}");
+
+    let sent = app
+        .post(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/test"),
+            &json!({}),
+            200,
+        )
+        .await;
+    assert_eq!(sent["delivered"], true, "{sent}");
+    assert_eq!(sent["status"], 204);
+    assert_eq!(sent["event_type"], "webhook.test");
+
+    let (request, signatures) = received(&receiver).await;
+    assert_eq!(header(&request, "webhook-id"), sent["event_id"]);
+    assert_eq!(header(&request, "content-type"), "application/json");
+    let sent_at: i64 = header(&request, "webhook-timestamp")
+        .parse()
+        .expect("seconds");
+    assert!((time::OffsetDateTime::now_utc().unix_timestamp() - sent_at).abs() < 300);
+    assert_eq!(signatures, vec![expected_signature(&secret, &request)]);
+    assert!(verifies(&secret, &request));
+    let payload: Value = serde_json::from_slice(&request.body).expect("JSON");
+    assert_eq!(payload["type"], "webhook.test");
+    assert_eq!(payload["data"]["neighborhood_id"], id.as_str());
+    assert!(payload["timestamp"].is_string());
+
+    let log = app
+        .get(&Who::Admin, &format!("{base}/{endpoint}/deliveries"), 200)
+        .await;
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "{log}");
+    assert_eq!(log["items"][0]["event_id"], sent["event_id"]);
+    assert_eq!(log["items"][0]["status"], 204);
+    assert_eq!(log["items"][0]["attempt"], 1);
+
+    app.delete(&Who::Admin, &format!("{base}/{endpoint}"), 204)
+        .await;
+    app.post(
+        &Who::Admin,
+        &format!("{base}/{endpoint}/test"),
+        &json!({}),
+        404,
+    )
+    .await;
+    let listed = app.get(&Who::Admin, &base, 200).await;
+    assert_eq!(listed["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_new_one_for_a_day() {
+    let app = spawn_sandbox_app().await;
+    let id = neighborhood(&app).await;
+    let receiver = receiver().await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let created = app
+        .post(
+            &Who::Admin,
+            &base,
+            &json!({"url": format!("{}/hooks", receiver.uri()), "events": ["member.left"]}),
+            201,
+        )
+        .await;
+    let old = created["secret"].as_str().expect("secret").to_owned();
+    let endpoint = created["endpoint"]["id"].as_str().expect("id").to_owned();
+
+    let rotated = app
+        .post(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/rotate-secret"),
+            &json!({}),
+            200,
+        )
+        .await;
+    let new = rotated["secret"].as_str().expect("secret").to_owned();
+    assert_ne!(new, old);
+    let expires = time::OffsetDateTime::parse(
+        rotated["previous_secret_expires_at"]
+            .as_str()
+            .expect("expiry"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
+    let in_a_day = time::OffsetDateTime::now_utc() + time::Duration::hours(24);
+    assert!((in_a_day - expires).abs() < time::Duration::minutes(1));
+
+    app.post(
+        &Who::Admin,
+        &format!("{base}/{endpoint}/test"),
+        &json!({}),
+        200,
+    )
+    .await;
+    let (request, signatures) = received(&receiver).await;
+    // One signature per secret, the new one first: a receiver holding either verifies it.
+    assert_eq!(
+        signatures,
+        vec![
+            expected_signature(&new, &request),
+            expected_signature(&old, &request)
+        ]
+    );
+    assert!(verifies(&new, &request) && verifies(&old, &request));
+    assert!(!verifies(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        &request
+    ));
+    let listed = app.get(&Who::Admin, &base, 200).await;
+    assert_eq!(
+        listed["items"][0]["previous_secret_expires_at"],
+        rotated["previous_secret_expires_at"]
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_must_be_https_on_the_public_internet_and_name_its_events_once() {
+    let app = spawn_app().await;
+    mount_working_twilio(&app.twilio).await;
+    let id = neighborhood(&app).await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    for url in [
+        "http://crm.example.org/hooks",
+        "crm.example.org/hooks",
+        "https://user:secret@crm.example.org/hooks",
+        "https://127.0.0.1/hooks",
+        "https://localhost/hooks",
+        "https://10.0.0.7/hooks",
+        "https://172.20.1.1/hooks",
+        "https://192.168.1.20/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://100.64.1.1/hooks",
+        "https://[::1]/hooks",
+        "https://[fd12::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+    ] {
+        let refused = app
+            .post(
+                &Who::Admin,
+                &base,
+                &json!({"url": url, "events": ["member.joined"]}),
+                400,
+            )
+            .await;
+        assert_eq!(refused["code"], "validation_failed", "{url}: {refused}");
+        assert_eq!(refused["details"][0]["field"], "url", "{url}: {refused}");
+    }
+    for events in [json!([]), json!(["member.joined", "member.joined"])] {
+        let refused = app
+            .post(
+                &Who::Admin,
+                &base,
+                &json!({"url": "https://crm.example.org/hooks", "events": events}),
+                400,
+            )
+            .await;
+        assert_eq!(refused["details"][0]["field"], "events", "{refused}");
+    }
+    app.post(
+        &Who::Admin,
+        &base,
+        &json!({"url": "https://crm.example.org/hooks", "events": ["member.deleted"]}),
+        400,
+    )
+    .await;
+    // A public https URL is taken.
+    app.post(
+        &Who::Admin,
+        &base,
+        &json!({"url": "https://crm.example.org/hooks", "events": ["budget.alert"]}),
+        201,
+    )
+    .await;
+    let listed = app.get(&Who::Admin, &base, 200).await;
+    assert_eq!(listed["items"][0]["url"], "https://crm.example.org/hooks");
+}
