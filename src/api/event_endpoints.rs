@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::audit::record;
-use super::error::statuses::{Invalid, JsonBody, NotFound, SignedIn};
+use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
 use super::error::{ApiError, FieldError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
@@ -233,7 +233,7 @@ impl EventEndpointsApi {
         request: &Request,
         id: Path<Uuid>,
         body: Json<EventEndpointIn>,
-    ) -> Result<CreateResponse, ApiError<(SignedIn, JsonBody, NotFound)>> {
+    ) -> Result<CreateResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
         policy::authorize(
             &state,
             auth.principal(),

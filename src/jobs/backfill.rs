@@ -40,8 +40,8 @@ use crate::twilio::types::{ListConversationMessages, ListMessages, MessageOrder}
 /// How often the job looks whether a pass is due.
 const POLL: Duration = Duration::from_secs(1);
 /// How soon a pass that found messages held by another handler's claim is run again. Such a
-/// claim ends with its lease ([`crate::store::webhooks::CLAIM_LEASE`]) at the latest; the periodic pass may be many
-/// minutes away, or off.
+/// claim ends with its lease ([`crate::store::webhooks::CLAIM_LEASE`]) at the latest; the
+/// periodic pass may be many minutes away, or off.
 const WAITING_RETRY: Duration = Duration::from_secs(5);
 /// How long a pass may hold the lock if its instance dies mid-way.
 const LOCK_TTL: Duration = Duration::from_secs(300);

@@ -151,6 +151,24 @@ async fn a_test_event_reaches_the_endpoint_signed_and_goes_into_its_log() {
     .await;
     let listed = app.get(&Who::Admin, &base, 200).await;
     assert_eq!(listed["items"], json!([]));
+
+    // An archived neighborhood takes no new endpoint.
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
+    )
+    .await;
+    let refused = app
+        .post(
+            &Who::Admin,
+            &base,
+            &json!({"url": format!("{}/hooks", receiver.uri()), "events": ["member.left"]}),
+            409,
+        )
+        .await;
+    assert_eq!(refused["code"], "neighborhood_archived", "{refused}");
 }
 
 #[tokio::test]
