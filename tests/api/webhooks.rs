@@ -929,3 +929,66 @@ async fn a_message_acted_on_again_after_a_write_whose_answer_was_lost_is_recorde
         .count();
     assert_eq!(copies, 1, "recorded once: {history:?}");
 }
+
+/// A message the backfill finds held by another handler's claim (a webhook that failed while
+/// Redis did and could not let go) is acted on by the job itself once that claim ends, without
+/// waiting for the periodic pass (off here) or another webhook turned away.
+#[tokio::test]
+async fn the_backfill_comes_back_for_a_message_held_by_a_claim_that_then_ends() {
+    use neighborhood_text::twilio::types::CreateConversationMessage;
+
+    let app = crate::helpers::spawn_counting_sandbox_app(|settings| {
+        settings.backfill_minutes = 0;
+    })
+    .await;
+    let (id, _, conversation_sid) = neighborhood_with_ana(&app).await;
+    let neighborhood = uuid::Uuid::parse_str(&id).expect("uuid");
+    let twilio = app.state.twilio.as_ref().expect("the sandbox's account");
+    // Written in the group without webhooks: the service hears of it only through the backfill.
+    let message = twilio
+        .client
+        .create_conversation_message(
+            &conversation_sid,
+            &CreateConversationMessage {
+                author: Some(ANA.to_owned()),
+                body: "Ana R.: Porch lights on tonight".to_owned(),
+                attributes: None,
+                webhook_enabled: false,
+                media_sid: None,
+            },
+        )
+        .await
+        .expect("posted");
+    // Another handler holds it for four seconds more: longer than the first pass waits for it.
+    let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
+    let mut redis = crate::helpers::test_redis().await;
+    let _: () = redis::cmd("SET")
+        .arg(keys.webhook_delivery(neighborhood, &format!("added:{}", message.sid)))
+        .arg("claim:another-instance")
+        .arg("PX")
+        .arg(4000)
+        .query_async(&mut redis)
+        .await
+        .expect("SET");
+    let passes_before = app.state.backfill.passes();
+    app.state.backfill.mark_due();
+
+    eventually(
+        Duration::from_secs(30),
+        "the message in the history",
+        || async {
+            app.state
+                .store
+                .messages(neighborhood, None, 50, |_| true)
+                .await
+                .expect("history")
+                .iter()
+                .any(|stored| stored.entry.message_sid == message.sid)
+        },
+    )
+    .await;
+    assert!(
+        app.state.backfill.passes() >= passes_before + 2,
+        "one pass found it held, a later one acted on it"
+    );
+}
