@@ -89,7 +89,11 @@ async fn act(
         }
     };
     if let Some(reply) = reply {
-        texts::queue_text(state, neighborhood_id, &text.channel.address(from), reply).await?;
+        let to = text.channel.address(from);
+        match text.mark() {
+            Some(mark) => texts::queue_reply(state, neighborhood_id, &mark, &to, reply).await?,
+            None => texts::queue_text(state, neighborhood_id, &to, reply).await?,
+        }
     }
     Ok(())
 }

@@ -51,6 +51,29 @@ pub async fn queue_text(
         .await
 }
 
+/// Queues the reply to an inbound text once, however often the text is acted on: `reply_to` is
+/// the text's mark, so a second act (the backfill after a webhook whose write landed though its
+/// answer was lost) does not text the neighbor again.
+pub async fn queue_reply(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    reply_to: &str,
+    to: &str,
+    body: String,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .enqueue_effects_once(
+            neighborhood_id,
+            &format!("reply:{reply_to}"),
+            &[Effect::SendSms {
+                to: to.to_owned(),
+                body,
+            }],
+        )
+        .await
+}
+
 /// The answer to a help word Twilio does not answer itself: any on WhatsApp, ours (AYUDA) on SMS.
 pub fn help_text(neighborhood: &Neighborhood, channel: Channel, language: Language) -> String {
     let id = match channel {

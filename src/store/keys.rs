@@ -398,6 +398,12 @@ impl Keys {
         )
     }
 
+    /// Set once effects named `once` (an inbound text's reply) are queued, for
+    /// `DELIVERY_MEMORY`: queuing them again after a lost answer queues nothing.
+    pub fn queued_once(&self, id: Uuid, once: &str) -> String {
+        format!("{}:{{nb:{}}}:queued:{once}", self.prefix, id.simple())
+    }
+
     /// The pictures of the neighborhood's messages: hash media SID -> its type and size, so
     /// only a picture of this neighborhood is ever shown through it.
     pub fn media(&self, id: Uuid) -> String {

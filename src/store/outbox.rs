@@ -222,6 +222,17 @@ impl DoneMark {
 }
 
 /// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
+/// Queues effects unless their mark says they were queued before. KEYS: the mark, the outbox.
+/// ARGV: how long the mark lasts (ms), then each effect.
+static ENQUEUE_ONCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 2, #ARGV do redis.call('XADD', KEYS[2], '*', 'effect', ARGV[i], 'attempts', '0') end
+return 1",
+    )
+});
+
 static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
@@ -293,6 +304,32 @@ impl Store {
         // Not retried: a repeat after a lost answer would queue the texts twice.
         pipe.query_async::<()>(&mut conn).await?;
         self.mark_outbox_active(id).await
+    }
+
+    /// Queues effects once for `once` (an inbound text's reply, named by the text): a second
+    /// call, after a first whose write landed though its answer was lost, queues nothing.
+    pub async fn enqueue_effects_once(
+        &self,
+        id: Uuid,
+        once: &str,
+        effects: &[Effect],
+    ) -> Result<(), StoreError> {
+        let mut invocation = ENQUEUE_ONCE.prepare_invoke();
+        invocation
+            .key(self.keys.queued_once(id, once))
+            .key(self.keys.outbox(id))
+            .arg(super::webhooks::DELIVERY_MEMORY.as_millis() as u64);
+        for effect in effects {
+            invocation.arg(encode_effect(effect));
+        }
+        let mut conn = self.connection();
+        let _queued: i64 = invocation.invoke_async(&mut conn).await?;
+        // Queued (now or before): failing from here would have the caller act again for
+        // nothing; a lost mark only delays the effects until the outbox's rescan.
+        if let Err(error) = self.mark_outbox_active(id).await {
+            tracing::warn!(%error, "queued effects wait for the outbox's rescan");
+        }
+        Ok(())
     }
 
     pub async fn mark_outbox_active(&self, id: Uuid) -> Result<(), StoreError> {

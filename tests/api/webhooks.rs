@@ -992,3 +992,35 @@ async fn the_backfill_comes_back_for_a_message_held_by_a_claim_that_then_ends() 
         "one pass found it held, a later one acted on it"
     );
 }
+
+/// As for group messages: a text acted on again after a first act whose write landed though its
+/// answer was lost (two claims under different names) is answered once.
+#[tokio::test]
+async fn a_text_acted_on_again_after_a_lost_answer_is_replied_to_once() {
+    use neighborhood_text::domain::channel::Channel;
+    use neighborhood_text::services::deliveries::Once;
+    use neighborhood_text::services::inbound::{self, InboundText};
+
+    let app = spawn_sandbox_app().await;
+    let (id, _, _) = neighborhood_with_ana(&app).await;
+    let neighborhood = uuid::Uuid::parse_str(&id).expect("uuid");
+    let from = neighborhood_text::domain::phone::Phone::parse(STRANGER).expect("phone");
+    let text = InboundText {
+        sid: "SM00000000000000000000000000000092",
+        channel: Channel::Sms,
+        from: &from,
+        body: "JOIN Dee",
+        segments: Some(1),
+    };
+    for claim in ["the webhook's", "the backfill's"] {
+        let outcome = inbound::received(&app.state, neighborhood, &text, &[claim.to_owned()])
+            .await
+            .expect("acted on");
+        assert_eq!(outcome, Once::Acted, "{claim} claim acts");
+    }
+    app.wait_for_text(STRANGER, "Thanks, Dee!").await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(20))
+        .await;
+    let replies = app.inbox(STRANGER).await;
+    assert_eq!(replies.len(), 1, "one reply: {replies:?}");
+}
