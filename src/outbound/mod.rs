@@ -22,6 +22,7 @@ pub const ANSWER_KEPT: usize = 512;
 #[derive(Clone, Debug)]
 pub struct Sender {
     http: reqwest::Client,
+    reach: Reach,
 }
 
 /// One delivery, ready to send.
@@ -61,12 +62,22 @@ impl Sender {
                 .timeout(TIMEOUT)
                 .user_agent(concat!("neighborhood-text/", env!("CARGO_PKG_VERSION")))
                 .build()?,
+            reach,
         })
     }
 
     /// Posts `delivery`, signed now; never fails: a failure is an answer without a status.
     pub async fn send(&self, delivery: &Delivery<'_>) -> Answer {
         let started = Instant::now();
+        // Checked again as sent: an address literal never reaches the resolver, and an endpoint
+        // registered in sandbox mode may be read by a service that is not.
+        if let Err(why) = address::check(delivery.url, self.reach) {
+            return Answer {
+                status: None,
+                body: format!("refused: the URL {why}"),
+                latency: started.elapsed(),
+            };
+        }
         let timestamp = OffsetDateTime::now_utc().unix_timestamp();
         let signature = match sign(delivery, timestamp) {
             Ok(signature) => signature,
@@ -156,6 +167,25 @@ fn failure(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_internal_address_is_refused_as_sent_without_a_connection() {
+        let sender = Sender::new(Reach::Public).expect("client");
+        for url in ["https://127.0.0.1:9/hooks", "http://127.0.0.1:9/hooks"] {
+            let answer = sender
+                .send(&Delivery {
+                    url,
+                    id: "evt_1",
+                    payload: "{}",
+                    secrets: Vec::new(),
+                })
+                .await;
+            assert_eq!(answer.status, None, "{url}");
+            assert!(answer.body.starts_with("refused"), "{url}: {}", answer.body);
+        }
+    }
+
     /// The Standard Webhooks specification's own example: secret, id, timestamp, payload and the
     /// signature they make.
     #[test]
