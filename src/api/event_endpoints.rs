@@ -5,8 +5,9 @@ use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ApiTags;
@@ -22,70 +23,6 @@ use crate::store::event_endpoints::DeliveryRecord;
 
 pub struct EventEndpointsApi;
 
-/// An event an endpoint may subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum EventTypeName {
-    /// Someone became a member (approved, added, or back).
-    #[oai(rename = "member.joined")]
-    MemberJoined,
-    /// A member left (texted LEAVE, or left from the app).
-    #[oai(rename = "member.left")]
-    MemberLeft,
-    /// A captain removed a member.
-    #[oai(rename = "member.removed")]
-    MemberRemoved,
-    /// A member texted STOP: nothing more reaches them.
-    #[oai(rename = "member.opted_out")]
-    MemberOptedOut,
-    /// Someone asked to join.
-    #[oai(rename = "join_request.created")]
-    JoinRequestCreated,
-    /// A join request was approved or denied.
-    #[oai(rename = "join_request.decided")]
-    JoinRequestDecided,
-    /// A member wrote to the group.
-    #[oai(rename = "message.posted")]
-    MessagePosted,
-    /// The captains sent an announcement.
-    #[oai(rename = "announcement.sent")]
-    AnnouncementSent,
-    /// The month's texting cost reached a share of the budget.
-    #[oai(rename = "budget.alert")]
-    BudgetAlert,
-}
-
-impl From<EventTypeName> for EventType {
-    fn from(name: EventTypeName) -> Self {
-        match name {
-            EventTypeName::MemberJoined => Self::MemberJoined,
-            EventTypeName::MemberLeft => Self::MemberLeft,
-            EventTypeName::MemberRemoved => Self::MemberRemoved,
-            EventTypeName::MemberOptedOut => Self::MemberOptedOut,
-            EventTypeName::JoinRequestCreated => Self::JoinRequestCreated,
-            EventTypeName::JoinRequestDecided => Self::JoinRequestDecided,
-            EventTypeName::MessagePosted => Self::MessagePosted,
-            EventTypeName::AnnouncementSent => Self::AnnouncementSent,
-            EventTypeName::BudgetAlert => Self::BudgetAlert,
-        }
-    }
-}
-
-impl From<EventType> for EventTypeName {
-    fn from(kind: EventType) -> Self {
-        match kind {
-            EventType::MemberJoined => Self::MemberJoined,
-            EventType::MemberLeft => Self::MemberLeft,
-            EventType::MemberRemoved => Self::MemberRemoved,
-            EventType::MemberOptedOut => Self::MemberOptedOut,
-            EventType::JoinRequestCreated => Self::JoinRequestCreated,
-            EventType::JoinRequestDecided => Self::JoinRequestDecided,
-            EventType::MessagePosted => Self::MessagePosted,
-            EventType::AnnouncementSent => Self::AnnouncementSent,
-            EventType::BudgetAlert => Self::BudgetAlert,
-        }
-    }
-}
-
 /// An endpoint to register.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
@@ -94,7 +31,7 @@ pub struct EventEndpointIn {
     /// on a loopback address).
     pub url: String,
     /// The events it is sent, each once.
-    pub events: Vec<EventTypeName>,
+    pub events: Vec<EventType>,
     /// Your own note about it (at most 200 characters).
     pub description: Option<String>,
 }
@@ -104,14 +41,12 @@ pub struct EventEndpointIn {
 pub struct EventEndpointOut {
     pub id: Uuid,
     pub url: String,
-    pub events: Vec<EventTypeName>,
+    pub events: Vec<EventType>,
     pub description: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// When the secret replaced by the last rotation stops signing (RFC 3339), while it still
-    /// does.
+    pub created_at: OffsetDateTime,
+    /// When the secret replaced by the last rotation stops signing, while it still does.
     #[oai(skip_serializing_if_is_none)]
-    pub previous_secret_expires_at: Option<String>,
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
 }
 
 /// A new endpoint and its signing secret.
@@ -134,9 +69,9 @@ pub struct EventEndpointList {
 pub struct RotatedSecretOut {
     /// The new secret, shown in this answer only. Deliveries are signed with it from now on.
     pub secret: String,
-    /// Until then (RFC 3339) they are signed with the previous secret too (two `v1,`
-    /// signatures), so a receiver can switch without missing one.
-    pub previous_secret_expires_at: String,
+    /// Until then they are signed with the previous secret too (two `v1,` signatures), so a
+    /// receiver can switch without missing one.
+    pub previous_secret_expires_at: OffsetDateTime,
 }
 
 /// One attempt to deliver an event.
@@ -244,7 +179,7 @@ impl EventEndpointsApi {
         crate::services::neighborhoods::active(&state, id.0).await?;
         let new = NewEndpoint {
             url: body.0.url,
-            events: body.0.events.into_iter().map(EventType::from).collect(),
+            events: body.0.events,
             description: body.0.description.unwrap_or_default(),
         };
         let (endpoint, secret) = event_endpoints::create(&state, id.0, new)
@@ -361,7 +296,7 @@ impl EventEndpointsApi {
         .await;
         Ok(RotateResponse::Ok(Json(RotatedSecretOut {
             secret,
-            previous_secret_expires_at: rfc3339(expires),
+            previous_secret_expires_at: expires,
         })))
     }
 
@@ -462,18 +397,17 @@ fn refusal<S>(error: EndpointError) -> ApiError<S> {
 }
 
 fn to_out(endpoint: &EventEndpoint) -> EventEndpointOut {
-    let now = time::OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc();
     EventEndpointOut {
         id: endpoint.id,
         url: endpoint.url.clone(),
-        events: endpoint.events.iter().copied().map(Into::into).collect(),
+        events: endpoint.events.clone(),
         description: endpoint.description.clone(),
-        created_at: rfc3339(endpoint.created_at),
+        created_at: endpoint.created_at,
         previous_secret_expires_at: endpoint
             .signing_secrets(now)
             .filter_map(|secret| secret.retires_at)
-            .max()
-            .map(rfc3339),
+            .max(),
     }
 }
 
@@ -490,9 +424,4 @@ fn delivery_out(record: DeliveryRecord) -> DeliveryOut {
         attempt: record.attempt,
         answer: record.answer,
     }
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

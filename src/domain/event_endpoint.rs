@@ -3,31 +3,50 @@
 //! describes them.
 
 use base64::Engine;
+use poem_openapi::Enum;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// What happened, as an endpoint subscribes to it and as the payload's `type` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
 pub enum EventType {
+    /// Someone became a member (approved, added, or back).
     #[serde(rename = "member.joined")]
+    #[oai(rename = "member.joined")]
     MemberJoined,
+    /// A member left (texted LEAVE, or left from the app).
     #[serde(rename = "member.left")]
+    #[oai(rename = "member.left")]
     MemberLeft,
+    /// A captain removed a member.
     #[serde(rename = "member.removed")]
+    #[oai(rename = "member.removed")]
     MemberRemoved,
+    /// A member texted STOP: nothing more reaches them.
     #[serde(rename = "member.opted_out")]
+    #[oai(rename = "member.opted_out")]
     MemberOptedOut,
+    /// Someone asked to join.
     #[serde(rename = "join_request.created")]
+    #[oai(rename = "join_request.created")]
     JoinRequestCreated,
+    /// A join request was approved or denied.
     #[serde(rename = "join_request.decided")]
+    #[oai(rename = "join_request.decided")]
     JoinRequestDecided,
+    /// A member wrote to the group.
     #[serde(rename = "message.posted")]
+    #[oai(rename = "message.posted")]
     MessagePosted,
+    /// The captains sent an announcement.
     #[serde(rename = "announcement.sent")]
+    #[oai(rename = "announcement.sent")]
     AnnouncementSent,
+    /// The month's texting cost reached a share of the budget.
     #[serde(rename = "budget.alert")]
+    #[oai(rename = "budget.alert")]
     BudgetAlert,
 }
 

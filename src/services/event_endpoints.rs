@@ -9,6 +9,7 @@ use crate::domain::event_endpoint::{EventEndpoint, EventType, SigningSecret, TES
 use crate::outbound::{self, Delivery, Reach, Refusal};
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::audit::rfc3339;
 use crate::store::event_endpoints::DeliveryRecord;
 
 /// Endpoints one neighborhood may have.
@@ -181,9 +182,4 @@ pub async fn send_test(
         .log_delivery(neighborhood_id, endpoint.id, &record)
         .await?;
     Ok(record)
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

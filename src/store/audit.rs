@@ -46,8 +46,12 @@ impl AuditEntry {
 
 /// The current time as RFC 3339, as audit and history entries keep it.
 pub fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// A time as RFC 3339, as stored entries keep it.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 

@@ -72,20 +72,11 @@ impl Store {
         neighborhood_id: Uuid,
         endpoint_id: Uuid,
     ) -> Result<Option<EventEndpoint>, StoreError> {
-        let key = self.keys.event_endpoints(neighborhood_id);
-        let json: Option<String> = self
-            .retrying_once(|mut conn| {
-                let key = key.clone();
-                async move {
-                    redis::cmd("HGET")
-                        .arg(key)
-                        .arg(endpoint_id.simple().to_string())
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        json.map(|json| decode(&key, &json)).transpose()
+        self.hget_json(
+            &self.keys.event_endpoints(neighborhood_id),
+            &endpoint_id.simple().to_string(),
+        )
+        .await
     }
 
     /// Deletes an endpoint and its log; false when there was none.

@@ -371,17 +371,6 @@ impl Keys {
         format!("{}:{{nb:{}}}:messages", self.prefix, id.simple())
     }
 
-    /// Set once a group message (by its sid) is in the history with its relays queued, for
-    /// `DELIVERY_MEMORY`: a second write of it (after a first whose answer was lost) writes
-    /// nothing.
-    pub fn message_recorded(&self, id: Uuid, message_sid: &str) -> String {
-        format!(
-            "{}:{{nb:{}}}:recorded:{message_sid}",
-            self.prefix,
-            id.simple()
-        )
-    }
-
     /// Integrators' endpoints of the neighborhood: hash endpoint id -> record (URL, event types,
     /// signing secrets).
     pub fn event_endpoints(&self, id: Uuid) -> String {
@@ -398,10 +387,11 @@ impl Keys {
         )
     }
 
-    /// Set once effects named `once` (an inbound text's reply) are queued, for
-    /// `DELIVERY_MEMORY`: queuing them again after a lost answer queues nothing.
-    pub fn queued_once(&self, id: Uuid, once: &str) -> String {
-        format!("{}:{{nb:{}}}:queued:{once}", self.prefix, id.simple())
+    /// Set once the write named `name` is made (`message:<sid>`: a group message with its
+    /// relays; `reply:<mark>`: an inbound text's reply), for `DELIVERY_MEMORY`: making it again
+    /// after a first whose answer was lost writes nothing.
+    pub fn written_once(&self, id: Uuid, name: &str) -> String {
+        format!("{}:{{nb:{}}}:once:{name}", self.prefix, id.simple())
     }
 
     /// The pictures of the neighborhood's messages: hash media SID -> its type and size, so

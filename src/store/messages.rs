@@ -130,7 +130,7 @@ impl Store {
         invocation
             .key(
                 self.keys
-                    .message_recorded(neighborhood_id, &entry.message_sid),
+                    .written_once(neighborhood_id, &format!("message:{}", entry.message_sid)),
             )
             .key(self.keys.messages(neighborhood_id))
             .key(self.keys.media(neighborhood_id))

@@ -316,7 +316,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut invocation = ENQUEUE_ONCE.prepare_invoke();
         invocation
-            .key(self.keys.queued_once(id, once))
+            .key(self.keys.written_once(id, once))
             .key(self.keys.outbox(id))
             .arg(super::webhooks::DELIVERY_MEMORY.as_millis() as u64);
         for effect in effects {

@@ -31,6 +31,30 @@ async fn receiver() -> MockServer {
     receiver
 }
 
+/// Registers an endpoint on the receiver for `events`; answers the creation and its secret and id.
+async fn register(
+    app: &TestApp,
+    base: &str,
+    receiver: &MockServer,
+    events: Value,
+) -> (Value, String, String) {
+    let created = app
+        .post(
+            &Who::Admin,
+            base,
+            &json!({
+                "url": format!("{}/hooks", receiver.uri()),
+                "events": events,
+                "description": "The association's CRM",
+            }),
+            201,
+        )
+        .await;
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    let endpoint = created["endpoint"]["id"].as_str().expect("id").to_owned();
+    (created, secret, endpoint)
+}
+
 /// The one request the receiver has had, and the `v1,` signatures it carried.
 async fn received(receiver: &MockServer) -> (wiremock::Request, Vec<String>) {
     let mut requests = receiver.received_requests().await.expect("recorded");
@@ -82,21 +106,14 @@ async fn a_test_event_reaches_the_endpoint_signed_and_goes_into_its_log() {
     let id = neighborhood(&app).await;
     let receiver = receiver().await;
     let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
-    let created = app
-        .post(
-            &Who::Admin,
-            &base,
-            &json!({
-                "url": format!("{}/hooks", receiver.uri()),
-                "events": ["member.joined", "message.posted"],
-                "description": "The association's CRM",
-            }),
-            201,
-        )
-        .await;
-    let secret = created["secret"].as_str().expect("secret").to_owned();
+    let (created, secret, endpoint) = register(
+        &app,
+        &base,
+        &receiver,
+        json!(["member.joined", "message.posted"]),
+    )
+    .await;
     assert!(secret.starts_with("whsec_"), "{created}");
-    let endpoint = created["endpoint"]["id"].as_str().expect("id").to_owned();
     assert_eq!(
         created["endpoint"]["events"],
         json!(["member.joined", "message.posted"])
@@ -177,16 +194,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_a_day() {
     let id = neighborhood(&app).await;
     let receiver = receiver().await;
     let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
-    let created = app
-        .post(
-            &Who::Admin,
-            &base,
-            &json!({"url": format!("{}/hooks", receiver.uri()), "events": ["member.left"]}),
-            201,
-        )
-        .await;
-    let old = created["secret"].as_str().expect("secret").to_owned();
-    let endpoint = created["endpoint"]["id"].as_str().expect("id").to_owned();
+    let (_, old, endpoint) = register(&app, &base, &receiver, json!(["member.left"])).await;
 
     let rotated = app
         .post(
