@@ -222,6 +222,14 @@ async fn a_neighbors_photo_shows_in_the_captains_messages() {
     run_journey("captain_photos").await;
 }
 
+/// A captain on a phone adds an endpoint for events in Settings, sees its signing secret once,
+/// sends a test event that a receiver of the journey's own gets signed as Standard Webhooks says,
+/// reads the delivery log, rotates the secret and deletes the endpoint (issue 26).
+#[tokio::test]
+async fn a_captain_adds_an_event_endpoint_tests_it_and_rotates_its_secret_on_a_phone() {
+    run_journey("captain_event_endpoints").await;
+}
+
 #[tokio::test]
 async fn a_join_link_that_fails_tells_the_neighbor_why() {
     run_journey("join_errors").await;

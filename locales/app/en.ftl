@@ -744,6 +744,7 @@ app-settings-jump-catch-up = Catch-up
 app-settings-jump-whatsapp = WhatsApp
 app-settings-jump-roles = Captains and moderators
 app-settings-jump-tokens = API tokens
+app-settings-jump-endpoints = Events for integrators
 app-settings-jump-owner = Hand over
 app-settings-jump-archive = Archive
 # Who created a token.
@@ -885,6 +886,85 @@ app-tokens-secret-text = { $warning } Store it where your script can read it, li
 app-tokens-secret-warning = Copy it now: it won't be shown again.
 app-tokens-secret = Token
 app-tokens-copied = I have copied it
+
+## Settings: events for integrators (endpoints that the neighborhood's events are posted to)
+
+app-endpoints-title = Events for integrators
+app-endpoints-hint = Your own tools can hear what happens here: each event you pick is posted as JSON to an address of yours, signed so that your server can tell it came from here. An endpoint that keeps failing for a day is turned off.
+app-endpoints-heading = Endpoints for this neighborhood
+app-endpoints-none = No endpoints yet.
+# What each event type means, beside its name for programs ($type, e.g. member.joined).
+app-endpoints-event-label = { $what } ({ $type })
+app-endpoints-event-member-joined = Someone joined
+app-endpoints-event-member-left = A member left
+app-endpoints-event-member-removed = A captain removed a member
+app-endpoints-event-member-opted-out = A member texted STOP
+app-endpoints-event-join-request-created = Someone asked to join
+app-endpoints-event-join-request-decided = A join request was approved or denied
+app-endpoints-event-message-posted = A member wrote to the group
+app-endpoints-event-announcement-sent = An announcement went out
+app-endpoints-event-budget-alert = The month's texting cost neared the budget
+# Under each endpoint: $events is a list of app-endpoints-event-label.
+app-endpoints-events = Sent: { $events }.
+app-endpoints-created = Added { $when }.
+app-endpoints-previous-secret = The previous secret signs too until { $when }.
+app-endpoints-badge-disabled = turned off
+app-endpoints-disabled = Turned off after a day of failed deliveries: nothing is sent to it until it is enabled again.
+app-endpoints-disabled-reason = Turned off: { $reason }
+app-endpoints-test = Send test event
+app-endpoints-test-label = Send test event to { $url }
+app-endpoints-test-sending = Sending a test event…
+app-endpoints-test-delivered = Delivered: the endpoint answered HTTP { $status } in { $ms } ms.
+app-endpoints-test-refused = Not delivered: the endpoint answered HTTP { $status } in { $ms } ms.
+# $answer is the first characters of what the endpoint answered.
+app-endpoints-test-said = It said: { $answer }
+# $why says what went wrong (no connection, a timeout, a refused address).
+app-endpoints-test-no-answer = Not delivered: no answer after { $ms } ms ({ $why }).
+app-endpoints-deliveries = Deliveries
+app-endpoints-deliveries-label = Deliveries to { $url }
+app-endpoints-deliveries-caption = Latest deliveries to { $url }, newest first
+app-endpoints-deliveries-none = Nothing delivered yet.
+app-endpoints-col-time = Time
+app-endpoints-col-event = Event
+app-endpoints-col-attempt = Attempt
+app-endpoints-col-status = Status
+app-endpoints-col-latency = Latency
+app-endpoints-col-answer = Answer
+app-endpoints-http = HTTP { $status }
+app-endpoints-no-answer = no answer
+app-endpoints-ms = { $ms } ms
+app-endpoints-rotate = Rotate secret
+app-endpoints-rotate-label = Rotate secret of { $url }
+app-endpoints-rotate-confirm = Make a new signing secret for { $url }? The current one keeps signing deliveries for 24 hours while your server switches.
+app-endpoints-rotated-title = New signing secret for { $url }
+app-endpoints-rotated-text = Deliveries are signed with it from now on, and with the old one too until { $when }: switch your server over before then.
+app-endpoints-enable = Enable again
+app-endpoints-enable-label = Enable again { $url }
+app-endpoints-enabled = { $url } is on again.
+app-endpoints-replay-summary = Replay since…
+app-endpoints-replay-since = Send again every event since
+app-endpoints-replay-hint = For an endpoint that was down or turned off: each event since then is posted again.
+app-endpoints-replay = Replay
+app-endpoints-replay-label = Replay events to { $url }
+app-endpoints-replay-pick = Pick the date and time to replay from.
+app-endpoints-replaying = Sending every event since { $when } to { $url } again.
+app-endpoints-delete = Delete
+app-endpoints-delete-label = Delete { $url }
+app-endpoints-delete-confirm = Delete the endpoint { $url }? Nothing more is sent to it, and its delivery log goes too.
+app-endpoints-deleted = { $url } is deleted.
+app-endpoints-create-heading = Add an endpoint
+app-endpoints-url = URL
+app-endpoints-url-hint = An https address on the public internet that takes POSTed JSON.
+app-endpoints-events-legend = Events to send
+app-endpoints-description = Description
+app-endpoints-description-hint = Optional: a note for yourself, such as which tool it feeds. At most 200 characters.
+app-endpoints-create = Add endpoint
+app-endpoints-secret-title = Endpoint { $url } added
+app-endpoints-secret-warning = Copy the signing secret now: it won't be shown again.
+app-endpoints-secret-text = Your server needs it to check that each delivery came from here.
+app-endpoints-secret = Signing secret
+app-endpoints-verify-hint = To check a delivery, give this secret to any Standard Webhooks library: its webhook-signature header is an HMAC-SHA256 of the webhook-id header, the webhook-timestamp header and the body. See “Events for integrators” in the README.
+app-endpoints-copied = I have copied it
 
 ## Settings: the neighborhood, its budget and catch-up
 

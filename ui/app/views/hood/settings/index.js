@@ -1,9 +1,10 @@
 // Settings (captains): the neighborhood itself, its budget and catch-up (neighborhood.js), its
 // quiet hours, its join questions, its WhatsApp sender (whatsapp.js), who helps run it and handing it over (team.js), API tokens,
-// and for the owner archiving or deleting it (closing.js). Each part saves on its own, so one
-// failure never loses what was typed in another.
+// the integrators' event endpoints (endpoints.js), and for the owner archiving or deleting it
+// (closing.js). Each part saves on its own, so one failure never loses what was typed in another.
 
 import { h, phoneText } from '../../../dom.js';
+import { RANK } from './parts.js';
 import { neighborhoodForm, budgetSection, catchUpForm } from './neighborhood.js';
 import { quietHoursSection } from './quiet_hours.js';
 import { whatsappSection } from './whatsapp.js';
@@ -11,6 +12,7 @@ import { questionsForm } from './questions.js';
 import { noticesSection } from './notices.js';
 import { rolesSection } from './team.js';
 import { tokensSection } from './tokens.js';
+import { endpointsSection } from './endpoints.js';
 import { archiveSection, deleteSection } from './closing.js';
 import { t } from '../../../i18n.js';
 
@@ -29,13 +31,16 @@ export default async function settings(container, ctx) {
   };
   const archived = ctx.neighborhood.state === 'archived';
   const tokens = tokensSection(ctx, whoIs, { canCreate: !archived });
+  // Event endpoints are the captains' (the tab is too; a platform admin counts as an owner).
+  const endpoints = RANK[ctx.role] >= RANK.captain ? endpointsSection(ctx, { canCreate: !archived }) : null;
 
   if (archived) {
     container.append(
       h('p', { class: 'note' }, t('app-settings-archived', { neighborhood: ctx.neighborhood.name })),
       tokens.node,
+      endpoints?.node,
       ctx.role === 'owner' ? deleteSection(ctx) : null);
-    await tokens.refresh();
+    await Promise.all([tokens.refresh(), endpoints?.refresh()]);
     return undefined;
   }
 
@@ -54,6 +59,7 @@ export default async function settings(container, ctx) {
     ['roles', t('app-settings-jump-roles')],
     ['tokens', t('app-settings-jump-tokens')],
   ];
+  if (endpoints) jump.push(['endpoints', t('app-settings-jump-endpoints')]);
   if (owner) jump.push(['owner', t('app-settings-jump-owner')], ['archive', t('app-settings-jump-archive')]);
   container.append(
     h('nav', { class: 'jump', 'aria-label': t('app-settings-jump') }, h('ul', {}, jump.map(([id, label]) =>
@@ -73,9 +79,10 @@ export default async function settings(container, ctx) {
     whatsappSection(ctx),
     roles.node,
     tokens.node,
+    endpoints?.node,
     owner ? roles.handOver : null,
     owner ? archiveSection(ctx) : null,
   );
-  await Promise.all([roles.refresh(), tokens.refresh(), costs.refresh(), notices.refresh()]);
+  await Promise.all([roles.refresh(), tokens.refresh(), endpoints?.refresh(), costs.refresh(), notices.refresh()]);
   return ctx.live.on('member', roles.refresh);
 }
