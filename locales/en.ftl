@@ -71,6 +71,7 @@ promoted-captain = { $actor } made you a captain of { $neighborhood }. Sign in a
 delivery-paused = Texts to { $name } keep failing (Twilio error { $code }), so they are paused. Resume them in the admin app once their phone works.
 budget-warning = { $neighborhood } has used { $percent }% of its { $budget } monthly texting budget ({ $cost } so far this month). At 100% new announcements are held until a captain raises the budget.
 budget-reached = { $neighborhood } has reached its { $budget } monthly texting budget ({ $cost } this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on.
+endpoint-disabled = { $neighborhood }: events to { $host } failed for a day, so they are turned off. Turn them on again in Settings of the admin app; nothing since is lost.
 join-request = New join request #{ $number }: { $name }. Reply #approve { $number } or #deny { $number }
 join-request-with-address = New join request #{ $number }: { $name }, { $address }. Reply #approve { $number } or #deny { $number }
 # $names lists the first five as "#12 Ana R., #13 Bo".

@@ -55,6 +55,7 @@ promoted-captain = { $actor } te puso entre los capitanes de { $neighborhood }. 
 delivery-paused = Los textos a { $name } siguen fallando (error de Twilio { $code }) y quedan en pausa. Puedes reactivarlos en el panel cuando su celular funcione.
 budget-warning = { $neighborhood } lleva gastado el { $percent }% de su presupuesto mensual de { $budget } ({ $cost } en lo que va del mes). Al 100% los anuncios nuevos esperan hasta que los capitanes suban el presupuesto.
 budget-reached = { $neighborhood } ya tiene gastado todo su presupuesto mensual de { $budget } ({ $cost } este mes). Los anuncios nuevos esperan hasta que los capitanes suban el presupuesto en el panel; el grupo sigue funcionando.
+endpoint-disabled = { $neighborhood }: los eventos a { $host } fallaron durante 24 horas y se apagaron. Vuelve a encenderlos en Ajustes del panel; no se pierde nada.
 join-request = Nueva solicitud #{ $number }: { $name }. Responde #approve { $number } o #deny { $number }
 join-request-with-address = Nueva solicitud #{ $number }: { $name }, { $address }. Responde #approve { $number } o #deny { $number }
 join-requests = { $count } solicitudes nuevas: { $names }. Responde #pending para verlas, #approve N o #deny N.

@@ -472,6 +472,12 @@ pub struct Settings {
     #[arg(long, env = "NT_OUTBOX_RECLAIM_SECS", default_value = "30", value_parser = WholeNumber::seconds("NT_OUTBOX_RECLAIM_SECS", 1, 3600).parser::<u64>())]
     pub outbox_reclaim_secs: u64,
 
+    /// Seconds between attempts to deliver an event to an integrator's endpoint that failed,
+    /// one per retry: after the last, the endpoint is turned off and the captains are told. The
+    /// default retries over about a day (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    #[arg(long, env = "NT_EVENT_RETRY_SECS", value_delimiter = ',', default_value = "5,300,1800,7200,18000,36000,36000", value_parser = WholeNumber::seconds("NT_EVENT_RETRY_SECS", 0, 86_400).parser::<u64>())]
+    pub event_retry_secs: Vec<u64>,
+
     /// Messages kept in each neighborhood's history (older ones are dropped).
     #[arg(long, env = "NT_HISTORY_MESSAGES", default_value = "10000", value_parser = WholeNumber::count("NT_HISTORY_MESSAGES", 100, 1_000_000).parser::<u64>())]
     pub history_messages: u64,
@@ -667,6 +673,14 @@ impl Settings {
 
     pub fn outbox_reclaim_after(&self) -> Duration {
         Duration::from_secs(self.outbox_reclaim_secs)
+    }
+
+    /// The pauses before each retry of a failed event delivery.
+    pub fn event_retry_delays(&self) -> Vec<Duration> {
+        self.event_retry_secs
+            .iter()
+            .map(|secs| Duration::from_secs(*secs))
+            .collect()
     }
 
     pub fn scheduler_tick(&self) -> Duration {

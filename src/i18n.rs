@@ -574,6 +574,7 @@ mod system_texts {
             ("length", 46.into()),
             ("max", 40.into()),
             ("count", 3.into()),
+            ("host", "crm.example.org".into()),
         ]
     }
 

@@ -243,7 +243,14 @@ impl App {
         let consumer = format!("worker-{}", uuid::Uuid::new_v4().simple());
         let mut background = vec![
             tokio::spawn(watch_redis(self.state.clone())),
-            tokio::spawn(crate::jobs::outbox::run(self.state.clone(), consumer)),
+            tokio::spawn(crate::jobs::outbox::run(
+                self.state.clone(),
+                consumer.clone(),
+            )),
+            tokio::spawn(crate::jobs::event_deliveries::run(
+                self.state.clone(),
+                consumer,
+            )),
             tokio::spawn(crate::jobs::held::run(self.state.clone())),
             tokio::spawn(crate::jobs::scheduler::run(self.state.clone())),
             tokio::spawn(crate::jobs::digests::run(self.state.clone())),

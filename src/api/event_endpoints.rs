@@ -13,11 +13,13 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::audit::record;
 use super::error::statuses::{Conflict, Invalid, JsonBody, NotFound, SignedIn};
-use super::error::{ApiError, FieldError, FieldErrors};
+use super::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
-use crate::domain::event_endpoint::{EventEndpoint, EventType};
-use crate::services::event_endpoints::{self, EndpointError, NewEndpoint};
+use crate::domain::event_endpoint::EventType;
+use crate::services::event_endpoints::{
+    self, EndpointError, EndpointView, NewEndpoint, Replay, Replayed,
+};
 use crate::state::AppState;
 use crate::store::event_endpoints::DeliveryRecord;
 
@@ -34,6 +36,9 @@ pub struct EventEndpointIn {
     pub events: Vec<EventType>,
     /// Your own note about it (at most 200 characters).
     pub description: Option<String>,
+    /// Send the phone number an event concerns (`data.phone`, E.164). Off by default: payloads
+    /// name people by id and display name only.
+    pub include_phones: Option<bool>,
 }
 
 /// A registered endpoint (its secrets are never shown again).
@@ -43,10 +48,22 @@ pub struct EventEndpointOut {
     pub url: String,
     pub events: Vec<EventType>,
     pub description: String,
+    /// Whether payloads carry the phone number an event concerns.
+    pub include_phones: bool,
     pub created_at: OffsetDateTime,
     /// When the secret replaced by the last rotation stops signing, while it still does.
     #[oai(skip_serializing_if_is_none)]
     pub previous_secret_expires_at: Option<OffsetDateTime>,
+    /// False once its deliveries failed for about a day (`NT_EVENT_RETRY_SECS`): nothing is
+    /// sent until it is turned on again (`POST .../enable`), and nothing since is lost.
+    pub enabled: bool,
+    /// When and why it was turned off.
+    #[oai(skip_serializing_if_is_none)]
+    pub disabled_at: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub disabled_reason: Option<String>,
+    /// Failed attempts at its next event, while it is being retried (0 when all is well).
+    pub failed_attempts: u32,
 }
 
 /// A new endpoint and its signing secret.
@@ -94,6 +111,29 @@ pub struct DeliveryOut {
     pub attempt: u32,
     /// The first 512 bytes of the answer, or what went wrong.
     pub answer: String,
+    /// Sent again by a replay of this one event, outside its sequence.
+    pub replayed: bool,
+}
+
+/// What to send again: every event since a time, or one event.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ReplayIn {
+    /// Every event since then that the endpoint subscribes to goes again, in order, with its
+    /// original `webhook-id` (after anything still due). The log keeps the latest 10,000 events.
+    pub since: Option<OffsetDateTime>,
+    /// This one event (an `event_id` of the delivery log) goes again now, outside the sequence.
+    pub event_id: Option<String>,
+}
+
+/// What a replay did.
+#[derive(Debug, Object)]
+pub struct ReplayOut {
+    /// Events put back in line (`since`), or 1 (`event_id`).
+    pub events: u64,
+    /// The delivery made now (`event_id`).
+    #[oai(skip_serializing_if_is_none)]
+    pub delivery: Option<DeliveryOut>,
 }
 
 /// An endpoint's latest deliveries.
@@ -138,6 +178,20 @@ enum TestResponse {
 }
 
 #[derive(ApiResponse)]
+enum EnableResponse {
+    /// On: it carries on from the event it failed at.
+    #[oai(status = 204)]
+    Enabled,
+}
+
+#[derive(ApiResponse)]
+enum ReplayResponse {
+    /// Put back in line, or sent.
+    #[oai(status = 202)]
+    Accepted(Json<ReplayOut>),
+}
+
+#[derive(ApiResponse)]
 enum DeliveriesResponse {
     /// Newest first.
     #[oai(status = 200)]
@@ -169,7 +223,7 @@ impl EventEndpointsApi {
         id: Path<Uuid>,
         body: Json<EventEndpointIn>,
     ) -> Result<CreateResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
-        policy::authorize(
+        let grant = policy::authorize(
             &state,
             auth.principal(),
             "create_event_endpoint",
@@ -181,10 +235,12 @@ impl EventEndpointsApi {
             url: body.0.url,
             events: body.0.events,
             description: body.0.description.unwrap_or_default(),
+            include_phones: body.0.include_phones.unwrap_or(false),
         };
-        let (endpoint, secret) = event_endpoints::create(&state, id.0, new)
-            .await
-            .map_err(refusal)?;
+        let (endpoint, secret) =
+            event_endpoints::create(&state, id.0, new, policy::may_see_phones(&grant))
+                .await
+                .map_err(refusal)?;
         record(
             &state,
             auth.principal(),
@@ -192,11 +248,15 @@ impl EventEndpointsApi {
             Some(id.0),
             "event_endpoint.create",
             format!("event_endpoint:{}", endpoint.id),
-            json!({"events": endpoint.events}),
+            json!({"events": endpoint.events, "include_phones": endpoint.include_phones}),
         )
         .await;
         Ok(CreateResponse::Created(Json(EventEndpointCreatedOut {
-            endpoint: to_out(&endpoint),
+            endpoint: to_out(EndpointView {
+                endpoint,
+                disabled: None,
+                failures: 0,
+            }),
             secret,
         })))
     }
@@ -214,9 +274,9 @@ impl EventEndpointsApi {
         id: Path<Uuid>,
     ) -> Result<ListResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
         policy::authorize(&state, auth.principal(), "list_event_endpoints", Some(id.0)).await?;
-        let endpoints = state.store.event_endpoints(id.0).await?;
+        let endpoints = event_endpoints::list(&state, id.0).await.map_err(refusal)?;
         Ok(ListResponse::Ok(Json(EventEndpointList {
-            items: endpoints.iter().map(to_out).collect(),
+            items: endpoints.into_iter().map(to_out).collect(),
         })))
     }
 
@@ -323,6 +383,106 @@ impl EventEndpointsApi {
         Ok(TestResponse::Ok(Json(delivery_out(sent))))
     }
 
+    /// Turn an endpoint back on
+    ///
+    /// After its deliveries failed for about a day it was turned off and the captains were told.
+    /// On again, it is sent the event it failed at and everything since, in order, now.
+    #[oai(
+        path = "/:id/event-endpoints/:endpoint_id/enable",
+        method = "post",
+        operation_id = "enable_event_endpoint"
+    )]
+    async fn enable(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        endpoint_id: Path<Uuid>,
+    ) -> Result<EnableResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
+        policy::authorize(
+            &state,
+            auth.principal(),
+            "enable_event_endpoint",
+            Some(id.0),
+        )
+        .await?;
+        event_endpoints::enable(&state, id.0, endpoint_id.0)
+            .await
+            .map_err(refusal)?;
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "event_endpoint.enable",
+            format!("event_endpoint:{}", endpoint_id.0),
+            json!({}),
+        )
+        .await;
+        Ok(EnableResponse::Enabled)
+    }
+
+    /// Replay events to an endpoint
+    ///
+    /// `since`: every event since then that it subscribes to is sent again, in order, each with
+    /// its original `webhook-id` (a receiver that keeps ids sees repeats as repeats). `event_id`:
+    /// that one event is sent again now and the answer says how it went. Name one of the two.
+    #[oai(
+        path = "/:id/event-endpoints/:endpoint_id/replay",
+        method = "post",
+        operation_id = "replay_event_endpoint"
+    )]
+    async fn replay(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request: &Request,
+        id: Path<Uuid>,
+        endpoint_id: Path<Uuid>,
+        body: Json<ReplayIn>,
+    ) -> Result<ReplayResponse, ApiError<(SignedIn, JsonBody, NotFound, Conflict)>> {
+        policy::authorize(
+            &state,
+            auth.principal(),
+            "replay_event_endpoint",
+            Some(id.0),
+        )
+        .await?;
+        let asked = match (body.0.since, body.0.event_id) {
+            (Some(since), None) => Replay::Since(since),
+            (None, Some(event_id)) => Replay::Event(event_id),
+            _ => return Err(refusal(EndpointError::Replay)),
+        };
+        let audited = match &asked {
+            Replay::Since(since) => json!({"since": since.unix_timestamp()}),
+            Replay::Event(event_id) => json!({"event_id": event_id}),
+        };
+        let replayed = event_endpoints::replay(&state, id.0, endpoint_id.0, asked)
+            .await
+            .map_err(refusal)?;
+        record(
+            &state,
+            auth.principal(),
+            request,
+            Some(id.0),
+            "event_endpoint.replay",
+            format!("event_endpoint:{}", endpoint_id.0),
+            audited,
+        )
+        .await;
+        Ok(ReplayResponse::Accepted(Json(match replayed {
+            Replayed::Queued(events) => ReplayOut {
+                events: events as u64,
+                delivery: None,
+            },
+            Replayed::Sent(record) => ReplayOut {
+                events: 1,
+                delivery: Some(delivery_out(record)),
+            },
+        })))
+    }
+
     /// An endpoint's deliveries
     ///
     /// The latest attempts, newest first: status, latency, attempt number and the answer's first
@@ -392,22 +552,44 @@ fn refusal<S>(error: EndpointError) -> ApiError<S> {
             ),
         ),
         EndpointError::NotFound => ApiError::not_found("event endpoint"),
+        EndpointError::EventNotFound => field(
+            "event_id",
+            "No such event in the log: it keeps the latest 10,000.".to_owned(),
+        ),
+        EndpointError::Replay => field(
+            "since",
+            "Name either a time (since) or an event (event_id), not both.".to_owned(),
+        ),
+        EndpointError::Phones => field(
+            "include_phones",
+            "Only captains may have members' phone numbers sent.".to_owned(),
+        ),
+        EndpointError::Contended => ApiError::conflict(
+            ErrorCode::Conflict,
+            "The endpoint kept changing under this request; try again.",
+        ),
         EndpointError::Store(cause) => cause.into(),
     }
 }
 
-fn to_out(endpoint: &EventEndpoint) -> EventEndpointOut {
+fn to_out(view: EndpointView) -> EventEndpointOut {
     let now = OffsetDateTime::now_utc();
+    let endpoint = view.endpoint;
     EventEndpointOut {
         id: endpoint.id,
-        url: endpoint.url.clone(),
-        events: endpoint.events.clone(),
-        description: endpoint.description.clone(),
-        created_at: endpoint.created_at,
         previous_secret_expires_at: endpoint
             .signing_secrets(now)
             .filter_map(|secret| secret.retires_at)
             .max(),
+        url: endpoint.url,
+        events: endpoint.events,
+        description: endpoint.description,
+        include_phones: endpoint.include_phones,
+        created_at: endpoint.created_at,
+        enabled: view.disabled.is_none(),
+        disabled_at: view.disabled.as_ref().map(|disabled| disabled.at.clone()),
+        disabled_reason: view.disabled.map(|disabled| disabled.reason),
+        failed_attempts: view.failures,
     }
 }
 
@@ -423,5 +605,6 @@ fn delivery_out(record: DeliveryRecord) -> DeliveryOut {
         latency_ms: record.latency_ms,
         attempt: record.attempt,
         answer: record.answer,
+        replayed: record.replayed,
     }
 }

@@ -103,6 +103,8 @@ pub const OPERATIONS: &[(&str, Access)] = &[
         Access::Neighborhood(Role::Captain),
     ),
     ("test_event_endpoint", Access::Neighborhood(Role::Captain)),
+    ("enable_event_endpoint", Access::Neighborhood(Role::Captain)),
+    ("replay_event_endpoint", Access::Neighborhood(Role::Captain)),
     ("list_event_deliveries", Access::Neighborhood(Role::Captain)),
     ("invite_link", Access::Neighborhood(Role::Moderator)),
     ("invite_qr", Access::Neighborhood(Role::Moderator)),

@@ -97,6 +97,10 @@ pub struct EventEndpoint {
     /// The integrator's own words for it.
     #[serde(default)]
     pub description: String,
+    /// Whether payloads carry the phone number an event concerns; set only by someone who may
+    /// see members' phones.
+    #[serde(default)]
+    pub include_phones: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Newest first: the current secret, then any being retired.
@@ -197,6 +201,7 @@ mod tests {
             url: "https://crm.example.org/hooks".to_owned(),
             events: vec![EventType::MemberJoined],
             description: String::new(),
+            include_phones: false,
             created_at: now,
             secrets: vec![SigningSecret::generate(now), old],
         };

@@ -12,6 +12,7 @@ pub mod content_template;
 pub mod costs;
 pub mod destinations;
 pub mod event_endpoint;
+pub mod integrator_event;
 pub mod join_digest;
 pub mod join_questions;
 pub mod join_request;

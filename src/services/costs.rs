@@ -25,6 +25,7 @@ use crate::domain::audience::Audience;
 use crate::domain::costs::{
     self, Bill, Money, Month, Threshold, Usage, charged_active_users, over_budget,
 };
+use crate::domain::integrator_event::IntegratorEvent;
 use crate::domain::media::MediaItem;
 use crate::domain::member::Member;
 use crate::domain::neighborhood::{Neighborhood, NeighborhoodState};
@@ -284,9 +285,20 @@ async fn alert(
 ) -> Result<(), StoreError> {
     let text = |language| alert_text(neighborhood, threshold, cost, budget, language);
     let alerts = texts::texts_to_captains(state, neighborhood, text, |_| true).await?;
+    let captains_texted = alerts.len();
+    let told = Effect::Publish {
+        event: IntegratorEvent::budget_alert(
+            neighborhood.id,
+            &month.key(),
+            threshold.percent(),
+            &cost.to_string(),
+            &budget.to_string(),
+        ),
+    };
+    let effects: Vec<Effect> = alerts.into_iter().chain([told]).collect();
     if !state
         .store
-        .claim_budget_alert(neighborhood.id, &month.key(), threshold.flag(), &alerts)
+        .claim_budget_alert(neighborhood.id, &month.key(), threshold.flag(), &effects)
         .await?
     {
         return Ok(());
@@ -305,7 +317,7 @@ async fn alert(
             "month": month.key(),
             "cost": cost.to_string(),
             "monthly_budget": budget.to_string(),
-            "captains_texted": alerts.len(),
+            "captains_texted": captains_texted,
         }),
     );
     state

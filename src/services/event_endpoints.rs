@@ -1,5 +1,6 @@
 //! The rules of integrators' endpoints (issue 26): what URL and events one may have, its secret
-//! shown once and rotated with an overlap, and the test event a captain sends to check it.
+//! shown once and rotated with an overlap, the test event a captain sends to check it, turning it
+//! back on after it failed for too long, and replaying what it was sent.
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -7,10 +8,12 @@ use uuid::Uuid;
 
 use crate::domain::event_endpoint::{EventEndpoint, EventType, SigningSecret, TEST_EVENT};
 use crate::outbound::{self, Delivery, Reach, Refusal};
+use crate::services::event_deliveries;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::rfc3339;
 use crate::store::event_endpoints::DeliveryRecord;
+use crate::store::integrator_events::{Disabled, EndpointProgress, LoggedEvent};
 
 /// Endpoints one neighborhood may have.
 pub const MAX_ENDPOINTS: usize = 10;
@@ -30,6 +33,14 @@ pub enum EndpointError {
     TooMany,
     #[error("no such endpoint")]
     NotFound,
+    #[error("no such event in the log")]
+    EventNotFound,
+    #[error("name either a time or an event to replay")]
+    Replay,
+    #[error("only someone who may see members' phones may have them sent")]
+    Phones,
+    #[error("the endpoint's progress kept changing")]
+    Contended,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -43,6 +54,39 @@ pub struct NewEndpoint {
     pub url: String,
     pub events: Vec<EventType>,
     pub description: String,
+    pub include_phones: bool,
+}
+
+/// An endpoint and where its deliveries stand.
+pub struct EndpointView {
+    pub endpoint: EventEndpoint,
+    /// Why and when it was turned off, when it is.
+    pub disabled: Option<Disabled>,
+    /// Failed attempts at its next event, while it retries.
+    pub failures: u32,
+}
+
+/// Every endpoint of a neighborhood, oldest first, with where its deliveries stand.
+pub async fn list(
+    state: &AppState,
+    neighborhood_id: Uuid,
+) -> Result<Vec<EndpointView>, EndpointError> {
+    let endpoints = state.store.event_endpoints(neighborhood_id).await?;
+    let mut progress = state.store.endpoint_progress(neighborhood_id).await?;
+    Ok(endpoints
+        .into_iter()
+        .map(|endpoint| {
+            let progress = progress
+                .remove(&endpoint.id)
+                .map(|stored| stored.progress)
+                .unwrap_or_default();
+            EndpointView {
+                endpoint,
+                disabled: progress.disabled,
+                failures: progress.failures,
+            }
+        })
+        .collect())
 }
 
 /// Registers an endpoint; answers it and its secret, which is never shown again.
@@ -50,7 +94,11 @@ pub async fn create(
     state: &AppState,
     neighborhood_id: Uuid,
     new: NewEndpoint,
+    may_see_phones: bool,
 ) -> Result<(EventEndpoint, String), EndpointError> {
+    if new.include_phones && !may_see_phones {
+        return Err(EndpointError::Phones);
+    }
     let url = outbound::address::check(new.url.trim(), reach(state)).map_err(EndpointError::Url)?;
     let mut events = new.events;
     let asked = events.len();
@@ -74,12 +122,13 @@ pub async fn create(
         url: url.to_string(),
         events,
         description,
+        include_phones: new.include_phones,
         created_at: now,
         secrets: vec![secret],
     };
     state
         .store
-        .save_event_endpoint(neighborhood_id, &endpoint)
+        .insert_event_endpoint(neighborhood_id, &endpoint)
         .await?;
     Ok((endpoint, shown))
 }
@@ -176,10 +225,160 @@ pub async fn send_test(
         latency_ms: u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX),
         attempt: 1,
         answer: answer.body,
+        replayed: false,
     };
     state
         .store
         .log_delivery(neighborhood_id, endpoint.id, &record)
         .await?;
     Ok(record)
+}
+
+/// Changes an endpoint's progress by compare-and-set, reading it again after a conflict.
+async fn change_progress(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    endpoint_id: Uuid,
+    change: impl Fn(&EndpointProgress) -> EndpointProgress,
+) -> Result<(), EndpointError> {
+    for _ in 0..10 {
+        let read = state
+            .store
+            .endpoint_progress(neighborhood_id)
+            .await?
+            .remove(&endpoint_id)
+            .ok_or(EndpointError::NotFound)?;
+        let after = change(&read.progress);
+        if after == read.progress
+            || state
+                .store
+                .replace_endpoint_progress(neighborhood_id, endpoint_id, &read, &after)
+                .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(EndpointError::Contended)
+}
+
+/// Turns an endpoint back on: it carries on from the event it failed at, now.
+pub async fn enable(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    endpoint_id: Uuid,
+) -> Result<(), EndpointError> {
+    get(state, neighborhood_id, endpoint_id).await?;
+    change_progress(state, neighborhood_id, endpoint_id, |progress| {
+        EndpointProgress {
+            cursor: progress.cursor.clone(),
+            ..EndpointProgress::default()
+        }
+    })
+    .await
+}
+
+/// What to send again.
+pub enum Replay {
+    /// Every event it subscribes to since then, in order, in its sequence (after what is still
+    /// due, which is sent anyway).
+    Since(OffsetDateTime),
+    /// This one event, now, outside the sequence.
+    Event(String),
+}
+
+/// What a replay did: how many events it put back in line, or the one delivery it made.
+pub enum Replayed {
+    Queued(usize),
+    Sent(DeliveryRecord),
+}
+
+pub async fn replay(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    endpoint_id: Uuid,
+    replay: Replay,
+) -> Result<Replayed, EndpointError> {
+    let endpoint = get(state, neighborhood_id, endpoint_id).await?;
+    match replay {
+        Replay::Since(since) => {
+            let ms = u64::try_from(since.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+            // Just before the first event at or after `since`.
+            let from = format!("{}-{}", ms.saturating_sub(1), u64::MAX);
+            change_progress(state, neighborhood_id, endpoint_id, |progress| {
+                if event_deliveries::log_order(&from)
+                    < event_deliveries::log_order(&progress.cursor)
+                {
+                    EndpointProgress {
+                        cursor: from.clone(),
+                        failures: 0,
+                        retry_at_ms: 0,
+                        disabled: progress.disabled.clone(),
+                    }
+                } else {
+                    progress.clone()
+                }
+            })
+            .await?;
+            let due = count_wanted_since(state, neighborhood_id, &endpoint, &from).await?;
+            Ok(Replayed::Queued(due))
+        }
+        Replay::Event(event_id) => {
+            let logged = find_event(state, neighborhood_id, &event_id)
+                .await?
+                .ok_or(EndpointError::EventNotFound)?;
+            let answer = event_deliveries::send(state, &endpoint, &logged.event).await;
+            let record = event_deliveries::record_of(&logged.event, 1, &answer, true);
+            state
+                .store
+                .log_delivery(neighborhood_id, endpoint.id, &record)
+                .await?;
+            Ok(Replayed::Sent(record))
+        }
+    }
+}
+
+/// Reads the log after `from`, a batch at a time (it keeps at most `EVENTS_KEPT`).
+async fn count_wanted_since(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    endpoint: &EventEndpoint,
+    from: &str,
+) -> Result<usize, StoreError> {
+    let mut cursor = from.to_owned();
+    let mut wanted = 0;
+    loop {
+        let events = state
+            .store
+            .events_after(neighborhood_id, &cursor, 1_000)
+            .await?;
+        wanted += events
+            .iter()
+            .filter(|logged| endpoint.wants(logged.event.kind))
+            .count();
+        match events.last() {
+            Some(last) if events.len() == 1_000 => cursor = last.log_id.clone(),
+            _ => return Ok(wanted),
+        }
+    }
+}
+
+async fn find_event(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    event_id: &str,
+) -> Result<Option<LoggedEvent>, StoreError> {
+    let mut cursor = "0-0".to_owned();
+    loop {
+        let events = state
+            .store
+            .events_after(neighborhood_id, &cursor, 1_000)
+            .await?;
+        if let Some(found) = events.iter().find(|logged| logged.event.id == event_id) {
+            return Ok(Some(found.clone()));
+        }
+        match events.last() {
+            Some(last) if events.len() == 1_000 => cursor = last.log_id.clone(),
+            _ => return Ok(None),
+        }
+    }
 }

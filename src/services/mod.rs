@@ -9,6 +9,7 @@ pub mod catch_up;
 pub mod codes;
 pub mod costs;
 pub mod deliveries;
+pub mod event_deliveries;
 pub mod event_endpoints;
 pub mod group_messages;
 pub mod inbound;

@@ -19,15 +19,16 @@ use uuid::Uuid;
 use super::due_index::{due_member, millis};
 use super::events::EventKind;
 use super::messages::HistoryEntry;
-use super::outbox::{Effect, encode_effect};
+use super::outbox::{Effect, effects_script, encode_effect};
 use super::{Store, StoreError, encode};
 use crate::domain::announcement::{Announcement, AnnouncementState};
+use crate::domain::integrator_event::IntegratorEvent;
 
 /// Writes an announcement only if it is still what the caller read (or new and absent), keeps
 /// the neighborhood's scheduled set in step, and appends the history entry and the relays that
 /// a send implies, all at once.
 static SAVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 local current = redis.call('HGET', KEYS[1], ARGV[2])
 if ARGV[1] == '' then
@@ -44,10 +45,23 @@ end
 if ARGV[6] ~= '' then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'message', ARGV[6])
 end
-for i = 7, #ARGV do redis.call('XADD', KEYS[4], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 7, #ARGV do queue_effect(KEYS[4], ARGV[i]) end
 return 1",
     )
 });
+
+/// What integrators' endpoints are told of an announcement sent now or released from a hold.
+pub(super) fn announcement_sent(neighborhood_id: Uuid, entry: &HistoryEntry) -> Effect {
+    Effect::Publish {
+        event: IntegratorEvent::announcement_sent(
+            neighborhood_id,
+            &entry.message_sid,
+            &entry.body,
+            entry.audience.as_deref(),
+            &entry.media,
+        ),
+    }
+}
 
 /// A send: the history entry and the effects that go with the state change (relays into every
 /// Conversation, or the 1:1 texts to a chosen audience).
@@ -90,6 +104,10 @@ impl Store {
         for relay in relays {
             invocation.arg(encode_effect(relay));
         }
+        if let Some(send) = &send {
+            invocation.arg(encode_effect(&announcement_sent(id, send.entry)));
+        }
+        self.event_log_keys(&mut invocation, id);
         let mut conn = self.connection();
         // A compare-and-set: repeating it after a lost answer would only report a conflict.
         let saved: i64 = invocation.invoke_async(&mut conn).await?;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::events::EventKind;
 use super::messages::HistoryEntry;
-use super::outbox::{Effect, encode_effect};
+use super::outbox::{Effect, effects_script, encode_effect};
 use super::{Store, StoreError, decode, encode};
 use crate::domain::audience::Audience;
 use crate::domain::media::MediaItem;
@@ -70,11 +70,11 @@ return {1, redis.call('HGETALL', KEYS[1]), redis.call('SCARD', KEYS[2]), redis.c
 /// Sets a month's alert flag and queues the alert texts, only if the flag was not set: two
 /// instances crossing the threshold together send one alert.
 static CLAIM_ALERT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-for i = 4, #ARGV do redis.call('XADD', KEYS[2], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 4, #ARGV do queue_effect(KEYS[2], ARGV[i]) end
 return 1",
     )
 });
@@ -82,12 +82,12 @@ return 1",
 /// Takes the oldest held announcement off the list if it is still the one the caller read, and
 /// in the same step records it in the history and queues its relays.
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 0 end
 redis.call('LPOP', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'message', ARGV[3])
-for i = 4, #ARGV do redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 4, #ARGV do queue_effect(KEYS[3], ARGV[i]) end
 return 1",
     )
 });
@@ -270,13 +270,14 @@ impl Store {
             .arg(time::OffsetDateTime::now_utc().unix_timestamp())
             .arg(LEDGER_TTL.as_secs());
         for text in texts {
-            invocation.arg(encode(text));
+            invocation.arg(encode_effect(text));
         }
+        self.event_log_keys(&mut invocation, id);
         let mut conn = self.connection();
         // A repeat after a lost answer would find the flag set and report false: the texts
         // were queued by the first try all the same.
         let claimed: i64 = invocation.invoke_async(&mut conn).await?;
-        if claimed == 1 && !texts.is_empty() {
+        if claimed == 1 && texts.iter().any(Effect::goes_to_outbox) {
             self.mark_outbox_active(id).await?;
         }
         Ok(claimed == 1)
@@ -351,6 +352,10 @@ impl Store {
         for relay in relays {
             invocation.arg(encode_effect(relay));
         }
+        invocation.arg(encode_effect(&super::announcements::announcement_sent(
+            id, entry,
+        )));
+        self.event_log_keys(&mut invocation, id);
         let mut conn = self.connection();
         // A compare-and-pop: a repeat after a lost answer finds it gone and reports false.
         let released: i64 = invocation.invoke_async(&mut conn).await?;

@@ -25,6 +25,9 @@ pub struct DeliveryRecord {
     pub attempt: u32,
     /// The answer's first bytes, or what went wrong.
     pub answer: String,
+    /// Sent again on a captain's word (a replay of this one event), outside the sequence.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 /// A logged delivery and its place in the log.
@@ -87,17 +90,27 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let key = self.keys.event_endpoints(neighborhood_id);
         let log = self.keys.event_deliveries(neighborhood_id, endpoint_id);
-        let (deleted, _): (u64, u64) = self
+        let progress = self.keys.endpoint_progress(neighborhood_id);
+        let lease = self.keys.endpoint_lease(neighborhood_id, endpoint_id);
+        let field = endpoint_id.simple().to_string();
+        let (deleted, _, _, _): (u64, u64, u64, u64) = self
             .retrying_once(|mut conn| {
-                let (key, log) = (key.clone(), log.clone());
+                let (key, log, progress, lease) =
+                    (key.clone(), log.clone(), progress.clone(), lease.clone());
+                let field = field.clone();
                 async move {
                     redis::pipe()
                         .atomic()
                         .cmd("HDEL")
                         .arg(key)
-                        .arg(endpoint_id.simple().to_string())
+                        .arg(&field)
                         .cmd("DEL")
                         .arg(log)
+                        .cmd("HDEL")
+                        .arg(progress)
+                        .arg(&field)
+                        .cmd("DEL")
+                        .arg(lease)
                         .query_async(&mut conn)
                         .await
                 }

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::events::EventKind;
-use super::outbox::{Effect, encode_effect};
+use super::outbox::{Effect, effects_script, encode_effect};
 use super::{Store, StoreError, decode, encode};
+use crate::domain::integrator_event::IntegratorEvent;
 use crate::domain::join_request::JoinRequest;
 use crate::domain::member::Member;
 use crate::domain::phone::Phone;
@@ -43,16 +44,17 @@ pub enum ImportWrite<'a> {
     },
 }
 
-/// Arguments per change: kind, id, phone, before, after, then up to two effects.
-const ARGS_PER_WRITE: usize = 7;
+/// Arguments per change: kind, id, phone, before, after, then up to three effects (a new
+/// member's two, and what integrators are told).
+const ARGS_PER_WRITE: usize = 8;
 
 /// Applies a batch of changes; answers the (0-based) positions of those whose guard failed,
 /// which change nothing.
 static WRITE_BATCH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 local failed = {}
-for i = 1, #ARGV, 7 do
+for i = 1, #ARGV, 8 do
   local kind, id, phone, before, after = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local ok = false
   if kind == 'new_member' then
@@ -75,11 +77,11 @@ for i = 1, #ARGV, 7 do
     ok = true
   end
   if ok then
-    for j = i + 5, i + 6 do
-      if ARGV[j] ~= '' then redis.call('XADD', KEYS[5], '*', 'effect', ARGV[j], 'attempts', '0') end
+    for j = i + 5, i + 7 do
+      if ARGV[j] ~= '' then queue_effect(KEYS[5], ARGV[j]) end
     end
   else
-    table.insert(failed, (i - 1) / 7)
+    table.insert(failed, (i - 1) / 8)
   end
 end
 return failed",
@@ -220,7 +222,14 @@ impl Store {
                     &member.phone,
                     "",
                     encode(member),
-                    effects,
+                    effects
+                        .iter()
+                        .cloned()
+                        .chain(
+                            IntegratorEvent::member_changed(None, member)
+                                .map(|event| Effect::Publish { event }),
+                        )
+                        .collect(),
                 ),
                 ImportWrite::Member { before, after } => (
                     "member",
@@ -228,7 +237,7 @@ impl Store {
                     &after.phone,
                     before,
                     encode(after),
-                    &[][..],
+                    Vec::new(),
                 ),
                 ImportWrite::NewRequest(request) => (
                     "new_request",
@@ -236,7 +245,10 @@ impl Store {
                     &request.phone,
                     "",
                     encode(request),
-                    &[][..],
+                    IntegratorEvent::join_request_changed(None, request)
+                        .into_iter()
+                        .map(|event| Effect::Publish { event })
+                        .collect(),
                 ),
                 ImportWrite::Request { before, after } => (
                     "request",
@@ -244,9 +256,14 @@ impl Store {
                     &after.phone,
                     before,
                     encode(after),
-                    &[][..],
+                    Vec::new(),
                 ),
             };
+            assert!(
+                effects.len() <= ARGS_PER_WRITE - 5,
+                "an imported change queues at most {} effects",
+                ARGS_PER_WRITE - 5
+            );
             invocation
                 .arg(kind)
                 .arg(id.to_string())
@@ -257,6 +274,7 @@ impl Store {
                 invocation.arg(effects.get(slot).map(encode_effect).unwrap_or_default());
             }
         }
+        self.event_log_keys(&mut invocation, neighborhood_id);
         let mut conn = self.connection();
         // Compare-and-set: repeating it after a lost answer would only report conflicts.
         let failed: Vec<usize> = invocation.invoke_async(&mut conn).await?;

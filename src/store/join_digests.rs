@@ -18,21 +18,21 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::due_index::{due_member, millis};
-use super::outbox::{Effect, encode_effect};
+use super::outbox::{Effect, effects_script, encode_effect};
 use super::{Store, StoreError};
 
 /// Takes the items read (ARGV[4..4+2n): field, value pairs; ARGV[3] is n) out of the digest
 /// (KEYS[1]) if none changed, queues ARGV[4+2n..] as outbox effects (KEYS[3]) and, when
 /// ARGV[2] is not empty, notes it as the time the member (ARGV[1]) was sent a digest (KEYS[2]).
 static SETTLE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 local n = tonumber(ARGV[3])
 for i = 0, n - 1 do
   if redis.call('HGET', KEYS[1], ARGV[4 + 2 * i]) ~= ARGV[5 + 2 * i] then return 0 end
 end
 for i = 0, n - 1 do redis.call('HDEL', KEYS[1], ARGV[4 + 2 * i]) end
-for i = 4 + 2 * n, #ARGV do redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 4 + 2 * n, #ARGV do queue_effect(KEYS[3], ARGV[i]) end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 return 1",
     )
@@ -139,6 +139,7 @@ impl Store {
         for effect in effects {
             invocation.arg(encode_effect(effect));
         }
+        self.event_log_keys(&mut invocation, neighborhood_id);
         let mut conn = self.connection();
         let settled: i64 = invocation.invoke_async(&mut conn).await?;
         if settled == 1 && !effects.is_empty() {

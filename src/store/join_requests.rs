@@ -10,22 +10,25 @@ use uuid::Uuid;
 use super::auth::{CHECK_CODE, CodeCheck};
 use super::events::EventKind;
 use super::member_records::old_form;
-use super::outbox::{Effect, encode_effect};
+use super::outbox::{Effect, effects_script, encode_effect};
 use super::{Store, StoreError, decode, encode};
+use crate::domain::integrator_event::IntegratorEvent;
 use crate::domain::join_digest::DigestItem;
 use crate::domain::join_request::{JoinRequest, JoinState};
 use crate::domain::member::Member;
 
 /// Stores a new request unless the phone has an open one; answers the open one's id then.
-/// Unverified requests are also indexed by creation time (ms), to expire.
+/// Unverified requests are also indexed by creation time (ms), to expire. A request that waits
+/// for a captain at once is told to integrators (ARGV[6..]) with it.
 static INSERT_REQUEST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 local open = redis.call('HGET', KEYS[2], ARGV[1])
 if open then return open end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 if ARGV[5] == '1' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2]) end
+for i = 6, #ARGV do queue_effect(KEYS[4], ARGV[i]) end
 return ARGV[2]",
     )
 });
@@ -71,12 +74,13 @@ return deleted",
 /// Moves a request on, if it is still as read: optionally saves its member (a new one, unless the
 /// phone is taken; or a former member brought back, if unchanged since read) and closes it,
 /// queues its effects, and adds it (ARGV[9] its number, ARGV[10] the item) to the captains'
-/// digests named by KEYS[6] onwards.
+/// digests named by KEYS[6] onwards (but the last two, the event log's; see
+/// `outbox::queue_effect_lua`).
 static ADVANCE_REQUEST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'changed' end
-for i = 6, #KEYS do redis.call('HSET', KEYS[i], ARGV[9], ARGV[10]) end
+for i = 6, #KEYS - 2 do redis.call('HSET', KEYS[i], ARGV[9], ARGV[10]) end
 if ARGV[6] ~= '' then
   if ARGV[8] == '' then
     if redis.call('HSETNX', KEYS[4], ARGV[4], ARGV[6]) == 0 then return 'member_exists' end
@@ -87,7 +91,7 @@ if ARGV[6] ~= '' then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[5] == '1' then redis.call('HDEL', KEYS[2], ARGV[4]) end
-for i = 11, #ARGV do redis.call('XADD', KEYS[5], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 11, #ARGV do queue_effect(KEYS[5], ARGV[i]) end
 return 'ok'",
     )
 });
@@ -122,10 +126,11 @@ impl Store {
         let id = request.neighborhood_id;
         let mut conn = self.connection();
         // Not retried blindly: a repeat would find the request it made and answer its id anyway.
-        let stored: String = INSERT_REQUEST
-            .key(self.keys.join_requests(id))
+        let mut invocation = INSERT_REQUEST.key(self.keys.join_requests(id));
+        invocation
             .key(self.keys.open_join_requests(id))
             .key(self.keys.unverified_join_requests(id))
+            .key(self.keys.outbox(id))
             .arg(request.phone.as_str())
             .arg(request.id.to_string())
             .arg(encode(request))
@@ -134,9 +139,12 @@ impl Store {
                 "1"
             } else {
                 "0"
-            })
-            .invoke_async(&mut conn)
-            .await?;
+            });
+        for event in IntegratorEvent::join_request_changed(None, request) {
+            invocation.arg(encode_effect(&Effect::Publish { event }));
+        }
+        self.event_log_keys(&mut invocation, id);
+        let stored: String = invocation.invoke_async(&mut conn).await?;
         let open = Uuid::parse_str(&stored).unwrap_or(request.id);
         if open == request.id {
             return Ok(open);
@@ -310,6 +318,12 @@ impl Store {
             Some(read) => vec![encode(read), old_form(read)],
             None => vec![String::new()],
         };
+        let told: Vec<Effect> = member
+            .and_then(|m| IntegratorEvent::member_changed(m.before, m.after))
+            .into_iter()
+            .chain(IntegratorEvent::join_request_changed(Some(before), after))
+            .map(|event| Effect::Publish { event })
+            .collect();
         let mut outcome = String::new();
         for member_before in member_forms {
             let mut invocation = ADVANCE_REQUEST.key(self.keys.join_requests(id));
@@ -332,9 +346,10 @@ impl Store {
                 .arg(member_before)
                 .arg(after.number)
                 .arg(digests.map(|d| encode(d.item)).unwrap_or_default());
-            for effect in effects {
+            for effect in effects.iter().chain(&told) {
                 invocation.arg(encode_effect(effect));
             }
+            self.event_log_keys(&mut invocation, id);
             let mut conn = self.connection();
             outcome = invocation.invoke_async(&mut conn).await?;
             if outcome != "changed" {

@@ -387,6 +387,34 @@ impl Keys {
         )
     }
 
+    /// The neighborhood's events for integrators' endpoints: a stream, each entry written in the
+    /// same step as the change it tells of, so the stream's order is the order things happened.
+    pub fn integrator_events(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:integrator-events", self.prefix, id.simple())
+    }
+
+    /// How far each endpoint has got through the events: hash endpoint id -> progress (the last
+    /// event delivered, failed attempts at the next, when to try again, whether it is turned off).
+    pub fn endpoint_progress(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:endpoint-progress", self.prefix, id.simple())
+    }
+
+    /// Held by the one instance delivering to an endpoint, so its events go out one at a time
+    /// and in order whichever instances run.
+    pub fn endpoint_lease(&self, id: Uuid, endpoint_id: Uuid) -> String {
+        format!(
+            "{}:{{nb:{}}}:endpoint-lease:{}",
+            self.prefix,
+            id.simple(),
+            endpoint_id.simple()
+        )
+    }
+
+    /// Neighborhoods with integrators' endpoints: a set of ids the deliverers look through.
+    pub fn endpoint_neighborhoods(&self) -> String {
+        format!("{}:{{global}}:endpoint-neighborhoods", self.prefix)
+    }
+
     /// Set once the write named `name` is made (`message:<sid>`: a group message with its
     /// relays; `reply:<mark>`: an inbound text's reply), for `DELIVERY_MEMORY`: making it again
     /// after a first whose answer was lost writes nothing.

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::EventKind;
-use super::outbox::{Effect, encode_effect};
+use super::outbox::{Effect, effects_script, encode_effect};
 use super::webhooks::DELIVERY_MEMORY;
 use super::{Store, StoreError, decode, encode};
+use crate::domain::integrator_event::IntegratorEvent;
 use crate::domain::media::MediaItem;
 
 /// Writes a message's history entry, its pictures' records and its relays together, unless its
@@ -18,7 +19,7 @@ use crate::domain::media::MediaItem;
 /// how long the mark lasts (ms), the history's length, the entry, the number of pictures, each
 /// picture's sid and record, then each relay.
 static RECORD_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'message', ARGV[3])
@@ -27,9 +28,7 @@ for _ = 1, tonumber(ARGV[4]) do
   redis.call('HSET', KEYS[3], ARGV[next], ARGV[next + 1])
   next = next + 2
 end
-for i = next, #ARGV do
-  redis.call('XADD', KEYS[4], '*', 'effect', ARGV[i], 'attempts', 0)
-end
+for i = next, #ARGV do queue_effect(KEYS[4], ARGV[i]) end
 return 1",
     )
 });
@@ -145,6 +144,17 @@ impl Store {
         for relay in relays {
             invocation.arg(encode_effect(relay));
         }
+        invocation.arg(encode_effect(&Effect::Publish {
+            event: IntegratorEvent::message_posted(
+                neighborhood_id,
+                &entry.message_sid,
+                entry.member_id,
+                &entry.sender_name,
+                &entry.body,
+                &entry.media,
+            ),
+        }));
+        self.event_log_keys(&mut invocation, neighborhood_id);
         let mut conn = self.connection();
         // Not retried blindly: a repeat finds the mark and records nothing, but the caller
         // decides whether to act again.

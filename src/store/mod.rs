@@ -22,6 +22,7 @@ pub mod event_endpoints;
 pub mod events;
 pub mod export;
 pub mod import;
+pub mod integrator_events;
 pub mod join_digests;
 pub mod join_requests;
 pub mod keys;

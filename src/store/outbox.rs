@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::events::EventKind;
 use super::member_records::old_form;
 use super::{Store, StoreError, encode};
+use crate::domain::integrator_event::IntegratorEvent;
 use crate::domain::media::MediaItem;
 use crate::domain::member::Member;
 use crate::i18n::Language;
@@ -83,18 +84,30 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chat_service_sid: Option<String>,
     },
+    /// Tell integrators' endpoints of the change it is queued with. The script that writes the
+    /// change writes it to the neighborhood's event log, never to the outbox (see
+    /// [`queue_effect_lua`]), and only when the neighborhood has endpoints.
+    Publish { event: IntegratorEvent },
 }
 
 impl Effect {
     /// The effect's kind, as its stored form names it (`relay`, `send_sms`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::Publish { .. } => "publish",
             Self::AddParticipant { .. } => "add_participant",
             Self::RemoveParticipant { .. } => "remove_participant",
             Self::SendSms { .. } => "send_sms",
             Self::SendWhatsappTemplate { .. } => "send_whatsapp_template",
             Self::Relay { .. } => "relay",
         }
+    }
+}
+
+impl Effect {
+    /// Whether it waits in the outbox for a worker (a `publish` goes to the event log instead).
+    pub fn goes_to_outbox(&self) -> bool {
+        !matches!(self, Self::Publish { .. })
     }
 }
 
@@ -142,6 +155,10 @@ pub(super) fn encode_effect(effect: &Effect) -> String {
 
 fn encode_effect_in(effect: &Effect, trace: Option<&str>) -> String {
     let json = encode(effect);
+    if matches!(effect, Effect::Publish { .. }) {
+        // Begins with its kind, which is how the scripts tell it from the outbox's effects.
+        return json;
+    }
     match trace {
         Some(trace) if trace.len() == TRACEPARENT_LEN && json.starts_with('{') => {
             format!("{TRACE_OPENING}{trace}\",{}", &json[1..])
@@ -158,10 +175,44 @@ fn trace_of(encoded: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// How a `publish` effect's stored form begins (serde writes the tag first).
+const PUBLISH_OPENING: &str = "{\"kind\":\"publish\"";
+
+/// The Lua every script that queues effects begins with: `queue_effect(outbox, effect)` adds an
+/// effect to the outbox, or a `publish` effect to the neighborhood's event log when the
+/// neighborhood has endpoints (none: nobody is told, and nothing is kept). A script using it
+/// takes the event log and the endpoints as its last two keys ([`Store::event_log_keys`]).
+pub(super) fn queue_effect_lua() -> String {
+    format!(
+        r"
+local function queue_effect(outbox, effect)
+  if string.sub(effect, 1, {opening_len}) == '{PUBLISH_OPENING}' then
+    if redis.call('EXISTS', KEYS[#KEYS]) == 1 then
+      redis.call('XADD', KEYS[#KEYS - 1], 'MAXLEN', '~', {kept}, '*', 'event', effect)
+    end
+  else
+    redis.call('XADD', outbox, '*', 'effect', effect, 'attempts', '0')
+  end
+end
+",
+        opening_len = PUBLISH_OPENING.len(),
+        kept = super::integrator_events::EVENTS_KEPT,
+    )
+}
+
+/// A script that queues effects: [`queue_effect_lua`], then `body`.
+pub(super) fn effects_script(body: &str) -> Script {
+    Script::new(&format!("{}{body}", queue_effect_lua()))
+}
+
+/// Queues every effect (ARGV) into the outbox (KEYS[1]) or the event log.
+pub(super) static QUEUE_EFFECTS: LazyLock<Script> =
+    LazyLock::new(|| effects_script("for i = 1, #ARGV do queue_effect(KEYS[1], ARGV[i]) end"));
+
 /// Stores a member (new: unless the phone is taken; changed: only if unchanged since read) and
 /// queues its effects, in one step.
 static SAVE_WITH_EFFECTS: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 if ARGV[1] == '' then
   if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[2]) == 0 then return 0 end
@@ -169,7 +220,7 @@ elseif redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
-for i = 5, #ARGV do redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 5, #ARGV do queue_effect(KEYS[3], ARGV[i]) end
 return 1",
     )
 });
@@ -221,18 +272,18 @@ impl DoneMark {
     }
 }
 
-/// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
 /// Queues effects unless their mark says they were queued before. KEYS: the mark, the outbox.
 /// ARGV: how long the mark lasts (ms), then each effect.
 static ENQUEUE_ONCE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    effects_script(
         r"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-for i = 2, #ARGV do redis.call('XADD', KEYS[2], '*', 'effect', ARGV[i], 'attempts', '0') end
+for i = 2, #ARGV do queue_effect(KEYS[2], ARGV[i]) end
 return 1",
     )
 });
 
+/// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
 static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
@@ -250,6 +301,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let id = after.neighborhood_id;
         self.file_consent_terms(id, [after]).await?;
+        let told =
+            IntegratorEvent::member_changed(before, after).map(|event| Effect::Publish { event });
+        let effects: Vec<&Effect> = effects.iter().chain(told.as_ref()).collect();
         // `before` as stored now, then as stored before the compact form (see `member_records`).
         let forms = match before {
             Some(before) => vec![encode(before), old_form(before)],
@@ -265,9 +319,10 @@ impl Store {
                 .arg(after.id.to_string())
                 .arg(after.phone.as_str())
                 .arg(encode(after));
-            for effect in effects {
+            for effect in &effects {
                 invocation.arg(encode_effect(effect));
             }
+            self.event_log_keys(&mut invocation, id);
             let mut conn = self.connection();
             // A compare-and-set: repeating it after a lost answer would only report a conflict.
             saved = invocation.invoke_async(&mut conn).await?;
@@ -276,7 +331,7 @@ impl Store {
             }
         }
         if saved == 1 {
-            if !effects.is_empty() {
+            if effects.iter().any(|effect| effect.goes_to_outbox()) {
                 self.mark_outbox_active(id).await?;
             }
             self.index_member_role(after).await?;
@@ -287,22 +342,14 @@ impl Store {
 
     /// Queues effects that go with no state change (a reply text).
     pub async fn enqueue_effects(&self, id: Uuid, effects: &[Effect]) -> Result<(), StoreError> {
-        let key = self.keys.outbox(id);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        let mut invocation = QUEUE_EFFECTS.key(self.keys.outbox(id));
         for effect in effects {
-            pipe.cmd("XADD")
-                .arg(&key)
-                .arg("*")
-                .arg("effect")
-                .arg(encode_effect(effect))
-                .arg("attempts")
-                .arg(0)
-                .ignore();
+            invocation.arg(encode_effect(effect));
         }
+        self.event_log_keys(&mut invocation, id);
         let mut conn = self.connection();
         // Not retried: a repeat after a lost answer would queue the texts twice.
-        pipe.query_async::<()>(&mut conn).await?;
+        invocation.invoke_async::<()>(&mut conn).await?;
         self.mark_outbox_active(id).await
     }
 
@@ -322,6 +369,7 @@ impl Store {
         for effect in effects {
             invocation.arg(encode_effect(effect));
         }
+        self.event_log_keys(&mut invocation, id);
         let mut conn = self.connection();
         let _queued: i64 = invocation.invoke_async(&mut conn).await?;
         // Queued (now or before): failing from here would have the caller act again for

@@ -305,3 +305,185 @@ async fn an_endpoint_must_be_https_on_the_public_internet_and_name_its_events_on
     let listed = app.get(&Who::Admin, &base, 200).await;
     assert_eq!(listed["items"][0]["url"], "https://crm.example.org/hooks");
 }
+
+/// Settings of an instance whose failed deliveries are retried at once (`NT_EVENT_RETRY_SECS`
+/// of zeros), so a test sees the whole sequence without waiting a day.
+fn retrying_at_once(retries: usize) -> impl FnOnce(&mut neighborhood_text::config::Settings) {
+    move |settings| settings.event_retry_secs = vec![0; retries]
+}
+
+/// A receiver that answers 500 to its first `failures` deliveries, then 204.
+async fn failing_receiver(failures: u64) -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("database is down"))
+        .up_to_n_times(failures)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
+/// Waits until the receiver has had `count` requests; answers them in the order they came.
+async fn requests_received(receiver: &MockServer, count: usize) -> Vec<wiremock::Request> {
+    crate::helpers::poll_until(
+        std::time::Duration::from_secs(60),
+        &format!("{count} deliveries at the receiver"),
+        || async {
+            let requests = receiver.received_requests().await.unwrap_or_default();
+            (requests.len() >= count).then_some(requests)
+        },
+    )
+    .await
+}
+
+fn payload(request: &wiremock::Request) -> Value {
+    serde_json::from_slice(&request.body).expect("JSON payload")
+}
+
+#[tokio::test]
+async fn events_reach_an_endpoint_once_each_in_order_from_two_instances_through_three_failures() {
+    let receiver = failing_receiver(3).await;
+    let first = crate::helpers::spawn_counting_sandbox_app(retrying_at_once(5)).await;
+    let second = crate::helpers::spawn_sandbox_instance(&first.prefix, retrying_at_once(5)).await;
+    let id = neighborhood(&first).await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let (_, secret, endpoint) = register(
+        &first,
+        &base,
+        &receiver,
+        json!(["member.joined", "member.left", "member.removed"]),
+    )
+    .await;
+
+    // Ten neighbors added through one instance or the other, then one removed by a captain
+    // and one who texts LEAVE: twelve events, in this order.
+    let mut expected = Vec::new();
+    let mut members = Vec::new();
+    for n in 0..10 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        let name = format!("Neighbor {n}");
+        let added = app
+            .post(
+                &Who::Admin,
+                &format!("/api/v1/neighborhoods/{id}/members"),
+                &json!({"phone": format!("+1555008{n:04}"), "display_name": name}),
+                202,
+            )
+            .await;
+        members.push(added["id"].as_str().expect("member id").to_owned());
+        expected.push(("member.joined", name));
+    }
+    // In the group text, so a LEAVE reaches its Conversation.
+    crate::helpers::wait_until_synced(&first, &id, 11, std::time::Duration::from_secs(60)).await;
+    second
+        .delete(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/members/{}", members[3]),
+            200,
+        )
+        .await;
+    expected.push(("member.removed", "Neighbor 3".to_owned()));
+    let number = first
+        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 200)
+        .await["phone_number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let left = first.text("+15550080007", &number, "LEAVE").await;
+    assert_eq!(left["outcome"], "rejected", "kept out of the group: {left}");
+    expected.push(("member.left", "Neighbor 7".to_owned()));
+
+    // The first event three times (refused), then each once, in order.
+    let requests = requests_received(&receiver, expected.len() + 3).await;
+    let ids: Vec<&str> = requests
+        .iter()
+        .map(|request| header(request, "webhook-id"))
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[1], ids[2]);
+    assert_eq!(
+        ids[2], ids[3],
+        "the fourth attempt is still the first event"
+    );
+    let delivered = &requests[3..];
+    let seen: Vec<(String, String)> = delivered
+        .iter()
+        .map(|request| {
+            let payload = payload(request);
+            (
+                payload["type"].as_str().unwrap_or_default().to_owned(),
+                payload["data"]["display_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(kind, name)| (kind.to_owned(), name))
+        .collect();
+    assert_eq!(seen, expected, "each event once, in the order it happened");
+    let distinct: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), expected.len(), "one webhook-id per event");
+    for request in &requests {
+        assert_eq!(
+            vec![expected_signature(&secret, request)],
+            header(request, "webhook-signature")
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        );
+        assert!(verifies(&secret, request));
+        let payload = payload(request);
+        assert_eq!(payload["data"]["neighborhood_id"], id.as_str());
+        assert!(
+            payload["data"].get("phone").is_none(),
+            "no phone unless asked: {payload}"
+        );
+        assert!(!String::from_utf8_lossy(&request.body).contains("+1555008"));
+    }
+
+    // The log shows the three refusals and the fourth attempt's success.
+    let log = first
+        .get(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/deliveries?limit=500"),
+            200,
+        )
+        .await;
+    let log = log["items"].as_array().expect("items").clone();
+    let first_event: Vec<&Value> = log.iter().filter(|d| d["event_id"] == ids[0]).collect();
+    let mut attempts: Vec<(u64, u64)> = first_event
+        .iter()
+        .map(|d| {
+            (
+                d["attempt"].as_u64().unwrap_or(0),
+                d["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    attempts.sort_unstable();
+    assert_eq!(attempts, vec![(1, 500), (2, 500), (3, 500), (4, 204)]);
+    assert_eq!(log.len(), expected.len() + 3, "one log entry per attempt");
+    let listed = first.get(&Who::Admin, &base, 200).await;
+    assert_eq!(listed["items"][0]["enabled"], true);
+    assert_eq!(listed["items"][0]["failed_attempts"], 0);
+    println!(
+        "two instances, receiver failing the first 3 attempts: {} requests at the receiver for {} \
+         events ({} refused, {} taken, {} distinct webhook-ids), in order",
+        requests.len(),
+        expected.len(),
+        3,
+        delivered.len(),
+        distinct.len()
+    );
+}

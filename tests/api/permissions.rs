@@ -306,6 +306,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
         "create_event_endpoint" => {
             json!({"url": "http://127.0.0.1:9/other", "events": ["member.left"]})
         }
+        "replay_event_endpoint" => json!({"since": "2026-01-01T00:00:00Z"}),
         "submit_join_request" => {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }

@@ -169,6 +169,7 @@ fn subject(neighborhood_id: Uuid, effect: &Effect) -> String {
         Effect::Relay {
             conversation_sid, ..
         } => format!("conversation:{conversation_sid}"),
+        Effect::Publish { .. } => format!("events:{neighborhood_id}"),
     }
 }
 

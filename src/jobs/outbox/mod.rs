@@ -310,6 +310,13 @@ async fn carry_out(
             )
             .await
         }
+        // Scripts write these to the event log; one found here was queued by a path that
+        // wrote it as an effect, and goes to the log now rather than be lost.
+        Effect::Publish { event } => state
+            .store
+            .log_integrator_event(neighborhood_id, event)
+            .await
+            .map_err(EffectError::from),
     };
     match outcome {
         Ok(()) => state.store.ack_outbox(neighborhood_id, entry).await?,
@@ -334,7 +341,8 @@ async fn carry_out(
             let member_id = match &entry.effect {
                 Effect::SendSms { .. }
                 | Effect::SendWhatsappTemplate { .. }
-                | Effect::Relay { .. } => {
+                | Effect::Relay { .. }
+                | Effect::Publish { .. } => {
                     state.store.ack_outbox(neighborhood_id, entry).await?;
                     return Ok(true);
                 }
