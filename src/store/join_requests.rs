@@ -318,10 +318,10 @@ impl Store {
             Some(read) => vec![encode(read), old_form(read)],
             None => vec![String::new()],
         };
-        let told: Vec<Effect> = member
-            .and_then(|m| IntegratorEvent::member_changed(m.before, m.after))
+        // The decision, then the membership it makes.
+        let told: Vec<Effect> = IntegratorEvent::join_request_changed(Some(before), after)
             .into_iter()
-            .chain(IntegratorEvent::join_request_changed(Some(before), after))
+            .chain(member.and_then(|m| IntegratorEvent::member_changed(m.before, m.after)))
             .map(|event| Effect::Publish { event })
             .collect();
         let mut outcome = String::new();

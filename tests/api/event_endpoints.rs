@@ -487,3 +487,302 @@ async fn events_reach_an_endpoint_once_each_in_order_from_two_instances_through_
         distinct.len()
     );
 }
+
+/// The receiver's deliveries as (type, display name or body), in the order they came.
+async fn seen(receiver: &MockServer) -> Vec<(String, String)> {
+    receiver
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| {
+            let payload = payload(request);
+            let data = &payload["data"];
+            let said = data["display_name"]
+                .as_str()
+                .or(data["body"].as_str())
+                .unwrap_or_default();
+            (
+                payload["type"].as_str().unwrap_or_default().to_owned(),
+                said.to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn endpoint_listed(app: &TestApp, base: &str) -> Value {
+    app.get(&Who::Admin, base, 200).await["items"][0].clone()
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_too_long_is_turned_off_the_captains_told_and_on_again_it_carries_on() {
+    let receiver = failing_receiver(3).await;
+    let app = crate::helpers::spawn_counting_sandbox_app(retrying_at_once(2)).await;
+    let id = neighborhood(&app).await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let (_, _, endpoint) = register(&app, &base, &receiver, json!(["member.joined"])).await;
+    let before_any = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let members = format!("/api/v1/neighborhoods/{id}/members");
+    app.post(
+        &Who::Admin,
+        &members,
+        &json!({"phone": "+15550083001", "display_name": "Ana Field"}),
+        202,
+    )
+    .await;
+
+    // Three attempts fail (the first and its two retries): the endpoint is turned off.
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(30),
+        "the endpoint turned off",
+        || async { endpoint_listed(&app, &base).await["enabled"] == false },
+    )
+    .await;
+    let listed = endpoint_listed(&app, &base).await;
+    let reason = listed["disabled_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("3 attempts") && reason.contains("500"),
+        "{listed}"
+    );
+    assert!(listed["disabled_at"].is_string(), "{listed}");
+    let told = app.wait_for_text("+15550081000", "turned off").await;
+    assert!(
+        told.contains("Hooked Heights") && told.contains("127.0.0.1"),
+        "{told}"
+    );
+    let audit = app
+        .get(
+            &Who::Admin,
+            &format!("/api/v1/neighborhoods/{id}/audit"),
+            200,
+        )
+        .await;
+    assert!(
+        audit.to_string().contains("event_endpoint.disabled"),
+        "{audit}"
+    );
+
+    // Turned off, it is sent nothing; what happens meanwhile waits for it.
+    app.post(
+        &Who::Admin,
+        &members,
+        &json!({"phone": "+15550083002", "display_name": "Bo Lane"}),
+        202,
+    )
+    .await;
+    assert_eq!(
+        receiver.received_requests().await.unwrap_or_default().len(),
+        3
+    );
+    app.post(
+        &Who::Admin,
+        &format!("{base}/{endpoint}/enable"),
+        &json!({}),
+        204,
+    )
+    .await;
+    requests_received(&receiver, 5).await;
+    let joined = |name: &str| ("member.joined".to_owned(), name.to_owned());
+    assert_eq!(
+        seen(&receiver).await,
+        vec![
+            joined("Ana Field"),
+            joined("Ana Field"),
+            joined("Ana Field"),
+            joined("Ana Field"),
+            joined("Bo Lane"),
+        ]
+    );
+    assert_eq!(endpoint_listed(&app, &base).await["enabled"], true);
+
+    // A replay since before both sends both again, in order, with their ids.
+    let replayed = app
+        .post(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/replay"),
+            &json!({"since": before_any.format(&time::format_description::well_known::Rfc3339).expect("time")}),
+            202,
+        )
+        .await;
+    assert_eq!(replayed["events"], 2, "{replayed}");
+    let requests = requests_received(&receiver, 7).await;
+    assert_eq!(
+        header(&requests[5], "webhook-id"),
+        header(&requests[3], "webhook-id")
+    );
+    assert_eq!(
+        header(&requests[6], "webhook-id"),
+        header(&requests[4], "webhook-id")
+    );
+
+    // One event again, now.
+    let again = app
+        .post(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/replay"),
+            &json!({"event_id": header(&requests[4], "webhook-id")}),
+            202,
+        )
+        .await;
+    assert_eq!(again["events"], 1);
+    assert_eq!(again["delivery"]["status"], 204, "{again}");
+    assert_eq!(again["delivery"]["replayed"], true);
+    let requests = requests_received(&receiver, 8).await;
+    assert_eq!(
+        header(&requests[7], "webhook-id"),
+        header(&requests[4], "webhook-id")
+    );
+    println!(
+        "an endpoint failing 3 attempts with 2 retries: turned off, the owner texted, 1 event \
+         held meanwhile; on again: {} requests in all (3 refused, 2 taken, 2 replayed since a \
+         time, 1 replayed alone)",
+        requests.len()
+    );
+
+    // Both, or neither: refused.
+    for body in [
+        json!({}),
+        json!({"since": "2026-01-01T00:00:00Z", "event_id": "evt_1"}),
+    ] {
+        app.post(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/replay"),
+            &body,
+            400,
+        )
+        .await;
+    }
+    let unknown = app
+        .post(
+            &Who::Admin,
+            &format!("{base}/{endpoint}/replay"),
+            &json!({"event_id": "evt_nothing"}),
+            400,
+        )
+        .await;
+    assert!(unknown.to_string().contains("event_id"), "{unknown}");
+}
+
+#[tokio::test]
+async fn the_catalogs_events_tell_what_happened_with_phones_only_where_asked_for() {
+    let app = crate::helpers::spawn_counting_sandbox_app(|_| {}).await;
+    let id = neighborhood(&app).await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let with_phones = receiver().await;
+    let all: Vec<&str> = vec![
+        "member.joined",
+        "member.left",
+        "member.removed",
+        "member.opted_out",
+        "join_request.created",
+        "join_request.decided",
+        "message.posted",
+        "announcement.sent",
+        "budget.alert",
+    ];
+    app.post(
+        &Who::Admin,
+        &base,
+        &json!({"url": format!("{}/hooks", with_phones.uri()), "events": all, "include_phones": true}),
+        201,
+    )
+    .await;
+    let without_phones = receiver().await;
+    register(
+        &app,
+        &base,
+        &without_phones,
+        json!(["join_request.created", "message.posted"]),
+    )
+    .await;
+    let number = app
+        .get(&Who::Admin, &format!("/api/v1/neighborhoods/{id}"), 200)
+        .await["phone_number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+
+    // A neighbor texts JOIN, a captain approves, she writes to the group, the captains
+    // announce, she texts STOP.
+    const DANA: &str = "+15550084001";
+    app.text(DANA, &number, "JOIN Dana Reyes").await;
+    let pending = crate::helpers::poll_until(
+        std::time::Duration::from_secs(20),
+        "Dana's join request",
+        || async {
+            let listed = app
+                .get(
+                    &Who::Admin,
+                    &format!("/api/v1/neighborhoods/{id}/join-requests?state=pending"),
+                    200,
+                )
+                .await;
+            listed["items"][0]["id"].as_str().map(str::to_owned)
+        },
+    )
+    .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests/{pending}/approve"),
+        &json!({}),
+        202,
+    )
+    .await;
+    crate::helpers::wait_until_synced(&app, &id, 2, std::time::Duration::from_secs(30)).await;
+    app.text(DANA, &number, "Lost cat on Elm, grey tabby").await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/messages"),
+        &json!({"body": "Street sweeping moved to Tuesday"}),
+        202,
+    )
+    .await;
+    app.text(DANA, &number, "STOP").await;
+
+    let expected = [
+        ("join_request.created", "Dana Reyes"),
+        ("join_request.decided", "Dana Reyes"),
+        ("member.joined", "Dana Reyes"),
+        ("message.posted", "Lost cat on Elm, grey tabby"),
+        ("announcement.sent", "Street sweeping moved to Tuesday"),
+        ("member.opted_out", "Dana Reyes"),
+    ];
+    let requests = requests_received(&with_phones, expected.len()).await;
+    assert_eq!(
+        seen(&with_phones).await,
+        expected
+            .iter()
+            .map(|(kind, said)| ((*kind).to_owned(), (*said).to_owned()))
+            .collect::<Vec<_>>()
+    );
+    let data: Vec<Value> = requests
+        .iter()
+        .map(|r| payload(r)["data"].clone())
+        .collect();
+    assert_eq!(data[1]["decision"], "approved");
+    assert_eq!(data[1]["member_id"], data[2]["member_id"]);
+    assert_eq!(data[3]["member_id"], data[2]["member_id"]);
+    assert_eq!(data[3]["sender_name"], "Dana Reyes");
+    for about_dana in [0, 1, 2, 5] {
+        assert_eq!(data[about_dana]["phone"], DANA, "{}", data[about_dana]);
+    }
+    assert!(data[3].get("phone").is_none() && data[4].get("phone").is_none());
+
+    // The other endpoint: its two types only, and no phone.
+    let others = requests_received(&without_phones, 2).await;
+    assert_eq!(
+        seen(&without_phones).await,
+        vec![
+            ("join_request.created".to_owned(), "Dana Reyes".to_owned()),
+            (
+                "message.posted".to_owned(),
+                "Lost cat on Elm, grey tabby".to_owned()
+            ),
+        ]
+    );
+    assert!(
+        others
+            .iter()
+            .all(|r| !String::from_utf8_lossy(&r.body).contains(DANA))
+    );
+}
