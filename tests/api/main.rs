@@ -44,5 +44,6 @@ mod toll_fraud;
 mod traces;
 mod triage;
 mod twilio_client;
+mod webhook_verifier;
 mod webhooks;
 mod whatsapp;
