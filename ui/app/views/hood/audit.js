@@ -42,6 +42,12 @@ const ACTIONS = {
   'announcement.send': 'app-audit-announcement-send',
   'token.create': 'app-audit-token-create',
   'token.revoke': 'app-audit-token-revoke',
+  'event_endpoint.create': 'app-audit-endpoint-create',
+  'event_endpoint.delete': 'app-audit-endpoint-delete',
+  'event_endpoint.rotate_secret': 'app-audit-endpoint-rotate-secret',
+  'event_endpoint.enable': 'app-audit-endpoint-enable',
+  'event_endpoint.replay': 'app-audit-endpoint-replay',
+  'event_endpoint.disabled': 'app-audit-endpoint-disabled',
 };
 
 const PAGE = 50;
@@ -56,6 +62,7 @@ const KINDS = [
   ['neighborhood.', 'app-audit-kind-neighborhood'],
   ['invites.', 'app-audit-kind-invites'],
   ['token.', 'app-audit-kind-tokens'],
+  ['event_endpoint.', 'app-audit-kind-endpoints'],
 ];
 
 /** An entry's action in words. */
