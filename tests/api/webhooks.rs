@@ -959,32 +959,46 @@ async fn the_backfill_comes_back_for_a_message_held_by_a_claim_that_then_ends() 
         )
         .await
         .expect("posted");
-    // Another handler holds it for four seconds more: longer than the first pass waits for it.
+    // Another handler holds it until a pass has found it held; then its claim ends.
     let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
+    let claim = keys.webhook_delivery(neighborhood, &format!("added:{}", message.sid));
     let mut redis = crate::helpers::test_redis().await;
     let _: () = redis::cmd("SET")
-        .arg(keys.webhook_delivery(neighborhood, &format!("added:{}", message.sid)))
+        .arg(&claim)
         .arg("claim:another-instance")
         .arg("PX")
-        .arg(4000)
+        .arg(60_000)
         .query_async(&mut redis)
         .await
         .expect("SET");
     let passes_before = app.state.backfill.passes();
     app.state.backfill.mark_due();
+    eventually(
+        Duration::from_secs(30),
+        "a pass to find it held",
+        || async { app.state.backfill.passes() > passes_before },
+    )
+    .await;
+    let in_history = || async {
+        app.state
+            .store
+            .messages(neighborhood, None, 50, |_| true)
+            .await
+            .expect("history")
+            .iter()
+            .any(|stored| stored.entry.message_sid == message.sid)
+    };
+    assert!(!in_history().await, "held by the other handler's claim");
+    let _: () = redis::cmd("DEL")
+        .arg(&claim)
+        .query_async(&mut redis)
+        .await
+        .expect("DEL");
 
     eventually(
         Duration::from_secs(30),
         "the message in the history",
-        || async {
-            app.state
-                .store
-                .messages(neighborhood, None, 50, |_| true)
-                .await
-                .expect("history")
-                .iter()
-                .any(|stored| stored.entry.message_sid == message.sid)
-        },
+        in_history,
     )
     .await;
     assert!(
