@@ -58,9 +58,14 @@ async fn look(
         let progress = state.store.endpoint_progress(neighborhood_id).await?;
         for endpoint in endpoints {
             let key = (neighborhood_id, endpoint.id);
-            let due = progress
-                .get(&endpoint.id)
-                .is_some_and(|stored| event_deliveries::is_due(&stored.progress, &last));
+            let Some(stored) = progress.get(&endpoint.id) else {
+                state
+                    .store
+                    .start_endpoint_progress(neighborhood_id, endpoint.id)
+                    .await?;
+                continue;
+            };
+            let due = event_deliveries::is_due(&stored.progress, &last);
             if !due || !busy.insert(key) {
                 continue;
             }

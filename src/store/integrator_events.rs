@@ -213,6 +213,31 @@ impl Store {
             .collect()
     }
 
+    /// Gives an endpoint registered before events were logged (it has no progress) the whole
+    /// log: everything logged since is for it.
+    pub async fn start_endpoint_progress(
+        &self,
+        neighborhood_id: Uuid,
+        endpoint_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let start = encode(&EndpointProgress {
+            cursor: "0-0".to_owned(),
+            ..EndpointProgress::default()
+        });
+        self.retrying_once(|mut conn| {
+            let start = start.clone();
+            async move {
+                redis::cmd("HSETNX")
+                    .arg(self.keys.endpoint_progress(neighborhood_id))
+                    .arg(endpoint_id.simple().to_string())
+                    .arg(start)
+                    .query_async::<()>(&mut conn)
+                    .await
+            }
+        })
+        .await
+    }
+
     /// Replaces an endpoint's progress if it is still `read`; false when it changed meanwhile.
     pub async fn replace_endpoint_progress(
         &self,

@@ -786,3 +786,39 @@ async fn the_catalogs_events_tell_what_happened_with_phones_only_where_asked_for
             .all(|r| !String::from_utf8_lossy(&r.body).contains(DANA))
     );
 }
+
+#[tokio::test]
+async fn an_endpoint_registered_before_events_were_logged_is_sent_them_too() {
+    let app = crate::helpers::spawn_counting_sandbox_app(|_| {}).await;
+    let id = neighborhood(&app).await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let receiver = receiver().await;
+    let (_, _, endpoint) = register(&app, &base, &receiver, json!(["member.joined"])).await;
+    // As stored by the first release of endpoints: the record, and no progress through events.
+    let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
+    let neighborhood = uuid::Uuid::parse_str(&id).expect("uuid");
+    let mut redis = crate::helpers::test_redis().await;
+    let _: () = redis::cmd("HDEL")
+        .arg(keys.endpoint_progress(neighborhood))
+        .arg(
+            uuid::Uuid::parse_str(&endpoint)
+                .expect("uuid")
+                .simple()
+                .to_string(),
+        )
+        .query_async(&mut redis)
+        .await
+        .expect("HDEL");
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &json!({"phone": "+15550085001", "display_name": "Eli Park"}),
+        202,
+    )
+    .await;
+    requests_received(&receiver, 1).await;
+    assert_eq!(
+        seen(&receiver).await,
+        vec![("member.joined".to_owned(), "Eli Park".to_owned())]
+    );
+}
