@@ -139,7 +139,13 @@ async fn attempt(
         .log_delivery(
             neighborhood_id,
             endpoint.id,
-            &record_of(&next.event, attempt, &answer, false),
+            &record_of(
+                &next.event.id,
+                next.event.kind.as_str(),
+                attempt,
+                &answer,
+                false,
+            ),
         )
         .await?;
     let after = if answer.accepted() {
@@ -215,16 +221,17 @@ pub async fn send(state: &AppState, endpoint: &EventEndpoint, event: &Integrator
         .await
 }
 
-/// How the delivery log keeps an attempt.
+/// How the delivery log keeps an attempt at the event `event_id` of type `event_type`.
 pub fn record_of(
-    event: &IntegratorEvent,
+    event_id: &str,
+    event_type: &str,
     attempt: u32,
     answer: &Answer,
     replayed: bool,
 ) -> DeliveryRecord {
     DeliveryRecord {
-        event_id: event.id.clone(),
-        event_type: event.kind.as_str().to_owned(),
+        event_id: event_id.to_owned(),
+        event_type: event_type.to_owned(),
         at: rfc3339(OffsetDateTime::now_utc()),
         status: answer.status,
         latency_ms: u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX),

@@ -217,16 +217,7 @@ pub async fn send_test(
             secrets: endpoint.signing_secrets(now).collect(),
         })
         .await;
-    let record = DeliveryRecord {
-        event_id,
-        event_type: TEST_EVENT.to_owned(),
-        at: rfc3339(now),
-        status: answer.status,
-        latency_ms: u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX),
-        attempt: 1,
-        answer: answer.body,
-        replayed: false,
-    };
+    let record = event_deliveries::record_of(&event_id, TEST_EVENT, 1, &answer, false);
     state
         .store
         .log_delivery(neighborhood_id, endpoint.id, &record)
@@ -327,7 +318,13 @@ pub async fn replay(
                 .await?
                 .ok_or(EndpointError::EventNotFound)?;
             let answer = event_deliveries::send(state, &endpoint, &logged.event).await;
-            let record = event_deliveries::record_of(&logged.event, 1, &answer, true);
+            let record = event_deliveries::record_of(
+                &logged.event.id,
+                logged.event.kind.as_str(),
+                1,
+                &answer,
+                true,
+            );
             state
                 .store
                 .log_delivery(neighborhood_id, endpoint.id, &record)
@@ -337,29 +334,44 @@ pub async fn replay(
     }
 }
 
-/// Reads the log after `from`, a batch at a time (it keeps at most `EVENTS_KEPT`).
+/// Events of the log after `from`, a batch at a time (it keeps at most `EVENTS_KEPT`), until
+/// `visit` says stop; answers the event it stopped at.
+async fn scan_log(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    from: &str,
+    mut visit: impl FnMut(&LoggedEvent) -> bool,
+) -> Result<Option<LoggedEvent>, StoreError> {
+    const BATCH: usize = 1_000;
+    let mut cursor = from.to_owned();
+    loop {
+        let events = state
+            .store
+            .events_after(neighborhood_id, &cursor, BATCH)
+            .await?;
+        if let Some(stopped) = events.iter().find(|logged| !visit(logged)) {
+            return Ok(Some(stopped.clone()));
+        }
+        match events.last() {
+            Some(last) if events.len() == BATCH => cursor = last.log_id.clone(),
+            _ => return Ok(None),
+        }
+    }
+}
+
 async fn count_wanted_since(
     state: &AppState,
     neighborhood_id: Uuid,
     endpoint: &EventEndpoint,
     from: &str,
 ) -> Result<usize, StoreError> {
-    let mut cursor = from.to_owned();
     let mut wanted = 0;
-    loop {
-        let events = state
-            .store
-            .events_after(neighborhood_id, &cursor, 1_000)
-            .await?;
-        wanted += events
-            .iter()
-            .filter(|logged| endpoint.wants(logged.event.kind))
-            .count();
-        match events.last() {
-            Some(last) if events.len() == 1_000 => cursor = last.log_id.clone(),
-            _ => return Ok(wanted),
-        }
-    }
+    scan_log(state, neighborhood_id, from, |logged| {
+        wanted += usize::from(endpoint.wants(logged.event.kind));
+        true
+    })
+    .await?;
+    Ok(wanted)
 }
 
 async fn find_event(
@@ -367,18 +379,8 @@ async fn find_event(
     neighborhood_id: Uuid,
     event_id: &str,
 ) -> Result<Option<LoggedEvent>, StoreError> {
-    let mut cursor = "0-0".to_owned();
-    loop {
-        let events = state
-            .store
-            .events_after(neighborhood_id, &cursor, 1_000)
-            .await?;
-        if let Some(found) = events.iter().find(|logged| logged.event.id == event_id) {
-            return Ok(Some(found.clone()));
-        }
-        match events.last() {
-            Some(last) if events.len() == 1_000 => cursor = last.log_id.clone(),
-            _ => return Ok(None),
-        }
-    }
+    scan_log(state, neighborhood_id, "0-0", |logged| {
+        logged.event.id != event_id
+    })
+    .await
 }

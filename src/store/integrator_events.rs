@@ -89,13 +89,6 @@ return 1",
     )
 });
 
-/// Lets a lease go only if it is still the caller's.
-static RELEASE_LEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
-    )
-});
-
 impl Store {
     /// Adds the event log and the endpoints as the last two keys of a script that queues
     /// effects (see `outbox::queue_effect_lua`).
@@ -358,8 +351,8 @@ impl Store {
         holder: &str,
     ) -> Result<(), StoreError> {
         self.retrying_once(|mut conn| {
-            let mut invocation =
-                RELEASE_LEASE.key(self.keys.endpoint_lease(neighborhood_id, endpoint_id));
+            let mut invocation = super::outbox::RELEASE_LOCK
+                .key(self.keys.endpoint_lease(neighborhood_id, endpoint_id));
             invocation.arg(holder);
             async move { invocation.invoke_async::<()>(&mut conn).await }
         })

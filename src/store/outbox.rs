@@ -284,7 +284,7 @@ return 1",
 });
 
 /// Deletes a lock only if it is still the caller's (it may have expired and been taken since).
-static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static RELEASE_LOCK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
     )

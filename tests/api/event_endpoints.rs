@@ -67,7 +67,7 @@ async fn received(receiver: &MockServer) -> (wiremock::Request, Vec<String>) {
     (request, signatures)
 }
 
-fn header<'a>(request: &'a wiremock::Request, name: &str) -> &'a str {
+pub(crate) fn header<'a>(request: &'a wiremock::Request, name: &str) -> &'a str {
     request
         .headers
         .get(name)

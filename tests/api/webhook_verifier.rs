@@ -7,6 +7,7 @@
 //! itself checks that a secret which did not sign a delivery, and a body changed in transit,
 //! fail it.
 
+use crate::event_endpoints::header;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -168,14 +169,6 @@ fn failed_indexes(verdict: &Verdict) -> Vec<u64> {
         .iter()
         .map(|failure| failure["index"].as_u64().expect("index"))
         .collect()
-}
-
-fn header<'a>(request: &'a wiremock::Request, name: &str) -> &'a str {
-    request
-        .headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
 }
 
 fn signatures(request: &wiremock::Request) -> usize {
