@@ -74,11 +74,13 @@ fn reachable_where_bound(settings: &mut Settings) {
     settings.public_url = "http://127.0.0.1:0".parse().expect("url");
 }
 
-/// A fresh sandbox app whose public URL is where it really listens.
-async fn spawn_browser_app() -> TestApp {
+/// A fresh sandbox app whose public URL is where it really listens, with its settings changed
+/// by `adjust` (as its `NT_*` variables would).
+async fn spawn_browser_app(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let receiver = MockServer::start().await;
     let mut settings = sandbox_settings(&receiver);
     reachable_where_bound(&mut settings);
+    adjust(&mut settings);
     let app = spawn_sandbox_app_with(receiver, settings).await;
     assert_eq!(
         app.state.settings.public_url.as_str().trim_end_matches('/'),
@@ -91,7 +93,7 @@ async fn spawn_browser_app() -> TestApp {
 /// Runs `journey` (tests/browser/journeys/<journey>.mjs) in Chromium against a fresh sandbox app;
 /// panics with the journey's output when it fails.
 async fn run_journey(journey: &str) {
-    run_journey_on(journey, Instances::One).await;
+    run_journey_on(journey, Instances::One, |_| {}).await;
 }
 
 /// How many instances of the service the journey gets.
@@ -101,11 +103,12 @@ enum Instances {
     Two,
 }
 
-async fn run_journey_on(journey: &str, instances: Instances) {
+/// Runs `journey` against `instances`; the first has its settings changed by `adjust`.
+async fn run_journey_on(journey: &str, instances: Instances, adjust: impl FnOnce(&mut Settings)) {
     if let Err(problem) = browser_deps().await {
         panic!("the browser tests cannot run: {problem}");
     }
-    let app = spawn_browser_app().await;
+    let app = spawn_browser_app(adjust).await;
     let second = match instances {
         Instances::One => None,
         Instances::Two => Some(spawn_sandbox_instance(&app.prefix, reachable_where_bound).await),
@@ -165,7 +168,7 @@ async fn a_neighbor_joins_in_spanish_from_the_join_page() {
 /// by a second instance) and the captain's Messages view and the other members' phones show it.
 #[tokio::test]
 async fn a_captain_starts_a_neighborhood_and_a_neighbor_joins_the_group_text() {
-    run_journey_on("captain_journey", Instances::Two).await;
+    run_journey_on("captain_journey", Instances::Two, |_| {}).await;
 }
 
 /// A captain denies a request, removes a member with a notice, turns announce-only on and posts an
@@ -224,10 +227,16 @@ async fn a_neighbors_photo_shows_in_the_captains_messages() {
 
 /// A captain on a phone adds an endpoint for events in Settings, sees its signing secret once,
 /// sends a test event that a receiver of the journey's own gets signed as Standard Webhooks says,
-/// reads the delivery log, rotates the secret and deletes the endpoint (issue 26).
+/// reads the delivery log and rotates the secret; the receiver then fails until the service turns
+/// the endpoint off (its reason in the page), the captain enables it again and the waiting event
+/// arrives, replays since before it and the same event comes again; then she deletes it (issue 26).
+/// Failed deliveries are retried twice at once (`NT_EVENT_RETRY_SECS=0,0`), for this app only.
 #[tokio::test]
-async fn a_captain_adds_an_event_endpoint_tests_it_and_rotates_its_secret_on_a_phone() {
-    run_journey("captain_event_endpoints").await;
+async fn a_captain_tests_enables_again_and_replays_an_event_endpoint_on_a_phone() {
+    run_journey_on("captain_event_endpoints", Instances::One, |settings| {
+        settings.event_retry_secs = vec![0, 0];
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -244,7 +253,7 @@ async fn an_integrator_reads_the_api_reference_under_its_content_security_policy
 /// must be 304, never an error (a 500 there left revisited pages without their script and style).
 #[tokio::test]
 async fn a_browser_revisiting_a_page_reuses_its_copies_of_the_files() {
-    let app = spawn_browser_app().await;
+    let app = spawn_browser_app(|_| {}).await;
     let client = reqwest::Client::new();
     for path in ["/join.js", "/app/app.css", "/sandbox.js"] {
         let first = client.get(app.url(path)).send().await.expect("sent");

@@ -954,7 +954,10 @@ app-endpoints-replay-hint = For an endpoint that was down or turned off: each ev
 app-endpoints-replay = Replay
 app-endpoints-replay-label = Replay events to { $url }
 app-endpoints-replay-pick = Pick the date and time to replay from.
-app-endpoints-replaying = Sending every event since { $when } to { $url } again.
+# After a replay: how many events since then were put back in line to be sent again.
+app-endpoints-replaying-none = No events since { $when } to send to { $url } again.
+app-endpoints-replaying-one = { $count } event since { $when } put back in line: it is sent to { $url } again.
+app-endpoints-replaying-other = { $count } events since { $when } put back in line: they are sent to { $url } again, in order.
 app-endpoints-delete = Delete
 app-endpoints-delete-label = Delete { $url }
 app-endpoints-delete-confirm = Delete the endpoint { $url }? Nothing more is sent to it, and its delivery log goes too.

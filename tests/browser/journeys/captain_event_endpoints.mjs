@@ -3,40 +3,55 @@
 // signing secret once, sends a test event and reads the receiver's 200 in the page; the receiver
 // got the Standard Webhooks headers and the signature verifies with the secret shown. The
 // Deliveries table lists the test, rotating the secret shows a new one (and the next test carries
-// signatures under both), and Delete removes the endpoint. The section fits the phone and passes
-// axe.
+// signatures under both). Then the receiver fails: a member added meanwhile is refused three
+// times (the app retries at once, NT_EVENT_RETRY_SECS=0,0) and the service turns the endpoint off,
+// which the page shows with its reason; the receiver mends, "Enable again" sends the waiting event
+// (the delivery log shows the three refusals and the 200), and "Replay since…" a time before it
+// puts it back in line (the page says how many) and sends it again with the same webhook-id.
+// Delete removes the endpoint. The section fits the phone and passes axe in each state.
 
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 
 import {
-  PHONE, api, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, openTab, poll, screenshot,
+  PHONE, api, createNeighborhood, expect, expectAccessible, health, inboxItems, latestCode, newPage, openTab, poll, sandboxTab,
+  screenshot,
 } from '../lib.mjs';
 
-/** A receiver on 127.0.0.1 that records every request and answers 200 with a little JSON. */
+/** A neighbor the captain adds while the receiver is down. */
+const BEA = '+15550070001';
+
+/**
+ * A receiver on 127.0.0.1 that records every request (with the status it answered) and answers
+ * 200 with a little JSON, or 500 while `failing` is set.
+ */
 async function startReceiver() {
   const received = [];
+  const receiver = { failing: false };
   const server = createServer((request, response) => {
     const chunks = [];
     request.on('data', (chunk) => chunks.push(chunk));
     request.on('end', () => {
-      received.push({ method: request.method, path: request.url, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end('{"received":true}');
+      const status = receiver.failing ? 500 : 200;
+      received.push({
+        method: request.method, path: request.url, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), status,
+      });
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(status === 200 ? '{"received":true}' : '{"error":"database is down"}');
     });
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  return {
+  return Object.assign(receiver, {
     url: `http://127.0.0.1:${server.address().port}/hooks/neighborhood`,
     received,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(resolve);
     }),
-  };
+  });
 }
 
 /**
@@ -186,6 +201,108 @@ async function walk(browser, receiver) {
   const second = receiver.received[1];
   expect(verifiedBy(second, newSecret).length, 'signed with the new secret').toBe(1);
   expect(verifiedBy(second, secret).length, 'and with the old one, meanwhile').toBe(1);
+
+  // ---- the receiver fails: the service retries at once, then turns the endpoint off ----
+  const endpoints = `/api/v1/neighborhoods/${id}/event-endpoints`;
+  receiver.failing = true;
+  const before = receiver.received.length;
+  // The event happens after this; "Replay since…" later goes back to it (whole seconds, as the
+  // field takes them).
+  const eventAfter = Math.floor(Date.now() / 1000) * 1000;
+  const joining = await api('POST', `/api/v1/neighborhoods/${id}/members`, { phone: BEA, display_name: 'Bea' });
+  expect(joining.status, `adding Bea: ${JSON.stringify(joining.body)}`).toBe(202);
+  let listed = [];
+  await poll(async () => {
+    listed = (await api('GET', endpoints)).body.items ?? [];
+    return listed.length === 1 && listed[0].enabled === false;
+  }, { timeout: 30_000, message: () => `the endpoint turned off by the service; it is ${JSON.stringify(listed)}` });
+  const [endpoint] = listed;
+  const reason = 'Turned off: 3 attempts at one event failed; the last: it answered 500';
+  expect(endpoint.disabled_reason, 'why, in the API').toBe(reason.slice('Turned off: '.length));
+  const refused = receiver.received.slice(before);
+  expect(refused.map((request) => request.status), 'three attempts, each refused').toEqual([500, 500, 500]);
+  const eventId = refused[0].headers['webhook-id'];
+  expect(eventId, 'a webhook-id').toMatch(/\S/);
+  expect(refused.every((request) => request.headers['webhook-id'] === eventId), 'one event attempted three times').toBe(true);
+  const joined = JSON.parse(refused[0].body);
+  expect(`${joined.type} ${joined.data?.display_name}`, 'the event').toBe('member.joined Bea');
+
+  // The page shows it once the captain looks again, and her phone is told.
+  await captain.reload();
+  await expect(row.getByText('turned off', { exact: true }), 'the badge').toBeVisible();
+  await expect(row.getByText(reason, { exact: true }), 'and the reason').toBeVisible();
+  const enableAgain = row.getByRole('button', { name: `Enable again ${receiver.url}` });
+  await expect(enableAgain, 'a way back').toBeVisible();
+  const told = inboxItems(await sandboxTab(captain.context()), captainPhone)
+    .filter({ hasText: 'Linden Row: events to 127.0.0.1 failed for a day, so they are turned off.' });
+  await expect(told, 'the captain texted, once').toHaveCount(1);
+  expect(await sideways(captain), 'no sideways scrolling with the endpoint turned off').toEqual([]);
+  await expectAccessible(captain, 'event endpoints with one turned off, phone');
+  await screenshot(captain, 'endpoint-turned-off-phone');
+
+  // ---- mended and enabled again: the waiting event arrives ----
+  receiver.failing = false;
+  await enableAgain.click();
+  await expect(captain.getByRole('status').filter({ hasText: `${receiver.url} is on again.` }), 'the toast').toBeVisible();
+  await expect(section.getByRole('heading', { name: 'Endpoints for this neighborhood' }), 'focus back on the list').toBeFocused();
+  await expect(row.getByText('turned off', { exact: true }), 'no badge now').toHaveCount(0);
+  await expect(enableAgain, 'nothing to enable').toHaveCount(0);
+  await poll(() => receiver.received.length > before + 3, { message: () => 'the waiting event at the receiver' });
+  const arrived = receiver.received[before + 3];
+  expect(arrived.headers['webhook-id'], 'the event that waited').toBe(eventId);
+  expect(arrived.body, 'as it was').toBe(refused[0].body);
+  expect(arrived.status, 'taken').toBe(200);
+  expect(verifiedBy(arrived, newSecret).length, 'signed with the current secret').toBe(1);
+
+  // Its delivery in the log, under the three refusals (the record follows the answer).
+  const memberDeliveries = async () => (await api('GET', `${endpoints}/${endpoint.id}/deliveries`)).body.items
+    .filter((delivery) => delivery.event_type === 'member.joined' && delivery.delivered).length;
+  await poll(async () => (await memberDeliveries()) >= 1, { message: () => 'the delivery recorded' });
+  await deliveriesButton.click();
+  await expect(deliveriesButton, 'open again').toHaveAttribute('aria-expanded', 'true');
+  const joinedRows = table.getByRole('row').filter({ hasText: 'member.joined' });
+  await expect(joinedRows, 'four attempts at the event').toHaveCount(4);
+  await expect(joinedRows.first(), 'the newest taken').toContainText('HTTP 200');
+  await expect(joinedRows.first(), 'with its answer').toContainText('{"received":true}');
+  await expect(joinedRows.filter({ hasText: 'HTTP 500' }), 'after three refusals').toHaveCount(3);
+  await expect(joinedRows.filter({ hasText: 'HTTP 500' }).first(), 'whose answer shows').toContainText('database is down');
+  expect(await sideways(captain), 'no sideways scrolling with the attempts listed').toEqual([]);
+  await expectAccessible(captain, 'event endpoints enabled again with deliveries, phone');
+  await screenshot(captain, 'endpoint-enabled-again-phone');
+
+  // ---- "Replay since…" a time before the event: it comes again, with the same webhook-id ----
+  const since = await captain.evaluate((at) => {
+    const time = new Date(at);
+    const pad = (n) => String(n).padStart(2, '0');
+    // As the field keeps it: seconds only when there are some.
+    const seconds = time.getSeconds() ? `:${pad(time.getSeconds())}` : '';
+    return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())}T${pad(time.getHours())}:${pad(time.getMinutes())}${seconds}`;
+  }, eventAfter);
+  await row.getByText('Replay since…', { exact: true }).click();
+  const replay = row.getByRole('button', { name: `Replay events to ${receiver.url}` });
+  await expect(replay, 'the form open').toBeVisible();
+  await row.getByLabel('Send again every event since').fill(since);
+  expect(await sideways(captain), 'no sideways scrolling with the replay form open').toEqual([]);
+  await expectAccessible(captain, 'event endpoints with the replay form open, phone');
+  await screenshot(captain, 'replay-form-phone');
+  const shown = before + 4;
+  await replay.click();
+  const url = receiver.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await expect(captain.getByRole('status').filter({ hasText: new RegExp(`^1 event since .+ put back in line: it is sent to ${url} again\\.$`) }),
+    'how many went back in line').toBeVisible();
+  await expect(replay, 'the list shown afresh, the form put away').toBeHidden();
+  await poll(() => receiver.received.length > shown, { message: () => 'the replayed event at the receiver' });
+  const again = receiver.received[shown];
+  expect(again.headers['webhook-id'], 'the same webhook-id').toBe(eventId);
+  expect(again.body, 'the same event').toBe(refused[0].body);
+  expect(again.status, 'taken again').toBe(200);
+  expect(verifiedBy(again, newSecret).length, 'signed').toBe(1);
+  await poll(async () => (await memberDeliveries()) >= 2, { message: () => 'the replayed delivery recorded' });
+  expect(receiver.received.length, 'nothing else sent').toBe(shown + 1);
+  await deliveriesButton.click();
+  await expect(joinedRows.filter({ hasText: 'HTTP 200' }), 'the log shows it twice taken').toHaveCount(2);
+  await expectAccessible(captain, 'event endpoints after a replay, phone');
+  await screenshot(captain, 'replayed-phone');
 
   // ---- deleting it ----
   asked = '';

@@ -7,7 +7,7 @@
 import { api, ApiError, errorText } from '../../../api.js';
 import { h, field, clearErrors, showErrors, busy, toast, when, copyField, uid } from '../../../dom.js';
 import { section } from './parts.js';
-import { t, tParts } from '../../../i18n.js';
+import { t, tCount, tParts } from '../../../i18n.js';
 
 /** The event types an endpoint may ask for, and what each means to people (message ids). */
 const EVENTS = [
@@ -184,8 +184,11 @@ export function endpointsSection(ctx, { canCreate = true } = {}) {
         try {
           // The time as the reader meant it, in their own zone.
           const body = { since: new Date(value).toISOString() };
-          await api(`${path}/replay`, { method: 'POST', body });
-          toast(t('app-endpoints-replaying', { when: when(body.since), url: endpoint.url }));
+          const replayed = await api(`${path}/replay`, { method: 'POST', body });
+          // How many events went back in line, which the API answers.
+          const vars = { when: when(body.since), url: endpoint.url };
+          toast(replayed.events === 0 ? t('app-endpoints-replaying-none', vars)
+            : tCount(replayed.events, 'app-endpoints-replaying-one', 'app-endpoints-replaying-other', vars));
           await refresh();
         } catch (error) {
           showErrors(form, error);
