@@ -14,7 +14,8 @@
 //!   `provisioning` (a neighborhood's Twilio side, with undo), `relay`, `costs`, `texts`, `codes`,
 //!   `catch_up`. `import` and `export` move members in from a spreadsheet and records out.
 //! - `state` (what every handler reaches), `store` (Redis; every key format in `store::keys`),
-//!   `twilio` (the REST client), `sandbox` (the Twilio emulator).
+//!   `twilio` (the REST client), `sandbox` (the Twilio emulator), `google` (OAuth and the Sheets
+//!   API at the wire, and the cipher that keeps a refresh token sealed at rest).
 //! - `domain`: pure types and rules. `config`, `telemetry`, `secret`, `qr`, `ui`, `on_first_use`
 //!   stand aside.
 
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod export;
+pub mod google;
 pub mod i18n;
 pub mod import;
 pub mod jobs;

@@ -17,6 +17,7 @@ mod costs;
 mod directory;
 mod event_endpoints;
 mod events;
+mod google_client;
 mod helpers;
 mod import_export;
 mod invites;

@@ -1,0 +1,15 @@
+//! Google's side of the spreadsheet hub (issue 27), at the wire and nothing more: OAuth 2.0 for a
+//! web server (authorization code with PKCE, refresh, revocation) in [`oauth`], the Sheets API's
+//! `values.get` in [`sheets`], and sealing the refresh token at rest in [`crypto`].
+//!
+//! It knows no neighborhood, no Redis and no schedule: what to do when Google refuses (pause the
+//! sync, tell the captains, back off) belongs to the caller, so every refusal Google can give is
+//! its own error variant here. Each endpoint's base URL is configurable so tests and the sandbox
+//! can stand in for Google; nothing in this module ever logs a token.
+
+pub mod client;
+pub mod crypto;
+pub mod oauth;
+pub mod sheets;
+
+pub use client::{GoogleClient, GoogleConfig, GoogleConfigError};
