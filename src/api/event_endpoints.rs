@@ -17,6 +17,7 @@ use super::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use super::security::Auth;
 use crate::auth::policy;
 use crate::domain::event_endpoint::EventType;
+use crate::domain::integrator_event_payload::IntegratorEventPayload;
 use crate::services::event_endpoints::{
     self, EndpointError, EndpointView, NewEndpoint, Replay, Replayed,
 };
@@ -142,6 +143,28 @@ pub struct DeliveryList {
     pub items: Vec<DeliveryOut>,
 }
 
+/// One event of the log: its id (each delivery's `webhook-id`) and the body endpoints are sent.
+#[derive(Debug, Object)]
+pub struct LoggedEventOut {
+    pub id: String,
+    pub event: IntegratorEventPayload,
+}
+
+#[derive(Debug, Object)]
+pub struct EventLogPageOut {
+    /// Oldest first.
+    pub items: Vec<LoggedEventOut>,
+    /// Pass as `after` for what came next. Always present, so a poller keeps its place even
+    /// when this page was empty.
+    pub cursor: String,
+}
+
+#[derive(ApiResponse)]
+enum EventLogResponse {
+    #[oai(status = 200)]
+    Ok(Json<EventLogPageOut>),
+}
+
 #[derive(ApiResponse)]
 enum CreateResponse {
     /// Registered; its secret is in this answer only.
@@ -198,6 +221,8 @@ enum DeliveriesResponse {
     Ok(Json<DeliveryList>),
 }
 
+const DEFAULT_EVENTS: u32 = 100;
+const MAX_EVENTS: u32 = 500;
 const DEFAULT_DELIVERIES: u32 = 50;
 const MAX_DELIVERIES: u32 = 500;
 
@@ -523,6 +548,64 @@ impl EventEndpointsApi {
                 .into_iter()
                 .map(|logged| delivery_out(logged.record))
                 .collect(),
+        })))
+    }
+
+    /// The event log
+    ///
+    /// What endpoints are sent, to read instead: every event logged after `after`, oldest
+    /// first, each with its id (the deliveries' `webhook-id`) and its body exactly as sent,
+    /// phone included for those who may see phones. An integrator back from an outage can
+    /// reconcile from here. Events are logged while the neighborhood has at least one event
+    /// endpoint, and the latest 10,000 are kept.
+    #[oai(
+        path = "/:id/event-log",
+        method = "get",
+        operation_id = "list_integrator_events"
+    )]
+    async fn event_log(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// Events after this place (the previous page's `cursor`); from the oldest kept when
+        /// absent.
+        after: Query<Option<String>>,
+        /// At most this many (1 to 500, default 100).
+        limit: Query<Option<u32>>,
+    ) -> Result<EventLogResponse, ApiError<(SignedIn, Invalid)>> {
+        let grant = policy::authorize(
+            &state,
+            auth.principal(),
+            "list_integrator_events",
+            Some(id.0),
+        )
+        .await?;
+        let mut errors = FieldErrors::default();
+        let limit = errors.page_size(limit.0, DEFAULT_EVENTS, MAX_EVENTS);
+        errors.stream_cursor("after", after.0.as_deref());
+        errors.finish()?;
+        let page = event_endpoints::event_log(&state, id.0, after.0.as_deref(), limit as usize)
+            .await
+            .map_err(refusal)?;
+        let with_phones = policy::may_see_phones(&grant);
+        let items = page
+            .events
+            .into_iter()
+            .filter_map(|logged| {
+                let event = logged.event.documented(with_phones);
+                if event.is_none() {
+                    tracing::error!(event_id = %logged.event.id, "a logged event does not fit its schema");
+                }
+                Some(LoggedEventOut {
+                    id: logged.event.id,
+                    event: event?,
+                })
+            })
+            .collect();
+        Ok(EventLogResponse::Ok(Json(EventLogPageOut {
+            items,
+            cursor: page.cursor,
         })))
     }
 }

@@ -106,6 +106,7 @@ pub const OPERATIONS: &[(&str, Access)] = &[
     ("enable_event_endpoint", Access::Neighborhood(Role::Captain)),
     ("replay_event_endpoint", Access::Neighborhood(Role::Captain)),
     ("list_event_deliveries", Access::Neighborhood(Role::Captain)),
+    ("list_integrator_events", Access::Neighborhood(Role::Captain)),
     ("invite_link", Access::Neighborhood(Role::Moderator)),
     ("invite_qr", Access::Neighborhood(Role::Moderator)),
     ("list_tokens", Access::SignedIn),

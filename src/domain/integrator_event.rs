@@ -5,12 +5,17 @@
 //! An event keeps the phone it concerns apart from its data: the data goes to every endpoint that
 //! wants the event, the phone only to endpoints allowed to see phones.
 
+use poem_openapi::types::ParseFromJSON;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::event_endpoint::EventType;
+use super::integrator_event_payload::{
+    AnnouncementSentData, BudgetAlertData, IntegratorEventPayload, JoinDecision,
+    JoinRequestEventData, MediaDescribed, MemberEventData, MessagePostedData,
+};
 use super::join_request::{JoinRequest, JoinState};
 use super::media::MediaItem;
 use super::member::{Member, MemberStatus};
@@ -32,15 +37,12 @@ pub struct IntegratorEvent {
 }
 
 impl IntegratorEvent {
-    fn new(kind: EventType, neighborhood_id: Uuid, mut data: Value) -> Self {
-        if let Some(fields) = data.as_object_mut() {
-            fields.insert("neighborhood_id".to_owned(), json!(neighborhood_id));
-        }
+    fn new(kind: EventType, data: &impl Serialize) -> Self {
         Self {
             id: format!("evt_{}", Uuid::now_v7().simple()),
             kind,
             timestamp: OffsetDateTime::now_utc(),
-            data,
+            data: serde_json::to_value(data).unwrap_or_default(),
             phone: None,
         }
     }
@@ -50,9 +52,13 @@ impl IntegratorEvent {
         self
     }
 
-    /// The JSON an endpoint is sent: `type`, `timestamp` and `data`, with the phone in `data`
-    /// only when `with_phones`.
+    /// The JSON an endpoint is sent (an [`IntegratorEventPayload`]): `type`, `timestamp` and
+    /// `data`, with the phone in `data` only when `with_phones`.
     pub fn payload(&self, with_phones: bool) -> String {
+        self.payload_value(with_phones).to_string()
+    }
+
+    pub fn payload_value(&self, with_phones: bool) -> Value {
         let mut data = self.data.clone();
         if let (true, Some(phone), Some(fields)) = (with_phones, &self.phone, data.as_object_mut())
         {
@@ -63,7 +69,12 @@ impl IntegratorEvent {
             "timestamp": self.timestamp.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "data": data,
         })
-        .to_string()
+    }
+
+    /// The payload as its documented type, for the API's listing of the log. `None` only for
+    /// an event that does not fit its schema, which the tests rule out for every kind.
+    pub fn documented(&self, with_phones: bool) -> Option<IntegratorEventPayload> {
+        IntegratorEventPayload::parse_from_json(Some(self.payload_value(with_phones))).ok()
     }
 
     /// What a member's change means to integrators: joined (new, or back from having left, been
@@ -87,18 +98,14 @@ impl IntegratorEvent {
             },
             _ => return None,
         };
-        Some(
-            Self::new(
-                kind,
-                after.neighborhood_id,
-                json!({
-                    "member_id": after.id,
-                    "display_name": after.display_name.as_str(),
-                    "channel": after.channel.as_str(),
-                }),
-            )
-            .with_phone(after.phone.as_str()),
-        )
+        let data = MemberEventData {
+            neighborhood_id: after.neighborhood_id,
+            member_id: after.id,
+            display_name: after.display_name.as_str().to_owned(),
+            channel: after.channel,
+            phone: None,
+        };
+        Some(Self::new(kind, &data).with_phone(after.phone.as_str()))
     }
 
     /// What a join request's step means to integrators: created once it waits for a captain (or
@@ -113,38 +120,41 @@ impl IntegratorEvent {
             events.push(Self::join_request(
                 EventType::JoinRequestCreated,
                 after,
-                json!({}),
+                None,
             ));
         }
-        let decided = |state: Option<JoinState>| {
-            matches!(state, Some(JoinState::Approved | JoinState::Denied))
+        let decision = match after.state {
+            JoinState::Approved => Some(JoinDecision::Approved),
+            JoinState::Denied => Some(JoinDecision::Denied),
+            _ => None,
         };
-        if !decided(was) && decided(Some(after.state)) {
-            let decision = if after.state == JoinState::Approved {
-                "approved"
-            } else {
-                "denied"
-            };
+        let decided_before = matches!(was, Some(JoinState::Approved | JoinState::Denied));
+        if let (false, Some(decision)) = (decided_before, decision) {
             events.push(Self::join_request(
                 EventType::JoinRequestDecided,
                 after,
-                json!({ "decision": decision, "member_id": after.member_id }),
+                Some(decision),
             ));
         }
         events
     }
 
-    fn join_request(kind: EventType, request: &JoinRequest, extra: Value) -> Self {
-        let mut data = json!({
-            "join_request_id": request.id,
-            "number": request.number,
-            "display_name": request.name.as_str(),
-            "channel": request.member_channel.as_str(),
-        });
-        if let (Some(fields), Value::Object(extra)) = (data.as_object_mut(), extra) {
-            fields.extend(extra);
-        }
-        Self::new(kind, request.neighborhood_id, data).with_phone(request.phone.as_str())
+    fn join_request(
+        kind: EventType,
+        request: &JoinRequest,
+        decision: Option<JoinDecision>,
+    ) -> Self {
+        let data = JoinRequestEventData {
+            neighborhood_id: request.neighborhood_id,
+            join_request_id: request.id,
+            number: request.number,
+            display_name: request.name.as_str().to_owned(),
+            channel: request.member_channel,
+            decision,
+            member_id: decision.and(request.member_id),
+            phone: None,
+        };
+        Self::new(kind, &data).with_phone(request.phone.as_str())
     }
 
     /// A member's message reached the group.
@@ -156,17 +166,15 @@ impl IntegratorEvent {
         body: &str,
         media: &[MediaItem],
     ) -> Self {
-        Self::new(
-            EventType::MessagePosted,
+        let data = MessagePostedData {
             neighborhood_id,
-            json!({
-                "message_sid": message_sid,
-                "member_id": member_id,
-                "sender_name": sender_name,
-                "body": body,
-                "media": media_described(media),
-            }),
-        )
+            message_sid: message_sid.to_owned(),
+            member_id,
+            sender_name: sender_name.to_owned(),
+            body: body.to_owned(),
+            media: media_described(media),
+        };
+        Self::new(EventType::MessagePosted, &data)
     }
 
     /// The captains' announcement went out (to everyone, or to the audience named in words).
@@ -177,16 +185,14 @@ impl IntegratorEvent {
         audience: Option<&str>,
         media: &[MediaItem],
     ) -> Self {
-        Self::new(
-            EventType::AnnouncementSent,
+        let data = AnnouncementSentData {
             neighborhood_id,
-            json!({
-                "message_sid": message_sid,
-                "body": body,
-                "audience": audience,
-                "media": media_described(media),
-            }),
-        )
+            message_sid: message_sid.to_owned(),
+            body: body.to_owned(),
+            audience: audience.map(str::to_owned),
+            media: media_described(media),
+        };
+        Self::new(EventType::AnnouncementSent, &data)
     }
 
     /// The month's texting cost reached `percent` of the budget.
@@ -197,24 +203,25 @@ impl IntegratorEvent {
         cost: &str,
         budget: &str,
     ) -> Self {
-        Self::new(
-            EventType::BudgetAlert,
+        let data = BudgetAlertData {
             neighborhood_id,
-            json!({
-                "month": month,
-                "threshold_percent": percent,
-                "cost": cost,
-                "monthly_budget": budget,
-            }),
-        )
+            month: month.to_owned(),
+            threshold_percent: percent,
+            cost: cost.to_owned(),
+            monthly_budget: budget.to_owned(),
+        };
+        Self::new(EventType::BudgetAlert, &data)
     }
 }
 
 /// Pictures by type and size, as the exports list them: never an address or a Twilio SID.
-fn media_described(media: &[MediaItem]) -> Value {
+fn media_described(media: &[MediaItem]) -> Vec<MediaDescribed> {
     media
         .iter()
-        .map(|item| json!({ "content_type": item.content_type, "size": item.size }))
+        .map(|item| MediaDescribed {
+            content_type: item.content_type.clone(),
+            size: item.size,
+        })
         .collect()
 }
 
@@ -271,5 +278,69 @@ mod tests {
         assert!(!event.payload(false).contains("5550001111"));
         assert_eq!(with["data"]["phone"], "+15550001111");
         assert!(event.id.starts_with("evt_"));
+    }
+
+    /// Every kind of event, as sent with and without phones, is what the OpenAPI document says:
+    /// it parses through the documented schema and comes back byte for byte.
+    #[test]
+    fn every_payload_is_what_the_documented_schema_describes() {
+        use crate::domain::join_request::JoinRequest;
+        use poem_openapi::types::ToJSON;
+
+        let joined = member(MemberStatus::Active);
+        let mut left = joined.clone();
+        left.status = MemberStatus::Left;
+        let mut request: JoinRequest = serde_json::from_value(json!({
+            "id": Uuid::nil(), "number": 12, "neighborhood_id": Uuid::nil(),
+            "phone": "+15550001111", "name": "Ana B.", "address": null,
+            "channel": "sms", "state": "pending", "created_at": "2026-12-06T10:00:00Z",
+            "consent": { "text": "Yes", "at": "2026-12-06T10:00:00Z", "ip": null },
+            "decided_by": null, "member_id": null
+        }))
+        .expect("a join request");
+        let created = IntegratorEvent::join_request_changed(None, &request);
+        let before = request.clone();
+        request.state = JoinState::Approved;
+        request.member_id = Some(joined.id);
+        let decided = IntegratorEvent::join_request_changed(Some(&before), &request);
+        let picture = MediaItem {
+            sid: "ME1".into(),
+            content_type: "image/jpeg".into(),
+            filename: None,
+            size: 600,
+        };
+        let mut events = vec![
+            IntegratorEvent::member_changed(None, &joined).expect("joined"),
+            IntegratorEvent::member_changed(Some(&joined), &left).expect("left"),
+            IntegratorEvent::message_posted(Uuid::nil(), "IM1", None, "Ana", "hi", &[]),
+            IntegratorEvent::message_posted(
+                Uuid::nil(),
+                "IM2",
+                Some(joined.id),
+                "Ana",
+                "look",
+                std::slice::from_ref(&picture),
+            ),
+            IntegratorEvent::announcement_sent(
+                Uuid::nil(),
+                "IM3",
+                "Fair",
+                Some("Elm St"),
+                &[picture],
+            ),
+            IntegratorEvent::budget_alert(Uuid::nil(), "2026-12", 80, "8.00", "10.00"),
+        ];
+        events.extend(created);
+        events.extend(decided);
+        let kinds: std::collections::BTreeSet<_> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds.len(), 7, "{kinds:?}");
+        for event in &events {
+            for with_phones in [false, true] {
+                let sent = event.payload_value(with_phones);
+                let parsed = IntegratorEventPayload::parse_from_json(Some(sent.clone()))
+                    .unwrap_or_else(|e| panic!("{sent}: {}", e.message()));
+                assert_eq!(parsed.to_json(), Some(sent));
+            }
+        }
     }
 }

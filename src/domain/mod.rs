@@ -13,6 +13,7 @@ pub mod costs;
 pub mod destinations;
 pub mod event_endpoint;
 pub mod integrator_event;
+pub mod integrator_event_payload;
 pub mod join_digest;
 pub mod join_questions;
 pub mod join_request;

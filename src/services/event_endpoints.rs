@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::event_endpoint::{EventEndpoint, EventType, SigningSecret, TEST_EVENT};
+use crate::domain::integrator_event_payload::TestEventData;
 use crate::outbound::{self, Delivery, Reach, Refusal};
 use crate::services::event_deliveries;
 use crate::state::AppState;
@@ -111,9 +112,6 @@ pub async fn create(
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(EndpointError::Description);
     }
-    if state.store.event_endpoints(neighborhood_id).await?.len() >= MAX_ENDPOINTS {
-        return Err(EndpointError::TooMany);
-    }
     let now = OffsetDateTime::now_utc();
     let secret = SigningSecret::generate(now);
     let shown = secret.shown();
@@ -126,10 +124,13 @@ pub async fn create(
         created_at: now,
         secrets: vec![secret],
     };
-    state
+    if !state
         .store
-        .insert_event_endpoint(neighborhood_id, &endpoint)
-        .await?;
+        .insert_event_endpoint(neighborhood_id, &endpoint, MAX_ENDPOINTS)
+        .await?
+    {
+        return Err(EndpointError::TooMany);
+    }
     Ok((endpoint, shown))
 }
 
@@ -202,9 +203,9 @@ pub async fn send_test(
     let payload = json!({
         "type": TEST_EVENT,
         "timestamp": rfc3339(now),
-        "data": {
-            "neighborhood_id": neighborhood_id,
-            "endpoint_id": endpoint.id,
+        "data": TestEventData {
+            neighborhood_id,
+            endpoint_id: endpoint.id,
         },
     })
     .to_string();
@@ -332,6 +333,33 @@ pub async fn replay(
             Ok(Replayed::Sent(record))
         }
     }
+}
+
+/// A page of the neighborhood's event log, oldest first.
+pub struct EventLogPage {
+    pub events: Vec<LoggedEvent>,
+    /// Where the next page starts: the last event's place, or `after` when there was none.
+    pub cursor: String,
+}
+
+/// The events logged after `after` (a cursor an earlier page answered; the start of the log
+/// when absent), at most `limit`: for integrators who reconcile by reading rather than receive.
+pub async fn event_log(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<EventLogPage, EndpointError> {
+    let from = after.unwrap_or("0-0");
+    let events = state
+        .store
+        .events_after(neighborhood_id, from, limit)
+        .await?;
+    let cursor = events
+        .last()
+        .map_or(from, |logged| logged.log_id.as_str())
+        .to_owned();
+    Ok(EventLogPage { events, cursor })
 }
 
 /// Events of the log after `from`, a batch at a time (it keeps at most `EVENTS_KEPT`), until

@@ -65,11 +65,17 @@ struct Published {
     event: IntegratorEvent,
 }
 
-/// Saves a new endpoint and starts it after the last event logged so far: it is sent what
-/// happens from now on.
+/// Saves a new endpoint, unless the neighborhood has `ARGV[3]` already (counted here, so two
+/// requests at once cannot both take the last place; a repeat of this one still counts as
+/// saved), and starts it after the last event logged so far: it is sent what happens from now
+/// on.
 static INSERT_ENDPOINT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
+    and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+    return 0
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
 local cursor = '0-0'
@@ -117,24 +123,31 @@ impl Store {
     }
 
     /// Saves a new endpoint, due the events from now on, and lists its neighborhood for the
-    /// deliverers.
+    /// deliverers; false (nothing saved) when the neighborhood has `most` endpoints already.
     pub async fn insert_event_endpoint(
         &self,
         neighborhood_id: Uuid,
         endpoint: &EventEndpoint,
-    ) -> Result<(), StoreError> {
+        most: usize,
+    ) -> Result<bool, StoreError> {
         let json = encode(endpoint);
-        self.retrying_once(|mut conn| {
-            let mut invocation = INSERT_ENDPOINT.key(self.keys.event_endpoints(neighborhood_id));
-            invocation
-                .key(self.keys.endpoint_progress(neighborhood_id))
-                .key(self.keys.integrator_events(neighborhood_id))
-                .arg(endpoint.id.simple().to_string())
-                .arg(&json);
-            async move { invocation.invoke_async::<()>(&mut conn).await }
-        })
-        .await?;
-        self.list_endpoint_neighborhood(neighborhood_id).await
+        let saved: bool = self
+            .retrying_once(|mut conn| {
+                let mut invocation =
+                    INSERT_ENDPOINT.key(self.keys.event_endpoints(neighborhood_id));
+                invocation
+                    .key(self.keys.endpoint_progress(neighborhood_id))
+                    .key(self.keys.integrator_events(neighborhood_id))
+                    .arg(endpoint.id.simple().to_string())
+                    .arg(&json)
+                    .arg(most);
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await?;
+        if saved {
+            self.list_endpoint_neighborhood(neighborhood_id).await?;
+        }
+        Ok(saved)
     }
 
     pub async fn list_endpoint_neighborhood(

@@ -12,12 +12,12 @@ use crate::helpers::{TestApp, spawn_sandbox_app};
 
 /// The committed document, its schemas turned into JSON Schema (draft 4, which OpenAPI 3.0's
 /// schema objects extend).
-struct Document {
+pub struct Document {
     root: Value,
 }
 
 impl Document {
-    fn committed() -> Self {
+    pub fn committed() -> Self {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
         let text = std::fs::read_to_string(path).expect("openapi/openapi.json");
         let mut root: Value = serde_json::from_str(&text).expect("the document is JSON");
@@ -60,7 +60,22 @@ impl Document {
             .unwrap_or_else(|| {
                 panic!("{method} {template} {status}: `{content_type}` is not documented")
             });
-        // The response's schema, with the components its references point into.
+        self.assert_matches(&schema, body, &format!("{method} {template} {status}"));
+    }
+
+    /// Fails unless `body` matches the document's schema `component`, such as a webhook's
+    /// payload, which no response of the document carries whole.
+    pub fn check_component(&self, component: &str, body: &Value) {
+        let schema = json!({ "$ref": format!("#/components/schemas/{component}") });
+        assert!(
+            self.root["components"]["schemas"][component].is_object(),
+            "the document has no schema {component}"
+        );
+        self.assert_matches(&schema, body, component);
+    }
+
+    fn assert_matches(&self, schema: &Value, body: &Value, what: &str) {
+        // The schema, with the components its references point into.
         let schema = json!({"components": self.root["components"], "allOf": [schema]});
         let validator = jsonschema::draft4::new(&schema).expect("the document's schema compiles");
         let errors: Vec<String> = validator
@@ -69,7 +84,7 @@ impl Document {
             .collect();
         assert!(
             errors.is_empty(),
-            "{method} {template} {status} does not match the document:\n{}\nbody: {body:#}",
+            "{what} does not match the document:\n{}\nbody: {body:#}",
             errors.join("\n")
         );
     }
@@ -100,7 +115,7 @@ fn as_json_schema(value: &mut Value) {
 
 /// Sends `method path` (an instance of `template`) as the platform admin, expects `status`,
 /// checks the answer against the document and returns its JSON body.
-async fn call(
+pub async fn call(
     app: &TestApp,
     document: &Document,
     method: Method,

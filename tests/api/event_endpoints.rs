@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use wiremock::matchers::{method, path};
@@ -785,6 +786,48 @@ async fn the_catalogs_events_tell_what_happened_with_phones_only_where_asked_for
             .iter()
             .all(|r| !String::from_utf8_lossy(&r.body).contains(DANA))
     );
+
+    // Every body is what the OpenAPI document describes, and the event log lists the same
+    // events, ids and bodies, a page at a time.
+    let document = crate::conformance::Document::committed();
+    for request in requests.iter().chain(&others) {
+        document.check_component("IntegratorEventPayload", &payload(request));
+    }
+    let template = "/api/v1/neighborhoods/{id}/event-log";
+    let log = format!("/api/v1/neighborhoods/{id}/event-log");
+    let page = |path: String| {
+        let document = &document;
+        let app = &app;
+        async move {
+            crate::conformance::call(app, document, Method::GET, template, &path, None, 200).await
+        }
+    };
+    let first = page(format!("{log}?limit=4")).await;
+    let cursor = first["cursor"].as_str().expect("cursor");
+    let second = page(format!("{log}?limit=4&after={cursor}")).await;
+    let last_cursor = second["cursor"].as_str().expect("cursor");
+    let after_last = page(format!("{log}?after={last_cursor}")).await;
+    assert_eq!(after_last, json!({"items": [], "cursor": last_cursor}));
+    let listed: Vec<&Value> = first["items"]
+        .as_array()
+        .into_iter()
+        .chain(second["items"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(
+        (first["items"].as_array().map(Vec::len), listed.len()),
+        (Some(4), expected.len())
+    );
+    for (item, request) in listed.iter().zip(&requests) {
+        let webhook_id = request
+            .headers
+            .get("webhook-id")
+            .and_then(|value| value.to_str().ok());
+        assert_eq!(item["id"].as_str(), webhook_id);
+        assert_eq!(item["event"], payload(request));
+    }
+    app.get(&Who::Admin, &format!("{log}?after=yesterday"), 400)
+        .await;
 }
 
 #[tokio::test]
@@ -821,4 +864,35 @@ async fn an_endpoint_registered_before_events_were_logged_is_sent_them_too() {
         seen(&receiver).await,
         vec![("member.joined".to_owned(), "Eli Park".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn a_neighborhood_has_at_most_ten_endpoints_even_when_several_are_registered_at_once() {
+    let app = spawn_sandbox_app().await;
+    let id = neighborhood(&app).await;
+    let base = format!("/api/v1/neighborhoods/{id}/event-endpoints");
+    let receiver = receiver().await;
+    for _ in 0..8 {
+        register(&app, &base, &receiver, json!(["member.joined"])).await;
+    }
+    let attempts = (0..5).map(|_| {
+        app.http
+            .post(app.url(&base))
+            .json(&json!({"url": format!("{}/hooks", receiver.uri()), "events": ["member.left"]}))
+            .send()
+    });
+    let mut statuses = Vec::new();
+    for answer in futures::future::join_all(attempts).await {
+        let answer = answer.expect("request sent");
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.expect("JSON");
+        if status == 400 {
+            assert_eq!(body["details"][0]["field"], "url", "{body}");
+        }
+        statuses.push(status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 201, 400, 400, 400]);
+    let listed = app.get(&Who::Admin, &base, 200).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(10));
 }
