@@ -150,20 +150,34 @@ async fn sms_reply(
         Err(NeighborhoodError::NotFound | NeighborhoodError::Archived) => return Ok(None),
     };
     let member = state.store.member_by_phone(neighborhood_id, from).await?;
-    if member
-        .as_ref()
-        .is_some_and(|m| m.status == MemberStatus::Active)
-    {
-        return Ok(None);
-    }
-    let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
-        && !state.store.was_invited(neighborhood_id, from).await?;
     let (keyword, written_in) = Keyword::read(text.body).unzip();
     let written_in = written_in.flatten();
     // The language of the words they just used, else what we know of them, else the
     // neighborhood's.
     let language =
         neighborhood.language_for(written_in.or_else(|| member.as_ref().and_then(|m| m.language)));
+    if let Some(active) = member.as_ref().filter(|m| m.status == MemberStatus::Active) {
+        // A member's texts are carried by the Conversation, and its pre-event webhook acts on
+        // their LEAVE and STOP, once their participant is added. Until then a text reaches only
+        // this webhook: someone who changes their mind in that minute can still leave.
+        if active.participant.is_none() {
+            match keyword {
+                Some(Keyword::Leave) => {
+                    crate::services::members::leave(state, &neighborhood, active, language).await?;
+                }
+                Some(Keyword::Stop) => {
+                    crate::services::members::opt_out_everywhere(state, from).await?;
+                    if text.channel == Channel::Whatsapp {
+                        return Ok(Some(texts::whatsapp_stopped_text(language)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        return Ok(None);
+    }
+    let uninvited = neighborhood.join_policy == JoinPolicy::InviteOnly
+        && !state.store.was_invited(neighborhood_id, from).await?;
     let name = neighborhood.name.as_str();
     let say = |id: &str, args: &i18n::Args<'_>| {
         let mut all = vec![("neighborhood", FluentValue::from(name))];

@@ -670,13 +670,28 @@ pub async fn leave(
     language: Language,
 ) -> Result<(), StoreError> {
     let args = [("neighborhood", neighborhood.name.as_str().into())];
-    let reply = if member.role == Role::Owner {
-        i18n::text(language, "owner-cannot-leave", &args)
-    } else {
-        take_out_by_text(state, member, MemberStatus::Left, "Texted LEAVE").await?;
-        i18n::text(language, "left", &args)
+    if member.role == Role::Owner {
+        let reply = i18n::text(language, "owner-cannot-leave", &args);
+        return texts::queue_text(state, neighborhood.id, &member.address(), reply).await;
+    }
+    // The confirmation is queued with the change, and only by the one who makes it: a LEAVE
+    // heard by two webhooks at once (see `inbound`) is carried out and confirmed once.
+    let confirmation = Effect::SendSms {
+        to: member.address(),
+        body: i18n::text(language, "left", &args),
     };
-    texts::queue_text(state, neighborhood.id, &member.address(), reply).await
+    let left = state
+        .store
+        .update_read_member(member.clone(), |member| {
+            if member.status == MemberStatus::Left {
+                return Ok::<_, StoreError>(Vec::new());
+            }
+            let mut effects = take_out(member, MemberStatus::Left, "Texted LEAVE".to_owned());
+            effects.push(confirmation.clone());
+            Ok(effects)
+        })
+        .await;
+    UpdateError::unless_gone(left).map(drop)
 }
 
 /// ENGLISH, ESPAÑOL: the member's texts are in `language` from now on, which a text in it says.

@@ -413,3 +413,49 @@ async fn a_name_too_long_by_text_is_answered_with_its_length_and_the_limit() {
         .await;
     assert_eq!(requests["items"], json!([]), "{requests}");
 }
+
+/// Found in issue 26's tests: a LEAVE texted before the outbox had added the new member's
+/// participant reached only the number's webhook, which let it be, and the member was added.
+#[tokio::test]
+async fn a_new_member_who_texts_leave_before_being_added_is_out_and_never_added() {
+    let app = spawn_sandbox_app().await;
+    let created = app.create_neighborhood(&json!({"name": "Keyword Street 606", "area_code": "606", "owner_phone": OWNER, "owner_name": "Olive"})).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let number = created["phone_number"].as_str().expect("number").to_owned();
+    wait_for_members(&app, &id, |m| m.len() == 1 && m[0]["sync"] == "done").await;
+    // Twilio refuses every call, so Ana's participant cannot be added yet.
+    let down = json!({"rate_500": 1.0});
+    app.put(&Who::Admin, "/sandbox/api/faults", &down, 200)
+        .await;
+    app.post(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/members"),
+        &json!({"phone": ANA, "display_name": "Ana R."}),
+        202,
+    )
+    .await;
+
+    let routed = app.text(ANA, &number, "LEAVE").await;
+
+    assert_eq!(routed["outcome"], "sms_webhook", "not in the group yet");
+    wait_for_members(&app, &id, |m| ana(m)["status"] == "left").await;
+    app.put(&Who::Admin, "/sandbox/api/faults", &json!({}), 200)
+        .await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(60))
+        .await;
+    let shards = crate::helpers::participants_by_shard(&app, &id).await;
+    assert!(
+        shards
+            .iter()
+            .all(|(_, phones)| !phones.iter().any(|p| p == ANA)),
+        "never added: {shards:?}"
+    );
+    let told: Vec<String> = app
+        .inbox(ANA)
+        .await
+        .into_iter()
+        .map(|message| message.1)
+        .filter(|body| body.starts_with("You left Keyword Street 606"))
+        .collect();
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+}
