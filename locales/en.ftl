@@ -72,6 +72,13 @@ delivery-paused = Texts to { $name } keep failing (Twilio error { $code }), so t
 budget-warning = { $neighborhood } has used { $percent }% of its { $budget } monthly texting budget ({ $cost } so far this month). At 100% new announcements are held until a captain raises the budget.
 budget-reached = { $neighborhood } has reached its { $budget } monthly texting budget ({ $cost } this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on.
 endpoint-disabled = { $neighborhood }: events to { $host } failed for a day, so they are turned off. Turn them on again in Settings of the admin app; nothing since is lost.
+sheet-hub-paused = { $neighborhood }: syncing your Google Sheet stopped: { $code ->
+    [revoked] Google access was removed. Connect again
+    [forbidden] the sheet is no longer shared with the connected account. Share it again
+    [not_found] the spreadsheet is gone. Choose it again
+    [range_not_found] its tab was renamed or removed. Save the range again
+   *[other] its header row has no name or phone column. Fix it and save
+} in Settings of the admin app.
 join-request = New join request #{ $number }: { $name }. Reply #approve { $number } or #deny { $number }
 join-request-with-address = New join request #{ $number }: { $name }, { $address }. Reply #approve { $number } or #deny { $number }
 # $names lists the first five as "#12 Ana R., #13 Bo".

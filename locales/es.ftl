@@ -56,6 +56,13 @@ delivery-paused = Los textos a { $name } siguen fallando (error de Twilio { $cod
 budget-warning = { $neighborhood } lleva gastado el { $percent }% de su presupuesto mensual de { $budget } ({ $cost } en lo que va del mes). Al 100% los anuncios nuevos esperan hasta que los capitanes suban el presupuesto.
 budget-reached = { $neighborhood } ya tiene gastado todo su presupuesto mensual de { $budget } ({ $cost } este mes). Los anuncios nuevos esperan hasta que los capitanes suban el presupuesto en el panel; el grupo sigue funcionando.
 endpoint-disabled = { $neighborhood }: los eventos a { $host } fallaron durante 24 horas y se apagaron. Vuelve a encenderlos en Ajustes del panel; no se pierde nada.
+sheet-hub-paused = { $neighborhood }: se detuvo la hoja de Google: { $code ->
+    [revoked] se quito el acceso. Conectala de nuevo
+    [forbidden] ya no se comparte con la cuenta conectada. Compartela otra vez
+    [not_found] la hoja ya no existe. Eligela de nuevo
+    [range_not_found] su pestana cambio de nombre. Guarda el rango otra vez
+   *[other] le falta la columna de nombre o telefono. Corrigela y guarda
+} en Ajustes del panel.
 join-request = Nueva solicitud #{ $number }: { $name }. Responde #approve { $number } o #deny { $number }
 join-request-with-address = Nueva solicitud #{ $number }: { $name }, { $address }. Responde #approve { $number } o #deny { $number }
 join-requests = { $count } solicitudes nuevas: { $names }. Responde #pending para verlas, #approve N o #deny N.

@@ -478,6 +478,33 @@ pub struct Settings {
     #[arg(long, env = "NT_EVENT_RETRY_SECS", value_delimiter = ',', default_value = "5,300,1800,7200,18000,36000,36000", value_parser = WholeNumber::seconds("NT_EVENT_RETRY_SECS", 0, 86_400).parser::<u64>())]
     pub event_retry_secs: Vec<u64>,
 
+    /// The Google OAuth client (`....apps.googleusercontent.com`) captains connect a Google
+    /// Sheet with (the spreadsheet hub). Unset, with its secret: the hub is off.
+    #[arg(long, env = "NT_GOOGLE_CLIENT_ID")]
+    pub google_client_id: Option<String>,
+
+    /// The Google OAuth client's secret.
+    #[arg(long, env = "NT_GOOGLE_CLIENT_SECRET", hide_env_values = true)]
+    pub google_client_secret: Option<Secret>,
+
+    /// Key that seals the hub's Google refresh tokens in Redis (at least 32 characters). Unset:
+    /// `NT_SESSION_SECRET`; with neither, the hub does not start, since a token sealed under a
+    /// random key could not be read after a restart.
+    #[arg(long, env = "NT_GOOGLE_TOKEN_KEY", value_parser = parse_token_key, hide_env_values = true)]
+    pub google_token_key: Option<Secret>,
+
+    /// Base URL of Google's OAuth consent page (tests stand in for Google here).
+    #[arg(long, env = "NT_GOOGLE_AUTH_BASE", default_value = crate::google::client::GOOGLE_AUTH_BASE, value_parser = google_base("NT_GOOGLE_AUTH_BASE"))]
+    pub google_auth_base: Url,
+
+    /// Base URL of Google's OAuth token and revocation endpoints.
+    #[arg(long, env = "NT_GOOGLE_TOKEN_BASE", default_value = crate::google::client::GOOGLE_TOKEN_BASE, value_parser = google_base("NT_GOOGLE_TOKEN_BASE"))]
+    pub google_token_base: Url,
+
+    /// Base URL of the Google Sheets API.
+    #[arg(long, env = "NT_GOOGLE_SHEETS_BASE", default_value = crate::google::client::GOOGLE_SHEETS_BASE, value_parser = google_base("NT_GOOGLE_SHEETS_BASE"))]
+    pub google_sheets_base: Url,
+
     /// Messages kept in each neighborhood's history (older ones are dropped).
     #[arg(long, env = "NT_HISTORY_MESSAGES", default_value = "10000", value_parser = WholeNumber::count("NT_HISTORY_MESSAGES", 100, 1_000_000).parser::<u64>())]
     pub history_messages: u64,
@@ -941,6 +968,26 @@ fn parse_api_base(value: &str) -> Result<Url, String> {
         _ => Err(format!(
             "NT_TWILIO_API_BASE must be an http:// or https:// URL, not `{value}`."
         )),
+    }
+}
+
+fn google_base(name: &'static str) -> impl Fn(&str) -> Result<Url, String> + Clone {
+    move |value| match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!(
+            "{name} must be an http:// or https:// URL, not `{value}`."
+        )),
+    }
+}
+
+fn parse_token_key(value: &str) -> Result<Secret, String> {
+    if value.chars().count() >= 32 {
+        Ok(Secret::new(value))
+    } else {
+        Err(
+            "NT_GOOGLE_TOKEN_KEY must be at least 32 characters (try `openssl rand -hex 32`)."
+                .into(),
+        )
     }
 }
 

@@ -12,7 +12,8 @@
 //! - `services`: the rules. `joining` files and decides join requests (web and text alike),
 //!   `members` admits and changes members, `announcements`, `neighborhoods` (found, or 404/409),
 //!   `provisioning` (a neighborhood's Twilio side, with undo), `relay`, `costs`, `texts`, `codes`,
-//!   `catch_up`. `import` and `export` move members in from a spreadsheet and records out.
+//!   `catch_up`. `import` and `export` move members in from a spreadsheet and records out;
+//!   `sheet_hub` keeps the group in step with a connected Google Sheet, through the import.
 //! - `state` (what every handler reaches), `store` (Redis; every key format in `store::keys`),
 //!   `twilio` (the REST client), `sandbox` (the Twilio emulator), `google` (OAuth and the Sheets
 //!   API at the wire, and the cipher that keeps a refresh token sealed at rest).
@@ -38,6 +39,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod serve;
 pub mod services;
+pub mod sheet_hub;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -206,6 +206,7 @@ impl App {
                 .map_err(|error| {
                     std::io::Error::other(format!("the endpoints' HTTP client: {error}"))
                 })?;
+        let google = google_access(&settings)?;
         let state = AppState {
             budgets: Arc::new(budgets),
             session_key,
@@ -217,6 +218,7 @@ impl App {
             streams: Arc::default(),
             backfill: Arc::default(),
             endpoints,
+            google,
         };
         Ok(Self {
             listener,
@@ -259,6 +261,11 @@ impl App {
         ];
         if self.state.twilio.is_some() {
             background.push(tokio::spawn(crate::jobs::backfill::run(self.state.clone())));
+        }
+        if self.state.google.is_some() {
+            background.push(tokio::spawn(crate::jobs::sheet_hub::run(
+                self.state.clone(),
+            )));
         }
         if let (Some(every), Some(_)) = (self.state.settings.reconcile_every(), &self.state.twilio)
         {
@@ -345,6 +352,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     // One API endpoint answers under /api and at the probe paths outside it.
     let api = Arc::new(api::service().into_endpoint());
     let mut route = Route::new()
+        .at("/api/v1/google/callback", api::sheet_hub::google_callback)
         .nest_no_strip("/api", api.clone())
         .at("/health", api.clone())
         .at("/ready", api.clone())
@@ -562,4 +570,37 @@ impl EmulatorApp {
         prepare.abort();
         result
     }
+}
+
+/// Google for the spreadsheet hub, when the operator set an OAuth client. Its refresh tokens are
+/// sealed under `NT_GOOGLE_TOKEN_KEY`, else `NT_SESSION_SECRET`: with neither, a token sealed
+/// under a key made up at start could not be read after a restart, so the service refuses to
+/// start rather than lose every connection then.
+fn google_access(settings: &Settings) -> std::io::Result<Option<Arc<crate::google::GoogleAccess>>> {
+    let (Some(client_id), Some(client_secret)) =
+        (&settings.google_client_id, &settings.google_client_secret)
+    else {
+        return Ok(None);
+    };
+    let key = settings
+        .google_token_key
+        .as_ref()
+        .or(settings.session_secret.as_ref())
+        .ok_or_else(|| {
+            std::io::Error::other(
+                "NT_GOOGLE_CLIENT_ID is set, but neither NT_GOOGLE_TOKEN_KEY nor NT_SESSION_SECRET is: one of them must seal the Google refresh tokens kept in Redis.",
+            )
+        })?;
+    let mut config = crate::google::GoogleConfig::new(client_id.clone(), client_secret.clone());
+    config.auth_base = settings.google_auth_base.clone();
+    config.token_base = settings.google_token_base.clone();
+    config.sheets_base = settings.google_sheets_base.clone();
+    let client = crate::google::GoogleClient::new(config)
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let cipher =
+        crate::google::crypto::TokenCipher::new(key, crate::google::crypto::REFRESH_TOKEN_CONTEXT);
+    Ok(Some(Arc::new(crate::google::GoogleAccess {
+        client,
+        cipher,
+    })))
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub backfill: Arc<BackfillSignal>,
     /// The client that posts events to integrators' endpoints.
     pub endpoints: crate::outbound::Sender,
+    /// Google, for the spreadsheet hub; None when the operator set no Google OAuth client.
+    pub google: Option<Arc<crate::google::GoogleAccess>>,
 }
 
 /// How many requests an instance serves at once, with a separate budget for Twilio's webhooks:

@@ -112,6 +112,10 @@ pub enum ErrorCode {
     TwilioError,
     /// No Twilio account is configured on this deployment.
     TwilioNotConfigured,
+    /// Google refused or failed while reading a spreadsheet; `message` says what it said.
+    GoogleError,
+    /// No Google OAuth client is configured on this deployment (the spreadsheet hub is off).
+    GoogleNotConfigured,
     /// Redis is unreachable; try again after `Retry-After` seconds.
     StoreUnavailable,
     /// Redis is out of memory and refuses writes (reads still work); nothing was written. Try
@@ -185,7 +189,7 @@ pub enum ErrorResponse {
     /// An unexpected failure on our side.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// Twilio failed or refused; earlier steps were undone.
+    /// Twilio (or Google, for the spreadsheet hub) failed or refused; earlier steps were undone.
     #[oai(status = 502)]
     BadGateway(Json<ErrorBody>),
     /// A dependency (Redis, or a Twilio account) is not available. `Retry-After`, when sent,
@@ -470,6 +474,16 @@ impl<S> ApiError<S> {
     }
 
     /// A 500 for a broken invariant of ours; `cause` is logged, not shown.
+    /// 503 for a dependency this deployment was not set up with.
+    pub fn not_configured(code: ErrorCode, message: &str) -> Self {
+        ErrorResponse::Unavailable(body(code, message), None).into()
+    }
+
+    /// 502 when Google refused or failed, in our words and Google's.
+    pub fn google_refused(message: &str) -> Self {
+        ErrorResponse::BadGateway(body(ErrorCode::GoogleError, message)).into()
+    }
+
     pub fn internal_message(cause: &str) -> Self {
         Self::internal(&cause)
     }

@@ -142,6 +142,7 @@ impl ImportApi {
             actor: auth.principal().actor(),
             ip: state.client_ip(request),
             adder: Adder::platform_admin(auth.principal().is_platform_admin()),
+            audited: true,
         };
         let state = state.0.clone();
         let reader = import::body_reader(body.0);

@@ -22,6 +22,7 @@ pub mod messages;
 pub mod neighborhoods;
 pub mod pictures;
 pub mod security;
+pub mod sheet_hub;
 pub mod summary;
 pub mod sync;
 pub mod system;
@@ -60,6 +61,8 @@ pub enum ApiTags {
     Costs,
     /// Integrators' endpoints: the neighborhood's events posted to your server, signed.
     Events,
+    /// A Google Sheet (or a Google Form's responses) the group is kept in step with.
+    SheetHub,
     /// Health, readiness and metrics.
     System,
 }
@@ -100,6 +103,7 @@ pub type RunningApis = (
     templates::TemplatesApi,
     pictures::PicturesApi,
     event_endpoints::EventEndpointsApi,
+    sheet_hub::SheetHubApi,
 );
 
 /// The API with its OpenAPI document. Building it does no I/O, so tests can print the spec.
@@ -132,6 +136,7 @@ pub fn service() -> OpenApiService<Api, ()> {
             templates::TemplatesApi,
             pictures::PicturesApi,
             event_endpoints::EventEndpointsApi,
+            sheet_hub::SheetHubApi,
         ),
     );
     OpenApiService::new(apis, "neighborhood-text", API_VERSION)

@@ -25,6 +25,7 @@ pub mod neighborhood;
 pub mod phone;
 pub mod quiet_hours;
 pub mod segments;
+pub mod sheet_hub;
 pub mod stored_id;
 pub mod stored_time;
 pub mod template;

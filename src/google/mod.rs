@@ -13,3 +13,11 @@ pub mod oauth;
 pub mod sheets;
 
 pub use client::{GoogleClient, GoogleConfig, GoogleConfigError};
+
+/// What the service talks to Google with: the client, and the cipher that seals the refresh
+/// tokens it keeps.
+#[derive(Debug, Clone)]
+pub struct GoogleAccess {
+    pub client: GoogleClient,
+    pub cipher: crypto::TokenCipher,
+}

@@ -57,6 +57,9 @@ pub struct ImportOptions {
     /// Whether a captain imports (their new members count against the day's additions) or a
     /// platform admin.
     pub adder: Adder,
+    /// Whether the import is its own entry in the audit log (`members.import`); the spreadsheet
+    /// hub audits each sync as one entry of its own instead.
+    pub audited: bool,
 }
 
 /// What an import did, or in a dry run would do.
@@ -244,7 +247,7 @@ pub async fn run(
         in_doubt: None,
     };
     let outcome = import.read_rows(&mut reader, &columns).await;
-    if import.imported_through.is_some() {
+    if import.imported_through.is_some() && options.audited {
         import.audit(outcome.is_ok()).await;
     }
     match outcome {

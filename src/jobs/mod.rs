@@ -11,3 +11,4 @@ pub mod held;
 pub mod outbox;
 pub mod reconcile;
 pub mod scheduler;
+pub mod sheet_hub;

@@ -344,17 +344,12 @@ impl Store {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.connection();
-        // Not retried: a repeat after a lost answer would find the lease taken (by us).
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(self.keys.endpoint_lease(neighborhood_id, endpoint_id))
-            .arg(holder)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl.as_millis() as u64)
-            .query_async(&mut conn)
-            .await?;
-        Ok(taken.is_some())
+        self.take_lease(
+            self.keys.endpoint_lease(neighborhood_id, endpoint_id),
+            holder,
+            ttl,
+        )
+        .await
     }
 
     pub async fn release_endpoint_lease(
@@ -363,12 +358,10 @@ impl Store {
         endpoint_id: Uuid,
         holder: &str,
     ) -> Result<(), StoreError> {
-        self.retrying_once(|mut conn| {
-            let mut invocation = super::outbox::RELEASE_LOCK
-                .key(self.keys.endpoint_lease(neighborhood_id, endpoint_id));
-            invocation.arg(holder);
-            async move { invocation.invoke_async::<()>(&mut conn).await }
-        })
+        self.release_lease(
+            self.keys.endpoint_lease(neighborhood_id, endpoint_id),
+            holder,
+        )
         .await
     }
 }

@@ -415,6 +415,38 @@ impl Keys {
         format!("{}:{{global}}:endpoint-neighborhoods", self.prefix)
     }
 
+    /// A neighborhood's spreadsheet hub: hash `connection`, `config`, `sync` (JSON records, see
+    /// `domain::sheet_hub`) and `access` (the sealed access token and when it expires).
+    pub fn sheet_hub(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:sheet-hub", self.prefix, id.simple())
+    }
+
+    /// The phones of the hub's last sync (a JSON list): those gone from the sheet since are
+    /// reported.
+    pub fn sheet_hub_phones(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:sheet-hub-phones", self.prefix, id.simple())
+    }
+
+    /// A captain's way through Google's consent page: the PKCE verifier and who asked, under
+    /// the `state` Google hands back, for ten minutes and one use.
+    pub fn sheet_hub_consent(&self, id: Uuid, state: &str) -> String {
+        format!(
+            "{}:{{nb:{}}}:sheet-hub-consent:{state}",
+            self.prefix,
+            id.simple()
+        )
+    }
+
+    /// Held by the one instance syncing the neighborhood's sheet.
+    pub fn sheet_hub_lease(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:sheet-hub-lease", self.prefix, id.simple())
+    }
+
+    /// Neighborhoods with a spreadsheet hub: the ids the sync job looks through.
+    pub fn sheet_hub_neighborhoods(&self) -> String {
+        format!("{}:{{global}}:sheet-hub-neighborhoods", self.prefix)
+    }
+
     /// Set once the write named `name` is made (`message:<sid>`: a group message with its
     /// relays; `reply:<mark>`: an inbound text's reply), for `DELIVERY_MEMORY`: making it again
     /// after a first whose answer was lost writes nothing.

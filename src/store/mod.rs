@@ -35,6 +35,7 @@ pub mod outbox;
 mod pubsub;
 pub mod rate_limits;
 pub mod shards;
+pub mod sheet_hub;
 pub mod templates;
 pub mod webhooks;
 pub mod whatsapp_windows;
@@ -305,6 +306,36 @@ impl Store {
             })
             .await?;
         values.iter().map(|json| decode(key, json)).collect()
+    }
+
+    /// Takes the lease `key` for `holder`, for `ttl`; false when another holds it.
+    pub(crate) async fn take_lease(
+        &self,
+        key: String,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.connection();
+        // Not retried: a repeat after a lost answer would find the lease taken (by us).
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    /// Lets the lease `key` go, if `holder` still holds it.
+    pub(crate) async fn release_lease(&self, key: String, holder: &str) -> Result<(), StoreError> {
+        self.retrying_once(|mut conn| {
+            let mut invocation = outbox::RELEASE_LOCK.key(&key);
+            invocation.arg(holder);
+            async move { invocation.invoke_async::<()>(&mut conn).await }
+        })
+        .await
     }
 
     pub(crate) async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -39,6 +39,7 @@ mod redis_tls;
 mod relay;
 mod sandbox;
 mod sandbox_conformance;
+mod sheet_hub;
 mod signin;
 mod system;
 mod toll_fraud;

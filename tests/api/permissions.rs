@@ -307,6 +307,7 @@ fn sample_body(operation_id: &str, fixture: &Fixture) -> Option<Value> {
             json!({"url": "http://127.0.0.1:9/other", "events": ["member.left"]})
         }
         "replay_event_endpoint" => json!({"since": "2026-01-01T00:00:00Z"}),
+        "configure_sheet_hub" => json!({"spreadsheet": "not a sheet", "range": "Sheet1"}),
         "submit_join_request" => {
             json!({"name": "Newcomer", "phone": "+15550004098", "consent": true})
         }

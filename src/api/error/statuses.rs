@@ -150,6 +150,14 @@ impl Statuses for Twilio {
     const MASK: u32 = mask(&[502]);
 }
 
+/// 502: the operation reads a Google Sheet while the caller waits.
+#[derive(Debug)]
+pub enum Google {}
+
+impl Statuses for Google {
+    const MASK: u32 = mask(&[502]);
+}
+
 /// 503: the operation reads or writes Redis (or needs a Twilio account), which may be
 /// unavailable.
 #[derive(Debug)]

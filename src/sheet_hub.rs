@@ -1,0 +1,858 @@
+//! The spreadsheet hub (issue 27): a captain connects a Google account, picks a sheet, previews
+//! it as the CSV import's dry run, syncs it once, and from then on it is synced every few
+//! minutes. Each sync reads the sheet in one request; a sheet unchanged since the last sync ends
+//! there. A changed one goes through the CSV import whole, so its header rules and its upsert
+//! by phone are the hub's too: new rows become join requests (or members, when the captain
+//! attested consent), changed rows update, and rows gone from the sheet are reported, never
+//! removed.
+//!
+//! One instance syncs a neighborhood at a time (a lease in Redis). A refusal that needs a captain
+//! (access revoked, the sheet no longer shared or gone, a tab renamed, an unreadable header)
+//! pauses syncing and texts the captains once; Google's quota and outages are retried later,
+//! further apart each time.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::neighborhood::Neighborhood;
+use crate::domain::sheet_hub::{
+    Connection, HubConfig, HubMode, LastSync, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, Problem,
+    ProblemCode, SheetHub, SyncCounts, SyncState, SyncTrigger,
+};
+use crate::google::GoogleAccess;
+use crate::google::oauth::{CodeVerifier, OAuthError, SHEETS_READONLY_SCOPE};
+use crate::google::sheets::{SheetsError, SpreadsheetId};
+use crate::import::columns::Columns;
+use crate::import::{self, ImportError, ImportOptions, ImportReport};
+use crate::secret::Secret;
+use crate::services::additions::Adder;
+use crate::services::neighborhoods::{self, NeighborhoodError};
+use crate::services::texts;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::audit::AuditEntry;
+
+/// How long a captain has to get through Google's consent page.
+const CONSENT_TTL: Duration = Duration::from_secs(10 * 60);
+/// A sync holds its lease this long at most (reading a sheet is bounded at 30 s by the client,
+/// and the import of 20,000 rows takes seconds).
+const LEASE_TTL: Duration = Duration::from_secs(5 * 60);
+/// An access token is renewed this long before Google says it expires.
+const ACCESS_MARGIN_MS: i64 = 60_000;
+/// Phones gone from the sheet listed in a sync's report (all are counted).
+const REMOVED_LISTED: usize = 100;
+/// The longest wait between tries while Google is failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
+const MAX_RANGE_CHARS: usize = 200;
+/// Where the callback sends the captain back to: Settings of the neighborhood.
+const CALLBACK_PATH: &str = "/api/v1/google/callback";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("the operator has not set up Google")]
+    Unavailable,
+    #[error("no Google account is connected")]
+    NotConnected,
+    #[error("choose a spreadsheet and save first")]
+    NotConfigured,
+    #[error("spreadsheet: {0}")]
+    Spreadsheet(String),
+    #[error("range: {0}")]
+    Range(String),
+    #[error("interval_minutes: from {MIN_INTERVAL_MINUTES} to {MAX_INTERVAL_MINUTES}")]
+    Interval,
+    #[error("attest_consent: a form's responses become join requests")]
+    AttestInFormMode,
+    #[error("another sync of this sheet is under way")]
+    Busy,
+    /// Google or the sheet refused (a preview; a sync records it instead).
+    #[error("{}", .0.message)]
+    Refused(Failure),
+    /// Sealing a token failed, which AES-GCM does only for absurd lengths.
+    #[error("a Google token could not be sealed: {0}")]
+    Seal(#[from] crate::google::crypto::CryptoError),
+    #[error(transparent)]
+    Neighborhood(#[from] NeighborhoodError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why reading the sheet failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: ProblemCode,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn new(code: ProblemCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+fn google(state: &AppState) -> Result<&GoogleAccess, HubError> {
+    state.google.as_deref().ok_or(HubError::Unavailable)
+}
+
+/// The address Google sends a captain back to, which the operator registers on the OAuth
+/// client.
+pub fn redirect_uri(state: &AppState) -> String {
+    format!(
+        "{}{CALLBACK_PATH}",
+        state.settings.public_url.as_str().trim_end_matches('/')
+    )
+}
+
+/// What the callback needs of a consent visit.
+#[derive(Serialize, Deserialize)]
+struct ConsentVisit {
+    verifier: String,
+    actor: String,
+}
+
+/// Starts connecting: answers Google's consent page for the captain `actor`. Google sends them
+/// back with `state`, which names the neighborhood and a visit kept for ten minutes.
+pub async fn connect(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    actor: &str,
+) -> Result<String, HubError> {
+    let google = google(state)?;
+    let verifier = CodeVerifier::generate();
+    let mut nonce = [0u8; 24];
+    rand::fill(&mut nonce[..]);
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce);
+    let visit = ConsentVisit {
+        verifier: verifier.expose().to_owned(),
+        actor: actor.to_owned(),
+    };
+    state
+        .store
+        .put_sheet_hub_consent(
+            neighborhood_id,
+            &nonce,
+            &serde_json::to_string(&visit).unwrap_or_default(),
+            CONSENT_TTL,
+        )
+        .await?;
+    let consent_state = format!("{}.{nonce}", neighborhood_id.simple());
+    Ok(google
+        .client
+        .authorization_url(&redirect_uri(state), &consent_state, &verifier.challenge())
+        .to_string())
+}
+
+/// The neighborhood a callback's `state` names.
+pub fn consent_neighborhood(consent_state: &str) -> Option<(Uuid, &str)> {
+    let (id, nonce) = consent_state.split_once('.')?;
+    Some((Uuid::try_parse(id).ok()?, nonce))
+}
+
+/// Why a consent visit did not connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentRefusal {
+    /// The captain said no on Google's page.
+    Denied,
+    /// Unknown, used, older than ten minutes, or finished by someone other than who started it.
+    Expired,
+    /// Google refused the code, or granted less than the hub needs.
+    Refused,
+}
+
+impl ConsentRefusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// Finishes a consent visit for `actor`, who must be who started it: trades Google's code for
+/// tokens and keeps the refresh token, sealed. A connection replaced is revoked at Google.
+pub async fn finish_consent(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    nonce: &str,
+    code: Option<&str>,
+    actor: &str,
+) -> Result<Result<(), ConsentRefusal>, HubError> {
+    let google = google(state)?;
+    let Some(visit) = state
+        .store
+        .take_sheet_hub_consent(neighborhood_id, nonce)
+        .await?
+    else {
+        return Ok(Err(ConsentRefusal::Expired));
+    };
+    let Ok(visit) = serde_json::from_str::<ConsentVisit>(&visit) else {
+        return Ok(Err(ConsentRefusal::Expired));
+    };
+    if visit.actor != actor {
+        return Ok(Err(ConsentRefusal::Expired));
+    }
+    let Some(code) = code else {
+        return Ok(Err(ConsentRefusal::Denied));
+    };
+    let Ok(verifier) = CodeVerifier::parse(visit.verifier) else {
+        return Ok(Err(ConsentRefusal::Expired));
+    };
+    let tokens = match google
+        .client
+        .exchange_code(code, &verifier, &redirect_uri(state))
+        .await
+    {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            tracing::warn!(%error, "Google refused a consent code");
+            return Ok(Err(ConsentRefusal::Refused));
+        }
+    };
+    let (true, Some(refresh_token)) = (
+        tokens.grants(SHEETS_READONLY_SCOPE),
+        tokens.refresh_token.as_ref(),
+    ) else {
+        tracing::warn!("Google's consent lacked the Sheets scope or a refresh token");
+        return Ok(Err(ConsentRefusal::Refused));
+    };
+    let sealed = seal(google, neighborhood_id, refresh_token)?;
+    let replaced = state.store.sheet_hub(neighborhood_id).await?.connection;
+    let now = OffsetDateTime::now_utc();
+    state
+        .store
+        .save_sheet_hub_connection(
+            neighborhood_id,
+            &Connection {
+                refresh_token: sealed,
+                connected_by: actor.to_owned(),
+                connected_at: now,
+            },
+        )
+        .await?;
+    keep_access(
+        state,
+        google,
+        neighborhood_id,
+        &tokens.access_token,
+        tokens.expires_in,
+    )
+    .await?;
+    if let Some(replaced) = replaced {
+        revoke(google, neighborhood_id, &replaced).await;
+    }
+    Ok(Ok(()))
+}
+
+fn seal(google: &GoogleAccess, neighborhood_id: Uuid, token: &Secret) -> Result<String, HubError> {
+    Ok(google.cipher.encrypt(token, neighborhood_id.as_bytes())?)
+}
+
+async fn keep_access(
+    state: &AppState,
+    google: &GoogleAccess,
+    neighborhood_id: Uuid,
+    token: &Secret,
+    lifetime: Duration,
+) -> Result<(), HubError> {
+    let sealed = seal(google, neighborhood_id, token)?;
+    let expires = OffsetDateTime::now_utc() + lifetime;
+    state
+        .store
+        .save_sheet_hub_access(
+            neighborhood_id,
+            &sealed,
+            (expires.unix_timestamp_nanos() / 1_000_000) as i64,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Revokes a connection at Google; a failure is logged (the token is forgotten here anyway).
+async fn revoke(google: &GoogleAccess, neighborhood_id: Uuid, connection: &Connection) {
+    let Ok(token) = google
+        .cipher
+        .decrypt(&connection.refresh_token, neighborhood_id.as_bytes())
+    else {
+        return;
+    };
+    if let Err(error) = google.client.revoke(&token).await {
+        tracing::warn!(%error, "a Google token could not be revoked");
+    }
+}
+
+/// What a captain asks to sync.
+pub struct NewConfig {
+    pub spreadsheet: String,
+    pub range: String,
+    pub mode: HubMode,
+    pub attest_consent: bool,
+    pub interval_minutes: Option<u32>,
+}
+
+/// Saves what to sync. Syncing on schedule starts once a captain has synced this configuration
+/// (after its preview); a pause ends with it.
+pub async fn configure(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    new: NewConfig,
+    actor: &str,
+) -> Result<SheetHub, HubError> {
+    google(state)?;
+    let spreadsheet = SpreadsheetId::parse(&new.spreadsheet)
+        .map_err(|why| HubError::Spreadsheet(why.to_string()))?;
+    let range = new.range.trim().to_owned();
+    if range.is_empty()
+        || range.chars().count() > MAX_RANGE_CHARS
+        || range.chars().any(char::is_control)
+    {
+        return Err(HubError::Range(format!(
+            "Name the sheet (tab) as it is spelled, like Sheet1 or 'Form Responses 1', in at most {MAX_RANGE_CHARS} characters."
+        )));
+    }
+    let interval_minutes = new
+        .interval_minutes
+        .unwrap_or(crate::domain::sheet_hub::DEFAULT_INTERVAL_MINUTES);
+    if !(MIN_INTERVAL_MINUTES..=MAX_INTERVAL_MINUTES).contains(&interval_minutes) {
+        return Err(HubError::Interval);
+    }
+    if new.mode == HubMode::Form && new.attest_consent {
+        return Err(HubError::AttestInFormMode);
+    }
+    let mut hub = state.store.sheet_hub(neighborhood_id).await?;
+    if hub.connection.is_none() {
+        return Err(HubError::NotConnected);
+    }
+    let config = HubConfig {
+        spreadsheet: spreadsheet.as_str().to_owned(),
+        range,
+        mode: new.mode,
+        attest_consent: new.attest_consent,
+        interval_minutes,
+        saved_by: actor.to_owned(),
+        saved_at: OffsetDateTime::now_utc(),
+    };
+    state
+        .store
+        .save_sheet_hub_config(neighborhood_id, &config)
+        .await?;
+    hub.config = Some(config);
+    Ok(hub)
+}
+
+/// The sheet as the import would take it now, changing nothing.
+pub async fn preview(state: &AppState, neighborhood_id: Uuid) -> Result<ImportReport, HubError> {
+    let google = google(state)?;
+    let neighborhood = neighborhoods::active(state, neighborhood_id).await?;
+    let hub = state.store.sheet_hub(neighborhood_id).await?;
+    let (connection, config) = configured(&hub)?;
+    let rows = read_sheet(state, google, neighborhood_id, connection, config)
+        .await
+        .map_err(HubError::Refused)?;
+    let options = import_options(config, &config.saved_by, true);
+    match import::run(state, &neighborhood, csv_of(&rows).as_slice(), &options).await {
+        Ok(report) => Ok(report),
+        Err(error) => Err(import_failure(error).map_or_else(HubError::Store, HubError::Refused)),
+    }
+}
+
+fn configured(hub: &SheetHub) -> Result<(&Connection, &HubConfig), HubError> {
+    let connection = hub.connection.as_ref().ok_or(HubError::NotConnected)?;
+    let config = hub.config.as_ref().ok_or(HubError::NotConfigured)?;
+    Ok((connection, config))
+}
+
+fn import_options(config: &HubConfig, actor: &str, dry_run: bool) -> ImportOptions {
+    ImportOptions {
+        dry_run,
+        attest_consent: config.mode == HubMode::Roster && config.attest_consent,
+        actor: actor.to_owned(),
+        ip: "google-sheets".to_owned(),
+        adder: Adder::Captain,
+        audited: false,
+    }
+}
+
+/// An import that could not run, as the hub tells it; a store failure stays one.
+fn import_failure(error: ImportError) -> Result<Failure, StoreError> {
+    match error {
+        ImportError::Header(problems) => Ok(Failure::new(
+            ProblemCode::Header,
+            problems
+                .into_iter()
+                .map(|(_, message)| message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+        ImportError::TooLarge { .. } => Ok(Failure::new(
+            ProblemCode::Header,
+            format!(
+                "The sheet has more than {} rows: choose a smaller range.",
+                import::MAX_ROWS
+            ),
+        )),
+        ImportError::Unreadable(why) => Ok(Failure::new(ProblemCode::Header, why)),
+        ImportError::Interrupted { cause, .. } | ImportError::Store(cause) => Err(cause),
+    }
+}
+
+/// The sheet's rows, as text; an access token is renewed when it has expired or Google turned
+/// it down.
+async fn read_sheet(
+    state: &AppState,
+    google: &GoogleAccess,
+    neighborhood_id: Uuid,
+    connection: &Connection,
+    config: &HubConfig,
+) -> Result<Vec<Vec<String>>, Failure> {
+    let spreadsheet = SpreadsheetId::parse(&config.spreadsheet)
+        .map_err(|why| Failure::new(ProblemCode::NotFound, why.to_string()))?;
+    let mut renewed = false;
+    loop {
+        let token = access_token(state, google, neighborhood_id, connection, renewed).await?;
+        match google
+            .client
+            .values_get(&token, &spreadsheet, &config.range)
+            .await
+        {
+            Ok(range) => return Ok(range.values),
+            Err(SheetsError::Unauthorized { .. }) if !renewed => renewed = true,
+            Err(error) => return Err(sheets_failure(error)),
+        }
+    }
+}
+
+async fn access_token(
+    state: &AppState,
+    google: &GoogleAccess,
+    neighborhood_id: Uuid,
+    connection: &Connection,
+    renew: bool,
+) -> Result<Secret, Failure> {
+    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let unreadable = |_| Failure::new(ProblemCode::Unavailable, "Redis failed; tried again later.");
+    if !renew
+        && let Some((sealed, expires_at_ms)) = state
+            .store
+            .sheet_hub_access(neighborhood_id)
+            .await
+            .map_err(unreadable)?
+        && expires_at_ms - ACCESS_MARGIN_MS > now_ms
+        && let Ok(token) = google.cipher.decrypt(&sealed, neighborhood_id.as_bytes())
+    {
+        return Ok(token);
+    }
+    let refresh_token = google
+        .cipher
+        .decrypt(&connection.refresh_token, neighborhood_id.as_bytes())
+        .map_err(|_| {
+            Failure::new(
+                ProblemCode::Revoked,
+                "The saved Google connection cannot be read with this deployment's key: connect again.",
+            )
+        })?;
+    let tokens = google
+        .client
+        .refresh(&refresh_token)
+        .await
+        .map_err(oauth_failure)?;
+    keep_access(
+        state,
+        google,
+        neighborhood_id,
+        &tokens.access_token,
+        tokens.expires_in,
+    )
+    .await
+    .map_err(|_| Failure::new(ProblemCode::Unavailable, "Redis failed; tried again later."))?;
+    Ok(tokens.access_token)
+}
+
+fn oauth_failure(error: OAuthError) -> Failure {
+    let retry_after = error.retry_after();
+    match error {
+        OAuthError::InvalidGrant { .. } => Failure::new(
+            ProblemCode::Revoked,
+            "Google no longer lets the hub read the sheet (access removed or expired): connect again.",
+        ),
+        error if error.is_retryable() => Failure {
+            retry_after,
+            ..Failure::new(ProblemCode::Unavailable, error.to_string())
+        },
+        error => Failure::new(ProblemCode::Revoked, error.to_string()),
+    }
+}
+
+fn sheets_failure(error: SheetsError) -> Failure {
+    let retry_after = error.retry_after();
+    let code = match &error {
+        SheetsError::Unauthorized { .. } => ProblemCode::Revoked,
+        SheetsError::Forbidden { .. } => ProblemCode::Forbidden,
+        SheetsError::NotFound { .. } => ProblemCode::NotFound,
+        SheetsError::RangeNotFound { .. } | SheetsError::TooLarge { .. } => {
+            ProblemCode::RangeNotFound
+        }
+        SheetsError::RateLimited { .. } => ProblemCode::RateLimited,
+        _ => ProblemCode::Unavailable,
+    };
+    Failure {
+        retry_after,
+        ..Failure::new(code, error.to_string())
+    }
+}
+
+/// The rows as the CSV the import reads: the first row is the header.
+fn csv_of(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for row in rows {
+        // Writing to memory cannot fail.
+        let _ = writer.write_record(row);
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+/// The phones (E.164) of the rows the import can read, in sheet order.
+fn phones_of(rows: &[Vec<String>], neighborhood: &Neighborhood) -> Vec<String> {
+    let Some((header, people)) = rows.split_first() else {
+        return Vec::new();
+    };
+    let Ok((columns, _)) = Columns::from_header(header, &neighborhood.join_questions) else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    people
+        .iter()
+        .enumerate()
+        .filter_map(|(index, cells)| {
+            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+            columns
+                .candidate(index as u32 + 2, &cells)
+                .ok()
+                .map(|candidate| candidate.phone.as_str().to_owned())
+        })
+        .filter(|phone| seen.insert(phone.clone()))
+        .collect()
+}
+
+fn digest_of(epoch: &str, rows: &[Vec<String>]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(epoch.as_bytes());
+    hasher.update(serde_json::to_vec(rows).unwrap_or_default());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize())
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Syncs the neighborhood's sheet now (`actor`: the captain who asked, for a captain's sync),
+/// unless another instance is syncing it. A refusal from Google is recorded in the answer.
+pub async fn sync(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    trigger: SyncTrigger,
+    actor: Option<&str>,
+) -> Result<SheetHub, HubError> {
+    google(state)?;
+    let holder = Uuid::new_v4().simple().to_string();
+    if !state
+        .store
+        .take_sheet_hub_lease(neighborhood_id, &holder, LEASE_TTL)
+        .await?
+    {
+        return Err(HubError::Busy);
+    }
+    let synced = sync_holding(state, neighborhood_id, trigger, actor).await;
+    if let Err(error) = state
+        .store
+        .release_sheet_hub_lease(neighborhood_id, &holder)
+        .await
+    {
+        tracing::warn!(%error, "the sheet sync's lease is left to expire");
+    }
+    synced
+}
+
+async fn sync_holding(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    trigger: SyncTrigger,
+    actor: Option<&str>,
+) -> Result<SheetHub, HubError> {
+    let google = google(state)?;
+    let neighborhood = neighborhoods::active(state, neighborhood_id).await?;
+    let mut hub = state.store.sheet_hub(neighborhood_id).await?;
+    // Read again under the lease: another instance may have synced since this one saw it due.
+    if trigger == SyncTrigger::Schedule && !hub.due(now_ms()) {
+        return Ok(hub);
+    }
+    let (connection, config) = configured(&hub)?;
+    let actor = actor.unwrap_or(&config.saved_by).to_owned();
+    let epoch = hub.epoch();
+    let at = OffsetDateTime::now_utc();
+    let rows = match read_sheet(state, google, neighborhood_id, connection, config).await {
+        Ok(rows) => rows,
+        Err(failure) => {
+            return failed(state, &neighborhood, hub, failure, trigger, &actor).await;
+        }
+    };
+    let next_at_ms = Some(now_ms() + i64::from(config.interval_minutes) * 60_000);
+    let digest = digest_of(&epoch, &rows);
+    if hub.sync.digest.as_deref() == Some(digest.as_str()) {
+        hub.sync = SyncState {
+            last_sync: Some(LastSync {
+                at,
+                trigger,
+                sheet_unchanged: true,
+                counts: SyncCounts::default(),
+            }),
+            problem: None,
+            next_at_ms,
+            ..hub.sync
+        };
+        state
+            .store
+            .save_sheet_hub_sync(neighborhood_id, &hub.sync)
+            .await?;
+        // A scheduled sync of an unchanged sheet is no entry of its own: it would be dozens a day.
+        if trigger == SyncTrigger::Captain {
+            audit_sync(state, neighborhood_id, &actor, hub.sync.last_sync.as_ref()).await;
+        }
+        return Ok(hub);
+    }
+    let options = import_options(config, &actor, false);
+    let report = match import::run(state, &neighborhood, csv_of(&rows).as_slice(), &options).await {
+        Ok(report) => report,
+        Err(error) => {
+            let failure = import_failure(error)?;
+            return failed(state, &neighborhood, hub, failure, trigger, &actor).await;
+        }
+    };
+    let phones = phones_of(&rows, &neighborhood);
+    let still: HashSet<&str> = phones.iter().map(String::as_str).collect();
+    let removed: Vec<String> = state
+        .store
+        .sheet_hub_phones(neighborhood_id)
+        .await?
+        .into_iter()
+        .filter(|phone| !still.contains(phone.as_str()))
+        .collect();
+    state
+        .store
+        .save_sheet_hub_phones(neighborhood_id, &phones)
+        .await?;
+    hub.sync = SyncState {
+        digest: Some(digest),
+        epoch: Some(epoch),
+        last_sync: Some(LastSync {
+            at,
+            trigger,
+            sheet_unchanged: false,
+            counts: SyncCounts {
+                rows: report.rows,
+                added: report.added,
+                updated: report.updated,
+                unchanged: report.unchanged,
+                rejected: report.rejected,
+                removed_from_sheet: removed.len() as u32,
+                removed_phones: removed.into_iter().take(REMOVED_LISTED).collect(),
+            },
+        }),
+        problem: None,
+        next_at_ms,
+    };
+    state
+        .store
+        .save_sheet_hub_sync(neighborhood_id, &hub.sync)
+        .await?;
+    audit_sync(state, neighborhood_id, &actor, hub.sync.last_sync.as_ref()).await;
+    Ok(hub)
+}
+
+/// Records a failed sync: a refusal that needs a captain pauses syncing (texting the captains
+/// once), anything else is tried again later, further apart each time.
+async fn failed(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    mut hub: SheetHub,
+    failure: Failure,
+    trigger: SyncTrigger,
+    actor: &str,
+) -> Result<SheetHub, HubError> {
+    let epoch = hub.epoch();
+    let failures = hub
+        .sync
+        .problem
+        .as_ref()
+        .filter(|problem| problem.code == failure.code)
+        .map_or(1, |problem| problem.failures.saturating_add(1));
+    let backoff = Duration::from_secs(60)
+        .saturating_mul(1 << failures.min(6).saturating_sub(1))
+        .max(failure.retry_after.unwrap_or_default())
+        .min(MAX_BACKOFF);
+    let interval = hub
+        .config
+        .as_ref()
+        .map_or(Duration::from_secs(900), |config| {
+            Duration::from_secs(u64::from(config.interval_minutes) * 60)
+        });
+    let wait = if failure.code.pauses() {
+        interval
+    } else {
+        backoff
+    };
+    hub.sync.problem = Some(Problem {
+        code: failure.code,
+        message: failure.message.clone(),
+        at: OffsetDateTime::now_utc(),
+        epoch: epoch.clone(),
+        failures,
+    });
+    hub.sync.next_at_ms = Some(now_ms() + wait.as_millis() as i64);
+    state
+        .store
+        .save_sheet_hub_sync(neighborhood.id, &hub.sync)
+        .await?;
+    let detail = serde_json::json!({
+        "trigger": trigger,
+        "problem": failure.code.as_str(),
+        "message": failure.message,
+    });
+    let action = if failure.code.pauses() {
+        tell_captains(state, neighborhood, failure.code, &epoch).await?;
+        "sheet_hub.paused"
+    } else {
+        "sheet_hub.sync_failed"
+    };
+    // Retried failures are many while Google is down: one entry when they start.
+    if failure.code.pauses() || failures == 1 {
+        let entry = AuditEntry::now(
+            actor.to_owned(),
+            action,
+            format!("neighborhood:{}", neighborhood.id),
+            "google-sheets".to_owned(),
+            detail,
+        );
+        state
+            .store
+            .record_audit(Some(neighborhood.id), &entry)
+            .await;
+    }
+    Ok(hub)
+}
+
+async fn tell_captains(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    code: ProblemCode,
+    epoch: &str,
+) -> Result<(), StoreError> {
+    let text = |language| {
+        crate::i18n::text(
+            language,
+            "sheet-hub-paused",
+            &[
+                ("neighborhood", neighborhood.name.as_str().into()),
+                ("code", code.as_str().into()),
+            ],
+        )
+    };
+    let texts = texts::texts_to_captains(state, neighborhood, text, |_| true).await?;
+    state
+        .store
+        .enqueue_effects_once(
+            neighborhood.id,
+            &format!("sheet-hub-paused:{epoch}:{}", code.as_str()),
+            &texts,
+        )
+        .await
+}
+
+async fn audit_sync(
+    state: &AppState,
+    neighborhood_id: Uuid,
+    actor: &str,
+    last_sync: Option<&LastSync>,
+) {
+    let Some(last_sync) = last_sync else {
+        return;
+    };
+    let counts = &last_sync.counts;
+    let entry = AuditEntry::now(
+        actor.to_owned(),
+        "sheet_hub.sync",
+        format!("neighborhood:{neighborhood_id}"),
+        "google-sheets".to_owned(),
+        serde_json::json!({
+            "trigger": last_sync.trigger,
+            "sheet_unchanged": last_sync.sheet_unchanged,
+            "rows": counts.rows,
+            "added": counts.added,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "rejected": counts.rejected,
+            "removed_from_sheet": counts.removed_from_sheet,
+        }),
+    );
+    state
+        .store
+        .record_audit(Some(neighborhood_id), &entry)
+        .await;
+}
+
+/// Disconnects: revokes the token at Google and forgets the hub.
+pub async fn disconnect(state: &AppState, neighborhood_id: Uuid) -> Result<(), HubError> {
+    let hub = state.store.sheet_hub(neighborhood_id).await?;
+    let Some(connection) = hub.connection else {
+        return Err(HubError::NotConnected);
+    };
+    if let Some(google) = state.google.as_deref() {
+        revoke(google, neighborhood_id, &connection).await;
+    }
+    state.store.delete_sheet_hub(neighborhood_id).await?;
+    Ok(())
+}
+
+/// The hub as stored.
+pub async fn get(state: &AppState, neighborhood_id: Uuid) -> Result<SheetHub, HubError> {
+    Ok(state.store.sheet_hub(neighborhood_id).await?)
+}
+
+/// Syncs every hub that is due, one neighborhood after another (each under its lease); answers
+/// how many were synced. Hubs of neighborhoods gone or archived are taken off the list.
+pub async fn sync_due(state: &AppState) -> Result<usize, StoreError> {
+    let mut synced = 0;
+    for neighborhood_id in state.store.sheet_hub_neighborhoods().await? {
+        let hub = state.store.sheet_hub(neighborhood_id).await?;
+        if hub.connection.is_none() {
+            state.store.unlist_sheet_hub(neighborhood_id).await?;
+            continue;
+        }
+        if !hub.due(now_ms()) {
+            continue;
+        }
+        match sync(state, neighborhood_id, SyncTrigger::Schedule, None).await {
+            Ok(_) => synced += 1,
+            Err(HubError::Busy) => {}
+            Err(HubError::Neighborhood(NeighborhoodError::NotFound)) => {
+                state.store.unlist_sheet_hub(neighborhood_id).await?;
+            }
+            Err(HubError::Store(error)) => return Err(error),
+            Err(error) => tracing::warn!(%error, "a scheduled sheet sync did not run"),
+        }
+    }
+    Ok(synced)
+}
