@@ -13,12 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::json;
 use tokio::process::Command;
 use tokio::sync::OnceCell;
-use wiremock::MockServer;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use neighborhood_text::config::Settings;
+use neighborhood_text::secret::Secret;
 
 use crate::helpers::{TestApp, sandbox_settings, spawn_sandbox_app_with, spawn_sandbox_instance};
 
@@ -105,6 +110,17 @@ enum Instances {
 
 /// Runs `journey` against `instances`; the first has its settings changed by `adjust`.
 async fn run_journey_on(journey: &str, instances: Instances, adjust: impl FnOnce(&mut Settings)) {
+    run_journey_with(journey, instances, adjust, json!({})).await;
+}
+
+/// As [`run_journey_on`], handing the journey `extra` (its `extra` argument, e.g. the address of
+/// a stand-in that the test runs).
+async fn run_journey_with(
+    journey: &str,
+    instances: Instances,
+    adjust: impl FnOnce(&mut Settings),
+    extra: serde_json::Value,
+) {
     if let Err(problem) = browser_deps().await {
         panic!("the browser tests cannot run: {problem}");
     }
@@ -118,6 +134,7 @@ async fn run_journey_on(journey: &str, instances: Instances, adjust: impl FnOnce
         "base2": second.as_ref().map(|other| other.address.clone()),
         "token": app.admin_token,
         "screenshots": screenshots_dir(),
+        "extra": extra,
     });
     let started = Instant::now();
     let node = Command::new("node")
@@ -237,6 +254,168 @@ async fn a_captain_tests_enables_again_and_replays_an_event_endpoint_on_a_phone(
         settings.event_retry_secs = vec![0, 0];
     })
     .await;
+}
+
+/// The spreadsheet the Sheets stand-in serves (the journey pastes its link).
+const SHEET_ID: &str = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms";
+
+/// Google's consent page, answered as a captain who allows: straight back to the `redirect_uri`
+/// it was given, with a code and the `state` it was given.
+struct ConsentAllowed;
+
+impl Respond for ConsentAllowed {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let (Some(redirect_uri), Some(state)) = (query("redirect_uri"), query("state")) else {
+            return ResponseTemplate::new(400).set_body_string("redirect_uri and state wanted");
+        };
+        let Ok(mut back) = url::Url::parse(&redirect_uri) else {
+            return ResponseTemplate::new(400).set_body_string("redirect_uri is not a URL");
+        };
+        back.query_pairs_mut()
+            .append_pair("code", "test-code")
+            .append_pair("state", &state);
+        ResponseTemplate::new(302).insert_header("location", back.as_str())
+    }
+}
+
+/// `values.get` of the stand-in's sheet, as Google answers it: a header row, three people and a
+/// row whose phone is not one; once edited (`POST /test/edit-sheet`), Ana's address has changed
+/// and Ben's row is gone.
+struct SheetValues {
+    edited: Arc<AtomicBool>,
+}
+
+impl Respond for SheetValues {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let mut values = vec![
+            json!(["Name", "Phone", "Address", "Favorite color"]),
+            json!(["Ana Ruiz", "(555) 010-2001", "12 Elm St", "blue"]),
+            json!(["Ben Ortiz", "(555) 010-2002", "14 Elm St", "green"]),
+            json!(["Cy Park", "call me", "16 Elm St"]),
+            json!(["Dee Lang", "+1 555 010 2004", "18 Elm St", "red"]),
+        ];
+        if self.edited.load(Ordering::SeqCst) {
+            values[1] = json!(["Ana Ruiz", "(555) 010-2001", "12 Elm Street", "blue"]);
+            values.remove(2);
+        }
+        ResponseTemplate::new(200).set_body_json(json!({
+            "range": "Sheet1!A1:Z1000",
+            "majorDimension": "ROWS",
+            "values": values,
+        }))
+    }
+}
+
+/// The journey's way to edit the stand-in's sheet.
+struct EditSheet {
+    edited: Arc<AtomicBool>,
+}
+
+impl Respond for EditSheet {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.edited.store(true, Ordering::SeqCst);
+        ResponseTemplate::new(200)
+    }
+}
+
+/// A captain on a phone connects a Google Sheet in Settings (issue 27): Google's consent page, its
+/// token endpoint and the Sheets API are wiremock stand-ins (the consent page on `localhost`, so
+/// it is another site than the app, as Google is); the browser goes there and comes straight back
+/// to the service's callback. She saves the sheet's link, previews it, syncs it twice (the sheet
+/// edited between) and disconnects, which revokes the token at the stand-in.
+#[tokio::test]
+async fn a_captain_connects_previews_syncs_and_disconnects_the_sheet_hub_on_a_phone() {
+    let google = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/o/oauth2/v2/auth"))
+        .respond_with(ConsentAllowed)
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.test",
+            "expires_in": 3599,
+            "refresh_token": "1//test-refresh",
+            "scope": "https://www.googleapis.com/auth/spreadsheets.readonly",
+            "token_type": "Bearer",
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&google)
+        .await;
+    let sheets = MockServer::start().await;
+    let edited = Arc::new(AtomicBool::new(false));
+    Mock::given(method("GET"))
+        .and(path(format!("/v4/spreadsheets/{SHEET_ID}/values/Sheet1")))
+        .and(header("authorization", "Bearer ya29.test"))
+        .respond_with(SheetValues {
+            edited: Arc::clone(&edited),
+        })
+        .mount(&sheets)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/test/edit-sheet"))
+        .respond_with(EditSheet {
+            edited: Arc::clone(&edited),
+        })
+        .mount(&sheets)
+        .await;
+
+    let consent = google.uri().replace("127.0.0.1", "localhost");
+    run_journey_with(
+        "captain_sheet_hub",
+        Instances::One,
+        |settings| {
+            settings.google_client_id = Some("test-client.apps.googleusercontent.com".to_owned());
+            settings.google_client_secret = Some(Secret::new("test-client-secret"));
+            settings.session_secret =
+                Some(Secret::new("a session secret of at least 32 characters"));
+            settings.google_auth_base = consent.parse().expect("url");
+            settings.google_token_base = google.uri().parse().expect("url");
+            settings.google_sheets_base = sheets.uri().parse().expect("url");
+        },
+        json!({ "sheets": sheets.uri() }),
+    )
+    .await;
+
+    // What the service sent Google: the code traded once with its PKCE verifier, and the token
+    // revoked on disconnecting.
+    let requests = google.received_requests().await.expect("requests recorded");
+    let bodies = |wanted: &str| -> Vec<String> {
+        requests
+            .iter()
+            .filter(|request| {
+                request.method == wiremock::http::Method::POST && request.url.path() == wanted
+            })
+            .map(|request| String::from_utf8_lossy(&request.body).into_owned())
+            .collect()
+    };
+    let exchanges: Vec<String> = bodies("/token")
+        .into_iter()
+        .filter(|body| body.contains("grant_type=authorization_code"))
+        .collect();
+    assert_eq!(exchanges.len(), 1, "one code exchange: {exchanges:?}");
+    assert!(
+        exchanges[0].contains("code=test-code") && exchanges[0].contains("code_verifier="),
+        "the code and its verifier: {}",
+        exchanges[0]
+    );
+    assert_eq!(
+        bodies("/revoke").len(),
+        1,
+        "the token revoked once at Google"
+    );
 }
 
 #[tokio::test]

@@ -14,8 +14,8 @@ export const DESKTOP = { width: 1280, height: 800 };
 /** How long an expectation or a code from the simulated phones is waited for. */
 export const WAIT_MS = 15_000;
 
-/** What run.mjs was given: { journey, base, base2, token, screenshots }. */
-export const config = { journey: 'journey', base: '', base2: '', token: '', screenshots: 'target/screenshots' };
+/** What run.mjs was given: { journey, base, base2, token, screenshots, extra }. */
+export const config = { journey: 'journey', base: '', base2: '', token: '', screenshots: 'target/screenshots', extra: {} };
 
 /** Problems seen in pages (uncaught exceptions, console errors); run.mjs fails the journey on any. */
 export const pageProblems = [];

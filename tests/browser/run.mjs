@@ -2,8 +2,9 @@
 //   node tests/browser/run.mjs <journey> '{"base": "http://127.0.0.1:PORT", "token": "ntk_...",
 //                                        "screenshots": "target/screenshots"}'
 // A journey is tests/browser/journeys/<journey>.mjs whose default export is
-// `async (t) => {}` with t = { browser, base, base2, token } (base2: a second instance on the same
-// Redis, for journeys that ask for one); it imports what it needs from
+// `async (t) => {}` with t = { browser, base, base2, token, extra } (base2: a second instance on the
+// same Redis, for journeys that ask for one; extra: what the Rust test adds for its journey, such as
+// the address of a stand-in it runs); it imports what it needs from
 // ../lib.mjs. Exits 0 when the journey passes, 1 with the reason (and failure screenshots of every
 // open page) when an assertion fails, the page throws or logs an error, or anything else breaks.
 
@@ -30,6 +31,7 @@ async function main() {
     base2: (args.base2 ?? '').replace(/\/+$/, ''),
     token: args.token ?? '',
     screenshots: args.screenshots ?? 'target/screenshots',
+    extra: args.extra ?? {},
   });
 
   // Screenshots of an earlier run (a FAILED-n.png above all) would mislead.
@@ -38,7 +40,7 @@ async function main() {
   const started = Date.now();
   const browser = await launch();
   try {
-    await run({ browser, base: config.base, base2: config.base2, token: config.token });
+    await run({ browser, base: config.base, base2: config.base2, token: config.token, extra: config.extra });
     if (pageProblems.length) throw new AssertionError(`the pages reported errors:\n  ${pageProblems.join('\n  ')}`);
     console.log(`journey ${journey} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;

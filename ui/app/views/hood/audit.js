@@ -48,6 +48,12 @@ const ACTIONS = {
   'event_endpoint.enable': 'app-audit-endpoint-enable',
   'event_endpoint.replay': 'app-audit-endpoint-replay',
   'event_endpoint.disabled': 'app-audit-endpoint-disabled',
+  'sheet_hub.connect': 'app-audit-sheet-hub-connect',
+  'sheet_hub.configure': 'app-audit-sheet-hub-configure',
+  'sheet_hub.sync': 'app-audit-sheet-hub-sync',
+  'sheet_hub.disconnect': 'app-audit-sheet-hub-disconnect',
+  'sheet_hub.paused': 'app-audit-sheet-hub-paused',
+  'sheet_hub.sync_failed': 'app-audit-sheet-hub-sync-failed',
 };
 
 const PAGE = 50;
@@ -63,6 +69,7 @@ const KINDS = [
   ['invites.', 'app-audit-kind-invites'],
   ['token.', 'app-audit-kind-tokens'],
   ['event_endpoint.', 'app-audit-kind-endpoints'],
+  ['sheet_hub.', 'app-audit-kind-sheet-hub'],
 ];
 
 /** An entry's action in words. */
@@ -158,6 +165,7 @@ function describer(ctx, names) {
     webhook: 'app-audit-source-webhook',
     'cost ledger': 'app-audit-source-ledger',
     scheduler: 'app-audit-source-scheduler',
+    'google-sheets': 'app-audit-source-google-sheets',
   };
   const source = (text) => {
     if (text?.startsWith('ip:')) return t('app-audit-source-ip', { ip: text.slice(3) });

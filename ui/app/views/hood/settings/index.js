@@ -1,6 +1,6 @@
 // Settings (captains): the neighborhood itself, its budget and catch-up (neighborhood.js), its
 // quiet hours, its join questions, its WhatsApp sender (whatsapp.js), who helps run it and handing it over (team.js), API tokens,
-// the integrators' event endpoints (endpoints.js), and for the owner archiving or deleting it
+// the integrators' event endpoints (endpoints.js), the Google Sheet kept in sync (sheet_hub.js), and for the owner archiving or deleting it
 // (closing.js). Each part saves on its own, so one failure never loses what was typed in another.
 
 import { h, phoneText } from '../../../dom.js';
@@ -13,6 +13,7 @@ import { noticesSection } from './notices.js';
 import { rolesSection } from './team.js';
 import { tokensSection } from './tokens.js';
 import { endpointsSection } from './endpoints.js';
+import { sheetHubSection } from './sheet_hub.js';
 import { archiveSection, deleteSection } from './closing.js';
 import { t } from '../../../i18n.js';
 
@@ -48,6 +49,8 @@ export default async function settings(container, ctx) {
   const notices = noticesSection(ctx);
   const owner = ctx.role === 'owner';
   const costs = budgetSection(ctx);
+  // The spreadsheet hub is the captains' too; a token's name is not needed to say who connected it.
+  const sheetHub = RANK[ctx.role] >= RANK.captain ? sheetHubSection(ctx, (actor) => whoIs(actor, new Map())) : null;
   const jump = [
     ['neighborhood', t('app-settings-jump-neighborhood')],
     ['quiet', t('app-settings-jump-quiet')],
@@ -60,6 +63,7 @@ export default async function settings(container, ctx) {
     ['tokens', t('app-settings-jump-tokens')],
   ];
   if (endpoints) jump.push(['endpoints', t('app-settings-jump-endpoints')]);
+  if (sheetHub) jump.push(['sheet-hub', t('app-settings-jump-sheet-hub')]);
   if (owner) jump.push(['owner', t('app-settings-jump-owner')], ['archive', t('app-settings-jump-archive')]);
   container.append(
     h('nav', { class: 'jump', 'aria-label': t('app-settings-jump') }, h('ul', {}, jump.map(([id, label]) =>
@@ -80,9 +84,10 @@ export default async function settings(container, ctx) {
     roles.node,
     tokens.node,
     endpoints?.node,
+    sheetHub?.node,
     owner ? roles.handOver : null,
     owner ? archiveSection(ctx) : null,
   );
-  await Promise.all([roles.refresh(), tokens.refresh(), endpoints?.refresh(), costs.refresh(), notices.refresh()]);
+  await Promise.all([roles.refresh(), tokens.refresh(), endpoints?.refresh(), sheetHub?.refresh(), costs.refresh(), notices.refresh()]);
   return ctx.live.on('member', roles.refresh);
 }
