@@ -80,6 +80,9 @@ pub struct SheetHubOut {
     pub range: Option<String>,
     pub mode: HubMode,
     pub attest_consent: bool,
+    /// Form mode: the consent question whose column is read.
+    #[oai(skip_serializing_if_is_none)]
+    pub consent_question: Option<String>,
     pub interval_minutes: u32,
     /// Syncing waits for a captain (see `problem`).
     pub paused: bool,
@@ -106,6 +109,10 @@ pub struct SheetHubConfigIn {
     /// Roster mode: you attest the people in the sheet agreed to receive the group's texts, so
     /// new rows become members; otherwise they become join requests.
     pub attest_consent: Option<bool>,
+    /// Form mode (required there): the form's consent question, word for word as it heads its
+    /// column. A response whose answer is empty or "No" is not filed; each one filed keeps the
+    /// question as its evidence of consent.
+    pub consent_question: Option<String>,
     /// Minutes between syncs, 5 to 1440 (default 15).
     pub interval_minutes: Option<u32>,
 }
@@ -212,6 +219,7 @@ impl SheetHubApi {
             range: body.0.range,
             mode: body.0.mode.unwrap_or_default(),
             attest_consent: body.0.attest_consent.unwrap_or(false),
+            consent_question: body.0.consent_question,
             interval_minutes: body.0.interval_minutes,
         };
         let hub = sheet_hub::configure(&state, id.0, new, &actor)
@@ -330,6 +338,7 @@ fn hub_out(state: &AppState, hub: &SheetHub) -> SheetHubOut {
         range: config.map(|c| c.range.clone()),
         mode: config.map(|c| c.mode).unwrap_or_default(),
         attest_consent: config.is_some_and(|c| c.attest_consent),
+        consent_question: config.and_then(|c| c.consent_question.clone()),
         interval_minutes: config.map_or(crate::domain::sheet_hub::DEFAULT_INTERVAL_MINUTES, |c| {
             c.interval_minutes
         }),
@@ -387,6 +396,10 @@ fn refusal<S>(error: HubError) -> ApiError<S> {
                 crate::domain::sheet_hub::MAX_INTERVAL_MINUTES
             ),
         ),
+        HubError::ConsentQuestion => field(
+            "consent_question",
+            "In form mode, give the form's consent question word for word, as it heads its column (at most 500 characters).".to_owned(),
+        ),
         HubError::AttestInFormMode => field(
             "attest_consent",
             "A form's responses become join requests for a captain to decide: attest consent only for a roster.".to_owned(),
@@ -395,6 +408,10 @@ fn refusal<S>(error: HubError) -> ApiError<S> {
             ErrorCode::Busy,
             "The sheet is being synced right now; look again in a moment.",
         ),
+        // The sheet itself cannot be read as a roster or a form: the captain's to fix.
+        HubError::Refused(failure) if failure.code == ProblemCode::Header => {
+            ApiError::conflict(ErrorCode::Conflict, &failure.message)
+        }
         HubError::Refused(failure) => ApiError::google_refused(&failure.message),
         HubError::Neighborhood(error) => error.into(),
         HubError::Seal(error) => ApiError::internal_message(&error.to_string()),

@@ -27,6 +27,8 @@ pub enum JoinChannel {
     Import,
     /// Added directly by a captain, who attests the neighbor's consent.
     Captain,
+    /// A response to the captains' Google Form, read by the spreadsheet hub.
+    Form,
 }
 
 /// Where the request stands.

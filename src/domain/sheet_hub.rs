@@ -48,6 +48,10 @@ pub struct HubConfig {
     /// Roster mode: the captain attests the people in the sheet agreed to the group's texts,
     /// so new rows become members rather than join requests.
     pub attest_consent: bool,
+    /// Form mode: the consent question as the form asks it, which heads its column; each
+    /// response filed keeps it as the evidence of consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_question: Option<String>,
     pub interval_minutes: u32,
     pub saved_by: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -217,6 +221,7 @@ mod tests {
                 range: "Sheet1".into(),
                 mode: HubMode::Roster,
                 attest_consent: false,
+                consent_question: None,
                 interval_minutes: 15,
                 saved_by: "phone:+15550000001".into(),
                 saved_at: at,

@@ -15,8 +15,26 @@ use crate::export::{JOIN_REQUEST_COLUMNS, MEMBER_COLUMNS, from_spreadsheet_safe}
 use crate::i18n::Language;
 
 /// Headers that mean the neighbor's name, phone or address.
-const NAME: [&str; 4] = ["name", "display name", "display_name", "full name"];
-const PHONE: [&str; 4] = ["phone", "phone number", "mobile", "cell"];
+/// Google Forms' usual questions ("Your name", "Mobile number") are among them, so a form's
+/// response sheet reads as a spreadsheet does.
+const NAME: [&str; 6] = [
+    "name",
+    "display name",
+    "display_name",
+    "full name",
+    "your name",
+    "first and last name",
+];
+const PHONE: [&str; 8] = [
+    "phone",
+    "phone number",
+    "mobile",
+    "cell",
+    "your phone number",
+    "mobile number",
+    "cell phone",
+    "cell phone number",
+];
 const ADDRESS: [&str; 2] = ["address", "street address"];
 /// The header of a member's channel, `sms` or `whatsapp`.
 const CHANNEL: [&str; 1] = ["channel"];

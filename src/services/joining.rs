@@ -374,6 +374,10 @@ pub enum Asked {
     Text { message_sid: String },
     /// By texting START after STOP: a former member asking back in, who needs no invitation.
     Back { message_sid: String },
+    /// A response to the captains' own Google Form, read by the spreadsheet hub: its consent
+    /// question (`question`, kept word for word as the evidence) answered yes. Nobody confirmed
+    /// the phone, so it waits for a captain whatever the join policy.
+    Form { question: String },
 }
 
 /// A neighbor asking to join.
@@ -520,9 +524,10 @@ pub async fn file(
                 .await?
         }
         Asked::Text { .. } => false,
-        Asked::Back { .. } => true,
+        Asked::Back { .. } | Asked::Form { .. } => true,
     };
-    let needs_invitation = !matches!(asking.asked, Asked::Back { .. });
+    // A former member asking back in, and a response to the captains' own form, need none.
+    let needs_invitation = !matches!(asking.asked, Asked::Back { .. } | Asked::Form { .. });
     if neighborhood.join_policy == JoinPolicy::InviteOnly && needs_invitation && !invited {
         return Err(FileError::InviteOnly);
     }
@@ -546,6 +551,15 @@ pub async fn file(
                 ),
                 at: now,
                 ip: Some(ip.clone()),
+                message_sid: None,
+            },
+        ),
+        Asked::Form { question } => (
+            JoinChannel::Form,
+            Consent {
+                text: question.clone(),
+                at: now,
+                ip: None,
                 message_sid: None,
             },
         ),
@@ -600,7 +614,7 @@ pub async fn file(
             send_join_code(state, neighborhood, &stored).await?;
             Ok(stored)
         }
-        Asked::Text { .. } | Asked::Back { .. } => {
+        Asked::Text { .. } | Asked::Back { .. } | Asked::Form { .. } => {
             Ok(confirmed(state, neighborhood, &stored).await?)
         }
     }
@@ -844,8 +858,11 @@ pub async fn confirmed(
         state: JoinState::Pending,
         ..before.clone()
     };
-    // A phone a captain removed waits for a captain, whatever the policy.
-    let open = neighborhood.join_policy == JoinPolicy::Open && before.previously.is_none();
+    // A phone a captain removed, and a form's response (its phone unconfirmed), wait for a
+    // captain whatever the policy.
+    let open = neighborhood.join_policy == JoinPolicy::Open
+        && before.previously.is_none()
+        && before.channel != JoinChannel::Form;
     let notices = if open {
         join_digests::Notices::default()
     } else {

@@ -427,6 +427,12 @@ impl Keys {
         format!("{}:{{nb:{}}}:sheet-hub-phones", self.prefix, id.simple())
     }
 
+    /// Form mode: the fingerprints of the responses read so far (a JSON list), so each is filed
+    /// once.
+    pub fn sheet_hub_responses(&self, id: Uuid) -> String {
+        format!("{}:{{nb:{}}}:sheet-hub-responses", self.prefix, id.simple())
+    }
+
     /// A captain's way through Google's consent page: the PKCE verifier and who asked, under
     /// the `state` Google hands back, for ten minutes and one use.
     pub fn sheet_hub_consent(&self, id: Uuid, state: &str) -> String {

@@ -122,6 +122,7 @@ impl Store {
         let keys = [
             self.keys.sheet_hub(neighborhood_id),
             self.keys.sheet_hub_phones(neighborhood_id),
+            self.keys.sheet_hub_responses(neighborhood_id),
         ];
         self.retrying_once(|mut conn| {
             let keys = keys.clone();
@@ -159,11 +160,8 @@ impl Store {
 
     /// The phones the last sync read.
     pub async fn sheet_hub_phones(&self, neighborhood_id: Uuid) -> Result<Vec<String>, StoreError> {
-        let key = self.keys.sheet_hub_phones(neighborhood_id);
-        match self.get_string(&key).await? {
-            Some(json) => decode(&key, &json),
-            None => Ok(Vec::new()),
-        }
+        self.json_list(self.keys.sheet_hub_phones(neighborhood_id))
+            .await
     }
 
     pub async fn save_sheet_hub_phones(
@@ -171,8 +169,37 @@ impl Store {
         neighborhood_id: Uuid,
         phones: &[String],
     ) -> Result<(), StoreError> {
-        let key = self.keys.sheet_hub_phones(neighborhood_id);
-        let json = encode(&phones);
+        self.save_json_list(self.keys.sheet_hub_phones(neighborhood_id), phones)
+            .await
+    }
+
+    /// Form mode: the fingerprints of the responses read so far.
+    pub async fn sheet_hub_responses(
+        &self,
+        neighborhood_id: Uuid,
+    ) -> Result<Vec<String>, StoreError> {
+        self.json_list(self.keys.sheet_hub_responses(neighborhood_id))
+            .await
+    }
+
+    pub async fn save_sheet_hub_responses(
+        &self,
+        neighborhood_id: Uuid,
+        responses: &[String],
+    ) -> Result<(), StoreError> {
+        self.save_json_list(self.keys.sheet_hub_responses(neighborhood_id), responses)
+            .await
+    }
+
+    async fn json_list(&self, key: String) -> Result<Vec<String>, StoreError> {
+        match self.get_string(&key).await? {
+            Some(json) => decode(&key, &json),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn save_json_list(&self, key: String, items: &[String]) -> Result<(), StoreError> {
+        let json = encode(&items);
         self.retrying_once(|mut conn| {
             let key = key.clone();
             let json = json.clone();

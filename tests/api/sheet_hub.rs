@@ -175,9 +175,20 @@ fn person(n: usize) -> Vec<String> {
 /// Answers the sheet's `values.get` with `body` to `access`; a later answer replaces an earlier
 /// one by its lower `priority` (wiremock tries the lowest first).
 async fn sheet_answers(google: &MockServer, priority: u8, access: &str, body: ResponseTemplate) {
+    range_answers(google, priority, access, "Neighbors", body).await;
+}
+
+/// [`sheet_answers`] for the range `encoded` (as it goes in the path).
+async fn range_answers(
+    google: &MockServer,
+    priority: u8,
+    access: &str,
+    encoded: &str,
+    body: ResponseTemplate,
+) {
     Mock::given(method("GET"))
         .and(path(format!(
-            "/v4/spreadsheets/{SPREADSHEET}/values/Neighbors"
+            "/v4/spreadsheets/{SPREADSHEET}/values/{encoded}"
         )))
         .and(query_param("majorDimension", "ROWS"))
         .and(query_param("valueRenderOption", "FORMATTED_VALUE"))
@@ -621,4 +632,173 @@ async fn two_instances_never_sync_one_neighborhood_at_once_and_the_schedule_sync
         first.get(&Who::Admin, &hub, 200).await["next_sync_at"],
         scheduled["next_sync_at"]
     );
+}
+
+const QUESTION: &str = "I agree to receive texts from Sheet Street's group";
+/// `'Form Responses 1'` as it goes in the request's path.
+const FORM_RANGE: &str = "%27Form%20Responses%201%27";
+
+fn response(at: &str, name: &str, phone: &str, agrees: &str) -> Vec<String> {
+    [at, name, phone, "12 Elm St", agrees]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+fn form_sheet(responses: &[Vec<String>]) -> Value {
+    let mut values = vec![
+        [
+            "Timestamp",
+            "Your name",
+            "Mobile",
+            "Street address",
+            QUESTION,
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    values.extend(responses.iter().cloned());
+    json!({"range": "'Form Responses 1'!A1:Z1000", "majorDimension": "ROWS", "values": values})
+}
+
+async fn requests_in(app: &TestApp, id: &str, state: &str) -> Vec<Value> {
+    app.get(
+        &Who::Admin,
+        &format!("/api/v1/neighborhoods/{id}/join-requests?state={state}"),
+        200,
+    )
+    .await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_forms_new_responses_become_join_requests_once_with_their_consent_and_the_captains_told()
+{
+    let google = MockServer::start().await;
+    let app = hub_app(&google, None).await;
+    let id = neighborhood(&app).await;
+    let owner = browser(&app, OWNER).await;
+    connect(&app, &google, &owner, &id, "4/form-code", "ya29.form").await;
+    let hub = format!("/api/v1/neighborhoods/{id}/sheet-hub");
+    let form = json!({"spreadsheet": SPREADSHEET, "range": "'Form Responses 1'", "mode": "form"});
+    app.put(&Who::Admin, &hub, &form, 400).await;
+    let with_question = json!({"spreadsheet": SPREADSHEET, "range": "'Form Responses 1'", "mode": "form", "consent_question": QUESTION});
+    let saved = app.put(&Who::Admin, &hub, &with_question, 200).await;
+    assert_eq!(saved["mode"], "form");
+
+    let mut responses = vec![
+        response("12/6/2026 9:01:00", "Ana Ruiz", "(555) 320-0001", "I agree"),
+        response("12/6/2026 9:02:00", "Bo Chen", "(555) 320-0002", ""),
+        response("12/6/2026 9:03:00", "Cy Diaz", "(555) 320-0003", "I agree"),
+    ];
+    range_answers(
+        &google,
+        9,
+        "ya29.form",
+        FORM_RANGE,
+        ResponseTemplate::new(200).set_body_json(form_sheet(&responses)),
+    )
+    .await;
+
+    let preview = post(&app, &id, "preview", 200).await;
+    assert_eq!(
+        (
+            preview["rows"].as_u64(),
+            preview["added"].as_u64(),
+            preview["rejected"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(
+        preview["warnings"],
+        json!([]),
+        "the timestamp and consent columns are read"
+    );
+    assert_eq!(
+        preview["details"][1]["reason"],
+        format!("Did not agree to \"{QUESTION}\".")
+    );
+    assert!(requests_in(&app, &id, "pending").await.is_empty());
+
+    let first = post(&app, &id, "sync", 200).await;
+    assert_eq!(
+        (
+            first["last_sync"]["added"].as_u64(),
+            first["last_sync"]["rejected"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let pending = requests_in(&app, &id, "pending").await;
+    assert_eq!(pending.len(), 2);
+    for request in &pending {
+        assert_eq!(
+            (
+                request["channel"].as_str(),
+                request["consent_text"].as_str()
+            ),
+            (Some("form"), Some(QUESTION))
+        );
+    }
+    // The captains are told as of any request (each, or in their digest).
+    poll_until(
+        Duration::from_secs(20),
+        "the captains to hear of both",
+        || async {
+            let told = app
+                .inbox(OWNER)
+                .await
+                .into_iter()
+                .map(|m| m.1)
+                .collect::<Vec<_>>();
+            let of = |name: &str| {
+                told.iter()
+                    .any(|text| text.contains("join request") && text.contains(name))
+            };
+            (of("Ana Ruiz") && of("Cy Diaz") && !of("Bo Chen")).then_some(())
+        },
+    )
+    .await;
+
+    // Ana is turned down; a new response comes in: only it is filed, Ana's is not again.
+    let ana = pending
+        .iter()
+        .find(|r| r["name"] == "Ana Ruiz")
+        .expect("Ana's request");
+    app.post(
+        &Who::Admin,
+        &format!(
+            "/api/v1/neighborhoods/{id}/join-requests/{}/deny",
+            ana["id"].as_str().expect("id")
+        ),
+        &json!({}),
+        200,
+    )
+    .await;
+    responses.push(response(
+        "12/6/2026 9:30:00",
+        "Dee Evans",
+        "(555) 320-0004",
+        "I agree",
+    ));
+    range_answers(
+        &google,
+        8,
+        "ya29.form",
+        FORM_RANGE,
+        ResponseTemplate::new(200).set_body_json(form_sheet(&responses)),
+    )
+    .await;
+    let second = post(&app, &id, "sync", 200).await;
+    assert_eq!(
+        ["rows", "added", "unchanged", "rejected"].map(|f| second["last_sync"][f].as_u64()),
+        [Some(4), Some(1), Some(3), Some(0)]
+    );
+    let names: Vec<String> = requests_in(&app, &id, "pending")
+        .await
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"Dee Evans".to_owned()) && !names.contains(&"Ana Ruiz".to_owned()));
 }

@@ -11,6 +11,8 @@
 //! pauses syncing and texts the captains once; Google's quota and outages are retried later,
 //! further apart each time.
 
+mod form;
+
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -50,6 +52,7 @@ const REMOVED_LISTED: usize = 100;
 /// The longest wait between tries while Google is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 const MAX_RANGE_CHARS: usize = 200;
+const MAX_QUESTION_CHARS: usize = 500;
 /// Where the callback sends the captain back to: Settings of the neighborhood.
 const CALLBACK_PATH: &str = "/api/v1/google/callback";
 
@@ -69,6 +72,8 @@ pub enum HubError {
     Interval,
     #[error("attest_consent: a form's responses become join requests")]
     AttestInFormMode,
+    #[error("consent_question: a form's consent question, as it heads its column")]
+    ConsentQuestion,
     #[error("another sync of this sheet is under way")]
     Busy,
     /// Google or the sheet refused (a preview; a sync records it instead).
@@ -298,6 +303,8 @@ pub struct NewConfig {
     pub range: String,
     pub mode: HubMode,
     pub attest_consent: bool,
+    /// Form mode: the consent question, as it heads its column.
+    pub consent_question: Option<String>,
     pub interval_minutes: Option<u32>,
 }
 
@@ -330,6 +337,17 @@ pub async fn configure(
     if new.mode == HubMode::Form && new.attest_consent {
         return Err(HubError::AttestInFormMode);
     }
+    let consent_question = match new.mode {
+        HubMode::Roster => None,
+        HubMode::Form => Some(
+            new.consent_question
+                .map(|question| question.trim().to_owned())
+                .filter(|question| {
+                    !question.is_empty() && question.chars().count() <= MAX_QUESTION_CHARS
+                })
+                .ok_or(HubError::ConsentQuestion)?,
+        ),
+    };
     let mut hub = state.store.sheet_hub(neighborhood_id).await?;
     if hub.connection.is_none() {
         return Err(HubError::NotConnected);
@@ -339,6 +357,7 @@ pub async fn configure(
         range,
         mode: new.mode,
         attest_consent: new.attest_consent,
+        consent_question,
         interval_minutes,
         saved_by: actor.to_owned(),
         saved_at: OffsetDateTime::now_utc(),
@@ -360,10 +379,48 @@ pub async fn preview(state: &AppState, neighborhood_id: Uuid) -> Result<ImportRe
     let rows = read_sheet(state, google, neighborhood_id, connection, config)
         .await
         .map_err(HubError::Refused)?;
-    let options = import_options(config, &config.saved_by, true);
-    match import::run(state, &neighborhood, csv_of(&rows).as_slice(), &options).await {
+    match take_rows(state, &neighborhood, config, &config.saved_by, &rows, true).await {
         Ok(report) => Ok(report),
-        Err(error) => Err(import_failure(error).map_or_else(HubError::Store, HubError::Refused)),
+        Err(Ok(failure)) => Err(HubError::Refused(failure)),
+        Err(Err(error)) => Err(HubError::Store(error)),
+    }
+}
+
+/// Takes the sheet's rows as the mode says: through the import (a roster), or as a form's
+/// responses; a `dry_run` changes nothing. An error is the sheet's fault, or Redis's.
+async fn take_rows(
+    state: &AppState,
+    neighborhood: &Neighborhood,
+    config: &HubConfig,
+    actor: &str,
+    rows: &[Vec<String>],
+    dry_run: bool,
+) -> Result<ImportReport, Result<Failure, StoreError>> {
+    match (config.mode, config.consent_question.as_deref()) {
+        (HubMode::Form, Some(question)) => {
+            let seen: HashSet<String> = state
+                .store
+                .sheet_hub_responses(neighborhood.id)
+                .await
+                .map_err(Err)?
+                .into_iter()
+                .collect();
+            let pass = form::run(state, neighborhood, rows, question, &seen, dry_run).await?;
+            if !dry_run {
+                state
+                    .store
+                    .save_sheet_hub_responses(neighborhood.id, &pass.responses)
+                    .await
+                    .map_err(Err)?;
+            }
+            Ok(pass.report)
+        }
+        _ => {
+            let options = import_options(config, actor, dry_run);
+            import::run(state, neighborhood, csv_of(rows).as_slice(), &options)
+                .await
+                .map_err(import_failure)
+        }
     }
 }
 
@@ -633,13 +690,12 @@ async fn sync_holding(
         }
         return Ok(hub);
     }
-    let options = import_options(config, &actor, false);
-    let report = match import::run(state, &neighborhood, csv_of(&rows).as_slice(), &options).await {
+    let report = match take_rows(state, &neighborhood, config, &actor, &rows, false).await {
         Ok(report) => report,
-        Err(error) => {
-            let failure = import_failure(error)?;
+        Err(Ok(failure)) => {
             return failed(state, &neighborhood, hub, failure, trigger, &actor).await;
         }
+        Err(Err(error)) => return Err(error.into()),
     };
     let phones = phones_of(&rows, &neighborhood);
     let still: HashSet<&str> = phones.iter().map(String::as_str).collect();
