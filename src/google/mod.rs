@@ -21,3 +21,17 @@ pub struct GoogleAccess {
     pub client: GoogleClient,
     pub cipher: crypto::TokenCipher,
 }
+
+impl GoogleAccess {
+    /// Revokes a sealed token at Google (sealed with `associated`). A failure is logged, not
+    /// returned: whoever revokes forgets the token anyway.
+    pub async fn revoke_sealed(&self, sealed: &str, associated: &[u8]) {
+        let Ok(token) = self.cipher.decrypt(sealed, associated) else {
+            tracing::warn!("a sealed Google token did not open; it is forgotten unrevoked");
+            return;
+        };
+        if let Err(error) = self.client.revoke(&token).await {
+            tracing::warn!(%error, "a Google token could not be revoked");
+        }
+    }
+}

@@ -648,6 +648,16 @@ pub async fn delete_neighborhood(state: &AppState, id: Uuid) -> Result<Deletion,
             Err(error) => return Err(error.into()),
         }
     }
+    // The spreadsheet hub's Google access goes with it, revoked rather than left granted.
+    if let (Some(google), Some(connection)) = (
+        state.google.as_deref(),
+        state.store.sheet_hub(id).await?.connection,
+    ) {
+        google
+            .revoke_sealed(&connection.refresh_token, id.as_bytes())
+            .await;
+        state.store.unlist_sheet_hub(id).await?;
+    }
     let taken_over = state
         .store
         .number_claimed_by(&neighborhood.phone_number)

@@ -284,17 +284,10 @@ async fn keep_access(
     Ok(())
 }
 
-/// Revokes a connection at Google; a failure is logged (the token is forgotten here anyway).
 async fn revoke(google: &GoogleAccess, neighborhood_id: Uuid, connection: &Connection) {
-    let Ok(token) = google
-        .cipher
-        .decrypt(&connection.refresh_token, neighborhood_id.as_bytes())
-    else {
-        return;
-    };
-    if let Err(error) = google.client.revoke(&token).await {
-        tracing::warn!(%error, "a Google token could not be revoked");
-    }
+    google
+        .revoke_sealed(&connection.refresh_token, neighborhood_id.as_bytes())
+        .await;
 }
 
 /// What a captain asks to sync.
@@ -906,6 +899,8 @@ pub async fn sync_due(state: &AppState) -> Result<usize, StoreError> {
             Err(HubError::Neighborhood(NeighborhoodError::NotFound)) => {
                 state.store.unlist_sheet_hub(neighborhood_id).await?;
             }
+            // Archived: the group has ended for now; it syncs again if brought back.
+            Err(HubError::Neighborhood(NeighborhoodError::Archived)) => {}
             Err(HubError::Store(error)) => return Err(error),
             Err(error) => tracing::warn!(%error, "a scheduled sheet sync did not run"),
         }

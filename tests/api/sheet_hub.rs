@@ -802,3 +802,130 @@ async fn a_forms_new_responses_become_join_requests_once_with_their_consent_and_
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&"Dee Evans".to_owned()) && !names.contains(&"Ana Ruiz".to_owned()));
 }
+
+#[tokio::test]
+async fn googles_quota_is_waited_out_a_sheet_no_longer_shared_pauses_and_deleting_revokes() {
+    let google = MockServer::start().await;
+    let app = hub_app(&google, None).await;
+    let id = neighborhood(&app).await;
+    let owner = browser(&app, OWNER).await;
+    connect(&app, &google, &owner, &id, "4/quota", "ya29.quota").await;
+    let hub = format!("/api/v1/neighborhoods/{id}/sheet-hub");
+    let config = json!({"spreadsheet": SPREADSHEET, "range": "Neighbors"});
+    app.put(&Who::Admin, &hub, &config, 200).await;
+    let people: Vec<Vec<String>> = (1..=3).map(person).collect();
+    sheet_answers(
+        &google,
+        9,
+        "ya29.quota",
+        ResponseTemplate::new(200).set_body_json(value_range(&people)),
+    )
+    .await;
+    post(&app, &id, "sync", 200).await;
+
+    // Over the quota: tried again after Google's Retry-After, not paused, nobody texted.
+    sheet_answers(
+        &google,
+        8,
+        "ya29.quota",
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "600")
+            .set_body_json(json!({"error": {"code": 429, "message": "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user'.", "status": "RESOURCE_EXHAUSTED"}})),
+    )
+    .await;
+    let before = time::OffsetDateTime::now_utc();
+    let throttled = post(&app, &id, "sync", 200).await;
+    assert_eq!(
+        (
+            throttled["paused"].as_bool(),
+            throttled["problem"]["code"].as_str()
+        ),
+        (Some(false), Some("rate_limited"))
+    );
+    let next = time::OffsetDateTime::parse(
+        throttled["next_sync_at"].as_str().expect("next"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("time");
+    assert!(
+        next - before >= time::Duration::seconds(600),
+        "waits out Retry-After: {next}"
+    );
+
+    // No longer shared with the connected account: paused, the captains told.
+    sheet_answers(
+        &google,
+        7,
+        "ya29.quota",
+        ResponseTemplate::new(403).set_body_json(json!({"error": {"code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"}})),
+    )
+    .await;
+    let forbidden = post(&app, &id, "sync", 200).await;
+    assert_eq!(
+        (
+            forbidden["paused"].as_bool(),
+            forbidden["problem"]["code"].as_str()
+        ),
+        (Some(true), Some("forbidden"))
+    );
+    poll_until(
+        Duration::from_secs(20),
+        "the captains to be told",
+        || async {
+            app.inbox(OWNER)
+                .await
+                .iter()
+                .any(|m| m.1.contains("no longer shared"))
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        !app.inbox(OWNER)
+            .await
+            .iter()
+            .any(|m| m.1.contains("Google access was removed")),
+        "told what happened, and only that"
+    );
+    // Shared again and saved again: the pause is over.
+    sheet_answers(
+        &google,
+        6,
+        "ya29.quota",
+        ResponseTemplate::new(200).set_body_json(value_range(&people)),
+    )
+    .await;
+    let saved = app.put(&Who::Admin, &hub, &config, 200).await;
+    assert_eq!(
+        (saved["paused"].as_bool(), saved.get("problem")),
+        (Some(false), None)
+    );
+    let resumed = post(&app, &id, "sync", 200).await;
+    assert_eq!(resumed["last_sync"]["rows"], 3);
+
+    // Deleting the neighborhood revokes the access at Google.
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .and(body_string_contains("token=1%2F%2Fhub-refresh"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&google)
+        .await;
+    let owner_session = Who::session(&app, OWNER).await;
+    app.post(
+        &owner_session,
+        &format!("/api/v1/neighborhoods/{id}/archive"),
+        &json!({"release_number": false}),
+        200,
+    )
+    .await;
+    app.send(
+        &owner_session,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/neighborhoods/{id}"),
+        Some(&json!({"confirm_name": "Sheet Street"})),
+        200,
+    )
+    .await;
+    google.verify().await;
+}
