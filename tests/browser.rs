@@ -325,6 +325,71 @@ impl Respond for EditSheet {
     }
 }
 
+/// Google for the sheet hub's journeys: its consent page (on `localhost`, so it is another site
+/// than the app, as Google is), which sends the browser straight back to the service's callback,
+/// its token and revoke endpoints (`google`), and the Sheets API (`sheets`), to which each test
+/// mounts its own sheet.
+struct GoogleStandIns {
+    google: MockServer,
+    sheets: MockServer,
+}
+
+impl GoogleStandIns {
+    async fn start() -> Self {
+        let google = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/o/oauth2/v2/auth"))
+            .respond_with(ConsentAllowed)
+            .mount(&google)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "ya29.test",
+                "expires_in": 3599,
+                "refresh_token": "1//test-refresh",
+                "scope": "https://www.googleapis.com/auth/spreadsheets.readonly",
+                "token_type": "Bearer",
+            })))
+            .mount(&google)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/revoke"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&google)
+            .await;
+        let sheets = MockServer::start().await;
+        Self { google, sheets }
+    }
+
+    /// Serves `range` (as it goes in the request's path) of the spreadsheet with `answer`, to
+    /// the access token the token endpoint gives.
+    async fn serve(&self, range: &str, answer: impl Respond + 'static) {
+        Mock::given(method("GET"))
+            .and(path(format!("/v4/spreadsheets/{SHEET_ID}/values/{range}")))
+            .and(header("authorization", "Bearer ya29.test"))
+            .respond_with(answer)
+            .mount(&self.sheets)
+            .await;
+    }
+
+    /// The service's settings for these stand-ins (Google set up by the operator).
+    fn settings(&self) -> impl FnOnce(&mut Settings) + use<> {
+        let consent = self.google.uri().replace("127.0.0.1", "localhost");
+        let token = self.google.uri();
+        let sheets = self.sheets.uri();
+        move |settings| {
+            settings.google_client_id = Some("test-client.apps.googleusercontent.com".to_owned());
+            settings.google_client_secret = Some(Secret::new("test-client-secret"));
+            settings.session_secret =
+                Some(Secret::new("a session secret of at least 32 characters"));
+            settings.google_auth_base = consent.parse().expect("url");
+            settings.google_token_base = token.parse().expect("url");
+            settings.google_sheets_base = sheets.parse().expect("url");
+        }
+    }
+}
+
 /// A captain on a phone connects a Google Sheet in Settings (issue 27): Google's consent page, its
 /// token endpoint and the Sheets API are wiremock stand-ins (the consent page on `localhost`, so
 /// it is another site than the app, as Google is); the browser goes there and comes straight back
@@ -332,66 +397,39 @@ impl Respond for EditSheet {
 /// edited between) and disconnects, which revokes the token at the stand-in.
 #[tokio::test]
 async fn a_captain_connects_previews_syncs_and_disconnects_the_sheet_hub_on_a_phone() {
-    let google = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/o/oauth2/v2/auth"))
-        .respond_with(ConsentAllowed)
-        .mount(&google)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "ya29.test",
-            "expires_in": 3599,
-            "refresh_token": "1//test-refresh",
-            "scope": "https://www.googleapis.com/auth/spreadsheets.readonly",
-            "token_type": "Bearer",
-        })))
-        .mount(&google)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/revoke"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&google)
-        .await;
-    let sheets = MockServer::start().await;
+    let stand_ins = GoogleStandIns::start().await;
     let edited = Arc::new(AtomicBool::new(false));
-    Mock::given(method("GET"))
-        .and(path(format!("/v4/spreadsheets/{SHEET_ID}/values/Sheet1")))
-        .and(header("authorization", "Bearer ya29.test"))
-        .respond_with(SheetValues {
-            edited: Arc::clone(&edited),
-        })
-        .mount(&sheets)
+    stand_ins
+        .serve(
+            "Sheet1",
+            SheetValues {
+                edited: Arc::clone(&edited),
+            },
+        )
         .await;
     Mock::given(method("POST"))
         .and(path("/test/edit-sheet"))
         .respond_with(EditSheet {
             edited: Arc::clone(&edited),
         })
-        .mount(&sheets)
+        .mount(&stand_ins.sheets)
         .await;
 
-    let consent = google.uri().replace("127.0.0.1", "localhost");
     run_journey_with(
         "captain_sheet_hub",
         Instances::One,
-        |settings| {
-            settings.google_client_id = Some("test-client.apps.googleusercontent.com".to_owned());
-            settings.google_client_secret = Some(Secret::new("test-client-secret"));
-            settings.session_secret =
-                Some(Secret::new("a session secret of at least 32 characters"));
-            settings.google_auth_base = consent.parse().expect("url");
-            settings.google_token_base = google.uri().parse().expect("url");
-            settings.google_sheets_base = sheets.uri().parse().expect("url");
-        },
-        json!({ "sheets": sheets.uri() }),
+        stand_ins.settings(),
+        json!({ "sheets": stand_ins.sheets.uri() }),
     )
     .await;
 
     // What the service sent Google: the code traded once with its PKCE verifier, and the token
     // revoked on disconnecting.
-    let requests = google.received_requests().await.expect("requests recorded");
+    let requests = stand_ins
+        .google
+        .received_requests()
+        .await
+        .expect("requests recorded");
     let bodies = |wanted: &str| -> Vec<String> {
         requests
             .iter()
@@ -415,6 +453,58 @@ async fn a_captain_connects_previews_syncs_and_disconnects_the_sheet_hub_on_a_ph
         bodies("/revoke").len(),
         1,
         "the token revoked once at Google"
+    );
+}
+
+/// The consent question of the stand-in's Google Form, word for word as it heads its column
+/// (the journey types it).
+const FORM_QUESTION: &str = "I agree to receive texts from Oak Row's group";
+/// The tab a Google Form writes its responses to, `'Form Responses 1'`, as it goes in the path.
+const FORM_RANGE: &str = "%27Form%20Responses%201%27";
+
+/// A captain on a phone reads a Google Form's responses with the sheet hub (Form mode): the
+/// consent question wanted, then saved; the preview of two responses, one that did not agree; a
+/// sync that files the other as a join request, which Join requests shows as from the Google
+/// Form with the question as its consent.
+#[tokio::test]
+async fn a_captain_files_google_form_responses_through_the_sheet_hub_on_a_phone() {
+    let stand_ins = GoogleStandIns::start().await;
+    stand_ins
+        .serve(
+            FORM_RANGE,
+            ResponseTemplate::new(200).set_body_json(json!({
+                "range": "'Form Responses 1'!A1:Z1000",
+                "majorDimension": "ROWS",
+                "values": [
+                    ["Timestamp", "Your name", "Mobile number", "Street address", FORM_QUESTION],
+                    ["12/6/2026 9:01:00", "Fay Moreno", "(555) 010-3001", "20 Oak Row", "I agree"],
+                    ["12/6/2026 9:05:00", "Gus Hill", "(555) 010-3002", "22 Oak Row", ""],
+                ],
+            })),
+        )
+        .await;
+
+    run_journey_with(
+        "captain_sheet_hub_form",
+        Instances::One,
+        stand_ins.settings(),
+        json!({ "question": FORM_QUESTION }),
+    )
+    .await;
+
+    // Every read was of the form's tab (the preview's and the sync's).
+    let reads: Vec<String> = stand_ins
+        .sheets
+        .received_requests()
+        .await
+        .expect("requests recorded")
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    let form = format!("/v4/spreadsheets/{SHEET_ID}/values/{FORM_RANGE}");
+    assert!(
+        reads.len() >= 2 && reads.iter().all(|read| *read == form),
+        "the form's responses read for the preview and the sync: {reads:?}"
     );
 }
 

@@ -17,9 +17,9 @@ import {
 } from '../lib.mjs';
 
 /** The spreadsheet the stand-in serves (`values/Sheet1`), as tests/browser.rs names it. */
-const SHEET_ID = '1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms';
+export const SHEET_ID = '1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms';
 /** The link a captain copies from the address bar. */
-const SHEET_LINK = `https://docs.google.com/spreadsheets/d/${SHEET_ID}/edit#gid=0`;
+export const SHEET_LINK = `https://docs.google.com/spreadsheets/d/${SHEET_ID}/edit#gid=0`;
 
 /**
  * What makes the page scroll sideways (it must not on a phone): its width, then the innermost
@@ -43,7 +43,7 @@ const sideways = (page) => page.evaluate(() => {
 });
 
 /** The page fits the phone and passes axe; a screenshot of it as `name`. */
-async function checkState(page, what, name) {
+export async function checkState(page, what, name) {
   expect(await sideways(page), `no sideways scrolling: ${what}`).toEqual([]);
   await expectAccessible(page, `${what}, phone`);
   await screenshot(page, name);

@@ -16,6 +16,7 @@ const CHANNELS = {
   invite: 'app-requests-channel-invite',
   import: 'app-requests-channel-import',
   captain: 'app-requests-channel-captain',
+  form: 'app-requests-channel-form',
 };
 
 const STATES = [

@@ -3,7 +3,8 @@
 // page, then back here with ?sheet_hub=connected), names the spreadsheet and its range, previews
 // the rows as the CSV import's dry run reads them, syncs now or lets it sync every few minutes,
 // sees why syncing paused and what to do about it, and disconnects. Phones that left the sheet
-// are listed, never removed.
+// are listed, never removed. A Form's responses are read with the form's consent question, named
+// word for word: each response that agreed becomes a join request keeping it as its evidence.
 
 import { api, errorText } from '../../../api.js';
 import { h, field, choices, clearErrors, showErrors, busy, toast, when, copyField, phoneText } from '../../../dom.js';
@@ -155,6 +156,9 @@ export function sheetHubSection(ctx, whoIs) {
         h('a', { href: sheetLink(hub.spreadsheet), target: '_blank', rel: 'noopener' }, t('app-sheet-hub-open-sheet')),
         hub.range ? ` · ${hub.range}` : '');
     }
+    if (hub.mode === 'form' && hub.consent_question) {
+      fact(t('app-sheet-hub-consent-fact'), h('q', {}, hub.consent_question));
+    }
     fact(t('app-sheet-hub-last-sync'), hub.last_sync
       ? t(hub.last_sync.trigger === 'captain' ? 'app-sheet-hub-when-captain' : 'app-sheet-hub-when-schedule', { when: when(hub.last_sync.at) })
       : t('app-sheet-hub-never'));
@@ -214,13 +218,20 @@ export function sheetHubSection(ctx, whoIs) {
       options: MODES.map(([value, label, hint]) => [value, t(label), t(hint)]) });
     const attest = field({ label: t('app-sheet-hub-attest'), name: 'attest_consent', type: 'checkbox', value: hub.attest_consent,
       hint: t('app-sheet-hub-attest-hint') });
+    const question = field({ label: t('app-sheet-hub-consent-question'), name: 'consent_question', value: hub.consent_question ?? '',
+      required: true, hint: t('app-sheet-hub-consent-question-hint'), attrs: { autocomplete: 'off' } });
     const interval = field({ label: t('app-sheet-hub-interval'), name: 'interval_minutes', type: 'number',
       value: String(hub.interval_minutes ?? 15), hint: t('app-sheet-hub-interval-hint'),
       attrs: { min: 5, max: 1440, inputmode: 'numeric' } });
-    // Consent is attested for a list of people; a Form's responses are join requests, always.
-    const showAttest = () => { attest.hidden = mode.value() === 'form'; };
-    mode.addEventListener('change', showAttest);
-    showAttest();
+    // Consent is attested for a list of people; a Form's responses are join requests, always,
+    // each with the form's own consent question as its evidence.
+    const showForMode = () => {
+      const responses = mode.value() === 'form';
+      attest.hidden = responses;
+      question.hidden = !responses;
+    };
+    mode.addEventListener('change', showForMode);
+    showForMode();
 
     const saved = h('p', { class: 'hint', role: 'status' });
     const save = h('button', { class: 'primary', type: 'submit' }, t('app-sheet-hub-save'));
@@ -234,6 +245,8 @@ export function sheetHubSection(ctx, whoIs) {
         range: range.control.value.trim(),
         mode: mode.value(),
         attest_consent: mode.value() === 'roster' && attest.control.checked,
+        // Left empty in form mode, the API's field error says it is wanted.
+        consent_question: mode.value() === 'form' ? question.control.value.trim() : undefined,
         interval_minutes: minutes === '' ? undefined : Number(minutes),
       };
       await busy(save, async () => {
@@ -246,7 +259,7 @@ export function sheetHubSection(ctx, whoIs) {
           showErrors(form, error);
         }
       });
-    } }, spreadsheet, range, mode, attest, interval, h('div', { class: 'actions' }, save, saved));
+    } }, spreadsheet, range, mode, attest, question, interval, h('div', { class: 'actions' }, save, saved));
 
     // ---- preview, sync, disconnect ----
     const preview = h('button', { type: 'button' }, t('app-sheet-hub-preview'));
@@ -264,7 +277,7 @@ export function sheetHubSection(ctx, whoIs) {
     preview.addEventListener('click', () => busy(preview, async () => {
       result.replaceChildren(h('p', { class: 'hint' }, t('app-sheet-hub-previewing')));
       try {
-        result.replaceChildren(reportView(await api(`${base}/preview`, { method: 'POST', body: {} })));
+        result.replaceChildren(reportView(await api(`${base}/preview`, { method: 'POST', body: {} }), shown?.mode));
         result.firstChild.focus();
       } catch (error) {
         result.replaceChildren(h('p', { class: 'alert', role: 'alert' }, errorText(error)));
@@ -321,8 +334,11 @@ export function sheetHubSection(ctx, whoIs) {
   return { node, refresh, get hub() { return shown; } };
 }
 
-/** A preview: the counts, the columns not read, and the rows listed with what would happen. */
-function reportView(report) {
+/**
+ * A preview: the counts, the columns not read, and the rows listed with what would happen;
+ * `mode` is the hub's ('form': each row is a response).
+ */
+function reportView(report, mode) {
   const outcome = (row) => (WOULD[row.outcome] ? t(WOULD[row.outcome]) : row.outcome);
   const rows = report.details.slice(0, ROWS_SHOWN).map((row) => {
     const vars = { row: row.row, outcome: outcome(row), phone: phoneText(row.phone), reason: row.reason };
@@ -336,7 +352,8 @@ function reportView(report) {
     h('p', {}, h('strong', {}, t('app-sheet-hub-preview-counts', {
       rows: report.rows, added: report.added, updated: report.updated, unchanged: report.unchanged, rejected: report.rejected,
     }))),
-    h('p', {}, t(report.attest_consent ? 'app-sheet-hub-preview-members' : 'app-sheet-hub-preview-requests')),
+    h('p', {}, t(mode === 'form' ? 'app-sheet-hub-preview-responses'
+      : report.attest_consent ? 'app-sheet-hub-preview-members' : 'app-sheet-hub-preview-requests')),
     report.warnings.length ? [
       h('p', {}, t('app-sheet-hub-preview-warnings')),
       h('ul', {}, report.warnings.map((warning) => h('li', {},
