@@ -52,6 +52,9 @@ pub struct SheetSyncOut {
     pub unchanged: u32,
     /// Rows that could not be taken (the preview lists why).
     pub rejected: u32,
+    /// Of `rejected`, new members past today's additions (`NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD`):
+    /// a later sync of the same sheet takes them.
+    pub held_back: u32,
     /// Phones of the sync before that the sheet no longer has. Reported only: nobody is removed
     /// from the group because a row went away.
     pub removed_from_sheet: u32,
@@ -357,6 +360,7 @@ fn hub_out(state: &AppState, hub: &SheetHub) -> SheetHubOut {
             updated: last.counts.updated,
             unchanged: last.counts.unchanged,
             rejected: last.counts.rejected,
+            held_back: last.counts.held_back,
             removed_from_sheet: last.counts.removed_from_sheet,
             removed_phones: last.counts.removed_phones.clone(),
         }),

@@ -130,6 +130,9 @@ pub struct SyncCounts {
     pub updated: u32,
     pub unchanged: u32,
     pub rejected: u32,
+    /// Of `rejected`, new members past today's additions: a later sync takes them.
+    #[serde(default)]
+    pub held_back: u32,
     /// Phones of the last sync the sheet no longer has: reported, never removed.
     pub removed_from_sheet: u32,
     pub removed_phones: Vec<String>,

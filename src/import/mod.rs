@@ -79,6 +79,9 @@ pub struct ImportReport {
     pub unchanged: u32,
     /// Rows not imported; `details` says why.
     pub rejected: u32,
+    /// Of `rejected`, new members past today's additions (`NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD`):
+    /// the same rows are taken on a later day.
+    pub held_back: u32,
     /// In file order, every row added, updated or rejected, and unchanged rows with a note; at
     /// most 1,000 (see `details_truncated`).
     pub details: Vec<RowReport>,
@@ -539,6 +542,13 @@ impl Import<'_> {
             RowOutcome::Unchanged => &mut report.unchanged,
             RowOutcome::Rejected => &mut report.rejected,
         } += 1;
+        if outcome
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with(OVER_THE_DAY))
+        {
+            report.held_back += 1;
+        }
         let listed = outcome.outcome != RowOutcome::Unchanged || outcome.reason.is_some();
         if !listed {
             return;
@@ -586,9 +596,12 @@ async fn hold_back_over_the_day(
     Ok(reserved)
 }
 
+/// How a row held back by the day's additions is told, and known.
+const OVER_THE_DAY: &str = "Past today's additions";
+
 fn over_the_day(cap: u64) -> String {
     format!(
-        "Past today's additions: captains may add {cap} people a day who did not ask to join themselves (NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD). Import this row again tomorrow, or ask a platform admin to."
+        "{OVER_THE_DAY}: captains may add {cap} people a day who did not ask to join themselves (NT_DAILY_ADDITIONS_PER_NEIGHBORHOOD). Import this row again tomorrow, or ask a platform admin to."
     )
 }
 

@@ -704,7 +704,8 @@ async fn sync_holding(
         .save_sheet_hub_phones(neighborhood_id, &phones)
         .await?;
     hub.sync = SyncState {
-        digest: Some(digest),
+        // Rows held back by the day's additions are taken by a later sync of the same sheet.
+        digest: (report.held_back == 0).then_some(digest),
         epoch: Some(epoch),
         last_sync: Some(LastSync {
             at,
@@ -716,6 +717,7 @@ async fn sync_holding(
                 updated: report.updated,
                 unchanged: report.unchanged,
                 rejected: report.rejected,
+                held_back: report.held_back,
                 removed_from_sheet: removed.len() as u32,
                 removed_phones: removed.into_iter().take(REMOVED_LISTED).collect(),
             },
@@ -853,6 +855,7 @@ async fn audit_sync(
             "updated": counts.updated,
             "unchanged": counts.unchanged,
             "rejected": counts.rejected,
+            "held_back": counts.held_back,
             "removed_from_sheet": counts.removed_from_sheet,
         }),
     );

@@ -929,3 +929,52 @@ async fn googles_quota_is_waited_out_a_sheet_no_longer_shared_pauses_and_deletin
     .await;
     google.verify().await;
 }
+
+#[tokio::test]
+async fn rows_past_todays_additions_are_taken_by_a_later_sync_of_the_same_sheet() {
+    let google = MockServer::start().await;
+    let receiver = MockServer::start().await;
+    let mut settings = crate::helpers::sandbox_settings(&receiver);
+    settings.reconcile_every_secs = 0;
+    settings.daily_additions_per_neighborhood = 2;
+    with_google(&mut settings, &google);
+    let app = spawn_sandbox_app_with(receiver, settings).await;
+    let id = neighborhood(&app).await;
+    let owner = browser(&app, OWNER).await;
+    connect(&app, &google, &owner, &id, "4/cap", "ya29.cap").await;
+    let hub = format!("/api/v1/neighborhoods/{id}/sheet-hub");
+    let attested =
+        json!({"spreadsheet": SPREADSHEET, "range": "Neighbors", "attest_consent": true});
+    app.put(&Who::Admin, &hub, &attested, 200).await;
+    let people: Vec<Vec<String>> = (1..=3).map(person).collect();
+    sheet_answers(
+        &google,
+        9,
+        "ya29.cap",
+        ResponseTemplate::new(200).set_body_json(value_range(&people)),
+    )
+    .await;
+
+    let first = post(&app, &id, "sync", 200).await;
+    let counts =
+        |sync: &Value| ["added", "rejected", "held_back"].map(|f| sync["last_sync"][f].as_u64());
+    assert_eq!(counts(&first), [Some(2), Some(1), Some(1)]);
+    // The same sheet again, the same day: read through again, still held back.
+    let again = post(&app, &id, "sync", 200).await;
+    assert_eq!(again["last_sync"]["sheet_unchanged"], false);
+    assert_eq!(counts(&again), [Some(0), Some(1), Some(1)]);
+    // The next day (its count starts again): taken.
+    let keys = neighborhood_text::store::keys::Keys::new(app.keys_prefix.clone());
+    let today = neighborhood_text::services::sending::today();
+    let neighborhood_id = uuid::Uuid::parse_str(&id).expect("uuid");
+    let mut redis = crate::helpers::test_redis().await;
+    let _: () = redis::cmd("DEL")
+        .arg(keys.daily_additions(neighborhood_id, &today))
+        .query_async(&mut redis)
+        .await
+        .expect("DEL");
+    let next_day = post(&app, &id, "sync", 200).await;
+    assert_eq!(counts(&next_day), [Some(1), Some(0), Some(0)]);
+    let unchanged = post(&app, &id, "sync", 200).await;
+    assert_eq!(unchanged["last_sync"]["sheet_unchanged"], true);
+}
