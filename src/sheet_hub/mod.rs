@@ -1,23 +1,28 @@
-//! The spreadsheet hub (issue 27): a captain connects a Google account, picks a sheet, previews
-//! it as the CSV import's dry run, syncs it once, and from then on it is synced every few
-//! minutes. Each sync reads the sheet in one request; a sheet unchanged since the last sync ends
-//! there. A changed one goes through the CSV import whole, so its header rules and its upsert
-//! by phone are the hub's too: new rows become join requests (or members, when the captain
-//! attested consent), changed rows update, and rows gone from the sheet are reported, never
-//! removed.
+//! The spreadsheet hub (issue 27): a captain connects a Google account (`consent`), picks a
+//! sheet, previews it as the CSV import's dry run, syncs it once, and from then on it is synced
+//! every few minutes. Each sync reads the sheet in one request (`reading`); a sheet unchanged
+//! since the last sync ends there. A changed roster goes through the CSV import whole, so its
+//! header rules and its upsert by phone are the hub's too: new rows become join requests (or
+//! members, when the captain attested consent), changed rows update, and rows gone from the sheet
+//! are reported, never removed. A Google Form's responses are filed one by one (`form`).
 //!
 //! One instance syncs a neighborhood at a time (a lease in Redis). A refusal that needs a captain
 //! (access revoked, the sheet no longer shared or gone, a tab renamed, an unreadable header)
 //! pauses syncing and texts the captains once; Google's quota and outages are retried later,
 //! further apart each time.
 
+mod consent;
 mod form;
+mod reading;
+
+use consent::revoke;
+pub use consent::{ConsentRefusal, connect, consent_neighborhood, finish_consent, redirect_uri};
+use reading::read_sheet;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,11 +33,9 @@ use crate::domain::sheet_hub::{
     ProblemCode, SheetHub, SyncCounts, SyncState, SyncTrigger,
 };
 use crate::google::GoogleAccess;
-use crate::google::oauth::{CodeVerifier, OAuthError, SHEETS_READONLY_SCOPE};
-use crate::google::sheets::{SheetsError, SpreadsheetId};
+use crate::google::sheets::SpreadsheetId;
 use crate::import::columns::Columns;
 use crate::import::{self, ImportError, ImportOptions, ImportReport};
-use crate::secret::Secret;
 use crate::services::additions::Adder;
 use crate::services::neighborhoods::{self, NeighborhoodError};
 use crate::services::texts;
@@ -40,21 +43,15 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::AuditEntry;
 
-/// How long a captain has to get through Google's consent page.
-const CONSENT_TTL: Duration = Duration::from_secs(10 * 60);
 /// A sync holds its lease this long at most (reading a sheet is bounded at 30 s by the client,
 /// and the import of 20,000 rows takes seconds).
 const LEASE_TTL: Duration = Duration::from_secs(5 * 60);
-/// An access token is renewed this long before Google says it expires.
-const ACCESS_MARGIN_MS: i64 = 60_000;
 /// Phones gone from the sheet listed in a sync's report (all are counted).
 const REMOVED_LISTED: usize = 100;
 /// The longest wait between tries while Google is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 const MAX_RANGE_CHARS: usize = 200;
 const MAX_QUESTION_CHARS: usize = 500;
-/// Where the callback sends the captain back to: Settings of the neighborhood.
-const CALLBACK_PATH: &str = "/api/v1/google/callback";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -106,188 +103,8 @@ impl Failure {
     }
 }
 
-fn google(state: &AppState) -> Result<&GoogleAccess, HubError> {
+pub(super) fn google(state: &AppState) -> Result<&GoogleAccess, HubError> {
     state.google.as_deref().ok_or(HubError::Unavailable)
-}
-
-/// The address Google sends a captain back to, which the operator registers on the OAuth
-/// client.
-pub fn redirect_uri(state: &AppState) -> String {
-    format!(
-        "{}{CALLBACK_PATH}",
-        state.settings.public_url.as_str().trim_end_matches('/')
-    )
-}
-
-/// What the callback needs of a consent visit.
-#[derive(Serialize, Deserialize)]
-struct ConsentVisit {
-    verifier: String,
-    actor: String,
-}
-
-/// Starts connecting: answers Google's consent page for the captain `actor`. Google sends them
-/// back with `state`, which names the neighborhood and a visit kept for ten minutes.
-pub async fn connect(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    actor: &str,
-) -> Result<String, HubError> {
-    let google = google(state)?;
-    let verifier = CodeVerifier::generate();
-    let mut nonce = [0u8; 24];
-    rand::fill(&mut nonce[..]);
-    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce);
-    let visit = ConsentVisit {
-        verifier: verifier.expose().to_owned(),
-        actor: actor.to_owned(),
-    };
-    state
-        .store
-        .put_sheet_hub_consent(
-            neighborhood_id,
-            &nonce,
-            &serde_json::to_string(&visit).unwrap_or_default(),
-            CONSENT_TTL,
-        )
-        .await?;
-    let consent_state = format!("{}.{nonce}", neighborhood_id.simple());
-    Ok(google
-        .client
-        .authorization_url(&redirect_uri(state), &consent_state, &verifier.challenge())
-        .to_string())
-}
-
-/// The neighborhood a callback's `state` names.
-pub fn consent_neighborhood(consent_state: &str) -> Option<(Uuid, &str)> {
-    let (id, nonce) = consent_state.split_once('.')?;
-    Some((Uuid::try_parse(id).ok()?, nonce))
-}
-
-/// Why a consent visit did not connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsentRefusal {
-    /// The captain said no on Google's page.
-    Denied,
-    /// Unknown, used, older than ten minutes, or finished by someone other than who started it.
-    Expired,
-    /// Google refused the code, or granted less than the hub needs.
-    Refused,
-}
-
-impl ConsentRefusal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Denied => "denied",
-            Self::Expired => "expired",
-            Self::Refused => "refused",
-        }
-    }
-}
-
-/// Finishes a consent visit for `actor`, who must be who started it: trades Google's code for
-/// tokens and keeps the refresh token, sealed. A connection replaced is revoked at Google.
-pub async fn finish_consent(
-    state: &AppState,
-    neighborhood_id: Uuid,
-    nonce: &str,
-    code: Option<&str>,
-    actor: &str,
-) -> Result<Result<(), ConsentRefusal>, HubError> {
-    let google = google(state)?;
-    let Some(visit) = state
-        .store
-        .take_sheet_hub_consent(neighborhood_id, nonce)
-        .await?
-    else {
-        return Ok(Err(ConsentRefusal::Expired));
-    };
-    let Ok(visit) = serde_json::from_str::<ConsentVisit>(&visit) else {
-        return Ok(Err(ConsentRefusal::Expired));
-    };
-    if visit.actor != actor {
-        return Ok(Err(ConsentRefusal::Expired));
-    }
-    let Some(code) = code else {
-        return Ok(Err(ConsentRefusal::Denied));
-    };
-    let Ok(verifier) = CodeVerifier::parse(visit.verifier) else {
-        return Ok(Err(ConsentRefusal::Expired));
-    };
-    let tokens = match google
-        .client
-        .exchange_code(code, &verifier, &redirect_uri(state))
-        .await
-    {
-        Ok(tokens) => tokens,
-        Err(error) => {
-            tracing::warn!(%error, "Google refused a consent code");
-            return Ok(Err(ConsentRefusal::Refused));
-        }
-    };
-    let (true, Some(refresh_token)) = (
-        tokens.grants(SHEETS_READONLY_SCOPE),
-        tokens.refresh_token.as_ref(),
-    ) else {
-        tracing::warn!("Google's consent lacked the Sheets scope or a refresh token");
-        return Ok(Err(ConsentRefusal::Refused));
-    };
-    let sealed = seal(google, neighborhood_id, refresh_token)?;
-    let replaced = state.store.sheet_hub(neighborhood_id).await?.connection;
-    let now = OffsetDateTime::now_utc();
-    state
-        .store
-        .save_sheet_hub_connection(
-            neighborhood_id,
-            &Connection {
-                refresh_token: sealed,
-                connected_by: actor.to_owned(),
-                connected_at: now,
-            },
-        )
-        .await?;
-    keep_access(
-        state,
-        google,
-        neighborhood_id,
-        &tokens.access_token,
-        tokens.expires_in,
-    )
-    .await?;
-    if let Some(replaced) = replaced {
-        revoke(google, neighborhood_id, &replaced).await;
-    }
-    Ok(Ok(()))
-}
-
-fn seal(google: &GoogleAccess, neighborhood_id: Uuid, token: &Secret) -> Result<String, HubError> {
-    Ok(google.cipher.encrypt(token, neighborhood_id.as_bytes())?)
-}
-
-async fn keep_access(
-    state: &AppState,
-    google: &GoogleAccess,
-    neighborhood_id: Uuid,
-    token: &Secret,
-    lifetime: Duration,
-) -> Result<(), HubError> {
-    let sealed = seal(google, neighborhood_id, token)?;
-    let expires = OffsetDateTime::now_utc() + lifetime;
-    state
-        .store
-        .save_sheet_hub_access(
-            neighborhood_id,
-            &sealed,
-            (expires.unix_timestamp_nanos() / 1_000_000) as i64,
-        )
-        .await?;
-    Ok(())
-}
-
-async fn revoke(google: &GoogleAccess, neighborhood_id: Uuid, connection: &Connection) {
-    google
-        .revoke_sealed(&connection.refresh_token, neighborhood_id.as_bytes())
-        .await;
 }
 
 /// What a captain asks to sync.
@@ -454,111 +271,6 @@ fn import_failure(error: ImportError) -> Result<Failure, StoreError> {
         )),
         ImportError::Unreadable(why) => Ok(Failure::new(ProblemCode::Header, why)),
         ImportError::Interrupted { cause, .. } | ImportError::Store(cause) => Err(cause),
-    }
-}
-
-/// The sheet's rows, as text; an access token is renewed when it has expired or Google turned
-/// it down.
-async fn read_sheet(
-    state: &AppState,
-    google: &GoogleAccess,
-    neighborhood_id: Uuid,
-    connection: &Connection,
-    config: &HubConfig,
-) -> Result<Vec<Vec<String>>, Failure> {
-    let spreadsheet = SpreadsheetId::parse(&config.spreadsheet)
-        .map_err(|why| Failure::new(ProblemCode::NotFound, why.to_string()))?;
-    let mut renewed = false;
-    loop {
-        let token = access_token(state, google, neighborhood_id, connection, renewed).await?;
-        match google
-            .client
-            .values_get(&token, &spreadsheet, &config.range)
-            .await
-        {
-            Ok(range) => return Ok(range.values),
-            Err(SheetsError::Unauthorized { .. }) if !renewed => renewed = true,
-            Err(error) => return Err(sheets_failure(error)),
-        }
-    }
-}
-
-async fn access_token(
-    state: &AppState,
-    google: &GoogleAccess,
-    neighborhood_id: Uuid,
-    connection: &Connection,
-    renew: bool,
-) -> Result<Secret, Failure> {
-    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    let unreadable = |_| Failure::new(ProblemCode::Unavailable, "Redis failed; tried again later.");
-    if !renew
-        && let Some((sealed, expires_at_ms)) = state
-            .store
-            .sheet_hub_access(neighborhood_id)
-            .await
-            .map_err(unreadable)?
-        && expires_at_ms - ACCESS_MARGIN_MS > now_ms
-        && let Ok(token) = google.cipher.decrypt(&sealed, neighborhood_id.as_bytes())
-    {
-        return Ok(token);
-    }
-    let refresh_token = google
-        .cipher
-        .decrypt(&connection.refresh_token, neighborhood_id.as_bytes())
-        .map_err(|_| {
-            Failure::new(
-                ProblemCode::Revoked,
-                "The saved Google connection cannot be read with this deployment's key: connect again.",
-            )
-        })?;
-    let tokens = google
-        .client
-        .refresh(&refresh_token)
-        .await
-        .map_err(oauth_failure)?;
-    keep_access(
-        state,
-        google,
-        neighborhood_id,
-        &tokens.access_token,
-        tokens.expires_in,
-    )
-    .await
-    .map_err(|_| Failure::new(ProblemCode::Unavailable, "Redis failed; tried again later."))?;
-    Ok(tokens.access_token)
-}
-
-fn oauth_failure(error: OAuthError) -> Failure {
-    let retry_after = error.retry_after();
-    match error {
-        OAuthError::InvalidGrant { .. } => Failure::new(
-            ProblemCode::Revoked,
-            "Google no longer lets the hub read the sheet (access removed or expired): connect again.",
-        ),
-        error if error.is_retryable() => Failure {
-            retry_after,
-            ..Failure::new(ProblemCode::Unavailable, error.to_string())
-        },
-        error => Failure::new(ProblemCode::Revoked, error.to_string()),
-    }
-}
-
-fn sheets_failure(error: SheetsError) -> Failure {
-    let retry_after = error.retry_after();
-    let code = match &error {
-        SheetsError::Unauthorized { .. } => ProblemCode::Revoked,
-        SheetsError::Forbidden { .. } => ProblemCode::Forbidden,
-        SheetsError::NotFound { .. } => ProblemCode::NotFound,
-        SheetsError::RangeNotFound { .. } | SheetsError::TooLarge { .. } => {
-            ProblemCode::RangeNotFound
-        }
-        SheetsError::RateLimited { .. } => ProblemCode::RateLimited,
-        _ => ProblemCode::Unavailable,
-    };
-    Failure {
-        retry_after,
-        ..Failure::new(code, error.to_string())
     }
 }
 
