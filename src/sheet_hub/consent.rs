@@ -17,6 +17,9 @@ use crate::state::AppState;
 
 /// How long a captain has to get through Google's consent page.
 const CONSENT_TTL: Duration = Duration::from_secs(10 * 60);
+/// Random bytes naming a consent visit, and their base64url length.
+const NONCE_BYTES: usize = 24;
+const NONCE_CHARS: usize = 32;
 /// Where Google sends the captain back to (see `api::sheet_hub::google_callback`).
 const CALLBACK_PATH: &str = "/api/v1/google/callback";
 
@@ -45,7 +48,7 @@ pub async fn connect(
 ) -> Result<String, HubError> {
     let google = google(state)?;
     let verifier = CodeVerifier::generate();
-    let mut nonce = [0u8; 24];
+    let mut nonce = [0u8; NONCE_BYTES];
     rand::fill(&mut nonce[..]);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce);
     let visit = ConsentVisit {
@@ -69,9 +72,14 @@ pub async fn connect(
 }
 
 /// The neighborhood a callback's `state` names.
+/// Anything else a browser brings is refused before Redis is asked.
 pub fn consent_neighborhood(consent_state: &str) -> Option<(Uuid, &str)> {
     let (id, nonce) = consent_state.split_once('.')?;
-    Some((Uuid::try_parse(id).ok()?, nonce))
+    let made_here = nonce.len() == NONCE_CHARS
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    made_here.then_some((Uuid::try_parse(id).ok()?, nonce))
 }
 
 /// Why a consent visit did not connect.
@@ -202,4 +210,27 @@ pub(super) async fn revoke(google: &GoogleAccess, neighborhood_id: Uuid, connect
     google
         .revoke_sealed(&connection.refresh_token, neighborhood_id.as_bytes())
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_state_made_here_names_a_neighborhood() {
+        let id = Uuid::now_v7();
+        let nonce = "a".repeat(NONCE_CHARS);
+        assert_eq!(
+            consent_neighborhood(&format!("{}.{nonce}", id.simple())),
+            Some((id, nonce.as_str()))
+        );
+        for state in [
+            format!("{}.{}", id.simple(), "a".repeat(NONCE_CHARS + 1)),
+            format!("{}.{}", id.simple(), "a:b".repeat(NONCE_CHARS / 3 + 1)),
+            format!("not-a-uuid.{nonce}"),
+            nonce.clone(),
+        ] {
+            assert_eq!(consent_neighborhood(&state), None, "{state}");
+        }
+    }
 }
