@@ -114,7 +114,9 @@ pub enum ErrorCode {
     TwilioNotConfigured,
     /// Google refused or failed while reading a spreadsheet; `message` says what it said.
     GoogleError,
-    /// No Google OAuth client is configured on this deployment (the spreadsheet hub is off).
+    /// No Google OAuth client is configured on this deployment, so the spreadsheet hub is off
+    /// (409: asking again will not help; the operator sets NT_GOOGLE_CLIENT_ID and
+    /// NT_GOOGLE_CLIENT_SECRET).
     GoogleNotConfigured,
     /// Redis is unreachable; try again after `Retry-After` seconds.
     StoreUnavailable,
@@ -474,11 +476,6 @@ impl<S> ApiError<S> {
     }
 
     /// A 500 for a broken invariant of ours; `cause` is logged, not shown.
-    /// 503 for a dependency this deployment was not set up with.
-    pub fn not_configured(code: ErrorCode, message: &str) -> Self {
-        ErrorResponse::Unavailable(body(code, message), None).into()
-    }
-
     /// 502 when Google refused or failed, in our words and Google's.
     pub fn google_refused(message: &str) -> Self {
         ErrorResponse::BadGateway(body(ErrorCode::GoogleError, message)).into()

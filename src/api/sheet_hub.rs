@@ -187,7 +187,7 @@ impl SheetHubApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<ConnectResponse, ApiError<(SignedIn, Invalid, NotFound)>> {
+    ) -> Result<ConnectResponse, ApiError<(SignedIn, Invalid, NotFound, Conflict)>> {
         policy::authorize(&state, auth.principal(), "connect_sheet_hub", Some(id.0)).await?;
         crate::services::neighborhoods::active(&state, id.0).await?;
         let url = sheet_hub::connect(&state, id.0, &auth.principal().actor())
@@ -378,7 +378,9 @@ fn refusal<S>(error: HubError) -> ApiError<S> {
         }])
     };
     match error {
-        HubError::Unavailable => ApiError::not_configured(
+        // A feature this deployment was set up without, not a dependency that is down: asking
+        // again will not help, so it is no 503.
+        HubError::Unavailable => ApiError::conflict(
             ErrorCode::GoogleNotConfigured,
             "Google is not set up on this deployment: the operator sets NT_GOOGLE_CLIENT_ID and NT_GOOGLE_CLIENT_SECRET.",
         ),
