@@ -197,6 +197,7 @@ export function sheetHubSection(ctx, whoIs) {
       h('h4', {}, t('app-sheet-hub-last-heading')),
       h('p', {}, sync.sheet_unchanged ? t('app-sheet-hub-sheet-unchanged')
         : t('app-sheet-hub-counts', { rows: sync.rows, added: sync.added, updated: sync.updated, unchanged: sync.unchanged, rejected: sync.rejected })),
+      sync.held_back ? h('p', {}, tCount(sync.held_back, 'app-sheet-hub-held-back-one', 'app-sheet-hub-held-back-other')) : null,
       sync.removed_from_sheet ? [
         h('p', {}, tCount(sync.removed_from_sheet, 'app-sheet-hub-removed-one', 'app-sheet-hub-removed-other')),
         h('ul', { class: 'sheet-hub-phones', 'aria-label': t('app-sheet-hub-removed-list') }, removed.map((phone) => h('li', {}, phoneText(phone)))),
