@@ -282,6 +282,8 @@ export default async function audit(container, ctx) {
   };
   kind.control.addEventListener('change', refilter);
   who.control.addEventListener('change', refilter);
+  // A "What" chosen while the first page was loading is applied now, not lost.
+  if (filtered()) refilter();
 
   more.addEventListener('click', () => busy(more, async () => {
     try {
