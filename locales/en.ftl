@@ -72,6 +72,7 @@ delivery-paused = Texts to { $name } keep failing (Twilio error { $code }), so t
 budget-warning = { $neighborhood } has used { $percent }% of its { $budget } monthly texting budget ({ $cost } so far this month). At 100% new announcements are held until a captain raises the budget.
 budget-reached = { $neighborhood } has reached its { $budget } monthly texting budget ({ $cost } this month). New announcements are held until a captain raises the budget in the admin app; the group chat goes on.
 endpoint-disabled = { $neighborhood }: events to { $host } failed for a day, so they are turned off. Turn them on again in Settings of the admin app; nothing since is lost.
+sheet-hub-failing = { $neighborhood }: Google has not let us read your Google Sheet for about an hour. We keep trying; Settings in the admin app shows what Google says.
 sheet-hub-paused = { $neighborhood }: syncing your Google Sheet stopped: { $code ->
     [revoked] Google access was removed. Connect again
     [forbidden] the sheet is no longer shared with the connected account. Share it again

@@ -56,6 +56,7 @@ delivery-paused = Los textos a { $name } siguen fallando (error de Twilio { $cod
 budget-warning = { $neighborhood } lleva gastado el { $percent }% de su presupuesto mensual de { $budget } ({ $cost } en lo que va del mes). Al 100% los anuncios nuevos esperan hasta que los capitanes suban el presupuesto.
 budget-reached = { $neighborhood } ya tiene gastado todo su presupuesto mensual de { $budget } ({ $cost } este mes). Los anuncios nuevos esperan hasta que los capitanes suban el presupuesto en el panel; el grupo sigue funcionando.
 endpoint-disabled = { $neighborhood }: los eventos a { $host } fallaron durante 24 horas y se apagaron. Vuelve a encenderlos en Ajustes del panel; no se pierde nada.
+sheet-hub-failing = { $neighborhood }: Google no nos deja leer tu hoja desde hace una hora. Seguimos intentando; Ajustes del panel muestra lo que dice Google.
 sheet-hub-paused = { $neighborhood }: se detuvo la hoja de Google: { $code ->
     [revoked] se quito el acceso. Conectala de nuevo
     [forbidden] ya no se comparte con la cuenta conectada. Compartela otra vez

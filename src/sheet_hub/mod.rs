@@ -48,6 +48,9 @@ use crate::store::audit::AuditEntry;
 const LEASE_TTL: Duration = Duration::from_secs(5 * 60);
 /// Phones gone from the sheet listed in a sync's report (all are counted).
 const REMOVED_LISTED: usize = 100;
+/// Failures in a row (1, 2, 4 ... 32 minutes apart: about an hour) after which the captains are
+/// told that Google keeps failing.
+const STILL_FAILING: u32 = 6;
 /// The longest wait between tries while Google is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 const MAX_RANGE_CHARS: usize = 200;
@@ -495,9 +498,28 @@ async fn failed(
         "message": failure.message,
     });
     let action = if failure.code.pauses() {
-        tell_captains(state, neighborhood, failure.code, &epoch).await?;
+        tell_captains(
+            state,
+            neighborhood,
+            "sheet-hub-paused",
+            failure.code,
+            &epoch,
+        )
+        .await?;
         "sheet_hub.paused"
     } else {
+        // Google's quota or an outage mends itself, so a first failure texts nobody; one that
+        // lasts about an hour is worth the captains knowing, once.
+        if failures == STILL_FAILING {
+            tell_captains(
+                state,
+                neighborhood,
+                "sheet-hub-failing",
+                failure.code,
+                &epoch,
+            )
+            .await?;
+        }
         "sheet_hub.sync_failed"
     };
     // Retried failures are many while Google is down: one entry when they start.
@@ -517,16 +539,18 @@ async fn failed(
     Ok(hub)
 }
 
+/// Texts the captains the message `id` about `code`, once per connection and configuration.
 async fn tell_captains(
     state: &AppState,
     neighborhood: &Neighborhood,
+    id: &str,
     code: ProblemCode,
     epoch: &str,
 ) -> Result<(), StoreError> {
     let text = |language| {
         crate::i18n::text(
             language,
-            "sheet-hub-paused",
+            id,
             &[
                 ("neighborhood", neighborhood.name.as_str().into()),
                 ("code", code.as_str().into()),
@@ -538,7 +562,7 @@ async fn tell_captains(
         .store
         .enqueue_effects_once(
             neighborhood.id,
-            &format!("sheet-hub-paused:{epoch}:{}", code.as_str()),
+            &format!("{id}:{epoch}:{}", code.as_str()),
             &texts,
         )
         .await

@@ -851,6 +851,30 @@ async fn googles_quota_is_waited_out_a_sheet_no_longer_shared_pauses_and_deletin
         next - before >= time::Duration::seconds(600),
         "waits out Retry-After: {next}"
     );
+    // Failing for about an hour (six tries in a row): the captains are told, once.
+    let still_failing = || async {
+        app.inbox(OWNER)
+            .await
+            .iter()
+            .filter(|m| m.1.contains("has not let us read your Google Sheet"))
+            .count()
+    };
+    app.wait_for_outbox_drained(&id, Duration::from_secs(20))
+        .await;
+    assert_eq!(still_failing().await, 0, "a first failure texts nobody");
+    for _ in 2..=7 {
+        let again = post(&app, &id, "sync", 200).await;
+        assert_eq!(again["paused"], false);
+    }
+    poll_until(
+        Duration::from_secs(20),
+        "the captains to hear Google keeps failing",
+        || async { (still_failing().await >= 1).then_some(()) },
+    )
+    .await;
+    app.wait_for_outbox_drained(&id, Duration::from_secs(20))
+        .await;
+    assert_eq!(still_failing().await, 1, "told once");
 
     // No longer shared with the connected account: paused, the captains told.
     sheet_answers(
