@@ -327,10 +327,7 @@ impl SheetHubApi {
 fn hub_out(state: &AppState, hub: &SheetHub) -> SheetHubOut {
     let config = hub.config.as_ref();
     let paused = hub.pause().is_some();
-    let scheduled = hub.connection.is_some()
-        && config.is_some()
-        && !paused
-        && hub.sync.epoch.as_deref() == Some(hub.epoch().as_str());
+    let scheduled = hub.scheduled();
     SheetHubOut {
         available: state.google.is_some(),
         redirect_uri: sheet_hub::redirect_uri(state),

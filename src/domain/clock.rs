@@ -3,6 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// `at` in milliseconds since the Unix epoch.
+pub fn unix_ms(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// The system clock, plus however far a test moved it forward. Clones share the offset, so a
 /// test holding one moves every instance built with it.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +23,7 @@ impl Clock {
 
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
-        i64::try_from(self.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+        unix_ms(self.now())
     }
 
     /// Moves this clock (and its clones) forward by `by`.

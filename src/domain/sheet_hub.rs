@@ -197,13 +197,18 @@ impl SheetHub {
             .filter(|problem| !problem.code.pauses() || problem.epoch == self.epoch())
     }
 
-    /// Whether a scheduled sync is due at `now_ms`.
-    pub fn due(&self, now_ms: i64) -> bool {
+    /// Whether the schedule syncs it: connected, configured, that configuration synced once by
+    /// a captain, and not paused.
+    pub fn scheduled(&self) -> bool {
         self.connection.is_some()
             && self.config.is_some()
             && self.sync.epoch.as_deref() == Some(self.epoch().as_str())
             && self.pause().is_none()
-            && self.sync.next_at_ms.is_none_or(|next| next <= now_ms)
+    }
+
+    /// Whether a scheduled sync is due at `now_ms`.
+    pub fn due(&self, now_ms: i64) -> bool {
+        self.scheduled() && self.sync.next_at_ms.is_none_or(|next| next <= now_ms)
     }
 }
 

@@ -200,7 +200,7 @@ pub(super) async fn keep_access(
         .save_sheet_hub_access(
             neighborhood_id,
             &sealed,
-            (expires.unix_timestamp_nanos() / 1_000_000) as i64,
+            crate::domain::clock::unix_ms(expires),
         )
         .await?;
     Ok(())

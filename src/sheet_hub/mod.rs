@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::clock::unix_ms;
 use crate::domain::neighborhood::Neighborhood;
 use crate::domain::sheet_hub::{
     Connection, HubConfig, HubMode, LastSync, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, Problem,
@@ -320,7 +321,7 @@ fn digest_of(epoch: &str, rows: &[Vec<String>]) -> String {
 }
 
 fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    unix_ms(OffsetDateTime::now_utc())
 }
 
 /// Syncs the neighborhood's sheet now (`actor`: the captain who asked, for a captain's sync),

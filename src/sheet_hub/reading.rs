@@ -2,7 +2,6 @@
 //! is about to expire, renewed when Google turns it down, and Google's refusals told as the
 //! hub's problems.
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Failure;
@@ -50,7 +49,7 @@ async fn access_token(
     connection: &Connection,
     renew: bool,
 ) -> Result<Secret, Failure> {
-    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = super::now_ms();
     let unreadable = |_| Failure::new(ProblemCode::Unavailable, "Redis failed; tried again later.");
     if !renew
         && let Some((sealed, expires_at_ms)) = state

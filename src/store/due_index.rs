@@ -25,7 +25,7 @@ return due",
 
 /// A due index's score: milliseconds since the epoch.
 pub(super) fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    crate::domain::clock::unix_ms(at)
 }
 
 /// A due index's member: the neighborhood and the id of what is due there.

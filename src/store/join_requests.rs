@@ -434,5 +434,5 @@ impl Store {
 
 /// Milliseconds since the epoch, the score of the unverified-request index.
 fn created_ms(at: time::OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    crate::domain::clock::unix_ms(at)
 }

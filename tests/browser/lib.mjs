@@ -102,6 +102,28 @@ export async function expectAccessible(page, what) {
   }
 }
 
+/**
+ * What makes the page scroll sideways (it must not on a phone): its width, then the innermost
+ * elements and the text reaching past its right edge; empty when nothing does.
+ */
+export const sideways = (page) => page.evaluate(() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  const past = (rect) => rect.right > width + 0.5;
+  const over = [...document.body.querySelectorAll('*')].filter((node) => past(node.getBoundingClientRect()));
+  const innermost = over.filter((node) => !over.some((other) => other !== node && node.contains(other)))
+    .map((node) => `<${node.tagName.toLowerCase()} class="${node.className}"> ${(node.textContent ?? '').slice(0, 40)}`);
+  // Text that does not wrap spills out of a box that itself fits.
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(text);
+    if (past(range.getBoundingClientRect())) texts.push(`text in <${text.parentElement.tagName.toLowerCase()}>: ${text.data.slice(0, 60)}`);
+  }
+  return [`${document.documentElement.scrollWidth} px wide in ${width}`, ...innermost, ...texts];
+});
+
 // ---- the admin app ----
 
 /**

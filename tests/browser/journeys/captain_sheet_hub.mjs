@@ -13,34 +13,13 @@
 // each state.
 
 import {
-  PHONE, api, config, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, openTab, poll, screenshot,
+  PHONE, api, config, createNeighborhood, expect, expectAccessible, health, latestCode, newPage, openTab, poll, screenshot, sideways,
 } from '../lib.mjs';
 
 /** The spreadsheet the stand-in serves (`values/Sheet1`), as tests/browser.rs names it. */
 export const SHEET_ID = '1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms';
 /** The link a captain copies from the address bar. */
 export const SHEET_LINK = `https://docs.google.com/spreadsheets/d/${SHEET_ID}/edit#gid=0`;
-
-/**
- * What makes the page scroll sideways (it must not on a phone): its width, then the innermost
- * elements and the text reaching past its right edge; empty when nothing does.
- */
-const sideways = (page) => page.evaluate(() => {
-  const width = document.documentElement.clientWidth;
-  if (document.documentElement.scrollWidth <= width) return [];
-  const past = (rect) => rect.right > width + 0.5;
-  const over = [...document.body.querySelectorAll('*')].filter((node) => past(node.getBoundingClientRect()));
-  const innermost = over.filter((node) => !over.some((other) => other !== node && node.contains(other)))
-    .map((node) => `<${node.tagName.toLowerCase()} class="${node.className}"> ${(node.textContent ?? '').slice(0, 40)}`);
-  const texts = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
-    const range = document.createRange();
-    range.selectNodeContents(text);
-    if (past(range.getBoundingClientRect())) texts.push(`text in <${text.parentElement.tagName.toLowerCase()}>: ${text.data.slice(0, 60)}`);
-  }
-  return [`${document.documentElement.scrollWidth} px wide in ${width}`, ...innermost, ...texts];
-});
 
 /** The page fits the phone and passes axe; a screenshot of it as `name`. */
 export async function checkState(page, what, name) {
